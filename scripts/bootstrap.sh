@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything dyce needs on a fresh Debian bookworm machine.
+# Idempotent: installs only what is missing, so both README commands can call
+# it every time. Debian packages via apt-get, JS dependencies via `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # native build and sanitizers
+  build-essential cmake pkg-config
+  # Emscripten browser module (Debian's 3.1.6) and binaryen for it
+  emscripten binaryen
+  # WASI build: clang-19 + lld-19 + wasi-libc + compiler-rt builtins for wasm32
+  clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+  # native XNNPACK (fast path and oracle)
+  libxnnpack-dev libpthreadpool-dev
+  # model pipeline and test-model export
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy
+  # real data
+  dataset-fashion-mnist
+  # browser tests
+  chromium
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm dependencies: reinstall only when the lock file changed since last time.
+# --ignore-scripts: onnxruntime-node's postinstall tries an unreachable host;
+# its CPU binaries are bundled in the package.
+stamp=node_modules/.dyce-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "bootstrap: npm ci" >&2
+  npm ci --ignore-scripts --no-audit --no-fund >&2
+  cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the three targets (docs/ARCHITECTURE.md):
+#   build/native/dyce           native CLI (+ C tests)
+#   wasm/dist/dyce.mjs + .wasm  Emscripten browser module
+#   wasm/dist/dyce-wasi.wasm    WASI CLI
+# Usage: scripts/build.sh [native|emscripten|wasi|asan ...]  (default: the three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(native emscripten wasi)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+configure_and_build() { # dir, cmake args...
+  local dir=$1; shift
+  "$@" -S . -B "$dir" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "build failed in $dir" >&2; exit 1; }
+}
+
+mkdir -p build
+for t in "${targets[@]}"; do
+  echo "== build $t" >&2
+  case $t in
+    native) configure_and_build build/native cmake ;;
+    asan) BUILD_TYPE=Debug configure_and_build build/asan cmake -DDYCE_SANITIZE=ON ;;
+    # Debian's Emscripten tools need Node to find their modules here.
+    emscripten) NODE_PATH=/usr/share/nodejs configure_and_build build/emscripten emcmake cmake ;;
+    wasi) configure_and_build build/wasi cmake -DCMAKE_TOOLCHAIN_FILE=cmake/wasi.cmake ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+  esac
+done

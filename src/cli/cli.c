@@ -1,0 +1,82 @@
+/* Helpers shared by the CLI commands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("dyce: error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return CLI_FAIL;
+}
+
+static unsigned char *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_error("%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    unsigned char *bigger = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2) : NULL;
+    if (!bigger) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = bigger;
+    cap *= 2;
+  }
+  int failed = ferror(f);
+  fclose(f);
+  if (!buf || failed) {
+    free(buf);
+    cli_error("%s: cannot read the file", path);
+    return NULL;
+  }
+  *size = n;
+  return buf;
+}
+
+dyce_model *cli_load_model(const char *path) {
+  size_t size = 0;
+  unsigned char *bytes = read_file(path, &size);
+  if (!bytes) return NULL;
+  dyce_model *model = NULL;
+  dyce_error err;
+  if (dyce_model_load(bytes, size, &model, &err) != DYCE_OK)
+    cli_error("%s: %s", path, err.message);
+  free(bytes); /* the model keeps its own copy */
+  return model;
+}
+
+double cli_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void cli_json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      printf("\\%c", c);
+    else if (c < 0x20)
+      printf("\\u%04x", c);
+    else
+      putchar(c);
+  }
+  putchar('"');
+}

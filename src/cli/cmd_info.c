@@ -1,0 +1,97 @@
+/* `dyce info MODEL [--json]`: what a package holds and what it costs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void print_text(const dyce_model *m, size_t arena) {
+  dyce_input_spec in;
+  dyce_model_input_spec(m, &in);
+  printf("input: 1x%ux%ux%u NHWC, pixel_scale %g\n", in.height, in.width,
+         in.channels, (double)in.pixel_scale);
+  printf("labels: %zu\n", dyce_model_label_count(m));
+  printf("weights: %zu bytes\narena: %zu bytes\n", dyce_model_weight_bytes(m),
+         arena);
+  for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, g, &gi, NULL);
+    dyce_graph_info src;
+    const char *from = "input";
+    if (gi.source != DYCE_NO_GRAPH &&
+        dyce_model_graph_info(m, gi.source, &src, NULL) == DYCE_OK)
+      from = src.name;
+    printf("graph %s <- %s: %zu nodes, %llu MACs (path %llu), out 1x%ux%ux%u\n",
+           gi.name, from, gi.node_count, (unsigned long long)gi.macs,
+           (unsigned long long)dyce_model_path_macs(m, g), gi.output_dims[1],
+           gi.output_dims[2], gi.output_dims[3]);
+    for (size_t j = 0; j < gi.node_count; j++) {
+      dyce_node_info ni;
+      dyce_model_node_info(m, g, j, &ni, NULL);
+      printf("  %3zu %-16s act=%-12s out=%ux%ux%u macs=%llu\n", j, ni.op,
+             ni.activation, ni.output_dims[1], ni.output_dims[2],
+             ni.output_dims[3], (unsigned long long)ni.macs);
+    }
+  }
+}
+
+static void print_json(const dyce_model *m, size_t arena) {
+  dyce_input_spec in;
+  dyce_model_input_spec(m, &in);
+  printf("{\"input\":[1,%u,%u,%u],\"labels\":[", in.height, in.width,
+         in.channels);
+  for (size_t i = 0; i < dyce_model_label_count(m); i++) {
+    if (i) putchar(',');
+    cli_json_string(dyce_model_label(m, i));
+  }
+  printf("],\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"graphs\":[",
+         dyce_model_weight_bytes(m), arena);
+  for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, g, &gi, NULL);
+    printf("%s{\"name\":", g ? "," : "");
+    cli_json_string(gi.name);
+    printf(",\"source\":%lld,\"nodes\":%zu,\"macs\":%llu,\"path_macs\":%llu,"
+           "\"output\":[1,%u,%u,%u],\"ops\":[",
+           gi.source == DYCE_NO_GRAPH ? -1LL : (long long)gi.source,
+           gi.node_count, (unsigned long long)gi.macs,
+           (unsigned long long)dyce_model_path_macs(m, g), gi.output_dims[1],
+           gi.output_dims[2], gi.output_dims[3]);
+    for (size_t j = 0; j < gi.node_count; j++) {
+      dyce_node_info ni;
+      dyce_model_node_info(m, g, j, &ni, NULL);
+      printf("%s{\"op\":\"%s\",\"act\":\"%s\",\"macs\":%llu}", j ? "," : "",
+             ni.op, ni.activation, (unsigned long long)ni.macs);
+    }
+    printf("]}");
+  }
+  printf("]}\n");
+}
+
+int cmd_info(int argc, char **argv) {
+  const char *path = NULL;
+  int json = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (!path)
+      path = argv[i];
+    else
+      return cli_error("info: unexpected argument '%s'", argv[i]);
+  }
+  if (!path) return cli_error("info: missing MODEL.dyce");
+  dyce_model *m = cli_load_model(path);
+  if (!m) return CLI_FAIL;
+  dyce_session *s = NULL;
+  dyce_error err;
+  if (dyce_session_create(m, &s, &err) != DYCE_OK) {
+    dyce_model_free(m);
+    return cli_error("%s: %s", path, err.message);
+  }
+  if (json)
+    print_json(m, dyce_session_arena_bytes(s));
+  else
+    print_text(m, dyce_session_arena_bytes(s));
+  dyce_session_free(s);
+  dyce_model_free(m);
+  return CLI_OK;
+}

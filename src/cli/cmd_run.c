@@ -1,0 +1,163 @@
+/* `dyce run MODEL --input X.npy [--graph NAME] [--output Y.npy]`: one
+ * inference on an NCHW float32 tensor as PyTorch exports it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "npy.h"
+
+typedef struct run_args {
+  const char *model, *input, *output, *graph;
+} run_args;
+
+static int parse(int argc, char **argv, run_args *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < argc; i++) {
+    const char **slot = NULL;
+    if (strcmp(argv[i], "--input") == 0) slot = &a->input;
+    else if (strcmp(argv[i], "--output") == 0) slot = &a->output;
+    else if (strcmp(argv[i], "--graph") == 0) slot = &a->graph;
+    if (slot) {
+      if (i + 1 >= argc) return cli_error("run: %s needs a value", argv[i]);
+      *slot = argv[++i];
+    } else if (!a->model && argv[i][0] != '-') {
+      a->model = argv[i];
+    } else {
+      return cli_error("run: unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!a->model || !a->input)
+    return cli_error("run: usage: dyce run MODEL.dyce --input X.npy "
+                     "[--graph NAME] [--output Y.npy]");
+  return CLI_OK;
+}
+
+/* Default graph: "head" when the package has one, else the last graph. */
+static int pick_graph(const dyce_model *m, const char *name, size_t *g) {
+  dyce_error err;
+  if (name) {
+    if (dyce_model_find_graph(m, name, g, &err) != DYCE_OK)
+      return cli_error("%s", err.message);
+    return CLI_OK;
+  }
+  if (dyce_model_find_graph(m, "head", g, NULL) != DYCE_OK)
+    *g = dyce_model_graph_count(m) - 1;
+  return CLI_OK;
+}
+
+/* The input must be (1, C, H, W) or (C, H, W) of the model's input. */
+static int check_input_shape(const dyce_model *m, const npy_array *x) {
+  dyce_input_spec in;
+  dyce_model_input_spec(m, &in);
+  const size_t *s = x->shape;
+  size_t r = x->rank;
+  int ok = (r == 4 && s[0] == 1 && s[1] == in.channels && s[2] == in.height &&
+            s[3] == in.width) ||
+           (r == 3 && s[0] == in.channels && s[1] == in.height &&
+            s[2] == in.width);
+  if (ok) return CLI_OK;
+  char got[128] = "";
+  for (size_t i = 0; i < r && strlen(got) < 100; i++)
+    snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? "," : "",
+             s[i]);
+  return cli_error("input shape (%s) does not match the model's NCHW input "
+                   "(1,%u,%u,%u)",
+                   got, in.channels, in.height, in.width);
+}
+
+/* Writes the output as PyTorch would lay it out: (1, K) for a flat vector,
+ * else NCHW. */
+static int write_output(const char *path, const float *y, size_t count,
+                        const uint32_t dims[4]) {
+  char why[256];
+  float *tmp = NULL;
+  int rc;
+  if (dims[1] == 1 && dims[2] == 1) {
+    size_t shape[2] = {1, dims[3]};
+    rc = npy_write(path, y, shape, 2, why, sizeof why);
+  } else {
+    size_t h = dims[1], w = dims[2], c = dims[3];
+    tmp = malloc(sizeof(float) * count);
+    if (!tmp) return cli_error("out of memory");
+    for (size_t i = 0; i < h * w; i++)
+      for (size_t k = 0; k < c; k++) tmp[k * h * w + i] = y[i * c + k];
+    size_t shape[4] = {1, c, h, w};
+    rc = npy_write(path, tmp, shape, 4, why, sizeof why);
+  }
+  free(tmp);
+  return rc ? cli_error("%s", why) : CLI_OK;
+}
+
+/* Top-1 index and its softmax probability (the output itself when the
+ * graph already ends in softmax). */
+static void top1(const float *y, size_t n, int is_prob, size_t *index,
+                 double *score) {
+  size_t best = 0;
+  for (size_t i = 1; i < n; i++)
+    if (y[i] > y[best]) best = i;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) sum += exp((double)y[i] - y[best]);
+  *index = best;
+  *score = is_prob ? (double)y[best] : 1.0 / sum;
+}
+
+static int run_once(dyce_model *m, const run_args *a) {
+  size_t g;
+  if (pick_graph(m, a->graph, &g)) return CLI_FAIL;
+  npy_array x;
+  char why[256];
+  if (npy_read(a->input, &x, why, sizeof why)) return cli_error("%s", why);
+  int rc = check_input_shape(m, &x);
+  dyce_session *s = NULL;
+  dyce_error err;
+  double ms = 0;
+  if (!rc && dyce_session_create(m, &s, &err) != DYCE_OK)
+    rc = cli_error("%s", err.message);
+  if (!rc && dyce_session_set_input(s, x.data, x.count, DYCE_LAYOUT_NCHW,
+                                    &err) != DYCE_OK)
+    rc = cli_error("%s: %s", a->input, err.message);
+  if (!rc) {
+    double t0 = cli_now_ms();
+    if (dyce_session_run(s, g, &err) != DYCE_OK) rc = cli_error("%s", err.message);
+    ms = cli_now_ms() - t0;
+  }
+  const float *y = NULL;
+  size_t n = 0;
+  if (!rc && dyce_session_output(s, g, &y, &n, &err) != DYCE_OK)
+    rc = cli_error("%s", err.message);
+  dyce_graph_info gi;
+  if (!rc) dyce_model_graph_info(m, g, &gi, NULL);
+  if (!rc && a->output) rc = write_output(a->output, y, n, gi.output_dims);
+  if (!rc) {
+    dyce_node_info last;
+    dyce_model_node_info(m, g, gi.node_count - 1, &last, NULL);
+    size_t index;
+    double score;
+    top1(y, n, strcmp(last.op, "softmax") == 0, &index, &score);
+    const char *label = dyce_model_label(m, index);
+    printf("{\"graph\":");
+    cli_json_string(gi.name);
+    printf(",\"index\":%zu,\"label\":", index);
+    if (label)
+      cli_json_string(label);
+    else
+      printf("\"%zu\"", index);
+    printf(",\"score\":%.6f,\"macs\":%llu,\"ms\":%.3f}\n", score,
+           (unsigned long long)dyce_model_path_macs(m, g), ms);
+  }
+  dyce_session_free(s);
+  free(x.data);
+  return rc;
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args a;
+  if (parse(argc, argv, &a)) return CLI_USAGE;
+  dyce_model *m = cli_load_model(a.model);
+  if (!m) return CLI_FAIL;
+  int rc = run_once(m, &a);
+  dyce_model_free(m);
+  return rc;
+}

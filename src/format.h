@@ -1,0 +1,152 @@
+/*
+ * On-disk layout of the .dyce model package, version 1.
+ *
+ * docs/FORMAT.md describes every field in prose; this header is the same
+ * description as constants, and models/convert.py writes exactly this. All
+ * integers are little-endian; all floats are IEEE-754 binary32.
+ *
+ *   offset 0   header            (DYCE__HEADER_BYTES)
+ *   offset 64  section table     (section_count entries of 32 bytes)
+ *   then       sections, each starting on a 16-byte boundary
+ *
+ * Sections are found by tag; a reader skips tags it does not know, so later
+ * minor additions (configuration tables, width levels) stay readable.
+ */
+#ifndef DYCE_FORMAT_H
+#define DYCE_FORMAT_H
+
+#include <stdint.h>
+
+#define DYCE__MAGIC "DYCE"
+#define DYCE__VERSION 1u
+#define DYCE__HEADER_BYTES 64u
+#define DYCE__SECTION_ENTRY_BYTES 32u
+#define DYCE__SECTION_ALIGN 16u
+#define DYCE__NONE 0xFFFFFFFFu /* "no tensor" / "package input" */
+
+/* Header field offsets. */
+enum {
+  DYCE__H_MAGIC = 0,         /* char[4] "DYCE" */
+  DYCE__H_VERSION = 4,       /* u32, must be 1 */
+  DYCE__H_HEADER_BYTES = 8,  /* u32, must be 64 */
+  DYCE__H_SECTION_COUNT = 12,/* u32 */
+  DYCE__H_FILE_BYTES = 16,   /* u64, must equal the size handed to the loader */
+  DYCE__H_FLAGS = 24         /* u32, must be 0 in v1; 28..63 reserved, zero */
+};
+
+/* Section table entry field offsets (entry i at 64 + 32*i). */
+enum {
+  DYCE__S_TAG = 0,    /* char[4] */
+  DYCE__S_FLAGS = 4,  /* u32, 0 */
+  DYCE__S_OFFSET = 8, /* u64, multiple of 16 */
+  DYCE__S_BYTES = 16  /* u64; 24..31 reserved */
+};
+
+/* Section tags. */
+#define DYCE__TAG_STRINGS "STRS" /* NUL-terminated UTF-8 strings */
+#define DYCE__TAG_INPUT "INPT"   /* input spec */
+#define DYCE__TAG_LABELS "LABL"  /* class labels (optional) */
+#define DYCE__TAG_GRAPHS "GRPH"  /* graph records */
+#define DYCE__TAG_TENSORS "TENS" /* tensor records of all graphs */
+#define DYCE__TAG_NODES "NODE"   /* node records of all graphs */
+#define DYCE__TAG_WEIGHTS "WGHT" /* float32 array */
+
+/* INPT: 32-byte fixed part, then f32 mean[c], f32 std[c]. */
+enum {
+  DYCE__I_LAYOUT = 0,      /* u32, 0 = NHWC */
+  DYCE__I_H = 4,           /* u32 */
+  DYCE__I_W = 8,           /* u32 */
+  DYCE__I_C = 12,          /* u32 */
+  DYCE__I_PIXEL_SCALE = 16,/* f32: tensor = (pixel * scale - mean) / std */
+  DYCE__I_FIXED_BYTES = 32 /* 20..31 reserved, zero */
+};
+
+/* LABL: u32 count, u32 reserved, then u32 string offsets[count]. */
+enum { DYCE__L_FIXED_BYTES = 8 };
+
+/* GRPH: u32 count, 12 reserved bytes, then count records of 64 bytes. */
+enum {
+  DYCE__G_FIXED_BYTES = 16,
+  DYCE__G_RECORD_BYTES = 64,
+  DYCE__G_NAME = 0,         /* u32 string offset */
+  DYCE__G_SOURCE = 4,       /* u32 graph index (< own index) or NONE = package input */
+  DYCE__G_TENSOR_START = 8, /* u32 first record in TENS */
+  DYCE__G_TENSOR_COUNT = 12,/* u32 */
+  DYCE__G_NODE_START = 16,  /* u32 first record in NODE */
+  DYCE__G_NODE_COUNT = 20,  /* u32 */
+  DYCE__G_INPUT = 24,       /* u32 local tensor index of the graph input */
+  DYCE__G_OUTPUT = 28,      /* u32 local tensor index of the graph output */
+  DYCE__G_MACS = 32         /* u64 multiply-accumulates (conv + fc); 40..63 reserved */
+};
+
+/* TENS: records of 16 bytes: u32 n, h, w, c (NHWC, n == 1). */
+enum { DYCE__T_RECORD_BYTES = 16 };
+
+/* NODE: records of 96 bytes. */
+enum {
+  DYCE__N_RECORD_BYTES = 96,
+  DYCE__N_OP = 0,           /* u32 dyce__op */
+  DYCE__N_ACT = 4,          /* u32 dyce__act, fused activation */
+  DYCE__N_ACT_A = 8,        /* f32 first activation parameter */
+  DYCE__N_ACT_B = 12,       /* f32 second activation parameter */
+  DYCE__N_IN0 = 16,         /* u32 local tensor index */
+  DYCE__N_IN1 = 20,         /* u32 local tensor index or NONE */
+  DYCE__N_OUT = 24,         /* u32 local tensor index; 28..31 reserved */
+  DYCE__N_WEIGHT_OFF = 32,  /* u32 offset into WGHT in floats, multiple of 4 */
+  DYCE__N_WEIGHT_COUNT = 36,/* u32 floats */
+  DYCE__N_BIAS_OFF = 40,    /* u32 offset in floats, multiple of 4 */
+  DYCE__N_BIAS_COUNT = 44,  /* u32 floats */
+  DYCE__N_PARAMS = 48,      /* i32 p[12] */
+  DYCE__N_PARAM_COUNT = 12
+};
+
+/* Operators. The numbers are part of the format: never renumber. */
+#define DYCE__OP_MAP(X)            \
+  X(CONV2D, 1, "conv2d")           \
+  X(FULLY_CONNECTED, 2, "fully_connected") \
+  X(ADD, 3, "add")                 \
+  X(MUL, 4, "mul")                 \
+  X(ACTIVATION, 5, "activation")   \
+  X(MAX_POOL, 6, "max_pool")       \
+  X(AVG_POOL, 7, "avg_pool")       \
+  X(GLOBAL_AVG_POOL, 8, "global_avg_pool") \
+  X(FLATTEN, 9, "flatten")         \
+  X(SOFTMAX, 10, "softmax")        \
+  X(CHANNEL_AFFINE, 11, "channel_affine")
+
+typedef enum {
+#define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
+  DYCE__OP_MAP(DYCE__OP_ENUM)
+#undef DYCE__OP_ENUM
+  DYCE__OP_LAST = 11
+} dyce__op;
+
+/* Conv / pool parameter slots in p[]. */
+enum {
+  DYCE__P_KH = 0, DYCE__P_KW = 1, DYCE__P_SH = 2, DYCE__P_SW = 3,
+  DYCE__P_PAD_T = 4, DYCE__P_PAD_L = 5, DYCE__P_PAD_B = 6, DYCE__P_PAD_R = 7,
+  DYCE__P_DH = 8, DYCE__P_DW = 9,   /* conv dilation */
+  DYCE__P_GROUPS = 10,              /* conv groups */
+  DYCE__P_COUNT_PAD = 8             /* avg pool: 1 = count padding in the divisor */
+};
+
+/* Activations, fused into a node or standalone (op ACTIVATION). */
+#define DYCE__ACT_MAP(X)                 \
+  X(NONE, 0, "none")                     \
+  X(RELU, 1, "relu")                     \
+  X(CLIP, 2, "clip")            /* min(max(x, a), b); ReLU6 is clip(0, 6) */ \
+  X(SIGMOID, 3, "sigmoid")               \
+  X(HARD_SIGMOID, 4, "hard_sigmoid") /* max(0, min(1, a*x + b)) */ \
+  X(HARD_SWISH, 5, "hard_swish") /* x * relu6(x + 3) / 6 */ \
+  X(SILU, 6, "silu")            /* x * sigmoid(x) */ \
+  X(LEAKY_RELU, 7, "leaky_relu") /* x < 0 ? a*x : x */ \
+  X(TANH, 8, "tanh")
+
+typedef enum {
+#define DYCE__ACT_ENUM(name, code, str) DYCE__ACT_##name = code,
+  DYCE__ACT_MAP(DYCE__ACT_ENUM)
+#undef DYCE__ACT_ENUM
+  DYCE__ACT_LAST = 8
+} dyce__act;
+
+#endif /* DYCE_FORMAT_H */

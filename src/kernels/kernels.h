@@ -1,0 +1,81 @@
+/*
+ * The kernel layer: the arithmetic of each operator on raw float arrays,
+ * with no knowledge of graphs or files. The op layer (ops/) validates and
+ * packs, then calls a kernel through the table below.
+ *
+ * This is the seam where SIMD kernels plug in: a target provides its own
+ * table (chosen once, at build or at load), the op layer never names a
+ * kernel. `dyce__kernels_ref` is the plain scalar reference every other
+ * table is tested against.
+ */
+#ifndef DYCE_KERNELS_KERNELS_H
+#define DYCE_KERNELS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../format.h"
+
+/* Geometry of a 2-D convolution or pooling window over NHWC data. */
+typedef struct dyce__window {
+  uint32_t in_h, in_w, in_c;
+  uint32_t out_h, out_w, out_c;
+  uint32_t kh, kw, sh, sw, dh, dw;
+  uint32_t pad_t, pad_l;
+  uint32_t groups;
+} dyce__window;
+
+/* Fused activation applied to every output element. */
+typedef struct dyce__activation {
+  dyce__act act;
+  float a, b;
+} dyce__activation;
+
+typedef struct dyce__kernels {
+  const char *name;
+
+  /* Convolution. `pack_conv2d` turns OHWI file weights into the kernel's
+   * layout; `conv2d_packed_floats` says how many floats that takes and
+   * `conv2d_scratch_bytes` how much workspace the kernel needs. */
+  size_t (*conv2d_packed_floats)(const dyce__window *g);
+  void (*pack_conv2d)(const dyce__window *g, const float *ohwi, float *dst);
+  size_t (*conv2d_scratch_bytes)(const dyce__window *g);
+  void (*conv2d)(const dyce__window *g, const float *in, const float *packed,
+                 const float *bias, dyce__activation act, float *out,
+                 void *scratch);
+
+  /* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]). */
+  size_t (*fc_packed_floats)(size_t k, size_t n);
+  void (*pack_fc)(size_t k, size_t n, const float *nk, float *dst);
+  void (*fully_connected)(size_t k, size_t n, const float *in,
+                          const float *packed, const float *bias,
+                          dyce__activation act, float *out);
+
+  void (*max_pool)(const dyce__window *g, const float *in,
+                   dyce__activation act, float *out);
+  void (*avg_pool)(const dyce__window *g, int count_include_pad,
+                   const float *in, dyce__activation act, float *out);
+  void (*global_avg_pool)(size_t hw, size_t c, const float *in,
+                          dyce__activation act, float *out);
+
+  /* out = act(a op b); b has `b_count` elements that repeat along a
+   * (b_count is n, c or 1). `op` is DYCE__OP_ADD or DYCE__OP_MUL. */
+  void (*binary)(dyce__op op, size_t n, size_t c, const float *a,
+                 const float *b, size_t b_count, dyce__activation act,
+                 float *out);
+  void (*channel_affine)(size_t n, size_t c, const float *in,
+                         const float *scale, const float *shift,
+                         dyce__activation act, float *out);
+  void (*activation)(size_t n, const float *in, dyce__activation act,
+                     float *out);
+  void (*softmax)(size_t rows, size_t c, const float *in, float *out);
+  void (*flatten_chw)(size_t h, size_t w, size_t c, const float *in,
+                      float *out);
+} dyce__kernels;
+
+extern const dyce__kernels dyce__kernels_ref;
+
+/* The table the engine uses on this target. */
+const dyce__kernels *dyce__kernels_default(void);
+
+#endif /* DYCE_KERNELS_KERNELS_H */

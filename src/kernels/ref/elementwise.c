@@ -1,0 +1,56 @@
+/* Reference elementwise kernels: binary add/mul with broadcast, channel
+ * affine, standalone activation, softmax and the CHW flatten. */
+#include <math.h>
+
+#include "../activation.h"
+#include "../kernels.h"
+
+void dyce__ref_binary(dyce__op op, size_t n, size_t c, const float *a,
+                      const float *b, size_t b_count, dyce__activation act,
+                      float *out) {
+  for (size_t i = 0; i < n; i++) {
+    /* b repeats: full (b_count == n), per channel (== c) or scalar (== 1). */
+    float bv = b_count == n ? b[i] : (b_count == 1 ? b[0] : b[i % c]);
+    float v = op == DYCE__OP_ADD ? a[i] + bv : a[i] * bv;
+    out[i] = dyce__activate(act.act, act.a, act.b, v);
+  }
+}
+
+void dyce__ref_channel_affine(size_t n, size_t c, const float *in,
+                              const float *scale, const float *shift,
+                              dyce__activation act, float *out) {
+  for (size_t i = 0; i < n; i++) {
+    size_t k = i % c;
+    out[i] = dyce__activate(act.act, act.a, act.b, in[i] * scale[k] + shift[k]);
+  }
+}
+
+void dyce__ref_activation(size_t n, const float *in, dyce__activation act,
+                          float *out) {
+  for (size_t i = 0; i < n; i++)
+    out[i] = dyce__activate(act.act, act.a, act.b, in[i]);
+}
+
+void dyce__ref_softmax(size_t rows, size_t c, const float *in, float *out) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *x = in + r * c;
+    float *y = out + r * c;
+    float max = x[0];
+    for (size_t k = 1; k < c; k++)
+      if (x[k] > max) max = x[k];
+    float sum = 0.0f;
+    for (size_t k = 0; k < c; k++) {
+      y[k] = expf(x[k] - max);
+      sum += y[k];
+    }
+    for (size_t k = 0; k < c; k++) y[k] /= sum;
+  }
+}
+
+void dyce__ref_flatten_chw(size_t h, size_t w, size_t c, const float *in,
+                           float *out) {
+  for (size_t y = 0; y < h; y++)
+    for (size_t x = 0; x < w; x++)
+      for (size_t k = 0; k < c; k++)
+        out[(k * h + y) * w + x] = in[(y * w + x) * c + k];
+}

@@ -1,0 +1,344 @@
+/*
+ * dyce_model_load, second half: graphs, tensors and nodes are read and
+ * validated (ranges, shapes, execution order, per-op rules, MACs), then
+ * weights are packed for the kernels into one block owned by the model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../ops/ops.h"
+#include "loader.h"
+#include "reader.h"
+
+#define MAX_GRAPHS 1024u
+#define MAX_PER_GRAPH 65536u
+#define MAX_DIM 65535u
+#define MAX_CHANNELS (1u << 24)
+#define MAX_ELEMS (1u << 28)
+
+static dyce_status pack_weights(dyce__loader *ld);
+
+dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph) {
+  size_t src = m->graphs[graph].source;
+  if (src == DYCE_NO_GRAPH) return m->input;
+  const dyce__graph *s = &m->graphs[src];
+  return s->tensors[s->output];
+}
+
+static dyce_status check_counts(dyce__loader *ld, uint32_t *graphs) {
+  if (ld->grph.bytes < DYCE__G_FIXED_BYTES)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT, "graph section too short");
+  *graphs = dyce__rd_u32(ld->grph.p);
+  if (*graphs < 1 || *graphs > MAX_GRAPHS)
+    return dyce__fail(ld->err, DYCE_LIMIT, "graph count %u is outside 1..%u",
+                      *graphs, MAX_GRAPHS);
+  if (ld->grph.bytes !=
+          DYCE__G_FIXED_BYTES + (uint64_t)*graphs * DYCE__G_RECORD_BYTES ||
+      !dyce__all_zero(ld->grph.p + 4, DYCE__G_FIXED_BYTES - 4))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph section is %llu bytes; %u graphs need %u",
+                      (unsigned long long)ld->grph.bytes, *graphs,
+                      DYCE__G_FIXED_BYTES + *graphs * DYCE__G_RECORD_BYTES);
+  if (ld->tens.bytes % DYCE__T_RECORD_BYTES || ld->node.bytes % DYCE__N_RECORD_BYTES ||
+      ld->wght.bytes % 4)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "tensor, node or weight section size is not a whole "
+                      "number of records");
+  return DYCE_OK;
+}
+
+/* Reads one graph record; ranges must follow the previous graph's. */
+static dyce_status read_graph_record(dyce__loader *ld, size_t gi,
+                                     uint64_t *next_tensor,
+                                     uint64_t *next_node, uint8_t const **rec) {
+  dyce__graph *g = &ld->model->graphs[gi];
+  const uint8_t *r =
+      ld->grph.p + DYCE__G_FIXED_BYTES + gi * DYCE__G_RECORD_BYTES;
+  *rec = r;
+  g->name = dyce__string_at(ld, dyce__rd_u32(r + DYCE__G_NAME), 0,
+                            "graph name");
+  if (!g->name) return ld->err->status;
+  for (size_t j = 0; j < gi; j++)
+    if (strcmp(ld->model->graphs[j].name, g->name) == 0)
+      return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                        "two graphs are named '%s'", g->name);
+  uint32_t source = dyce__rd_u32(r + DYCE__G_SOURCE);
+  if (source != DYCE__NONE && source >= gi)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': source %u is not an earlier graph",
+                      g->name, source);
+  g->source = source == DYCE__NONE ? DYCE_NO_GRAPH : source;
+  uint32_t t0 = dyce__rd_u32(r + DYCE__G_TENSOR_START);
+  uint32_t tn = dyce__rd_u32(r + DYCE__G_TENSOR_COUNT);
+  uint32_t n0 = dyce__rd_u32(r + DYCE__G_NODE_START);
+  uint32_t nn = dyce__rd_u32(r + DYCE__G_NODE_COUNT);
+  uint64_t tensor_records = ld->tens.bytes / DYCE__T_RECORD_BYTES;
+  uint64_t node_records = ld->node.bytes / DYCE__N_RECORD_BYTES;
+  if (tn < 1 || tn > MAX_PER_GRAPH || nn < 1 || nn > MAX_PER_GRAPH)
+    return dyce__fail(ld->err, DYCE_LIMIT,
+                      "graph '%s': %u tensors and %u nodes; each must be "
+                      "1..%u",
+                      g->name, tn, nn, MAX_PER_GRAPH);
+  if (t0 < *next_tensor || (uint64_t)t0 + tn > tensor_records ||
+      n0 < *next_node || (uint64_t)n0 + nn > node_records)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': tensor range %u+%u or node range %u+%u "
+                      "is outside its section or overlaps an earlier graph",
+                      g->name, t0, tn, n0, nn);
+  *next_tensor = (uint64_t)t0 + tn;
+  *next_node = (uint64_t)n0 + nn;
+  g->tensor_count = tn;
+  g->node_count = nn;
+  g->input = dyce__rd_u32(r + DYCE__G_INPUT);
+  g->output = dyce__rd_u32(r + DYCE__G_OUTPUT);
+  if (g->input >= tn || g->output >= tn || g->input == g->output)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': input %u / output %u must be distinct "
+                      "tensors below %u",
+                      g->name, g->input, g->output, tn);
+  g->macs = dyce__rd_u64(r + DYCE__G_MACS);
+  if (!dyce__all_zero(r + 40, DYCE__G_RECORD_BYTES - 40))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': reserved bytes are not zero", g->name);
+  return DYCE_OK;
+}
+
+static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
+                                uint32_t t0) {
+  for (uint32_t i = 0; i < g->tensor_count; i++) {
+    const uint8_t *r = ld->tens.p + ((size_t)t0 + i) * DYCE__T_RECORD_BYTES;
+    uint32_t n = dyce__rd_u32(r), h = dyce__rd_u32(r + 4),
+             w = dyce__rd_u32(r + 8), c = dyce__rd_u32(r + 12);
+    if (n != 1)
+      return dyce__fail(ld->err, DYCE_UNSUPPORTED,
+                        "graph '%s' tensor %u: batch %u; only batch 1 is "
+                        "supported",
+                        g->name, i, n);
+    if (h < 1 || h > MAX_DIM || w < 1 || w > MAX_DIM || c < 1 ||
+        c > MAX_CHANNELS || (uint64_t)h * w * c > MAX_ELEMS)
+      return dyce__fail(ld->err, DYCE_LIMIT,
+                        "graph '%s' tensor %u: shape %ux%ux%u breaks the "
+                        "limits (h, w <= %u, c <= 2^24, elements <= 2^28)",
+                        g->name, i, h, w, c, MAX_DIM);
+    g->tensors[i].h = h;
+    g->tensors[i].w = w;
+    g->tensors[i].c = c;
+  }
+  dyce__shape want = dyce__graph_input_shape(ld->model,
+                                             (size_t)(g - ld->model->graphs));
+  dyce__shape got = g->tensors[g->input];
+  if (got.h != want.h || got.w != want.w || got.c != want.c)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': input is %ux%ux%u but its source gives "
+                      "%ux%ux%u",
+                      g->name, got.h, got.w, got.c, want.h, want.w, want.c);
+  return DYCE_OK;
+}
+
+static dyce_status weight_range(dyce__loader *ld, uint32_t off,
+                                uint32_t count, const float **out,
+                                const char *what) {
+  *out = NULL;
+  if (count == 0) return DYCE_OK;
+  if (off % 4 || (uint64_t)off + count > ld->weight_floats)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "%s at float %u (+%u) is misaligned or outside the "
+                      "%zu-float weight section",
+                      what, off, count, ld->weight_floats);
+  *out = ld->weights + off;
+  for (uint32_t i = 0; i < count; i++)
+    if (!isfinite((*out)[i]))
+      return dyce__fail(ld->err, DYCE_BAD_FORMAT, "%s element %u is not finite",
+                        what, i);
+  return DYCE_OK;
+}
+
+/* Decodes node fields that do not depend on the op. */
+static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
+                                    const dyce__graph *g, dyce__node *n) {
+  uint32_t op = dyce__rd_u32(r + DYCE__N_OP), act = dyce__rd_u32(r + DYCE__N_ACT);
+  n->def = dyce__op_find(op);
+  if (!n->def)
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown op code %u", op);
+  if (!dyce__act_name(act))
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown activation code %u",
+                      act);
+  n->op = (dyce__op)op;
+  n->act = (dyce__act)act;
+  n->act_a = dyce__rd_f32(r + DYCE__N_ACT_A);
+  n->act_b = dyce__rd_f32(r + DYCE__N_ACT_B);
+  if (!isfinite(n->act_a) || !isfinite(n->act_b) ||
+      (n->act == DYCE__ACT_CLIP && n->act_a > n->act_b))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "activation parameters %g, %g are invalid",
+                      (double)n->act_a, (double)n->act_b);
+  n->in0 = dyce__rd_u32(r + DYCE__N_IN0);
+  n->in1 = dyce__rd_u32(r + DYCE__N_IN1);
+  n->out = dyce__rd_u32(r + DYCE__N_OUT);
+  if (n->in0 >= g->tensor_count || n->out >= g->tensor_count ||
+      (n->in1 != DYCE__NONE && n->in1 >= g->tensor_count) ||
+      dyce__rd_u32(r + 28) != 0)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "tensor index out of range (in0 %u, in1 %u, out %u, "
+                      "graph has %u)",
+                      n->in0, n->in1, n->out, g->tensor_count);
+  for (int i = 0; i < DYCE__N_PARAM_COUNT; i++)
+    n->p[i] = dyce__rd_i32(r + DYCE__N_PARAMS + 4 * i);
+  n->weight_count = dyce__rd_u32(r + DYCE__N_WEIGHT_COUNT);
+  n->bias_count = dyce__rd_u32(r + DYCE__N_BIAS_COUNT);
+  dyce_status s = weight_range(ld, dyce__rd_u32(r + DYCE__N_WEIGHT_OFF),
+                               n->weight_count, &n->file_weights, "weights");
+  if (s) return s;
+  return weight_range(ld, dyce__rd_u32(r + DYCE__N_BIAS_OFF), n->bias_count,
+                      &n->file_bias, "bias");
+}
+
+/* Adds "graph 'g' node j (op): " in front of the message already in err. */
+static dyce_status with_node_context(dyce__loader *ld, const dyce__graph *g,
+                                     uint32_t j, const dyce__node *n,
+                                     dyce_status s) {
+  char msg[sizeof ld->err->message];
+  memcpy(msg, ld->err->message, sizeof msg);
+  return dyce__fail(ld->err, s, "graph '%s' node %u (%s): %s", g->name, j,
+                    n->def ? n->def->name : "?", msg);
+}
+
+static dyce_status read_nodes(dyce__loader *ld, dyce__graph *g, uint32_t n0,
+                              uint8_t *defined) {
+  const dyce__kernels *k = dyce__kernels_default();
+  uint64_t macs = 0;
+  memset(defined, 0, g->tensor_count);
+  defined[g->input] = 1;
+  for (uint32_t j = 0; j < g->node_count; j++) {
+    dyce__node *n = &g->nodes[j];
+    const uint8_t *r = ld->node.p + ((size_t)n0 + j) * DYCE__N_RECORD_BYTES;
+    dyce_status s = read_node_fields(ld, r, g, n);
+    if (!s && (!defined[n->in0] || (n->in1 != DYCE__NONE && !defined[n->in1])))
+      s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                     "reads a tensor that no earlier node produced");
+    if (!s && defined[n->out])
+      s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                     "writes tensor %u, which is already produced", n->out);
+    if (!s) s = n->def->check(n, g->tensors, k, ld->err);
+    if (!s && !dyce__add_u64(macs, n->macs, &macs))
+      s = dyce__fail(ld->err, DYCE_LIMIT, "graph MAC count overflows");
+    if (s) return with_node_context(ld, g, j, n, s);
+    defined[n->out] = 1;
+  }
+  for (uint32_t i = 0; i < g->tensor_count; i++)
+    if (!defined[i])
+      return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                        "graph '%s': tensor %u is never produced", g->name, i);
+  if (macs != g->macs)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': header says %llu MACs, nodes add up to "
+                      "%llu",
+                      g->name, (unsigned long long)g->macs,
+                      (unsigned long long)macs);
+  return DYCE_OK;
+}
+
+/* The weight section as aligned floats: the file buffer itself when it is
+ * 4-byte aligned, else a temporary copy (freed by the caller). */
+static dyce_status map_weights(dyce__loader *ld, float **copy) {
+  *copy = NULL;
+  ld->weight_floats = (size_t)(ld->wght.bytes / 4);
+  if ((uintptr_t)ld->wght.p % sizeof(float) == 0) {
+    ld->weights = (const float *)(const void *)ld->wght.p;
+    return DYCE_OK;
+  }
+  *copy = dyce__malloc((size_t)ld->wght.bytes);
+  if (!*copy)
+    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY,
+                      "cannot copy %llu bytes of weights",
+                      (unsigned long long)ld->wght.bytes);
+  memcpy(*copy, ld->wght.p, (size_t)ld->wght.bytes);
+  ld->weights = *copy;
+  return DYCE_OK;
+}
+
+dyce_status dyce__load_graphs(dyce__loader *ld) {
+  dyce_model *m = ld->model;
+  uint32_t count = 0;
+  dyce_status s = check_counts(ld, &count);
+  if (s) return s;
+  m->graphs = dyce__calloc(count, sizeof(dyce__graph));
+  if (!m->graphs)
+    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY, "cannot allocate graphs");
+  m->graph_count = count;
+  /* Ranges are disjoint, so these totals are bounded by the section sizes. */
+  size_t tensors = (size_t)(ld->tens.bytes / DYCE__T_RECORD_BYTES);
+  size_t nodes = (size_t)(ld->node.bytes / DYCE__N_RECORD_BYTES);
+  m->all_tensors = dyce__calloc(tensors, sizeof(dyce__shape));
+  m->all_nodes = dyce__calloc(nodes, sizeof(dyce__node));
+  uint8_t *defined = dyce__malloc(MAX_PER_GRAPH);
+  float *weight_copy = NULL;
+  if (!m->all_tensors || !m->all_nodes || !defined)
+    s = dyce__fail(ld->err, DYCE_OUT_OF_MEMORY,
+                   "cannot allocate %zu tensors and %zu nodes", tensors, nodes);
+  if (!s) s = map_weights(ld, &weight_copy);
+  uint64_t next_tensor = 0, next_node = 0;
+  for (size_t gi = 0; !s && gi < count; gi++) {
+    const uint8_t *rec;
+    dyce__graph *g = &m->graphs[gi];
+    s = read_graph_record(ld, gi, &next_tensor, &next_node, &rec);
+    if (s) break;
+    uint32_t t0 = dyce__rd_u32(rec + DYCE__G_TENSOR_START);
+    uint32_t n0 = dyce__rd_u32(rec + DYCE__G_NODE_START);
+    g->tensors = m->all_tensors + t0;
+    g->nodes = m->all_nodes + n0;
+    s = read_tensors(ld, g, t0);
+    if (!s) s = read_nodes(ld, g, n0, defined);
+  }
+  if (!s) s = pack_weights(ld);
+  dyce__free(defined);
+  dyce__free(weight_copy);
+  ld->weights = NULL;
+  return s;
+}
+
+static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+static dyce_status pack_weights(dyce__loader *ld) {
+  dyce_model *m = ld->model;
+  const dyce__kernels *k = dyce__kernels_default();
+  uint64_t total = 0;
+  for (size_t gi = 0; gi < m->graph_count; gi++)
+    for (uint32_t j = 0; j < m->graphs[gi].node_count; j++) {
+      const dyce__node *n = &m->graphs[gi].nodes[j];
+      total += round4(n->packed_count) + round4(n->bias_count);
+    }
+  if (total > MAX_ELEMS)
+    return dyce__fail(ld->err, DYCE_LIMIT,
+                      "packed weights need %llu floats; the limit is 2^28",
+                      (unsigned long long)total);
+  m->weights = dyce__malloc(sizeof(float) * (size_t)total);
+  if (!m->weights)
+    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY,
+                      "cannot allocate %llu bytes of packed weights",
+                      (unsigned long long)total * 4);
+  m->weight_floats = (size_t)total;
+  float *at = m->weights;
+  for (size_t gi = 0; gi < m->graph_count; gi++) {
+    dyce__graph *g = &m->graphs[gi];
+    for (uint32_t j = 0; j < g->node_count; j++) {
+      dyce__node *n = &g->nodes[j];
+      if (n->packed_count) {
+        if (n->def->pack)
+          n->def->pack(n, g->tensors, k, at);
+        else
+          memcpy(at, n->file_weights, sizeof(float) * n->packed_count);
+        n->weights = at;
+        at += round4(n->packed_count);
+      }
+      if (n->bias_count) {
+        memcpy(at, n->file_bias, sizeof(float) * n->bias_count);
+        n->bias = at;
+        at += round4(n->bias_count);
+      }
+      n->file_weights = n->file_bias = NULL; /* the file may go away now */
+    }
+  }
+  return DYCE_OK;
+}

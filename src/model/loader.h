@@ -1,0 +1,35 @@
+/* State shared by the two halves of dyce_model_load: load.c (header,
+ * sections, strings, input spec, labels) and load_graphs.c (graphs,
+ * tensors, nodes, weights). */
+#ifndef DYCE_MODEL_LOADER_H
+#define DYCE_MODEL_LOADER_H
+
+#include "../core/internal.h"
+#include "model.h"
+
+typedef struct dyce__section {
+  const uint8_t *p;
+  uint64_t bytes;
+  int present;
+} dyce__section;
+
+typedef struct dyce__loader {
+  const uint8_t *file;
+  size_t size;
+  dyce__section strs, inpt, labl, grph, tens, node, wght;
+  const float *weights; /* WGHT as floats (aligned, possibly a copy) */
+  size_t weight_floats;
+  dyce_model *model;
+  dyce_error *err;
+} dyce__loader;
+
+/* A NUL-terminated string at `offset` in STRS with 1..255 bytes (0..255
+ * when `may_be_empty`), pointing into the model's copy; NULL after
+ * reporting an error naming `what`. */
+const char *dyce__string_at(dyce__loader *ld, uint32_t offset,
+                            int may_be_empty, const char *what);
+
+dyce_status dyce__load_graphs(dyce__loader *ld);
+
+
+#endif /* DYCE_MODEL_LOADER_H */

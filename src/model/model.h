@@ -1,0 +1,72 @@
+/*
+ * The loaded model: graphs of nodes over NHWC tensors, with weights packed
+ * for the kernels. Built once by dyce_model_load, immutable afterwards.
+ */
+#ifndef DYCE_MODEL_MODEL_H
+#define DYCE_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dyce.h"
+#include "../format.h"
+
+/* NHWC shape with batch 1. */
+typedef struct dyce__shape {
+  uint32_t h, w, c;
+} dyce__shape;
+
+static inline size_t dyce__shape_elems(dyce__shape s) {
+  return (size_t)s.h * s.w * s.c;
+}
+
+typedef struct dyce__op_def dyce__op_def;
+
+typedef struct dyce__node {
+  dyce__op op;
+  const dyce__op_def *def; /* behaviour of `op`, see ops/ops.h */
+  dyce__act act;
+  float act_a, act_b;
+  uint32_t in0, in1, out;  /* local tensor indices; in1 may be DYCE__NONE */
+  int32_t p[DYCE__N_PARAM_COUNT];
+  /* Weights as stored in the file (only valid during load) ... */
+  const float *file_weights, *file_bias;
+  uint32_t weight_count, bias_count;
+  /* ... and as packed for the kernel (owned by the model's weight block). */
+  const float *weights, *bias;
+  size_t packed_count;     /* floats in `weights` after packing */
+  size_t scratch_bytes;    /* kernel workspace needed while running */
+  uint64_t macs;
+} dyce__node;
+
+typedef struct dyce__graph {
+  const char *name;
+  size_t source;            /* graph index, or DYCE_NO_GRAPH */
+  dyce__shape *tensors;     /* [tensor_count] */
+  uint32_t tensor_count;
+  dyce__node *nodes;        /* [node_count] */
+  uint32_t node_count;
+  uint32_t input, output;   /* local tensor indices */
+  uint64_t macs;
+} dyce__graph;
+
+struct dyce_model {
+  dyce__graph *graphs;
+  size_t graph_count;
+  char *strings;            /* copy of STRS; names and labels point here */
+  const char **labels;
+  size_t label_count;
+  dyce__shape input;
+  float pixel_scale;
+  float *mean, *std;        /* [input.c] */
+  float *weights;           /* every packed weight, one block */
+  size_t weight_floats;
+  /* Allocated together with `graphs`: */
+  dyce__shape *all_tensors;
+  dyce__node *all_nodes;
+};
+
+/* Shape of a graph's input: its source's output or the package input. */
+dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph);
+
+#endif /* DYCE_MODEL_MODEL_H */

@@ -1,0 +1,38 @@
+/* Little-endian field readers that work at any alignment. */
+#ifndef DYCE_MODEL_READER_H
+#define DYCE_MODEL_READER_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline uint32_t dyce__rd_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t dyce__rd_u64(const uint8_t *p) {
+  return (uint64_t)dyce__rd_u32(p) | (uint64_t)dyce__rd_u32(p + 4) << 32;
+}
+
+static inline int32_t dyce__rd_i32(const uint8_t *p) {
+  uint32_t u = dyce__rd_u32(p);
+  int32_t v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+static inline float dyce__rd_f32(const uint8_t *p) {
+  uint32_t u = dyce__rd_u32(p);
+  float v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+/* 1 when `n` bytes at `p` are all zero (reserved fields). */
+static inline int dyce__all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return 0;
+  return 1;
+}
+
+#endif /* DYCE_MODEL_READER_H */

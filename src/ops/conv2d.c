@@ -1,0 +1,58 @@
+/* conv2d: any kernel, stride, padding, dilation and groups (depthwise
+ * included), with fused bias and activation. */
+#include "ops.h"
+
+static dyce_status conv_window(const dyce__node *node,
+                               const dyce__shape *tensors, dyce__window *g,
+                               dyce_error *err) {
+  dyce__shape in = tensors[node->in0], out = tensors[node->out];
+  dyce_status s = dyce__window_from_params(node, in, 1, g, err);
+  if (s) return s;
+  int32_t groups = node->p[DYCE__P_GROUPS];
+  if (groups < 1 || (uint32_t)groups > in.c || in.c % (uint32_t)groups ||
+      out.c % (uint32_t)groups)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "groups %d must divide input channels %u and output "
+                      "channels %u",
+                      (int)groups, in.c, out.c);
+  g->groups = (uint32_t)groups;
+  g->out_c = out.c;
+  return DYCE_OK;
+}
+
+static dyce_status check(dyce__node *node, const dyce__shape *tensors,
+                         const dyce__kernels *k, dyce_error *err) {
+  dyce__window g;
+  dyce_status s = conv_window(node, tensors, &g, err);
+  if (s) return s;
+  dyce__shape want = {g.out_h, g.out_w, g.out_c};
+  if ((s = dyce__expect_shape(node, tensors, want, err))) return s;
+  uint64_t taps = (uint64_t)g.kh * g.kw * (g.in_c / g.groups), weights, macs;
+  if (!dyce__mul_u64(taps, g.out_c, &weights) || weights > UINT32_MAX)
+    return dyce__fail(err, DYCE_LIMIT, "weight count overflows");
+  if ((s = dyce__expect_counts(node, (uint32_t)weights, g.out_c, 0, err)))
+    return s;
+  if (!dyce__mul_u64(dyce__shape_elems(want), taps, &macs))
+    return dyce__fail(err, DYCE_LIMIT, "MAC count overflows");
+  node->macs = macs;
+  node->packed_count = k->conv2d_packed_floats(&g);
+  node->scratch_bytes = k->conv2d_scratch_bytes(&g);
+  return DYCE_OK;
+}
+
+static void pack(const dyce__node *node, const dyce__shape *tensors,
+                 const dyce__kernels *k, float *dst) {
+  dyce__window g;
+  conv_window(node, tensors, &g, NULL); /* validated by check */
+  k->pack_conv2d(&g, node->file_weights, dst);
+}
+
+static void run(const dyce__node *node, const dyce__shape *tensors,
+                const dyce__kernels *k, float *const *ptr, void *scratch) {
+  dyce__window g;
+  conv_window(node, tensors, &g, NULL);
+  k->conv2d(&g, ptr[node->in0], node->weights, node->bias,
+            dyce__node_activation(node), ptr[node->out], scratch);
+}
+
+const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run};

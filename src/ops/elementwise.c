@@ -1,0 +1,159 @@
+/* Elementwise ops: add, mul (with broadcast), activation, channel_affine,
+ * softmax and flatten. None of them changes the number of elements except
+ * flatten, which only reorders them. */
+#include "ops.h"
+
+static dyce_status same_shape_out(const dyce__node *node,
+                                  const dyce__shape *tensors,
+                                  dyce_error *err) {
+  return dyce__expect_shape(node, tensors, tensors[node->in0], err);
+}
+
+static dyce_status no_activation(const dyce__node *node, dyce_error *err) {
+  if (node->act != DYCE__ACT_NONE)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
+  return DYCE_OK;
+}
+
+/* ---- add, mul --------------------------------------------------------- */
+
+static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
+                                const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  dyce__shape a = tensors[node->in0];
+  dyce_status s = same_shape_out(node, tensors, err);
+  if (s) return s;
+  if (node->bias_count)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "takes no bias");
+  size_t n = dyce__shape_elems(a);
+  if (node->in1 != DYCE__NONE) {
+    dyce__shape b = tensors[node->in1];
+    int same = b.h == a.h && b.w == a.w && b.c == a.c;
+    int per_channel = b.h == 1 && b.w == 1 && b.c == a.c;
+    if (!same && !per_channel)
+      return dyce__fail(err, DYCE_BAD_FORMAT,
+                        "second input %ux%ux%u neither matches %ux%ux%u nor "
+                        "is 1x1x%u",
+                        b.h, b.w, b.c, a.h, a.w, a.c, a.c);
+    if (node->weight_count)
+      return dyce__fail(err, DYCE_BAD_FORMAT,
+                        "has both a second input and a constant");
+  } else if (node->weight_count != n && node->weight_count != a.c &&
+             node->weight_count != 1) {
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "constant has %u elements; expected %zu, %u or 1",
+                      node->weight_count, n, a.c);
+  }
+  node->packed_count = node->weight_count;
+  return DYCE_OK;
+}
+
+static void run_binary(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, float *const *ptr,
+                       void *scratch) {
+  (void)scratch;
+  dyce__shape a = tensors[node->in0];
+  size_t n = dyce__shape_elems(a);
+  const float *b = node->weights;
+  size_t b_count = node->weight_count;
+  if (node->in1 != DYCE__NONE) {
+    b = ptr[node->in1];
+    b_count = dyce__shape_elems(tensors[node->in1]);
+  }
+  k->binary(node->op, n, a.c, ptr[node->in0], b, b_count,
+            dyce__node_activation(node), ptr[node->out]);
+}
+
+/* ---- activation, channel_affine --------------------------------------- */
+
+static dyce_status check_activation(dyce__node *node,
+                                    const dyce__shape *tensors,
+                                    const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  dyce_status s = same_shape_out(node, tensors, err);
+  if (s) return s;
+  return dyce__expect_counts(node, 0, 0, 0, err);
+}
+
+static void run_activation(const dyce__node *node, const dyce__shape *tensors,
+                           const dyce__kernels *k, float *const *ptr,
+                           void *scratch) {
+  (void)scratch;
+  k->activation(dyce__shape_elems(tensors[node->in0]), ptr[node->in0],
+                dyce__node_activation(node), ptr[node->out]);
+}
+
+static dyce_status check_affine(dyce__node *node, const dyce__shape *tensors,
+                                const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  uint32_t c = tensors[node->in0].c;
+  dyce_status s = same_shape_out(node, tensors, err);
+  if (s) return s;
+  if ((s = dyce__expect_counts(node, c, c, 0, err))) return s;
+  if (node->bias_count != c)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "needs %u shifts, has %u", c,
+                      node->bias_count);
+  node->packed_count = c;
+  return DYCE_OK;
+}
+
+static void run_affine(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, float *const *ptr,
+                       void *scratch) {
+  (void)scratch;
+  dyce__shape in = tensors[node->in0];
+  k->channel_affine(dyce__shape_elems(in), in.c, ptr[node->in0],
+                    node->weights, node->bias, dyce__node_activation(node),
+                    ptr[node->out]);
+}
+
+/* ---- softmax, flatten -------------------------------------------------- */
+
+static dyce_status check_softmax(dyce__node *node, const dyce__shape *tensors,
+                                 const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  dyce_status s = same_shape_out(node, tensors, err);
+  if (s || (s = no_activation(node, err))) return s;
+  return dyce__expect_counts(node, 0, 0, 0, err);
+}
+
+static void run_softmax(const dyce__node *node, const dyce__shape *tensors,
+                        const dyce__kernels *k, float *const *ptr,
+                        void *scratch) {
+  (void)scratch;
+  dyce__shape in = tensors[node->in0];
+  k->softmax((size_t)in.h * in.w, in.c, ptr[node->in0], ptr[node->out]);
+}
+
+static dyce_status check_flatten(dyce__node *node, const dyce__shape *tensors,
+                                 const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  dyce__shape in = tensors[node->in0];
+  if (dyce__shape_elems(in) > (1u << 24))
+    return dyce__fail(err, DYCE_LIMIT,
+                      "flattened size %zu exceeds the channel limit 2^24",
+                      dyce__shape_elems(in));
+  dyce__shape want = {1, 1, (uint32_t)dyce__shape_elems(in)};
+  dyce_status s = dyce__expect_shape(node, tensors, want, err);
+  if (s || (s = no_activation(node, err))) return s;
+  return dyce__expect_counts(node, 0, 0, 0, err);
+}
+
+static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
+                        const dyce__kernels *k, float *const *ptr,
+                        void *scratch) {
+  (void)scratch;
+  dyce__shape in = tensors[node->in0];
+  k->flatten_chw(in.h, in.w, in.c, ptr[node->in0], ptr[node->out]);
+}
+
+const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary};
+const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary};
+const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
+                                          run_activation};
+const dyce__op_def dyce__op_channel_affine = {"channel_affine", check_affine,
+                                              NULL, run_affine};
+const dyce__op_def dyce__op_softmax = {"softmax", check_softmax, NULL,
+                                       run_softmax};
+const dyce__op_def dyce__op_flatten = {"flatten", check_flatten, NULL,
+                                       run_flatten};

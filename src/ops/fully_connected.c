@@ -1,0 +1,40 @@
+/* fully_connected: [N][K] weights over a flat (1, 1, 1, K) input. */
+#include "ops.h"
+
+static dyce_status check(dyce__node *node, const dyce__shape *tensors,
+                         const dyce__kernels *k, dyce_error *err) {
+  dyce__shape in = tensors[node->in0], out = tensors[node->out];
+  if (in.h != 1 || in.w != 1)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "input is %ux%ux%u; a flat 1x1xK input is required",
+                      in.h, in.w, in.c);
+  dyce__shape want = {1, 1, out.c};
+  dyce_status s = dyce__expect_shape(node, tensors, want, err);
+  if (s) return s;
+  uint64_t weights = (uint64_t)in.c * out.c;
+  if (weights > UINT32_MAX)
+    return dyce__fail(err, DYCE_LIMIT, "weight count overflows");
+  if ((s = dyce__expect_counts(node, (uint32_t)weights, out.c, 0, err)))
+    return s;
+  node->macs = weights;
+  node->packed_count = k->fc_packed_floats(in.c, out.c);
+  node->scratch_bytes = 0;
+  return DYCE_OK;
+}
+
+static void pack(const dyce__node *node, const dyce__shape *tensors,
+                 const dyce__kernels *k, float *dst) {
+  k->pack_fc(tensors[node->in0].c, tensors[node->out].c, node->file_weights,
+             dst);
+}
+
+static void run(const dyce__node *node, const dyce__shape *tensors,
+                const dyce__kernels *k, float *const *ptr, void *scratch) {
+  (void)scratch;
+  k->fully_connected(tensors[node->in0].c, tensors[node->out].c,
+                     ptr[node->in0], node->weights, node->bias,
+                     dyce__node_activation(node), ptr[node->out]);
+}
+
+const dyce__op_def dyce__op_fully_connected = {"fully_connected", check, pack,
+                                               run};

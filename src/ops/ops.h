@@ -1,0 +1,53 @@
+/*
+ * The op layer: one definition per operator, in the spirit of TFLite
+ * Micro's {prepare, invoke}. `check` validates a node against its input
+ * shapes and the file's output shape and fills in what the planner needs;
+ * `pack` lays weights out for the kernel once, at load; `run` calls the
+ * kernel. Ops never name a kernel: they go through a dyce__kernels table.
+ */
+#ifndef DYCE_OPS_OPS_H
+#define DYCE_OPS_OPS_H
+
+#include "../core/internal.h"
+#include "../kernels/kernels.h"
+#include "../model/model.h"
+
+struct dyce__op_def {
+  const char *name;
+  /* Validates parameters, inputs, weight and bias counts and the output
+   * shape. Sets node->macs, node->packed_count and node->scratch_bytes. The
+   * message says what is wrong; the loader prefixes graph and node. */
+  dyce_status (*check)(dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, dyce_error *err);
+  /* Writes node->packed_count floats to `dst`. NULL: copy file weights. */
+  void (*pack)(const dyce__node *node, const dyce__shape *tensors,
+               const dyce__kernels *k, float *dst);
+  /* Computes the node's output; `ptr` holds every tensor's buffer. */
+  void (*run)(const dyce__node *node, const dyce__shape *tensors,
+              const dyce__kernels *k, float *const *ptr, void *scratch);
+};
+
+/* The definition of operator `code`, or NULL when the code is unknown. */
+const dyce__op_def *dyce__op_find(uint32_t code);
+const char *dyce__act_name(uint32_t act);
+
+/* Shared by the ops' check functions. */
+dyce_status dyce__expect_shape(const dyce__node *node,
+                               const dyce__shape *tensors, dyce__shape want,
+                               dyce_error *err);
+dyce_status dyce__expect_counts(const dyce__node *node, uint32_t weights,
+                                uint32_t bias_max, int wants_in1,
+                                dyce_error *err);
+/* Reads kernel/stride/padding (and dilation when `dilated`) from p[] into
+ * a window over `in`, computing the output size; checks ranges. */
+dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,
+                                     int dilated, dyce__window *g,
+                                     dyce_error *err);
+dyce__activation dyce__node_activation(const dyce__node *node);
+
+extern const dyce__op_def dyce__op_conv2d, dyce__op_fully_connected,
+    dyce__op_add, dyce__op_mul, dyce__op_activation, dyce__op_max_pool,
+    dyce__op_avg_pool, dyce__op_global_avg_pool, dyce__op_flatten,
+    dyce__op_softmax, dyce__op_channel_affine;
+
+#endif /* DYCE_OPS_OPS_H */

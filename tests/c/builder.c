@@ -1,0 +1,199 @@
+/* In-memory .dyce writer for tests (see builder.h). */
+#include "builder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct buf {
+  uint8_t *p;
+  size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *data, size_t n) {
+  if (n == 0) return;
+  if (b->n + n > b->cap) {
+    b->cap = (b->n + n) * 2 + 64;
+    b->p = realloc(b->p, b->cap);
+  }
+  memcpy(b->p + b->n, data, n);
+  b->n += n;
+}
+static void put_u32(buf *b, uint32_t v) {
+  uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                   (uint8_t)(v >> 24)};
+  put(b, le, 4);
+}
+static void put_u64(buf *b, uint64_t v) {
+  put_u32(b, (uint32_t)v);
+  put_u32(b, (uint32_t)(v >> 32));
+}
+static void put_f32(buf *b, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  put_u32(b, u);
+}
+static void pad_to(buf *b, size_t align) {
+  static const uint8_t zero[64];
+  put(b, zero, (align - b->n % align) % align);
+}
+static uint32_t add_string(buf *strs, const char *s) {
+  uint32_t at = (uint32_t)strs->n;
+  put(strs, s, strlen(s) + 1);
+  return at;
+}
+/* Appends floats at a 4-float boundary; returns the float offset. */
+static uint32_t add_floats(buf *w, const float *f, uint32_t n) {
+  pad_to(w, 16);
+  uint32_t at = (uint32_t)(w->n / 4);
+  for (uint32_t i = 0; i < n; i++) put_f32(w, f[i]);
+  return at;
+}
+
+void tb_put_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+uint8_t *tb_build(const tb_package *pkg, size_t *size) {
+  buf strs = {0}, inpt = {0}, labl = {0}, grph = {0}, tens = {0}, node = {0},
+      wght = {0};
+  put_u32(&inpt, 0);
+  put_u32(&inpt, pkg->h);
+  put_u32(&inpt, pkg->w);
+  put_u32(&inpt, pkg->c);
+  put_f32(&inpt, 1.0f / 255.0f);
+  pad_to(&inpt, 32);
+  for (uint32_t i = 0; i < pkg->c; i++) put_f32(&inpt, 0.5f);
+  for (uint32_t i = 0; i < pkg->c; i++) put_f32(&inpt, 0.25f);
+  if (pkg->label_count) {
+    put_u32(&labl, pkg->label_count);
+    put_u32(&labl, 0);
+    for (uint32_t i = 0; i < pkg->label_count; i++)
+      put_u32(&labl, add_string(&strs, pkg->labels[i]));
+  }
+  put_u32(&grph, pkg->graph_count);
+  pad_to(&grph, 16);
+  uint32_t t_at = 0, n_at = 0;
+  for (uint32_t gi = 0; gi < pkg->graph_count; gi++) {
+    const tb_graph *g = &pkg->graphs[gi];
+    put_u32(&grph, add_string(&strs, g->name));
+    put_u32(&grph, g->source);
+    put_u32(&grph, t_at);
+    put_u32(&grph, g->tensor_count);
+    put_u32(&grph, n_at);
+    put_u32(&grph, g->node_count);
+    put_u32(&grph, g->input);
+    put_u32(&grph, g->output);
+    put_u64(&grph, g->macs);
+    pad_to(&grph, 16);
+    put(&grph, (uint8_t[16]){0}, 16);
+    for (uint32_t t = 0; t < g->tensor_count; t++) {
+      put_u32(&tens, 1);
+      for (int d = 0; d < 3; d++) put_u32(&tens, g->tensors[t][d]);
+    }
+    for (uint32_t j = 0; j < g->node_count; j++) {
+      const tb_node *nd = &g->nodes[j];
+      put_u32(&node, nd->op);
+      put_u32(&node, nd->act);
+      put_f32(&node, nd->act_a);
+      put_f32(&node, nd->act_b);
+      put_u32(&node, nd->in0);
+      put_u32(&node, nd->in1);
+      put_u32(&node, nd->out);
+      put_u32(&node, 0);
+      put_u32(&node, nd->weight_count ? add_floats(&wght, nd->weights, nd->weight_count) : 0);
+      put_u32(&node, nd->weight_count);
+      put_u32(&node, nd->bias_count ? add_floats(&wght, nd->bias, nd->bias_count) : 0);
+      put_u32(&node, nd->bias_count);
+      for (int k = 0; k < DYCE__N_PARAM_COUNT; k++) put_u32(&node, (uint32_t)nd->p[k]);
+    }
+    t_at += g->tensor_count;
+    n_at += g->node_count;
+  }
+  pad_to(&wght, 16);
+  buf *sections[] = {&strs, &inpt, &labl, &grph, &tens, &node, &wght};
+  const char *tags[] = {"STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT"};
+  uint32_t count = 0;
+  for (int i = 0; i < 7; i++) count += (sections[i]->n > 0 || i != 2);
+  buf out = {0};
+  size_t at = 64 + 32 * (size_t)count;
+  size_t offsets[7];
+  for (int i = 0; i < 7; i++) {
+    at = (at + 15) & ~(size_t)15;
+    offsets[i] = at;
+    at += sections[i]->n;
+  }
+  put(&out, "DYCE", 4);
+  put_u32(&out, 1);
+  put_u32(&out, 64);
+  put_u32(&out, count);
+  put_u64(&out, at);
+  pad_to(&out, 64);
+  for (int i = 0; i < 7; i++) {
+    if (i == 2 && sections[i]->n == 0) continue;
+    put(&out, tags[i], 4);
+    put_u32(&out, 0);
+    put_u64(&out, offsets[i]);
+    put_u64(&out, sections[i]->n);
+    put_u64(&out, 0);
+  }
+  for (int i = 0; i < 7; i++) {
+    pad_to(&out, 16);
+    if (sections[i]->n) put(&out, sections[i]->p, sections[i]->n);
+    free(sections[i]->p);
+  }
+  *size = out.n;
+  return out.p;
+}
+
+size_t tb_section_offset(const uint8_t *file, const char *tag) {
+  uint32_t count = file[12] | file[13] << 8;
+  for (uint32_t i = 0; i < count; i++) {
+    const uint8_t *e = file + 64 + 32 * i;
+    if (memcmp(e, tag, 4) == 0)
+      return (size_t)(e[8] | e[9] << 8 | e[10] << 16 | (uint32_t)e[11] << 24);
+  }
+  return 0;
+}
+
+/* ---- the shared small model ------------------------------------------ */
+
+static float conv_w[4 * 3 * 3 * 2], conv_b[4], fc_w[3 * 4], fc_b[3];
+
+static void fill_small_weights(void) {
+  for (size_t i = 0; i < sizeof conv_w / sizeof *conv_w; i++)
+    conv_w[i] = (float)((int)(i * 7 % 11) - 5) / 8.0f;
+  for (int i = 0; i < 4; i++) conv_b[i] = 0.1f * (float)(i - 1);
+  for (int i = 0; i < 12; i++) fc_w[i] = (float)((i * 5 % 7) - 3) / 4.0f;
+  for (int i = 0; i < 3; i++) fc_b[i] = 0.05f * (float)i;
+}
+
+const float *tb_small_conv_w(void) { fill_small_weights(); return conv_w; }
+const float *tb_small_conv_b(void) { fill_small_weights(); return conv_b; }
+const float *tb_small_fc_w(void) { fill_small_weights(); return fc_w; }
+const float *tb_small_fc_b(void) { fill_small_weights(); return fc_b; }
+
+uint8_t *tb_small_model(size_t *size) {
+  fill_small_weights();
+  static const uint32_t stage_t[2][3] = {{6, 6, 2}, {6, 6, 4}};
+  static const uint32_t head_t[4][3] = {{6, 6, 4}, {3, 3, 4}, {1, 1, 4}, {1, 1, 3}};
+  tb_node stage_n[1] = {{.op = DYCE__OP_CONV2D, .act = DYCE__ACT_RELU,
+                         .in0 = 0, .in1 = DYCE__NONE, .out = 1,
+                         .weights = conv_w, .weight_count = 72,
+                         .bias = conv_b, .bias_count = 4,
+                         .p = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}}};
+  tb_node head_n[3] = {
+      {.op = DYCE__OP_MAX_POOL, .in0 = 0, .in1 = DYCE__NONE, .out = 1,
+       .p = {2, 2, 2, 2}},
+      {.op = DYCE__OP_GLOBAL_AVG_POOL, .in0 = 1, .in1 = DYCE__NONE, .out = 2},
+      {.op = DYCE__OP_FULLY_CONNECTED, .in0 = 2, .in1 = DYCE__NONE, .out = 3,
+       .weights = fc_w, .weight_count = 12, .bias = fc_b, .bias_count = 3}};
+  tb_graph graphs[2] = {
+      {"stage1", DYCE__NONE, stage_t, 2, stage_n, 1, 0, 1, 6 * 6 * 4 * 9 * 2},
+      {"head", 0, head_t, 4, head_n, 3, 0, 3, 12}};
+  static const char *const labels[3] = {"zero", "one", "two"};
+  tb_package pkg = {6, 6, 2, graphs, 2, labels, 3};
+  return tb_build(&pkg, size);
+}

@@ -1,0 +1,58 @@
+/* Builds small .dyce packages in memory for the C tests, field by field as
+ * docs/FORMAT.md describes, so tests can also write wrong fields. */
+#ifndef DYCE_TEST_BUILDER_H
+#define DYCE_TEST_BUILDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+typedef struct tb_node {
+  uint32_t op, act;
+  float act_a, act_b;
+  uint32_t in0, in1, out;
+  const float *weights;
+  uint32_t weight_count;
+  const float *bias;
+  uint32_t bias_count;
+  int32_t p[DYCE__N_PARAM_COUNT];
+} tb_node;
+
+typedef struct tb_graph {
+  const char *name;
+  uint32_t source; /* DYCE__NONE for the package input */
+  const uint32_t (*tensors)[3]; /* h, w, c */
+  uint32_t tensor_count;
+  const tb_node *nodes;
+  uint32_t node_count;
+  uint32_t input, output;
+  uint64_t macs;
+} tb_graph;
+
+typedef struct tb_package {
+  uint32_t h, w, c;
+  const tb_graph *graphs;
+  uint32_t graph_count;
+  const char *const *labels;
+  uint32_t label_count;
+} tb_package;
+
+/* Returns a malloc'ed package and its size. */
+uint8_t *tb_build(const tb_package *pkg, size_t *size);
+
+/* Field access for corruption tests: file offset of section `tag`. */
+size_t tb_section_offset(const uint8_t *file, const char *tag);
+void tb_put_u32(uint8_t *p, uint32_t v);
+
+/* A two-graph package used by several tests:
+ *   stage1 (input 6x6x2): conv 3x3 pad 1, 2->4, relu        -> 6x6x4
+ *   head   (from stage1): max_pool 2x2/2 -> gap -> fc 4->3  -> 1x1x3
+ * Weights are deterministic; tb_small_weights() exposes them. */
+uint8_t *tb_small_model(size_t *size);
+const float *tb_small_conv_w(void);  /* [4][3][3][2] OHWI */
+const float *tb_small_conv_b(void);  /* [4] */
+const float *tb_small_fc_w(void);    /* [3][4] */
+const float *tb_small_fc_b(void);    /* [3] */
+
+#endif
