@@ -167,6 +167,49 @@ dyce_status dyce_session_output(const dyce_session *session, size_t graph,
                                 const float **data, size_t *count,
                                 dyce_error *err);
 
+/* ---- Records -------------------------------------------------------- */
+
+/* Per-sample predictions of every logit-producing graph on every data split
+ * (docs/FORMAT.md, "records file"): what the configuration search reads. */
+typedef struct dyce_records dyce_records;
+
+/* Parses and validates a records file. The caller keeps ownership of
+ * `bytes`; the records copy what they need. */
+dyce_status dyce_records_load(const void *bytes, size_t size,
+                              dyce_records **out, dyce_error *err);
+void dyce_records_free(dyce_records *records); /* NULL is allowed */
+
+size_t dyce_records_graph_count(const dyce_records *records);
+size_t dyce_records_split_count(const dyce_records *records);
+size_t dyce_records_class_count(const dyce_records *records);
+/* NULL / 0 when out of range. */
+const char *dyce_records_graph_name(const dyce_records *records, size_t graph);
+uint64_t dyce_records_graph_macs(const dyce_records *records, size_t graph);
+dyce_status dyce_records_find_graph(const dyce_records *records,
+                                    const char *name, size_t *graph,
+                                    dyce_error *err);
+dyce_status dyce_records_find_split(const dyce_records *records,
+                                    const char *name, size_t *split,
+                                    dyce_error *err);
+
+/* One split: `count` samples, their positions in the source data set and
+ * their true labels. Pointers live as long as the records. */
+typedef struct dyce_split {
+  const char *name;
+  size_t count;
+  const uint32_t *index;
+  const uint8_t *label;
+} dyce_split;
+dyce_status dyce_records_split(const dyce_records *records, size_t split,
+                               dyce_split *out, dyce_error *err);
+
+/* Predictions of `graph` on `split`: top-1 class and max-softmax
+ * confidence per sample. */
+dyce_status dyce_records_predictions(const dyce_records *records,
+                                     size_t split, size_t graph,
+                                     const uint8_t **top1, const float **conf,
+                                     dyce_error *err);
+
 /* ---- Diagnostics ---------------------------------------------------- */
 
 /* Number of heap allocations dyce has made in this process so far. Tests

@@ -1,5 +1,6 @@
 /* Helpers shared by the CLI commands. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +80,30 @@ void cli_json_string(const char *s) {
       putchar(c);
   }
   putchar('"');
+}
+
+cli_top1 cli_top1_of(const float *y, size_t n, int is_prob) {
+  cli_top1 t = {0, 0.0, INFINITY};
+  for (size_t i = 1; i < n; i++)
+    if (y[i] > y[t.index]) t.index = i;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    sum += exp((double)y[i] - y[t.index]);
+    if (i != t.index && (double)y[t.index] - y[i] < t.gap)
+      t.gap = (double)y[t.index] - y[i];
+  }
+  t.score = is_prob ? (double)y[t.index] : 1.0 / sum;
+  return t;
+}
+
+int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph) {
+  dyce_error err;
+  if (name) {
+    if (dyce_model_find_graph(m, name, graph, &err) != DYCE_OK)
+      return cli_error("%s", err.message);
+    return CLI_OK;
+  }
+  if (dyce_model_find_graph(m, "head", graph, NULL) != DYCE_OK)
+    *graph = dyce_model_graph_count(m) - 1;
+  return CLI_OK;
 }

@@ -21,7 +21,20 @@ double cli_now_ms(void);
 /* Prints `s` as a JSON string literal (with quotes). */
 void cli_json_string(const char *s);
 
+/* The graph named `name`, or by default "head" when the package has one,
+ * else the last graph. Prints why on failure. */
+int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph);
+
+/* Top-1 class of a logit (or probability) vector, its softmax probability
+ * and the gap between the two largest values. */
+typedef struct cli_top1 {
+  size_t index;
+  double score, gap;
+} cli_top1;
+cli_top1 cli_top1_of(const float *y, size_t n, int is_prob);
+
 int cmd_info(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 #endif /* DYCE_CLI_CLI_H */

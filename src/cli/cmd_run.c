@@ -1,6 +1,5 @@
 /* `dyce run MODEL --input X.npy [--graph NAME] [--output Y.npy]`: one
  * inference on an NCHW float32 tensor as PyTorch exports it. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +30,6 @@ static int parse(int argc, char **argv, run_args *a) {
   if (!a->model || !a->input)
     return cli_error("run: usage: dyce run MODEL.dyce --input X.npy "
                      "[--graph NAME] [--output Y.npy]");
-  return CLI_OK;
-}
-
-/* Default graph: "head" when the package has one, else the last graph. */
-static int pick_graph(const dyce_model *m, const char *name, size_t *g) {
-  dyce_error err;
-  if (name) {
-    if (dyce_model_find_graph(m, name, g, &err) != DYCE_OK)
-      return cli_error("%s", err.message);
-    return CLI_OK;
-  }
-  if (dyce_model_find_graph(m, "head", g, NULL) != DYCE_OK)
-    *g = dyce_model_graph_count(m) - 1;
   return CLI_OK;
 }
 
@@ -90,22 +76,9 @@ static int write_output(const char *path, const float *y, size_t count,
   return rc ? cli_error("%s", why) : CLI_OK;
 }
 
-/* Top-1 index and its softmax probability (the output itself when the
- * graph already ends in softmax). */
-static void top1(const float *y, size_t n, int is_prob, size_t *index,
-                 double *score) {
-  size_t best = 0;
-  for (size_t i = 1; i < n; i++)
-    if (y[i] > y[best]) best = i;
-  double sum = 0.0;
-  for (size_t i = 0; i < n; i++) sum += exp((double)y[i] - y[best]);
-  *index = best;
-  *score = is_prob ? (double)y[best] : 1.0 / sum;
-}
-
 static int run_once(dyce_model *m, const run_args *a) {
   size_t g;
-  if (pick_graph(m, a->graph, &g)) return CLI_FAIL;
+  if (cli_pick_graph(m, a->graph, &g)) return CLI_FAIL;
   npy_array x;
   char why[256];
   if (npy_read(a->input, &x, why, sizeof why)) return cli_error("%s", why);
@@ -133,9 +106,9 @@ static int run_once(dyce_model *m, const run_args *a) {
   if (!rc) {
     dyce_node_info last;
     dyce_model_node_info(m, g, gi.node_count - 1, &last, NULL);
-    size_t index;
-    double score;
-    top1(y, n, strcmp(last.op, "softmax") == 0, &index, &score);
+    cli_top1 t = cli_top1_of(y, n, strcmp(last.op, "softmax") == 0);
+    size_t index = t.index;
+    double score = t.score;
     const char *label = dyce_model_label(m, index);
     printf("{\"graph\":");
     cli_json_string(gi.name);

@@ -1,6 +1,10 @@
 /* `dyce` — the command-line tool, built natively and for WASI. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#ifdef __wasi__
+#include <unistd.h>
+#endif
 
 #include "cli.h"
 
@@ -9,15 +13,26 @@ static int usage(void) {
       "usage: dyce COMMAND ...\n"
       "  info MODEL.dyce [--json]       graphs, ops, MACs, arena bytes\n"
       "  run MODEL.dyce --input X.npy [--graph NAME] [--output Y.npy]\n"
-      "                                 run one NCHW float32 input\n",
+      "                                 run one NCHW float32 input\n"
+      "  eval MODEL.dyce --data DIR [--split test|train|val] [--graph NAME]\n"
+      "       [--records FILE] [--limit N] [--json]\n"
+      "                                 accuracy and latency on IDX data\n",
       stderr);
   return CLI_USAGE;
 }
 
 int main(int argc, char **argv) {
+#ifdef __wasi__
+  /* WASI starts in "/"; the runner passes the caller's directory as PWD
+   * (with "/" preopened) so that relative paths mean what they mean
+   * natively. */
+  const char *pwd = getenv("PWD");
+  if (pwd && chdir(pwd) != 0) return cli_error("cannot enter %s", pwd);
+#endif
   if (argc < 2) return usage();
   if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 2, argv + 2);
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     usage();
     return CLI_OK;

@@ -1,0 +1,291 @@
+"""Write and read `.dyce` v1 model packages (see docs/FORMAT.md).
+
+This module knows only the binary layout: `write_package` turns graphs that
+are already in dyce terms (NHWC tensor shapes, dyce op codes, OHWI weights)
+into bytes, `read_package` parses bytes back into plain Python objects, and
+`dump` prints a summary. Converting ONNX into these graphs is convert.py's job.
+"""
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAGIC = b"DYCE"
+VERSION = 1
+HEADER_BYTES = 64
+SECTION_ENTRY_BYTES = 32
+SECTION_ALIGN = 16
+NONE = 0xFFFFFFFF
+GRAPH_FIXED_BYTES = 16
+GRAPH_RECORD_BYTES = 64
+TENSOR_RECORD_BYTES = 16
+NODE_RECORD_BYTES = 96
+PARAM_COUNT = 12
+WEIGHT_ALIGN_FLOATS = 4  # 16-byte boundary
+MAX_NAME_BYTES = 255
+
+OPS = {
+    "conv2d": 1, "fully_connected": 2, "add": 3, "mul": 4, "activation": 5,
+    "max_pool": 6, "avg_pool": 7, "global_avg_pool": 8, "flatten": 9,
+    "softmax": 10, "channel_affine": 11,
+}
+ACTS = {
+    "none": 0, "relu": 1, "clip": 2, "sigmoid": 3, "hard_sigmoid": 4,
+    "hard_swish": 5, "silu": 6, "leaky_relu": 7, "tanh": 8,
+}
+OP_NAMES = {code: name for name, code in OPS.items()}
+ACT_NAMES = {code: name for name, code in ACTS.items()}
+
+# Section order in the files convert.py writes (the format allows any order).
+SECTION_ORDER = ("STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT")
+
+
+@dataclass
+class Node:
+    """One NODE record; tensors are local indices, weights float32 arrays."""
+    op: str
+    inputs: list            # [in0] or [in0, in1]
+    output: int
+    act: str = "none"
+    act_a: float = 0.0
+    act_b: float = 0.0
+    weight: np.ndarray = None
+    bias: np.ndarray = None
+    params: list = field(default_factory=list)
+
+
+@dataclass
+class Graph:
+    """One GRPH record with its tensors (NHWC shapes) and nodes."""
+    name: str
+    source: int             # earlier graph index or NONE
+    shapes: list            # [(1, h, w, c), ...] indexed by local tensor id
+    nodes: list
+    input: int
+    output: int
+
+
+@dataclass
+class InputSpec:
+    h: int
+    w: int
+    c: int
+    mean: list
+    std: list
+    pixel_scale: float = 1.0 / 255.0
+
+
+def node_macs(node, shapes):
+    """Multiply-accumulates of one node, exactly as FORMAT.md defines them."""
+    if node.op == "conv2d":
+        _, oh, ow, cout = shapes[node.output]
+        cin = shapes[node.inputs[0]][3]
+        kh, kw, groups = node.params[0], node.params[1], node.params[10]
+        return oh * ow * cout * kh * kw * (cin // groups)
+    if node.op == "fully_connected":
+        return shapes[node.inputs[0]][3] * shapes[node.output][3]
+    return 0
+
+
+def graph_macs(graph):
+    return sum(node_macs(n, graph.shapes) for n in graph.nodes)
+
+
+def _align(n, a=SECTION_ALIGN):
+    return (n + a - 1) // a * a
+
+
+class _Strings:
+    """The STRS section: deduplicated NUL-terminated strings."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.offsets = {}
+
+    def add(self, text):
+        raw = text.encode("utf-8")
+        if not 1 <= len(raw) <= MAX_NAME_BYTES or b"\0" in raw:
+            raise ValueError(f"string {text!r}: must be 1..{MAX_NAME_BYTES} "
+                             "UTF-8 bytes without NUL")
+        if text not in self.offsets:
+            self.offsets[text] = len(self.data)
+            self.data += raw + b"\0"
+        return self.offsets[text]
+
+
+class _Weights:
+    """The WGHT section: float32 blocks, each starting on a 16-byte boundary."""
+
+    def __init__(self):
+        self.blocks = []
+        self.count = 0
+
+    def add(self, array):
+        """Append a block; returns (offset in floats, count) or (0, 0)."""
+        if array is None:
+            return 0, 0
+        flat = np.ascontiguousarray(array, dtype="<f4").ravel()
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("non-finite weight")
+        offset = self.count
+        padded = _align(flat.size, WEIGHT_ALIGN_FLOATS)
+        self.blocks.append(flat)
+        self.blocks.append(np.zeros(padded - flat.size, "<f4"))
+        self.count += padded
+        return offset, flat.size
+
+    def tobytes(self):
+        return b"".join(b.tobytes() for b in self.blocks)
+
+
+def _input_section(spec):
+    fixed = struct.pack("<4If12x", 0, spec.h, spec.w, spec.c, spec.pixel_scale)
+    return fixed + np.asarray(list(spec.mean) + list(spec.std), "<f4").tobytes()
+
+
+def _labels_section(labels, strings):
+    offsets = [strings.add(label) for label in labels]
+    return struct.pack("<2I", len(labels), 0) + struct.pack(
+        f"<{len(offsets)}I", *offsets)
+
+
+def _node_record(node, weights):
+    in1 = node.inputs[1] if len(node.inputs) > 1 else NONE
+    weight_off, weight_count = weights.add(node.weight)
+    bias_off, bias_count = weights.add(node.bias)
+    params = list(node.params) + [0] * (PARAM_COUNT - len(node.params))
+    return struct.pack(
+        "<2I2f4I4I12i", OPS[node.op], ACTS[node.act], node.act_a, node.act_b,
+        node.inputs[0], in1, node.output, 0,
+        weight_off, weight_count, bias_off, bias_count, *params)
+
+
+def write_package(graphs, spec, labels=None):
+    """Serialise graphs (list of Graph), an InputSpec and labels to bytes."""
+    strings, weights = _Strings(), _Weights()
+    graph_records, tensor_records, node_records = [], [], []
+    for g in graphs:
+        graph_records.append(struct.pack(
+            "<8IQ24x", strings.add(g.name), g.source,
+            len(tensor_records), len(g.shapes),
+            len(node_records), len(g.nodes), g.input, g.output,
+            graph_macs(g)))
+        tensor_records += [struct.pack("<4I", *s) for s in g.shapes]
+        node_records += [_node_record(n, weights) for n in g.nodes]
+
+    bodies = {
+        "INPT": _input_section(spec),
+        "GRPH": struct.pack("<I12x", len(graphs)) + b"".join(graph_records),
+        "TENS": b"".join(tensor_records),
+        "NODE": b"".join(node_records),
+        "WGHT": weights.tobytes(),
+    }
+    if labels:
+        bodies["LABL"] = _labels_section(labels, strings)
+    bodies["STRS"] = bytes(strings.data)  # last: labels add strings
+    return _assemble([(tag, bodies[tag]) for tag in SECTION_ORDER
+                      if tag in bodies])
+
+
+def _assemble(sections):
+    """Header + section table + 16-byte aligned section bodies."""
+    table_end = HEADER_BYTES + SECTION_ENTRY_BYTES * len(sections)
+    offset = _align(table_end)
+    entries, layout = [], []
+    for tag, body in sections:
+        entries.append(struct.pack("<4sIQQ8x", tag.encode(), 0, offset,
+                                   len(body)))
+        layout.append((offset, body))
+        offset = _align(offset + len(body))
+    file_bytes = layout[-1][0] + len(layout[-1][1])
+    out = bytearray(file_bytes)
+    out[:HEADER_BYTES] = struct.pack("<4s3IQI36x", MAGIC, VERSION,
+                                     HEADER_BYTES, len(sections), file_bytes, 0)
+    out[HEADER_BYTES:table_end] = b"".join(entries)
+    for off, body in layout:
+        out[off:off + len(body)] = body
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- reading
+
+def _string(strs, offset):
+    end = strs.index(b"\0", offset)
+    return strs[offset:end].decode("utf-8")
+
+
+def _sections(data):
+    magic, version, _, count, file_bytes = struct.unpack_from("<4s3IQ", data)
+    if magic != MAGIC or version != VERSION or file_bytes != len(data):
+        raise ValueError("not a dyce v1 package of this size")
+    out = {}
+    for i in range(count):
+        tag, _, off, size = struct.unpack_from(
+            "<4sIQQ", data, HEADER_BYTES + SECTION_ENTRY_BYTES * i)
+        out[tag.decode("latin-1")] = data[off:off + size]
+    return out
+
+
+def _read_input(body):
+    _, h, w, c, scale = struct.unpack_from("<4If", body)
+    values = np.frombuffer(body, "<f4", 2 * c, 32)
+    return InputSpec(h, w, c, list(values[:c]), list(values[c:]), scale)
+
+
+def _read_node(record, wght):
+    (op, act, a, b, in0, in1, out, _, woff, wcount, boff, bcount,
+     *params) = struct.unpack("<2I2f4I4I12i", record)
+    return Node(
+        op=OP_NAMES[op], inputs=[in0] if in1 == NONE else [in0, in1],
+        output=out, act=ACT_NAMES[act], act_a=a, act_b=b,
+        weight=wght[woff:woff + wcount] if wcount else None,
+        bias=wght[boff:boff + bcount] if bcount else None, params=params)
+
+
+def read_package(data):
+    """Parse a package into (graphs, InputSpec, labels, {graph name: macs}).
+
+    This trusts the file: it is for inspecting packages convert.py wrote, not
+    a validating loader (that is src/model/load.c).
+    """
+    sec = _sections(data)
+    strs, wght = sec["STRS"], np.frombuffer(sec["WGHT"], "<f4")
+    labels = []
+    if "LABL" in sec:
+        count = struct.unpack_from("<I", sec["LABL"])[0]
+        labels = [_string(strs, o) for o in
+                  struct.unpack_from(f"<{count}I", sec["LABL"], 8)]
+    tens, nodes = sec["TENS"], sec["NODE"]
+    graphs, macs = [], {}
+    for i in range(struct.unpack_from("<I", sec["GRPH"])[0]):
+        (name, source, t0, tn, n0, nn, gin, gout,
+         gmacs) = struct.unpack_from("<8IQ", sec["GRPH"],
+                                     GRAPH_FIXED_BYTES + GRAPH_RECORD_BYTES * i)
+        shapes = [struct.unpack_from("<4I", tens, TENSOR_RECORD_BYTES * t)
+                  for t in range(t0, t0 + tn)]
+        graph_nodes = [_read_node(nodes[NODE_RECORD_BYTES * j:
+                                        NODE_RECORD_BYTES * (j + 1)], wght)
+                       for j in range(n0, n0 + nn)]
+        graphs.append(Graph(_string(strs, name), source, shapes, graph_nodes,
+                            gin, gout))
+        macs[graphs[-1].name] = gmacs
+    return graphs, _read_input(sec["INPT"]), labels, macs
+
+
+def dump(data, out=print):
+    """Print a summary: input spec, labels, and per graph its nodes and MACs."""
+    graphs, spec, labels, macs = read_package(data)
+    out(f"package: {len(data)} bytes, input {spec.h}x{spec.w}x{spec.c} "
+        f"scale {spec.pixel_scale:.6g} mean {[round(m, 4) for m in spec.mean]}"
+        f" std {[round(s, 4) for s in spec.std]}, {len(labels)} labels")
+    for g in graphs:
+        source = "input" if g.source == NONE else graphs[g.source].name
+        ops = {}
+        for n in g.nodes:
+            key = n.op if n.act == "none" else f"{n.op}+{n.act}"
+            ops[key] = ops.get(key, 0) + 1
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(ops.items()))
+        out(f"graph {g.name}: source {source}, {g.shapes[g.input]} -> "
+            f"{g.shapes[g.output]}, {len(g.nodes)} nodes, "
+            f"{macs[g.name]:,} MACs; {summary}")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite (README's test command, run by CI):
+#   C tests natively and under ASan+UBSan (ctest), the ASan CLI on the
+#   exported test models, then the Node tests (conformance of the three
+#   builds against onnxruntime-node, bad input, wasmtime when installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+bash scripts/build.sh native emscripten wasi
+bash scripts/build.sh asan
+
+echo "== C tests (native)"
+ctest --test-dir build/native --output-on-failure
+echo "== C tests (ASan + UBSan)"
+ctest --test-dir build/asan --output-on-failure
+
+echo "== test models (exported once, cached in build/testmodels)"
+/usr/bin/python3 tests/models/export_models.py build/testmodels
+
+echo "== ASan + UBSan CLI on every test model"
+for m in build/testmodels/*.dyce; do
+  build/asan/dyce run "$m" --input "${m%.dyce}.input.npy" >/dev/null
+done
+echo "ok"
+
+echo "== Node tests"
+node --test tests/node/

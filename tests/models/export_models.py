@@ -1,0 +1,199 @@
+"""Export the test models: ONNX, a fixed input, PyTorch's output and a .dyce.
+
+    /usr/bin/python3 tests/models/export_models.py OUTDIR
+
+For each model NAME this writes OUTDIR/NAME.onnx (opset 13, eval mode,
+batch 1), NAME.input.npy (float32 NCHW, fixed-seed normal noise),
+NAME.torch.npy (PyTorch's output for that input) and NAME.dyce (converted with
+models/convert.py). Weights are random with fixed seeds (nothing is
+downloaded); BatchNorm affine parameters are randomised and its statistics
+measured on random inputs, so that folding them is actually tested. Outputs
+that already exist and are newer than the scripts they come from are reused.
+"""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS_DIR = os.path.join(HERE, "..", "..", "models")
+sys.path.insert(0, MODELS_DIR)
+import convert  # noqa: E402
+import dyce_format  # noqa: E402
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block; a 1x1 conv + BN projection when the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class ResNet20(nn.Module):
+    """CIFAR-style ResNet-20 for 1x28x28 input: 3 stages of 3 blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(16), nn.ReLU())
+        blocks, cin = [], 16
+        for cout, stride in ((16, 1), (32, 2), (64, 2)):
+            for i in range(3):
+                blocks.append(BasicBlock(cin, cout, stride if i == 0 else 1))
+                cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))  # ReduceMean
+
+
+class OpsNet(nn.Module):
+    """Small net covering the operators the torchvision models do not."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1), nn.BatchNorm2d(16),
+                                   nn.LeakyReLU(0.1))
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        self.lone_bn = nn.BatchNorm2d(16)      # after a pool: cannot fold
+        self.grouped = nn.Sequential(nn.Conv2d(16, 32, 3, 1, 1, groups=4),
+                                     nn.BatchNorm2d(32), nn.Hardsigmoid())
+        self.dilated = nn.Sequential(nn.Conv2d(32, 32, 3, 1, 2, dilation=2),
+                                     nn.BatchNorm2d(32), nn.ReLU6())
+        self.avg_incl = nn.AvgPool2d(3, 2, 1, count_include_pad=True)
+        self.avg_excl = nn.AvgPool2d(3, 2, 1, count_include_pad=False)
+        self.shift = nn.Parameter(torch.randn(1, 32, 1, 1) * 0.1)
+        self.position = nn.Parameter(torch.randn(1, 32, 8, 8) * 0.1)
+        self.squeeze = nn.Sequential(nn.Conv2d(32, 8, 1), nn.ReLU(),
+                                     nn.Conv2d(8, 32, 1), nn.Sigmoid())
+        self.depthwise = nn.Sequential(nn.Conv2d(32, 32, 3, 2, 1, groups=32),
+                                       nn.BatchNorm2d(32), nn.Hardswish())
+        self.reduce = nn.Sequential(nn.Conv2d(32, 16, 3, 2, 1),
+                                    nn.BatchNorm2d(16), nn.SiLU())
+        self.fc_weight = nn.Parameter(torch.randn(64, 20) / 8)  # -> MatMul
+        self.fc_bias = nn.Parameter(torch.randn(20))
+        self.fc2 = nn.Linear(20, 10)
+
+    def forward(self, x):
+        x = torch.tanh(self.lone_bn(self.pool(self.conv1(x))))
+        x = self.dilated(self.grouped(x))
+        x = self.avg_incl(x) + self.avg_excl(x)
+        x = (x * 0.5 + self.shift - 0.25) / 2 + self.position
+        x = self.squeeze(x.mean((2, 3), keepdim=True)) * x  # (1,C,1,1) first
+        x = self.reduce(self.depthwise(x))                  # (1, 16, 2, 2)
+        x = torch.tanh(torch.flatten(x, 1) @ self.fc_weight + self.fc_bias)
+        return torch.softmax(self.fc2(x), dim=1)
+
+
+# name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
+# torch folds BN into convs itself in EVAL export; the two small nets are
+# exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
+# own BN folding and standalone channel_affine are exercised.
+MODELS = {
+    "mobilenet_v2": (lambda: torchvision.models.mobilenet_v2(weights=None),
+                     (1, 3, 224, 224), False),
+    "mobilenet_v3_small": (
+        lambda: torchvision.models.mobilenet_v3_small(weights=None),
+        (1, 3, 224, 224), False),
+    "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(weights=None),
+                        (1, 3, 224, 224), False),
+    "resnet18": (lambda: torchvision.models.resnet18(weights=None),
+                 (1, 3, 224, 224), False),
+    "resnet20": (ResNet20, (1, 1, 28, 28), True),
+    "opsnet": (OpsNet, (1, 3, 32, 32), True),
+}
+
+
+def randomize_batchnorm(model, shape, generator):
+    """Random BN affine parameters, and running statistics measured on random
+    inputs. Measured statistics keep the signal alive through the depth of
+    the net: with made-up ones the outputs of a deep random net hardly depend
+    on its input, and comparing them would not test the early layers."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for m in bns:
+        m.weight.data.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+        m.bias.data.copy_(torch.randn(m.num_features, generator=generator) * 0.2)
+        m.reset_running_stats()
+        m.momentum = None          # cumulative average over the batch
+        m.train()                  # only BN: dropout etc. stay in eval mode
+    model(torch.randn((4,) + shape[1:], generator=generator))
+    for m in bns:
+        m.eval()
+
+
+def fresh(path, *sources):
+    """path exists and is newer than every source file."""
+    return os.path.exists(path) and all(
+        os.path.getmtime(path) > os.path.getmtime(s) for s in sources)
+
+
+def export(name, out_dir, seed):
+    """Write NAME.onnx, NAME.input.npy and NAME.torch.npy."""
+    build, shape, keep_bn = MODELS[name]
+    torch.manual_seed(seed)
+    model = build().eval()
+    with torch.no_grad():
+        randomize_batchnorm(model, shape, torch.Generator().manual_seed(seed))
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    mode = (torch.onnx.TrainingMode.PRESERVE if keep_bn
+            else torch.onnx.TrainingMode.EVAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.from_numpy(x),
+                          os.path.join(out_dir, name + ".onnx"),
+                          opset_version=13, do_constant_folding=True,
+                          training=mode, input_names=["input"],
+                          output_names=["output"])
+    np.save(os.path.join(out_dir, name + ".input.npy"), x)
+    np.save(os.path.join(out_dir, name + ".torch.npy"), y)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: {sys.argv[0]} OUTDIR")
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(1)
+    script = os.path.abspath(__file__)
+    converter = [os.path.join(MODELS_DIR, f)
+                 for f in ("convert.py", "dyce_format.py")]
+    for seed, name in enumerate(MODELS):
+        base = os.path.join(out_dir, name)
+        exported = [base + s for s in (".onnx", ".input.npy", ".torch.npy")]
+        steps = []
+        if not all(fresh(p, script) for p in exported):
+            export(name, out_dir, seed)
+            steps.append("exported")
+        if not fresh(base + ".dyce", script, base + ".onnx", *converter):
+            data = convert.convert_graphs([("main", base + ".onnx", None)])
+            with open(base + ".dyce", "wb") as f:
+                f.write(data)
+            steps.append("converted")
+        with open(base + ".dyce", "rb") as f:
+            graphs, _, _, macs = dyce_format.read_package(f.read())
+        print(f"{name}: {' + '.join(steps) or 'cached'}; "
+              f"{len(graphs[0].nodes)} nodes, {macs['main']:,} MACs", flush=True)
+
+
+if __name__ == "__main__":
+    main()
