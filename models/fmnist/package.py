@@ -1,0 +1,78 @@
+"""ONNX export of every graph and conversion into one .dyce package.
+
+Each graph of nets.graph_specs is exported alone (torch.onnx.export, opset 13,
+eval mode, batch 1, constant folding) to WORK/onnx/<name>.onnx, then
+models/convert.py's `convert_graphs` builds the package with the class labels
+and the input spec (x·(1/255) − mean) / std. The package is read back
+and its graph names, sources and MACs are checked against PyTorch's.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import torch
+
+import convert  # models/convert.py (models/ is on sys.path)
+import dyce_format
+
+from . import data as fdata
+from . import nets
+
+OPSET = 13
+
+
+def export_onnx(module, input_shape, path):
+    """Export one module (eval mode, batch 1) to ONNX."""
+    module.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.zeros(input_shape), path,
+                          opset_version=OPSET, do_constant_folding=True,
+                          input_names=["input"], output_names=["output"])
+
+
+def input_spec(data):
+    """The package input spec: pixel_scale 1/255, the train mean and std."""
+    return {"pixel_scale": 1.0 / 255.0, "mean": [data.mean], "std": [data.std]}
+
+
+def convert_specs(specs, onnx_dir):
+    """Export every graph; return convert_graphs' [(name, path, source)]."""
+    os.makedirs(onnx_dir, exist_ok=True)
+    out = []
+    for name, module, source, shape in specs:
+        path = os.path.join(onnx_dir, f"{name}.onnx")
+        export_onnx(module, shape, path)
+        out.append((name, path, source))
+    return out
+
+
+def check_package(raw, specs, data):
+    """The package's graphs, sources, MACs, labels and input spec match."""
+    graphs, spec, labels, macs = dyce_format.read_package(raw)
+    names = [g.name for g in graphs]
+    expected = [s[0] for s in specs]
+    if names != expected:
+        raise RuntimeError(f"package graphs {names} != {expected}")
+    for g, (name, module, source, shape) in zip(graphs, specs):
+        src = None if g.source == dyce_format.NONE else names[g.source]
+        want = nets.count_macs(module, shape)
+        if src != source or macs[name] != want:
+            raise RuntimeError(f"{name}: package source/macs {src}/"
+                               f"{macs[name]}, PyTorch {source}/{want}")
+    got = (list(labels), (spec.h, spec.w, spec.c), spec.mean, spec.std)
+    want = (fdata.LABELS, (28, 28, 1), [data.mean], [data.std])
+    if not (got[:2] == want[:2] and np.allclose(got[2:], want[2:], rtol=1e-6)):
+        raise RuntimeError(f"package labels/input spec {got} != {want}")
+
+
+def build(specs, data, onnx_dir, path):
+    """Export, convert, write and check the package; return its size."""
+    raw = convert.convert_graphs(convert_specs(specs, onnx_dir),
+                                 labels=fdata.LABELS,
+                                 input_spec=input_spec(data))
+    check_package(raw, specs, data)
+    with open(path, "wb") as f:
+        f.write(raw)
+    return len(raw)
