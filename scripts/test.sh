@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite (README's test command, run by CI):
 #   C tests natively and under ASan+UBSan (ctest), the ASan CLI on the
-#   exported test models, then the Node tests (conformance of the three
-#   builds against onnxruntime-node, bad input, wasmtime when installed).
+#   exported test models, the training pipeline in smoke mode, then the
+#   Node tests (conformance of the three builds against onnxruntime-node,
+#   bad input, the cascade and search across builds, wasmtime when
+#   installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -22,6 +24,9 @@ for m in build/testmodels/*.dyce; do
   build/asan/dyce run "$m" --input "${m%.dyce}.input.npy" >/dev/null
 done
 echo "ok"
+
+echo "== training pipeline, smoke mode (train, export, convert, package, records)"
+/usr/bin/python3 models/train_fmnist.py --smoke
 
 echo "== Node tests"
 node --test tests/node/

@@ -167,6 +167,105 @@ dyce_status dyce_session_output(const dyce_session *session, size_t graph,
                                 const float **data, size_t *count,
                                 dyce_error *err);
 
+/* ---- Cascade -------------------------------------------------------- */
+
+/* A package whose graphs follow dyce's naming is a cascade:
+ *   saver0, saver1, ...   tiny models reading the input
+ *   stage1 ... stageS     the backbone, each stage reading the previous one
+ *   exit<p>_<type>        exits reading stage p (position p, 1..S)
+ *   head                  the final classifier, reading stageS
+ * A package with one graph is a cascade of just that graph (its head).
+ * classify runs: saver (if enabled) -> stage 1 -> exit 1 (if enabled) ->
+ * stage 2 -> ... -> head, stopping at the first answer whose confidence
+ * is strictly greater than its threshold. */
+
+#define DYCE_MAX_POSITIONS 32
+#define DYCE_MAX_SAVERS 16
+
+typedef enum {
+  DYCE_CONFIDENCE_MAX_SOFTMAX = 0, /* top-1 softmax probability */
+  DYCE_CONFIDENCE_MARGIN = 1,      /* top-1 minus top-2 probability */
+  DYCE_CONFIDENCE_ENTROPY = 2      /* 1 - entropy / ln(classes) */
+} dyce_confidence;
+
+/* A configuration: which saver and which exit at each position, with
+ * thresholds. Plain data of fixed size: switching is a copy. A threshold
+ * below 0 always exits; one of 1 or more never does. */
+typedef struct dyce_config {
+  size_t saver;             /* graph index or DYCE_NO_GRAPH */
+  float saver_threshold;
+  dyce_confidence confidence;
+  size_t exit[DYCE_MAX_POSITIONS]; /* [p-1]: exit graph at position p, or DYCE_NO_GRAPH */
+  float threshold[DYCE_MAX_POSITIONS];
+} dyce_config;
+
+typedef struct dyce_cascade_info {
+  size_t stage_count;       /* exit positions are 1..stage_count */
+  size_t saver_count;
+  size_t head;              /* graph index */
+  size_t config_count;      /* configurations shipped in the package */
+} dyce_cascade_info;
+
+/* DYCE_NOT_FOUND when the package has no head (no graph named "head" and
+ * more than one graph). */
+dyce_status dyce_model_cascade(const dyce_model *model, dyce_cascade_info *out,
+                               dyce_error *err);
+/* Graph indices by role; DYCE_NO_GRAPH when out of range. */
+size_t dyce_model_stage(const dyce_model *model, size_t stage /* 1..S */);
+size_t dyce_model_saver(const dyce_model *model, size_t i);
+size_t dyce_model_exit_count(const dyce_model *model, size_t position);
+size_t dyce_model_exit(const dyce_model *model, size_t position, size_t i);
+
+/* What the search measured for a shipped configuration (validation). */
+typedef struct dyce_config_meta {
+  const char *name;
+  float accuracy;           /* on the validation split; -1 if unknown */
+  double mean_macs;         /* on the validation split; -1 if unknown */
+} dyce_config_meta;
+
+dyce_status dyce_model_config(const dyce_model *model, size_t index,
+                              dyce_config *out, dyce_config_meta *meta,
+                              dyce_error *err);
+dyce_status dyce_model_find_config(const dyce_model *model, const char *name,
+                                   size_t *index, dyce_error *err);
+/* The configuration with no saver and no exits: the full backbone. */
+void dyce_config_backbone(const dyce_model *model, dyce_config *out);
+/* Checks that every graph in `config` has the role it is used in. */
+dyce_status dyce_config_check(const dyce_model *model,
+                              const dyce_config *config, dyce_error *err);
+
+/* Validates and copies `config` into the session; no allocation. */
+dyce_status dyce_session_set_config(dyce_session *session,
+                                    const dyce_config *config,
+                                    dyce_error *err);
+/* The same with the package's configuration `index`. */
+dyce_status dyce_session_use_config(dyce_session *session, size_t index,
+                                    dyce_error *err);
+
+typedef struct dyce_classify_options {
+  double deadline_ms;       /* 0: none. Checked before each graph. */
+  uint64_t mac_budget;      /* 0: none. A graph that would exceed it is not run. */
+} dyce_classify_options;
+
+typedef struct dyce_result {
+  size_t index;             /* predicted class */
+  float score;              /* its softmax probability */
+  float confidence;         /* the configured confidence measure */
+  size_t graph;             /* graph that answered */
+  size_t position;          /* 0 saver, p = exit at stage p, S+1 head */
+  uint64_t macs;            /* MACs of every graph that ran for this input */
+  double ms;                /* wall time of classify */
+  int budget_exhausted;     /* 1: deadline or budget stopped the cascade;
+                               the answer is the latest one computed */
+} dyce_result;
+
+/* Runs the cascade on the current input (dyce_session_set_input) under the
+ * session's configuration (by default the backbone). `options` may be
+ * NULL. Graphs already run for this input are not run again. */
+dyce_status dyce_session_classify(dyce_session *session,
+                                  const dyce_classify_options *options,
+                                  dyce_result *out, dyce_error *err);
+
 /* ---- Records -------------------------------------------------------- */
 
 /* Per-sample predictions of every logit-producing graph on every data split
@@ -209,6 +308,69 @@ dyce_status dyce_records_predictions(const dyce_records *records,
                                      size_t split, size_t graph,
                                      const uint8_t **top1, const float **conf,
                                      dyce_error *err);
+
+/* ---- Configuration search --------------------------------------------- */
+
+/* DyCE's searches and TinySaver's saver selection over recorded
+ * predictions (docs/SEARCH.md). The records must hold every saver, exit
+ * and the head of the model's cascade, by graph name. */
+typedef enum {
+  DYCE_SEARCH_ONEPASS = 0,   /* positions in order, best option each */
+  DYCE_SEARCH_CIRCULAR = 1,  /* best single change per round, until none helps */
+  DYCE_SEARCH_SAMETHRES = 2  /* baseline: one exit type everywhere, one threshold */
+} dyce_search_method;
+
+typedef struct dyce_search_options {
+  dyce_search_method method;
+  const char *search_split;  /* records split searched on, e.g. "train" */
+  const char *eval_split;    /* split the Pareto list is measured on, e.g. "val" */
+  double lambda_min, lambda_max, lambda_step; /* J = l(1-A) + (1-l)C sweep */
+  int use_savers;            /* 1: the saver is position 0 of the search */
+  /* Called now and then with the fraction done; may be NULL. */
+  void (*progress)(void *context, double fraction);
+  void *progress_context;
+} dyce_search_options;
+
+/* Defaults: onepass, "train" -> "val", lambda 0.5 .. 1.05 step 0.001, savers. */
+void dyce_search_defaults(dyce_search_options *options);
+
+typedef struct dyce_search_point {
+  dyce_config config;
+  double accuracy;           /* on eval_split */
+  double mean_macs;          /* on eval_split */
+  double lambda;             /* the lambda that found it (NaN for references) */
+} dyce_search_point;
+
+/* Runs the search and returns the Pareto list on eval_split, sorted by
+ * mean MACs with strictly increasing accuracy. Free with free_points. */
+dyce_status dyce_search(const dyce_model *model, const dyce_records *records,
+                        const dyce_search_options *options,
+                        dyce_search_point **points, size_t *count,
+                        dyce_error *err);
+void dyce_search_free_points(dyce_search_point *points);
+
+/* Accuracy and mean MACs of one configuration on a records split. */
+dyce_status dyce_search_evaluate(const dyce_model *model,
+                                 const dyce_records *records,
+                                 const char *split, const dyce_config *config,
+                                 double *accuracy, double *mean_macs,
+                                 dyce_error *err);
+
+/* TinySaver's selection: for each saver, sweep its threshold down from 1
+ * in steps of 0.001 until it answers worse than the head on the samples it
+ * accepts; r = saver MACs / backbone MACs, e = fraction accepted there,
+ * delta_c = r - e (lower is better). */
+typedef struct dyce_saver_score {
+  size_t graph;
+  float threshold;
+  double r, e, delta_c;
+} dyce_saver_score;
+dyce_status dyce_search_rank_savers(const dyce_model *model,
+                                    const dyce_records *records,
+                                    const char *split,
+                                    dyce_saver_score scores[DYCE_MAX_SAVERS],
+                                    size_t *count, size_t *best,
+                                    dyce_error *err);
 
 /* ---- Diagnostics ---------------------------------------------------- */
 

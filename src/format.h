@@ -50,6 +50,7 @@ enum {
 #define DYCE__TAG_TENSORS "TENS" /* tensor records of all graphs */
 #define DYCE__TAG_NODES "NODE"   /* node records of all graphs */
 #define DYCE__TAG_WEIGHTS "WGHT" /* float32 array */
+#define DYCE__TAG_CONFIGS "CONF" /* cascade configurations (optional) */
 
 /* INPT: 32-byte fixed part, then f32 mean[c], f32 std[c]. */
 enum {

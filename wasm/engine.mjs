@@ -106,6 +106,78 @@ export class Model {
       this.labels.push(m.UTF8ToString(m._dyce_model_label(handle, i)));
     this.weightBytes = m._dyce_model_weight_bytes(handle);
     this.arenaBytes = m._dyce_session_arena_bytes(this.session);
+    this.cascade = readCascade(engine, handle, this.graphs);
+    this.inputSpec = engine.withAlloc(4 * 9, (p) => {
+      const c = m._dyce_wasm_input_spec(handle, p);
+      const f = m.HEAPF32.slice(p >> 2, (p >> 2) + 1 + 2 * c);
+      return { pixelScale: f[0], mean: Array.from(f.slice(1, 1 + c)), std: Array.from(f.slice(1 + c)) };
+    });
+  }
+
+  /** The package's configurations: [{name, accuracy, meanMacs, saver, exits}]. */
+  get configs() {
+    return this.cascade?.configs ?? [];
+  }
+
+  /** Switches to a shipped configuration (index or name). O(1), no allocation. */
+  useConfig(which) {
+    const i = typeof which === 'number' ? which : this.configs.findIndex((c) => c.name === which);
+    if (i < 0 || i >= this.configs.length)
+      throw new DyceError('DYCE_NOT_FOUND', `no configuration '${which}'`);
+    this.engine.call(this.engine.m._dyce_session_use_config, this.session, i);
+  }
+
+  /**
+   * Sets a custom configuration: { saver: name|null, saverThreshold,
+   * exits: [name|null per position], thresholds: [per position],
+   * confidence: 'max_softmax'|'margin'|'entropy' }.
+   */
+  setConfig(config) {
+    const c = this.cascade;
+    if (!c) throw new DyceError('DYCE_NOT_FOUND', 'the package has no cascade');
+    const m = this.engine.m, n = 1 + c.stageCount;
+    const id = (name) => (name == null ? -1 : this.graphIndex(name));
+    const graphs = [id(config.saver), ...Array.from({ length: c.stageCount }, (_, p) => id(config.exits?.[p]))];
+    const thresholds = [config.saverThreshold ?? 1, ...Array.from({ length: c.stageCount }, (_, p) => config.thresholds?.[p] ?? 1)];
+    const kind = ['max_softmax', 'margin', 'entropy'].indexOf(config.confidence ?? 'max_softmax');
+    if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}'`);
+    this.engine.withAlloc(8 * n, (p) => {
+      m.HEAP32.set(graphs, p >> 2);
+      m.HEAPF32.set(thresholds, (p >> 2) + n);
+      this.engine.call(m._dyce_wasm_set_config, this.session, this.handle, p, p + 4 * n, n, kind);
+    });
+  }
+
+  /**
+   * Runs the cascade on one input tensor under the current configuration:
+   * { index, label, score, confidence, exit (graph name), position, macs,
+   *   ms, budgetExhausted }. Options: layout, deadlineMs, macBudget.
+   */
+  classify(input, { layout = 'nchw', deadlineMs = 0, macBudget = 0 } = {}) {
+    const m = this.engine.m;
+    this.setInput(input, layout);
+    return this.engine.withAlloc(64, (out) => {
+      this.engine.call(m._dyce_wasm_classify, this.session, deadlineMs, macBudget, out);
+      const r = m.HEAPF64.slice(out >> 3, (out >> 3) + 8);
+      return {
+        index: r[0], label: this.labels[r[0]] ?? String(r[0]), score: r[1], confidence: r[2],
+        exit: this.graphs[r[3]].name, position: r[4], macs: r[5], ms: r[6], budgetExhausted: r[7] === 1,
+      };
+    });
+  }
+
+  setInput(input, layout) {
+    if (!this.handle) throw new DyceError('DYCE_BAD_STATE', 'model was freed');
+    if (!(input instanceof Float32Array))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', 'input must be a Float32Array');
+    const layoutCode = { nhwc: 0, nchw: 1 }[layout];
+    if (layoutCode === undefined)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout '${layout}'`);
+    const m = this.engine.m;
+    this.engine.withAlloc(Math.max(input.byteLength, 4), (ptr) => {
+      m.HEAPF32.set(input, ptr >> 2);
+      this.engine.call(m._dyce_session_set_input, this.session, ptr, input.length, layoutCode);
+    });
   }
 
   graphIndex(name) {
@@ -120,19 +192,10 @@ export class Model {
    * copy of its output (NHWC).
    */
   run(input, { graph, layout = 'nchw' } = {}) {
-    if (!this.handle) throw new DyceError('DYCE_BAD_STATE', 'model was freed');
     const m = this.engine.m;
-    if (!(input instanceof Float32Array))
-      throw new DyceError('DYCE_INVALID_ARGUMENT', 'input must be a Float32Array');
     const g = typeof graph === 'number' ? graph
       : this.graphIndex(graph ?? (this.graphs.some((x) => x.name === 'head') ? 'head' : this.graphs.at(-1).name));
-    const layoutCode = { nhwc: 0, nchw: 1 }[layout];
-    if (layoutCode === undefined)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout '${layout}'`);
-    this.engine.withAlloc(Math.max(input.byteLength, 4), (ptr) => {
-      m.HEAPF32.set(input, ptr >> 2);
-      this.engine.call(m._dyce_session_set_input, this.session, ptr, input.length, layoutCode);
-    });
+    this.setInput(input, layout);
     this.engine.call(m._dyce_session_run, this.session, g);
     return this.engine.withAlloc(8, (out) => {
       this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);
@@ -147,4 +210,37 @@ export class Model {
     if (this.handle) m._dyce_model_free(this.handle);
     this.session = this.handle = 0;
   }
+}
+
+/** The cascade roles and shipped configurations of a model, or null. */
+function readCascade(engine, handle, graphs) {
+  const m = engine.m;
+  return engine.withAlloc(16, (info) => {
+    if (!m._dyce_wasm_cascade(handle, info)) return null;
+    const [stageCount, saverCount, head, configCount] = m.HEAP32.slice(info >> 2, (info >> 2) + 4);
+    const name = (g) => (g < 0 ? null : graphs[g].name);
+    const cascade = {
+      stageCount, head: name(head),
+      savers: Array.from({ length: saverCount }, (_, i) => name(m._dyce_wasm_role_graph(handle, 0, 0, i))),
+      exits: Array.from({ length: stageCount }, (_, p) =>
+        Array.from({ length: m._dyce_wasm_exit_count(handle, p + 1) }, (_, i) => name(m._dyce_wasm_role_graph(handle, 2, p + 1, i)))),
+      configs: [],
+    };
+    const n = 1 + stageCount;
+    engine.withAlloc(8 * n + 32, (buf) => {
+      const thresholds = buf + 4 * n, meta = buf + 8 * n + (8 - ((buf + 8 * n) % 8)) % 8;
+      for (let i = 0; i < configCount; i++) {
+        const cname = m._dyce_wasm_config(handle, i, buf, thresholds, meta);
+        const g = m.HEAP32.slice(buf >> 2, (buf >> 2) + n), t = m.HEAPF32.slice(thresholds >> 2, (thresholds >> 2) + n);
+        const [accuracy, meanMacs, confidence] = m.HEAPF64.slice(meta >> 3, (meta >> 3) + 3);
+        cascade.configs.push({
+          name: m.UTF8ToString(cname), accuracy, meanMacs,
+          confidence: ['max_softmax', 'margin', 'entropy'][confidence],
+          saver: name(g[0]), saverThreshold: t[0],
+          exits: Array.from(g.slice(1), name), thresholds: Array.from(t.slice(1)),
+        });
+      }
+    });
+    return cascade;
+  });
 }

@@ -35,6 +35,7 @@ cli_top1 cli_top1_of(const float *y, size_t n, int is_prob);
 
 int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 #endif /* DYCE_CLI_CLI_H */

@@ -1,9 +1,12 @@
-/* `dyce eval MODEL --data DIR [--split S] [--graph NAME] [--records F]
- * [--limit N] [--json]`: runs the path ending at one graph on a whole data
- * split and reports accuracy and latency. With a records file (by default
- * MODEL.records beside the package) it also reports how often the engine's
- * top-1 agrees with PyTorch's, listing disagreements with the engine's
- * top-2 logit gap. */
+/* `dyce eval MODEL --data DIR [--split S] [--graph NAME | --config C]
+ * [--records F] [--limit N] [--dump FILE] [--json]`: runs the path ending
+ * at one graph, or the cascade under configuration C (a name, an index,
+ * "backbone" or "all"), on a whole data split and reports accuracy, MACs
+ * and latency (and, for the cascade, which exit answered how often). With
+ * a records file (by default MODEL.records beside the package) a graph
+ * run also reports how often the engine's top-1 agrees with PyTorch's,
+ * listing disagreements with the engine's top-2 logit gap. --dump writes
+ * one line per sample: index, prediction, answering graph, confidence. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +15,26 @@
 #include "dataset.h"
 
 typedef struct eval_args {
-  const char *model, *data, *split, *graph, *records;
+  const char *model, *data, *split, *graph, *records, *config, *dump;
   size_t limit;
   int json;
 } eval_args;
 
 typedef struct eval_result {
   size_t n, correct, compared, agree;
-  double mean_ms, p95_ms;
+  double mean_ms, p95_ms, mean_macs;
   size_t shown;
   struct { size_t sample; size_t ours, theirs; double gap; } diff[20];
+  size_t *answered_by; /* per graph: samples it answered (cascade) */
 } eval_result;
+
+/* What to run per sample: one graph's path, or the cascade. */
+typedef struct eval_target {
+  int cascade;
+  size_t graph;
+  const char *name;
+  dyce_config config;
+} eval_target;
 
 static int parse(int argc, char **argv, eval_args *a) {
   memset(a, 0, sizeof *a);
@@ -34,6 +46,8 @@ static int parse(int argc, char **argv, eval_args *a) {
     else if (strcmp(argv[i], "--split") == 0) slot = &a->split;
     else if (strcmp(argv[i], "--graph") == 0) slot = &a->graph;
     else if (strcmp(argv[i], "--records") == 0) slot = &a->records;
+    else if (strcmp(argv[i], "--config") == 0) slot = &a->config;
+    else if (strcmp(argv[i], "--dump") == 0) slot = &a->dump;
     if (slot || strcmp(argv[i], "--limit") == 0) {
       if (i + 1 >= argc) return cli_error("eval: %s needs a value", argv[i]);
       if (slot) {
@@ -51,8 +65,9 @@ static int parse(int argc, char **argv, eval_args *a) {
   }
   if (!a->model || !a->data)
     return cli_error("eval: usage: dyce eval MODEL.dyce --data DIR [--split "
-                     "test|train|val] [--graph NAME] [--records FILE] "
-                     "[--limit N] [--json]");
+                     "test|train|val] [--graph NAME | --config NAME|INDEX|backbone|all] "
+                     "[--records FILE] [--limit N] [--dump FILE] [--json]");
+  if (a->graph && a->config) return cli_error("eval: give --graph or --config, not both");
   if (strcmp(a->split, "test") && strcmp(a->split, "train") && strcmp(a->split, "val"))
     return cli_error("eval: unknown split '%s' (test, train or val)", a->split);
   return CLI_OK;
@@ -87,9 +102,37 @@ static int by_double(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-static int evaluate(dyce_model *m, size_t g, const dataset *d,
+/* Runs one sample; returns the prediction, fills MACs, answering graph
+ * and confidence. */
+static int infer(dyce_session *s, const dyce_model *m, const eval_target *t,
+                 int is_prob, cli_top1 *top, uint64_t *macs, size_t *graph,
+                 float *conf, dyce_error *err) {
+  if (t->cascade) {
+    dyce_result r;
+    if (dyce_session_classify(s, NULL, &r, err)) return 1;
+    top->index = r.index;
+    top->score = r.score;
+    top->gap = 0.0;
+    *macs = r.macs;
+    *graph = r.graph;
+    *conf = r.confidence;
+    return 0;
+  }
+  const float *y;
+  size_t k;
+  if (dyce_session_run(s, t->graph, err) || dyce_session_output(s, t->graph, &y, &k, err))
+    return 1;
+  *top = cli_top1_of(y, k, is_prob);
+  *macs = dyce_model_path_macs(m, t->graph);
+  *graph = t->graph;
+  *conf = (float)top->score;
+  return 0;
+}
+
+static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
                     const uint32_t *order, size_t n, const uint8_t *theirs,
-                    eval_result *res) {
+                    FILE *dump, eval_result *res) {
+  size_t g = t->graph;
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
   if (in.channels != 1 || in.height != d->height || in.width != d->width)
@@ -98,39 +141,49 @@ static int evaluate(dyce_model *m, size_t g, const dataset *d,
   dyce_session *s = NULL;
   dyce_error err;
   if (dyce_session_create(m, &s, &err) != DYCE_OK) return cli_error("%s", err.message);
+  if (t->cascade && dyce_session_set_config(s, &t->config, &err) != DYCE_OK) {
+    dyce_session_free(s);
+    return cli_error("%s", err.message);
+  }
   size_t pixels = d->height * d->width;
   float *x = malloc(sizeof(float) * pixels);
   double *ms = malloc(sizeof(double) * n);
   dyce_node_info last;
   dyce_graph_info gi;
   dyce_model_graph_info(m, g, &gi, NULL);
-  dyce_model_node_info(m, g, gi.node_count - 1, &last, NULL);
+  dyce_model_node_info(m, g, gi.node_count - 1, &last, NULL); /* graph runs only */
   int is_prob = strcmp(last.op, "softmax") == 0, rc = CLI_OK;
+  size_t *answered_by = res->answered_by;
   memset(res, 0, sizeof *res);
+  res->answered_by = answered_by;
   for (size_t i = 0; x && ms && i < n && rc == CLI_OK; i++) {
     const uint8_t *img = d->images + (size_t)order[i] * pixels;
     for (size_t p = 0; p < pixels; p++)
       x[p] = ((float)img[p] * in.pixel_scale - in.mean[0]) / in.std[0];
-    const float *y;
-    size_t k;
+    cli_top1 top;
+    uint64_t macs;
+    size_t by;
+    float conf;
     double t0 = cli_now_ms();
     if (dyce_session_set_input(s, x, pixels, DYCE_LAYOUT_NHWC, &err) ||
-        dyce_session_run(s, g, &err) || dyce_session_output(s, g, &y, &k, &err)) {
+        infer(s, m, t, is_prob, &top, &macs, &by, &conf, &err)) {
       rc = cli_error("sample %u: %s", order[i], err.message);
       break;
     }
     ms[i] = cli_now_ms() - t0;
-    cli_top1 t = cli_top1_of(y, k, is_prob);
-    res->correct += t.index == d->labels[order[i]];
+    res->correct += top.index == d->labels[order[i]];
+    res->mean_macs += (double)macs / (double)n;
+    if (res->answered_by) res->answered_by[by]++;
+    if (dump) fprintf(dump, "%u %zu %zu %.9g\n", order[i], top.index, by, (double)conf);
     if (theirs) {
       res->compared++;
-      if (t.index == theirs[i]) {
+      if (top.index == theirs[i]) {
         res->agree++;
       } else if (res->shown < sizeof res->diff / sizeof res->diff[0]) {
         res->diff[res->shown].sample = order[i];
-        res->diff[res->shown].ours = t.index;
+        res->diff[res->shown].ours = top.index;
         res->diff[res->shown].theirs = theirs[i];
-        res->diff[res->shown].gap = t.gap;
+        res->diff[res->shown].gap = top.gap;
         res->shown++;
       }
     }
@@ -148,36 +201,96 @@ static int evaluate(dyce_model *m, size_t g, const dataset *d,
   return rc;
 }
 
-static void report(const eval_args *a, const dyce_model *m, size_t g,
-                   const eval_result *r) {
-  dyce_graph_info gi;
-  dyce_model_graph_info(m, g, &gi, NULL);
+static void report(const eval_args *a, const dyce_model *m,
+                   const eval_target *t, const eval_result *r) {
   double acc = (double)r->correct / (double)r->n;
-  unsigned long long macs = (unsigned long long)dyce_model_path_macs(m, g);
+  dyce_cascade_info ci;
+  double backbone = dyce_model_cascade(m, &ci, NULL) == DYCE_OK
+                        ? (double)dyce_model_path_macs(m, ci.head) : r->mean_macs;
   if (!a->json) {
-    printf("graph %s, split %s: accuracy %.4f (%zu/%zu), %llu MACs, mean %.3f ms, p95 %.3f ms\n",
-           gi.name, a->split, acc, r->correct, r->n, macs, r->mean_ms, r->p95_ms);
-    if (r->compared)
-      printf("agreement with the records: %zu/%zu\n", r->agree, r->compared);
-    for (size_t i = 0; i < r->shown; i++)
-      printf("  sample %zu: engine %zu, records %zu, engine top-2 logit gap %.3g\n",
-             r->diff[i].sample, r->diff[i].ours, r->diff[i].theirs, r->diff[i].gap);
-    return;
+    printf("%s %s, split %s: accuracy %.4f (%zu/%zu), mean MACs %.0f (%.1f%% of the "
+           "backbone), mean %.3f ms, p95 %.3f ms\n",
+           t->cascade ? "config" : "graph", t->name, a->split, acc, r->correct, r->n,
+           r->mean_macs, 100.0 * r->mean_macs / backbone, r->mean_ms, r->p95_ms);
+  } else {
+    printf("{\"%s\":", t->cascade ? "config" : "graph");
+    cli_json_string(t->name);
+    printf(",\"split\":\"%s\",\"n\":%zu,\"accuracy\":%.6f,\"mean_macs\":%.1f,"
+           "\"backbone_macs\":%.0f,\"mean_ms\":%.4f,\"p95_ms\":%.4f",
+           a->split, r->n, acc, r->mean_macs, backbone, r->mean_ms, r->p95_ms);
   }
-  printf("{\"graph\":");
-  cli_json_string(gi.name);
-  printf(",\"split\":\"%s\",\"n\":%zu,\"accuracy\":%.6f,\"macs\":%llu,"
-         "\"mean_ms\":%.4f,\"p95_ms\":%.4f",
-         a->split, r->n, acc, macs, r->mean_ms, r->p95_ms);
+  if (t->cascade) {
+    printf(a->json ? ",\"exits\":{" : "  answered by:");
+    int first = 1;
+    for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
+      if (!r->answered_by[g]) continue;
+      dyce_graph_info gi;
+      dyce_model_graph_info(m, g, &gi, NULL);
+      if (a->json)
+        printf("%s\"%s\":%zu", first ? "" : ",", gi.name, r->answered_by[g]);
+      else
+        printf(" %s %zu", gi.name, r->answered_by[g]);
+      first = 0;
+    }
+    printf(a->json ? "}" : "\n");
+  }
   if (r->compared) {
-    printf(",\"compared\":%zu,\"agreement\":%.6f,\"disagreements\":[", r->compared,
-           (double)r->agree / (double)r->compared);
-    for (size_t i = 0; i < r->shown; i++)
-      printf("%s{\"sample\":%zu,\"engine\":%zu,\"records\":%zu,\"gap\":%.6g}", i ? "," : "",
-             r->diff[i].sample, r->diff[i].ours, r->diff[i].theirs, r->diff[i].gap);
-    printf("]");
+    if (a->json) {
+      printf(",\"compared\":%zu,\"agreement\":%.6f,\"disagreements\":[", r->compared,
+             (double)r->agree / (double)r->compared);
+      for (size_t i = 0; i < r->shown; i++)
+        printf("%s{\"sample\":%zu,\"engine\":%zu,\"records\":%zu,\"gap\":%.6g}", i ? "," : "",
+               r->diff[i].sample, r->diff[i].ours, r->diff[i].theirs, r->diff[i].gap);
+      printf("]");
+    } else {
+      printf("agreement with the records: %zu/%zu\n", r->agree, r->compared);
+      for (size_t i = 0; i < r->shown; i++)
+        printf("  sample %zu: engine %zu, records %zu, engine top-2 logit gap %.3g\n",
+               r->diff[i].sample, r->diff[i].ours, r->diff[i].theirs, r->diff[i].gap);
+    }
   }
-  printf("}\n");
+  if (a->json) printf("}\n");
+}
+
+/* The targets named by --graph / --config: one, or every shipped
+ * configuration for "all". Returns the count, 0 after an error. */
+static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target *out,
+                           size_t cap) {
+  memset(out, 0, sizeof *out);
+  if (!a->config) {
+    if (cli_pick_graph(m, a->graph, &out->graph)) return 0;
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, out->graph, &gi, NULL);
+    out->name = gi.name;
+    return 1;
+  }
+  dyce_cascade_info ci;
+  dyce_error err;
+  if (dyce_model_cascade(m, &ci, &err) != DYCE_OK) return cli_error("%s", err.message), 0;
+  size_t first = 0, count = 1, index;
+  char *end;
+  if (strcmp(a->config, "backbone") == 0 && dyce_model_find_config(m, "backbone", &index, NULL)) {
+    out->cascade = 1;
+    out->name = "backbone";
+    dyce_config_backbone(m, &out->config);
+    return 1;
+  }
+  if (strcmp(a->config, "all") == 0) {
+    count = ci.config_count;
+    if (!count) return cli_error("the package ships no configurations (run dyce search)"), 0;
+  } else if (dyce_model_find_config(m, a->config, &first, NULL) != DYCE_OK) {
+    first = strtoul(a->config, &end, 10);
+    if (*end || first >= ci.config_count)
+      return cli_error("no configuration '%s' (the package has %zu)", a->config,
+                       ci.config_count), 0;
+  }
+  for (size_t i = 0; i < count && i < cap; i++) {
+    dyce_config_meta meta;
+    out[i].cascade = 1;
+    dyce_model_config(m, first + i, &out[i].config, &meta, NULL);
+    out[i].name = meta.name;
+  }
+  return count < cap ? count : cap;
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -187,11 +300,14 @@ int cmd_eval(int argc, char **argv) {
   if (!m) return CLI_FAIL;
   dyce_records *rec = load_records(&a);
   dataset d = {0};
-  size_t g, split = 0, rg = 0, n = 0;
+  size_t split = 0, rg = 0, n = 0, targets = 0;
   uint32_t *order = NULL;
-  const uint8_t *theirs = NULL;
   dyce_split sp = {0};
-  int rc = cli_pick_graph(m, a.graph, &g);
+  eval_target *target = calloc(4096, sizeof *target);
+  size_t *answered_by = calloc(dyce_model_graph_count(m), sizeof(size_t));
+  FILE *dump = NULL;
+  int rc = (!target || !answered_by) ? cli_error("out of memory") : CLI_OK;
+  if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
   if (rc || (rc = dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
     goto done;
   int have_split = rec && dyce_records_find_split(rec, a.split, &split, NULL) == DYCE_OK;
@@ -206,7 +322,7 @@ int cmd_eval(int argc, char **argv) {
     rc = cli_error("%s: the %s split has no samples", a.data, a.split);
     goto done;
   }
-  order = malloc(sizeof(uint32_t) * (n ? n : 1));
+  order = malloc(sizeof(uint32_t) * n);
   if (!order) {
     rc = cli_error("out of memory");
     goto done;
@@ -218,16 +334,28 @@ int cmd_eval(int argc, char **argv) {
       goto done;
     }
   }
-  dyce_graph_info gi;
-  dyce_model_graph_info(m, g, &gi, NULL);
-  const float *conf;
-  if (have_split && dyce_records_find_graph(rec, gi.name, &rg, NULL) == DYCE_OK)
-    dyce_records_predictions(rec, split, rg, &theirs, &conf, NULL);
-  eval_result res = {0};
-  rc = evaluate(m, g, &d, order, n, theirs, &res);
-  if (rc == CLI_OK) report(&a, m, g, &res);
+  if (a.dump && !(dump = fopen(a.dump, "w"))) {
+    rc = cli_error("%s: cannot write", a.dump);
+    goto done;
+  }
+  for (size_t k = 0; k < targets && rc == CLI_OK; k++) {
+    const uint8_t *theirs = NULL;
+    const float *conf;
+    if (!target[k].cascade && have_split &&
+        dyce_records_find_graph(rec, target[k].name, &rg, NULL) == DYCE_OK)
+      dyce_records_predictions(rec, split, rg, &theirs, &conf, NULL);
+    eval_result res = {0};
+    memset(answered_by, 0, dyce_model_graph_count(m) * sizeof(size_t));
+    res.answered_by = answered_by;
+    rc = evaluate(m, &target[k], &d, order, n, theirs, dump, &res);
+    if (rc == CLI_OK) report(&a, m, &target[k], &res);
+    fflush(stdout);
+  }
 done:
+  if (dump && fclose(dump) != 0 && rc == CLI_OK) rc = cli_error("%s: write failed", a.dump);
   free(order);
+  free(target);
+  free(answered_by);
   dataset_free(&d);
   dyce_records_free(rec);
   dyce_model_free(m);

@@ -16,7 +16,9 @@ static int usage(void) {
       "                                 run one NCHW float32 input\n"
       "  eval MODEL.dyce --data DIR [--split test|train|val] [--graph NAME]\n"
       "       [--records FILE] [--limit N] [--json]\n"
-      "                                 accuracy and latency on IDX data\n",
+      "                                 accuracy and latency on IDX data\n"
+      "  search MODEL.dyce --records FILE [--method onepass|circular|samethres]\n"
+      "       [-o OUT.dyce] [--json]    configuration search (Pareto list)\n",
       stderr);
   return CLI_USAGE;
 }
@@ -33,6 +35,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 2, argv + 2);
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+  if (strcmp(argv[1], "search") == 0) return cmd_search(argc - 2, argv + 2);
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     usage();
     return CLI_OK;

@@ -29,6 +29,9 @@ void *dyce__malloc(size_t bytes);
 void *dyce__calloc(size_t count, size_t bytes);
 void dyce__free(void *p);
 
+/* Milliseconds of a monotonic clock. */
+double dyce__now_ms(void);
+
 /* a*b and a+b into *out; return 0 on overflow of uint64_t. */
 static inline int dyce__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
   if (a != 0 && b > UINT64_MAX / a) return 0;

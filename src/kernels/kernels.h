@@ -74,6 +74,9 @@ typedef struct dyce__kernels {
 } dyce__kernels;
 
 extern const dyce__kernels dyce__kernels_ref;
+/* Register-blocked kernels over the vector layer (simd/): WASM SIMD128,
+ * relaxed SIMD, SSE2 natively, or scalar code where there is no SIMD. */
+extern const dyce__kernels dyce__kernels_simd;
 
 /* The table the engine uses on this target. */
 const dyce__kernels *dyce__kernels_default(void);

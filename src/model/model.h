@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../cascade/cascade.h"
 #include "../dyce.h"
 #include "../format.h"
 
@@ -61,6 +62,7 @@ struct dyce_model {
   float *mean, *std;        /* [input.c] */
   float *weights;           /* every packed weight, one block */
   size_t weight_floats;
+  dyce__cascade cascade;    /* roles of the graphs, shipped configurations */
   /* Allocated together with `graphs`: */
   dyce__shape *all_tensors;
   dyce__node *all_nodes;

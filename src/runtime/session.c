@@ -16,24 +16,10 @@
 #include "../kernels/kernels.h"
 #include "../ops/ops.h"
 #include "plan.h"
+#include "session.h"
 
 #define MAX_ARENA_BYTES (1ull << 30)
 
-struct dyce_session {
-  const dyce_model *model;
-  const dyce__kernels *kernels;
-  void *arena_alloc;    /* what was allocated (arena is aligned inside) */
-  uint8_t *arena;
-  size_t arena_bytes;
-  float *input;
-  float **tensor_ptr;   /* per graph, per local tensor */
-  size_t *tensor_start; /* index of graph g's first entry in tensor_ptr */
-  void **node_scratch;  /* per node of every graph, same layout as nodes */
-  size_t *node_start;
-  uint8_t *has_run;     /* per graph, for the current input */
-  size_t *path;         /* workspace for dyce_session_run */
-  int has_input;
-};
 
 static uint64_t tensor_bytes(dyce__shape s) {
   return (uint64_t)dyce__shape_elems(s) * sizeof(float);
@@ -184,6 +170,7 @@ dyce_status dyce_session_create(const dyce_model *model, dyce_session **out,
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate a session");
   s->model = model;
   s->kernels = dyce__kernels_default();
+  dyce_config_backbone(model, &s->config);
   dyce_status st = build_arena(s, err);
   if (st) {
     dyce_session_free(s);
@@ -241,7 +228,7 @@ dyce_status dyce_session_set_input(dyce_session *s, const float *data,
   return dyce__ok(err);
 }
 
-static void run_graph(dyce_session *s, size_t gi) {
+void dyce__session_run_graph(dyce_session *s, size_t gi) {
   const dyce__graph *g = &s->model->graphs[gi];
   float *const *ptr = s->tensor_ptr + s->tensor_start[gi];
   void *const *scratch = s->node_scratch + s->node_start[gi];
@@ -264,7 +251,7 @@ dyce_status dyce_session_run(dyce_session *s, size_t graph, dyce_error *err) {
   for (size_t g = graph; g != DYCE_NO_GRAPH && !s->has_run[g];
        g = s->model->graphs[g].source)
     s->path[n++] = g;
-  while (n > 0) run_graph(s, s->path[--n]);
+  while (n > 0) dyce__session_run_graph(s, s->path[--n]);
   return dyce__ok(err);
 }
 

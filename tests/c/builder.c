@@ -197,3 +197,77 @@ uint8_t *tb_small_model(size_t *size) {
   tb_package pkg = {6, 6, 2, graphs, 2, labels, 3};
   return tb_build(&pkg, size);
 }
+
+/* ---- the cascade model ----------------------------------------------- */
+
+static float w_saver[3] = {1, -1, 0.5f}, b3[3] = {0.1f, 0, -0.1f};
+static float w_conv1[2] = {1, -0.5f}, w_conv2[4] = {0.5f, 1, -1, 0.25f};
+static float w_exit_a[6] = {1, 0, 0, 1, -1, -1}, w_exit_b[6] = {2, -1, 0, 0, 1, 1};
+static float w_exit2[6] = {0.5f, 0.5f, -1, 2, 1, -1}, w_head[6] = {3, -1, -2, 2, 0.5f, 0.5f};
+
+uint8_t *tb_cascade_model(size_t *size) {
+  static const uint32_t in_t[3][3] = {{4, 4, 1}, {1, 1, 1}, {1, 1, 3}};
+  static const uint32_t stage1_t[2][3] = {{4, 4, 1}, {4, 4, 2}};
+  static const uint32_t stage2_t[2][3] = {{4, 4, 2}, {4, 4, 2}};
+  static const uint32_t exit_t[3][3] = {{4, 4, 2}, {1, 1, 2}, {1, 1, 3}};
+#define GAP(o) {.op = DYCE__OP_GLOBAL_AVG_POOL, .in0 = 0, .in1 = DYCE__NONE, .out = o}
+#define FC(w, k) {.op = DYCE__OP_FULLY_CONNECTED, .in0 = 1, .in1 = DYCE__NONE, .out = 2, \
+                  .weights = w, .weight_count = 3 * (k), .bias = b3, .bias_count = 3}
+#define CONV(w, cin) {{.op = DYCE__OP_CONV2D, .act = DYCE__ACT_RELU, .in0 = 0, .in1 = DYCE__NONE, \
+                      .out = 1, .weights = w, .weight_count = 2 * (cin), \
+                      .p = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}}}
+  tb_node saver_n[2] = {GAP(1), FC(w_saver, 1)};
+  tb_node stage1_n[1] = CONV(w_conv1, 1), stage2_n[1] = CONV(w_conv2, 2);
+  tb_node exa_n[2] = {GAP(1), FC(w_exit_a, 2)}, exb_n[2] = {GAP(1), FC(w_exit_b, 2)};
+  tb_node ex2_n[2] = {GAP(1), FC(w_exit2, 2)}, head_n[2] = {GAP(1), FC(w_head, 2)};
+#undef GAP
+#undef FC
+#undef CONV
+  tb_graph g[7] = {
+      {"saver0", DYCE__NONE, in_t, 3, saver_n, 2, 0, 2, 3},
+      {"stage1", DYCE__NONE, stage1_t, 2, stage1_n, 1, 0, 1, 32},
+      {"exit1_a", 1, exit_t, 3, exa_n, 2, 0, 2, 6},
+      {"exit1_b", 1, exit_t, 3, exb_n, 2, 0, 2, 6},
+      {"stage2", 1, stage2_t, 2, stage2_n, 1, 0, 1, 64},
+      {"exit2_a", 4, exit_t, 3, ex2_n, 2, 0, 2, 6},
+      {"head", 4, exit_t, 3, head_n, 2, 0, 2, 6},
+  };
+  tb_package pkg = {4, 4, 1, g, 7, NULL, 0};
+  return tb_build(&pkg, size);
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+uint8_t *tb_records(const char *const *graphs, const uint64_t *macs, uint32_t graph_count,
+                    const tb_split *splits, uint32_t split_count, uint32_t classes,
+                    size_t *size) {
+  buf b = {0};
+  put(&b, "DYCERECS", 8);
+  put_u32(&b, 1);
+  put_u32(&b, graph_count);
+  put_u32(&b, split_count);
+  put_u32(&b, classes);
+  for (uint32_t g = 0; g < graph_count; g++) {
+    put_u32(&b, (uint32_t)strlen(graphs[g]));
+    put(&b, graphs[g], strlen(graphs[g]));
+    pad_to(&b, 4);
+  }
+  for (uint32_t g = 0; g < graph_count; g++) put_u64(&b, macs[g]);
+  for (uint32_t s = 0; s < split_count; s++) {
+    const tb_split *sp = &splits[s];
+    put_u32(&b, (uint32_t)strlen(sp->name));
+    put(&b, sp->name, strlen(sp->name));
+    pad_to(&b, 4);
+    put_u32(&b, sp->n);
+    for (uint32_t i = 0; i < sp->n; i++) put_u32(&b, i);
+    put(&b, sp->label, sp->n);
+    pad_to(&b, 4);
+    for (uint32_t g = 0; g < graph_count; g++) {
+      put(&b, sp->top1[g], sp->n);
+      pad_to(&b, 4);
+      for (uint32_t i = 0; i < sp->n; i++) put_f32(&b, sp->conf[g][i]);
+    }
+  }
+  *size = b.n;
+  return b.p;
+}

@@ -56,3 +56,27 @@ const float *tb_small_fc_w(void);    /* [3][4] */
 const float *tb_small_fc_b(void);    /* [3] */
 
 #endif
+
+/* A cascade on a 4x4x1 input (every classifier outputs 3 classes):
+ *   saver0 : input  -> gap -> fc 1->3
+ *   stage1 : input  -> conv1x1 1->2 relu         (4x4x2)
+ *   exit1_a: stage1 -> gap -> fc 2->3
+ *   exit1_b: stage1 -> gap -> fc 2->3 (other weights)
+ *   stage2 : stage1 -> conv1x1 2->2 relu
+ *   exit2_a: stage2 -> gap -> fc 2->3
+ *   head   : stage2 -> gap -> fc 2->3
+ * Graph indices follow that order (saver0 = 0 ... head = 6). */
+uint8_t *tb_cascade_model(size_t *size);
+
+/* A records file: `graphs` names with MACs, one split per name in
+ * `splits`, each with n samples: labels[n] and, per graph, top1/conf. */
+typedef struct tb_split {
+  const char *name;
+  uint32_t n;
+  const uint8_t *label;
+  const uint8_t *const *top1; /* [graph][n] */
+  const float *const *conf;   /* [graph][n] */
+} tb_split;
+uint8_t *tb_records(const char *const *graphs, const uint64_t *macs, uint32_t graph_count,
+                    const tb_split *splits, uint32_t split_count, uint32_t classes,
+                    size_t *size);

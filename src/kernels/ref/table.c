@@ -20,5 +20,6 @@ const dyce__kernels dyce__kernels_ref = {
     .flatten_chw = dyce__ref_flatten_chw,
 };
 
-/* Until SIMD tables exist (a later issue), every target runs the reference. */
-const dyce__kernels *dyce__kernels_default(void) { return &dyce__kernels_ref; }
+/* Every target runs the SIMD table: its vector layer (simd/vec.h) lowers
+ * to scalar code where the target has no SIMD. */
+const dyce__kernels *dyce__kernels_default(void) { return &dyce__kernels_simd; }

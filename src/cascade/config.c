@@ -1,0 +1,232 @@
+/*
+ * Configurations: the CONF section (docs/FORMAT.md), validation of a
+ * configuration against the cascade roles, and the public accessors.
+ * Setting a configuration on a session is a validated struct copy.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "../model/reader.h"
+#include "../runtime/session.h"
+
+#define MAX_CONFIGS 4096u
+#define CONF_FIXED 16u
+#define CONF_RECORD_FIXED 64u
+
+void dyce_config_backbone(const dyce_model *m, dyce_config *out) {
+  (void)m;
+  memset(out, 0, sizeof *out);
+  out->saver = DYCE_NO_GRAPH;
+  out->saver_threshold = 1.0f;
+  out->confidence = DYCE_CONFIDENCE_MAX_SOFTMAX;
+  for (size_t p = 0; p < DYCE_MAX_POSITIONS; p++) {
+    out->exit[p] = DYCE_NO_GRAPH;
+    out->threshold[p] = 1.0f;
+  }
+}
+
+static int is_saver(const dyce__cascade *c, size_t g) {
+  for (size_t i = 0; i < c->saver_count; i++)
+    if (c->savers[i] == g) return 1;
+  return 0;
+}
+
+static int is_exit_of(const dyce__cascade *c, size_t position, size_t g) {
+  for (size_t i = c->exit_start[position - 1]; i < c->exit_start[position]; i++)
+    if (c->exit_graphs[i] == g) return 1;
+  return 0;
+}
+
+/* A graph's name for messages, also for indices out of range. */
+static const char *graph_label(const dyce_model *m, size_t g, char buf[32]) {
+  if (g < m->graph_count) return m->graphs[g].name;
+  snprintf(buf, 32, "graph %zu", g);
+  return buf;
+}
+
+dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
+                              dyce_error *err) {
+  char buf[32];
+  if (!m || !cfg) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  const dyce__cascade *c = &m->cascade;
+  if (!c->present)
+    return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
+  if ((unsigned)cfg->confidence > DYCE_CONFIDENCE_ENTROPY)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown confidence measure %d",
+                      (int)cfg->confidence);
+  if (cfg->saver != DYCE_NO_GRAPH && !is_saver(c, cfg->saver))
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "'%s' is not a saver",
+                      graph_label(m, cfg->saver, buf));
+  if (!isfinite(cfg->saver_threshold))
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "saver threshold is not finite");
+  for (size_t p = 1; p <= DYCE_MAX_POSITIONS; p++) {
+    size_t g = cfg->exit[p - 1];
+    if (!isfinite(cfg->threshold[p - 1]))
+      return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                        "threshold at position %zu is not finite", p);
+    if (g == DYCE_NO_GRAPH) continue;
+    if (p > c->stage_count || !is_exit_of(c, p, g))
+      return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                        "'%s' is not an exit at position %zu", graph_label(m, g, buf), p);
+  }
+  return dyce__ok(err);
+}
+
+/* Reads one CONF record into `e`; `what` names it in messages. */
+static dyce_status read_record(const dyce_model *m, const uint8_t *r,
+                               size_t positions, dyce__config_entry *e,
+                               size_t index, dyce_error *err) {
+  memcpy(e->name, r, 32);
+  size_t len = strnlen(e->name, 32);
+  if (len == 0 || len == 32)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "configuration %zu: name must be 1..31 bytes and NUL-terminated",
+                      index);
+  dyce_config *cfg = &e->config;
+  dyce_config_backbone(m, cfg);
+  uint32_t saver = dyce__rd_u32(r + 32), conf = dyce__rd_u32(r + 40);
+  cfg->saver = saver == DYCE__NONE ? DYCE_NO_GRAPH : saver;
+  cfg->saver_threshold = dyce__rd_f32(r + 36);
+  cfg->confidence = conf <= 2 ? (dyce_confidence)conf : (dyce_confidence)99;
+  e->accuracy = dyce__rd_f32(r + 44);
+  uint64_t bits = dyce__rd_u64(r + 48);
+  memcpy(&e->mean_macs, &bits, sizeof bits);
+  if (!dyce__all_zero(r + 56, 8) ||
+      !((e->accuracy >= 0.0f && e->accuracy <= 1.0f) || e->accuracy == -1.0f) ||
+      !(isfinite(e->mean_macs) && (e->mean_macs >= 0.0 || e->mean_macs == -1.0)))
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "configuration '%s': accuracy, MACs or reserved bytes are invalid",
+                      e->name);
+  for (size_t p = 0; p < positions; p++) {
+    uint32_t g = dyce__rd_u32(r + CONF_RECORD_FIXED + 8 * p);
+    cfg->exit[p] = g == DYCE__NONE ? DYCE_NO_GRAPH : g;
+    cfg->threshold[p] = dyce__rd_f32(r + CONF_RECORD_FIXED + 8 * p + 4);
+  }
+  dyce_error why;
+  if (dyce_config_check(m, cfg, &why) != DYCE_OK)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "configuration '%s': %s", e->name,
+                      why.message);
+  return DYCE_OK;
+}
+
+dyce_status dyce__cascade_read_configs(dyce_model *m, const uint8_t *p,
+                                       uint64_t bytes, dyce_error *err) {
+  dyce__cascade *c = &m->cascade;
+  if (bytes < CONF_FIXED)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "configuration section too short");
+  uint32_t count = dyce__rd_u32(p), positions = dyce__rd_u32(p + 4);
+  if (!c->present)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "configurations given but the package has no cascade");
+  if (count > MAX_CONFIGS || positions != c->stage_count ||
+      !dyce__all_zero(p + 8, CONF_FIXED - 8))
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "configuration section: %u configurations (limit %u) for "
+                      "%u positions (the cascade has %zu)",
+                      count, MAX_CONFIGS, positions, c->stage_count);
+  uint64_t record = CONF_RECORD_FIXED + 8ull * positions;
+  if (bytes != CONF_FIXED + record * count)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "configuration section is %llu bytes; %u records need %llu",
+                      (unsigned long long)bytes, count,
+                      (unsigned long long)(CONF_FIXED + record * count));
+  c->configs = dyce__calloc(count, sizeof(dyce__config_entry));
+  if (!c->configs)
+    return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate configurations");
+  for (size_t i = 0; i < count; i++) {
+    dyce_status s = read_record(m, p + CONF_FIXED + record * i, positions,
+                                &c->configs[i], i, err);
+    if (s) return s;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->configs[j].name, c->configs[i].name) == 0)
+        return dyce__fail(err, DYCE_BAD_FORMAT,
+                          "two configurations are named '%s'", c->configs[i].name);
+    c->config_count = i + 1;
+  }
+  return DYCE_OK;
+}
+
+dyce_status dyce_model_cascade(const dyce_model *m, dyce_cascade_info *out,
+                               dyce_error *err) {
+  if (!m || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  const dyce__cascade *c = &m->cascade;
+  if (!c->present)
+    return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
+  out->stage_count = c->stage_count;
+  out->saver_count = c->saver_count;
+  out->head = c->head;
+  out->config_count = c->config_count;
+  return dyce__ok(err);
+}
+
+size_t dyce_model_stage(const dyce_model *m, size_t k) {
+  return (m && k >= 1 && k <= m->cascade.stage_count) ? m->cascade.stages[k - 1]
+                                                      : DYCE_NO_GRAPH;
+}
+
+size_t dyce_model_saver(const dyce_model *m, size_t i) {
+  return (m && i < m->cascade.saver_count) ? m->cascade.savers[i] : DYCE_NO_GRAPH;
+}
+
+size_t dyce_model_exit_count(const dyce_model *m, size_t p) {
+  if (!m || p < 1 || p > m->cascade.stage_count) return 0;
+  return m->cascade.exit_start[p] - m->cascade.exit_start[p - 1];
+}
+
+size_t dyce_model_exit(const dyce_model *m, size_t p, size_t i) {
+  if (i >= dyce_model_exit_count(m, p)) return DYCE_NO_GRAPH;
+  return m->cascade.exit_graphs[m->cascade.exit_start[p - 1] + i];
+}
+
+dyce_status dyce_model_config(const dyce_model *m, size_t index,
+                              dyce_config *out, dyce_config_meta *meta,
+                              dyce_error *err) {
+  if (!m || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  if (index >= m->cascade.config_count)
+    return dyce__fail(err, DYCE_NOT_FOUND,
+                      "configuration %zu does not exist (the package has %zu)",
+                      index, m->cascade.config_count);
+  const dyce__config_entry *e = &m->cascade.configs[index];
+  *out = e->config;
+  if (meta) {
+    meta->name = e->name;
+    meta->accuracy = e->accuracy;
+    meta->mean_macs = e->mean_macs;
+  }
+  return dyce__ok(err);
+}
+
+dyce_status dyce_model_find_config(const dyce_model *m, const char *name,
+                                   size_t *index, dyce_error *err) {
+  if (!m || !name || !index)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  for (size_t i = 0; i < m->cascade.config_count; i++)
+    if (strcmp(m->cascade.configs[i].name, name) == 0) {
+      *index = i;
+      return dyce__ok(err);
+    }
+  return dyce__fail(err, DYCE_NOT_FOUND, "no configuration named '%.100s'", name);
+}
+
+dyce_status dyce_session_set_config(dyce_session *s, const dyce_config *cfg,
+                                    dyce_error *err) {
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  dyce_status st = dyce_config_check(s->model, cfg, err);
+  if (st) return st;
+  s->config = *cfg;
+  return dyce__ok(err);
+}
+
+dyce_status dyce_session_use_config(dyce_session *s, size_t index,
+                                    dyce_error *err) {
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  if (index >= s->model->cascade.config_count)
+    return dyce__fail(err, DYCE_NOT_FOUND,
+                      "configuration %zu does not exist (the package has %zu)",
+                      index, s->model->cascade.config_count);
+  /* Validated at load: a plain copy. */
+  s->config = s->model->cascade.configs[index].config;
+  return dyce__ok(err);
+}

@@ -1,0 +1,203 @@
+/* `dyce search MODEL --records R [options] [-o OUT.dyce] [--json]`:
+ * DyCE / TinySaver configuration search over recorded predictions. Prints
+ * the saver ranking and the Pareto list (measured on the eval split);
+ * with -o writes a copy of the package whose CONF section holds the list
+ * plus the backbone. Progress goes to stderr. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dataset.h"
+#include "package_edit.h"
+
+typedef struct search_args {
+  const char *model, *records, *output;
+  dyce_search_options opt;
+  int json;
+} search_args;
+
+static int parse_method(const char *s, dyce_search_method *m) {
+  static const char *names[] = {"onepass", "circular", "samethres"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(s, names[i]) == 0) {
+      *m = (dyce_search_method)i;
+      return CLI_OK;
+    }
+  return cli_error("search: unknown method '%s' (onepass, circular, samethres)", s);
+}
+
+static int parse(int argc, char **argv, search_args *a) {
+  memset(a, 0, sizeof *a);
+  dyce_search_defaults(&a->opt);
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    int has_value = i + 1 < argc;
+    if (strcmp(arg, "--json") == 0) {
+      a->json = 1;
+    } else if (strcmp(arg, "--no-savers") == 0) {
+      a->opt.use_savers = 0;
+    } else if (!has_value && arg[0] == '-') {
+      return cli_error("search: %s needs a value", arg);
+    } else if (strcmp(arg, "--records") == 0) {
+      a->records = argv[++i];
+    } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
+      a->output = argv[++i];
+    } else if (strcmp(arg, "--method") == 0) {
+      if (parse_method(argv[++i], &a->opt.method)) return CLI_FAIL;
+    } else if (strcmp(arg, "--search-split") == 0) {
+      a->opt.search_split = argv[++i];
+    } else if (strcmp(arg, "--eval-split") == 0) {
+      a->opt.eval_split = argv[++i];
+    } else if (strcmp(arg, "--lambda-step") == 0) {
+      a->opt.lambda_step = atof(argv[++i]);
+    } else if (!a->model && arg[0] != '-') {
+      a->model = arg;
+    } else {
+      return cli_error("search: unexpected argument '%s'", arg);
+    }
+  }
+  if (!a->model || !a->records)
+    return cli_error("search: usage: dyce search MODEL.dyce --records FILE "
+                     "[--method onepass|circular|samethres] [--search-split S] "
+                     "[--eval-split S] [--lambda-step X] [--no-savers] [-o OUT.dyce] [--json]");
+  return CLI_OK;
+}
+
+static void progress(void *ctx, double fraction) {
+  int *last = ctx, now = (int)(fraction * 10.0);
+  if (now > *last) {
+    *last = now;
+    fprintf(stderr, "search: %d%%\n", now * 10);
+  }
+}
+
+static const char *graph_name(const dyce_model *m, size_t g) {
+  dyce_graph_info gi;
+  return dyce_model_graph_info(m, g, &gi, NULL) == DYCE_OK ? gi.name : "?";
+}
+
+/* Prints a configuration as `saver1>0.95 exit2_b>0.87 ...` (text) or a
+ * JSON array of {graph, threshold}. */
+static void print_config(const dyce_model *m, const dyce_config *c, int json) {
+  dyce_cascade_info ci;
+  dyce_model_cascade(m, &ci, NULL);
+  int first = 1;
+  printf(json ? "[" : "");
+  for (size_t q = 0; q <= ci.stage_count; q++) {
+    size_t g = q == 0 ? c->saver : c->exit[q - 1];
+    float t = q == 0 ? c->saver_threshold : c->threshold[q - 1];
+    if (g == DYCE_NO_GRAPH) continue;
+    if (json)
+      printf("%s{\"graph\":\"%s\",\"threshold\":%.4g}", first ? "" : ",", graph_name(m, g), (double)t);
+    else
+      printf("%s%s>%.3f", first ? "" : " ", graph_name(m, g), (double)t);
+    first = 0;
+  }
+  printf(json ? "]" : (first ? "(backbone)" : ""));
+}
+
+static void print_savers(const dyce_model *m, const dyce_records *r,
+                         const char *split, int json) {
+  dyce_saver_score sc[DYCE_MAX_SAVERS];
+  size_t n = 0, best;
+  if (dyce_search_rank_savers(m, r, split, sc, &n, &best, NULL) != DYCE_OK || n == 0) return;
+  if (json) printf("{\"saver_ranking\":[");
+  for (size_t i = 0; i < n; i++) {
+    if (json)
+      printf("%s{\"graph\":\"%s\",\"r\":%.5f,\"e\":%.5f,\"delta_c\":%.5f,\"threshold\":%.3f}",
+             i ? "," : "", graph_name(m, sc[i].graph), sc[i].r, sc[i].e, sc[i].delta_c,
+             (double)sc[i].threshold);
+    else
+      printf("saver %s: r %.4f, accepts %.4f at t %.3f, delta_c %.4f%s\n",
+             graph_name(m, sc[i].graph), sc[i].r, sc[i].e, (double)sc[i].threshold,
+             sc[i].delta_c, sc[i].graph == best ? "  <- best (TinySaver)" : "");
+  }
+  if (json) printf("],\"best\":\"%s\"}\n", graph_name(m, best));
+}
+
+static int write_package(const search_args *a, const dyce_model *m,
+                         const dyce_search_point *pts, size_t n) {
+  named_config *nc = calloc(n + 1, sizeof *nc);
+  size_t size, out_size;
+  uint8_t *in = read_whole_file(a->model, &size), *out = NULL;
+  int rc = CLI_FAIL;
+  if (!nc || !in) goto done;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(nc[i].name, sizeof nc[i].name, "pareto-%02zu", i);
+    nc[i].config = pts[i].config;
+    nc[i].accuracy = pts[i].accuracy;
+    nc[i].mean_macs = pts[i].mean_macs;
+  }
+  snprintf(nc[n].name, sizeof nc[n].name, "backbone");
+  dyce_config_backbone(m, &nc[n].config);
+  nc[n].accuracy = nc[n].mean_macs = -1.0;
+  out = package_with_configs(in, size, m, nc, n + 1, &out_size);
+  dyce_model *check = NULL;
+  dyce_error err;
+  if (!out) {
+    cli_error("cannot build the output package");
+  } else if (dyce_model_load(out, out_size, &check, &err) != DYCE_OK) {
+    cli_error("the written package does not load: %s", err.message);
+  } else {
+    FILE *f = fopen(a->output, "wb");
+    if (!f || fwrite(out, 1, out_size, f) != out_size || fclose(f) != 0)
+      cli_error("%s: cannot write", a->output);
+    else {
+      fprintf(stderr, "search: wrote %zu configurations to %s\n", n + 1, a->output);
+      rc = CLI_OK;
+    }
+  }
+  dyce_model_free(check);
+done:
+  free(nc);
+  free(in);
+  free(out);
+  return rc;
+}
+
+int cmd_search(int argc, char **argv) {
+  search_args a;
+  if (parse(argc, argv, &a)) return CLI_USAGE;
+  dyce_model *m = cli_load_model(a.model);
+  if (!m) return CLI_FAIL;
+  size_t size;
+  uint8_t *bytes = read_whole_file(a.records, &size);
+  dyce_records *r = NULL;
+  dyce_error err;
+  int rc = CLI_OK, last = -1;
+  if (!bytes) rc = CLI_FAIL;
+  if (!rc && dyce_records_load(bytes, size, &r, &err) != DYCE_OK)
+    rc = cli_error("%s: %s", a.records, err.message);
+  free(bytes);
+  dyce_search_point *pts = NULL;
+  size_t n = 0;
+  a.opt.progress = progress;
+  a.opt.progress_context = &last;
+  if (!rc && dyce_search(m, r, &a.opt, &pts, &n, &err) != DYCE_OK)
+    rc = cli_error("search: %s", err.message);
+  if (!rc) {
+    print_savers(m, r, a.opt.search_split, a.json);
+    for (size_t i = 0; i < n; i++) {
+      if (a.json) {
+        printf("{\"config\":\"pareto-%02zu\",\"accuracy\":%.6f,\"mean_macs\":%.1f,\"lambda\":", i,
+               pts[i].accuracy, pts[i].mean_macs);
+        printf(isnan(pts[i].lambda) ? "null" : "%.3f", pts[i].lambda);
+        printf(",\"classifiers\":");
+        print_config(m, &pts[i].config, 1);
+        printf("}\n");
+      } else {
+        printf("pareto-%02zu: %s accuracy %.4f, mean MACs %.0f: ", i, a.opt.eval_split,
+               pts[i].accuracy, pts[i].mean_macs);
+        print_config(m, &pts[i].config, 0);
+        printf("\n");
+      }
+    }
+  }
+  if (!rc && a.output) rc = write_package(&a, m, pts, n);
+  dyce_search_free_points(pts);
+  dyce_records_free(r);
+  dyce_model_free(m);
+  return rc;
+}

@@ -1,0 +1,21 @@
+/* The config table of this target: which tiles and microkernels the SIMD
+ * kernels use, chosen once at build time (every target shares the 4x8
+ * GEMM tile and 8-channel depthwise blocks; see docs/PERFORMANCE.md for
+ * the measurements behind them). */
+#include "simd.h"
+
+const dyce__simd_config dyce__simd_config_this_target = {
+    .mr = 4,
+    .nr = 8,
+    .igemm = dyce__f32_igemm_4x8,
+    .igemm_1 = dyce__f32_igemm_1x8,
+    .igemm_name = DYCE__KERNEL_NAME("igemm-4x8"),
+    .igemm_1_name = DYCE__KERNEL_NAME("igemm-1x8"),
+    .dw_cr = 8,
+    .dwconv_3x3 = dyce__f32_dwconv_3x3_8ch,
+    .dwconv_5x5 = dyce__f32_dwconv_5x5_8ch,
+    .dwconv_any = dyce__f32_dwconv_any_8ch,
+    .dwconv_3x3_name = DYCE__KERNEL_NAME("dwconv-3x3-8ch"),
+    .dwconv_5x5_name = DYCE__KERNEL_NAME("dwconv-5x5-8ch"),
+    .dwconv_any_name = DYCE__KERNEL_NAME("dwconv-any-8ch"),
+};

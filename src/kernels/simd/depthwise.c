@@ -1,0 +1,62 @@
+/* Depthwise convolution driver: per output pixel, one pointer per tap
+ * (padding taps point at a zero row in scratch), then the microkernel
+ * over all channels. Weights packed [C / 8][kh * kw][8]. */
+#include "simd.h"
+
+#define CFG dyce__simd_config_this_target
+
+static size_t blocks(const dyce__window *g) {
+  return (g->out_c + CFG.dw_cr - 1) / CFG.dw_cr;
+}
+
+size_t dyce__simd_dwconv_packed_floats(const dyce__window *g) {
+  return blocks(g) * g->kh * g->kw * CFG.dw_cr;
+}
+
+void dyce__simd_pack_dwconv(const dyce__window *g, const float *ohwi,
+                            float *dst) {
+  size_t taps = (size_t)g->kh * g->kw, cr = CFG.dw_cr;
+  memset(dst, 0, sizeof(float) * dyce__simd_dwconv_packed_floats(g));
+  for (size_t o = 0; o < g->out_c; o++)
+    for (size_t t = 0; t < taps; t++)
+      dst[((o / cr) * taps + t) * cr + o % cr] = ohwi[o * taps + t];
+}
+
+/* Zero row (doubles as the zero bias), then the tap pointers. */
+size_t dyce__simd_dwconv_scratch_bytes(const dyce__window *g) {
+  size_t zero = (g->in_c + 3) & ~(size_t)3;
+  return zero * sizeof(float) + (size_t)g->kh * g->kw * sizeof(float *);
+}
+
+static dyce__dwconv_fn pick(const dyce__window *g) {
+  if (g->kh == 3 && g->kw == 3) return CFG.dwconv_3x3;
+  if (g->kh == 5 && g->kw == 5) return CFG.dwconv_5x5;
+  return CFG.dwconv_any;
+}
+
+void dyce__simd_dwconv(const dyce__window *g, const float *in,
+                       const float *packed, const float *bias,
+                       dyce__clamp clamp, float *out, void *scratch) {
+  size_t c = g->in_c, zero_floats = (c + 3) & ~(size_t)3;
+  float *zero = scratch;
+  const float **tap = (const float **)(void *)(zero + zero_floats);
+  memset(zero, 0, sizeof(float) * zero_floats);
+  if (!bias) bias = zero;
+  dyce__dwconv_fn fn = pick(g);
+  size_t taps = (size_t)g->kh * g->kw;
+  for (uint32_t oy = 0; oy < g->out_h; oy++)
+    for (uint32_t ox = 0; ox < g->out_w; ox++) {
+      size_t t = 0;
+      for (uint32_t ky = 0; ky < g->kh; ky++) {
+        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+        for (uint32_t kx = 0; kx < g->kw; kx++, t++) {
+          long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
+          int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 &&
+                       ix < (long)g->in_w;
+          tap[t] = inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * c : zero;
+        }
+      }
+      fn(c, taps, tap, packed, bias,
+         out + ((size_t)oy * g->out_w + ox) * c, clamp);
+    }
+}

@@ -1,0 +1,81 @@
+/* Elementwise kernels: add/mul with broadcast, channel affine and the
+ * standalone activation, 4 lanes at a time with a partial tail. Fused
+ * activations that are arithmetic run in registers; the exp/tanh ones
+ * run afterwards over the output (dyce__simd_activate). */
+#include "simd.h"
+
+static int arithmetic(dyce__activation act) {
+  dyce__vf v = dyce__vf_zero();
+  return dyce__vf_activate(act, &v);
+}
+
+/* v through `act` when that is arithmetic, else unchanged (done later). */
+static inline dyce__vf finish(dyce__activation act, dyce__vf v) {
+  dyce__vf_activate(act, &v);
+  return v;
+}
+
+static inline dyce__vf load_n(const float *p, size_t n) {
+  return n == 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
+}
+static inline void store_n(float *p, dyce__vf v, size_t n) {
+  if (n == 4)
+    dyce__vf_store(p, v);
+  else
+    dyce__vf_store_partial(p, v, n);
+}
+
+void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
+  if (arithmetic(act)) {
+    for (size_t i = 0; i < n; i += 4) {
+      size_t m = n - i < 4 ? n - i : 4;
+      store_n(x + i, finish(act, load_n(x + i, m)), m);
+    }
+  } else {
+    for (size_t i = 0; i < n; i++)
+      x[i] = dyce__activate(act.act, act.a, act.b, x[i]);
+  }
+}
+
+void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
+                           float *out) {
+  if (in != out) memcpy(out, in, sizeof(float) * n);
+  dyce__simd_activate(act, out, n);
+}
+
+/* out[i] = a[i] op b[i] for i < n; b_step 0 broadcasts b[0]. */
+static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
+                        size_t b_step, dyce__activation act, float *out) {
+  int add = op == DYCE__OP_ADD;
+  dyce__vf bs = dyce__vf_splat(b[0]);
+  for (size_t i = 0; i < n; i += 4) {
+    size_t m = n - i < 4 ? n - i : 4;
+    dyce__vf x = load_n(a + i, m), y = b_step ? load_n(b + i, m) : bs;
+    store_n(out + i, finish(act, add ? x + y : x * y), m);
+  }
+}
+
+void dyce__simd_binary(dyce__op op, size_t n, size_t c, const float *a,
+                       const float *b, size_t b_count, dyce__activation act,
+                       float *out) {
+  if (b_count == n || b_count == 1) {
+    binary_span(op, n, a, b, b_count == n, act, out);
+  } else { /* per channel: one span per pixel */
+    for (size_t i = 0; i < n; i += c)
+      binary_span(op, c, a + i, b, 1, act, out + i);
+  }
+  if (!arithmetic(act)) dyce__simd_activate(act, out, n);
+}
+
+void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
+                               const float *scale, const float *shift,
+                               dyce__activation act, float *out) {
+  for (size_t p = 0; p < n; p += c)
+    for (size_t i = 0; i < c; i += 4) {
+      size_t m = c - i < 4 ? c - i : 4;
+      dyce__vf v = dyce__vf_madd(load_n(shift + i, m), load_n(in + p + i, m),
+                                 load_n(scale + i, m));
+      store_n(out + p + i, finish(act, v), m);
+    }
+  if (!arithmetic(act)) dyce__simd_activate(act, out, n);
+}

@@ -1,0 +1,42 @@
+/* GEMM driver and weight packing shared by convolution and FC: tiles the
+ * output into MR x NR blocks and calls the config's microkernels. */
+#include "simd.h"
+
+#define CFG dyce__simd_config_this_target
+
+size_t dyce__simd_gemm_packed_floats(size_t k, size_t n, size_t nr) {
+  return (n + nr - 1) / nr * nr * k;
+}
+
+void dyce__simd_pack_gemm(size_t k, size_t n, size_t nr, const float *nk,
+                          float *dst) {
+  for (size_t n0 = 0; n0 < n; n0 += nr, dst += k * nr)
+    for (size_t kk = 0; kk < k; kk++)
+      for (size_t j = 0; j < nr; j++)
+        dst[kk * nr + j] = n0 + j < n ? nk[(n0 + j) * k + kk] : 0.0f;
+}
+
+void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t ks,
+                          const float *const *a, const float *packed,
+                          const float *bias, float *out, size_t c_stride,
+                          dyce__clamp clamp) {
+  const size_t mr_max = CFG.mr, nr = CFG.nr, panel = ks * kc * nr;
+  /* The microkernels read nr biases; the last panel may have fewer. */
+  float tail_bias[16] = {0};
+  for (size_t m0 = 0; m0 < m; m0 += mr_max) {
+    size_t mr = m - m0 < mr_max ? m - m0 : mr_max;
+    dyce__igemm_fn fn = mr == 1 ? CFG.igemm_1 : CFG.igemm;
+    const float *w = packed;
+    for (size_t n0 = 0; n0 < n; n0 += nr, w += panel) {
+      size_t nc = n - n0 < nr ? n - n0 : nr;
+      const float *b = tail_bias;
+      if (bias && nc == nr) {
+        b = bias + n0;
+      } else if (bias) {
+        for (size_t j = 0; j < nr; j++) tail_bias[j] = j < nc ? bias[n0 + j] : 0.0f;
+      }
+      fn(mr, nc, kc, ks, a + m0 * ks, w, b, out + m0 * c_stride + n0,
+         c_stride, clamp);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/*
+ * Internal interface of the SIMD kernels: the microkernel signatures, the
+ * per-target config table that picks tiles once, and the kernels that
+ * the table in table.c exposes through dyce__kernels.
+ */
+#ifndef DYCE_KERNELS_SIMD_SIMD_H
+#define DYCE_KERNELS_SIMD_SIMD_H
+
+#include "../kernels.h"
+#include "activation.h"
+
+/*
+ * Indirect GEMM microkernel (XNNPACK's igemm): computes an mr x nr tile of
+ *   c[i][j] = clamp(bias[j] + sum_t sum_k a[i*ks + t][k] * w[t][k][j])
+ * for i < mr (<= MR), j < nc (<= nr). `a` holds ks input-row pointers per
+ * output row (row-major: a[i*ks + t]); each points at kc floats. `w` is one
+ * packed panel, [ks][kc][nr], zero-padded past the last column. `bias`
+ * has nr floats. Rows i >= mr are computed from row mr - 1 and not stored.
+ */
+typedef void (*dyce__igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+                               const float *const *a, const float *w,
+                               const float *bias, float *c, size_t c_stride,
+                               dyce__clamp clamp);
+
+/*
+ * Depthwise microkernel: one output pixel over `channels` channels,
+ *   out[c] = clamp(bias[c] + sum_t in[t][c] * w[block(c)][t][c % cr])
+ * with `in` holding one pointer per tap (padding taps point at zeros) and
+ * `w` packed [channels / cr][taps][cr], zero-padded to a multiple of cr.
+ */
+typedef void (*dyce__dwconv_fn)(size_t channels, size_t taps,
+                                const float *const *in, const float *w,
+                                const float *bias, float *out,
+                                dyce__clamp clamp);
+
+/* The tiles and microkernels of one target, chosen once (config.c). */
+typedef struct dyce__simd_config {
+  uint32_t mr, nr;         /* main GEMM tile */
+  dyce__igemm_fn igemm;    /* mr x nr */
+  dyce__igemm_fn igemm_1;  /* 1 x nr, for one-row remainders and FC */
+  const char *igemm_name, *igemm_1_name;
+  uint32_t dw_cr;          /* channels per depthwise weight block */
+  dyce__dwconv_fn dwconv_3x3, dwconv_5x5, dwconv_any;
+  const char *dwconv_3x3_name, *dwconv_5x5_name, *dwconv_any_name;
+} dyce__simd_config;
+
+extern const dyce__simd_config dyce__simd_config_this_target;
+
+/* The microkernels (igemm.c, dwconv.c); names in config.c. */
+void dyce__f32_igemm_1x8(size_t mr, size_t nc, size_t kc, size_t ks,
+                         const float *const *a, const float *w,
+                         const float *bias, float *c, size_t c_stride,
+                         dyce__clamp clamp);
+void dyce__f32_igemm_4x8(size_t mr, size_t nc, size_t kc, size_t ks,
+                         const float *const *a, const float *w,
+                         const float *bias, float *c, size_t c_stride,
+                         dyce__clamp clamp);
+void dyce__f32_dwconv_3x3_8ch(size_t channels, size_t taps,
+                              const float *const *in, const float *w,
+                              const float *bias, float *out,
+                              dyce__clamp clamp);
+void dyce__f32_dwconv_5x5_8ch(size_t channels, size_t taps,
+                              const float *const *in, const float *w,
+                              const float *bias, float *out,
+                              dyce__clamp clamp);
+void dyce__f32_dwconv_any_8ch(size_t channels, size_t taps,
+                              const float *const *in, const float *w,
+                              const float *bias, float *out,
+                              dyce__clamp clamp);
+
+/* How the SIMD table runs a convolution; packing follows from it. */
+typedef enum {
+  DYCE__CONV_DENSE,     /* groups == 1: GEMM over an indirection buffer */
+  DYCE__CONV_DEPTHWISE, /* one filter per channel */
+  DYCE__CONV_REFERENCE  /* grouped or channel multiplier: scalar reference */
+} dyce__conv_kind;
+
+dyce__conv_kind dyce__simd_conv_kind(const dyce__window *g);
+
+/* Packs an [n][k] row-major matrix (k-contiguous, as OHWI is with
+ * k = kh*kw*cin) into ceil(n / nr) panels of [k][nr]. */
+size_t dyce__simd_gemm_packed_floats(size_t k, size_t n, size_t nr);
+void dyce__simd_pack_gemm(size_t k, size_t n, size_t nr, const float *nk,
+                          float *dst);
+
+/* Runs rows of a GEMM: m output rows whose ks input-row pointers are
+ * a[i*ks + t], over all n columns; out rows are c_stride apart. */
+void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t ks,
+                          const float *const *a, const float *packed,
+                          const float *bias, float *out, size_t c_stride,
+                          dyce__clamp clamp);
+
+size_t dyce__simd_conv2d_packed_floats(const dyce__window *g);
+void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
+                            float *dst);
+size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g);
+void dyce__simd_conv2d(const dyce__window *g, const float *in,
+                       const float *packed, const float *bias,
+                       dyce__activation act, float *out, void *scratch);
+
+size_t dyce__simd_dwconv_packed_floats(const dyce__window *g);
+void dyce__simd_pack_dwconv(const dyce__window *g, const float *ohwi,
+                            float *dst);
+size_t dyce__simd_dwconv_scratch_bytes(const dyce__window *g);
+void dyce__simd_dwconv(const dyce__window *g, const float *in,
+                       const float *packed, const float *bias,
+                       dyce__clamp clamp, float *out, void *scratch);
+
+size_t dyce__simd_fc_packed_floats(size_t k, size_t n);
+void dyce__simd_pack_fc(size_t k, size_t n, const float *nk, float *dst);
+void dyce__simd_fully_connected(size_t k, size_t n, const float *in,
+                                const float *packed, const float *bias,
+                                dyce__activation act, float *out);
+
+void dyce__simd_max_pool(const dyce__window *g, const float *in,
+                         dyce__activation act, float *out);
+void dyce__simd_avg_pool(const dyce__window *g, int count_include_pad,
+                         const float *in, dyce__activation act, float *out);
+void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
+                                dyce__activation act, float *out);
+void dyce__simd_binary(dyce__op op, size_t n, size_t c, const float *a,
+                       const float *b, size_t b_count, dyce__activation act,
+                       float *out);
+void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
+                               const float *scale, const float *shift,
+                               dyce__activation act, float *out);
+void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
+                           float *out);
+
+#endif /* DYCE_KERNELS_SIMD_SIMD_H */

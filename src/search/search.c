@@ -1,0 +1,331 @@
+/*
+ * DyCE's configuration searches (onepass, circular, samethres) with the
+ * lambda sweep and the Pareto list, and TinySaver's saver ranking, over
+ * recorded predictions (docs/SEARCH.md). Configurations are searched on
+ * one split and measured on another, as the papers do.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "sweep.h"
+
+void dyce_search_defaults(dyce_search_options *o) {
+  memset(o, 0, sizeof *o);
+  o->method = DYCE_SEARCH_ONEPASS;
+  o->search_split = "train";
+  o->eval_split = "val";
+  o->lambda_min = 0.5;
+  o->lambda_max = 1.05;
+  o->lambda_step = 0.001;
+  o->use_savers = 1;
+}
+
+/* Positions the search may change: the saver (0) only when allowed. */
+static size_t first_position(const dyce_search_options *o) {
+  return o->use_savers ? 0 : 1;
+}
+
+static void commit(sweeper *w, sim_config *c, size_t q, int use, float t) {
+  c->use[q] = use;
+  c->threshold[q] = t;
+  sweeper_set_config(w, c);
+}
+
+/* Best option at the prepared position q: -1 (none) or a classifier. */
+static sweep_result best_at(sweeper *w, size_t q, int *use) {
+  sweep_result best = sweep_best(w, NULL);
+  *use = -1;
+  for (size_t i = 0; i < sim_choices(w->s, q); i++) {
+    sweep_result r = sweep_best(w, sim_classifier_at(w->s, q, (int)i));
+    if (r.j < best.j) {
+      best = r;
+      *use = (int)i;
+    }
+  }
+  return best;
+}
+
+static void onepass(sweeper *w, const dyce_search_options *o, sim_config *c) {
+  sim_config_empty(c);
+  sweeper_set_config(w, c);
+  for (size_t q = first_position(o); q <= w->s->stage_count; q++) {
+    int use;
+    sweep_prepare(w, c, q);
+    sweep_result r = best_at(w, q, &use);
+    commit(w, c, q, use, r.threshold);
+  }
+}
+
+static void circular(sweeper *w, const dyce_search_options *o, sim_config *c) {
+  sim_config_empty(c);
+  sweeper_set_config(w, c);
+  sweep_prepare(w, c, first_position(o));
+  double current = sweep_best(w, sim_classifier_at(w->s, first_position(o),
+                                                   c->use[first_position(o)])).j;
+  size_t rounds = 4 * (w->s->stage_count + 1);
+  for (size_t round = 0; round < rounds; round++) {
+    size_t best_q = 0;
+    int best_use = -1;
+    sweep_result best = {current - 1e-12, 1.0f};
+    int found = 0;
+    for (size_t q = first_position(o); q <= w->s->stage_count; q++) {
+      int use;
+      sweep_prepare(w, c, q);
+      sweep_result r = best_at(w, q, &use);
+      if (r.j < best.j && (use != c->use[q] || r.threshold != c->threshold[q])) {
+        best = r;
+        best_q = q;
+        best_use = use;
+        found = 1;
+      }
+    }
+    if (!found) break;
+    commit(w, c, best_q, best_use, best.threshold);
+    current = best.j;
+  }
+}
+
+/* A growing list of candidate points. */
+typedef struct point_list {
+  dyce_search_point *p;
+  size_t n, cap;
+} point_list;
+
+static int add_point(point_list *ps, const sim *eval, const sim_config *c,
+                     const sim *search, double lambda) {
+  if (ps->n == ps->cap) {
+    size_t cap = ps->cap ? ps->cap * 2 : 64;
+    dyce_search_point *bigger = dyce__malloc(cap * sizeof *bigger);
+    if (!bigger) return 0;
+    if (ps->n) memcpy(bigger, ps->p, ps->n * sizeof *bigger);
+    dyce__free(ps->p);
+    ps->p = bigger;
+    ps->cap = cap;
+  }
+  dyce_search_point *pt = &ps->p[ps->n++];
+  double correct, macs;
+  sim_evaluate(eval, c, &correct, &macs);
+  sim_config_to_public(search, c, &pt->config);
+  pt->accuracy = correct / (double)eval->n;
+  pt->mean_macs = macs / (double)eval->n;
+  pt->lambda = lambda;
+  return 1;
+}
+
+/* MACs up, accuracy down, then a total order on the rest (references
+ * first, lambda up, configuration bytes), so that every libc's qsort
+ * gives the same list. */
+static int by_macs(const void *a, const void *b) {
+  const dyce_search_point *x = a, *y = b;
+  if (x->mean_macs != y->mean_macs) return x->mean_macs < y->mean_macs ? -1 : 1;
+  if (x->accuracy != y->accuracy) return x->accuracy > y->accuracy ? -1 : 1;
+  int xr = isnan(x->lambda), yr = isnan(y->lambda);
+  if (xr != yr) return xr ? -1 : 1;
+  if (!xr && x->lambda != y->lambda) return x->lambda < y->lambda ? -1 : 1;
+  return memcmp(&x->config, &y->config, sizeof x->config);
+}
+
+/* Keeps points whose accuracy strictly increases with MACs. */
+static void pareto(point_list *ps) {
+  qsort(ps->p, ps->n, sizeof *ps->p, by_macs);
+  size_t kept = 0;
+  for (size_t i = 0; i < ps->n; i++)
+    if (kept == 0 || ps->p[i].accuracy > ps->p[kept - 1].accuracy)
+      ps->p[kept++] = ps->p[i];
+  ps->n = kept;
+}
+
+/* Exit type of an exit graph: the text after "exit<p>_". */
+static const char *exit_type(const dyce_model *m, size_t graph) {
+  dyce_graph_info gi;
+  dyce_model_graph_info(m, graph, &gi, NULL);
+  const char *u = strchr(gi.name, '_');
+  return u ? u + 1 : gi.name;
+}
+
+/* samethres: for each exit type, that type at every position that has it,
+ * one shared threshold over the grid. */
+static int samethres(const dyce_model *m, const sim *search, const sim *eval,
+                     point_list *ps) {
+  for (size_t e = 0; e < search->exit_start[search->stage_count]; e++) {
+    const char *type = exit_type(m, search->exits[e].graph);
+    int seen = 0; /* handle each type once, at its first exit */
+    for (size_t f = 0; f < e; f++)
+      seen |= strcmp(exit_type(m, search->exits[f].graph), type) == 0;
+    if (seen) continue;
+    for (int j = 1000; j >= -1; j--) {
+      sim_config c;
+      sim_config_empty(&c);
+      for (size_t q = 1; q <= search->stage_count; q++)
+        for (size_t i = 0; i < sim_choices(search, q); i++)
+          if (strcmp(exit_type(m, sim_classifier_at(search, q, (int)i)->graph), type) == 0) {
+            c.use[q] = (int)i;
+            c.threshold[q] = j >= 0 ? (float)j / 1000.0f : -1.0f;
+          }
+      if (!add_point(ps, eval, &c, search, NAN)) return 0;
+    }
+  }
+  return 1;
+}
+
+/* References: the backbone, and each saver answering alone. */
+static int references(const sim *search, const sim *eval,
+                      const dyce_search_options *o, point_list *ps) {
+  sim_config c;
+  sim_config_empty(&c);
+  if (!add_point(ps, eval, &c, search, NAN)) return 0;
+  for (size_t i = 0; o->use_savers && i < search->saver_count; i++) {
+    c.use[0] = (int)i;
+    c.threshold[0] = -1.0f;
+    if (!add_point(ps, eval, &c, search, NAN)) return 0;
+  }
+  return 1;
+}
+
+static dyce_status check_options(const dyce_search_options *o, dyce_error *err) {
+  if ((unsigned)o->method > DYCE_SEARCH_SAMETHRES)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown search method %d", (int)o->method);
+  if (!o->search_split || !o->eval_split)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "splits must be named");
+  if (!(o->lambda_step > 0) || !(o->lambda_max >= o->lambda_min) ||
+      (o->lambda_max - o->lambda_min) / o->lambda_step > 1e6)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "lambda sweep %g..%g step %g is invalid or too long",
+                      o->lambda_min, o->lambda_max, o->lambda_step);
+  return DYCE_OK;
+}
+
+dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
+                        const dyce_search_options *o, dyce_search_point **out,
+                        size_t *count, dyce_error *err) {
+  if (!m || !r || !o || !out || !count)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  *out = NULL;
+  *count = 0;
+  dyce_status st = check_options(o, err);
+  if (st) return st;
+  sim search, eval;
+  sweeper w;
+  point_list ps = {0};
+  memset(&w, 0, sizeof w);
+  memset(&eval, 0, sizeof eval);
+  if ((st = sim_build(&search, m, r, o->search_split, err)) ||
+      (st = sim_build(&eval, m, r, o->eval_split, err)))
+    goto done;
+  if (!sweeper_init(&w, &search) || !references(&search, &eval, o, &ps)) {
+    st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+    goto done;
+  }
+  if (o->method == DYCE_SEARCH_SAMETHRES) {
+    if (!samethres(m, &search, &eval, &ps))
+      st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+  } else {
+    size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
+    for (size_t k = 0; k < steps; k++) {
+      sim_config c;
+      w.lambda = o->lambda_min + (double)k * o->lambda_step;
+      if (w.lambda >= o->lambda_max && k > 0) break;
+      if (o->method == DYCE_SEARCH_ONEPASS)
+        onepass(&w, o, &c);
+      else
+        circular(&w, o, &c);
+      if (!add_point(&ps, &eval, &c, &search, w.lambda)) {
+        st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+        break;
+      }
+      if (o->progress) o->progress(o->progress_context, (double)(k + 1) / (double)steps);
+    }
+  }
+  if (!st) {
+    pareto(&ps);
+    *out = ps.p;
+    *count = ps.n;
+    ps.p = NULL;
+    st = dyce__ok(err);
+  }
+done:
+  dyce__free(ps.p);
+  sweeper_free(&w);
+  sim_free(&search);
+  sim_free(&eval);
+  return st;
+}
+
+void dyce_search_free_points(dyce_search_point *points) { dyce__free(points); }
+
+dyce_status dyce_search_evaluate(const dyce_model *m, const dyce_records *r,
+                                 const char *split, const dyce_config *cfg,
+                                 double *accuracy, double *mean_macs,
+                                 dyce_error *err) {
+  if (!m || !r || !split || !cfg || !accuracy || !mean_macs)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  dyce_status st = dyce_config_check(m, cfg, err);
+  if (st) return st;
+  sim s;
+  if ((st = sim_build(&s, m, r, split, err))) {
+    sim_free(&s);
+    return st;
+  }
+  sim_config c;
+  if (sim_config_from_public(&s, cfg, &c)) {
+    sim_free(&s);
+    return dyce__fail(err, DYCE_NOT_FOUND, "the records lack a graph of the configuration");
+  }
+  double correct, macs;
+  sim_evaluate(&s, &c, &correct, &macs);
+  *accuracy = correct / (double)s.n;
+  *mean_macs = macs / (double)s.n;
+  sim_free(&s);
+  return dyce__ok(err);
+}
+
+dyce_status dyce_search_rank_savers(const dyce_model *m, const dyce_records *r,
+                                    const char *split,
+                                    dyce_saver_score scores[DYCE_MAX_SAVERS],
+                                    size_t *count, size_t *best,
+                                    dyce_error *err) {
+  if (!m || !r || !split || !scores || !count || !best)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  sim s;
+  dyce_status st = sim_build(&s, m, r, split, err);
+  if (st) {
+    sim_free(&s);
+    return st;
+  }
+  *count = s.saver_count;
+  *best = DYCE_NO_GRAPH;
+  double best_dc = INFINITY;
+  for (size_t i = 0; i < s.saver_count; i++) {
+    const sim_classifier *sv = &s.savers[i];
+    double saver_ok = 0, head_ok = 0, accepted = 0, e = 0;
+    float t_ok = 1.0f;
+    size_t k = 0;
+    /* Sweep t down from 1: stop at the first t where the saver is worse
+     * than the head on the samples it accepts. */
+    for (int j = 1000; j >= 0; j--) {
+      float t = (float)j / 1000.0f;
+      for (; k < s.n && sv->conf[sv->order[k]] > t; k++) {
+        uint32_t n = sv->order[k];
+        saver_ok += sv->correct[n];
+        head_ok += s.head.correct[n];
+        accepted++;
+      }
+      if (saver_ok < head_ok) break;
+      e = accepted / (double)s.n;
+      t_ok = t;
+    }
+    scores[i].graph = sv->graph;
+    scores[i].threshold = t_ok;
+    scores[i].r = (double)sv->macs / s.backbone_macs;
+    scores[i].e = e;
+    scores[i].delta_c = scores[i].r - e;
+    if (scores[i].delta_c < best_dc) {
+      best_dc = scores[i].delta_c;
+      *best = sv->graph;
+    }
+  }
+  sim_free(&s);
+  return dyce__ok(err);
+}

@@ -1,0 +1,179 @@
+/* Building the search's view of a records split, and simulating one
+ * configuration on it (see sim.h). */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+
+typedef struct conf_key {
+  float conf;
+  uint32_t index;
+} conf_key;
+
+static int by_conf_desc(const void *a, const void *b) {
+  const conf_key *x = a, *y = b;
+  if (x->conf != y->conf) return x->conf > y->conf ? -1 : 1;
+  return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
+                                   const dyce_records *r, size_t split,
+                                   size_t graph, const uint8_t *label,
+                                   size_t n, dyce_error *err) {
+  dyce_graph_info gi;
+  size_t rg;
+  const uint8_t *top1;
+  dyce_model_graph_info(m, graph, &gi, NULL);
+  if (dyce_records_find_graph(r, gi.name, &rg, err) != DYCE_OK) return err ? err->status : DYCE_NOT_FOUND;
+  dyce_records_predictions(r, split, rg, &top1, &c->conf, NULL);
+  c->graph = graph;
+  c->macs = gi.macs;
+  c->correct = dyce__malloc(n);
+  c->order = dyce__malloc(sizeof(uint32_t) * n);
+  conf_key *keys = dyce__malloc(sizeof(conf_key) * n);
+  if (!c->correct || !c->order || !keys) {
+    dyce__free(keys);
+    return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
+  }
+  for (size_t i = 0; i < n; i++) {
+    c->correct[i] = top1[i] == label[i];
+    keys[i].conf = c->conf[i];
+    keys[i].index = (uint32_t)i;
+  }
+  qsort(keys, n, sizeof *keys, by_conf_desc);
+  for (size_t i = 0; i < n; i++) c->order[i] = keys[i].index;
+  dyce__free(keys);
+  return DYCE_OK;
+}
+
+dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
+                      const char *split, dyce_error *err) {
+  memset(s, 0, sizeof *s);
+  dyce_cascade_info ci;
+  size_t sp;
+  dyce_split spl;
+  dyce_status st;
+  if ((st = dyce_model_cascade(m, &ci, err)) ||
+      (st = dyce_records_find_split(r, split, &sp, err)))
+    return st;
+  dyce_records_split(r, sp, &spl, NULL);
+  s->n = spl.count;
+  s->stage_count = ci.stage_count;
+  size_t exits = 0;
+  for (size_t p = 1; p <= ci.stage_count; p++) {
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, dyce_model_stage(m, p), &gi, NULL);
+    s->stage_macs[p - 1] = gi.macs;
+    s->exit_start[p] = s->exit_start[p - 1] + dyce_model_exit_count(m, p);
+  }
+  exits = s->exit_start[ci.stage_count];
+  s->exits = dyce__calloc(exits ? exits : 1, sizeof(sim_classifier));
+  if (!s->exits) return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
+  if ((st = load_classifier(&s->head, m, r, sp, ci.head, spl.label, s->n, err))) return st;
+  for (size_t i = 0; i < ci.saver_count; i++, s->saver_count++)
+    if ((st = load_classifier(&s->savers[i], m, r, sp, dyce_model_saver(m, i),
+                              spl.label, s->n, err)))
+      return st;
+  for (size_t p = 1; p <= ci.stage_count; p++)
+    for (size_t i = 0; i < dyce_model_exit_count(m, p); i++)
+      if ((st = load_classifier(&s->exits[s->exit_start[p - 1] + i], m, r, sp,
+                                dyce_model_exit(m, p, i), spl.label, s->n, err)))
+        return st;
+  sim_config none;
+  sim_config_empty(&none);
+  double correct, macs;
+  sim_evaluate(s, &none, &correct, &macs);
+  s->backbone_accuracy = correct / (double)s->n;
+  s->backbone_macs = macs / (double)s->n;
+  return DYCE_OK;
+}
+
+static void free_classifier(sim_classifier *c) {
+  dyce__free(c->correct);
+  dyce__free(c->order);
+}
+
+void sim_free(sim *s) {
+  free_classifier(&s->head);
+  for (size_t i = 0; i < s->saver_count; i++) free_classifier(&s->savers[i]);
+  for (size_t i = 0; s->exits && i < s->exit_start[s->stage_count]; i++)
+    free_classifier(&s->exits[i]);
+  dyce__free(s->exits);
+  memset(s, 0, sizeof *s);
+}
+
+size_t sim_choices(const sim *s, size_t q) {
+  if (q == 0) return s->saver_count;
+  return s->exit_start[q] - s->exit_start[q - 1];
+}
+
+const sim_classifier *sim_classifier_at(const sim *s, size_t q, int i) {
+  if (i < 0) return NULL;
+  return q == 0 ? &s->savers[i] : &s->exits[s->exit_start[q - 1] + (size_t)i];
+}
+
+void sim_config_empty(sim_config *c) {
+  for (size_t q = 0; q <= DYCE_MAX_POSITIONS; q++) {
+    c->use[q] = -1;
+    c->threshold[q] = 1.0f;
+  }
+}
+
+void sim_config_to_public(const sim *s, const sim_config *c, dyce_config *out) {
+  dyce_config_backbone(NULL, out);
+  const sim_classifier *sv = sim_classifier_at(s, 0, c->use[0]);
+  if (sv) {
+    out->saver = sv->graph;
+    out->saver_threshold = c->threshold[0];
+  }
+  for (size_t q = 1; q <= s->stage_count; q++) {
+    const sim_classifier *e = sim_classifier_at(s, q, c->use[q]);
+    if (!e) continue;
+    out->exit[q - 1] = e->graph;
+    out->threshold[q - 1] = c->threshold[q];
+  }
+}
+
+int sim_config_from_public(const sim *s, const dyce_config *cfg, sim_config *c) {
+  sim_config_empty(c);
+  for (size_t q = 0; q <= s->stage_count; q++) {
+    size_t want = q == 0 ? cfg->saver : cfg->exit[q - 1];
+    if (want == DYCE_NO_GRAPH) continue;
+    for (size_t i = 0; i < sim_choices(s, q); i++)
+      if (sim_classifier_at(s, q, (int)i)->graph == want) c->use[q] = (int)i;
+    if (c->use[q] < 0) return 1;
+    c->threshold[q] = q == 0 ? cfg->saver_threshold : cfg->threshold[q - 1];
+  }
+  return 0;
+}
+
+void sim_evaluate(const sim *s, const sim_config *c, double *correct,
+                  double *macs) {
+  double total_correct = 0, total_macs = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    uint64_t cost = 0;
+    const sim_classifier *answer = NULL;
+    const sim_classifier *sv = sim_classifier_at(s, 0, c->use[0]);
+    if (sv) {
+      cost += sv->macs;
+      if (sv->conf[i] > c->threshold[0]) answer = sv;
+    }
+    for (size_t q = 1; !answer && q <= s->stage_count; q++) {
+      cost += s->stage_macs[q - 1];
+      const sim_classifier *e = sim_classifier_at(s, q, c->use[q]);
+      if (!e) continue;
+      cost += e->macs;
+      if (e->conf[i] > c->threshold[q]) answer = e;
+    }
+    if (!answer) {
+      answer = &s->head;
+      cost += s->head.macs;
+    }
+    total_correct += answer->correct[i];
+    total_macs += (double)cost;
+  }
+  *correct = total_correct;
+  *macs = total_macs;
+}

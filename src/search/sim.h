@@ -1,0 +1,60 @@
+/*
+ * The search's view of one records split: per classifier (savers, exits,
+ * head) the confidence and correctness of every sample, its MACs, and the
+ * samples ordered by confidence; plus stage MACs from the model. A
+ * configuration is simulated on it exactly as dyce_session_classify runs
+ * it (strictly-greater threshold rule, the same float comparisons).
+ */
+#ifndef DYCE_SEARCH_SIM_H
+#define DYCE_SEARCH_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dyce.h"
+
+typedef struct sim_classifier {
+  size_t graph;          /* model graph index */
+  uint64_t macs;
+  const float *conf;     /* [n], owned by the records */
+  uint8_t *correct;      /* [n] */
+  uint32_t *order;       /* [n] sample indices, confidence descending */
+} sim_classifier;
+
+/* Positions: 0 = saver, 1..S = exits after stage p, S+1 = head. */
+typedef struct sim {
+  size_t n, stage_count;
+  uint64_t stage_macs[DYCE_MAX_POSITIONS];
+  sim_classifier head;
+  sim_classifier savers[DYCE_MAX_SAVERS];
+  size_t saver_count;
+  sim_classifier *exits;                 /* grouped by position */
+  size_t exit_start[DYCE_MAX_POSITIONS + 1];
+  double backbone_accuracy, backbone_macs;
+} sim;
+
+/* A configuration in search terms: the classifier used at each position
+ * (index into savers / that position's exits, -1 = none). */
+typedef struct sim_config {
+  int use[DYCE_MAX_POSITIONS + 1];
+  float threshold[DYCE_MAX_POSITIONS + 1];
+} sim_config;
+
+dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
+                      const char *split, dyce_error *err);
+void sim_free(sim *s);
+
+/* Classifier at position q with index i (q = 0: savers). */
+const sim_classifier *sim_classifier_at(const sim *s, size_t q, int i);
+size_t sim_choices(const sim *s, size_t q);
+
+void sim_config_empty(sim_config *c);
+void sim_config_to_public(const sim *s, const sim_config *c, dyce_config *out);
+/* Returns 0 and fills `c` when every graph of `cfg` is in the sim. */
+int sim_config_from_public(const sim *s, const dyce_config *cfg, sim_config *c);
+
+/* Total correct answers and total MACs of `c` over the split. */
+void sim_evaluate(const sim *s, const sim_config *c, double *correct,
+                  double *macs);
+
+#endif /* DYCE_SEARCH_SIM_H */

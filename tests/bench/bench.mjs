@@ -1,0 +1,111 @@
+// dyce vs onnxruntime-web vs tfjs-backend-wasm, one Node process, one
+// thread each, runs interleaved (the order rotates every round), median
+// and p90 of N timed runs after a warm-up.
+//
+//   npm run bench [-- --json FILE] [--runs N] [--warmup N] [--models a,b]
+//                 [--runtimes dyce,ort-web,tfjs-wasm]
+//
+// Models come from build/benchmodels (tests/bench/make_models.py, run by
+// `npm run bench` through tests/bench/run.sh).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { RUNTIMES } from './runtimes.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64'];
+
+function parseArgs(argv) {
+  const o = { runs: 30, warmup: 5, models: MODELS, runtimes: Object.keys(RUNTIMES),
+    dir: path.join(ROOT, 'build/benchmodels') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--json': o.json = v; i++; break;
+      case '--runs': o.runs = Math.max(1, +v); i++; break;
+      case '--warmup': o.warmup = +v; i++; break;
+      case '--models': o.models = v.split(','); i++; break;
+      case '--runtimes': o.runtimes = v.split(','); i++; break;
+      case '--dir': o.dir = v; i++; break;
+      default: throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  return o;
+}
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const median = (sorted) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]
+  : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
+
+/** Largest relative difference between two outputs (peers vs dyce). */
+function maxRelDiff(a, b) {
+  let scale = 1e-6, diff = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  return a.length === b.length ? diff / scale : Infinity;
+}
+
+async function benchModel(name, o) {
+  const plan = JSON.parse(fs.readFileSync(path.join(o.dir, `${name}.tfjs.json`), 'utf8'));
+  const files = { plan, dyce: path.join(o.dir, `${name}.dyce`), onnx: path.join(o.dir, `${name}.onnx`),
+    tfjsBin: path.join(o.dir, `${name}.tfjs.bin`) };
+  const loaded = [];
+  for (const rt of o.runtimes) loaded.push({ rt, r: await RUNTIMES[rt].load(files), times: [] });
+  const outputs = {};
+  // Warm-up: at least o.warmup runs and 1 s per runtime (JIT tiers, caches).
+  for (const l of loaded) {
+    const start = performance.now();
+    for (let i = 0; i < o.warmup || performance.now() - start < 1000; i++) await l.r.run();
+    outputs[l.rt] = Float32Array.from(await l.r.run());
+  }
+  for (let i = 0; i < o.runs; i++)
+    for (let j = 0; j < loaded.length; j++) {
+      const l = loaded[(i + j) % loaded.length];
+      const t0 = performance.now();
+      await l.r.run();
+      l.times.push(performance.now() - t0);
+    }
+  const largest = Math.max(...plan.shapes.map((s) => s.reduce((a, b) => a * b, 1))) * 4;
+  const rows = loaded.map(({ rt, r, times }) => {
+    times.sort((a, b) => a - b);
+    const ms = median(times);
+    return { model: name, runtime: rt, median_ms: ms, p90_ms: quantile(times, 0.9),
+      gflops: (2 * plan.macs) / ms / 1e6,
+      max_rel_diff_vs_dyce: outputs.dyce ? maxRelDiff(outputs[rt], outputs.dyce) : null,
+      ...(r.memory ? { memory: { ...r.memory(), largestActivationBytes: largest } } : {}) };
+  });
+  loaded.forEach((l) => l.r.free());
+  return rows;
+}
+
+function report(rows) {
+  const fmt = (x, d) => x.toFixed(d).padStart(9);
+  console.log(`${'model'.padEnd(18)}${'runtime'.padEnd(11)}${'median ms'.padStart(10)}` +
+    `${'p90 ms'.padStart(9)}${'GFLOP/s'.padStart(9)}${'dyce/peer'.padStart(11)}  max rel diff`);
+  for (const r of rows) {
+    const d = rows.find((x) => x.model === r.model && x.runtime === 'dyce');
+    const ratio = d && r.runtime !== 'dyce' ? fmt(d.median_ms / r.median_ms, 3) + '  ' : ' '.repeat(11);
+    console.log(`${r.model.padEnd(18)}${r.runtime.padEnd(11)}${fmt(r.median_ms, 3)}` +
+      `${fmt(r.p90_ms, 3)}${fmt(r.gflops, 2)}${ratio}${r.max_rel_diff_vs_dyce?.toExponential(1) ?? ''}`);
+    if (r.memory) {
+      const m = r.memory, mb = (x) => (x / 2 ** 20).toFixed(1);
+      const bound = m.weightBytes + 2 * m.largestActivationBytes;
+      console.log(`${''.padEnd(29)}wasm memory ${mb(m.wasmBytes)} MiB (${m.variant}); weights ${mb(m.weightBytes)}` +
+        ` + 2 x largest activation ${mb(m.largestActivationBytes)} = ${mb(bound)} MiB;` +
+        ` ratio ${(m.wasmBytes / bound).toFixed(3)}; arena ${mb(m.arenaBytes)} MiB`);
+    }
+  }
+}
+
+const o = parseArgs(process.argv.slice(2));
+console.log(`# ${new Date().toISOString()} ${os.cpus()[0].model}, ${os.cpus().length} cores, ` +
+  `Node ${process.version}; ${o.runs} runs after ${o.warmup} warm-up, interleaved`);
+const rows = [];
+for (const m of o.models) {
+  const r = await benchModel(m, o);
+  rows.push(...r);
+  report(r);
+}
+if (o.json) fs.writeFileSync(o.json, JSON.stringify(rows, null, 2) + '\n');

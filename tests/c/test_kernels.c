@@ -1,0 +1,276 @@
+/* Kernel tests: every SIMD kernel (dyce__kernels_simd, built for this
+ * machine's ISA) against the scalar reference table at edge sizes: k = 1,
+ * k not a multiple of the unroll, n % nr != 0, single rows, odd spatial
+ * sizes, padding, stride 2, dilation, depthwise 3x3 / 5x5 / other
+ * windows, and every fused activation. The same sources are the WASM
+ * kernels, so passing here (also under ASan + UBSan) covers their logic. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/simd/simd.h"
+#include "test.h"
+
+static const dyce__kernels *S(void) { return &dyce__kernels_simd; }
+static const dyce__kernels *R(void) { return &dyce__kernels_ref; }
+
+static const dyce__act ALL_ACTS[] = {
+    DYCE__ACT_NONE,       DYCE__ACT_RELU,        DYCE__ACT_CLIP,
+    DYCE__ACT_SIGMOID,    DYCE__ACT_HARD_SIGMOID, DYCE__ACT_HARD_SWISH,
+    DYCE__ACT_SILU,       DYCE__ACT_LEAKY_RELU,  DYCE__ACT_TANH};
+#define N_ACTS (sizeof ALL_ACTS / sizeof ALL_ACTS[0])
+
+static dyce__activation act_of(dyce__act a) {
+  dyce__activation r = {a, 0.0f, 0.0f};
+  if (a == DYCE__ACT_CLIP) r.a = -0.25f, r.b = 0.5f; /* clamps both ways */
+  if (a == DYCE__ACT_HARD_SIGMOID) r.a = 0.2f, r.b = 0.5f;
+  if (a == DYCE__ACT_LEAKY_RELU) r.a = 0.01f;
+  return r;
+}
+
+static float *rand_array(size_t n) {
+  float *p = malloc((n ? n : 1) * sizeof(float));
+  for (size_t i = 0; i < n; i++) p[i] = test_randf();
+  return p;
+}
+
+/* Sums reorder under SIMD: allow a few ulps of the accumulated size. */
+static int count_bad(const float *got, const float *want, size_t n,
+                     float scale) {
+  int bad = 0;
+  for (size_t i = 0; i < n; i++)
+    bad += !(fabsf(got[i] - want[i]) <= 1e-5f * scale + 1e-5f * fabsf(want[i]));
+  return bad;
+}
+
+/* ---- convolution (dense via igemm, depthwise, grouped fallback) -------- */
+
+static void conv_case(uint32_t h, uint32_t w, uint32_t cin, uint32_t cout,
+                      uint32_t groups, uint32_t kh, uint32_t kw,
+                      uint32_t stride, uint32_t pad, uint32_t dil,
+                      int with_bias, dyce__act act) {
+  dyce__window g = {.in_h = h, .in_w = w, .in_c = cin, .out_c = cout,
+                    .kh = kh, .kw = kw, .sh = stride, .sw = stride,
+                    .dh = dil, .dw = dil, .pad_t = pad, .pad_l = pad,
+                    .groups = groups};
+  g.out_h = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+  g.out_w = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+  size_t nx = (size_t)h * w * cin, nw = (size_t)cout * kh * kw * (cin / groups);
+  size_t ny = (size_t)g.out_h * g.out_w * cout;
+  float *x = rand_array(nx), *wt = rand_array(nw), *b = rand_array(cout);
+  float *ps = malloc(S()->conv2d_packed_floats(&g) * 4);
+  float *pr = malloc(R()->conv2d_packed_floats(&g) * 4);
+  size_t scratch_bytes = S()->conv2d_scratch_bytes(&g);
+  /* Garbage in scratch: kernels must not rely on it being zeroed. */
+  unsigned char *scratch = malloc(scratch_bytes ? scratch_bytes : 1);
+  memset(scratch, 0xA5, scratch_bytes);
+  float *y = malloc(ny * 4), *want = malloc(ny * 4);
+  dyce__activation a = act_of(act);
+  S()->pack_conv2d(&g, wt, ps);
+  R()->pack_conv2d(&g, wt, pr);
+  S()->conv2d(&g, x, ps, with_bias ? b : NULL, a, y,
+              scratch_bytes ? scratch : NULL);
+  R()->conv2d(&g, x, pr, with_bias ? b : NULL, a, want, NULL);
+  int bad = count_bad(y, want, ny, (float)(kh * kw * (cin / groups)));
+  CHECK_MSG(bad == 0,
+            "%d of %zu differ: %ux%ux%u->%u g%u k%ux%u s%u p%u d%u bias%d "
+            "act%d",
+            bad, ny, h, w, cin, cout, groups, kh, kw, stride, pad, dil,
+            with_bias, (int)act);
+  free(x); free(wt); free(b); free(ps); free(pr); free(scratch); free(y);
+  free(want);
+}
+
+static void conv_dense_edges(void) {
+  /* k = cin * taps: 1 (1x1, cin 1), below / not a multiple of anything,
+   * large; n = cout around nr = 8; m = pixels 1, 2, 3, 5 (tile 4). */
+  static const uint32_t cins[] = {1, 2, 3, 5, 8, 13};
+  static const uint32_t couts[] = {1, 3, 7, 8, 9, 16, 17};
+  for (size_t i = 0; i < sizeof cins / sizeof cins[0]; i++)
+    for (size_t j = 0; j < sizeof couts / sizeof couts[0]; j++) {
+      conv_case(1, 1, cins[i], couts[j], 1, 1, 1, 1, 0, 1, 1, DYCE__ACT_NONE);
+      conv_case(1, 2, cins[i], couts[j], 1, 1, 1, 1, 0, 1, 0, DYCE__ACT_RELU);
+      conv_case(1, 3, cins[i], couts[j], 1, 1, 1, 1, 0, 1, 1, DYCE__ACT_CLIP);
+      conv_case(5, 7, cins[i], couts[j], 1, 1, 1, 1, 0, 1, 1, DYCE__ACT_NONE);
+      conv_case(5, 7, cins[i], couts[j], 1, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+      conv_case(7, 5, cins[i], couts[j], 1, 3, 3, 2, 1, 1, 1, DYCE__ACT_CLIP);
+    }
+  /* Strided 1x1 (ResNet downsample), 7x7 stride 2 pad 3 (stem), odd
+   * windows, asymmetric kernels, dilation, no padding. */
+  conv_case(9, 9, 16, 24, 1, 1, 1, 2, 0, 1, 1, DYCE__ACT_NONE);
+  conv_case(15, 13, 3, 16, 1, 7, 7, 2, 3, 1, 1, DYCE__ACT_RELU);
+  conv_case(6, 9, 4, 12, 1, 1, 3, 1, 1, 1, 1, DYCE__ACT_NONE);
+  conv_case(9, 9, 5, 11, 1, 3, 3, 1, 2, 2, 1, DYCE__ACT_RELU);
+  conv_case(11, 11, 6, 10, 1, 5, 5, 2, 0, 1, 0, DYCE__ACT_NONE);
+  conv_case(14, 14, 64, 64, 1, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+}
+
+static void conv_depthwise_edges(void) {
+  /* Channels around the 8-channel block and the 4-lane vector. */
+  static const uint32_t chans[] = {1, 3, 4, 5, 8, 11, 16, 20, 32};
+  for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
+    uint32_t c = chans[i];
+    conv_case(7, 9, c, c, c, 3, 3, 1, 1, 1, 1, DYCE__ACT_CLIP);
+    conv_case(9, 7, c, c, c, 3, 3, 2, 1, 1, 0, DYCE__ACT_RELU);
+    conv_case(9, 9, c, c, c, 5, 5, 1, 2, 1, 1, DYCE__ACT_NONE);
+    conv_case(11, 10, c, c, c, 5, 5, 2, 2, 1, 1, DYCE__ACT_RELU);
+    conv_case(5, 5, c, c, c, 3, 3, 1, 0, 1, 1, DYCE__ACT_NONE);
+    conv_case(8, 8, c, c, c, 7, 7, 1, 3, 1, 1, DYCE__ACT_NONE);
+    conv_case(8, 8, c, c, c, 3, 3, 1, 2, 2, 1, DYCE__ACT_RELU);
+    conv_case(6, 6, c, c, c, 1, 3, 1, 1, 1, 1, DYCE__ACT_NONE);
+  }
+  conv_case(1, 1, 8, 8, 8, 3, 3, 1, 1, 1, 1, DYCE__ACT_NONE);
+}
+
+static void conv_fallbacks_and_activations(void) {
+  /* Grouped and channel-multiplier convolutions use the reference. */
+  conv_case(8, 6, 6, 9, 3, 3, 3, 2, 1, 1, 1, DYCE__ACT_HARD_SWISH);
+  conv_case(6, 6, 4, 8, 4, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+  for (size_t a = 0; a < N_ACTS; a++) {
+    conv_case(5, 6, 7, 13, 1, 3, 3, 1, 1, 1, 1, ALL_ACTS[a]);
+    conv_case(5, 6, 12, 12, 12, 3, 3, 1, 1, 1, 1, ALL_ACTS[a]);
+    conv_case(3, 3, 9, 10, 1, 1, 1, 1, 0, 1, 1, ALL_ACTS[a]);
+  }
+}
+
+/* ---- the microkernels directly, every m/n/k edge ------------------------ */
+
+static void igemm_edges(void) {
+  const dyce__simd_config *cfg = &dyce__simd_config_this_target;
+  static const size_t ks_[] = {1, 2, 3, 5, 8, 17};
+  int rest;
+  for (size_t a = 0; a < 3; a++) {
+    dyce__clamp clamp = dyce__simd_clamp(act_of(ALL_ACTS[a]), &rest);
+    for (size_t m = 1; m <= 9; m++)
+      for (size_t n = 1; n <= 17; n++)
+        for (size_t ki = 0; ki < sizeof ks_ / sizeof ks_[0]; ki++) {
+          size_t k = ks_[ki];
+          float *A = rand_array(m * k), *B = rand_array(n * k);
+          float *bias = rand_array(n), *C = malloc(m * n * 4);
+          float *packed = malloc(dyce__simd_gemm_packed_floats(k, n, cfg->nr) * 4);
+          const float *rows[9];
+          for (size_t i = 0; i < m; i++) rows[i] = A + i * k;
+          dyce__simd_pack_gemm(k, n, cfg->nr, B, packed);
+          dyce__simd_gemm_rows(m, n, k, 1, rows, packed, bias, C, n, clamp);
+          int bad = 0;
+          for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+              float acc = bias[j];
+              for (size_t kk = 0; kk < k; kk++) acc += A[i * k + kk] * B[j * k + kk];
+              acc = dyce__activate(act_of(ALL_ACTS[a]).act, act_of(ALL_ACTS[a]).a,
+                                   act_of(ALL_ACTS[a]).b, acc);
+              bad += !(fabsf(C[i * n + j] - acc) <= 1e-5f * (float)k + 1e-5f);
+            }
+          CHECK_MSG(bad == 0, "%s m%zu n%zu k%zu act%zu: %d differ",
+                    cfg->igemm_name, m, n, k, a, bad);
+          free(A); free(B); free(bias); free(C); free(packed);
+        }
+  }
+}
+
+/* ---- fully connected, pooling, elementwise ------------------------------ */
+
+static void fc_edges(void) {
+  static const size_t ks_[] = {1, 3, 8, 33, 512};
+  static const size_t ns[] = {1, 7, 8, 9, 10, 1000};
+  for (size_t i = 0; i < sizeof ks_ / sizeof ks_[0]; i++)
+    for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+      for (size_t a = 0; a < N_ACTS; a += 4) {
+        size_t k = ks_[i], n = ns[j];
+        float *x = rand_array(k), *w = rand_array(k * n), *b = rand_array(n);
+        float *ps = malloc(S()->fc_packed_floats(k, n) * 4);
+        float *pr = malloc(R()->fc_packed_floats(k, n) * 4);
+        float *y = malloc(n * 4), *want = malloc(n * 4);
+        S()->pack_fc(k, n, w, ps);
+        R()->pack_fc(k, n, w, pr);
+        dyce__activation act = act_of(ALL_ACTS[a]);
+        S()->fully_connected(k, n, x, ps, a ? b : NULL, act, y);
+        R()->fully_connected(k, n, x, pr, a ? b : NULL, act, want);
+        int bad = count_bad(y, want, n, (float)k);
+        CHECK_MSG(bad == 0, "fc k%zu n%zu act%zu: %d differ", k, n, a, bad);
+        free(x); free(w); free(b); free(ps); free(pr); free(y); free(want);
+      }
+}
+
+static void pool_case(uint32_t h, uint32_t w, uint32_t c, uint32_t k,
+                      uint32_t stride, uint32_t pad, dyce__act act) {
+  dyce__window g = {.in_h = h, .in_w = w, .in_c = c, .out_c = c, .kh = k,
+                    .kw = k, .sh = stride, .sw = stride, .dh = 1, .dw = 1,
+                    .pad_t = pad, .pad_l = pad, .groups = 1};
+  g.out_h = (h + 2 * pad - k) / stride + 1;
+  g.out_w = (w + 2 * pad - k) / stride + 1;
+  size_t nx = (size_t)h * w * c, ny = (size_t)g.out_h * g.out_w * c;
+  float *x = rand_array(nx), *y = malloc(ny * 4), *want = malloc(ny * 4);
+  dyce__activation a = act_of(act);
+  S()->max_pool(&g, x, a, y);
+  R()->max_pool(&g, x, a, want);
+  CHECK_MSG(count_bad(y, want, ny, 1) == 0, "max_pool %ux%ux%u k%u s%u p%u",
+            h, w, c, k, stride, pad);
+  for (int inc = 0; inc < 2; inc++) {
+    S()->avg_pool(&g, inc, x, a, y);
+    R()->avg_pool(&g, inc, x, a, want);
+    CHECK_MSG(count_bad(y, want, ny, 1) == 0,
+              "avg_pool %ux%ux%u k%u s%u p%u incl%d", h, w, c, k, stride, pad,
+              inc);
+  }
+  float *gy = malloc(c * 4), *gw = malloc(c * 4);
+  S()->global_avg_pool((size_t)h * w, c, x, a, gy);
+  R()->global_avg_pool((size_t)h * w, c, x, a, gw);
+  CHECK_MSG(count_bad(gy, gw, c, 1) == 0, "global_avg_pool %ux%ux%u", h, w, c);
+  free(x); free(y); free(want); free(gy); free(gw);
+}
+
+static void pool_edges(void) {
+  static const uint32_t chans[] = {1, 3, 4, 5, 9, 64};
+  for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
+    pool_case(9, 7, chans[i], 3, 2, 1, DYCE__ACT_NONE);
+    pool_case(8, 8, chans[i], 2, 2, 0, DYCE__ACT_RELU);
+    pool_case(5, 6, chans[i], 3, 1, 1, DYCE__ACT_CLIP);
+  }
+  for (size_t a = 0; a < N_ACTS; a++) pool_case(4, 5, 6, 3, 1, 1, ALL_ACTS[a]);
+}
+
+static void elementwise_edges(void) {
+  static const size_t hws[] = {1, 3, 10};
+  static const size_t cs[] = {1, 3, 4, 7, 16};
+  for (size_t i = 0; i < 3; i++)
+    for (size_t j = 0; j < 5; j++)
+      for (size_t a = 0; a < N_ACTS; a++) {
+        size_t c = cs[j], n = hws[i] * c;
+        dyce__activation act = act_of(ALL_ACTS[a]);
+        float *x = rand_array(n), *b = rand_array(n), *s = rand_array(c);
+        float *y = malloc(n * 4), *want = malloc(n * 4);
+        const size_t counts[] = {n, c, 1};
+        for (int op = 0; op < 2; op++)
+          for (size_t bc = 0; bc < 3; bc++) {
+            dyce__op o = op ? DYCE__OP_MUL : DYCE__OP_ADD;
+            S()->binary(o, n, c, x, b, counts[bc], act, y);
+            R()->binary(o, n, c, x, b, counts[bc], act, want);
+            CHECK_MSG(count_bad(y, want, n, 1) == 0,
+                      "binary op%d n%zu c%zu b%zu act%zu", op, n, c,
+                      counts[bc], a);
+          }
+        S()->channel_affine(n, c, x, s, b, act, y);
+        R()->channel_affine(n, c, x, s, b, act, want);
+        CHECK_MSG(count_bad(y, want, n, 1) == 0, "affine n%zu c%zu act%zu", n,
+                  c, a);
+        S()->activation(n, x, act, y);
+        R()->activation(n, x, act, want);
+        CHECK_MSG(count_bad(y, want, n, 1) == 0, "activation n%zu act%zu", n,
+                  a);
+        free(x); free(b); free(s); free(y); free(want);
+      }
+}
+
+const test_case kernels_tests[] = {
+    {"kernels", "conv_dense_edges", conv_dense_edges},
+    {"kernels", "conv_depthwise_edges", conv_depthwise_edges},
+    {"kernels", "conv_fallbacks_and_activations",
+     conv_fallbacks_and_activations},
+    {"kernels", "igemm_edges", igemm_edges},
+    {"kernels", "fc_edges", fc_edges},
+    {"kernels", "pool_edges", pool_edges},
+    {"kernels", "elementwise_edges", elementwise_edges},
+    {0},
+};

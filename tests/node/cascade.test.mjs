@@ -1,0 +1,115 @@
+// The cascade end to end on the Fashion-MNIST packages: the smoke package
+// of the training pipeline (always; `npm test` builds it) and the shipped
+// models/fashion-mnist.dyce (when it carries configurations).
+//  - `dyce search` writes the same package natively and under WASI;
+//  - the cascade run by the engine reproduces the search's figures;
+//  - the WASI CLI and the browser module give identical labels and exits,
+//    and the native build agrees except where a confidence lies within
+//    1e-5 of a threshold (such cases are listed).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+
+import { createEngine } from '../../wasm/engine.mjs';
+import { readTestSet, sampleTensor } from './fmnist.mjs';
+import { root, runCli, tempDir } from './harness.mjs';
+
+const smoke = path.join(root, 'build/fmnist-smoke/fashion-mnist');
+const shipped = path.join(root, 'models/fashion-mnist');
+const dir = tempDir();
+const set = readTestSet();
+const engine = await createEngine();
+
+function searchInto(kind, base, out) {
+  const r = runCli(kind, ['search', `${base}.dyce`, '--records', `${base}.records`, '--lambda-step', '0.01', '-o', out, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.config);
+}
+
+/** `dyce eval --dump` lines: [sample, prediction, graph, confidence]. */
+function evalDump(kind, pkg, config, limit, split = 'test') {
+  const dump = path.join(dir, `${kind}-${config}-${split}.txt`);
+  const r = runCli(kind, ['eval', pkg, '--data', set.dir, '--split', split, '--config', config,
+    '--records', pkg.replace(/\.dyce$/, '.records'), '--limit', String(limit), '--dump', dump, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = fs.readFileSync(dump, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
+  return { summary: JSON.parse(r.stdout), rows };
+}
+
+/** Threshold of the classifier that answered (or was passed) for a row. */
+function thresholdsOf(model, configName) {
+  const c = model.configs.find((x) => x.name === configName);
+  const t = new Map();
+  if (c.saver) t.set(c.saver, c.saverThreshold);
+  c.exits.forEach((e, p) => e && t.set(e, c.thresholds[p]));
+  return t;
+}
+
+function crossBuild(pkg, limit) {
+  const model = engine.loadModel(fs.readFileSync(pkg));
+  try {
+    for (const cfg of model.configs) {
+      const wasi = evalDump('wasi', pkg, cfg.name, limit);
+      const native = evalDump('native', pkg, cfg.name, limit);
+      model.useConfig(cfg.name);
+      const near = [];
+      const thresholds = thresholdsOf(model, cfg.name);
+      wasi.rows.forEach(([sample, pred, graph, conf], i) => {
+        const r = model.classify(sampleTensor(set, sample, model.inputSpec));
+        assert.deepEqual([r.index, r.exit], [pred, model.graphs[graph].name],
+          `${cfg.name}: browser and WASI differ on sample ${sample}`);
+        const [, npred, ngraph, nconf] = native.rows[i];
+        if (npred === pred && ngraph === graph) return;
+        // Allowed only when a confidence sits at a threshold.
+        const close = [...thresholds.values()].some((t) => Math.abs(conf - t) < 1e-5 || Math.abs(nconf - t) < 1e-5);
+        near.push({ sample, wasi: [pred, graph, conf], native: [npred, ngraph, nconf], close });
+      });
+      if (near.length) console.log(`${cfg.name}: native differs on`, near);
+      assert.ok(near.every((d) => d.close), `native differs away from a threshold: ${JSON.stringify(near)}`);
+    }
+  } finally {
+    model.free();
+  }
+}
+
+test('smoke package: search is the same natively and under WASI', () => {
+  const a = path.join(dir, 'native.dyce'), b = path.join(dir, 'wasi.dyce');
+  const pa = searchInto('native', smoke, a), pb = searchInto('wasi', smoke, b);
+  assert.deepEqual(pa, pb);
+  assert.ok(fs.readFileSync(a).equals(fs.readFileSync(b)), 'packages differ');
+  assert.ok(pa.length >= 1);
+  // The list is a Pareto list: MACs up, accuracy strictly up.
+  for (let i = 1; i < pa.length; i++)
+    assert.ok(pa[i].mean_macs >= pa[i - 1].mean_macs && pa[i].accuracy > pa[i - 1].accuracy);
+  fs.copyFileSync(a, `${smoke}-configs.dyce`);
+  fs.copyFileSync(`${smoke}.records`, `${smoke}-configs.records`);
+});
+
+test('smoke package: the engine reproduces the search figures on val', () => {
+  const pkg = `${smoke}-configs.dyce`;
+  const model = engine.loadModel(fs.readFileSync(pkg));
+  const configs = model.configs.filter((c) => c.accuracy >= 0);
+  model.free();
+  for (const c of configs) {
+    const { summary } = evalDump('native', pkg, c.name, 100000, 'val');
+    // Records are PyTorch's predictions; the engine matches them sample by
+    // sample except for rare near-ties, so allow one sample of slack.
+    assert.ok(Math.abs(summary.accuracy - c.accuracy) <= 1 / summary.n + 1e-9,
+      `${c.name}: engine ${summary.accuracy} vs search ${c.accuracy}`);
+    assert.ok(Math.abs(summary.mean_macs - c.meanMacs) <= 0.01 * c.meanMacs,
+      `${c.name}: engine MACs ${summary.mean_macs} vs search ${c.meanMacs}`);
+  }
+});
+
+test('smoke package: WASI, browser and native builds agree on labels and exits', () => {
+  crossBuild(`${smoke}-configs.dyce`, 500);
+});
+
+const hasShipped = fs.existsSync(`${shipped}.dyce`) &&
+  engine.loadModel(fs.readFileSync(`${shipped}.dyce`)).configs.length > 0;
+test('shipped package: the three builds agree on the whole test set', { skip: !hasShipped && 'models/fashion-mnist.dyce has no configurations yet' }, () => {
+  crossBuild(`${shipped}.dyce`, set.count);
+});
+
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
