@@ -317,7 +317,8 @@ dyce_status dyce_records_predictions(const dyce_records *records,
 typedef enum {
   DYCE_SEARCH_ONEPASS = 0,   /* positions in order, best option each */
   DYCE_SEARCH_CIRCULAR = 1,  /* best single change per round, until none helps */
-  DYCE_SEARCH_SAMETHRES = 2  /* baseline: one exit type everywhere, one threshold */
+  DYCE_SEARCH_SAMETHRES = 2, /* baseline: one exit type everywhere, one threshold */
+  DYCE_SEARCH_BOTH = 3       /* onepass and circular candidates, one Pareto list */
 } dyce_search_method;
 
 typedef struct dyce_search_options {

@@ -19,13 +19,13 @@ typedef struct search_args {
 } search_args;
 
 static int parse_method(const char *s, dyce_search_method *m) {
-  static const char *names[] = {"onepass", "circular", "samethres"};
-  for (int i = 0; i < 3; i++)
+  static const char *names[] = {"onepass", "circular", "samethres", "both"};
+  for (int i = 0; i < 4; i++)
     if (strcmp(s, names[i]) == 0) {
       *m = (dyce_search_method)i;
       return CLI_OK;
     }
-  return cli_error("search: unknown method '%s' (onepass, circular, samethres)", s);
+  return cli_error("search: unknown method '%s' (onepass, circular, samethres, both)", s);
 }
 
 static int parse(int argc, char **argv, search_args *a) {
@@ -60,7 +60,7 @@ static int parse(int argc, char **argv, search_args *a) {
   }
   if (!a->model || !a->records)
     return cli_error("search: usage: dyce search MODEL.dyce --records FILE "
-                     "[--method onepass|circular|samethres] [--search-split S] "
+                     "[--method onepass|circular|samethres|both] [--search-split S] "
                      "[--eval-split S] [--lambda-step X] [--no-savers] [-o OUT.dyce] [--json]");
   return CLI_OK;
 }

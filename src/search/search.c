@@ -185,7 +185,7 @@ static int references(const sim *search, const sim *eval,
 }
 
 static dyce_status check_options(const dyce_search_options *o, dyce_error *err) {
-  if ((unsigned)o->method > DYCE_SEARCH_SAMETHRES)
+  if ((unsigned)o->method > DYCE_SEARCH_BOTH)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown search method %d", (int)o->method);
   if (!o->search_split || !o->eval_split)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "splits must be named");
@@ -227,11 +227,16 @@ dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
       sim_config c;
       w.lambda = o->lambda_min + (double)k * o->lambda_step;
       if (w.lambda >= o->lambda_max && k > 0) break;
-      if (o->method == DYCE_SEARCH_ONEPASS)
+      int ok = 1;
+      if (o->method != DYCE_SEARCH_CIRCULAR) {
         onepass(&w, o, &c);
-      else
+        ok = add_point(&ps, &eval, &c, &search, w.lambda);
+      }
+      if (ok && o->method != DYCE_SEARCH_ONEPASS) {
         circular(&w, o, &c);
-      if (!add_point(&ps, &eval, &c, &search, w.lambda)) {
+        ok = add_point(&ps, &eval, &c, &search, w.lambda);
+      }
+      if (!ok) {
         st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
         break;
       }
