@@ -12,6 +12,8 @@ APT_PACKAGES=(
   emscripten binaryen
   # WASI build: clang-19 + lld-19 + wasi-libc + compiler-rt builtins for wasm32
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+  # libFuzzer and the sanitizer runtimes for clang-19 (fuzz targets)
+  libclang-rt-19-dev
   # native XNNPACK (fast path and oracle)
   libxnnpack-dev libpthreadpool-dev
   # model pipeline and test-model export

@@ -3,7 +3,7 @@
 #   build/native/dyce           native CLI (+ C tests)
 #   wasm/dist/dyce.mjs + .wasm  Emscripten browser module
 #   wasm/dist/dyce-wasi.wasm    WASI CLI
-# Usage: scripts/build.sh [native|emscripten|wasi|asan ...]  (default: the three)
+# Usage: scripts/build.sh [native|emscripten|wasi|asan|fuzz ...]  (default: the three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -27,6 +27,9 @@ for t in "${targets[@]}"; do
     native) configure_and_build build/native cmake ;;
     # -O2 -g: fast enough to run real models under the sanitizers.
     asan) BUILD_TYPE=RelWithDebInfo configure_and_build build/asan cmake -DDYCE_SANITIZE=ON ;;
+    # libFuzzer targets: clang-19 with ASan + UBSan.
+    fuzz) BUILD_TYPE=RelWithDebInfo configure_and_build build/fuzz cmake -DDYCE_FUZZ=ON \
+            -DCMAKE_C_COMPILER=clang-19 ;;
     # Debian's Emscripten tools need Node to find their modules here.
     emscripten) NODE_PATH=/usr/share/nodejs configure_and_build build/emscripten emcmake cmake ;;
     wasi) configure_and_build build/wasi cmake -DCMAKE_TOOLCHAIN_FILE=cmake/wasi.cmake ;;
