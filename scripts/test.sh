@@ -25,6 +25,9 @@ for m in build/testmodels/*.dyce; do
 done
 echo "ok"
 
+echo "== fuzzing, a short run of each target (scripts/fuzz.sh)"
+bash scripts/fuzz.sh "${DYCE_FUZZ_SECONDS:-45}"
+
 echo "== training pipeline, smoke mode (train, export, convert, package, records)"
 /usr/bin/python3 models/train_fmnist.py --smoke
 

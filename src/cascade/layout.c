@@ -83,6 +83,11 @@ static dyce_status find_stages_and_head(dyce_model *m, dyce_error *err) {
   }
   if (!have_head) {
     if (m->graph_count != 1 || c->stage_count) return DYCE_OK; /* no cascade */
+    /* A lone graph is its own head only when it is a classifier; any
+     * other single-graph model simply has no cascade. */
+    const dyce__graph *g = &m->graphs[0];
+    dyce__shape out = g->tensors[g->output];
+    if (out.h != 1 || out.w != 1 || out.c < 2) return DYCE_OK;
     c->head = 0;
   }
   size_t want = c->stage_count ? c->stages[c->stage_count - 1] : DYCE_NO_GRAPH;
