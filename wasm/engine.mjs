@@ -2,7 +2,7 @@
 // Emscripten module and wraps the C API in a small class. Works in Node,
 // browsers and workers. The user-facing API (preprocessing, cascade,
 // governor) builds on this.
-import createDyceModule from './dist/dyce.mjs';
+import { detectVariant, loadVariant } from './variants.mjs';
 
 /** An engine error: `code` is the C status name, e.g. "DYCE_BAD_FORMAT". */
 export class DyceError extends Error {
@@ -13,25 +13,19 @@ export class DyceError extends Error {
   }
 }
 
-const isNode = typeof process === 'object' && !!process.versions?.node;
-
 /**
- * Instantiates the wasm module. Options: `wasmBinary` (bytes), or
- * `wasmUrl` (where to fetch dyce.wasm; defaults to next to this file).
+ * Instantiates the wasm module. Options: `variant` ("relaxed", "simd" or
+ * "nosimd"; by default the best this host validates, see variants.mjs),
+ * `wasmBinary` (bytes) or `wasmUrl` (where to fetch that build's .wasm;
+ * either one without `variant` means the SIMD build, dyce.wasm).
  */
 export async function createEngine(options = {}) {
-  const wasmUrl = options.wasmUrl ?? new URL('./dist/dyce.wasm', import.meta.url);
-  let wasmBinary = options.wasmBinary;
-  if (!wasmBinary && isNode) {
-    // Emscripten 3.1.6's glue cannot load files in an ES module under Node.
-    const fs = await import('node:fs');
-    wasmBinary = fs.readFileSync(wasmUrl);
-  }
-  const module = await createDyceModule({
-    wasmBinary,
-    locateFile: () => String(wasmUrl),
-  });
-  return new Engine(module);
+  const explicit = options.wasmBinary || options.wasmUrl;
+  const variant = options.variant ?? (explicit ? 'simd' : detectVariant());
+  const module = await loadVariant(variant, options);
+  const engine = new Engine(module);
+  engine.variant = variant;
+  return engine;
 }
 
 export class Engine {

@@ -44,6 +44,14 @@ typedef struct dyce__kernels {
                  const float *bias, dyce__activation act, float *out,
                  void *scratch);
 
+  /* Optional, NULL in most tables: kernels that keep state outside the
+   * packed floats (XNNPACK operators) build it at load from the bias and
+   * activation too, instead of pack_conv2d, and free it with the model.
+   * `packed` is what prepare_conv2d wrote. */
+  void (*prepare_conv2d)(const dyce__window *g, const float *ohwi,
+                         const float *bias, dyce__activation act, float *dst);
+  void (*release_conv2d)(const float *packed);
+
   /* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]). */
   size_t (*fc_packed_floats)(size_t k, size_t n);
   void (*pack_fc)(size_t k, size_t n, const float *nk, float *dst);
@@ -77,6 +85,10 @@ extern const dyce__kernels dyce__kernels_ref;
 /* Register-blocked kernels over the vector layer (simd/): WASM SIMD128,
  * relaxed SIMD, SSE2 natively, or scalar code where there is no SIMD. */
 extern const dyce__kernels dyce__kernels_simd;
+/* Native only: convolutions through Debian's XNNPACK (xnnpack/), the rest
+ * through the SIMD table. Linked into the C tests as their oracle; the
+ * default table of builds configured with -DDYCE_XNNPACK=ON. */
+extern const dyce__kernels dyce__kernels_xnnpack;
 
 /* The table the engine uses on this target. */
 const dyce__kernels *dyce__kernels_default(void);

@@ -274,6 +274,7 @@ dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
 
 void dyce_model_free(dyce_model *m) {
   if (!m) return;
+  dyce__release_weights(m); /* reads the nodes: before they are freed */
   dyce__free(m->graphs);
   dyce__free(m->all_tensors);
   dyce__free(m->all_nodes);

@@ -342,3 +342,16 @@ static dyce_status pack_weights(dyce__loader *ld) {
   }
   return DYCE_OK;
 }
+
+void dyce__release_weights(dyce_model *m) {
+  const dyce__kernels *k = dyce__kernels_default();
+  if (!k->release_conv2d || !m->graphs) return;
+  /* After a failed load a graph may have a count but no nodes yet; a
+   * node has packed weights only once pack_weights reached it. */
+  for (size_t gi = 0; gi < m->graph_count; gi++)
+    for (uint32_t j = 0; m->graphs[gi].nodes && j < m->graphs[gi].node_count;
+         j++) {
+      const dyce__node *n = &m->graphs[gi].nodes[j];
+      if (n->op == DYCE__OP_CONV2D && n->weights) k->release_conv2d(n->weights);
+    }
+}

@@ -30,6 +30,9 @@ const char *dyce__string_at(dyce__loader *ld, uint32_t offset,
                             int may_be_empty, const char *what);
 
 dyce_status dyce__load_graphs(dyce__loader *ld);
+/* Frees what kernels keep outside the packed weights (XNNPACK operators,
+ * see kernels.h); called by dyce_model_free, also after a failed load. */
+void dyce__release_weights(dyce_model *m);
 
 
 #endif /* DYCE_MODEL_LOADER_H */

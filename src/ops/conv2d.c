@@ -44,7 +44,11 @@ static void pack(const dyce__node *node, const dyce__shape *tensors,
                  const dyce__kernels *k, float *dst) {
   dyce__window g;
   conv_window(node, tensors, &g, NULL); /* validated by check */
-  k->pack_conv2d(&g, node->file_weights, dst);
+  if (k->prepare_conv2d) /* kernels that also take bias and clamp at load */
+    k->prepare_conv2d(&g, node->file_weights, node->file_bias,
+                      dyce__node_activation(node), dst);
+  else
+    k->pack_conv2d(&g, node->file_weights, dst);
 }
 
 static void run(const dyce__node *node, const dyce__shape *tensors,

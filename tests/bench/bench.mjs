@@ -1,6 +1,7 @@
 // dyce vs onnxruntime-web vs tfjs-backend-wasm, one Node process, one
 // thread each, runs interleaved (the order rotates every round), median
-// and p90 of N timed runs after a warm-up.
+// and p90 of N timed runs after a warm-up (the minimum too: on a shared
+// machine it is the least disturbed run of each runtime).
 //
 //   npm run bench [-- --json FILE] [--runs N] [--warmup N] [--models a,b]
 //                 [--runtimes dyce,ort-web,tfjs-wasm]
@@ -12,13 +13,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { detectVariant } from '../../wasm/variants.mjs';
 import { RUNTIMES } from './runtimes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64'];
 
 function parseArgs(argv) {
-  const o = { runs: 30, warmup: 5, models: MODELS, runtimes: Object.keys(RUNTIMES),
+  const relaxed = detectVariant() === 'relaxed';
+  const o = { runs: 30, warmup: 5, models: MODELS,
+    runtimes: Object.keys(RUNTIMES).filter((r) => relaxed || r !== 'dyce-relaxed'),
     dir: path.join(ROOT, 'build/benchmodels') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -71,7 +75,7 @@ async function benchModel(name, o) {
   const rows = loaded.map(({ rt, r, times }) => {
     times.sort((a, b) => a - b);
     const ms = median(times);
-    return { model: name, runtime: rt, median_ms: ms, p90_ms: quantile(times, 0.9),
+    return { model: name, runtime: rt, median_ms: ms, p90_ms: quantile(times, 0.9), min_ms: times[0],
       gflops: (2 * plan.macs) / ms / 1e6,
       max_rel_diff_vs_dyce: outputs.dyce ? maxRelDiff(outputs[rt], outputs.dyce) : null,
       ...(r.memory ? { memory: { ...r.memory(), largestActivationBytes: largest } } : {}) };
@@ -80,22 +84,29 @@ async function benchModel(name, o) {
   return rows;
 }
 
+const PEERS = ['ort-web', 'tfjs-wasm'];
+
 function report(rows) {
-  const fmt = (x, d) => x.toFixed(d).padStart(9);
-  console.log(`${'model'.padEnd(18)}${'runtime'.padEnd(11)}${'median ms'.padStart(10)}` +
-    `${'p90 ms'.padStart(9)}${'GFLOP/s'.padStart(9)}${'dyce/peer'.padStart(11)}  max rel diff`);
+  const fmt = (x, d, w = 9) => (x === undefined ? '-' : x.toFixed(d)).padStart(w);
+  console.log(`${'model'.padEnd(18)}${'runtime'.padEnd(13)}${'median ms'.padStart(10)}` +
+    `${'p90 ms'.padStart(9)}${'min ms'.padStart(9)}${'GFLOP/s'.padStart(9)}${'dyce/peer'.padStart(11)}` +
+    `${'relaxed/peer'.padStart(13)}${'(of mins)'.padStart(11)}  max rel diff vs dyce`);
   for (const r of rows) {
-    const d = rows.find((x) => x.model === r.model && x.runtime === 'dyce');
-    const ratio = d && r.runtime !== 'dyce' ? fmt(d.median_ms / r.median_ms, 3) + '  ' : ' '.repeat(11);
-    console.log(`${r.model.padEnd(18)}${r.runtime.padEnd(11)}${fmt(r.median_ms, 3)}` +
-      `${fmt(r.p90_ms, 3)}${fmt(r.gflops, 2)}${ratio}${r.max_rel_diff_vs_dyce?.toExponential(1) ?? ''}`);
-    if (r.memory) {
-      const m = r.memory, mb = (x) => (x / 2 ** 20).toFixed(1);
-      const bound = m.weightBytes + 2 * m.largestActivationBytes;
-      console.log(`${''.padEnd(29)}wasm memory ${mb(m.wasmBytes)} MiB (${m.variant}); weights ${mb(m.weightBytes)}` +
-        ` + 2 x largest activation ${mb(m.largestActivationBytes)} = ${mb(bound)} MiB;` +
-        ` ratio ${(m.wasmBytes / bound).toFixed(3)}; arena ${mb(m.arenaBytes)} MiB`);
-    }
+    const ms = (rt) => rows.find((x) => x.model === r.model && x.runtime === rt)?.median_ms;
+    const mins = (rt) => rows.find((x) => x.model === r.model && x.runtime === rt)?.min_ms;
+    const peer = PEERS.includes(r.runtime);
+    const ratio = (rt) => (peer && ms(rt) ? fmt(ms(rt) / r.median_ms, 3, 11) : ' '.repeat(11));
+    const minRatio = peer && mins('dyce') ? fmt(mins('dyce') / r.min_ms, 3, 11) : ' '.repeat(11);
+    console.log(`${r.model.padEnd(18)}${r.runtime.padEnd(13)}${fmt(r.median_ms, 3, 10)}` +
+      `${fmt(r.p90_ms, 3)}${fmt(r.min_ms, 3)}${fmt(r.gflops, 2)}${ratio('dyce')}  ${ratio('dyce-relaxed')}` +
+      `${minRatio}  ${r.max_rel_diff_vs_dyce?.toExponential(1) ?? ''}`);
+  }
+  for (const r of rows.filter((x) => x.memory)) {
+    const m = r.memory, mb = (x) => (x / 2 ** 20).toFixed(1);
+    const bound = m.weightBytes + 2 * m.largestActivationBytes;
+    console.log(`  ${r.runtime} wasm memory ${mb(m.wasmBytes)} MiB; weights ${mb(m.weightBytes)} + ` +
+      `2 x largest activation ${mb(m.largestActivationBytes)} = ${mb(bound)} MiB ` +
+      `(memory / that = ${(m.wasmBytes / bound).toFixed(2)}); arena ${mb(m.arenaBytes)} MiB`);
   }
 }
 

@@ -84,6 +84,13 @@ def export_onnx(name, build, shape, path):
                           input_names=["input"], output_names=["output"])
 
 
+def fresh(path, sources):
+    """path exists and is newer than every existing source file."""
+    return os.path.exists(path) and all(
+        os.path.getmtime(path) > os.path.getmtime(s)
+        for s in sources if os.path.exists(s))
+
+
 def tfjs_plan(graph, macs):
     """The graph as a list of fused ops with HWIO weights in one buffer."""
     blobs, at, ops = [], 0, []
@@ -134,7 +141,12 @@ def main():
     torch.set_num_threads(1)
     for name, (build, shape) in MODELS.items():
         base = os.path.join(out, name)
-        if not os.path.exists(base + ".tfjs.bin"):
+        sources = [os.path.abspath(__file__), convert.__file__,
+                   dyce_format.__file__, nets.__file__]
+        if build is None:
+            sources.append(os.path.join(ROOT, "build", "testmodels",
+                                        name + ".onnx"))
+        if not fresh(base + ".tfjs.bin", sources):
             export_onnx(name, build, shape, base + ".onnx")
             data = convert.convert_graphs([("main", base + ".onnx", None)])
             with open(base + ".dyce", "wb") as f:

@@ -29,21 +29,27 @@ function input(plan) {
 
 let ort, tf;
 
-export const RUNTIMES = {
-  dyce: {
-    async load(files, options = {}) {
-      // A fresh engine per model, so its wasm memory is that model's peak.
-      const engine = await createEngine(options);
-      const model = engine.loadModel(fs.readFileSync(files.dyce));
-      const { x } = input(files.plan);
-      return {
-        run: () => model.run(x),
-        memory: () => ({ wasmBytes: engine.m.HEAPU8.length, weightBytes: model.weightBytes,
-          arenaBytes: model.arenaBytes, variant: engine.variant }),
-        free: () => model.free(),
-      };
-    },
+/** dyce with one build of the browser module (see wasm/variants.mjs). */
+const dyce = (variant) => ({
+  async load(files) {
+    // A fresh engine per model, so its wasm memory is that model's peak.
+    const engine = await createEngine({ variant });
+    const model = engine.loadModel(fs.readFileSync(files.dyce));
+    const { x } = input(files.plan);
+    return {
+      run: () => model.run(x),
+      memory: () => ({ wasmBytes: engine.m.HEAPU8.length, weightBytes: model.weightBytes,
+        arenaBytes: model.arenaBytes, variant: engine.variant }),
+      free: () => model.free(),
+    };
   },
+});
+
+// `dyce` is the plain SIMD128 build the targets are about; `dyce-relaxed`
+// needs a host with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd).
+export const RUNTIMES = {
+  dyce: dyce('simd'),
+  'dyce-relaxed': dyce('relaxed'),
   'ort-web': {
     async load(files) {
       if (!ort) {

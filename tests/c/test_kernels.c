@@ -3,7 +3,9 @@
  * k not a multiple of the unroll, n % nr != 0, single rows, odd spatial
  * sizes, padding, stride 2, dilation, depthwise 3x3 / 5x5 / other
  * windows, and every fused activation. The same sources are the WASM
- * kernels, so passing here (also under ASan + UBSan) covers their logic. */
+ * kernels, so passing here (also under ASan + UBSan) covers their logic.
+ * Where XNNPACK is installed, every convolution is also checked against
+ * it (dyce__kernels_xnnpack), an implementation independent of both. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,20 @@ static void conv_case(uint32_t h, uint32_t w, uint32_t cin, uint32_t cout,
             "act%d",
             bad, ny, h, w, cin, cout, groups, kh, kw, stride, pad, dil,
             with_bias, (int)act);
+#if defined(DYCE_XNNPACK) || defined(DYCE_XNNPACK_ORACLE)
+  /* XNNPACK, an implementation independent of both, must agree too. */
+  const dyce__kernels *X = &dyce__kernels_xnnpack;
+  float *px = malloc(X->conv2d_packed_floats(&g) * 4);
+  X->prepare_conv2d(&g, wt, with_bias ? b : NULL, a, px);
+  X->conv2d(&g, x, px, with_bias ? b : NULL, a, y,
+            scratch_bytes ? scratch : NULL);
+  X->release_conv2d(px);
+  bad = count_bad(y, want, ny, (float)(kh * kw * (cin / groups)));
+  CHECK_MSG(bad == 0, "xnnpack: %d of %zu differ: %ux%ux%u->%u g%u k%ux%u "
+            "s%u p%u d%u", bad, ny, h, w, cin, cout, groups, kh, kw, stride,
+            pad, dil);
+  free(px);
+#endif
   free(x); free(wt); free(b); free(ps); free(pr); free(scratch); free(y);
   free(want);
 }
@@ -131,6 +147,21 @@ static void conv_fallbacks_and_activations(void) {
     conv_case(5, 6, 7, 13, 1, 3, 3, 1, 1, 1, 1, ALL_ACTS[a]);
     conv_case(5, 6, 12, 12, 12, 3, 3, 1, 1, 1, 1, ALL_ACTS[a]);
     conv_case(3, 3, 9, 10, 1, 1, 1, 1, 0, 1, 1, ALL_ACTS[a]);
+  }
+}
+
+static void conv_random_geometries(void) {
+  /* 150 random small geometries: dense, depthwise and grouped. */
+  for (int i = 0; i < 150; i++) {
+    uint32_t k = 1 + test_rand() % 5, dil = 1 + test_rand() % 2;
+    uint32_t span = dil * (k - 1) + 1, pad = test_rand() % k;
+    uint32_t h = span + test_rand() % 9, w = span + test_rand() % 9;
+    uint32_t cin = 1 + test_rand() % 19, kind = test_rand() % 3;
+    uint32_t groups = kind == 0 ? 1 : (kind == 1 ? cin : 1 + (cin > 1));
+    if (cin % groups) groups = 1;
+    uint32_t cout = kind == 1 ? cin : groups * (1 + test_rand() % 12);
+    conv_case(h, w, cin, cout, groups, k, k, 1 + test_rand() % 3, pad, dil,
+              (int)(test_rand() % 2), ALL_ACTS[test_rand() % N_ACTS]);
   }
 }
 
@@ -268,6 +299,7 @@ const test_case kernels_tests[] = {
     {"kernels", "conv_depthwise_edges", conv_depthwise_edges},
     {"kernels", "conv_fallbacks_and_activations",
      conv_fallbacks_and_activations},
+    {"kernels", "conv_random_geometries", conv_random_geometries},
     {"kernels", "igemm_edges", igemm_edges},
     {"kernels", "fc_edges", fc_edges},
     {"kernels", "pool_edges", pool_edges},

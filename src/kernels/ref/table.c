@@ -20,6 +20,13 @@ const dyce__kernels dyce__kernels_ref = {
     .flatten_chw = dyce__ref_flatten_chw,
 };
 
-/* Every target runs the SIMD table: its vector layer (simd/vec.h) lowers
- * to scalar code where the target has no SIMD. */
-const dyce__kernels *dyce__kernels_default(void) { return &dyce__kernels_simd; }
+/* Every target runs the SIMD table (its vector layer, simd/vec.h, lowers
+ * to scalar code where the target has no SIMD), except a native build
+ * configured with -DDYCE_XNNPACK=ON, which runs XNNPACK's convolutions. */
+const dyce__kernels *dyce__kernels_default(void) {
+#ifdef DYCE_XNNPACK
+  return &dyce__kernels_xnnpack;
+#else
+  return &dyce__kernels_simd;
+#endif
+}

@@ -1,12 +1,13 @@
 /* The config table of this target: which tiles and microkernels the SIMD
- * kernels use, chosen once at build time (every target shares the 4x8
- * GEMM tile and 8-channel depthwise blocks; see docs/PERFORMANCE.md for
- * the measurements behind them). */
+ * kernels use, chosen once at build time. Every target shares the 4x8
+ * GEMM tile (5x8 and k-unrolled variants measured slower under V8) and
+ * 8-channel depthwise blocks; docs/PERFORMANCE.md has the measurements. */
 #include "simd.h"
 
 const dyce__simd_config dyce__simd_config_this_target = {
     .mr = 4,
     .nr = 8,
+    .gather_below_channels = 8,
     .igemm = dyce__f32_igemm_4x8,
     .igemm_1 = dyce__f32_igemm_1x8,
     .igemm_name = DYCE__KERNEL_NAME("igemm-4x8"),

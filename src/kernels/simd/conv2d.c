@@ -43,35 +43,87 @@ static size_t zero_floats(const dyce__window *g) {
   return (g->in_c + 3) & ~(size_t)3;
 }
 
+/* With few input channels (an RGB stem) each tap gives the microkernel
+ * only in_c multiply-adds between pointer loads, so such convolutions
+ * gather mr whole rows of kh*kw*in_c floats first (per-tile im2col): as
+ * fast, and a few KiB of scratch instead of a pointer per pixel and tap
+ * (2.4 MiB for ResNet-18's stem). */
+static int gathers(const dyce__window *g) {
+  return g->in_c < CFG.gather_below_channels && taps(g) > 1;
+}
+
+/* In 64 bits and saturated: a crafted window (2^18 pixels x 2^18 taps)
+ * would wrap a 32-bit size_t, and SIZE_MAX makes the planner refuse it. */
+static size_t indirection_bytes(const dyce__window *g) {
+  uint64_t bytes = (uint64_t)g->out_h * g->out_w * taps(g) * sizeof(float *) +
+                   zero_floats(g) * sizeof(float);
+  return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE:
-      return zero_floats(g) * sizeof(float) +
-             (size_t)g->out_h * g->out_w * taps(g) * sizeof(float *);
+      if (gathers(g))
+        return (zero_floats(g) + CFG.mr * taps(g) * g->in_c) * sizeof(float) +
+               taps(g) * sizeof(float *);
+      return indirection_bytes(g);
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_scratch_bytes(g);
     default: return dyce__ref_conv2d_scratch_bytes(g);
   }
 }
 
-static const float **build_indirection(const dyce__window *g, const float *in,
-                                       void *scratch) {
-  float *zero = scratch;
+/* Writes the kh*kw input-row pointers of output pixel `pixel` to p
+ * (padding taps point at `zero`); returns p past them. */
+static const float **pixel_taps(const dyce__window *g, const float *in,
+                                const float *zero, size_t pixel,
+                                const float **p) {
+  size_t oy = pixel / g->out_w, ox = pixel % g->out_w;
+  for (uint32_t ky = 0; ky < g->kh; ky++) {
+    long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+    for (uint32_t kx = 0; kx < g->kw; kx++) {
+      long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
+      int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 &&
+                   ix < (long)g->in_w;
+      *p++ = inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c
+                    : zero;
+    }
+  }
+  return p;
+}
+
+static void conv_indirect(const dyce__window *g, const float *in,
+                          const float *packed, const float *bias,
+                          dyce__clamp clamp, float *out, float *zero) {
+  size_t pixels = (size_t)g->out_h * g->out_w;
   const float **ind = (const float **)(void *)(zero + zero_floats(g));
-  memset(zero, 0, sizeof(float) * zero_floats(g));
   const float **p = ind;
-  for (uint32_t oy = 0; oy < g->out_h; oy++)
-    for (uint32_t ox = 0; ox < g->out_w; ox++)
-      for (uint32_t ky = 0; ky < g->kh; ky++) {
-        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
-        for (uint32_t kx = 0; kx < g->kw; kx++) {
-          long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
-          int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 &&
-                       ix < (long)g->in_w;
-          *p++ = inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c
-                        : zero;
-        }
-      }
-  return ind;
+  for (size_t px = 0; px < pixels; px++) p = pixel_taps(g, in, zero, px, p);
+  dyce__simd_gemm_rows(pixels, g->out_c, g->in_c, taps(g), ind, packed, bias,
+                       out, g->out_c, clamp);
+}
+
+/* Scratch: zero row, one pixel's tap pointers, then mr gathered rows. */
+static void conv_gathered(const dyce__window *g, const float *in,
+                          const float *packed, const float *bias,
+                          dyce__clamp clamp, float *out, float *zero) {
+  size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g), c = g->in_c;
+  size_t k = t * c, mr_max = CFG.mr;
+  const float **tap = (const float **)(void *)(zero + zero_floats(g));
+  float *tile = (float *)(void *)(tap + t);
+  const float *rows[16];
+  for (size_t m0 = 0; m0 < pixels; m0 += mr_max) {
+    size_t mr = pixels - m0 < mr_max ? pixels - m0 : mr_max;
+    for (size_t i = 0; i < mr; i++) {
+      float *row = tile + i * k;
+      pixel_taps(g, in, zero, m0 + i, tap);
+      /* A few floats per tap: a loop, not a memcpy call per tap. */
+      for (size_t j = 0; j < t; j++)
+        for (size_t q = 0; q < c; q++) row[j * c + q] = tap[j][q];
+      rows[i] = row;
+    }
+    dyce__simd_gemm_rows(mr, g->out_c, k, 1, rows, packed, bias,
+                         out + m0 * g->out_c, g->out_c, clamp);
+  }
 }
 
 void dyce__simd_conv2d(const dyce__window *g, const float *in,
@@ -88,9 +140,12 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   if (kind == DYCE__CONV_DEPTHWISE) {
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
   } else {
-    const float **ind = build_indirection(g, in, scratch);
-    dyce__simd_gemm_rows(pixels, g->out_c, g->in_c, taps(g), ind, packed,
-                         bias, out, g->out_c, clamp);
+    float *zero = scratch;
+    memset(zero, 0, sizeof(float) * zero_floats(g));
+    if (gathers(g))
+      conv_gathered(g, in, packed, bias, clamp, out, zero);
+    else
+      conv_indirect(g, in, packed, bias, clamp, out, zero);
   }
   if (rest) dyce__simd_activate(act, out, pixels * g->out_c);
 }

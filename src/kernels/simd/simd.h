@@ -15,7 +15,8 @@
  * for i < mr (<= MR), j < nc (<= nr). `a` holds ks input-row pointers per
  * output row (row-major: a[i*ks + t]); each points at kc floats. `w` is one
  * packed panel, [ks][kc][nr], zero-padded past the last column. `bias`
- * has nr floats. Rows i >= mr are computed from row mr - 1 and not stored.
+ * has nr floats. Rows i >= mr repeat row mr - 1 (same pointers, same
+ * output row), so a partial tile reads and writes nothing extra.
  */
 typedef void (*dyce__igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
                                const float *const *a, const float *w,
@@ -36,6 +37,7 @@ typedef void (*dyce__dwconv_fn)(size_t channels, size_t taps,
 /* The tiles and microkernels of one target, chosen once (config.c). */
 typedef struct dyce__simd_config {
   uint32_t mr, nr;         /* main GEMM tile */
+  uint32_t gather_below_channels; /* im2col per tile when in_c < this */
   dyce__igemm_fn igemm;    /* mr x nr */
   dyce__igemm_fn igemm_1;  /* 1 x nr, for one-row remainders and FC */
   const char *igemm_name, *igemm_1_name;
@@ -70,7 +72,8 @@ void dyce__f32_dwconv_any_8ch(size_t channels, size_t taps,
 
 /* How the SIMD table runs a convolution; packing follows from it. */
 typedef enum {
-  DYCE__CONV_DENSE,     /* groups == 1: GEMM over an indirection buffer */
+  DYCE__CONV_DENSE,     /* groups == 1: GEMM over an indirection buffer
+                           (or over gathered rows when in_c is small) */
   DYCE__CONV_DEPTHWISE, /* one filter per channel */
   DYCE__CONV_REFERENCE  /* grouped or channel multiplier: scalar reference */
 } dyce__conv_kind;

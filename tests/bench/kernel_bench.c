@@ -1,0 +1,60 @@
+/* Microbenchmark of the SIMD convolution kernels alone, at the shapes of
+ * the benchmark models: best of N runs (the least disturbed by other
+ * processes), ms and GFLOP/s. Built for WebAssembly by kernels.sh; it
+ * builds natively too, with the sources of src/kernels/simd and ref. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void bench(const char *name, dyce__window g, int reps) {
+  const dyce__kernels *k = &dyce__kernels_simd;
+  size_t nx = (size_t)g.in_h * g.in_w * g.in_c;
+  size_t ny = (size_t)g.out_h * g.out_w * g.out_c;
+  size_t taps = (size_t)g.kh * g.kw * (g.in_c / g.groups);
+  float *x = malloc(nx * 4), *w = malloc(g.out_c * taps * 4);
+  float *b = malloc(g.out_c * 4), *y = malloc(ny * 4);
+  float *packed = malloc(k->conv2d_packed_floats(&g) * 4);
+  void *scratch = malloc(k->conv2d_scratch_bytes(&g) + 1);
+  for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 7) * 0.1f;
+  for (size_t i = 0; i < g.out_c * taps; i++) w[i] = (float)(i % 5) * 0.01f;
+  for (size_t i = 0; i < g.out_c; i++) b[i] = 0.1f;
+  k->pack_conv2d(&g, w, packed);
+  dyce__activation relu = {DYCE__ACT_RELU, 0.0f, 0.0f};
+  double best = 1e30;
+  for (int r = 0; r < reps; r++) {
+    double t0 = now_ms();
+    k->conv2d(&g, x, packed, b, relu, y, scratch);
+    double t = now_ms() - t0;
+    if (t < best) best = t;
+  }
+  printf("%-30s %8.3f ms %7.2f GFLOP/s\n", name, best,
+         2.0 * (double)ny * taps / best / 1e6);
+  free(x); free(w); free(b); free(y); free(packed); free(scratch);
+}
+
+#define CONV(ih, iw, ic, oc, k, s, p, groups)                               \
+  ((dyce__window){ih, iw, ic, (ih + 2 * p - k) / s + 1,                     \
+                  (iw + 2 * p - k) / s + 1, oc, k, k, s, s, 1, 1, p, p,     \
+                  groups})
+
+int main(void) {
+  printf("kernel table %s\n", dyce__kernels_simd.name);
+  bench("conv 3x3 56x56x64->64", CONV(56, 56, 64, 64, 3, 1, 1, 1), 30);
+  bench("conv 7x7/2 224x224x3->64", CONV(224, 224, 3, 64, 7, 2, 3, 1), 10);
+  bench("conv 3x3 28x28x128->128", CONV(28, 28, 128, 128, 3, 1, 1, 1), 30);
+  bench("conv 3x3 7x7x512->512", CONV(7, 7, 512, 512, 3, 1, 1, 1), 20);
+  bench("conv 1x1 28x28x128->128", CONV(28, 28, 128, 128, 1, 1, 0, 1), 50);
+  bench("conv 1x1 14x14x96->576", CONV(14, 14, 96, 576, 1, 1, 0, 1), 50);
+  bench("dwconv 3x3 56x56x144", CONV(56, 56, 144, 144, 3, 1, 1, 144), 50);
+  bench("dwconv 3x3/2 112x112x96", CONV(112, 112, 96, 96, 3, 2, 1, 96), 50);
+  bench("dwconv 5x5 14x14x480", CONV(14, 14, 480, 480, 5, 1, 2, 480), 50);
+  return 0;
+}

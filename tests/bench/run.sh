@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm run bench [-- --json FILE ...]`: builds what is missing, exports the
+# benchmark models once (build/benchmodels), then runs tests/bench/bench.mjs
+# with relaxed SIMD enabled, so the relaxed build is measured too (the
+# `dyce` rows are always the plain SIMD128 build).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ -f wasm/dist/dyce.wasm ] && [ -f wasm/dist/dyce-relaxed.wasm ] || bash scripts/build.sh
+/usr/bin/python3 tests/models/export_models.py build/testmodels >/dev/null
+/usr/bin/python3 tests/bench/make_models.py build/benchmodels >/dev/null
+exec node --experimental-wasm-relaxed-simd tests/bench/bench.mjs "$@"
