@@ -1,26 +1,19 @@
 #!/usr/bin/env bash
-# The main job: build the three targets, then classify real Fashion-MNIST
-# test images with the shipped package through the cascade, once per
-# shipped configuration (accuracy, MACs actually spent, latency, exits).
-# Usage: npm start [-- --limit N]   (default: the first 2000 test images)
+# `npm start`: installs what is missing, builds, and serves the demo page on
+# http://127.0.0.1:$PORT/web/ (default 8080), printing the URL. The page
+# loads models/fashion-mnist.dyce, or, before that package exists, the
+# smoke-trained one (made here when missing).
+# The command-line evaluation that used to run here is `npm run eval`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/build.sh
 
-limit=2000
-[ "${1:-}" = "--limit" ] && limit=$2
-model=models/fashion-mnist.dyce
-data=/usr/share/datasets/fashion-mnist
-if [ ! -f "$model" ]; then
-  echo "start: $model is not there yet; train it with /usr/bin/python3 models/train_fmnist.py" >&2
-  exit 1
+smoke=build/fmnist-smoke/fashion-mnist
+if [ ! -f models/fashion-mnist.dyce ] && [ ! -f "$smoke-configs.dyce" ]; then
+  echo "start: models/fashion-mnist.dyce is not there yet; making a smoke-trained package for the page" >&2
+  /usr/bin/python3 models/train_fmnist.py --smoke >/dev/null
+  build/native/dyce search "$smoke.dyce" --records "$smoke.records" --lambda-step 0.01 \
+    -o "$smoke-configs.dyce" >/dev/null
 fi
-echo "== $model"
-build/native/dyce info "$model" | sed -n '1,4p'
-configs=all
-build/native/dyce eval "$model" --data "$data" --config all --limit 1 >/dev/null 2>&1 || configs=backbone
-echo "== cascade on the first $limit Fashion-MNIST test images (native build)"
-build/native/dyce eval "$model" --data "$data" --split test --config "$configs" --limit "$limit"
-echo "== the same through the WASI build, full backbone"
-node wasm/dyce-wasi.mjs eval "$model" --data "$data" --split test --graph head --limit "$limit"
+exec node scripts/serve.mjs --port "${PORT:-8080}"

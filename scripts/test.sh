@@ -4,7 +4,8 @@
 #   exported test models, the training pipeline in smoke mode, then the
 #   Node tests (conformance of the three builds against onnxruntime-node,
 #   bad input, the cascade and search across builds, wasmtime when
-#   installed).
+#   installed, the JS API and the governor), then the browser tests (the
+#   demo page in Chromium; screenshots land in test-results/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -33,3 +34,6 @@ echo "== training pipeline, smoke mode (train, export, convert, package, records
 
 echo "== Node tests"
 node --test tests/node/
+
+echo "== browser tests (Debian's Chromium via playwright-core: the demo page, battery, CPU throttling)"
+node --test --test-concurrency=1 tests/browser/

@@ -1,0 +1,92 @@
+// Shared pieces of the browser tests: Debian's Chromium driven by
+// playwright-core (never a downloaded browser), a fresh profile, the demo
+// served by scripts/serve.mjs on 127.0.0.1, and helpers to read the page.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { startServer } from '../../scripts/serve.mjs';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const artifacts = path.join(root, 'test-results');
+const CHROMIUM = '/usr/bin/chromium';
+
+// Headless, offline and quiet: no sandbox (containers), no GPU, no QUIC,
+// no first-run UI, no background traffic, component updates or sync.
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Serves the demo and opens it. Options: `query` (the page's URL options),
+ * `initScript` (a function run before the page's scripts), `viewport`,
+ * `mobile` (touch, phone user agent). → {page, context, errors, url, close()}
+ */
+export async function openDemo({ query = '', initScript, initArg, viewport = { width: 1280, height: 900 }, mobile = false } = {}) {
+  const { server, url } = await startServer({ port: 0 });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, headless: true, args: FLAGS, viewport,
+      isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1,
+    });
+  } catch (e) {
+    server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  const page = context.pages()[0] ?? await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The page probes for the shipped package first; before it exists that probe is a 404.
+  const expected = (m) => /\/models\/fashion-mnist\.dyce$/.test(m.location().url) && /404/.test(m.text());
+  page.on('console', (m) => m.type() === 'error' && !expected(m) && errors.push(`${m.text()} (${m.location().url})`));
+  if (initScript) await context.addInitScript(initScript, initArg);
+  await page.goto(url + query);
+  await page.evaluate(() => window.demoReady);
+  return {
+    page, context, errors, url,
+    async close() {
+      await context.close();
+      server.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The page's plain-data state (web/app.mjs `snapshot()`). */
+export function snapshot(page) {
+  return page.evaluate(() => window.demo.snapshot());
+}
+
+/** Polls the page's snapshot until `predicate(s)` holds; returns it, or throws after `timeoutMs`. */
+export async function waitForState(page, predicate, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await snapshot(page);
+    if (predicate(s)) return s;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now at ${s.configName} (${s.reason})`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** Saves a screenshot under test-results/ (and to `alsoTo`, when given). */
+export async function screenshot(page, name, alsoTo, options = {}) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  const file = path.join(artifacts, name);
+  await page.screenshot({ path: file, ...options });
+  if (alsoTo) fs.copyFileSync(file, alsoTo);
+  return file;
+}
+
+/** Frames after time `since` (page ms): count, share within budget, configurations used. */
+export function framesSince(s, since) {
+  const frames = s.frames.filter((f) => f.t >= since);
+  const within = frames.filter((f) => !f.over).length;
+  const configs = {};
+  for (const f of frames) configs[f.config] = (configs[f.config] ?? 0) + 1;
+  return { count: frames.length, within, share: frames.length ? within / frames.length : null, configs };
+}

@@ -1,0 +1,218 @@
+// The user-facing API (wasm/index.mjs) under Node, on the Fashion-MNIST
+// package: loading from every kind of source, configurations, pictures
+// and tensors giving the engine's own answers, preprocessing (crop, resize,
+// grayscale, invert), anytime budgets, errors with codes that leave the
+// model usable, dispose, and a wasm heap left as it was found.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import { pathToFileURL } from 'node:url';
+
+import { createEngine } from '../../wasm/engine.mjs';
+import { DyceError, load } from '../../wasm/index.mjs';
+import { centerCrop, pixelsToTensor, resizePixels } from '../../wasm/preprocess.mjs';
+import { readTestSet, sampleTensor } from './fmnist.mjs';
+import { root, runCli, tempDir } from './harness.mjs';
+
+/** A package with configurations: the shipped one, else the smoke one searched here. */
+function packageWithConfigs() {
+  const shipped = path.join(root, 'models/fashion-mnist.dyce');
+  const smoke = path.join(root, 'build/fmnist-smoke/fashion-mnist');
+  if (fs.existsSync(shipped)) return shipped;
+  if (fs.existsSync(`${smoke}-configs.dyce`)) return `${smoke}-configs.dyce`;
+  const out = path.join(tempDir(), 'fashion-mnist-configs.dyce');
+  const r = runCli('native', ['search', `${smoke}.dyce`, '--records', `${smoke}.records`, '--lambda-step', '0.01', '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  return out;
+}
+
+const file = packageWithConfigs();
+const bytes = fs.readFileSync(file);
+const set = readTestSet();
+const model = await load(bytes);
+test.after(() => model.dispose());
+
+/** Test image i as ImageData-like RGBA, `scale` times larger (each pixel a scale×scale block). */
+function picture(i, scale = 1) {
+  const w = set.w * scale, h = set.h * scale, data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const v = set.pixels[i * set.w * set.h + Math.floor(y / scale) * set.w + Math.floor(x / scale)], o = (y * w + x) * 4;
+      data[o] = data[o + 1] = data[o + 2] = v;
+      data[o + 3] = 255;
+    }
+  }
+  return { width: w, height: h, data };
+}
+
+async function rejects(promise, code, pattern) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof DyceError, `a DyceError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('load takes bytes, an ArrayBuffer, a path and a file URL', async () => {
+  const fromBuffer = await load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const fromPath = await load(file);
+  const fromUrl = await load(pathToFileURL(file));
+  for (const m of [fromBuffer, fromPath, fromUrl]) {
+    assert.deepEqual(m.configs, model.configs);
+    assert.deepEqual(m.labels, model.labels);
+    await m.dispose();
+  }
+  assert.deepEqual(model.input, { height: 28, width: 28, channels: 1, ...model.input });
+  assert.equal(model.labels.length, 10);
+  assert.match(model.variant, /^(relaxed|simd|nosimd)$/);
+});
+
+test('load refuses what is not a package, with a code and the engine\'s message', async () => {
+  await rejects(load(bytes.subarray(0, 100)), 'DYCE_BAD_FORMAT', /truncated|bytes/);
+  await rejects(load(new Uint8Array(0)), 'DYCE_BAD_FORMAT');
+  await rejects(load(path.join(root, 'no/such/model.dyce')), 'DYCE_NOT_FOUND', /no\/such\/model\.dyce/);
+  await rejects(load(42), 'DYCE_INVALID_ARGUMENT', /bytes .* or a URL/);
+  await rejects(load(bytes, { config: 'no-such-config' }), 'DYCE_NOT_FOUND', /no configuration "no-such-config"/);
+});
+
+test('configs carry what the search measured; the default is the most accurate', () => {
+  assert.ok(model.configs.length >= 2);
+  const measured = model.configs.filter((c) => c.accuracy !== null);
+  assert.ok(measured.length >= 1);
+  for (const c of model.configs) {
+    assert.ok(Object.isFrozen(c));
+    assert.ok(c.maxMacs > 0 && c.maxMacs <= model.backboneMacs + 5e6);
+    if (c.meanMacs !== null) assert.ok(c.meanMacs <= c.maxMacs + 1);
+  }
+  const backbone = model.configs.find((c) => c.name === 'backbone');
+  assert.equal(backbone.accuracy, null, 'the search does not measure the backbone entry');
+  assert.equal(backbone.maxMacs, model.backboneMacs);
+  const best = measured.reduce((a, c) => (c.accuracy > a.accuracy ? c : a));
+  assert.equal(model.config, best.name);
+});
+
+test('classify gives the engine\'s answers, from a tensor and from a picture', async () => {
+  const engine = await createEngine({ variant: model.variant });
+  const low = engine.loadModel(bytes);
+  try {
+    for (const config of model.configs) {
+      low.useConfig(config.index);
+      for (let i = 0; i < 40; i++) {
+        const want = low.classify(sampleTensor(set, i, low.inputSpec));
+        const fromTensor = await model.classify(sampleTensor(set, i, low.inputSpec), { config: config.name });
+        const fromPicture = await model.classify(picture(i), { config: config.index });
+        for (const got of [fromTensor, fromPicture]) {
+          assert.deepEqual([got.index, got.label, got.exit, got.position, got.macs, got.budgetExhausted],
+            [want.index, want.label, want.exit, want.position, want.macs, want.budgetExhausted], `${config.name} sample ${i}`);
+          assert.ok(Math.abs(got.score - want.score) < 1e-5);
+          assert.equal(got.config, config.name);
+          assert.ok(got.ms >= 0);
+        }
+      }
+    }
+  } finally {
+    low.free();
+  }
+});
+
+test('top lists the most probable classes of the classifier that answered', async () => {
+  const r = await model.classify(picture(3), { topK: 5 });
+  assert.equal(r.top.length, 5);
+  assert.equal(r.top[0].index, r.index);
+  assert.equal(r.top[0].label, r.label);
+  assert.ok(Math.abs(r.top[0].score - r.score) < 1e-5);
+  for (let k = 1; k < 5; k++) assert.ok(r.top[k].score <= r.top[k - 1].score);
+  assert.equal((await model.classify(picture(3))).top.length, 3);
+});
+
+test('preprocessing: center crop, box-filter resize, grayscale, invert', async () => {
+  assert.deepEqual(centerCrop(640, 480, 28, 28), { x: 80, y: 0, w: 480, h: 480 });
+  assert.deepEqual(centerCrop(28, 56, 28, 28), { x: 0, y: 14, w: 28, h: 28 });
+  // Each pixel blown up 3×3 comes back exactly.
+  assert.deepEqual(resizePixels(picture(7, 3), 28, 28), picture(7).data);
+  // A taller picture with bands above and below: the crop drops them.
+  const tall = picture(7, 2), padded = { width: 56, height: 84, data: new Uint8ClampedArray(56 * 84 * 4).fill(255) };
+  padded.data.set(tall.data, 56 * 14 * 4);
+  assert.deepEqual(resizePixels(padded, 28, 28), picture(7).data);
+  const a = await model.classify(picture(7)), b = await model.classify(padded);
+  assert.deepEqual([b.index, b.exit, b.macs], [a.index, a.exit, a.macs]);
+  // Grayscale: luma of colour; the spec's normalisation.
+  const spec = { pixelScale: 1 / 255, mean: [0.5], std: [0.25] };
+  const x = pixelsToTensor(new Uint8ClampedArray([255, 0, 0, 255, 0, 0, 255, 255]), 2, 1, 1, spec);
+  assert.ok(Math.abs(x[0] - (0.299 - 0.5) / 0.25) < 1e-6 && Math.abs(x[1] - (0.114 - 0.5) / 0.25) < 1e-6);
+  const inverted = pixelsToTensor(new Uint8ClampedArray([255, 255, 255, 255]), 1, 1, 1, spec, { invert: true });
+  assert.ok(Math.abs(inverted[0] - (0 - 0.5) / 0.25) < 1e-6);
+});
+
+test('anytime: a MAC budget stops the cascade after its first answer', async () => {
+  // Exit 1 on but never confident enough (threshold 1): only the budget stops the walk there.
+  await model.setConfig({ exits: ['exit1_a'], thresholds: [1] });
+  const full = await model.classify(picture(0));
+  const exit1 = model.low.graphs.find((g) => g.name === 'exit1_a').macs;
+  assert.deepEqual([full.exit, full.macs, full.budgetExhausted], ['head', model.backboneMacs + exit1, false]);
+  const cut = await model.classify(picture(0), { macBudget: 5e6 });
+  assert.deepEqual([cut.exit, cut.position, cut.budgetExhausted], ['exit1_a', 1, true]);
+  assert.ok(cut.macs <= 5e6);
+  await model.setConfig(model.defaultConfig);
+});
+
+test('setConfig: by name, by index, a custom table; unknown ones refused', async () => {
+  await model.setConfig(0);
+  assert.equal(model.config, model.configs[0].name);
+  await model.setConfig('backbone');
+  assert.equal(model.config, 'backbone');
+  await model.setConfig({ exits: [null, 'exit2_a'], thresholds: [1, -1] });
+  assert.equal(model.config, 'custom');
+  const r = await model.classify(picture(1));
+  assert.deepEqual([r.exit, r.position, r.config], ['exit2_a', 2, 'custom']);
+  await rejects(model.setConfig('nope'), 'DYCE_NOT_FOUND', /no configuration "nope"/);
+  await rejects(model.setConfig(model.configs.length), 'DYCE_NOT_FOUND');
+  await rejects(model.setConfig({ exits: ['no_such_exit'] }), 'DYCE_NOT_FOUND', /no_such_exit/);
+  await rejects(model.setConfig(null), 'DYCE_INVALID_ARGUMENT');
+  assert.equal(model.config, 'custom', 'a refused change leaves the configuration alone');
+  await model.setConfig(model.defaultConfig);
+});
+
+test('wrong inputs are refused with a code, and the model stays usable', async () => {
+  const good = await model.classify(picture(2));
+  await rejects(model.classify(new Float32Array(783)), 'DYCE_BAD_INPUT', /783 elements/);
+  await rejects(model.classify(new Float32Array(784).fill(NaN)), 'DYCE_BAD_INPUT', /NaN/);
+  const inf = new Float32Array(784);
+  inf[100] = -Infinity;
+  await rejects(model.classify(inf), 'DYCE_BAD_INPUT', /element 100 is infinite/);
+  await rejects(model.classify({ width: 28, height: 28, data: new Uint8ClampedArray(10) }), 'DYCE_INVALID_ARGUMENT', /10 bytes/);
+  await rejects(model.classify(new Float32Array(784), { layout: 'hwcn' }), 'DYCE_INVALID_ARGUMENT', /layout/);
+  for (const bad of [null, undefined, 'picture.png', {}, [1, 2, 3], new Uint8Array(784)])
+    await rejects(model.classify(bad), 'DYCE_INVALID_ARGUMENT', /cannot classify/);
+  const again = await model.classify(picture(2));
+  assert.deepEqual([again.index, again.exit, again.macs], [good.index, good.exit, good.macs]);
+});
+
+test('every wasm allocation is freed, errors included', async () => {
+  const m = await load(bytes, { variant: 'simd' });
+  const low = m.low.engine.m;
+  const probe = () => {
+    const p = low._malloc(64);
+    low._free(p);
+    return p;
+  };
+  await m.classify(picture(0)); // the first call may size things once
+  const before = probe();
+  for (let i = 0; i < 200; i++) {
+    await m.classify(picture(i), { config: i % m.configs.length });
+    await m.classify(sampleTensor(set, i, m.low.inputSpec));
+    await assert.rejects(m.classify(new Float32Array(5)));
+  }
+  assert.equal(probe(), before, 'the allocator hands out the same block: nothing leaked in between');
+  await m.dispose();
+});
+
+test('dispose frees the model; later calls say so', async () => {
+  const m = await load(bytes);
+  await m.dispose();
+  await m.dispose(); // idempotent
+  await rejects(m.classify(picture(0)), 'DYCE_BAD_STATE', /disposed/);
+  await rejects(m.setConfig(0), 'DYCE_BAD_STATE', /disposed/);
+});

@@ -1,0 +1,56 @@
+import type { ConfigInfo } from './index.js';
+
+export interface GovernorParams {
+  quantile: number; window: number; minSamples: number; speedWindow: number; overheadWindow: number;
+  macsWindow: number; overheadShare: number; fit: number; upFit: number; downAfter: number; upAfter: number;
+  lowBattery: number; criticalBattery: number; saverCap: number;
+  pressureCaps: Partial<Record<'nominal' | 'fair' | 'serious' | 'critical', number>>;
+  probeFrames: number; backoff: [number, number];
+}
+export declare const DEFAULTS: Readonly<GovernorParams>;
+
+export interface Level { config: number; name: string; accuracy: number | null; macs: number; maxMacs: number }
+
+export interface Signals {
+  /** Per-frame inference budget, ms (from the target frame rate). */
+  budgetMs: number;
+  /** The frame just measured, if any. */
+  sample?: { config: number; ms: number; macs?: number; exhausted?: boolean } | null;
+  /** null: the browser has no Battery Status API (never treated as low). */
+  battery?: { level: number; charging: boolean } | null;
+  saver?: boolean;
+  pressure?: 'nominal' | 'fair' | 'serious' | 'critical' | null;
+  hidden?: boolean;
+  /** A configuration index chosen by the user, or null for automatic. */
+  override?: number | null;
+}
+
+export type GovernorState = object;
+
+export interface Decision {
+  configIndex: number;
+  /** Index into the table, or null under a manual override. */
+  level: number | null;
+  reason: string;
+  changed: boolean;
+  paused: boolean;
+  capMacs: number | null;
+  state: GovernorState;
+}
+
+export declare function governorTable(configs: readonly ConfigInfo[]): Level[];
+export declare function initialState(table: Level[], start?: number): GovernorState;
+export declare function govern(signals: Signals, state: GovernorState, table: Level[], params?: Partial<GovernorParams>): Decision;
+export declare function predictedCosts(state: GovernorState, table: Level[], params?: Partial<GovernorParams>): (number | null)[];
+
+export interface ChangeDetail { from: number; to: number; name: string; reason: string }
+
+export declare class Governor extends EventTarget {
+  constructor(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>);
+  readonly table: Level[];
+  readonly configIndex: number;
+  state: GovernorState;
+  update(signals: Signals): Decision;
+  predictedCosts(): (number | null)[];
+  addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void): void;
+}

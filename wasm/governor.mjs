@@ -1,0 +1,239 @@
+// The governor: which configuration to run next, from what the page
+// measures and what the device says. `govern(signals, state, table)` is a
+// pure function (docs/GOVERNOR.md has the policy and its parameters);
+// `Governor` keeps the state and fires a "change" event with the reason.
+//
+// The table is a list of *levels*: the package's Pareto configurations,
+// cheapest first, each more accurate than the one before. Frame costs come
+// from ./cost-model.mjs: measured at the current level, predicted for the
+// others from the MACs they spend and the speed the device shows now.
+import { emptyCosts, observe, predict, quantile } from './cost-model.mjs';
+
+export const DEFAULTS = Object.freeze({
+  quantile: 0.95,        // a level's cost: this quantile of its frame times (the budget is met 95 % of the time)
+  window: 40,            // frame times kept for the current level's measured cost
+  minSamples: 5,         // frames at a level before its own cost counts as measured
+  speedWindow: 12,       // recent frames (any level) that set the device's speed
+  overheadWindow: 40,    // recent frames (any level) the fixed per-frame cost is learned from
+  macsWindow: 60,        // recent frames per level that set its MACs quantile
+  overheadShare: 0.1,    // fixed per-frame cost before it is learned, as a share of the top level's MACs
+  fit: 0.8,              // stepping down picks a level whose cost is ≤ fit × budget
+  upFit: 0.6,            // stepping up needs ≤ upFit × budget (the hysteresis band)
+  downAfter: 3,          // consecutive frames over budget that force a step down
+  upAfter: 20,           // consecutive frames within fit × budget before a step up
+  lowBattery: 0.2,       // battery level at or below which, discharging, compute is capped
+  criticalBattery: 0.1,  // ... and at or below which only the cheapest level runs
+  saverCap: 0.25,        // MAC cap (share of the top level's mean MACs) on low battery or saver
+  pressureCaps: Object.freeze({ serious: 0.5, critical: 0.25 }),
+  probeFrames: 30,       // a step up undone within this many frames has failed ...
+  backoff: Object.freeze([100, 1600]), // ... and blocks that level 100, 200, … ≤ 1600 frames
+});
+
+/**
+ * Levels from a model's `configs` (index.mjs): the configurations whose
+ * accuracy the search measured, sorted by mean MACs, keeping only those
+ * more accurate than every cheaper one. A package without measured
+ * configurations gives all of them, by worst-case MACs.
+ * → [{config, name, accuracy, macs, maxMacs}]
+ */
+export function governorTable(configs) {
+  const measured = configs.filter((c) => c.accuracy !== null && c.meanMacs !== null);
+  const pool = measured.length ? measured : configs;
+  const macs = (c) => c.meanMacs ?? c.maxMacs;
+  const sorted = [...pool].sort((a, b) => macs(a) - macs(b) || (b.accuracy ?? 0) - (a.accuracy ?? 0));
+  const levels = [];
+  for (const c of sorted)
+    if (!measured.length || !levels.length || c.accuracy > levels.at(-1).accuracy)
+      levels.push({ config: c.index, name: c.name, accuracy: c.accuracy, macs: macs(c), maxMacs: c.maxMacs });
+  return levels;
+}
+
+/** A fresh state: at `start` (a level; default the most accurate). */
+export function initialState(table, start = table.length - 1) {
+  return {
+    level: start,
+    frame: 0,                      // frames measured so far
+    samples: [],                   // frame times at `level` since it became current
+    costs: emptyCosts(table),
+    over: 0, calm: 0,              // consecutive frames over budget / within fit × budget
+    probe: null,                   // {level, from, frame} of the last step up, until it holds
+    blockedUntil: table.map(() => 0),
+    backoff: table.map(() => 0),
+    override: null, paused: false,
+    reason: 'start: the most accurate configuration',
+  };
+}
+
+const pct = (x) => `${Math.round(x * 100)} %`;
+const fmtMs = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+
+/**
+ * Predicted frame time of every level (ms; nulls before the first frame):
+ * the current level's own measured quantile once it has enough frames,
+ * the cost model's prediction for the others.
+ */
+export function predictedCosts(state, table, params = DEFAULTS) {
+  const p = { ...DEFAULTS, ...params };
+  const costs = predict(state.costs, table, p);
+  if (state.samples.length >= p.minSamples) costs[state.level] = quantile(state.samples, p.quantile);
+  return costs;
+}
+
+/** The strictest compute cap the signals ask for: {macs, reason} or null. */
+function computeCap(signals, table, p) {
+  const top = table.at(-1).macs, caps = [];
+  const b = signals.battery;
+  if (b && !b.charging && b.level <= p.criticalBattery)
+    caps.push({ share: 0, reason: `battery critical (${pct(b.level)}, discharging): the cheapest configuration` });
+  else if (b && !b.charging && b.level <= p.lowBattery)
+    caps.push({ share: p.saverCap, reason: `battery low (${pct(b.level)}, discharging): compute capped at ${pct(p.saverCap)} of the MACs` });
+  if (signals.saver)
+    caps.push({ share: p.saverCap, reason: `battery saver on: compute capped at ${pct(p.saverCap)} of the MACs` });
+  const pressure = p.pressureCaps[signals.pressure];
+  if (pressure !== undefined)
+    caps.push({ share: pressure, reason: `CPU pressure ${signals.pressure}: compute capped at ${pct(pressure)} of the MACs` });
+  if (!caps.length) return null;
+  const cap = caps.reduce((a, c) => (c.share < a.share ? c : a));
+  return { macs: cap.share * top, reason: cap.reason };
+}
+
+/**
+ * The most accurate level ≤ `max` whose predicted cost is ≤ limit, else 0.
+ * Before any frame nothing is known: `max` (measuring will correct it).
+ */
+function bestFitting(costs, max, limit) {
+  for (let l = max; l > 0; l--) if (costs[l] === null || costs[l] <= limit) return l;
+  return 0;
+}
+
+function moveTo(s, level, reason, p) {
+  if (level < s.level && s.probe?.level === s.level) {
+    // The last step up did not hold: keep away from that level for a while.
+    s.backoff[s.level] = Math.min(Math.max(s.backoff[s.level] * 2, p.backoff[0]), p.backoff[1]);
+    s.blockedUntil[s.level] = s.frame + s.backoff[s.level];
+  }
+  s.probe = level > s.level ? { level, from: s.level, frame: s.frame } : null;
+  s.level = level;
+  s.samples = [];
+  s.over = s.calm = 0;
+  s.reason = reason;
+}
+
+/** Records one frame measured at the current level. */
+function record(s, table, sample, budget, p) {
+  s.frame++;
+  s.samples.push(sample.ms);
+  if (s.samples.length > p.window) s.samples.shift();
+  observe(s.costs, table, { level: s.level, ms: sample.ms, macs: sample.macs, exhausted: sample.exhausted }, p);
+  const over = sample.ms > budget || !!sample.exhausted;
+  s.over = over ? s.over + 1 : 0;
+  s.calm = sample.ms <= p.fit * budget && !sample.exhausted ? s.calm + 1 : 0;
+  if (s.probe && s.frame - s.probe.frame > p.probeFrames) {
+    s.backoff[s.probe.level] = 0; // the step up held
+    s.probe = null;
+  }
+}
+
+/** Where to go from the current level, or null to stay: {level, reason}. */
+function decide(s, table, budget, capLevel, cap, p) {
+  const costs = predictedCosts(s, table, p);
+  const measured = s.samples.length >= p.minSamples;
+  if (s.level > capLevel) return { level: bestFitting(costs, capLevel, p.fit * budget), reason: cap.reason };
+  if (s.probe && !measured && s.over > 0) // a step up that misses at once goes straight back
+    return { level: s.probe.from, reason: `${table[s.level].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) right after stepping up` };
+  if (s.level > 0 && s.over >= p.downAfter)
+    return { level: bestFitting(costs, s.level - 1, p.fit * budget), reason: `${s.over} frames in a row over the ${fmtMs(budget)} budget` };
+  if (s.level > 0 && measured && costs[s.level] > budget)
+    return {
+      level: bestFitting(costs, s.level - 1, p.fit * budget),
+      reason: `p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[s.level])} over the ${fmtMs(budget)} budget`,
+    };
+  if (measured && s.calm >= p.upAfter) {
+    for (let l = capLevel; l > s.level; l--)
+      if (costs[l] <= p.upFit * budget && s.frame >= s.blockedUntil[l])
+        return { level: l, reason: `headroom: ${fmtMs(costs[s.level])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(costs[l])}` };
+  }
+  return null;
+}
+
+/**
+ * One step of the policy. `signals`: {
+ *   budgetMs,                         per-frame inference budget (from the target fps)
+ *   sample: {config, ms, macs, exhausted}  the frame just measured (optional)
+ *   battery: {level, charging} | null   (null: unknown, never treated as low)
+ *   saver: boolean                    the user's battery-saver switch
+ *   pressure: 'nominal'|'fair'|'serious'|'critical'|null
+ *   hidden: boolean                   page not visible: pause
+ *   override: config index | null     the user's manual choice
+ * } → { configIndex, level, reason, changed, paused, capMacs, state }.
+ * `state` is not modified; the returned one replaces it.
+ */
+export function govern(signals, state, table, params = DEFAULTS) {
+  const p = { ...DEFAULTS, ...params };
+  const s = structuredClone(state);
+  const before = s.override ?? table[s.level].config;
+  const budget = signals.budgetMs;
+  const cap = computeCap(signals, table, p);
+  let capLevel = table.length - 1;
+  while (cap && capLevel > 0 && table[capLevel].macs > cap.macs) capLevel--;
+
+  s.paused = !!signals.hidden;
+  s.override = Number.isInteger(signals.override) ? signals.override : null;
+  if (state.override !== null && s.override === null) {
+    s.samples = []; // measure afresh
+    s.over = s.calm = 0;
+    s.reason = `manual override off: automatic from ${table[s.level].name}`;
+  }
+  const sample = signals.sample;
+  // A frame of another configuration (e.g. in flight during a switch) is not this level's.
+  if (sample && !s.paused && s.override === null && table[s.level].config === sample.config && Number.isFinite(sample.ms))
+    record(s, table, sample, budget, p);
+
+  if (s.override === null && !s.paused) {
+    const move = decide(s, table, budget, capLevel, cap, p);
+    if (move && move.level !== s.level) moveTo(s, move.level, move.reason, p);
+  }
+  const configIndex = s.override ?? table[s.level].config;
+  return {
+    configIndex, level: s.override === null ? s.level : null,
+    reason: s.paused ? 'paused: the page is hidden' : s.override !== null ? 'manual override' : s.reason,
+    changed: configIndex !== before, paused: s.paused, capMacs: cap ? cap.macs : null, state: s,
+  };
+}
+
+/**
+ * The governor with its state: `update(signals)` runs one step and fires
+ * a "change" event (detail: {from, to, name, reason}) whenever the
+ * configuration changes. `configs` is a model's `configs`.
+ */
+export class Governor extends EventTarget {
+  constructor(configs, params = {}) {
+    super();
+    this.configs = configs;
+    this.params = { ...DEFAULTS, ...params };
+    this.table = governorTable(configs);
+    this.state = initialState(this.table);
+    this.last = null;
+  }
+
+  get configIndex() {
+    return this.last?.configIndex ?? this.table[this.state.level].config;
+  }
+
+  update(signals) {
+    const from = this.configIndex;
+    const out = govern(signals, this.state, this.table, this.params);
+    this.state = out.state;
+    this.last = out;
+    if (out.changed)
+      this.dispatchEvent(new CustomEvent('change', {
+        detail: { from, to: out.configIndex, name: this.configs[out.configIndex].name, reason: out.reason },
+      }));
+    return out;
+  }
+
+  /** Predicted frame time per level (ms), for display. */
+  predictedCosts() {
+    return predictedCosts(this.state, this.table, this.params);
+  }
+}

@@ -1,0 +1,197 @@
+// dyce's user-facing module. One call loads a package; the model classifies
+// pictures or tensors through the cascade and switches configurations in
+// O(1). The same API runs in Node, on a page's main thread and in a Worker
+// (./worker-client.mjs mirrors it over postMessage).
+//
+//   import { load } from 'dyce';
+//   const model = await load(new URL('fashion-mnist.dyce', location.href));
+//   const { label, score, exit, macs, ms } = await model.classify(imageData);
+//   await model.setConfig(model.configs[0].name);   // the cheapest
+//   model.dispose();
+import { createEngine, DyceError } from './engine.mjs';
+import { toTensor } from './preprocess.mjs';
+
+export { DyceError };
+
+const isNode = typeof process === 'object' && !!process.versions?.node;
+
+/** Package bytes from bytes, a URL or a path (Node) / URL string (browser). */
+async function readSource(source) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const isUrl = source instanceof URL;
+  if (typeof source !== 'string' && !isUrl)
+    throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer) or a URL');
+  if (isNode && (!isUrl || source.protocol === 'file:') && !/^https?:/.test(String(source))) {
+    const fs = await import('node:fs/promises');
+    try {
+      return new Uint8Array(await fs.readFile(source));
+    } catch (e) {
+      throw new DyceError('DYCE_NOT_FOUND', `cannot read ${source}: ${e.message}`);
+    }
+  }
+  const response = await fetch(source);
+  if (!response.ok) throw new DyceError('DYCE_NOT_FOUND', `cannot fetch ${source}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Loads a .dyce package. `source`: Uint8Array / ArrayBuffer (copied; the
+ * caller keeps it), a URL, or a path under Node. Options: `config` (the
+ * configuration to start with, name or index; default: the package's most
+ * accurate one), and the engine's: `variant` ("relaxed" | "simd" |
+ * "nosimd"), `wasmUrl`, `wasmBinary`.
+ */
+export async function load(source, options = {}) {
+  const { config, ...engineOptions } = options;
+  const bytes = await readSource(source);
+  const engine = await createEngine(engineOptions);
+  const model = new DyceModel(engine.loadModel(bytes), engine.variant ?? 'simd');
+  try {
+    if (model.configs.length) await model.setConfig(config ?? model.defaultConfig);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/** The MACs a configuration spends when every enabled classifier runs. */
+function worstCaseMacs(config, cascade, macsOf) {
+  let total = config.saver ? macsOf(config.saver) : 0;
+  for (let p = 1; p <= cascade.stageCount; p++) {
+    total += macsOf(`stage${p}`);
+    if (config.exits[p - 1]) total += macsOf(config.exits[p - 1]);
+  }
+  return total + macsOf(cascade.head);
+}
+
+export class DyceModel {
+  /** Takes ownership of an engine Model (wasm/engine.mjs). */
+  constructor(low, variant) {
+    this.low = low;
+    this.variant = variant;
+    const [, height, width, channels] = low.inputDims;
+    this.input = { height, width, channels, ...low.inputSpec };
+    this.labels = low.labels;
+    const macsOf = (name) => low.graphs.find((g) => g.name === name)?.macs ?? 0;
+    const cascade = low.cascade;
+    this.backboneMacs = cascade
+      ? Array.from({ length: cascade.stageCount }, (_, p) => macsOf(`stage${p + 1}`)).reduce((a, b) => a + b, 0) + macsOf(cascade.head)
+      : low.graphs.reduce((a, g) => a + g.macs, 0);
+    // The search measured accuracy and mean MACs on the validation split;
+    // −1 (e.g. the "backbone" entry) means not measured: null here.
+    this.configs = Object.freeze(low.configs.map((c, index) => Object.freeze({
+      index, name: c.name,
+      accuracy: c.accuracy >= 0 ? c.accuracy : null,
+      meanMacs: c.meanMacs >= 0 ? c.meanMacs : null,
+      maxMacs: worstCaseMacs(c, cascade, macsOf),
+      saver: c.saver, saverThreshold: c.saverThreshold,
+      exits: Object.freeze([...c.exits]), thresholds: Object.freeze([...c.thresholds]),
+      confidence: c.confidence,
+    })));
+    this.current = null;
+    this.disposed = false;
+  }
+
+  /** The most accurate configuration the search measured, else the last one. */
+  get defaultConfig() {
+    const measured = this.configs.filter((c) => c.accuracy !== null);
+    const best = measured.reduce((a, c) => (!a || c.accuracy > a.accuracy ? c : a), null);
+    return (best ?? this.configs.at(-1)).index;
+  }
+
+  /** Name of the current configuration ("custom" after setConfig({...})), or null. */
+  get config() {
+    return this.current;
+  }
+
+  checkAlive() {
+    if (this.disposed) throw new DyceError('DYCE_BAD_STATE', 'the model was disposed');
+  }
+
+  /**
+   * Switches configuration: a shipped one by name or index (O(1), no
+   * allocation), or a custom table { saver, saverThreshold, exits,
+   * thresholds, confidence } (see wasm/engine.mjs).
+   */
+  async setConfig(which) {
+    this.setConfigNow(which);
+  }
+
+  setConfigNow(which) {
+    this.checkAlive();
+    if (typeof which === 'string' || typeof which === 'number') {
+      const c = typeof which === 'number' ? this.configs[which] : this.configs.find((x) => x.name === which);
+      if (!c) throw new DyceError('DYCE_NOT_FOUND', `no configuration ${JSON.stringify(which)}; the package has ${this.configs.map((x) => x.name).join(', ') || 'none'}`);
+      if (this.current !== c.name) this.low.useConfig(c.index);
+      this.current = c.name;
+    } else if (which && typeof which === 'object') {
+      this.low.setConfig(which);
+      this.current = 'custom';
+    } else {
+      throw new DyceError('DYCE_INVALID_ARGUMENT', 'setConfig() takes a configuration name, index or table');
+    }
+  }
+
+  /**
+   * Classifies one input: ImageData (or {data, width, height} RGBA), a
+   * canvas, a video, a VideoFrame, an ImageBitmap, or a Float32Array that
+   * is already the normalised tensor (`layout` "nchw" or "nhwc").
+   * Options: `config` (switch first, and stay), `deadlineMs` / `macBudget`
+   * (anytime mode: stop before the next graph once spent), `topK` (3),
+   * `invert` (light-on-dark pictures for a dark-on-light model).
+   * → { label, index, score, top, exit, position, macs, ms, config,
+   *     budgetExhausted }; `ms` covers preprocessing and the cascade.
+   */
+  async classify(input, options = {}) {
+    return this.classifyNow(input, options);
+  }
+
+  classifyNow(input, { config, deadlineMs = 0, macBudget = 0, topK = 3, layout = 'nchw', invert = false } = {}) {
+    this.checkAlive();
+    const start = performance.now();
+    if (config !== undefined && config !== null) this.setConfigNow(config);
+    const tensor = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
+    const r = this.low.classify(tensor, { layout: input instanceof Float32Array ? layout : 'nchw', deadlineMs, macBudget });
+    const top = this.topOf(r.exit, topK);
+    return {
+      label: r.label, index: r.index, score: r.score, top,
+      exit: r.exit, position: r.position, macs: r.macs,
+      ms: performance.now() - start, config: this.current, budgetExhausted: r.budgetExhausted,
+    };
+  }
+
+  /** The `k` most probable classes of graph `exit`'s output for the current input. */
+  topOf(exit, k) {
+    const logits = readOutput(this.low, exit);
+    const max = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return Array.from(e, (v, index) => ({ index, label: this.labels[index] ?? String(index), score: v / sum }))
+      .sort((a, b) => b.score - a.score).slice(0, Math.max(0, k));
+  }
+
+  /** Frees the wasm model and session. Idempotent; later calls throw DYCE_BAD_STATE. */
+  async dispose() {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.low.free();
+  }
+}
+
+/**
+ * A copy of graph `name`'s output for the current input, without running
+ * anything: the session keeps every output of the last classify.
+ * (Reaches into the engine Model; a `Model.output(graph)` there would
+ * replace this.)
+ */
+function readOutput(low, name) {
+  const { engine, session } = low, m = engine.m;
+  return engine.withAlloc(8, (out) => {
+    engine.call(m._dyce_session_output, session, low.graphIndex(name), out, out + 4);
+    const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
+    return m.HEAPF32.slice(data >> 2, (data >> 2) + count);
+  });
+}

@@ -1,0 +1,64 @@
+// The device signals the governor reads, gathered on a page's main thread:
+//  - battery: the Battery Status API ({level, charging}); it exists only in
+//    Chromium browsers and not in workers. Elsewhere battery is null,
+//    "unknown", which the governor never treats as low.
+//  - pressure: the Compute Pressure API's CPU state ("nominal", "fair",
+//    "serious", "critical"), or null where PressureObserver is missing or
+//    not allowed.
+//  - hidden: the page is not visible (the demo pauses).
+
+/**
+ * Starts watching; `onChange(snapshot)` runs after every change.
+ * `use`: which optional sources to read (default both: ['battery', 'pressure']).
+ * → { snapshot, stop() }; snapshot = {battery, pressure, hidden}.
+ */
+export function watchDevice(onChange = () => {}, { use = ['battery', 'pressure'] } = {}) {
+  const snapshot = { battery: null, pressure: null, hidden: document.visibilityState === 'hidden' };
+  const stops = [];
+  let stopped = false;
+  const emit = () => stopped || onChange({ ...snapshot });
+
+  const onVisibility = () => {
+    snapshot.hidden = document.visibilityState === 'hidden';
+    emit();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  stops.push(() => document.removeEventListener('visibilitychange', onVisibility));
+
+  if (use.includes('battery') && typeof navigator.getBattery === 'function') {
+    navigator.getBattery().then((battery) => {
+      const read = () => {
+        snapshot.battery = { level: battery.level, charging: battery.charging };
+        emit();
+      };
+      read();
+      for (const type of ['levelchange', 'chargingchange']) {
+        battery.addEventListener(type, read);
+        stops.push(() => battery.removeEventListener(type, read));
+      }
+    }, () => {}); // refused (e.g. by a permissions policy): stays unknown
+  }
+
+  if (use.includes('pressure') && typeof globalThis.PressureObserver === 'function') {
+    try {
+      const observer = new PressureObserver((records) => {
+        snapshot.pressure = records.at(-1).state;
+        emit();
+      });
+      observer.observe('cpu', { sampleInterval: 1000 }).catch(() => {});
+      stops.push(() => observer.disconnect());
+    } catch {
+      // not allowed here: stays unknown
+    }
+  }
+
+  return {
+    get snapshot() {
+      return { ...snapshot };
+    },
+    stop() {
+      stopped = true;
+      for (const stop of stops) stop();
+    },
+  };
+}

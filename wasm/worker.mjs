@@ -1,0 +1,51 @@
+// The Worker side of ./worker-client.mjs: one model per worker, requests
+// handled one at a time in arrival order (a classify sent right after
+// load waits for it). Replies {id, ok, value} or {id, ok: false, error}.
+import { load } from './index.mjs';
+
+let model = null;
+let queue = Promise.resolve();
+
+/** The plain-data description the client mirrors. */
+function describe(m) {
+  return {
+    configs: m.configs, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
+    variant: m.variant, config: m.config, defaultConfig: m.defaultConfig,
+  };
+}
+
+const handlers = {
+  async load(source, options) {
+    if (model) throw Object.assign(new Error('this worker already holds a model'), { code: 'DYCE_BAD_STATE' });
+    model = await load(source, options);
+    return describe(model);
+  },
+  classify(input, options) {
+    try {
+      return model.classifyNow(input, options);
+    } finally {
+      // Frames and bitmaps posted here are copies the client gave away.
+      if (typeof input?.close === 'function') input.close();
+    }
+  },
+  setConfig(which) {
+    model.setConfigNow(which);
+    return model.config;
+  },
+  async dispose() {
+    await model?.dispose();
+    model = null;
+  },
+};
+
+self.onmessage = ({ data: { id, op, args } }) => {
+  queue = queue.then(async () => {
+    try {
+      if (!handlers[op]) throw Object.assign(new Error(`unknown request '${op}'`), { code: 'DYCE_INVALID_ARGUMENT' });
+      if (op !== 'load' && op !== 'dispose' && !model) throw Object.assign(new Error('no model loaded'), { code: 'DYCE_BAD_STATE' });
+      self.postMessage({ id, ok: true, value: await handlers[op](...args) });
+    } catch (e) {
+      self.postMessage({ id, ok: false, error: { code: e.code ?? 'DYCE_INTERNAL', message: e.message ?? String(e) } });
+    }
+  });
+};

@@ -1,0 +1,222 @@
+// The demo: streams Fashion-MNIST test images (or the camera) through the
+// model at a target frame rate, lets the governor pick the configuration
+// from frame times, battery, CPU pressure and the user's switches, and
+// shows what happened. URL options (mostly for tests):
+//   ?runner=worker|main   where inference runs (default: a Worker)
+//   ?fps=N                initial target frame rate (default 15)
+//   ?model=URL            the package (default: the shipped one, else the smoke one)
+//   ?signals=battery,pressure   which device APIs to read (default both)
+//   ?start=N              first test image (default 0)
+//   ?variant=relaxed|simd|nosimd   the wasm build (default: the best this browser runs)
+import { Governor } from '../wasm/governor.mjs';
+import { load } from '../wasm/index.mjs';
+import { watchDevice } from '../wasm/signals.mjs';
+import { loadInWorker } from '../wasm/worker-client.mjs';
+import { startCamera } from './camera.mjs';
+import { drawExits, FrameChart, ParetoChart } from './charts.mjs';
+import { loadTestSet, sampleImage } from './dataset.mjs';
+import { Pacer } from './pacer.mjs';
+import { LiveStats } from './stats.mjs';
+import * as view from './view.mjs';
+
+// Inference gets this share of each frame; the rest is the page's (drawing,
+// input, the browser's own work).
+const BUDGET_SHARE = 0.5;
+const CHART_MS = 200;
+const MODELS = ['../models/fashion-mnist.dyce', '../build/fmnist-smoke/fashion-mnist-configs.dyce'];
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+
+async function findModel() {
+  if (params.get('model')) return new URL(params.get('model'), location.href);
+  for (const candidate of MODELS) {
+    const url = new URL(candidate, location.href);
+    if ((await fetch(url, { method: 'HEAD' })).ok) return url;
+  }
+  throw new Error(`no model package: looked for ${MODELS.join(', ')}`);
+}
+
+class Demo {
+  constructor(model, set, modelUrl) {
+    this.model = model;
+    this.set = set;
+    this.modelUrl = modelUrl;
+    this.runner = params.get('runner') === 'main' ? 'main' : 'worker';
+    this.t0 = performance.now();
+    this.next = Number(params.get('start') ?? 0);
+    this.source = 'dataset';
+    this.stopCamera = null;
+    this.events = [];
+    this.lastMs = 0;
+    this.governor = new Governor(model.configs);
+    this.governor.addEventListener('change', (e) => this.onChange(e.detail));
+    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, level: null };
+    this.stats = new LiveStats({ stageCount: model.configs[0].exits.length, backboneMacs: model.backboneMacs });
+    this.pareto = new ParetoChart($('pareto'), model.configs);
+    this.frameChart = new FrameChart($('frames'));
+    this.drawnAt = -Infinity;
+    this.pacer = new Pacer(() => this.frame());
+    this.pacer.fps = Number(params.get('fps') ?? $('fps').value);
+    const use = (params.get('signals') ?? 'battery,pressure').split(',');
+    this.device = watchDevice((snapshot) => this.onDevice(snapshot), { use });
+    this.picture = $('picture').getContext('2d');
+    this.bindControls();
+    view.fillConfigChoices(model.configs);
+    view.showDevice(this.device.snapshot, false);
+    view.showRuntime(`${this.runner === 'worker' ? 'in a Worker' : 'on the main thread'}, wasm ${model.variant}; ${modelUrl.pathname.split('/').pop()}, ${model.configs.length} configurations`);
+  }
+
+  get budgetMs() {
+    return (1000 / this.pacer.fps) * BUDGET_SHARE;
+  }
+
+  bindControls() {
+    $('fps').value = String(this.pacer.fps);
+    $('fps-value').textContent = String(this.pacer.fps);
+    $('fps').addEventListener('input', () => {
+      this.pacer.fps = Number($('fps').value);
+      $('fps-value').textContent = $('fps').value;
+    });
+    $('saver').addEventListener('change', () => this.steer());
+    $('override').addEventListener('change', () => this.steer());
+    $('source').addEventListener('change', () => this.switchSource($('source').value));
+    $('pause').addEventListener('click', () => {
+      const paused = this.pacer.running;
+      if (paused) this.pacer.stop();
+      else this.pacer.start();
+      $('pause').textContent = paused ? 'resume' : 'pause';
+    });
+  }
+
+  /** The signals of the governor's next step (plus the frame just measured). */
+  signals(sample = null) {
+    const override = $('override').value;
+    return {
+      ...this.device.snapshot, budgetMs: this.budgetMs, sample,
+      saver: $('saver').checked, override: override === 'auto' ? null : Number(override),
+    };
+  }
+
+  /** A change of switch or device: the governor decides without a new frame. */
+  steer() {
+    this.decision = this.governor.update(this.signals());
+    this.drawnAt = -Infinity;
+    this.render();
+  }
+
+  onDevice(snapshot) {
+    view.showDevice(snapshot, $('saver').checked);
+    this.steer();
+    if (!snapshot.hidden && $('pause').textContent === 'pause') this.pacer.start();
+  }
+
+  onChange(detail) {
+    const event = { t: performance.now() - this.t0, ...detail };
+    this.events.push(event);
+    view.logEvent(event, event.t);
+  }
+
+  async switchSource(source) {
+    this.stopCamera?.();
+    this.stopCamera = null;
+    this.source = 'dataset';
+    $('camera').hidden = true;
+    $('picture').hidden = false;
+    this.pacer.follow(null);
+    if (source !== 'camera') return;
+    try {
+      this.stopCamera = await startCamera($('camera'));
+      this.source = 'camera';
+      $('camera').hidden = false;
+      $('picture').hidden = true;
+      this.pacer.follow($('camera'));
+    } catch (e) {
+      $('source').value = 'dataset';
+      view.showStatus(`camera unavailable: ${e.message}; streaming test images`, true);
+    }
+  }
+
+  /** One frame: pick the input, classify it with the governor's choice, measure, decide. */
+  async frame() {
+    if (this.device.snapshot.hidden) return;
+    let input, truth;
+    if (this.source === 'camera') {
+      input = $('camera');
+    } else {
+      const i = this.next++ % this.set.count;
+      input = sampleImage(this.set, i);
+      truth = this.model.labels[this.set.labels[i]];
+      this.picture.putImageData(input, 0, 0);
+    }
+    const config = this.decision.configIndex;
+    const start = performance.now();
+    let result;
+    try {
+      result = await this.model.classify(input, {
+        config, invert: this.source === 'camera' && $('invert').checked,
+        deadlineMs: $('anytime').checked ? this.budgetMs : 0,
+      });
+    } catch (e) {
+      view.showStatus(`classify failed: ${e.code ?? ''} ${e.message}`, true);
+      this.pacer.stop();
+      return;
+    }
+    const ms = performance.now() - start;
+    this.lastMs = ms;
+    this.stats.add({
+      t: start - this.t0, config, ms, budgetMs: this.budgetMs, position: result.position, macs: result.macs,
+      exhausted: result.budgetExhausted, correct: truth === undefined ? null : result.label === truth,
+    });
+    this.decision = this.governor.update(this.signals({ config, ms, macs: result.macs, exhausted: result.budgetExhausted }));
+    view.showAnswer(result, truth);
+    this.render();
+  }
+
+  /** Updates the panels; the charts at most every CHART_MS (drawing competes with inference). */
+  render() {
+    const now = performance.now();
+    if (now - this.drawnAt < CHART_MS) return;
+    this.drawnAt = now;
+    const config = this.model.configs[this.decision.configIndex];
+    view.showState({
+      config, reason: this.decision.reason, stats: this.stats, lastMs: this.lastMs, budgetMs: this.budgetMs,
+      fps: this.pacer.fps, share: BUDGET_SHARE, within: this.stats.withinBudget(performance.now() - this.t0 - 10_000),
+    });
+    this.pareto.update(this.decision.configIndex, this.stats.perConfig, this.decision.capMacs);
+    this.frameChart.draw(this.stats.frames, this.budgetMs);
+    drawExits($('exits'), this.stats.exits);
+  }
+
+  /** A plain-data view of the run, for tests and the console. */
+  snapshot() {
+    return {
+      runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
+      fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
+      configName: this.model.configs[this.decision.configIndex].name, level: this.decision.level,
+      reason: this.decision.reason, table: this.governor.table, device: this.device.snapshot,
+      frames: this.stats.frames.map(({ t, config, ms, over, position, correct }) => ({ t, config, ms, over, position, correct })),
+      events: this.events, accuracy: this.stats.accuracy, saved: this.stats.saved, skipped: this.pacer.skipped,
+      now: performance.now() - this.t0,
+    };
+  }
+}
+
+async function main() {
+  const modelUrl = await findModel();
+  const runner = params.get('runner') === 'main' ? load : loadInWorker;
+  view.showStatus(`loading ${modelUrl.pathname.split('/').pop()} and the test images…`);
+  const options = params.get('variant') ? { variant: params.get('variant') } : {};
+  const [model, set] = await Promise.all([runner(modelUrl, options), loadTestSet()]);
+  if (!model.configs.length) throw new Error('the package has no configurations to switch between');
+  const demo = new Demo(model, set, modelUrl);
+  window.demo = demo;
+  demo.pacer.start();
+  view.showStatus(`running: ${set.count} Fashion-MNIST test images with their true labels`);
+  return demo;
+}
+
+window.demoReady = main().catch((e) => {
+  view.showStatus(`failed: ${e.message}`, true);
+  throw e;
+});

@@ -1,0 +1,69 @@
+// Text parts of the page: one function per panel, fed plain values.
+
+const $ = (id) => document.getElementById(id);
+const pct = (x, digits = 1) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)} %`);
+const macs = (m) => (m >= 1e6 ? `${(m / 1e6).toFixed(2)} M` : `${(m / 1e3).toFixed(1)} k`);
+const ms = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+
+export function showStatus(text, isError = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', isError);
+}
+
+export function fillConfigChoices(configs) {
+  const select = $('override');
+  for (const c of configs) {
+    const option = document.createElement('option');
+    option.value = String(c.index);
+    option.textContent = `${c.name} — ${c.accuracy === null ? 'accuracy not measured' : pct(c.accuracy)}, ${macs(c.meanMacs ?? c.maxMacs)} MACs`;
+    select.appendChild(option);
+  }
+}
+
+export function showAnswer(result, truthLabel) {
+  $('predicted').textContent = result.label;
+  $('score').textContent = pct(result.score, 0);
+  $('exit').textContent = result.exit;
+  $('truth').textContent = truthLabel ?? 'unknown (camera)';
+  const verdict = $('verdict');
+  verdict.textContent = truthLabel === undefined ? '' : truthLabel === result.label ? '✓' : '✗';
+  verdict.className = truthLabel === undefined ? '' : truthLabel === result.label ? 'good' : 'bad';
+  $('top').replaceChildren(...result.top.map((t) => {
+    const li = document.createElement('li');
+    li.innerHTML = `<span>${t.label}<div class="bar" style="width:${(t.score * 100).toFixed(1)}%"></div></span><span>${pct(t.score, 0)}</span>`;
+    return li;
+  }));
+}
+
+export function showState({ config, reason, stats, lastMs, budgetMs, fps, share, within }) {
+  $('config').textContent = config.name;
+  $('config-info').textContent = `${config.accuracy === null ? 'accuracy not measured' : `${pct(config.accuracy)} on val`}, ${macs(config.meanMacs ?? config.maxMacs)} MACs`;
+  $('reason').textContent = reason;
+  $('accuracy').textContent = pct(stats.accuracy);
+  const recent = stats.recentAccuracy(100);
+  $('accuracy-recent').textContent = stats.labelled ? `${stats.labelled} images; last 100: ${pct(recent, 0)}` : '';
+  $('saved').textContent = pct(stats.saved);
+  $('frame-ms').textContent = ms(lastMs);
+  $('frame-ms').classList.toggle('over', lastMs > budgetMs);
+  $('budget').textContent = `${ms(budgetMs)} (${Math.round(share * 100)} % of a ${fps} fps frame)`;
+  $('within').textContent = within.share === null ? '' : `${pct(within.share, 0)} of the last ${within.frames} within`;
+}
+
+export function showDevice({ battery, pressure }, saver) {
+  $('battery').textContent = battery
+    ? `${Math.round(battery.level * 100)} %, ${battery.charging ? 'charging' : 'discharging'}${saver ? ' · saver on' : ''}`
+    : `unknown (no Battery Status API)${saver ? ' · saver on' : ''}`;
+  $('pressure').textContent = pressure ?? 'unknown';
+}
+
+export function showRuntime(text) {
+  $('runtime').textContent = text;
+}
+
+export function logEvent({ name, reason }, t) {
+  const li = document.createElement('li');
+  li.textContent = `${(t / 1000).toFixed(1)} s → ${name}: ${reason}`;
+  const list = $('events');
+  list.prepend(li);
+  while (list.children.length > 30) list.lastChild.remove();
+}
