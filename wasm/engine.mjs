@@ -168,6 +168,11 @@ export class Model {
     if (layoutCode === undefined)
       throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout '${layout}'`);
     const m = this.engine.m;
+    if (input.length === 0) {
+      // Also what a detached buffer looks like; copying it would throw a TypeError.
+      const want = this.inputDims.reduce((a, b) => a * b, 1);
+      throw new DyceError('DYCE_BAD_INPUT', `input has 0 elements (empty or detached buffer); the model takes ${want}`);
+    }
     this.engine.withAlloc(Math.max(input.byteLength, 4), (ptr) => {
       m.HEAPF32.set(input, ptr >> 2);
       this.engine.call(m._dyce_session_set_input, this.session, ptr, input.length, layoutCode);

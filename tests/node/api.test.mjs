@@ -15,19 +15,23 @@ import { centerCrop, pixelsToTensor, resizePixels } from '../../wasm/preprocess.
 import { readTestSet, sampleTensor } from './fmnist.mjs';
 import { root, runCli, tempDir } from './harness.mjs';
 
-/** A package with configurations: the shipped one, else the smoke one searched here. */
-function packageWithConfigs() {
-  const shipped = path.join(root, 'models/fashion-mnist.dyce');
+/** A package with configurations: the shipped one, else the smoke one (searched here if need be). */
+async function packageWithConfigs() {
   const smoke = path.join(root, 'build/fmnist-smoke/fashion-mnist');
-  if (fs.existsSync(shipped)) return shipped;
-  if (fs.existsSync(`${smoke}-configs.dyce`)) return `${smoke}-configs.dyce`;
+  for (const candidate of [path.join(root, 'models/fashion-mnist.dyce'), `${smoke}-configs.dyce`]) {
+    if (!fs.existsSync(candidate)) continue;
+    const m = await load(candidate);
+    const configs = m.configs.length;
+    await m.dispose();
+    if (configs) return candidate;
+  }
   const out = path.join(tempDir(), 'fashion-mnist-configs.dyce');
   const r = runCli('native', ['search', `${smoke}.dyce`, '--records', `${smoke}.records`, '--lambda-step', '0.01', '-o', out]);
   assert.equal(r.status, 0, r.stderr);
   return out;
 }
 
-const file = packageWithConfigs();
+const file = await packageWithConfigs();
 const bytes = fs.readFileSync(file);
 const set = readTestSet();
 const model = await load(bytes);
@@ -209,10 +213,47 @@ test('every wasm allocation is freed, errors included', async () => {
   await m.dispose();
 });
 
+test('a package without configurations runs its whole backbone', async () => {
+  const m = await load(path.join(root, 'build/fmnist-smoke/fashion-mnist.dyce'));
+  try {
+    assert.deepEqual([m.configs.length, m.config, m.defaultConfig], [0, null, null]);
+    const r = await m.classify(picture(0));
+    assert.deepEqual([r.exit, r.macs, r.config], ['head', m.backboneMacs, null]);
+    await rejects(m.setConfig(0), 'DYCE_NOT_FOUND', /the package has none/);
+  } finally {
+    await m.dispose();
+  }
+});
+
 test('dispose frees the model; later calls say so', async () => {
   const m = await load(bytes);
   await m.dispose();
   await m.dispose(); // idempotent
   await rejects(m.classify(picture(0)), 'DYCE_BAD_STATE', /disposed/);
   await rejects(m.setConfig(0), 'DYCE_BAD_STATE', /disposed/);
+});
+
+test('empty and detached buffers, unknown configurations, concurrent calls', async () => {
+  const good = await model.classify(picture(3));
+  await rejects(model.classify(new Float32Array(0)), 'DYCE_BAD_INPUT', /0 elements/);
+  const detached = new Float32Array(784);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] }); // detaches it
+  await rejects(model.classify(detached), 'DYCE_BAD_INPUT', /0 elements/);
+  const gone = { width: 28, height: 28, data: new Uint8ClampedArray(28 * 28 * 4) };
+  structuredClone(gone.data.buffer, { transfer: [gone.data.buffer] });
+  await rejects(model.classify(gone), 'DYCE_INVALID_ARGUMENT');
+  await rejects(model.classify(picture(3), { config: 'no-such-config' }), 'DYCE_NOT_FOUND');
+  await rejects(model.classify(picture(3), { config: 10_000 }), 'DYCE_NOT_FOUND');
+  // Many calls in flight at once, with different configurations: each
+  // gets the answer it would get alone.
+  const configs = model.configs.map((c) => c.name);
+  const alone = [];
+  for (let i = 0; i < 12; i++) alone.push(await model.classify(picture(i), { config: configs[i % configs.length] }));
+  const together = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+    model.classify(picture(i), { config: configs[i % configs.length] })));
+  assert.deepEqual(together.map((r) => [r.index, r.exit, r.config]), alone.map((r) => [r.index, r.exit, r.config]));
+  // A per-call config stays (see classify); back to the first one, the
+  // model answers as before all of this.
+  const again = await model.classify(picture(3), { config: good.config });
+  assert.deepEqual([again.index, again.exit], [good.index, good.exit]);
 });
