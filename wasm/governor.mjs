@@ -182,6 +182,7 @@ export function govern(signals, state, table, params = DEFAULTS) {
   if (state.override !== null && s.override === null) {
     s.samples = []; // measure afresh
     s.over = s.calm = 0;
+    s.probe = null;
     s.reason = `manual override off: automatic from ${table[s.level].name}`;
   }
   const sample = signals.sample;

@@ -113,6 +113,8 @@ export interface Model {
   readonly variant: Variant;
   /** Name of the current configuration ("custom" after a table), or null. */
   readonly config: string | null;
+  /** Index of the most accurate measured configuration (what load starts with), or null. */
+  readonly defaultConfig: number | null;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   /** Frees the wasm memory (and ends the worker). Idempotent. */

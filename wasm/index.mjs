@@ -95,11 +95,11 @@ export class DyceModel {
     this.disposed = false;
   }
 
-  /** The most accurate configuration the search measured, else the last one. */
+  /** Index of the most accurate configuration the search measured, else the last one; null without any. */
   get defaultConfig() {
     const measured = this.configs.filter((c) => c.accuracy !== null);
     const best = measured.reduce((a, c) => (!a || c.accuracy > a.accuracy ? c : a), null);
-    return (best ?? this.configs.at(-1)).index;
+    return (best ?? this.configs.at(-1))?.index ?? null;
   }
 
   /** Name of the current configuration ("custom" after setConfig({...})), or null. */

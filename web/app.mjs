@@ -28,13 +28,21 @@ const MODELS = ['../models/fashion-mnist.dyce', '../build/fmnist-smoke/fashion-m
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
-async function findModel() {
-  if (params.get('model')) return new URL(params.get('model'), location.href);
-  for (const candidate of MODELS) {
+/**
+ * Loads the first package that exists and ships configurations: ?model=,
+ * else the shipped one, else the smoke-trained one (the shipped package
+ * has no configurations until `dyce search` has written them).
+ */
+async function loadModel(runner, options) {
+  const candidates = params.get('model') ? [params.get('model')] : MODELS;
+  for (const candidate of candidates) {
     const url = new URL(candidate, location.href);
-    if ((await fetch(url, { method: 'HEAD' })).ok) return url;
+    if (!(await fetch(url, { method: 'HEAD' })).ok) continue;
+    const model = await runner(url, options);
+    if (model.configs.length) return { model, url };
+    await model.dispose();
   }
-  throw new Error(`no model package: looked for ${MODELS.join(', ')}`);
+  throw new Error(`no model package with configurations: looked for ${candidates.join(', ')}`);
 }
 
 class Demo {
@@ -47,6 +55,7 @@ class Demo {
     this.next = Number(params.get('start') ?? 0);
     this.source = 'dataset';
     this.stopCamera = null;
+    this.userPaused = false;
     this.events = [];
     this.lastMs = 0;
     this.governor = new Governor(model.configs);
@@ -82,10 +91,10 @@ class Demo {
     $('override').addEventListener('change', () => this.steer());
     $('source').addEventListener('change', () => this.switchSource($('source').value));
     $('pause').addEventListener('click', () => {
-      const paused = this.pacer.running;
-      if (paused) this.pacer.stop();
+      this.userPaused = !this.userPaused;
+      if (this.userPaused) this.pacer.stop();
       else this.pacer.start();
-      $('pause').textContent = paused ? 'resume' : 'pause';
+      $('pause').textContent = this.userPaused ? 'resume' : 'pause';
     });
   }
 
@@ -100,15 +109,15 @@ class Demo {
 
   /** A change of switch or device: the governor decides without a new frame. */
   steer() {
+    view.showDevice(this.device.snapshot, $('saver').checked);
     this.decision = this.governor.update(this.signals());
     this.drawnAt = -Infinity;
     this.render();
   }
 
   onDevice(snapshot) {
-    view.showDevice(snapshot, $('saver').checked);
     this.steer();
-    if (!snapshot.hidden && $('pause').textContent === 'pause') this.pacer.start();
+    if (!snapshot.hidden && !this.userPaused) this.pacer.start();
   }
 
   onChange(detail) {
@@ -203,13 +212,11 @@ class Demo {
 }
 
 async function main() {
-  const modelUrl = await findModel();
   const runner = params.get('runner') === 'main' ? load : loadInWorker;
-  view.showStatus(`loading ${modelUrl.pathname.split('/').pop()} and the test images…`);
+  view.showStatus('loading the model and the test images…');
   const options = params.get('variant') ? { variant: params.get('variant') } : {};
-  const [model, set] = await Promise.all([runner(modelUrl, options), loadTestSet()]);
-  if (!model.configs.length) throw new Error('the package has no configurations to switch between');
-  const demo = new Demo(model, set, modelUrl);
+  const [{ model, url }, set] = await Promise.all([loadModel(runner, options), loadTestSet()]);
+  const demo = new Demo(model, set, url);
   window.demo = demo;
   demo.pacer.start();
   view.showStatus(`running: ${set.count} Fashion-MNIST test images with their true labels`);

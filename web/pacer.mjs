@@ -11,32 +11,35 @@ export class Pacer {
     this.busy = false;
     this.due = 0;
     this.skipped = 0;
-    this.tick = this.tick.bind(this);
+    this.generation = 0; // callbacks of an older schedule (e.g. a stopped video's) are ignored
   }
 
   start() {
     if (this.running) return;
     this.running = true;
-    this.schedule();
+    this.schedule(++this.generation);
   }
 
   stop() {
     this.running = false;
+    this.generation++;
   }
 
   /** Paces by this video's frames (requestVideoFrameCallback), or by animation frames (null). */
   follow(video) {
     this.video = video;
+    if (this.running) this.schedule(++this.generation);
   }
 
-  schedule() {
-    if (!this.running) return;
-    if (this.video && 'requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(this.tick);
-    else requestAnimationFrame(this.tick);
+  schedule(generation) {
+    const tick = (now) => this.tick(generation, now);
+    if (this.video && 'requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(tick);
+    else requestAnimationFrame(tick);
   }
 
-  tick(now) {
-    this.schedule();
+  tick(generation, now) {
+    if (generation !== this.generation || !this.running) return;
+    this.schedule(generation);
     // Animation frames arrive every ~16.7 ms: accept one a few ms early
     // rather than wait a whole extra frame.
     if (now < this.due - 4) return;

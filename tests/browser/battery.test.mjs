@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { openDemo, screenshot, snapshot, waitForState } from './harness.mjs';
+import { openDemo, pageQuery, screenshot, snapshot, waitForState } from './harness.mjs';
 
 /** Runs in the page before its scripts: a BatteryManager look-alike the test can drive. */
 function fakeBattery(initial) {
@@ -23,10 +23,8 @@ function fakeBattery(initial) {
   Object.defineProperty(Navigator.prototype, 'getBattery', { value: () => Promise.resolve(battery), configurable: true });
 }
 
-const model = process.env.DYCE_TEST_MODEL ? `&model=${encodeURIComponent(process.env.DYCE_TEST_MODEL)}` : '';
-
 test('low battery while discharging moves to cheaper configurations and says why', async () => {
-  const demo = await openDemo({ query: `?signals=battery${model}`, initScript: fakeBattery, initArg: { level: 0.15, charging: false } });
+  const demo = await openDemo({ query: pageQuery({ signals: 'battery' }), initScript: fakeBattery, initArg: { level: 0.15, charging: false } });
   try {
     const { page } = demo;
     const s = await waitForState(page, (x) => x.frames.length >= 30 && x.events.length >= 1, 20_000, 'a governor event');
@@ -65,7 +63,7 @@ test('low battery while discharging moves to cheaper configurations and says why
 
 test('without the Battery API the battery is unknown, never low', async () => {
   const hide = () => Object.defineProperty(Navigator.prototype, 'getBattery', { value: undefined, configurable: true });
-  const demo = await openDemo({ query: `?signals=battery${model}`, initScript: hide });
+  const demo = await openDemo({ query: pageQuery({ signals: 'battery' }), initScript: hide });
   try {
     const { page } = demo;
     const s = await waitForState(page, (x) => x.frames.length >= 40, 20_000, '40 frames');

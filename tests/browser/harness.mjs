@@ -20,6 +20,15 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
+ * The page's URL options: `options` (an object), plus `model` from the
+ * environment's DYCE_TEST_MODEL when set (to try another package).
+ */
+export function pageQuery(options) {
+  const all = { ...options, ...(process.env.DYCE_TEST_MODEL ? { model: process.env.DYCE_TEST_MODEL } : {}) };
+  return '?' + new URLSearchParams(Object.entries(all).map(([k, v]) => [k, String(v)]));
+}
+
+/**
  * Serves the demo and opens it. Options: `query` (the page's URL options),
  * `initScript` (a function run before the page's scripts), `viewport`,
  * `mobile` (touch, phone user agent). → {page, context, errors, url, close()}

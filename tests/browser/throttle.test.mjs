@@ -12,24 +12,41 @@
 // over the budget (at 16× and more, the throttler turns the machine's
 // scheduling hiccups into ~30 ms stalls that no configuration avoids); the
 // budget is set from the top configuration's measured cost (about 3× its
-// p90, so that unthrottled it clearly fits); the throttle rises from 4× to
-// at most 10× until the governor steps down; "within budget" is counted
+// p90, so that unthrottled it clearly fits); the throttle is the lowest of
+// 4×–10× at which the top configuration, measured under the manual
+// override, misses the budget on ≥ 25 % of frames, plus one step; "within budget" is counted
 // over a window that starts after the governor has settled; every wait is
 // bounded.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { framesSince, openDemo, screenshot, snapshot, waitForState } from './harness.mjs';
+import { framesSince, openDemo, pageQuery, screenshot, snapshot, waitForState } from './harness.mjs';
 
 const SETTLE_MS = 3000;  // after the first step down, before counting
-const WINDOW_FRAMES = 100;
+const WINDOW_FRAMES = 100; // counted over at least WINDOW_MIN_MS
+const WINDOW_MIN_MS = 10_000;
 const RATES = [4, 6, 8, 10];
-const model = process.env.DYCE_TEST_MODEL ? `&model=${encodeURIComponent(process.env.DYCE_TEST_MODEL)}` : '';
 
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))];
 
+async function setFps(page, fps) {
+  await page.$eval('#fps', (e, v) => {
+    e.value = String(v);
+    e.dispatchEvent(new Event('input'));
+  }, fps);
+}
+
+/** Share of `config`'s frames over `budgetMs` in the next `ms`. */
+async function overShare(page, config, budgetMs, ms) {
+  const from = (await snapshot(page)).now;
+  await page.waitForTimeout(ms);
+  const s = await snapshot(page);
+  const times = s.frames.filter((f) => f.t >= from && f.config === config).map((f) => f.ms);
+  return times.length ? times.filter((x) => x > budgetMs).length / times.length : 0;
+}
+
 test('throttled, the governor fits the frame budget by moving down the curve, and comes back', async (t) => {
-  const demo = await openDemo({ query: `?runner=main&variant=nosimd&signals=battery&fps=10${model}` });
+  const demo = await openDemo({ query: pageQuery({ runner: 'main', variant: 'nosimd', signals: 'battery', fps: 10 }) });
   const { page } = demo;
   try {
     const cdp = await demo.context.newCDPSession(page);
@@ -42,43 +59,61 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     s = await waitForState(page, (x) => x.now > 4000 && x.level === top && framesSince(x, x.now - 3000).configs[topConfig] >= 20, 30_000,
       'three seconds on the most accurate configuration');
     const base = quantile(s.frames.filter((f) => f.t > s.now - 3000 && f.config === topConfig).map((f) => f.ms), 0.9);
-    // Budget (half a frame) ≈ 3× the top's p90: 5 to 30 fps.
-    const fps = Math.min(30, Math.max(5, Math.round(500 / (3 * base))));
-    await page.$eval('#fps', (e, v) => {
-      e.value = String(v);
-      e.dispatchEvent(new Event('input'));
-    }, fps);
+    // Budget (half a frame) ≈ 3× the top's unthrottled p90.
+    let fps = Math.min(30, Math.max(5, Math.round(500 / (3 * base))));
+    await setFps(page, fps);
     s = await waitForState(page, (x) => x.fps === fps && x.level === top && framesSince(x, x.now - 2000).configs[topConfig] >= fps, 20_000,
       `two seconds on the most accurate configuration at ${fps} fps`);
     t.diagnostic(`unthrottled: ${s.configName} p90 ${base.toFixed(2)} ms; ${fps} fps, budget ${s.budgetMs.toFixed(1)} ms`);
 
-    // Throttle harder until the governor has to step down.
-    let rate, throttledAt, down;
-    for (rate of RATES) {
-      await cdp.send('Emulation.setCPUThrottlingRate', { rate });
-      throttledAt ??= (await snapshot(page)).now;
-      try {
-        s = await waitForState(page, (x) => x.level !== null && x.level < top, 6000, `a step down at ${rate}×`);
-        down = s.events.find((e) => e.t >= throttledAt && e.to !== topConfig);
-        break;
-      } catch {
-        // not enough yet
+    // The throttle: the lowest rate at which the top configuration, held
+    // there by the manual override, misses the budget on a quarter of its
+    // frames or more, five times what the budget allows (a tighter budget
+    // if even 10× does not do it).
+    await page.selectOption('#override', String(topConfig));
+    let rate, missed;
+    search: for (;;) {
+      for (rate of RATES) {
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+        missed = await overShare(page, topConfig, 500 / fps, 2500);
+        if (missed >= 0.25) break search;
       }
+      if (fps >= 30) {
+        // A package whose most accurate configuration is cheap for most
+        // inputs (the smoke-trained one) cannot be pushed over a budget
+        // without throttling the machine's stalls into every budget.
+        t.skip(`${s.configName} misses a ${(500 / fps).toFixed(1)} ms budget on only ${(missed * 100).toFixed(0)} % of frames at ${rate}×`);
+        return;
+      }
+      fps = Math.min(30, Math.round(fps * 1.5));
+      await setFps(page, fps);
     }
-    assert.ok(down, `the governor stayed on ${s.configName} at ${rate}× throttling`);
+    t.diagnostic(`throttled ${rate}×: ${s.configName} misses the ${(500 / fps).toFixed(1)} ms budget (${fps} fps) on ${(missed * 100).toFixed(0)} % of frames`);
+    // One step more, when there is one: the test is about a clearly slower device.
+    if (rate < RATES.at(-1)) {
+      rate = RATES[RATES.indexOf(rate) + 1];
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+      t.diagnostic(`throttling at ${rate}×`);
+    }
+
+    // Automatic again: the governor has to move down.
+    const throttledAt = (await snapshot(page)).now;
+    await page.selectOption('#override', 'auto');
+    s = await waitForState(page, (x) => x.level !== null && x.level < top, 10_000, `a step down at ${rate}×`);
+    const down = s.events.find((e) => e.t >= throttledAt && e.to !== topConfig);
     assert.match(down.reason, /budget/);
-    t.diagnostic(`throttled ${rate}×: stepped down to ${down.name} (${down.reason})`);
+    t.diagnostic(`stepped down to ${down.name} (${down.reason})`);
 
     await page.waitForTimeout(SETTLE_MS);
     const from = (await snapshot(page)).now;
-    const windowMs = (1000 * WINDOW_FRAMES) / fps;
+    const windowMs = Math.max(WINDOW_MIN_MS, (1000 * WINDOW_FRAMES) / fps);
     await page.waitForTimeout(windowMs);
     s = await snapshot(page);
     const window = framesSince(s, from);
     const names = Object.entries(window.configs).map(([c, n]) => `${s.table.find((l) => l.config === Number(c))?.name ?? c}×${n}`);
     t.diagnostic(`throttled window: ${window.within}/${window.count} frames within budget (${(window.share * 100).toFixed(1)} %); configurations ${names.join(', ')}`);
     await screenshot(page, 'throttled.png');
-    assert.ok(window.count >= 0.5 * WINDOW_FRAMES, `${window.count} frames in ${windowMs / 1000} s`);
+    assert.ok(window.count >= 40, `${window.count} frames in ${(windowMs / 1000).toFixed(1)} s`);
     assert.ok(window.share >= 0.95, `${(window.share * 100).toFixed(1)} % of frames within budget`);
     assert.ok((window.configs[topConfig] ?? 0) < 0.5 * window.count, 'mostly below the top configuration');
 
