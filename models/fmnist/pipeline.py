@@ -36,7 +36,7 @@ class Profile:
     limit: int = None
     backbone_epochs: int = 22
     saver_epochs: int = 24
-    exit_epochs: int = 30
+    exit_epochs: int = 10
     exit_aug_views: int = 2
 
 
