@@ -30,7 +30,8 @@ echo "== fuzzing, a short run of each target (scripts/fuzz.sh)"
 bash scripts/fuzz.sh "${DYCE_FUZZ_SECONDS:-45}"
 
 echo "== training pipeline, smoke mode (train, export, convert, package, records)"
-/usr/bin/python3 models/train_fmnist.py --smoke
+# --force: the smoke cache is not keyed by architecture, and it takes seconds.
+/usr/bin/python3 models/train_fmnist.py --smoke --force
 
 echo "== Node tests"
 node --test tests/node/
