@@ -15,15 +15,6 @@ static inline dyce__vf finish(dyce__activation act, dyce__vf v) {
   return v;
 }
 
-static inline dyce__vf load_n(const float *p, size_t n) {
-  return n == 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
-}
-static inline void store_n(float *p, dyce__vf v, size_t n) {
-  if (n == 4)
-    dyce__vf_store(p, v);
-  else
-    dyce__vf_store_partial(p, v, n);
-}
 
 void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
   if (arithmetic(act)) {

@@ -3,15 +3,6 @@
  * average. */
 #include "simd.h"
 
-static inline dyce__vf load_n(const float *p, size_t n) {
-  return n == 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
-}
-static inline void store_n(float *p, dyce__vf v, size_t n) {
-  if (n == 4)
-    dyce__vf_store(p, v);
-  else
-    dyce__vf_store_partial(p, v, n);
-}
 
 /* Valid input range [lo, hi) of a window along one axis. */
 static void window_range(uint32_t o, uint32_t stride, uint32_t pad,

@@ -130,4 +130,16 @@ void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
 void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
                            float *out);
 
+/* A vector of the first n <= 4 floats at p, and its store (tails of
+ * channel loops). */
+static inline dyce__vf load_n(const float *p, size_t n) {
+  return n == 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
+}
+static inline void store_n(float *p, dyce__vf v, size_t n) {
+  if (n == 4)
+    dyce__vf_store(p, v);
+  else
+    dyce__vf_store_partial(p, v, n);
+}
+
 #endif /* DYCE_KERNELS_SIMD_SIMD_H */
