@@ -902,12 +902,40 @@ def _check_labels(graphs, labels):
                                f"there are {len(labels)} labels")
 
 
-def convert_graphs(specs, labels=None, input_spec=None):
+def _level_entries(graphs, index, level):
+    """LEVL entries of one level: {"name", "widths": {graph: [channels of
+    each dense conv / fully connected node, in graph order]}}."""
+    name, widths = level.get("name"), level.get("widths", {})
+    entries = []
+    for gname, channels in widths.items():
+        if gname not in index:
+            raise ConvertError(f"width level '{name}': no graph '{gname}'")
+        g = graphs[index[gname]]
+        dense = [j for j, n in enumerate(g.nodes) if fmt.is_dense(n)]
+        if len(channels) != len(dense):
+            raise ConvertError(
+                f"width level '{name}': graph '{gname}' has {len(dense)} dense "
+                f"conv / fully connected nodes, {len(channels)} widths given")
+        for j, c in zip(dense, channels):
+            full = g.shapes[g.nodes[j].output][3]
+            if not 1 <= int(c) <= full:
+                raise ConvertError(f"width level '{name}': graph '{gname}' "
+                                   f"node {j}: width {c} outside 1..{full}")
+            if int(c) != full:
+                entries.append((index[gname], j, int(c)))
+    return name, entries
+
+
+def convert_graphs(specs, labels=None, input_spec=None, levels=None):
     """Build a package from [(name, onnx model or path, source name or None)].
 
     A graph with a source reads the output of that earlier graph; None reads
     the package input (1, C, H, W). input_spec: optional dict with mean, std
-    (lists of C floats) and pixel_scale. Returns the package bytes.
+    (lists of C floats) and pixel_scale. levels: optional width levels (REDS)
+    [{"name": "w100", "widths": {}}, {"name": "w50", "widths": {graph name:
+    [channels of each dense conv / fully connected node in graph order]}}];
+    the first is the stored network and takes no widths. Returns the
+    package bytes.
     """
     graphs, index, package_shape = [], {}, None
     for name, model, source in specs:
@@ -941,8 +969,12 @@ def convert_graphs(specs, labels=None, input_spec=None):
         raise ConvertError("no graph reads the package input (source None)")
     _check_labels(graphs, labels)
     try:
+        level_list = [_level_entries(graphs, index, lv) for lv in levels or []]
+        if level_list and level_list[0][1]:
+            raise ConvertError(f"width level '{level_list[0][0]}' comes first: "
+                               "it must be the stored network, with no widths")
         data = fmt.write_package(graphs, _input_spec(package_shape, input_spec),
-                                 labels)
+                                 labels, level_list)
     except ValueError as err:
         raise ConvertError(str(err)) from None
     if len(data) > MAX_FILE_BYTES:

@@ -38,7 +38,15 @@ OP_NAMES = {code: name for name, code in OPS.items()}
 ACT_NAMES = {code: name for name, code in ACTS.items()}
 
 # Section order in the files convert.py writes (the format allows any order).
-SECTION_ORDER = ("STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT")
+SECTION_ORDER = ("STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT",
+                 "LEVL")
+LEVEL_NAME_BYTES = 32
+
+
+def is_dense(node):
+    """Nodes a width level sets the width of (others follow their input)."""
+    return node.op == "fully_connected" or (node.op == "conv2d" and
+                                            node.params[10] == 1)
 
 
 @dataclass
@@ -161,8 +169,39 @@ def _node_record(node, weights):
         weight_off, weight_count, bias_off, bias_count, *params)
 
 
-def write_package(graphs, spec, labels=None):
-    """Serialise graphs (list of Graph), an InputSpec and labels to bytes."""
+def _levels_section(levels):
+    """LEVL (docs/FORMAT.md): levels is [(name, [(graph, node, channels)])],
+    level 0 being the stored network with no entries."""
+    records, entries = [], []
+    for name, items in levels:
+        raw = name.encode()
+        if not 0 < len(raw) < LEVEL_NAME_BYTES:
+            raise ValueError(f"width level name '{name}' must be 1..31 bytes")
+        records.append(struct.pack("<32s2I8x", raw, len(entries), len(items)))
+        entries += [struct.pack("<3I", *e) for e in items]
+    return (struct.pack("<2I8x", len(levels), len(entries)) + b"".join(records)
+            + b"".join(entries))
+
+
+def read_levels(data):
+    """[(name, [(graph, node, channels)])] from a package's LEVL, or []."""
+    sec = _sections(data)
+    if "LEVL" not in sec:
+        return []
+    body = sec["LEVL"]
+    count, total = struct.unpack_from("<2I", body)
+    out = []
+    for i in range(count):
+        raw, start, n = struct.unpack_from("<32s2I", body, 16 + 48 * i)
+        items = [struct.unpack_from("<3I", body, 16 + 48 * count + 12 * e)
+                 for e in range(start, start + n)]
+        out.append((raw.rstrip(b"\0").decode(), items))
+    return out
+
+
+def write_package(graphs, spec, labels=None, levels=None):
+    """Serialise graphs (list of Graph), an InputSpec, labels and width
+    levels (see _levels_section) to bytes."""
     strings, weights = _Strings(), _Weights()
     graph_records, tensor_records, node_records = [], [], []
     for g in graphs:
@@ -183,6 +222,8 @@ def write_package(graphs, spec, labels=None):
     }
     if labels:
         bodies["LABL"] = _labels_section(labels, strings)
+    if levels:
+        bodies["LEVL"] = _levels_section(levels)
     bodies["STRS"] = bytes(strings.data)  # last: labels add strings
     return _assemble([(tag, bodies[tag]) for tag in SECTION_ORDER
                       if tag in bodies])

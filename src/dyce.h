@@ -108,6 +108,26 @@ dyce_status dyce_model_find_graph(const dyce_model *model, const char *name,
 /* Sum of the MACs of `graph` and every graph on its source path. */
 uint64_t dyce_model_path_macs(const dyce_model *model, size_t graph);
 
+/*
+ * Width levels (REDS nested subnetworks, optional LEVL section): level 0
+ * is the network as stored; level l runs a prefix of each layer's channels
+ * with the same weights. A configuration names its level (dyce_config).
+ */
+#define DYCE_NO_LEVEL ((size_t)-1)
+size_t dyce_model_level_count(const dyce_model *model); /* >= 1 */
+/* "full" for level 0 of a package without LEVL; NULL when out of range. */
+const char *dyce_model_level_name(const dyce_model *model, size_t level);
+/* MACs of one run of `graph` at `level`; 0 when either is out of range. */
+uint64_t dyce_model_graph_macs(const dyce_model *model, size_t graph,
+                               size_t level);
+/* 1 when `graph` or a graph on its source path has fewer channels at
+ * `level` than stored (its outputs differ from level 0's). */
+int dyce_model_graph_narrowed(const dyce_model *model, size_t graph,
+                              size_t level);
+/* The level an exit was trained for, from its name
+ * exit<p>_<type>_<level name>; DYCE_NO_LEVEL for every other graph. */
+size_t dyce_model_graph_level(const dyce_model *model, size_t graph);
+
 /* Input specification: tensor = (pixel * pixel_scale - mean[c]) / std[c]. */
 typedef struct dyce_input_spec {
   uint32_t height, width, channels;
@@ -197,6 +217,7 @@ typedef struct dyce_config {
   dyce_confidence confidence;
   size_t exit[DYCE_MAX_POSITIONS]; /* [p-1]: exit graph at position p, or DYCE_NO_GRAPH */
   float threshold[DYCE_MAX_POSITIONS];
+  size_t level;             /* width level; 0 = the network as stored */
 } dyce_config;
 
 typedef struct dyce_cascade_info {
@@ -327,12 +348,21 @@ typedef struct dyce_search_options {
   const char *eval_split;    /* split the Pareto list is measured on, e.g. "val" */
   double lambda_min, lambda_max, lambda_step; /* J = l(1-A) + (1-l)C sweep */
   int use_savers;            /* 1: the saver is position 0 of the search */
+  /* Width levels searched: DYCE_NO_LEVEL (default) searches every level
+   * of the model and merges them into one Pareto list (saver x exits x
+   * width); otherwise only that level. At level l the records hold
+   * "<graph>@<level name>" for each graph that level narrows (the head;
+   * an exit trained for level l is named exit<p>_<type>_<level name> and
+   * recorded under that name); exits without records at a level are not
+   * used there. */
+  size_t level;
   /* Called now and then with the fraction done; may be NULL. */
   void (*progress)(void *context, double fraction);
   void *progress_context;
 } dyce_search_options;
 
-/* Defaults: onepass, "train" -> "val", lambda 0.5 .. 1.05 step 0.001, savers. */
+/* Defaults: onepass, "train" -> "val", lambda 0.5 .. 1.05 step 0.001,
+ * savers, every width level. */
 void dyce_search_defaults(dyce_search_options *options);
 
 typedef struct dyce_search_point {

@@ -51,6 +51,18 @@ enum {
 #define DYCE__TAG_NODES "NODE"   /* node records of all graphs */
 #define DYCE__TAG_WEIGHTS "WGHT" /* float32 array */
 #define DYCE__TAG_CONFIGS "CONF" /* cascade configurations (optional) */
+#define DYCE__TAG_LEVELS "LEVL"  /* width levels (optional) */
+
+/* LEVL: u32 count, u32 entry_total, 8 reserved bytes, then count level
+ * records of 48 bytes, then entry_total entries of 12 bytes. */
+enum {
+  DYCE__V_FIXED_BYTES = 16,
+  DYCE__V_RECORD_BYTES = 48,
+  DYCE__V_NAME = 0,          /* char[32], NUL-terminated */
+  DYCE__V_ENTRY_START = 32,  /* u32: entries of this level start here */
+  DYCE__V_ENTRY_COUNT = 36,  /* u32; 40..47 reserved */
+  DYCE__V_ENTRY_BYTES = 12   /* u32 graph, u32 node, u32 channels */
+};
 
 /* INPT: 32-byte fixed part, then f32 mean[c], f32 std[c]. */
 enum {

@@ -63,7 +63,7 @@ static int out_of_budget(walk *w, uint64_t macs) {
 static int run(walk *w, size_t graph) {
   dyce_session *s = w->s;
   if (s->has_run[graph]) return 1;
-  uint64_t macs = s->model->graphs[graph].macs;
+  uint64_t macs = dyce_model_graph_macs(s->model, graph, s->config.level);
   if (out_of_budget(w, macs)) {
     w->res->budget_exhausted = 1;
     return 0;

@@ -61,6 +61,10 @@ dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
                       graph_label(m, cfg->saver, buf));
   if (!isfinite(cfg->saver_threshold))
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "saver threshold is not finite");
+  if (cfg->level >= m->levels.count)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "width level %zu does not exist (the package has %zu)",
+                      cfg->level, m->levels.count);
   for (size_t p = 1; p <= DYCE_MAX_POSITIONS; p++) {
     size_t g = cfg->exit[p - 1];
     if (!isfinite(cfg->threshold[p - 1]))
@@ -70,6 +74,14 @@ dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
     if (p > c->stage_count || !is_exit_of(c, p, g))
       return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                         "'%s' is not an exit at position %zu", graph_label(m, g, buf), p);
+    /* An exit trained on one level's features answers nonsense on
+     * another's. */
+    size_t owner = m->levels.owner[g];
+    if (owner != DYCE_NO_LEVEL && owner != cfg->level)
+      return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                        "exit '%s' belongs to width level '%s', not '%s'",
+                        m->graphs[g].name, m->levels.names[owner],
+                        m->levels.names[cfg->level]);
   }
   return dyce__ok(err);
 }
@@ -93,7 +105,8 @@ static dyce_status read_record(const dyce_model *m, const uint8_t *r,
   e->accuracy = dyce__rd_f32(r + 44);
   uint64_t bits = dyce__rd_u64(r + 48);
   memcpy(&e->mean_macs, &bits, sizeof bits);
-  if (!dyce__all_zero(r + 56, 8) ||
+  cfg->level = dyce__rd_u32(r + 56);
+  if (!dyce__all_zero(r + 60, 4) ||
       !((e->accuracy >= 0.0f && e->accuracy <= 1.0f) || e->accuracy == -1.0f) ||
       !(isfinite(e->mean_macs) && (e->mean_macs >= 0.0 || e->mean_macs == -1.0)))
     return dyce__fail(err, DYCE_BAD_FORMAT,
@@ -215,7 +228,7 @@ dyce_status dyce_session_set_config(dyce_session *s, const dyce_config *cfg,
   if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
   dyce_status st = dyce_config_check(s->model, cfg, err);
   if (st) return st;
-  s->config = *cfg;
+  dyce__session_switch(s, cfg);
   return dyce__ok(err);
 }
 
@@ -227,6 +240,6 @@ dyce_status dyce_session_use_config(dyce_session *s, size_t index,
                       "configuration %zu does not exist (the package has %zu)",
                       index, s->model->cascade.config_count);
   /* Validated at load: a plain copy. */
-  s->config = s->model->cascade.configs[index].config;
+  dyce__session_switch(s, &s->model->cascade.configs[index].config);
   return dyce__ok(err);
 }

@@ -107,3 +107,19 @@ int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph) {
     *graph = dyce_model_graph_count(m) - 1;
   return CLI_OK;
 }
+
+int cli_pick_level(const dyce_model *m, const char *name, size_t *level) {
+  size_t count = dyce_model_level_count(m);
+  for (size_t l = 0; l < count; l++)
+    if (strcmp(dyce_model_level_name(m, l), name) == 0) {
+      *level = l;
+      return CLI_OK;
+    }
+  char *end;
+  unsigned long v = strtoul(name, &end, 10);
+  if (*name && !*end && v < count) {
+    *level = v;
+    return CLI_OK;
+  }
+  return cli_error("no width level '%s' (the package has %zu)", name, count);
+}

@@ -25,6 +25,9 @@ void cli_json_string(const char *s);
  * else the last graph. Prints why on failure. */
 int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph);
 
+/* A width level by name or index. Prints why on failure. */
+int cli_pick_level(const dyce_model *m, const char *name, size_t *level);
+
 /* Top-1 class of a logit (or probability) vector, its softmax probability
  * and the gap between the two largest values. */
 typedef struct cli_top1 {

@@ -15,7 +15,7 @@
 #include "dataset.h"
 
 typedef struct eval_args {
-  const char *model, *data, *split, *graph, *records, *config, *dump;
+  const char *model, *data, *split, *graph, *records, *config, *dump, *level;
   size_t limit;
   int json;
 } eval_args;
@@ -48,6 +48,7 @@ static int parse(int argc, char **argv, eval_args *a) {
     else if (strcmp(argv[i], "--records") == 0) slot = &a->records;
     else if (strcmp(argv[i], "--config") == 0) slot = &a->config;
     else if (strcmp(argv[i], "--dump") == 0) slot = &a->dump;
+    else if (strcmp(argv[i], "--level") == 0) slot = &a->level;
     if (slot || strcmp(argv[i], "--limit") == 0) {
       if (i + 1 >= argc) return cli_error("eval: %s needs a value", argv[i]);
       if (slot) {
@@ -65,9 +66,12 @@ static int parse(int argc, char **argv, eval_args *a) {
   }
   if (!a->model || !a->data)
     return cli_error("eval: usage: dyce eval MODEL.dyce --data DIR [--split "
-                     "test|train|val] [--graph NAME | --config NAME|INDEX|backbone|all] "
+                     "test|train|val] [--graph NAME [--level L] | --config "
+                     "NAME|INDEX|backbone|all] "
                      "[--records FILE] [--limit N] [--dump FILE] [--json]");
   if (a->graph && a->config) return cli_error("eval: give --graph or --config, not both");
+  if (a->level && a->config)
+    return cli_error("eval: a configuration names its own width level; --level goes with --graph");
   if (strcmp(a->split, "test") && strcmp(a->split, "train") && strcmp(a->split, "val"))
     return cli_error("eval: unknown split '%s' (test, train or val)", a->split);
   return CLI_OK;
@@ -123,7 +127,13 @@ static int infer(dyce_session *s, const dyce_model *m, const eval_target *t,
   if (dyce_session_run(s, t->graph, err) || dyce_session_output(s, t->graph, &y, &k, err))
     return 1;
   *top = cli_top1_of(y, k, is_prob);
-  *macs = dyce_model_path_macs(m, t->graph);
+  *macs = 0;
+  for (size_t g = t->graph; g != DYCE_NO_GRAPH;) { /* the path at the level */
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, g, &gi, NULL);
+    *macs += dyce_model_graph_macs(m, g, t->config.level);
+    g = gi.source;
+  }
   *graph = t->graph;
   *conf = (float)top->score;
   return 0;
@@ -141,7 +151,8 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   dyce_session *s = NULL;
   dyce_error err;
   if (dyce_session_create(m, &s, &err) != DYCE_OK) return cli_error("%s", err.message);
-  if (t->cascade && dyce_session_set_config(s, &t->config, &err) != DYCE_OK) {
+  if ((t->cascade || t->config.level) &&
+      dyce_session_set_config(s, &t->config, &err) != DYCE_OK) {
     dyce_session_free(s);
     return cli_error("%s", err.message);
   }
@@ -208,13 +219,16 @@ static void report(const eval_args *a, const dyce_model *m,
   double backbone = dyce_model_cascade(m, &ci, NULL) == DYCE_OK
                         ? (double)dyce_model_path_macs(m, ci.head) : r->mean_macs;
   if (!a->json) {
-    printf("%s %s, split %s: accuracy %.4f (%zu/%zu), mean MACs %.0f (%.1f%% of the "
-           "backbone), mean %.3f ms, p95 %.3f ms\n",
-           t->cascade ? "config" : "graph", t->name, a->split, acc, r->correct, r->n,
+    printf("%s %s (width level %s), split %s: accuracy %.4f (%zu/%zu), mean MACs %.0f "
+           "(%.1f%% of the backbone), mean %.3f ms, p95 %.3f ms\n",
+           t->cascade ? "config" : "graph", t->name,
+           dyce_model_level_name(m, t->config.level), a->split, acc, r->correct, r->n,
            r->mean_macs, 100.0 * r->mean_macs / backbone, r->mean_ms, r->p95_ms);
   } else {
     printf("{\"%s\":", t->cascade ? "config" : "graph");
     cli_json_string(t->name);
+    printf(",\"level\":");
+    cli_json_string(dyce_model_level_name(m, t->config.level));
     printf(",\"split\":\"%s\",\"n\":%zu,\"accuracy\":%.6f,\"mean_macs\":%.1f,"
            "\"backbone_macs\":%.0f,\"mean_ms\":%.4f,\"p95_ms\":%.4f",
            a->split, r->n, acc, r->mean_macs, backbone, r->mean_ms, r->p95_ms);
@@ -262,6 +276,8 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     dyce_graph_info gi;
     dyce_model_graph_info(m, out->graph, &gi, NULL);
     out->name = gi.name;
+    dyce_config_backbone(m, &out->config);
+    if (a->level && cli_pick_level(m, a->level, &out->config.level)) return 0;
     return 1;
   }
   dyce_cascade_info ci;
@@ -341,8 +357,12 @@ int cmd_eval(int argc, char **argv) {
   for (size_t k = 0; k < targets && rc == CLI_OK; k++) {
     const uint8_t *theirs = NULL;
     const float *conf;
+    char rname[300];
+    snprintf(rname, sizeof rname, "%s@%s", target[k].name,
+             dyce_model_level_name(m, target[k].config.level));
+    int narrowed = dyce_model_graph_narrowed(m, target[k].graph, target[k].config.level);
     if (!target[k].cascade && have_split &&
-        dyce_records_find_graph(rec, target[k].name, &rg, NULL) == DYCE_OK)
+        dyce_records_find_graph(rec, narrowed ? rname : target[k].name, &rg, NULL) == DYCE_OK)
       dyce_records_predictions(rec, split, rg, &theirs, &conf, NULL);
     eval_result res = {0};
     memset(answered_by, 0, dyce_model_graph_count(m) * sizeof(size_t));

@@ -4,6 +4,20 @@
 
 #include "cli.h"
 
+/* Path MACs of the head (or the last graph) at a width level. */
+static unsigned long long level_macs(const dyce_model *m, size_t level) {
+  size_t g;
+  cli_pick_graph(m, NULL, &g);
+  unsigned long long macs = 0;
+  while (g != DYCE_NO_GRAPH) {
+    dyce_graph_info gi;
+    dyce_model_graph_info(m, g, &gi, NULL);
+    macs += dyce_model_graph_macs(m, g, level);
+    g = gi.source;
+  }
+  return macs;
+}
+
 static void print_text(const dyce_model *m, size_t arena) {
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
@@ -12,6 +26,9 @@ static void print_text(const dyce_model *m, size_t arena) {
   printf("labels: %zu\n", dyce_model_label_count(m));
   printf("weights: %zu bytes\narena: %zu bytes\n", dyce_model_weight_bytes(m),
          arena);
+  for (size_t l = 0; dyce_model_level_count(m) > 1 && l < dyce_model_level_count(m); l++)
+    printf("width level %zu %s: %llu MACs to the head\n", l,
+           dyce_model_level_name(m, l), level_macs(m, l));
   for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
     dyce_graph_info gi;
     dyce_model_graph_info(m, g, &gi, NULL);
@@ -43,8 +60,18 @@ static void print_json(const dyce_model *m, size_t arena) {
     if (i) putchar(',');
     cli_json_string(dyce_model_label(m, i));
   }
-  printf("],\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"graphs\":[",
+  printf("],\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"levels\":[",
          dyce_model_weight_bytes(m), arena);
+  for (size_t l = 0; l < dyce_model_level_count(m); l++) {
+    printf("%s{\"name\":", l ? "," : "");
+    cli_json_string(dyce_model_level_name(m, l));
+    printf(",\"head_path_macs\":%llu,\"graph_macs\":[", level_macs(m, l));
+    for (size_t g = 0; g < dyce_model_graph_count(m); g++)
+      printf("%s%llu", g ? "," : "",
+             (unsigned long long)dyce_model_graph_macs(m, g, l));
+    printf("]}");
+  }
+  printf("],\"graphs\":[");
   for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
     dyce_graph_info gi;
     dyce_model_graph_info(m, g, &gi, NULL);

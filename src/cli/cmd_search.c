@@ -2,7 +2,8 @@
  * DyCE / TinySaver configuration search over recorded predictions. Prints
  * the saver ranking and the Pareto list (measured on the eval split);
  * with -o writes a copy of the package whose CONF section holds the list
- * plus the backbone. Progress goes to stderr. */
+ * plus the backbone. Progress goes to stderr. Every width level of the
+ * package is searched (one joint Pareto list) unless --level names one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include "package_edit.h"
 
 typedef struct search_args {
-  const char *model, *records, *output;
+  const char *model, *records, *output, *level;
   dyce_search_options opt;
   int json;
 } search_args;
@@ -52,6 +53,8 @@ static int parse(int argc, char **argv, search_args *a) {
       a->opt.eval_split = argv[++i];
     } else if (strcmp(arg, "--lambda-step") == 0) {
       a->opt.lambda_step = atof(argv[++i]);
+    } else if (strcmp(arg, "--level") == 0) {
+      a->level = argv[++i];
     } else if (!a->model && arg[0] != '-') {
       a->model = arg;
     } else {
@@ -61,7 +64,8 @@ static int parse(int argc, char **argv, search_args *a) {
   if (!a->model || !a->records)
     return cli_error("search: usage: dyce search MODEL.dyce --records FILE "
                      "[--method onepass|circular|samethres|both] [--search-split S] "
-                     "[--eval-split S] [--lambda-step X] [--no-savers] [-o OUT.dyce] [--json]");
+                     "[--eval-split S] [--lambda-step X] [--no-savers] [--level L] "
+                     "[-o OUT.dyce] [--json]");
   return CLI_OK;
 }
 
@@ -84,7 +88,14 @@ static void print_config(const dyce_model *m, const dyce_config *c, int json) {
   dyce_cascade_info ci;
   dyce_model_cascade(m, &ci, NULL);
   int first = 1;
-  printf(json ? "[" : "");
+  if (dyce_model_level_count(m) > 1) {
+    printf(json ? "\"level\":" : "[%s] ", dyce_model_level_name(m, c->level));
+    if (json) {
+      cli_json_string(dyce_model_level_name(m, c->level));
+      printf(",");
+    }
+  }
+  printf(json ? "\"classifiers\":[" : "");
   for (size_t q = 0; q <= ci.stage_count; q++) {
     size_t g = q == 0 ? c->saver : c->exit[q - 1];
     float t = q == 0 ? c->saver_threshold : c->threshold[q - 1];
@@ -162,6 +173,10 @@ int cmd_search(int argc, char **argv) {
   if (parse(argc, argv, &a)) return CLI_USAGE;
   dyce_model *m = cli_load_model(a.model);
   if (!m) return CLI_FAIL;
+  if (a.level && cli_pick_level(m, a.level, &a.opt.level)) {
+    dyce_model_free(m);
+    return CLI_FAIL;
+  }
   size_t size;
   uint8_t *bytes = read_whole_file(a.records, &size);
   dyce_records *r = NULL;
@@ -184,7 +199,7 @@ int cmd_search(int argc, char **argv) {
         printf("{\"config\":\"pareto-%02zu\",\"accuracy\":%.6f,\"mean_macs\":%.1f,\"lambda\":", i,
                pts[i].accuracy, pts[i].mean_macs);
         printf(isnan(pts[i].lambda) ? "null" : "%.3f", pts[i].lambda);
-        printf(",\"classifiers\":");
+        printf(",");
         print_config(m, &pts[i].config, 1);
         printf("}\n");
       } else {

@@ -46,6 +46,7 @@ static uint8_t *encode_configs(const named_config *c, size_t count,
     uint64_t bits;
     memcpy(&bits, &c[i].mean_macs, 8);
     wr64(r + 48, bits);
+    wr32(r + 56, (uint32_t)cfg->level);
     for (size_t p = 0; p < positions; p++) {
       wr32(r + 64 + 8 * p, cfg->exit[p] == DYCE_NO_GRAPH ? DYCE__NONE : (uint32_t)cfg->exit[p]);
       wrf32(r + 68 + 8 * p, cfg->threshold[p]);

@@ -23,6 +23,13 @@ typedef struct dyce__window {
   uint32_t kh, kw, sh, sw, dh, dw;
   uint32_t pad_t, pad_l;
   uint32_t groups;
+  /* Channels the weights were packed for. A width level (REDS) runs a
+   * prefix of the channels with the same packed weights: in_c <= packed_in_c
+   * and out_c <= packed_out_c, and tensors are stored with their active
+   * channel count. Equal to in_c / out_c / groups outside width levels;
+   * the packed layout (dense or depthwise) follows the packed sizes, since
+   * a level may leave a depthwise convolution one channel (groups 1). */
+  uint32_t packed_in_c, packed_out_c, packed_groups;
 } dyce__window;
 
 /* Fused activation applied to every output element. */
@@ -52,10 +59,12 @@ typedef struct dyce__kernels {
                          const float *bias, dyce__activation act, float *dst);
   void (*release_conv2d)(const float *packed);
 
-  /* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]). */
+  /* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]),
+   * over the first k inputs and n outputs of weights packed for
+   * k_packed x (n or more) (a width level runs a prefix). */
   size_t (*fc_packed_floats)(size_t k, size_t n);
   void (*pack_fc)(size_t k, size_t n, const float *nk, float *dst);
-  void (*fully_connected)(size_t k, size_t n, const float *in,
+  void (*fully_connected)(size_t k, size_t k_packed, size_t n, const float *in,
                           const float *packed, const float *bias,
                           dyce__activation act, float *out);
 

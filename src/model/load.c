@@ -63,6 +63,7 @@ static dyce__section *section_for_tag(dyce__loader *ld, const uint8_t *tag) {
       {DYCE__TAG_NODES, offsetof(dyce__loader, node)},
       {DYCE__TAG_WEIGHTS, offsetof(dyce__loader, wght)},
       {DYCE__TAG_CONFIGS, offsetof(dyce__loader, conf)},
+      {DYCE__TAG_LEVELS, offsetof(dyce__loader, levl)},
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (memcmp(tag, known[i].tag, 4) == 0)
@@ -263,6 +264,8 @@ dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
       (s = read_strings(&ld)) || (s = read_input_spec(&ld)) ||
       (s = read_labels(&ld)) || (s = dyce__load_graphs(&ld)) ||
       (s = dyce__cascade_build(ld.model, err)) ||
+      (s = dyce__levels_read(ld.model, ld.levl.p, ld.levl.bytes,
+                             ld.levl.present, err)) ||
       (ld.conf.present &&
        (s = dyce__cascade_read_configs(ld.model, ld.conf.p, ld.conf.bytes, err)))) {
     dyce_model_free(ld.model);
@@ -283,5 +286,6 @@ void dyce_model_free(dyce_model *m) {
   dyce__free(m->mean);
   dyce__free(m->weights);
   dyce__cascade_free(&m->cascade);
+  dyce__levels_free(&m->levels);
   dyce__free(m);
 }

@@ -224,6 +224,8 @@ static dyce_status read_nodes(dyce__loader *ld, dyce__graph *g, uint32_t n0,
     if (!s && !dyce__add_u64(macs, n->macs, &macs))
       s = dyce__fail(ld->err, DYCE_LIMIT, "graph MAC count overflows");
     if (s) return with_node_context(ld, g, j, n, s);
+    n->full_in_c = g->tensors[n->in0].c;
+    n->full_out_c = g->tensors[n->out].c;
     defined[n->out] = 1;
   }
   for (uint32_t i = 0; i < g->tensor_count; i++)
@@ -271,6 +273,8 @@ dyce_status dyce__load_graphs(dyce__loader *ld) {
   size_t tensors = (size_t)(ld->tens.bytes / DYCE__T_RECORD_BYTES);
   size_t nodes = (size_t)(ld->node.bytes / DYCE__N_RECORD_BYTES);
   m->all_tensors = dyce__calloc(tensors, sizeof(dyce__shape));
+  m->tensor_total = tensors;
+  m->node_total = nodes;
   m->all_nodes = dyce__calloc(nodes, sizeof(dyce__node));
   uint8_t *defined = dyce__malloc(MAX_PER_GRAPH);
   float *weight_copy = NULL;

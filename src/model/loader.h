@@ -16,7 +16,7 @@ typedef struct dyce__section {
 typedef struct dyce__loader {
   const uint8_t *file;
   size_t size;
-  dyce__section strs, inpt, labl, grph, tens, node, wght, conf;
+  dyce__section strs, inpt, labl, grph, tens, node, wght, conf, levl;
   const float *weights; /* WGHT as floats (aligned, possibly a copy) */
   size_t weight_floats;
   dyce_model *model;

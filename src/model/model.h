@@ -36,9 +36,26 @@ typedef struct dyce__node {
   /* ... and as packed for the kernel (owned by the model's weight block). */
   const float *weights, *bias;
   size_t packed_count;     /* floats in `weights` after packing */
+  uint32_t full_in_c, full_out_c; /* channels of in0 / out in the file: what
+                                     the weights are packed for */
   size_t scratch_bytes;    /* kernel workspace needed while running */
   uint64_t macs;
 } dyce__node;
+
+/* Width levels (REDS): level 0 is the file's network; level l >= 1 runs
+ * every tensor with the channel counts in shapes[(l-1) * tensor_total ...]
+ * (a prefix of the file's channels), with the same packed weights. */
+typedef struct dyce__levels {
+  size_t count;             /* >= 1 */
+  char (*names)[32];        /* [count] */
+  dyce__shape *shapes;      /* [(count - 1) * tensor_total] */
+  uint64_t *graph_macs;     /* [count * graph_count] */
+  uint8_t *narrowed;        /* [count * graph_count]: graph or its sources
+                               run with fewer channels than in the file */
+  size_t *owner;            /* [graph_count]: the level an exit named
+                               exit<p>_<type>_<level name> belongs to,
+                               or DYCE_NO_LEVEL */
+} dyce__levels;
 
 typedef struct dyce__graph {
   const char *name;
@@ -63,6 +80,9 @@ struct dyce_model {
   float *weights;           /* every packed weight, one block */
   size_t weight_floats;
   dyce__cascade cascade;    /* roles of the graphs, shipped configurations */
+  dyce__levels levels;
+  size_t tensor_total;      /* records in all_tensors */
+  size_t node_total;        /* records in all_nodes */
   /* Allocated together with `graphs`: */
   dyce__shape *all_tensors;
   dyce__node *all_nodes;
@@ -70,5 +90,20 @@ struct dyce_model {
 
 /* Shape of a graph's input: its source's output or the package input. */
 dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph);
+
+/* Reads the optional LEVL section (after the cascade is built); without
+ * one the model has the single level 0. */
+dyce_status dyce__levels_read(dyce_model *m, const uint8_t *p, uint64_t bytes,
+                              int present, dyce_error *err);
+void dyce__levels_free(dyce__levels *l);
+/* Graph `graph`'s tensor shapes at `level` (< levels.count). */
+static inline const dyce__shape *dyce__level_tensors(const dyce_model *m,
+                                                     size_t level,
+                                                     size_t graph) {
+  const dyce__graph *g = &m->graphs[graph];
+  if (level == 0) return g->tensors;
+  return m->levels.shapes + (level - 1) * m->tensor_total +
+         (size_t)(g->tensors - m->all_tensors);
+}
 
 #endif /* DYCE_MODEL_MODEL_H */

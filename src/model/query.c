@@ -94,3 +94,28 @@ dyce_status dyce_model_node_info(const dyce_model *m, size_t graph,
   out->macs = n->macs;
   return dyce__ok(err);
 }
+
+size_t dyce_model_level_count(const dyce_model *m) {
+  return m ? m->levels.count : 0;
+}
+
+const char *dyce_model_level_name(const dyce_model *m, size_t level) {
+  return (m && level < m->levels.count) ? m->levels.names[level] : NULL;
+}
+
+uint64_t dyce_model_graph_macs(const dyce_model *m, size_t graph,
+                               size_t level) {
+  if (!m || graph >= m->graph_count || level >= m->levels.count) return 0;
+  return m->levels.graph_macs[level * m->graph_count + graph];
+}
+
+int dyce_model_graph_narrowed(const dyce_model *m, size_t graph,
+                              size_t level) {
+  if (!m || graph >= m->graph_count || level >= m->levels.count) return 0;
+  return m->levels.narrowed[level * m->graph_count + graph];
+}
+
+size_t dyce_model_graph_level(const dyce_model *m, size_t graph) {
+  if (!m || graph >= m->graph_count) return DYCE_NO_LEVEL;
+  return m->levels.owner[graph];
+}

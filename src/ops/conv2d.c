@@ -15,8 +15,8 @@ static dyce_status conv_window(const dyce__node *node,
                       "groups %d must divide input channels %u and output "
                       "channels %u",
                       (int)groups, in.c, out.c);
-  g->groups = (uint32_t)groups;
-  g->out_c = out.c;
+  g->groups = g->packed_groups = (uint32_t)groups;
+  g->out_c = g->packed_out_c = out.c;
   return DYCE_OK;
 }
 
@@ -54,7 +54,15 @@ static void pack(const dyce__node *node, const dyce__shape *tensors,
 static void run(const dyce__node *node, const dyce__shape *tensors,
                 const dyce__kernels *k, float *const *ptr, void *scratch) {
   dyce__window g;
-  conv_window(node, tensors, &g, NULL);
+  dyce__window_from_params(node, tensors[node->in0], 1, &g, NULL);
+  g.out_c = tensors[node->out].c;
+  g.packed_in_c = node->full_in_c;
+  g.packed_out_c = node->full_out_c;
+  g.packed_groups = (uint32_t)node->p[DYCE__P_GROUPS];
+  /* Depthwise stays depthwise over the active channels; a width level
+   * narrows no other grouped convolution (model/levels.c). */
+  uint32_t groups = (uint32_t)node->p[DYCE__P_GROUPS];
+  g.groups = groups == node->full_in_c ? g.in_c : groups;
   k->conv2d(&g, ptr[node->in0], node->weights, node->bias,
             dyce__node_activation(node), ptr[node->out], scratch);
 }

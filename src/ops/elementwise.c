@@ -56,6 +56,9 @@ static void run_binary(const dyce__node *node, const dyce__shape *tensors,
   size_t n = dyce__shape_elems(a);
   const float *b = node->weights;
   size_t b_count = node->weight_count;
+  /* A per-channel constant serves a width level as a prefix (a full-size
+   * one never meets a narrowed tensor: model/levels.c refuses that). */
+  if (b_count == node->full_in_c && b_count != 1) b_count = a.c;
   if (node->in1 != DYCE__NONE) {
     b = ptr[node->in1];
     b_count = dyce__shape_elems(tensors[node->in1]);

@@ -31,8 +31,8 @@ static void pack(const dyce__node *node, const dyce__shape *tensors,
 static void run(const dyce__node *node, const dyce__shape *tensors,
                 const dyce__kernels *k, float *const *ptr, void *scratch) {
   (void)scratch;
-  k->fully_connected(tensors[node->in0].c, tensors[node->out].c,
-                     ptr[node->in0], node->weights, node->bias,
+  k->fully_connected(tensors[node->in0].c, node->full_in_c,
+                     tensors[node->out].c, ptr[node->in0], node->weights, node->bias,
                      dyce__node_activation(node), ptr[node->out]);
 }
 

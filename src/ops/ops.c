@@ -107,6 +107,8 @@ dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,
   g->out_h = (uint32_t)((padded_h - span_h) / g->sh + 1);
   g->out_w = (uint32_t)((padded_w - span_w) / g->sw + 1);
   g->out_c = in.c;
+  g->packed_in_c = g->packed_out_c = in.c;
+  g->packed_groups = 1;
   return DYCE_OK;
 }
 

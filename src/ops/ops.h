@@ -22,7 +22,10 @@ struct dyce__op_def {
   /* Writes node->packed_count floats to `dst`. NULL: copy file weights. */
   void (*pack)(const dyce__node *node, const dyce__shape *tensors,
                const dyce__kernels *k, float *dst);
-  /* Computes the node's output; `ptr` holds every tensor's buffer. */
+  /* Computes the node's output; `ptr` holds every tensor's buffer. The
+   * shapes are those of the session's width level (docs/FORMAT.md, LEVL):
+   * the file's shapes, or the same with fewer channels, which the weights
+   * serve as a prefix (node->full_in_c / full_out_c are the packed sizes). */
   void (*run)(const dyce__node *node, const dyce__shape *tensors,
               const dyce__kernels *k, float *const *ptr, void *scratch);
 };

@@ -232,9 +232,11 @@ void dyce__session_run_graph(dyce_session *s, size_t gi) {
   const dyce__graph *g = &s->model->graphs[gi];
   float *const *ptr = s->tensor_ptr + s->tensor_start[gi];
   void *const *scratch = s->node_scratch + s->node_start[gi];
+  /* The width level's shapes: level 0's, or fewer channels of each. */
+  const dyce__shape *shapes = dyce__level_tensors(s->model, s->config.level, gi);
   for (uint32_t j = 0; j < g->node_count; j++) {
     const dyce__node *n = &g->nodes[j];
-    n->def->run(n, g->tensors, s->kernels, ptr, scratch[j]);
+    n->def->run(n, shapes, s->kernels, ptr, scratch[j]);
   }
   s->has_run[gi] = 1;
 }
@@ -273,6 +275,7 @@ dyce_status dyce_session_output(const dyce_session *s, size_t graph,
                       s->model->graphs[graph].name);
   const dyce__graph *g = &s->model->graphs[graph];
   *data = s->tensor_ptr[s->tensor_start[graph] + g->output];
-  *count = dyce__shape_elems(g->tensors[g->output]);
+  *count = dyce__shape_elems(
+      dyce__level_tensors(s->model, s->config.level, graph)[g->output]);
   return dyce__ok(err);
 }

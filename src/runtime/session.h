@@ -23,6 +23,15 @@ struct dyce_session {
   dyce_config config;   /* current cascade configuration */
 };
 
+/* Makes `config` (already checked) current. Outputs computed at another
+ * width level are stale for the current input and will be recomputed. */
+static inline void dyce__session_switch(dyce_session *s,
+                                        const dyce_config *config) {
+  if (config->level != s->config.level)
+    for (size_t g = 0; g < s->model->graph_count; g++) s->has_run[g] = 0;
+  s->config = *config;
+}
+
 /* Runs one graph whose source has already run. */
 void dyce__session_run_graph(dyce_session *s, size_t graph);
 

@@ -20,6 +20,7 @@ void dyce_search_defaults(dyce_search_options *o) {
   o->lambda_max = 1.05;
   o->lambda_step = 0.001;
   o->use_savers = 1;
+  o->level = DYCE_NO_LEVEL;
 }
 
 /* Positions the search may change: the saver (0) only when allowed. */
@@ -184,17 +185,76 @@ static int references(const sim *search, const sim *eval,
   return 1;
 }
 
-static dyce_status check_options(const dyce_search_options *o, dyce_error *err) {
+static dyce_status check_options(const dyce_model *m,
+                                 const dyce_search_options *o,
+                                 dyce_error *err) {
   if ((unsigned)o->method > DYCE_SEARCH_BOTH)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown search method %d", (int)o->method);
   if (!o->search_split || !o->eval_split)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "splits must be named");
+  if (o->level != DYCE_NO_LEVEL && o->level >= dyce_model_level_count(m))
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "width level %zu does not exist (the model has %zu)",
+                      o->level, dyce_model_level_count(m));
   if (!(o->lambda_step > 0) || !(o->lambda_max >= o->lambda_min) ||
       (o->lambda_max - o->lambda_min) / o->lambda_step > 1e6)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                       "lambda sweep %g..%g step %g is invalid or too long",
                       o->lambda_min, o->lambda_max, o->lambda_step);
   return DYCE_OK;
+}
+
+/* Runs the search at one width level, adding its candidates to `ps`;
+ * `done` and `total` scale the progress reports over all levels. */
+static dyce_status search_level(const dyce_model *m, const dyce_records *r,
+                                const dyce_search_options *o, size_t level,
+                                point_list *ps, size_t done, size_t total,
+                                dyce_error *err) {
+  sim search, eval;
+  sweeper w;
+  dyce_status st;
+  memset(&w, 0, sizeof w);
+  memset(&eval, 0, sizeof eval);
+  if ((st = sim_build(&search, m, r, o->search_split, level, err)) ||
+      (st = sim_build(&eval, m, r, o->eval_split, level, err)))
+    goto done;
+  if (!sweeper_init(&w, &search) || !references(&search, &eval, o, ps)) {
+    st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+    goto done;
+  }
+  if (o->method == DYCE_SEARCH_SAMETHRES) {
+    if (!samethres(m, &search, &eval, ps))
+      st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+    goto done;
+  }
+  size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
+  for (size_t k = 0; k < steps; k++) {
+    sim_config c;
+    w.lambda = o->lambda_min + (double)k * o->lambda_step;
+    if (w.lambda >= o->lambda_max && k > 0) break;
+    int ok = 1;
+    if (o->method != DYCE_SEARCH_CIRCULAR) {
+      onepass(&w, o, &c);
+      ok = add_point(ps, &eval, &c, &search, w.lambda);
+    }
+    if (ok && o->method != DYCE_SEARCH_ONEPASS) {
+      circular(&w, o, &c);
+      ok = add_point(ps, &eval, &c, &search, w.lambda);
+    }
+    if (!ok) {
+      st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+      break;
+    }
+    if (o->progress)
+      o->progress(o->progress_context,
+                  ((double)done + (double)(k + 1) / (double)steps) /
+                      (double)total);
+  }
+done:
+  sweeper_free(&w);
+  sim_free(&search);
+  sim_free(&eval);
+  return st;
 }
 
 dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
@@ -204,45 +264,13 @@ dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
   *out = NULL;
   *count = 0;
-  dyce_status st = check_options(o, err);
+  dyce_status st = check_options(m, o, err);
   if (st) return st;
-  sim search, eval;
-  sweeper w;
   point_list ps = {0};
-  memset(&w, 0, sizeof w);
-  memset(&eval, 0, sizeof eval);
-  if ((st = sim_build(&search, m, r, o->search_split, err)) ||
-      (st = sim_build(&eval, m, r, o->eval_split, err)))
-    goto done;
-  if (!sweeper_init(&w, &search) || !references(&search, &eval, o, &ps)) {
-    st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
-    goto done;
-  }
-  if (o->method == DYCE_SEARCH_SAMETHRES) {
-    if (!samethres(m, &search, &eval, &ps))
-      st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
-  } else {
-    size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
-    for (size_t k = 0; k < steps; k++) {
-      sim_config c;
-      w.lambda = o->lambda_min + (double)k * o->lambda_step;
-      if (w.lambda >= o->lambda_max && k > 0) break;
-      int ok = 1;
-      if (o->method != DYCE_SEARCH_CIRCULAR) {
-        onepass(&w, o, &c);
-        ok = add_point(&ps, &eval, &c, &search, w.lambda);
-      }
-      if (ok && o->method != DYCE_SEARCH_ONEPASS) {
-        circular(&w, o, &c);
-        ok = add_point(&ps, &eval, &c, &search, w.lambda);
-      }
-      if (!ok) {
-        st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
-        break;
-      }
-      if (o->progress) o->progress(o->progress_context, (double)(k + 1) / (double)steps);
-    }
-  }
+  size_t first = o->level == DYCE_NO_LEVEL ? 0 : o->level;
+  size_t last = o->level == DYCE_NO_LEVEL ? dyce_model_level_count(m) - 1 : o->level;
+  for (size_t level = first; !st && level <= last; level++)
+    st = search_level(m, r, o, level, &ps, level - first, last - first + 1, err);
   if (!st) {
     pareto(&ps);
     *out = ps.p;
@@ -250,11 +278,7 @@ dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
     ps.p = NULL;
     st = dyce__ok(err);
   }
-done:
   dyce__free(ps.p);
-  sweeper_free(&w);
-  sim_free(&search);
-  sim_free(&eval);
   return st;
 }
 
@@ -269,7 +293,7 @@ dyce_status dyce_search_evaluate(const dyce_model *m, const dyce_records *r,
   dyce_status st = dyce_config_check(m, cfg, err);
   if (st) return st;
   sim s;
-  if ((st = sim_build(&s, m, r, split, err))) {
+  if ((st = sim_build(&s, m, r, split, cfg->level, err))) {
     sim_free(&s);
     return st;
   }
@@ -294,7 +318,7 @@ dyce_status dyce_search_rank_savers(const dyce_model *m, const dyce_records *r,
   if (!m || !r || !split || !scores || !count || !best)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
   sim s;
-  dyce_status st = sim_build(&s, m, r, split, err);
+  dyce_status st = sim_build(&s, m, r, split, 0, err);
   if (st) {
     sim_free(&s);
     return st;

@@ -3,6 +3,7 @@
 #include "sim.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/internal.h"
@@ -18,18 +19,39 @@ static int by_conf_desc(const void *a, const void *b) {
   return x->index < y->index ? -1 : (x->index > y->index);
 }
 
+/* The records entry of `graph` at `level`: "<name>@<level name>" when the
+ * level narrows the graph; the plain name when it does not, or when the
+ * graph is an exit trained for that level. DYCE_NOT_FOUND otherwise. */
+static dyce_status find_record(const dyce_model *m, const dyce_records *r,
+                               size_t graph, size_t level, size_t *rg,
+                               dyce_error *err) {
+  dyce_graph_info gi;
+  dyce_model_graph_info(m, graph, &gi, NULL);
+  size_t owner = dyce_model_graph_level(m, graph);
+  if (owner != DYCE_NO_LEVEL && owner != level)
+    return dyce__fail(err, DYCE_NOT_FOUND, "'%s' belongs to another level",
+                      gi.name);
+  if (dyce_model_graph_narrowed(m, graph, level) && owner != level) {
+    char name[300];
+    snprintf(name, sizeof name, "%s@%s", gi.name,
+             dyce_model_level_name(m, level));
+    return dyce_records_find_graph(r, name, rg, err);
+  }
+  return dyce_records_find_graph(r, gi.name, rg, err);
+}
+
 static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
                                    const dyce_records *r, size_t split,
-                                   size_t graph, const uint8_t *label,
-                                   size_t n, dyce_error *err) {
-  dyce_graph_info gi;
+                                   size_t graph, size_t level,
+                                   const uint8_t *label, size_t n,
+                                   dyce_error *err) {
   size_t rg;
   const uint8_t *top1;
-  dyce_model_graph_info(m, graph, &gi, NULL);
-  if (dyce_records_find_graph(r, gi.name, &rg, err) != DYCE_OK) return err ? err->status : DYCE_NOT_FOUND;
+  dyce_status st = find_record(m, r, graph, level, &rg, err);
+  if (st) return st;
   dyce_records_predictions(r, split, rg, &top1, &c->conf, NULL);
   c->graph = graph;
-  c->macs = gi.macs;
+  c->macs = dyce_model_graph_macs(m, graph, level);
   c->correct = dyce__malloc(n);
   c->order = dyce__malloc(sizeof(uint32_t) * n);
   conf_key *keys = dyce__malloc(sizeof(conf_key) * n);
@@ -49,7 +71,7 @@ static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
 }
 
 dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
-                      const char *split, dyce_error *err) {
+                      const char *split, size_t level, dyce_error *err) {
   memset(s, 0, sizeof *s);
   dyce_cascade_info ci;
   size_t sp;
@@ -58,29 +80,48 @@ dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
   if ((st = dyce_model_cascade(m, &ci, err)) ||
       (st = dyce_records_find_split(r, split, &sp, err)))
     return st;
+  if (level >= dyce_model_level_count(m))
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "width level %zu does not exist",
+                      level);
   dyce_records_split(r, sp, &spl, NULL);
   s->n = spl.count;
   s->stage_count = ci.stage_count;
+  s->level = level;
   size_t exits = 0;
   for (size_t p = 1; p <= ci.stage_count; p++) {
-    dyce_graph_info gi;
-    dyce_model_graph_info(m, dyce_model_stage(m, p), &gi, NULL);
-    s->stage_macs[p - 1] = gi.macs;
-    s->exit_start[p] = s->exit_start[p - 1] + dyce_model_exit_count(m, p);
+    s->stage_macs[p - 1] = dyce_model_graph_macs(m, dyce_model_stage(m, p), level);
+    exits += dyce_model_exit_count(m, p);
   }
-  exits = s->exit_start[ci.stage_count];
   s->exits = dyce__calloc(exits ? exits : 1, sizeof(sim_classifier));
+  s->exit_capacity = exits;
   if (!s->exits) return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
-  if ((st = load_classifier(&s->head, m, r, sp, ci.head, spl.label, s->n, err))) return st;
+  if ((st = load_classifier(&s->head, m, r, sp, ci.head, level, spl.label,
+                            s->n, err)))
+    return st;
   for (size_t i = 0; i < ci.saver_count; i++, s->saver_count++)
     if ((st = load_classifier(&s->savers[i], m, r, sp, dyce_model_saver(m, i),
-                              spl.label, s->n, err)))
+                              level, spl.label, s->n, err)))
       return st;
-  for (size_t p = 1; p <= ci.stage_count; p++)
-    for (size_t i = 0; i < dyce_model_exit_count(m, p); i++)
-      if ((st = load_classifier(&s->exits[s->exit_start[p - 1] + i], m, r, sp,
-                                dyce_model_exit(m, p, i), spl.label, s->n, err)))
+  /* Exits of position p fill exits[exit_start[p-1] .. exit_start[p]). */
+  size_t used = 0;
+  for (size_t p = 1; p <= ci.stage_count; p++) {
+    for (size_t i = 0; i < dyce_model_exit_count(m, p); i++) {
+      size_t g = dyce_model_exit(m, p, i), rg;
+      if (find_record(m, r, g, level, &rg, NULL) != DYCE_OK) {
+        /* At level 0 every exit of the level must be recorded, as before
+         * width levels existed; elsewhere an exit may not be trained. */
+        size_t owner = dyce_model_graph_level(m, g);
+        if (level == 0 && owner == DYCE_NO_LEVEL)
+          return find_record(m, r, g, level, &rg, err);
+        continue;
+      }
+      if ((st = load_classifier(&s->exits[used], m, r, sp, g, level,
+                                spl.label, s->n, err)))
         return st;
+      used++;
+    }
+    s->exit_start[p] = used;
+  }
   sim_config none;
   sim_config_empty(&none);
   double correct, macs;
@@ -98,8 +139,8 @@ static void free_classifier(sim_classifier *c) {
 void sim_free(sim *s) {
   free_classifier(&s->head);
   for (size_t i = 0; i < s->saver_count; i++) free_classifier(&s->savers[i]);
-  for (size_t i = 0; s->exits && i < s->exit_start[s->stage_count]; i++)
-    free_classifier(&s->exits[i]);
+  for (size_t i = 0; s->exits && i < s->exit_capacity; i++)
+    free_classifier(&s->exits[i]); /* unused entries are zero */
   dyce__free(s->exits);
   memset(s, 0, sizeof *s);
 }
@@ -123,6 +164,7 @@ void sim_config_empty(sim_config *c) {
 
 void sim_config_to_public(const sim *s, const sim_config *c, dyce_config *out) {
   dyce_config_backbone(NULL, out);
+  out->level = s->level;
   const sim_classifier *sv = sim_classifier_at(s, 0, c->use[0]);
   if (sv) {
     out->saver = sv->graph;

@@ -24,11 +24,13 @@ typedef struct sim_classifier {
 /* Positions: 0 = saver, 1..S = exits after stage p, S+1 = head. */
 typedef struct sim {
   size_t n, stage_count;
+  size_t level;                          /* width level simulated */
   uint64_t stage_macs[DYCE_MAX_POSITIONS];
   sim_classifier head;
   sim_classifier savers[DYCE_MAX_SAVERS];
   size_t saver_count;
   sim_classifier *exits;                 /* grouped by position */
+  size_t exit_capacity;                  /* entries allocated in exits */
   size_t exit_start[DYCE_MAX_POSITIONS + 1];
   double backbone_accuracy, backbone_macs;
 } sim;
@@ -40,8 +42,10 @@ typedef struct sim_config {
   float threshold[DYCE_MAX_POSITIONS + 1];
 } sim_config;
 
+/* At width `level`: graphs the level narrows are read from records named
+ * "<graph>@<level name>"; exits without records there are left out. */
 dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
-                      const char *split, dyce_error *err);
+                      const char *split, size_t level, dyce_error *err);
 void sim_free(sim *s);
 
 /* Classifier at position q with index i (q = 0: savers). */

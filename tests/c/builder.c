@@ -113,14 +113,19 @@ uint8_t *tb_build(const tb_package *pkg, size_t *size) {
     n_at += g->node_count;
   }
   pad_to(&wght, 16);
-  buf *sections[] = {&strs, &inpt, &labl, &grph, &tens, &node, &wght};
-  const char *tags[] = {"STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT"};
+  buf extra = {0};
+  if (pkg->extra_bytes) put(&extra, pkg->extra, pkg->extra_bytes);
+  buf *sections[] = {&strs, &inpt, &labl, &grph, &tens, &node, &wght, &extra};
+  const char *tags[] = {"STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT",
+                        pkg->extra_tag};
+  /* LABL and the extra section are left out when empty. */
+#define OPTIONAL(i) ((i) == 2 || (i) == 7)
   uint32_t count = 0;
-  for (int i = 0; i < 7; i++) count += (sections[i]->n > 0 || i != 2);
+  for (int i = 0; i < 8; i++) count += (sections[i]->n > 0 || !OPTIONAL(i));
   buf out = {0};
   size_t at = 64 + 32 * (size_t)count;
-  size_t offsets[7];
-  for (int i = 0; i < 7; i++) {
+  size_t offsets[8];
+  for (int i = 0; i < 8; i++) {
     at = (at + 15) & ~(size_t)15;
     offsets[i] = at;
     at += sections[i]->n;
@@ -131,15 +136,15 @@ uint8_t *tb_build(const tb_package *pkg, size_t *size) {
   put_u32(&out, count);
   put_u64(&out, at);
   pad_to(&out, 64);
-  for (int i = 0; i < 7; i++) {
-    if (i == 2 && sections[i]->n == 0) continue;
+  for (int i = 0; i < 8; i++) {
+    if (OPTIONAL(i) && sections[i]->n == 0) continue;
     put(&out, tags[i], 4);
     put_u32(&out, 0);
     put_u64(&out, offsets[i]);
     put_u64(&out, sections[i]->n);
     put_u64(&out, 0);
   }
-  for (int i = 0; i < 7; i++) {
+  for (int i = 0; i < 8; i++) {
     pad_to(&out, 16);
     if (sections[i]->n) put(&out, sections[i]->p, sections[i]->n);
     free(sections[i]->p);
@@ -194,7 +199,7 @@ uint8_t *tb_small_model(size_t *size) {
       {"stage1", DYCE__NONE, stage_t, 2, stage_n, 1, 0, 1, 6 * 6 * 4 * 9 * 2},
       {"head", 0, head_t, 4, head_n, 3, 0, 3, 12}};
   static const char *const labels[3] = {"zero", "one", "two"};
-  tb_package pkg = {6, 6, 2, graphs, 2, labels, 3};
+  tb_package pkg = {6, 6, 2, graphs, 2, labels, 3, NULL, NULL, 0};
   return tb_build(&pkg, size);
 }
 
@@ -232,7 +237,7 @@ uint8_t *tb_cascade_model(size_t *size) {
       {"exit2_a", 4, exit_t, 3, ex2_n, 2, 0, 2, 6},
       {"head", 4, exit_t, 3, head_n, 2, 0, 2, 6},
   };
-  tb_package pkg = {4, 4, 1, g, 7, NULL, 0};
+  tb_package pkg = {4, 4, 1, g, 7, NULL, 0, NULL, NULL, 0};
   return tb_build(&pkg, size);
 }
 

@@ -36,6 +36,10 @@ typedef struct tb_package {
   uint32_t graph_count;
   const char *const *labels;
   uint32_t label_count;
+  /* One more section written as given (e.g. "LEVL"), when extra_bytes > 0. */
+  const char *extra_tag;
+  const uint8_t *extra;
+  size_t extra_bytes;
 } tb_package;
 
 /* Returns a malloc'ed package and its size. */

@@ -55,7 +55,8 @@ static void conv_case(uint32_t h, uint32_t w, uint32_t cin, uint32_t cout,
   dyce__window g = {.in_h = h, .in_w = w, .in_c = cin, .out_c = cout,
                     .kh = kh, .kw = kw, .sh = stride, .sw = stride,
                     .dh = dil, .dw = dil, .pad_t = pad, .pad_l = pad,
-                    .groups = groups};
+                    .groups = groups, .packed_in_c = cin,
+                    .packed_out_c = cout, .packed_groups = groups};
   g.out_h = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
   g.out_w = (w + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
   size_t nx = (size_t)h * w * cin, nw = (size_t)cout * kh * kw * (cin / groups);
@@ -183,7 +184,7 @@ static void igemm_edges(void) {
           const float *rows[9];
           for (size_t i = 0; i < m; i++) rows[i] = A + i * k;
           dyce__simd_pack_gemm(k, n, cfg->nr, B, packed);
-          dyce__simd_gemm_rows(m, n, k, 1, rows, packed, bias, C, n, clamp);
+          dyce__simd_gemm_rows(m, n, k, k, 1, rows, packed, bias, C, n, clamp);
           int bad = 0;
           for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) {
@@ -216,8 +217,8 @@ static void fc_edges(void) {
         S()->pack_fc(k, n, w, ps);
         R()->pack_fc(k, n, w, pr);
         dyce__activation act = act_of(ALL_ACTS[a]);
-        S()->fully_connected(k, n, x, ps, a ? b : NULL, act, y);
-        R()->fully_connected(k, n, x, pr, a ? b : NULL, act, want);
+        S()->fully_connected(k, k, n, x, ps, a ? b : NULL, act, y);
+        R()->fully_connected(k, k, n, x, pr, a ? b : NULL, act, want);
         int bad = count_bad(y, want, n, (float)k);
         CHECK_MSG(bad == 0, "fc k%zu n%zu act%zu: %d differ", k, n, a, bad);
         free(x); free(w); free(b); free(ps); free(pr); free(y); free(want);

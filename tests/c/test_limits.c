@@ -47,7 +47,7 @@ static void weight_count_overflow(void) {
   tb_node n[1] = {{.op = DYCE__OP_CONV2D, .in0 = 0, .in1 = DYCE__NONE, .out = 1,
                    .p = {1024, 1024, 1, 1, 0, 0, 0, 0, 1, 1, 1}}};
   tb_graph g[1] = {{"head", DYCE__NONE, t, 2, n, 1, 0, 1, 0}};
-  tb_package pkg = {1024, 1024, 1, g, 1, NULL, 0};
+  tb_package pkg = {1024, 1024, 1, g, 1, NULL, 0, NULL, NULL, 0};
   size_t size;
   uint8_t *b = tb_build(&pkg, &size);
   dyce_model *m = NULL;
@@ -65,7 +65,7 @@ static void arena_limit(void) {
   tb_node n[1] = {{.op = DYCE__OP_ACTIVATION, .act = DYCE__ACT_RELU, .in0 = 0,
                    .in1 = DYCE__NONE, .out = 1}};
   tb_graph g[1] = {{"main", DYCE__NONE, t, 2, n, 1, 0, 1, 0}};
-  tb_package pkg = {16384, 16384, 1, g, 1, NULL, 0};
+  tb_package pkg = {16384, 16384, 1, g, 1, NULL, 0, NULL, NULL, 0};
   size_t size;
   uint8_t *b = tb_build(&pkg, &size);
   dyce_model *m = NULL;

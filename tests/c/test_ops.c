@@ -45,7 +45,9 @@ static void conv_case(uint32_t h, uint32_t w, uint32_t cin, uint32_t cout,
                       dyce__act act) {
   dyce__window g = {.in_h = h, .in_w = w, .in_c = cin, .out_c = cout,
                     .kh = k, .kw = k, .sh = stride, .sw = stride, .dh = dil,
-                    .dw = dil, .pad_t = pad, .pad_l = pad, .groups = groups};
+                    .dw = dil, .pad_t = pad, .pad_l = pad, .groups = groups,
+                    .packed_in_c = cin, .packed_out_c = cout,
+                    .packed_groups = groups};
   g.out_h = (h + 2 * pad - dil * (k - 1) - 1) / stride + 1;
   g.out_w = (w + 2 * pad - dil * (k - 1) - 1) / stride + 1;
   size_t nx = (size_t)h * w * cin, nw = (size_t)cout * k * k * (cin / groups);
@@ -104,7 +106,7 @@ static void fully_connected_matches_naive(void) {
     for (size_t i = 0; i < n; i++) b[i] = test_randf();
     K()->pack_fc(k, n, w, p);
     dyce__activation none = {DYCE__ACT_NONE, 0, 0};
-    K()->fully_connected(k, n, x, p, b, none, y);
+    K()->fully_connected(k, k, n, x, p, b, none, y);
     for (size_t j = 0; j < n; j++) {
       double acc = b[j];
       for (size_t i = 0; i < k; i++) acc += (double)w[j * k + i] * x[i];

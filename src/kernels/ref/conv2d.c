@@ -5,6 +5,8 @@
  * Packed layouts:
  *   grouped / dense (C/groups > 1): [groups][kh][kw][C/groups][Cout/groups]
  *   depthwise (C/groups == 1):      [kh][kw][Cout]
+ * At a width level (dense with groups == 1, or depthwise) the loops run
+ * over the active channels and index the weights with the packed sizes.
  */
 #include <string.h>
 
@@ -12,7 +14,7 @@
 #include "../kernels.h"
 
 static int is_depthwise(const dyce__window *g) {
-  return g->in_c == g->groups;
+  return g->packed_in_c == g->packed_groups;
 }
 
 size_t dyce__ref_conv2d_packed_floats(const dyce__window *g) {
@@ -54,6 +56,8 @@ static void conv_pixel_dense(const dyce__window *g, const float *in,
                              const float *w, uint32_t oy, uint32_t ox,
                              float *o) {
   size_t cin_g = g->in_c / g->groups, cout_g = g->out_c / g->groups;
+  size_t pin_g = g->packed_in_c / g->groups;
+  size_t pout_g = g->packed_out_c / g->groups;
   for (size_t grp = 0; grp < g->groups; grp++) {
     float *og = o + grp * cout_g;
     for (uint32_t ky = 0; ky < g->kh; ky++) {
@@ -65,10 +69,10 @@ static void conv_pixel_dense(const dyce__window *g, const float *in,
         const float *x = in + ((size_t)iy * g->in_w + ix) * g->in_c +
                          grp * cin_g;
         const float *wk =
-            w + (((grp * g->kh + ky) * g->kw + kx) * cin_g) * cout_g;
+            w + (((grp * g->kh + ky) * g->kw + kx) * pin_g) * pout_g;
         for (size_t ci = 0; ci < cin_g; ci++) {
           float xv = x[ci];
-          const float *wr = wk + ci * cout_g;
+          const float *wr = wk + ci * pout_g;
           for (size_t co = 0; co < cout_g; co++) og[co] += xv * wr[co];
         }
       }
@@ -87,7 +91,7 @@ static void conv_pixel_depthwise(const dyce__window *g, const float *in,
       long ix = tap(ox, g->sw, g->pad_l, kx, g->dw, g->in_w);
       if (ix < 0) continue;
       const float *x = in + ((size_t)iy * g->in_w + ix) * g->in_c;
-      const float *wk = w + ((size_t)ky * g->kw + kx) * g->out_c;
+      const float *wk = w + ((size_t)ky * g->kw + kx) * g->packed_out_c;
       if (mult == 1) {
         for (size_t c = 0; c < g->out_c; c++) o[c] += x[c] * wk[c];
       } else {

@@ -13,7 +13,8 @@ void dyce__ref_conv2d(const dyce__window *g, const float *in,
                       dyce__activation act, float *out, void *scratch);
 size_t dyce__ref_fc_packed_floats(size_t k, size_t n);
 void dyce__ref_pack_fc(size_t k, size_t n, const float *nk, float *dst);
-void dyce__ref_fully_connected(size_t k, size_t n, const float *in,
+void dyce__ref_fully_connected(size_t k, size_t k_packed, size_t n,
+                               const float *in,
                                const float *packed, const float *bias,
                                dyce__activation act, float *out);
 void dyce__ref_max_pool(const dyce__window *g, const float *in,

@@ -8,9 +8,12 @@
 
 #define CFG dyce__simd_config_this_target
 
+/* Decided by the packed sizes: a width level may run a depthwise
+ * convolution over one channel (groups 1) with its depthwise weights. */
 dyce__conv_kind dyce__simd_conv_kind(const dyce__window *g) {
-  if (g->groups == 1) return DYCE__CONV_DENSE;
-  if (g->groups == g->in_c && g->out_c == g->in_c) return DYCE__CONV_DEPTHWISE;
+  if (g->packed_groups == 1) return DYCE__CONV_DENSE;
+  if (g->packed_groups == g->packed_in_c && g->packed_out_c == g->packed_in_c)
+    return DYCE__CONV_DEPTHWISE;
   return DYCE__CONV_REFERENCE;
 }
 
@@ -49,7 +52,7 @@ static size_t zero_floats(const dyce__window *g) {
  * fast, and a few KiB of scratch instead of a pointer per pixel and tap
  * (2.4 MiB for ResNet-18's stem). */
 static int gathers(const dyce__window *g) {
-  return g->in_c < CFG.gather_below_channels && taps(g) > 1;
+  return g->packed_in_c < CFG.gather_below_channels && taps(g) > 1;
 }
 
 /* In 64 bits and saturated: a crafted window (2^18 pixels x 2^18 taps)
@@ -64,7 +67,8 @@ size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE:
       if (gathers(g))
-        return (zero_floats(g) + CFG.mr * taps(g) * g->in_c) * sizeof(float) +
+        return (zero_floats(g) + CFG.mr * taps(g) * g->packed_in_c) *
+                   sizeof(float) +
                taps(g) * sizeof(float *);
       return indirection_bytes(g);
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_scratch_bytes(g);
@@ -98,16 +102,18 @@ static void conv_indirect(const dyce__window *g, const float *in,
   const float **ind = (const float **)(void *)(zero + zero_floats(g));
   const float **p = ind;
   for (size_t px = 0; px < pixels; px++) p = pixel_taps(g, in, zero, px, p);
-  dyce__simd_gemm_rows(pixels, g->out_c, g->in_c, taps(g), ind, packed, bias,
-                       out, g->out_c, clamp);
+  dyce__simd_gemm_rows(pixels, g->out_c, g->in_c, g->packed_in_c, taps(g),
+                       ind, packed, bias, out, g->out_c, clamp);
 }
 
-/* Scratch: zero row, one pixel's tap pointers, then mr gathered rows. */
+/* Scratch: zero row, one pixel's tap pointers, then mr gathered rows.
+ * Rows follow the packed layout, [tap][packed_in_c], so channels a width
+ * level leaves out are gathered as zeros. */
 static void conv_gathered(const dyce__window *g, const float *in,
                           const float *packed, const float *bias,
                           dyce__clamp clamp, float *out, float *zero) {
   size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g), c = g->in_c;
-  size_t k = t * c, mr_max = CFG.mr;
+  size_t cp = g->packed_in_c, k = t * cp, mr_max = CFG.mr;
   const float **tap = (const float **)(void *)(zero + zero_floats(g));
   float *tile = (float *)(void *)(tap + t);
   const float *rows[16];
@@ -118,10 +124,10 @@ static void conv_gathered(const dyce__window *g, const float *in,
       pixel_taps(g, in, zero, m0 + i, tap);
       /* A few floats per tap: a loop, not a memcpy call per tap. */
       for (size_t j = 0; j < t; j++)
-        for (size_t q = 0; q < c; q++) row[j * c + q] = tap[j][q];
+        for (size_t q = 0; q < cp; q++) row[j * cp + q] = q < c ? tap[j][q] : 0.0f;
       rows[i] = row;
     }
-    dyce__simd_gemm_rows(mr, g->out_c, k, 1, rows, packed, bias,
+    dyce__simd_gemm_rows(mr, g->out_c, k, k, 1, rows, packed, bias,
                          out + m0 * g->out_c, g->out_c, clamp);
   }
 }

@@ -20,11 +20,12 @@ void dyce__simd_pack_gemm(size_t k, size_t n, size_t nr, const float *nk,
  * rows stay in L1 while the weights stream past. (Blocking the panels to
  * stay in L2 across tiles measured no gain here, even for the 9 MiB of a
  * 3x3x512x512 layer, so the loop nest stays this simple.) */
-void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t ks,
+void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t kc_packed,
+                          size_t ks,
                           const float *const *a, const float *packed,
                           const float *bias, float *out, size_t c_stride,
                           dyce__clamp clamp) {
-  const size_t mr_max = CFG.mr, nr = CFG.nr, panel = ks * kc * nr;
+  const size_t mr_max = CFG.mr, nr = CFG.nr, panel = ks * kc_packed * nr;
   /* The microkernels read nr biases; the last panel may have fewer. */
   float tail_bias[16] = {0};
   for (size_t m0 = 0; m0 < m; m0 += mr_max) {
@@ -40,7 +41,7 @@ void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t ks,
         for (size_t j = 0; j < nr; j++)
           tail_bias[j] = j < nc ? bias[n0 + j] : 0.0f;
       }
-      fn(mr, nc, kc, ks, a + m0 * ks, w, b, out + m0 * c_stride + n0,
+      fn(mr, nc, kc, kc_packed, ks, a + m0 * ks, w, b, out + m0 * c_stride + n0,
          c_stride, clamp);
     }
   }

@@ -47,7 +47,8 @@ static inline void store_row(float *c, dyce__vf v0, dyce__vf v1, size_t nc,
 }
 
 #define DYCE__DEFINE_IGEMM(MR)                                               \
-  void dyce__f32_igemm_##MR##x8(size_t mr, size_t nc, size_t kc, size_t ks, \
+  void dyce__f32_igemm_##MR##x8(size_t mr, size_t nc, size_t kc,           \
+                                size_t kc_packed, size_t ks,                \
                                 const float *const *a, const float *w,      \
                                 const float *bias, float *c,                \
                                 size_t c_stride, dyce__clamp clamp) {       \
@@ -60,6 +61,7 @@ static inline void store_row(float *c, dyce__vf v0, dyce__vf v1, size_t nc,
         w += NR;                                                            \
         ROWS_##MR(MADD_ROW)                                                 \
       }                                                                     \
+      w += (kc_packed - kc) * NR; /* rows of channels a level leaves out */ \
     }                                                                       \
     ROWS_##MR(STORE_ROW)                                                    \
   }

@@ -14,11 +14,14 @@
  *   c[i][j] = clamp(bias[j] + sum_t sum_k a[i*ks + t][k] * w[t][k][j])
  * for i < mr (<= MR), j < nc (<= nr). `a` holds ks input-row pointers per
  * output row (row-major: a[i*ks + t]); each points at kc floats. `w` is one
- * packed panel, [ks][kc][nr], zero-padded past the last column. `bias`
+ * packed panel, [ks][kc_packed][nr], zero-padded past the last column, of
+ * which each tap's first kc rows are used (kc < kc_packed when a width
+ * level runs a prefix of the input channels). `bias`
  * has nr floats. Rows i >= mr repeat row mr - 1 (same pointers, same
  * output row), so a partial tile reads and writes nothing extra.
  */
-typedef void (*dyce__igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+typedef void (*dyce__igemm_fn)(size_t mr, size_t nc, size_t kc,
+                               size_t kc_packed, size_t ks,
                                const float *const *a, const float *w,
                                const float *bias, float *c, size_t c_stride,
                                dyce__clamp clamp);
@@ -49,11 +52,13 @@ typedef struct dyce__simd_config {
 extern const dyce__simd_config dyce__simd_config_this_target;
 
 /* The microkernels (igemm.c, dwconv.c); names in config.c. */
-void dyce__f32_igemm_1x8(size_t mr, size_t nc, size_t kc, size_t ks,
+void dyce__f32_igemm_1x8(size_t mr, size_t nc, size_t kc, size_t kc_packed,
+                         size_t ks,
                          const float *const *a, const float *w,
                          const float *bias, float *c, size_t c_stride,
                          dyce__clamp clamp);
-void dyce__f32_igemm_4x8(size_t mr, size_t nc, size_t kc, size_t ks,
+void dyce__f32_igemm_4x8(size_t mr, size_t nc, size_t kc, size_t kc_packed,
+                         size_t ks,
                          const float *const *a, const float *w,
                          const float *bias, float *c, size_t c_stride,
                          dyce__clamp clamp);
@@ -87,8 +92,10 @@ void dyce__simd_pack_gemm(size_t k, size_t n, size_t nr, const float *nk,
                           float *dst);
 
 /* Runs rows of a GEMM: m output rows whose ks input-row pointers are
- * a[i*ks + t], over all n columns; out rows are c_stride apart. */
-void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t ks,
+ * a[i*ks + t], over all n columns; out rows are c_stride apart. The
+ * panels were packed with kc_packed rows per tap (see dyce__igemm_fn). */
+void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t kc_packed,
+                          size_t ks,
                           const float *const *a, const float *packed,
                           const float *bias, float *out, size_t c_stride,
                           dyce__clamp clamp);
@@ -111,7 +118,8 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
 
 size_t dyce__simd_fc_packed_floats(size_t k, size_t n);
 void dyce__simd_pack_fc(size_t k, size_t n, const float *nk, float *dst);
-void dyce__simd_fully_connected(size_t k, size_t n, const float *in,
+void dyce__simd_fully_connected(size_t k, size_t k_packed, size_t n,
+                                const float *in,
                                 const float *packed, const float *bias,
                                 dyce__activation act, float *out);
 

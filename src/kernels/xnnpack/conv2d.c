@@ -8,7 +8,9 @@
  * table's packed weights, used if XNNPACK refuses the operator. Running
  * sets the operator up with this run's input and output, so a model must
  * not be run by two sessions at the same time with this table; the first
- * run of an operator lets XNNPACK allocate its indirection buffer.
+ * run of an operator lets XNNPACK allocate its indirection buffer. A width
+ * level (fewer active channels than packed) runs the SIMD copy: XNNPACK's
+ * operator has its channel counts fixed at creation.
  */
 #include <string.h>
 #include <xnnpack.h>
@@ -74,7 +76,8 @@ void dyce__xnn_conv2d(const dyce__window *g, const float *in,
                       const float *packed, const float *bias,
                       dyce__activation act, float *out, void *scratch) {
   xnn_operator_t op = op_of(packed);
-  if (op &&
+  int narrowed = g->in_c != g->packed_in_c || g->out_c != g->packed_out_c;
+  if (op && !narrowed &&
       xnn_setup_convolution2d_nhwc_f32(op, 1, g->in_h, g->in_w, in, out,
                                        NULL) == xnn_status_success &&
       xnn_run_operator(op, NULL) == xnn_status_success) {
