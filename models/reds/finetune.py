@@ -1,0 +1,124 @@
+"""Step 5: joint fine-tuning of the nested subnetworks (REDS loss).
+
+Every batch runs every level's subnetwork (prefix widths, nets.DSCNN's
+sliced forward) on the same augmented inputs; loss_i is weighted by
+α_i / Σα with α_i = sqrt(parameters of subnetwork i / parameters of the
+full network); the gradients of all levels accumulate and one optimiser
+step follows. All weights, BatchNorm parameters included, are shared.
+
+BatchNorm statistics: the subnetworks share one set (the package holds one
+set of weights per graph; a level only changes tensor widths, and the
+converter folds BN into the convolutions). To make the fine-tuned function
+the one that is deployed, the BN layers stay in eval mode during
+fine-tuning: they normalise with the pre-trained running statistics (which
+are frozen) while their affine parameters γ, β train. Training in train mode
+would normalise each subnetwork with its own batch statistics and leave
+running statistics averaged over all widths, which match no subnetwork at
+inference (the problem slimmable networks solve with private BNs, which a
+shared-weight package cannot have).
+
+Optimiser: SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 128, label
+smoothing 0.1, OneCycle (max lr FT_LR, 10 % warm-up, cosine). A checkpoint
+after every epoch; an interrupted run resumes exactly.
+"""
+
+import math
+import os
+import shutil
+import time
+
+import torch
+from torch import nn
+
+from fmnist import data as fdata
+from fmnist.fit import accuracy
+
+from . import nets
+
+SEED = 41
+FT_LR = 0.05
+BATCH = 128
+
+
+def alphas(levels):
+    """REDS weights α_i/Σα, α_i = sqrt(param fraction), per level."""
+    full = nets.param_count(nets.FULL_UNITS)
+    a = [math.sqrt(nets.param_count(u) / full) for u in levels]
+    return [v / sum(a) for v in a]
+
+
+def freeze_bn_stats(net):
+    """Train mode for everything except BatchNorm (running stats used)."""
+    net.train()
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+    return net
+
+
+def predict(net, data, split, units, batch_size=500):
+    """Logits of one level's subnetwork on a split (eval mode)."""
+    net.eval()
+    level = nets.level_widths(units)
+    with torch.no_grad():
+        out = [net(x, level) for x in fdata.eval_batches(data, split,
+                                                         batch_size)]
+    return torch.cat(out).numpy()
+
+
+def level_accuracies(net, data, levels, splits):
+    return {s.name: [accuracy(predict(net, data, s, u), s.labels)
+                     for u in levels] for s in splits}
+
+
+def finetune(net, data, levels, epochs, ckpt_dir, log, force=False):
+    """Fine-tune `net` jointly on `levels` (list of unit tuples) in place."""
+    if force:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    os.makedirs(ckpt_dir, exist_ok=True)
+    weights = alphas(levels)
+    log(f"finetune: levels {levels}, loss weights "
+        + ", ".join(f"{w:.3f}" for w in weights))
+    net = net.to(memory_format=torch.channels_last)
+    steps = -(-len(data.train.labels) // BATCH)
+    opt = torch.optim.SGD(net.parameters(), lr=FT_LR, momentum=0.9,
+                          nesterov=True, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=FT_LR, epochs=epochs, steps_per_epoch=steps,
+        pct_start=0.1, anneal_strategy="cos", cycle_momentum=False,
+        div_factor=10.0, final_div_factor=100.0)
+    path = os.path.join(ckpt_dir, "last.pt")
+    first = 0
+    if os.path.exists(path):
+        state = torch.load(path)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        first = state["epoch"] + 1
+        log(f"finetune: resumed after epoch {first}")
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    widths = [nets.level_widths(u) for u in levels]
+    for epoch in range(first, epochs):
+        start = time.time()
+        freeze_bn_stats(net)
+        total, seen = 0.0, 0
+        for x, y in fdata.train_batches(data, data.train, BATCH,
+                                        seed=SEED * 1000 + epoch):
+            opt.zero_grad(set_to_none=True)
+            for w, level in zip(weights, widths):
+                loss = w * loss_fn(net(x, level), y)
+                loss.backward()
+                total += loss.item() * len(y)
+            seen += len(y)
+            opt.step()
+            sched.step()
+        tmp = path + ".tmp"
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "epoch": epoch}, tmp)
+        os.replace(tmp, path)
+        acc = level_accuracies(net, data, levels, [data.val, data.test])
+        log(f"finetune epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "
+            + " ".join(f"{s} " + "/".join(f"{100 * a:.2f}" for a in accs)
+                       for s, accs in acc.items())
+            + f" ({time.time() - start:.0f} s)")
+    return net.to(memory_format=torch.contiguous_format).eval()

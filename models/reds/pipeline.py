@@ -1,0 +1,294 @@
+"""The steps of models/train_reds.py, each cached in the work directory.
+
+pretrain -> importance -> reorder -> knapsack -> finetune -> exits -> savers
+-> records -> package (up to --until). Results are cached in WORK (loaded
+unless --force); trainings resume from their per-epoch checkpoints. The log
+is WORK/pipeline.log, step durations WORK/timings.json (fmnist.pipeline's
+Context does both).
+"""
+
+import json
+import os
+from dataclasses import dataclass
+
+import torch
+
+from fmnist import data as fdata
+from fmnist.pipeline import Context, cached_module
+
+from fmnist import exits as fexits
+from fmnist import nets as fnets
+from fmnist import pipeline as fpipeline
+from fmnist import records as frecords
+from fmnist.fit import accuracy, predict
+
+from . import exits as rexits
+from . import finetune as rfinetune
+from . import importance as rimportance
+from . import knapsack as rknapsack
+from . import nets, pretrain
+from . import package as rpackage
+from . import records as rrecords
+from . import reorder as rreorder
+from . import report as rreport
+
+STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune",
+         "exits", "savers", "records", "package")
+PACKAGE_NAME = "fashion-mnist-reds.dyce"
+RECORDS_NAME = "fashion-mnist-reds.records"
+THREADS = 2
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+@dataclass
+class Profile:
+    """How much data and how many epochs: the full run or the smoke test."""
+    limit: int = None
+    pretrain_epochs: int = 30
+    importance_batches: int = 100
+    finetune_epochs: int = 8
+    check_milp: bool = True
+    exit_epochs: int = 10
+    exit_aug_views: int = 2
+    smoke: bool = False
+
+
+FULL = Profile()
+SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=3,
+                finetune_epochs=1, exit_epochs=1, exit_aug_views=1,
+                check_milp=False, smoke=True)
+
+
+def save_json(ctx, name, obj):
+    with open(ctx.path(name), "w") as f:
+        json.dump(obj, f, indent=1)
+
+
+def load_json(ctx, name):
+    with open(ctx.path(name)) as f:
+        return json.load(f)
+
+
+def pretrain_step(ctx):
+    """Train (or load) the full-width network; log its accuracy."""
+    net = cached_module(ctx, "pretrain", pretrain.build,
+                        lambda net: pretrain.train(ctx, net))
+    path = ctx.path("pretrain_accuracy.json")
+    if not os.path.exists(path) or ctx.force:
+        acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
+               for s in (ctx.data.val, ctx.data.test)}
+        save_json(ctx, "pretrain_accuracy.json", acc)
+    acc = load_json(ctx, "pretrain_accuracy.json")
+    ctx.log(f"pretrained: val {acc['val']:.4f} test {acc['test']:.4f}")
+    return net, acc
+
+
+def importance_step(ctx, net):
+    """Σ|w ⊙ g| per unit (cached in WORK/importance.npz)."""
+    path = ctx.path("importance.npz")
+    if os.path.exists(path) and not ctx.force:
+        return rimportance.load(path)
+    imps = ctx.timed("importance", lambda: rimportance.compute(
+        net, ctx.data, ctx.profile.importance_batches, ctx.log))
+    rimportance.save(path, imps)
+    return imps
+
+
+def reorder_step(ctx, net, imps):
+    """The network with every layer sorted by importance (checked)."""
+    def run():
+        sorted_net = rreorder.apply(nets.copy_net(net),
+                                    rreorder.permutations(imps))
+        rreorder.check(net, sorted_net, ctx.data, ctx.log)
+        return sorted_net
+    return ctx.timed("reorder", run)
+
+
+def knapsack_step(ctx, imps):
+    """Units per level (w100, w75, w50, w25); WORK/knapsack.json."""
+    path = ctx.path("knapsack.json")
+    if os.path.exists(path) and not ctx.force:
+        info = load_json(ctx, "knapsack.json")
+    else:
+        _, info = ctx.timed("knapsack", lambda: rknapsack.solve_levels(
+            imps, ctx.log, ctx.profile.check_milp))
+        save_json(ctx, "knapsack.json", info)
+    by_frac = {round(e["fraction"] * 100): tuple(e["units"]) for e in info}
+    return [(f"w{pct}", by_frac[pct]) for pct in (100, 75, 50, 25)]
+
+
+def levels_contract(named_levels):
+    """The LEVELS list for convert_graphs (level 0 = full, empty widths)."""
+    return [{"name": name, "widths": {} if name == "w100"
+             else nets.level_widths(units)} for name, units in named_levels]
+
+
+def stage_macs(net, named_levels):
+    """{level: {graph: MACs alone, total, fraction}} (hook counter)."""
+    out = {}
+    full = nets.analytic_macs(nets.FULL_UNITS)
+    for name, units in named_levels:
+        m = nets.graph_macs(net, units)
+        m["total"] = sum(m[g] for g in nets.GRAPHS)
+        if m["total"] != nets.analytic_macs(units):
+            raise RuntimeError(f"{name}: MAC count mismatch")
+        m["fraction"] = m["total"] / full
+        m["units"] = list(units)
+        out[name] = m
+    return out
+
+
+def finetune_step(ctx, sorted_net, named_levels):
+    """Jointly fine-tune all levels (cached WORK/finetuned.pt)."""
+    units = [u for _, u in named_levels]
+
+    def train(net):
+        net.load_state_dict(sorted_net.state_dict())
+        return rfinetune.finetune(net, ctx.data, units,
+                                  ctx.profile.finetune_epochs,
+                                  ctx.path("ckpt", "finetune"), ctx.log,
+                                  force=ctx.force)
+    net = cached_module(ctx, "finetuned", nets.DSCNN, train)
+    return net
+
+
+def exits_step(ctx, net, named_levels):
+    """Per-level features (cached) and exits (WORK/exits.pt)."""
+    features = rexits.cached_level_features(
+        net, ctx.data, named_levels, ctx.profile.exit_aug_views,
+        ctx.path("features.npz"), ctx.log)
+    path = ctx.path("exits.pt")
+    if os.path.exists(path) and not ctx.force:
+        states = torch.load(path)
+        level_exits = {}
+        for lvl, units in named_levels:
+            widths = nets.stage_out_widths(units)
+            for p in rexits.POSITIONS:
+                for t, hidden in rexits.EXIT_TYPES.items():
+                    name = rexits.exit_name(p, t, lvl)
+                    ex = fnets.Classifier(widths[p - 1], hidden)
+                    ex.load_state_dict(states[name])
+                    level_exits[name] = ex.eval()
+        ctx.log(f"exits: loaded {path}")
+        return features, level_exits
+
+    def train():
+        out = {}
+        for lvl, units in named_levels:
+            out.update(rexits.train_level_exits(
+                net, features[lvl], ctx.data, units, lvl,
+                ctx.profile.exit_epochs, ctx.log))
+        return out
+    level_exits = ctx.timed("train exits", train)
+    torch.save({n: e.state_dict() for n, e in level_exits.items()}, path)
+    return features, level_exits
+
+
+def savers_step(ctx):
+    """The fmnist pipeline's savers (trained there if missing, never here).
+
+    Full run: build/fmnist (the fmnist pipeline's own work dir, FULL
+    profile). Smoke: WORK/fmnist-savers with the fmnist SMOKE profile, so a
+    smoke run writes only into its own work directory."""
+    if ctx.profile.smoke:
+        work, profile = ctx.path("fmnist-savers"), fpipeline.SMOKE
+    else:
+        work, profile = os.path.join(ROOT, "build", "fmnist"), fpipeline.FULL
+    os.makedirs(work, exist_ok=True)
+    fctx = Context(work=work, out=work, profile=profile, force=False)
+    fctx.data = ctx.data
+    savers = fpipeline.savers_step(fctx)
+    ctx.log(f"savers: from {work}")
+    return savers
+
+
+def records_step(ctx, net, savers, named_levels, level_exits, features,
+                 macs, pre_acc):
+    rec = rrecords.collect(net, savers, named_levels, level_exits, ctx.data,
+                           features)
+    path = os.path.join(ctx.out, RECORDS_NAME)
+    frecords.write(path, rec)
+    frecords.save_npz(ctx.path("records.npz"), rec)
+    table = ("# REDS DS-CNN on Fashion-MNIST (PyTorch, float32)\n\n"
+             + rreport.level_table(named_levels, macs, pre_acc, rec) + "\n"
+             + rreport.records_table(rec, macs, named_levels))
+    with open(ctx.path("accuracy.md"), "w") as f:
+        f.write(table)
+    ctx.log(f"records: wrote {path} ({os.path.getsize(path)} bytes, "
+            f"{len(rec['names'])} entries, read back OK)\n{table}")
+
+
+def package_step(ctx, net, savers, named_levels, level_exits, levels):
+    padded = {n: rexits.pad_exit(e, nets.WIDTH)
+              for n, e in level_exits.items()}
+    specs = rpackage.graph_specs(net, savers, padded,
+                                 [n for n, _ in named_levels])
+    path = os.path.join(ctx.out, PACKAGE_NAME)
+    size, with_levels = rpackage.build(specs, ctx.data, ctx.path("onnx"),
+                                       path, levels, ctx.log)
+    ctx.log(f"package: wrote {path} ({size} bytes, {len(specs)} graphs, "
+            f"levels {'included' if with_levels else 'NOT included'})")
+
+
+def check_sliced(net, named_levels, data, log):
+    """Sliced forward == the materialised narrow network, every level."""
+    x = data.normalise(data.val.images[:200])
+    with torch.no_grad():
+        for name, units in named_levels:
+            a = net.eval()(x, nets.level_widths(units))
+            b = nets.materialise(net, units)(x)
+            diff = float((a - b).abs().max())
+            if not diff < 1e-4:
+                raise RuntimeError(f"{name}: sliced != narrow ({diff})")
+    log("sliced forward equals the materialised narrow nets at every level")
+
+
+def run(ctx, until=STEPS[-1]):
+    """Run the steps up to `until`; earlier results load from cache."""
+    os.makedirs(ctx.work, exist_ok=True)
+    os.makedirs(ctx.out, exist_ok=True)
+    torch.set_num_threads(THREADS)
+    ctx.data = fdata.load(limit=ctx.profile.limit)
+    ctx.log(f"data: train {len(ctx.data.train.labels)} val "
+            f"{len(ctx.data.val.labels)} test {len(ctx.data.test.labels)}; "
+            f"mean {ctx.data.mean:.6f} std {ctx.data.std:.6f}")
+    last = STEPS.index(until)
+    done = lambda step: last < STEPS.index(step)  # noqa: E731
+    net, pre_acc = pretrain_step(ctx)
+    if done("importance"):
+        return
+    imps = importance_step(ctx, net)
+    if done("reorder"):
+        return
+    sorted_net = reorder_step(ctx, net, imps)
+    if done("knapsack"):
+        return
+    named_levels = knapsack_step(ctx, imps)
+    levels = levels_contract(named_levels)
+    save_json(ctx, "levels.json", levels)
+    macs = stage_macs(sorted_net, named_levels)
+    save_json(ctx, "level_macs.json", macs)
+    for name, units in named_levels:
+        ctx.log(f"level {name}: units {units}, MACs {macs[name]['total']} "
+                f"({100 * macs[name]['fraction']:.2f} %)")
+    if done("finetune"):
+        return
+    net = finetune_step(ctx, sorted_net, named_levels)
+    check_sliced(net, named_levels, ctx.data, ctx.log)
+    if done("exits"):
+        return
+    features, level_exits = ctx.timed(
+        "exits", lambda: exits_step(ctx, net, named_levels))
+    if done("savers"):
+        return
+    savers = ctx.timed("savers", lambda: savers_step(ctx))
+    if done("records"):
+        return
+    ctx.timed("records", lambda: records_step(
+        ctx, net, savers, named_levels, level_exits, features, macs,
+        pre_acc))
+    if done("package"):
+        return
+    ctx.timed("package", lambda: package_step(
+        ctx, net, savers, named_levels, level_exits, levels))
