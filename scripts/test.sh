@@ -32,6 +32,8 @@ bash scripts/fuzz.sh "${DYCE_FUZZ_SECONDS:-45}"
 echo "== training pipeline, smoke mode (train, export, convert, package, records)"
 # --force: the smoke cache is not keyed by architecture, and it takes seconds.
 /usr/bin/python3 models/train_fmnist.py --smoke --force
+echo "== REDS pipeline, smoke mode (DS-CNN, importance, knapsack, joint fine-tuning, levels, records)"
+/usr/bin/python3 models/train_reds.py --smoke --force
 
 echo "== Node tests"
 node --test tests/node/

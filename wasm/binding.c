@@ -37,6 +37,12 @@ EMSCRIPTEN_KEEPALIVE double dyce_wasm_graph_macs(const dyce_model *m,
   return info(m, g, &gi) ? (double)gi.macs : -1.0;
 }
 
+/* MACs of graph g at width level `level`. */
+EMSCRIPTEN_KEEPALIVE double dyce_wasm_level_macs(const dyce_model *m, size_t g,
+                                                 size_t level) {
+  return (double)dyce_model_graph_macs(m, g, level);
+}
+
 /* Dimension i (0..3, NHWC) of graph g's output. */
 EMSCRIPTEN_KEEPALIVE int dyce_wasm_graph_dim(const dyce_model *m, size_t g,
                                              int i) {
@@ -83,7 +89,7 @@ EMSCRIPTEN_KEEPALIVE int dyce_wasm_exit_count(const dyce_model *m, int p) {
 
 /* A shipped configuration, flattened: out_graphs[0] = saver, then one exit
  * per position (-1 = none); out_thresholds likewise; meta = accuracy,
- * mean MACs, confidence. Returns its name, or NULL. */
+ * mean MACs, confidence, width level. Returns its name, or NULL. */
 EMSCRIPTEN_KEEPALIVE const char *dyce_wasm_config(const dyce_model *m, size_t index,
                                                   int *out_graphs, float *out_thresholds,
                                                   double *meta) {
@@ -102,6 +108,7 @@ EMSCRIPTEN_KEEPALIVE const char *dyce_wasm_config(const dyce_model *m, size_t in
   meta[0] = mt.accuracy;
   meta[1] = mt.mean_macs;
   meta[2] = (double)c.confidence;
+  meta[3] = (double)c.level;
   return mt.name;
 }
 
@@ -109,7 +116,8 @@ EMSCRIPTEN_KEEPALIVE const char *dyce_wasm_config(const dyce_model *m, size_t in
 EMSCRIPTEN_KEEPALIVE dyce_status dyce_wasm_set_config(dyce_session *s, const dyce_model *m,
                                                       const int *graphs,
                                                       const float *thresholds, int n,
-                                                      int confidence, dyce_error *err) {
+                                                      int confidence, int level,
+                                                      dyce_error *err) {
   dyce_config c;
   dyce_config_backbone(m, &c);
   if (n < 1 || n > DYCE_MAX_POSITIONS + 1) {
@@ -121,6 +129,7 @@ EMSCRIPTEN_KEEPALIVE dyce_status dyce_wasm_set_config(dyce_session *s, const dyc
   c.saver = graphs[0] < 0 ? DYCE_NO_GRAPH : (size_t)graphs[0];
   c.saver_threshold = thresholds[0];
   c.confidence = (dyce_confidence)confidence;
+  c.level = level < 0 ? DYCE_NO_LEVEL : (size_t)level;
   for (int p = 1; p < n; p++) {
     c.exit[p - 1] = graphs[p] < 0 ? DYCE_NO_GRAPH : (size_t)graphs[p];
     c.threshold[p - 1] = thresholds[p];

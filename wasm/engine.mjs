@@ -100,7 +100,12 @@ export class Model {
       this.labels.push(m.UTF8ToString(m._dyce_model_label(handle, i)));
     this.weightBytes = m._dyce_model_weight_bytes(handle);
     this.arenaBytes = m._dyce_session_arena_bytes(this.session);
-    this.cascade = readCascade(engine, handle, this.graphs);
+    /* Width levels (REDS): [{name, macs: {graph name: MACs at the level}}]. */
+    this.levels = Array.from({ length: m._dyce_model_level_count(handle) }, (_, l) => ({
+      name: m.UTF8ToString(m._dyce_model_level_name(handle, l)),
+      macs: Object.fromEntries(this.graphs.map((g, i) => [g.name, m._dyce_wasm_level_macs(handle, i, l)])),
+    }));
+    this.cascade = readCascade(engine, handle, this.graphs, this.levels);
     this.inputSpec = engine.withAlloc(4 * 9, (p) => {
       const c = m._dyce_wasm_input_spec(handle, p);
       const f = m.HEAPF32.slice(p >> 2, (p >> 2) + 1 + 2 * c);
@@ -108,7 +113,7 @@ export class Model {
     });
   }
 
-  /** The package's configurations: [{name, accuracy, meanMacs, saver, exits}]. */
+  /** The package's configurations: [{name, accuracy, meanMacs, level, saver, exits}]. */
   get configs() {
     return this.cascade?.configs ?? [];
   }
@@ -124,7 +129,7 @@ export class Model {
   /**
    * Sets a custom configuration: { saver: name|null, saverThreshold,
    * exits: [name|null per position], thresholds: [per position],
-   * confidence: 'max_softmax'|'margin'|'entropy' }.
+   * confidence: 'max_softmax'|'margin'|'entropy', level: name|index }.
    */
   setConfig(config) {
     const c = this.cascade;
@@ -135,10 +140,13 @@ export class Model {
     const thresholds = [config.saverThreshold ?? 1, ...Array.from({ length: c.stageCount }, (_, p) => config.thresholds?.[p] ?? 1)];
     const kind = ['max_softmax', 'margin', 'entropy'].indexOf(config.confidence ?? 'max_softmax');
     if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}'`);
+    const level = typeof config.level === 'string' ? this.levels.findIndex((l) => l.name === config.level) : (config.level ?? 0);
+    if (!Number.isInteger(level) || level < 0)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown width level '${config.level}'`);
     this.engine.withAlloc(8 * n, (p) => {
       m.HEAP32.set(graphs, p >> 2);
       m.HEAPF32.set(thresholds, (p >> 2) + n);
-      this.engine.call(m._dyce_wasm_set_config, this.session, this.handle, p, p + 4 * n, n, kind);
+      this.engine.call(m._dyce_wasm_set_config, this.session, this.handle, p, p + 4 * n, n, kind, level);
     });
   }
 
@@ -212,7 +220,7 @@ export class Model {
 }
 
 /** The cascade roles and shipped configurations of a model, or null. */
-function readCascade(engine, handle, graphs) {
+function readCascade(engine, handle, graphs, levels) {
   const m = engine.m;
   return engine.withAlloc(16, (info) => {
     if (!m._dyce_wasm_cascade(handle, info)) return null;
@@ -226,15 +234,15 @@ function readCascade(engine, handle, graphs) {
       configs: [],
     };
     const n = 1 + stageCount;
-    engine.withAlloc(8 * n + 32, (buf) => {
+    engine.withAlloc(8 * n + 48, (buf) => {
       const thresholds = buf + 4 * n, meta = buf + 8 * n + (8 - ((buf + 8 * n) % 8)) % 8;
       for (let i = 0; i < configCount; i++) {
         const cname = m._dyce_wasm_config(handle, i, buf, thresholds, meta);
         const g = m.HEAP32.slice(buf >> 2, (buf >> 2) + n), t = m.HEAPF32.slice(thresholds >> 2, (thresholds >> 2) + n);
-        const [accuracy, meanMacs, confidence] = m.HEAPF64.slice(meta >> 3, (meta >> 3) + 3);
+        const [accuracy, meanMacs, confidence, level] = m.HEAPF64.slice(meta >> 3, (meta >> 3) + 4);
         cascade.configs.push({
           name: m.UTF8ToString(cname), accuracy, meanMacs,
-          confidence: ['max_softmax', 'margin', 'entropy'][confidence],
+          confidence: ['max_softmax', 'margin', 'entropy'][confidence], level: levels[level].name,
           saver: name(g[0]), saverThreshold: t[0],
           exits: Array.from(g.slice(1), name), thresholds: Array.from(t.slice(1)),
         });

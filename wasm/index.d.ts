@@ -44,6 +44,8 @@ export interface ConfigInfo {
   readonly exits: readonly (string | null)[];
   readonly thresholds: readonly number[];
   readonly confidence: 'max_softmax' | 'margin' | 'entropy';
+  /** Width level (REDS nested subnetwork) the configuration runs at. */
+  readonly level: string;
 }
 
 /** A custom configuration table for setConfig. */
@@ -53,6 +55,8 @@ export interface CustomConfig {
   exits?: (string | null)[];
   thresholds?: number[];
   confidence?: 'max_softmax' | 'margin' | 'entropy';
+  /** Width level by name or index (default 0, the full network). */
+  level?: string | number;
 }
 
 /** ImageData or anything shaped like it (RGBA bytes). */
@@ -105,6 +109,8 @@ export interface Classification {
 
 export interface Model {
   readonly configs: readonly ConfigInfo[];
+  /** Names of the package's width levels; ["full"] without LEVL. */
+  readonly levels: readonly string[];
   readonly labels: readonly string[];
   /** The package's input: size and normalisation (x = (p · pixelScale − mean) / std). */
   readonly input: { height: number; width: number; channels: number; pixelScale: number; mean: number[]; std: number[] };

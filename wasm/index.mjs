@@ -59,12 +59,13 @@ export async function load(source, options = {}) {
 
 /** The MACs a configuration spends when every enabled classifier runs. */
 function worstCaseMacs(config, cascade, macsOf) {
-  let total = config.saver ? macsOf(config.saver) : 0;
+  const at = (g) => macsOf(g, config.level);
+  let total = config.saver ? at(config.saver) : 0;
   for (let p = 1; p <= cascade.stageCount; p++) {
-    total += macsOf(`stage${p}`);
-    if (config.exits[p - 1]) total += macsOf(config.exits[p - 1]);
+    total += at(`stage${p}`);
+    if (config.exits[p - 1]) total += at(config.exits[p - 1]);
   }
-  return total + macsOf(cascade.head);
+  return total + at(cascade.head);
 }
 
 export class DyceModel {
@@ -75,7 +76,8 @@ export class DyceModel {
     const [, height, width, channels] = low.inputDims;
     this.input = { height, width, channels, ...low.inputSpec };
     this.labels = low.labels;
-    const macsOf = (name) => low.graphs.find((g) => g.name === name)?.macs ?? 0;
+    const macsOf = (name, level) =>
+      (level ? low.levels.find((l) => l.name === level)?.macs[name] : low.graphs.find((g) => g.name === name)?.macs) ?? 0;
     const cascade = low.cascade;
     this.backboneMacs = cascade
       ? Array.from({ length: cascade.stageCount }, (_, p) => macsOf(`stage${p + 1}`)).reduce((a, b) => a + b, 0) + macsOf(cascade.head)
@@ -89,8 +91,10 @@ export class DyceModel {
       maxMacs: worstCaseMacs(c, cascade, macsOf),
       saver: c.saver, saverThreshold: c.saverThreshold,
       exits: Object.freeze([...c.exits]), thresholds: Object.freeze([...c.thresholds]),
-      confidence: c.confidence,
+      confidence: c.confidence, level: c.level,
     })));
+    /** Width levels (REDS) of the package; one ("full") for most packages. */
+    this.levels = Object.freeze(low.levels.map((l) => l.name));
     this.current = null;
     this.disposed = false;
   }

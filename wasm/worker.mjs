@@ -9,7 +9,7 @@ let queue = Promise.resolve();
 /** The plain-data description the client mirrors. */
 function describe(m) {
   return {
-    configs: m.configs, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
+    configs: m.configs, levels: m.levels, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
     variant: m.variant, config: m.config, defaultConfig: m.defaultConfig,
   };
 }
