@@ -85,6 +85,14 @@ typedef enum {
  * NULL. Free the model with dyce_model_free after its last session. */
 dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
                             dyce_error *err);
+/* The same, packing the weights in place: on success the model takes
+ * ownership of `bytes` (which must come from malloc; dyce_model_free
+ * frees it) and overwrites its weight section, so a model costs about
+ * its file size instead of twice that while loading (what a browser
+ * wants: WASM memory never shrinks). On failure the caller keeps `bytes`,
+ * possibly modified. */
+dyce_status dyce_model_load_inplace(void *bytes, size_t size, dyce_model **out,
+                                    dyce_error *err);
 void dyce_model_free(dyce_model *model); /* NULL is allowed */
 
 /* Description of one graph. Pointers live as long as the model. */

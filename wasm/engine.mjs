@@ -59,13 +59,22 @@ export class Engine {
   /** Loads a .dyce package from bytes (copied; the caller keeps them). */
   loadModel(bytes) {
     const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    return this.withAlloc(Math.max(data.length, 1), (ptr) => {
-      this.m.HEAPU8.set(data, ptr);
+    const m = this.m, ptr = m._malloc(Math.max(data.length, 1));
+    if (!ptr) throw new DyceError('DYCE_OUT_OF_MEMORY', `cannot allocate ${data.length} bytes for the model file`);
+    // The model takes the file over and packs its weights in place, so
+    // loading needs about one copy of the weights in wasm memory, not two
+    // (wasm memory never shrinks). A refused file stays ours to free.
+    let owned = false;
+    try {
+      m.HEAPU8.set(data, ptr);
       return this.withAlloc(8, (out) => {
-        this.call(this.m._dyce_model_load, ptr, data.length, out);
-        return new Model(this, this.m.HEAPU32[out >> 2]);
+        this.call(m._dyce_model_load_inplace, ptr, data.length, out);
+        owned = true;
+        return new Model(this, m.HEAPU32[out >> 2]);
       });
-    });
+    } finally {
+      if (!owned) m._free(ptr);
+    }
   }
 }
 

@@ -40,6 +40,12 @@ typedef struct dyce__activation {
 
 typedef struct dyce__kernels {
   const char *name;
+  /* Nonzero when packing dense and depthwise convolutions and fully
+   * connected weights is local to blocks of this many output channels:
+   * those rows of the file's weights become as many floats at the same
+   * offset (when the channel count is a multiple of it). A loader can
+   * then pack in place, one block at a time. */
+  uint32_t pack_block_rows;
 
   /* Convolution. `pack_conv2d` turns OHWI file weights into the kernel's
    * layout; `conv2d_packed_floats` says how many floats that takes and

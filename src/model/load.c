@@ -4,6 +4,7 @@
  * count and size is checked before it is used (docs/FORMAT.md).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loader.h"
@@ -241,8 +242,8 @@ static dyce_status read_labels(dyce__loader *ld) {
   return DYCE_OK;
 }
 
-dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
-                            dyce_error *err) {
+static dyce_status load(const void *bytes, size_t size, int in_place,
+                        dyce_model **out, dyce_error *err) {
   dyce_error local;
   if (!err) err = &local; /* string_at reads the status back */
   if (!out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "out is NULL");
@@ -255,6 +256,7 @@ dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
   ld.file = bytes;
   ld.size = size;
   ld.err = err;
+  ld.in_place = in_place;
   ld.model = dyce__calloc(1, sizeof(dyce_model));
   if (!ld.model)
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the model");
@@ -275,6 +277,18 @@ dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
   return dyce__ok(err);
 }
 
+dyce_status dyce_model_load(const void *bytes, size_t size, dyce_model **out,
+                            dyce_error *err) {
+  return load(bytes, size, 0, out, err);
+}
+
+dyce_status dyce_model_load_inplace(void *bytes, size_t size, dyce_model **out,
+                                    dyce_error *err) {
+  dyce_status s = load(bytes, size, 1, out, err);
+  if (s == DYCE_OK) (*out)->owned_file = bytes;
+  return s;
+}
+
 void dyce_model_free(dyce_model *m) {
   if (!m) return;
   dyce__release_weights(m); /* reads the nodes: before they are freed */
@@ -287,5 +301,6 @@ void dyce_model_free(dyce_model *m) {
   dyce__free(m->weights);
   dyce__cascade_free(&m->cascade);
   dyce__levels_free(&m->levels);
+  free(m->owned_file); /* the caller's malloc, so not dyce__free's count */
   dyce__free(m);
 }

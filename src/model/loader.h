@@ -18,6 +18,7 @@ typedef struct dyce__loader {
   size_t size;
   dyce__section strs, inpt, labl, grph, tens, node, wght, conf, levl;
   const float *weights; /* WGHT as floats (aligned, possibly a copy) */
+  int in_place;         /* weights may be packed where they are (owned file) */
   size_t weight_floats;
   dyce_model *model;
   dyce_error *err;

@@ -77,7 +77,9 @@ struct dyce_model {
   dyce__shape input;
   float pixel_scale;
   float *mean, *std;        /* [input.c] */
-  float *weights;           /* every packed weight, one block */
+  float *weights;           /* packed weights not packed in place, one block */
+  void *owned_file;         /* dyce_model_load_inplace: the file, whose weight
+                               section holds the other packed weights */
   size_t weight_floats;
   dyce__cascade cascade;    /* roles of the graphs, shipped configurations */
   dyce__levels levels;

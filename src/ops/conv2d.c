@@ -1,5 +1,7 @@
 /* conv2d: any kernel, stride, padding, dilation and groups (depthwise
  * included), with fused bias and activation. */
+#include <string.h>
+
 #include "ops.h"
 
 static dyce_status conv_window(const dyce__node *node,
@@ -67,4 +69,28 @@ static void run(const dyce__node *node, const dyce__shape *tensors,
             dyce__node_activation(node), ptr[node->out], scratch);
 }
 
-const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run};
+/* Dense and depthwise layouts of a blockwise table: block b of B output
+ * channels is packed from its own rows into the same floats. */
+static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
+                         const dyce__kernels *k, float *w, float *temp) {
+  dyce__window g;
+  conv_window(node, tensors, &g, NULL);
+  uint32_t b = k->pack_block_rows;
+  int depthwise = g.groups == g.in_c && g.out_c == g.in_c;
+  if (!b || k->prepare_conv2d || g.out_c % b ||
+      (g.groups != 1 && !depthwise) ||
+      node->packed_count != node->weight_count)
+    return 0;
+  size_t rows = dyce__row_floats(node) * b;
+  dyce__window block = g;
+  block.out_c = block.packed_out_c = b;
+  if (depthwise) block.in_c = block.packed_in_c = block.groups = block.packed_groups = b;
+  if (k->conv2d_packed_floats(&block) != rows) return 0;
+  for (uint32_t o = 0; o < g.out_c; o += b) {
+    memcpy(temp, w + (size_t)o / b * rows, sizeof(float) * rows);
+    k->pack_conv2d(&block, temp, w + (size_t)o / b * rows);
+  }
+  return 1;
+}
+
+const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run, pack_in_place};

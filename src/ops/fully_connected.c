@@ -1,4 +1,6 @@
 /* fully_connected: [N][K] weights over a flat (1, 1, 1, K) input. */
+#include <string.h>
+
 #include "ops.h"
 
 static dyce_status check(dyce__node *node, const dyce__shape *tensors,
@@ -36,5 +38,20 @@ static void run(const dyce__node *node, const dyce__shape *tensors,
                      dyce__node_activation(node), ptr[node->out]);
 }
 
+/* Blocks of B outputs: [B][K] rows become one [K][B] panel in place. */
+static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
+                         const dyce__kernels *k, float *w, float *temp) {
+  size_t in = tensors[node->in0].c, out = tensors[node->out].c;
+  uint32_t b = k->pack_block_rows;
+  if (!b || out % b || node->packed_count != node->weight_count ||
+      k->fc_packed_floats(in, b) != in * b)
+    return 0;
+  for (size_t o = 0; o < out; o += b) {
+    memcpy(temp, w + o * in, sizeof(float) * in * b);
+    k->pack_fc(in, b, temp, w + o * in);
+  }
+  return 1;
+}
+
 const dyce__op_def dyce__op_fully_connected = {"fully_connected", check, pack,
-                                               run};
+                                               run, pack_in_place};

@@ -28,7 +28,18 @@ struct dyce__op_def {
    * serve as a prefix (node->full_in_c / full_out_c are the packed sizes). */
   void (*run)(const dyce__node *node, const dyce__shape *tensors,
               const dyce__kernels *k, float *const *ptr, void *scratch);
+  /* Optional: packs the node's file weights where they are (`w`), one
+   * block of k->pack_block_rows output channels at a time through `temp`
+   * (dyce__row_floats(node) * pack_block_rows floats). Returns 0, touching
+   * nothing, when the layout does not allow it. */
+  int (*pack_in_place)(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, float *w, float *temp);
 };
+
+/* Floats of one output channel's weights in the file (0 without weights). */
+static inline size_t dyce__row_floats(const dyce__node *node) {
+  return node->full_out_c ? node->weight_count / node->full_out_c : 0;
+}
 
 /* The definition of operator `code`, or NULL when the code is unknown. */
 const dyce__op_def *dyce__op_find(uint32_t code);

@@ -384,7 +384,53 @@ static void kernels_run_channel_prefixes(void) {
   }
 }
 
+/* dyce_model_load_inplace packs where it can (the 8-channel convolutions)
+ * and into a block where it cannot (fully connected 8 -> 6, 72 -> 3): the
+ * model computes the same at every level as one loaded by copying, and a
+ * refused file stays the caller's. */
+static void inplace_load_matches_copy_load(void) {
+  make_weights();
+  uint8_t body[512];
+  size_t n = levl(NAMES, 3, GOOD, 5, body), size;
+  uint8_t *bytes = build(C, H, "exit1_a", body, n, &size);
+  uint8_t *owned = malloc(size);
+  memcpy(owned, bytes, size);
+  dyce_error err;
+  dyce_model *copy = load(bytes, size, &err), *inplace = NULL;
+  CHECK_MSG(dyce_model_load_inplace(owned, size, &inplace, &err) == DYCE_OK, "%s", err.message);
+  CHECK(memcmp(owned, bytes, size) != 0); /* packed where it was */
+  if (copy && inplace) {
+    CHECK(dyce_model_weight_bytes(copy) == dyce_model_weight_bytes(inplace));
+    dyce_session *a = NULL, *b = NULL;
+    dyce_session_create(copy, &a, NULL);
+    dyce_session_create(inplace, &b, NULL);
+    float x[6 * 6 * IN_C];
+    for (size_t i = 0; i < sizeof x / 4; i++) x[i] = test_randf();
+    for (size_t level = 0; level < 3; level++) {
+      float ya[2][K], yb[2][K];
+      set_level(a, copy, level);
+      set_level(b, inplace, level);
+      dyce_session_set_input(a, x, sizeof x / 4, DYCE_LAYOUT_NHWC, NULL);
+      dyce_session_set_input(b, x, sizeof x / 4, DYCE_LAYOUT_NHWC, NULL);
+      outputs(a, ya);
+      outputs(b, yb);
+      CHECK_MSG(memcmp(ya, yb, sizeof ya) == 0, "level %zu differs", level);
+    }
+    dyce_session_free(a);
+    dyce_session_free(b);
+  }
+  dyce_model_free(copy);
+  dyce_model_free(inplace); /* frees `owned` */
+  /* A damaged file is refused and stays the caller's to free. */
+  bytes[size - 1] ^= 0xff;
+  memcpy(bytes + 16, "\xff\xff\xff\xff", 4); /* file size field */
+  CHECK(dyce_model_load_inplace(bytes, size, &inplace, &err) == DYCE_BAD_FORMAT);
+  CHECK(inplace == NULL);
+  free(bytes);
+}
+
 const test_case levels_tests[] = {
+    {"levels", "inplace_load_matches_copy_load", inplace_load_matches_copy_load},
     {"levels", "kernels_run_channel_prefixes", kernels_run_channel_prefixes},
     {"levels", "levels_match_sliced_networks", levels_match_sliced_networks},
     {"levels", "switching_levels_allocates_nothing", switching_levels_allocates_nothing},

@@ -6,6 +6,7 @@
 
 const dyce__kernels dyce__kernels_simd = {
     .name = "simd-" DYCE__ISA,
+    .pack_block_rows = 8, /* nr of the GEMM panels and cr of the depthwise blocks */
     .conv2d_packed_floats = dyce__simd_conv2d_packed_floats,
     .pack_conv2d = dyce__simd_pack_conv2d,
     .conv2d_scratch_bytes = dyce__simd_conv2d_scratch_bytes,
