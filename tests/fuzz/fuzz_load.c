@@ -1,6 +1,7 @@
-/* Fuzz target: the package loader, then whatever a loaded package allows —
- * a session, every graph run on a fixed input, and the cascade under
- * every shipped configuration. Any crash, leak, overflow or UB is a bug. */
+/* Fuzz target: the package loader (copying, then in place), then whatever
+ * a loaded package allows — a session, every graph run on a fixed input,
+ * the cascade under every shipped configuration, every width level. Any
+ * crash, leak, overflow or UB is a bug. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,6 +29,13 @@ static void exercise(dyce_model *m) {
         for (size_t c = 0; c < ci.config_count && c < 8; c++)
           if (dyce_session_use_config(s, c, NULL) == DYCE_OK)
             dyce_session_classify(s, NULL, &r, NULL);
+        for (size_t l = 1; l < dyce_model_level_count(m) && l < 8; l++) {
+          dyce_config cfg;
+          dyce_config_backbone(m, &cfg);
+          cfg.level = l;
+          if (dyce_session_set_config(s, &cfg, NULL) == DYCE_OK)
+            dyce_session_classify(s, NULL, &r, NULL);
+        }
       }
     }
     free(x);
@@ -39,6 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   dyce_model *m = NULL;
   dyce_error err;
   if (dyce_model_load(data, size, &m, &err) == DYCE_OK) exercise(m);
+  dyce_model_free(m);
+  /* In place: the model owns the copy on success, we do on failure. */
+  uint8_t *copy = malloc(size ? size : 1);
+  if (!copy) return 0;
+  for (size_t i = 0; i < size; i++) copy[i] = data[i];
+  m = NULL;
+  if (dyce_model_load_inplace(copy, size, &m, &err) == DYCE_OK)
+    exercise(m);
+  else
+    free(copy);
   dyce_model_free(m);
   return 0;
 }
