@@ -1,13 +1,15 @@
 """Train dyce's Fashion-MNIST models from scratch and write package + records.
 
     /usr/bin/python3 models/train_fmnist.py [--smoke] [--out DIR] [--work DIR]
-        [--until backbone|savers|exits|records|package] [--force]
+        [--until backbone|savers|exits|records|package|search] [--force]
 
 Writes OUT/fashion-mnist.dyce and OUT/fashion-mnist.records (OUT defaults to
 models/, or build/fmnist-smoke with --smoke); scratch files (checkpoints,
 features, ONNX, logs) go to WORK (build/fmnist, build/fmnist-smoke). Steps
 whose results exist in WORK are loaded, not retrained, unless --force;
 an interrupted training resumes from its last epoch checkpoint.
+The last step writes the configuration search's Pareto list into the
+package with build/native/dyce (build it first: bash scripts/build.sh native).
 --smoke trains on a few hundred samples for one epoch: the whole pipeline end
 to end in well under a minute (for CI). See docs/MODELS.md.
 """
@@ -30,7 +32,7 @@ def parse_args(argv):
     parser.add_argument("--work", help="scratch directory")
     parser.add_argument("--until", choices=pipeline.STEPS,
                         default=pipeline.STEPS[-1],
-                        help="stop after this step (default: package)")
+                        help="stop after this step (default: search)")
     parser.add_argument("--force", action="store_true",
                         help="retrain even when cached results exist")
     args = parser.parse_args(argv)

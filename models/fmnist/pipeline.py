@@ -1,6 +1,8 @@
 """The steps of models/train_fmnist.py, each cached in the work directory.
 
-backbone -> savers -> exits -> records -> package (up to --until). A step
+backbone -> savers -> exits -> records -> package -> search (up to --until).
+The search step runs the engine's own `dyce search` (build/native/dyce:
+build it first) and writes the Pareto list into the package's CONF. A step
 whose result file exists is loaded instead of rerun (unless --force), so
 later steps can be
 iterated without retraining; an interrupted training resumes from its last
@@ -11,6 +13,7 @@ duration in WORK/timings.json.
 import json
 import os
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -24,7 +27,9 @@ from . import records as frecords
 from . import report as freport
 from .fit import TrainConfig, fit
 
-STEPS = ("backbone", "savers", "exits", "records", "package")
+STEPS = ("backbone", "savers", "exits", "records", "package", "search")
+DYCE_CLI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "build", "native", "dyce")
 BACKBONE_SEED, SAVER_SEED, EXIT_SEED = 1, 10, 100
 PACKAGE_NAME = "fashion-mnist.dyce"
 RECORDS_NAME = "fashion-mnist.records"
@@ -38,11 +43,12 @@ class Profile:
     saver_epochs: int = 24
     exit_epochs: int = 10
     exit_aug_views: int = 2
+    search_lambda_step: float = 0.002
 
 
 FULL = Profile()
 SMOKE = Profile(limit=300, backbone_epochs=1, saver_epochs=1, exit_epochs=1,
-                exit_aug_views=1)
+                exit_aug_views=1, search_lambda_step=0.01)
 
 
 @dataclass
@@ -172,6 +178,24 @@ def package_step(ctx, specs):
     ctx.log(f"package: wrote {path} ({size} bytes, {len(specs)} graphs)")
 
 
+def search_step(ctx, package=PACKAGE_NAME, records=RECORDS_NAME):
+    """DyCE + TinySaver search on the train records, measured on val
+    (every width level of the package, if it has any), written into the
+    package's CONF by the engine's CLI."""
+    pkg, rec = os.path.join(ctx.out, package), os.path.join(ctx.out, records)
+    if not os.path.exists(DYCE_CLI):
+        raise RuntimeError(f"the search step needs {DYCE_CLI}: run "
+                           "`bash scripts/build.sh native` first")
+    r = subprocess.run([DYCE_CLI, "search", pkg, "--records", rec, "--method",
+                        "both", "--lambda-step", str(ctx.profile.search_lambda_step),
+                        "-o", pkg], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"dyce search failed:\n{r.stderr}")
+    listed = [line for line in r.stdout.splitlines() if line.startswith("pareto-")]
+    ctx.log(f"search: {len(listed)} configurations (+ backbone) written "
+            f"into {pkg}\n" + "\n".join(listed))
+
+
 def run(ctx, until=STEPS[-1]):
     """Run the steps up to `until`; earlier results load from cache."""
     os.makedirs(ctx.work, exist_ok=True)
@@ -192,3 +216,5 @@ def run(ctx, until=STEPS[-1]):
         ctx.timed("records", lambda: records_step(ctx, specs, backbone))
     if last >= STEPS.index("package"):
         ctx.timed("package", lambda: package_step(ctx, specs))
+    if last >= STEPS.index("search"):
+        ctx.timed("search", lambda: search_step(ctx))
