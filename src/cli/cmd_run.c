@@ -1,4 +1,4 @@
-/* `dyce run MODEL --input X.npy [--graph NAME] [--output Y.npy]`: one
+/* `dyce run MODEL --input X.npy [--graph NAME] [--level L] [--output Y.npy]`: one
  * inference on an NCHW float32 tensor as PyTorch exports it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "npy.h"
 
 typedef struct run_args {
-  const char *model, *input, *output, *graph;
+  const char *model, *input, *output, *graph, *level;
 } run_args;
 
 static int parse(int argc, char **argv, run_args *a) {
@@ -18,6 +18,7 @@ static int parse(int argc, char **argv, run_args *a) {
     if (strcmp(argv[i], "--input") == 0) slot = &a->input;
     else if (strcmp(argv[i], "--output") == 0) slot = &a->output;
     else if (strcmp(argv[i], "--graph") == 0) slot = &a->graph;
+    else if (strcmp(argv[i], "--level") == 0) slot = &a->level;
     if (slot) {
       if (i + 1 >= argc) return cli_error("run: %s needs a value", argv[i]);
       *slot = argv[++i];
@@ -29,7 +30,7 @@ static int parse(int argc, char **argv, run_args *a) {
   }
   if (!a->model || !a->input)
     return cli_error("run: usage: dyce run MODEL.dyce --input X.npy "
-                     "[--graph NAME] [--output Y.npy]");
+                     "[--graph NAME] [--level L] [--output Y.npy]");
   return CLI_OK;
 }
 
@@ -88,6 +89,13 @@ static int run_once(dyce_model *m, const run_args *a) {
   double ms = 0;
   if (!rc && dyce_session_create(m, &s, &err) != DYCE_OK)
     rc = cli_error("%s", err.message);
+  dyce_config cfg;
+  dyce_config_backbone(m, &cfg);
+  if (!rc && a->level &&
+      (cli_pick_level(m, a->level, &cfg.level) ||
+       (cfg.level && dyce_session_set_config(s, &cfg, &err) != DYCE_OK &&
+        cli_error("%s", err.message))))
+    rc = CLI_FAIL;
   if (!rc && dyce_session_set_input(s, x.data, x.count, DYCE_LAYOUT_NCHW,
                                     &err) != DYCE_OK)
     rc = cli_error("%s: %s", a->input, err.message);
@@ -102,6 +110,9 @@ static int run_once(dyce_model *m, const run_args *a) {
     rc = cli_error("%s", err.message);
   dyce_graph_info gi;
   if (!rc) dyce_model_graph_info(m, g, &gi, NULL);
+  /* A width level may give an intermediate graph fewer channels. */
+  if (!rc && gi.output_dims[1] && gi.output_dims[2])
+    gi.output_dims[3] = (uint32_t)(n / ((size_t)gi.output_dims[1] * gi.output_dims[2]));
   if (!rc && a->output) rc = write_output(a->output, y, n, gi.output_dims);
   if (!rc) {
     dyce_node_info last;
@@ -117,8 +128,14 @@ static int run_once(dyce_model *m, const run_args *a) {
       cli_json_string(label);
     else
       printf("\"%zu\"", index);
-    printf(",\"score\":%.6f,\"macs\":%llu,\"ms\":%.3f}\n", score,
-           (unsigned long long)dyce_model_path_macs(m, g), ms);
+    unsigned long long macs = 0;
+    for (size_t p = g; p != DYCE_NO_GRAPH;) {
+      dyce_graph_info pi;
+      dyce_model_graph_info(m, p, &pi, NULL);
+      macs += dyce_model_graph_macs(m, p, cfg.level);
+      p = pi.source;
+    }
+    printf(",\"score\":%.6f,\"macs\":%llu,\"ms\":%.3f}\n", score, macs, ms);
   }
   dyce_session_free(s);
   free(x.data);
