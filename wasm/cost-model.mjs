@@ -12,7 +12,8 @@
 //    that does not grow with MACs (preprocessing, messaging, small graphs),
 //    in MAC-equivalents, learned from recent frames that spent few and
 //    many MACs.
-// A level's predicted cost is speed × (overhead + its MAC quantile), so a
+// A level's predicted cost is speed × (overhead + its dear frames' MACs, bounded
+// from its mean MACs when few frames are known), so a
 // throttled device moves every prediction at once, and a level not run for
 // a while is predicted from what it spent when it last ran.
 //
@@ -21,7 +22,7 @@
 
 /** The cost part of a governor state. */
 export function emptyCosts(table) {
-  return { recent: [], macs: table.map(() => []), overhead: null };
+  return { recent: [], speeds: [], macs: table.map(() => []), floor: table.map(() => null), overhead: null };
 }
 
 export function quantile(values, q) {
@@ -48,8 +49,11 @@ export function overheadOf(costs, table, p) {
 export function observe(costs, table, frame, p) {
   if (!(frame.macs > 0) || frame.exhausted) return;
   push(costs.macs[frame.level], frame.macs, p.macsWindow);
+  const floor = costs.floor[frame.level];
+  if (floor === null || frame.macs < floor) costs.floor[frame.level] = frame.macs;
   push(costs.recent, { ms: frame.ms, macs: frame.macs }, Math.max(p.speedWindow, p.overheadWindow));
   learnOverhead(costs, table, p);
+  push(costs.speeds, speedOf(costs, table, p), p.slowWindow);
 }
 
 /**
@@ -94,21 +98,88 @@ export function speedOf(costs, table, p) {
 }
 
 /**
- * The `p.quantile` of a level's per-frame MACs: observed, or before the
- * level ran, its mean MACs times the tail the other levels showed
- * (quantile / mean; 2 before any), at most its worst case.
+ * The least MACs a level spends (its cheapest exit), or null while
+ * unknown: the least it spent so far, or the least any level with the same
+ * saver spent (an input that leaves at the saver costs the same in every
+ * configuration that has it), or before any of them ran, the table's
+ * `saverMacs` (the mean MACs of the cheapest configuration with that
+ * saver, which is at least what the saver costs). Never stale: a property
+ * of the model.
+ */
+export function floorOf(costs, table, level) {
+  const { saver, saverMacs } = table[level];
+  let floor = costs.floor[level];
+  if (saver)
+    table.forEach((l, i) => {
+      if (l.saver === saver && costs.floor[i] !== null && (floor === null || costs.floor[i] < floor)) floor = costs.floor[i];
+    });
+  if (floor === null && Number.isFinite(saverMacs)) floor = saverMacs;
+  return floor;
+}
+
+/**
+ * An upper bound on a level's `p.tailQuantile` of per-frame MACs that needs
+ * only its mean (measured by the search on the validation split, i.e. on
+ * thousands of inputs) and its cheapest exit m0: no more than a share
+ * 1 − q of the inputs can spend more than m0 + (mean − m0) / (1 − q)
+ * (Markov's inequality on MACs − m0), and none more than the worst case.
+ * null when m0 is unknown. A cascade's deep inputs are rare and expensive:
+ * tens of frames of a level say little about how many there are, its mean
+ * says it exactly.
+ */
+export function tailBound(costs, table, level, p) {
+  const m0 = floorOf(costs, table, level), { macs: mean, maxMacs } = table[level];
+  if (m0 === null || !(mean >= m0)) return null;
+  return Math.min(m0 + (mean - m0) / (1 - p.tailQuantile), maxMacs ?? Infinity);
+}
+
+/**
+ * How many MACs a level's dear frames spend (the MAC part of its cost),
+ * conservatively:
+ *  - after `p.trustSamples` frames at the level (the last `p.macsWindow`
+ *    kept), the most it spent in them, or the tail bound if lower;
+ *  - before that, the tail bound, when the level's cheapest exit is known;
+ *  - else its observed `p.quantile` (≥ `p.minSamples` frames), or its mean
+ *    MACs times the tail the other levels showed (quantile / mean; 2
+ *    before any), at most its worst case.
  */
 export function macsQuantile(costs, table, level, p) {
-  const seen = costs.macs[level];
+  const seen = costs.macs[level], bound = tailBound(costs, table, level, p);
+  if (seen.length >= p.trustSamples) return Math.min(Math.max(...seen), bound ?? Infinity);
+  if (bound !== null) return bound;
   if (seen.length >= p.minSamples) return quantile(seen, p.quantile);
   const tails = costs.macs.flatMap((m, l) => (m.length >= p.minSamples ? [quantile(m, p.quantile) / table[l].macs] : []));
   const tail = tails.length ? median(tails) : 2;
   return Math.min(table[level].macs * tail, table[level].maxMacs ?? Infinity);
 }
 
-/** Predicted `p.quantile` frame time of every level (ms), or nulls before any frame. */
-export function predict(costs, table, p) {
-  const speed = speedOf(costs, table, p);
+/**
+ * The device's pace: the median ms per MAC over the last `p.slowWindow`
+ * frames, or null before any. Cruder than the speed (no overhead, no tail)
+ * but steady: throttled, a few lucky frames do not move it. The governor
+ * compares it with itself to tell that the device has clearly sped up.
+ */
+export function paceOf(costs, p) {
+  const recent = costs.recent.slice(-p.slowWindow);
+  return recent.length ? median(recent.map((f) => f.ms / f.macs)) : null;
+}
+
+/**
+ * The slowest the device looked over the last `p.slowWindow` frames (the
+ * largest speed estimate), or null before any frame: what a step up has to
+ * be affordable at. A throttled CPU makes the speed seen from a cheap
+ * level's frames jump by 2-3× from one frame to the next; entering a dearer
+ * level on a lucky estimate is what loses frames.
+ */
+export function slowSpeedOf(costs) {
+  return costs.speeds.length ? Math.max(...costs.speeds) : null;
+}
+
+/**
+ * Predicted `p.quantile` frame time of every level (ms), or nulls before
+ * any frame; at `speed` (default: the device's speed now).
+ */
+export function predict(costs, table, p, speed = speedOf(costs, table, p)) {
   if (speed === null) return table.map(() => null);
   const overhead = overheadOf(costs, table, p);
   return table.map((_, l) => speed * (overhead + macsQuantile(costs, table, l, p)));

@@ -7,15 +7,21 @@
 // cheapest first, each more accurate than the one before. Frame costs come
 // from ./cost-model.mjs: measured at the current level, predicted for the
 // others from the MACs they spend and the speed the device shows now.
-import { emptyCosts, observe, predict, quantile } from './cost-model.mjs';
+import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
 
 export const DEFAULTS = Object.freeze({
   quantile: 0.95,        // a level's cost: this quantile of its frame times (the budget is met 95 % of the time)
   window: 40,            // frame times kept for the current level's measured cost
   minSamples: 5,         // frames at a level before its own cost counts as measured
   speedWindow: 12,       // recent frames (any level) that set the device's speed
+  slowWindow: 30,        // a step up must fit at the slowest speed seen over this many frames
+  tightWindow: 100,      // a frame over upFit × budget keeps levels whose dear frames spend as much out of reach this long ...
+  fasterBy: 3,           // ... unless the device's pace has since dropped this many times (also ends back-offs)
   overheadWindow: 40,    // recent frames (any level) the fixed per-frame cost is learned from
   macsWindow: 60,        // recent frames per level that set its MACs quantile
+  trustSamples: 45,      // frames at a level before the most MACs it spent count instead of its tail bound
+  tailQuantile: 0.975,   // the tail bound from a level's mean MACs covers this share of its inputs
+  minGap: 0.15,          // levels: consecutive ones differ by at least this share of mean MACs
   overheadShare: 0.1,    // fixed per-frame cost before it is learned, as a share of the top level's MACs
   fit: 0.8,              // stepping down picks a level whose cost is ≤ fit × budget
   upFit: 0.6,            // stepping up needs ≤ upFit × budget (the hysteresis band)
@@ -25,27 +31,39 @@ export const DEFAULTS = Object.freeze({
   criticalBattery: 0.1,  // ... and at or below which only the cheapest level runs
   saverCap: 0.25,        // MAC cap (share of the top level's mean MACs) on low battery or saver
   pressureCaps: Object.freeze({ serious: 0.5, critical: 0.25 }),
-  probeFrames: 30,       // a step up undone within this many frames has failed ...
-  backoff: Object.freeze([100, 1600]), // ... and blocks that level 100, 200, … ≤ 1600 frames
+  probeFrames: 30,       // a step up is on probation for this many frames: one frame over budget undoes it ...
+  backoff: Object.freeze([100, 1600]), // ... and blocks that level and all dearer ones 100, 200, … ≤ 1600 frames
 });
 
 /**
  * Levels from a model's `configs` (index.mjs): the configurations whose
  * accuracy the search measured, sorted by mean MACs, keeping only those
- * more accurate than every cheaper one. A package without measured
- * configurations gives all of them, by worst-case MACs.
- * → [{config, name, accuracy, macs, maxMacs}]
+ * more accurate than every cheaper one; then thinned from the top down so
+ * that each level's mean MACs are at least `minGap` (15 %) above the next
+ * cheaper one's, keeping the most accurate of each cluster and always the
+ * cheapest. A package without measured configurations gives all of them,
+ * by worst-case MACs.
+ * → [{config, name, accuracy, macs, maxMacs, saver, saverMacs}]
  */
-export function governorTable(configs) {
+export function governorTable(configs, params = DEFAULTS) {
+  const { minGap } = { ...DEFAULTS, ...params };
   const measured = configs.filter((c) => c.accuracy !== null && c.meanMacs !== null);
   const pool = measured.length ? measured : configs;
   const macs = (c) => c.meanMacs ?? c.maxMacs;
   const sorted = [...pool].sort((a, b) => macs(a) - macs(b) || (b.accuracy ?? 0) - (a.accuracy ?? 0));
-  const levels = [];
+  const pareto = [];
   for (const c of sorted)
-    if (!measured.length || !levels.length || c.accuracy > levels.at(-1).accuracy)
-      levels.push({ config: c.index, name: c.name, accuracy: c.accuracy, macs: macs(c), maxMacs: c.maxMacs });
-  return levels;
+    if (!measured.length || !pareto.length || c.accuracy > pareto.at(-1).accuracy) pareto.push(c);
+  const kept = [];
+  for (let i = pareto.length - 1; i >= 0; i--)
+    if (!kept.length || i === 0 || macs(pareto[i]) * (1 + minGap) <= macs(kept.at(-1))) kept.push(pareto[i]);
+  // What an input that leaves at a saver costs is at most the mean MACs
+  // of the cheapest configuration with that saver.
+  const saverMacs = (saver) => (saver ? Math.min(...pool.filter((c) => c.saver === saver).map(macs)) : null);
+  return kept.reverse().map((c) => ({
+    config: c.index, name: c.name, accuracy: c.accuracy, macs: macs(c), maxMacs: c.maxMacs,
+    saver: c.saver ?? null, saverMacs: saverMacs(c.saver),
+  }));
 }
 
 /** A fresh state: at `start` (a level; default the most accurate). */
@@ -57,6 +75,8 @@ export function initialState(table, start = table.length - 1) {
     costs: emptyCosts(table),
     over: 0, calm: 0,              // consecutive frames over budget / within fit × budget
     probe: null,                   // {level, from, frame} of the last step up, until it holds
+    tight: [],                     // {frame, macs, pace} of recent frames over upFit × budget
+    blockPace: null,               // the device's pace when the last back-off began
     blockedUntil: table.map(() => 0),
     backoff: table.map(() => 0),
     override: null, paused: false,
@@ -109,8 +129,11 @@ function bestFitting(costs, max, limit) {
 function moveTo(s, level, reason, p) {
   if (level < s.level && s.probe?.level === s.level) {
     // The last step up did not hold: keep away from that level for a while.
+    // Dearer levels would cost at least as much: they wait as long.
     s.backoff[s.level] = Math.min(Math.max(s.backoff[s.level] * 2, p.backoff[0]), p.backoff[1]);
-    s.blockedUntil[s.level] = s.frame + s.backoff[s.level];
+    for (let l = s.level; l < s.blockedUntil.length; l++)
+      s.blockedUntil[l] = Math.max(s.blockedUntil[l], s.frame + s.backoff[s.level]);
+    s.blockPace = paceOf(s.costs, p);
   }
   s.probe = level > s.level ? { level, from: s.level, frame: s.frame } : null;
   s.level = level;
@@ -128,6 +151,16 @@ function record(s, table, sample, budget, p) {
   const over = sample.ms > budget || !!sample.exhausted;
   s.over = over ? s.over + 1 : 0;
   s.calm = sample.ms <= p.fit * budget && !sample.exhausted ? s.calm + 1 : 0;
+  // Frames without headroom, remembered until they are old or the device
+  // has clearly sped up since (then the back-offs end too).
+  const pace = paceOf(s.costs, p);
+  const faster = (then) => pace !== null && then !== null && pace * p.fasterBy < then;
+  s.tight = s.tight.filter((m) => s.frame - m.frame < p.tightWindow && !faster(m.pace));
+  if ((sample.ms > p.upFit * budget || sample.exhausted) && sample.macs > 0) s.tight.push({ frame: s.frame, macs: sample.macs, pace });
+  if (faster(s.blockPace)) {
+    s.blockedUntil = s.blockedUntil.map(() => 0);
+    s.blockPace = null;
+  }
   if (s.probe && s.frame - s.probe.frame > p.probeFrames) {
     s.backoff[s.probe.level] = 0; // the step up held
     s.probe = null;
@@ -139,8 +172,8 @@ function decide(s, table, budget, capLevel, cap, p) {
   const costs = predictedCosts(s, table, p);
   const measured = s.samples.length >= p.minSamples;
   if (s.level > capLevel) return { level: bestFitting(costs, capLevel, p.fit * budget), reason: cap.reason };
-  if (s.probe && !measured && s.over > 0) // a step up that misses at once goes straight back
-    return { level: s.probe.from, reason: `${table[s.level].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) right after stepping up` };
+  if (s.probe && s.over > 0) // a step up on probation that misses a frame goes straight back
+    return { level: s.probe.from, reason: `${table[s.level].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) ${s.samples.length} frames after stepping up` };
   if (s.level > 0 && s.over >= p.downAfter)
     return { level: bestFitting(costs, s.level - 1, p.fit * budget), reason: `${s.over} frames in a row over the ${fmtMs(budget)} budget` };
   if (s.level > 0 && measured && costs[s.level] > budget)
@@ -149,9 +182,13 @@ function decide(s, table, budget, capLevel, cap, p) {
       reason: `p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[s.level])} over the ${fmtMs(budget)} budget`,
     };
   if (measured && s.calm >= p.upAfter) {
+    const slow = predict(s.costs, table, p, slowSpeedOf(s.costs));
+    // Measured beats predicted: a frame that spent m MACs lately left no
+    // headroom, so a level whose dear frames spend m or more would not either.
+    const tight = Math.min(...s.tight.map((m) => m.macs));
     for (let l = capLevel; l > s.level; l--)
-      if (costs[l] <= p.upFit * budget && s.frame >= s.blockedUntil[l])
-        return { level: l, reason: `headroom: ${fmtMs(costs[s.level])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(costs[l])}` };
+      if (slow[l] <= p.upFit * budget && s.frame >= s.blockedUntil[l] && macsQuantile(s.costs, table, l, p) < tight)
+        return { level: l, reason: `headroom: ${fmtMs(costs[s.level])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(slow[l])}` };
   }
   return null;
 }
@@ -212,7 +249,7 @@ export class Governor extends EventTarget {
     super();
     this.configs = configs;
     this.params = { ...DEFAULTS, ...params };
-    this.table = governorTable(configs);
+    this.table = governorTable(configs, this.params);
     this.state = initialState(this.table);
     this.last = null;
   }
