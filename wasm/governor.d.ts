@@ -1,15 +1,21 @@
 import type { ConfigInfo } from './index.js';
 
 export interface GovernorParams {
-  quantile: number; window: number; minSamples: number; speedWindow: number; overheadWindow: number;
-  macsWindow: number; overheadShare: number; fit: number; upFit: number; downAfter: number; upAfter: number;
+  quantile: number; window: number; minSamples: number; speedWindow: number; slowWindow: number;
+  tightWindow: number; fasterBy: number; overheadWindow: number; macsWindow: number; trustSamples: number;
+  tailQuantile: number; minGap: number; overheadShare: number; fit: number; upFit: number;
+  downAfter: number; upAfter: number;
   lowBattery: number; criticalBattery: number; saverCap: number;
   pressureCaps: Partial<Record<'nominal' | 'fair' | 'serious' | 'critical', number>>;
   probeFrames: number; backoff: [number, number];
 }
 export declare const DEFAULTS: Readonly<GovernorParams>;
 
-export interface Level { config: number; name: string; accuracy: number | null; macs: number; maxMacs: number }
+export interface Level {
+  config: number; name: string; accuracy: number | null; macs: number; maxMacs: number;
+  /** The level's saver and the mean MACs of the cheapest configuration using it (its cheapest exit). */
+  saver: string | null; saverMacs: number | null;
+}
 
 export interface Signals {
   /** Per-frame inference budget, ms (from the target frame rate). */
@@ -38,7 +44,7 @@ export interface Decision {
   state: GovernorState;
 }
 
-export declare function governorTable(configs: readonly ConfigInfo[]): Level[];
+export declare function governorTable(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>): Level[];
 export declare function initialState(table: Level[], start?: number): GovernorState;
 export declare function govern(signals: Signals, state: GovernorState, table: Level[], params?: Partial<GovernorParams>): Decision;
 export declare function predictedCosts(state: GovernorState, table: Level[], params?: Partial<GovernorParams>): (number | null)[];
