@@ -9,16 +9,23 @@ step follows. All weights, BatchNorm parameters included, are shared.
 BatchNorm statistics: the subnetworks share one set (the package holds one
 set of weights per graph; a level only changes tensor widths, and the
 converter folds BN into the convolutions). To make the fine-tuned function
-the one that is deployed, the BN layers stay in eval mode during
-fine-tuning: they normalise with the pre-trained running statistics (which
-are frozen) while their affine parameters γ, β train. Training in train mode
-would normalise each subnetwork with its own batch statistics and leave
-running statistics averaged over all widths, which match no subnetwork at
-inference (the problem slimmable networks solve with private BNs, which a
-shared-weight package cannot have).
+the one that is deployed, BN is folded before fine-tuning (`fold_bn`): the
+conv weights absorb γ/σ, the BN layer keeps mean 0, variance 1 − eps,
+γ = 1 and β = β − μγ/σ (so it is exactly a per-channel scale + bias), and it
+stays in eval mode. Training BN in train mode would normalise each
+subnetwork with its own batch statistics and leave running statistics
+averaged over all widths, which match no subnetwork at inference (the
+problem slimmable networks solve with private BNs, which a shared-weight
+package cannot have). Freezing the pre-trained statistics without folding
+diverged (NaN in the first epoch): weight decay leaves the conv weights
+tiny and σ² down to 1e-5 (dead channels: 0), so the frozen 1/σ gains
+amplify every weight update (and channels that were dead in the full
+network come alive in narrow subnetworks); the folded parametrisation is
+well scaled.
 
-Optimiser: SGD, Nesterov momentum 0.9, weight decay 5e-4, batch 128, label
-smoothing 0.1, OneCycle (max lr FT_LR, 10 % warm-up, cosine). A checkpoint
+Optimiser: SGD, Nesterov momentum 0.9, weight decay WEIGHT_DECAY, batch
+128, label smoothing 0.1, gradient norm clipped at CLIP, OneCycle (max lr
+FT_LR, 10 % warm-up, cosine). A checkpoint
 after every epoch; an interrupted run resumes exactly.
 """
 
@@ -36,8 +43,26 @@ from fmnist.fit import accuracy
 from . import nets
 
 SEED = 41
-FT_LR = 0.05
+FT_LR = 0.02
+WEIGHT_DECAY = 1e-4
+CLIP = 5.0
 BATCH = 128
+
+
+def fold_bn(net):
+    """Fold every BN's statistics and affine into its conv, in place; the BN
+    becomes scale 1 + bias (mean 0, var 1 − eps). Same function."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nets.ConvBN):
+                bn = m.bn
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                m.conv.weight.mul_(scale.view(-1, 1, 1, 1))
+                bn.bias.copy_(bn.bias - bn.running_mean * scale)
+                bn.weight.fill_(1.0)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+    return net
 
 
 def alphas(levels):
@@ -76,13 +101,21 @@ def finetune(net, data, levels, epochs, ckpt_dir, log, force=False):
     if force:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     os.makedirs(ckpt_dir, exist_ok=True)
+    x = data.normalise(data.val.images[:500])
+    with torch.no_grad():
+        before = net.eval()(x)
+        fold_bn(net)
+        diff = float((net(x) - before).abs().max())
+    log(f"finetune: BN folded, max abs logit change {diff:.3g}")
+    if not diff < 1e-4:
+        raise RuntimeError(f"BN folding changed the network ({diff})")
     weights = alphas(levels)
     log(f"finetune: levels {levels}, loss weights "
         + ", ".join(f"{w:.3f}" for w in weights))
     net = net.to(memory_format=torch.channels_last)
     steps = -(-len(data.train.labels) // BATCH)
     opt = torch.optim.SGD(net.parameters(), lr=FT_LR, momentum=0.9,
-                          nesterov=True, weight_decay=5e-4)
+                          nesterov=True, weight_decay=WEIGHT_DECAY)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=FT_LR, epochs=epochs, steps_per_epoch=steps,
         pct_start=0.1, anneal_strategy="cos", cycle_momentum=False,
@@ -110,6 +143,10 @@ def finetune(net, data, levels, epochs, ckpt_dir, log, force=False):
                 loss.backward()
                 total += loss.item() * len(y)
             seen += len(y)
+            if not math.isfinite(total):
+                raise RuntimeError(f"finetune: loss diverged in epoch "
+                                   f"{epoch + 1}")
+            nn.utils.clip_grad_norm_(net.parameters(), CLIP)
             opt.step()
             sched.step()
         tmp = path + ".tmp"
