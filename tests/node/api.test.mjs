@@ -213,8 +213,18 @@ test('every wasm allocation is freed, errors included', async () => {
   await m.dispose();
 });
 
+/** A package's bytes with its CONF section renamed to a tag readers skip. */
+function withoutConfigs(file) {
+  const b = new Uint8Array(fs.readFileSync(file)), v = new DataView(b.buffer);
+  for (let i = 0; i < v.getUint32(12, true); i++) {
+    const at = 64 + 32 * i;
+    if (String.fromCharCode(...b.subarray(at, at + 4)) === 'CONF') b.set([0x78, 0x78, 0x78, 0x78], at);
+  }
+  return b;
+}
+
 test('a package without configurations runs its whole backbone', async () => {
-  const m = await load(path.join(root, 'build/fmnist-smoke/fashion-mnist.dyce'));
+  const m = await load(withoutConfigs(path.join(root, 'build/fmnist-smoke/fashion-mnist.dyce')));
   try {
     assert.deepEqual([m.configs.length, m.config, m.defaultConfig], [0, null, null]);
     const r = await m.classify(picture(0));
