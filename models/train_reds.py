@@ -1,7 +1,7 @@
 """Train the REDS nested-width DS-CNN for Fashion-MNIST; package + records.
 
     /usr/bin/python3 models/train_reds.py [--smoke] [--out DIR] [--work DIR]
-        [--until STEP] [--force]
+        [--until STEP] [--force] [--finetune-epochs N]
 
 Steps: pretrain, importance, reorder, knapsack, finetune, exits, savers,
 records, package (docs/REDS.md). Writes OUT/fashion-mnist-reds.dyce and
@@ -14,6 +14,7 @@ under a minute (for the test suite).
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -35,6 +36,9 @@ def parse_args(argv):
                         help="stop after this step (default: package)")
     parser.add_argument("--force", action="store_true",
                         help="retrain even when cached results exist")
+    parser.add_argument("--finetune-epochs", type=int,
+                        help="joint fine-tuning epochs (default: 1 with "
+                        "--smoke, else the profile's)")
     args = parser.parse_args(argv)
     name = "reds-smoke" if args.smoke else "reds"
     args.work = args.work or os.path.join(ROOT, "build", name)
@@ -47,6 +51,9 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     profile = pipeline.SMOKE if args.smoke else pipeline.FULL
+    if args.finetune_epochs:
+        profile = dataclasses.replace(profile,
+                                      finetune_epochs=args.finetune_epochs)
     ctx = Context(work=args.work, out=args.out, profile=profile,
                   force=args.force)
     pipeline.run(ctx, args.until)
