@@ -28,6 +28,7 @@ from fmnist import nets as fnets
 from . import nets
 
 EXIT_TYPES = {"a": (), "b": (128,)}
+EXIT_TYPES_BY_DEPTH = {len(h): h for h in EXIT_TYPES.values()}
 POSITIONS = (1, 2, 3)
 SEED = 100
 
@@ -110,9 +111,6 @@ def pad_exit(exit_small, full_in):
                     dst.weight.copy_(src.weight)
                 dst.bias.copy_(src.bias)
     return big
-
-
-EXIT_TYPES_BY_DEPTH = {len(h): h for h in EXIT_TYPES.values()}
 
 
 def train_level_exits(net, views, data, units, level_name, epochs, log):

@@ -21,7 +21,6 @@ layer's units).
 """
 
 import numpy as np
-import torch
 from torch import nn
 
 from fmnist import data as fdata

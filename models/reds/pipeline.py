@@ -16,7 +16,6 @@ import torch
 from fmnist import data as fdata
 from fmnist.pipeline import Context, cached_module
 
-from fmnist import exits as fexits
 from fmnist import nets as fnets
 from fmnist import pipeline as fpipeline
 from fmnist import records as frecords
@@ -212,7 +211,7 @@ def records_step(ctx, net, savers, named_levels, level_exits, features,
     frecords.save_npz(ctx.path("records.npz"), rec)
     table = ("# REDS DS-CNN on Fashion-MNIST (PyTorch, float32)\n\n"
              + rreport.level_table(named_levels, macs, pre_acc, rec) + "\n"
-             + rreport.records_table(rec, macs, named_levels))
+             + rreport.records_table(rec, macs))
     with open(ctx.path("accuracy.md"), "w") as f:
         f.write(table)
     ctx.log(f"records: wrote {path} ({os.path.getsize(path)} bytes, "

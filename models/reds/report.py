@@ -31,10 +31,9 @@ def level_table(named_levels, stage_macs, pretrained_acc, rec):
     return "\n".join(lines)
 
 
-def records_table(rec, stage_macs, named_levels):
+def records_table(rec, stage_macs):
     """Every records entry: own MACs, path MACs at its level, top-1."""
     acc = accuracies(rec)
-    units = dict(named_levels)
     lines = ["| graph | MACs | path MACs | % of full | train % | val % | "
              "test % |", "|---|---:|---:|---:|---:|---:|---:|"]
     full = stage_macs["w100"]["total"]
@@ -47,7 +46,6 @@ def records_table(rec, stage_macs, named_levels):
         elif name.startswith("head"):
             lvl = name.split("@")[1] if "@" in name else "w100"
             path = stage_macs[lvl]["total"]
-        assert units  # noqa (keeps named_levels used for clarity)
         lines.append(f"| {name} | {int(macs):,} | {path:,} | "
                      f"{100 * path / full:.2f} | "
                      + " | ".join(f"{100 * acc[s][name]:.2f}"
