@@ -33,7 +33,7 @@ def parse_args(argv):
     parser.add_argument("--work", help="scratch directory")
     parser.add_argument("--until", choices=pipeline.STEPS,
                         default=pipeline.STEPS[-1],
-                        help="stop after this step (default: package)")
+                        help="stop after this step (default: search)")
     parser.add_argument("--force", action="store_true",
                         help="retrain even when cached results exist")
     parser.add_argument("--finetune-epochs", type=int,

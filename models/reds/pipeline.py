@@ -1,7 +1,9 @@
 """The steps of models/train_reds.py, each cached in the work directory.
 
 pretrain -> importance -> reorder -> knapsack -> finetune -> exits -> savers
--> records -> package (up to --until). Results are cached in WORK (loaded
+-> records -> package -> search (up to --until); search is the joint
+saver x exits x width configuration search of the engine's CLI, written
+into the package (fmnist.pipeline.search_step). Results are cached in WORK (loaded
 unless --force); trainings resume from their per-epoch checkpoints. The log
 is WORK/pipeline.log, step durations WORK/timings.json (fmnist.pipeline's
 Context does both).
@@ -32,7 +34,7 @@ from . import reorder as rreorder
 from . import report as rreport
 
 STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune",
-         "exits", "savers", "records", "package")
+         "exits", "savers", "records", "package", "search")
 PACKAGE_NAME = "fashion-mnist-reds.dyce"
 RECORDS_NAME = "fashion-mnist-reds.records"
 THREADS = 2
@@ -50,13 +52,14 @@ class Profile:
     check_milp: bool = True
     exit_epochs: int = 10
     exit_aug_views: int = 2
+    search_lambda_step: float = 0.002
     smoke: bool = False
 
 
 FULL = Profile()
 SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=3,
                 finetune_epochs=1, exit_epochs=1, exit_aug_views=1,
-                check_milp=False, smoke=True)
+                check_milp=False, search_lambda_step=0.01, smoke=True)
 
 
 def save_json(ctx, name, obj):
@@ -291,3 +294,7 @@ def run(ctx, until=STEPS[-1]):
         return
     ctx.timed("package", lambda: package_step(
         ctx, net, savers, named_levels, level_exits, levels))
+    if done("search"):
+        return
+    ctx.timed("search", lambda: fpipeline.search_step(ctx, PACKAGE_NAME,
+                                                      RECORDS_NAME))
