@@ -4,7 +4,7 @@
         [--until STEP] [--force] [--finetune-epochs N]
 
 Steps: pretrain, importance, reorder, knapsack, finetune, exits, savers,
-records, package (docs/REDS.md). Writes OUT/fashion-mnist-reds.dyce and
+records, package, search (docs/REDS.md). Writes OUT/fashion-mnist-reds.dyce and
 OUT/fashion-mnist-reds.records (OUT defaults to models/, or the work
 directory with --smoke); scratch files go to WORK (build/reds,
 build/reds-smoke). Cached results in WORK are loaded unless --force; an
