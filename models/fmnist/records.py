@@ -80,6 +80,15 @@ def encode(rec):
     return b"".join(out)
 
 
+def subset(rec, graphs, splits):
+    """The records of `graphs` (names) on `splits` (names) only."""
+    pick = [rec["names"].index(g) for g in graphs]
+    return {"names": list(graphs), "macs": [rec["macs"][i] for i in pick],
+            "classes": rec["classes"],
+            "splits": [dict(s, top1=s["top1"][pick], conf=s["conf"][pick])
+                       for s in rec["splits"] if s["name"] in splits]}
+
+
 class _Reader:
     """Sequential little-endian reads with bounds checks."""
 

@@ -10,11 +10,13 @@ import test from 'node:test';
 import { root, runCli } from './harness.mjs';
 
 const pkg = path.join(root, 'models/fashion-mnist.dyce');
+// PyTorch's predictions of these graphs (models/golden_records.py).
+const golden = path.join(root, 'tests/golden/fashion-mnist.golden.records');
 const data = '/usr/share/datasets/fashion-mnist';
 
 for (const graph of ['head', 'saver0', 'saver2']) {
   test(`shipped ${graph} reproduces PyTorch on the test set`, { skip: !fs.existsSync(pkg) && 'no shipped package' }, () => {
-    const r = runCli('native', ['eval', pkg, '--data', data, '--split', 'test', '--graph', graph, '--json']);
+    const r = runCli('native', ['eval', pkg, '--data', data, '--split', 'test', '--graph', graph, '--records', golden, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const e = JSON.parse(r.stdout);
     assert.equal(e.n, 10000);
