@@ -14,34 +14,15 @@ package with build/native/dyce (build it first: bash scripts/build.sh native).
 to end in well under a minute (for CI). See docs/MODELS.md.
 """
 
-import argparse
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-from fmnist import pipeline  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fmnist import cli, pipeline  # noqa: E402
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="a few hundred samples, one epoch per model")
-    parser.add_argument("--out", help="where the package and records go")
-    parser.add_argument("--work", help="scratch directory")
-    parser.add_argument("--until", choices=pipeline.STEPS,
-                        default=pipeline.STEPS[-1],
-                        help="stop after this step (default: search)")
-    parser.add_argument("--force", action="store_true",
-                        help="retrain even when cached results exist")
-    args = parser.parse_args(argv)
-    name = "fmnist-smoke" if args.smoke else "fmnist"
-    args.work = args.work or os.path.join(ROOT, "build", name)
-    args.out = args.out or (args.work if args.smoke else HERE)
-    if args.smoke and os.path.realpath(args.out) == os.path.realpath(HERE):
-        parser.error("--smoke never writes into models/")
-    return args
+    return cli.parse(cli.make_parser(__doc__, pipeline.STEPS), argv, "fmnist")
 
 
 def main(argv=None):

@@ -13,39 +13,22 @@ the whole pipeline on a few hundred samples, one epoch per training, in
 under a minute (for the test suite).
 """
 
-import argparse
 import dataclasses
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fmnist import cli  # noqa: E402
 from fmnist.pipeline import Context  # noqa: E402
 from reds import pipeline  # noqa: E402
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="a few hundred samples, one epoch per training")
-    parser.add_argument("--out", help="where the package and records go")
-    parser.add_argument("--work", help="scratch directory")
-    parser.add_argument("--until", choices=pipeline.STEPS,
-                        default=pipeline.STEPS[-1],
-                        help="stop after this step (default: search)")
-    parser.add_argument("--force", action="store_true",
-                        help="retrain even when cached results exist")
+    parser = cli.make_parser(__doc__, pipeline.STEPS)
     parser.add_argument("--finetune-epochs", type=int,
                         help="joint fine-tuning epochs (default: 1 with "
                         "--smoke, else the profile's)")
-    args = parser.parse_args(argv)
-    name = "reds-smoke" if args.smoke else "reds"
-    args.work = args.work or os.path.join(ROOT, "build", name)
-    args.out = args.out or (args.work if args.smoke else HERE)
-    if args.smoke and os.path.realpath(args.out) == os.path.realpath(HERE):
-        parser.error("--smoke never writes into models/")
-    return args
+    return cli.parse(parser, argv, "reds")
 
 
 def main(argv=None):

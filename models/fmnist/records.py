@@ -36,6 +36,14 @@ def split_logits(name, module, data, split, features):
     return fexits.mlp_logits(module.mlp, features[position - 1])
 
 
+def split_block(split, preds):
+    """One split of a records dict from per-graph (top1, conf) pairs."""
+    return {"name": split.name, "index": split.index.astype(np.uint32),
+            "label": split.labels.astype(np.uint8),
+            "top1": np.stack([p[0] for p in preds]),
+            "conf": np.stack([p[1] for p in preds])}
+
+
 def collect(specs, data, views):
     """Records dict: names, macs, classes, splits (name, index, label, top1,
     conf); top1 and conf are (graphs, n) arrays."""
@@ -48,11 +56,7 @@ def collect(specs, data, views):
         feats = views[split.name]
         preds = [softmax_top1(split_logits(name, m, data, split, feats))
                  for name, m, _, _ in logit]
-        rec["splits"].append({
-            "name": split.name, "index": split.index.astype(np.uint32),
-            "label": split.labels.astype(np.uint8),
-            "top1": np.stack([p[0] for p in preds]),
-            "conf": np.stack([p[1] for p in preds])})
+        rec["splits"].append(split_block(split, preds))
     return rec
 
 

@@ -60,9 +60,5 @@ def collect(net, savers, named_levels, level_exits, data, features):
                 logits = (feats if p == 4
                           else fexits.mlp_logits(module.mlp, feats))
             preds.append(frecords.softmax_top1(logits))
-        rec["splits"].append({
-            "name": split.name, "index": split.index.astype(np.uint32),
-            "label": split.labels.astype(np.uint8),
-            "top1": np.stack([p[0] for p in preds]),
-            "conf": np.stack([p[1] for p in preds])})
+        rec["splits"].append(frecords.split_block(split, preds))
     return rec
