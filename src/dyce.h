@@ -128,6 +128,9 @@ const char *dyce_model_level_name(const dyce_model *model, size_t level);
 /* MACs of one run of `graph` at `level`; 0 when either is out of range. */
 uint64_t dyce_model_graph_macs(const dyce_model *model, size_t graph,
                                size_t level);
+/* The same for `graph` and every graph on its source path. */
+uint64_t dyce_model_level_path_macs(const dyce_model *model, size_t graph,
+                                    size_t level);
 /* 1 when `graph` or a graph on its source path has fewer channels at
  * `level` than stored (its outputs differ from level 0's). */
 int dyce_model_graph_narrowed(const dyce_model *model, size_t graph,

@@ -127,13 +127,7 @@ static int infer(dyce_session *s, const dyce_model *m, const eval_target *t,
   if (dyce_session_run(s, t->graph, err) || dyce_session_output(s, t->graph, &y, &k, err))
     return 1;
   *top = cli_top1_of(y, k, is_prob);
-  *macs = 0;
-  for (size_t g = t->graph; g != DYCE_NO_GRAPH;) { /* the path at the level */
-    dyce_graph_info gi;
-    dyce_model_graph_info(m, g, &gi, NULL);
-    *macs += dyce_model_graph_macs(m, g, t->config.level);
-    g = gi.source;
-  }
+  *macs = dyce_model_level_path_macs(m, t->graph, t->config.level);
   *graph = t->graph;
   *conf = (float)top->score;
   return 0;

@@ -8,14 +8,7 @@
 static unsigned long long level_macs(const dyce_model *m, size_t level) {
   size_t g;
   cli_pick_graph(m, NULL, &g);
-  unsigned long long macs = 0;
-  while (g != DYCE_NO_GRAPH) {
-    dyce_graph_info gi;
-    dyce_model_graph_info(m, g, &gi, NULL);
-    macs += dyce_model_graph_macs(m, g, level);
-    g = gi.source;
-  }
-  return macs;
+  return dyce_model_level_path_macs(m, g, level);
 }
 
 static void print_text(const dyce_model *m, size_t arena) {

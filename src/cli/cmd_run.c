@@ -128,14 +128,8 @@ static int run_once(dyce_model *m, const run_args *a) {
       cli_json_string(label);
     else
       printf("\"%zu\"", index);
-    unsigned long long macs = 0;
-    for (size_t p = g; p != DYCE_NO_GRAPH;) {
-      dyce_graph_info pi;
-      dyce_model_graph_info(m, p, &pi, NULL);
-      macs += dyce_model_graph_macs(m, p, cfg.level);
-      p = pi.source;
-    }
-    printf(",\"score\":%.6f,\"macs\":%llu,\"ms\":%.3f}\n", score, macs, ms);
+    printf(",\"score\":%.6f,\"macs\":%llu,\"ms\":%.3f}\n", score,
+           (unsigned long long)dyce_model_level_path_macs(m, g, cfg.level), ms);
   }
   dyce_session_free(s);
   free(x.data);

@@ -309,7 +309,8 @@ static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
 /* A node's weights or bias as a range of WGHT floats. */
 typedef struct weight_span {
   size_t start, end;
-  dyce__node *node;
+  dyce__node *node;         /* NULL for a bias */
+  const dyce__graph *graph;
 } weight_span;
 
 static int by_start(const void *a, const void *b) {
@@ -329,13 +330,16 @@ static dyce_status pack_in_place(dyce__loader *ld) {
   if (!span) return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY, "cannot plan the weights");
   for (size_t gi = 0; gi < m->graph_count; gi++)
     for (uint32_t j = 0; j < m->graphs[gi].node_count; j++) {
-      dyce__node *n = &m->graphs[gi].nodes[j];
-      if (n->weight_count)
-        span[spans++] = (weight_span){(size_t)(n->file_weights - ld->weights),
-                                      (size_t)(n->file_weights - ld->weights) + n->weight_count, n};
-      if (n->bias_count)
-        span[spans++] = (weight_span){(size_t)(n->file_bias - ld->weights),
-                                      (size_t)(n->file_bias - ld->weights) + n->bias_count, NULL};
+      const dyce__graph *g = &m->graphs[gi];
+      dyce__node *n = &g->nodes[j];
+      if (n->weight_count) {
+        size_t w = (size_t)(n->file_weights - ld->weights);
+        span[spans++] = (weight_span){w, w + n->weight_count, n, g};
+      }
+      if (n->bias_count) {
+        size_t b = (size_t)(n->file_bias - ld->weights);
+        span[spans++] = (weight_span){b, b + n->bias_count, NULL, g};
+      }
       size_t t = dyce__row_floats(n) * k->pack_block_rows;
       if (t > temp_floats) temp_floats = t;
     }
@@ -352,12 +356,9 @@ static dyce_status pack_in_place(dyce__loader *ld) {
     if (span[i].end > reach) reach = span[i].end;
     dyce__node *n = span[i].node;
     if (!n || shared || !n->def->pack_in_place) continue;
-    const dyce__graph *g = NULL;
-    for (size_t gi = 0; gi < m->graph_count && !g; gi++)
-      if (n >= m->graphs[gi].nodes && n < m->graphs[gi].nodes + m->graphs[gi].node_count)
-        g = &m->graphs[gi];
     float *w = (float *)(uintptr_t)n->file_weights; /* the owned file */
-    if (n->def->pack_in_place(n, g->tensors, k, w, temp)) n->weights = w;
+    if (n->def->pack_in_place(n, span[i].graph->tensors, k, w, temp))
+      n->weights = w;
   }
   dyce__free(temp);
   dyce__free(span);

@@ -47,13 +47,7 @@ dyce_status dyce_model_find_graph(const dyce_model *m, const char *name,
 }
 
 uint64_t dyce_model_path_macs(const dyce_model *m, size_t graph) {
-  uint64_t macs = 0;
-  /* Sources always precede their graph, so this walk terminates. */
-  while (m && graph < m->graph_count) {
-    macs += m->graphs[graph].macs;
-    graph = m->graphs[graph].source;
-  }
-  return macs;
+  return dyce_model_level_path_macs(m, graph, 0);
 }
 
 void dyce_model_input_spec(const dyce_model *m, dyce_input_spec *out) {
@@ -107,6 +101,16 @@ uint64_t dyce_model_graph_macs(const dyce_model *m, size_t graph,
                                size_t level) {
   if (!m || graph >= m->graph_count || level >= m->levels.count) return 0;
   return m->levels.graph_macs[level * m->graph_count + graph];
+}
+
+uint64_t dyce_model_level_path_macs(const dyce_model *m, size_t graph,
+                                    size_t level) {
+  uint64_t macs = 0;
+  if (!m || level >= m->levels.count) return 0;
+  /* Sources always precede their graph, so this walk terminates. */
+  for (; graph < m->graph_count; graph = m->graphs[graph].source)
+    macs += m->levels.graph_macs[level * m->graph_count + graph];
+  return macs;
 }
 
 int dyce_model_graph_narrowed(const dyce_model *m, size_t graph,

@@ -40,15 +40,13 @@ static dyce_status find_record(const dyce_model *m, const dyce_records *r,
   return dyce_records_find_graph(r, gi.name, rg, err);
 }
 
+/* Loads records entry `rg` of `graph` (see find_record) at `level`. */
 static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
                                    const dyce_records *r, size_t split,
-                                   size_t graph, size_t level,
+                                   size_t rg, size_t graph, size_t level,
                                    const uint8_t *label, size_t n,
                                    dyce_error *err) {
-  size_t rg;
   const uint8_t *top1;
-  dyce_status st = find_record(m, r, graph, level, &rg, err);
-  if (st) return st;
   dyce_records_predictions(r, split, rg, &top1, &c->conf, NULL);
   c->graph = graph;
   c->macs = dyce_model_graph_macs(m, graph, level);
@@ -95,18 +93,23 @@ dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
   s->exits = dyce__calloc(exits ? exits : 1, sizeof(sim_classifier));
   s->exit_capacity = exits;
   if (!s->exits) return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
-  if ((st = load_classifier(&s->head, m, r, sp, ci.head, level, spl.label,
+  size_t rg;
+  if ((st = find_record(m, r, ci.head, level, &rg, err)) ||
+      (st = load_classifier(&s->head, m, r, sp, rg, ci.head, level, spl.label,
                             s->n, err)))
     return st;
-  for (size_t i = 0; i < ci.saver_count; i++, s->saver_count++)
-    if ((st = load_classifier(&s->savers[i], m, r, sp, dyce_model_saver(m, i),
-                              level, spl.label, s->n, err)))
+  for (size_t i = 0; i < ci.saver_count; i++, s->saver_count++) {
+    size_t g = dyce_model_saver(m, i);
+    if ((st = find_record(m, r, g, level, &rg, err)) ||
+        (st = load_classifier(&s->savers[i], m, r, sp, rg, g, level,
+                              spl.label, s->n, err)))
       return st;
+  }
   /* Exits of position p fill exits[exit_start[p-1] .. exit_start[p]). */
   size_t used = 0;
   for (size_t p = 1; p <= ci.stage_count; p++) {
     for (size_t i = 0; i < dyce_model_exit_count(m, p); i++) {
-      size_t g = dyce_model_exit(m, p, i), rg;
+      size_t g = dyce_model_exit(m, p, i);
       if (find_record(m, r, g, level, &rg, NULL) != DYCE_OK) {
         /* At level 0 every exit of the level must be recorded, as before
          * width levels existed; elsewhere an exit may not be trained. */
@@ -115,7 +118,7 @@ dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
           return find_record(m, r, g, level, &rg, err);
         continue;
       }
-      if ((st = load_classifier(&s->exits[used], m, r, sp, g, level,
+      if ((st = load_classifier(&s->exits[used], m, r, sp, rg, g, level,
                                 spl.label, s->n, err)))
         return st;
       used++;
