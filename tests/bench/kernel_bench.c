@@ -4,6 +4,7 @@
  * builds natively too, with the sources of src/kernels/simd and ref. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kernels/kernels.h"
@@ -14,7 +15,7 @@ static double now_ms(void) {
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-static void bench(const char *name, dyce__window g, int reps) {
+static double bench(const char *name, dyce__window g, int reps) {
   const dyce__kernels *k = &dyce__kernels_simd;
   size_t nx = (size_t)g.in_h * g.in_w * g.in_c;
   size_t ny = (size_t)g.out_h * g.out_w * g.out_c;
@@ -35,17 +36,71 @@ static void bench(const char *name, dyce__window g, int reps) {
     double t = now_ms() - t0;
     if (t < best) best = t;
   }
-  printf("%-30s %8.3f ms %7.2f GFLOP/s\n", name, best,
-         2.0 * (double)ny * taps / best / 1e6);
+  if (name)
+    printf("%-30s %8.3f ms %7.2f GFLOP/s\n", name, best,
+           2.0 * (double)ny * taps / best / 1e6);
   free(x); free(w); free(b); free(y); free(packed); free(scratch);
+  return best;
 }
 
 #define CONV(ih, iw, ic, oc, k, s, p, groups)                               \
   ((dyce__window){ih, iw, ic, (ih + 2 * p - k) / s + 1,                     \
                   (iw + 2 * p - k) / s + 1, oc, k, k, s, s, 1, 1, p, p,     \
-                  groups})
+                  groups, ic, oc, groups})
 
-int main(void) {
+/* Every convolution of MobileNetV2-224 (the benchmark model), timed alone
+ * (best of 20) and summed by kind: where its time goes. */
+static void mobilenet_v2(void) {
+  static const int blocks[][4] = {/* t, c, n, s */
+      {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+      {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  double ms[4] = {0}, macs[4] = {0};
+  const char *kinds[4] = {"stem 3x3/2", "1x1 expand", "depthwise 3x3",
+                          "1x1 project/last"};
+  int h = 112, c = 32;
+  dyce__window g = CONV(224, 224, 3, 32, 3, 2, 1, 1);
+  g.pad_t = g.pad_l = 1;
+  ms[0] += bench(NULL, g, 20);
+  macs[0] += (double)g.out_h * g.out_w * g.out_c * 27;
+  for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
+    for (int r = 0; r < blocks[b][2]; r++) {
+      int s = r == 0 ? blocks[b][3] : 1, e = c * blocks[b][0];
+      int o = (h + 2 - 3) / s + 1;
+      if (e != c) {
+        g = CONV(h, h, c, e, 1, 1, 0, 1);
+        ms[1] += bench(NULL, g, 20);
+        macs[1] += (double)h * h * c * e;
+      }
+      g = CONV(h, h, e, e, 3, s, 1, e);
+      ms[2] += bench(NULL, g, 20);
+      macs[2] += (double)o * o * e * 9;
+      g = CONV(o, o, e, blocks[b][1], 1, 1, 0, 1);
+      ms[3] += bench(NULL, g, 20);
+      macs[3] += (double)o * o * e * blocks[b][1];
+      h = o, c = blocks[b][1];
+    }
+  g = CONV(7, 7, 320, 1280, 1, 1, 0, 1);
+  ms[3] += bench(NULL, g, 20);
+  macs[3] += 7.0 * 7 * 320 * 1280;
+  double total = 0;
+  for (int i = 0; i < 4; i++) total += ms[i];
+  for (int i = 0; i < 4; i++)
+    printf("mobilenet_v2 %-18s %7.3f ms %5.1f %% %7.2f GFLOP/s\n", kinds[i],
+           ms[i], 100 * ms[i] / total, 2 * macs[i] / ms[i] / 1e6);
+  printf("mobilenet_v2 convolutions      %7.3f ms\n", total);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 2) {
+    int a[8];
+    for (int i = 0; i < 8; i++) a[i] = atoi(argv[i + 1]);
+    bench("custom", CONV(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]), 50);
+    return 0;
+  }
+  if (argc > 1 && !strcmp(argv[1], "mobilenet_v2")) {
+    mobilenet_v2();
+    return 0;
+  }
   printf("kernel table %s\n", dyce__kernels_simd.name);
   bench("conv 3x3 56x56x64->64", CONV(56, 56, 64, 64, 3, 1, 1, 1), 30);
   bench("conv 7x7/2 224x224x3->64", CONV(224, 224, 3, 64, 7, 2, 3, 1), 10);

@@ -9,4 +9,4 @@ NODE_PATH=/usr/share/nodejs emcc -O3 -msimd128 -std=c11 -D_POSIX_C_SOURCE=200809
   -Isrc tests/bench/kernel_bench.c src/kernels/simd/*.c src/kernels/ref/*.c \
   -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node -o "$out/kernel_bench.cjs"
 # Emscripten 3.1.6's Node glue predates Node's fetch.
-exec node --no-experimental-fetch "$out/kernel_bench.cjs"
+exec node --no-experimental-fetch "$out/kernel_bench.cjs" "$@"

@@ -121,6 +121,11 @@ static void conv_dense_edges(void) {
   conv_case(9, 9, 5, 11, 1, 3, 3, 1, 2, 2, 1, DYCE__ACT_RELU);
   conv_case(11, 11, 6, 10, 1, 5, 5, 2, 0, 1, 0, DYCE__ACT_NONE);
   conv_case(14, 14, 64, 64, 1, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+  /* Few channels: kernel rows read in place (MobileNet's RGB stem; pixels
+   * at the left/right padding copy theirs), or gathered (kw * cin < 8). */
+  conv_case(17, 19, 3, 32, 1, 3, 3, 2, 1, 1, 1, DYCE__ACT_CLIP);
+  conv_case(13, 12, 3, 8, 1, 3, 3, 1, 2, 1, 0, DYCE__ACT_NONE);
+  conv_case(12, 12, 1, 9, 1, 3, 3, 2, 1, 1, 1, DYCE__ACT_RELU);
 }
 
 static void conv_depthwise_edges(void) {
@@ -138,6 +143,10 @@ static void conv_depthwise_edges(void) {
     conv_case(6, 6, c, c, c, 1, 3, 1, 1, 1, 1, DYCE__ACT_NONE);
   }
   conv_case(1, 1, 8, 8, 8, 3, 3, 1, 1, 1, 1, DYCE__ACT_NONE);
+  /* Long rows: the 3x3 row kernel's interior loops (pairs at stride 1). */
+  conv_case(4, 37, 12, 12, 12, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+  conv_case(5, 38, 20, 20, 20, 3, 3, 2, 1, 1, 1, DYCE__ACT_CLIP);
+  conv_case(3, 30, 6, 6, 6, 3, 3, 1, 0, 1, 0, DYCE__ACT_NONE);
 }
 
 static void conv_fallbacks_and_activations(void) {

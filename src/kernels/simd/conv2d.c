@@ -47,12 +47,25 @@ static size_t zero_floats(const dyce__window *g) {
 }
 
 /* With few input channels (an RGB stem) each tap gives the microkernel
- * only in_c multiply-adds between pointer loads, so such convolutions
- * gather mr whole rows of kh*kw*in_c floats first (per-tile im2col): as
- * fast, and a few KiB of scratch instead of a pointer per pixel and tap
- * (2.4 MiB for ResNet-18's stem). */
-static int gathers(const dyce__window *g) {
+ * only in_c multiply-adds between pointer loads. If the kw taps of a
+ * kernel row are adjacent in memory (dilation 1, every channel active)
+ * the microkernel takes one pointer per kernel row instead: kw * in_c
+ * floats, read in place; only rows cut by the left/right padding are
+ * copied (with zeros) to scratch. Otherwise such convolutions gather mr
+ * whole rows of kh*kw*in_c floats first (per-tile im2col). Either way a
+ * few KiB of scratch instead of a pointer per pixel and tap (2.4 MiB for
+ * ResNet-18's stem). */
+static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+static int few_channels(const dyce__window *g) {
   return g->packed_in_c < CFG.gather_below_channels && taps(g) > 1;
+}
+static int by_rows(const dyce__window *g) {
+  return few_channels(g) && g->dw == 1 && g->in_c == g->packed_in_c &&
+         (size_t)g->kw * g->in_c >= CFG.gather_below_channels;
+}
+static int gathers(const dyce__window *g) {
+  return few_channels(g) && !by_rows(g);
 }
 
 /* In 64 bits and saturated: a crafted window (2^18 pixels x 2^18 taps)
@@ -66,6 +79,10 @@ static size_t indirection_bytes(const dyce__window *g) {
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE:
+      if (by_rows(g))
+        return (zero_floats(g) + round4((size_t)g->kw * g->in_c) +
+                CFG.mr * (size_t)g->kh * g->kw * g->in_c) * sizeof(float) +
+               CFG.mr * (size_t)g->kh * sizeof(float *);
       if (gathers(g))
         return (zero_floats(g) + CFG.mr * taps(g) * g->packed_in_c) *
                    sizeof(float) +
@@ -132,6 +149,51 @@ static void conv_gathered(const dyce__window *g, const float *in,
   }
 }
 
+/* Scratch: zero row, a zero kernel row (kw * in_c, rounded up so the
+ * pointers after it are aligned), mr * kh row pointers, then mr * kh
+ * kernel rows for the ones cut by the padding. */
+static void conv_rows(const dyce__window *g, const float *in,
+                      const float *packed, const float *bias,
+                      dyce__clamp clamp, float *out, float *zero) {
+  const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
+  const size_t kh = g->kh, kw = g->kw, rowk = kw * c, mr_max = CFG.mr;
+  float *zero_row = zero + zero_floats(g);
+  const float **rows = (const float **)(void *)(zero_row + round4(rowk));
+  float *cut = (float *)(void *)(rows + mr_max * kh);
+  memset(zero_row, 0, rowk * sizeof(float));
+  for (size_t m0 = 0; m0 < pixels; m0 += mr_max) {
+    size_t mr = pixels - m0 < mr_max ? pixels - m0 : mr_max;
+    for (size_t i = 0; i < mr; i++) {
+      size_t oy = (m0 + i) / g->out_w, ox = (m0 + i) % g->out_w;
+      long ix0 = (long)ox * g->sw - (long)g->pad_l;
+      int whole = ix0 >= 0 && ix0 + (long)kw <= (long)g->in_w;
+      for (size_t ky = 0; ky < kh; ky++) {
+        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+        const float **r = rows + i * kh + ky;
+        if (iy < 0 || iy >= (long)g->in_h) {
+          *r = zero_row;
+          continue;
+        }
+        const float *src = in + (size_t)iy * g->in_w * c;
+        if (whole) {
+          *r = src + (size_t)ix0 * c;
+          continue;
+        }
+        float *dst = cut + (i * kh + ky) * rowk;
+        for (size_t kx = 0; kx < kw; kx++) {
+          long ix = ix0 + (long)kx;
+          for (size_t q = 0; q < c; q++)
+            dst[kx * c + q] =
+                ix >= 0 && ix < (long)g->in_w ? src[(size_t)ix * c + q] : 0.0f;
+        }
+        *r = dst;
+      }
+    }
+    dyce__simd_gemm_rows(mr, g->out_c, rowk, rowk, kh, rows, packed, bias,
+                         out + m0 * g->out_c, g->out_c, clamp);
+  }
+}
+
 void dyce__simd_conv2d(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__activation act, float *out, void *scratch) {
@@ -148,7 +210,9 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   } else {
     float *zero = scratch;
     memset(zero, 0, sizeof(float) * zero_floats(g));
-    if (gathers(g))
+    if (by_rows(g))
+      conv_rows(g, in, packed, bias, clamp, out, zero);
+    else if (gathers(g))
       conv_gathered(g, in, packed, bias, clamp, out, zero);
     else
       conv_indirect(g, in, packed, bias, clamp, out, zero);

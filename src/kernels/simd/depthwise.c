@@ -1,5 +1,6 @@
-/* Depthwise convolution driver: per output pixel, one pointer per tap
- * (padding taps point at a zero row in scratch), then the microkernel
+/* Depthwise convolution driver. 3x3 windows go to the row kernel
+ * (dwconv_rows.c); other windows: per output pixel, one pointer per tap
+ * (padding taps point at a zero pixel in scratch), then the microkernel
  * over all channels. Weights packed [C / 8][kh * kw][8]. */
 #include "simd.h"
 
@@ -22,27 +23,31 @@ void dyce__simd_pack_dwconv(const dyce__window *g, const float *ohwi,
       dst[((o / cr) * taps + t) * cr + o % cr] = ohwi[o * taps + t];
 }
 
-/* Zero row (doubles as the zero bias), then the tap pointers. */
+static int rows_3x3(const dyce__window *g) { return g->kh == 3 && g->kw == 3; }
+
+/* 3x3: a zero input row (in_w * in_c floats; packed_in_c bounds the
+ * channels of every width level). Others: a zero pixel (doubles as the
+ * zero bias), then the tap pointers. */
 size_t dyce__simd_dwconv_scratch_bytes(const dyce__window *g) {
+  if (rows_3x3(g)) return (size_t)g->in_w * g->packed_in_c * sizeof(float);
   size_t zero = (g->in_c + 3) & ~(size_t)3;
   return zero * sizeof(float) + (size_t)g->kh * g->kw * sizeof(float *);
-}
-
-static dyce__dwconv_fn pick(const dyce__window *g) {
-  if (g->kh == 3 && g->kw == 3) return CFG.dwconv_3x3;
-  if (g->kh == 5 && g->kw == 5) return CFG.dwconv_5x5;
-  return CFG.dwconv_any;
 }
 
 void dyce__simd_dwconv(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__clamp clamp, float *out, void *scratch) {
-  size_t c = g->in_c, zero_floats = (c + 3) & ~(size_t)3;
   float *zero = scratch;
+  if (rows_3x3(g)) {
+    memset(zero, 0, (size_t)g->in_w * g->in_c * sizeof(float));
+    CFG.dwconv_3x3(g, in, packed, bias, clamp, out, zero);
+    return;
+  }
+  size_t c = g->in_c, zero_floats = (c + 3) & ~(size_t)3;
   const float **tap = (const float **)(void *)(zero + zero_floats);
   memset(zero, 0, sizeof(float) * zero_floats);
   if (!bias) bias = zero;
-  dyce__dwconv_fn fn = pick(g);
+  dyce__dwconv_fn fn = g->kh == 5 && g->kw == 5 ? CFG.dwconv_5x5 : CFG.dwconv_any;
   size_t taps = (size_t)g->kh * g->kw;
   for (uint32_t oy = 0; oy < g->out_h; oy++)
     for (uint32_t ox = 0; ox < g->out_w; ox++) {

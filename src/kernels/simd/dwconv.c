@@ -34,14 +34,6 @@ static inline __attribute__((always_inline)) void dwconv_pixel(
   }
 }
 
-void dyce__f32_dwconv_3x3_8ch(size_t channels, size_t taps,
-                              const float *const *in, const float *w,
-                              const float *bias, float *out,
-                              dyce__clamp clamp) {
-  (void)taps;
-  dwconv_pixel(9, channels, in, w, bias, out, clamp);
-}
-
 void dyce__f32_dwconv_5x5_8ch(size_t channels, size_t taps,
                               const float *const *in, const float *w,
                               const float *bias, float *out,

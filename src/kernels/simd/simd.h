@@ -10,17 +10,18 @@
 #include "activation.h"
 
 /*
- * Indirect GEMM microkernel (XNNPACK's igemm): computes an mr x nr tile of
+ * Indirect GEMM microkernel (XNNPACK's igemm): computes an mr x n strip of
  *   c[i][j] = clamp(bias[j] + sum_t sum_k a[i*ks + t][k] * w[t][k][j])
- * for i < mr (<= MR), j < nc (<= nr). `a` holds ks input-row pointers per
- * output row (row-major: a[i*ks + t]); each points at kc floats. `w` is one
- * packed panel, [ks][kc_packed][nr], zero-padded past the last column, of
- * which each tap's first kc rows are used (kc < kc_packed when a width
- * level runs a prefix of the input channels). `bias`
- * has nr floats. Rows i >= mr repeat row mr - 1 (same pointers, same
- * output row), so a partial tile reads and writes nothing extra.
+ * for i < mr (<= MR), j < n, one nr-column panel after another. `a` holds
+ * ks input-row pointers per output row (row-major: a[i*ks + t]); each
+ * points at kc floats. `w` is the packed panels, each [ks][kc_packed][nr],
+ * zero-padded past the last column, of which each tap's first kc rows are
+ * used (kc < kc_packed when a width level runs a prefix of the input
+ * channels). `bias` has n floats or is NULL. Rows i >= mr repeat row
+ * mr - 1 (same pointers, same output row), so a partial tile reads and
+ * writes nothing extra.
  */
-typedef void (*dyce__igemm_fn)(size_t mr, size_t nc, size_t kc,
+typedef void (*dyce__igemm_fn)(size_t mr, size_t n, size_t kc,
                                size_t kc_packed, size_t ks,
                                const float *const *a, const float *w,
                                const float *bias, float *c, size_t c_stride,
@@ -37,6 +38,17 @@ typedef void (*dyce__dwconv_fn)(size_t channels, size_t taps,
                                 const float *bias, float *out,
                                 dyce__clamp clamp);
 
+/*
+ * Depthwise 3x3 row kernel: the whole convolution (any stride, padding,
+ * dilation), one output row and 4 channels at a time with the weights in
+ * registers; same packed weights as dyce__dwconv_fn. `zero` holds
+ * in_w * in_c zeros (the rows above and below the input).
+ */
+typedef void (*dyce__dwconv_rows_fn)(const dyce__window *g, const float *in,
+                                     const float *w, const float *bias,
+                                     dyce__clamp clamp, float *out,
+                                     const float *zero);
+
 /* The tiles and microkernels of one target, chosen once (config.c). */
 typedef struct dyce__simd_config {
   uint32_t mr, nr;         /* main GEMM tile */
@@ -45,27 +57,28 @@ typedef struct dyce__simd_config {
   dyce__igemm_fn igemm_1;  /* 1 x nr, for one-row remainders and FC */
   const char *igemm_name, *igemm_1_name;
   uint32_t dw_cr;          /* channels per depthwise weight block */
-  dyce__dwconv_fn dwconv_3x3, dwconv_5x5, dwconv_any;
+  dyce__dwconv_rows_fn dwconv_3x3;
+  dyce__dwconv_fn dwconv_5x5, dwconv_any;
   const char *dwconv_3x3_name, *dwconv_5x5_name, *dwconv_any_name;
 } dyce__simd_config;
 
 extern const dyce__simd_config dyce__simd_config_this_target;
 
-/* The microkernels (igemm.c, dwconv.c); names in config.c. */
-void dyce__f32_igemm_1x8(size_t mr, size_t nc, size_t kc, size_t kc_packed,
+/* The microkernels (igemm.c, dwconv.c, dwconv_rows.c); names in config.c. */
+void dyce__f32_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                          size_t ks,
                          const float *const *a, const float *w,
                          const float *bias, float *c, size_t c_stride,
                          dyce__clamp clamp);
-void dyce__f32_igemm_4x8(size_t mr, size_t nc, size_t kc, size_t kc_packed,
+void dyce__f32_igemm_4x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                          size_t ks,
                          const float *const *a, const float *w,
                          const float *bias, float *c, size_t c_stride,
                          dyce__clamp clamp);
-void dyce__f32_dwconv_3x3_8ch(size_t channels, size_t taps,
-                              const float *const *in, const float *w,
-                              const float *bias, float *out,
-                              dyce__clamp clamp);
+void dyce__f32_dwconv_3x3r_4ch(const dyce__window *g, const float *in,
+                               const float *w, const float *bias,
+                               dyce__clamp clamp, float *out,
+                               const float *zero);
 void dyce__f32_dwconv_5x5_8ch(size_t channels, size_t taps,
                               const float *const *in, const float *w,
                               const float *bias, float *out,
