@@ -32,6 +32,12 @@ export class Engine {
   constructor(module) {
     this.m = module;
     this.errorBytes = module._dyce_wasm_error_bytes();
+    // One error record and one small result area for the whole engine, so
+    // an inference allocates nothing (wasm calls never nest, so neither
+    // is used by two calls at once). Freed with the module.
+    this.err = module._malloc(this.errorBytes);
+    this.out = module._malloc(64);
+    if (!this.err || !this.out) throw new DyceError('DYCE_OUT_OF_MEMORY', 'cannot allocate the engine buffers');
   }
 
   /** Allocates `bytes` in wasm memory, runs fn(ptr), always frees. */
@@ -47,13 +53,11 @@ export class Engine {
 
   /** Calls a C function whose last argument is a dyce_error*; throws on failure. */
   call(fn, ...args) {
-    return this.withAlloc(this.errorBytes, (err) => {
-      const status = fn(...args, err);
-      if (status !== 0) {
-        const code = this.m.UTF8ToString(this.m._dyce_status_name(status));
-        throw new DyceError(code, this.m.UTF8ToString(err + 4));
-      }
-    });
+    const status = fn(...args, this.err);
+    if (status !== 0) {
+      const code = this.m.UTF8ToString(this.m._dyce_status_name(status));
+      throw new DyceError(code, this.m.UTF8ToString(this.err + 4));
+    }
   }
 
   /** Loads a .dyce package from bytes (copied; the caller keeps them). */
@@ -104,6 +108,15 @@ export class Model {
       });
     }
     this.inputDims = [0, 1, 2, 3].map((i) => m._dyce_wasm_input_dim(handle, i));
+    this.inputCount = this.inputDims.reduce((a, b) => a * b, 1);
+    // The input is copied here on every inference (allocated once).
+    this.inputPtr = m._malloc(4 * this.inputCount);
+    if (!this.inputPtr) {
+      this.free();
+      throw new DyceError('DYCE_OUT_OF_MEMORY', 'cannot allocate the input buffer');
+    }
+    const head = this.graphs.findIndex((g) => g.name === 'head');
+    this.defaultGraph = head >= 0 ? head : this.graphs.length - 1; // run()'s graph
     this.labels = [];
     for (let i = 0; i < m._dyce_model_label_count(handle); i++)
       this.labels.push(m.UTF8ToString(m._dyce_model_label(handle, i)));
@@ -165,35 +178,38 @@ export class Model {
    *   ms, budgetExhausted }. Options: layout, deadlineMs, macBudget.
    */
   classify(input, { layout = 'nchw', deadlineMs = 0, macBudget = 0 } = {}) {
-    const m = this.engine.m;
+    const m = this.engine.m, out = this.engine.out;
     this.setInput(input, layout);
-    return this.engine.withAlloc(64, (out) => {
-      this.engine.call(m._dyce_wasm_classify, this.session, deadlineMs, macBudget, out);
-      const r = m.HEAPF64.slice(out >> 3, (out >> 3) + 8);
-      return {
-        index: r[0], label: this.labels[r[0]] ?? String(r[0]), score: r[1], confidence: r[2],
-        exit: this.graphs[r[3]].name, position: r[4], macs: r[5], ms: r[6], budgetExhausted: r[7] === 1,
-      };
-    });
+    this.engine.call(m._dyce_wasm_classify, this.session, deadlineMs, macBudget, out);
+    const r = m.HEAPF64.subarray(out >> 3, (out >> 3) + 8);
+    return {
+      index: r[0], label: this.labels[r[0]] ?? String(r[0]), score: r[1], confidence: r[2],
+      exit: this.graphs[r[3]].name, position: r[4], macs: r[5], ms: r[6], budgetExhausted: r[7] === 1,
+    };
   }
 
   setInput(input, layout) {
     if (!this.handle) throw new DyceError('DYCE_BAD_STATE', 'model was freed');
     if (!(input instanceof Float32Array))
       throw new DyceError('DYCE_INVALID_ARGUMENT', 'input must be a Float32Array');
-    const layoutCode = { nhwc: 0, nchw: 1 }[layout];
-    if (layoutCode === undefined)
+    const layoutCode = layout === 'nchw' ? 1 : layout === 'nhwc' ? 0 : -1;
+    if (layoutCode < 0)
       throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout '${layout}'`);
     const m = this.engine.m;
     if (input.length === 0) {
       // Also what a detached buffer looks like; copying it would throw a TypeError.
-      const want = this.inputDims.reduce((a, b) => a * b, 1);
-      throw new DyceError('DYCE_BAD_INPUT', `input has 0 elements (empty or detached buffer); the model takes ${want}`);
+      throw new DyceError('DYCE_BAD_INPUT', `input has 0 elements (empty or detached buffer); the model takes ${this.inputCount}`);
     }
-    this.engine.withAlloc(Math.max(input.byteLength, 4), (ptr) => {
-      m.HEAPF32.set(input, ptr >> 2);
-      this.engine.call(m._dyce_session_set_input, this.session, ptr, input.length, layoutCode);
-    });
+    if (input.length !== this.inputCount) {
+      // Refused by the engine with the shapes in the message.
+      this.engine.withAlloc(input.byteLength, (ptr) => {
+        m.HEAPF32.set(input, ptr >> 2);
+        this.engine.call(m._dyce_session_set_input, this.session, ptr, input.length, layoutCode);
+      });
+      return;
+    }
+    m.HEAPF32.set(input, this.inputPtr >> 2);
+    this.engine.call(m._dyce_session_set_input, this.session, this.inputPtr, input.length, layoutCode);
   }
 
   graphIndex(name) {
@@ -208,23 +224,21 @@ export class Model {
    * copy of its output (NHWC).
    */
   run(input, { graph, layout = 'nchw' } = {}) {
-    const m = this.engine.m;
-    const g = typeof graph === 'number' ? graph
-      : this.graphIndex(graph ?? (this.graphs.some((x) => x.name === 'head') ? 'head' : this.graphs.at(-1).name));
+    const m = this.engine.m, out = this.engine.out;
+    const g = graph === undefined ? this.defaultGraph : typeof graph === 'number' ? graph : this.graphIndex(graph);
     this.setInput(input, layout);
     this.engine.call(m._dyce_session_run, this.session, g);
-    return this.engine.withAlloc(8, (out) => {
-      this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);
-      const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
-      return m.HEAPF32.slice(data >> 2, (data >> 2) + count);
-    });
+    this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);
+    const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
+    return m.HEAPF32.slice(data >> 2, (data >> 2) + count);
   }
 
   free() {
     const m = this.engine.m;
     if (this.session) m._dyce_session_free(this.session);
     if (this.handle) m._dyce_model_free(this.handle);
-    this.session = this.handle = 0;
+    if (this.inputPtr) m._free(this.inputPtr);
+    this.session = this.handle = this.inputPtr = 0;
   }
 }
 

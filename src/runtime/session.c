@@ -10,6 +10,7 @@
  * are planned by liveness into the scratch region, which every graph
  * reuses because only one graph runs at a time.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -213,16 +214,22 @@ dyce_status dyce_session_set_input(dyce_session *s, const float *data,
                       count, in.h, in.w, in.c, want);
   s->has_input = 0;
   memset(s->has_run, 0, s->model->graph_count);
-  for (size_t i = 0; i < count; i++) {
-    if (!isfinite(data[i]))
-      return dyce__fail(err, DYCE_BAD_INPUT, "input element %zu is %s", i,
-                        isnan(data[i]) ? "NaN" : "infinite");
-    size_t at = i;
-    if (layout == DYCE_LAYOUT_NCHW) { /* i = (c*H + y)*W + x */
-      size_t x = i % in.w, y = (i / in.w) % in.h, c = i / ((size_t)in.w * in.h);
-      at = (y * in.w + x) * in.c + c;
-    }
-    s->input[at] = data[i];
+  /* One pass without a branch per element (a tiny saver's whole run is
+   * ~20 us; a division per element for the layout cost 4 of them). */
+  int finite = 1;
+  for (size_t i = 0; i < count; i++) finite &= fabsf(data[i]) <= FLT_MAX;
+  if (!finite) {
+    size_t i = 0;
+    while (isfinite(data[i])) i++;
+    return dyce__fail(err, DYCE_BAD_INPUT, "input element %zu is %s", i,
+                      isnan(data[i]) ? "NaN" : "infinite");
+  }
+  if (layout == DYCE_LAYOUT_NHWC || in.c == 1) {
+    memcpy(s->input, data, count * sizeof(float));
+  } else { /* NCHW: data[c][pixel] -> input[pixel][c] */
+    size_t hw = (size_t)in.h * in.w;
+    for (size_t c = 0; c < in.c; c++)
+      for (size_t p = 0; p < hw; p++) s->input[p * in.c + c] = data[c * hw + p];
   }
   s->has_input = 1;
   return dyce__ok(err);

@@ -7,7 +7,6 @@
 const dyce__simd_config dyce__simd_config_this_target = {
     .mr = 4,
     .nr = 8,
-    .gather_below_channels = 8,
     .igemm = dyce__f32_igemm_4x8,
     .igemm_1 = dyce__f32_igemm_1x8,
     .igemm_name = DYCE__KERNEL_NAME("igemm-4x8"),

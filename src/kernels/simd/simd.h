@@ -52,7 +52,6 @@ typedef void (*dyce__dwconv_rows_fn)(const dyce__window *g, const float *in,
 /* The tiles and microkernels of one target, chosen once (config.c). */
 typedef struct dyce__simd_config {
   uint32_t mr, nr;         /* main GEMM tile */
-  uint32_t gather_below_channels; /* im2col per tile when in_c < this */
   dyce__igemm_fn igemm;    /* mr x nr */
   dyce__igemm_fn igemm_1;  /* 1 x nr, for one-row remainders and FC */
   const char *igemm_name, *igemm_1_name;
