@@ -1,7 +1,8 @@
 """Train the REDS nested-width DS-CNN for Fashion-MNIST; package + records.
 
     /usr/bin/python3 models/train_reds.py [--smoke] [--out DIR] [--work DIR]
-        [--until STEP] [--force] [--finetune-epochs N]
+        [--until STEP] [--force] [--finetune-epochs N] [--finetune-lr LR]
+        [--finetune-kd W] [--threads N]
 
 Steps: pretrain, importance, reorder, knapsack, finetune, exits, savers,
 records, package, search (docs/REDS.md). Writes OUT/fashion-mnist-reds.dyce and
@@ -28,15 +29,28 @@ def parse_args(argv):
     parser.add_argument("--finetune-epochs", type=int,
                         help="joint fine-tuning epochs (default: 1 with "
                         "--smoke, else the profile's)")
+    parser.add_argument("--finetune-lr", type=float,
+                        help="joint fine-tuning OneCycle max lr (default: "
+                        "the profile's)")
+    parser.add_argument("--finetune-kd", type=float,
+                        help="in-place distillation weight of the narrow "
+                        "levels, 0 = plain REDS loss, 1 = soft targets of "
+                        "the full level only (default: the profile's)")
+    parser.add_argument("--threads", type=int,
+                        help=f"PyTorch threads (default {pipeline.THREADS})")
     return cli.parse(parser, argv, "reds")
 
 
 def main(argv=None):
     args = parse_args(argv)
     profile = pipeline.SMOKE if args.smoke else pipeline.FULL
-    if args.finetune_epochs:
-        profile = dataclasses.replace(profile,
-                                      finetune_epochs=args.finetune_epochs)
+    for arg, field in (("finetune_epochs", "finetune_epochs"),
+                       ("finetune_lr", "finetune_lr"),
+                       ("finetune_kd", "finetune_kd"),
+                       ("threads", "threads")):
+        value = getattr(args, arg)
+        if value is not None:
+            profile = dataclasses.replace(profile, **{field: value})
     ctx = Context(work=args.work, out=args.out, profile=profile,
                   force=args.force)
     pipeline.run(ctx, args.until)

@@ -49,6 +49,10 @@ class Profile:
     pretrain_epochs: int = 30
     importance_batches: int = 100
     finetune_epochs: int = 8
+    finetune_lr: float = rfinetune.FT_LR
+    finetune_kd: float = rfinetune.KD
+    kd_temperature: float = rfinetune.KD_TEMPERATURE
+    threads: int = THREADS
     check_milp: bool = True
     exit_epochs: int = 10
     exit_aug_views: int = 2
@@ -150,7 +154,10 @@ def finetune_step(ctx, sorted_net, named_levels):
         return rfinetune.finetune(net, ctx.data, units,
                                   ctx.profile.finetune_epochs,
                                   ctx.path("ckpt", "finetune"), ctx.log,
-                                  force=ctx.force)
+                                  force=ctx.force,
+                                  lr=ctx.profile.finetune_lr,
+                                  kd=ctx.profile.finetune_kd,
+                                  temperature=ctx.profile.kd_temperature)
     net = cached_module(ctx, "finetuned", nets.DSCNN, train)
     return net
 
@@ -250,7 +257,7 @@ def run(ctx, until=STEPS[-1]):
     """Run the steps up to `until`; earlier results load from cache."""
     os.makedirs(ctx.work, exist_ok=True)
     os.makedirs(ctx.out, exist_ok=True)
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(ctx.profile.threads)
     ctx.data = fdata.load(limit=ctx.profile.limit)
     ctx.log(f"data: train {len(ctx.data.train.labels)} val "
             f"{len(ctx.data.val.labels)} test {len(ctx.data.test.labels)}; "
