@@ -225,7 +225,7 @@ export class Model {
    */
   run(input, { graph, layout = 'nchw' } = {}) {
     const m = this.engine.m, out = this.engine.out;
-    const g = graph === undefined ? this.defaultGraph : typeof graph === 'number' ? graph : this.graphIndex(graph);
+    const g = graph == null ? this.defaultGraph : typeof graph === 'number' ? graph : this.graphIndex(graph);
     this.setInput(input, layout);
     this.engine.call(m._dyce_session_run, this.session, g);
     this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);

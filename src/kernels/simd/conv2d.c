@@ -40,10 +40,10 @@ void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
   }
 }
 
-/* Dense scratch: a zero row of in_c floats for padding taps, then the
- * pointers (and copied rows) of the path (see below). */
+/* Gathered and 1x1 scratch: a zero row of in_c floats for padding taps,
+ * then the pointers (and gathered rows) of the path (see below). */
 static size_t zero_floats(const dyce__window *g) {
-  return (g->in_c + 3) & ~(size_t)3;
+  return dyce__round4(g->in_c);
 }
 
 /* Windows larger than 1x1 with dilation 1 and every channel active (all
@@ -60,8 +60,6 @@ static size_t zero_floats(const dyce__window *g) {
  * (per-tile im2col, zeros for the channels a level leaves out). Both need
  * a few KiB of scratch (a pointer per pixel and tap took 2.4 MiB for
  * ResNet-18's stem); 1x1 convolutions take a pointer per pixel. */
-static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
-
 static int by_rows(const dyce__window *g) {
   return taps(g) > 1 && g->dw == 1 && g->in_c == g->packed_in_c;
 }
@@ -71,7 +69,7 @@ static int by_rows(const dyce__window *g) {
  * so a row convolution reserves both. */
 static size_t rows_bytes(const dyce__window *g) {
   size_t rowk = (size_t)g->kw * g->packed_in_c;
-  return (zero_floats(g) + round4(rowk) + CFG.mr * g->kh * rowk) *
+  return (dyce__round4(rowk) + CFG.mr * g->kh * rowk) *
              sizeof(float) +
          CFG.mr * (size_t)g->kh * sizeof(float *);
 }
@@ -156,16 +154,16 @@ static void conv_gathered(const dyce__window *g, const float *in,
   }
 }
 
-/* Scratch: zero row, a zero kernel row (kw * in_c, rounded up so the
- * pointers after it are aligned), mr * kh row pointers, then mr * kh
- * kernel rows for the ones cut by the padding. */
+/* Scratch: a zero kernel row (kw * in_c, rounded up so the pointers after
+ * it are aligned), mr * kh row pointers, then mr * kh kernel rows for the
+ * ones cut by the padding. */
 static void conv_rows(const dyce__window *g, const float *in,
                       const float *packed, const float *bias,
-                      dyce__clamp clamp, float *out, float *zero) {
+                      dyce__clamp clamp, float *out, float *zero_row) {
   const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
   const size_t kh = g->kh, kw = g->kw, rowk = kw * c, mr_max = CFG.mr;
-  float *zero_row = zero + zero_floats(g);
-  const float **rows = (const float **)(void *)(zero_row + round4(rowk));
+  const float **rows =
+      (const float **)(void *)(zero_row + dyce__round4(rowk));
   float *cut = (float *)(void *)(rows + mr_max * kh);
   memset(zero_row, 0, rowk * sizeof(float));
   for (size_t m0 = 0; m0 < pixels; m0 += mr_max) {
@@ -216,13 +214,15 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
   } else {
     float *zero = scratch;
-    memset(zero, 0, sizeof(float) * zero_floats(g));
-    if (by_rows(g))
+    if (by_rows(g)) {
       conv_rows(g, in, packed, bias, clamp, out, zero);
-    else if (taps(g) > 1)
-      conv_gathered(g, in, packed, bias, clamp, out, zero);
-    else
-      conv_indirect(g, in, packed, bias, clamp, out, zero);
+    } else {
+      memset(zero, 0, sizeof(float) * zero_floats(g));
+      if (taps(g) > 1)
+        conv_gathered(g, in, packed, bias, clamp, out, zero);
+      else
+        conv_indirect(g, in, packed, bias, clamp, out, zero);
+    }
   }
   if (rest) dyce__simd_activate(act, out, pixels * g->out_c);
 }

@@ -30,8 +30,7 @@ static int rows_3x3(const dyce__window *g) { return g->kh == 3 && g->kw == 3; }
  * zero bias), then the tap pointers. */
 size_t dyce__simd_dwconv_scratch_bytes(const dyce__window *g) {
   if (rows_3x3(g)) return (size_t)g->in_w * g->packed_in_c * sizeof(float);
-  size_t zero = (g->in_c + 3) & ~(size_t)3;
-  return zero * sizeof(float) + (size_t)g->kh * g->kw * sizeof(float *);
+  return dyce__round4(g->in_c) * sizeof(float) + (size_t)g->kh * g->kw * sizeof(float *);
 }
 
 void dyce__simd_dwconv(const dyce__window *g, const float *in,
@@ -43,7 +42,7 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
     CFG.dwconv_3x3(g, in, packed, bias, clamp, out, zero);
     return;
   }
-  size_t c = g->in_c, zero_floats = (c + 3) & ~(size_t)3;
+  size_t c = g->in_c, zero_floats = dyce__round4(c);
   const float **tap = (const float **)(void *)(zero + zero_floats);
   memset(zero, 0, sizeof(float) * zero_floats);
   if (!bias) bias = zero;

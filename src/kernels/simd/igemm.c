@@ -51,15 +51,8 @@ static inline void load_bias(const float *bias, size_t n0, size_t nc,
                              dyce__vf *b0, dyce__vf *b1) {
   *b0 = *b1 = dyce__vf_zero();
   if (!bias) return;
-  if (nc == NR) {
-    *b0 = dyce__vf_load(bias + n0);
-    *b1 = dyce__vf_load(bias + n0 + 4);
-  } else if (nc > 4) {
-    *b0 = dyce__vf_load(bias + n0);
-    *b1 = dyce__vf_load_partial(bias + n0 + 4, nc - 4);
-  } else {
-    *b0 = load_n(bias + n0, nc);
-  }
+  *b0 = load_n(bias + n0, nc < 4 ? nc : 4);
+  if (nc > 4) *b1 = load_n(bias + n0 + 4, nc - 4);
 }
 
 /* All n columns of mr rows, panel by panel, in one call: with the few

@@ -150,6 +150,9 @@ void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
 void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
                            float *out);
 
+/* n rounded up to a whole vector of floats. */
+static inline size_t dyce__round4(size_t n) { return (n + 3) & ~(size_t)3; }
+
 /* A vector of the first n <= 4 floats at p, and its store (tails of
  * channel loops). */
 static inline dyce__vf load_n(const float *p, size_t n) {
