@@ -38,7 +38,10 @@ const dyce = (variant) => ({
     const { x } = input(files.plan);
     return {
       run: () => model.run(x),
+      // packageBytes: the .dyce file, its weights as trained plus a few KiB;
+      // weightBytes: as packed (Winograd layers hold 16/9 of theirs).
       memory: () => ({ wasmBytes: engine.m.HEAPU8.length, weightBytes: model.weightBytes,
+        packageBytes: fs.statSync(files.dyce).size,
         arenaBytes: model.arenaBytes, variant: engine.variant }),
       free: () => model.free(),
     };

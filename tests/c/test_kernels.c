@@ -128,6 +128,36 @@ static void conv_dense_edges(void) {
   conv_case(12, 12, 1, 9, 1, 3, 3, 2, 1, 1, 1, DYCE__ACT_RELU);
 }
 
+/* 3x3 stride-1 dense convolutions with 8-128 input channels run by
+ * Winograd F(2x2, 3x3): odd output sizes
+ * (partial 2x2 blocks), padding 0-2, channel tails of the 4-lane
+ * transforms and the 8-column panels, one output pixel, more 2x2 blocks
+ * than one batch of 16, every clamp. With more input channels, or with
+ * stride 2, they stay direct. */
+static void conv_winograd(void) {
+  static const uint32_t cases[][5] = {/* h, w, cin, cout, pad */
+      {7, 9, 8, 8, 1},    {6, 5, 9, 13, 0},   {11, 10, 13, 17, 2},
+      {1, 1, 8, 3, 1},    {19, 17, 16, 24, 1}, {4, 4, 12, 1, 1},
+      {9, 14, 64, 64, 1}, {5, 5, 128, 128, 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const uint32_t *c = cases[i];
+    dyce__window g = {.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+                      .packed_in_c = c[2], .packed_out_c = c[3],
+                      .packed_groups = 1};
+    CHECK_MSG(dyce__simd_winograd_applies(&g), "%ux%u is not Winograd", c[2], c[3]);
+    for (size_t a = 0; a < 3; a++)
+      conv_case(c[0], c[1], c[2], c[3], 1, 3, 3, 1, c[4], 1, (int)(a != 1),
+                ALL_ACTS[a]);
+  }
+  conv_case(6, 7, 9, 10, 1, 3, 3, 1, 1, 1, 1, DYCE__ACT_SIGMOID);
+  dyce__window big = {.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+                      .packed_in_c = 129, .packed_out_c = 128, .packed_groups = 1};
+  dyce__window strided = big;
+  strided.packed_in_c = 16, strided.sh = strided.sw = 2;
+  CHECK(!dyce__simd_winograd_applies(&big) && !dyce__simd_winograd_applies(&strided));
+  conv_case(5, 6, 129, 128, 1, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
+}
+
 static void conv_depthwise_edges(void) {
   /* Channels around the 8-channel block and the 4-lane vector. */
   static const uint32_t chans[] = {1, 3, 4, 5, 8, 11, 16, 20, 32};
@@ -306,6 +336,7 @@ static void elementwise_edges(void) {
 
 const test_case kernels_tests[] = {
     {"kernels", "conv_dense_edges", conv_dense_edges},
+    {"kernels", "conv_winograd", conv_winograd},
     {"kernels", "conv_depthwise_edges", conv_depthwise_edges},
     {"kernels", "conv_fallbacks_and_activations",
      conv_fallbacks_and_activations},

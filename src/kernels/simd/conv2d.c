@@ -22,6 +22,8 @@ static size_t taps(const dyce__window *g) { return (size_t)g->kh * g->kw; }
 size_t dyce__simd_conv2d_packed_floats(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE:
+      if (dyce__simd_winograd_applies(g))
+        return dyce__simd_winograd_packed_floats(g);
       return dyce__simd_gemm_packed_floats(taps(g) * g->in_c, g->out_c, CFG.nr);
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_packed_floats(g);
     default: return dyce__ref_conv2d_packed_floats(g);
@@ -33,6 +35,10 @@ void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
                             float *dst) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE:
+      if (dyce__simd_winograd_applies(g)) {
+        dyce__simd_pack_winograd(g, ohwi, dst);
+        break;
+      }
       dyce__simd_pack_gemm(taps(g) * g->in_c, g->out_c, CFG.nr, ohwi, dst);
       break;
     case DYCE__CONV_DEPTHWISE: dyce__simd_pack_dwconv(g, ohwi, dst); break;
@@ -89,6 +95,8 @@ static size_t indirection_bytes(const dyce__window *g) {
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_DENSE: {
+      if (dyce__simd_winograd_applies(g))
+        return dyce__simd_winograd_scratch_bytes(g);
       if (taps(g) == 1) return indirection_bytes(g);
       size_t gather = gather_bytes(g), rows = g->dw == 1 ? rows_bytes(g) : 0;
       return rows > gather ? rows : gather;
@@ -214,7 +222,9 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
   } else {
     float *zero = scratch;
-    if (by_rows(g)) {
+    if (dyce__simd_winograd_applies(g)) {
+      dyce__simd_conv_winograd(g, in, packed, bias, clamp, out, scratch);
+    } else if (by_rows(g)) {
       conv_rows(g, in, packed, bias, clamp, out, zero);
     } else {
       memset(zero, 0, sizeof(float) * zero_floats(g));

@@ -120,6 +120,17 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__activation act, float *out, void *scratch);
 
+/* 3x3 stride-1 dense convolutions by Winograd F(2x2, 3x3) (winograd.c),
+ * where dyce__simd_winograd_applies says so. */
+int dyce__simd_winograd_applies(const dyce__window *g);
+size_t dyce__simd_winograd_packed_floats(const dyce__window *g);
+void dyce__simd_pack_winograd(const dyce__window *g, const float *ohwi,
+                              float *dst);
+size_t dyce__simd_winograd_scratch_bytes(const dyce__window *g);
+void dyce__simd_conv_winograd(const dyce__window *g, const float *in,
+                              const float *packed, const float *bias,
+                              dyce__clamp clamp, float *out, void *scratch);
+
 size_t dyce__simd_dwconv_packed_floats(const dyce__window *g);
 void dyce__simd_pack_dwconv(const dyce__window *g, const float *ohwi,
                             float *dst);
