@@ -27,11 +27,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    profile = pipeline.SMOKE if args.smoke else pipeline.FULL
-    ctx = pipeline.Context(work=args.work, out=args.out, profile=profile,
-                           force=args.force)
-    pipeline.run(ctx, args.until)
-    return 0
+    return cli.run(pipeline, args,
+                   pipeline.SMOKE if args.smoke else pipeline.FULL)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ echo "== training pipeline, smoke mode (train, export, convert, package, records
 /usr/bin/python3 models/train_fmnist.py --smoke --force
 echo "== REDS pipeline, smoke mode (DS-CNN, importance, knapsack, joint fine-tuning, levels, records)"
 /usr/bin/python3 models/train_reds.py --smoke --force
+echo "== REDS on the residual backbone, smoke mode (stream and inner widths, knapsack, fine-tuning, package, engine check per level)"
+/usr/bin/python3 models/train_reds_resnet.py --smoke --force
 
 echo "== Node tests"
 node --test tests/node/

@@ -1,8 +1,12 @@
-"""The command line shared by models/train_fmnist.py and train_reds.py:
---smoke, --out, --work, --until, --force, and where they point."""
+"""The command line shared by models/train_fmnist.py, train_reds.py and
+train_reds_resnet.py: --smoke, --out, --work, --until, --force, and where
+they point; the REDS scripts' fine-tuning options."""
 
 import argparse
+import dataclasses
 import os
+
+from .pipeline import Context
 
 MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(MODELS)
@@ -33,3 +37,38 @@ def parse(parser, argv, name):
     if args.smoke and os.path.realpath(args.out) == os.path.realpath(MODELS):
         parser.error("--smoke never writes into models/")
     return args
+
+
+def add_finetune_options(parser, threads):
+    """--finetune-epochs/-lr/-kd and --threads of the REDS pipelines."""
+    parser.add_argument("--finetune-epochs", type=int,
+                        help="joint fine-tuning epochs (default: 1 with "
+                        "--smoke, else the profile's)")
+    parser.add_argument("--finetune-lr", type=float,
+                        help="joint fine-tuning OneCycle max lr (default: "
+                        "the profile's)")
+    parser.add_argument("--finetune-kd", type=float,
+                        help="in-place distillation weight of the narrow "
+                        "levels, 0 = plain REDS loss, 1 = soft targets of "
+                        "the full level only (default: the profile's)")
+    parser.add_argument("--threads", type=int,
+                        help=f"PyTorch threads (default {threads}; 1 when "
+                        "the machine is shared)")
+
+
+def override(profile, args, fields):
+    """The profile with every given option of `fields` (same names) set."""
+    for field in fields:
+        value = getattr(args, field)
+        if value is not None:
+            profile = dataclasses.replace(profile, **{field: value})
+    return profile
+
+
+def run(pipeline, args, profile):
+    """pipeline.run up to --until with the parsed folders and --force (the
+    Context of fmnist.pipeline, which every pipeline uses)."""
+    ctx = Context(work=args.work, out=args.out, profile=profile,
+                  force=args.force)
+    pipeline.run(ctx, args.until)
+    return 0

@@ -70,20 +70,36 @@ CLIP = 5.0
 BATCH = 128
 
 
-def fold_bn(net):
-    """Fold every BN's statistics and affine into its conv, in place; the BN
+def fold_conv_bn(conv, bn):
+    """Fold one BN's statistics and affine into its conv, in place; the BN
     becomes scale 1 + bias (mean 0, var 1 − eps). Same function."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    conv.weight.mul_(scale.view(-1, 1, 1, 1))
+    bn.bias.copy_(bn.bias - bn.running_mean * scale)
+    bn.weight.fill_(1.0)
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1.0 - bn.eps)
+
+
+def fold_bn(net):
+    """fold_conv_bn for every ConvBN of the DS-CNN."""
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nets.ConvBN):
-                bn = m.bn
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                m.conv.weight.mul_(scale.view(-1, 1, 1, 1))
-                bn.bias.copy_(bn.bias - bn.running_mean * scale)
-                bn.weight.fill_(1.0)
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
+                fold_conv_bn(m.conv, m.bn)
     return net
+
+
+def fold_checked(net, data, fold, log):
+    """fold(net), checked to leave the logits of 500 val images alone."""
+    x = data.normalise(data.val.images[:500])
+    with torch.no_grad():
+        before = net.eval()(x)
+        fold(net)
+        diff = float((net(x) - before).abs().max())
+    log(f"finetune: BN folded, max abs logit change {diff:.3g}")
+    if not diff < 1e-4:
+        raise RuntimeError(f"BN folding changed the network ({diff})")
 
 
 def alphas(levels):
@@ -102,19 +118,24 @@ def freeze_bn_stats(net):
     return net
 
 
-def predict(net, data, split, units, batch_size=500):
-    """Logits of one level's subnetwork on a split (eval mode)."""
+def dscnn_forward(net, x, widths):
+    return net(x, widths)
+
+
+def predict(net, data, split, widths, batch_size=500, forward=dscnn_forward):
+    """Logits of one level's subnetwork (its widths, as `forward` takes
+    them) on a split (eval mode)."""
     net.eval()
-    level = nets.level_widths(units)
     with torch.no_grad():
-        out = [net(x, level) for x in fdata.eval_batches(data, split,
-                                                         batch_size)]
+        out = [forward(net, x, widths)
+               for x in fdata.eval_batches(data, split, batch_size)]
     return torch.cat(out).numpy()
 
 
-def level_accuracies(net, data, levels, splits):
-    return {s.name: [accuracy(predict(net, data, s, u), s.labels)
-                     for u in levels] for s in splits}
+def level_accuracies(net, data, levels, splits, forward=dscnn_forward):
+    return {s.name: [accuracy(predict(net, data, s, w, forward=forward),
+                              s.labels)
+                     for w in levels] for s in splits}
 
 
 def kd_loss(student, teacher_logits, temperature):
@@ -125,28 +146,29 @@ def kd_loss(student, teacher_logits, temperature):
         s, t, reduction="batchmean", log_target=True)
 
 
-def finetune(net, data, levels, epochs, ckpt_dir, log, force=False,
-             lr=FT_LR, kd=KD, temperature=KD_TEMPERATURE):
-    """Fine-tune `net` jointly on `levels` (list of unit tuples; levels[0]
-    must be the full network when kd > 0) in place."""
+def prepare(net, data, fold, described_levels, weights, full_first, log,
+            settings, kd):
+    """Before joint_fit: BN folded (checked), the plan logged; in-place
+    distillation needs the full network as the first level."""
+    fold_checked(net, data, fold, log)
+    log(f"finetune: levels {described_levels}, loss weights "
+        + ", ".join(f"{w:.3f}" for w in weights) + f", {settings}")
+    if kd and not full_first:
+        raise ValueError("in-place distillation needs levels[0] = full")
+
+
+def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
+              force=False, lr=FT_LR, kd=KD, temperature=KD_TEMPERATURE,
+              on_batch=None):
+    """The REDS training loop, shared with models/reds_resnet: every batch
+    runs forward(net, x, level) for each of `levels` (levels[0] the full
+    network when kd > 0), level i's loss times weights[i], gradients
+    accumulated, one step. Checkpoint per epoch (resumes exactly); val and
+    test accuracy per level logged after each epoch. on_batch(step, steps,
+    seconds, batch size, mean loss so far) is called after each step."""
     if force:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     os.makedirs(ckpt_dir, exist_ok=True)
-    x = data.normalise(data.val.images[:500])
-    with torch.no_grad():
-        before = net.eval()(x)
-        fold_bn(net)
-        diff = float((net(x) - before).abs().max())
-    log(f"finetune: BN folded, max abs logit change {diff:.3g}")
-    if not diff < 1e-4:
-        raise RuntimeError(f"BN folding changed the network ({diff})")
-    weights = alphas(levels)
-    log(f"finetune: levels {levels}, loss weights "
-        + ", ".join(f"{w:.3f}" for w in weights)
-        + f", max lr {lr}, epochs {epochs}, kd {kd} (T {temperature})")
-    if kd and tuple(levels[0]) != tuple(nets.FULL_UNITS):
-        raise ValueError("in-place distillation needs levels[0] = full")
-    net = net.to(memory_format=torch.channels_last)
     steps = -(-len(data.train.labels) // BATCH)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9,
                           nesterov=True, weight_decay=WEIGHT_DECAY)
@@ -164,17 +186,18 @@ def finetune(net, data, levels, epochs, ckpt_dir, log, force=False,
         first = state["epoch"] + 1
         log(f"finetune: resumed after epoch {first}")
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
-    widths = [nets.level_widths(u) for u in levels]
     for epoch in range(first, epochs):
         start = time.time()
         freeze_bn_stats(net)
         total, seen = 0.0, 0
-        for x, y in fdata.train_batches(data, data.train, BATCH,
-                                        seed=SEED * 1000 + epoch):
+        batches = fdata.train_batches(data, data.train, BATCH,
+                                      seed=SEED * 1000 + epoch)
+        for step, (x, y) in enumerate(batches, 1):
+            t0 = time.time()
             opt.zero_grad(set_to_none=True)
             teacher = None
-            for i, (w, level) in enumerate(zip(weights, widths)):
-                out = net(x, level)
+            for i, (w, level) in enumerate(zip(weights, levels)):
+                out = forward(net, x, level)
                 if i == 0 or not kd:
                     loss = loss_fn(out, y)
                 else:
@@ -193,13 +216,31 @@ def finetune(net, data, levels, epochs, ckpt_dir, log, force=False,
             nn.utils.clip_grad_norm_(net.parameters(), CLIP)
             opt.step()
             sched.step()
+            if on_batch:
+                on_batch(step, steps, time.time() - t0, len(y), total / seen)
         tmp = path + ".tmp"
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "epoch": epoch}, tmp)
         os.replace(tmp, path)
-        acc = level_accuracies(net, data, levels, [data.val, data.test])
+        acc = level_accuracies(net, data, levels, [data.val, data.test],
+                               forward)
         log(f"finetune epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "
             + " ".join(f"{s} " + "/".join(f"{100 * a:.2f}" for a in accs)
                        for s, accs in acc.items())
             + f" ({time.time() - start:.0f} s)")
+    return net
+
+
+def finetune(net, data, levels, epochs, ckpt_dir, log, force=False,
+             lr=FT_LR, kd=KD, temperature=KD_TEMPERATURE):
+    """Fine-tune the DS-CNN `net` jointly on `levels` (list of unit tuples;
+    levels[0] must be the full network when kd > 0) in place."""
+    weights = alphas(levels)
+    prepare(net, data, fold_bn, levels, weights,
+            tuple(levels[0]) == tuple(nets.FULL_UNITS), log,
+            f"max lr {lr}, epochs {epochs}, kd {kd} (T {temperature})", kd)
+    net = net.to(memory_format=torch.channels_last)
+    joint_fit(net, data, [nets.level_widths(u) for u in levels],
+              dscnn_forward, weights, epochs, ckpt_dir, log, force=force,
+              lr=lr, kd=kd, temperature=temperature)
     return net.to(memory_format=torch.contiguous_format).eval()

@@ -160,6 +160,16 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
     return tuple(units), float(-res.fun), res.message
 
 
+def check_exact(value, m_value, method):
+    """An exact method's optimum against milp's: milp can never beat it, and
+    HiGHS stops within its relative MIP gap (MILP_GAP), so it may land just
+    below."""
+    scale = max(1.0, abs(value))
+    if m_value is not None and (m_value > value + 1e-9 * scale
+                                or m_value < value - 2 * MILP_GAP * scale):
+        raise RuntimeError(f"{method} {value} != milp {m_value}")
+
+
 def solve_levels(imps, log, check_milp=True):
     """Bottom-up levels: [(fraction, units, value, MACs)] from 25 % to 100 %.
 
@@ -187,13 +197,7 @@ def solve_levels(imps, log, check_milp=True):
                          milp_value=m_value, milp_seconds=round(milp_s, 2),
                          milp_status=status)
             msg += f"; milp {m_units} {m_value} {milp_s:.2f} s ({status})"
-            # The DP is exact, so milp can never beat it; HiGHS stops within
-            # its relative MIP gap (MILP_GAP), so it may land just below.
-            scale = max(1.0, abs(value))
-            if m_value is not None and (
-                    m_value > value + 1e-9 * scale
-                    or m_value < value - 2 * MILP_GAP * scale):
-                raise RuntimeError(f"DP {value} != milp {m_value}")
+            check_exact(value, m_value, "DP")
         log(msg)
         levels.append(units)
         info.append(entry)

@@ -90,14 +90,15 @@ def pretrain_step(ctx):
     return net, acc
 
 
-def importance_step(ctx, net):
-    """Σ|w ⊙ g| per unit (cached in WORK/importance.npz)."""
+def importance_step(ctx, net, module=rimportance):
+    """Σ|w ⊙ g| per unit (cached in WORK/importance.npz); `module` computes,
+    saves and loads them (reds.importance, or models/reds_resnet's)."""
     path = ctx.path("importance.npz")
     if os.path.exists(path) and not ctx.force:
-        return rimportance.load(path)
-    imps = ctx.timed("importance", lambda: rimportance.compute(
+        return module.load(path)
+    imps = ctx.timed("importance", lambda: module.compute(
         net, ctx.data, ctx.profile.importance_batches, ctx.log))
-    rimportance.save(path, imps)
+    module.save(path, imps)
     return imps
 
 
@@ -253,17 +254,25 @@ def check_sliced(net, named_levels, data, log):
     log("sliced forward equals the materialised narrow nets at every level")
 
 
-def run(ctx, until=STEPS[-1]):
-    """Run the steps up to `until`; earlier results load from cache."""
+def start(ctx, steps, until):
+    """The beginning of a REDS run (this one and models/reds_resnet's):
+    folders, threads, data; returns done(step), true for steps past
+    `until`."""
     os.makedirs(ctx.work, exist_ok=True)
     os.makedirs(ctx.out, exist_ok=True)
     torch.set_num_threads(ctx.profile.threads)
     ctx.data = fdata.load(limit=ctx.profile.limit)
     ctx.log(f"data: train {len(ctx.data.train.labels)} val "
             f"{len(ctx.data.val.labels)} test {len(ctx.data.test.labels)}; "
-            f"mean {ctx.data.mean:.6f} std {ctx.data.std:.6f}")
-    last = STEPS.index(until)
-    done = lambda step: last < STEPS.index(step)  # noqa: E731
+            f"mean {ctx.data.mean:.6f} std {ctx.data.std:.6f}; threads "
+            f"{ctx.profile.threads}")
+    last = steps.index(until)
+    return lambda step: last < steps.index(step)
+
+
+def run(ctx, until=STEPS[-1]):
+    """Run the steps up to `until`; earlier results load from cache."""
+    done = start(ctx, STEPS, until)
     net, pre_acc = pretrain_step(ctx)
     if done("importance"):
         return

@@ -1,0 +1,107 @@
+"""ONNX export and conversion into the REDS ResNet-20 package.
+
+Graphs: stage1 ... stage9, head -- the fmnist package's backbone graphs
+(fmnist.nets.graph_specs without savers and exits), exported one by one at
+full width with fmnist.package (opset 13, eval, batch 1, constant folding)
+and converted with convert.convert_graphs(..., levels=LEVELS).
+
+LEVELS (the contract of convert.convert_graphs): per level, per graph, the
+output channels of every dense conv / fully connected node in the
+converted graph's node order. The order is not assumed: every graph is
+first converted alone (convert.convert_graph) and each dense node gets its
+role from the graph's data flow -- `stem` reads the 1-channel input,
+`shortcut` is the 1x1 conv, `conv2` feeds the residual add, `conv1` is the
+other 3x3 conv, `fc` the classifier -- and the role's width at the level
+(nets.level_graph_widths: stem, conv2 and shortcut produce the stream S,
+conv1 the block's inner width I, fc the 10 classes). Every graph must show
+exactly the expected roles. The package is read back and checked with
+fmnist.package.check_package (names, sources, full-width MACs, labels,
+input spec).
+"""
+
+import os
+
+import convert  # models/convert.py
+import dyce_format
+
+from fmnist import data as fdata
+from fmnist import nets as fnets
+from fmnist import package as fpackage
+
+from . import nets
+
+
+def graph_specs(net):
+    """[(name, module, source, input shape)]: stage1..9, head."""
+    specs = fnets.graph_specs(net, {}, {})
+    if [s[0] for s in specs] != list(nets.GRAPHS):
+        raise RuntimeError(f"unexpected graphs {[s[0] for s in specs]}")
+    return specs
+
+
+def dense_roles(graph):
+    """Role of every dense node of a converted graph, in node order."""
+    add_inputs = {t for n in graph.nodes if n.op == "add" for t in n.inputs}
+    roles = []
+    for n in graph.nodes:
+        if not dyce_format.is_dense(n):
+            continue
+        if n.op == "fully_connected":
+            roles.append("fc")
+        elif graph.shapes[n.inputs[0]][3] == 1:
+            roles.append("stem")
+        elif n.params[0] == 1 and n.params[1] == 1:
+            roles.append("shortcut")
+        elif n.output in add_inputs:
+            roles.append("conv2")
+        else:
+            roles.append("conv1")
+    return roles
+
+
+def graph_roles(converted):
+    """{graph: [roles in dense-node order]}, checked against nets."""
+    expected = nets.level_graph_widths(nets.FULL)
+    out = {}
+    for name, path, _ in converted:
+        graph, _ = convert.convert_graph(path, name)
+        roles = dense_roles(graph)
+        if sorted(roles) != sorted(expected[name]):
+            raise RuntimeError(f"{name}: dense node roles {roles}, expected "
+                               f"{sorted(expected[name])}")
+        out[name] = roles
+    return out
+
+
+def levels_contract(named_levels, roles):
+    """The LEVELS list for convert_graphs (level 0 = full, no widths)."""
+    out = []
+    for i, (name, widths) in enumerate(named_levels):
+        if i == 0:
+            if widths != nets.FULL:
+                raise ValueError("the first level must be the full network")
+            out.append({"name": name, "widths": {}})
+            continue
+        by_role = nets.level_graph_widths(widths)
+        out.append({"name": name, "widths": {
+            g: [by_role[g][r] for r in roles[g]] for g in nets.GRAPHS}})
+    return out
+
+
+def build(net, named_levels, data, onnx_dir, path):
+    """Export, convert with levels, check, write; (size, LEVELS, roles)."""
+    specs = graph_specs(net)
+    converted = fpackage.convert_specs(specs, onnx_dir)
+    roles = graph_roles(converted)
+    levels = levels_contract(named_levels, roles)
+    raw = convert.convert_graphs(converted, labels=fdata.LABELS,
+                                 input_spec=fpackage.input_spec(data),
+                                 levels=levels)
+    fpackage.check_package(raw, specs, data)
+    stored = dyce_format.read_levels(raw)
+    if [n for n, _ in stored] != [n for n, _ in named_levels]:
+        raise RuntimeError(f"package levels {[n for n, _ in stored]}")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(raw)
+    return len(raw), levels, roles

@@ -1,0 +1,262 @@
+"""The steps of models/train_reds_resnet.py, each cached in the work dir.
+
+backbone -> importance -> reorder -> knapsack -> finetune -> records ->
+package -> verify (up to --until). Results are cached in WORK (loaded
+unless --force; the backbone is never retrained here); the fine-tuning
+resumes from its per-epoch checkpoint. The log is WORK/pipeline.log, step
+durations WORK/timings.json (fmnist.pipeline's Context does both).
+
+Cached files: pretrain_accuracy.json, importance.npz, knapsack.json,
+levels.json (the LEVELS given to convert.convert_graphs), roles.json
+(dense-node roles per graph), level_macs.json, finetuned.pt,
+finetune_timing.json, records.npz, accuracy.md, engine.json.
+"""
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from fmnist import data as fdata
+from fmnist import exits as fexits
+from fmnist import pipeline as fpipeline
+from fmnist import records as frecords
+from fmnist.fit import accuracy, predict
+from fmnist import nets as fnets
+from fmnist.pipeline import Context, cached_module
+
+from reds import pipeline as rpipeline
+from reds.pipeline import load_json, save_json
+
+from . import engine as rengine
+from . import finetune as rfinetune
+from . import importance as rimportance
+from . import knapsack as rknapsack
+from . import nets
+from . import package as rpackage
+from . import records as rrecords
+from . import reorder as rreorder
+from . import report as rreport
+from . import sliced
+
+STEPS = ("backbone", "importance", "reorder", "knapsack", "finetune",
+         "records", "package", "verify")
+PACKAGE_NAME = "fashion-mnist-reds-resnet.dyce"
+RECORDS_NAME = "fashion-mnist-reds-resnet.records"
+THREADS = 2
+ROOT = rengine.ROOT
+BACKBONE = os.path.join(ROOT, "build", "fmnist", "backbone.pt")
+CHECK_IMAGES = 1000
+
+
+@dataclass
+class Profile:
+    """How much data and how many epochs: the full run or the smoke test."""
+    limit: int = None
+    importance_batches: int = 100
+    finetune_epochs: int = 8
+    finetune_lr: float = rfinetune.FT_LR
+    finetune_kd: float = rfinetune.KD
+    kd_temperature: float = rfinetune.KD_TEMPERATURE
+    threads: int = THREADS
+    check_milp: bool = True
+    eval_limit: int = None
+    backbone: str = BACKBONE
+    smoke: bool = False
+
+
+FULL = Profile()
+SMOKE = Profile(limit=300, importance_batches=3, finetune_epochs=1,
+                eval_limit=200, smoke=True)
+
+
+def check_data(ctx):
+    """The first CHECK_IMAGES val images (the full split, also in smoke)."""
+    if len(ctx.data.val.labels) >= CHECK_IMAGES:
+        data = ctx.data
+    else:
+        data = fdata.load()
+    return data, data.normalise(data.val.images[:CHECK_IMAGES])
+
+
+def backbone_step(ctx):
+    """The trained ResNet-20 of the fmnist pipeline as a nets.ResNet.
+
+    profile.backbone (default build/fmnist/backbone.pt) when it exists; else
+    the fmnist pipeline trains it: the full run in build/fmnist (its FULL
+    profile, about 1.5 h), --smoke in WORK/fmnist-backbone (SMOKE profile)."""
+    path = ctx.profile.backbone
+    if not os.path.exists(path):
+        if ctx.profile.smoke:
+            work, profile = ctx.path("fmnist-backbone"), fpipeline.SMOKE
+        else:
+            work, profile = os.path.dirname(path), fpipeline.FULL
+        os.makedirs(work, exist_ok=True)
+        fctx = Context(work=work, out=work, profile=profile, force=False)
+        fctx.data = ctx.data
+        fpipeline.backbone_step(fctx)
+        path = fctx.path("backbone.pt")
+    net = nets.ResNet()
+    net.load_state_dict(torch.load(path))
+    net.eval()
+    digest = fexits.state_digest(net)
+    ctx.log(f"backbone: {path} (sha256 {digest[:16]}…)")
+    acc = (load_json(ctx, "pretrain_accuracy.json")
+           if os.path.exists(ctx.path("pretrain_accuracy.json")) else {})
+    if acc.get("digest") != digest or acc.get("limit") != ctx.profile.limit:
+        acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
+               for s in (ctx.data.val, ctx.data.test)}
+        acc.update(digest=digest, limit=ctx.profile.limit)
+        save_json(ctx, "pretrain_accuracy.json", acc)
+    ctx.log(f"pretrained: val {acc['val']:.4f} test {acc['test']:.4f}")
+    return net, acc
+
+
+def reorder_step(ctx, net, imps):
+    """The network with every unit group sorted by importance (checked)."""
+    def run():
+        sorted_net = rreorder.apply(copy_net(net),
+                                    rreorder.permutations(imps))
+        data, _ = check_data(ctx)
+        rreorder.check(net, sorted_net, data, ctx.log, count=CHECK_IMAGES)
+        return sorted_net
+    return ctx.timed("reorder", run)
+
+
+def copy_net(net):
+    """An independent nets.ResNet with net's weights."""
+    copy = nets.ResNet(net.widths)
+    copy.load_state_dict(net.state_dict())
+    return copy.eval()
+
+
+def knapsack_step(ctx, imps):
+    """[(name, Widths)] for w100, w75, w50, w25; WORK/knapsack.json."""
+    if os.path.exists(ctx.path("knapsack.json")) and not ctx.force:
+        info = load_json(ctx, "knapsack.json")
+    else:
+        _, info = ctx.timed("knapsack", lambda: rknapsack.solve_levels(
+            imps, ctx.log, ctx.profile.check_milp))
+        save_json(ctx, "knapsack.json", info)
+    return rknapsack.named_levels(info)
+
+
+def level_macs(net, named_levels):
+    """{level: {graph: MACs, total, fraction, widths}}; the closed form is
+    checked against the hook counter on the materialised narrow network."""
+    out = {}
+    full = nets.total_macs(nets.FULL)
+    for name, widths in named_levels:
+        small = sliced.materialise(net, widths)
+        shapes_in = [nets.INPUT_SHAPE] + nets.stage_shapes(widths)
+        modules = list(small.stages) + [small.head]
+        m = nets.graph_macs(widths)
+        for g, mod, shape in zip(nets.GRAPHS, modules, shapes_in):
+            hooked = fnets.count_macs(mod, shape)
+            if hooked != m[g]:
+                raise RuntimeError(f"{name} {g}: MACs {m[g]} != {hooked}")
+        m["total"] = sum(m[g] for g in nets.GRAPHS)
+        m["fraction"] = m["total"] / full
+        m["widths"] = widths.to_json()
+        out[name] = m
+    return out
+
+
+def finetune_step(ctx, sorted_net, named_levels):
+    """Jointly fine-tune all levels (cached WORK/finetuned.pt)."""
+    levels = [w for _, w in named_levels]
+
+    def train(net):
+        net.load_state_dict(sorted_net.state_dict())
+        net, timing = rfinetune.finetune(
+            net, ctx.data, levels, ctx.profile.finetune_epochs,
+            ctx.path("ckpt", "finetune"), ctx.log, force=ctx.force,
+            lr=ctx.profile.finetune_lr, kd=ctx.profile.finetune_kd,
+            temperature=ctx.profile.kd_temperature)
+        save_json(ctx, "finetune_timing.json", timing)
+        return net
+    return cached_module(ctx, "finetuned", nets.ResNet, train)
+
+
+def records_step(ctx, net, named_levels, pre_acc):
+    rec = rrecords.collect(net, named_levels, ctx.data)
+    path = os.path.join(ctx.out, RECORDS_NAME)
+    frecords.write(path, rec)
+    frecords.save_npz(ctx.path("records.npz"), rec)
+    write_report(ctx, named_levels, pre_acc, rec)
+    ctx.log(f"records: wrote {path} ({os.path.getsize(path)} bytes, "
+            f"{len(rec['names'])} entries, read back OK)")
+    return rec
+
+
+def write_report(ctx, named_levels, pre_acc, rec, engine=None):
+    table = ("# REDS ResNet-20 on Fashion-MNIST\n\n"
+             + rreport.level_table(named_levels, pre_acc, rec, engine) + "\n"
+             + "MACs of every graph alone per level:\n\n"
+             + rreport.graph_macs_table(named_levels))
+    with open(ctx.path("accuracy.md"), "w") as f:
+        f.write(table)
+    ctx.log(f"accuracy.md:\n{table}")
+
+
+def package_step(ctx, net, named_levels):
+    path = os.path.join(ctx.out, PACKAGE_NAME)
+    size, levels, roles = rpackage.build(net, named_levels, ctx.data,
+                                         ctx.path("onnx"), path)
+    save_json(ctx, "levels.json", levels)
+    save_json(ctx, "roles.json", roles)
+    ctx.log(f"package: wrote {path} ({size} bytes, {len(nets.GRAPHS)} "
+            f"graphs, {len(levels)} levels); dense roles "
+            + ", ".join(f"{g} {'/'.join(r)}" for g, r in roles.items()))
+
+
+def verify_step(ctx, named_levels, pre_acc, rec):
+    if not rengine.available():
+        ctx.log(f"verify: {rengine.DYCE_CLI} missing, skipped "
+                "(bash scripts/build.sh native)")
+        return None
+    pkg = os.path.join(ctx.out, PACKAGE_NAME)
+    info = rengine.check_info(pkg, named_levels, ctx.log)
+    evals = rengine.eval_levels(pkg, named_levels, ctx.log,
+                                limit=ctx.profile.eval_limit)
+    save_json(ctx, "engine.json", {"info": info, "eval": evals})
+    write_report(ctx, named_levels, pre_acc, rec, evals)
+    return evals
+
+
+def run(ctx, until=STEPS[-1]):
+    """Run the steps up to `until`; earlier results load from cache."""
+    done = rpipeline.start(ctx, STEPS, until)
+    net, pre_acc = backbone_step(ctx)
+    if done("importance"):
+        return
+    imps = rpipeline.importance_step(ctx, net, rimportance)
+    if done("reorder"):
+        return
+    sorted_net = reorder_step(ctx, net, imps)
+    if done("knapsack"):
+        return
+    named_levels = knapsack_step(ctx, imps)
+    macs = level_macs(sorted_net, named_levels)
+    save_json(ctx, "level_macs.json", macs)
+    for name, w in named_levels:
+        ctx.log(f"level {name}: stream {w.stream} inner {w.inner}, MACs "
+                f"{macs[name]['total']} ({100 * macs[name]['fraction']:.2f} "
+                f"%), params {nets.param_count(w)}")
+    _, x = check_data(ctx)
+    sliced.check(sorted_net, named_levels, x, ctx.log)
+    if done("finetune"):
+        return
+    net = ctx.timed("finetune", lambda: finetune_step(ctx, sorted_net,
+                                                      named_levels))
+    sliced.check(net, named_levels, x, ctx.log)
+    if done("records"):
+        return
+    rec = ctx.timed("records", lambda: records_step(ctx, net, named_levels,
+                                                    pre_acc))
+    if done("package"):
+        return
+    ctx.timed("package", lambda: package_step(ctx, net, named_levels))
+    if done("verify"):
+        return
+    ctx.timed("verify", lambda: verify_step(ctx, named_levels, pre_acc, rec))
