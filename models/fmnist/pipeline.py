@@ -192,7 +192,7 @@ def search_step(ctx, package=PACKAGE_NAME, records=RECORDS_NAME):
     if r.returncode != 0:
         raise RuntimeError(f"dyce search failed:\n{r.stderr}")
     listed = [line for line in r.stdout.splitlines() if line.startswith("pareto-")]
-    ctx.log(f"search: {len(listed)} configurations (+ backbone) written "
+    ctx.log(f"search: {len(listed)} configurations (+ each level's backbone) written "
             f"into {pkg}\n" + "\n".join(listed))
 
 

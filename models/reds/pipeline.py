@@ -48,9 +48,13 @@ class Profile:
     limit: int = None
     pretrain_epochs: int = 30
     importance_batches: int = 100
-    finetune_epochs: int = 8
-    finetune_lr: float = rfinetune.FT_LR
-    finetune_kd: float = rfinetune.KD
+    # The shipped recipe: REDS' joint loss with in-place distillation, 30
+    # epochs at max lr 0.05, chosen by val among the variants of
+    # docs/REDS.md ("Fine-tuning variants"); reds.finetune's FT_LR and KD
+    # are the plain REDS recipe (lr 0.02, no distillation).
+    finetune_epochs: int = 30
+    finetune_lr: float = 0.05
+    finetune_kd: float = 1.0
     kd_temperature: float = rfinetune.KD_TEMPERATURE
     threads: int = THREADS
     check_milp: bool = True

@@ -2,7 +2,7 @@
  * DyCE / TinySaver configuration search over recorded predictions. Prints
  * the saver ranking and the Pareto list (measured on the eval split);
  * with -o writes a copy of the package whose CONF section holds the list
- * plus the backbone. Progress goes to stderr. Every width level of the
+ * plus the backbone of every width level searched. Progress goes to stderr. Every width level of the
  * package is searched (one joint Pareto list) unless --level names one. */
 #include <math.h>
 #include <stdio.h>
@@ -130,7 +130,15 @@ static void print_savers(const dyce_model *m, const dyce_records *r,
 
 static int write_package(const search_args *a, const dyce_model *m,
                          const dyce_search_point *pts, size_t n) {
-  named_config *nc = calloc(n + 1, sizeof *nc);
+  /* After the Pareto list, the backbone of every width level searched:
+   * fixed-cost configurations (no saver, no exit) a page can pin for a
+   * constant frame time, as the full backbone always was. Unmeasured
+   * (accuracy -1), so the governor's table leaves them out. */
+  size_t first = a->opt.level == DYCE_NO_LEVEL ? 0 : a->opt.level;
+  size_t last = a->opt.level == DYCE_NO_LEVEL ? dyce_model_level_count(m) - 1
+                                              : a->opt.level;
+  size_t total = n + (last - first + 1);
+  named_config *nc = calloc(total, sizeof *nc);
   size_t size, out_size;
   uint8_t *in = read_whole_file(a->model, &size), *out = NULL;
   int rc = CLI_FAIL;
@@ -141,10 +149,17 @@ static int write_package(const search_args *a, const dyce_model *m,
     nc[i].accuracy = pts[i].accuracy;
     nc[i].mean_macs = pts[i].mean_macs;
   }
-  snprintf(nc[n].name, sizeof nc[n].name, "backbone");
-  dyce_config_backbone(m, &nc[n].config);
-  nc[n].accuracy = nc[n].mean_macs = -1.0;
-  out = package_with_configs(in, size, m, nc, n + 1, &out_size);
+  for (size_t level = first, i = n; level <= last; level++, i++) {
+    if (level == 0)
+      snprintf(nc[i].name, sizeof nc[i].name, "backbone");
+    else
+      snprintf(nc[i].name, sizeof nc[i].name, "backbone-%.20s",
+               dyce_model_level_name(m, level));
+    dyce_config_backbone(m, &nc[i].config);
+    nc[i].config.level = level;
+    nc[i].accuracy = nc[i].mean_macs = -1.0;
+  }
+  out = package_with_configs(in, size, m, nc, total, &out_size);
   dyce_model *check = NULL;
   dyce_error err;
   if (!out) {
@@ -156,7 +171,7 @@ static int write_package(const search_args *a, const dyce_model *m,
     if (!f || fwrite(out, 1, out_size, f) != out_size || fclose(f) != 0)
       cli_error("%s: cannot write", a->output);
     else {
-      fprintf(stderr, "search: wrote %zu configurations to %s\n", n + 1, a->output);
+      fprintf(stderr, "search: wrote %zu configurations to %s\n", total, a->output);
       rc = CLI_OK;
     }
   }

@@ -78,8 +78,15 @@ for (const pkg of packages) {
     }
     const model = engine.loadModel(outs.native.bytes);
     try {
-      assert.equal(model.configs.length, points.length + 1);
+      // The Pareto list, then the backbone of every level (fixed cost).
+      const levels = model.levels.map((l) => l.name ?? l);
+      assert.equal(model.configs.length, points.length + levels.length);
       points.forEach((p, i) => assert.equal(model.configs[i].level, p.level));
+      model.configs.slice(points.length).forEach((c, l) => {
+        assert.equal(c.name, l ? `backbone-${levels[l]}` : 'backbone');
+        assert.equal(c.level, levels[l]);
+        assert.ok(c.saver === null && c.exits.every((e) => !e), `${c.name} runs the head alone`);
+      });
       // Every configuration runs; its exits belong to its level.
       for (const c of model.configs) {
         for (const e of c.exits) if (e && /_w\d+$/.test(e)) assert.ok(e.endsWith(`_${c.level}`), `${c.name}: ${e} at ${c.level}`);
