@@ -2,8 +2,9 @@
  * DyCE / TinySaver configuration search over recorded predictions. Prints
  * the saver ranking and the Pareto list (measured on the eval split);
  * with -o writes a copy of the package whose CONF section holds the list
- * plus the backbone of every width level searched. Progress goes to stderr. Every width level of the
- * package is searched (one joint Pareto list) unless --level names one. */
+ * plus the backbone of every width level searched. Progress goes to
+ * stderr. Every width level of the package is searched (one joint Pareto
+ * list) unless --level names one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

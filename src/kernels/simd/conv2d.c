@@ -1,7 +1,8 @@
 /* Convolution through the SIMD kernels: dense convolutions (groups == 1,
  * any window, stride, padding, dilation; 1x1 included) run as a GEMM over
- * an indirection buffer built in the node's scratch each run; depthwise
- * ones use the depthwise microkernels; grouped convolutions and channel
+ * row pointers built in the node's scratch each run, 3x3 stride-1 ones
+ * with 8-128 input channels by Winograd (winograd.c); depthwise ones use
+ * the depthwise microkernels; grouped convolutions and channel
  * multipliers fall back to the scalar reference. */
 #include "../ref/ref.h"
 #include "simd.h"
@@ -11,6 +12,7 @@
 /* Decided by the packed sizes: a width level may run a depthwise
  * convolution over one channel (groups 1) with its depthwise weights. */
 dyce__conv_kind dyce__simd_conv_kind(const dyce__window *g) {
+  if (dyce__simd_winograd_applies(g)) return DYCE__CONV_WINOGRAD;
   if (g->packed_groups == 1) return DYCE__CONV_DENSE;
   if (g->packed_groups == g->packed_in_c && g->packed_out_c == g->packed_in_c)
     return DYCE__CONV_DEPTHWISE;
@@ -21,9 +23,8 @@ static size_t taps(const dyce__window *g) { return (size_t)g->kh * g->kw; }
 
 size_t dyce__simd_conv2d_packed_floats(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
+    case DYCE__CONV_WINOGRAD: return dyce__simd_winograd_packed_floats(g);
     case DYCE__CONV_DENSE:
-      if (dyce__simd_winograd_applies(g))
-        return dyce__simd_winograd_packed_floats(g);
       return dyce__simd_gemm_packed_floats(taps(g) * g->in_c, g->out_c, CFG.nr);
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_packed_floats(g);
     default: return dyce__ref_conv2d_packed_floats(g);
@@ -34,11 +35,8 @@ size_t dyce__simd_conv2d_packed_floats(const dyce__window *g) {
 void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
                             float *dst) {
   switch (dyce__simd_conv_kind(g)) {
+    case DYCE__CONV_WINOGRAD: dyce__simd_pack_winograd(g, ohwi, dst); break;
     case DYCE__CONV_DENSE:
-      if (dyce__simd_winograd_applies(g)) {
-        dyce__simd_pack_winograd(g, ohwi, dst);
-        break;
-      }
       dyce__simd_pack_gemm(taps(g) * g->in_c, g->out_c, CFG.nr, ohwi, dst);
       break;
     case DYCE__CONV_DEPTHWISE: dyce__simd_pack_dwconv(g, ohwi, dst); break;
@@ -94,9 +92,8 @@ static size_t indirection_bytes(const dyce__window *g) {
 
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
+    case DYCE__CONV_WINOGRAD: return dyce__simd_winograd_scratch_bytes(g);
     case DYCE__CONV_DENSE: {
-      if (dyce__simd_winograd_applies(g))
-        return dyce__simd_winograd_scratch_bytes(g);
       if (taps(g) == 1) return indirection_bytes(g);
       size_t gather = gather_bytes(g), rows = g->dw == 1 ? rows_bytes(g) : 0;
       return rows > gather ? rows : gather;
@@ -229,21 +226,19 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   int rest;
   dyce__clamp clamp = dyce__simd_clamp(act, &rest);
   size_t pixels = (size_t)g->out_h * g->out_w;
+  float *zero = scratch;
   if (kind == DYCE__CONV_DEPTHWISE) {
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
+  } else if (kind == DYCE__CONV_WINOGRAD) {
+    dyce__simd_conv_winograd(g, in, packed, bias, clamp, out, scratch);
+  } else if (by_rows(g)) {
+    conv_rows(g, in, packed, bias, clamp, out, zero);
   } else {
-    float *zero = scratch;
-    if (dyce__simd_winograd_applies(g)) {
-      dyce__simd_conv_winograd(g, in, packed, bias, clamp, out, scratch);
-    } else if (by_rows(g)) {
-      conv_rows(g, in, packed, bias, clamp, out, zero);
-    } else {
-      memset(zero, 0, sizeof(float) * zero_floats(g));
-      if (taps(g) > 1)
-        conv_gathered(g, in, packed, bias, clamp, out, zero);
-      else
-        conv_1x1(g, in, packed, bias, clamp, out, zero);
-    }
+    memset(zero, 0, sizeof(float) * zero_floats(g));
+    if (taps(g) > 1)
+      conv_gathered(g, in, packed, bias, clamp, out, zero);
+    else
+      conv_1x1(g, in, packed, bias, clamp, out, zero);
   }
   if (rest) dyce__simd_activate(act, out, pixels * g->out_c);
 }

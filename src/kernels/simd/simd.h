@@ -89,8 +89,10 @@ void dyce__f32_dwconv_any_8ch(size_t channels, size_t taps,
 
 /* How the SIMD table runs a convolution; packing follows from it. */
 typedef enum {
-  DYCE__CONV_DENSE,     /* groups == 1: GEMM over an indirection buffer
-                           (or over gathered rows when in_c is small) */
+  DYCE__CONV_DENSE,     /* groups == 1: GEMM over row pointers (kernel
+                           rows in place, gathered rows, or pixels) */
+  DYCE__CONV_WINOGRAD,  /* groups == 1, 3x3 stride 1, 8-128 input
+                           channels: dyce__simd_winograd_applies */
   DYCE__CONV_DEPTHWISE, /* one filter per channel */
   DYCE__CONV_REFERENCE  /* grouped or channel multiplier: scalar reference */
 } dyce__conv_kind;
@@ -120,8 +122,7 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__activation act, float *out, void *scratch);
 
-/* 3x3 stride-1 dense convolutions by Winograd F(2x2, 3x3) (winograd.c),
- * where dyce__simd_winograd_applies says so. */
+/* DYCE__CONV_WINOGRAD: Winograd F(2x2, 3x3) (winograd.c). */
 int dyce__simd_winograd_applies(const dyce__window *g);
 size_t dyce__simd_winograd_packed_floats(const dyce__window *g);
 void dyce__simd_pack_winograd(const dyce__window *g, const float *ohwi,
