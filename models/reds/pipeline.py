@@ -150,21 +150,20 @@ def stage_macs(net, named_levels):
     return out
 
 
-def finetune_step(ctx, sorted_net, named_levels):
-    """Jointly fine-tune all levels (cached WORK/finetuned.pt)."""
-    units = [u for _, u in named_levels]
+def finetune_step(ctx, sorted_net, named_levels, finetune=rfinetune.finetune,
+                  build=nets.DSCNN):
+    """Jointly fine-tune all levels (cached WORK/finetuned.pt): the
+    DS-CNN's, or another net's `finetune` and `build` (models/reds_resnet)."""
+    levels = [w for _, w in named_levels]
 
     def train(net):
         net.load_state_dict(sorted_net.state_dict())
-        return rfinetune.finetune(net, ctx.data, units,
-                                  ctx.profile.finetune_epochs,
-                                  ctx.path("ckpt", "finetune"), ctx.log,
-                                  force=ctx.force,
-                                  lr=ctx.profile.finetune_lr,
-                                  kd=ctx.profile.finetune_kd,
-                                  temperature=ctx.profile.kd_temperature)
-    net = cached_module(ctx, "finetuned", nets.DSCNN, train)
-    return net
+        return finetune(net, ctx.data, levels, ctx.profile.finetune_epochs,
+                        ctx.path("ckpt", "finetune"), ctx.log,
+                        force=ctx.force, lr=ctx.profile.finetune_lr,
+                        kd=ctx.profile.finetune_kd,
+                        temperature=ctx.profile.kd_temperature)
+    return cached_module(ctx, "finetuned", build, train)
 
 
 def exits_step(ctx, net, named_levels):

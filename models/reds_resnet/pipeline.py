@@ -23,7 +23,7 @@ from fmnist import pipeline as fpipeline
 from fmnist import records as frecords
 from fmnist.fit import accuracy, predict
 from fmnist import nets as fnets
-from fmnist.pipeline import Context, cached_module
+from fmnist.pipeline import Context
 
 from reds import pipeline as rpipeline
 from reds.pipeline import load_json, save_json
@@ -163,19 +163,14 @@ def level_macs(net, named_levels):
 
 
 def finetune_step(ctx, sorted_net, named_levels):
-    """Jointly fine-tune all levels (cached WORK/finetuned.pt)."""
-    levels = [w for _, w in named_levels]
-
-    def train(net):
-        net.load_state_dict(sorted_net.state_dict())
-        net, timing = rfinetune.finetune(
-            net, ctx.data, levels, ctx.profile.finetune_epochs,
-            ctx.path("ckpt", "finetune"), ctx.log, force=ctx.force,
-            lr=ctx.profile.finetune_lr, kd=ctx.profile.finetune_kd,
-            temperature=ctx.profile.kd_temperature)
+    """reds.pipeline's step with this net; the time per batch goes to
+    WORK/finetune_timing.json."""
+    def finetune(*args, **kwargs):
+        net, timing = rfinetune.finetune(*args, **kwargs)
         save_json(ctx, "finetune_timing.json", timing)
         return net
-    return cached_module(ctx, "finetuned", nets.ResNet, train)
+    return rpipeline.finetune_step(ctx, sorted_net, named_levels, finetune,
+                                   nets.ResNet)
 
 
 def records_step(ctx, net, named_levels, pre_acc):
@@ -247,8 +242,7 @@ def run(ctx, until=STEPS[-1]):
     sliced.check(sorted_net, named_levels, x, ctx.log)
     if done("finetune"):
         return
-    net = ctx.timed("finetune", lambda: finetune_step(ctx, sorted_net,
-                                                      named_levels))
+    net = finetune_step(ctx, sorted_net, named_levels)
     sliced.check(net, named_levels, x, ctx.log)
     if done("records"):
         return
