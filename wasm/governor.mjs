@@ -80,6 +80,7 @@ export function initialState(table, start = table.length - 1) {
     blockedUntil: table.map(() => 0),
     backoff: table.map(() => 0),
     override: null, paused: false,
+    capKind: null,                 // which compute cap holds (see computeCap), to say when it starts or ends
     reason: 'start: the most accurate configuration',
   };
 }
@@ -99,22 +100,26 @@ export function predictedCosts(state, table, params = DEFAULTS) {
   return costs;
 }
 
-/** The strictest compute cap the signals ask for: {macs, reason} or null. */
+/**
+ * The strictest compute cap the signals ask for: {kind, macs, reason} or
+ * null. `kind` names the cap without its changing figures (the battery's
+ * percentage), so a new cap can be told from the same one restated.
+ */
 function computeCap(signals, table, p) {
   const top = table.at(-1).macs, caps = [];
   const b = signals.battery;
   if (b && !b.charging && b.level <= p.criticalBattery)
-    caps.push({ share: 0, reason: `battery critical (${pct(b.level)}, discharging): the cheapest configuration` });
+    caps.push({ kind: 'battery critical', share: 0, reason: `battery critical (${pct(b.level)}, discharging): the cheapest configuration` });
   else if (b && !b.charging && b.level <= p.lowBattery)
-    caps.push({ share: p.saverCap, reason: `battery low (${pct(b.level)}, discharging): compute capped at ${pct(p.saverCap)} of the MACs` });
+    caps.push({ kind: 'battery low', share: p.saverCap, reason: `battery low (${pct(b.level)}, discharging): compute capped at ${pct(p.saverCap)} of the MACs` });
   if (signals.saver)
-    caps.push({ share: p.saverCap, reason: `battery saver on: compute capped at ${pct(p.saverCap)} of the MACs` });
+    caps.push({ kind: 'battery saver', share: p.saverCap, reason: `battery saver on: compute capped at ${pct(p.saverCap)} of the MACs` });
   const pressure = p.pressureCaps[signals.pressure];
   if (pressure !== undefined)
-    caps.push({ share: pressure, reason: `CPU pressure ${signals.pressure}: compute capped at ${pct(pressure)} of the MACs` });
+    caps.push({ kind: `CPU pressure ${signals.pressure}`, share: pressure, reason: `CPU pressure ${signals.pressure}: compute capped at ${pct(pressure)} of the MACs` });
   if (!caps.length) return null;
   const cap = caps.reduce((a, c) => (c.share < a.share ? c : a));
-  return { macs: cap.share * top, reason: cap.reason };
+  return { kind: cap.kind, macs: cap.share * top, reason: cap.reason };
 }
 
 /**
@@ -230,6 +235,13 @@ export function govern(signals, state, table, params = DEFAULTS) {
   if (s.override === null && !s.paused) {
     const move = decide(s, table, budget, capLevel, cap, p);
     if (move && move.level !== s.level) moveTo(s, move.level, move.reason, p);
+    // A cap that starts or ends without a move still changes why the
+    // level is what it is: say so (the saver switched on at a level
+    // already under its cap must not look ignored).
+    else if ((cap?.kind ?? null) !== s.capKind)
+      s.reason = cap ? `${cap.reason}; ${table[s.level].name} is within it`
+        : `${s.capKind} ended: automatic from ${table[s.level].name}`;
+    s.capKind = cap?.kind ?? null;
   }
   const configIndex = s.override ?? table[s.level].config;
   return {

@@ -203,7 +203,7 @@ class Demo {
       runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
       configName: this.model.configs[this.decision.configIndex].name, level: this.decision.level,
-      reason: this.decision.reason, table: this.governor.table, device: this.device.snapshot,
+      reason: this.decision.reason, capMacs: this.decision.capMacs, table: this.governor.table, device: this.device.snapshot,
       frames: this.stats.frames.map(({ t, config, ms, budgetMs, over, position, macs, correct }) => ({ t, config, ms, budgetMs, over, position, macs, correct })),
       events: this.events, accuracy: this.stats.accuracy, saved: this.stats.saved, skipped: this.pacer.skipped,
       now: performance.now() - this.t0,

@@ -187,6 +187,28 @@ test('the battery saver switch and CPU pressure cap compute', () => {
   assert.match(both.events[0].reason, /^battery saver on/);
 });
 
+test('a cap that starts or ends at a level already within it says so, without moving', () => {
+  const table = governorTable(CONFIGS);
+  const cheap = 1; // well under the saver's cap
+  const state = initialState(table, cheap);
+  const on = govern({ budgetMs: 16, saver: true }, state, table);
+  assert.equal(on.level, cheap);
+  assert.equal(on.changed, false);
+  assert.equal(on.reason, `battery saver on: compute capped at 25 % of the MACs; ${table[cheap].name} is within it`);
+  assert.ok(on.capMacs >= table[cheap].macs);
+  // Restating the same cap keeps the reason; a battery percentage that changes does too.
+  const again = govern({ budgetMs: 16, saver: true }, on.state, table);
+  assert.equal(again.reason, on.reason);
+  const low = govern({ budgetMs: 16, battery: { level: 0.15, charging: false } }, initialState(table, cheap), table);
+  const lower = govern({ budgetMs: 16, battery: { level: 0.14, charging: false } }, low.state, table);
+  assert.match(low.reason, /^battery low \(15 %/);
+  assert.equal(lower.reason, low.reason);
+  const off = govern({ budgetMs: 16, saver: false }, again.state, table);
+  assert.equal(off.level, cheap);
+  assert.equal(off.reason, `battery saver ended: automatic from ${table[cheap].name}`);
+  assert.equal(off.capMacs, null);
+});
+
 test('hidden: paused, nothing measured, nothing changed', () => {
   const table = governorTable(CONFIGS);
   let state = initialState(table);
