@@ -8,11 +8,14 @@
 //    where its full records, a pipeline output kept out of git, exist);
 //  - switching levels on one input recomputes at the new width, with no
 //    allocation and no memory growth; an exit of another level is refused.
+//  - the shipped joint list, measured on the whole test set, is never
+//    below the depth-only and width-only curves (docs/REDS.md).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 
+import { compareCurves, readCurve } from '../../scripts/reds-compare.mjs';
 import { createEngine } from '../../wasm/engine.mjs';
 import { readTestSet, sampleTensor } from './fmnist.mjs';
 import { root, runCli, tempDir } from './harness.mjs';
@@ -134,3 +137,33 @@ for (const pkg of packages) {
     }
   });
 }
+
+// docs/REDS.md's claim, re-measured: the shipped joint list on all 10 000
+// test images (the engine, now) is the recorded curve, and it is never
+// below the depth-only curve (recorded: it needs the full records to
+// search again) nor the width-only one (measured now), and strictly above
+// both somewhere.
+const shippedFile = `${shippedBase}.dyce`;
+test('shipped: the joint saver x exits x width curve on the test set is never below depth only or width only',
+  { skip: !fs.existsSync(shippedFile) && 'no shipped REDS package' }, () => {
+  const evalJson = (args) => {
+    const r = runCli('native', ['eval', shippedFile, '--data', set.dir, '--split', 'test', ...args, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const joint = evalJson(['--config', 'all']);
+  const recorded = readCurve(path.join(root, 'docs/results/reds-joint-test.jsonl'));
+  const measured = joint.filter((p) => p.accuracy >= 0);
+  assert.deepEqual(measured.map((p) => [p.config, p.n, p.accuracy, p.mean_macs]),
+    recorded.map((p) => [p.config, p.n, p.accuracy, p.mean_macs]), 'the engine reproduces docs/results/reds-joint-test.jsonl');
+  const model = engine.loadModel(fs.readFileSync(shippedFile));
+  const levels = model.levels.map((l) => l.name);
+  model.free();
+  const width = levels.flatMap((l) => evalJson(['--graph', 'head', '--level', l]));
+  const depth = readCurve(path.join(root, 'docs/results/reds-depth-test.jsonl'));
+  const { against: [vsDepth, vsWidth] } = compareCurves(measured, [depth, width]);
+  for (const [name, r] of [['depth only', vsDepth], ['width only', vsWidth]]) {
+    assert.equal(r.costs_below, 0, `below ${name} at ${r.costs_below} costs (by ${r.largest_deficit_pp} pp at ${r.deficit_at_macs} MACs)`);
+    assert.ok(r.costs_above > 0, `never strictly above ${name}`);
+  }
+});
