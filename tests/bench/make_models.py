@@ -6,6 +6,10 @@ all three runtimes compute exactly the same graph.
 
 Writes OUTDIR/NAME.{onnx,dyce,tfjs.json,tfjs.bin} for:
   mobilenet_v2, resnet18    the torchvision nets (build/testmodels' exports)
+  mobilenet_v3_small, efficientnet_b0
+                            the same; not in the default list of bench.mjs
+                            (5x5 depthwise, squeeze-excitation, hard-swish
+                            and SiLU: `--models` picks them)
   fmnist_backbone           the Fashion-MNIST ResNet-20 (models/fmnist/nets.py)
   fmnist_saver0             its smallest tiny saver (same file)
   conv3x3_56x56x64          one 3x3 conv, 56x56x64 -> 64, bias + ReLU,
@@ -60,6 +64,8 @@ def fmnist_saver0():
 MODELS = {
     "mobilenet_v2": (None, (1, 3, 224, 224)),
     "resnet18": (None, (1, 3, 224, 224)),
+    "mobilenet_v3_small": (None, (1, 3, 224, 224)),
+    "efficientnet_b0": (None, (1, 3, 224, 224)),
     "fmnist_backbone": (fmnist_backbone, nets.INPUT_SHAPE),
     "fmnist_saver0": (fmnist_saver0, nets.INPUT_SHAPE),
     "conv3x3_56x56x64": (Conv3x3, (1, 4, 56, 56)),

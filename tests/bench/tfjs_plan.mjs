@@ -18,6 +18,10 @@ function activate(tf, op, x) {
     case 'sigmoid': return tf.sigmoid(x);
     case 'tanh': return tf.tanh(x);
     case 'leaky_relu': return tf.leakyRelu(x, op.a);
+    // No fused or single op in tfjs for these: composed as the peer's users would.
+    case 'hard_sigmoid': return tf.clipByValue(tf.add(tf.mul(x, op.a), op.b), 0, 1);
+    case 'hard_swish': return tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6));
+    case 'silu': return tf.mul(x, tf.sigmoid(x));
     default: throw new Error(`tfjs peer: activation ${op.act} not supported`);
   }
 }

@@ -6,6 +6,7 @@
  * kernels, so passing here (also under ASan + UBSan) covers their logic.
  * Where XNNPACK is installed, every convolution is also checked against
  * it (dyce__kernels_xnnpack), an implementation independent of both. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,45 @@ static void elementwise_edges(void) {
       }
 }
 
+/* The exp-based activations are vectorised (a polynomial exp): over the
+ * whole float range they stay within a few ulp of the libm definitions,
+ * relative to the value (not just absolutely), and saturate cleanly. */
+static void exp_activations_accuracy(void) {
+  static const dyce__act acts[] = {DYCE__ACT_SIGMOID, DYCE__ACT_SILU,
+                                   DYCE__ACT_TANH};
+  enum { N = 4003 };
+  float *x = malloc(N * 4), *y = malloc(N * 4), *want = malloc(N * 4);
+  /* Geometric magnitudes from 1e-6 to 200 with both signs, then exact
+   * edges: 0, the tanh series boundary 0.3, saturation, exp's clamp. */
+  for (size_t i = 0; i < N - 11; i++) {
+    float m = 1e-6f * powf(2e8f, (float)(i / 2) / (float)((N - 11) / 2));
+    x[i] = i % 2 ? -m : m;
+  }
+  const float edges[] = {0.0f, 0.3f, -0.3f, 0.2999999f, 87.0f, -87.0f, 88.0f,
+                         -88.0f, 1e30f, -1e30f, -FLT_MIN};
+  memcpy(x + N - 11, edges, sizeof edges);
+  for (size_t a = 0; a < 3; a++) {
+    dyce__activation act = act_of(acts[a]);
+    S()->activation(N, x, act, y);
+    R()->activation(N, x, act, want);
+    int bad = 0;
+    float worst = 0.0f;
+    for (size_t i = 0; i < N; i++) {
+      /* 4 ulp relative; values under 1e-30 (far tails) absolutely. */
+      float err = fabsf(y[i] - want[i]), tol = 4.8e-7f * fabsf(want[i]) + 1e-30f;
+      if (!(err <= tol)) {
+        if (bad++ < 3)
+          fprintf(stderr, "  act %d x %.9g: %.9g vs %.9g\n", (int)acts[a],
+                  (double)x[i], (double)y[i], (double)want[i]);
+      }
+      if (want[i] != 0.0f && err / fabsf(want[i]) > worst) worst = err / fabsf(want[i]);
+    }
+    CHECK_MSG(bad == 0, "act %d: %d of %d beyond 4 ulp (worst %.3g relative)",
+              (int)acts[a], bad, N, (double)worst);
+  }
+  free(x); free(y); free(want);
+}
+
 const test_case kernels_tests[] = {
     {"kernels", "conv_dense_edges", conv_dense_edges},
     {"kernels", "conv_winograd", conv_winograd},
@@ -345,5 +385,6 @@ const test_case kernels_tests[] = {
     {"kernels", "fc_edges", fc_edges},
     {"kernels", "pool_edges", pool_edges},
     {"kernels", "elementwise_edges", elementwise_edges},
+    {"kernels", "exp_activations_accuracy", exp_activations_accuracy},
     {0},
 };

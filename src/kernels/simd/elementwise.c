@@ -1,30 +1,13 @@
 /* Elementwise kernels: add/mul with broadcast, channel affine and the
- * standalone activation, 4 lanes at a time with a partial tail. Fused
- * activations that are arithmetic run in registers; the exp/tanh ones
- * run afterwards over the output (dyce__simd_activate). */
+ * standalone activation, 4 lanes at a time with a partial tail; the
+ * fused activation runs in registers. */
 #include "simd.h"
 
-static int arithmetic(dyce__activation act) {
-  dyce__vf v = dyce__vf_zero();
-  return dyce__vf_activate(act, &v);
-}
-
-/* v through `act` when that is arithmetic, else unchanged (done later). */
-static inline dyce__vf finish(dyce__activation act, dyce__vf v) {
-  dyce__vf_activate(act, &v);
-  return v;
-}
-
-
 void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
-  if (arithmetic(act)) {
-    for (size_t i = 0; i < n; i += 4) {
-      size_t m = n - i < 4 ? n - i : 4;
-      store_n(x + i, finish(act, load_n(x + i, m)), m);
-    }
-  } else {
-    for (size_t i = 0; i < n; i++)
-      x[i] = dyce__activate(act.act, act.a, act.b, x[i]);
+  if (act.act == DYCE__ACT_NONE) return;
+  for (size_t i = 0; i < n; i += 4) {
+    size_t m = n - i < 4 ? n - i : 4;
+    store_n(x + i, dyce__vf_activate(act, load_n(x + i, m)), m);
   }
 }
 
@@ -42,7 +25,7 @@ static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
   for (size_t i = 0; i < n; i += 4) {
     size_t m = n - i < 4 ? n - i : 4;
     dyce__vf x = load_n(a + i, m), y = b_step ? load_n(b + i, m) : bs;
-    store_n(out + i, finish(act, add ? x + y : x * y), m);
+    store_n(out + i, dyce__vf_activate(act, add ? x + y : x * y), m);
   }
 }
 
@@ -55,7 +38,6 @@ void dyce__simd_binary(dyce__op op, size_t n, size_t c, const float *a,
     for (size_t i = 0; i < n; i += c)
       binary_span(op, c, a + i, b, 1, act, out + i);
   }
-  if (!arithmetic(act)) dyce__simd_activate(act, out, n);
 }
 
 void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
@@ -66,7 +48,6 @@ void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
       size_t m = c - i < 4 ? c - i : 4;
       dyce__vf v = dyce__vf_madd(load_n(shift + i, m), load_n(in + p + i, m),
                                  load_n(scale + i, m));
-      store_n(out + p + i, finish(act, v), m);
+      store_n(out + p + i, dyce__vf_activate(act, v), m);
     }
-  if (!arithmetic(act)) dyce__simd_activate(act, out, n);
 }

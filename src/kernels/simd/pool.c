@@ -32,8 +32,7 @@ static void pool_pixel(const dyce__window *g, const float *in, uint32_t oy,
         acc = is_max ? dyce__vf_max(acc, v) : acc + v;
       }
     if (!is_max) acc = acc * scale;
-    dyce__vf_activate(act, &acc);
-    store_n(o + k, acc, m);
+    store_n(o + k, dyce__vf_activate(act, acc), m);
   }
 }
 
@@ -44,9 +43,6 @@ static void pool(const dyce__window *g, const float *in, int is_max,
     for (uint32_t ox = 0; ox < g->out_w; ox++)
       pool_pixel(g, in, oy, ox, is_max, scale_all, count_include_pad, act,
                  out + ((size_t)oy * g->out_w + ox) * g->in_c);
-  dyce__vf probe = dyce__vf_zero();
-  if (!dyce__vf_activate(act, &probe))
-    dyce__simd_activate(act, out, (size_t)g->out_h * g->out_w * g->in_c);
 }
 
 void dyce__simd_max_pool(const dyce__window *g, const float *in,
@@ -66,7 +62,6 @@ void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
     size_t m = c - k < 4 ? c - k : 4;
     dyce__vf acc = dyce__vf_zero();
     for (size_t i = 0; i < hw; i++) acc += load_n(in + i * c + k, m);
-    store_n(out + k, acc * scale, m);
+    store_n(out + k, dyce__vf_activate(act, acc * scale), m);
   }
-  dyce__simd_activate(act, out, c);
 }

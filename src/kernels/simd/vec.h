@@ -57,6 +57,10 @@ static inline dyce__vf dyce__vf_splat(float x) {
   return v;
 }
 static inline dyce__vf dyce__vf_zero(void) { return dyce__vf_splat(0.0f); }
+static inline dyce__vi dyce__vi_splat(int32_t x) {
+  dyce__vi v = {x, x, x, x};
+  return v;
+}
 
 /* First n < 4 lanes from p, the others 0: tails never read past an array. */
 static inline dyce__vf dyce__vf_load_partial(const float *p, size_t n) {
