@@ -90,6 +90,24 @@ static void mobilenet_v2(void) {
   printf("mobilenet_v2 convolutions      %7.3f ms\n", total);
 }
 
+/* A standalone activation pass over n floats (in place): the exp-based
+ * ones are the dearest, EfficientNet runs SiLU after most convolutions. */
+static void bench_activation(const char *name, dyce__act a, size_t n) {
+  float *x = malloc(n * 4);
+  for (size_t i = 0; i < n; i++) x[i] = (float)(i % 97) * 0.05f - 2.0f;
+  dyce__activation act = {a, 0.0f, 0.0f};
+  double best = 1e30;
+  for (int r = 0; r < 30; r++) {
+    double t0 = now_ms();
+    dyce__kernels_simd.activation(n, x, act, x);
+    double t = now_ms() - t0;
+    if (t < best) best = t;
+    for (size_t i = 0; i < n; i++) x[i] = (float)(i % 97) * 0.05f - 2.0f;
+  }
+  printf("%-30s %8.3f ms %7.2f ns per float\n", name, best, best * 1e6 / (double)n);
+  free(x);
+}
+
 int main(int argc, char **argv) {
   if (argc > 2) {
     int a[8];
@@ -114,5 +132,7 @@ int main(int argc, char **argv) {
   bench("dwconv 3x3 56x56x144", CONV(56, 56, 144, 144, 3, 1, 1, 144), 50);
   bench("dwconv 3x3/2 112x112x96", CONV(112, 112, 96, 96, 3, 2, 1, 96), 50);
   bench("dwconv 5x5 14x14x480", CONV(14, 14, 480, 480, 5, 1, 2, 480), 50);
+  bench_activation("silu 1M floats", DYCE__ACT_SILU, 1 << 20);
+  bench_activation("relu6 1M floats", DYCE__ACT_CLIP, 1 << 20);
   return 0;
 }

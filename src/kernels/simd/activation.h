@@ -70,11 +70,11 @@ static inline dyce__vf dyce__vf_abs(dyce__vf x) {
 }
 
 /* 1 / (1 + e^-x) without overflow: e = e^-|x|, then 1 / (1 + e) for
- * x >= 0 and e / (1 + e) below. */
+ * x >= 0 and e / (1 + e) below (one division: the numerator is chosen). */
 static inline dyce__vf dyce__vf_sigmoid(dyce__vf x) {
+  dyce__vf one = dyce__vf_splat(1.0f);
   dyce__vf e = dyce__vf_exp_nonpositive(-dyce__vf_abs(x));
-  dyce__vf d = dyce__vf_splat(1.0f) + e;
-  return dyce__vf_select(x < dyce__vf_zero(), e / d, dyce__vf_splat(1.0f) / d);
+  return dyce__vf_select(x < dyce__vf_zero(), e, one) / (one + e);
 }
 
 /* tanh x = sign(x) (1 - e) / (1 + e) with e = e^-2|x|; below |x| = 0.3

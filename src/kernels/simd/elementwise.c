@@ -3,12 +3,23 @@
  * fused activation runs in registers. */
 #include "simd.h"
 
-void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
-  if (act.act == DYCE__ACT_NONE) return;
-  for (size_t i = 0; i < n; i += 4) {
-    size_t m = n - i < 4 ? n - i : 4;
-    store_n(x + i, dyce__vf_activate(act, load_n(x + i, m)), m);
+/* Whole vectors in a loop of their own per activation (the switch of
+ * dyce__vf_activate is resolved once, not per vector), then the tail. */
+#define ACTIVATE_LOOP(EXPR)                                          \
+  for (; i + 4 <= n; i += 4) {                                       \
+    dyce__vf v = dyce__vf_load(x + i);                               \
+    dyce__vf_store(x + i, EXPR);                                     \
   }
+
+void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
+  size_t i = 0;
+  switch (act.act) {
+    case DYCE__ACT_NONE: return;
+    case DYCE__ACT_SILU: ACTIVATE_LOOP(v * dyce__vf_sigmoid(v)) break;
+    case DYCE__ACT_SIGMOID: ACTIVATE_LOOP(dyce__vf_sigmoid(v)) break;
+    default: ACTIVATE_LOOP(dyce__vf_activate(act, v)) break;
+  }
+  if (i < n) store_n(x + i, dyce__vf_activate(act, load_n(x + i, n - i)), n - i);
 }
 
 void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
