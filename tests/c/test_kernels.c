@@ -178,6 +178,15 @@ static void conv_depthwise_edges(void) {
   conv_case(4, 37, 12, 12, 12, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
   conv_case(5, 38, 20, 20, 20, 3, 3, 2, 1, 1, 1, DYCE__ACT_CLIP);
   conv_case(3, 30, 6, 6, 6, 3, 3, 1, 0, 1, 0, DYCE__ACT_NONE);
+  /* The 5x5 row kernel (rows at least 3/4 interior; the narrow 5x5
+   * cases above take the per-pixel kernel): long rows (pairs at stride
+   * 1), odd channel counts, dilation, and output rows whose taps are all
+   * padding (the bias alone). */
+  conv_case(6, 37, 12, 12, 12, 5, 5, 1, 2, 1, 1, DYCE__ACT_CLIP);
+  conv_case(7, 33, 7, 7, 7, 5, 5, 2, 2, 1, 1, DYCE__ACT_RELU);
+  conv_case(9, 41, 5, 5, 5, 5, 5, 1, 4, 2, 0, DYCE__ACT_NONE);
+  conv_case(3, 80, 9, 9, 9, 5, 5, 1, 5, 1, 1, DYCE__ACT_CLIP);
+  conv_case(6, 12, 16, 16, 16, 5, 5, 1, 0, 1, 1, DYCE__ACT_HARD_SWISH);
 }
 
 static void conv_fallbacks_and_activations(void) {

@@ -1,8 +1,9 @@
 /*
  * f32-dwconv microkernels: one output pixel, 8 channels per step (two
- * vectors), every tap of the window. One template; 3x3 and 5x5 get the
- * tap count as a constant so the tap loop unrolls, other windows use it
- * as a run-time count.
+ * vectors), every tap of the window. One template; 5x5 gets the tap
+ * count as a constant so the tap loop unrolls, other windows use it as a
+ * run-time count. (3x3 always, and 5x5 on wide rows, use the row kernels
+ * of dwconv_rows.c and dwconv_rows5.c.)
  */
 #include "simd.h"
 

@@ -8,25 +8,11 @@
  * outside the input read a zero row, columns outside it are skipped in
  * the edge pixels.
  */
-#include "simd.h"
+#include "dwconv_rows.h"
 
 #define TAPS 9
 
-typedef struct row_geometry {
-  size_t out_w, c, sw, dw, pad_l, in_w;
-  size_t lo, hi; /* output columns whose 3 taps are all inside */
-} row_geometry;
-
-static row_geometry geometry(const dyce__window *g) {
-  row_geometry r = {g->out_w, g->in_c, g->sw, g->dw, g->pad_l, g->in_w, 0, 0};
-  /* Interior: ox * sw >= pad_l and ox * sw - pad_l + 2 * dw < in_w. */
-  r.lo = (r.pad_l + r.sw - 1) / r.sw;
-  size_t span = 2 * r.dw + 1;
-  r.hi = r.in_w + r.pad_l >= span ? (r.in_w + r.pad_l - span) / r.sw + 1 : 0;
-  if (r.hi > r.out_w) r.hi = r.out_w;
-  if (r.lo > r.hi) r.lo = r.hi;
-  return r;
-}
+typedef dyce__dw_rows row_geometry;
 
 /* One output pixel near a left/right edge: taps outside are skipped. */
 static inline dyce__vf edge_pixel(const row_geometry *r,
@@ -128,7 +114,7 @@ void dyce__f32_dwconv_3x3r_4ch(const dyce__window *g, const float *in,
                                const float *packed, const float *bias,
                                dyce__clamp clamp, float *out,
                                const float *zero) {
-  row_geometry r = geometry(g);
+  row_geometry r = dyce__dw_rows_of(g, 3);
   const size_t c = r.c, in_row = (size_t)g->in_w * c;
   for (uint32_t oy = 0; oy < g->out_h; oy++) {
     const float *rows[3];

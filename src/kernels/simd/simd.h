@@ -39,10 +39,11 @@ typedef void (*dyce__dwconv_fn)(size_t channels, size_t taps,
                                 dyce__clamp clamp);
 
 /*
- * Depthwise 3x3 row kernel: the whole convolution (any stride, padding,
- * dilation), one output row and 4 channels at a time with the weights in
- * registers; same packed weights as dyce__dwconv_fn. `zero` holds
- * in_w * in_c zeros (the rows above and below the input).
+ * Depthwise row kernel (3x3, 5x5): the whole convolution (any stride,
+ * padding, dilation), one output row and 4 channels at a time with the
+ * weights in registers; same packed weights as dyce__dwconv_fn. `zero`
+ * holds in_w * in_c zeros (the rows above and below the input) for the
+ * 3x3 kernel; the 5x5 one skips those rows and takes NULL.
  */
 typedef void (*dyce__dwconv_rows_fn)(const dyce__window *g, const float *in,
                                      const float *w, const float *bias,
@@ -56,14 +57,16 @@ typedef struct dyce__simd_config {
   dyce__igemm_fn igemm_1;  /* 1 x nr, for one-row remainders and FC */
   const char *igemm_name, *igemm_1_name;
   uint32_t dw_cr;          /* channels per depthwise weight block */
-  dyce__dwconv_rows_fn dwconv_3x3;
+  dyce__dwconv_rows_fn dwconv_3x3, dwconv_5x5_rows;
   dyce__dwconv_fn dwconv_5x5, dwconv_any;
-  const char *dwconv_3x3_name, *dwconv_5x5_name, *dwconv_any_name;
+  const char *dwconv_3x3_name, *dwconv_5x5_rows_name, *dwconv_5x5_name,
+      *dwconv_any_name;
 } dyce__simd_config;
 
 extern const dyce__simd_config dyce__simd_config_this_target;
 
-/* The microkernels (igemm.c, dwconv.c, dwconv_rows.c); names in config.c. */
+/* The microkernels (igemm.c, dwconv.c, dwconv_rows.c, dwconv_rows5.c);
+ * names in config.c. */
 void dyce__f32_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                          size_t ks,
                          const float *const *a, const float *w,
@@ -75,6 +78,10 @@ void dyce__f32_igemm_4x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                          const float *bias, float *c, size_t c_stride,
                          dyce__clamp clamp);
 void dyce__f32_dwconv_3x3r_4ch(const dyce__window *g, const float *in,
+                               const float *w, const float *bias,
+                               dyce__clamp clamp, float *out,
+                               const float *zero);
+void dyce__f32_dwconv_5x5r_4ch(const dyce__window *g, const float *in,
                                const float *w, const float *bias,
                                dyce__clamp clamp, float *out,
                                const float *zero);
