@@ -45,8 +45,8 @@ static inline dyce__vf dyce__clamp_apply(dyce__clamp c, dyce__vf v) {
  * that interval (1.7e-7 evaluated in float), 2^n put into the exponent
  * bits. Below -87 n leaves the exponent's range and the result is
  * garbage, which the final mask turns into 0, so z needs no clamp. A
- * scalar expf per element took 80 % of EfficientNet-B0's time (SiLU
- * after nearly every convolution). */
+ * scalar expf per element took three quarters of EfficientNet-B0's time
+ * (SiLU after nearly every convolution: 123.8 ms before, 32 after). */
 static inline dyce__vf dyce__vf_exp_nonpositive(dyce__vf z) {
   const dyce__vf magic = dyce__vf_splat(12582912.0f); /* 1.5 * 2^23 */
   dyce__vf t = dyce__vf_madd(magic, z, dyce__vf_splat(1.44269504f));
