@@ -11,11 +11,13 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Points of a `dyce eval --json` file, without unmeasured ones (accuracy −1). */
-export function readCurve(file) {
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+/** Points of `dyce eval --json` output, without unmeasured ones (accuracy −1). */
+export function parseCurve(text) {
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l))
     .filter((p) => p.accuracy >= 0 && p.mean_macs >= 0);
 }
+
+export const readCurve = (file) => parseCurve(fs.readFileSync(file, 'utf8'));
 
 /**
  * `joint` against each of `others` (arrays of {accuracy, mean_macs}):

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 
-import { compareCurves, readCurve } from '../../scripts/reds-compare.mjs';
+import { compareCurves, parseCurve, readCurve } from '../../scripts/reds-compare.mjs';
 import { createEngine } from '../../wasm/engine.mjs';
 import { readTestSet, sampleTensor } from './fmnist.mjs';
 import { root, runCli, tempDir } from './harness.mjs';
@@ -146,20 +146,19 @@ for (const pkg of packages) {
 const shippedFile = `${shippedBase}.dyce`;
 test('shipped: the joint saver x exits x width curve on the test set is never below depth only or width only',
   { skip: !fs.existsSync(shippedFile) && 'no shipped REDS package' }, () => {
-  const evalJson = (args) => {
+  const evalCurve = (args) => {
     const r = runCli('native', ['eval', shippedFile, '--data', set.dir, '--split', 'test', ...args, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    return parseCurve(r.stdout);
   };
-  const joint = evalJson(['--config', 'all']);
+  const measured = evalCurve(['--config', 'all']);
   const recorded = readCurve(path.join(root, 'docs/results/reds-joint-test.jsonl'));
-  const measured = joint.filter((p) => p.accuracy >= 0);
   assert.deepEqual(measured.map((p) => [p.config, p.n, p.accuracy, p.mean_macs]),
     recorded.map((p) => [p.config, p.n, p.accuracy, p.mean_macs]), 'the engine reproduces docs/results/reds-joint-test.jsonl');
   const model = engine.loadModel(fs.readFileSync(shippedFile));
   const levels = model.levels.map((l) => l.name);
   model.free();
-  const width = levels.flatMap((l) => evalJson(['--graph', 'head', '--level', l]));
+  const width = levels.flatMap((l) => evalCurve(['--graph', 'head', '--level', l]));
   const depth = readCurve(path.join(root, 'docs/results/reds-depth-test.jsonl'));
   const { against: [vsDepth, vsWidth] } = compareCurves(measured, [depth, width]);
   for (const [name, r] of [['depth only', vsDepth], ['width only', vsWidth]]) {
