@@ -80,7 +80,7 @@ export function initialState(table, start = table.length - 1) {
     blockedUntil: table.map(() => 0),
     backoff: table.map(() => 0),
     override: null, paused: false,
-    capKind: null,                 // which compute cap holds (see computeCap), to say when it starts or ends
+    capKind: null,                 // which compute cap holds (see computeCaps), to say when it starts or ends
     reason: 'start: the most accurate configuration',
   };
 }
@@ -101,11 +101,11 @@ export function predictedCosts(state, table, params = DEFAULTS) {
 }
 
 /**
- * The strictest compute cap the signals ask for: {kind, macs, reason} or
- * null. `kind` names the cap without its changing figures (the battery's
- * percentage), so a new cap can be told from the same one restated.
+ * Every compute cap the signals ask for, [{kind, macs, reason}]. `kind`
+ * names a cap without its changing figures (the battery's percentage), so
+ * a new cap can be told from the same one restated.
  */
-function computeCap(signals, table, p) {
+function computeCaps(signals, table, p) {
   const top = table.at(-1).macs, caps = [];
   const b = signals.battery;
   if (b && !b.charging && b.level <= p.criticalBattery)
@@ -117,10 +117,11 @@ function computeCap(signals, table, p) {
   const pressure = p.pressureCaps[signals.pressure];
   if (pressure !== undefined)
     caps.push({ kind: `CPU pressure ${signals.pressure}`, share: pressure, reason: `CPU pressure ${signals.pressure}: compute capped at ${pct(pressure)} of the MACs` });
-  if (!caps.length) return null;
-  const cap = caps.reduce((a, c) => (c.share < a.share ? c : a));
-  return { kind: cap.kind, macs: cap.share * top, reason: cap.reason };
+  return caps.map((c) => ({ kind: c.kind, macs: c.share * top, reason: c.reason }));
 }
+
+/** The strictest of `caps`, or null. */
+const strictest = (caps) => (caps.length ? caps.reduce((a, c) => (c.macs < a.macs ? c : a)) : null);
 
 /**
  * The most accurate level ≤ `max` whose predicted cost is ≤ limit, else 0.
@@ -207,7 +208,10 @@ function decide(s, table, budget, capLevel, cap, p) {
  *   pressure: 'nominal'|'fair'|'serious'|'critical'|null
  *   hidden: boolean                   page not visible: pause
  *   override: config index | null     the user's manual choice
- * } → { configIndex, level, reason, changed, paused, capMacs, state }.
+ * } → { configIndex, level, reason, changed, paused, capMacs, caps, state }.
+ * `capMacs`: the strictest cap's MACs (null: none); `caps`: every cap in
+ * force, [{kind, macs, reason}] (a page shows them: the reason names only
+ * the last move, which may be a frame-time one made under a cap).
  * `state` is not modified; the returned one replaces it.
  */
 export function govern(signals, state, table, params = DEFAULTS) {
@@ -215,7 +219,8 @@ export function govern(signals, state, table, params = DEFAULTS) {
   const s = structuredClone(state);
   const before = s.override ?? table[s.level].config;
   const budget = signals.budgetMs;
-  const cap = computeCap(signals, table, p);
+  const caps = computeCaps(signals, table, p);
+  const cap = strictest(caps);
   let capLevel = table.length - 1;
   while (cap && capLevel > 0 && table[capLevel].macs > cap.macs) capLevel--;
 
@@ -247,7 +252,7 @@ export function govern(signals, state, table, params = DEFAULTS) {
   return {
     configIndex, level: s.override === null ? s.level : null,
     reason: s.paused ? 'paused: the page is hidden' : s.override !== null ? 'manual override' : s.reason,
-    changed: configIndex !== before, paused: s.paused, capMacs: cap ? cap.macs : null, state: s,
+    changed: configIndex !== before, paused: s.paused, capMacs: cap ? cap.macs : null, caps, state: s,
   };
 }
 

@@ -185,6 +185,14 @@ test('the battery saver switch and CPU pressure cap compute', () => {
   // The strictest cap wins.
   const both = run([{ frames: 20, saver: true, pressure: 'serious' }]);
   assert.match(both.events[0].reason, /^battery saver on/);
+  // Every cap in force is listed (the page shows them next to the reason), the strictest sets capMacs.
+  const table = governorTable(CONFIGS), top = table.at(-1).macs;
+  const caps = govern({ budgetMs: 16, saver: true, pressure: 'serious', battery: { level: 0.15, charging: false } }, initialState(table), table);
+  assert.deepEqual(caps.caps.map((c) => c.kind), ['battery low', 'battery saver', 'CPU pressure serious']);
+  assert.deepEqual(caps.caps.map((c) => c.macs), [0.25 * top, 0.25 * top, 0.5 * top]);
+  assert.match(caps.caps[0].reason, /^battery low \(15 %, discharging\)/);
+  assert.equal(caps.capMacs, 0.25 * top);
+  assert.deepEqual(govern({ budgetMs: 16, battery: { level: 0.15, charging: true } }, initialState(table), table).caps, []);
 });
 
 test('a cap that starts or ends at a level already within it says so, without moving', () => {
