@@ -329,7 +329,7 @@ typedef struct dyce_split {
   const char *name;
   size_t count;
   const uint32_t *index;
-  const uint8_t *label;
+  const uint16_t *label; /* class indices < dyce_records_class_count */
 } dyce_split;
 dyce_status dyce_records_split(const dyce_records *records, size_t split,
                                dyce_split *out, dyce_error *err);
@@ -338,7 +338,7 @@ dyce_status dyce_records_split(const dyce_records *records, size_t split,
  * confidence per sample. */
 dyce_status dyce_records_predictions(const dyce_records *records,
                                      size_t split, size_t graph,
-                                     const uint8_t **top1, const float **conf,
+                                     const uint16_t **top1, const float **conf,
                                      dyce_error *err);
 
 /* ---- Configuration search --------------------------------------------- */

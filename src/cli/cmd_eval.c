@@ -134,7 +134,7 @@ static int infer(dyce_session *s, const dyce_model *m, const eval_target *t,
 }
 
 static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
-                    const uint32_t *order, size_t n, const uint8_t *theirs,
+                    const uint32_t *order, size_t n, const uint16_t *theirs,
                     FILE *dump, eval_result *res) {
   size_t g = t->graph;
   dyce_input_spec in;
@@ -349,7 +349,7 @@ int cmd_eval(int argc, char **argv) {
     goto done;
   }
   for (size_t k = 0; k < targets && rc == CLI_OK; k++) {
-    const uint8_t *theirs = NULL;
+    const uint16_t *theirs = NULL;
     const float *conf;
     char rname[300];
     snprintf(rname, sizeof rname, "%s@%s", target[k].name,

@@ -17,12 +17,13 @@ typedef struct split_data {
   char *name;
   size_t count;
   uint32_t *index;
-  uint8_t *label;
-  uint8_t *top1;  /* [graph][count] */
+  uint16_t *label;
+  uint16_t *top1; /* [graph][count] */
   float *conf;    /* [graph][count] */
 } split_data;
 
 struct dyce_records {
+  uint32_t version; /* 1: classes as u8, 2: as u16 */
   size_t graph_count, split_count, class_count;
   char **graph_names;
   uint64_t *macs;
@@ -82,6 +83,17 @@ static char *take_string(cursor *c, const char *what) {
   return s;
 }
 
+/* n class indices: u8 (version 1) or u16 (version 2), then padding. */
+static int take_classes(cursor *c, uint32_t version, uint16_t *out, size_t n,
+                        const char *what) {
+  size_t width = version == 1 ? 1 : 2;
+  const uint8_t *p = take(c, width * n, 1, what);
+  if (!p) return 0;
+  for (size_t i = 0; i < n; i++)
+    out[i] = width == 1 ? p[i] : (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+  return 1;
+}
+
 void dyce_records_free(dyce_records *r) {
   if (!r) return;
   for (size_t g = 0; r->graph_names && g < r->graph_count; g++)
@@ -108,15 +120,19 @@ static dyce_status read_header(cursor *c, dyce_records *r) {
   if (!take_u32(c, &version, "the header") || !take_u32(c, &graphs, "the header") ||
       !take_u32(c, &splits, "the header") || !take_u32(c, &classes, "the header"))
     return c->err->status;
-  if (version != 1)
+  if (version != 1 && version != 2)
     return dyce__fail(c->err, DYCE_UNSUPPORTED,
-                      "records version %u; this engine reads version 1", version);
+                      "records version %u; this engine reads versions 1 and 2",
+                      version);
+  unsigned max_classes = version == 1 ? 255u : 65535u;
   if (graphs < 1 || graphs > MAX_GRAPHS || splits < 1 || splits > MAX_SPLITS ||
-      classes < 2 || classes > 255)
+      classes < 2 || classes > max_classes)
     return dyce__fail(c->err, DYCE_LIMIT,
-                      "records have %u graphs, %u splits, %u classes; limits "
-                      "are 1..%u, 1..%u, 2..255",
-                      graphs, splits, classes, MAX_GRAPHS, MAX_SPLITS);
+                      "records (version %u) have %u graphs, %u splits, %u "
+                      "classes; limits are 1..%u, 1..%u, 2..%u",
+                      version, graphs, splits, classes, MAX_GRAPHS, MAX_SPLITS,
+                      max_classes);
+  r->version = version;
   r->graph_count = graphs;
   r->split_count = splits;
   r->class_count = classes;
@@ -144,8 +160,8 @@ static dyce_status read_split(cursor *c, dyce_records *r, split_data *s) {
   s->count = n;
   size_t g = r->graph_count;
   s->index = dyce__malloc(sizeof(uint32_t) * n);
-  s->label = dyce__malloc(n);
-  s->top1 = dyce__malloc(g * n);
+  s->label = dyce__malloc(sizeof(uint16_t) * n);
+  s->top1 = dyce__malloc(sizeof(uint16_t) * g * n);
   s->conf = dyce__malloc(sizeof(float) * g * n);
   if (!s->index || !s->label || !s->top1 || !s->conf)
     return dyce__fail(c->err, DYCE_OUT_OF_MEMORY,
@@ -153,18 +169,16 @@ static dyce_status read_split(cursor *c, dyce_records *r, split_data *s) {
   const uint8_t *p = take(c, 4ull * n, 0, "sample indices");
   if (!p) return c->err->status;
   for (size_t i = 0; i < n; i++) s->index[i] = dyce__rd_u32(p + 4 * i);
-  if (!(p = take(c, n, 1, "labels"))) return c->err->status;
-  memcpy(s->label, p, n);
+  if (!take_classes(c, r->version, s->label, n, "labels")) return c->err->status;
   for (size_t i = 0; i < n; i++)
     if (s->label[i] >= r->class_count)
       return dyce__fail(c->err, DYCE_BAD_FORMAT,
                         "split '%s' sample %zu has label %u of %zu classes",
                         s->name, i, s->label[i], r->class_count);
   for (size_t k = 0; k < g; k++) {
-    uint8_t *top1 = s->top1 + k * n;
+    uint16_t *top1 = s->top1 + k * n;
     float *conf = s->conf + k * n;
-    if (!(p = take(c, n, 1, "predictions"))) return c->err->status;
-    memcpy(top1, p, n);
+    if (!take_classes(c, r->version, top1, n, "predictions")) return c->err->status;
     if (!(p = take(c, 4ull * n, 0, "confidences"))) return c->err->status;
     for (size_t i = 0; i < n; i++) {
       conf[i] = dyce__rd_f32(p + 4 * i);
@@ -258,7 +272,7 @@ dyce_status dyce_records_split(const dyce_records *r, size_t split,
 }
 
 dyce_status dyce_records_predictions(const dyce_records *r, size_t split,
-                                     size_t graph, const uint8_t **top1,
+                                     size_t graph, const uint16_t **top1,
                                      const float **conf, dyce_error *err) {
   if (!r || !top1 || !conf)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");

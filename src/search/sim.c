@@ -44,9 +44,9 @@ static dyce_status find_record(const dyce_model *m, const dyce_records *r,
 static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
                                    const dyce_records *r, size_t split,
                                    size_t rg, size_t graph, size_t level,
-                                   const uint8_t *label, size_t n,
+                                   const uint16_t *label, size_t n,
                                    dyce_error *err) {
-  const uint8_t *top1;
+  const uint16_t *top1;
   dyce_records_predictions(r, split, rg, &top1, &c->conf, NULL);
   c->graph = graph;
   c->macs = dyce_model_graph_macs(m, graph, level);

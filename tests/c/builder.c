@@ -243,12 +243,22 @@ uint8_t *tb_cascade_model(size_t *size) {
 
 /* ---- records ---------------------------------------------------------- */
 
+/* Class indices as u8 (version 1) or u16 (version 2), padded to 4. */
+static void put_classes(buf *b, const uint16_t *v, uint32_t n, uint32_t version) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t le[2] = {(uint8_t)v[i], (uint8_t)(v[i] >> 8)};
+    put(b, le, version == 1 ? 1 : 2);
+  }
+  pad_to(b, 4);
+}
+
 uint8_t *tb_records(const char *const *graphs, const uint64_t *macs, uint32_t graph_count,
                     const tb_split *splits, uint32_t split_count, uint32_t classes,
                     size_t *size) {
   buf b = {0};
+  uint32_t version = classes > 255 ? 2 : 1;
   put(&b, "DYCERECS", 8);
-  put_u32(&b, 1);
+  put_u32(&b, version);
   put_u32(&b, graph_count);
   put_u32(&b, split_count);
   put_u32(&b, classes);
@@ -265,11 +275,9 @@ uint8_t *tb_records(const char *const *graphs, const uint64_t *macs, uint32_t gr
     pad_to(&b, 4);
     put_u32(&b, sp->n);
     for (uint32_t i = 0; i < sp->n; i++) put_u32(&b, i);
-    put(&b, sp->label, sp->n);
-    pad_to(&b, 4);
+    put_classes(&b, sp->label, sp->n, version);
     for (uint32_t g = 0; g < graph_count; g++) {
-      put(&b, sp->top1[g], sp->n);
-      pad_to(&b, 4);
+      put_classes(&b, sp->top1[g], sp->n, version);
       for (uint32_t i = 0; i < sp->n; i++) put_f32(&b, sp->conf[g][i]);
     }
   }

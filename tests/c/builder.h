@@ -73,12 +73,13 @@ const float *tb_small_fc_b(void);    /* [3] */
 uint8_t *tb_cascade_model(size_t *size);
 
 /* A records file: `graphs` names with MACs, one split per name in
- * `splits`, each with n samples: labels[n] and, per graph, top1/conf. */
+ * `splits`, each with n samples: labels[n] and, per graph, top1/conf.
+ * Version 1 (classes as u8) for up to 255 classes, else version 2 (u16). */
 typedef struct tb_split {
   const char *name;
   uint32_t n;
-  const uint8_t *label;
-  const uint8_t *const *top1; /* [graph][n] */
+  const uint16_t *label;
+  const uint16_t *const *top1; /* [graph][n] */
   const float *const *conf;   /* [graph][n] */
 } tb_split;
 uint8_t *tb_records(const char *const *graphs, const uint64_t *macs, uint32_t graph_count,

@@ -18,34 +18,38 @@ static const char *const names[G_COUNT] = {"saver0", "exit1_a", "exit1_b", "exit
 static const uint64_t macs[G_COUNT] = {3, 6, 6, 6, 6};
 
 typedef struct data {
-  uint8_t label[N], top1[G_COUNT][N];
+  uint16_t label[N], top1[G_COUNT][N];
   float conf[G_COUNT][N];
   int easy[N];
 } data;
 
-static void make_split(data *d, unsigned seed) {
+/* Classes 0..2, or with `shift` the same draws at shift..shift+2. */
+static void make_split(data *d, unsigned seed, uint16_t shift) {
   /* Per classifier: (conf, P(correct)) for easy and for hard samples. */
   static const float easy[G_COUNT][2] = {{0.95f, 0.98f}, {0.8f, 0.9f}, {0.5f, 0.6f}, {0.9f, 0.95f}, {0.9f, 0.95f}};
   static const float hard[G_COUNT][2] = {{0.4f, 0.4f}, {0.5f, 0.5f}, {0.5f, 0.6f}, {0.6f, 0.6f}, {0.9f, 0.7f}};
   test_seed(seed);
   for (int i = 0; i < N; i++) {
-    d->label[i] = (uint8_t)(test_rand() % 3);
+    d->label[i] = (uint16_t)(test_rand() % 3);
     d->easy[i] = test_rand() % 10 < 6;
     for (int g = 0; g < G_COUNT; g++) {
       const float *p = d->easy[i] ? easy[g] : hard[g];
       int right = (float)(test_rand() % 1000) < p[1] * 1000.0f;
-      d->top1[g][i] = right ? d->label[i] : (uint8_t)((d->label[i] + 1) % 3);
+      d->top1[g][i] = (uint16_t)(shift + (right ? d->label[i] : (d->label[i] + 1) % 3));
       d->conf[g][i] = p[0] + 0.01f * test_randf(); /* small spread */
     }
+    d->label[i] = (uint16_t)(d->label[i] + shift);
   }
 }
 
 static data train_data, val_data;
 
-static uint8_t *make_records(size_t *size, uint32_t graphs) {
-  make_split(&train_data, 1);
-  make_split(&val_data, 2);
-  const uint8_t *t1[G_COUNT], *v1[G_COUNT];
+/* Records of 3 classes (version 1), or of `classes` > 255 (version 2)
+ * with the same draws at class indices classes-3 .. classes-1. */
+static uint8_t *make_records_of(size_t *size, uint32_t graphs, uint32_t classes) {
+  make_split(&train_data, 1, (uint16_t)(classes - 3));
+  make_split(&val_data, 2, (uint16_t)(classes - 3));
+  const uint16_t *t1[G_COUNT], *v1[G_COUNT];
   const float *tc[G_COUNT], *vc[G_COUNT];
   for (int g = 0; g < G_COUNT; g++) {
     t1[g] = train_data.top1[g];
@@ -55,7 +59,11 @@ static uint8_t *make_records(size_t *size, uint32_t graphs) {
   }
   tb_split splits[2] = {{"train", N, train_data.label, t1, tc},
                         {"val", N, val_data.label, v1, vc}};
-  return tb_records(names, macs, graphs, splits, 2, 3, size);
+  return tb_records(names, macs, graphs, splits, 2, classes, size);
+}
+
+static uint8_t *make_records(size_t *size, uint32_t graphs) {
+  return make_records_of(size, graphs, 3);
 }
 
 typedef struct fixture {
@@ -232,7 +240,90 @@ static void records_are_validated(void) {
   free(rec);
 }
 
+/* Version 2 records (1 000 classes, every index >= 997): the search sees
+ * the same correctness as on the 3-class version 1 records and must find
+ * exactly the same Pareto list and saver ranking. */
+static void many_classes(void) {
+  fixture f = open_fixture();
+  size_t n1, n2, size;
+  const dyce_search_point *p1 = run_search(&f, DYCE_SEARCH_BOTH, &n1);
+  dyce_saver_score s1[DYCE_MAX_SAVERS], s2[DYCE_MAX_SAVERS];
+  size_t k1, k2, b1, b2;
+  CHECK(dyce_search_rank_savers(f.m, f.r, "train", s1, &k1, &b1, NULL) == DYCE_OK);
+  uint8_t *rec = make_records_of(&size, G_COUNT, 1000);
+  CHECK(rec[8] == 2); /* version 2 */
+  dyce_records *wide = NULL;
+  dyce_error err;
+  CHECK_MSG(dyce_records_load(rec, size, &wide, &err) == DYCE_OK, "%s", err.message);
+  CHECK(dyce_records_class_count(wide) == 1000);
+  dyce_split sp;
+  const uint16_t *top1;
+  const float *conf;
+  CHECK(dyce_records_split(wide, 0, &sp, NULL) == DYCE_OK);
+  CHECK(dyce_records_predictions(wide, 0, G_HEAD, &top1, &conf, NULL) == DYCE_OK);
+  for (size_t i = 0; i < 10; i++)
+    CHECK(sp.label[i] == train_data.label[i] && sp.label[i] >= 997 &&
+          top1[i] == train_data.top1[G_HEAD][i]);
+  dyce_records_free(f.r);
+  f.r = wide;
+  const dyce_search_point *p2 = run_search(&f, DYCE_SEARCH_BOTH, &n2);
+  check_pareto(&f, p2, n2);
+  CHECK(n1 == n2);
+  for (size_t i = 0; i < n1 && i < n2; i++)
+    CHECK(p1[i].accuracy == p2[i].accuracy && p1[i].mean_macs == p2[i].mean_macs);
+  CHECK(dyce_search_rank_savers(f.m, f.r, "train", s2, &k2, &b2, NULL) == DYCE_OK);
+  CHECK(k1 == k2 && b1 == b2 && s1[0].threshold == s2[0].threshold);
+  dyce_search_free_points((dyce_search_point *)p1);
+  dyce_search_free_points((dyce_search_point *)p2);
+  free(rec);
+  close_fixture(f);
+}
+
+/* Damaged version 2 records: every truncation, a label or a prediction
+ * outside the classes, a class count beyond each version's limit. */
+static void many_classes_corrupt(void) {
+  size_t size;
+  uint8_t *rec = make_records_of(&size, G_COUNT, 1000);
+  dyce_records *r = NULL;
+  dyce_error err;
+  for (size_t cut = 0; cut < size; cut += 61)
+    CHECK(dyce_records_load(rec, cut, &r, &err) == DYCE_BAD_FORMAT && r == NULL);
+  CHECK(dyce_records_load(rec, size - 1, &r, &err) == DYCE_BAD_FORMAT);
+  uint8_t *bad = malloc(size);
+  /* Header 24 bytes, names: "saver0" 4+8, "exit1_a" 4+8, "exit1_b" 4+8,
+   * "exit2_a" 4+8, "head" 4+4, MACs 5 x 8; split "train": 4+8, n, index. */
+  size_t split = 24 + 12 * 4 + 8 + 40, labels = split + 12 + 4 + 4 * N;
+  size_t top1 = labels + 2 * N; /* N is even: no padding */
+  memcpy(bad, rec, size);
+  CHECK(bad[labels] == (uint8_t)train_data.label[0] && bad[labels + 1] == train_data.label[0] >> 8);
+  tb_put_u32(bad + 20, 999); /* class_count: 999 < label 999 */
+  CHECK(dyce_records_load(bad, size, &r, &err) == DYCE_BAD_FORMAT);
+  CHECK_MSG(strstr(err.message, "of 999 classes") != NULL, "%s", err.message);
+  memcpy(bad, rec, size);
+  bad[labels + 2 * 7] = 0xe8; /* sample 7: label 1000 (0x03e8) */
+  bad[labels + 2 * 7 + 1] = 0x03;
+  CHECK(dyce_records_load(bad, size, &r, &err) == DYCE_BAD_FORMAT);
+  CHECK_MSG(strstr(err.message, "sample 7 has label 1000 of 1000 classes") != NULL, "%s",
+            err.message);
+  memcpy(bad, rec, size);
+  bad[top1 + 1] = 0xff; /* graph saver0, sample 0: class >= 65280 */
+  CHECK(dyce_records_load(bad, size, &r, &err) == DYCE_BAD_FORMAT);
+  CHECK_MSG(strstr(err.message, "'saver0' sample 0") != NULL, "%s", err.message);
+  memcpy(bad, rec, size);
+  tb_put_u32(bad + 20, 65536);
+  CHECK(dyce_records_load(bad, size, &r, &err) == DYCE_LIMIT);
+  CHECK_MSG(strstr(err.message, "2..65535") != NULL, "%s", err.message);
+  memcpy(bad, rec, size);
+  tb_put_u32(bad + 8, 1); /* version 1 cannot hold 1 000 classes */
+  CHECK(dyce_records_load(bad, size, &r, &err) == DYCE_LIMIT);
+  CHECK_MSG(strstr(err.message, "2..255") != NULL, "%s", err.message);
+  free(bad);
+  free(rec);
+}
+
 const test_case search_tests[] = {
+    {"search", "many_classes", many_classes},
+    {"search", "many_classes_corrupt", many_classes_corrupt},
     {"search", "onepass_and_circular_find_the_saver", onepass_and_circular_find_the_saver},
     {"search", "onepass_dominates_samethres", onepass_dominates_samethres},
     {"search", "tinysaver_ranking", tinysaver_ranking},

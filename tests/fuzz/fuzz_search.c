@@ -17,17 +17,20 @@ static void search_records(const uint8_t *data, size_t size) {
    * graph; confidences map bytes to [0, 1]. */
   size_t per = 1 + 2 * GRAPHS, n = size / per;
   if (n < 1 || n > 128) return;
-  uint8_t label[128], top1[GRAPHS][128];
+  uint16_t label[128], top1[GRAPHS][128];
   float conf[GRAPHS][128];
+  /* Odd first bytes: 1 000 classes (records version 2), the three used
+   * ones at 997..999, so the class indices do not fit a byte. */
+  uint32_t classes = data[0] & 1 ? 1000 : 3, shift = classes - 3;
   for (size_t i = 0; i < n; i++) {
     const uint8_t *s = data + i * per;
-    label[i] = s[0] % 3;
+    label[i] = (uint16_t)(shift + s[0] % 3);
     for (int g = 0; g < GRAPHS; g++) {
-      top1[g][i] = s[1 + 2 * g] % 3;
+      top1[g][i] = (uint16_t)(shift + s[1 + 2 * g] % 3);
       conf[g][i] = (float)s[2 + 2 * g] / 255.0f;
     }
   }
-  const uint8_t *t[GRAPHS];
+  const uint16_t *t[GRAPHS];
   const float *c[GRAPHS];
   for (int g = 0; g < GRAPHS; g++) {
     t[g] = top1[g];
@@ -36,13 +39,13 @@ static void search_records(const uint8_t *data, size_t size) {
   static const uint64_t macs[GRAPHS] = {3, 6, 6, 6, 6};
   tb_split splits[2] = {{"train", (uint32_t)n, label, t, c}, {"val", (uint32_t)n, label, t, c}};
   size_t rsize;
-  uint8_t *bytes = tb_records(names, macs, GRAPHS, splits, 2, 3, &rsize);
+  uint8_t *bytes = tb_records(names, macs, GRAPHS, splits, 2, classes, &rsize);
   dyce_records *r = NULL;
   if (dyce_records_load(bytes, rsize, &r, NULL) == DYCE_OK) {
     dyce_search_options o;
     dyce_search_defaults(&o);
     o.lambda_step = 0.1;
-    o.method = (dyce_search_method)(data[0] % 4);
+    o.method = (dyce_search_method)(data[0] / 2 % 4);
     dyce_search_point *p = NULL;
     size_t count;
     if (dyce_search(model, r, &o, &p, &count, NULL) == DYCE_OK && count) {
