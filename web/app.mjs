@@ -8,6 +8,7 @@
 //   ?signals=battery,pressure   which device APIs to read (default both)
 //   ?start=N              first test image (default 0)
 //   ?variant=relaxed|simd|nosimd   the wasm build (default: the best this browser runs)
+//   ?test                 the test hook: window.dyceTest (below) and window.pageErrors (errors.js)
 import { Governor } from '../wasm/governor.mjs';
 import { load } from '../wasm/index.mjs';
 import { watchDevice } from '../wasm/signals.mjs';
@@ -60,7 +61,7 @@ class Demo {
     this.lastMs = 0;
     this.governor = new Governor(model.configs);
     this.governor.addEventListener('change', (e) => this.onChange(e.detail));
-    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, level: null };
+    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, caps: [], level: null };
     this.stats = new LiveStats({ stageCount: model.configs[0].exits.length, backboneMacs: model.backboneMacs });
     this.pareto = new ParetoChart($('pareto'), model.configs);
     this.frameChart = new FrameChart($('frames'));
@@ -189,12 +190,34 @@ class Demo {
     this.drawnAt = now;
     const config = this.model.configs[this.decision.configIndex];
     view.showState({
-      config, reason: this.decision.reason, stats: this.stats, lastMs: this.lastMs, budgetMs: this.budgetMs,
+      config, reason: this.decision.reason, caps: this.decision.caps, stats: this.stats, lastMs: this.lastMs, budgetMs: this.budgetMs,
       fps: this.pacer.fps, share: BUDGET_SHARE, within: this.stats.withinBudget(performance.now() - this.t0 - 10_000),
     });
     this.pareto.update(this.decision.configIndex, this.stats.perConfig, this.decision.capMacs);
     this.frameChart.draw(this.stats.frames, this.budgetMs);
     drawExits($('exits'), this.stats.exits);
+  }
+
+  /**
+   * The test hook (window.dyceTest.classify with ?test): classifies test
+   * images `indices` with configuration `config` (name or index) where the
+   * page runs inference (the Worker by default), the stream paused
+   * meanwhile. → {variant, runner, results: [{index, label, exit, position, macs, config}]}
+   */
+  async classifyForTest({ indices, config }) {
+    const wasRunning = this.pacer.running;
+    this.pacer.stop();
+    await this.pacer.idle();
+    try {
+      const results = [];
+      for (const index of indices) {
+        const r = await this.model.classify(sampleImage(this.set, index), { config });
+        results.push({ index, label: r.label, exit: r.exit, position: r.position, macs: r.macs, config: r.config });
+      }
+      return { variant: this.model.variant, runner: this.runner, results };
+    } finally {
+      if (wasRunning) this.pacer.start();
+    }
   }
 
   /** A plain-data view of the run, for tests and the console. */
@@ -203,7 +226,8 @@ class Demo {
       runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
       configName: this.model.configs[this.decision.configIndex].name, level: this.decision.level,
-      reason: this.decision.reason, capMacs: this.decision.capMacs, table: this.governor.table, device: this.device.snapshot,
+      reason: this.decision.reason, capMacs: this.decision.capMacs, caps: this.decision.caps, table: this.governor.table,
+      device: this.device.snapshot, saver: $('saver').checked, total: this.stats.total,
       frames: this.stats.frames.map(({ t, config, ms, budgetMs, over, position, macs, correct }) => ({ t, config, ms, budgetMs, over, position, macs, correct })),
       events: this.events, accuracy: this.stats.accuracy, saved: this.stats.saved, skipped: this.pacer.skipped,
       now: performance.now() - this.t0,
@@ -218,6 +242,7 @@ async function main() {
   const [{ model, url }, set] = await Promise.all([loadModel(runner, options), loadTestSet()]);
   const demo = new Demo(model, set, url);
   window.demo = demo;
+  if (params.has('test')) window.dyceTest = { classify: (request) => demo.classifyForTest(request), snapshot: () => demo.snapshot() };
   demo.pacer.start();
   view.showStatus(`running: ${set.count} Fashion-MNIST test images with their true labels`);
   return demo;

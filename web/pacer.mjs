@@ -12,6 +12,12 @@ export class Pacer {
     this.due = 0;
     this.skipped = 0;
     this.generation = 0; // callbacks of an older schedule (e.g. a stopped video's) are ignored
+    this.inFlight = Promise.resolve(); // the running call of onFrame(), settled when there is none
+  }
+
+  /** Resolves once no call of onFrame() is running (after stop(), none starts again). */
+  idle() {
+    return this.inFlight;
   }
 
   start() {
@@ -51,8 +57,11 @@ export class Pacer {
     // Keep the cadence; after falling behind, restart it from now (no burst).
     this.due = this.due + period > now ? this.due + period : now + period;
     this.busy = true;
+    let done;
+    this.inFlight = new Promise((resolve) => { done = resolve; });
     Promise.resolve(this.onFrame()).finally(() => {
       this.busy = false;
+      done();
     });
   }
 }

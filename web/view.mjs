@@ -35,10 +35,12 @@ export function showAnswer(result, truthLabel) {
   }));
 }
 
-export function showState({ config, reason, stats, lastMs, budgetMs, fps, share, within }) {
+export function showState({ config, reason, caps, stats, lastMs, budgetMs, fps, share, within }) {
   $('config').textContent = config.name;
   $('config-info').textContent = `${config.accuracy === null ? 'accuracy not measured' : `${pct(config.accuracy)} on val`}, ${macs(config.meanMacs ?? config.maxMacs)} MACs`;
   $('reason').textContent = reason;
+  // The caps hold whatever the last move was (a frame-time move made under a cap names only the frame time).
+  $('caps').textContent = caps.length ? caps.map((c) => c.reason).join('; ') : 'none';
   $('accuracy').textContent = pct(stats.accuracy);
   const recent = stats.recentAccuracy(100);
   $('accuracy-recent').textContent = stats.labelled ? `${stats.labelled} images; last 100: ${pct(recent, 0)}` : '';
