@@ -1,0 +1,110 @@
+// The demo in three browser engines (./engines.mjs): Chromium, Firefox ESR
+// and WebKitGTK (Safari's engine). Each one loads the page, streams frames,
+// classifies in the Worker, picks its wasm build by feature detection
+// (WebKit rejects relaxed SIMD and must take the SIMD128 build; Chromium
+// and Firefox take the relaxed one), and answers a fixed set of
+// Fashion-MNIST test images with one fixed configuration exactly as Node
+// does with the same build (labels, exits, MACs), through the page's test
+// hook (?test: window.dyceTest, web/app.mjs). No page error in any engine
+// (recorded by the page itself, web/errors.js: WebKit's WebDriver has no
+// console API).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import { promisify } from 'node:util';
+
+import { startServer } from '../../scripts/serve.mjs';
+import { ENGINES, launchEngine, missingEngines } from './engines.mjs';
+import { root } from './harness.mjs';
+
+const MODEL = 'models/fashion-mnist.dyce';
+// A configuration whose answers come from every kind of classifier on
+// these images (saver, two exits, head), so that exits are really compared.
+const CONFIG = 'pareto-36';
+const IMAGES = Array.from({ length: 200 }, (_, i) => i * 50); // spread over the 10 000 test images
+const EXPECTED_VARIANT = { chromium: 'relaxed', firefox: 'relaxed', webkit: 'simd' };
+const FLAGS = { relaxed: ['--experimental-wasm-relaxed-simd'], simd: [] }; // Node 20 runs relaxed SIMD behind a flag
+
+/** Node's answers with `variant`'s build (a child process: the flag is per process). */
+async function nodeAnswers(variant) {
+  const { stdout } = await promisify(execFile)(process.execPath,
+    [...FLAGS[variant], path.join(root, 'tests/browser/node-classify.mjs'), path.join(root, MODEL), variant, CONFIG, IMAGES.join(',')],
+    { maxBuffer: 16 << 20 });
+  const out = JSON.parse(stdout);
+  assert.equal(out.variant, variant);
+  return out.results;
+}
+
+const missing = missingEngines();
+const haveModel = fs.existsSync(path.join(root, MODEL));
+let expected, server, url;
+
+test.before(async () => {
+  if (!haveModel) return;
+  const [relaxed, simd] = await Promise.all([nodeAnswers('relaxed'), nodeAnswers('simd')]);
+  expected = { relaxed, simd };
+  ({ server, url } = await startServer({ port: 0 }));
+});
+test.after(() => server?.close());
+
+const key = (r) => `${r.index}: ${r.label} at ${r.exit} (${r.macs} MACs)`;
+
+for (const name of ENGINES) {
+  test(`${name}: the demo classifies in the Worker with the right wasm build, as Node does`, {
+    skip: !haveModel ? `${MODEL} is not built` : missing[name] ?? false,
+  }, async (t) => {
+    const t0 = performance.now();
+    const browser = await launchEngine(name);
+    const tLaunch = performance.now();
+    try {
+      await browser.goto(`${url}?test&signals=battery&model=/${MODEL}`);
+      // get() may return before module scripts ran: wait for the page's own marker.
+      const ready = await browser.waitFor(() => (window.dyceTest ? 'ready'
+        : document.getElementById('status').classList.contains('error') ? `failed: ${document.getElementById('status').textContent}` : null),
+      null, { timeoutMs: 60_000, what: 'the page to load the model and the test images' });
+      assert.equal(ready, 'ready', `${ready}; errors: ${JSON.stringify(await browser.errors())}`);
+      const tReady = performance.now();
+
+      // It streams: frames classified and shown, at the governor's choice.
+      const s = await browser.waitFor(() => { const x = window.dyceTest.snapshot(); return x.total >= 20 ? x : null; }, null,
+        { timeoutMs: 60_000, what: '20 frames' });
+      assert.equal(s.runner, 'worker');
+      assert.equal(s.variant, EXPECTED_VARIANT[name], `${name} picked the ${s.variant} build`);
+      const runtime = await browser.evaluate(() => document.getElementById('runtime').textContent);
+      assert.match(runtime, new RegExp(`^in a Worker, wasm ${EXPECTED_VARIANT[name]};`));
+      const relaxedValid = await browser.evaluate(() => WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+        10, 61, 1, 59, 0, ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]), 0xfd, 0x85, 0x02, 11])));
+      assert.equal(relaxedValid, EXPECTED_VARIANT[name] === 'relaxed', 'the engine validates relaxed SIMD as expected');
+
+      // The fixed images, one configuration, in the page's Worker.
+      const tClassify = performance.now();
+      const got = await browser.evaluate((request) => window.dyceTest.classify(request), { indices: IMAGES, config: CONFIG });
+      const tDone = performance.now();
+      assert.equal(got.runner, 'worker');
+      assert.equal(got.variant, EXPECTED_VARIANT[name]);
+      const want = expected[got.variant];
+      assert.equal(got.results.length, want.length);
+      const differ = got.results.filter((r, i) => key(r) !== key(want[i]) || r.config !== CONFIG || r.position !== want[i].position);
+      assert.deepEqual(differ.map(key), [], `answers that differ from Node's (${got.variant} build): ` +
+        differ.map((r) => `${key(r)} vs Node ${key(want.find((w) => w.index === r.index))}`).join('; '));
+      const exits = {};
+      for (const r of got.results) exits[r.exit] = (exits[r.exit] ?? 0) + 1;
+
+      assert.deepEqual(await browser.errors(), []);
+      t.diagnostic(`${browser.version}: ${got.variant} build, ${s.total} frames streamed; ${IMAGES.length} images with ${CONFIG} as Node ` +
+        `(exits ${JSON.stringify(exits)}); launch ${((tLaunch - t0) / 1000).toFixed(1)} s, page ready ${((tReady - tLaunch) / 1000).toFixed(1)} s, ` +
+        `${IMAGES.length} classifications ${((tDone - tClassify) / 1000).toFixed(2)} s`);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('Node: the relaxed and SIMD128 builds on these images', { skip: !haveModel && `${MODEL} is not built` }, (t) => {
+  // Not required to agree (relaxed SIMD may round differently; each engine
+  // is compared with its own build), but worth knowing when one differs.
+  const differ = expected.relaxed.filter((r, i) => key(r) !== key(expected.simd[i]));
+  t.diagnostic(differ.length ? `they differ on ${differ.map(key).join('; ')}` : `identical answers on all ${IMAGES.length} images`);
+});
