@@ -20,8 +20,9 @@ APT_PACKAGES=(
   python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy
   # real data
   dataset-fashion-mnist
-  # browser tests
-  chromium
+  # browser tests: Chromium, Firefox ESR, WebKitGTK (MiniBrowser comes with
+  # libwebkit2gtk-4.1-0, driven by WebKitWebDriver on an Xvfb display)
+  chromium firefox-esr webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb
 )
 
 missing=()

@@ -5,7 +5,8 @@
 #   Node tests (conformance of the three builds against onnxruntime-node,
 #   bad input, the cascade and search across builds, wasmtime when
 #   installed, the JS API and the governor), then the browser tests (the
-#   demo page in Chromium; screenshots land in test-results/).
+#   demo page in Chromium, Firefox ESR and WebKitGTK; battery and CPU
+#   throttling in Chromium; screenshots land in test-results/, untracked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -40,5 +41,5 @@ echo "== REDS on the residual backbone, smoke mode (stream and inner widths, kna
 echo "== Node tests"
 node --test tests/node/
 
-echo "== browser tests (Debian's Chromium via playwright-core: the demo page, battery, CPU throttling)"
+echo "== browser tests (the demo in Chromium via playwright-core, Firefox ESR via puppeteer-core, WebKitGTK via WebKitWebDriver; battery, CPU throttling)"
 node --test --test-concurrency=1 tests/browser/
