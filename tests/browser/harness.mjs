@@ -71,23 +71,41 @@ export function snapshot(page) {
   return page.evaluate(() => window.demo.snapshot());
 }
 
-/** Polls the page's snapshot until `predicate(s)` holds; returns it, or throws after `timeoutMs`. */
+/**
+ * Polls the page's snapshot (every 100 ms) until `predicate(s)` holds;
+ * returns it, or throws after `timeoutMs`. Waits are for states, never
+ * fixed sleeps: a loaded machine only makes them take longer.
+ */
 export async function waitForState(page, predicate, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await snapshot(page);
     if (predicate(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now at ${s.configName} (${s.reason})`);
-    await page.waitForTimeout(200);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now at ${s.configName} (${s.reason}; caps: ${s.caps.map((c) => c.kind).join(', ') || 'none'})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** Saves a screenshot under test-results/ (and to `alsoTo`, when given). */
-export async function screenshot(page, name, alsoTo, options = {}) {
+/** Waits until element `#id`'s text matches `pattern` (the page renders at most every 200 ms); returns the text. */
+export async function waitForText(page, id, pattern, timeoutMs = 5000) {
+  try {
+    await page.waitForFunction(({ id, source, flags }) => new RegExp(source, flags).test(document.getElementById(id).textContent),
+      { id, source: pattern.source, flags: pattern.flags }, { timeout: timeoutMs, polling: 50 });
+  } catch (e) {
+    throw new Error(`#${id} did not come to match ${pattern} in ${timeoutMs} ms: it says '${await page.textContent(`#${id}`)}'`, { cause: e });
+  }
+  return page.textContent(`#${id}`);
+}
+
+/**
+ * Saves a screenshot under test-results/ (untracked: no test writes a
+ * tracked file; docs/demo.png is refreshed by hand from test-results/demo.png).
+ */
+export async function screenshot(page, name, options = {}) {
   fs.mkdirSync(artifacts, { recursive: true });
   const file = path.join(artifacts, name);
   await page.screenshot({ path: file, ...options });
-  if (alsoTo) fs.copyFileSync(file, alsoTo);
   return file;
 }
 

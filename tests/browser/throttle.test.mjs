@@ -16,7 +16,8 @@
 // 4×–10× at which the top configuration, measured under the manual
 // override, misses the budget on ≥ 25 % of frames, plus one step; "within budget" is counted
 // over a window that starts after the governor has settled; every wait is
-// bounded.
+// for a state of the page (its clock, its frames), bounded, never a fixed
+// sleep.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { artifacts, framesSince, openDemo, pageQuery, screenshot, snapshot, wait
 
 const SETTLE_MS = 3000;  // after the first step down, before counting
 const WINDOW_FRAMES = 100; // counted over at least WINDOW_MIN_MS
+const MIN_FRAMES = 40;     // and never fewer frames than this
 const WINDOW_MIN_MS = 10_000;
 const RATES = [4, 6, 8, 10];
 
@@ -38,13 +40,13 @@ async function setFps(page, fps) {
   }, fps);
 }
 
-/** Share of `config`'s frames over `budgetMs` in the next `ms`. */
+/** Share of `config`'s frames over `budgetMs` in the next `ms` of the page's time (and at least 10 of its frames). */
 async function overShare(page, config, budgetMs, ms) {
   const from = (await snapshot(page)).now;
-  await page.waitForTimeout(ms);
-  const s = await snapshot(page);
-  const times = s.frames.filter((f) => f.t >= from && f.config === config).map((f) => f.ms);
-  return times.length ? times.filter((x) => x > budgetMs).length / times.length : 0;
+  const mine = (x) => x.frames.filter((f) => f.t >= from && f.config === config);
+  const s = await waitForState(page, (x) => x.now >= from + ms && mine(x).length >= 10, ms + 20_000, `${ms} ms and 10 frames of configuration ${config}`);
+  const times = mine(s).map((f) => f.ms);
+  return times.filter((x) => x > budgetMs).length / times.length;
 }
 
 test('throttled, the governor fits the frame budget by moving down the curve, and comes back', async (t) => {
@@ -109,11 +111,10 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     assert.match(down.reason, /budget/);
     t.diagnostic(`stepped down to ${down.name} (${down.reason})`);
 
-    await page.waitForTimeout(SETTLE_MS);
-    const from = (await snapshot(page)).now;
+    const from = (await waitForState(page, (x) => x.now >= down.t + SETTLE_MS, SETTLE_MS + 10_000, 'the governor to settle')).now;
     const windowMs = Math.max(WINDOW_MIN_MS, (1000 * WINDOW_FRAMES) / fps);
-    await page.waitForTimeout(windowMs);
-    s = await snapshot(page);
+    s = await waitForState(page, (x) => x.now >= from + windowMs && framesSince(x, from).count >= MIN_FRAMES,
+      windowMs + 30_000, `a ${(windowMs / 1000).toFixed(0)} s window of at least ${MIN_FRAMES} frames`);
     const window = framesSince(s, from);
     const names = Object.entries(window.configs).map(([c, n]) => `${s.table.find((l) => l.config === Number(c))?.name ?? c}×${n}`);
     t.diagnostic(`throttled window: ${window.within}/${window.count} frames within budget (${(window.share * 100).toFixed(1)} %); configurations ${names.join(', ')}`);
@@ -123,7 +124,7 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     // recorded frame times come from such a file.
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(path.join(artifacts, 'throttle-trace.json'), JSON.stringify({ rate, fps, budgetMs: s.budgetMs, from, snapshot: s }));
-    assert.ok(window.count >= 40, `${window.count} frames in ${(windowMs / 1000).toFixed(1)} s`);
+    assert.ok(window.count >= MIN_FRAMES, `${window.count} frames in ${(windowMs / 1000).toFixed(1)} s`);
     assert.ok(window.share >= 0.95, `${(window.share * 100).toFixed(1)} % of frames within budget`);
     assert.ok((window.configs[topConfig] ?? 0) < 0.5 * window.count, 'mostly below the top configuration');
 
