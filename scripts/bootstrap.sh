@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # native build and sanitizers
   build-essential cmake pkg-config
+  # JPEG in the native CLI (dyce eval/run on image files)
+  libjpeg62-turbo-dev
   # Emscripten browser module (Debian's 3.1.6) and binaryen for it
   emscripten binaryen
   # WASI build: clang-19 + lld-19 + wasi-libc + compiler-rt builtins for wasm32

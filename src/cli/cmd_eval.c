@@ -6,7 +6,9 @@
  * a records file (by default MODEL.records beside the package) a graph
  * run also reports how often the engine's top-1 agrees with PyTorch's,
  * listing disagreements with the engine's top-2 logit gap. --dump writes
- * one line per sample: index, prediction, answering graph, confidence. */
+ * one line per sample: index, prediction, answering graph, confidence.
+ * DIR is an IDX directory or an image folder DIR/<split>/<class>/<files>
+ * (dataset.h), whose images are preprocessed as image_input.h says. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,8 @@ static int parse(int argc, char **argv, eval_args *a) {
     }
   }
   if (!a->model || !a->data)
-    return cli_error("eval: usage: dyce eval MODEL.dyce --data DIR [--split "
+    return cli_error("eval: usage: dyce eval MODEL.dyce --data DIR (IDX files or "
+                     "DIR/<split>/<class>/*.png|jpg) [--split "
                      "test|train|val] [--graph NAME [--level L] | --config "
                      "NAME|INDEX|backbone|all] "
                      "[--records FILE] [--limit N] [--dump FILE] [--json]");
@@ -99,6 +102,15 @@ static dyce_records *load_records(const eval_args *a) {
     cli_error("%s: %s", p, err.message);
   free(bytes);
   return r;
+}
+
+/* 1 when every sample of records split `split` is in `d` with its label. */
+static int records_match(const dyce_records *rec, size_t split, const dataset *d) {
+  dyce_split sp;
+  dyce_records_split(rec, split, &sp, NULL);
+  for (size_t i = 0; i < sp.count; i++)
+    if (sp.index[i] >= d->count || sp.label[i] != d->labels[sp.index[i]]) return 0;
+  return 1;
 }
 
 static int by_double(const void *x, const void *y) {
@@ -139,7 +151,7 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   size_t g = t->graph;
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
-  if (in.channels != 1 || in.height != d->height || in.width != d->width)
+  if (!d->paths && (in.channels != 1 || in.height != d->height || in.width != d->width))
     return cli_error("the data is %zux%zux1 but the model takes %ux%ux%u",
                      d->height, d->width, in.height, in.width, in.channels);
   dyce_session *s = NULL;
@@ -150,7 +162,7 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
     dyce_session_free(s);
     return cli_error("%s", err.message);
   }
-  size_t pixels = d->height * d->width;
+  size_t pixels = (size_t)in.height * in.width * in.channels;
   float *x = malloc(sizeof(float) * pixels);
   double *ms = malloc(sizeof(double) * n);
   dyce_node_info last;
@@ -162,15 +174,13 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   memset(res, 0, sizeof *res);
   res->answered_by = answered_by;
   for (size_t i = 0; x && ms && i < n && rc == CLI_OK; i++) {
-    const uint8_t *img = d->images + (size_t)order[i] * pixels;
-    for (size_t p = 0; p < pixels; p++)
-      x[p] = ((float)img[p] * in.pixel_scale - in.mean[0]) / in.std[0];
+    if ((rc = dataset_input(d, order[i], &in, x))) break;
     cli_top1 top;
     uint64_t macs;
     size_t by;
     float conf;
     double t0 = cli_now_ms();
-    if (dyce_session_set_input(s, x, pixels, DYCE_LAYOUT_NHWC, &err) ||
+    if (dyce_session_set_input(s, x, pixels, DYCE_LAYOUT_NCHW, &err) ||
         infer(s, m, t, is_prob, &top, &macs, &by, &conf, &err)) {
       rc = cli_error("sample %u: %s", order[i], err.message);
       break;
@@ -318,10 +328,22 @@ int cmd_eval(int argc, char **argv) {
   FILE *dump = NULL;
   int rc = (!target || !answered_by) ? cli_error("out of memory") : CLI_OK;
   if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
-  if (rc || (rc = dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
+  int folder = !rc && dataset_is_image_folder(a.data);
+  if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, &d)
+                         : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
     goto done;
   int have_split = rec && dyce_records_find_split(rec, a.split, &split, NULL) == DYCE_OK;
-  if (!have_split && strcmp(a.split, "test") != 0) {
+  if (have_split && folder && !a.records && !records_match(rec, split, &d)) {
+    /* MODEL.records found beside the package describes other data (the
+     * folder is not the one it was recorded on): evaluate the folder. */
+    fprintf(stderr, "dyce: note: the records beside %s do not describe %s; not used\n",
+            a.model, a.data);
+    have_split = 0;
+  }
+  /* Without records, a split is all of its own data: test, or an image
+   * folder's own DIR/train or DIR/val; IDX val and a val carved from an
+   * image folder's train exist only in the records. */
+  if (!have_split && strcmp(a.split, "test") != 0 && !(folder && strcmp(a.split, d.part) == 0)) {
     rc = cli_error("split '%s' is defined by the records file; none has it "
                    "(pass --records FILE)", a.split);
     goto done;

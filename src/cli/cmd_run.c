@@ -1,14 +1,18 @@
-/* `dyce run MODEL --input X.npy [--graph NAME] [--level L] [--output Y.npy]`: one
- * inference on an NCHW float32 tensor as PyTorch exports it. */
+/* `dyce run MODEL --input X.npy|IMAGE [--graph NAME] [--level L]
+ * [--output Y.npy] [--save-input X.npy]`: one inference on an NCHW
+ * float32 tensor as PyTorch exports it, or on a .png / .jpg / .jpeg file
+ * preprocessed as the package's input spec says (image_input.h);
+ * --save-input writes the exact tensor the engine ran. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "image_input.h"
 #include "npy.h"
 
 typedef struct run_args {
-  const char *model, *input, *output, *graph, *level;
+  const char *model, *input, *output, *graph, *level, *save_input;
 } run_args;
 
 static int parse(int argc, char **argv, run_args *a) {
@@ -19,6 +23,7 @@ static int parse(int argc, char **argv, run_args *a) {
     else if (strcmp(argv[i], "--output") == 0) slot = &a->output;
     else if (strcmp(argv[i], "--graph") == 0) slot = &a->graph;
     else if (strcmp(argv[i], "--level") == 0) slot = &a->level;
+    else if (strcmp(argv[i], "--save-input") == 0) slot = &a->save_input;
     if (slot) {
       if (i + 1 >= argc) return cli_error("run: %s needs a value", argv[i]);
       *slot = argv[++i];
@@ -29,8 +34,8 @@ static int parse(int argc, char **argv, run_args *a) {
     }
   }
   if (!a->model || !a->input)
-    return cli_error("run: usage: dyce run MODEL.dyce --input X.npy "
-                     "[--graph NAME] [--level L] [--output Y.npy]");
+    return cli_error("run: usage: dyce run MODEL.dyce --input X.npy|IMAGE.png|.jpg "
+                     "[--graph NAME] [--level L] [--output Y.npy] [--save-input X.npy]");
   return CLI_OK;
 }
 
@@ -77,13 +82,38 @@ static int write_output(const char *path, const float *y, size_t count,
   return rc ? cli_error("%s", why) : CLI_OK;
 }
 
+/* An image file as the model's (1, C, H, W) input. */
+static int read_image(const dyce_model *m, const char *path, npy_array *x) {
+  dyce_input_spec in;
+  dyce_model_input_spec(m, &in);
+  memset(x, 0, sizeof *x);
+  x->rank = 4;
+  x->shape[0] = 1;
+  x->shape[1] = in.channels;
+  x->shape[2] = in.height;
+  x->shape[3] = in.width;
+  x->count = (size_t)in.channels * in.height * in.width;
+  if (!(x->data = malloc(sizeof(float) * x->count))) return cli_error("out of memory");
+  if (image_file_tensor(path, &in, x->data)) {
+    free(x->data);
+    return CLI_FAIL;
+  }
+  return CLI_OK;
+}
+
 static int run_once(dyce_model *m, const run_args *a) {
   size_t g;
   if (cli_pick_graph(m, a->graph, &g)) return CLI_FAIL;
   npy_array x;
   char why[256];
-  if (npy_read(a->input, &x, why, sizeof why)) return cli_error("%s", why);
+  if (image_path_is_image(a->input)) {
+    if (read_image(m, a->input, &x)) return CLI_FAIL;
+  } else if (npy_read(a->input, &x, why, sizeof why)) {
+    return cli_error("%s", why);
+  }
   int rc = check_input_shape(m, &x);
+  if (!rc && a->save_input && npy_write(a->save_input, x.data, x.shape, x.rank, why, sizeof why))
+    rc = cli_error("%s", why);
   dyce_session *s = NULL;
   dyce_error err;
   double ms = 0;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "gunzip.h"
+#include "../codec/inflate.h"
 
 #define MAX_UNCOMPRESSED (1u << 30)
 
@@ -94,14 +94,15 @@ int dataset_load(const char *dir, const char *part, dataset *out) {
   out->height = h;
   out->width = w;
   out->images = malloc(count * h * w + 1);
-  out->labels = malloc(count + 1);
+  out->labels = malloc(sizeof(uint32_t) * (count + 1));
   if (!out->images || !out->labels) {
     cli_error("out of memory reading %s", dir);
     dataset_free(out);
     goto done;
   }
   memcpy(out->images, images + 16, count * h * w);
-  memcpy(out->labels, labels + 8, count);
+  for (size_t i = 0; i < count; i++) out->labels[i] = labels[8 + i];
+  out->part = strcmp(part, "test") == 0 ? "test" : "train";
   rc = 0;
 done:
   free(images);
@@ -110,6 +111,8 @@ done:
 }
 
 void dataset_free(dataset *d) {
+  for (size_t i = 0; d->paths && i < d->count; i++) free(d->paths[i]);
+  free(d->paths);
   free(d->images);
   free(d->labels);
   memset(d, 0, sizeof *d);

@@ -1,21 +1,44 @@
-/* Image-classification data in the IDX format of (Fashion-)MNIST, read
- * from a directory holding the files plain or gzip'd (as Debian ships). */
+/* Image-classification data: the IDX format of (Fashion-)MNIST, read
+ * from a directory holding the files plain or gzip'd (as Debian ships),
+ * or an image folder DIR/<split>/<class>/<file>.png|.jpg|.jpeg. */
 #ifndef DYCE_CLI_DATASET_H
 #define DYCE_CLI_DATASET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../dyce.h"
+
 typedef struct dataset {
   size_t count, height, width;
-  uint8_t *images; /* count * height * width, row-major */
-  uint8_t *labels; /* count */
+  uint8_t *images;  /* IDX: count * height * width, row-major */
+  uint32_t *labels; /* count class indices */
+  char **paths;     /* image folder: one file per sample (images is NULL) */
+  const char *part; /* the folder or file set read: "train", "test", "val" */
 } dataset;
 
-/* `part` is "train" (train-*-ubyte) or "test" (t10k-*-ubyte). Prints the
- * reason and returns non-zero on failure. */
+/* IDX: `part` is "train" (train-*-ubyte) or "test" (t10k-*-ubyte). Prints
+ * the reason and returns non-zero on failure. */
 int dataset_load(const char *dir, const char *part, dataset *out);
 void dataset_free(dataset *d);
+
+/* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
+ * directory). */
+int dataset_is_image_folder(const char *dir);
+
+/* An image folder's split: DIR/<split>, or DIR/train for "val" when there
+ * is no DIR/val (records then index the train folder). Class folders are
+ * sorted by name, files by name within a class: that order is the sample
+ * index. A class folder matches the model's label of the same name, '_'
+ * in the folder name standing for '/' in the label; without labels in the
+ * package, classes are numbered in folder order. Prints why on failure. */
+int dataset_load_images(const char *dir, const char *split,
+                        const dyce_model *m, dataset *out);
+
+/* The normalised NCHW input of sample i (channels * height * width
+ * floats of the model's input). Prints why on failure. */
+int dataset_input(const dataset *d, size_t i, const dyce_input_spec *in,
+                  float *x);
 
 /* Reads a whole file, gunzipping it when it ends in ".gz". */
 uint8_t *read_whole_file(const char *path, size_t *size);

@@ -5,7 +5,7 @@
  * ample for data sets. The first error is kept in `error` and makes every
  * later step a no-op (wasi-libc has no setjmp to unwind with).
  */
-#include "gunzip.h"
+#include "inflate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,8 @@ typedef struct inflater {
   int bit_count;
   uint8_t *out;
   size_t out_size, out_pos;
-  const char *error; /* first error, or NULL */
+  const char *too_much; /* the error when output exceeds out_size */
+  const char *error;    /* first error, or NULL */
 } inflater;
 
 typedef struct huffman {
@@ -48,7 +49,7 @@ static uint32_t bits(inflater *s, int need) {
 
 static void emit(inflater *s, uint8_t byte) {
   if (s->out_pos >= s->out_size) {
-    fail(s, "more data than the gzip trailer says");
+    fail(s, s->too_much);
     return;
   }
   s->out[s->out_pos++] = byte;
@@ -245,7 +246,7 @@ static size_t skip_header(inflater *s) {
   return at;
 }
 
-static uint32_t crc32_of(const uint8_t *p, size_t n) {
+uint32_t dyce_crc32(uint32_t crc, const uint8_t *p, size_t n) {
   static uint32_t table[256];
   if (!table[1])
     for (uint32_t i = 0; i < 256; i++) {
@@ -253,9 +254,22 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) {
       for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
       table[i] = c;
     }
-  uint32_t c = 0xffffffffu;
+  uint32_t c = crc ^ 0xffffffffu;
   for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
+}
+
+/* Inflates blocks until the last one. */
+static void blocks(inflater *s) {
+  for (int last = 0; !last && !s->error;) {
+    last = (int)bits(s, 1);
+    switch (bits(s, 2)) {
+      case 0: stored_block(s); break;
+      case 1: fixed_block(s); break;
+      case 2: dynamic_block(s); break;
+      default: fail(s, "invalid block type");
+    }
+  }
 }
 
 int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
@@ -264,6 +278,7 @@ int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
   memset(&s, 0, sizeof s);
   s.in = in;
   s.in_size = in_size;
+  s.too_much = "more data than the gzip trailer says";
   *out = NULL;
   s.in_pos = skip_header(&s);
   uint32_t crc = 0;
@@ -278,17 +293,9 @@ int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
   }
   if (!s.error && !(s.out = malloc(isize ? isize : 1))) fail(&s, "out of memory");
   s.out_size = isize;
-  for (int last = 0; !last && !s.error;) {
-    last = (int)bits(&s, 1);
-    switch (bits(&s, 2)) {
-      case 0: stored_block(&s); break;
-      case 1: fixed_block(&s); break;
-      case 2: dynamic_block(&s); break;
-      default: fail(&s, "invalid block type");
-    }
-  }
+  blocks(&s);
   if (!s.error && s.out_pos != isize) fail(&s, "less data than the gzip trailer says");
-  if (!s.error && crc32_of(s.out, s.out_pos) != crc) fail(&s, "CRC mismatch");
+  if (!s.error && dyce_crc32(0, s.out, s.out_pos) != crc) fail(&s, "CRC mismatch");
   if (s.error) {
     free(s.out);
     snprintf(why, why_size, "%s", s.error);
@@ -296,5 +303,43 @@ int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
   }
   *out = s.out;
   *out_size = s.out_pos;
+  return 0;
+}
+
+int dyce_zlib_inflate(const uint8_t *in, size_t in_size, uint8_t *out,
+                      size_t out_size, char *why, size_t why_size) {
+  inflater s;
+  memset(&s, 0, sizeof s);
+  s.in = in;
+  s.in_size = in_size;
+  s.out = out;
+  s.out_size = out_size;
+  s.too_much = "the compressed data holds more bytes than the image needs";
+  if (in_size < 2 || (in[0] & 0x0f) != 8 || (in[0] >> 4) > 7 ||
+      ((unsigned)in[0] << 8 | in[1]) % 31 != 0)
+    fail(&s, "not a zlib stream (bad header)");
+  else if (in[1] & 0x20)
+    fail(&s, "zlib stream needs a preset dictionary");
+  s.in_pos = 2;
+  if (!s.error) blocks(&s);
+  if (!s.error && s.out_pos != out_size)
+    fail(&s, "the compressed data holds fewer bytes than the image needs");
+  if (!s.error) {
+    uint32_t a = 1, b = 0; /* Adler-32, after the last block's byte */
+    for (size_t i = 0; i < out_size; i++) {
+      a = (a + out[i]) % 65521u;
+      b = (b + a) % 65521u;
+    }
+    size_t at = s.in_pos;
+    if (in_size - at < 4)
+      fail(&s, "zlib stream ends before its Adler-32 check");
+    else if (((uint32_t)in[at] << 24 | (uint32_t)in[at + 1] << 16 |
+              (uint32_t)in[at + 2] << 8 | in[at + 3]) != (b << 16 | a))
+      fail(&s, "zlib Adler-32 mismatch");
+  }
+  if (s.error) {
+    snprintf(why, why_size, "%s", s.error);
+    return 1;
+  }
   return 0;
 }

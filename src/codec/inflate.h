@@ -1,8 +1,8 @@
-/* gzip decompression (RFC 1952 around RFC 1951 deflate), self-contained so
- * the WASI and Emscripten builds, which have no zlib, read the same files
- * as the native one. */
-#ifndef DYCE_CLI_GUNZIP_H
-#define DYCE_CLI_GUNZIP_H
+/* Deflate (RFC 1951) inside gzip (RFC 1952: the IDX data sets) and zlib
+ * (RFC 1950: PNG's IDAT), self-contained so the WASI build, which has no
+ * zlib, reads the same files as the native one. */
+#ifndef DYCE_CODEC_INFLATE_H
+#define DYCE_CODEC_INFLATE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,5 +12,16 @@
  * Output larger than `max_out` bytes is refused. */
 int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
                 uint8_t **out, size_t *out_size, char *why, size_t why_size);
+
+/* Decompresses one zlib stream into `out`, which must come out exactly
+ * `out_size` bytes long (more or less is an error); the Adler-32 check is
+ * verified; bytes after the stream are ignored. Returns 0, or non-zero
+ * with a reason in `why`. */
+int dyce_zlib_inflate(const uint8_t *in, size_t in_size, uint8_t *out,
+                      size_t out_size, char *why, size_t why_size);
+
+/* CRC-32 (ISO 3309, as gzip and PNG use it), continuing from `crc`
+ * (0 to start). */
+uint32_t dyce_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 #endif

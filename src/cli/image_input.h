@@ -1,0 +1,30 @@
+/* Image files as model input, exactly as models/dyce_build/images.py
+ * defines it (the one preprocessing of dyce): decode; center-crop to the
+ * input's aspect ratio and box-filter resize in double precision, with
+ * normalised, unrounded weights (no resampling at the same size);
+ * channels 1 = the gray value of a gray image or BT.601 luma, 3 = RGB;
+ * then (p * pixel_scale - mean[c]) / std[c]. */
+#ifndef DYCE_CLI_IMAGE_INPUT_H
+#define DYCE_CLI_IMAGE_INPUT_H
+
+#include <stddef.h>
+
+#include "../codec/image.h"
+#include "../dyce.h"
+
+/* Largest image decoded: 2^26 pixels (8192 x 8192). */
+#define IMAGE_MAX_PIXELS ((size_t)1 << 26)
+
+/* 1 when `path` ends in .png, .jpg or .jpeg (any case). */
+int image_path_is_image(const char *path);
+
+/* The model input of a decoded image: x holds channels * height * width
+ * floats, NCHW. Returns 0, or non-zero with a reason in `why`. */
+int image_tensor(const dyce_image *image, const dyce_input_spec *in, float *x,
+                 char *why, size_t why_size);
+
+/* Reads, decodes and preprocesses a file; prints "PATH: reason" and
+ * returns CLI_FAIL on failure. */
+int image_file_tensor(const char *path, const dyce_input_spec *in, float *x);
+
+#endif

@@ -1,0 +1,110 @@
+"""Fixtures of tests/node/image_folder.test.mjs: PNG (and JPEG) files of
+every colour type PIL writes, a tiny 3-channel model, and the exact input
+tensors that models/dyce_build/images.py `to_tensor` makes of each file
+for each model, so the test can compare the engine's C decoder and
+preprocessing (`dyce run --save-input`) with the Python definition.
+
+Usage: image_fixtures.py OUT_DIR MODEL_1CH.dyce
+Writes OUT_DIR/images/*.png|jpg, OUT_DIR/rgb.dyce (3 x 32 x 32, 5
+classes), OUT_DIR/want/<model>/<image>.npy and OUT_DIR/cases.json.
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "models"))
+from dyce_build.images import to_tensor  # noqa: E402
+
+
+def input_spec(path):
+    """(h, w, c, pixel_scale, mean, std) from a package's INPT section,
+    as the float32 values the engine reads (docs/FORMAT.md)."""
+    data = open(path, "rb").read()
+    count = struct.unpack_from("<I", data, 12)[0]
+    for i in range(count):
+        tag, _, off, size = struct.unpack_from("<4sIQQ", data, 64 + 32 * i)
+        if tag == b"INPT":
+            _, h, w, c, scale = struct.unpack_from("<IIIIf", data, off)
+            vals = struct.unpack_from(f"<{2 * c}f", data, off + 32)
+            return h, w, c, scale, list(vals[:c]), list(vals[c:])
+    raise ValueError(f"{path}: no INPT section")
+
+
+def rgb_model(out_dir):
+    """A 3-channel 32 x 32 network with ImageNet's normalisation."""
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, stride=2), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 5)).eval()
+    onnx = os.path.join(out_dir, "rgb.onnx")
+    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), onnx, opset_version=13)
+    dyce = os.path.join(out_dir, "rgb.dyce")
+    subprocess.run([sys.executable, os.path.join(ROOT, "models", "convert.py"), onnx,
+                    "-o", dyce, "--mean", "0.485,0.456,0.406",
+                    "--std", "0.229,0.224,0.225"], check=True)
+    return dyce
+
+
+def images(out_dir):
+    """name -> path of the test images: sizes that need resizing to 28 x 28
+    and 32 x 32, and ones that do not."""
+    rng = np.random.default_rng(14)
+    d = os.path.join(out_dir, "images")
+    os.makedirs(d, exist_ok=True)
+
+    def u8(*shape):
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+
+    made = {
+        "gray-28x28.png": Image.fromarray(u8(28, 28), "L"),
+        "gray-37x23.png": Image.fromarray(u8(23, 37), "L"),
+        "rgb-64x48.png": Image.fromarray(u8(48, 64, 3), "RGB"),
+        "rgb-32x32.png": Image.fromarray(u8(32, 32, 3), "RGB"),
+        "rgba-30x30.png": Image.fromarray(u8(30, 30, 4), "RGBA"),
+        "gray-as-rgb-40x33.png": Image.fromarray(np.repeat(u8(33, 40, 1), 3, axis=2), "RGB"),
+        "bilevel-29x31.png": Image.fromarray(u8(31, 29) > 127),
+        "gray-alpha-20x50.png": Image.fromarray(u8(50, 20, 2), "LA"),
+        "wide-300x7.png": Image.fromarray(u8(7, 300, 3), "RGB"),
+    }
+    pal = Image.fromarray(u8(45, 39, 3), "RGB").convert("P", palette=Image.ADAPTIVE, colors=37)
+    made["palette-39x45.png"] = pal
+    made["palette-4bit-26x26.png"] = Image.fromarray(u8(26, 26, 3), "RGB").convert(
+        "P", palette=Image.ADAPTIVE, colors=12)
+    paths = {}
+    for name, im in made.items():
+        paths[name] = os.path.join(d, name)
+        im.save(paths[name], bits=4) if "4bit" in name else im.save(paths[name])
+    smooth = np.clip(np.add.outer(np.arange(40), np.arange(52))[..., None] * [3, 2, 1], 0, 255)
+    paths["photo-52x40.jpg"] = os.path.join(d, "photo-52x40.jpg")
+    Image.fromarray(smooth.astype(np.uint8), "RGB").save(paths["photo-52x40.jpg"], quality=90)
+    return paths
+
+
+def main():
+    out_dir, gray_model = sys.argv[1], sys.argv[2]
+    models = {"gray": os.path.abspath(gray_model), "rgb": rgb_model(out_dir)}
+    paths = images(out_dir)
+    cases = []
+    for mname, mpath in models.items():
+        h, w, c, scale, mean, std = input_spec(mpath)
+        assert h == w, "images.py resizes to size x size"
+        os.makedirs(os.path.join(out_dir, "want", mname), exist_ok=True)
+        for name, path in paths.items():
+            want = os.path.join(out_dir, "want", mname, name + ".npy")
+            np.save(want, to_tensor(path, h, c, scale, mean, std))
+            cases.append({"model": mpath, "image": path, "want": want, "jpeg": name.endswith(".jpg")})
+    with open(os.path.join(out_dir, "cases.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
