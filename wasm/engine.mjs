@@ -2,27 +2,24 @@
 // Emscripten module and wraps the C API in a small class. Works in Node,
 // browsers and workers. The user-facing API (preprocessing, cascade,
 // governor) builds on this.
-import { detectVariant, loadVariant } from './variants.mjs';
+import { DyceError } from './errors.mjs';
+import { loadVariant } from './variants.mjs';
 
-/** An engine error: `code` is the C status name, e.g. "DYCE_BAD_FORMAT". */
-export class DyceError extends Error {
-  constructor(code, message) {
-    super(message);
-    this.name = 'DyceError';
-    this.code = code;
-  }
-}
+export { DyceError };
+export { detectVariant, WASM_FILES } from './variants.mjs';
 
 /**
- * Instantiates the wasm module. Options: `variant` ("relaxed", "simd" or
- * "nosimd"; by default the best this host validates, see variants.mjs),
- * `wasmBinary` (bytes) or `wasmUrl` (where to fetch that build's .wasm;
- * either one without `variant` means the SIMD build, dyce.wasm).
+ * Compiles and instantiates the wasm module. Options: `variant`
+ * ("relaxed", "simd" or "nosimd"; by default the best this host
+ * validates, see variants.mjs), `wasmPaths` (the folder, or a table by
+ * file name, where the three .wasm files are; the build is still picked
+ * by feature detection), or one file: `wasmUrl` / `wasmBinary` (bytes),
+ * whose build is recognised from the module (a `variant` contradicting it
+ * is refused). Failures are DyceErrors: DYCE_FETCH_FAILED,
+ * DYCE_WASM_COMPILE, DYCE_WASM_MISMATCH, with the URL.
  */
 export async function createEngine(options = {}) {
-  const explicit = options.wasmBinary || options.wasmUrl;
-  const variant = options.variant ?? (explicit ? 'simd' : detectVariant());
-  const module = await loadVariant(variant, options);
+  const { module, variant } = await loadVariant(options);
   const engine = new Engine(module);
   engine.variant = variant;
   return engine;

@@ -58,5 +58,9 @@ export declare class Governor extends EventTarget {
   state: GovernorState;
   update(signals: Signals): Decision;
   predictedCosts(): (number | null)[];
-  addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void): void;
+  /** 'change': the configuration moved; `event.detail` says from where to where and why. */
+  addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }

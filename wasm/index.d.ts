@@ -1,12 +1,30 @@
 // Types of dyce's user-facing module (wasm/index.mjs) and its Worker
 // mirror (wasm/worker-client.mjs).
 
-/** An error from dyce: `code` is the engine's status name, e.g. "DYCE_BAD_FORMAT". */
+export type DyceErrorCode =
+  | 'DYCE_INVALID_ARGUMENT' | 'DYCE_BAD_FORMAT' | 'DYCE_UNSUPPORTED' | 'DYCE_LIMIT'
+  | 'DYCE_OUT_OF_MEMORY' | 'DYCE_NOT_FOUND' | 'DYCE_BAD_INPUT' | 'DYCE_BAD_STATE'
+  /** A fetch failed (network, HTTP status) or a file could not be read; `url` says which. */
+  | 'DYCE_FETCH_FAILED'
+  /** A .wasm did not compile or instantiate on this host; `url` says which. */
+  | 'DYCE_WASM_COMPILE'
+  /** `wasmUrl` / `wasmBinary` is not the build `variant` names. */
+  | 'DYCE_WASM_MISMATCH'
+  | 'DYCE_WORKER_ERROR' | 'DYCE_INTERNAL' | (string & {});
+
+/**
+ * Every failure dyce reports: `code` says what kind (the engine's status
+ * names plus the JS-side ones above); `url` or `field` what it was about.
+ */
 export declare class DyceError extends Error {
-  readonly code:
-    | 'DYCE_INVALID_ARGUMENT' | 'DYCE_BAD_FORMAT' | 'DYCE_UNSUPPORTED' | 'DYCE_LIMIT'
-    | 'DYCE_OUT_OF_MEMORY' | 'DYCE_NOT_FOUND' | 'DYCE_BAD_INPUT' | 'DYCE_BAD_STATE'
-    | 'DYCE_WORKER_ERROR' | 'DYCE_INTERNAL' | (string & {});
+  constructor(code: DyceErrorCode, message: string, details?: { url?: string | URL; field?: string; status?: number; cause?: unknown });
+  readonly code: DyceErrorCode;
+  /** The package, .wasm or worker script involved, when there was one. */
+  readonly url?: string;
+  /** The argument involved, e.g. "input.channels", "variant", "wasmPaths['dyce.wasm']". */
+  readonly field?: string;
+  /** The HTTP status of a failed fetch. */
+  readonly status?: number;
 }
 
 /** Which wasm build runs: relaxed SIMD, SIMD128, or none (old browsers). */
@@ -17,9 +35,21 @@ export interface LoadOptions {
   config?: string | number;
   /** The wasm build; default: the best this host validates. */
   variant?: Variant;
-  /** Where that build's .wasm is; default: next to the module (`new URL(…, import.meta.url)`). */
+  /**
+   * Where the .wasm files are, when not next to the module (where bundlers
+   * put them by default): a folder (relative to the page) holding
+   * dyce-relaxed.wasm, dyce.wasm and dyce-nosimd.wasm, or a table from
+   * those names to URLs. The build is still chosen by feature detection.
+   */
+  wasmPaths?: string | URL | Partial<Record<'dyce-relaxed.wasm' | 'dyce.wasm' | 'dyce-nosimd.wasm', string | URL>>;
+  /**
+   * One .wasm file to use. Its build is recognised from the module; a
+   * `variant` it contradicts is refused (DYCE_WASM_MISMATCH), and a build
+   * this host cannot compile fails with DYCE_WASM_COMPILE. Prefer
+   * `wasmPaths`, which keeps feature detection.
+   */
   wasmUrl?: string | URL;
-  /** The .wasm bytes themselves. */
+  /** The .wasm bytes themselves (recognised as `wasmUrl` is). */
   wasmBinary?: Uint8Array | ArrayBuffer;
 }
 
@@ -59,18 +89,37 @@ export interface CustomConfig {
   level?: string | number;
 }
 
-/** ImageData or anything shaped like it (RGBA bytes). */
+/**
+ * A byte image: ImageData (RGBA), or bytes of 1 (gray), 3 (RGB) or 4
+ * (RGBA) channels per pixel, row by row. `channels` defaults to what
+ * `data.length / (width · height)` says. The picture is center-cropped,
+ * resized, converted (luma for a one-channel model) and normalised as the
+ * package's input spec says.
+ */
 export interface PixelData {
   readonly data: Uint8ClampedArray | Uint8Array;
   readonly width: number;
   readonly height: number;
+  readonly channels?: 1 | 3 | 4;
+}
+
+/**
+ * The model's input tensor itself, already normalised as the package's
+ * input spec says (x = (pixel · pixelScale − mean) / std): 1×C×H×W
+ * ("nchw") or 1×H×W×C ("nhwc"). Values no normalised picture can have
+ * (raw 0–255 pixels, say) are refused with DYCE_BAD_INPUT. A bare
+ * Float32Array is refused with DYCE_INVALID_ARGUMENT: it cannot say what
+ * it holds.
+ */
+export interface NormalizedTensor {
+  readonly tensor: Float32Array;
+  readonly layout: 'nchw' | 'nhwc';
+  readonly normalized: true;
 }
 
 export type ImageInput =
-  | PixelData | ImageBitmap | VideoFrame | OffscreenCanvas
-  | HTMLCanvasElement | HTMLVideoElement | HTMLImageElement
-  /** The normalised input tensor itself (1×C×H×W, or 1×H×W×C with layout "nhwc"). */
-  | Float32Array;
+  | PixelData | NormalizedTensor | ImageBitmap | VideoFrame | OffscreenCanvas
+  | HTMLCanvasElement | HTMLVideoElement | HTMLImageElement;
 
 export interface ClassifyOptions {
   /** Switch to this configuration first (O(1)); it stays current. */
@@ -81,8 +130,6 @@ export interface ClassifyOptions {
   macBudget?: number;
   /** How many classes `top` lists (default 3). */
   topK?: number;
-  /** Layout of a Float32Array input (default "nchw"). */
-  layout?: 'nchw' | 'nhwc';
   /** Map each pixel p to 255 − p first (dark objects on light backgrounds). */
   invert?: boolean;
 }
@@ -127,5 +174,38 @@ export interface Model {
   dispose(): Promise<void>;
 }
 
-/** Loads a .dyce package: bytes (copied), a URL, or a file path under Node. */
+/** The best wasm build this host can run. */
+export declare function detectVariant(): Variant;
+
+/**
+ * Loads a .dyce package: bytes (copied), a URL, or a file path under Node.
+ * Failures: DYCE_FETCH_FAILED / DYCE_NOT_FOUND (with `url`),
+ * DYCE_WASM_COMPILE, DYCE_BAD_FORMAT (with the package's `url` when it had
+ * one), DYCE_INVALID_ARGUMENT (with `field`).
+ */
 export declare function load(source: Uint8Array | ArrayBuffer | ArrayBufferView | URL | string, options?: LoadOptions): Promise<Model>;
+
+/** The model load() returns (on the main thread or in Node). */
+export declare class DyceModel implements Model {
+  /** Takes ownership of a low-level engine model. */
+  constructor(low: import('./engine.js').Model, variant: Variant);
+  /** The low-level engine model underneath. */
+  readonly low: import('./engine.js').Model;
+  readonly configs: readonly ConfigInfo[];
+  readonly levels: readonly string[];
+  readonly labels: readonly string[];
+  readonly input: Model['input'];
+  readonly backboneMacs: number;
+  readonly variant: Variant;
+  readonly config: string | null;
+  readonly defaultConfig: number | null;
+  readonly disposed: boolean;
+  classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
+  /** classify, synchronously (what the Worker calls). */
+  classifyNow(input: ImageInput, options?: ClassifyOptions): Classification;
+  setConfig(which: string | number | CustomConfig): Promise<void>;
+  setConfigNow(which: string | number | CustomConfig): void;
+  /** The `k` most probable classes of graph `exit`'s output for the current input. */
+  topOf(exit: string, k: number): { index: number; label: string; score: number }[];
+  dispose(): Promise<void>;
+}

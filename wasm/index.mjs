@@ -8,32 +8,22 @@
 //   const { label, score, exit, macs, ms } = await model.classify(imageData);
 //   await model.setConfig(model.configs[0].name);   // the cheapest
 //   model.dispose();
-import { createEngine, DyceError } from './engine.mjs';
+import { createEngine } from './engine.mjs';
+import { DyceError } from './errors.mjs';
+import { readBytes } from './io.mjs';
 import { toTensor } from './preprocess.mjs';
 
 export { DyceError };
+export { detectVariant } from './variants.mjs';
 
-const isNode = typeof process === 'object' && !!process.versions?.node;
-
-/** Package bytes from bytes, a URL or a path (Node) / URL string (browser). */
+/** Package bytes from bytes, a URL (fetched) or a path (Node; read from the file system). */
 async function readSource(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  const isUrl = source instanceof URL;
-  if (typeof source !== 'string' && !isUrl)
-    throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer) or a URL');
-  if (isNode && (!isUrl || source.protocol === 'file:') && !/^https?:/.test(String(source))) {
-    const fs = await import('node:fs/promises');
-    try {
-      return new Uint8Array(await fs.readFile(source));
-    } catch (e) {
-      throw new DyceError('DYCE_NOT_FOUND', `cannot read ${source}: ${e.message}`);
-    }
-  }
-  const response = await fetch(source);
-  if (!response.ok) throw new DyceError('DYCE_NOT_FOUND', `cannot fetch ${source}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (typeof source !== 'string' && !(source instanceof URL))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer) or a URL', { field: 'source' });
+  return readBytes(source, 'model package');
 }
 
 /**
@@ -41,13 +31,27 @@ async function readSource(source) {
  * caller keeps it), a URL, or a path under Node. Options: `config` (the
  * configuration to start with, name or index; default: the package's most
  * accurate one), and the engine's: `variant` ("relaxed" | "simd" |
- * "nosimd"), `wasmUrl`, `wasmBinary`.
+ * "nosimd"), `wasmPaths`, `wasmUrl`, `wasmBinary` (see engine.mjs). The
+ * package is read while the wasm module compiles. Every failure is a
+ * DyceError; one about the package carries its `url` when it had one.
  */
 export async function load(source, options = {}) {
   const { config, ...engineOptions } = options;
-  const bytes = await readSource(source);
-  const engine = await createEngine(engineOptions);
-  const model = new DyceModel(engine.loadModel(bytes), engine.variant ?? 'simd');
+  // Both started before either is awaited; a failure of one must not leave
+  // the other's rejection unhandled.
+  const reading = readSource(source), starting = createEngine(engineOptions);
+  const [read, started] = await Promise.allSettled([reading, starting]);
+  if (read.status === 'rejected') throw read.reason;
+  if (started.status === 'rejected') throw started.reason;
+  const bytes = read.value, engine = started.value;
+  let low;
+  try {
+    low = engine.loadModel(bytes);
+  } catch (e) {
+    if (e instanceof DyceError && (typeof source === 'string' || source instanceof URL)) e.url ??= String(source);
+    throw e;
+  }
+  const model = new DyceModel(low, engine.variant);
   try {
     if (model.configs.length) await model.setConfig(config ?? model.defaultConfig);
   } catch (e) {
@@ -140,9 +144,12 @@ export class DyceModel {
   }
 
   /**
-   * Classifies one input: ImageData (or {data, width, height} RGBA), a
-   * canvas, a video, a VideoFrame, an ImageBitmap, or a Float32Array that
-   * is already the normalised tensor (`layout` "nchw" or "nhwc").
+   * Classifies one input: ImageData, a byte image {data: Uint8Array |
+   * Uint8ClampedArray, width, height, channels: 1 | 3 | 4}, a canvas, a
+   * video, a VideoFrame, an ImageBitmap, or a normalised tensor in the
+   * explicit form {tensor: Float32Array, layout: "nchw" | "nhwc",
+   * normalized: true} (a bare Float32Array is refused: it cannot say
+   * whether it holds pixels or a normalised tensor).
    * Options: `config` (switch first, and stay), `deadlineMs` / `macBudget`
    * (anytime mode: stop before the next graph once spent), `topK` (3),
    * `invert` (light-on-dark pictures for a dark-on-light model).
@@ -153,12 +160,12 @@ export class DyceModel {
     return this.classifyNow(input, options);
   }
 
-  classifyNow(input, { config, deadlineMs = 0, macBudget = 0, topK = 3, layout = 'nchw', invert = false } = {}) {
+  classifyNow(input, { config, deadlineMs = 0, macBudget = 0, topK = 3, invert = false } = {}) {
     this.checkAlive();
     const start = performance.now();
     if (config !== undefined && config !== null) this.setConfigNow(config);
-    const tensor = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
-    const r = this.low.classify(tensor, { layout: input instanceof Float32Array ? layout : 'nchw', deadlineMs, macBudget });
+    const { tensor, layout } = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
+    const r = this.low.classify(tensor, { layout, deadlineMs, macBudget });
     const top = this.topOf(r.exit, topK);
     return {
       label: r.label, index: r.index, score: r.score, top,

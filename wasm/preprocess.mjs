@@ -1,12 +1,16 @@
-// Turns what a page has (ImageData, a canvas, a video, a VideoFrame, an
-// ImageBitmap) into the model's input tensor, following the package's
-// input spec: center-crop to the model's aspect ratio, resize, grayscale
-// when the model takes one channel, then (pixel · pixelScale − mean) / std.
-// Pixel arrays are resized here in plain JS (also under Node); drawable
-// sources are cropped and resized by the browser on an OffscreenCanvas.
-import { DyceError } from './engine.mjs';
+// Turns what a page has (ImageData, byte images of 1, 3 or 4 channels, a
+// canvas, a video, a VideoFrame, an ImageBitmap) into the model's input
+// tensor, following the package's input spec: center-crop to the model's
+// aspect ratio, resize, grayscale when the model takes one channel, then
+// (pixel · pixelScale − mean) / std. Pixel arrays are resized here in plain
+// JS (also under Node); drawable sources are cropped and resized by the
+// browser on an OffscreenCanvas. A float tensor is taken only in the
+// explicit form {tensor, layout, normalized: true}, and only with values a
+// normalised picture can have: a bare Float32Array (raw pixels? 0–1?
+// normalised?) is refused rather than answered wrongly.
+import { DyceError } from './errors.mjs';
 
-const invalid = (message) => new DyceError('DYCE_INVALID_ARGUMENT', message);
+const invalid = (message, field = 'input') => new DyceError('DYCE_INVALID_ARGUMENT', message, { field });
 
 /** The largest centered crop of a w×h image with the aspect ratio of outW×outH. */
 export function centerCrop(w, h, outW, outH) {
@@ -15,38 +19,52 @@ export function centerCrop(w, h, outW, outH) {
   return { x: (w - cw) / 2, y: (h - ch) / 2, w: cw, h: ch };
 }
 
-/** Is `x` an ImageData or anything shaped like one ({data, width, height})? */
+/** Is `x` an ImageData or a byte image ({data: Uint8Array | Uint8ClampedArray, width, height, channels?})? */
 export function isPixelData(x) {
   return !!x && typeof x === 'object' && Number.isInteger(x.width) && Number.isInteger(x.height) &&
     (x.data instanceof Uint8ClampedArray || x.data instanceof Uint8Array);
 }
 
 /**
- * Box-filter resampling of the center crop of RGBA `src` (w×h) to outW×outH
- * RGBA. Every output pixel averages the source area it covers, weighting
- * the partly covered pixels at its edges, so downscaling does not alias.
+ * The channel count of byte image `x`: `x.channels` (1, 3 or 4), else
+ * what its length says (ImageData: 4). Refuses a length that does not fit.
  */
-export function resizePixels({ data, width: w, height: h }, outW, outH) {
-  if (data.length !== w * h * 4) throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} RGBA needs ${w * h * 4}`);
+export function pixelChannels({ data, width: w, height: h, channels }) {
+  if (!(w > 0 && h > 0)) throw invalid(`the image is ${w}×${h}; it needs at least one pixel`, 'input.width');
+  if (channels !== undefined && ![1, 3, 4].includes(channels))
+    throw invalid(`channels is ${channels}; byte images have 1 (gray), 3 (RGB) or 4 (RGBA) channels`, 'input.channels');
+  const c = channels ?? data.length / (w * h);
+  if (![1, 3, 4].includes(c) || data.length !== w * h * c)
+    throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} needs ${channels ? w * h * channels : `${w * h} (gray), ${w * h * 3} (RGB) or ${w * h * 4} (RGBA)`}`, 'input.data');
+  return c;
+}
+
+/**
+ * Box-filter resampling of the center crop of byte image `src` (w×h, 1, 3
+ * or 4 channels) to outW×outH with the same channels. Every output pixel
+ * averages the source area it covers, weighting the partly covered pixels
+ * at its edges, so downscaling does not alias.
+ */
+export function resizePixels(src, outW, outH) {
+  const { data, width: w, height: h } = src, ch = pixelChannels(src);
   if (w === outW && h === outH) return data;
   const crop = centerCrop(w, h, outW, outH);
   const xs = spans(crop.x, crop.w / outW, outW), ys = spans(crop.y, crop.h / outH, outH);
-  const out = new Uint8ClampedArray(outW * outH * 4);
-  const acc = new Float64Array(4);
+  const out = new Uint8ClampedArray(outW * outH * ch);
+  const acc = new Float64Array(ch);
   for (let oy = 0; oy < outH; oy++) {
     for (let ox = 0; ox < outW; ox++) {
       acc.fill(0);
       let total = 0;
       for (const [sy, wy] of ys[oy]) {
         for (const [sx, wx] of xs[ox]) {
-          const wgt = wy * wx, i = (sy * w + sx) * 4;
-          acc[0] += wgt * data[i]; acc[1] += wgt * data[i + 1];
-          acc[2] += wgt * data[i + 2]; acc[3] += wgt * data[i + 3];
+          const wgt = wy * wx, i = (sy * w + sx) * ch;
+          for (let c = 0; c < ch; c++) acc[c] += wgt * data[i + c];
           total += wgt;
         }
       }
-      const o = (oy * outW + ox) * 4;
-      for (let c = 0; c < 4; c++) out[o + c] = acc[c] / total;
+      const o = (oy * outW + ox) * ch;
+      for (let c = 0; c < ch; c++) out[o + c] = acc[c] / total;
     }
   }
   return out;
@@ -67,23 +85,65 @@ function spans(start, step, count) {
 }
 
 /**
- * RGBA bytes (width·height·4) → the model's input tensor, NCHW Float32Array
- * of 1×channels×height×width. One channel: BT.601 luma. `invert` maps p to
- * 255 − p first (a dark object on a light background, e.g. a camera picture,
- * for a model trained on light-on-dark images such as Fashion-MNIST).
+ * Bytes of `pixelChannels` channels per pixel (1 gray, 3 RGB, 4 RGBA;
+ * default 4) → the model's input tensor, NCHW Float32Array of
+ * 1×channels×height×width. A one-channel model takes BT.601 luma of
+ * colour; a three-channel model takes gray replicated. `invert` maps p to
+ * 255 − p first (a dark object on a light background, e.g. a camera
+ * picture, for a model trained on light-on-dark images such as
+ * Fashion-MNIST).
  */
-export function pixelsToTensor(rgba, width, height, channels, spec, { invert = false } = {}) {
+export function pixelsToTensor(pixels, width, height, channels, spec, { invert = false, pixelChannels: pc = 4 } = {}) {
+  if (channels !== 1 && pc === 1 && channels !== 3)
+    throw invalid(`the model takes ${channels} channels; a gray image cannot give them`, 'input.channels');
+  if (channels !== 1 && channels !== 3 && pc !== channels)
+    throw invalid(`the model takes ${channels} channels; pass an image with ${channels}`, 'input.channels');
   const n = width * height, x = new Float32Array(channels * n);
   for (let c = 0; c < channels; c++) {
     const scale = spec.pixelScale, mean = spec.mean[c], std = spec.std[c];
     for (let i = 0; i < n; i++) {
-      const o = i * 4;
-      let p = channels === 1 ? 0.299 * rgba[o] + 0.587 * rgba[o + 1] + 0.114 * rgba[o + 2] : rgba[o + c];
+      const o = i * pc;
+      let p = pc === 1 ? pixels[o]
+        : channels === 1 ? 0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2] : pixels[o + c];
       if (invert) p = 255 - p;
       x[c * n + i] = (p * scale - mean) / std;
     }
   }
   return x;
+}
+
+/**
+ * The values a normalised input of channel c can take under `spec`:
+ * [lo, hi] = the images of pixels 0 and 255.
+ */
+function normalisedRange(spec, c) {
+  const a = (0 * spec.pixelScale - spec.mean[c]) / spec.std[c], b = (255 * spec.pixelScale - spec.mean[c]) / spec.std[c];
+  return a < b ? [a, b] : [b, a];
+}
+
+/**
+ * Checks the explicit tensor form {tensor: Float32Array, layout: "nchw" |
+ * "nhwc", normalized: true}: a value no normalised picture can have (raw
+ * 0–255 pixels, say) is refused with DYCE_BAD_INPUT. Sizes, NaN and
+ * infinities are left to the engine, which names them.
+ */
+function checkTensorForm(input, dims, spec) {
+  const { tensor, layout, normalized } = input;
+  if (!(tensor instanceof Float32Array))
+    throw invalid(`input.tensor must be a Float32Array, not ${describe(tensor)}`, 'input.tensor');
+  if (layout !== 'nchw' && layout !== 'nhwc')
+    throw invalid(`unknown layout ${JSON.stringify(layout)}: input.layout must be "nchw" or "nhwc"`, 'input.layout');
+  if (normalized !== true)
+    throw invalid('input.normalized must be true: a tensor is taken only already normalised as the package\'s input spec says ((pixel · pixelScale − mean) / std); pass pixels as {data, width, height, channels}', 'input.normalized');
+  const [, height, width, channels] = dims, n = height * width;
+  if (tensor.length !== n * channels) return;
+  const ranges = Array.from({ length: channels }, (_, c) => normalisedRange(spec, c));
+  for (let i = 0; i < tensor.length; i++) {
+    const v = tensor[i], c = layout === 'nchw' ? Math.floor(i / n) : i % channels, [lo, hi] = ranges[c];
+    const slack = 1e-4 * (hi - lo) + 1e-6;
+    if (Number.isFinite(v) && (v < lo - slack || v > hi + slack))
+      throw new DyceError('DYCE_BAD_INPUT', `input.tensor[${i}] is ${v}, outside [${lo.toFixed(4)}, ${hi.toFixed(4)}], the values a normalised input can take (pixel · ${spec.pixelScale} − ${spec.mean[c]}) / ${spec.std[c]}: raw pixels? pass them as {data, width, height, channels}`, { field: 'input.tensor' });
+  }
 }
 
 /** Width and height of a drawable source, whatever its kind. */
@@ -102,7 +162,7 @@ let scratch = null; // one reusable canvas: drawing is the hot path of a video l
 
 /** Center-crops and resizes a drawable source on an OffscreenCanvas; returns RGBA bytes. */
 function drawPixels(source, outW, outH) {
-  if (typeof OffscreenCanvas === 'undefined') throw invalid('drawing a canvas, video or bitmap needs OffscreenCanvas; pass ImageData or a Float32Array');
+  if (typeof OffscreenCanvas === 'undefined') throw invalid('drawing a canvas, video or bitmap needs OffscreenCanvas; pass ImageData or {data, width, height, channels}');
   const { width, height } = sourceSize(source);
   if (!(width > 0 && height > 0)) throw invalid(`the source has no pixels yet (${width}×${height}); is the video playing?`);
   if (!scratch || scratch.width !== outW || scratch.height !== outH) {
@@ -116,19 +176,29 @@ function drawPixels(source, outW, outH) {
 }
 
 /**
- * Any supported input → NCHW Float32Array for a model whose input is
- * [1, height, width, channels] (`dims`). A Float32Array is taken as the
- * already-normalised tensor and returned as is (the engine checks its size
- * and values).
+ * Any supported input → { tensor, layout } for a model whose input is
+ * [1, height, width, channels] (`dims`): pictures become NCHW tensors;
+ * the explicit form {tensor, layout, normalized: true} is checked and
+ * passed on.
  */
 export function toTensor(input, dims, spec, options = {}) {
   const [, height, width, channels] = dims;
-  if (input instanceof Float32Array) return input;
-  let rgba;
-  if (isPixelData(input)) rgba = resizePixels(input, width, height);
-  else if (isDrawable(input)) rgba = drawPixels(input, width, height);
-  else throw invalid(`cannot classify ${describe(input)}: pass ImageData, a canvas, a video, a VideoFrame, an ImageBitmap or a Float32Array`);
-  return pixelsToTensor(rgba, width, height, channels, spec, options);
+  if (input instanceof Float32Array)
+    throw invalid('a bare Float32Array is ambiguous (raw pixels, 0–1, or normalised?): pass a normalised tensor as {tensor, layout: "nchw" | "nhwc", normalized: true}, or pixels as {data: Uint8Array, width, height, channels}');
+  if (input && typeof input === 'object' && 'tensor' in input) {
+    checkTensorForm(input, dims, spec);
+    return { tensor: input.tensor, layout: input.layout };
+  }
+  let pixels, pc = 4;
+  if (isPixelData(input)) {
+    pc = pixelChannels(input);
+    pixels = resizePixels(input, width, height);
+  } else if (isDrawable(input)) {
+    pixels = drawPixels(input, width, height);
+  } else {
+    throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap or {tensor, layout, normalized: true}`);
+  }
+  return { tensor: pixelsToTensor(pixels, width, height, channels, spec, { ...options, pixelChannels: pc }), layout: 'nchw' };
 }
 
 function describe(x) {

@@ -1,13 +1,22 @@
 // The three builds of the browser module and how to pick one:
 //   relaxed  dist/dyce-relaxed.wasm  relaxed SIMD (FMA); a WASI reactor
 //                                    built by clang-19 (see CMakeLists.txt)
-//   simd     dist/dyce.mjs + .wasm   WebAssembly SIMD128 (Emscripten)
-//   nosimd   dist/dyce-nosimd.*      no SIMD, for old browsers (Emscripten)
+//   simd     dist/dyce.wasm          WebAssembly SIMD128 (Emscripten)
+//   nosimd   dist/dyce-nosimd.wasm   no SIMD, for old browsers (Emscripten)
 // Every build exports the same C API; loadVariant returns an object shaped
 // like an Emscripten module (_fn exports, HEAP views, UTF8ToString) so the
 // Engine class does not care which one it got.
-
-const isNode = typeof process === 'object' && !!process.versions?.node;
+//
+// Bundlers: each .wasm is named by a literal `new URL('./dist/….wasm',
+// import.meta.url)`, which Vite, webpack and Rollup plugins follow and
+// emit; the Emscripten glue is imported statically (a Worker bundle in
+// Vite's default iife format cannot split code). The two Emscripten
+// builds' glues differ only in the default file name, which is never used
+// here (the module is compiled by io.mjs and handed over through
+// instantiateWasm), so one glue serves both.
+import createEmscriptenModule from './dist/dyce.mjs';
+import { DyceError } from './errors.mjs';
+import { compileWasm, isLocal } from './io.mjs';
 
 // Smallest modules using one instruction of each feature:
 // (func (result v128) v128.const 0 [v128.const 0 v128.const 0 f32x4.relaxed_madd])
@@ -24,20 +33,33 @@ export function detectVariant() {
   return 'nosimd';
 }
 
-const FILES = {
-  relaxed: { wasm: './dist/dyce-relaxed.wasm' },
-  simd: { wasm: './dist/dyce.wasm', glue: () => import('./dist/dyce.mjs') },
-  nosimd: { wasm: './dist/dyce-nosimd.wasm', glue: () => import('./dist/dyce-nosimd.mjs') },
-};
+/** The .wasm file name of each build (the keys of a `wasmPaths` table). */
+export const WASM_FILES = Object.freeze({ relaxed: 'dyce-relaxed.wasm', simd: 'dyce.wasm', nosimd: 'dyce-nosimd.wasm' });
 
-async function readBytes(url) {
-  if (isNode) {
-    const fs = await import('node:fs');
-    return fs.readFileSync(url);
+/** Where build `variant` is when nothing says otherwise: next to this module, as bundlers see it. */
+function defaultUrl(variant) {
+  if (variant === 'relaxed') return new URL('./dist/dyce-relaxed.wasm', import.meta.url);
+  if (variant === 'simd') return new URL('./dist/dyce.wasm', import.meta.url);
+  return new URL('./dist/dyce-nosimd.wasm', import.meta.url);
+}
+
+/**
+ * Where build `variant` is under `wasmPaths`: a folder (string or URL;
+ * relative to the page in a browser) holding the three .wasm files, or a
+ * table { 'dyce.wasm': url, … } naming each file.
+ */
+export function wasmLocation(variant, wasmPaths) {
+  const file = WASM_FILES[variant];
+  if (wasmPaths === undefined || wasmPaths === null) return defaultUrl(variant);
+  if (typeof wasmPaths === 'object' && !(wasmPaths instanceof URL)) {
+    const url = wasmPaths[file];
+    if (url === undefined)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths has no entry for '${file}', the build this host runs (${variant}); give a folder, or every file: ${Object.values(WASM_FILES).join(', ')}`, { field: `wasmPaths['${file}']` });
+    return url;
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`cannot fetch ${url}: ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  const folder = String(wasmPaths).replace(/\/?$/, '/');
+  if (isLocal(folder) && !/^file:/i.test(folder)) return folder + file; // a folder path under Node
+  return new URL(file, new URL(folder, globalThis.location?.href));
 }
 
 const HEAP_TYPES = { HEAP8: Int8Array, HEAPU8: Uint8Array, HEAP16: Int16Array,
@@ -75,23 +97,62 @@ function reactorModule(exports) {
 // the C library links in answers ENOSYS.
 const WASI_STUBS = new Proxy({}, { get: () => () => 52 });
 
-/**
- * Instantiates build `variant`. `wasmBinary` (bytes) or `wasmUrl` override
- * where its .wasm comes from.
- */
-export async function loadVariant(variant, { wasmBinary, wasmUrl } = {}) {
-  const files = FILES[variant];
-  if (!files) throw new Error(`unknown variant '${variant}'`);
-  const url = wasmUrl ?? new URL(files.wasm, import.meta.url);
-  if (!wasmBinary && (isNode || !files.glue)) wasmBinary = await readBytes(url);
-  if (!files.glue) {
-    const { instance } = await WebAssembly.instantiate(wasmBinary,
-      { wasi_snapshot_preview1: WASI_STUBS });
-    instance.exports._initialize();
-    return reactorModule(instance.exports);
+/** The relaxed build is the WASI reactor; the other two are Emscripten modules. */
+const isReactor = (module) => WebAssembly.Module.imports(module).some((i) => i.module === 'wasi_snapshot_preview1');
+
+async function instantiate(compiled, url) {
+  const failed = (e) => new DyceError('DYCE_WASM_COMPILE', `cannot instantiate the wasm module ${url}: ${e.message ?? e}`, { url, cause: e });
+  if (isReactor(compiled)) {
+    try {
+      const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: WASI_STUBS });
+      instance.exports._initialize();
+      return reactorModule(instance.exports);
+    } catch (e) {
+      throw failed(e);
+    }
   }
-  // Emscripten 3.1.6's glue cannot load files in an ES module under Node,
-  // so Node hands it the bytes.
-  const { default: create } = await files.glue();
-  return create({ wasmBinary, locateFile: () => String(url) });
+  // The glue instantiates through our hook; a failure there rejects `failure`
+  // (the glue itself would only print it).
+  let reject;
+  const failure = new Promise((_, r) => { reject = r; });
+  const ready = createEmscriptenModule({
+    print() {}, printErr() {},
+    instantiateWasm(imports, receive) {
+      WebAssembly.instantiate(compiled, imports).then((instance) => receive(instance, compiled), (e) => reject(failed(e)));
+      return {};
+    },
+  });
+  return Promise.race([ready, failure]);
+}
+
+const asBytes = (b) => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
+
+/**
+ * Compiles and instantiates a build → { module, variant }. Options:
+ * `variant` (default: the best this host validates), `wasmPaths` (where
+ * the .wasm files are; detection still picks one), or one file —
+ * `wasmUrl` or `wasmBinary` (bytes) — whose build is recognised from the
+ * module itself (the relaxed reactor or an Emscripten build); a `variant`
+ * that contradicts it, or a file this host cannot compile, is refused
+ * with DYCE_WASM_MISMATCH / DYCE_WASM_COMPILE naming the URL.
+ */
+export async function loadVariant(options = {}) {
+  const { variant: asked, wasmBinary, wasmUrl, wasmPaths } = options;
+  if (asked !== undefined && !Object.hasOwn(WASM_FILES, asked))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown variant '${asked}'; the builds are ${Object.keys(WASM_FILES).join(', ')}`, { field: 'variant' });
+  const given = [wasmBinary && 'wasmBinary', wasmUrl && 'wasmUrl', wasmPaths && 'wasmPaths'].filter(Boolean);
+  if (given.length > 1)
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `give one of wasmBinary, wasmUrl and wasmPaths, not ${given.join(' and ')}`, { field: given[1] });
+  if (wasmBinary || wasmUrl) {
+    const url = wasmBinary ? '(wasmBinary)' : String(wasmUrl);
+    const compiled = await compileWasm(wasmBinary ? { bytes: asBytes(wasmBinary) } : { source: wasmUrl });
+    const kind = isReactor(compiled) ? 'relaxed' : asked === 'nosimd' || !WebAssembly.validate(SIMD_PROBE) ? 'nosimd' : 'simd';
+    if (asked !== undefined && (asked === 'relaxed') !== (kind === 'relaxed'))
+      throw new DyceError('DYCE_WASM_MISMATCH', `${url} is ${kind === 'relaxed' ? 'the relaxed-SIMD build (dyce-relaxed.wasm)' : 'an Emscripten build (dyce.wasm or dyce-nosimd.wasm)'}, not the ${asked} build asked for; to keep the choice of build automatic, give wasmPaths (the folder of the three files) instead`, { url, field: 'variant' });
+    return { variant: kind, module: await instantiate(compiled, url) };
+  }
+  const variant = asked ?? detectVariant();
+  const source = wasmLocation(variant, wasmPaths);
+  const compiled = await compileWasm({ source });
+  return { variant, module: await instantiate(compiled, String(source)) };
 }

@@ -1,4 +1,28 @@
-import type { Model, WorkerLoadOptions } from './index.js';
+import type { ClassifyOptions, Classification, ConfigInfo, CustomConfig, ImageInput, Model, Variant, WorkerLoadOptions } from './index.js';
 
-/** Loads a package in a module Worker; the model's calls travel by postMessage. */
-export declare function loadInWorker(source: Uint8Array | ArrayBuffer | URL | string, options?: WorkerLoadOptions): Promise<Model>;
+/**
+ * Loads a package in a module Worker; the model's calls travel by
+ * postMessage. Relative URLs (source, wasmUrl, wasmPaths) resolve against
+ * the page.
+ */
+export declare function loadInWorker(source: Uint8Array | ArrayBuffer | URL | string, options?: WorkerLoadOptions): Promise<WorkerModel>;
+
+/** The Worker-side model's mirror on the page. */
+export declare class WorkerModel implements Model {
+  constructor(worker: Worker);
+  readonly worker: Worker;
+  readonly configs: readonly ConfigInfo[];
+  readonly levels: readonly string[];
+  readonly labels: readonly string[];
+  readonly input: Model['input'];
+  readonly backboneMacs: number;
+  readonly variant: Variant;
+  readonly config: string | null;
+  readonly defaultConfig: number | null;
+  readonly disposed: boolean;
+  classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
+  setConfig(which: string | number | CustomConfig): Promise<void>;
+  dispose(): Promise<void>;
+  /** Ends the worker; pending calls reject with `reason`. */
+  terminate(reason: unknown): void;
+}

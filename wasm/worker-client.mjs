@@ -2,7 +2,7 @@
 // resolves to a model shaped like index.mjs's DyceModel (configs, labels,
 // input, classify, setConfig, dispose) whose calls travel by postMessage,
 // so inference never blocks the page's main thread.
-import { DyceError } from './engine.mjs';
+import { DyceError, errorFromData } from './errors.mjs';
 import { centerCrop, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
@@ -23,20 +23,40 @@ async function transferable(input, { width, height }) {
   return [bitmap, [bitmap]];
 }
 
+/** `x` resolved against the page (a Worker would resolve it against its own script), as a string (URL objects cannot be posted). */
+function absolute(x) {
+  return x instanceof URL ? x.href : new URL(x, globalThis.location?.href).href;
+}
+
+/** load()'s options as the worker must see them: URLs absolute strings, wasmPaths tables included. */
+function postableOptions(options) {
+  const o = { ...options };
+  if (o.wasmUrl !== undefined) o.wasmUrl = absolute(o.wasmUrl);
+  if (o.wasmPaths !== undefined && o.wasmPaths !== null) {
+    o.wasmPaths = typeof o.wasmPaths === 'object' && !(o.wasmPaths instanceof URL)
+      ? Object.fromEntries(Object.entries(o.wasmPaths).map(([file, url]) => [file, absolute(url)]))
+      : absolute(String(o.wasmPaths).replace(/\/?$/, '/'));
+  }
+  return o;
+}
+
 /**
  * Starts a module Worker and loads a package in it. `source` as for
  * index.mjs's load (bytes are copied into the worker; a URL is fetched
- * there). Options: `workerUrl` (default: ./worker.mjs next to this file)
- * plus load()'s (`config`, `variant`, `wasmUrl`, `wasmBinary`).
+ * there). Options: `workerUrl` (default: ./worker.mjs next to this file,
+ * named literally so that bundlers build and emit the worker) plus
+ * load()'s (`config`, `variant`, `wasmPaths`, `wasmUrl`, `wasmBinary`);
+ * relative URLs resolve against the page.
  */
 export async function loadInWorker(source, options = {}) {
-  const { workerUrl = new URL('./worker.mjs', import.meta.url), ...loadOptions } = options;
-  const worker = new Worker(workerUrl, { type: 'module' });
+  const { workerUrl, ...loadOptions } = options;
+  const worker = workerUrl
+    ? new Worker(workerUrl, { type: 'module' })
+    : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
   const client = new WorkerModel(worker);
   try {
-    // The worker resolves relative URLs against its own script: resolve here.
-    const src = typeof source === 'string' || source instanceof URL ? new URL(source, globalThis.location?.href).href : source;
-    client.adopt(await client.request('load', [src, loadOptions]));
+    const src = typeof source === 'string' || source instanceof URL ? absolute(source) : source;
+    client.adopt(await client.request('load', [src, postableOptions(loadOptions)]));
   } catch (e) {
     client.terminate(e);
     throw e;
@@ -55,7 +75,7 @@ export class WorkerModel {
       if (!p) return;
       this.pending.delete(id);
       if (ok) p.resolve(value);
-      else p.reject(new DyceError(error.code, error.message));
+      else p.reject(errorFromData(error));
     };
     worker.onerror = (event) => {
       event.preventDefault?.();

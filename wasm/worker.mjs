@@ -1,6 +1,7 @@
 // The Worker side of ./worker-client.mjs: one model per worker, requests
 // handled one at a time in arrival order (a classify sent right after
 // load waits for it). Replies {id, ok, value} or {id, ok: false, error}.
+import { DyceError, errorToData } from './errors.mjs';
 import { load } from './index.mjs';
 
 let model = null;
@@ -16,7 +17,7 @@ function describe(m) {
 
 const handlers = {
   async load(source, options) {
-    if (model) throw Object.assign(new Error('this worker already holds a model'), { code: 'DYCE_BAD_STATE' });
+    if (model) throw new DyceError('DYCE_BAD_STATE', 'this worker already holds a model');
     model = await load(source, options);
     return describe(model);
   },
@@ -41,11 +42,11 @@ const handlers = {
 self.onmessage = ({ data: { id, op, args } }) => {
   queue = queue.then(async () => {
     try {
-      if (!handlers[op]) throw Object.assign(new Error(`unknown request '${op}'`), { code: 'DYCE_INVALID_ARGUMENT' });
-      if (op !== 'load' && op !== 'dispose' && !model) throw Object.assign(new Error('no model loaded'), { code: 'DYCE_BAD_STATE' });
+      if (!handlers[op]) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown request '${op}'`);
+      if (op !== 'load' && op !== 'dispose' && !model) throw new DyceError('DYCE_BAD_STATE', 'no model loaded');
       self.postMessage({ id, ok: true, value: await handlers[op](...args) });
     } catch (e) {
-      self.postMessage({ id, ok: false, error: { code: e.code ?? 'DYCE_INTERNAL', message: e.message ?? String(e) } });
+      self.postMessage({ id, ok: false, error: errorToData(e) });
     }
   });
 };

@@ -105,7 +105,7 @@ test('classify gives the engine\'s answers, from a tensor and from a picture', a
       low.useConfig(config.index);
       for (let i = 0; i < 40; i++) {
         const want = low.classify(sampleTensor(set, i, low.inputSpec));
-        const fromTensor = await model.classify(sampleTensor(set, i, low.inputSpec), { config: config.name });
+        const fromTensor = await model.classify({ tensor: sampleTensor(set, i, low.inputSpec), layout: 'nchw', normalized: true }, { config: config.name });
         const fromPicture = await model.classify(picture(i), { config: config.index });
         for (const got of [fromTensor, fromPicture]) {
           assert.deepEqual([got.index, got.label, got.exit, got.position, got.macs, got.budgetExhausted],
@@ -181,13 +181,14 @@ test('setConfig: by name, by index, a custom table; unknown ones refused', async
 
 test('wrong inputs are refused with a code, and the model stays usable', async () => {
   const good = await model.classify(picture(2));
-  await rejects(model.classify(new Float32Array(783)), 'DYCE_BAD_INPUT', /783 elements/);
-  await rejects(model.classify(new Float32Array(784).fill(NaN)), 'DYCE_BAD_INPUT', /NaN/);
+  const tensor = (t, layout = 'nchw') => ({ tensor: t, layout, normalized: true });
+  await rejects(model.classify(tensor(new Float32Array(783))), 'DYCE_BAD_INPUT', /783 elements/);
+  await rejects(model.classify(tensor(new Float32Array(784).fill(NaN))), 'DYCE_BAD_INPUT', /NaN/);
   const inf = new Float32Array(784);
   inf[100] = -Infinity;
-  await rejects(model.classify(inf), 'DYCE_BAD_INPUT', /element 100 is infinite/);
+  await rejects(model.classify(tensor(inf)), 'DYCE_BAD_INPUT', /element 100 is infinite/);
   await rejects(model.classify({ width: 28, height: 28, data: new Uint8ClampedArray(10) }), 'DYCE_INVALID_ARGUMENT', /10 bytes/);
-  await rejects(model.classify(new Float32Array(784), { layout: 'hwcn' }), 'DYCE_INVALID_ARGUMENT', /layout/);
+  await rejects(model.classify(tensor(new Float32Array(784), 'hwcn')), 'DYCE_INVALID_ARGUMENT', /layout/);
   for (const bad of [null, undefined, 'picture.png', {}, [1, 2, 3], new Uint8Array(784)])
     await rejects(model.classify(bad), 'DYCE_INVALID_ARGUMENT', /cannot classify/);
   const again = await model.classify(picture(2));
@@ -206,8 +207,8 @@ test('every wasm allocation is freed, errors included', async () => {
   const before = probe();
   for (let i = 0; i < 200; i++) {
     await m.classify(picture(i), { config: i % m.configs.length });
-    await m.classify(sampleTensor(set, i, m.low.inputSpec));
-    await assert.rejects(m.classify(new Float32Array(5)));
+    await m.classify({ tensor: sampleTensor(set, i, m.low.inputSpec), layout: 'nchw', normalized: true });
+    await assert.rejects(m.classify({ tensor: new Float32Array(5), layout: 'nchw', normalized: true }));
   }
   assert.equal(probe(), before, 'the allocator hands out the same block: nothing leaked in between');
   await m.dispose();
@@ -245,10 +246,10 @@ test('dispose frees the model; later calls say so', async () => {
 
 test('empty and detached buffers, unknown configurations, concurrent calls', async () => {
   const good = await model.classify(picture(3));
-  await rejects(model.classify(new Float32Array(0)), 'DYCE_BAD_INPUT', /0 elements/);
+  await rejects(model.classify({ tensor: new Float32Array(0), layout: 'nchw', normalized: true }), 'DYCE_BAD_INPUT', /0 elements/);
   const detached = new Float32Array(784);
   structuredClone(detached.buffer, { transfer: [detached.buffer] }); // detaches it
-  await rejects(model.classify(detached), 'DYCE_BAD_INPUT', /0 elements/);
+  await rejects(model.classify({ tensor: detached, layout: 'nchw', normalized: true }), 'DYCE_BAD_INPUT', /0 elements/);
   const gone = { width: 28, height: 28, data: new Uint8ClampedArray(28 * 28 * 4) };
   structuredClone(gone.data.buffer, { transfer: [gone.data.buffer] });
   await rejects(model.classify(gone), 'DYCE_INVALID_ARGUMENT');
@@ -266,4 +267,83 @@ test('empty and detached buffers, unknown configurations, concurrent calls', asy
   // model answers as before all of this.
   const again = await model.classify(picture(3), { config: good.config });
   assert.deepEqual([again.index, again.exit], [good.index, good.exit]);
+});
+
+test('byte images of one, three or four channels give the same answers', async () => {
+  for (const i of [0, 5, 9]) {
+    const rgba = picture(i, 2), n = rgba.width * rgba.height;
+    const gray = new Uint8Array(n), rgb = new Uint8Array(3 * n);
+    for (let k = 0; k < n; k++) {
+      gray[k] = rgba.data[4 * k];
+      rgb.set(rgba.data.subarray(4 * k, 4 * k + 3), 3 * k);
+    }
+    const want = await model.classify(rgba);
+    for (const image of [{ data: gray, width: rgba.width, height: rgba.height, channels: 1 },
+      { data: gray, width: rgba.width, height: rgba.height }, { data: rgb, width: rgba.width, height: rgba.height, channels: 3 }]) {
+      const got = await model.classify(image);
+      assert.deepEqual([got.index, got.exit, got.macs], [want.index, want.exit, want.macs], `sample ${i}, ${image.channels ?? 'inferred'} channels`);
+      assert.ok(Math.abs(got.score - want.score) < 1e-5);
+    }
+  }
+  await rejects(model.classify({ data: new Uint8Array(28 * 28 * 2), width: 28, height: 28 }), 'DYCE_INVALID_ARGUMENT', /1568 bytes/);
+  await rejects(model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 2 }), 'DYCE_INVALID_ARGUMENT', /channels is 2/);
+});
+
+test('a float tensor only in the explicit normalised form; raw pixels refused, not answered', async () => {
+  const x = sampleTensor(set, 4, model.low.inputSpec);
+  const field = async (promise, code, name, pattern) => {
+    await assert.rejects(promise, (e) => e instanceof DyceError && e.code === code && e.field === name && pattern.test(e.message));
+  };
+  await field(model.classify(x), 'DYCE_INVALID_ARGUMENT', 'input', /bare Float32Array.*normalized: true/);
+  await field(model.classify({ tensor: x, layout: 'nchw' }), 'DYCE_INVALID_ARGUMENT', 'input.normalized', /must be true/);
+  await field(model.classify({ tensor: x, normalized: true }), 'DYCE_INVALID_ARGUMENT', 'input.layout', /layout/);
+  await field(model.classify({ tensor: Array.from(x), layout: 'nchw', normalized: true }), 'DYCE_INVALID_ARGUMENT', 'input.tensor', /Float32Array/);
+  // The raw pixels of an ankle boot (0–255) cannot be a normalised tensor.
+  const raw = Float32Array.from(set.pixels.subarray(0, 784));
+  await field(model.classify({ tensor: raw, layout: 'nchw', normalized: true }), 'DYCE_BAD_INPUT', 'input.tensor', /outside .* raw pixels/);
+  const r = await model.classify({ tensor: x, layout: 'nchw', normalized: true });
+  const nhwc = await model.classify({ tensor: x, layout: 'nhwc', normalized: true }); // one channel: the same order
+  assert.deepEqual([nhwc.index, nhwc.exit], [r.index, r.exit]);
+  assert.equal(r.label, model.labels[set.labels[4]] ?? r.label);
+});
+
+test('failures of every kind are DyceErrors with the URL or field involved', async () => {
+  const missing = path.join(root, 'no/such/model.dyce');
+  await assert.rejects(load(missing), (e) => e.code === 'DYCE_NOT_FOUND' && e.url === missing);
+  const bad = path.join(tempDir(), 'bad.dyce');
+  fs.writeFileSync(bad, bytes.subarray(0, 100));
+  await assert.rejects(load(bad), (e) => e.code === 'DYCE_BAD_FORMAT' && e.url === bad);
+  const dist = path.join(root, 'wasm/dist');
+  await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'nothing.wasm') }), (e) => e.code === 'DYCE_NOT_FOUND' && /nothing\.wasm/.test(e.url));
+  await assert.rejects(load(bytes, { wasmBinary: bytes.subarray(0, 64) }), (e) => e.code === 'DYCE_WASM_COMPILE' && e.url === '(wasmBinary)');
+  // A named file of the wrong build is refused, not run.
+  await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'dyce.wasm'), variant: 'relaxed' }),
+    (e) => e.code === 'DYCE_WASM_MISMATCH' && /dyce\.wasm/.test(e.url) && /wasmPaths/.test(e.message));
+  await assert.rejects(load(bytes, { variant: 'fast' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'variant');
+  await assert.rejects(load(bytes, { wasmPaths: { 'dyce.wasm': 'x' }, variant: 'nosimd' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /dyce-nosimd\.wasm/.test(e.field));
+  // fetch failures (a server that is not there) name the URL.
+  await assert.rejects(load('http://127.0.0.1:9/model.dyce'), (e) => e.code === 'DYCE_FETCH_FAILED' && e.url === 'http://127.0.0.1:9/model.dyce');
+});
+
+test('wasmPaths keeps feature detection; wasmUrl and wasmBinary name their build', async () => {
+  const dist = path.join(root, 'wasm/dist');
+  const auto = await load(bytes, { wasmPaths: dist });
+  const fromUrl = await load(bytes, { wasmPaths: pathToFileURL(`${dist}/`) });
+  const nosimd = await load(bytes, { wasmUrl: path.join(dist, 'dyce-nosimd.wasm'), variant: 'nosimd' });
+  const simd = await load(bytes, { wasmBinary: fs.readFileSync(path.join(dist, 'dyce.wasm')) });
+  try {
+    assert.equal(auto.variant, model.variant);
+    assert.equal(fromUrl.variant, model.variant);
+    assert.equal(nosimd.variant, 'nosimd');
+    assert.equal(simd.variant, 'simd');
+    const want = await model.classify(picture(6));
+    for (const m of [auto, fromUrl, nosimd, simd]) assert.equal((await m.classify(picture(6))).index, want.index);
+  } finally {
+    for (const m of [auto, fromUrl, nosimd, simd]) await m.dispose();
+  }
+});
+
+test('the two Emscripten glues differ only in their default file name (one glue serves both builds)', () => {
+  const glue = (f) => fs.readFileSync(path.join(root, 'wasm/dist', f), 'utf8');
+  assert.equal(glue('dyce-nosimd.mjs').replaceAll('dyce-nosimd.wasm', 'dyce.wasm'), glue('dyce.mjs'));
 });

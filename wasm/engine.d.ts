@@ -1,0 +1,72 @@
+// Types of dyce's low-level binding (wasm/engine.mjs, `dyce/engine`).
+import type { DyceError, LoadOptions, Variant } from './index.js';
+
+export { DyceError, Variant };
+
+/** The best wasm build this host can run. */
+export declare function detectVariant(): Variant;
+
+/** The .wasm file of each build (the keys of a `wasmPaths` table). */
+export declare const WASM_FILES: Readonly<Record<Variant, string>>;
+
+export type EngineOptions = Pick<LoadOptions, 'variant' | 'wasmPaths' | 'wasmUrl' | 'wasmBinary'>;
+
+/** Compiles and instantiates the wasm module (see LoadOptions for where it comes from). */
+export declare function createEngine(options?: EngineOptions): Promise<Engine>;
+
+/** One instance of the wasm module; holds any number of models. */
+export declare class Engine {
+  /** The build that runs. */
+  variant: Variant;
+  /** Loads a .dyce package from its bytes (copied; the caller keeps them). */
+  loadModel(bytes: Uint8Array | ArrayBuffer): Model;
+}
+
+export interface GraphInfo {
+  readonly name: string;
+  /** Index of the graph whose output this one reads; −1 for the package input. */
+  readonly source: number;
+  readonly macs: number;
+  /** Output shape, NHWC. */
+  readonly outputDims: number[];
+}
+
+export interface CascadeConfig {
+  name: string; accuracy: number; meanMacs: number;
+  confidence: 'max_softmax' | 'margin' | 'entropy'; level: string;
+  saver: string | null; saverThreshold: number;
+  exits: (string | null)[]; thresholds: number[];
+}
+
+export interface EngineClassification {
+  index: number; label: string; score: number; confidence: number;
+  /** The graph that answered. */
+  exit: string; position: number; macs: number; ms: number; budgetExhausted: boolean;
+}
+
+/** A loaded package and its session. Inputs are normalised Float32Array tensors. */
+export declare class Model {
+  readonly engine: Engine;
+  readonly graphs: readonly GraphInfo[];
+  /** [1, height, width, channels]. */
+  readonly inputDims: number[];
+  readonly inputCount: number;
+  readonly labels: string[];
+  readonly weightBytes: number;
+  readonly arenaBytes: number;
+  readonly levels: { name: string; macs: Record<string, number> }[];
+  readonly cascade: {
+    stageCount: number; head: string | null; savers: (string | null)[];
+    exits: (string | null)[][]; configs: CascadeConfig[];
+  } | null;
+  /** x = (pixel · pixelScale − mean[c]) / std[c]. */
+  readonly inputSpec: { pixelScale: number; mean: number[]; std: number[] };
+  readonly configs: CascadeConfig[];
+  useConfig(which: number | string): void;
+  setConfig(config: import('./index.js').CustomConfig): void;
+  classify(input: Float32Array, options?: { layout?: 'nchw' | 'nhwc'; deadlineMs?: number; macBudget?: number }): EngineClassification;
+  /** Runs one graph (default "head" or the last) and returns a copy of its output (NHWC). */
+  run(input: Float32Array, options?: { graph?: string | number; layout?: 'nchw' | 'nhwc' }): Float32Array;
+  graphIndex(name: string): number;
+  free(): void;
+}

@@ -1,0 +1,33 @@
+// dyce's one error type. Every failure the library reports — a fetch, a
+// wasm compile, a bad package, a bad input — is a DyceError whose `code`
+// says what kind it was (the C engine's status names, e.g.
+// "DYCE_BAD_FORMAT", plus the JS-side "DYCE_FETCH_FAILED",
+// "DYCE_WASM_COMPILE", "DYCE_WORKER_ERROR") and, where one is involved,
+// `url` (the resource) or `field` (the argument, e.g. "input.channels").
+
+export class DyceError extends Error {
+  /**
+   * `details`: { url, field, status, cause } — what the error is about
+   * (each optional; set as properties of the error when given).
+   */
+  constructor(code, message, details = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'DyceError';
+    this.code = code;
+    if (details.url !== undefined) this.url = String(details.url);
+    if (details.field !== undefined) this.field = details.field;
+    if (details.status !== undefined) this.status = details.status;
+  }
+}
+
+/** The plain-data form of an error, for postMessage (a Worker's reply). */
+export function errorToData(e) {
+  const data = { code: e?.code ?? 'DYCE_INTERNAL', message: e?.message ?? String(e) };
+  for (const key of ['url', 'field', 'status']) if (e?.[key] !== undefined) data[key] = e[key];
+  return data;
+}
+
+/** The DyceError `errorToData` described. */
+export function errorFromData({ code, message, ...details }) {
+  return new DyceError(code, message, details);
+}

@@ -1,0 +1,82 @@
+// How dyce gets bytes and compiled wasm in every host: `fetch` (and
+// streaming compilation) in browsers and workers, the file system under
+// Node. This file imports nothing Node-only, so bundlers can take it into
+// a browser build; the file system is reached through `host.readFile`,
+// which wasm/node-io.mjs (imported by the package's `node` entries) sets,
+// or, when the module was imported by path under Node ≥ 20.16, through
+// process.getBuiltinModule (not an import a bundler would follow).
+import { DyceError } from './errors.mjs';
+
+/** How this host reads a local file (path or file: URL) into bytes; set by node-io.mjs. */
+export const host = { readFile: null };
+
+const isNode = typeof process === 'object' && !!process.versions?.node;
+
+function fileReader() {
+  return host.readFile ?? globalThis.process?.getBuiltinModule?.('node:fs/promises')?.readFile ?? null;
+}
+
+/** A file: URL, or under Node a string that is not a URL with a scheme (a path; "C:\…" too). */
+export function isLocal(source) {
+  if (source instanceof URL) return source.protocol === 'file:';
+  if (/^file:/i.test(source)) return true;
+  return isNode && (!/^[a-z][a-z0-9+.-]+:/i.test(source) || /^[a-z]:[\\/]/i.test(source));
+}
+
+async function readLocal(source, what) {
+  const readFile = fileReader();
+  if (!readFile)
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: this host has no file system reader (under Node, import dyce through its package entry, which sets one)`, { url: source });
+  try {
+    return new Uint8Array(await readFile(source));
+  } catch (e) {
+    throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
+      `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+  }
+}
+
+/** fetch(url) that answers 2xx, else a DyceError naming the URL. */
+async function fetchOk(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: ${e.message}`, { url, cause: e });
+  }
+  if (!response.ok)
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, { url, status: response.status });
+  return response;
+}
+
+/** The bytes at `source` (URL or string; a path under Node). `what` names it in errors ("model package"). */
+export async function readBytes(source, what) {
+  if (isLocal(source)) return readLocal(source, what);
+  const response = await fetchOk(source, what);
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+  }
+}
+
+/**
+ * Compiles the wasm module at `source` (URL or string) or in `bytes`.
+ * Served as application/wasm, a remote module compiles while it downloads
+ * (WebAssembly.compileStreaming). Failures: DYCE_FETCH_FAILED or
+ * DYCE_WASM_COMPILE with the URL.
+ */
+export async function compileWasm({ source, bytes }) {
+  const url = source === undefined ? '(wasmBinary)' : String(source);
+  try {
+    if (bytes) return await WebAssembly.compile(bytes);
+    if (isLocal(source)) return await WebAssembly.compile(await readLocal(source, 'wasm module'));
+    const response = await fetchOk(source, 'wasm module');
+    const type = response.headers.get('content-type') ?? '';
+    if (typeof WebAssembly.compileStreaming === 'function' && type.split(';')[0].trim() === 'application/wasm')
+      return await WebAssembly.compileStreaming(response);
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch (e) {
+    if (e instanceof DyceError) throw e;
+    throw new DyceError('DYCE_WASM_COMPILE', `cannot compile the wasm module ${url}: ${e.message}`, { url, cause: e });
+  }
+}
