@@ -3,17 +3,20 @@
 #   fuzz_load    the package loader, then sessions, graphs and the cascade
 #   fuzz_run     a valid cascade with fuzzed inputs, configurations, budgets
 #   fuzz_search  the records loader, and the search on fuzzed predictions
+#   fuzz_png     the CLI's PNG decoder and the inflate under it (checksums
+#                skipped so that mutations reach the decoder)
 # Corpora grow in build/fuzz/corpus/<target>, seeded from tests/fuzz/seeds
 # and the shipped packages. Inputs that once crashed live in
 # tests/fuzz/regressions/<target>/ and are replayed first.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
+#        FUZZ_TARGETS="png" scripts/fuzz.sh 60      (some targets only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 bash scripts/build.sh fuzz
 
 total=0
-for t in load run search; do
+for t in ${FUZZ_TARGETS:-load run search png}; do
   corpus=build/fuzz/corpus/$t
   crashes=build/fuzz/crashes/$t
   mkdir -p "$corpus" "$crashes"

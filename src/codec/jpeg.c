@@ -16,6 +16,7 @@
 #include <setjmp.h>
 
 #include <jpeglib.h>
+#include <jerror.h> /* JWRN_JPEG_EOF */
 
 typedef struct jpeg_failure {
   struct jpeg_error_mgr mgr;
@@ -31,6 +32,12 @@ static void on_error(j_common_ptr info) {
 
 static void on_message(j_common_ptr info) { (void)info; } /* never print */
 
+/* Warnings are not printed; a file that ends early (which libjpeg would
+ * pad with gray) is an error, as PIL makes it one. */
+static void on_warning(j_common_ptr info, int level) {
+  if (level == -1 && info->err->msg_code == JWRN_JPEG_EOF) on_error(info);
+}
+
 int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
                      dyce_image *out, char *why, size_t why_size) {
   struct jpeg_decompress_struct info;
@@ -42,6 +49,7 @@ int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
   info.err = jpeg_std_error(&failure.mgr);
   failure.mgr.error_exit = on_error;
   failure.mgr.output_message = on_message;
+  failure.mgr.emit_message = on_warning;
   if (setjmp(failure.jump)) {
     snprintf(why, why_size, "JPEG: %s", failure.message);
     jpeg_destroy_decompress(&info);

@@ -14,6 +14,7 @@ import os
 import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -54,6 +55,50 @@ def rgb_model(out_dir):
     return dyce
 
 
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def filtered(rows, bpp):
+    """Rows of bytes, filtered with filter types 0..4 in turn."""
+    out, prev = b"", bytes(len(rows[0]))
+    for y, row in enumerate(rows):
+        f = y % 5
+        enc = bytearray([f])
+        for i, v in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            pred = [0, a, b, (a + b) // 2, paeth(a, b, c)][f]
+            enc.append((v - pred) & 255)
+        out += bytes(enc)
+        prev = row
+    return out
+
+
+def write_png(path, pixels, interlace):
+    """An 8-bit RGB PNG written by hand: every filter type, and Adam7
+    interlacing when asked (PIL writes neither on demand)."""
+    h, w = pixels.shape[:2]
+    passes = ([(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
+               (1, 0, 2, 2), (0, 1, 1, 2)] if interlace else [(0, 0, 1, 1)])
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        sub = pixels[y0::dy, x0::dx]
+        if sub.size:
+            raw += filtered([bytes(r.reshape(-1)) for r in sub], 3)
+
+    def chunk(tag, data):
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data)))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n"
+                + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, interlace))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
 def images(out_dir):
     """name -> path of the test images: sizes that need resizing to 28 x 28
     and 32 x 32, and ones that do not."""
@@ -83,6 +128,10 @@ def images(out_dir):
     for name, im in made.items():
         paths[name] = os.path.join(d, name)
         im.save(paths[name], bits=4) if "4bit" in name else im.save(paths[name])
+    for name, interlace in (("adam7-23x19.png", 1), ("filters-33x27.png", 0)):
+        paths[name] = os.path.join(d, name)
+        shape = (19, 23, 3) if interlace else (27, 33, 3)
+        write_png(paths[name], u8(*shape), interlace)
     smooth = np.clip(np.add.outer(np.arange(40), np.arange(52))[..., None] * [3, 2, 1], 0, 255)
     paths["photo-52x40.jpg"] = os.path.join(d, "photo-52x40.jpg")
     Image.fromarray(smooth.astype(np.uint8), "RGB").save(paths["photo-52x40.jpg"], quality=90)

@@ -1,0 +1,131 @@
+// Image files in the CLI (issue 14): the C decoder and preprocessing
+// (`dyce run --input IMAGE --save-input X.npy`) against the Python
+// definition, models/dyce_build/images.py `to_tensor`, natively and under
+// WASI, on PNGs of every colour type (gray, gray+alpha, bilevel, RGB, RGBA,
+// palette 8 and 4 bit, Adam7, every filter), sizes that need resizing and
+// ones that do not, for a 1- and a 3-channel model; a JPEG natively (WASI
+// refuses it with a reason). Then `dyce eval` on an image folder written
+// from Fashion-MNIST test images answers exactly as on the IDX files.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import zlib from 'node:zlib';
+
+import { readTestSet } from './fmnist.mjs';
+import { loadNpy, python, root, runCli, tempDir } from './harness.mjs';
+
+const fmnist = path.join(root, 'models/fashion-mnist.dyce');
+const kinds = ['native', 'wasi'];
+
+test('image files: the engine runs the tensor images.py makes (native, WASI)', () => {
+  const dir = tempDir('dyce-images-');
+  const fx = spawnSync(python, [path.join(root, 'tests/node/image_fixtures.py'), dir, fmnist], {
+    encoding: 'utf8', cwd: root, timeout: 300_000,
+  });
+  assert.equal(fx.status, 0, fx.stderr);
+  const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8'));
+  assert.ok(cases.length >= 20);
+  for (const kind of kinds) {
+    for (const c of cases) {
+      const out = path.join(dir, `got-${kind}.npy`);
+      fs.rmSync(out, { force: true });
+      const r = runCli(kind, ['run', c.model, '--input', c.image, '--save-input', out]);
+      const what = `${kind} ${path.basename(c.model)} ${path.basename(c.image)}`;
+      if (c.jpeg && kind === 'wasi') {
+        assert.equal(r.status, 1, what);
+        assert.match(r.stderr, /^dyce: error: .*JPEG is not supported by this build of dyce \(it was built without libjpeg/, what);
+        continue;
+      }
+      assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+      assert.ok(JSON.parse(r.stdout).label !== undefined, what);
+      const got = loadNpy(out), want = loadNpy(c.want);
+      assert.deepEqual(got.shape, want.shape, what);
+      let worst = 0;
+      for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i] - want.data[i]));
+      assert.ok(worst <= 1e-4, `${what}: max |C - Python| = ${worst}`);
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// ---- a gray 8-bit PNG writer (filter 0), for the image folder ----------
+
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(tag, data) {
+  const body = Buffer.concat([Buffer.from(tag, 'latin1'), data]);
+  const len = Buffer.alloc(4), crc = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+function grayPng(pixels, w, h) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth; colour type 0 (gray), methods 0
+  const raw = Buffer.alloc(h * (w + 1));
+  for (let y = 0; y < h; y++) pixels.copy(raw, y * (w + 1) + 1, y * w, (y + 1) * w);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const dumpLines = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' '));
+
+test('dyce eval: an image folder of Fashion-MNIST test images answers as the IDX files (native, WASI)', () => {
+  const N = 60, set = readTestSet(), dir = tempDir('dyce-folder-');
+  const info = runCli('native', ['info', fmnist, '--json']);
+  assert.equal(info.status, 0, info.stderr);
+  const labels = JSON.parse(info.stdout).labels; // "T-shirt/top" -> folder T-shirt_top
+  const samples = [];
+  for (let i = 0; i < N; i++) {
+    const folder = labels[set.labels[i]].replaceAll('/', '_'), file = `${String(i).padStart(5, '0')}.png`;
+    fs.mkdirSync(path.join(dir, 'test', folder), { recursive: true });
+    const px = Buffer.from(set.pixels.subarray(i * set.h * set.w, (i + 1) * set.h * set.w));
+    fs.writeFileSync(path.join(dir, 'test', folder, file), grayPng(px, set.w, set.h));
+    samples.push({ folder, file, index: i });
+  }
+  fs.writeFileSync(path.join(dir, 'test', labels[0].replaceAll('/', '_'), 'notes.txt'), 'not an image');
+  // The folder's sample order: classes by name, files by name.
+  samples.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : a.file < b.file ? -1 : 1));
+  // A copy without the records beside it, so both runs see plain data.
+  const pkg = path.join(dir, 'model.dyce');
+  fs.copyFileSync(fmnist, pkg);
+  for (const kind of kinds) {
+    for (const target of [['--graph', 'head'], ['--config', '0']]) {
+      const what = `${kind} ${target.join(' ')}`;
+      const dumps = [path.join(dir, 'folder.dump'), path.join(dir, 'idx.dump')];
+      const folder = runCli(kind, ['eval', pkg, '--data', dir, ...target, '--json', '--dump', dumps[0]]);
+      assert.equal(folder.status, 0, `${what}: ${folder.stderr}`);
+      const idx = runCli(kind, ['eval', pkg, '--data', set.dir, '--limit', String(N), ...target, '--json', '--dump', dumps[1]]);
+      assert.equal(idx.status, 0, `${what}: ${idx.stderr}`);
+      const a = JSON.parse(folder.stdout), b = JSON.parse(idx.stdout);
+      assert.equal(a.n, N, what);
+      assert.equal(a.accuracy, b.accuracy, what);
+      assert.equal(a.mean_macs, b.mean_macs, what);
+      const byIndex = new Map(dumpLines(dumps[1]).map(([i, pred, graph]) => [Number(i), `${pred} ${graph}`]));
+      dumpLines(dumps[0]).forEach(([i, pred, graph]) => {
+        assert.equal(`${pred} ${graph}`, byIndex.get(samples[Number(i)].index), `${what}: folder sample ${i}`);
+      });
+    }
+  }
+  // A class folder the package has no label for is an error naming it.
+  fs.mkdirSync(path.join(dir, 'test', 'Hat'));
+  fs.writeFileSync(path.join(dir, 'test', 'Hat', 'a.png'), grayPng(Buffer.alloc(28 * 28), 28, 28));
+  for (const kind of kinds) {
+    const r = runCli(kind, ['eval', pkg, '--data', dir]);
+    assert.equal(r.status, 1, kind);
+    assert.match(r.stderr, /^dyce: error: .*test\/Hat: the package has no label 'Hat'/, kind);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
