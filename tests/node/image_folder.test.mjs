@@ -129,3 +129,27 @@ test('dyce eval: an image folder of Fashion-MNIST test images answers as the IDX
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('dyce eval: 300 classes, version 2 records, labels and predictions >= 256 (native, WASI)', () => {
+  const dir = tempDir('dyce-wide-');
+  const fx = spawnSync(python, [path.join(root, 'tests/node/records_v2_fixture.py'), dir], {
+    encoding: 'utf8', cwd: root, timeout: 300_000,
+  });
+  assert.equal(fx.status, 0, fx.stderr);
+  const records = path.join(dir, 'wide.records');
+  assert.equal(fs.readFileSync(records).readUInt32LE(8), 2, 'a version 2 records file');
+  const want = JSON.parse(fs.readFileSync(path.join(dir, 'expect.json'), 'utf8'));
+  for (const kind of kinds) {
+    const dump = path.join(dir, `${kind}.dump`);
+    const r = runCli(kind, ['eval', path.join(dir, 'wide.dyce'), '--data', path.join(dir, 'data'),
+      '--records', records, '--json', '--dump', dump]);
+    assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
+    const e = JSON.parse(r.stdout);
+    assert.equal(e.n, want.n, kind);
+    assert.equal(e.compared, want.n, kind);
+    assert.equal(e.agreement, 1, `${kind}: ${JSON.stringify(e.disagreements)}`);
+    assert.ok(Math.abs(e.accuracy - want.accuracy) < 1e-6, `${kind}: accuracy ${e.accuracy} vs ${want.accuracy}`);
+    assert.deepEqual(dumpLines(dump).map(([, pred]) => Number(pred)), want.top1, kind);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
