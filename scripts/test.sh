@@ -41,5 +41,8 @@ echo "== REDS on the residual backbone, smoke mode (stream and inner widths, kna
 echo "== Node tests"
 node --test tests/node/
 
+echo "== the npm package: types under tsc --strict, and Vite / webpack / esbuild builds of a fresh app classifying in Chromium"
+node --test --test-concurrency=1 tests/bundlers/
+
 echo "== browser tests (the demo in Chromium via playwright-core, Firefox ESR via puppeteer-core, WebKitGTK via WebKitWebDriver; battery, CPU throttling)"
 node --test --test-concurrency=1 tests/browser/

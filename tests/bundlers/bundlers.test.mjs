@@ -1,0 +1,155 @@
+// dyce as a new web developer gets it: the `npm pack` tarball installed in
+// a fresh app, a ten-line page, built with Vite (`vite build`, no config),
+// webpack 5 (no config at all) and esbuild (the README's recipe), served
+// on 127.0.0.1 and opened in Debian's Chromium. Each build classifies real
+// Fashion-MNIST test images on the main thread and in the Worker, and
+// must give the labels Node's API gives for the same images.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { load } from '../../wasm/node.mjs';
+import { readTestSet } from '../node/fmnist.mjs';
+import { packedApp, root } from './app.mjs';
+
+const SAMPLES = [0, 1, 2, 3, 4];
+const MODEL = path.join(root, 'models/fashion-mnist.dyce');
+
+// The page: load the model both ways, classify the test images, publish the labels.
+const PAGE = `import { load } from 'dyce';
+import { loadInWorker } from 'dyce/worker';
+const get = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+const [pixels, n] = [await get('/images.bin'), 784];
+const images = Array.from({ length: pixels.length / n }, (_, i) => ({ data: pixels.subarray(i * n, (i + 1) * n), width: 28, height: 28, channels: 1 }));
+const run = async (model) => ({ variant: model.variant, labels: await Promise.all(images.map(async (im) => (await model.classify(im)).label)) });
+const [main, worker] = await Promise.all([load('/fashion-mnist.dyce'), loadInWorker('/fashion-mnist.dyce')]);
+window.dyceResult = { main: await run(main), worker: await run(worker) };
+`;
+// No top-level await for webpack's default (script) output.
+const ENTRY = `(async () => {\n${PAGE.replace(/^import .*$/gm, '')}})().catch((e) => { window.dyceResult = { error: \`\${e.code ?? e.name}: \${e.message}\` }; });\n`;
+const IMPORTS = PAGE.match(/^import .*$/gm).join('\n');
+const HTML = (script, type = 'module') => `<!doctype html><title>dyce</title><link rel="icon" href="data:,"><script type="${type}" src="${script}"></script>\n`;
+
+const bin = (pkg, file) => path.join(root, 'node_modules', pkg, file);
+
+function run(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_TEST_CONTEXT: '' } });
+  assert.equal(r.status, 0, `${path.basename(args[0] ?? cmd)} failed:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** Each bundler: how it builds the app in `dir` → the folder to serve. */
+const BUNDLERS = {
+  // `vite build` with no config file: index.html is the entry.
+  vite(dir) {
+    run(process.execPath, [bin('vite', 'bin/vite.js'), 'build', '--logLevel', 'warn'], dir);
+    return path.join(dir, 'dist');
+  },
+  // `webpack` with no config and no arguments: src/index.js → dist/main.js.
+  webpack(dir) {
+    run(process.execPath, [bin('webpack-cli', 'bin/cli.js')], dir);
+    fs.writeFileSync(path.join(dir, 'dist/index.html'), HTML('main.js', 'text/javascript'));
+    return path.join(dir, 'dist');
+  },
+  // esbuild follows imports, not new URL(…): the README's recipe bundles
+  // the worker as a second entry and copies the .wasm files next to it.
+  esbuild(dir) {
+    const esbuild = bin('esbuild', 'bin/esbuild'), out = path.join(dir, 'out');
+    run(esbuild, ['main.js', '--bundle', '--format=esm', '--outfile=out/main.js', '--log-level=warning'], dir);
+    run(esbuild, ['node_modules/dyce/wasm/worker.mjs', '--bundle', '--format=esm', '--outfile=out/worker.mjs', '--log-level=warning'], dir);
+    fs.mkdirSync(path.join(out, 'dist'));
+    for (const f of fs.readdirSync(path.join(dir, 'node_modules/dyce/wasm/dist')).filter((x) => x.endsWith('.wasm')))
+      fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'dist', f));
+    fs.writeFileSync(path.join(out, 'index.html'), HTML('main.js'));
+    return out;
+  },
+};
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+/** Serves folder `base` at the root (Vite's default base is "/"), plus the model and the test images. */
+function serve(base, extra) {
+  const server = http.createServer((req, res) => {
+    const { pathname } = new URL(req.url, 'http://x');
+    if (extra[pathname]) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return res.end(extra[pathname]);
+    }
+    const file = path.join(base, decodeURIComponent(pathname));
+    if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('Vite, webpack and esbuild builds classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
+  const set = readTestSet();
+  const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
+  const model = await load(MODEL);
+  const want = [];
+  for (let i = 0; i < SAMPLES.length; i++)
+    want.push((await model.classify({ data: pixels.subarray(i * 784, (i + 1) * 784), width: 28, height: 28, channels: 1 })).label);
+  await model.dispose();
+
+  const app = packedApp('bundlers', {
+    'index.html': HTML('./main.js'), 'main.js': PAGE, 'src/index.js': `${IMPORTS}\n${ENTRY}`,
+  });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-chromium-'));
+  const servers = [];
+  let context;
+  t.after(async () => {
+    await context?.close();
+    for (const server of servers) server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    app.remove();
+  });
+  // Each bundler builds in a copy of the app, so outputs never mix.
+  const folders = {};
+  for (const [name, build] of Object.entries(BUNDLERS)) {
+    const dir = path.join(app.tmp, name);
+    fs.cpSync(app.dir, dir, { recursive: true });
+    folders[name] = build(dir);
+    // Nothing Node-only reached the browser bundle.
+    const code = fs.readdirSync(folders[name], { recursive: true }).filter((f) => /\.m?js$/.test(f));
+    assert.ok(code.length > 0, `${name} emitted no script`);
+    const nodeImport = /\bfrom\s*["'`]node:|\b(import|require)\(\s*["'`]node:/;
+    for (const f of code) assert.ok(!nodeImport.test(fs.readFileSync(path.join(folders[name], f), 'utf8')), `${name}: ${f} imports a node: module`);
+  }
+  const extra = { '/fashion-mnist.dyce': fs.readFileSync(MODEL), '/images.bin': pixels };
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  for (const name of Object.keys(BUNDLERS)) {
+    const server = await serve(folders[name], extra);
+    servers.push(server);
+    const page = await context.newPage(), errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));
+    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+    // The answer, or the first page error (an uncaught one would never answer).
+    const failed = new Promise((_, reject) => page.on('pageerror', (e) => reject(new Error(`${name}: ${e.message}`))));
+    await Promise.race([failed, page.waitForFunction(() => window.dyceResult, null, { timeout: 60_000 })
+      .catch((e) => { throw new Error(`${name}: no answer (${e.message}); console errors: ${errors.join('; ')}`); })]);
+    const result = await page.evaluate(() => window.dyceResult);
+    assert.equal(result.error, undefined, `${name}: ${result.error}`);
+    assert.deepEqual(result.main.labels, want, `${name}, main thread`);
+    assert.deepEqual(result.worker.labels, want, `${name}, Worker`);
+    assert.equal(result.worker.variant, result.main.variant, `${name}: the Worker picks the build the page does`);
+    assert.match(result.main.variant, /^(relaxed|simd)$/);
+    assert.deepEqual(errors, [], `${name}: page errors`);
+    t.diagnostic(`${name}: ${result.main.variant} build, labels ${result.main.labels.join(', ')} (main thread and Worker)`);
+    await page.close();
+  }
+});

@@ -1,0 +1,119 @@
+// The package's types: a strict TypeScript file importing every export of
+// the `npm pack` tarball compiles with tsc --strict, without skipLibCheck;
+// the tarball holds the LICENSE and the type files its exports name.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+
+import { packedApp, root } from './app.mjs';
+
+const CHECK = `
+import { load, detectVariant, DyceError, DyceModel } from 'dyce';
+import type { Model, Classification, LoadOptions, PixelData, NormalizedTensor, ImageInput, ConfigInfo, DyceErrorCode } from 'dyce';
+import { loadInWorker, WorkerModel } from 'dyce/worker';
+import { Governor, govern, governorTable, initialState, predictedCosts, DEFAULTS } from 'dyce/governor';
+import type { ChangeDetail, Decision } from 'dyce/governor';
+import { watchDevice } from 'dyce/signals';
+import { createEngine, Engine, WASM_FILES } from 'dyce/engine';
+import type {} from 'dyce/wasi';
+
+export async function main(bytes: Uint8Array, pixels: Uint8Array): Promise<string> {
+  const options: LoadOptions = { wasmPaths: '/assets/', variant: detectVariant() };
+  const model: Model = await load(bytes, options);
+  const image: PixelData = { data: pixels, width: 28, height: 28, channels: 1 };
+  const tensor: NormalizedTensor = { tensor: new Float32Array(784), layout: 'nchw', normalized: true };
+  const inputs: ImageInput[] = [image, tensor];
+  const r: Classification = await model.classify(inputs[0], { config: 0, deadlineMs: 5 });
+  const configs: readonly ConfigInfo[] = model.configs;
+  const governor = new Governor(configs);
+  governor.addEventListener('change', (e: CustomEvent<ChangeDetail>) => console.log(e.detail.reason));
+  governor.addEventListener('other', () => {});
+  const d: Decision = governor.update({ budgetMs: 16 });
+  const table = governorTable(configs, DEFAULTS);
+  govern({ budgetMs: 16 }, initialState(table), table);
+  predictedCosts(initialState(table), table);
+  const inWorker: WorkerModel = await loadInWorker(new URL('m.dyce', 'https://example.com/'), { wasmPaths: new URL('https://example.com/wasm/') });
+  await inWorker.classify(image);
+  const device = watchDevice(() => {});
+  device.stop();
+  const engine: Engine = await createEngine({ wasmUrl: WASM_FILES.simd });
+  const low = engine.loadModel(bytes);
+  const logits: Float32Array = low.run(new Float32Array(784), { layout: 'nchw' });
+  low.free();
+  try {
+    await load('missing.dyce');
+  } catch (e) {
+    if (e instanceof DyceError) {
+      const code: DyceErrorCode = e.code;
+      return code + (e.url ?? '') + (e.field ?? '');
+    }
+  }
+  if (model instanceof DyceModel) model.classifyNow(tensor);
+  return r.label + d.reason + logits.length;
+}
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', module: 'nodenext',
+    moduleResolution: 'nodenext', lib: ['es2022', 'dom'], types: [],
+  },
+  files: ['check.ts'],
+};
+
+test('every export has types that compile under tsc --strict (no skipLibCheck)', { timeout: 120_000 }, () => {
+  const app = packedApp('types', { 'check.ts': CHECK, 'tsconfig.json': JSON.stringify(TSCONFIG) });
+  try {
+    const tsc = path.join(root, 'node_modules/.bin/tsc');
+    const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, `tsc --strict failed:\n${r.stdout}\n${r.stderr}`);
+    // A wrong use is caught: the types are not `any`.
+    fs.writeFileSync(path.join(app.dir, 'check.ts'), `import { load } from 'dyce';\nexport const x = load(42);\n`);
+    const bad = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stdout, /TS2345/);
+  } finally {
+    app.remove();
+  }
+});
+
+test('the tarball holds LICENSE, the wasm builds and every file its exports name', () => {
+  const app = packedApp('files', {});
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    assert.equal(pkg.license, 'MIT');
+    assert.ok(app.packedFiles.includes('LICENSE'));
+    assert.match(fs.readFileSync(path.join(app.dir, 'node_modules/dyce/LICENSE'), 'utf8'), /^MIT License/);
+    for (const f of ['wasm/dist/dyce.wasm', 'wasm/dist/dyce-relaxed.wasm', 'wasm/dist/dyce-nosimd.wasm', 'wasm/dist/dyce.mjs'])
+      assert.ok(app.packedFiles.includes(f), f);
+    const targets = (x) => (typeof x === 'string' ? [x] : Object.values(x).flatMap(targets));
+    const named = targets(pkg.exports).map((f) => f.slice(2)).filter((f) => f !== 'package.json');
+    assert.ok(named.includes('wasm/engine.d.ts') && named.includes('wasm/node.mjs'));
+    for (const f of named) assert.ok(app.packedFiles.includes(f), `exports name ${f}, which the tarball lacks`);
+  } finally {
+    app.remove();
+  }
+});
+
+test('under Node the package entry reads paths, and the browser entry is the same API', () => {
+  const app = packedApp('node', {
+    'main.mjs': `import { load } from 'dyce';
+import { createEngine } from 'dyce/engine';
+const model = await load(process.argv[2]);
+const engine = await createEngine();
+const r = await model.classify({ data: new Uint8Array(784).fill(40), width: 28, height: 28, channels: 1 });
+console.log(JSON.stringify({ label: r.label, variant: model.variant, engine: engine.variant }));
+`,
+  });
+  try {
+    const r = spawnSync(process.execPath, ['main.mjs', path.join(root, 'models/fashion-mnist.dyce')], { cwd: app.dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.label.length > 0);
+    assert.equal(out.engine, out.variant);
+  } finally {
+    app.remove();
+  }
+});
