@@ -153,3 +153,35 @@ test('dyce eval: 300 classes, version 2 records, labels and predictions >= 256 (
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('damaged or unsupported image files are one-line errors (native, WASI)', () => {
+  const dir = tempDir('dyce-badimg-');
+  const good = grayPng(Buffer.alloc(28 * 28, 7), 28, 28);
+  const ihdr16 = Buffer.alloc(13);
+  ihdr16.writeUInt32BE(28, 0);
+  ihdr16.writeUInt32BE(28, 4);
+  ihdr16[8] = 16; // 16-bit gray
+  const badCrc = Buffer.from(good);
+  badCrc[good.length - 20] ^= 1; // inside IDAT
+  const files = {
+    'truncated.png': [good.subarray(0, good.length - 30), /PNG: chunk IDAT runs past the end of the file/],
+    'crc.png': [badCrc, /PNG: chunk IDAT: CRC mismatch/],
+    'text.png': [Buffer.from('not an image\n'), /not a PNG or JPEG file/],
+    'gray16.png': [Buffer.concat([good.subarray(0, 8), chunk('IHDR', ihdr16), chunk('IEND', Buffer.alloc(0))]),
+      /PNG: 16-bit gray is not supported/],
+    'empty.jpg': [Buffer.from([0xff, 0xd8, 0xff]), /JPEG/],
+  };
+  for (const [name, [bytes, phrase]] of Object.entries(files)) {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, bytes);
+    for (const kind of kinds) {
+      const r = runCli(kind, ['run', fmnist, '--input', f]);
+      assert.equal(r.signal, null, `${kind} ${name}`);
+      assert.equal(r.status, 1, `${kind} ${name}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${kind} ${name}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^dyce: error: ${f}: `), `${kind} ${name}`);
+      assert.match(r.stderr, phrase, `${kind} ${name}: ${r.stderr}`);
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
