@@ -58,15 +58,22 @@ const BUNDLERS = {
     return path.join(dir, 'dist');
   },
   // esbuild follows imports, not new URL(…): the README's recipe bundles
-  // the worker as a second entry and copies the .wasm files next to it.
+  // the worker as a second entry next to the app and puts the .wasm files
+  // where `wasmPaths` says. Here the bundles are in js/ and the .wasm in
+  // wasm-files/, named relative to the page: the Worker (in js/) must
+  // resolve it against the page, not against its own script.
   esbuild(dir) {
     const esbuild = bin('esbuild', 'bin/esbuild'), out = path.join(dir, 'out');
-    run(esbuild, ['main.js', '--bundle', '--format=esm', '--outfile=out/main.js', '--log-level=warning'], dir);
-    run(esbuild, ['node_modules/dyce/wasm/worker.mjs', '--bundle', '--format=esm', '--outfile=out/worker.mjs', '--log-level=warning'], dir);
-    fs.mkdirSync(path.join(out, 'dist'));
+    const page = PAGE.replace("load('/fashion-mnist.dyce')", "load('/fashion-mnist.dyce', { wasmPaths: new URL('wasm-files/', location.href) })")
+      .replace("loadInWorker('/fashion-mnist.dyce')", "loadInWorker('/fashion-mnist.dyce', { wasmPaths: 'wasm-files/' })");
+    assert.notEqual(page, PAGE);
+    fs.writeFileSync(path.join(dir, 'main-paths.js'), page);
+    run(esbuild, ['main-paths.js', '--bundle', '--format=esm', '--outfile=out/js/main.js', '--log-level=warning'], dir);
+    run(esbuild, ['node_modules/dyce/wasm/worker.mjs', '--bundle', '--format=esm', '--outfile=out/js/worker.mjs', '--log-level=warning'], dir);
+    fs.mkdirSync(path.join(out, 'wasm-files'));
     for (const f of fs.readdirSync(path.join(dir, 'node_modules/dyce/wasm/dist')).filter((x) => x.endsWith('.wasm')))
-      fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'dist', f));
-    fs.writeFileSync(path.join(out, 'index.html'), HTML('main.js'));
+      fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'wasm-files', f));
+    fs.writeFileSync(path.join(out, 'index.html'), HTML('js/main.js'));
     return out;
   },
 };
