@@ -7,6 +7,7 @@
  * sub-byte gray is scaled to 0..255, 16-bit samples keep their high byte,
  * palette indices past PLTE read as gray (i, i, i).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,13 @@ static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int fail(char *why, size_t why_size, const char *fmt, const char *arg) {
-  char msg[160];
-  snprintf(msg, sizeof msg, fmt, arg);
+/* Writes "PNG: <message>" into why; returns 1. */
+static int fail(char *why, size_t why_size, const char *fmt, ...) {
+  char msg[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
   snprintf(why, why_size, "PNG: %s", msg);
   return 1;
 }
@@ -57,16 +62,15 @@ static size_t row_bytes(const png_header *h, size_t w) {
 
 static int check_header(const uint8_t *p, size_t len, png_header *h, char *why,
                         size_t why_size) {
-  if (len != 13) return fail(why, why_size, "IHDR is not 13 bytes%s", "");
+  if (len != 13) return fail(why, why_size, "IHDR is not 13 bytes");
   h->width = be32(p);
   h->height = be32(p + 4);
   h->depth = p[8];
   h->type = p[9];
   h->interlace = p[12];
   if (h->width < 1 || h->height < 1 || h->width > MAX_DIM || h->height > MAX_DIM) {
-    char dims[64];
-    snprintf(dims, sizeof dims, "%ux%u", h->width, h->height);
-    return fail(why, why_size, "image size %s is outside 1..65535 per side", dims);
+    return fail(why, why_size, "image size %ux%u is outside 1..65535 per side", h->width,
+                h->height);
   }
   unsigned d = h->depth;
   switch (h->type) {
@@ -75,19 +79,20 @@ static int check_header(const uint8_t *p, size_t len, png_header *h, char *why,
     case 3: h->channels = 1; break;
     case 4: h->channels = 2; break;
     case 6: h->channels = 4; break;
-    default: return fail(why, why_size, "unknown colour type%s", "");
+    default: return fail(why, why_size, "unknown colour type %u", h->type);
   }
   int ok = h->type == 0   ? (d == 1 || d == 2 || d == 4 || d == 8 || d == 16)
            : h->type == 3 ? (d == 1 || d == 2 || d == 4 || d == 8)
                           : (d == 8 || d == 16);
-  if (!ok) return fail(why, why_size, "bit depth not allowed for its colour type%s", "");
+  if (!ok)
+    return fail(why, why_size, "bit depth %u is not allowed for colour type %u", d, h->type);
   if (h->type == 0 && d == 16)
     return fail(why, why_size,
                 "16-bit gray is not supported (PIL reads it as 32-bit "
-                "integers, not as 8-bit gray); save it as 8-bit%s", "");
+                "integers, not as 8-bit gray); save it as 8-bit");
   if (p[10] != 0 || p[11] != 0)
-    return fail(why, why_size, "unknown compression or filter method%s", "");
-  if (h->interlace > 1) return fail(why, why_size, "unknown interlace method%s", "");
+    return fail(why, why_size, "unknown compression or filter method");
+  if (h->interlace > 1) return fail(why, why_size, "unknown interlace method %u", h->interlace);
   return 0;
 }
 
@@ -98,12 +103,13 @@ static int paeth(int a, int b, int c) {
 
 /* Undoes the filters of `rows` rows of `len` bytes, in place; each row is
  * preceded by its filter byte. `bpp`: bytes per complete pixel (>= 1). */
-static int unfilter(uint8_t *data, size_t rows, size_t len, size_t bpp) {
+static int unfilter(uint8_t *data, size_t rows, size_t len, size_t bpp,
+                    unsigned *bad_filter) {
   uint8_t *prev = NULL;
   for (size_t y = 0; y < rows; y++) {
     uint8_t *row = data + y * (len + 1) + 1;
     unsigned filter = row[-1];
-    if (filter > 4) return 1;
+    if (filter > 4) return *bad_filter = filter, 1;
     for (size_t i = 0; i < len; i++) {
       int a = i >= bpp ? row[i - bpp] : 0, b = prev ? prev[i] : 0;
       int c = prev && i >= bpp ? prev[i - bpp] : 0;
@@ -169,7 +175,7 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
   *idat = NULL;
   /* Pass 1: structure, CRCs, header, palette and the IDAT total. */
   while (!seen_end) {
-    if (size - at < 12) return fail(why, why_size, "file ends inside a chunk%s", "");
+    if (size - at < 12) return fail(why, why_size, "file ends inside a chunk");
     uint32_t len = be32(in + at);
     const uint8_t *type = in + at + 4, *data = in + at + 8;
     char name[5] = {0};
@@ -183,18 +189,20 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
     if (!seen_header && memcmp(type, "IHDR", 4) != 0)
       return fail(why, why_size, "the first chunk is %s, not IHDR", name);
     if (memcmp(type, "IHDR", 4) == 0) {
-      if (seen_header) return fail(why, why_size, "two IHDR chunks%s", "");
+      if (seen_header) return fail(why, why_size, "two IHDR chunks");
       if (check_header(data, len, h, why, why_size)) return 1;
       seen_header = 1;
     } else if (memcmp(type, "PLTE", 4) == 0) {
-      if (seen_palette || idat_state) return fail(why, why_size, "misplaced PLTE%s", "");
+      if (seen_palette || idat_state)
+        return fail(why, why_size, "a second PLTE, or PLTE after IDAT");
       if (len % 3 || len < 3 || len > 768 || h->type == 0 || h->type == 4)
-        return fail(why, why_size, "bad PLTE chunk%s", "");
+        return fail(why, why_size, "PLTE of %u bytes (a multiple of 3, 3..768, and not in a "
+                    "gray image)", len);
       palette_entries = len / 3;
       memcpy(h->palette, data, len);
       seen_palette = 1;
     } else if (memcmp(type, "IDAT", 4) == 0) {
-      if (idat_state == 2) return fail(why, why_size, "IDAT chunks are not consecutive%s", "");
+      if (idat_state == 2) return fail(why, why_size, "IDAT chunks are not consecutive");
       idat_state = 1;
       total += len;
     } else if (memcmp(type, "IEND", 4) == 0) {
@@ -205,13 +213,13 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
     if (idat_state == 1 && memcmp(type, "IDAT", 4) != 0) idat_state = 2;
     at += 12 + (size_t)len;
   }
-  if (h->type == 3 && !seen_palette) return fail(why, why_size, "palette image without PLTE%s", "");
-  if (!idat_state) return fail(why, why_size, "no IDAT chunk%s", "");
+  if (h->type == 3 && !seen_palette) return fail(why, why_size, "palette image without PLTE");
+  if (!idat_state) return fail(why, why_size, "no IDAT chunk");
   for (unsigned i = palette_entries; i < 256; i++) /* as PIL: gray (i, i, i) */
     h->palette[i][0] = h->palette[i][1] = h->palette[i][2] = (uint8_t)i;
   /* Pass 2: concatenate the IDAT data. */
   uint8_t *buf = malloc(total ? total : 1);
-  if (!buf) return fail(why, why_size, "out of memory%s", "");
+  if (!buf) return fail(why, why_size, "out of memory");
   size_t filled = 0;
   for (at = 8; filled < total;) {
     uint32_t len = be32(in + at);
@@ -231,7 +239,7 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   memset(out, 0, sizeof *out);
   if (size < 8 || memcmp(in, signature, 8) != 0)
-    return fail(why, why_size, "not a PNG file (bad signature)%s", "");
+    return fail(why, why_size, "not a PNG file (bad signature)");
   png_header h;
   memset(&h, 0, sizeof h);
   uint8_t *idat = NULL;
@@ -242,9 +250,8 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   size_t pixels = (size_t)pixels64;
   if (pixels64 > max_pixels) {
     free(idat);
-    char dims[64];
-    snprintf(dims, sizeof dims, "%ux%u (more than %zu pixels)", h.width, h.height, max_pixels);
-    return fail(why, why_size, "image of %s is too large", dims);
+    return fail(why, why_size, "image of %ux%u is too large (more than %zu pixels)", h.width,
+                h.height, max_pixels);
   }
   size_t need = raw_size(&h);
   uint8_t *raw = malloc(need);
@@ -252,7 +259,7 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   char inflate_why[128];
   int rc = 0;
   if (!raw || !out->rgb) {
-    rc = fail(why, why_size, "out of memory%s", "");
+    rc = fail(why, why_size, "out of memory");
   } else if (dyce_zlib_inflate(idat, idat_size, raw, need, inflate_why, sizeof inflate_why)) {
     rc = fail(why, why_size, "image data: %s", inflate_why);
   }
@@ -263,8 +270,9 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
     size_t rows = pass_size(h.height, passes[p][1], passes[p][3]);
     if (!w || !rows) continue;
     size_t len = row_bytes(&h, w);
-    if (unfilter(raw + at, rows, len, bpp)) {
-      rc = fail(why, why_size, "unknown row filter%s", "");
+    unsigned bad;
+    if (unfilter(raw + at, rows, len, bpp, &bad)) {
+      rc = fail(why, why_size, "unknown row filter %u", bad);
       break;
     }
     for (size_t y = 0; y < rows; y++) {
