@@ -2,10 +2,13 @@
 # `npm run bench [-- --json FILE ...]`: builds what is missing, exports the
 # benchmark models once (build/benchmodels), then runs tests/bench/bench.mjs
 # with relaxed SIMD enabled, so the relaxed build is measured too (the
-# `dyce` rows are always the plain SIMD128 build).
+# `dyce` rows are always the plain SIMD128 build), then the cold starts
+# (tests/bench/coldstart.mjs: fresh Node processes as users start them,
+# and dyce in Chromium; DYCE_COLDSTART_RUNS runs each, default 7).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f wasm/dist/dyce.wasm ] && [ -f wasm/dist/dyce-relaxed.wasm ] || bash scripts/build.sh
 /usr/bin/python3 tests/models/export_models.py build/testmodels >/dev/null
 /usr/bin/python3 tests/bench/make_models.py build/benchmodels >/dev/null
-exec node --experimental-wasm-relaxed-simd tests/bench/bench.mjs "$@"
+node --experimental-wasm-relaxed-simd tests/bench/bench.mjs "$@"
+exec node tests/bench/coldstart.mjs --runs "${DYCE_COLDSTART_RUNS:-7}"
