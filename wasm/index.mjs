@@ -48,7 +48,9 @@ export async function load(source, options = {}) {
   try {
     low = engine.loadModel(bytes);
   } catch (e) {
+    // The package is what was wrong: say which.
     if (e instanceof DyceError && (typeof source === 'string' || source instanceof URL)) e.url ??= String(source);
+    else if (e instanceof DyceError) e.field ??= 'source';
     throw e;
   }
   const model = new DyceModel(low, engine.variant);
@@ -165,7 +167,13 @@ export class DyceModel {
     const start = performance.now();
     if (config !== undefined && config !== null) this.setConfigNow(config);
     const { tensor, layout } = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
-    const r = this.low.classify(tensor, { layout, deadlineMs, macBudget });
+    let r;
+    try {
+      r = this.low.classify(tensor, { layout, deadlineMs, macBudget });
+    } catch (e) {
+      if (e instanceof DyceError && e.code === 'DYCE_BAD_INPUT') e.field ??= 'input';
+      throw e;
+    }
     const top = this.topOf(r.exit, topK);
     return {
       label: r.label, index: r.index, score: r.score, top,

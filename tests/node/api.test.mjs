@@ -313,6 +313,8 @@ test('failures of every kind are DyceErrors with the URL or field involved', asy
   const bad = path.join(tempDir(), 'bad.dyce');
   fs.writeFileSync(bad, bytes.subarray(0, 100));
   await assert.rejects(load(bad), (e) => e.code === 'DYCE_BAD_FORMAT' && e.url === bad);
+  await assert.rejects(load(bytes.subarray(0, 100)), (e) => e.code === 'DYCE_BAD_FORMAT' && e.field === 'source');
+  await assert.rejects(model.classify({ tensor: new Float32Array(783), layout: 'nchw', normalized: true }), (e) => e.code === 'DYCE_BAD_INPUT' && e.field === 'input');
   const dist = path.join(root, 'wasm/dist');
   await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'nothing.wasm') }), (e) => e.code === 'DYCE_NOT_FOUND' && /nothing\.wasm/.test(e.url));
   await assert.rejects(load(bytes, { wasmBinary: bytes.subarray(0, 64) }), (e) => e.code === 'DYCE_WASM_COMPILE' && e.url === '(wasmBinary)');
