@@ -37,6 +37,8 @@ echo "== REDS pipeline, smoke mode (DS-CNN, importance, knapsack, joint fine-tun
 /usr/bin/python3 models/train_reds.py --smoke --force
 echo "== REDS on the residual backbone, smoke mode (stream and inner widths, knapsack, fine-tuning, package, engine check per level)"
 /usr/bin/python3 models/train_reds_resnet.py --smoke --force
+echo "== models/build.py, smoke mode (PNG folder + torchvision:resnet18, ImageNet-shaped 1 000 classes, torchrun x2, bad input)"
+node --test tests/build/
 
 echo "== Node tests"
 node --test tests/node/

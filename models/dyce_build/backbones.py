@@ -1,0 +1,149 @@
+"""--backbone SPEC -> an nn.Module for the data's classes and channels.
+
+`torchvision:NAME` builds torchvision's architecture with random weights,
+`num_classes` set, and the first convolution rebuilt for the input's
+channel count; for inputs under 96 pixels its stride becomes 1 (as CIFAR
+versions of ImageNet networks do: a stride-2 stem would shrink a 28x28
+image to 1x1 before the last stage), unless --keep-stem.
+`FILE.py:FUNCTION` imports the file and calls FUNCTION(num_classes,
+in_channels). Either way the module must map (1, C, H, W) to (1, K) logits,
+checked here before any training.
+"""
+
+import importlib.util
+import os
+
+import torch
+from torch import nn
+
+from .errors import BuildError
+
+SMALL_INPUT = 96
+
+
+def _first_conv(module):
+    """(parent, attribute name, conv) of the first nn.Conv2d in module order."""
+    for name, m in module.named_modules():
+        if isinstance(m, nn.Conv2d):
+            parent_name, _, attr = name.rpartition(".")
+            parent = module.get_submodule(parent_name) if parent_name else module
+            return parent, attr, m
+    return None, None, None
+
+
+def _adapt_stem(model, channels, small, keep_stem):
+    parent, attr, conv = _first_conv(model)
+    if conv is None:
+        return model
+    stride = conv.stride
+    if small and not keep_stem:
+        stride = (1, 1)
+    if conv.in_channels == channels and stride == conv.stride:
+        return model
+    if conv.groups != 1:
+        raise BuildError("the first convolution is grouped; cannot rebuild it "
+                         f"for {channels} input channels")
+    new = nn.Conv2d(channels, conv.out_channels, conv.kernel_size, stride,
+                    conv.padding, conv.dilation, 1, conv.bias is not None,
+                    conv.padding_mode)
+    setattr(parent, attr, new)
+    return model
+
+
+def torchvision_backbone(name, num_classes, channels, size, keep_stem=False):
+    import torchvision.models as tvm
+    names = tvm.list_models(module=tvm)
+    if name not in names:
+        close = [n for n in names if name.split("_")[0] in n][:6]
+        raise BuildError(f"torchvision has no classification model '{name}'"
+                         + (f" (similar: {', '.join(close)})" if close else ""))
+    try:
+        model = tvm.get_model(name, weights=None, num_classes=num_classes)
+    except TypeError as err:
+        raise BuildError(f"torchvision:{name}: {err}") from None
+    if hasattr(model, "aux_logits"):  # inception/googlenet: the main output only
+        model.aux_logits = False
+        for attr in ("AuxLogits", "aux1", "aux2"):
+            if hasattr(model, attr):
+                setattr(model, attr, None)
+    return _adapt_stem(model, channels, min(size) < SMALL_INPUT, keep_stem)
+
+
+def file_backbone(path, function, num_classes, channels):
+    if not os.path.exists(path):
+        raise BuildError(f"--backbone {path}:{function}: no such file")
+    spec = importlib.util.spec_from_file_location(
+        "dyce_user_" + os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise BuildError(f"{path}: cannot import ({type(err).__name__}: {err})") from None
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        raise BuildError(f"{path} has no function '{function}'")
+    try:
+        model = fn(num_classes, channels)
+    except Exception as err:
+        raise BuildError(f"{path}:{function}({num_classes}, {channels}) "
+                         f"failed: {type(err).__name__}: {err}") from None
+    if not isinstance(model, nn.Module):
+        raise BuildError(f"{path}:{function} returned {type(model).__name__}, "
+                         "not an nn.Module")
+    return model
+
+
+def split_spec(spec):
+    """'torchvision:NAME' or 'FILE.py:FUNCTION' -> (kind, a, b)."""
+    if spec.startswith("torchvision:"):
+        return "torchvision", spec.split(":", 1)[1], None
+    path, sep, fn = spec.rpartition(":")
+    if not sep or not path.endswith(".py") or not fn:
+        raise BuildError(f"--backbone {spec}: expected torchvision:NAME or "
+                         "FILE.py:FUNCTION")
+    return "file", path, fn
+
+
+def build(spec, num_classes, channels, size, keep_stem=False):
+    """The backbone of `spec` for the data, its output checked."""
+    kind, a, b = split_spec(spec)
+    if kind == "torchvision":
+        model = torchvision_backbone(a, num_classes, channels, size, keep_stem)
+    else:
+        model = file_backbone(a, b, num_classes, channels)
+    check_output(model, num_classes, (1, channels) + tuple(size), spec)
+    return model.eval()
+
+
+def check_output(model, num_classes, input_shape, what):
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(input_shape))
+    except Exception as err:
+        raise BuildError(f"{what} cannot run on a {tuple(input_shape)} input: "
+                         f"{type(err).__name__}: {err}") from None
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise BuildError(f"{what} outputs {shape} for a {tuple(input_shape)} "
+                         f"input; expected (1, {num_classes}) logits, one per class")
+
+
+def load_weights(model, path):
+    if not os.path.exists(path):
+        raise BuildError(f"--weights {path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu")
+    except Exception as err:
+        raise BuildError(f"--weights {path}: cannot read ({err})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if isinstance(state, nn.Module):
+        state = state.state_dict()
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[1:2] or [str(err)]
+        raise BuildError(f"--weights {path} does not fit the backbone: "
+                         f"{first[0].strip()}") from None
+    return model.eval()

@@ -1,0 +1,126 @@
+"""The command line of models/build.py."""
+
+import argparse
+import os
+import sys
+
+from .errors import BuildError
+
+SMOKE = dict(limit=48, epochs=1, saver_epochs=1, exit_epochs=1, aug_views=0,
+             lambda_step=0.01, report_limit=48, check_samples=1)
+
+
+def _size(text):
+    parts = text.lower().split("x")
+    try:
+        dims = [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size {text}: N or HxW") from None
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or not all(8 <= d <= 512 for d in dims):
+        raise argparse.ArgumentTypeError(f"--size {text}: sides of 8 .. 512 pixels")
+    return tuple(dims)
+
+
+def _floats(text):
+    return [float(v) for v in text.split(",")]
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="models/build.py",
+        description="Any PyTorch classifier + a folder of images -> an adaptive "
+        ".dyce package: exits on the frozen backbone, tiny savers, records, the "
+        "DyCE/TinySaver search and a report (docs/MODELS.md).")
+    p.add_argument("--data", required=True, help="DIR/train/<class>/*, DIR/test/<class>/*, "
+                   "optional DIR/val; or an IDX directory (Fashion-MNIST)")
+    p.add_argument("--backbone", required=True,
+                   help="torchvision:NAME or FILE.py:FUNCTION (FUNCTION(num_classes, in_channels))")
+    p.add_argument("--weights", help="state dict of the backbone (else it is trained first)")
+    p.add_argument("--out", help="the package (default: OUT.dyce from the data folder's name); "
+                   "OUT.records and OUT.report.{md,json,svg} go beside it")
+    p.add_argument("--workdir", help="cache of every step (default: OUT's stem + .work)")
+    g = p.add_argument_group("data")
+    g.add_argument("--size", type=_size, help="input N or HxW (default: the images' own size)")
+    g.add_argument("--channels", type=int, choices=(1, 3), help="default: 1 if every image is gray")
+    g.add_argument("--val-fraction", type=float, default=0.1,
+                   help="validation split carved from train without DIR/val (default 0.1)")
+    g.add_argument("--mean", type=_floats, help="per-channel mean of pixel/255 (default: measured on train)")
+    g.add_argument("--std", type=_floats, help="per-channel std (default: measured on train)")
+    g.add_argument("--labels", help="file with one class name per line, in label order "
+                   "(default: the train class folders, sorted)")
+    g.add_argument("--no-flip", action="store_true", help="no horizontal flips in augmentation")
+    g = p.add_argument_group("backbone and exits")
+    g.add_argument("--keep-stem", action="store_true",
+                   help="torchvision: keep the stride of the first convolution on small inputs")
+    g.add_argument("--exits", default="auto", help="auto, or NODE,NODE,… (see --list-exits)")
+    g.add_argument("--max-exits", type=int, default=8)
+    g.add_argument("--exit-types", default="a,b", help="exit MLPs per position: a, b, c "
+                   "(0, 1, 2 hidden layers; default a,b)")
+    g.add_argument("--list-exits", action="store_true", help="print the candidate positions and stop")
+    g.add_argument("--savers", default="auto", help="auto, none, or FILE.py:FUNCTION,…")
+    g.add_argument("--saver-fractions", type=_floats, default=[0.005, 0.02, 0.08],
+                   help="built-in savers' target MACs, fractions of the backbone's")
+    g.add_argument("--distill", type=float, default=0.0,
+                   help="savers: weight of distillation from the backbone's logits (0..1)")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=15, help="backbone epochs (default 15)")
+    g.add_argument("--saver-epochs", type=int, help="default: --epochs")
+    g.add_argument("--exit-epochs", type=int, default=10)
+    g.add_argument("--aug-views", type=int, default=1,
+                   help="augmented passes of train for the exits' features (default 1)")
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--lr", type=float, default=0.2, help="OneCycle max learning rate")
+    g.add_argument("--seed", type=int, default=20240301)
+    g.add_argument("--threads", type=int, help="PyTorch threads per process")
+    g = p.add_argument_group("run")
+    g.add_argument("--lambda-step", type=float, default=0.002, help="search λ sweep step")
+    g.add_argument("--smoke", action="store_true",
+                   help="every step on a few samples, one epoch: seconds, not hours")
+    g.add_argument("--limit", type=int, help="samples per split (default: all)")
+    g.add_argument("--report-limit", type=int, help="test samples the report evaluates")
+    g.add_argument("--check-samples", type=int, default=2,
+                   help="test images every graph is compared with PyTorch on")
+    g.add_argument("--force", action="store_true", help="recompute every step")
+    return p
+
+
+def parse(argv):
+    p = parser()
+    o = p.parse_args(argv)
+    if o.smoke:
+        for k, v in SMOKE.items():
+            explicit = any(a == "--" + k.replace("_", "-") or a.startswith("--" + k.replace("_", "-") + "=")
+                           for a in argv)
+            if not explicit:
+                setattr(o, k, v)
+    o.saver_epochs = o.saver_epochs or o.epochs
+    o.exit_types = [t.strip() for t in o.exit_types.split(",") if t.strip()]
+    if not o.exit_types or any(t not in ("a", "b", "c") for t in o.exit_types):
+        p.error("--exit-types: a comma-separated subset of a, b, c")
+    if not 0 <= o.distill <= 1:
+        p.error("--distill: a weight in 0 .. 1")
+    if not 0 < o.val_fraction < 1:
+        p.error("--val-fraction: in (0, 1)")
+    data = o.data.rstrip("/")
+    o.out = o.out or os.path.basename(os.path.abspath(data)) + ".dyce"
+    if not o.out.endswith(".dyce"):
+        p.error("--out: a .dyce file")
+    o.workdir = o.workdir or os.path.splitext(o.out)[0] + ".work"
+    if o.labels:
+        with open(o.labels, encoding="utf-8") as f:
+            o.labels = [line.strip() for line in f if line.strip()]
+    return o
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    opts = parse(argv)
+    from . import pipeline
+    try:
+        pipeline.run(opts)
+    except BuildError as err:
+        print(f"build: error: {err}", file=sys.stderr)
+        return 1
+    return 0

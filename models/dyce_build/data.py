@@ -1,0 +1,372 @@
+"""Datasets: an image folder or an IDX directory -> three in-memory splits.
+
+Image folder: DIR/train/<class>/*, DIR/test/<class>/*, optional DIR/val/
+(.png, .jpg, .jpeg, any size, gray or colour). Classes are the train class
+folders, sorted by name; files are sorted by name within a class, and a
+sample's `index` is its position in that order (class by class) — the order
+`dyce eval --data DIR` reads. Without DIR/val a validation split is carved
+from train with a fixed seed. IDX directory: train-/t10k- images and labels
+(gzip'd or not), as Debian's Fashion-MNIST ships them.
+
+Images are decoded and resized once (images.py) to uint8 (N, C, H, W) and
+cached in the work directory, keyed by the file list and the options.
+"""
+
+import gzip
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from . import images
+from .errors import BuildError
+from .progress import Progress
+
+SPLIT_SEED = 20240301
+FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+@dataclass
+class Split:
+    """uint8 images (N, C, H, W), int64 labels (N,), source index (N,)."""
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    index: np.ndarray
+
+
+@dataclass
+class Dataset:
+    train: Split
+    val: Split
+    test: Split
+    classes: list
+    mean: list
+    std: list
+    source: str = ""
+    notes: list = field(default_factory=list)
+
+    @property
+    def channels(self):
+        return self.train.images.shape[1]
+
+    @property
+    def size(self):
+        return tuple(self.train.images.shape[2:])
+
+    @property
+    def input_shape(self):
+        return (1, self.channels) + self.size
+
+    def splits(self):
+        return [self.train, self.val, self.test]
+
+    def normalise(self, x):
+        """uint8 (B, C, H, W) or [0, 1] floats -> float32 network input."""
+        import torch
+        x = torch.as_tensor(x)
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def input_spec(self):
+        return {"pixel_scale": 1.0 / 255.0, "mean": list(self.mean),
+                "std": list(self.std)}
+
+
+@dataclass
+class Options:
+    size: tuple = None          # (h, w) or None: the images' own size
+    channels: int = None        # 1, 3 or None: gray if every file is gray
+    val_fraction: float = 0.1
+    seed: int = SPLIT_SEED
+    limit: int = None           # samples per split (smoke runs)
+    mean: list = None
+    std: list = None
+    classes: list = None        # --labels: every class name, in label order
+
+
+# ------------------------------------------------------------ image folders
+
+def _class_dirs(split_dir):
+    return sorted(d for d in os.listdir(split_dir)
+                  if os.path.isdir(os.path.join(split_dir, d))
+                  and not d.startswith("."))
+
+
+def _files(class_dir):
+    return sorted(f for f in os.listdir(class_dir)
+                  if f.lower().endswith(images.EXTENSIONS)
+                  and not f.startswith("."))
+
+
+def scan_folder(root, split, classes=None):
+    """[(path, class index)] of DIR/split in sample order; the classes."""
+    split_dir = os.path.join(root, split)
+    found = _class_dirs(split_dir)
+    if not found:
+        raise BuildError(f"{split_dir}: no class folders (expected "
+                         f"{split_dir}/<class>/<image files>)")
+    if classes is None:
+        classes = found
+    # folder names cannot hold '/': "T-shirt_top" is the class "T-shirt/top"
+    lookup = {c.replace("/", "_"): k for k, c in enumerate(classes)}
+    lookup.update({c: k for k, c in enumerate(classes)})
+    unknown = [c for c in found if c not in lookup]
+    if unknown:
+        raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not "
+                         f"a class of the train split (or of --labels)")
+    samples = []
+    for name in found:
+        files = _files(os.path.join(split_dir, name))
+        if not files:
+            raise BuildError(f"{os.path.join(split_dir, name)}: empty class "
+                             f"folder (no {', '.join(images.EXTENSIONS)} files)")
+        k = lookup[name]
+        samples += [(os.path.join(split_dir, name, f), k) for f in files]
+    return samples, classes
+
+
+def _header(path):
+    """(width, height, gray) from the file header, or a clear error."""
+    try:
+        with Image.open(path) as im:
+            return im.size[0], im.size[1], images.is_gray_mode(im.mode)
+    except Exception as err:  # PIL raises many kinds for a bad file
+        raise BuildError(f"{path}: cannot read the image ({err})") from None
+
+
+def _geometry(paths, opts):
+    """((h, w), channels) from the options or, when not given, the files."""
+    sizes, gray = {}, True
+    with Progress("read image headers", len(paths)) as bar:
+        for p in paths:
+            w, h, g = _header(p)
+            sizes.setdefault((h, w), p)
+            gray &= g
+            bar.update()
+    size = opts.size
+    if size is None:
+        if len(sizes) > 1:
+            (a, pa), (b, pb) = list(sizes.items())[:2]
+            raise BuildError(
+                f"images have different sizes ({a[1]}x{a[0]} in {pa}, "
+                f"{b[1]}x{b[0]} in {pb}): give --size")
+        size = next(iter(sizes))
+    channels = opts.channels or (1 if gray else 3)
+    return size, channels
+
+
+def _decode(samples, size, channels, what):
+    out = np.zeros((len(samples), channels) + tuple(size), np.uint8)
+    with Progress(f"decode {what}", len(samples)) as bar:
+        for i, (path, _) in enumerate(samples):
+            try:
+                out[i] = images.load_uint8(path, size, channels)
+            except BuildError:
+                raise
+            except Exception as err:
+                raise BuildError(f"{path}: cannot read the image ({err})") from None
+            bar.update()
+    return out
+
+
+# ------------------------------------------------------------ IDX
+
+def _idx_path(root, stem):
+    for name in (stem, stem + ".gz"):
+        if os.path.exists(os.path.join(root, name)):
+            return os.path.join(root, name)
+    return None
+
+
+def is_idx_dir(root):
+    return all(_idx_path(root, f"{s}-{k}-idx{d}-ubyte")
+               for s in ("train", "t10k") for k, d in (("images", 3), ("labels", 1)))
+
+
+def read_idx(path):
+    """An unsigned-byte IDX file (gzip'd or not) as a numpy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise BuildError(f"{path}: not an unsigned-byte IDX file")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise BuildError(f"{path}: {data.size} bytes for shape {dims}")
+    return data.reshape(dims).copy()
+
+
+def _idx_labels(root, count):
+    path = os.path.join(root, "labels.txt")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            labels = [line.strip() for line in f if line.strip()]
+    elif count == 10 and "fashion" in os.path.realpath(root).lower():
+        labels = list(FASHION_LABELS)
+    else:
+        labels = [str(k) for k in range(count)]
+    if len(labels) != count:
+        raise BuildError(f"{path}: {len(labels)} labels for {count} classes")
+    return labels
+
+
+def _resized_idx(images_hw, size):
+    """(N, H, W) uint8 -> (N, 1, h, w) uint8 at `size`."""
+    if size is None or tuple(size) == images_hw.shape[1:]:
+        return images_hw[:, None]
+    out = np.zeros((len(images_hw), 1) + tuple(size), np.uint8)
+    with Progress("resize IDX images", len(images_hw)) as bar:
+        for i, im in enumerate(images_hw):
+            rgba = np.repeat(im[..., None], 4, axis=2)
+            out[i, 0] = np.clip(np.rint(images.resize(rgba, *size)[..., 0]), 0, 255)
+            bar.update()
+    return out
+
+
+# ------------------------------------------------------------ splits
+
+def carve(n, fraction, seed):
+    """Sorted (train, val) indices of n samples: a seeded permutation's
+    first round(n·fraction) are val (the Fashion-MNIST pipeline's split with
+    fraction 1/12)."""
+    if n < 2:
+        raise BuildError(f"{n} training sample: a validation split needs at least 2")
+    n_val = min(n - 1, max(1, int(round(n * fraction))))
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def pick(n, limit, seed, split):
+    """`limit` of n positions (all if fewer): a seeded, sorted choice for
+    train and val; the first `limit` of test, the samples `dyce eval
+    --limit` reads, so PyTorch and the engine are compared on the same."""
+    if not limit or limit >= n:
+        return np.arange(n)
+    if split == "test":
+        return np.arange(limit)
+    return np.sort(np.random.default_rng(seed + 1).permutation(n)[:limit])
+
+
+def _cache_key(root, opts, samples):
+    h = hashlib.sha256(json.dumps(
+        [os.path.realpath(root), opts.size, opts.channels, opts.val_fraction,
+         opts.seed, opts.limit]).encode())
+    for split, entries in samples.items():
+        for path, k in entries:
+            st = os.stat(path)
+            h.update(f"{split}|{path}|{k}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _folder_splits(root, opts, work):
+    """{split: (images, labels, index)}, classes — from an image folder."""
+    for need in ("train", "test"):
+        if not os.path.isdir(os.path.join(root, need)):
+            raise BuildError(f"{root}: no '{need}' folder (expected "
+                             f"{root}/train/<class>/… and {root}/test/<class>/…)")
+    train, classes = scan_folder(root, "train", opts.classes)
+    test, _ = scan_folder(root, "test", classes)
+    chosen = {"test": (test, np.arange(len(test)))}
+    if os.path.isdir(os.path.join(root, "val")):
+        val, _ = scan_folder(root, "val", classes)
+        chosen["val"] = (val, np.arange(len(val)))
+        chosen["train"] = (train, np.arange(len(train)))
+    else:
+        tr, va = carve(len(train), opts.val_fraction, opts.seed)
+        chosen["train"] = ([train[i] for i in tr], tr)
+        chosen["val"] = ([train[i] for i in va], va)
+    for name, (entries, index) in list(chosen.items()):
+        keep = pick(len(entries), opts.limit, opts.seed, name)
+        chosen[name] = ([entries[i] for i in keep], index[keep])
+    samples = {k: v[0] for k, v in chosen.items()}
+    key = _cache_key(root, opts, samples)
+    cache = os.path.join(work, f"data-{key}.npz")
+    if os.path.exists(cache):
+        with np.load(cache) as z:
+            return {s: (z[f"{s}/images"], z[f"{s}/labels"], z[f"{s}/index"])
+                    for s in chosen}, classes
+    every = [p for entries in samples.values() for p, _ in entries]
+    size, channels = _geometry(every, opts)
+    out = {}
+    for name, (entries, index) in chosen.items():
+        out[name] = (_decode(entries, size, channels, name),
+                     np.array([k for _, k in entries], np.int64),
+                     np.asarray(index, np.int64))
+    os.makedirs(work, exist_ok=True)
+    tmp = f"{cache}.{os.getpid()}.tmp.npz"  # torchrun ranks write it at once
+    np.savez(tmp, **{f"{s}/{f}": a for s, v in out.items()
+                                    for f, a in zip(("images", "labels", "index"), v)})
+    os.replace(tmp, cache)
+    return out, classes
+
+
+def _idx_splits(root, opts):
+    tr_im = read_idx(_idx_path(root, "train-images-idx3-ubyte"))
+    tr_lb = read_idx(_idx_path(root, "train-labels-idx1-ubyte")).astype(np.int64)
+    te_im = read_idx(_idx_path(root, "t10k-images-idx3-ubyte"))
+    te_lb = read_idx(_idx_path(root, "t10k-labels-idx1-ubyte")).astype(np.int64)
+    if opts.channels not in (None, 1):
+        raise BuildError(f"{root}: IDX images are gray; --channels "
+                         f"{opts.channels} is not supported for them")
+    tr, va = carve(len(tr_im), opts.val_fraction, opts.seed)
+    parts = {"train": (tr_im, tr_lb, tr), "val": (tr_im, tr_lb, va),
+             "test": (te_im, te_lb, np.arange(len(te_im)))}
+    out = {}
+    for name, (im, lb, index) in parts.items():
+        index = index[pick(len(index), opts.limit, opts.seed, name)]
+        out[name] = (_resized_idx(im[index], opts.size), lb[index], index)
+    count = int(max(tr_lb.max(), te_lb.max())) + 1
+    classes = _idx_labels(root, count) if opts.classes is None else opts.classes
+    if len(classes) < count:
+        raise BuildError(f"--labels: {len(classes)} names for labels up to {count - 1}")
+    return out, classes
+
+
+def channel_stats(images, chunk=2048):
+    """Per-channel mean and std of uint8 (N, C, H, W) scaled to [0, 1],
+    accumulated in chunks (a large folder never becomes one float array)."""
+    total = np.zeros(images.shape[1]); square = np.zeros(images.shape[1])
+    for start in range(0, len(images), chunk):
+        x = images[start:start + chunk].astype(np.float64) / 255.0
+        total += x.sum(axis=(0, 2, 3))
+        square += (x * x).sum(axis=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(square / count - mean * mean, 0.0))
+    return [float(v) for v in mean], [max(float(v), 1e-3) for v in std]
+
+
+def load(root, opts, work):
+    """The Dataset of `root` (an image folder or an IDX directory)."""
+    if not os.path.isdir(root):
+        raise BuildError(f"--data {root}: not a directory")
+    if is_idx_dir(root):
+        parts, classes = _idx_splits(root, opts)
+        source = "idx"
+    else:
+        parts, classes = _folder_splits(root, opts, work)
+        source = "images"
+    if len(classes) < 2:
+        raise BuildError(f"{root}: {len(classes)} class; at least 2 needed")
+    splits = [Split(name, *parts[name]) for name in ("train", "val", "test")]
+    mean, std = opts.mean, opts.std
+    if mean is None or std is None:
+        m, s = channel_stats(splits[0].images)
+        mean, std = mean or m, std or s
+    channels = splits[0].images.shape[1]
+    mean = list(mean) * channels if len(mean) == 1 else list(mean)
+    std = list(std) * channels if len(std) == 1 else list(std)
+    if len(mean) != channels or len(std) != channels:
+        raise BuildError(f"--mean/--std: {channels} values expected")
+    return Dataset(*splits, classes=classes, mean=mean, std=std,
+                   source=source)

@@ -1,0 +1,59 @@
+"""The engine's CLI (build/native/dyce) as the builder uses it: run a graph
+on an input, evaluate on a data directory, search configurations."""
+
+import json
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+
+from .errors import BuildError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DYCE = os.path.join(ROOT, "build", "native", "dyce")
+
+
+def cli(*args):
+    if not os.path.exists(DYCE):
+        raise BuildError(f"{DYCE} is missing: run `bash scripts/build.sh native`")
+    r = subprocess.run([DYCE, *map(str, args)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BuildError(f"dyce {args[0]} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def write_npy(path, array):
+    np.save(path, np.ascontiguousarray(array, np.float32))
+
+
+def run_graph(package, graph, x):
+    """The engine's output of `graph` (its whole source path) on x (1, C, H, W)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+        write_npy(inp, x)
+        cli("run", package, "--input", inp, "--graph", graph, "--output", out)
+        return np.load(out)
+
+
+def eval_lines(package, data_dir, *args):
+    """Parsed JSON lines of `dyce eval PACKAGE --data DIR ARGS --json`."""
+    out = cli("eval", package, "--data", data_dir, *args, "--json")
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def search(package, records, lambda_step, out):
+    """Run the DyCE/TinySaver search; {config: {accuracy, mean_macs}} as the
+    search measured them on the validation records."""
+    text = cli("search", package, "--records", records, "--method", "both",
+               "--lambda-step", lambda_step, "-o", out, "--json")
+    claims = {}
+    for line in text.splitlines():
+        if line.startswith('{"config"'):
+            c = json.loads(line)
+            claims[c["config"]] = c
+    return claims
+
+
+def info(package):
+    return json.loads(cli("info", package, "--json"))

@@ -1,0 +1,181 @@
+"""Training (backbone and savers) and batch inference, on 1 or N processes.
+
+SGD with Nesterov momentum 0.9, weight decay 5e-4, label smoothing 0.1 and
+a OneCycle schedule (cosine), augmentation by random crop of the padded
+image (padding 1/14 of the side, at least 2 px) and horizontal flip unless
+--no-flip. Optional distillation: the loss mixes cross-entropy with the KL
+divergence to a teacher's softened logits (temperature 4). Every epoch's
+batches come from a generator seeded with (seed, epoch); a checkpoint is
+written after every epoch and an interrupted run resumes from it. Under
+torchrun the model runs in DistributedDataParallel and each epoch's
+permutation is sharded by rank (the global batch stays `batch_size`).
+Nothing is selected on test accuracy: the last epoch is the result.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import dist
+from .progress import Progress
+
+
+@dataclass
+class TrainConfig:
+    epochs: int
+    max_lr: float = 0.2
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    pct_start: float = 0.15
+    seed: int = 0
+    flip: bool = True
+    distill: float = 0.0        # weight of the KL term (0: plain CE)
+    temperature: float = 4.0
+
+
+def augment(images, gen, flip=True):
+    """Random crop of the zero-padded image and random h-flip.
+    uint8 (B, C, H, W) -> float (B, C, H, W) in [0, 1]."""
+    x = torch.as_tensor(images).float().div_(255.0)
+    b, _, h, w = x.shape
+    pad = max(2, round(min(h, w) / 14))
+    padded = nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    chans = torch.arange(x.shape[1])[None, :, None, None]
+    out = padded[torch.arange(b)[:, None, None, None], chans, rows, cols]
+    if flip:
+        mask = torch.rand(b, generator=gen) < 0.5
+        out = torch.where(mask[:, None, None, None], out.flip(3), out)
+    return out
+
+
+def eval_batches(data, split, batch_size=256, start=0, stop=None):
+    """Un-augmented normalised inputs of split[start:stop], in order."""
+    stop = len(split.labels) if stop is None else stop
+    for s in range(start, stop, batch_size):
+        yield data.normalise(split.images[s:min(s + batch_size, stop)])
+
+
+def predict(model, data, split, batch_size=256, what=None):
+    """float32 logits (N, K) of a split, eval mode, sharded over ranks."""
+    start, stop = dist.shard(len(split.labels))
+    model.eval()
+    out = []
+    with torch.no_grad(), Progress(what or f"predict {split.name}",
+                                   stop - start) as bar:
+        for x in eval_batches(data, split, batch_size, start, stop):
+            out.append(model(x).float())
+            bar.update(len(x))
+    k = out[0].shape[1] if out else 0
+    logits = torch.cat(out).numpy() if out else np.zeros((0, k), np.float32)
+    return dist.gather_rows(logits.astype(np.float32))
+
+
+def accuracy(logits, labels):
+    return float((logits.argmax(1) == labels).mean())
+
+
+def _optimiser(model, cfg, steps_per_epoch):
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.max_lr,
+                          momentum=cfg.momentum, nesterov=True,
+                          weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.max_lr, epochs=cfg.epochs,
+        steps_per_epoch=steps_per_epoch, pct_start=cfg.pct_start,
+        anneal_strategy="cos", cycle_momentum=False,
+        div_factor=20.0, final_div_factor=200.0)
+    return opt, sched
+
+
+def _batches(data, cfg, epoch):
+    """This rank's (indices, inputs) of every step of one epoch: the same
+    number of steps on every rank (a last block smaller than the number of
+    ranks is topped up from the epoch's start)."""
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    order = torch.randperm(len(data.train.labels), generator=gen).numpy()
+    for s in range(0, len(order), cfg.batch_size):
+        block = order[s:s + cfg.batch_size]
+        if len(block) < dist.world():
+            block = np.concatenate([block, order[:dist.world() - len(block)]])
+        idx = np.sort(block[dist.rank()::dist.world()])
+        x = data.normalise(augment(data.train.images[idx], gen, cfg.flip))
+        yield idx, x
+
+
+def _loss(cfg, logits, y, teacher):
+    ce = nn.functional.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+    if teacher is None or cfg.distill <= 0:
+        return ce
+    t = cfg.temperature
+    kl = nn.functional.kl_div(nn.functional.log_softmax(logits / t, 1),
+                              nn.functional.softmax(teacher / t, 1),
+                              reduction="batchmean") * t * t
+    return (1 - cfg.distill) * ce + cfg.distill * kl
+
+
+def _resume(path, model, opt, sched, log):
+    if not os.path.exists(path):
+        return 0
+    state = torch.load(path)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    log(f"resumed from {path} after epoch {state['epoch'] + 1}")
+    return state["epoch"] + 1
+
+
+def _save(path, model, opt, sched, epoch):
+    if not dist.is_main():
+        return
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "epoch": epoch}, tmp)
+    os.replace(tmp, path)
+
+
+def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
+    """Train `model` (resuming from ckpt_dir); returns it in eval mode.
+    `teacher(x)` gives distillation logits when cfg.distill > 0."""
+    os.makedirs(ckpt_dir, exist_ok=True)
+    per_epoch = -(-len(data.train.labels) // cfg.batch_size)
+    opt, sched = _optimiser(model, cfg, per_epoch)
+    path = os.path.join(ckpt_dir, "last.pt")
+    first = _resume(path, model, opt, sched, log)
+    # channels-last: PyTorch's CPU depthwise convolutions train 1.5x faster
+    # (mobilenet_v3_small, 28x28, one thread: 693 -> 464 ms per batch of 128)
+    model.to(memory_format=torch.channels_last)
+    net = dist.wrap(model)
+    for epoch in range(first, cfg.epochs):
+        net.train()
+        total, correct, seen = 0.0, 0, 0
+        with Progress(f"train {what} epoch {epoch + 1}/{cfg.epochs}",
+                      per_epoch) as bar:
+            for idx, x in _batches(data, cfg, epoch):
+                y = torch.as_tensor(data.train.labels[idx]).long()
+                with torch.no_grad():
+                    soft = teacher(x) if teacher is not None and cfg.distill > 0 else None
+                logits = net(x.contiguous(memory_format=torch.channels_last))
+                loss = _loss(cfg, logits, y, soft)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
+                bar.update(1, f"loss {total / max(seen, 1):.4f}")
+        val = accuracy(predict(model, data, data.val, what=f"{what} val"),
+                       data.val.labels)
+        _save(path, model, opt, sched, epoch)
+        dist.barrier()
+        log(f"{what} epoch {epoch + 1}/{cfg.epochs}: loss {total / max(seen, 1):.4f} "
+            f"train(aug) {correct / max(seen, 1):.4f} val {val:.4f}")
+    return model.eval()

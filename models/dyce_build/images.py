@@ -1,0 +1,118 @@
+"""Image files -> model input: the one preprocessing definition of dyce.
+
+The same steps as the browser side (wasm/preprocess.mjs) and the engine's
+`dyce eval --data DIR` (src/cli/), so a package is trained, searched and
+evaluated on the tensors it will see at run time:
+
+1. decode (PIL) to 8-bit RGBA; gray images have R = G = B; alpha is ignored;
+2. center-crop to the output's aspect ratio and box-filter resize to
+   size x size: every output pixel averages the source area it covers,
+   partly covered source pixels weighted by their coverage. The filter is
+   separable, computed in float64 as `Wy @ plane @ Wx.T` with every row of
+   Wy, Wx summing to 1, and NOT rounded back to bytes (the browser rounds
+   to bytes: at most half a grey level apart). Same size: no resampling;
+3. channels: 1 -> the gray value of a gray image, or BT.601 luma
+   0.299 R + 0.587 G + 0.114 B of a colour one; 3 -> R, G, B;
+4. x = (p * pixel_scale - mean[c]) / std[c], float32, NCHW.
+
+Training data are held in memory after steps 1-3 rounded half to even to
+bytes (`load_uint8`); `to_tensor` is the exact, unrounded form, the one the
+engine's C decoder is checked against.
+"""
+
+import numpy as np
+from PIL import Image
+
+EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def read_rgba(path):
+    """(H, W, 4) uint8 of an image file and whether the file is a gray
+    image (its colour type, not its pixels: an RGB file of grey pixels is
+    colour)."""
+    with Image.open(path) as im:
+        gray = is_gray_mode(im.mode)
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+    return rgba, gray
+
+
+def is_gray_mode(mode):
+    """PIL modes of gray files (PNG colour types 0 and 4, gray JPEG)."""
+    return mode in ("1", "L", "LA", "I", "I;16", "F")
+
+
+def center_crop(w, h, out_w, out_h):
+    """The largest centred crop (x, y, cw, ch) of a w x h image with the
+    aspect ratio of out_w x out_h (floats, as wasm/preprocess.mjs)."""
+    scale = min(w / out_w, h / out_h)
+    cw, ch = out_w * scale, out_h * scale
+    return (w - cw) / 2, (h - ch) / 2, cw, ch
+
+
+def box_weights(start, step, count, size):
+    """(count, size) float64: row o holds the coverage of source pixels
+    s by output pixel o's interval [start + o*step, start + (o+1)*step),
+    normalised to sum 1."""
+    weights = np.zeros((count, size), np.float64)
+    for o in range(count):
+        a = start + o * step
+        b = a + step
+        for s in range(int(np.floor(a)), int(np.ceil(b))):
+            cover = min(b, s + 1) - max(a, s)
+            if cover > 1e-9 and 0 <= s < size:
+                weights[o, s] = cover
+        weights[o] /= weights[o].sum()
+    return weights
+
+
+def resize(rgba, out_h, out_w):
+    """Center-crop + box-filter resize of (H, W, C) to (out_h, out_w, C)
+    float64 (unrounded)."""
+    h, w = rgba.shape[:2]
+    if (h, w) == (out_h, out_w):
+        return rgba.astype(np.float64)
+    x, y, cw, ch = center_crop(w, h, out_w, out_h)
+    wy = box_weights(y, ch / out_h, out_h, h)
+    wx = box_weights(x, cw / out_w, out_w, w)
+    planes = [wy @ rgba[..., c].astype(np.float64) @ wx.T
+              for c in range(rgba.shape[2])]
+    return np.stack(planes, axis=-1)
+
+
+def to_channels(pixels, gray, channels):
+    """(H, W, 4) float64 resized RGBA -> (channels, H, W) float64."""
+    if channels == 3:
+        return np.transpose(pixels[..., :3], (2, 0, 1))
+    if channels != 1:
+        raise ValueError(f"{channels} channels: 1 or 3 supported")
+    if gray:
+        return pixels[None, ..., 0]
+    return (0.299 * pixels[..., 0] + 0.587 * pixels[..., 1]
+            + 0.114 * pixels[..., 2])[None]
+
+
+def pixels_of(path, size, channels):
+    """(channels, h, w) float64 pixel values in [0, 255] of a file; size is
+    (h, w) or one side of a square."""
+    h, w = (size, size) if isinstance(size, int) else size
+    rgba, gray = read_rgba(path)
+    return to_channels(resize(rgba, h, w), gray, channels)
+
+
+def normalise(pixels, pixel_scale, mean, std):
+    """(C, H, W) pixels -> float32 (C, H, W) network input."""
+    mean = np.asarray(mean, np.float64).reshape(-1, 1, 1)
+    std = np.asarray(std, np.float64).reshape(-1, 1, 1)
+    return ((pixels * pixel_scale - mean) / std).astype(np.float32)
+
+
+def to_tensor(path, size, channels, pixel_scale, mean, std):
+    """The exact network input (1, C, size, size) float32 of an image file."""
+    return normalise(pixels_of(path, size, channels), pixel_scale, mean,
+                     std)[None]
+
+
+def load_uint8(path, size, channels):
+    """(channels, size, size) uint8: the resized pixels rounded half to
+    even, how datasets are held in memory for training."""
+    return np.clip(np.rint(pixels_of(path, size, channels)), 0, 255).astype(np.uint8)

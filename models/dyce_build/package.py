@@ -1,0 +1,86 @@
+"""Graphs -> ONNX -> one .dyce package (models/convert.py), checked.
+
+Each graph (saver, stage, exit, head) is exported alone (torch.onnx.export,
+opset 13, eval mode, batch 1, constant folding) and converted with
+`convert.convert_graphs`; the package's graph names, sources and MACs are
+read back and compared with PyTorch's count.
+"""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+from . import nets
+from .errors import BuildError
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import convert  # noqa: E402  (models/convert.py)
+import dyce_format  # noqa: E402
+
+OPSET = 13
+
+
+def export_onnx(module, input_shape, path):
+    module.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.zeros(input_shape), path,
+                          opset_version=OPSET, do_constant_folding=True,
+                          input_names=["input"], output_names=["output"])
+
+
+def convert_specs(specs, onnx_dir, labels, input_spec):
+    """Export and convert [(name, module, source, input shape)] -> bytes.
+    A graph the converter cannot take is named in the error."""
+    os.makedirs(onnx_dir, exist_ok=True)
+    graphs = []
+    for name, module, source, shape in specs:
+        path = os.path.join(onnx_dir, f"{name}.onnx")
+        try:
+            export_onnx(module, shape, path)
+        except Exception as err:
+            raise BuildError(f"graph '{name}': ONNX export failed: "
+                             f"{str(err).splitlines()[0]}") from None
+        graphs.append((name, path, source))
+    try:
+        return convert.convert_graphs(graphs, labels=labels, input_spec=input_spec)
+    except convert.ConvertError as err:
+        raise BuildError(f"the converter cannot take it: {err}") from None
+
+
+def check(raw, specs, labels):
+    graphs, spec, got_labels, macs = dyce_format.read_package(raw)
+    names = [g.name for g in graphs]
+    if names != [s[0] for s in specs]:
+        raise BuildError(f"internal: package graphs {names}")
+    for g, (name, module, source, shape) in zip(graphs, specs):
+        src = None if g.source == dyce_format.NONE else names[g.source]
+        want = nets.count_macs(module, shape)
+        if src != source or macs[name] != want:
+            raise BuildError(f"internal: {name}: package source/MACs {src}/"
+                             f"{macs[name]}, PyTorch {source}/{want}")
+    if list(got_labels) != list(labels):
+        raise BuildError("internal: package labels differ")
+
+
+def build(specs, onnx_dir, path, labels, input_spec):
+    raw = convert_specs(specs, onnx_dir, labels, input_spec)
+    check(raw, specs, labels)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(raw)
+    os.replace(tmp, path)
+    return len(raw)
+
+
+def graph_inputs(specs):
+    """{graph: NCHW input shape}."""
+    return {name: shape for name, _, _, shape in specs}
+
+
+def sample_inputs(data, count):
+    """The first `count` test images as normalised float32 inputs."""
+    return np.asarray(data.normalise(data.test.images[:count]).numpy(), np.float32)

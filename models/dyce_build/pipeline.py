@@ -1,0 +1,339 @@
+"""The build, step by step, every step cached in the work directory.
+
+data -> backbone (trace, split at the exit positions, savers and exits
+declared, everything converted once with untrained weights so that a
+problem shows before any training) -> train backbone -> train savers ->
+backbone features -> train exits -> records -> package + engine check ->
+search -> report.
+
+A step's result is stored as WORK/<step>.pt (or .npz) next to WORK/<step>.json,
+the options it was made from; a rerun with the same options loads it, a
+changed option recomputes that step and what depends on it. Interrupted
+training resumes from its last epoch. Under torchrun every rank computes
+(sharded), rank 0 writes.
+"""
+
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import torch
+
+from . import backbones, dist, engine, exits as bexits, features, nets
+from . import package, positions, records as brecords, records_file, report
+from .data import Options as DataOptions, load as load_data
+from .errors import BuildError
+from .fit import TrainConfig, accuracy, fit, predict
+
+
+class Context:
+    def __init__(self, opts):
+        self.opts = opts
+        self.work = opts.workdir
+        self.timings = {}
+        self.start = time.time()
+        os.makedirs(self.work, exist_ok=True)
+
+    def path(self, *parts):
+        return os.path.join(self.work, *parts)
+
+    def log(self, msg):
+        if not dist.is_main():
+            return
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        with open(self.path("build.log"), "a") as f:
+            f.write(line + "\n")
+
+    def timed(self, name, fn):
+        start = time.time()
+        out = fn()
+        self.timings[name] = round(time.time() - start, 1)
+        self.log(f"{name}: {self.timings[name]:.1f} s")
+        return out
+
+    def fresh(self, step, key):
+        """True when WORK/<step>.json holds `key` (the step can be loaded)."""
+        path = self.path(f"{step}.json")
+        if self.opts.force or not os.path.exists(path):
+            return False
+        with open(path) as f:
+            return json.load(f) == json.loads(json.dumps(key))
+
+    def done(self, step, key):
+        if dist.is_main():
+            with open(self.path(f"{step}.json"), "w") as f:
+                json.dump(key, f, indent=1)
+        dist.barrier()
+
+
+def cached_module(ctx, step, module, key, train):
+    """Load WORK/<step>.pt into module when its key matches, else train."""
+    path = ctx.path(f"{step}.pt")
+    if ctx.fresh(step, key) and os.path.exists(path):
+        module.load_state_dict(torch.load(path))
+        ctx.log(f"{step}: loaded {path}")
+        return module.eval()
+    ckpt = ctx.path("ckpt", step)
+    if not ctx.fresh(step + ".partial", key) and dist.is_main():
+        shutil.rmtree(ckpt, ignore_errors=True)
+    ctx.done(step + ".partial", key)
+    module = ctx.timed(f"train {step}", lambda: train(module, ckpt))
+    if dist.is_main():
+        torch.save(module.state_dict(), path)
+    ctx.done(step, key)
+    return module.eval()
+
+
+def seeded(seed, fn):
+    torch.manual_seed(seed)
+    return fn()
+
+
+# ------------------------------------------------------------------ steps
+
+def load_dataset(ctx):
+    o = ctx.opts
+    dopts = DataOptions(size=o.size, channels=o.channels, val_fraction=o.val_fraction,
+                        seed=o.seed, limit=o.limit, mean=o.mean, std=o.std,
+                        classes=o.labels)
+    data = load_data(o.data, dopts, ctx.work)
+    ctx.log(f"data: {data.source}, {len(data.classes)} classes, input "
+            f"{data.channels}x{data.size[0]}x{data.size[1]}, train "
+            f"{len(data.train.labels)} val {len(data.val.labels)} test "
+            f"{len(data.test.labels)}; mean {[round(v, 4) for v in data.mean]} "
+            f"std {[round(v, 4) for v in data.std]}")
+    return data
+
+
+def make_savers(ctx, data, backbone_macs):
+    """{saver<i>: module}, cheapest first: the built-in family or the user's."""
+    o, shape, k = ctx.opts, data.input_shape, len(data.classes)
+    if o.savers == "auto":
+        fam = nets.family(shape, k, backbone_macs, o.saver_fractions)
+        mods = [seeded(o.seed + 10 + i, lambda layers=layers: nets.TinySaver(shape[1], k, layers))
+                for i, (_, layers, _) in enumerate(fam)]
+    elif o.savers == "none":
+        mods = []
+    else:
+        mods = []
+        for i, spec in enumerate(s for s in o.savers.split(",") if s.strip()):
+            kind, path, fn = backbones.split_spec(spec.strip())
+            if kind != "file":
+                raise BuildError(f"--savers {spec}: expected FILE.py:FUNCTION")
+            m = seeded(o.seed + 10 + i, lambda: backbones.file_backbone(path, fn, k, shape[1]))
+            backbones.check_output(m, k, shape, f"saver {spec}")
+            mods.append(m)
+    mods.sort(key=lambda m: nets.count_macs(m, shape))
+    return {f"saver{i}": m for i, m in enumerate(mods)}
+
+
+def make_exits(ctx, data, chosen):
+    o, k = ctx.opts, len(data.classes)
+    out = {}
+    for p, cand in enumerate(chosen, 1):
+        for t in o.exit_types:
+            out[f"exit{p}_{t}"] = seeded(o.seed + 100 * p + ord(t),
+                                         lambda: nets.make_exit(t, cand.shape[1], k))
+    return torch.nn.ModuleDict(out)
+
+
+def graph_specs(data, savers, stages, chosen, exits, head):
+    """[(name, module, source, NCHW input shape)] in package order."""
+    specs = [(n, m, None, data.input_shape) for n, m in savers.items()]
+    prev = data.input_shape
+    for p, (stage, cand) in enumerate(zip(stages, chosen), 1):
+        specs.append((f"stage{p}", stage, f"stage{p - 1}" if p > 1 else None, prev))
+        specs += [(n, m, f"stage{p}", cand.shape) for n, m in exits.items()
+                  if bexits.position(n) == p]
+        prev = cand.shape
+    specs.append(("head", head, f"stage{len(stages)}" if stages else None, prev))
+    return specs
+
+
+def train_config(ctx, epochs, seed):
+    o = ctx.opts
+    return TrainConfig(epochs=epochs, seed=seed, batch_size=o.batch_size,
+                       max_lr=o.lr, flip=not o.no_flip)
+
+
+def backbone_step(ctx, data, model, key):
+    o = ctx.opts
+    if o.weights:
+        backbones.load_weights(model, o.weights)
+        ctx.log(f"backbone: weights from {o.weights}")
+        return model
+    cfg = train_config(ctx, o.epochs, o.seed)
+    return cached_module(ctx, "backbone", model, dict(key, epochs=o.epochs),
+                         lambda m, ckpt: fit(m, data, cfg, ckpt, ctx.log, "backbone"))
+
+
+def savers_step(ctx, data, savers, key, teacher):
+    o = ctx.opts
+    for i, (name, m) in enumerate(savers.items()):
+        cfg = train_config(ctx, o.saver_epochs, o.seed + 10 + i)
+        cfg.distill = o.distill
+        skey = dict(key, saver=name, epochs=o.saver_epochs, distill=o.distill,
+                    arch=str(m))
+        savers[name] = cached_module(
+            ctx, name, m, skey,
+            lambda mod, ckpt, cfg=cfg, name=name: fit(
+                mod, data, cfg, ckpt, ctx.log, name,
+                teacher=teacher if o.distill > 0 else None))
+    return savers
+
+
+def features_step(ctx, data, stages, head, digest):
+    path = ctx.path("features.npz")
+    o = ctx.opts
+    key = {"digest": digest, "aug_views": o.aug_views, "positions": len(stages),
+           "data": data_key(ctx, data)}
+    if ctx.fresh("features", key):
+        views = features.load(path, digest, len(stages))
+        if views is not None:
+            ctx.log(f"features: loaded {path}")
+            return views
+    views = ctx.timed("backbone features", lambda: features.compute(
+        stages, head, data, o.aug_views, not o.no_flip))
+    features.save(path, views, digest)
+    ctx.done("features", key)
+    return views
+
+
+def exits_step(ctx, data, exits, views, key):
+    o = ctx.opts
+    return cached_module(ctx, "exits", exits, dict(key, epochs=o.exit_epochs),
+                         lambda m, ckpt: bexits.train_all(m, views, data, o.exit_epochs, ctx.log))
+
+
+def data_key(ctx, data):
+    o = ctx.opts
+    return {"data": os.path.realpath(o.data), "size": list(data.size),
+            "channels": data.channels, "limit": o.limit, "val_fraction": o.val_fraction,
+            "seed": o.seed, "n": [len(s.labels) for s in data.splits()]}
+
+
+def engine_check(ctx, pkg, specs, data):
+    """Every graph of the package, run by the engine on sample test images,
+    matches PyTorch (relative max error)."""
+    xs = package.sample_inputs(data, ctx.opts.check_samples)
+    worst = 0.0
+    with torch.no_grad():
+        for name, module, source, _ in specs:
+            chain = [name]
+            src = source
+            while src:
+                chain.append(src)
+                src = next(s[2] for s in specs if s[0] == src)
+            for x in xs[: (len(xs) if name == "head" else 1)]:
+                y = torch.as_tensor(x[None])
+                for g in reversed(chain):
+                    y = next(s[1] for s in specs if s[0] == g).eval()(y)
+                want = y.numpy().reshape(-1)
+                got = engine.run_graph(pkg, name, x[None]).reshape(-1)
+                if got.shape != want.shape:
+                    raise BuildError(f"engine check: {name} gives {got.shape} values, "
+                                     f"PyTorch {want.shape}")
+                err = float(np.abs(got - want).max() / max(1e-6, np.abs(want).max()))
+                worst = max(worst, err)
+                if err > 1e-3:
+                    raise BuildError(f"engine check: graph {name} differs from PyTorch "
+                                     f"(max relative error {err:.2e})")
+    ctx.log(f"engine check: {len(specs)} graphs match PyTorch "
+            f"(max relative error {worst:.2e})")
+    return worst
+
+
+def report_step(ctx, pkg, specs, data, rec, claims, chosen):
+    o = ctx.opts
+    lim = ["--limit", str(o.report_limit)] if o.report_limit else []
+    macs = {n: nets.count_macs(m, shape) for n, m, _, shape in specs}
+    graph_evals = {}
+    for name in rec["names"]:
+        lines = engine.eval_lines(pkg, o.data, "--split", "test", "--graph", name, *lim)
+        graph_evals[name] = lines[0]
+    config_evals = engine.eval_lines(pkg, o.data, "--split", "test", "--config", "all", *lim)
+    meta = {"out": os.path.basename(o.out), "data": o.data, "source": data.source,
+            "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
+            "sizes": "/".join(str(len(s.labels)) for s in data.splits()),
+            "backbone": o.backbone, "positions": [c.node for c in chosen],
+            "seconds": time.time() - ctx.start, "processes": dist.world(),
+            "smoke": o.smoke, "timings": ctx.timings}
+    rep = report.build_report(meta, specs, macs, rec, graph_evals, config_evals, claims)
+    report.write(rep, os.path.splitext(o.out)[0])
+    return rep
+
+
+def list_exits(traced):
+    lines = [f"{len(traced.candidates)} candidate exit positions "
+             f"(backbone {traced.total_macs:,} MACs):"]
+    lines += ["  " + c.describe(traced.total_macs) for c in traced.candidates]
+    return "\n".join(lines)
+
+
+def run(opts):
+    """The whole build; returns the report dict (None for --list-exits)."""
+    dist.init()
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    ctx = Context(opts)
+    data = load_dataset(ctx)
+    shape, k = data.input_shape, len(data.classes)
+    model = backbones.build(opts.backbone, k, data.channels, data.size, opts.keep_stem)
+    traced = positions.trace(model, shape)
+    if opts.list_exits:
+        print(list_exits(traced))
+        return None
+    chosen = positions.choose(traced, opts.exits, opts.max_exits)
+    if not chosen:
+        raise BuildError("the backbone has no exit position (no traced block "
+                         "ends at a point where one feature map carries everything "
+                         "forward); see --list-exits")
+    stages, head = positions.split(traced, chosen, shape)
+    ctx.log("exits after " + ", ".join(f"{c.node} ({100 * c.macs / traced.total_macs:.0f} %)"
+                                       for c in chosen))
+    savers = make_savers(ctx, data, traced.total_macs)
+    exits = make_exits(ctx, data, chosen)
+    specs = graph_specs(data, savers, stages, chosen, exits, head)
+    ctx.timed("convert check (untrained)", lambda: package.convert_specs(
+        specs, ctx.path("onnx-check"), data.classes, data.input_spec()))
+
+    key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
+           "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
+           "lr": opts.lr, "batch": opts.batch_size, "flip": not opts.no_flip}
+    model = backbone_step(ctx, data, model, key)
+    backbone_val = accuracy(predict(model, data, data.val, what="backbone val"), data.val.labels)
+    ctx.log(f"backbone: val {backbone_val:.4f}")
+    digest = features.state_digest(model)
+    savers = savers_step(ctx, data, savers, key, teacher=model)
+    views = features_step(ctx, data, stages, head, digest)
+    ekey = {"digest": digest, "positions": [c.node for c in chosen],
+            "types": list(opts.exit_types), "aug_views": opts.aug_views, "data": key["data"]}
+    exits = exits_step(ctx, data, exits, views, ekey)
+    if features.state_digest(model) != digest:
+        raise BuildError("internal: training the exits changed the backbone")
+    ctx.log(f"backbone unchanged by exit training (sha256 {digest[:16]}…)")
+    specs = graph_specs(data, savers, stages, chosen, exits, head)
+    macs = {n: nets.count_macs(m, s) for n, m, _, s in specs}
+    rec = ctx.timed("records", lambda: brecords.collect(specs, data, views, savers, exits, macs))
+    if not dist.is_main():
+        dist.finish()
+        return None
+    stem = os.path.splitext(opts.out)[0]
+    records_file.write(stem + ".records", rec)
+    size = ctx.timed("package", lambda: package.build(
+        specs, ctx.path("onnx"), opts.out, data.classes, data.input_spec()))
+    ctx.log(f"package: wrote {opts.out} ({size:,} bytes, {len(specs)} graphs)")
+    ctx.timed("engine check", lambda: engine_check(ctx, opts.out, specs, data))
+    claims = ctx.timed("search", lambda: engine.search(
+        opts.out, stem + ".records", opts.lambda_step, opts.out))
+    ctx.log(f"search: {len(claims)} Pareto configurations written into {opts.out}")
+    rep = ctx.timed("report", lambda: report_step(ctx, opts.out, specs, data, rec, claims, chosen))
+    best = report.best_saving(rep, 0.5)
+    ctx.log(f"report: {stem}.report.md" + (
+        f"; {best['config']} saves {100 * best['macs_saved']:.1f} % of the MACs at "
+        f"{0.0 - best['loss_pp_vs_backbone']:+.2f} pp (test, engine)" if best else ""))
+    dist.finish()
+    return rep

@@ -1,0 +1,238 @@
+"""Exit positions of any backbone, found by tracing it with torch.fx.
+
+The backbone is traced with torchvision's feature-extraction tracer
+(`torchvision.models.feature_extraction`: node names such as
+`layer2.1.relu_1`, torchvision.ops modules kept whole). A node is a *cut*
+when its output is the only value computed so far that later nodes read
+(parameters aside): the network can stop there and resume from that one
+tensor. A *candidate* exit position is a cut with an image-shaped (N, C,
+H, W) output that ends a traced module (a block or a stage: the last node
+inside `layer2.1` or `features.4`); `--exits` may also name any other
+image-shaped cut. The backbone is split at the chosen
+positions into stage graphs and the head (everything after the last
+position, its classifier included); chaining them reproduces the backbone's
+output, which `split` checks.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+
+from .errors import BuildError
+
+
+@dataclass
+class Candidate:
+    node: str          # the traced node's name (what --exits takes)
+    blocks: list       # the modules it ends (also accepted by --exits)
+    index: int         # position in the traced graph
+    shape: tuple       # NCHW output shape
+    macs: int          # MACs of the backbone up to and including it
+
+    def describe(self, total):
+        return (f"{self.node:<28} ends {', '.join(self.blocks):<26} "
+                f"{'x'.join(map(str, self.shape[1:])):>12}  "
+                f"{self.macs:>14,} MACs ({100 * self.macs / total:5.1f} %)")
+
+
+@dataclass
+class Traced:
+    module: fx.GraphModule
+    order: list        # graph nodes in execution order
+    names: dict        # node -> qualified name
+    shapes: dict       # node -> output shape (tensors only)
+    macs: list         # cumulative MACs after each node
+    candidates: list   # [Candidate] in order: cuts that end a block
+    cuts: dict         # node name -> Candidate: every image-shaped cut
+
+    @property
+    def total_macs(self):
+        return self.macs[-1]
+
+
+def _tracer():
+    from torchvision.models import feature_extraction as fe
+    return fe.NodePathTracer(**fe._set_default_tracer_kwargs(None))
+
+
+class _Profile(fx.Interpreter):
+    """Runs the traced graph once: output shape and MACs of every node
+    (conv and linear, counted as docs/FORMAT.md does)."""
+
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.current, self.macs, self.shapes = None, {}, {}
+
+    def run_node(self, n):
+        self.current = n
+        out = super().run_node(n)
+        if isinstance(out, torch.Tensor):
+            self.shapes[n] = tuple(out.shape)
+        return out
+
+    def hook(self, mod, inputs, output):
+        if isinstance(mod, nn.Conv2d):
+            kh, kw = mod.kernel_size
+            m = output.numel() * kh * kw * mod.in_channels // mod.groups
+        else:
+            m = mod.in_features * mod.out_features * (output.numel() // output.shape[-1])
+        self.macs[self.current] = self.macs.get(self.current, 0) + m
+
+
+def _profile(gm, input_shape):
+    prof = _Profile(gm)
+    handles = [m.register_forward_hook(prof.hook) for m in gm.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            prof.run(torch.zeros(input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return prof
+
+
+def _cuts(order):
+    """Indices i whose node is the only non-parameter value alive after i."""
+    index = {n: i for i, n in enumerate(order)}
+    last_use = [max((index[u] for u in n.users), default=i)
+                for i, n in enumerate(order)]
+    alive, cuts = set(), []
+    for i, n in enumerate(order):
+        if n.op != "get_attr":
+            alive.add(i)
+        alive = {j for j in alive if last_use[j] > i}
+        if alive == {i} and n.op not in ("placeholder", "output"):
+            cuts.append(i)
+    return cuts
+
+
+def _block_ends(tracer, model, order, names):
+    """{node index: [modules whose last traced node it is]}."""
+    modules = dict(model.named_modules())
+    last = {}
+    for i, n in enumerate(order):
+        parts = names.get(n, "").split(".")
+        for k in range(1, len(parts) + 1):
+            path = ".".join(parts[:k])
+            m = modules.get(path)
+            if path and m is not None and not tracer.is_leaf_module(m, path):
+                last[path] = i
+    ends = {}
+    for path, i in last.items():
+        ends.setdefault(i, []).append(path)
+    return ends
+
+
+def trace(model, input_shape):
+    """The Traced backbone with its candidate exit positions."""
+    tracer = _tracer()
+    try:
+        graph = tracer.trace(model.eval())
+    except Exception as err:
+        raise BuildError(f"the backbone cannot be traced by torch.fx "
+                         f"({type(err).__name__}: {str(err).splitlines()[0]}); "
+                         "exits need a traceable forward (no data-dependent "
+                         "control flow)") from None
+    gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
+    order = list(gm.graph.nodes)
+    names = {n: tracer.node_to_qualname.get(n, n.name) for n in order}
+    prof = _profile(gm, input_shape)
+    cumulative, total = [], 0
+    for n in order:
+        total += prof.macs.get(n, 0)
+        cumulative.append(total)
+    ends = _block_ends(tracer, model, order, names)
+    cuts = {}
+    for i in _cuts(order):
+        shape = prof.shapes.get(order[i])
+        if shape is not None and len(shape) == 4:
+            cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
+                                              i, shape, cumulative[i])
+    candidates = [c for c in cuts.values() if c.blocks]
+    return Traced(gm, order, names, prof.shapes, cumulative, candidates, cuts)
+
+
+def choose(traced, exits="auto", max_exits=8, latest=0.95):
+    """The positions to split at: `auto` spreads up to max_exits block ends
+    over the backbone's cost (none after `latest` of it, where an exit saves
+    too little), or a comma-separated list of node names (any cut) or block
+    names."""
+    total = max(traced.total_macs, 1)
+    if exits != "auto":
+        chosen = []
+        by_name = dict(traced.cuts)
+        for c in traced.candidates:
+            for b in c.blocks:
+                by_name.setdefault(b, c)
+        all_names = set(traced.names.values())
+        for name in [e.strip() for e in exits.split(",") if e.strip()]:
+            if name in by_name:
+                chosen.append(by_name[name])
+            elif name in all_names:
+                raise BuildError(f"--exits {name}: the backbone cannot be split "
+                                 "there (another value crosses that point, or it "
+                                 "is not an N,C,H,W feature map); see --list-exits")
+            else:
+                raise BuildError(f"--exits {name}: no such node in the backbone; "
+                                 "see --list-exits")
+        chosen = sorted({c.index: c for c in chosen}.values(), key=lambda c: c.index)
+        if not chosen:
+            raise BuildError("--exits: no position given")
+        return chosen
+    pool = [c for c in traced.candidates if 0 < c.macs <= latest * total]
+    if len(pool) <= max_exits:
+        return pool
+    picked = {}
+    for k in range(1, max_exits + 1):
+        target = total * latest * k / max_exits
+        best = min(pool, key=lambda c: (abs(c.macs - target), c.index))
+        picked[best.index] = best
+    return [picked[i] for i in sorted(picked)]
+
+
+def _subgraph(traced, start, stop, source):
+    """GraphModule of order[start:stop] reading `source` (None: the input)."""
+    g, env = fx.Graph(), {}
+    if source is not None:
+        env[source] = g.placeholder("x")
+
+    def arg(n):
+        if n not in env:
+            if n.op != "get_attr":
+                raise BuildError(f"internal: node {traced.names[n]} crosses a cut")
+            env[n] = g.node_copy(n, arg)
+        return env[n]
+
+    last = None
+    for n in traced.order[start:stop]:
+        if n.op == "get_attr":
+            continue
+        if n.op == "output":
+            g.output(fx.node.map_arg(n.args[0], arg))
+            return fx.GraphModule(traced.module, g)
+        env[n] = last = g.node_copy(n, arg)
+    g.output(last)
+    return fx.GraphModule(traced.module, g)
+
+
+def split(traced, chosen, input_shape):
+    """([stage GraphModules], head GraphModule), checked to chain to the
+    backbone's own output."""
+    stages, start, source = [], 0, None
+    for c in chosen:
+        stages.append(_subgraph(traced, start, c.index + 1, source))
+        start, source = c.index + 1, traced.order[c.index]
+    head = _subgraph(traced, start, len(traced.order), source)
+    x = torch.randn(input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = traced.module.eval()(x)
+        y = x
+        for s in stages:
+            y = s.eval()(y)
+        got = head.eval()(y)
+    if not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
+        raise BuildError("internal: the split stages do not reproduce the "
+                         f"backbone (max diff {float((got - want).abs().max()):.3g})")
+    return stages, head

@@ -1,0 +1,181 @@
+// models/build.py end to end, in smoke mode (every step on a few samples):
+// (a) Fashion-MNIST written out as PNG files + torchvision:resnet18 with one
+// input channel, (b) an ImageNet-shaped build (mobilenet_v3_large, 224x224x3,
+// 1 000 classes) classified through the cascade by the browser module,
+// (c) the same build on two torchrun processes, (d) bad inputs refused
+// before any training. Every run writes under a temporary directory.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const PY = '/usr/bin/python3';
+const BUILD = path.join(root, 'models/build.py');
+const BACKBONES = path.join(root, 'tests/build/backbones.py');
+const DYCE = path.join(root, 'build/native/dyce');
+let tmp;
+
+function run(cmd, args, { cwd = tmp, env = {} } = {}) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function build(args, opts) {
+  return run(PY, [BUILD, '--smoke', '--threads', '1', ...args], opts);
+}
+
+function mustBuild(args, opts) {
+  const r = build(args, opts);
+  assert.equal(r.code, 0, `build failed:\n${r.err.slice(-3000)}\n${r.out.slice(-2000)}`);
+  return r;
+}
+
+const readJson = (p) => JSON.parse(fs.readFileSync(p, 'utf8'));
+
+/** The records file as {version, classes, names, splits: {name: {label, top1[], conf[]}}}. */
+function readRecords(file) {
+  const r = run(PY, ['-c', `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(root, 'models'))})
+from dyce_build import records_file as rf
+raw = open(sys.argv[1], 'rb').read()
+rec = rf.decode(raw)
+print(json.dumps({"version": int.from_bytes(raw[8:12], "little"), "classes": rec["classes"], "names": rec["names"],
+  "splits": {s["name"]: {"label": s["label"].tolist(), "top1": s["top1"].tolist(), "conf": s["conf"].tolist()} for s in rec["splits"]}}))
+`, file]);
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
+before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-build-')); });
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('models/build.py', () => {
+  test('(a) Fashion-MNIST as PNG files + torchvision:resnet18 (one channel): a package whose every graph matches PyTorch in the engine', () => {
+    const data = path.join(tmp, 'fmnist');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'fmnist', data, '8', '5']).code, 0);
+    const out = path.join(tmp, 'a/fm.dyce');
+    const r = mustBuild(['--data', data, '--backbone', 'torchvision:resnet18', '--out', out]);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const rep = readJson(path.join(tmp, 'a/fm.report.json'));
+    assert.equal(rep.meta.classes, 10);
+    assert.equal(rep.meta.input, '1x28x28');
+    const names = rep.graphs.map((g) => g.graph);
+    assert.deepEqual(names.filter((n) => n.startsWith('saver')), ['saver0', 'saver1', 'saver2']);
+    assert.ok(names.filter((n) => n.startsWith('exit')).length >= 2 * 2, names.join());
+    // The engine's test accuracy of every graph (dyce eval on the PNG folder) is
+    // PyTorch's on the same images (the records), up to one near-tie.
+    for (const g of rep.graphs) {
+      assert.ok(Math.abs(g.engine_test_accuracy - g.pytorch.test) <= 1 / 50 + 1e-9, `${g.graph}: engine ${g.engine_test_accuracy} PyTorch ${g.pytorch.test}`);
+    }
+    assert.ok(rep.configs.length >= 2, 'a searched configuration and the backbone');
+    const info = JSON.parse(run(DYCE, ['info', out, '--json']).out);
+    assert.ok(info.labels.includes('T-shirt_top') && info.labels.length === 10);
+    assert.ok(fs.existsSync(path.join(tmp, 'a/fm.report.md')) && fs.existsSync(path.join(tmp, 'a/fm.report.svg')));
+  });
+
+  test('(b) ImageNet-shaped: mobilenet_v3_large at 224x224x3 with 1 000 classes; the browser module classifies an RGB image through the cascade', async () => {
+    const data = path.join(tmp, 'inet');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'imagenet', data]).code, 0);
+    const out = path.join(tmp, 'b/inet.dyce');
+    const r = mustBuild(['--data', data, '--labels', path.join(data, 'labels.txt'), '--size', '224',
+      '--backbone', 'torchvision:mobilenet_v3_large', '--out', out]);
+    assert.match(r.out, /exits after /);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const rec = readRecords(path.join(tmp, 'b/inet.records'));
+    assert.equal(rec.classes, 1000);
+    assert.equal(rec.version, 2, 'labels past 255 need the u16 records');
+    assert.ok(rec.splits.train.label.some((k) => k > 255));
+    assert.ok(rec.names.filter((n) => n.startsWith('exit')).length >= 8, 'exits attached automatically');
+    const rep = readJson(path.join(tmp, 'b/inet.report.json'));
+    assert.equal(rep.meta.input, '3x224x224');
+    assert.ok(rep.configs.length >= 1);
+
+    const { load } = await import(path.join(root, 'wasm/index.mjs'));
+    const model = await load(fs.readFileSync(out));
+    try {
+      assert.equal(model.labels.length, 1000);
+      // A 224x224 RGBA picture (one of the synthetic test images' kind).
+      const w = 224, h = 224, rgba = new Uint8ClampedArray(w * h * 4);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const o = (y * w + x) * 4;
+        rgba[o] = (x * 3 + y) % 256; rgba[o + 1] = (x * 3 + 40) % 256; rgba[o + 2] = (y * 2 + 90) % 256; rgba[o + 3] = 255;
+      }
+      const graphs = new Set(rec.names);
+      for (const cfg of model.configs) {
+        const res = await model.classify({ data: rgba, width: w, height: h }, { config: cfg.name });
+        assert.ok(Number.isInteger(res.index) && res.index >= 0 && res.index < 1000);
+        assert.equal(res.label, model.labels[res.index]);
+        assert.ok(graphs.has(res.exit), `exit ${res.exit}`);
+        assert.ok(res.macs > 0 && res.score > 0 && res.score <= 1);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('(c) two torchrun processes: the same package as one process (backbone and exits identical, savers within 25 pp)', () => {
+    const data = path.join(tmp, 'fmnist');
+    const common = ['--data', data, '--backbone', `${BACKBONES}:small_cnn`];
+    mustBuild([...common, '--out', path.join(tmp, 'c0/p.dyce')]);
+    const weights = path.join(tmp, 'c0/p.work/backbone.pt');
+    assert.ok(fs.existsSync(weights));
+    mustBuild([...common, '--weights', weights, '--out', path.join(tmp, 'c1/p.dyce')]);
+    // --redirects 1 --tee 1: Debian's torchrun (PyTorch 1.13 under Python 3.11)
+    // fails on its default '--redirects 0' (enum.Flag no longer iterates the
+    // zero member, so Std.from_str('0') is None); teeing stdout avoids it.
+    const r = run('/usr/bin/torchrun', ['--nproc_per_node', '2', '--master_port', String(29500 + (process.pid % 1000)), '--redirects', '1', '--tee', '1',
+      BUILD, '--smoke', '--threads', '1', ...common, '--weights', weights, '--out', path.join(tmp, 'c2/p.dyce')]);
+    assert.equal(r.code, 0, r.err.slice(-3000));
+    const one = readRecords(path.join(tmp, 'c1/p.records')), two = readRecords(path.join(tmp, 'c2/p.records'));
+    assert.deepEqual(two.names, one.names);
+    for (const split of ['train', 'val', 'test']) {
+      assert.deepEqual(two.splits[split].label, one.splits[split].label);
+      one.names.forEach((name, g) => {
+        const a = one.splits[split], b = two.splits[split];
+        const acc = (s) => s.top1[g].filter((t, i) => t === s.label[i]).length / s.label.length;
+        if (name.startsWith('saver')) {
+          assert.ok(Math.abs(acc(a) - acc(b)) <= 0.25, `${split} ${name}: ${acc(a)} vs ${acc(b)}`);
+        } else {
+          assert.deepEqual(b.top1[g], a.top1[g], `${split} ${name}: sharded inference differs`);
+          a.conf[g].forEach((c, i) => assert.ok(Math.abs(c - b.conf[g][i]) < 1e-5));
+        }
+      });
+    }
+    assert.equal(readJson(path.join(tmp, 'c2/p.report.json')).meta.processes, 2);
+  });
+
+  describe('(d) bad input: one clear line, exit status 1, before any training', () => {
+    let bad;
+    before(() => {
+      bad = path.join(tmp, 'bad');
+      assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'bad', bad]).code, 0);
+    });
+    const cases = [
+      ['an empty class folder', ['--data', 'bad/empty', '--backbone', 'B:tiny'], /bad\/empty\/train\/b: empty class folder/],
+      ['images of mixed sizes without --size', ['--data', 'bad/mixed', '--backbone', 'B:tiny'], /different sizes .* give --size/],
+      ['an unreadable image', ['--data', 'bad/corrupt', '--backbone', 'B:tiny'], /broken\.png: cannot read the image/],
+      ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
+      ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
+      ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph 'head': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
+      ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
+      ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
+    ];
+    for (const [what, args, pattern] of cases) {
+      test(what, () => {
+        const out = path.join(tmp, `d-${what.replace(/\W+/g, '-')}.dyce`);
+        const r = build([...args.map((a) => a.replace(/^B:/, `${BACKBONES}:`)), '--out', out]);
+        assert.equal(r.code, 1, r.err + r.out);
+        const lines = r.err.trim().split('\n').filter((l) => l.startsWith('build: error:'));
+        assert.equal(lines.length, 1, r.err);
+        assert.match(lines[0], pattern);
+        assert.ok(!r.err.includes('Traceback'), r.err);
+        assert.ok(!fs.existsSync(out.replace(/\.dyce$/, '.work/backbone.pt')), 'nothing was trained');
+      });
+    }
+  });
+});
