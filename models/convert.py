@@ -63,6 +63,8 @@ def _nhwc(shape):
         return (1, shape[2], shape[3], shape[1])
     if len(shape) == 2 and shape[0] == 1:
         return (1, 1, 1, shape[1])
+    if len(shape) == 3 and shape[0] == 1:       # (1, C, L): the positions as W
+        return (1, 1, shape[2], shape[1])
     return None
 
 
@@ -408,10 +410,12 @@ def _lower_global_pool(lw, node, attrs):
 def _lower_reduce_mean(lw, node, attrs):
     x = lw.tensor(node)
     shape = lw.shape(x)
-    if len(shape) != 4 or _axes(attrs.get("axes", []), 4) != [2, 3]:
-        _fail(node, f"only the mean over axes [2, 3] of a (1, C, H, W) tensor "
-                    f"(axes {attrs.get('axes')}, shape {shape})")
-    out = (1, shape[1], 1, 1) if attrs.get("keepdims", 1) else (1, shape[1])
+    spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
+    if len(shape) not in (3, 4) or _axes(attrs.get("axes", []), len(shape)) != spatial:
+        _fail(node, f"only the mean over the spatial axes of a (1, C, H, W) "
+                    f"or (1, C, H*W) tensor (axes {attrs.get('axes')}, shape {shape})")
+    out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
+           else (1, shape[1]))
     lw.emit(node, "global_avg_pool", [x], out)
 
 
@@ -551,11 +555,16 @@ def _lower_view(lw, node, attrs):
         _fail(node, str(err))
     if _nhwc(dst) is not None and _nhwc(dst) == _nhwc(src):
         lw.make_alias(node, x, dst)
+    elif len(src) == 4 and dst == (1, src[1], src[2] * src[3]):
+        # x.flatten(2) / x.view(n, c, -1): the NHWC bytes of (1, H, W, C)
+        # are those of (1, 1, H*W, C), so the view is the same tensor
+        lw.make_alias(node, x, dst)
     elif len(src) == 4 and dst == (1, int(np.prod(src))):
         lw.emit(node, "flatten", [x], dst)
     else:
         _fail(node, f"reshape {src} -> {dst}: only flattening (1, C, H, W) "
-                    "to (1, C*H*W) or dropping unit H, W dimensions")
+                    "to (1, C*H*W) or (1, C, H*W), or dropping unit H, W "
+                    "dimensions")
 
 
 def _lower_softmax(lw, node, attrs):
