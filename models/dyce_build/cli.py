@@ -62,6 +62,8 @@ def parser():
     g.add_argument("--savers", default="auto", help="auto, none, or FILE.py:FUNCTION,…")
     g.add_argument("--saver-fractions", type=_floats, default=[0.005, 0.02, 0.08],
                    help="built-in savers' target MACs, fractions of the backbone's")
+    g.add_argument("--widths", help="REDS width levels, e.g. 75,50,25: refused for now, with "
+                   "the reason (only the REDS pipelines narrow a backbone)")
     g.add_argument("--distill", type=float, default=0.0,
                    help="savers: weight of distillation from the backbone's logits (0..1)")
     g = p.add_argument_group("training")
@@ -99,6 +101,12 @@ def parse(argv):
     o.exit_types = [t.strip() for t in o.exit_types.split(",") if t.strip()]
     if not o.exit_types or any(t not in ("a", "b", "c") for t in o.exit_types):
         p.error("--exit-types: a comma-separated subset of a, b, c")
+    if o.widths:
+        p.error("--widths: width levels (REDS) need a backbone whose channels are "
+                "reordered by importance and fine-tuned at every width; the builder "
+                "cannot do that for an arbitrary traced network yet. Use "
+                "models/train_reds.py (DS-CNN) or models/train_reds_resnet.py "
+                "(ResNet-20), docs/REDS.md")
     if not 0 <= o.distill <= 1:
         p.error("--distill: a weight in 0 .. 1")
     if not 0 < o.val_fraction < 1:
