@@ -1,7 +1,8 @@
 // dyce as a new web developer gets it: the `npm pack` tarball installed in
 // a fresh app, a ten-line page, built with Vite (`vite build`, no config),
 // webpack 5 (no config at all) and esbuild (the README's recipe), served
-// on 127.0.0.1 and opened in Debian's Chromium. Each build classifies real
+// on 127.0.0.1 and opened in Debian's Chromium; and the same page under
+// Vite's dev server (no config, no optimizeDeps.exclude). Each build classifies real
 // Fashion-MNIST test images on the main thread and in the Worker, and
 // must give the labels Node's API gives for the same images.
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import test from 'node:test';
 
 import { chromium } from 'playwright-core';
+import { createServer as viteDevServer } from 'vite';
 
 import { load } from '../../wasm/node.mjs';
 import { readTestSet } from '../node/fmnist.mjs';
@@ -99,7 +101,7 @@ function serve(base, extra) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('Vite, webpack and esbuild builds classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
+test('Vite (build and dev server), webpack and esbuild apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
   const set = readTestSet();
   const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
   const model = await load(MODEL);
@@ -113,8 +115,9 @@ test('Vite, webpack and esbuild builds classify in Chromium, on the main thread 
   });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-chromium-'));
   const servers = [];
-  let context;
+  let context, dev;
   t.after(async () => {
+    await dev?.close();
     await context?.close();
     for (const server of servers) server.close();
     fs.rmSync(profile, { recursive: true, force: true });
@@ -138,13 +141,24 @@ test('Vite, webpack and esbuild builds classify in Chromium, on the main thread 
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  // Vite's dev server serves the app itself (the model and images from public/).
+  const devDir = path.join(app.tmp, 'vite-dev');
+  fs.cpSync(app.dir, devDir, { recursive: true });
+  fs.mkdirSync(path.join(devDir, 'public'));
+  for (const [url, bytes] of Object.entries(extra)) fs.writeFileSync(path.join(devDir, 'public', url), bytes);
+  dev = await viteDevServer({ root: devDir, configFile: false, logLevel: 'warn', server: { host: '127.0.0.1', port: 0 } });
+  await dev.listen();
+  const origins = { 'vite dev': dev.resolvedUrls.local[0].replace(/\/$/, '') };
   for (const name of Object.keys(BUNDLERS)) {
     const server = await serve(folders[name], extra);
     servers.push(server);
+    origins[name] = `http://127.0.0.1:${server.address().port}`;
+  }
+  for (const name of Object.keys(origins)) {
     const page = await context.newPage(), errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));
-    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+    await page.goto(`${origins[name]}/index.html`);
     // The answer, or the first page error (an uncaught one would never answer).
     const failed = new Promise((_, reject) => page.on('pageerror', (e) => reject(new Error(`${name}: ${e.message}`))));
     await Promise.race([failed, page.waitForFunction(() => window.dyceResult, null, { timeout: 60_000 })
