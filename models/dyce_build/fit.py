@@ -9,7 +9,8 @@ batches come from a generator seeded with (seed, epoch); a checkpoint is
 written after every epoch and an interrupted run resumes from it. Under
 torchrun the model runs in DistributedDataParallel and each epoch's
 permutation is sharded by rank (the global batch stays `batch_size`).
-Nothing is selected on test accuracy: the last epoch is the result.
+Nothing is selected on test accuracy: the last epoch is the result, with
+its BatchNorm statistics re-estimated on clean train images.
 """
 
 import os
@@ -178,4 +179,24 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
         dist.barrier()
         log(f"{what} epoch {epoch + 1}/{cfg.epochs}: loss {total / max(seen, 1):.4f} "
             f"train(aug) {correct / max(seen, 1):.4f} val {val:.4f}")
+    recalibrate_bn(model, data, cfg.seed, log, what)
     return model.eval()
+
+
+def recalibrate_bn(model, data, seed, log, what, samples=12800, batch=256):
+    """Re-estimate every BatchNorm's running statistics on clean train
+    images (torch.optim.swa_utils.update_bn: a cumulative average). Some
+    architectures keep a very slow BN momentum (torchvision's MobileNetV3:
+    0.01) that lags weights trained at a high learning rate, so eval-mode
+    outputs can be far off until the schedule has decayed; after this the
+    statistics are those of the final weights. Every rank uses the same
+    samples, so ranks stay identical."""
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return
+    order = np.sort(np.random.default_rng(seed + 77).permutation(
+        len(data.train.labels))[:samples])
+    inputs = [data.normalise(data.train.images[order[s:s + batch]])
+              for s in range(0, len(order), batch)]
+    torch.optim.swa_utils.update_bn(inputs, model)
+    val = accuracy(predict(model, data, data.val, what=f"{what} val"), data.val.labels)
+    log(f"{what}: BatchNorm statistics re-estimated on {len(order)} train images; val {val:.4f}")
