@@ -80,6 +80,12 @@ typedef struct dyce__kernels {
                    const float *in, dyce__activation act, float *out);
   void (*global_avg_pool)(size_t hw, size_t c, const float *in,
                           dyce__activation act, float *out);
+  void (*global_max_pool)(size_t hw, size_t c, const float *in,
+                          dyce__activation act, float *out);
+  /* Concatenation along channels: pixel i of `out` is pixel i of in[0]
+   * (c[0] floats), then of in[1] (c[1] floats), ... for `count` inputs. */
+  void (*concat_channels)(size_t hw, size_t count, const size_t *c,
+                          const float *const *in, float *out);
 
   /* out = act(a op b); b has `b_count` elements that repeat along a
    * (b_count is n, c or 1). `op` is DYCE__OP_ADD or DYCE__OP_MUL. */

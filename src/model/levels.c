@@ -3,8 +3,8 @@
  * the output channel count of some dense convolutions and fully connected
  * nodes. Everything else follows from the graph: a depthwise convolution,
  * an activation, a pool or an add keeps its input's channels, a flatten
- * multiplies them by H x W, a graph's input has its source's output
- * channels. Units were reordered by the training pipeline so that every
+ * multiplies them by H x W, a concat reads only full-width tensors, a
+ * graph's input has its source's output channels. Units were reordered by the training pipeline so that every
  * level is a prefix of each layer, so a level runs with the weights packed
  * once (kernels index them with the packed sizes) and its tensors are
  * stored compactly with their active channel count in the arena planned
@@ -85,8 +85,16 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
       return node_fail(c, gi, j,
                        "a full-size constant cannot meet a narrowed tensor", 0, 0);
     out = in.c;
+  } else if (n->op == DYCE__OP_CONCAT) {
+    /* A narrowed input would leave a gap inside the output's channels,
+     * which no prefix of them describes. */
+    uint32_t idx[DYCE__MAX_NODE_INPUTS], count = dyce__node_inputs(n, idx);
+    for (uint32_t i = 0; i < count; i++)
+      if (act[idx[i]].c != full[idx[i]].c)
+        return node_fail(c, gi, j, "concat input %u (tensor %u) is narrowed",
+                         i + 1, idx[i]);
   } else {
-    out = in.c; /* activation, pools, global pool, channel affine */
+    out = in.c; /* activation, pools, global pools, channel affine */
   }
   act[n->out].c = out;
   return DYCE_OK;

@@ -186,6 +186,25 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
                       n->in0, n->in1, n->out, g->tensor_count);
   for (int i = 0; i < DYCE__N_PARAM_COUNT; i++)
     n->p[i] = dyce__rd_i32(r + DYCE__N_PARAMS + 4 * i);
+  if (n->op == DYCE__OP_CONCAT) {
+    /* Further inputs are tensor indices in p[1..]: checked here, before
+     * anything (dyce__node_inputs) reads them. */
+    int32_t more = n->p[DYCE__P_CONCAT_MORE];
+    if (more < 0 || more > DYCE__N_PARAM_COUNT - 1)
+      return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                        "p[0] (further inputs) %d is outside 0..%d",
+                        (int)more, DYCE__N_PARAM_COUNT - 1);
+    for (int i = 1; i < DYCE__N_PARAM_COUNT; i++) {
+      uint32_t t = (uint32_t)n->p[i];
+      if (i <= more && t >= g->tensor_count)
+        return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                          "input %d is tensor %u; the graph has %u",
+                          i + 2, t, g->tensor_count);
+      if (i > more && n->p[i] != 0)
+        return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                          "unused p[%d] is %d, not 0", i, (int)n->p[i]);
+    }
+  }
   n->weight_count = dyce__rd_u32(r + DYCE__N_WEIGHT_COUNT);
   n->bias_count = dyce__rd_u32(r + DYCE__N_BIAS_COUNT);
   dyce_status s = weight_range(ld, dyce__rd_u32(r + DYCE__N_WEIGHT_OFF),
@@ -215,9 +234,11 @@ static dyce_status read_nodes(dyce__loader *ld, dyce__graph *g, uint32_t n0,
     dyce__node *n = &g->nodes[j];
     const uint8_t *r = ld->node.p + ((size_t)n0 + j) * DYCE__N_RECORD_BYTES;
     dyce_status s = read_node_fields(ld, r, g, n);
-    if (!s && (!defined[n->in0] || (n->in1 != DYCE__NONE && !defined[n->in1])))
-      s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
-                     "reads a tensor that no earlier node produced");
+    uint32_t in[DYCE__MAX_NODE_INPUTS], in_count = s ? 0 : dyce__node_inputs(n, in);
+    for (uint32_t i = 0; !s && i < in_count; i++)
+      if (!defined[in[i]])
+        s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                       "reads tensor %u, which no earlier node produced", in[i]);
     if (!s && defined[n->out])
       s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
                      "writes tensor %u, which is already produced", n->out);

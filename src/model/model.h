@@ -42,6 +42,21 @@ typedef struct dyce__node {
   uint64_t macs;
 } dyce__node;
 
+/* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:
+ * in0, then in1 unless NONE, then a concat's further inputs (p[1..]).
+ * Returns their number. The loader has checked every index. */
+static inline uint32_t dyce__node_inputs(const dyce__node *n, uint32_t *idx) {
+  uint32_t count = 0;
+  idx[count++] = n->in0;
+  if (n->in1 != DYCE__NONE) idx[count++] = n->in1;
+  if (n->op == DYCE__OP_CONCAT) {
+    int32_t more = n->p[DYCE__P_CONCAT_MORE];
+    for (int32_t i = 0; i < more && i < DYCE__N_PARAM_COUNT - 1; i++)
+      idx[count++] = (uint32_t)n->p[1 + i];
+  }
+  return count;
+}
+
 /* Width levels (REDS): level 0 is the file's network; level l >= 1 runs
  * every tensor with the channel counts in shapes[(l-1) * tensor_total ...]
  * (a prefix of the file's channels), with the same packed weights. */

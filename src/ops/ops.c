@@ -14,6 +14,8 @@ const dyce__op_def *dyce__op_find(uint32_t code) {
     case DYCE__OP_FLATTEN: return &dyce__op_flatten;
     case DYCE__OP_SOFTMAX: return &dyce__op_softmax;
     case DYCE__OP_CHANNEL_AFFINE: return &dyce__op_channel_affine;
+    case DYCE__OP_CONCAT: return &dyce__op_concat;
+    case DYCE__OP_GLOBAL_MAX_POOL: return &dyce__op_global_max_pool;
   }
   return NULL;
 }

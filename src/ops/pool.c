@@ -1,4 +1,4 @@
-/* max_pool, avg_pool (floor mode) and global_avg_pool. */
+/* max_pool, avg_pool (floor mode), global_avg_pool and global_max_pool. */
 #include "ops.h"
 
 static dyce_status pool_window(const dyce__node *node,
@@ -64,11 +64,15 @@ static void run_global(const dyce__node *node, const dyce__shape *tensors,
                        void *scratch) {
   (void)scratch;
   dyce__shape in = tensors[node->in0];
-  k->global_avg_pool((size_t)in.h * in.w, in.c, ptr[node->in0],
-                     dyce__node_activation(node), ptr[node->out]);
+  (node->op == DYCE__OP_GLOBAL_MAX_POOL ? k->global_max_pool
+                                        : k->global_avg_pool)(
+      (size_t)in.h * in.w, in.c, ptr[node->in0], dyce__node_activation(node),
+      ptr[node->out]);
 }
 
 const dyce__op_def dyce__op_max_pool = {"max_pool", check_pool, NULL, run_max, NULL};
 const dyce__op_def dyce__op_avg_pool = {"avg_pool", check_pool, NULL, run_avg, NULL};
 const dyce__op_def dyce__op_global_avg_pool = {"global_avg_pool", check_global,
+                                               NULL, run_global, NULL};
+const dyce__op_def dyce__op_global_max_pool = {"global_max_pool", check_global,
                                                NULL, run_global, NULL};

@@ -41,8 +41,8 @@ static uint64_t plan_graph(const dyce__graph *g, dyce__plan_item *items,
     const dyce__node *nd = &g->nodes[j];
     items[nd->out].first = j;
     if (items[nd->out].last < j) items[nd->out].last = j;
-    items[nd->in0].last = j;
-    if (nd->in1 != DYCE__NONE) items[nd->in1].last = j;
+    uint32_t in[DYCE__MAX_NODE_INPUTS], in_count = dyce__node_inputs(nd, in);
+    for (uint32_t i = 0; i < in_count; i++) items[in[i]].last = j;
   }
   /* Graph input and output live elsewhere: plan them as empty. */
   items[g->input].bytes = items[g->output].bytes = 0;

@@ -130,6 +130,18 @@ static void activations_match_definitions(void) {
       {DYCE__ACT_SILU, 0, 0, 1, 0.7310586f},
       {DYCE__ACT_LEAKY_RELU, 0.1f, 0, -2, -0.2f},
       {DYCE__ACT_TANH, 0, 0, 0.5f, 0.46211716f},
+      /* Values from mpmath at 30 digits. */
+      {DYCE__ACT_GELU, 0, 0, 1, 0.84134475f},
+      {DYCE__ACT_GELU, 0, 0, -1, -0.15865525f},
+      {DYCE__ACT_GELU, 0, 0, -6, -5.9195259e-9f},
+      {DYCE__ACT_GELU_TANH, 0, 0, 1, 0.84119199f},
+      {DYCE__ACT_GELU_TANH, 0, 0, -2, -0.045402306f},
+      {DYCE__ACT_ELU, 0.5f, 0, -1, -0.31606028f},
+      {DYCE__ACT_ELU, 0.5f, 0, 2, 2},
+      {DYCE__ACT_SOFTPLUS, 0, 0, 0, 0.69314718f},
+      {DYCE__ACT_SOFTPLUS, 0, 0, 2, 2.1269280f},
+      {DYCE__ACT_SOFTPLUS, 0, 0, -20, 2.0611537e-9f},
+      {DYCE__ACT_SOFTPLUS, 0, 0, 100, 100},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     float y = dyce__activate(cases[i].act, cases[i].a, cases[i].b, cases[i].x);

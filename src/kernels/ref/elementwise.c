@@ -1,5 +1,6 @@
 /* Reference elementwise kernels: binary add/mul with broadcast, channel
- * affine, standalone activation, softmax and the CHW flatten. */
+ * affine, standalone activation, softmax, the CHW flatten and the
+ * channel concatenation. */
 #include <math.h>
 
 #include "../activation.h"
@@ -53,4 +54,11 @@ void dyce__ref_flatten_chw(size_t h, size_t w, size_t c, const float *in,
     for (size_t x = 0; x < w; x++)
       for (size_t k = 0; k < c; k++)
         out[(k * h + y) * w + x] = in[(y * w + x) * c + k];
+}
+
+void dyce__ref_concat_channels(size_t hw, size_t count, const size_t *c,
+                               const float *const *in, float *out) {
+  for (size_t i = 0; i < hw; i++)
+    for (size_t t = 0; t < count; t++)
+      for (size_t k = 0; k < c[t]; k++) *out++ = in[t][i * c[t] + k];
 }

@@ -1,4 +1,4 @@
-/* Reference pooling: max, average and global average over NHWC. */
+/* Reference pooling: max, average, global average and global max over NHWC. */
 #include <math.h>
 
 #include "../activation.h"
@@ -62,4 +62,14 @@ void dyce__ref_global_avg_pool(size_t hw, size_t c, const float *in,
     for (size_t k = 0; k < c; k++) out[k] += in[i * c + k];
   for (size_t k = 0; k < c; k++)
     out[k] = dyce__activate(act.act, act.a, act.b, out[k] / (float)hw);
+}
+
+void dyce__ref_global_max_pool(size_t hw, size_t c, const float *in,
+                               dyce__activation act, float *out) {
+  for (size_t k = 0; k < c; k++) out[k] = in[k];
+  for (size_t i = 1; i < hw; i++)
+    for (size_t k = 0; k < c; k++)
+      if (in[i * c + k] > out[k]) out[k] = in[i * c + k];
+  for (size_t k = 0; k < c; k++)
+    out[k] = dyce__activate(act.act, act.a, act.b, out[k]);
 }

@@ -23,6 +23,10 @@ void dyce__ref_avg_pool(const dyce__window *g, int count_include_pad,
                         const float *in, dyce__activation act, float *out);
 void dyce__ref_global_avg_pool(size_t hw, size_t c, const float *in,
                                dyce__activation act, float *out);
+void dyce__ref_global_max_pool(size_t hw, size_t c, const float *in,
+                               dyce__activation act, float *out);
+void dyce__ref_concat_channels(size_t hw, size_t count, const size_t *c,
+                               const float *const *in, float *out);
 void dyce__ref_binary(dyce__op op, size_t n, size_t c, const float *a,
                       const float *b, size_t b_count, dyce__activation act,
                       float *out);

@@ -1,6 +1,7 @@
 /* Elementwise kernels: add/mul with broadcast, channel affine and the
  * standalone activation, 4 lanes at a time with a partial tail; the
- * fused activation runs in registers. */
+ * fused activation runs in registers. The channel concatenation is a
+ * copy: one memcpy per input and pixel (the C library's vector copy). */
 #include "simd.h"
 
 /* Whole vectors without the partial-load branches of load_n/store_n
@@ -51,5 +52,14 @@ void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
       dyce__vf v = dyce__vf_madd(load_n(shift + i, m), load_n(in + p + i, m),
                                  load_n(scale + i, m));
       store_n(out + p + i, dyce__vf_activate(act, v), m);
+    }
+}
+
+void dyce__simd_concat_channels(size_t hw, size_t count, const size_t *c,
+                                const float *const *in, float *out) {
+  for (size_t i = 0; i < hw; i++)
+    for (size_t t = 0; t < count; t++) {
+      memcpy(out, in[t] + i * c[t], sizeof(float) * c[t]);
+      out += c[t];
     }
 }

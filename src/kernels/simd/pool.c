@@ -1,6 +1,6 @@
 /* Pooling over NHWC, 4 channels per vector with a partial tail: max,
- * average (floor mode, with or without padding in the count) and global
- * average. */
+ * average (floor mode, with or without padding in the count), global
+ * average and global max. */
 #include "simd.h"
 
 
@@ -63,5 +63,15 @@ void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
     dyce__vf acc = dyce__vf_zero();
     for (size_t i = 0; i < hw; i++) acc += load_n(in + i * c + k, m);
     store_n(out + k, dyce__vf_activate(act, acc * scale), m);
+  }
+}
+
+void dyce__simd_global_max_pool(size_t hw, size_t c, const float *in,
+                                dyce__activation act, float *out) {
+  for (size_t k = 0; k < c; k += 4) {
+    size_t m = c - k < 4 ? c - k : 4;
+    dyce__vf acc = load_n(in + k, m);
+    for (size_t i = 1; i < hw; i++) acc = dyce__vf_max(acc, load_n(in + i * c + k, m));
+    store_n(out + k, dyce__vf_activate(act, acc), m);
   }
 }
