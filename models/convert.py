@@ -376,6 +376,9 @@ def _lower_pool(lw, node, attrs):
     pads = _pads(node, attrs, shape[2:], kernel, strides, (1, 1))
     oh = _window_out(node, shape[2], kernel[0], strides[0], pads[0], pads[2])
     ow = _window_out(node, shape[3], kernel[1], strides[1], pads[1], pads[3])
+    if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
+        # nn.AdaptiveMaxPool2d(1): one window over everything
+        return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
     params = [*kernel, *strides, *pads]
     if node.op_type == "AveragePool":
         params.append(attrs.get("count_include_pad", 0))
@@ -399,24 +402,60 @@ def _lower_pad(lw, node, attrs):
             params=[t, l, b, r])
 
 
+_GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",
+                "GlobalMaxPool": "global_max_pool", "ReduceMax": "global_max_pool"}
+
+
 def _lower_global_pool(lw, node, attrs):
     x = lw.tensor(node)
     shape = lw.shape(x)
     if len(shape) != 4:
         _fail(node, f"input shape {shape} is not (1, C, H, W)")
-    lw.emit(node, "global_avg_pool", [x], (1, shape[1], 1, 1))
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, shape[1], 1, 1))
 
 
-def _lower_reduce_mean(lw, node, attrs):
+def _lower_reduce(lw, node, attrs):
+    """ReduceMean / ReduceMax over the spatial axes -> a global pool."""
     x = lw.tensor(node)
     shape = lw.shape(x)
     spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
+    what = "mean" if node.op_type == "ReduceMean" else "max"
     if len(shape) not in (3, 4) or _axes(attrs.get("axes", []), len(shape)) != spatial:
-        _fail(node, f"only the mean over the spatial axes of a (1, C, H, W) "
+        _fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
                     f"or (1, C, H*W) tensor (axes {attrs.get('axes')}, shape {shape})")
     out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
            else (1, shape[1]))
-    lw.emit(node, "global_avg_pool", [x], out)
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
+
+
+def _lower_concat(lw, node, attrs):
+    """Concat of computed tensors along channels (axis 1 of NCHW, the last
+    axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
+    names = [lw.tensor(node, i) for i in range(len(node.input))]
+    shapes = [lw.shape(n) for n in names]
+    rank = len(shapes[0])
+    if rank not in (2, 3, 4) or attrs["axis"] % rank != 1:
+        _fail(node, f"only concatenation along channels (axis 1) is "
+                    f"supported, not axis {attrs['axis']} of {shapes[0]}")
+    for name, shape in zip(names, shapes):
+        if len(shape) != rank or shape[0] != 1 or shape[2:] != shapes[0][2:]:
+            _fail(node, f"input '{name}' of shape {shape} does not match "
+                        f"{shapes[0]} outside the channel axis")
+    parts, rest = names, shapes[0][2:]
+    while len(parts) > fmt.MAX_CONCAT_INPUTS:
+        head, step = parts[:fmt.MAX_CONCAT_INPUTS], len(lw.ops)
+        name = f"{node.output[0]}/concat{step}"
+        lw.shapes[name] = (1, sum(lw.shape(n)[1] for n in head)) + rest
+        lw.ops.append(_Op(op="concat", inputs=[lw.resolve(n) for n in head],
+                          output=name, origin=_where(node)))
+        parts = [name] + parts[fmt.MAX_CONCAT_INPUTS:]
+    lw.emit(node, "concat", parts, (1, sum(s[1] for s in shapes)) + rest)
+
+
+def _lower_erf(lw, node, attrs):
+    """Erf as a placeholder that _fuse_gelu must turn into a GELU."""
+    x = lw.tensor(node)
+    lw.emit(node, "erf", [x], lw.shape(x))
 
 
 def _lower_gemm(lw, node, attrs):
@@ -534,8 +573,10 @@ def _activation(lw, node, attrs):
         return "hard_sigmoid", attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
     if op == "LeakyRelu":
         return "leaky_relu", attrs.get("alpha", 0.01), 0.0
+    if op == "Elu":
+        return "elu", attrs.get("alpha", 1.0), 0.0
     simple = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSwish": "hard_swish",
-              "Tanh": "tanh"}
+              "Tanh": "tanh", "Softplus": "softplus"}
     return simple[op], 0.0, 0.0
 
 
@@ -596,7 +637,11 @@ _LOWER = {
     "AveragePool": (_lower_pool, _POOL_ATTRS | {"count_include_pad"}),
     "Pad": (_lower_pad, {"mode"}),
     "GlobalAveragePool": (_lower_global_pool, _NO_ATTRS),
-    "ReduceMean": (_lower_reduce_mean, {"axes", "keepdims"}),
+    "GlobalMaxPool": (_lower_global_pool, _NO_ATTRS),
+    "ReduceMean": (_lower_reduce, {"axes", "keepdims"}),
+    "ReduceMax": (_lower_reduce, {"axes", "keepdims"}),
+    "Concat": (_lower_concat, {"axis"}),
+    "Erf": (_lower_erf, _NO_ATTRS),
     "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),
     "MatMul": (_lower_matmul, _NO_ATTRS),
     "BatchNormalization": (_lower_batchnorm, {"epsilon", "momentum",
@@ -612,6 +657,8 @@ _LOWER = {
     "HardSwish": (_lower_activation, _NO_ATTRS),
     "LeakyRelu": (_lower_activation, {"alpha"}),
     "Tanh": (_lower_activation, _NO_ATTRS),
+    "Elu": (_lower_activation, {"alpha"}),
+    "Softplus": (_lower_activation, _NO_ATTRS),
     "Reshape": (_lower_view, {"allowzero"}),
     "Flatten": (_lower_view, {"axis"}),
     "Squeeze": (_lower_view, _NO_ATTRS),
@@ -710,6 +757,92 @@ def _fuse_gate_patterns(ops, output):
                 continue
             mul.op, mul.inputs, mul.act = "activation", [x], act
             ops.remove(gate)
+            break
+
+
+def _scalar_op(op, kind, value):
+    """op is an add / mul (kind) of one tensor and the scalar `value`."""
+    return (op is not None and op.op == kind and len(op.inputs) == 1
+            and op.act == "none" and op.weight is not None
+            and np.size(op.weight) == 1
+            and abs(float(np.ravel(op.weight)[0]) - value) <= 1e-6 * abs(value))
+
+
+def _only_reader(ops, tensor, output):
+    """The one op reading tensor, if it is not also the graph output."""
+    readers = _consumers(ops, output).get(tensor, [])
+    return readers[0] if len(readers) == 1 else None
+
+
+def _half_product(ops, x, one_plus, output):
+    """The ops computing x * one_plus * 0.5 in any of the orders torch and
+    people write it (the op giving the result last), or None."""
+    r = _only_reader(ops, one_plus, output)
+    if _scalar_op(r, "mul", 0.5):                    # x * ((1 + f) * 0.5)
+        m = _only_reader(ops, r.output, output)
+        ok = (m is not None and m.op == "mul" and m.act == "none"
+              and sorted(m.inputs) == sorted([x, r.output]))
+        return [r, m] if ok else None
+    if r is None or r.op != "mul" or len(r.inputs) != 2 or r.act != "none":
+        return None
+    other = r.inputs[0] if r.inputs[1] == one_plus else r.inputs[1]
+    if other == x:                                   # (x * (1 + f)) * 0.5
+        m = _only_reader(ops, r.output, output)
+        return [r, m] if _scalar_op(m, "mul", 0.5) else None
+    half = _sole_producer(ops, other, output)        # (x * 0.5) * (1 + f)
+    return [half, r] if _scalar_op(half, "mul", 0.5) and half.inputs == [x] else None
+
+
+def _replace_by_activation(ops, chain, x, act):
+    """chain (ops computing act(x), the result last) -> one activation op."""
+    at = min(ops.index(op) for op in chain)
+    fused = _Op(op="activation", inputs=[x], output=chain[-1].output, act=act,
+                origin=chain[-1].origin)
+    for op in chain:
+        ops.remove(op)
+    ops.insert(at, fused)
+
+
+def _fuse_gelu(ops, output):
+    """x * (1 + erf(x / sqrt 2)) / 2 (nn.GELU()) -> gelu; an Erf in any other
+    form is refused. x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+    (nn.GELU(approximate='tanh'), x^3 as x * (x * x)) -> gelu_tanh; any
+    other tanh stays a tanh."""
+    for erf in [op for op in ops if op.op == "erf"]:
+        scale = _sole_producer(ops, erf.inputs[0], output)
+        plus = _only_reader(ops, erf.output, output)
+        chain = None
+        if _scalar_op(scale, "mul", 0.5 ** 0.5) and _scalar_op(plus, "add", 1.0):
+            chain = _half_product(ops, scale.inputs[0], plus.output, output)
+        if chain is None:
+            raise ConvertError(f"{erf.origin}: Erf is supported only as part "
+                               "of GELU, x * (1 + erf(x / sqrt(2))) / 2")
+        _replace_by_activation(ops, [scale, erf, plus] + chain, scale.inputs[0],
+                               "gelu")
+    for tanh in [op for op in ops if op.op == "activation" and op.act == "tanh"]:
+        beta = _sole_producer(ops, tanh.inputs[0], output)
+        if not _scalar_op(beta, "mul", (2 / np.pi) ** 0.5):
+            continue
+        inner = _sole_producer(ops, beta.inputs[0], output)   # x + k x^3
+        if inner is None or inner.op != "add" or len(inner.inputs) != 2:
+            continue
+        for x, cube_k in (inner.inputs, inner.inputs[::-1]):
+            kappa = _sole_producer(ops, cube_k, output)
+            cube = kappa and _sole_producer(ops, kappa.inputs[0], output)
+            if not (_scalar_op(kappa, "mul", 0.044715) and cube and cube.op == "mul"
+                    and len(cube.inputs) == 2 and x in cube.inputs):
+                continue
+            other = cube.inputs[1] if cube.inputs[0] == x else cube.inputs[0]
+            square = _sole_producer(ops, other, output)
+            plus = _only_reader(ops, tanh.output, output)
+            if not (square and square.op == "mul" and square.inputs == [x, x]
+                    and _scalar_op(plus, "add", 1.0)):
+                continue
+            chain = _half_product(ops, x, plus.output, output)
+            if chain:
+                _replace_by_activation(
+                    ops, [square, cube, kappa, inner, beta, tanh, plus] + chain,
+                    x, "gelu_tanh")
             break
 
 
@@ -871,7 +1004,7 @@ def convert_graph(model, name="main"):
         raise ConvertError(f"output '{graph.output[0].name}' is not computed "
                            "from the input by any supported node")
     ops = _prune(lw.ops, out)
-    for rewrite in (_absorb_pads, _fuse_gate_patterns, _fold_affine,
+    for rewrite in (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
                     _fold_bias_add, _fuse_activations):
         rewrite(ops, out)
     return _to_graph(name, lw, inp, out, ops), in_shape

@@ -28,12 +28,14 @@ MAX_NAME_BYTES = 255
 OPS = {
     "conv2d": 1, "fully_connected": 2, "add": 3, "mul": 4, "activation": 5,
     "max_pool": 6, "avg_pool": 7, "global_avg_pool": 8, "flatten": 9,
-    "softmax": 10, "channel_affine": 11,
+    "softmax": 10, "channel_affine": 11, "concat": 12, "global_max_pool": 13,
 }
 ACTS = {
     "none": 0, "relu": 1, "clip": 2, "sigmoid": 3, "hard_sigmoid": 4,
-    "hard_swish": 5, "silu": 6, "leaky_relu": 7, "tanh": 8,
+    "hard_swish": 5, "silu": 6, "leaky_relu": 7, "tanh": 8, "gelu": 9,
+    "gelu_tanh": 10, "elu": 11, "softplus": 12,
 }
+MAX_CONCAT_INPUTS = 2 + PARAM_COUNT - 1   # in0, in1, then p[0] more in p[1..]
 OP_NAMES = {code: name for name, code in OPS.items()}
 ACT_NAMES = {code: name for name, code in ACTS.items()}
 
@@ -53,7 +55,7 @@ def is_dense(node):
 class Node:
     """One NODE record; tensors are local indices, weights float32 arrays."""
     op: str
-    inputs: list            # [in0] or [in0, in1]
+    inputs: list            # [in0] or [in0, in1]; a concat's 2..13 inputs
     output: int
     act: str = "none"
     act_a: float = 0.0
@@ -162,7 +164,13 @@ def _node_record(node, weights):
     in1 = node.inputs[1] if len(node.inputs) > 1 else NONE
     weight_off, weight_count = weights.add(node.weight)
     bias_off, bias_count = weights.add(node.bias)
-    params = list(node.params) + [0] * (PARAM_COUNT - len(node.params))
+    params = list(node.params)
+    if node.op == "concat":           # inputs after in0, in1 live in p[]
+        if not 2 <= len(node.inputs) <= MAX_CONCAT_INPUTS:
+            raise ValueError(f"concat of {len(node.inputs)} inputs: "
+                             f"2..{MAX_CONCAT_INPUTS}")
+        params = [len(node.inputs) - 2] + list(node.inputs[2:])
+    params += [0] * (PARAM_COUNT - len(params))
     return struct.pack(
         "<2I2f4I4I12i", OPS[node.op], ACTS[node.act], node.act_a, node.act_b,
         node.inputs[0], in1, node.output, 0,
@@ -277,8 +285,11 @@ def _read_input(body):
 def _read_node(record, wght):
     (op, act, a, b, in0, in1, out, _, woff, wcount, boff, bcount,
      *params) = struct.unpack("<2I2f4I4I12i", record)
+    inputs = [in0] if in1 == NONE else [in0, in1]
+    if OP_NAMES[op] == "concat":
+        inputs += params[1:1 + params[0]]
     return Node(
-        op=OP_NAMES[op], inputs=[in0] if in1 == NONE else [in0, in1],
+        op=OP_NAMES[op], inputs=inputs,
         output=out, act=ACT_NAMES[act], act_a=a, act_b=b,
         weight=wght[woff:woff + wcount] if wcount else None,
         bias=wght[boff:boff + bcount] if bcount else None, params=params)

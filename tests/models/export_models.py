@@ -103,6 +103,33 @@ class OpsNet(nn.Module):
         return torch.softmax(self.fc2(x), dim=1)
 
 
+class ConcatMaxGeluNet(nn.Module):
+    """Concat (of 3 and 15 feature maps, and of vectors), global max pooling
+    (GlobalMaxPool from AdaptiveMaxPool2d(1), ReduceMax with and without
+    keepdims), GELU (nn.GELU, the tanh form, and written out by hand), ELU,
+    Softplus and SiLU: the operators user backbones bring beyond OpsNet."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1), nn.BatchNorm2d(8),
+                                  nn.GELU())
+        self.branch1 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ELU(0.7))
+        self.branch2 = nn.Sequential(nn.Conv2d(8, 4, 3, 1, 1), nn.Softplus())
+        self.mix = nn.Sequential(nn.Conv2d(16, 12, 3, 2, 1), nn.BatchNorm2d(12),
+                                 nn.GELU(approximate="tanh"))
+        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.fc = nn.Linear(15 * 12 + 12 + 12, 10)
+
+    def forward(self, x):
+        s = self.stem(x)
+        y = self.mix(torch.cat([s, self.branch1(s), self.branch2(s)], 1))
+        u = 0.5 * y * (1 + torch.erf(y / 2 ** 0.5))
+        wide = torch.cat([nn.functional.silu(u), u] + [y] * 13, 1)
+        h = torch.cat([self.pool(wide).flatten(1), u.amax((2, 3)),
+                       y.amax((2, 3), keepdim=True).flatten(1)], 1)
+        return self.fc(h)
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -119,6 +146,7 @@ MODELS = {
                  (1, 3, 224, 224), False),
     "resnet20": (ResNet20, (1, 1, 28, 28), True),
     "opsnet": (OpsNet, (1, 3, 32, 32), True),
+    "concat_max_gelu": (ConcatMaxGeluNet, (1, 3, 16, 16), True),
 }
 
 
