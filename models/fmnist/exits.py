@@ -14,30 +14,19 @@ backbone's parameters and buffers are hashed before and after; a mismatch
 aborts the pipeline.
 """
 
-import hashlib
 import os
 
 import numpy as np
 import torch
 from torch import nn
 
+from dyce_build.exits import train_mlp as _train_mlp  # noqa: F401 (reds uses it)
+from dyce_build.features import state_digest
+
 from . import data as fdata
 
-BATCH = 512
-LR = 3e-3
-WEIGHT_DECAY = 1e-4
 AUG_SEED = 7000      # augmented feature views
 SHUFFLE_SEED = 8000  # exit-training batch order
-
-
-def state_digest(module):
-    """sha256 over every state_dict tensor (name, dtype, shape, bytes)."""
-    h = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
 
 
 def pooled_features(backbone, batches):
@@ -110,25 +99,6 @@ def mlp_logits(mlp, features):
     mlp.eval()
     with torch.no_grad():
         return mlp(torch.as_tensor(features)).numpy().astype(np.float32)
-
-
-def _train_mlp(mlp, x, y, epochs, seed):
-    """Train one exit MLP with AdamW + cosine LR on fixed features."""
-    gen = torch.Generator().manual_seed(seed)
-    x, y = torch.as_tensor(x), torch.as_tensor(y).long()
-    steps = epochs * -(-len(y) // BATCH)
-    opt = torch.optim.AdamW(mlp.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    loss_fn = nn.CrossEntropyLoss()
-    mlp.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(y), generator=gen).split(BATCH):
-            loss = loss_fn(mlp(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    return mlp.eval()
 
 
 def train_exits(backbone, exits, data, profile, features_path, log):

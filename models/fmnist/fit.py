@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from dyce_build.fit import _optimiser, _resume
+
 from . import data as fdata
 
 
@@ -47,32 +49,8 @@ def accuracy(logits, labels):
     return float((logits.argmax(1) == labels).mean())
 
 
-def _optimiser(model, cfg, steps_per_epoch):
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.max_lr,
-                          momentum=cfg.momentum, nesterov=True,
-                          weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.max_lr, epochs=cfg.epochs,
-        steps_per_epoch=steps_per_epoch, pct_start=cfg.pct_start,
-        anneal_strategy="cos", cycle_momentum=False,
-        div_factor=20.0, final_div_factor=200.0)
-    return opt, sched
-
-
 def _checkpoint_path(ckpt_dir):
     return os.path.join(ckpt_dir, "last.pt")
-
-
-def _resume(path, model, opt, sched, log):
-    """Load the latest epoch checkpoint if any; return the next epoch."""
-    if not os.path.exists(path):
-        return 0
-    state = torch.load(path)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["opt"])
-    sched.load_state_dict(state["sched"])
-    log(f"resumed from {path} after epoch {state['epoch'] + 1}")
-    return state["epoch"] + 1
 
 
 def _save(path, model, opt, sched, epoch):

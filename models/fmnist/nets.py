@@ -134,29 +134,6 @@ def make_savers():
     return {f"saver{i}": Saver(layers) for i, layers in enumerate(SAVERS)}
 
 
-def count_macs(module, input_shape):
-    """MACs of one run as docs/FORMAT.md counts them: conv and linear only."""
-    total = 0
-
-    def hook(mod, inputs, output):
-        nonlocal total
-        if isinstance(mod, nn.Conv2d):
-            kh, kw = mod.kernel_size
-            total += output.numel() * kh * kw * mod.in_channels // mod.groups
-        elif isinstance(mod, nn.Linear):
-            total += mod.in_features * mod.out_features
-
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            module.eval()(torch.zeros(input_shape))
-    finally:
-        for h in handles:
-            h.remove()
-    return total
-
-
 def graph_specs(backbone, savers, exits):
     """[(name, module, source or None, NCHW input shape)] in package order.
 

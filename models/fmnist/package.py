@@ -8,28 +8,16 @@ and its graph names, sources and MACs are checked against PyTorch's.
 """
 
 import os
-import warnings
 
 import numpy as np
-import torch
 
 import convert  # models/convert.py (models/ is on sys.path)
 import dyce_format
+from dyce_build.package import export_onnx
 
 from . import data as fdata
 from . import nets
 
-OPSET = 13
-
-
-def export_onnx(module, input_shape, path):
-    """Export one module (eval mode, batch 1) to ONNX."""
-    module.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, torch.zeros(input_shape), path,
-                          opset_version=OPSET, do_constant_folding=True,
-                          input_names=["input"], output_names=["output"])
 
 
 def input_spec(data):
