@@ -11,6 +11,8 @@ pooling, flatten, linear.
 import torch
 from torch import nn
 
+from dyce_build.nets import count_macs  # noqa: F401 (the pipelines' MAC count)
+
 WIDTHS = (16, 32, 64)
 BLOCKS_PER_STAGE = 3
 NUM_CLASSES = 10

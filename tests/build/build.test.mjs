@@ -133,19 +133,30 @@ describe('models/build.py', () => {
     assert.equal(r.code, 0, r.err.slice(-3000));
     const one = readRecords(path.join(tmp, 'c1/p.records')), two = readRecords(path.join(tmp, 'c2/p.records'));
     assert.deepEqual(two.names, one.names);
-    for (const split of ['train', 'val', 'test']) {
+    const splits = ['train', 'val', 'test'];
+    for (const split of splits) {
       assert.deepEqual(two.splits[split].label, one.splits[split].label);
       one.names.forEach((name, g) => {
+        if (name.startsWith('saver')) return;
         const a = one.splits[split], b = two.splits[split];
-        const acc = (s) => s.top1[g].filter((t, i) => t === s.label[i]).length / s.label.length;
-        if (name.startsWith('saver')) {
-          assert.ok(Math.abs(acc(a) - acc(b)) <= 0.25, `${split} ${name}: ${acc(a)} vs ${acc(b)}`);
-        } else {
-          assert.deepEqual(b.top1[g], a.top1[g], `${split} ${name}: sharded inference differs`);
-          a.conf[g].forEach((c, i) => assert.ok(Math.abs(c - b.conf[g][i]) < 1e-5));
-        }
+        assert.deepEqual(b.top1[g], a.top1[g], `${split} ${name}: sharded inference differs`);
+        a.conf[g].forEach((c, i) => assert.ok(Math.abs(c - b.conf[g][i]) < 1e-5));
       });
     }
+    // The savers train under DistributedDataParallel (each rank half of every
+    // batch): not the same numbers, the same skill, over all 144 samples.
+    one.names.forEach((name, g) => {
+      if (!name.startsWith('saver')) return;
+      const acc = (rec) => {
+        let right = 0, n = 0;
+        for (const split of splits) {
+          const s = rec.splits[split];
+          s.top1[g].forEach((t, i) => { right += t === s.label[i]; n++; });
+        }
+        return right / n;
+      };
+      assert.ok(Math.abs(acc(one) - acc(two)) <= 0.25, `${name}: ${acc(one)} vs ${acc(two)}`);
+    });
     assert.equal(readJson(path.join(tmp, 'c2/p.report.json')).meta.processes, 2);
   });
 
