@@ -17,22 +17,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from dyce_build.fit import _optimiser, _resume
+from dyce_build.fit import TrainConfig as BaseTrainConfig, _optimiser, _resume
 
 from . import data as fdata
 
 
 @dataclass
-class TrainConfig:
-    """Hyper-parameters of one training run."""
-    epochs: int
-    max_lr: float = 0.2
-    batch_size: int = 128
-    weight_decay: float = 5e-4
-    momentum: float = 0.9
-    label_smoothing: float = 0.1
-    pct_start: float = 0.15
-    seed: int = 0
+class TrainConfig(BaseTrainConfig):
+    """Hyper-parameters of one training run (the builder's, plus logging)."""
     log_every: int = 100
 
 
