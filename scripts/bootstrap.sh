@@ -19,7 +19,7 @@ APT_PACKAGES=(
   # native XNNPACK (fast path and oracle)
   libxnnpack-dev libpthreadpool-dev
   # model pipeline and test-model export
-  python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-scipy python3-pil
   # real data
   dataset-fashion-mnist
   # browser tests: Chromium, Firefox ESR, WebKitGTK (MiniBrowser comes with
