@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -48,7 +48,6 @@ class Dataset:
     mean: list
     std: list
     source: str = ""
-    notes: list = field(default_factory=list)
 
     @property
     def channels(self):
@@ -144,6 +143,8 @@ def _header(path):
 
 def _geometry(paths, opts):
     """((h, w), channels) from the options or, when not given, the files."""
+    if opts.size is not None and opts.channels is not None:
+        return opts.size, opts.channels  # no header pass: decoding reads every file
     sizes, gray = {}, True
     with Progress("read image headers", len(paths)) as bar:
         for p in paths:
@@ -169,9 +170,7 @@ def _decode(samples, size, channels, what):
         for i, (path, _) in enumerate(samples):
             try:
                 out[i] = images.load_uint8(path, size, channels)
-            except BuildError:
-                raise
-            except Exception as err:
+            except Exception as err:  # PIL raises many kinds for a bad file
                 raise BuildError(f"{path}: cannot read the image ({err})") from None
             bar.update()
     return out

@@ -54,6 +54,3 @@ def search(package, records, lambda_step, out):
             claims[c["config"]] = c
     return claims
 
-
-def info(package):
-    return json.loads(cli("info", package, "--json"))

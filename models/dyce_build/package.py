@@ -51,7 +51,9 @@ def convert_specs(specs, onnx_dir, labels, input_spec):
         raise BuildError(f"the converter cannot take it: {err}") from None
 
 
-def check(raw, specs, labels):
+def check(raw, specs, labels, input_spec):
+    """The package's graphs, sources, MACs, labels and input spec are those
+    of the specs (PyTorch's MAC count) and the data."""
     graphs, spec, got_labels, macs = dyce_format.read_package(raw)
     names = [g.name for g in graphs]
     if names != [s[0] for s in specs]:
@@ -62,23 +64,21 @@ def check(raw, specs, labels):
         if src != source or macs[name] != want:
             raise BuildError(f"internal: {name}: package source/MACs {src}/"
                              f"{macs[name]}, PyTorch {source}/{want}")
-    if list(got_labels) != list(labels):
-        raise BuildError("internal: package labels differ")
+    _, c, h, w = next(shape for _, _, source, shape in specs if source is None)
+    got = (list(got_labels), (spec.h, spec.w, spec.c), spec.mean, spec.std)
+    want = (list(labels), (h, w, c), input_spec["mean"], input_spec["std"])
+    if not (got[:2] == want[:2] and np.allclose(got[2:], want[2:], rtol=1e-6)):
+        raise BuildError(f"internal: package labels/input spec {got} != {want}")
 
 
 def build(specs, onnx_dir, path, labels, input_spec):
     raw = convert_specs(specs, onnx_dir, labels, input_spec)
-    check(raw, specs, labels)
+    check(raw, specs, labels, input_spec)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(raw)
     os.replace(tmp, path)
     return len(raw)
-
-
-def graph_inputs(specs):
-    """{graph: NCHW input shape}."""
-    return {name: shape for name, _, _, shape in specs}
 
 
 def sample_inputs(data, count):

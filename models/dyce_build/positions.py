@@ -41,7 +41,6 @@ class Traced:
     module: fx.GraphModule
     order: list        # graph nodes in execution order
     names: dict        # node -> qualified name
-    shapes: dict       # node -> output shape (tensors only)
     macs: list         # cumulative MACs after each node
     candidates: list   # [Candidate] in order: cuts that end a block
     cuts: dict         # node name -> Candidate: every image-shaped cut
@@ -151,7 +150,7 @@ def trace(model, input_shape):
             cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
                                               i, shape, cumulative[i])
     candidates = [c for c in cuts.values() if c.blocks]
-    return Traced(gm, order, names, prof.shapes, cumulative, candidates, cuts)
+    return Traced(gm, order, names, cumulative, candidates, cuts)
 
 
 def choose(traced, exits="auto", max_exits=8, latest=0.95):

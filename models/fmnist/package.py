@@ -9,14 +9,12 @@ and its graph names, sources and MACs are checked against PyTorch's.
 
 import os
 
-import numpy as np
 
 import convert  # models/convert.py (models/ is on sys.path)
-import dyce_format
+from dyce_build import package as bpackage
 from dyce_build.package import export_onnx
 
 from . import data as fdata
-from . import nets
 
 
 
@@ -38,21 +36,7 @@ def convert_specs(specs, onnx_dir):
 
 def check_package(raw, specs, data):
     """The package's graphs, sources, MACs, labels and input spec match."""
-    graphs, spec, labels, macs = dyce_format.read_package(raw)
-    names = [g.name for g in graphs]
-    expected = [s[0] for s in specs]
-    if names != expected:
-        raise RuntimeError(f"package graphs {names} != {expected}")
-    for g, (name, module, source, shape) in zip(graphs, specs):
-        src = None if g.source == dyce_format.NONE else names[g.source]
-        want = nets.count_macs(module, shape)
-        if src != source or macs[name] != want:
-            raise RuntimeError(f"{name}: package source/macs {src}/"
-                               f"{macs[name]}, PyTorch {source}/{want}")
-    got = (list(labels), (spec.h, spec.w, spec.c), spec.mean, spec.std)
-    want = (fdata.LABELS, (28, 28, 1), [data.mean], [data.std])
-    if not (got[:2] == want[:2] and np.allclose(got[2:], want[2:], rtol=1e-6)):
-        raise RuntimeError(f"package labels/input spec {got} != {want}")
+    bpackage.check(raw, specs, fdata.LABELS, input_spec(data))
 
 
 def build(specs, data, onnx_dir, path):
