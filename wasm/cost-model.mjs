@@ -5,16 +5,16 @@
 // Every frame reports the MACs the cascade actually spent, so the model
 // keeps two things apart:
 //  - how many MACs a configuration spends: the recent per-frame MACs of
-//    each level (a property of the model and the inputs, not the device;
+//    each rung (a property of the model and the inputs, not the device;
 //    it never goes stale), and
 //  - how fast the device is: `speed`, ms per (overhead + MACs) over the
-//    last frames at any level, and `overhead`, the per-frame cost
+//    last frames at any rung, and `overhead`, the per-frame cost
 //    that does not grow with MACs (preprocessing, messaging, small graphs),
 //    in MAC-equivalents, learned from recent frames that spent few and
 //    many MACs.
-// A level's predicted cost is speed × (overhead + its dear frames' MACs, bounded
+// A rung's predicted cost is speed × (overhead + its dear frames' MACs, bounded
 // from its mean MACs when few frames are known), so a
-// throttled device moves every prediction at once, and a level not run for
+// throttled device moves every prediction at once, and a rung not run for
 // a while is predicted from what it spent when it last ran.
 //
 // Functions here update the `costs` object they are given in place; the
@@ -37,20 +37,20 @@ function push(list, value, keep) {
   if (list.length > keep) list.shift();
 }
 
-/** Overhead in MAC-equivalents: learned, else a share of the top level's MACs. */
+/** Overhead in MAC-equivalents: learned, else a share of the top rung's MACs. */
 export function overheadOf(costs, table, p) {
   return costs.overhead ?? p.overheadShare * table.at(-1).macs;
 }
 
 /**
- * Records a frame {level, ms, macs}. A frame cut short by a deadline
+ * Records a frame {rung, ms, macs}. A frame cut short by a deadline
  * (`exhausted`) says nothing about what its configuration spends.
  */
 export function observe(costs, table, frame, p) {
   if (!(frame.macs > 0) || frame.exhausted) return;
-  push(costs.macs[frame.level], frame.macs, p.macsWindow);
-  const floor = costs.floor[frame.level];
-  if (floor === null || frame.macs < floor) costs.floor[frame.level] = frame.macs;
+  push(costs.macs[frame.rung], frame.macs, p.macsWindow);
+  const floor = costs.floor[frame.rung];
+  if (floor === null || frame.macs < floor) costs.floor[frame.rung] = frame.macs;
   push(costs.recent, { ms: frame.ms, macs: frame.macs }, Math.max(p.speedWindow, p.overheadWindow));
   learnOverhead(costs, table, p);
   push(costs.speeds, speedOf(costs, table, p), p.slowWindow);
@@ -98,17 +98,17 @@ export function speedOf(costs, table, p) {
 }
 
 /**
- * The least MACs a level spends (its cheapest exit), or null while
- * unknown: the least it spent so far, or the least any level with the same
+ * The least MACs a rung spends (its cheapest exit), or null while
+ * unknown: the least it spent so far, or the least any rung with the same
  * saver spent (an input that leaves at the saver costs the same in every
  * configuration that has it), or before any of them ran, the table's
  * `saverMacs` (the mean MACs of the cheapest configuration with that
  * saver, which is at least what the saver costs). Never stale: a property
  * of the model.
  */
-export function floorOf(costs, table, level) {
-  const { saver, saverMacs } = table[level];
-  let floor = costs.floor[level];
+export function floorOf(costs, table, rung) {
+  const { saver, saverMacs } = table[rung];
+  let floor = costs.floor[rung];
   if (saver)
     table.forEach((l, i) => {
       if (l.saver === saver && costs.floor[i] !== null && (floor === null || costs.floor[i] < floor)) floor = costs.floor[i];
@@ -118,39 +118,39 @@ export function floorOf(costs, table, level) {
 }
 
 /**
- * An upper bound on a level's `p.tailQuantile` of per-frame MACs that needs
+ * An upper bound on a rung's `p.tailQuantile` of per-frame MACs that needs
  * only its mean (measured by the search on the validation split, i.e. on
  * thousands of inputs) and its cheapest exit m0: no more than a share
  * 1 − q of the inputs can spend more than m0 + (mean − m0) / (1 − q)
  * (Markov's inequality on MACs − m0), and none more than the worst case.
  * null when m0 is unknown. A cascade's deep inputs are rare and expensive:
- * tens of frames of a level say little about how many there are, its mean
+ * tens of frames of a rung say little about how many there are, its mean
  * says it exactly.
  */
-export function tailBound(costs, table, level, p) {
-  const m0 = floorOf(costs, table, level), { macs: mean, maxMacs } = table[level];
+export function tailBound(costs, table, rung, p) {
+  const m0 = floorOf(costs, table, rung), { macs: mean, maxMacs } = table[rung];
   if (m0 === null || !(mean >= m0)) return null;
   return Math.min(m0 + (mean - m0) / (1 - p.tailQuantile), maxMacs ?? Infinity);
 }
 
 /**
- * How many MACs a level's dear frames spend (the MAC part of its cost),
+ * How many MACs a rung's dear frames spend (the MAC part of its cost),
  * conservatively:
- *  - after `p.trustSamples` frames at the level (the last `p.macsWindow`
+ *  - after `p.trustSamples` frames at the rung (the last `p.macsWindow`
  *    kept), the most it spent in them, or the tail bound if lower;
- *  - before that, the tail bound, when the level's cheapest exit is known;
+ *  - before that, the tail bound, when the rung's cheapest exit is known;
  *  - else its observed `p.quantile` (≥ `p.minSamples` frames), or its mean
- *    MACs times the tail the other levels showed (quantile / mean; 2
+ *    MACs times the tail the other rungs showed (quantile / mean; 2
  *    before any), at most its worst case.
  */
-export function macsQuantile(costs, table, level, p) {
-  const seen = costs.macs[level], bound = tailBound(costs, table, level, p);
+export function macsQuantile(costs, table, rung, p) {
+  const seen = costs.macs[rung], bound = tailBound(costs, table, rung, p);
   if (seen.length >= p.trustSamples) return Math.min(Math.max(...seen), bound ?? Infinity);
   if (bound !== null) return bound;
   if (seen.length >= p.minSamples) return quantile(seen, p.quantile);
   const tails = costs.macs.flatMap((m, l) => (m.length >= p.minSamples ? [quantile(m, p.quantile) / table[l].macs] : []));
   const tail = tails.length ? median(tails) : 2;
-  return Math.min(table[level].macs * tail, table[level].maxMacs ?? Infinity);
+  return Math.min(table[rung].macs * tail, table[rung].maxMacs ?? Infinity);
 }
 
 /**
@@ -168,15 +168,15 @@ export function paceOf(costs, p) {
  * The slowest the device looked over the last `p.slowWindow` frames (the
  * largest speed estimate), or null before any frame: what a step up has to
  * be affordable at. A throttled CPU makes the speed seen from a cheap
- * level's frames jump by 2-3× from one frame to the next; entering a dearer
- * level on a lucky estimate is what loses frames.
+ * rung's frames jump by 2-3× from one frame to the next; entering a dearer
+ * rung on a lucky estimate is what loses frames.
  */
 export function slowSpeedOf(costs) {
   return costs.speeds.length ? Math.max(...costs.speeds) : null;
 }
 
 /**
- * Predicted `p.quantile` frame time of every level (ms), or nulls before
+ * Predicted `p.quantile` frame time of every rung (ms), or nulls before
  * any frame; at `speed` (default: the device's speed now).
  */
 export function predict(costs, table, p, speed = speedOf(costs, table, p)) {

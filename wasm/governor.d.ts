@@ -11,9 +11,9 @@ export interface GovernorParams {
 }
 export declare const DEFAULTS: Readonly<GovernorParams>;
 
-export interface Level {
+export interface Rung {
   config: number; name: string; accuracy: number | null; macs: number; maxMacs: number;
-  /** The level's saver and the mean MACs of the cheapest configuration using it (its cheapest exit). */
+  /** The rung's saver and the mean MACs of the cheapest configuration using it (its cheapest exit). */
   saver: string | null; saverMacs: number | null;
 }
 
@@ -36,7 +36,7 @@ export type GovernorState = object;
 export interface Decision {
   configIndex: number;
   /** Index into the table, or null under a manual override. */
-  level: number | null;
+  rung: number | null;
   reason: string;
   changed: boolean;
   paused: boolean;
@@ -44,16 +44,16 @@ export interface Decision {
   state: GovernorState;
 }
 
-export declare function governorTable(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>): Level[];
-export declare function initialState(table: Level[], start?: number): GovernorState;
-export declare function govern(signals: Signals, state: GovernorState, table: Level[], params?: Partial<GovernorParams>): Decision;
-export declare function predictedCosts(state: GovernorState, table: Level[], params?: Partial<GovernorParams>): (number | null)[];
+export declare function governorTable(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>): Rung[];
+export declare function initialState(table: Rung[], start?: number): GovernorState;
+export declare function govern(signals: Signals, state: GovernorState, table: Rung[], params?: Partial<GovernorParams>): Decision;
+export declare function predictedCosts(state: GovernorState, table: Rung[], params?: Partial<GovernorParams>): (number | null)[];
 
 export interface ChangeDetail { from: number; to: number; name: string; reason: string }
 
 export declare class Governor extends EventTarget {
   constructor(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>);
-  readonly table: Level[];
+  readonly table: Rung[];
   readonly configIndex: number;
   state: GovernorState;
   update(signals: Signals): Decision;

@@ -3,43 +3,43 @@
 // pure function (docs/GOVERNOR.md has the policy and its parameters);
 // `Governor` keeps the state and fires a "change" event with the reason.
 //
-// The table is a list of *levels*: the package's Pareto configurations,
+// The table is a list of *rungs*: the package's Pareto configurations,
 // cheapest first, each more accurate than the one before. Frame costs come
-// from ./cost-model.mjs: measured at the current level, predicted for the
+// from ./cost-model.mjs: measured at the current rung, predicted for the
 // others from the MACs they spend and the speed the device shows now.
 import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
 
 export const DEFAULTS = Object.freeze({
-  quantile: 0.95,        // a level's cost: this quantile of its frame times (the budget is met 95 % of the time)
-  window: 40,            // frame times kept for the current level's measured cost
-  minSamples: 5,         // frames at a level before its own cost counts as measured
-  speedWindow: 12,       // recent frames (any level) that set the device's speed
+  quantile: 0.95,        // a rung's cost: this quantile of its frame times (the budget is met 95 % of the time)
+  window: 40,            // frame times kept for the current rung's measured cost
+  minSamples: 5,         // frames at a rung before its own cost counts as measured
+  speedWindow: 12,       // recent frames (any rung) that set the device's speed
   slowWindow: 30,        // a step up must fit at the slowest speed seen over this many frames
-  tightWindow: 100,      // a frame over upFit × budget keeps levels whose dear frames spend as much out of reach this long ...
+  tightWindow: 100,      // a frame over upFit × budget keeps rungs whose dear frames spend as much out of reach this long ...
   fasterBy: 3,           // ... unless the device's pace has since dropped this many times (also ends back-offs)
-  overheadWindow: 40,    // recent frames (any level) the fixed per-frame cost is learned from
-  macsWindow: 60,        // recent frames per level that set its MACs quantile
-  trustSamples: 45,      // frames at a level before the most MACs it spent count instead of its tail bound
-  tailQuantile: 0.975,   // the tail bound from a level's mean MACs covers this share of its inputs
-  minGap: 0.15,          // levels: consecutive ones differ by at least this share of mean MACs
-  overheadShare: 0.1,    // fixed per-frame cost before it is learned, as a share of the top level's MACs
-  fit: 0.8,              // stepping down picks a level whose cost is ≤ fit × budget
+  overheadWindow: 40,    // recent frames (any rung) the fixed per-frame cost is learned from
+  macsWindow: 60,        // recent frames per rung that set its MACs quantile
+  trustSamples: 45,      // frames at a rung before the most MACs it spent count instead of its tail bound
+  tailQuantile: 0.975,   // the tail bound from a rung's mean MACs covers this share of its inputs
+  minGap: 0.15,          // rungs: consecutive ones differ by at least this share of mean MACs
+  overheadShare: 0.1,    // fixed per-frame cost before it is learned, as a share of the top rung's MACs
+  fit: 0.8,              // stepping down picks a rung whose cost is ≤ fit × budget
   upFit: 0.6,            // stepping up needs ≤ upFit × budget (the hysteresis band)
   downAfter: 3,          // consecutive frames over budget that force a step down
   upAfter: 20,           // consecutive frames within fit × budget before a step up
   lowBattery: 0.2,       // battery level at or below which, discharging, compute is capped
-  criticalBattery: 0.1,  // ... and at or below which only the cheapest level runs
-  saverCap: 0.25,        // MAC cap (share of the top level's mean MACs) on low battery or saver
+  criticalBattery: 0.1,  // ... and at or below which only the cheapest rung runs
+  saverCap: 0.25,        // MAC cap (share of the top rung's mean MACs) on low battery or saver
   pressureCaps: Object.freeze({ serious: 0.5, critical: 0.25 }),
   probeFrames: 30,       // a step up is on probation for this many frames: one frame over budget undoes it ...
-  backoff: Object.freeze([100, 1600]), // ... and blocks that level and all dearer ones 100, 200, … ≤ 1600 frames
+  backoff: Object.freeze([100, 1600]), // ... and blocks that rung and all dearer ones 100, 200, … ≤ 1600 frames
 });
 
 /**
- * Levels from a model's `configs` (index.mjs): the configurations whose
+ * Rungs from a model's `configs` (index.mjs): the configurations whose
  * accuracy the search measured, sorted by mean MACs, keeping only those
  * more accurate than every cheaper one; then thinned from the top down so
- * that each level's mean MACs are at least `minGap` (15 %) above the next
+ * that each rung's mean MACs are at least `minGap` (15 %) above the next
  * cheaper one's, keeping the most accurate of each cluster and always the
  * cheapest. A package without measured configurations gives all of them,
  * by worst-case MACs.
@@ -66,15 +66,15 @@ export function governorTable(configs, params = DEFAULTS) {
   }));
 }
 
-/** A fresh state: at `start` (a level; default the most accurate). */
+/** A fresh state: at `start` (a rung; default the most accurate). */
 export function initialState(table, start = table.length - 1) {
   return {
-    level: start,
+    rung: start,
     frame: 0,                      // frames measured so far
-    samples: [],                   // frame times at `level` since it became current
+    samples: [],                   // frame times at `rung` since it became current
     costs: emptyCosts(table),
     over: 0, calm: 0,              // consecutive frames over budget / within fit × budget
-    probe: null,                   // {level, from, frame} of the last step up, until it holds
+    probe: null,                   // {rung, from, frame} of the last step up, until it holds
     tight: [],                     // {frame, macs, pace} of recent frames over upFit × budget
     blockPace: null,               // the device's pace when the last back-off began
     blockedUntil: table.map(() => 0),
@@ -89,14 +89,14 @@ const pct = (x) => `${Math.round(x * 100)} %`;
 const fmtMs = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
 
 /**
- * Predicted frame time of every level (ms; nulls before the first frame):
- * the current level's own measured quantile once it has enough frames,
+ * Predicted frame time of every rung (ms; nulls before the first frame):
+ * the current rung's own measured quantile once it has enough frames,
  * the cost model's prediction for the others.
  */
 export function predictedCosts(state, table, params = DEFAULTS) {
   const p = { ...DEFAULTS, ...params };
   const costs = predict(state.costs, table, p);
-  if (state.samples.length >= p.minSamples) costs[state.level] = quantile(state.samples, p.quantile);
+  if (state.samples.length >= p.minSamples) costs[state.rung] = quantile(state.samples, p.quantile);
   return costs;
 }
 
@@ -124,7 +124,7 @@ function computeCaps(signals, table, p) {
 const strictest = (caps) => (caps.length ? caps.reduce((a, c) => (c.macs < a.macs ? c : a)) : null);
 
 /**
- * The most accurate level ≤ `max` whose predicted cost is ≤ limit, else 0.
+ * The most accurate rung ≤ `max` whose predicted cost is ≤ limit, else 0.
  * Before any frame nothing is known: `max` (measuring will correct it).
  */
 function bestFitting(costs, max, limit) {
@@ -132,28 +132,28 @@ function bestFitting(costs, max, limit) {
   return 0;
 }
 
-function moveTo(s, level, reason, p) {
-  if (level < s.level && s.probe?.level === s.level) {
-    // The last step up did not hold: keep away from that level for a while.
-    // Dearer levels would cost at least as much: they wait as long.
-    s.backoff[s.level] = Math.min(Math.max(s.backoff[s.level] * 2, p.backoff[0]), p.backoff[1]);
-    for (let l = s.level; l < s.blockedUntil.length; l++)
-      s.blockedUntil[l] = Math.max(s.blockedUntil[l], s.frame + s.backoff[s.level]);
+function moveTo(s, rung, reason, p) {
+  if (rung < s.rung && s.probe?.rung === s.rung) {
+    // The last step up did not hold: keep away from that rung for a while.
+    // Dearer rungs would cost at least as much: they wait as long.
+    s.backoff[s.rung] = Math.min(Math.max(s.backoff[s.rung] * 2, p.backoff[0]), p.backoff[1]);
+    for (let l = s.rung; l < s.blockedUntil.length; l++)
+      s.blockedUntil[l] = Math.max(s.blockedUntil[l], s.frame + s.backoff[s.rung]);
     s.blockPace = paceOf(s.costs, p);
   }
-  s.probe = level > s.level ? { level, from: s.level, frame: s.frame } : null;
-  s.level = level;
+  s.probe = rung > s.rung ? { rung, from: s.rung, frame: s.frame } : null;
+  s.rung = rung;
   s.samples = [];
   s.over = s.calm = 0;
   s.reason = reason;
 }
 
-/** Records one frame measured at the current level. */
+/** Records one frame measured at the current rung. */
 function record(s, table, sample, budget, p) {
   s.frame++;
   s.samples.push(sample.ms);
   if (s.samples.length > p.window) s.samples.shift();
-  observe(s.costs, table, { level: s.level, ms: sample.ms, macs: sample.macs, exhausted: sample.exhausted }, p);
+  observe(s.costs, table, { rung: s.rung, ms: sample.ms, macs: sample.macs, exhausted: sample.exhausted }, p);
   const over = sample.ms > budget || !!sample.exhausted;
   s.over = over ? s.over + 1 : 0;
   s.calm = sample.ms <= p.fit * budget && !sample.exhausted ? s.calm + 1 : 0;
@@ -168,33 +168,33 @@ function record(s, table, sample, budget, p) {
     s.blockPace = null;
   }
   if (s.probe && s.frame - s.probe.frame > p.probeFrames) {
-    s.backoff[s.probe.level] = 0; // the step up held
+    s.backoff[s.probe.rung] = 0; // the step up held
     s.probe = null;
   }
 }
 
-/** Where to go from the current level, or null to stay: {level, reason}. */
-function decide(s, table, budget, capLevel, cap, p) {
+/** Where to go from the current rung, or null to stay: {rung, reason}. */
+function decide(s, table, budget, capRung, cap, p) {
   const costs = predictedCosts(s, table, p);
   const measured = s.samples.length >= p.minSamples;
-  if (s.level > capLevel) return { level: bestFitting(costs, capLevel, p.fit * budget), reason: cap.reason };
+  if (s.rung > capRung) return { rung: bestFitting(costs, capRung, p.fit * budget), reason: cap.reason };
   if (s.probe && s.over > 0) // a step up on probation that misses a frame goes straight back
-    return { level: s.probe.from, reason: `${table[s.level].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) ${s.samples.length} frames after stepping up` };
-  if (s.level > 0 && s.over >= p.downAfter)
-    return { level: bestFitting(costs, s.level - 1, p.fit * budget), reason: `${s.over} frames in a row over the ${fmtMs(budget)} budget` };
-  if (s.level > 0 && measured && costs[s.level] > budget)
+    return { rung: s.probe.from, reason: `${table[s.rung].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) ${s.samples.length} frames after stepping up` };
+  if (s.rung > 0 && s.over >= p.downAfter)
+    return { rung: bestFitting(costs, s.rung - 1, p.fit * budget), reason: `${s.over} frames in a row over the ${fmtMs(budget)} budget` };
+  if (s.rung > 0 && measured && costs[s.rung] > budget)
     return {
-      level: bestFitting(costs, s.level - 1, p.fit * budget),
-      reason: `p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[s.level])} over the ${fmtMs(budget)} budget`,
+      rung: bestFitting(costs, s.rung - 1, p.fit * budget),
+      reason: `p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[s.rung])} over the ${fmtMs(budget)} budget`,
     };
   if (measured && s.calm >= p.upAfter) {
     const slow = predict(s.costs, table, p, slowSpeedOf(s.costs));
     // Measured beats predicted: a frame that spent m MACs lately left no
-    // headroom, so a level whose dear frames spend m or more would not either.
+    // headroom, so a rung whose dear frames spend m or more would not either.
     const tight = Math.min(...s.tight.map((m) => m.macs));
-    for (let l = capLevel; l > s.level; l--)
+    for (let l = capRung; l > s.rung; l--)
       if (slow[l] <= p.upFit * budget && s.frame >= s.blockedUntil[l] && macsQuantile(s.costs, table, l, p) < tight)
-        return { level: l, reason: `headroom: ${fmtMs(costs[s.level])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(slow[l])}` };
+        return { rung: l, reason: `headroom: ${fmtMs(costs[s.rung])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(slow[l])}` };
   }
   return null;
 }
@@ -208,7 +208,7 @@ function decide(s, table, budget, capLevel, cap, p) {
  *   pressure: 'nominal'|'fair'|'serious'|'critical'|null
  *   hidden: boolean                   page not visible: pause
  *   override: config index | null     the user's manual choice
- * } → { configIndex, level, reason, changed, paused, capMacs, caps, state }.
+ * } → { configIndex, rung, reason, changed, paused, capMacs, caps, state }.
  * `capMacs`: the strictest cap's MACs (null: none); `caps`: every cap in
  * force, [{kind, macs, reason}] (a page shows them: the reason names only
  * the last move, which may be a frame-time one made under a cap).
@@ -217,12 +217,12 @@ function decide(s, table, budget, capLevel, cap, p) {
 export function govern(signals, state, table, params = DEFAULTS) {
   const p = { ...DEFAULTS, ...params };
   const s = structuredClone(state);
-  const before = s.override ?? table[s.level].config;
+  const before = s.override ?? table[s.rung].config;
   const budget = signals.budgetMs;
   const caps = computeCaps(signals, table, p);
   const cap = strictest(caps);
-  let capLevel = table.length - 1;
-  while (cap && capLevel > 0 && table[capLevel].macs > cap.macs) capLevel--;
+  let capRung = table.length - 1;
+  while (cap && capRung > 0 && table[capRung].macs > cap.macs) capRung--;
 
   s.paused = !!signals.hidden;
   s.override = Number.isInteger(signals.override) ? signals.override : null;
@@ -230,27 +230,27 @@ export function govern(signals, state, table, params = DEFAULTS) {
     s.samples = []; // measure afresh
     s.over = s.calm = 0;
     s.probe = null;
-    s.reason = `manual override off: automatic from ${table[s.level].name}`;
+    s.reason = `manual override off: automatic from ${table[s.rung].name}`;
   }
   const sample = signals.sample;
-  // A frame of another configuration (e.g. in flight during a switch) is not this level's.
-  if (sample && !s.paused && s.override === null && table[s.level].config === sample.config && Number.isFinite(sample.ms))
+  // A frame of another configuration (e.g. in flight during a switch) is not this rung's.
+  if (sample && !s.paused && s.override === null && table[s.rung].config === sample.config && Number.isFinite(sample.ms))
     record(s, table, sample, budget, p);
 
   if (s.override === null && !s.paused) {
-    const move = decide(s, table, budget, capLevel, cap, p);
-    if (move && move.level !== s.level) moveTo(s, move.level, move.reason, p);
+    const move = decide(s, table, budget, capRung, cap, p);
+    if (move && move.rung !== s.rung) moveTo(s, move.rung, move.reason, p);
     // A cap that starts or ends without a move still changes why the
-    // level is what it is: say so (the saver switched on at a level
+    // rung is what it is: say so (the saver switched on at a rung
     // already under its cap must not look ignored).
     else if ((cap?.kind ?? null) !== s.capKind)
-      s.reason = cap ? `${cap.reason}; ${table[s.level].name} is within it`
-        : `${s.capKind} ended: automatic from ${table[s.level].name}`;
+      s.reason = cap ? `${cap.reason}; ${table[s.rung].name} is within it`
+        : `${s.capKind} ended: automatic from ${table[s.rung].name}`;
     s.capKind = cap?.kind ?? null;
   }
-  const configIndex = s.override ?? table[s.level].config;
+  const configIndex = s.override ?? table[s.rung].config;
   return {
-    configIndex, level: s.override === null ? s.level : null,
+    configIndex, rung: s.override === null ? s.rung : null,
     reason: s.paused ? 'paused: the page is hidden' : s.override !== null ? 'manual override' : s.reason,
     changed: configIndex !== before, paused: s.paused, capMacs: cap ? cap.macs : null, caps, state: s,
   };
@@ -272,7 +272,7 @@ export class Governor extends EventTarget {
   }
 
   get configIndex() {
-    return this.last?.configIndex ?? this.table[this.state.level].config;
+    return this.last?.configIndex ?? this.table[this.state.rung].config;
   }
 
   update(signals) {
@@ -287,7 +287,7 @@ export class Governor extends EventTarget {
     return out;
   }
 
-  /** Predicted frame time per level (ms), for display. */
+  /** Predicted frame time per rung (ms), for display. */
   predictedCosts() {
     return predictedCosts(this.state, this.table, this.params);
   }

@@ -61,7 +61,7 @@ class Demo {
     this.lastMs = 0;
     this.governor = new Governor(model.configs);
     this.governor.addEventListener('change', (e) => this.onChange(e.detail));
-    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, caps: [], level: null };
+    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, caps: [], rung: null };
     this.stats = new LiveStats({ stageCount: model.configs[0].exits.length, backboneMacs: model.backboneMacs });
     this.pareto = new ParetoChart($('pareto'), model.configs);
     this.frameChart = new FrameChart($('frames'));
@@ -225,7 +225,7 @@ class Demo {
     return {
       runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
-      configName: this.model.configs[this.decision.configIndex].name, level: this.decision.level,
+      configName: this.model.configs[this.decision.configIndex].name, rung: this.decision.rung,
       reason: this.decision.reason, capMacs: this.decision.capMacs, caps: this.decision.caps, table: this.governor.table,
       device: this.device.snapshot, saver: $('saver').checked, total: this.stats.total,
       frames: this.stats.frames.map(({ t, config, ms, budgetMs, over, position, macs, correct }) => ({ t, config, ms, budgetMs, over, position, macs, correct })),

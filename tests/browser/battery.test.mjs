@@ -36,7 +36,7 @@ test('low battery while discharging caps compute to cheaper configurations and t
   try {
     const { page } = demo;
     const top = (s) => s.table.at(-1);
-    const within = (s) => s.level !== null && (s.level === 0 || s.table[s.level].macs <= s.capMacs);
+    const within = (s) => s.rung !== null && (s.rung === 0 || s.table[s.rung].macs <= s.capMacs);
     const capped = (kind) => (s) => s.caps.some((c) => c.kind === kind);
 
     // The cap holds, and the configuration is within it.
@@ -65,7 +65,7 @@ test('low battery while discharging caps compute to cheaper configurations and t
 
     // Critical: only the cheapest configuration.
     await page.evaluate(() => window.setFakeBattery({ level: 0.05 }));
-    s = await waitForState(page, (x) => capped('battery critical')(x) && x.capMacs === 0 && x.level === 0, 10_000, 'the battery-critical cap and the cheapest configuration');
+    s = await waitForState(page, (x) => capped('battery critical')(x) && x.capMacs === 0 && x.rung === 0, 10_000, 'the battery-critical cap and the cheapest configuration');
     await waitForText(page, 'caps', /^battery critical \(5 %, discharging\): the cheapest configuration$/);
     const criticalAt = s.now;
 
@@ -74,7 +74,7 @@ test('low battery while discharging caps compute to cheaper configurations and t
     s = await waitForState(page, (x) => x.caps.length === 0 && x.capMacs === null, 10_000, 'no cap after plugging in');
     await waitForText(page, 'caps', /^none$/);
     assert.match(await page.textContent('#battery'), /^5 %, charging/);
-    s = await waitForState(page, (x) => x.level > 0, 30_000, 'a step up after plugging in');
+    s = await waitForState(page, (x) => x.rung > 0, 30_000, 'a step up after plugging in');
     const up = s.events.find((e) => e.t > criticalAt && e.to !== s.table[0].config);
     assert.match(up.reason, /^headroom/);
     assert.deepEqual(demo.errors, []);

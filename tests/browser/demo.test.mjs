@@ -45,14 +45,14 @@ test('the page classifies Fashion-MNIST test images in a Worker', async () => {
     // The README's picture (docs/demo.png) is refreshed from this one by hand.
     await screenshot(page, 'demo.png', { fullPage: true });
 
-    // A manual choice wins, and says so (level null: the override, not the
+    // A manual choice wins, and says so (rung null: the override, not the
     // governor, which may have reached configuration 0 by itself).
     await page.selectOption('#override', '0');
-    const manual = await waitForState(page, (x) => x.config === 0 && x.level === null, 5000, 'the manual configuration');
+    const manual = await waitForState(page, (x) => x.config === 0 && x.rung === null, 5000, 'the manual configuration');
     assert.equal(manual.reason, 'manual override');
     await waitForText(page, 'reason', /^manual override$/);
     await page.selectOption('#override', 'auto');
-    await waitForState(page, (x) => x.level !== null, 5000, 'automatic again');
+    await waitForState(page, (x) => x.rung !== null, 5000, 'automatic again');
 
     // No camera in headless Chromium: the page says so and keeps streaming.
     await page.selectOption('#source', 'camera');
@@ -81,9 +81,9 @@ test('the page fits a phone screen', async () => {
     assert.deepEqual(small, []);
     await page.tap('#saver');
     // The switch steers the governor at once (no frame needed): the cap
-    // holds and the level is within it, whether it had to move or was
+    // holds and the rung is within it, whether it had to move or was
     // already there (a loaded machine may have sent it down already).
-    const within = (x) => x.capMacs !== null && x.level !== null && x.table[x.level].macs <= x.capMacs;
+    const within = (x) => x.capMacs !== null && x.rung !== null && x.table[x.rung].macs <= x.capMacs;
     // (Why it says so is the governor's unit tests' business: later
     // frames may replace the reason before this poll reads it.)
     await waitForState(page, (x) => x.saver && x.caps.some((c) => c.kind === 'battery saver') && within(x), 5000, 'the saver switch by touch');

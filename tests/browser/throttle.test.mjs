@@ -50,7 +50,7 @@ async function overShare(page, config, budgetMs, ms) {
 }
 
 test('throttled, the governor fits the frame budget by moving down the curve, and comes back', async (t) => {
-  // The shipped package: 38 Pareto configurations, 14 levels once thinned
+  // The shipped package: 38 Pareto configurations, 14 rungs once thinned
   // (docs/GOVERNOR.md); DYCE_TEST_MODEL overrides it.
   const model = '/models/fashion-mnist.dyce';
   const demo = await openDemo({ query: pageQuery({ runner: 'main', variant: 'nosimd', signals: 'battery', fps: 10, model }) });
@@ -63,13 +63,13 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
 
     // Unthrottled: the most accurate configuration. (The first second warms
     // up: the wasm tiers up, the page's code gets compiled.)
-    s = await waitForState(page, (x) => x.now > 4000 && x.level === top && framesSince(x, x.now - 3000).configs[topConfig] >= 20, 30_000,
+    s = await waitForState(page, (x) => x.now > 4000 && x.rung === top && framesSince(x, x.now - 3000).configs[topConfig] >= 20, 30_000,
       'three seconds on the most accurate configuration');
     const base = quantile(s.frames.filter((f) => f.t > s.now - 3000 && f.config === topConfig).map((f) => f.ms), 0.9);
     // Budget (half a frame) ≈ 3× the top's unthrottled p90.
     let fps = Math.min(30, Math.max(5, Math.round(500 / (3 * base))));
     await setFps(page, fps);
-    s = await waitForState(page, (x) => x.fps === fps && x.level === top && framesSince(x, x.now - 2000).configs[topConfig] >= fps, 20_000,
+    s = await waitForState(page, (x) => x.fps === fps && x.rung === top && framesSince(x, x.now - 2000).configs[topConfig] >= fps, 20_000,
       `two seconds on the most accurate configuration at ${fps} fps`);
     t.diagnostic(`unthrottled: ${s.configName} p90 ${base.toFixed(2)} ms; ${fps} fps, budget ${s.budgetMs.toFixed(1)} ms`);
 
@@ -106,7 +106,7 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     // Automatic again: the governor has to move down.
     const throttledAt = (await snapshot(page)).now;
     await page.selectOption('#override', 'auto');
-    s = await waitForState(page, (x) => x.level !== null && x.level < top, 10_000, `a step down at ${rate}×`);
+    s = await waitForState(page, (x) => x.rung !== null && x.rung < top, 10_000, `a step down at ${rate}×`);
     const down = s.events.find((e) => e.t >= throttledAt && e.to !== topConfig);
     assert.match(down.reason, /budget/);
     t.diagnostic(`stepped down to ${down.name} (${down.reason})`);
@@ -130,7 +130,7 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
 
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
     const liftedAt = (await snapshot(page)).now;
-    s = await waitForState(page, (x) => x.level === top, 20_000, 'the most accurate configuration again');
+    s = await waitForState(page, (x) => x.rung === top, 20_000, 'the most accurate configuration again');
     const up = s.events.findLast((e) => e.to === topConfig);
     assert.match(up.reason, /headroom/);
     t.diagnostic(`back on ${s.configName} ${((up.t - liftedAt) / 1000).toFixed(1)} s after lifting (${up.reason}); ` +

@@ -68,7 +68,7 @@ function run(trace, { seed = 1, budgetMs = 16, params } = {}) {
       }
       const config = out.configIndex, { ms, macs } = cost(config, speed);
       out = governor.update({ ...rest, sample: { config, ms, macs } });
-      frames.push({ config, ms, over: ms > rest.budgetMs, reason: out.reason, level: out.level });
+      frames.push({ config, ms, over: ms > rest.budgetMs, reason: out.reason, rung: out.rung });
     }
   }
   return { frames, events, governor };
@@ -99,12 +99,12 @@ test('govern is pure: the state passed in is not modified', () => {
   let out = { state };
   for (let i = 0; i < 30; i++) {
     const before = structuredClone(out.state);
-    const next = govern({ budgetMs: 16, sample: { config: table[out.state.level].config, ms: 40 } }, out.state, table);
+    const next = govern({ budgetMs: 16, sample: { config: table[out.state.rung].config, ms: 40 } }, out.state, table);
     assert.deepEqual(out.state, before);
     out = next;
   }
   assert.deepEqual(state, copy);
-  assert.ok(out.state.level < TOP, 'moved down on frames over budget');
+  assert.ok(out.state.rung < TOP, 'moved down on frames over budget');
 });
 
 test('a fast device stays on the most accurate configuration, without flapping', () => {
@@ -195,12 +195,12 @@ test('the battery saver switch and CPU pressure cap compute', () => {
   assert.deepEqual(govern({ budgetMs: 16, battery: { level: 0.15, charging: true } }, initialState(table), table).caps, []);
 });
 
-test('a cap that starts or ends at a level already within it says so, without moving', () => {
+test('a cap that starts or ends at a rung already within it says so, without moving', () => {
   const table = governorTable(CONFIGS);
   const cheap = 1; // well under the saver's cap
   const state = initialState(table, cheap);
   const on = govern({ budgetMs: 16, saver: true }, state, table);
-  assert.equal(on.level, cheap);
+  assert.equal(on.rung, cheap);
   assert.equal(on.changed, false);
   assert.equal(on.reason, `battery saver on: compute capped at 25 % of the MACs; ${table[cheap].name} is within it`);
   assert.ok(on.capMacs >= table[cheap].macs);
@@ -212,7 +212,7 @@ test('a cap that starts or ends at a level already within it says so, without mo
   assert.match(low.reason, /^battery low \(15 %/);
   assert.equal(lower.reason, low.reason);
   const off = govern({ budgetMs: 16, saver: false }, again.state, table);
-  assert.equal(off.level, cheap);
+  assert.equal(off.rung, cheap);
   assert.equal(off.reason, `battery saver ended: automatic from ${table[cheap].name}`);
   assert.equal(off.capMacs, null);
 });
@@ -243,39 +243,39 @@ test('a frame of the previous configuration, arriving after a switch, is not cou
   const table = governorTable(CONFIGS);
   let out = { state: initialState(table) };
   for (let i = 0; i < 3; i++) out = govern({ budgetMs: 16, sample: { config: CONFIGS[TOP].index, ms: 100 } }, out.state, table);
-  assert.ok(out.state.level < TOP);
-  const level = out.state.level;
+  assert.ok(out.state.rung < TOP);
+  const rung = out.state.rung;
   const late = govern({ budgetMs: 16, sample: { config: CONFIGS[TOP].index, ms: 100 } }, out.state, table);
-  assert.equal(late.state.level, level);
+  assert.equal(late.state.rung, rung);
   assert.deepEqual(late.state.samples, []);
 });
 
-test('costs: MACs per level never go stale; the speed is the device\'s now', () => {
+test('costs: MACs per rung never go stale; the speed is the device\'s now', () => {
   const table = governorTable(CONFIGS);
   let state = initialState(table);
   assert.deepEqual(predictedCosts(state, table), table.map(() => null));
-  // The top level, on inputs that spend 5 M or 30 M MACs, at 0.1 ms per M
+  // The top rung, on inputs that spend 5 M or 30 M MACs, at 0.1 ms per M
   // plus 1 ms: the overhead comes out as 10 M MAC-equivalents.
   const frame = (config, macs, perMac = 0.1e-6) => ({ config, macs, ms: 1 + perMac * macs });
   for (let i = 0; i < 40; i++) state = govern({ budgetMs: 100, sample: frame(5, i % 4 ? 5e6 : 30e6) }, state, table).state;
   assert.ok(Math.abs(state.costs.overhead - 10e6) < 1e5, `overhead ${state.costs.overhead}`);
   let costs = predictedCosts(state, table);
   assert.ok(Math.abs(costs[TOP] - 4) < 1e-6, `top: its own p90, ${costs[TOP]} ms`);
-  // Level 0 has not run: mean MACs × the tail the top showed (30 M / 14.6 M).
+  // Rung 0 has not run: mean MACs × the tail the top showed (30 M / 14.6 M).
   const tail = 30e6 / CONFIGS[TOP].meanMacs;
-  assert.ok(Math.abs(costs[0] - 0.1e-6 * (10e6 + CONFIGS[0].meanMacs * tail)) < 1e-6, `level 0: ${costs[0]} ms`);
-  // Forced to level 2 (saver), which spends 2 M or 8 M MACs; then the device gets 3× slower.
+  assert.ok(Math.abs(costs[0] - 0.1e-6 * (10e6 + CONFIGS[0].meanMacs * tail)) < 1e-6, `rung 0: ${costs[0]} ms`);
+  // Forced to rung 2 (saver), which spends 2 M or 8 M MACs; then the device gets 3× slower.
   state = govern({ budgetMs: 100, saver: true }, state, table).state;
-  assert.equal(state.level, 2);
+  assert.equal(state.rung, 2);
   for (let i = 0; i < 40; i++) state = govern({ budgetMs: 100, saver: true, sample: frame(2, i % 4 ? 2e6 : 8e6, 0.3e-6) }, state, table).state;
   costs = predictedCosts(state, table);
-  // The top level's MACs are remembered; the speed is the new one (the 1 ms
+  // The top rung's MACs are remembered; the speed is the new one (the 1 ms
   // fixed part did not slow down here, so the prediction errs on the safe side).
   assert.ok(costs[TOP] > 3 * 3, `top predicted ${costs[TOP]} ms at the new speed`);
 });
 
-test('a failed step up backs off before trying that level again', () => {
-  // Levels 4 and 5 run 3× slower than their MACs say (say, a kernel this
+test('a failed step up backs off before trying that rung again', () => {
+  // Rungs 4 and 5 run 3× slower than their MACs say (say, a kernel this
   // device lacks): every probe of them fails, and the waits double.
   const cost = device(7);
   const governor = new Governor(CONFIGS);
@@ -292,10 +292,10 @@ test('a failed step up backs off before trying that level again', () => {
     out = governor.update({ budgetMs: 16, saver: frame < 100, sample: { config, ms: slow, macs } });
   }
   assert.ok(over / frame < 0.02, `${over} of ${frame} frames over budget`);
-  for (const [level, frames] of probes) {
+  for (const [rung, frames] of probes) {
     const gaps = frames.slice(1).map((f, i) => f - frames[i]);
     // The waits double: 100, 200, 400, … frames.
-    assert.ok(gaps.every((g, i) => g >= Math.min(DEFAULTS.backoff[0] * 2 ** i, DEFAULTS.backoff[1])), `level ${level} probed at ${frames}`);
+    assert.ok(gaps.every((g, i) => g >= Math.min(DEFAULTS.backoff[0] * 2 ** i, DEFAULTS.backoff[1])), `rung ${rung} probed at ${frames}`);
   }
 });
 
@@ -373,12 +373,12 @@ function runRecorded(trace, { seed = 1, params } = {}) {
     for (let i = 0; i < count; i++) {
       const config = out.configIndex, { ms, macs } = cost(config, throttled);
       out = governor.update({ budgetMs: RECORDED_BUDGET, sample: { config, ms, macs } });
-      frames.push({ config, ms, over: ms > RECORDED_BUDGET, level: out.level });
+      frames.push({ config, ms, over: ms > RECORDED_BUDGET, rung: out.rung });
     }
   return { frames, events, governor };
 }
 
-test('levels: near-identical configurations are thinned to ≥ 15 % apart, keeping the cheapest and the most accurate', () => {
+test('rungs: near-identical configurations are thinned to ≥ 15 % apart, keeping the cheapest and the most accurate', () => {
   const table = governorTable(SHIPPED);
   assert.deepEqual(table.map((l) => l.name), ['pareto-00', 'pareto-04', 'pareto-05', 'pareto-10', 'pareto-13', 'pareto-19',
     'pareto-22', 'pareto-26', 'pareto-28', 'pareto-31', 'pareto-33', 'pareto-35', 'pareto-36', 'pareto-37']);
@@ -389,32 +389,32 @@ test('levels: near-identical configurations are thinned to ≥ 15 % apart, keepi
   assert.equal(governorTable(SHIPPED, { minGap: 0 }).length, 38);
 });
 
-test('costs: a level\'s rare deep inputs are bounded from its mean MACs, not guessed from a few frames', () => {
+test('costs: a rung\'s rare deep inputs are bounded from its mean MACs, not guessed from a few frames', () => {
   const table = governorTable(SHIPPED), p = DEFAULTS;
   const costs = emptyCosts(table);
   const l05 = table.findIndex((l) => l.name === 'pareto-05'), l26 = table.findIndex((l) => l.name === 'pareto-26');
   // Before any frame with saver 1, its cost is at most the cheapest such configuration's mean.
   assert.equal(floorOf(costs, table, l26), 0.8318e6);
   // Twenty frames of pareto-26 that all left at the saver (it sends ~12 % of inputs deep):
-  for (let i = 0; i < 20; i++) observe(costs, table, { level: l26, ms: 4, macs: SAVER_MACS[1] }, p);
-  assert.equal(floorOf(costs, table, l05), SAVER_MACS[1], 'the floor is shared by the levels with the same saver');
+  for (let i = 0; i < 20; i++) observe(costs, table, { rung: l26, ms: 4, macs: SAVER_MACS[1] }, p);
+  assert.equal(floorOf(costs, table, l05), SAVER_MACS[1], 'the floor is shared by the rungs with the same saver');
   // The bound: m0 + (mean − m0) / (1 − 0.975), at most the worst case.
   assert.ok(Math.abs(tailBound(costs, table, l05, p) - (0.8318e6 + (1.1771e6 - 0.8318e6) * 40)) < 1);
   assert.equal(tailBound(costs, table, l26, p), table[l26].maxMacs);
   assert.equal(macsQuantile(costs, table, l26, p), table[l26].maxMacs, 'not the 0.83 M its twenty frames showed');
-  // After trustSamples frames, what the level spent at most, when below the bound.
+  // After trustSamples frames, what the rung spent at most, when below the bound.
   for (let i = 0; i < DEFAULTS.trustSamples; i++)
-    observe(costs, table, { level: l05, ms: 4, macs: i === 7 ? DEEP_MACS : SAVER_MACS[1] }, p);
+    observe(costs, table, { rung: l05, ms: 4, macs: i === 7 ? DEEP_MACS : SAVER_MACS[1] }, p);
   assert.equal(macsQuantile(costs, table, l05, p), tailBound(costs, table, l05, p));
   const l00 = 0;
-  for (let i = 0; i < DEFAULTS.trustSamples; i++) observe(costs, table, { level: l00, ms: 1, macs: SAVER_MACS[0] }, p);
+  for (let i = 0; i < DEFAULTS.trustSamples; i++) observe(costs, table, { rung: l00, ms: 1, macs: SAVER_MACS[0] }, p);
   assert.equal(macsQuantile(costs, table, l00, p), SAVER_MACS[0]);
 });
 
 test('recorded trace, shipped package at 8× throttling: ≥ 95 % of frames within budget, down the curve and back', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
     const { frames, events } = runRecorded([{ frames: 200, throttled: false }, { frames: 1000, throttled: true }, { frames: 400, throttled: false }], { seed });
-    assert.ok(frames.slice(0, 200).every((f) => f.config === 37), `seed ${seed}: the top level unthrottled`);
+    assert.ok(frames.slice(0, 200).every((f) => f.config === 37), `seed ${seed}: the top rung unthrottled`);
     const first = events.find((e) => e.frame >= 200);
     assert.ok(first && first.frame < 200 + 30, `seed ${seed}: stepped down within 30 frames (${first?.frame})`);
     // The browser test counts after 3 s of settling: ~30 frames at 9 fps.
@@ -425,16 +425,16 @@ test('recorded trace, shipped package at 8× throttling: ≥ 95 % of frames with
     const ups = events.filter((e) => e.frame >= 200 && e.frame < 1200 && e.to > e.from);
     assert.ok(ups.length <= 2, `seed ${seed}: ${ups.length} step ups while throttled`);
     const back = events.find((e) => e.frame >= 1200 && e.to === 37);
-    assert.ok(back && back.frame < 1200 + 100, `seed ${seed}: back on the top level within 100 frames (${back?.frame})`);
+    assert.ok(back && back.frame < 1200 + 100, `seed ${seed}: back on the top rung within 100 frames (${back?.frame})`);
     assert.match(back.reason, /headroom/);
   }
 });
 
 test('step ups while throttled: at the slowest recent speed, and not to what recently left no headroom', (t) => {
-  // Throttled, a cheap level's frame times jump 2-3× from one frame to the
+  // Throttled, a cheap rung's frame times jump 2-3× from one frame to the
   // next, and so does the speed estimated from them: at the speed of the
-  // moment the governor keeps entering dearer levels on lucky estimates.
-  // And a deep input that just missed the budget says more about a level
+  // moment the governor keeps entering dearer rungs on lucky estimates.
+  // And a deep input that just missed the budget says more about a rung
   // that runs many of them than any prediction from shallow frames.
   const trace = [{ frames: 50, throttled: false }, { frames: 2000, throttled: true }];
   const count = (params) => {
@@ -454,49 +454,49 @@ test('step ups while throttled: at the slowest recent speed, and not to what rec
   assert.ok(both.over < neither.over, 'and frames over budget');
 });
 
-test('a step up on probation: one frame over the budget undoes it, and blocks it and every dearer level', () => {
+test('a step up on probation: one frame over the budget undoes it, and blocks it and every dearer rung', () => {
   const table = governorTable(CONFIGS);
   let state = { ...initialState(table, 2), calm: 0 };
-  const frame = (level, ms, macs = CONFIGS[level].meanMacs) => ({ budgetMs: 16, sample: { config: table[level].config, ms, macs } });
-  // Level 2, fast: after upAfter calm frames it steps up.
+  const frame = (rung, ms, macs = CONFIGS[rung].meanMacs) => ({ budgetMs: 16, sample: { config: table[rung].config, ms, macs } });
+  // Rung 2, fast: after upAfter calm frames it steps up.
   let out;
-  for (let i = 0; i < 60 && (out?.state.level ?? 2) === 2; i++) out = govern(frame(2, 1), out?.state ?? state, table);
-  const up = out.state.level;
+  for (let i = 0; i < 60 && (out?.state.rung ?? 2) === 2; i++) out = govern(frame(2, 1), out?.state ?? state, table);
+  const up = out.state.rung;
   assert.ok(up > 2);
   assert.match(out.reason, /^headroom/);
   // Ten good frames, then one over the budget: straight back, with the reason.
   for (let i = 0; i < 10; i++) out = govern(frame(up, 2), out.state, table);
-  assert.equal(out.state.level, up);
+  assert.equal(out.state.rung, up);
   out = govern(frame(up, 20), out.state, table);
-  assert.equal(out.state.level, 2);
+  assert.equal(out.state.rung, 2);
   assert.equal(out.reason, `${table[up].name} missed the 16 ms budget (20 ms) 11 frames after stepping up`);
   for (let l = up; l < table.length; l++) assert.equal(out.state.blockedUntil[l], out.state.frame + DEFAULTS.backoff[0]);
   for (let l = 0; l < up; l++) assert.equal(out.state.blockedUntil[l], 0);
   // Past probation a single slow frame is just a frame.
-  for (let i = 0; i < DEFAULTS.backoff[0] + 40 && out.state.level === 2; i++) out = govern(frame(2, 1), out.state, table);
-  const again = out.state.level;
+  for (let i = 0; i < DEFAULTS.backoff[0] + 40 && out.state.rung === 2; i++) out = govern(frame(2, 1), out.state, table);
+  const again = out.state.rung;
   assert.ok(again > 2, 'tries again after the back-off');
   for (let i = 0; i <= DEFAULTS.probeFrames; i++) out = govern(frame(again, 2), out.state, table);
   out = govern(frame(again, 20), out.state, table);
-  assert.equal(out.state.level, again);
+  assert.equal(out.state.rung, again);
 });
 
-test('a frame without headroom keeps levels whose dear frames spend as much out of reach for tightWindow frames', () => {
+test('a frame without headroom keeps rungs whose dear frames spend as much out of reach for tightWindow frames', () => {
   const table = governorTable(CONFIGS);
-  const frame = (level, ms, macs) => ({ budgetMs: 16, sample: { config: table[level].config, ms, macs } });
-  // Level 2 on a fast device; every level has run long enough to be known
+  const frame = (rung, ms, macs) => ({ budgetMs: 16, sample: { config: table[rung].config, ms, macs } });
+  // Rung 2 on a fast device; every rung has run long enough to be known
   // (deep frames spend 2.56 × the mean).
   let out = { state: initialState(table, 2) };
   const deep = (l) => CONFIGS[l].meanMacs * (1 - 0.7 / 3) / 0.3;
   for (let l = 0; l < table.length; l++)
     for (let i = 0; i < DEFAULTS.trustSamples; i++) out.state.costs.macs[l].push(i % 3 ? CONFIGS[l].meanMacs / 3 : deep(l));
-  // One of level 2's deep inputs misses (20 ms), then every frame is fast.
+  // One of rung 2's deep inputs misses (20 ms), then every frame is fast.
   out = govern(frame(2, 20, deep(2)), out.state, table);
-  assert.equal(out.state.level, 2);
+  assert.equal(out.state.rung, 2);
   let up = null;
   for (let i = 1; i < 2 * DEFAULTS.tightWindow && up === null; i++) {
     out = govern(frame(2, 1, CONFIGS[2].meanMacs / 3), out.state, table);
-    if (out.state.level !== 2) up = i;
+    if (out.state.rung !== 2) up = i;
   }
   assert.ok(up >= DEFAULTS.tightWindow - 1, `no step up for ${DEFAULTS.tightWindow} frames (stepped up after ${up})`);
   assert.match(out.reason, /^headroom/);
@@ -505,23 +505,23 @@ test('a frame without headroom keeps levels whose dear frames spend as much out 
   for (let l = 0; l < table.length; l++)
     for (let i = 0; i < DEFAULTS.trustSamples; i++) out.state.costs.macs[l].push(i % 3 ? CONFIGS[l].meanMacs / 3 : deep(l));
   out = govern(frame(2, 20, deep(2)), out.state, table, { tightWindow: 0 });
-  for (up = 1; out.state.level === 2; up++) out = govern(frame(2, 1, CONFIGS[2].meanMacs / 3), out.state, table, { tightWindow: 0 });
+  for (up = 1; out.state.rung === 2; up++) out = govern(frame(2, 1, CONFIGS[2].meanMacs / 3), out.state, table, { tightWindow: 0 });
   assert.ok(up <= DEFAULTS.slowWindow + 2, `stepped up after ${up} frames`);
 });
 
 test('a device that has clearly sped up ends the back-offs and forgets the frames without headroom', () => {
   const table = governorTable(CONFIGS);
-  const frame = (level, ms, macs) => ({ budgetMs: 16, sample: { config: table[level].config, ms, macs } });
+  const frame = (rung, ms, macs) => ({ budgetMs: 16, sample: { config: table[rung].config, ms, macs } });
   let out = { state: initialState(table, 2) };
   for (let l = 0; l < table.length; l++)
     for (let i = 0; i < DEFAULTS.trustSamples; i++) out.state.costs.macs[l].push(CONFIGS[l].meanMacs);
-  // Slow: 2 ms per M MACs. Level 2 fits (6.2 ms), level 3 would not (11.8 ms > 0.6 × 16).
+  // Slow: 2 ms per M MACs. Rung 2 fits (6.2 ms), rung 3 would not (11.8 ms > 0.6 × 16).
   for (let i = 0; i < 40; i++) out = govern(frame(2, 2e-6 * CONFIGS[2].meanMacs, CONFIGS[2].meanMacs), out.state, table);
-  assert.equal(out.state.level, 2);
-  // A failed step up to level 4 (forced) and a frame without headroom.
-  out.state = { ...out.state, level: 4, samples: [], probe: { level: 4, from: 2, frame: out.state.frame } };
+  assert.equal(out.state.rung, 2);
+  // A failed step up to rung 4 (forced) and a frame without headroom.
+  out.state = { ...out.state, rung: 4, samples: [], probe: { rung: 4, from: 2, frame: out.state.frame } };
   out = govern(frame(4, 20, CONFIGS[4].meanMacs), out.state, table);
-  assert.equal(out.state.level, 2);
+  assert.equal(out.state.rung, 2);
   assert.ok(out.state.blockedUntil[4] > out.state.frame && out.state.tight.length === 1);
   // Eight times faster: once the pace (a median over slowWindow frames) shows it, the blocks and
   // the tight frame are gone; it climbs when the slow speed has caught up (speedWindow +
@@ -529,9 +529,9 @@ test('a device that has clearly sped up ends the back-offs and forgets the frame
   let at = null;
   for (let i = 1; i <= 2 * DEFAULTS.slowWindow && at === null; i++) {
     out = govern(frame(2, 0.25e-6 * CONFIGS[2].meanMacs, CONFIGS[2].meanMacs), out.state, table);
-    if (out.state.level > 2) at = i;
+    if (out.state.rung > 2) at = i;
     if (i === DEFAULTS.slowWindow / 2 + 2) assert.ok(out.state.blockedUntil.every((b) => b === 0) && out.state.tight.length === 0, 'unblocked');
   }
   assert.ok(at !== null && at <= DEFAULTS.speedWindow + DEFAULTS.slowWindow + 2, `climbed after ${at} frames (back-off ${DEFAULTS.backoff[0]})`);
-  assert.equal(out.state.level, TOP);
+  assert.equal(out.state.rung, TOP);
 });
