@@ -40,17 +40,10 @@
 extern "C" {
 #endif
 
-/* Status codes: one X-macro generates the enum, names and descriptions. */
-#define DYCE_STATUS_MAP(X)                                              \
-  X(OK, "ok")                                                           \
-  X(INVALID_ARGUMENT, "invalid argument")                               \
-  X(BAD_FORMAT, "malformed model package")                              \
-  X(UNSUPPORTED, "unsupported feature")                                 \
-  X(LIMIT, "limit exceeded")                                            \
-  X(OUT_OF_MEMORY, "out of memory")                                     \
-  X(NOT_FOUND, "not found")                                             \
-  X(BAD_INPUT, "bad input tensor")                                      \
-  X(BAD_STATE, "call out of order")
+/* Status codes: one X-macro, DYCE_STATUS_MAP(X) with X(name, text),
+ * generates the enum, names and descriptions. It is generated from
+ * spec/codes.json into dyce_status.h, which ships next to this header. */
+#include "dyce_status.h"
 
 typedef enum {
 #define DYCE_STATUS_ENUM(name, text) DYCE_##name,

@@ -113,64 +113,11 @@ enum {
   DYCE__N_PARAM_COUNT = 12
 };
 
-/* Operators. The numbers are part of the format: never renumber. */
-#define DYCE__OP_MAP(X)            \
-  X(CONV2D, 1, "conv2d")           \
-  X(FULLY_CONNECTED, 2, "fully_connected") \
-  X(ADD, 3, "add")                 \
-  X(MUL, 4, "mul")                 \
-  X(ACTIVATION, 5, "activation")   \
-  X(MAX_POOL, 6, "max_pool")       \
-  X(AVG_POOL, 7, "avg_pool")       \
-  X(GLOBAL_AVG_POOL, 8, "global_avg_pool") \
-  X(FLATTEN, 9, "flatten")         \
-  X(SOFTMAX, 10, "softmax")        \
-  X(CHANNEL_AFFINE, 11, "channel_affine") \
-  X(CONCAT, 12, "concat")          \
-  X(GLOBAL_MAX_POOL, 13, "global_max_pool")
-
-typedef enum {
-#define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
-  DYCE__OP_MAP(DYCE__OP_ENUM)
-#undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 13
-} dyce__op;
-
-/* Conv / pool parameter slots in p[]. */
-enum {
-  DYCE__P_KH = 0, DYCE__P_KW = 1, DYCE__P_SH = 2, DYCE__P_SW = 3,
-  DYCE__P_PAD_T = 4, DYCE__P_PAD_L = 5, DYCE__P_PAD_B = 6, DYCE__P_PAD_R = 7,
-  DYCE__P_DH = 8, DYCE__P_DW = 9,   /* conv dilation */
-  DYCE__P_GROUPS = 10,              /* conv groups */
-  DYCE__P_COUNT_PAD = 8,            /* avg pool: 1 = count padding in the divisor */
-  DYCE__P_CONCAT_MORE = 0           /* concat: inputs after in0, in1 (0..11),
-                                       their tensor indices in p[1..] */
-};
+/* Op and activation codes (dyce__op, dyce__act, their X-macros) and the
+ * node parameter slots DYCE__P_*: generated from spec/codes.json. */
+#include "codes.h"
 
 /* Most inputs one node reads: concat's in0, in1 and 11 more. */
 #define DYCE__MAX_NODE_INPUTS (2 + DYCE__N_PARAM_COUNT - 1)
-
-/* Activations, fused into a node or standalone (op ACTIVATION). */
-#define DYCE__ACT_MAP(X)                 \
-  X(NONE, 0, "none")                     \
-  X(RELU, 1, "relu")                     \
-  X(CLIP, 2, "clip")            /* min(max(x, a), b); ReLU6 is clip(0, 6) */ \
-  X(SIGMOID, 3, "sigmoid")               \
-  X(HARD_SIGMOID, 4, "hard_sigmoid") /* max(0, min(1, a*x + b)) */ \
-  X(HARD_SWISH, 5, "hard_swish") /* x * relu6(x + 3) / 6 */ \
-  X(SILU, 6, "silu")            /* x * sigmoid(x) */ \
-  X(LEAKY_RELU, 7, "leaky_relu") /* x < 0 ? a*x : x */ \
-  X(TANH, 8, "tanh")                     \
-  X(GELU, 9, "gelu")            /* x * (1 + erf(x / sqrt 2)) / 2 */ \
-  X(GELU_TANH, 10, "gelu_tanh") /* x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 */ \
-  X(ELU, 11, "elu")             /* x > 0 ? x : a * (e^x - 1) */ \
-  X(SOFTPLUS, 12, "softplus")   /* ln(1 + e^x) */
-
-typedef enum {
-#define DYCE__ACT_ENUM(name, code, str) DYCE__ACT_##name = code,
-  DYCE__ACT_MAP(DYCE__ACT_ENUM)
-#undef DYCE__ACT_ENUM
-  DYCE__ACT_LAST = 12
-} dyce__act;
 
 #endif /* DYCE_FORMAT_H */

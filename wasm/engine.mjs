@@ -2,6 +2,7 @@
 // Emscripten module and wraps the C API in a small class. Works in Node,
 // browsers and workers. The user-facing API (preprocessing, cascade,
 // governor) builds on this.
+import { CONFIDENCE_KINDS, ROLES } from './codes.mjs';
 import { DyceError } from './errors.mjs';
 import { loadVariant } from './variants.mjs';
 
@@ -157,7 +158,7 @@ export class Model {
     const id = (name) => (name == null ? -1 : this.graphIndex(name));
     const graphs = [id(config.saver), ...Array.from({ length: c.stageCount }, (_, p) => id(config.exits?.[p]))];
     const thresholds = [config.saverThreshold ?? 1, ...Array.from({ length: c.stageCount }, (_, p) => config.thresholds?.[p] ?? 1)];
-    const kind = ['max_softmax', 'margin', 'entropy'].indexOf(config.confidence ?? 'max_softmax');
+    const kind = CONFIDENCE_KINDS.indexOf(config.confidence ?? CONFIDENCE_KINDS[0]);
     if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}'`);
     const level = typeof config.level === 'string' ? this.levels.findIndex((l) => l.name === config.level) : (config.level ?? 0);
     if (!Number.isInteger(level) || level < 0)
@@ -248,9 +249,9 @@ function readCascade(engine, handle, graphs, levels) {
     const name = (g) => (g < 0 ? null : graphs[g].name);
     const cascade = {
       stageCount, head: name(head),
-      savers: Array.from({ length: saverCount }, (_, i) => name(m._dyce_wasm_role_graph(handle, 0, 0, i))),
+      savers: Array.from({ length: saverCount }, (_, i) => name(m._dyce_wasm_role_graph(handle, ROLES.SAVER, 0, i))),
       exits: Array.from({ length: stageCount }, (_, p) =>
-        Array.from({ length: m._dyce_wasm_exit_count(handle, p + 1) }, (_, i) => name(m._dyce_wasm_role_graph(handle, 2, p + 1, i)))),
+        Array.from({ length: m._dyce_wasm_exit_count(handle, p + 1) }, (_, i) => name(m._dyce_wasm_role_graph(handle, ROLES.EXIT, p + 1, i)))),
       configs: [],
     };
     const n = 1 + stageCount;
@@ -262,7 +263,7 @@ function readCascade(engine, handle, graphs, levels) {
         const [accuracy, meanMacs, confidence, level] = m.HEAPF64.slice(meta >> 3, (meta >> 3) + 4);
         cascade.configs.push({
           name: m.UTF8ToString(cname), accuracy, meanMacs,
-          confidence: ['max_softmax', 'margin', 'entropy'][confidence], level: levels[level].name,
+          confidence: CONFIDENCE_KINDS[confidence], level: levels[level].name,
           saver: name(g[0]), saverThreshold: t[0],
           exits: Array.from(g.slice(1), name), thresholds: Array.from(t.slice(1)),
         });
