@@ -74,6 +74,8 @@ def parser():
                    help="augmented passes of train for the exits' features (default 1)")
     g.add_argument("--batch-size", type=int, default=128)
     g.add_argument("--lr", type=float, default=0.2, help="OneCycle max learning rate")
+    g.add_argument("--weight-decay", type=float, default=5e-4,
+                   help="SGD weight decay of weight tensors (norms and biases: none)")
     g.add_argument("--seed", type=int, default=20240301)
     g.add_argument("--threads", type=int, help="PyTorch threads per process")
     g = p.add_argument_group("run")

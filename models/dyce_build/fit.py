@@ -1,6 +1,7 @@
 """Training (backbone and savers) and batch inference, on 1 or N processes.
 
-SGD with Nesterov momentum 0.9, weight decay 5e-4, label smoothing 0.1 and
+SGD with Nesterov momentum 0.9, weight decay 5e-4 (on weights only: norm
+scales and biases are not decayed unless `decay_all`), label smoothing 0.1 and
 a OneCycle schedule (cosine), augmentation by random crop of the padded
 image (padding 1/14 of the side, at least 2 px) and horizontal flip unless
 --no-flip. Optional distillation: the loss mixes cross-entropy with the KL
@@ -30,6 +31,7 @@ class TrainConfig:
     max_lr: float = 0.2
     batch_size: int = 128
     weight_decay: float = 5e-4
+    decay_all: bool = False     # decay norm scales and biases too (fmnist's recipe)
     momentum: float = 0.9
     label_smoothing: float = 0.1
     pct_start: float = 0.15
@@ -84,10 +86,21 @@ def accuracy(logits, labels):
     return float((logits.argmax(1) == labels).mean())
 
 
+def _param_groups(model, cfg):
+    """Weight decay on weight tensors only: decaying BatchNorm scales and
+    biases mostly shrinks what the next layer undoes, and on narrow networks
+    (MobileNetV3: 91.8 % train accuracy after 10 epochs at 5e-4 on every
+    parameter) it underfits."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.decay_all:
+        return [{"params": params, "weight_decay": cfg.weight_decay}]
+    return [{"params": [p for p in params if p.ndim > 1], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+
+
 def _optimiser(model, cfg, steps_per_epoch):
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.max_lr,
-                          momentum=cfg.momentum, nesterov=True,
-                          weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.max_lr,
+                          momentum=cfg.momentum, nesterov=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.max_lr, epochs=cfg.epochs,
         steps_per_epoch=steps_per_epoch, pct_start=cfg.pct_start,

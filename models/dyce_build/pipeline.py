@@ -156,7 +156,7 @@ def graph_specs(data, savers, stages, chosen, exits, head):
 def train_config(ctx, epochs, seed):
     o = ctx.opts
     return TrainConfig(epochs=epochs, seed=seed, batch_size=o.batch_size,
-                       max_lr=o.lr, flip=not o.no_flip)
+                       max_lr=o.lr, weight_decay=o.weight_decay, flip=not o.no_flip)
 
 
 def backbone_step(ctx, data, model, key):
@@ -300,7 +300,8 @@ def run(opts):
 
     key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
            "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
-           "lr": opts.lr, "batch": opts.batch_size, "flip": not opts.no_flip}
+           "lr": opts.lr, "batch": opts.batch_size, "flip": not opts.no_flip,
+           "weight_decay": opts.weight_decay, "decay": "weights"}
     model = backbone_step(ctx, data, model, key)
     backbone_val = accuracy(predict(model, data, data.val, what="backbone val"), data.val.labels)
     ctx.log(f"backbone: val {backbone_val:.4f}")

@@ -26,6 +26,7 @@ from . import data as fdata
 class TrainConfig(BaseTrainConfig):
     """Hyper-parameters of one training run (the builder's, plus logging)."""
     log_every: int = 100
+    decay_all: bool = True      # the shipped models were trained so
 
 
 def predict(model, data, split, batch_size=500):
