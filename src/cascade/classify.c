@@ -62,8 +62,9 @@ static int out_of_budget(walk *w, uint64_t macs) {
 /* Runs `graph` unless it already ran; returns 0 when the budget stopped. */
 static int run(walk *w, size_t graph) {
   dyce_session *s = w->s;
-  if (s->has_run[graph]) return 1;
-  uint64_t macs = dyce_model_graph_macs(s->model, graph, s->config.level);
+  if (dyce_session_has_run(s, graph)) return 1;
+  uint64_t macs = dyce_model_graph_macs(dyce__session_model(s), graph,
+                                        dyce__session_config(s)->level);
   if (out_of_budget(w, macs)) {
     w->res->budget_exhausted = 1;
     return 0;
@@ -79,12 +80,14 @@ static int answer(walk *w, size_t graph, size_t position, float threshold,
                   int final) {
   dyce_session *s = w->s;
   if (!run(w, graph)) return -1;
-  const dyce__graph *g = &s->model->graphs[graph];
-  const float *y = s->tensor_ptr[s->tensor_start[graph] + g->output];
+  const dyce_model *m = dyce__session_model(s);
+  const dyce__graph *g = &m->graphs[graph];
+  const float *y = dyce__session_graph_output(s, graph);
   int is_prob = g->nodes[g->node_count - 1].op == DYCE__OP_SOFTMAX;
   dyce_result *r = w->res;
-  r->confidence = confidence_of(y, s->model->cascade.class_count, is_prob,
-                                s->config.confidence, &r->index, &r->score);
+  r->confidence = confidence_of(y, m->roles.class_count, is_prob,
+                                dyce__session_config(s)->confidence, &r->index,
+                                &r->score);
   r->graph = graph;
   r->position = position;
   w->answered = 1;
@@ -95,17 +98,17 @@ dyce_status dyce_session_classify(dyce_session *s,
                                   const dyce_classify_options *opt,
                                   dyce_result *out, dyce_error *err) {
   if (!s || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  const dyce__cascade *c = &s->model->cascade;
+  const dyce__roles *c = &dyce__session_model(s)->roles;
   if (!c->present)
     return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
-  if (!s->has_input)
+  if (!dyce__session_has_input(s))
     return dyce__fail(err, DYCE_BAD_STATE, "no input has been set");
   if (opt && (!(opt->deadline_ms >= 0.0) || !isfinite(opt->deadline_ms)))
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                       "deadline must be a finite number of ms >= 0");
   memset(out, 0, sizeof *out);
   walk w = {s, opt, dyce__now_ms(), out, 0};
-  const dyce_config *cfg = &s->config;
+  const dyce_config *cfg = dyce__session_config(s);
   int done = 0;
   if (cfg->saver != DYCE_NO_GRAPH)
     done = answer(&w, cfg->saver, 0, cfg->saver_threshold, 0);

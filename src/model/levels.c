@@ -19,7 +19,7 @@
 #include "../core/internal.h"
 #include "../ops/ops.h"
 #include "model.h"
-#include "reader.h"
+#include "../core/reader.h"
 
 #define MAX_LEVELS 64u
 
@@ -138,7 +138,7 @@ static dyce_status derive_graph(const level_ctx *c, size_t gi,
 }
 
 static int is_classifier(const dyce_model *m, size_t g) {
-  const dyce__cascade *c = &m->cascade;
+  const dyce__roles *c = &m->roles;
   if (!c->present) return 0;
   if (g == c->head) return 1;
   for (size_t i = 0; i < c->saver_count; i++)

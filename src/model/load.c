@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "loader.h"
-#include "reader.h"
+#include "../core/reader.h"
 
 #define MAX_FILE_BYTES (1ull << 30)
 #define MAX_SECTIONS 64u
@@ -265,11 +265,11 @@ static dyce_status load(const void *bytes, size_t size, int in_place,
   if ((s = check_header(&ld, &sections)) || (s = read_sections(&ld, sections)) ||
       (s = read_strings(&ld)) || (s = read_input_spec(&ld)) ||
       (s = read_labels(&ld)) || (s = dyce__load_graphs(&ld)) ||
-      (s = dyce__cascade_build(ld.model, err)) ||
+      (s = dyce__roles_build(ld.model, err)) ||
       (s = dyce__levels_read(ld.model, ld.levl.p, ld.levl.bytes,
                              ld.levl.present, err)) ||
       (ld.conf.present &&
-       (s = dyce__cascade_read_configs(ld.model, ld.conf.p, ld.conf.bytes, err)))) {
+       (s = dyce__configs_read(ld.model, ld.conf.p, ld.conf.bytes, err)))) {
     dyce_model_free(ld.model);
     return s;
   }
@@ -299,7 +299,8 @@ void dyce_model_free(dyce_model *m) {
   dyce__free((void *)m->labels);
   dyce__free(m->mean);
   dyce__free(m->weights);
-  dyce__cascade_free(&m->cascade);
+  dyce__roles_free(&m->roles);
+  dyce__free(m->configs);
   dyce__levels_free(&m->levels);
   free(m->owned_file); /* the caller's malloc, so not dyce__free's count */
   dyce__free(m);

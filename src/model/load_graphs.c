@@ -10,7 +10,7 @@
 
 #include "../ops/ops.h"
 #include "loader.h"
-#include "reader.h"
+#include "../core/reader.h"
 
 #define MAX_GRAPHS 1024u
 #define MAX_PER_GRAPH 65536u

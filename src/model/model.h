@@ -1,6 +1,8 @@
 /*
  * The loaded model: graphs of nodes over NHWC tensors, with weights packed
- * for the kernels. Built once by dyce_model_load, immutable afterwards.
+ * for the kernels, the cascade roles of the graphs, the configurations the
+ * package ships and its width levels. Built once by dyce_model_load,
+ * immutable afterwards.
  */
 #ifndef DYCE_MODEL_MODEL_H
 #define DYCE_MODEL_MODEL_H
@@ -8,54 +10,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../cascade/cascade.h"
 #include "../dyce.h"
 #include "../format.h"
+#include "../ops/node.h"
 
-/* NHWC shape with batch 1. */
-typedef struct dyce__shape {
-  uint32_t h, w, c;
-} dyce__shape;
+/* The cascade roles of the graphs (roles.c): which graph is a saver, a
+ * backbone stage, an exit at which position, and the head, derived from
+ * graph names at load and checked against the graphs' sources. */
+typedef struct dyce__roles {
+  int present;                       /* 0: no head, classify is refused */
+  size_t head;
+  size_t stage_count;
+  size_t stages[DYCE_MAX_POSITIONS]; /* [k-1] = graph of stage k */
+  size_t saver_count;
+  size_t savers[DYCE_MAX_SAVERS];
+  /* Exits of position p are exit_graphs[exit_start[p-1] .. exit_start[p]). */
+  size_t exit_start[DYCE_MAX_POSITIONS + 1];
+  size_t *exit_graphs;
+  size_t class_count;                /* outputs of every classifier graph */
+} dyce__roles;
 
-static inline size_t dyce__shape_elems(dyce__shape s) {
-  return (size_t)s.h * s.w * s.c;
-}
-
-typedef struct dyce__op_def dyce__op_def;
-
-typedef struct dyce__node {
-  dyce__op op;
-  const dyce__op_def *def; /* behaviour of `op`, see ops/ops.h */
-  dyce__act act;
-  float act_a, act_b;
-  uint32_t in0, in1, out;  /* local tensor indices; in1 may be DYCE__NONE */
-  int32_t p[DYCE__N_PARAM_COUNT];
-  /* Weights as stored in the file (only valid during load) ... */
-  const float *file_weights, *file_bias;
-  uint32_t weight_count, bias_count;
-  /* ... and as packed for the kernel (owned by the model's weight block). */
-  const float *weights, *bias;
-  size_t packed_count;     /* floats in `weights` after packing */
-  uint32_t full_in_c, full_out_c; /* channels of in0 / out in the file: what
-                                     the weights are packed for */
-  size_t scratch_bytes;    /* kernel workspace needed while running */
-  uint64_t macs;
-} dyce__node;
-
-/* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:
- * in0, then in1 unless NONE, then a concat's further inputs (p[1..]).
- * Returns their number. The loader has checked every index. */
-static inline uint32_t dyce__node_inputs(const dyce__node *n, uint32_t *idx) {
-  uint32_t count = 0;
-  idx[count++] = n->in0;
-  if (n->in1 != DYCE__NONE) idx[count++] = n->in1;
-  if (n->op == DYCE__OP_CONCAT) {
-    int32_t more = n->p[DYCE__P_CONCAT_MORE];
-    for (int32_t i = 0; i < more && i < DYCE__N_PARAM_COUNT - 1; i++)
-      idx[count++] = (uint32_t)n->p[1 + i];
-  }
-  return count;
-}
+/* One configuration the package ships in its CONF section (configs.c). */
+typedef struct dyce__config_entry {
+  dyce_config config;
+  char name[32];
+  float accuracy;
+  double mean_macs;
+} dyce__config_entry;
 
 /* Width levels (REDS): level 0 is the file's network; level l >= 1 runs
  * every tensor with the channel counts in shapes[(l-1) * tensor_total ...]
@@ -96,7 +77,9 @@ struct dyce_model {
   void *owned_file;         /* dyce_model_load_inplace: the file, whose weight
                                section holds the other packed weights */
   size_t weight_floats;
-  dyce__cascade cascade;    /* roles of the graphs, shipped configurations */
+  dyce__roles roles;        /* cascade roles of the graphs */
+  dyce__config_entry *configs; /* shipped configurations (CONF) */
+  size_t config_count;
   dyce__levels levels;
   size_t tensor_total;      /* records in all_tensors */
   size_t node_total;        /* records in all_nodes */
@@ -108,7 +91,14 @@ struct dyce_model {
 /* Shape of a graph's input: its source's output or the package input. */
 dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph);
 
-/* Reads the optional LEVL section (after the cascade is built); without
+/* Derives the roles from graph names and checks them; fills m->roles. */
+dyce_status dyce__roles_build(dyce_model *m, dyce_error *err);
+void dyce__roles_free(dyce__roles *r);
+/* Parses a CONF section body (after the roles and levels). */
+dyce_status dyce__configs_read(dyce_model *m, const uint8_t *p, uint64_t bytes,
+                               dyce_error *err);
+
+/* Reads the optional LEVL section (after the roles are built); without
  * one the model has the single level 0. */
 dyce_status dyce__levels_read(dyce_model *m, const uint8_t *p, uint64_t bytes,
                               int present, dyce_error *err);

@@ -10,7 +10,7 @@
 
 #include "../core/internal.h"
 #include "../kernels/kernels.h"
-#include "../model/model.h"
+#include "node.h"
 
 struct dyce__op_def {
   const char *name;

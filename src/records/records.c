@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../model/reader.h"
+#include "../core/reader.h"
 
 #define MAX_GRAPHS 1024u
 #define MAX_SPLITS 16u

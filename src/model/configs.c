@@ -1,39 +1,28 @@
 /*
  * Configurations: the CONF section (docs/FORMAT.md), validation of a
- * configuration against the cascade roles, and the public accessors.
- * Setting a configuration on a session is a validated struct copy.
+ * configuration against the cascade roles and width levels, and the public
+ * accessors of the shipped ones. Setting a configuration on a session
+ * (runtime/config.c) is a struct copy of a configuration checked here.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../model/reader.h"
-#include "../runtime/session.h"
+#include "../core/reader.h"
+#include "model.h"
 
 #define MAX_CONFIGS 4096u
 #define CONF_FIXED 16u
 #define CONF_RECORD_FIXED 64u
 
-void dyce_config_backbone(const dyce_model *m, dyce_config *out) {
-  (void)m;
-  memset(out, 0, sizeof *out);
-  out->saver = DYCE_NO_GRAPH;
-  out->saver_threshold = 1.0f;
-  out->confidence = DYCE_CONFIDENCE_MAX_SOFTMAX;
-  for (size_t p = 0; p < DYCE_MAX_POSITIONS; p++) {
-    out->exit[p] = DYCE_NO_GRAPH;
-    out->threshold[p] = 1.0f;
-  }
-}
-
-static int is_saver(const dyce__cascade *c, size_t g) {
+static int is_saver(const dyce__roles *c, size_t g) {
   for (size_t i = 0; i < c->saver_count; i++)
     if (c->savers[i] == g) return 1;
   return 0;
 }
 
-static int is_exit_of(const dyce__cascade *c, size_t position, size_t g) {
+static int is_exit_of(const dyce__roles *c, size_t position, size_t g) {
   for (size_t i = c->exit_start[position - 1]; i < c->exit_start[position]; i++)
     if (c->exit_graphs[i] == g) return 1;
   return 0;
@@ -50,7 +39,7 @@ dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
                               dyce_error *err) {
   char buf[32];
   if (!m || !cfg) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  const dyce__cascade *c = &m->cascade;
+  const dyce__roles *c = &m->roles;
   if (!c->present)
     return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
   if ((unsigned)cfg->confidence > DYCE_CONFIDENCE_ENTROPY)
@@ -97,7 +86,6 @@ static dyce_status read_record(const dyce_model *m, const uint8_t *r,
                       "configuration %zu: name must be 1..31 bytes and NUL-terminated",
                       index);
   dyce_config *cfg = &e->config;
-  dyce_config_backbone(m, cfg);
   uint32_t saver = dyce__rd_u32(r + 32), conf = dyce__rd_u32(r + 40);
   cfg->saver = saver == DYCE__NONE ? DYCE_NO_GRAPH : saver;
   cfg->saver_threshold = dyce__rd_f32(r + 36);
@@ -112,10 +100,16 @@ static dyce_status read_record(const dyce_model *m, const uint8_t *r,
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "configuration '%s': accuracy, MACs or reserved bytes are invalid",
                       e->name);
-  for (size_t p = 0; p < positions; p++) {
-    uint32_t g = dyce__rd_u32(r + CONF_RECORD_FIXED + 8 * p);
+  /* Positions past the package's have no exit (threshold 1, as in
+   * dyce_config_backbone). */
+  for (size_t p = 0; p < DYCE_MAX_POSITIONS; p++) {
+    uint32_t g = DYCE__NONE;
+    cfg->threshold[p] = 1.0f;
+    if (p < positions) {
+      g = dyce__rd_u32(r + CONF_RECORD_FIXED + 8 * p);
+      cfg->threshold[p] = dyce__rd_f32(r + CONF_RECORD_FIXED + 8 * p + 4);
+    }
     cfg->exit[p] = g == DYCE__NONE ? DYCE_NO_GRAPH : g;
-    cfg->threshold[p] = dyce__rd_f32(r + CONF_RECORD_FIXED + 8 * p + 4);
   }
   dyce_error why;
   if (dyce_config_check(m, cfg, &why) != DYCE_OK)
@@ -124,9 +118,9 @@ static dyce_status read_record(const dyce_model *m, const uint8_t *r,
   return DYCE_OK;
 }
 
-dyce_status dyce__cascade_read_configs(dyce_model *m, const uint8_t *p,
-                                       uint64_t bytes, dyce_error *err) {
-  dyce__cascade *c = &m->cascade;
+dyce_status dyce__configs_read(dyce_model *m, const uint8_t *p, uint64_t bytes,
+                               dyce_error *err) {
+  const dyce__roles *c = &m->roles;
   if (bytes < CONF_FIXED)
     return dyce__fail(err, DYCE_BAD_FORMAT, "configuration section too short");
   uint32_t count = dyce__rd_u32(p), positions = dyce__rd_u32(p + 4);
@@ -145,63 +139,31 @@ dyce_status dyce__cascade_read_configs(dyce_model *m, const uint8_t *p,
                       "configuration section is %llu bytes; %u records need %llu",
                       (unsigned long long)bytes, count,
                       (unsigned long long)(CONF_FIXED + record * count));
-  c->configs = dyce__calloc(count, sizeof(dyce__config_entry));
-  if (!c->configs)
+  m->configs = dyce__calloc(count, sizeof(dyce__config_entry));
+  if (!m->configs)
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate configurations");
   for (size_t i = 0; i < count; i++) {
     dyce_status s = read_record(m, p + CONF_FIXED + record * i, positions,
-                                &c->configs[i], i, err);
+                                &m->configs[i], i, err);
     if (s) return s;
     for (size_t j = 0; j < i; j++)
-      if (strcmp(c->configs[j].name, c->configs[i].name) == 0)
+      if (strcmp(m->configs[j].name, m->configs[i].name) == 0)
         return dyce__fail(err, DYCE_BAD_FORMAT,
-                          "two configurations are named '%s'", c->configs[i].name);
-    c->config_count = i + 1;
+                          "two configurations are named '%s'", m->configs[i].name);
+    m->config_count = i + 1;
   }
   return DYCE_OK;
-}
-
-dyce_status dyce_model_cascade(const dyce_model *m, dyce_cascade_info *out,
-                               dyce_error *err) {
-  if (!m || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  const dyce__cascade *c = &m->cascade;
-  if (!c->present)
-    return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
-  out->stage_count = c->stage_count;
-  out->saver_count = c->saver_count;
-  out->head = c->head;
-  out->config_count = c->config_count;
-  return dyce__ok(err);
-}
-
-size_t dyce_model_stage(const dyce_model *m, size_t k) {
-  return (m && k >= 1 && k <= m->cascade.stage_count) ? m->cascade.stages[k - 1]
-                                                      : DYCE_NO_GRAPH;
-}
-
-size_t dyce_model_saver(const dyce_model *m, size_t i) {
-  return (m && i < m->cascade.saver_count) ? m->cascade.savers[i] : DYCE_NO_GRAPH;
-}
-
-size_t dyce_model_exit_count(const dyce_model *m, size_t p) {
-  if (!m || p < 1 || p > m->cascade.stage_count) return 0;
-  return m->cascade.exit_start[p] - m->cascade.exit_start[p - 1];
-}
-
-size_t dyce_model_exit(const dyce_model *m, size_t p, size_t i) {
-  if (i >= dyce_model_exit_count(m, p)) return DYCE_NO_GRAPH;
-  return m->cascade.exit_graphs[m->cascade.exit_start[p - 1] + i];
 }
 
 dyce_status dyce_model_config(const dyce_model *m, size_t index,
                               dyce_config *out, dyce_config_meta *meta,
                               dyce_error *err) {
   if (!m || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  if (index >= m->cascade.config_count)
+  if (index >= m->config_count)
     return dyce__fail(err, DYCE_NOT_FOUND,
                       "configuration %zu does not exist (the package has %zu)",
-                      index, m->cascade.config_count);
-  const dyce__config_entry *e = &m->cascade.configs[index];
+                      index, m->config_count);
+  const dyce__config_entry *e = &m->configs[index];
   *out = e->config;
   if (meta) {
     meta->name = e->name;
@@ -215,31 +177,10 @@ dyce_status dyce_model_find_config(const dyce_model *m, const char *name,
                                    size_t *index, dyce_error *err) {
   if (!m || !name || !index)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  for (size_t i = 0; i < m->cascade.config_count; i++)
-    if (strcmp(m->cascade.configs[i].name, name) == 0) {
+  for (size_t i = 0; i < m->config_count; i++)
+    if (strcmp(m->configs[i].name, name) == 0) {
       *index = i;
       return dyce__ok(err);
     }
   return dyce__fail(err, DYCE_NOT_FOUND, "no configuration named '%.100s'", name);
-}
-
-dyce_status dyce_session_set_config(dyce_session *s, const dyce_config *cfg,
-                                    dyce_error *err) {
-  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
-  dyce_status st = dyce_config_check(s->model, cfg, err);
-  if (st) return st;
-  dyce__session_switch(s, cfg);
-  return dyce__ok(err);
-}
-
-dyce_status dyce_session_use_config(dyce_session *s, size_t index,
-                                    dyce_error *err) {
-  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
-  if (index >= s->model->cascade.config_count)
-    return dyce__fail(err, DYCE_NOT_FOUND,
-                      "configuration %zu does not exist (the package has %zu)",
-                      index, s->model->cascade.config_count);
-  /* Validated at load: a plain copy. */
-  dyce__session_switch(s, &s->model->cascade.configs[index].config);
-  return dyce__ok(err);
 }

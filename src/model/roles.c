@@ -1,12 +1,13 @@
 /*
  * Cascade roles from graph names (dyce.h, "Cascade"): saver<i>, stage<k>,
  * exit<p>_<type>, head. Names that match a pattern must also have the
- * matching source, so a package cannot claim a role it cannot play.
+ * matching source, so a package cannot claim a role it cannot play. Also
+ * the public accessors of the roles.
  */
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../model/model.h"
+#include "model.h"
 
 /* Parses the decimal number at the start of `s` (no sign, no leading
  * zeros except "0"); returns characters read, 0 if none or too large. */
@@ -44,16 +45,16 @@ static dyce_status check_classifier(dyce_model *m, size_t g, dyce_error *err) {
                       "cascade: '%s' must output a flat vector of class scores, "
                       "not %ux%ux%u",
                       gr->name, out.h, out.w, out.c);
-  if (m->cascade.class_count == 0) m->cascade.class_count = out.c;
-  if (out.c != m->cascade.class_count)
+  if (m->roles.class_count == 0) m->roles.class_count = out.c;
+  if (out.c != m->roles.class_count)
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "cascade: '%s' outputs %u classes, others %zu", gr->name,
-                      out.c, m->cascade.class_count);
+                      out.c, m->roles.class_count);
   return DYCE_OK;
 }
 
 static dyce_status find_stages_and_head(dyce_model *m, dyce_error *err) {
-  dyce__cascade *c = &m->cascade;
+  dyce__roles *c = &m->roles;
   int have_head = 0;
   for (size_t g = 0; g < m->graph_count; g++) {
     size_t k;
@@ -99,7 +100,7 @@ static dyce_status find_stages_and_head(dyce_model *m, dyce_error *err) {
 }
 
 static dyce_status find_savers_and_exits(dyce_model *m, dyce_error *err) {
-  dyce__cascade *c = &m->cascade;
+  dyce__roles *c = &m->roles;
   size_t counts[DYCE_MAX_POSITIONS] = {0}, total = 0;
   dyce_status s;
   for (size_t g = 0; g < m->graph_count; g++) {
@@ -138,13 +139,44 @@ static dyce_status find_savers_and_exits(dyce_model *m, dyce_error *err) {
   return DYCE_OK;
 }
 
-dyce_status dyce__cascade_build(dyce_model *m, dyce_error *err) {
+dyce_status dyce__roles_build(dyce_model *m, dyce_error *err) {
   dyce_status s = find_stages_and_head(m, err);
-  if (s || !m->cascade.present) return s;
+  if (s || !m->roles.present) return s;
   return find_savers_and_exits(m, err);
 }
 
-void dyce__cascade_free(dyce__cascade *c) {
-  dyce__free(c->exit_graphs);
-  dyce__free(c->configs);
+void dyce__roles_free(dyce__roles *r) { dyce__free(r->exit_graphs); }
+
+/* The public accessors of the roles (dyce.h, "Cascade"). */
+
+dyce_status dyce_model_cascade(const dyce_model *m, dyce_cascade_info *out,
+                               dyce_error *err) {
+  if (!m || !out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  const dyce__roles *c = &m->roles;
+  if (!c->present)
+    return dyce__fail(err, DYCE_NOT_FOUND, "the package has no cascade (no 'head' graph)");
+  out->stage_count = c->stage_count;
+  out->saver_count = c->saver_count;
+  out->head = c->head;
+  out->config_count = m->config_count;
+  return dyce__ok(err);
+}
+
+size_t dyce_model_stage(const dyce_model *m, size_t k) {
+  return (m && k >= 1 && k <= m->roles.stage_count) ? m->roles.stages[k - 1]
+                                                    : DYCE_NO_GRAPH;
+}
+
+size_t dyce_model_saver(const dyce_model *m, size_t i) {
+  return (m && i < m->roles.saver_count) ? m->roles.savers[i] : DYCE_NO_GRAPH;
+}
+
+size_t dyce_model_exit_count(const dyce_model *m, size_t p) {
+  if (!m || p < 1 || p > m->roles.stage_count) return 0;
+  return m->roles.exit_start[p] - m->roles.exit_start[p - 1];
+}
+
+size_t dyce_model_exit(const dyce_model *m, size_t p, size_t i) {
+  if (i >= dyce_model_exit_count(m, p)) return DYCE_NO_GRAPH;
+  return m->roles.exit_graphs[m->roles.exit_start[p - 1] + i];
 }

@@ -1,6 +1,6 @@
 /* Little-endian field readers that work at any alignment. */
-#ifndef DYCE_MODEL_READER_H
-#define DYCE_MODEL_READER_H
+#ifndef DYCE_CORE_READER_H
+#define DYCE_CORE_READER_H
 
 #include <stdint.h>
 #include <string.h>
@@ -35,4 +35,4 @@ static inline int dyce__all_zero(const uint8_t *p, size_t n) {
   return 1;
 }
 
-#endif /* DYCE_MODEL_READER_H */
+#endif /* DYCE_CORE_READER_H */

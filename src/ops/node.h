@@ -1,0 +1,59 @@
+/*
+ * What the op layer works on: NHWC shapes and one node of a graph, as the
+ * loader (model/) decodes it from the file and the ops check, pack and
+ * run it. The model layer builds graphs out of these.
+ */
+#ifndef DYCE_OPS_NODE_H
+#define DYCE_OPS_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../format.h"
+
+/* NHWC shape with batch 1. */
+typedef struct dyce__shape {
+  uint32_t h, w, c;
+} dyce__shape;
+
+static inline size_t dyce__shape_elems(dyce__shape s) {
+  return (size_t)s.h * s.w * s.c;
+}
+
+typedef struct dyce__op_def dyce__op_def;
+
+typedef struct dyce__node {
+  dyce__op op;
+  const dyce__op_def *def; /* behaviour of `op`, see ops.h */
+  dyce__act act;
+  float act_a, act_b;
+  uint32_t in0, in1, out;  /* local tensor indices; in1 may be DYCE__NONE */
+  int32_t p[DYCE__N_PARAM_COUNT];
+  /* Weights as stored in the file (only valid during load) ... */
+  const float *file_weights, *file_bias;
+  uint32_t weight_count, bias_count;
+  /* ... and as packed for the kernel (owned by the model's weight block). */
+  const float *weights, *bias;
+  size_t packed_count;     /* floats in `weights` after packing */
+  uint32_t full_in_c, full_out_c; /* channels of in0 / out in the file: what
+                                     the weights are packed for */
+  size_t scratch_bytes;    /* kernel workspace needed while running */
+  uint64_t macs;
+} dyce__node;
+
+/* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:
+ * in0, then in1 unless NONE, then a concat's further inputs (p[1..]).
+ * Returns their number. The loader has checked every index. */
+static inline uint32_t dyce__node_inputs(const dyce__node *n, uint32_t *idx) {
+  uint32_t count = 0;
+  idx[count++] = n->in0;
+  if (n->in1 != DYCE__NONE) idx[count++] = n->in1;
+  if (n->op == DYCE__OP_CONCAT) {
+    int32_t more = n->p[DYCE__P_CONCAT_MORE];
+    for (int32_t i = 0; i < more && i < DYCE__N_PARAM_COUNT - 1; i++)
+      idx[count++] = (uint32_t)n->p[1 + i];
+  }
+  return count;
+}
+
+#endif /* DYCE_OPS_NODE_H */
