@@ -1,0 +1,51 @@
+"""Convert ONNX models exported by torch.onnx.export into `.dyce` packages.
+
+The command line of models/convert.py (see its docstring)."""
+
+import argparse
+import os
+import sys
+
+from google.protobuf.message import DecodeError
+
+import dyce_format as fmt
+
+from .common import ConvertError
+from .package import convert_graphs, read_labels
+
+
+def _floats(text):
+    return [float(v) for v in text.split(",")]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("onnx", help="input ONNX model")
+    parser.add_argument("-o", "--output", required=True, help="output .dyce")
+    parser.add_argument("--labels", help="file with one class label per line")
+    parser.add_argument("--name", default="main", help="graph name")
+    parser.add_argument("--mean", type=_floats, help="per-channel means")
+    parser.add_argument("--std", type=_floats, help="per-channel stds")
+    parser.add_argument("--pixel-scale", type=float,
+                        help="input = pixel * scale (default 1/255)")
+    parser.add_argument("--dump", action="store_true",
+                        help="print a summary of the written package")
+    args = parser.parse_args(argv)
+    spec = {k: v for k, v in (("mean", args.mean), ("std", args.std),
+                              ("pixel_scale", args.pixel_scale)) if v is not None}
+    prog = os.path.basename(sys.argv[0])
+    try:
+        labels = read_labels(args.labels) if args.labels else None
+        data = convert_graphs([(args.name, args.onnx, None)], labels, spec)
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except ConvertError as err:
+        print(f"{prog}: {args.onnx}: {err}", file=sys.stderr)
+        return 1
+    except (OSError, DecodeError) as err:  # unreadable or not ONNX
+        print(f"{prog}: {args.onnx}: {type(err).__name__}: {err}",
+              file=sys.stderr)
+        return 1
+    if args.dump:
+        fmt.dump(data)
+    return 0

@@ -1,0 +1,106 @@
+"""Constant folding: ONNX nodes whose inputs are all constants (shape
+arithmetic, Constant, casts, reshapes of weights) are evaluated with numpy
+while the graph is lowered, so only computed tensors reach dyce."""
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .common import fail
+from .shapes import view_target
+
+
+def _fold_constant(lw, node, attrs):
+    if "value" in attrs:
+        return numpy_helper.to_array(attrs["value"])
+    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32),
+                       ("value_int", np.int64), ("value_ints", np.int64)):
+        if key in attrs:
+            return np.array(attrs[key], dtype)
+    fail(node, "Constant without a numeric value")
+
+
+def _fold_slice(lw, node, attrs):
+    data, starts, ends = (lw.const(node, i) for i in range(3))
+    axes = lw.const(node, 3, required=False)
+    steps = lw.const(node, 4, required=False)
+    axes = range(len(starts)) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        size = data.shape[axis]
+        start = int(start) + (size if start < 0 else 0)
+        end = int(end) + (size if end < 0 else 0)
+        if step > 0:          # clamping as the ONNX Slice spec defines it
+            start, end = min(max(start, 0), size), min(max(end, 0), size)
+        else:
+            start, end = min(max(start, 0), size - 1), min(max(end, -1), size - 1)
+        data = np.take(data, np.arange(start, end, int(step)), axis=int(axis))
+    return data
+
+
+def _fold_div(lw, node, attrs):
+    x, y = lw.const(node, 0), lw.const(node, 1)
+    if np.issubdtype(x.dtype, np.integer):
+        return np.fix(x / y).astype(x.dtype)   # ONNX integer Div truncates
+    return x / y
+
+
+def _fold_constant_of_shape(lw, node, attrs):
+    value = attrs.get("value")
+    fill = (numpy_helper.to_array(value) if value is not None
+            else np.zeros(1, np.float32))
+    return np.full(tuple(lw.const(node, 0)), fill.ravel()[0], fill.dtype)
+
+
+def _fold_expand(lw, node, attrs):
+    x, shape = lw.const(node, 0), tuple(lw.const(node, 1))
+    return np.broadcast_to(x, np.broadcast_shapes(x.shape, shape)).copy()
+
+
+def _fold_view(lw, node, attrs):
+    x = lw.const(node, 0)
+    try:
+        return x.reshape(view_target(lw, node, attrs, x.shape))
+    except ValueError as err:
+        fail(node, str(err))
+
+
+def _values(lw, node):
+    return [lw.const(node, i) for i in range(len(node.input))]
+
+
+def _elementwise(fn):
+    return lambda lw, node, attrs: fn(*_values(lw, node))
+
+
+# op type -> (evaluator(lw, node, attrs), allowed attribute names)
+FOLD = {
+    "Constant": (_fold_constant, {"value", "value_float", "value_floats",
+                                  "value_int", "value_ints"}),
+    "Shape": (lambda lw, node, attrs:
+              np.array(lw.shape(node.input[0]), np.int64), set()),
+    "Gather": (lambda lw, node, attrs: np.take(
+        lw.const(node, 0), lw.const(node, 1), axis=attrs.get("axis", 0)),
+        {"axis"}),
+    "Concat": (lambda lw, node, attrs: np.concatenate(
+        _values(lw, node), axis=attrs["axis"]), {"axis"}),
+    "Cast": (lambda lw, node, attrs: lw.const(node, 0).astype(
+        onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[attrs["to"]]), {"to"}),
+    "Slice": (_fold_slice, set()),
+    "ConstantOfShape": (_fold_constant_of_shape, {"value"}),
+    "Expand": (_fold_expand, set()),
+    "Reshape": (_fold_view, {"allowzero"}),
+    "Flatten": (_fold_view, {"axis"}),
+    "Squeeze": (_fold_view, set()),
+    "Unsqueeze": (_fold_view, set()),
+    "Transpose": (lambda lw, node, attrs: np.transpose(
+        lw.const(node, 0), attrs.get("perm")), {"perm"}),
+    "Add": (_elementwise(np.add), set()),
+    "Sub": (_elementwise(np.subtract), set()),
+    "Mul": (_elementwise(np.multiply), set()),
+    "Div": (_fold_div, set()),
+    "Neg": (_elementwise(np.negative), set()),
+    "Equal": (_elementwise(np.equal), set()),
+    "Where": (_elementwise(np.where), set()),
+    "Range": (_elementwise(np.arange), set()),
+}

@@ -1,0 +1,214 @@
+"""Rewrites of the lowered op list (REWRITES, in order): zero Pads merged
+into their consumer, GELU / SiLU / hard-swish patterns fused into one
+activation, BatchNorm and bias Adds folded into the preceding conv or
+fully connected layer, activations fused into their producer; and pruning
+of ops that do not reach the output."""
+
+import numpy as np
+
+from .common import ConvertError, Op
+
+
+def _consumers(ops, output):
+    """tensor name -> ops reading it; the graph output counts as a reader."""
+    readers = {output: [None]}
+    for op in ops:
+        for name in op.inputs:
+            readers.setdefault(name, []).append(op)
+    return readers
+
+
+def _sole_producer(ops, tensor, output):
+    """The op producing tensor if tensor has exactly one reader and is not
+    the graph output, i.e. the producer may be rewritten in place."""
+    if len(_consumers(ops, output).get(tensor, [])) != 1:
+        return None
+    return next((op for op in ops if op.output == tensor), None)
+
+
+def _fusable_producer(ops, tensor, output, kinds):
+    """As _sole_producer, and only an op of kinds without a fused activation."""
+    prev = _sole_producer(ops, tensor, output)
+    return prev if prev and prev.op in kinds and prev.act == "none" else None
+
+
+def _absorb_pads(ops, output):
+    """Merge each zero Pad into its only consumer, a conv or avg pool."""
+    for pad in [op for op in ops if op.op == "pad"]:
+        readers = _consumers(ops, output).get(pad.output, [])
+        target = readers[0] if len(readers) == 1 else None
+        if target is None or target.op not in ("conv2d", "avg_pool"):
+            raise ConvertError(f"{pad.origin}: zero padding is supported only "
+                               "as the sole input of a Conv or AveragePool")
+        own = target.params[4:8]
+        if target.op == "avg_pool":
+            if any(own) and not target.params[8]:
+                raise ConvertError(f"{target.origin}: cannot combine explicit "
+                                   "Pad with count_include_pad=0 padding")
+            target.params[8] = 1   # padded zeros are real cells of the window
+        target.params[4:8] = [p + q for p, q in zip(own, pad.params)]
+        target.inputs = [pad.inputs[0]]
+        ops.remove(pad)
+
+
+def _fuse_gate_patterns(ops, output):
+    """x * sigmoid(x) -> silu(x) and x * hard_sigmoid(x, 1/6, 1/2) -> hard_swish."""
+    for mul in [op for op in ops if op.op == "mul" and len(op.inputs) == 2]:
+        for gate_name, x in (mul.inputs, mul.inputs[::-1]):
+            gate = _sole_producer(ops, gate_name, output)
+            if gate is None or gate.op != "activation" or gate.inputs[0] != x:
+                continue
+            if gate.act == "sigmoid":
+                act = "silu"
+            elif (gate.act == "hard_sigmoid" and abs(gate.act_a - 1 / 6) < 1e-6
+                  and abs(gate.act_b - 0.5) < 1e-6):
+                act = "hard_swish"
+            else:
+                continue
+            mul.op, mul.inputs, mul.act = "activation", [x], act
+            ops.remove(gate)
+            break
+
+
+def _scalar_op(op, kind, value):
+    """op is an add / mul (kind) of one tensor and the scalar `value`."""
+    return (op is not None and op.op == kind and len(op.inputs) == 1
+            and op.act == "none" and op.weight is not None
+            and np.size(op.weight) == 1
+            and abs(float(np.ravel(op.weight)[0]) - value) <= 1e-6 * abs(value))
+
+
+def _only_reader(ops, tensor, output):
+    """The one op reading tensor, if it is not also the graph output."""
+    readers = _consumers(ops, output).get(tensor, [])
+    return readers[0] if len(readers) == 1 else None
+
+
+def _half_product(ops, x, one_plus, output):
+    """The ops computing x * one_plus * 0.5 in any of the orders torch and
+    people write it (the op giving the result last), or None."""
+    r = _only_reader(ops, one_plus, output)
+    if _scalar_op(r, "mul", 0.5):                    # x * ((1 + f) * 0.5)
+        m = _only_reader(ops, r.output, output)
+        ok = (m is not None and m.op == "mul" and m.act == "none"
+              and sorted(m.inputs) == sorted([x, r.output]))
+        return [r, m] if ok else None
+    if r is None or r.op != "mul" or len(r.inputs) != 2 or r.act != "none":
+        return None
+    other = r.inputs[0] if r.inputs[1] == one_plus else r.inputs[1]
+    if other == x:                                   # (x * (1 + f)) * 0.5
+        m = _only_reader(ops, r.output, output)
+        return [r, m] if _scalar_op(m, "mul", 0.5) else None
+    half = _sole_producer(ops, other, output)        # (x * 0.5) * (1 + f)
+    return [half, r] if _scalar_op(half, "mul", 0.5) and half.inputs == [x] else None
+
+
+def _replace_by_activation(ops, chain, x, act):
+    """chain (ops computing act(x), the result last) -> one activation op."""
+    at = min(ops.index(op) for op in chain)
+    fused = Op(op="activation", inputs=[x], output=chain[-1].output, act=act,
+                origin=chain[-1].origin)
+    for op in chain:
+        ops.remove(op)
+    ops.insert(at, fused)
+
+
+def _fuse_gelu(ops, output):
+    """x * (1 + erf(x / sqrt 2)) / 2 (nn.GELU()) -> gelu; an Erf in any other
+    form is refused. x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+    (nn.GELU(approximate='tanh'), x^3 as x * (x * x)) -> gelu_tanh; any
+    other tanh stays a tanh."""
+    for erf in [op for op in ops if op.op == "erf"]:
+        scale = _sole_producer(ops, erf.inputs[0], output)
+        plus = _only_reader(ops, erf.output, output)
+        chain = None
+        if _scalar_op(scale, "mul", 0.5 ** 0.5) and _scalar_op(plus, "add", 1.0):
+            chain = _half_product(ops, scale.inputs[0], plus.output, output)
+        if chain is None:
+            raise ConvertError(f"{erf.origin}: Erf is supported only as part "
+                               "of GELU, x * (1 + erf(x / sqrt(2))) / 2")
+        _replace_by_activation(ops, [scale, erf, plus] + chain, scale.inputs[0],
+                               "gelu")
+    for tanh in [op for op in ops if op.op == "activation" and op.act == "tanh"]:
+        beta = _sole_producer(ops, tanh.inputs[0], output)
+        if not _scalar_op(beta, "mul", (2 / np.pi) ** 0.5):
+            continue
+        inner = _sole_producer(ops, beta.inputs[0], output)   # x + k x^3
+        if inner is None or inner.op != "add" or len(inner.inputs) != 2:
+            continue
+        for x, cube_k in (inner.inputs, inner.inputs[::-1]):
+            kappa = _sole_producer(ops, cube_k, output)
+            cube = kappa and _sole_producer(ops, kappa.inputs[0], output)
+            if not (_scalar_op(kappa, "mul", 0.044715) and cube and cube.op == "mul"
+                    and len(cube.inputs) == 2 and x in cube.inputs):
+                continue
+            other = cube.inputs[1] if cube.inputs[0] == x else cube.inputs[0]
+            square = _sole_producer(ops, other, output)
+            plus = _only_reader(ops, tanh.output, output)
+            if not (square and square.op == "mul" and square.inputs == [x, x]
+                    and _scalar_op(plus, "add", 1.0)):
+                continue
+            chain = _half_product(ops, x, plus.output, output)
+            if chain:
+                _replace_by_activation(
+                    ops, [square, cube, kappa, inner, beta, tanh, plus] + chain,
+                    x, "gelu_tanh")
+            break
+
+
+def _fold_affine(ops, output):
+    """channel_affine (BatchNorm) after conv / fully_connected -> new weights."""
+    for affine in [op for op in ops if op.op == "channel_affine"]:
+        prev = _fusable_producer(ops, affine.inputs[0], output,
+                                 ("conv2d", "fully_connected"))
+        if prev is None:
+            continue
+        scale = affine.weight.astype(np.float64)
+        bias = prev.bias if prev.bias is not None else 0.0
+        shape = (-1,) + (1,) * (prev.weight.ndim - 1)
+        prev.weight = prev.weight.astype(np.float64) * scale.reshape(shape)
+        prev.bias = np.asarray(bias, np.float64) * scale + affine.bias
+        prev.output = affine.output
+        ops.remove(affine)
+
+
+def _fold_bias_add(ops, output):
+    """add of a scalar / per-channel constant after conv / fc -> its bias."""
+    for add in [op for op in ops if op.op == "add" and len(op.inputs) == 1]:
+        prev = _fusable_producer(ops, add.inputs[0], output,
+                                 ("conv2d", "fully_connected"))
+        if prev is None or add.weight.size not in (1, prev.weight.shape[0]):
+            continue
+        bias = prev.bias if prev.bias is not None else 0.0
+        prev.bias = (np.asarray(bias, np.float64)
+                     + np.broadcast_to(add.weight, prev.weight.shape[:1]))
+        prev.output = add.output
+        ops.remove(add)
+
+
+_FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "channel_affine")
+
+
+def _fuse_activations(ops, output):
+    for act in [op for op in ops if op.op == "activation"]:
+        prev = _fusable_producer(ops, act.inputs[0], output, _FUSE_INTO)
+        if prev is None:
+            continue
+        prev.act, prev.act_a, prev.act_b = act.act, act.act_a, act.act_b
+        prev.output = act.output
+        ops.remove(act)
+
+
+def prune(ops, output):
+    """Drop ops whose results never reach the output."""
+    needed, kept = {output}, []
+    for op in reversed(ops):
+        if op.output in needed:
+            kept.append(op)
+            needed.update(op.inputs)
+    return kept[::-1]
+
+
+# The rewrites in the order convert_graph applies them.
+REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
+            _fold_bias_add, _fuse_activations)

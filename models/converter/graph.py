@@ -1,0 +1,126 @@
+"""One ONNX model -> one dyce_format.Graph: checks of the model's input and
+opset, lowering node by node, the rewrites, then numbering the tensors and
+checking every op against what the engine's loader accepts."""
+
+import dataclasses
+import os
+
+import numpy as np
+import onnx
+
+import dyce_format as fmt
+
+from . import fusion
+from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
+                     MAX_RECORDS, MIN_OPSET, ConvertError)
+from .lowering import lower_node
+from .shapes import nhwc
+from .state import Lowering
+
+
+def _check_shape(where, shape):
+    if max(shape) > MAX_DIM or int(np.prod(shape)) > MAX_ELEMENTS:
+        raise ConvertError(f"{where}: shape {shape} exceeds the dyce limits "
+                           f"(dimensions <= {MAX_DIM}, <= 2^28 elements)")
+
+
+def _check_pool_padding(op):
+    """A max pool or a count_include_pad=0 average pool needs a real cell in
+    every window (else no max / a zero divisor): padding < kernel ensures it."""
+    padding_counts = op.op == "avg_pool" and op.params[8]
+    if op.op == "conv2d" or padding_counts:
+        return
+    kh, kw, (pt, pl, pb, pr) = op.params[0], op.params[1], op.params[4:8]
+    if max(pt, pb) >= kh or max(pl, pr) >= kw:
+        raise ConvertError(f"{op.origin}: padding {[pt, pl, pb, pr]} must be "
+                           f"smaller than the kernel {kh}x{kw}")
+
+
+def _check_op(op, shapes):
+    """Parameters, weights and result shape within what the loader accepts."""
+    if op.op in ("conv2d", "max_pool", "avg_pool"):
+        windows = op.params[:4] + (op.params[8:10] if op.op == "conv2d" else [])
+        if not all(1 <= v <= MAX_KERNEL for v in windows):
+            raise ConvertError(f"{op.origin}: kernel / stride / dilation "
+                               f"{windows} outside 1..{MAX_KERNEL}")
+        if max(op.params[4:8]) > MAX_KERNEL:
+            raise ConvertError(f"{op.origin}: padding {op.params[4:8]} "
+                               f"exceeds {MAX_KERNEL}")
+        _check_pool_padding(op)
+    values = [np.float32(op.act_a), np.float32(op.act_b)] + [
+        np.asarray(w, np.float32) for w in (op.weight, op.bias) if w is not None]
+    if not all(np.all(np.isfinite(v)) for v in values):
+        raise ConvertError(f"{op.origin}: non-finite weight or parameter")
+    _check_shape(op.origin, shapes[op.output])
+
+
+def _to_graph(name, lw, inp, out, ops):
+    """Number the tensors and turn _Ops into a dyce_format.Graph."""
+    index = {inp: 0}
+    for op in ops:
+        index[op.output] = len(index)
+    shapes = [nhwc(lw.shapes[t]) for t in index]
+    _check_shape(f"graph '{name}' input", shapes[0])
+    if len(index) > MAX_RECORDS or len(ops) > MAX_RECORDS:
+        raise ConvertError(f"graph '{name}': {len(index)} tensors / {len(ops)}"
+                           f" nodes exceed the limit {MAX_RECORDS}")
+    nodes = []
+    for op in ops:
+        _check_op(op, lw.shapes)
+        nodes.append(dataclasses.replace(
+            op, inputs=[index[t] for t in op.inputs], output=index[op.output],
+            weight=None if op.weight is None else np.asarray(op.weight, np.float32),
+            bias=None if op.bias is None else np.asarray(op.bias, np.float32)))
+    return fmt.Graph(name, fmt.NONE, shapes, nodes, 0, index[out])
+
+
+def _graph_input(graph, initializers):
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        raise ConvertError(f"the model has {len(inputs)} non-constant inputs, "
+                           "expected 1")
+    tensor_type = inputs[0].type.tensor_type
+    dims = tensor_type.shape.dim
+    if tensor_type.elem_type != onnx.TensorProto.FLOAT:
+        raise ConvertError(f"input '{inputs[0].name}' is not float32")
+    if not dims or any(not d.HasField("dim_value") for d in dims):
+        raise ConvertError(f"input '{inputs[0].name}' has a dynamic or "
+                           "unknown shape; export with fixed sizes")
+    shape = tuple(d.dim_value for d in dims)
+    if nhwc(shape) is None:
+        raise ConvertError(f"input '{inputs[0].name}' shape {shape} is not "
+                           "(1, C, H, W) or (1, K) (batch must be 1)")
+    return inputs[0].name, shape
+
+
+def _check_opset(model):
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx") and not (
+                MIN_OPSET <= imp.version <= MAX_OPSET):
+            raise ConvertError(f"opset {imp.version} is not supported "
+                               f"(need {MIN_OPSET}..{MAX_OPSET})")
+
+
+def convert_graph(model, name="main"):
+    """One ONNX model (ModelProto or path) -> (dyce_format.Graph, ONNX input
+    shape). The Graph's source is NONE; convert_graphs sets it."""
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(os.fspath(model))
+    _check_opset(model)
+    graph = model.graph
+    lw = Lowering(graph)
+    inp, in_shape = _graph_input(graph, lw.consts)
+    lw.shapes[inp] = in_shape
+    if len(graph.output) != 1:
+        raise ConvertError(f"the model has {len(graph.output)} outputs, "
+                           "expected 1")
+    for node in graph.node:
+        lower_node(lw, node)
+    out = lw.resolve(graph.output[0].name)
+    if graph.output[0].name not in lw.shapes or out == inp:
+        raise ConvertError(f"output '{graph.output[0].name}' is not computed "
+                           "from the input by any supported node")
+    ops = fusion.prune(lw.ops, out)
+    for rewrite in fusion.REWRITES:
+        rewrite(ops, out)
+    return _to_graph(name, lw, inp, out, ops), in_shape

@@ -1,0 +1,374 @@
+"""Lowering: each ONNX node on computed tensors becomes dyce ops (NHWC
+weights, named parameter slots) or an alias; a node on constants is folded
+(folding.py). Anything dyce cannot represent exactly fails with the node
+and the reason."""
+
+import numpy as np
+import onnx
+
+import dyce_format as fmt
+
+from .common import FLOAT_MAX, Op, fail, where
+from .folding import FOLD
+from .shapes import nhwc, normalized_axes, padding, view_target, window_out
+
+
+def _lower_conv(lw, node, attrs):
+    x = lw.tensor(node)
+    w, b = lw.weight(node, 1), lw.weight(node, 2, required=False)
+    shape = lw.shape(x)
+    if len(shape) != 4 or w.ndim != 4:
+        fail(node, "only 2-D convolution of a (1, C, H, W) tensor")
+    cout, cin_g, kh, kw = w.shape
+    groups = attrs.get("group", 1)
+    if list(attrs.get("kernel_shape", [kh, kw])) != [kh, kw]:
+        fail(node, f"kernel_shape {attrs['kernel_shape']} != weight shape")
+    if shape[1] != cin_g * groups or cout % groups:
+        fail(node, f"weight {w.shape} with group={groups} does not match "
+                    f"{shape[1]} input channels")
+    if b is not None and b.shape != (cout,):
+        fail(node, f"bias shape {b.shape}, expected ({cout},)")
+    sh, sw = attrs.get("strides", [1, 1])
+    dh, dw = attrs.get("dilations", [1, 1])
+    pads = padding(node, attrs, shape[2:], (kh, kw), (sh, sw), (dh, dw))
+    oh = window_out(node, shape[2], dh * (kh - 1) + 1, sh, pads[0], pads[2])
+    ow = window_out(node, shape[3], dw * (kw - 1) + 1, sw, pads[1], pads[3])
+    lw.emit(node, "conv2d", [x], (1, cout, oh, ow),
+            weight=w.transpose(0, 2, 3, 1), bias=b,
+            params=[kh, kw, sh, sw, *pads, dh, dw, groups])
+
+
+def _lower_pool(lw, node, attrs):
+    x = lw.tensor(node)
+    lw.reject_extra_outputs(node)
+    shape = lw.shape(x)
+    kernel = attrs["kernel_shape"]
+    if len(shape) != 4 or len(kernel) != 2:
+        fail(node, "only 2-D pooling of a (1, C, H, W) tensor")
+    if attrs.get("ceil_mode", 0):
+        fail(node, "ceil_mode=1 is not supported (dyce pools in floor mode)")
+    if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+        fail(node, f"dilations {attrs['dilations']} are not supported")
+    strides = attrs.get("strides", [1, 1])
+    pads = padding(node, attrs, shape[2:], kernel, strides, (1, 1))
+    oh = window_out(node, shape[2], kernel[0], strides[0], pads[0], pads[2])
+    ow = window_out(node, shape[3], kernel[1], strides[1], pads[1], pads[3])
+    if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
+        # nn.AdaptiveMaxPool2d(1): one window over everything
+        return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
+    params = [*kernel, *strides, *pads]
+    if node.op_type == "AveragePool":
+        params.append(attrs.get("count_include_pad", 0))
+    op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
+    lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
+
+
+def _lower_pad(lw, node, attrs):
+    """Zero padding of H and W; a later pass merges it into its consumer."""
+    x = lw.tensor(node)
+    pads = [int(p) for p in lw.const(node, 1)]
+    value = lw.const(node, 2, required=False)
+    shape = lw.shape(x)
+    if attrs.get("mode", "constant") != "constant" or (
+            value is not None and float(value) != 0.0):
+        fail(node, "only zero padding (mode=constant, value 0) is supported")
+    if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
+        fail(node, f"pads {pads}: only non-negative padding of H and W")
+    t, l, b, r = pads[2], pads[3], pads[6], pads[7]
+    lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
+            params=[t, l, b, r])
+
+
+_GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",
+                "GlobalMaxPool": "global_max_pool", "ReduceMax": "global_max_pool"}
+
+
+def _lower_global_pool(lw, node, attrs):
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    if len(shape) != 4:
+        fail(node, f"input shape {shape} is not (1, C, H, W)")
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, shape[1], 1, 1))
+
+
+def _lower_reduce(lw, node, attrs):
+    """ReduceMean / ReduceMax over the spatial axes -> a global pool."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
+    what = "mean" if node.op_type == "ReduceMean" else "max"
+    if len(shape) not in (3, 4) or normalized_axes(attrs.get("axes", []), len(shape)) != spatial:
+        fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
+                    f"or (1, C, H*W) tensor (axes {attrs.get('axes')}, shape {shape})")
+    out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
+           else (1, shape[1]))
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
+
+
+def _lower_concat(lw, node, attrs):
+    """Concat of computed tensors along channels (axis 1 of NCHW, the last
+    axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
+    names = [lw.tensor(node, i) for i in range(len(node.input))]
+    shapes = [lw.shape(n) for n in names]
+    rank = len(shapes[0])
+    if rank not in (2, 3, 4) or attrs["axis"] % rank != 1:
+        fail(node, f"only concatenation along channels (axis 1) is "
+                    f"supported, not axis {attrs['axis']} of {shapes[0]}")
+    for name, shape in zip(names, shapes):
+        if len(shape) != rank or shape[0] != 1 or shape[2:] != shapes[0][2:]:
+            fail(node, f"input '{name}' of shape {shape} does not match "
+                        f"{shapes[0]} outside the channel axis")
+    parts, rest = names, shapes[0][2:]
+    while len(parts) > fmt.MAX_CONCAT_INPUTS:
+        head, step = parts[:fmt.MAX_CONCAT_INPUTS], len(lw.ops)
+        name = f"{node.output[0]}/concat{step}"
+        lw.shapes[name] = (1, sum(lw.shape(n)[1] for n in head)) + rest
+        lw.ops.append(Op(op="concat", inputs=[lw.resolve(n) for n in head],
+                          output=name, origin=where(node)))
+        parts = [name] + parts[fmt.MAX_CONCAT_INPUTS:]
+    lw.emit(node, "concat", parts, (1, sum(s[1] for s in shapes)) + rest)
+
+
+def _lower_erf(lw, node, attrs):
+    """Erf as a placeholder that _fuse_gelu must turn into a GELU."""
+    x = lw.tensor(node)
+    lw.emit(node, "erf", [x], lw.shape(x))
+
+
+def _lower_gemm(lw, node, attrs):
+    x = lw.tensor(node)
+    b, c = lw.weight(node, 1), lw.weight(node, 2, required=False)
+    if attrs.get("transA", 0):
+        fail(node, "transA=1 is not supported")
+    w = b if attrs.get("transB", 0) else b.T
+    w = w * np.float32(attrs.get("alpha", 1.0))
+    if c is not None:
+        try:
+            c = np.broadcast_to(c, (1, w.shape[0])).ravel()
+        except ValueError:
+            fail(node, f"bias shape {c.shape} does not broadcast to "
+                        f"(1, {w.shape[0]})")
+        c = c * np.float32(attrs.get("beta", 1.0))
+    _fully_connected(lw, node, x, w, c)
+
+
+def _lower_matmul(lw, node, attrs):
+    x = lw.tensor(node)
+    w = lw.weight(node, 1)
+    if w.ndim != 2:
+        fail(node, f"weight shape {w.shape} is not (K, N)")
+    _fully_connected(lw, node, x, w.T, None)
+
+
+def _fully_connected(lw, node, x, w, bias):
+    shape = lw.shape(x)
+    if len(shape) != 2 or w.ndim != 2 or w.shape[1] != shape[1]:
+        fail(node, f"input {shape} and weight {w.shape} (N, K) do not form "
+                    "a (1, K) x (K, N) product")
+    lw.emit(node, "fully_connected", [x], (1, w.shape[0]), weight=w, bias=bias)
+
+
+def _lower_batchnorm(lw, node, attrs):
+    """Eval-mode BatchNorm as x * scale + shift; may fold into a conv later."""
+    x = lw.tensor(node)
+    lw.reject_extra_outputs(node)
+    if attrs.get("training_mode", 0):
+        fail(node, "training_mode=1 is not supported")
+    gamma, beta, mean, var = (lw.weight(node, i).astype(np.float64)
+                              for i in range(1, 5))
+    shape = lw.shape(x)
+    if len(shape) not in (2, 4) or gamma.shape != (shape[1],):
+        fail(node, f"parameters of shape {gamma.shape} for input {shape}")
+    scale = gamma / np.sqrt(var + attrs.get("epsilon", 1e-5))
+    lw.emit(node, "channel_affine", [x], shape, weight=scale,
+            bias=beta - mean * scale)
+
+
+def _constant_operand(node, k, shape):
+    """Constant second operand of add/mul as 1, C or H*W*C floats (NHWC)."""
+    if np.broadcast_shapes(k.shape, shape) != tuple(shape):
+        fail(node, f"constant of shape {k.shape} would broadcast the "
+                    f"{tuple(shape)} tensor to a larger shape")
+    if k.size == 1:
+        return k.reshape(1)
+    padded = k.reshape((1,) * (len(shape) - k.ndim) + k.shape)
+    if all(d == 1 for i, d in enumerate(padded.shape) if i != 1):
+        return np.broadcast_to(padded, shape[:2] + (1,) * (len(shape) - 2)).ravel()
+    full = np.broadcast_to(padded, shape)
+    return full.transpose(0, 2, 3, 1).ravel() if len(shape) == 4 else full.ravel()
+
+
+def _lower_binary(lw, node, attrs):
+    """Add / Mul (and Sub / Div by a constant) -> dyce add or mul."""
+    op = "add" if node.op_type in ("Add", "Sub") else "mul"
+    const = [lw.is_const(name) for name in node.input]
+    if not any(const):
+        if node.op_type in ("Sub", "Div"):
+            fail(node, "only a constant second operand is supported")
+        return _tensor_binary(lw, node, op)
+    if const[0] and node.op_type in ("Sub", "Div"):
+        fail(node, "a constant first operand is not supported")
+    x = lw.tensor(node, const.index(False))
+    k = lw.weight(node, const.index(True)).astype(np.float64)
+    if node.op_type == "Sub":
+        k = -k
+    elif node.op_type == "Div":
+        k = 1.0 / k
+    shape = lw.shape(x)
+    lw.emit(node, op, [x], shape, weight=_constant_operand(node, k, shape))
+
+
+def _tensor_binary(lw, node, op):
+    a, b = lw.tensor(node, 0), lw.tensor(node, 1)
+    sa, sb = lw.shape(a), lw.shape(b)
+    if len(sa) == 4 and sa == (1, sa[1], 1, 1) and sa != sb:
+        (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: vector second
+    if sb != sa and not (len(sa) == 4 and sb == (1, sa[1], 1, 1)):
+        fail(node, f"operand shapes {sa} and {sb}: need equal shapes or a "
+                    "(1, C, 1, 1) per-channel operand")
+    lw.emit(node, op, [a, b], sa)
+
+
+def _clip_bounds(lw, node):
+    low = lw.const(node, 1, required=False)
+    high = lw.const(node, 2, required=False)
+    low = float(low) if low is not None else -FLOAT_MAX
+    high = float(high) if high is not None else FLOAT_MAX
+    return max(low, -FLOAT_MAX), min(high, FLOAT_MAX)
+
+
+def _activation(lw, node, attrs):
+    """(act, a, b) of an ONNX activation node."""
+    op = node.op_type
+    if op == "Clip":
+        low, high = _clip_bounds(lw, node)
+        if low > high:
+            fail(node, f"min {low} > max {high}")
+        return ("relu", 0.0, 0.0) if (low, high) == (0.0, FLOAT_MAX) else (
+            "clip", low, high)
+    if op == "HardSigmoid":
+        return "hard_sigmoid", attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
+    if op == "LeakyRelu":
+        return "leaky_relu", attrs.get("alpha", 0.01), 0.0
+    if op == "Elu":
+        return "elu", attrs.get("alpha", 1.0), 0.0
+    simple = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSwish": "hard_swish",
+              "Tanh": "tanh", "Softplus": "softplus"}
+    return simple[op], 0.0, 0.0
+
+
+def _lower_activation(lw, node, attrs):
+    x = lw.tensor(node)
+    act, a, b = _activation(lw, node, attrs)
+    lw.emit(node, "activation", [x], lw.shape(x), act=act, act_a=a, act_b=b)
+
+
+def _lower_view(lw, node, attrs):
+    """Reshape-like ops: an alias when the NHWC data is unchanged, else flatten."""
+    x = lw.tensor(node)
+    src = lw.shape(x)
+    try:
+        dst = view_target(lw, node, attrs, src)
+    except ValueError as err:
+        fail(node, str(err))
+    if nhwc(dst) is not None and nhwc(dst) == nhwc(src):
+        lw.make_alias(node, x, dst)
+    elif len(src) == 4 and dst == (1, src[1], src[2] * src[3]):
+        # x.flatten(2) / x.view(n, c, -1): the NHWC bytes of (1, H, W, C)
+        # are those of (1, 1, H*W, C), so the view is the same tensor
+        lw.make_alias(node, x, dst)
+    elif len(src) == 4 and dst == (1, int(np.prod(src))):
+        lw.emit(node, "flatten", [x], dst)
+    else:
+        fail(node, f"reshape {src} -> {dst}: only flattening (1, C, H, W) "
+                    "to (1, C*H*W) or (1, C, H*W), or dropping unit H, W "
+                    "dimensions")
+
+
+def _lower_softmax(lw, node, attrs):
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    if attrs.get("axis", -1) % len(shape) != 1:
+        fail(node, f"softmax axis {attrs.get('axis', -1)} of {shape} is not "
+                    "the channel axis")
+    lw.emit(node, "softmax", [x], shape)
+
+
+def _lower_identity(lw, node, attrs):
+    lw.reject_extra_outputs(node)
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2] \
+            and lw.const(node, 2).any():
+        fail(node, "training_mode=True is not supported")
+    source = node.input[0]
+    lw.make_alias(node, source,
+                  None if lw.is_const(source) else lw.shape(source))
+
+
+_POOL_ATTRS = {"auto_pad", "ceil_mode", "kernel_shape", "pads", "strides"}
+_NO_ATTRS = set()
+# op type -> (lowering(lw, node, attrs), allowed attribute names)
+LOWER = {
+    "Conv": (_lower_conv, {"auto_pad", "dilations", "group", "kernel_shape",
+                           "pads", "strides"}),
+    "MaxPool": (_lower_pool, _POOL_ATTRS | {"dilations", "storage_order"}),
+    "AveragePool": (_lower_pool, _POOL_ATTRS | {"count_include_pad"}),
+    "Pad": (_lower_pad, {"mode"}),
+    "GlobalAveragePool": (_lower_global_pool, _NO_ATTRS),
+    "GlobalMaxPool": (_lower_global_pool, _NO_ATTRS),
+    "ReduceMean": (_lower_reduce, {"axes", "keepdims"}),
+    "ReduceMax": (_lower_reduce, {"axes", "keepdims"}),
+    "Concat": (_lower_concat, {"axis"}),
+    "Erf": (_lower_erf, _NO_ATTRS),
+    "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),
+    "MatMul": (_lower_matmul, _NO_ATTRS),
+    "BatchNormalization": (_lower_batchnorm, {"epsilon", "momentum",
+                                              "training_mode"}),
+    "Add": (_lower_binary, _NO_ATTRS),
+    "Mul": (_lower_binary, _NO_ATTRS),
+    "Sub": (_lower_binary, _NO_ATTRS),
+    "Div": (_lower_binary, _NO_ATTRS),
+    "Relu": (_lower_activation, _NO_ATTRS),
+    "Clip": (_lower_activation, _NO_ATTRS),
+    "Sigmoid": (_lower_activation, _NO_ATTRS),
+    "HardSigmoid": (_lower_activation, {"alpha", "beta"}),
+    "HardSwish": (_lower_activation, _NO_ATTRS),
+    "LeakyRelu": (_lower_activation, {"alpha"}),
+    "Tanh": (_lower_activation, _NO_ATTRS),
+    "Elu": (_lower_activation, {"alpha"}),
+    "Softplus": (_lower_activation, _NO_ATTRS),
+    "Reshape": (_lower_view, {"allowzero"}),
+    "Flatten": (_lower_view, {"axis"}),
+    "Squeeze": (_lower_view, _NO_ATTRS),
+    "Unsqueeze": (_lower_view, _NO_ATTRS),
+    "Softmax": (_lower_softmax, {"axis"}),
+    "Identity": (_lower_identity, _NO_ATTRS),
+    "Dropout": (_lower_identity, {"seed"}),
+}
+
+
+def _attributes(node, allowed):
+    attrs = {}
+    for a in node.attribute:
+        if a.name not in allowed:
+            fail(node, f"attribute '{a.name}' is not supported")
+        value = onnx.helper.get_attribute_value(a)
+        attrs[a.name] = value.decode() if isinstance(value, bytes) else value
+    return attrs
+
+
+def lower_node(lw, node):
+    if node.domain not in ("", "ai.onnx"):
+        fail(node, f"operator domain '{node.domain}' is not supported")
+    inputs = [name for name in node.input if name]
+    foldable = node.op_type == "Shape" or all(map(lw.is_const, inputs))
+    if node.op_type in FOLD and foldable:
+        evaluate, allowed = FOLD[node.op_type]
+        lw.consts[node.output[0]] = np.asarray(
+            evaluate(lw, node, _attributes(node, allowed)))
+    elif node.op_type in LOWER:
+        lower, allowed = LOWER[node.op_type]
+        lower(lw, node, _attributes(node, allowed))
+    elif node.op_type in FOLD:
+        fail(node, "supported only on constant inputs")
+    else:
+        fail(node, "unsupported operator")
