@@ -28,18 +28,20 @@ static size_t first_position(const dyce_search_options *o) {
   return o->use_savers ? 0 : 1;
 }
 
-static void commit(sweeper *w, sim_config *c, size_t q, int use, float t) {
+static void commit(dyce__sweeper *w, dyce__sim_config *c, size_t q, int use,
+                   float t) {
   c->use[q] = use;
   c->threshold[q] = t;
-  sweeper_set_config(w, c);
+  dyce__sweeper_set_config(w, c);
 }
 
 /* Best option at the prepared position q: -1 (none) or a classifier. */
-static sweep_result best_at(sweeper *w, size_t q, int *use) {
-  sweep_result best = sweep_best(w, NULL);
+static dyce__sweep_result best_at(dyce__sweeper *w, size_t q, int *use) {
+  dyce__sweep_result best = dyce__sweep_best(w, NULL);
   *use = -1;
-  for (size_t i = 0; i < sim_choices(w->s, q); i++) {
-    sweep_result r = sweep_best(w, sim_classifier_at(w->s, q, (int)i));
+  for (size_t i = 0; i < dyce__sim_choices(w->s, q); i++) {
+    dyce__sweep_result r =
+        dyce__sweep_best(w, dyce__sim_classifier_at(w->s, q, (int)i));
     if (r.j < best.j) {
       best = r;
       *use = (int)i;
@@ -48,34 +50,38 @@ static sweep_result best_at(sweeper *w, size_t q, int *use) {
   return best;
 }
 
-static void onepass(sweeper *w, const dyce_search_options *o, sim_config *c) {
-  sim_config_empty(c);
-  sweeper_set_config(w, c);
+static void onepass(dyce__sweeper *w, const dyce_search_options *o,
+                    dyce__sim_config *c) {
+  dyce__sim_config_empty(c);
+  dyce__sweeper_set_config(w, c);
   for (size_t q = first_position(o); q <= w->s->stage_count; q++) {
     int use;
-    sweep_prepare(w, c, q);
-    sweep_result r = best_at(w, q, &use);
+    dyce__sweep_prepare(w, c, q);
+    dyce__sweep_result r = best_at(w, q, &use);
     commit(w, c, q, use, r.threshold);
   }
 }
 
-static void circular(sweeper *w, const dyce_search_options *o, sim_config *c) {
-  sim_config_empty(c);
-  sweeper_set_config(w, c);
-  sweep_prepare(w, c, first_position(o));
-  double current = sweep_best(w, sim_classifier_at(w->s, first_position(o),
-                                                   c->use[first_position(o)])).j;
+static void circular(dyce__sweeper *w, const dyce_search_options *o,
+                     dyce__sim_config *c) {
+  dyce__sim_config_empty(c);
+  dyce__sweeper_set_config(w, c);
+  size_t q0 = first_position(o);
+  dyce__sweep_prepare(w, c, q0);
+  double current =
+      dyce__sweep_best(w, dyce__sim_classifier_at(w->s, q0, c->use[q0])).j;
   size_t rounds = 4 * (w->s->stage_count + 1);
   for (size_t round = 0; round < rounds; round++) {
     size_t best_q = 0;
     int best_use = -1;
-    sweep_result best = {current - 1e-12, 1.0f};
+    dyce__sweep_result best = {current - 1e-12, 1.0f};
     int found = 0;
     for (size_t q = first_position(o); q <= w->s->stage_count; q++) {
       int use;
-      sweep_prepare(w, c, q);
-      sweep_result r = best_at(w, q, &use);
-      if (r.j < best.j && (use != c->use[q] || r.threshold != c->threshold[q])) {
+      dyce__sweep_prepare(w, c, q);
+      dyce__sweep_result r = best_at(w, q, &use);
+      if (r.j < best.j &&
+          (use != c->use[q] || r.threshold != c->threshold[q])) {
         best = r;
         best_q = q;
         best_use = use;
@@ -94,8 +100,9 @@ typedef struct point_list {
   size_t n, cap;
 } point_list;
 
-static int add_point(point_list *ps, const sim *eval, const sim_config *c,
-                     const sim *search, double lambda) {
+static int add_point(point_list *ps, const dyce__sim *eval,
+                     const dyce__sim_config *c, const dyce__sim *search,
+                     double lambda) {
   if (ps->n == ps->cap) {
     size_t cap = ps->cap ? ps->cap * 2 : 64;
     dyce_search_point *bigger = dyce__malloc(cap * sizeof *bigger);
@@ -107,8 +114,8 @@ static int add_point(point_list *ps, const sim *eval, const sim_config *c,
   }
   dyce_search_point *pt = &ps->p[ps->n++];
   double correct, macs;
-  sim_evaluate(eval, c, &correct, &macs);
-  sim_config_to_public(search, c, &pt->config);
+  dyce__sim_evaluate(eval, c, &correct, &macs);
+  dyce__sim_config_to_public(search, c, &pt->config);
   pt->accuracy = correct / (double)eval->n;
   pt->mean_macs = macs / (double)eval->n;
   pt->lambda = lambda;
@@ -148,8 +155,8 @@ static const char *exit_type(const dyce_model *m, size_t graph) {
 
 /* samethres: for each exit type, that type at every position that has it,
  * one shared threshold over the grid. */
-static int samethres(const dyce_model *m, const sim *search, const sim *eval,
-                     point_list *ps) {
+static int samethres(const dyce_model *m, const dyce__sim *search,
+                     const dyce__sim *eval, point_list *ps) {
   for (size_t e = 0; e < search->exit_start[search->stage_count]; e++) {
     const char *type = exit_type(m, search->exits[e].graph);
     int seen = 0; /* handle each type once, at its first exit */
@@ -157,11 +164,13 @@ static int samethres(const dyce_model *m, const sim *search, const sim *eval,
       seen |= strcmp(exit_type(m, search->exits[f].graph), type) == 0;
     if (seen) continue;
     for (int j = 1000; j >= -1; j--) {
-      sim_config c;
-      sim_config_empty(&c);
+      dyce__sim_config c;
+      dyce__sim_config_empty(&c);
       for (size_t q = 1; q <= search->stage_count; q++)
-        for (size_t i = 0; i < sim_choices(search, q); i++)
-          if (strcmp(exit_type(m, sim_classifier_at(search, q, (int)i)->graph), type) == 0) {
+        for (size_t i = 0; i < dyce__sim_choices(search, q); i++)
+          if (strcmp(exit_type(
+                         m, dyce__sim_classifier_at(search, q, (int)i)->graph),
+                     type) == 0) {
             c.use[q] = (int)i;
             c.threshold[q] = j >= 0 ? (float)j / 1000.0f : -1.0f;
           }
@@ -172,10 +181,10 @@ static int samethres(const dyce_model *m, const sim *search, const sim *eval,
 }
 
 /* References: the backbone, and each saver answering alone. */
-static int references(const sim *search, const sim *eval,
+static int references(const dyce__sim *search, const dyce__sim *eval,
                       const dyce_search_options *o, point_list *ps) {
-  sim_config c;
-  sim_config_empty(&c);
+  dyce__sim_config c;
+  dyce__sim_config_empty(&c);
   if (!add_point(ps, eval, &c, search, NAN)) return 0;
   for (size_t i = 0; o->use_savers && i < search->saver_count; i++) {
     c.use[0] = (int)i;
@@ -189,7 +198,8 @@ static dyce_status check_options(const dyce_model *m,
                                  const dyce_search_options *o,
                                  dyce_error *err) {
   if ((unsigned)o->method > DYCE_SEARCH_BOTH)
-    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown search method %d", (int)o->method);
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "unknown search method %d",
+                      (int)o->method);
   if (!o->search_split || !o->eval_split)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "splits must be named");
   if (o->level != DYCE_NO_LEVEL && o->level >= dyce_model_level_count(m))
@@ -210,15 +220,15 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
                                 const dyce_search_options *o, size_t level,
                                 point_list *ps, size_t done, size_t total,
                                 dyce_error *err) {
-  sim search, eval;
-  sweeper w;
+  dyce__sim search, eval;
+  dyce__sweeper w;
   dyce_status st;
   memset(&w, 0, sizeof w);
   memset(&eval, 0, sizeof eval);
-  if ((st = sim_build(&search, m, r, o->search_split, level, err)) ||
-      (st = sim_build(&eval, m, r, o->eval_split, level, err)))
+  if ((st = dyce__sim_build(&search, m, r, o->search_split, level, err)) ||
+      (st = dyce__sim_build(&eval, m, r, o->eval_split, level, err)))
     goto done;
-  if (!sweeper_init(&w, &search) || !references(&search, &eval, o, ps)) {
+  if (!dyce__sweeper_init(&w, &search) || !references(&search, &eval, o, ps)) {
     st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
     goto done;
   }
@@ -229,7 +239,7 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
   }
   size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
   for (size_t k = 0; k < steps; k++) {
-    sim_config c;
+    dyce__sim_config c;
     w.lambda = o->lambda_min + (double)k * o->lambda_step;
     if (w.lambda >= o->lambda_max && k > 0) break;
     int ok = 1;
@@ -251,9 +261,9 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
                       (double)total);
   }
 done:
-  sweeper_free(&w);
-  sim_free(&search);
-  sim_free(&eval);
+  dyce__sweeper_free(&w);
+  dyce__sim_free(&search);
+  dyce__sim_free(&eval);
   return st;
 }
 
@@ -268,9 +278,11 @@ dyce_status dyce_search(const dyce_model *m, const dyce_records *r,
   if (st) return st;
   point_list ps = {0};
   size_t first = o->level == DYCE_NO_LEVEL ? 0 : o->level;
-  size_t last = o->level == DYCE_NO_LEVEL ? dyce_model_level_count(m) - 1 : o->level;
+  size_t last =
+      o->level == DYCE_NO_LEVEL ? dyce_model_level_count(m) - 1 : o->level;
   for (size_t level = first; !st && level <= last; level++)
-    st = search_level(m, r, o, level, &ps, level - first, last - first + 1, err);
+    st =
+        search_level(m, r, o, level, &ps, level - first, last - first + 1, err);
   if (!st) {
     pareto(&ps);
     *out = ps.p;
@@ -292,21 +304,22 @@ dyce_status dyce_search_evaluate(const dyce_model *m, const dyce_records *r,
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
   dyce_status st = dyce_config_check(m, cfg, err);
   if (st) return st;
-  sim s;
-  if ((st = sim_build(&s, m, r, split, cfg->level, err))) {
-    sim_free(&s);
+  dyce__sim s;
+  if ((st = dyce__sim_build(&s, m, r, split, cfg->level, err))) {
+    dyce__sim_free(&s);
     return st;
   }
-  sim_config c;
-  if (sim_config_from_public(&s, cfg, &c)) {
-    sim_free(&s);
-    return dyce__fail(err, DYCE_NOT_FOUND, "the records lack a graph of the configuration");
+  dyce__sim_config c;
+  if (dyce__sim_config_from_public(&s, cfg, &c)) {
+    dyce__sim_free(&s);
+    return dyce__fail(err, DYCE_NOT_FOUND,
+                      "the records lack a graph of the configuration");
   }
   double correct, macs;
-  sim_evaluate(&s, &c, &correct, &macs);
+  dyce__sim_evaluate(&s, &c, &correct, &macs);
   *accuracy = correct / (double)s.n;
   *mean_macs = macs / (double)s.n;
-  sim_free(&s);
+  dyce__sim_free(&s);
   return dyce__ok(err);
 }
 
@@ -317,17 +330,17 @@ dyce_status dyce_search_rank_savers(const dyce_model *m, const dyce_records *r,
                                     dyce_error *err) {
   if (!m || !r || !split || !scores || !count || !best)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
-  sim s;
-  dyce_status st = sim_build(&s, m, r, split, 0, err);
+  dyce__sim s;
+  dyce_status st = dyce__sim_build(&s, m, r, split, 0, err);
   if (st) {
-    sim_free(&s);
+    dyce__sim_free(&s);
     return st;
   }
   *count = s.saver_count;
   *best = DYCE_NO_GRAPH;
   double best_dc = INFINITY;
   for (size_t i = 0; i < s.saver_count; i++) {
-    const sim_classifier *sv = &s.savers[i];
+    const dyce__sim_classifier *sv = &s.savers[i];
     double saver_ok = 0, head_ok = 0, accepted = 0, e = 0;
     float t_ok = 1.0f;
     size_t k = 0;
@@ -355,6 +368,6 @@ dyce_status dyce_search_rank_savers(const dyce_model *m, const dyce_records *r,
       *best = sv->graph;
     }
   }
-  sim_free(&s);
+  dyce__sim_free(&s);
   return dyce__ok(err);
 }

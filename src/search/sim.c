@@ -41,7 +41,7 @@ static dyce_status find_record(const dyce_model *m, const dyce_records *r,
 }
 
 /* Loads records entry `rg` of `graph` (see find_record) at `level`. */
-static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
+static dyce_status load_classifier(dyce__sim_classifier *c, const dyce_model *m,
                                    const dyce_records *r, size_t split,
                                    size_t rg, size_t graph, size_t level,
                                    const uint16_t *label, size_t n,
@@ -55,7 +55,8 @@ static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
   conf_key *keys = dyce__malloc(sizeof(conf_key) * n);
   if (!c->correct || !c->order || !keys) {
     dyce__free(keys);
-    return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
+    return dyce__fail(err, DYCE_OUT_OF_MEMORY,
+                      "cannot allocate the search data");
   }
   for (size_t i = 0; i < n; i++) {
     c->correct[i] = top1[i] == label[i];
@@ -68,8 +69,9 @@ static dyce_status load_classifier(sim_classifier *c, const dyce_model *m,
   return DYCE_OK;
 }
 
-dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
-                      const char *split, size_t level, dyce_error *err) {
+dyce_status dyce__sim_build(dyce__sim *s, const dyce_model *m,
+                            const dyce_records *r, const char *split,
+                            size_t level, dyce_error *err) {
   memset(s, 0, sizeof *s);
   dyce_cascade_info ci;
   size_t sp;
@@ -79,20 +81,23 @@ dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
       (st = dyce_records_find_split(r, split, &sp, err)))
     return st;
   if (level >= dyce_model_level_count(m))
-    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "width level %zu does not exist",
-                      level);
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "width level %zu does not exist", level);
   dyce_records_split(r, sp, &spl, NULL);
   s->n = spl.count;
   s->stage_count = ci.stage_count;
   s->level = level;
   size_t exits = 0;
   for (size_t p = 1; p <= ci.stage_count; p++) {
-    s->stage_macs[p - 1] = dyce_model_graph_macs(m, dyce_model_stage(m, p), level);
+    s->stage_macs[p - 1] =
+        dyce_model_graph_macs(m, dyce_model_stage(m, p), level);
     exits += dyce_model_exit_count(m, p);
   }
-  s->exits = dyce__calloc(exits ? exits : 1, sizeof(sim_classifier));
+  s->exits = dyce__calloc(exits ? exits : 1, sizeof(dyce__sim_classifier));
   s->exit_capacity = exits;
-  if (!s->exits) return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search data");
+  if (!s->exits)
+    return dyce__fail(err, DYCE_OUT_OF_MEMORY,
+                      "cannot allocate the search data");
   size_t rg;
   if ((st = find_record(m, r, ci.head, level, &rg, err)) ||
       (st = load_classifier(&s->head, m, r, sp, rg, ci.head, level, spl.label,
@@ -125,21 +130,21 @@ dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
     }
     s->exit_start[p] = used;
   }
-  sim_config none;
-  sim_config_empty(&none);
+  dyce__sim_config none;
+  dyce__sim_config_empty(&none);
   double correct, macs;
-  sim_evaluate(s, &none, &correct, &macs);
+  dyce__sim_evaluate(s, &none, &correct, &macs);
   s->backbone_accuracy = correct / (double)s->n;
   s->backbone_macs = macs / (double)s->n;
   return DYCE_OK;
 }
 
-static void free_classifier(sim_classifier *c) {
+static void free_classifier(dyce__sim_classifier *c) {
   dyce__free(c->correct);
   dyce__free(c->order);
 }
 
-void sim_free(sim *s) {
+void dyce__sim_free(dyce__sim *s) {
   free_classifier(&s->head);
   for (size_t i = 0; i < s->saver_count; i++) free_classifier(&s->savers[i]);
   for (size_t i = 0; s->exits && i < s->exit_capacity; i++)
@@ -148,66 +153,70 @@ void sim_free(sim *s) {
   memset(s, 0, sizeof *s);
 }
 
-size_t sim_choices(const sim *s, size_t q) {
+size_t dyce__sim_choices(const dyce__sim *s, size_t q) {
   if (q == 0) return s->saver_count;
   return s->exit_start[q] - s->exit_start[q - 1];
 }
 
-const sim_classifier *sim_classifier_at(const sim *s, size_t q, int i) {
+const dyce__sim_classifier *dyce__sim_classifier_at(const dyce__sim *s,
+                                                    size_t q, int i) {
   if (i < 0) return NULL;
   return q == 0 ? &s->savers[i] : &s->exits[s->exit_start[q - 1] + (size_t)i];
 }
 
-void sim_config_empty(sim_config *c) {
+void dyce__sim_config_empty(dyce__sim_config *c) {
   for (size_t q = 0; q <= DYCE_MAX_POSITIONS; q++) {
     c->use[q] = -1;
     c->threshold[q] = 1.0f;
   }
 }
 
-void sim_config_to_public(const sim *s, const sim_config *c, dyce_config *out) {
+void dyce__sim_config_to_public(const dyce__sim *s, const dyce__sim_config *c,
+                                dyce_config *out) {
   dyce_config_backbone(NULL, out);
   out->level = s->level;
-  const sim_classifier *sv = sim_classifier_at(s, 0, c->use[0]);
+  const dyce__sim_classifier *sv = dyce__sim_classifier_at(s, 0, c->use[0]);
   if (sv) {
     out->saver = sv->graph;
     out->saver_threshold = c->threshold[0];
   }
   for (size_t q = 1; q <= s->stage_count; q++) {
-    const sim_classifier *e = sim_classifier_at(s, q, c->use[q]);
+    const dyce__sim_classifier *e = dyce__sim_classifier_at(s, q, c->use[q]);
     if (!e) continue;
     out->exit[q - 1] = e->graph;
     out->threshold[q - 1] = c->threshold[q];
   }
 }
 
-int sim_config_from_public(const sim *s, const dyce_config *cfg, sim_config *c) {
-  sim_config_empty(c);
+int dyce__sim_config_from_public(const dyce__sim *s, const dyce_config *cfg,
+                                 dyce__sim_config *c) {
+  dyce__sim_config_empty(c);
   for (size_t q = 0; q <= s->stage_count; q++) {
     size_t want = q == 0 ? cfg->saver : cfg->exit[q - 1];
     if (want == DYCE_NO_GRAPH) continue;
-    for (size_t i = 0; i < sim_choices(s, q); i++)
-      if (sim_classifier_at(s, q, (int)i)->graph == want) c->use[q] = (int)i;
+    for (size_t i = 0; i < dyce__sim_choices(s, q); i++)
+      if (dyce__sim_classifier_at(s, q, (int)i)->graph == want)
+        c->use[q] = (int)i;
     if (c->use[q] < 0) return 1;
     c->threshold[q] = q == 0 ? cfg->saver_threshold : cfg->threshold[q - 1];
   }
   return 0;
 }
 
-void sim_evaluate(const sim *s, const sim_config *c, double *correct,
-                  double *macs) {
+void dyce__sim_evaluate(const dyce__sim *s, const dyce__sim_config *c,
+                        double *correct, double *macs) {
   double total_correct = 0, total_macs = 0;
   for (size_t i = 0; i < s->n; i++) {
     uint64_t cost = 0;
-    const sim_classifier *answer = NULL;
-    const sim_classifier *sv = sim_classifier_at(s, 0, c->use[0]);
+    const dyce__sim_classifier *answer = NULL;
+    const dyce__sim_classifier *sv = dyce__sim_classifier_at(s, 0, c->use[0]);
     if (sv) {
       cost += sv->macs;
       if (sv->conf[i] > c->threshold[0]) answer = sv;
     }
     for (size_t q = 1; !answer && q <= s->stage_count; q++) {
       cost += s->stage_macs[q - 1];
-      const sim_classifier *e = sim_classifier_at(s, q, c->use[q]);
+      const dyce__sim_classifier *e = dyce__sim_classifier_at(s, q, c->use[q]);
       if (!e) continue;
       cost += e->macs;
       if (e->conf[i] > c->threshold[q]) answer = e;

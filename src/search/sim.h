@@ -13,52 +13,56 @@
 
 #include "../dyce.h"
 
-typedef struct sim_classifier {
+typedef struct dyce__sim_classifier {
   size_t graph;          /* model graph index */
   uint64_t macs;
   const float *conf;     /* [n], owned by the records */
   uint8_t *correct;      /* [n] */
   uint32_t *order;       /* [n] sample indices, confidence descending */
-} sim_classifier;
+} dyce__sim_classifier;
 
 /* Positions: 0 = saver, 1..S = exits after stage p, S+1 = head. */
-typedef struct sim {
+typedef struct dyce__sim {
   size_t n, stage_count;
   size_t level;                          /* width level simulated */
   uint64_t stage_macs[DYCE_MAX_POSITIONS];
-  sim_classifier head;
-  sim_classifier savers[DYCE_MAX_SAVERS];
+  dyce__sim_classifier head;
+  dyce__sim_classifier savers[DYCE_MAX_SAVERS];
   size_t saver_count;
-  sim_classifier *exits;                 /* grouped by position */
+  dyce__sim_classifier *exits;                 /* grouped by position */
   size_t exit_capacity;                  /* entries allocated in exits */
   size_t exit_start[DYCE_MAX_POSITIONS + 1];
   double backbone_accuracy, backbone_macs;
-} sim;
+} dyce__sim;
 
 /* A configuration in search terms: the classifier used at each position
  * (index into savers / that position's exits, -1 = none). */
-typedef struct sim_config {
+typedef struct dyce__sim_config {
   int use[DYCE_MAX_POSITIONS + 1];
   float threshold[DYCE_MAX_POSITIONS + 1];
-} sim_config;
+} dyce__sim_config;
 
 /* At width `level`: graphs the level narrows are read from records named
  * "<graph>@<level name>"; exits without records there are left out. */
-dyce_status sim_build(sim *s, const dyce_model *m, const dyce_records *r,
-                      const char *split, size_t level, dyce_error *err);
-void sim_free(sim *s);
+dyce_status dyce__sim_build(dyce__sim *s, const dyce_model *m,
+                            const dyce_records *r, const char *split,
+                            size_t level, dyce_error *err);
+void dyce__sim_free(dyce__sim *s);
 
 /* Classifier at position q with index i (q = 0: savers). */
-const sim_classifier *sim_classifier_at(const sim *s, size_t q, int i);
-size_t sim_choices(const sim *s, size_t q);
+const dyce__sim_classifier *dyce__sim_classifier_at(const dyce__sim *s,
+                                                    size_t q, int i);
+size_t dyce__sim_choices(const dyce__sim *s, size_t q);
 
-void sim_config_empty(sim_config *c);
-void sim_config_to_public(const sim *s, const sim_config *c, dyce_config *out);
+void dyce__sim_config_empty(dyce__sim_config *c);
+void dyce__sim_config_to_public(const dyce__sim *s, const dyce__sim_config *c,
+                                dyce_config *out);
 /* Returns 0 and fills `c` when every graph of `cfg` is in the sim. */
-int sim_config_from_public(const sim *s, const dyce_config *cfg, sim_config *c);
+int dyce__sim_config_from_public(const dyce__sim *s, const dyce_config *cfg,
+                                 dyce__sim_config *c);
 
 /* Total correct answers and total MACs of `c` over the split. */
-void sim_evaluate(const sim *s, const sim_config *c, double *correct,
-                  double *macs);
+void dyce__sim_evaluate(const dyce__sim *s, const dyce__sim_config *c,
+                        double *correct, double *macs);
 
 #endif /* DYCE_SEARCH_SIM_H */

@@ -5,7 +5,7 @@
 
 #define GRID 1000 /* thresholds j / 1000 */
 
-int sweeper_init(sweeper *w, const sim *s) {
+int dyce__sweeper_init(dyce__sweeper *w, const dyce__sim *s) {
   w->s = s;
   w->mask = dyce__calloc(s->n, sizeof(uint64_t));
   w->reach = dyce__calloc(s->n, 1);
@@ -14,23 +14,25 @@ int sweeper_init(sweeper *w, const sim *s) {
   return w->mask && w->reach && w->cont_correct && w->cont_cost;
 }
 
-void sweeper_free(sweeper *w) {
+void dyce__sweeper_free(dyce__sweeper *w) {
   dyce__free(w->mask);
   dyce__free(w->reach);
   dyce__free(w->cont_correct);
   dyce__free(w->cont_cost);
 }
 
-static const sim_classifier *at(const sim *s, const sim_config *c, size_t q) {
-  return q == s->stage_count + 1 ? &s->head : sim_classifier_at(s, q, c->use[q]);
+static const dyce__sim_classifier *at(const dyce__sim *s,
+                                      const dyce__sim_config *c, size_t q) {
+  return q == s->stage_count + 1 ? &s->head
+                                 : dyce__sim_classifier_at(s, q, c->use[q]);
 }
 
-void sweeper_set_config(sweeper *w, const sim_config *c) {
-  const sim *s = w->s;
+void dyce__sweeper_set_config(dyce__sweeper *w, const dyce__sim_config *c) {
+  const dyce__sim *s = w->s;
   for (size_t i = 0; i < s->n; i++) {
     uint64_t m = 1ull << (s->stage_count + 1); /* the head always answers */
     for (size_t q = 0; q <= s->stage_count; q++) {
-      const sim_classifier *cl = sim_classifier_at(s, q, c->use[q]);
+      const dyce__sim_classifier *cl = dyce__sim_classifier_at(s, q, c->use[q]);
       if (cl && cl->conf[i] > c->threshold[q]) m |= 1ull << q;
     }
     w->mask[i] = m;
@@ -46,18 +48,21 @@ static unsigned lowest_bit(uint64_t m) {
   return b;
 }
 
-void sweep_prepare(sweeper *w, const sim_config *c, size_t q) {
-  const sim *s = w->s;
+void dyce__sweep_prepare(dyce__sweeper *w, const dyce__sim_config *c,
+                         size_t q) {
+  const dyce__sim *s = w->s;
   /* Cost of answering at each position when q has no classifier. */
   double base[DYCE_MAX_POSITIONS + 2];
-  const sim_classifier *saver = q == 0 ? NULL : sim_classifier_at(s, 0, c->use[0]);
+  const dyce__sim_classifier *saver =
+      q == 0 ? NULL : dyce__sim_classifier_at(s, 0, c->use[0]);
   double running = saver ? (double)saver->macs : 0.0;
   base[0] = running;
   w->pre_q = 0.0;
   for (size_t p = 1; p <= s->stage_count; p++) {
     running += (double)s->stage_macs[p - 1];
     if (p == q) w->pre_q = running;
-    const sim_classifier *e = p == q ? NULL : sim_classifier_at(s, p, c->use[p]);
+    const dyce__sim_classifier *e =
+        p == q ? NULL : dyce__sim_classifier_at(s, p, c->use[p]);
     base[p] = running + (e ? (double)e->macs : 0.0);
     running = base[p];
   }
@@ -85,18 +90,20 @@ void sweep_prepare(sweeper *w, const sim_config *c, size_t q) {
   }
 }
 
-double sweep_objective(const sweeper *w, double correct, double macs) {
-  const sim *s = w->s;
+double dyce__sweep_objective(const dyce__sweeper *w, double correct,
+                             double macs) {
+  const dyce__sim *s = w->s;
   double a = correct / ((double)s->n * s->backbone_accuracy);
   double c = macs / ((double)s->n * s->backbone_macs);
   return w->lambda * (1.0 - a) + (1.0 - w->lambda) * c;
 }
 
-sweep_result sweep_best(const sweeper *w, const sim_classifier *cl) {
+dyce__sweep_result dyce__sweep_best(const dyce__sweeper *w,
+                                    const dyce__sim_classifier *cl) {
   double macs = cl ? (double)cl->macs : 0.0;
   double correct = w->fixed_correct + w->cont_correct_sum;
   double cost = w->fixed_cost + w->cont_cost_sum + w->reach_count * macs;
-  sweep_result best = {sweep_objective(w, correct, cost), 1.0f};
+  dyce__sweep_result best = {dyce__sweep_objective(w, correct, cost), 1.0f};
   if (!cl) return best;
   size_t k = 0, n = w->s->n;
   for (int j = GRID; j >= -1; j--) {
@@ -108,7 +115,7 @@ sweep_result sweep_best(const sweeper *w, const sim_classifier *cl) {
       correct += (double)cl->correct[i] - w->cont_correct[i];
       cost += w->pre_q + macs - (w->cont_cost[i] + macs);
     }
-    double jv = sweep_objective(w, correct, cost);
+    double jv = dyce__sweep_objective(w, correct, cost);
     if (jv < best.j) {
       best.j = jv;
       best.threshold = t;

@@ -24,7 +24,7 @@ static inline dyce__vf edge_pixel(const row_geometry *r,
     if (ix < 0 || ix >= (long)r->in_w) continue;
     for (size_t ky = 0; ky < 3; ky++) {
       const float *p = rows[ky] + (size_t)ix * r->c;
-      acc = dyce__vf_madd(acc, load_n(p, lanes), w[ky * 3 + kx]);
+      acc = dyce__vf_madd(acc, dyce__vf_load_n(p, lanes), w[ky * 3 + kx]);
     }
   }
   return acc;
@@ -34,15 +34,15 @@ static inline dyce__vf edge_pixel(const row_geometry *r,
 static inline __attribute__((always_inline)) dyce__vf interior_pixel(
     const float *p0, const float *p1, const float *p2, size_t d,
     const dyce__vf w[TAPS], dyce__vf acc, size_t lanes) {
-  acc = dyce__vf_madd(acc, load_n(p0, lanes), w[0]);
-  acc = dyce__vf_madd(acc, load_n(p0 + d, lanes), w[1]);
-  acc = dyce__vf_madd(acc, load_n(p0 + 2 * d, lanes), w[2]);
-  acc = dyce__vf_madd(acc, load_n(p1, lanes), w[3]);
-  acc = dyce__vf_madd(acc, load_n(p1 + d, lanes), w[4]);
-  acc = dyce__vf_madd(acc, load_n(p1 + 2 * d, lanes), w[5]);
-  acc = dyce__vf_madd(acc, load_n(p2, lanes), w[6]);
-  acc = dyce__vf_madd(acc, load_n(p2 + d, lanes), w[7]);
-  acc = dyce__vf_madd(acc, load_n(p2 + 2 * d, lanes), w[8]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p0, lanes), w[0]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p0 + d, lanes), w[1]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p0 + 2 * d, lanes), w[2]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p1, lanes), w[3]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p1 + d, lanes), w[4]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p1 + 2 * d, lanes), w[5]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p2, lanes), w[6]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p2 + d, lanes), w[7]);
+  acc = dyce__vf_madd(acc, dyce__vf_load_n(p2 + 2 * d, lanes), w[8]);
   return acc;
 }
 
@@ -55,7 +55,7 @@ static void row_block(const row_geometry *r, const float *const rows[3],
   for (size_t t = 0; t < TAPS; t++) w[t] = dyce__vf_load(wb + t * 8);
   size_t c = r->c, ox = 0;
   for (; ox < r->lo; ox++)
-    store_n(out + ox * c,
+    dyce__vf_store_n(out + ox * c,
             dyce__clamp_apply(clamp, edge_pixel(r, rows, ox, w, bias, lanes)),
             lanes);
   /* Interior columns (ox >= lo, so ox * sw >= pad_l). */
@@ -96,14 +96,14 @@ static void row_block(const row_geometry *r, const float *const rows[3],
                            clamp, interior_pixel(p0, p1, p2, d, w, bias, 4)));
     } else { /* the last 1-3 channels of a width level's odd channel count */
       for (; ox < r->hi; ox++, p0 += step, p1 += step, p2 += step)
-        store_n(out + ox * c,
+        dyce__vf_store_n(out + ox * c,
                 dyce__clamp_apply(
                     clamp, interior_pixel(p0, p1, p2, d, w, bias, lanes)),
                 lanes);
     }
   }
   for (; ox < r->out_w; ox++)
-    store_n(out + ox * c,
+    dyce__vf_store_n(out + ox * c,
             dyce__clamp_apply(clamp, edge_pixel(r, rows, ox, w, bias, lanes)),
             lanes);
 }
@@ -127,7 +127,7 @@ void dyce__f32_dwconv_3x3r_4ch(const dyce__window *g, const float *in,
     for (size_t c0 = 0; c0 < c; c0 += 4) {
       size_t lanes = c - c0 < 4 ? c - c0 : 4;
       const float *at[3] = {rows[0] + c0, rows[1] + c0, rows[2] + c0};
-      dyce__vf b = bias ? load_n(bias + c0, lanes) : dyce__vf_zero();
+      dyce__vf b = bias ? dyce__vf_load_n(bias + c0, lanes) : dyce__vf_zero();
       row_block(&r, at, packed + (c0 / 8) * TAPS * 8 + c0 % 8, b, orow + c0,
                 clamp, lanes);
     }

@@ -20,13 +20,13 @@ static void edge_pass(const dyce__dw_rows *r, const float *row,
                       dyce__vf bias, int first, dyce__clamp clamp,
                       size_t lanes) {
   for (size_t ox = x0; ox < x1; ox++) {
-    dyce__vf acc = first ? bias : load_n(out + ox * r->c, lanes);
+    dyce__vf acc = first ? bias : dyce__vf_load_n(out + ox * r->c, lanes);
     for (size_t kx = 0; kx < K; kx++) {
       long ix = (long)(ox * r->sw) - (long)r->pad_l + (long)(kx * r->dw);
       if (ix < 0 || ix >= (long)r->in_w) continue;
-      acc = dyce__vf_madd(acc, load_n(row + (size_t)ix * r->c, lanes), w[kx]);
+      acc = dyce__vf_madd(acc, dyce__vf_load_n(row + (size_t)ix * r->c, lanes), w[kx]);
     }
-    store_n(out + ox * r->c, dyce__clamp_apply(clamp, acc), lanes);
+    dyce__vf_store_n(out + ox * r->c, dyce__clamp_apply(clamp, acc), lanes);
   }
 }
 
@@ -35,7 +35,7 @@ static inline __attribute__((always_inline)) dyce__vf interior_pixel(
     const float *p, size_t d, const dyce__vf w[K], dyce__vf acc,
     size_t lanes) {
   for (size_t kx = 0; kx < K; kx++)
-    acc = dyce__vf_madd(acc, load_n(p + kx * d, lanes), w[kx]);
+    acc = dyce__vf_madd(acc, dyce__vf_load_n(p + kx * d, lanes), w[kx]);
   return acc;
 }
 
@@ -76,8 +76,8 @@ static void row_pass(const dyce__dw_rows *r, const float *row,
   }
   for (; ox < r->hi; ox++, p += step) {
     float *o = out + ox * c;
-    dyce__vf acc = first ? bias : load_n(o, lanes);
-    store_n(o, dyce__clamp_apply(clamp, interior_pixel(p, d, w, acc, lanes)),
+    dyce__vf acc = first ? bias : dyce__vf_load_n(o, lanes);
+    dyce__vf_store_n(o, dyce__clamp_apply(clamp, interior_pixel(p, d, w, acc, lanes)),
             lanes);
   }
   edge_pass(r, row, w, ox, r->out_w, out, bias, first, clamp, lanes);
@@ -106,11 +106,11 @@ void dyce__f32_dwconv_5x5r_4ch(const dyce__window *g, const float *in,
     float *orow = out + (size_t)oy * g->out_w * c;
     for (size_t c0 = 0; c0 < c; c0 += 4) {
       size_t lanes = c - c0 < 4 ? c - c0 : 4;
-      dyce__vf b = bias ? load_n(bias + c0, lanes) : dyce__vf_zero();
+      dyce__vf b = bias ? dyce__vf_load_n(bias + c0, lanes) : dyce__vf_zero();
       const float *wb = packed + (c0 / 8) * K * K * 8 + c0 % 8;
       if (nrows == 0) { /* every tap in the padding: the bias alone */
         for (size_t ox = 0; ox < r.out_w; ox++)
-          store_n(orow + ox * c + c0, dyce__clamp_apply(clamp, b), lanes);
+          dyce__vf_store_n(orow + ox * c + c0, dyce__clamp_apply(clamp, b), lanes);
         continue;
       }
       for (size_t i = 0; i < nrows; i++)

@@ -11,7 +11,7 @@ void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     dyce__vf_store(x + i, dyce__vf_activate(act, dyce__vf_load(x + i)));
-  if (i < n) store_n(x + i, dyce__vf_activate(act, load_n(x + i, n - i)), n - i);
+  if (i < n) dyce__vf_store_n(x + i, dyce__vf_activate(act, dyce__vf_load_n(x + i, n - i)), n - i);
 }
 
 void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
@@ -27,8 +27,8 @@ static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
   dyce__vf bs = dyce__vf_splat(b[0]);
   for (size_t i = 0; i < n; i += 4) {
     size_t m = n - i < 4 ? n - i : 4;
-    dyce__vf x = load_n(a + i, m), y = b_step ? load_n(b + i, m) : bs;
-    store_n(out + i, dyce__vf_activate(act, add ? x + y : x * y), m);
+    dyce__vf x = dyce__vf_load_n(a + i, m), y = b_step ? dyce__vf_load_n(b + i, m) : bs;
+    dyce__vf_store_n(out + i, dyce__vf_activate(act, add ? x + y : x * y), m);
   }
 }
 
@@ -49,9 +49,9 @@ void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
   for (size_t p = 0; p < n; p += c)
     for (size_t i = 0; i < c; i += 4) {
       size_t m = c - i < 4 ? c - i : 4;
-      dyce__vf v = dyce__vf_madd(load_n(shift + i, m), load_n(in + p + i, m),
-                                 load_n(scale + i, m));
-      store_n(out + p + i, dyce__vf_activate(act, v), m);
+      dyce__vf v = dyce__vf_madd(dyce__vf_load_n(shift + i, m), dyce__vf_load_n(in + p + i, m),
+                                 dyce__vf_load_n(scale + i, m));
+      dyce__vf_store_n(out + p + i, dyce__vf_activate(act, v), m);
     }
 }
 

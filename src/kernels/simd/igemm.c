@@ -40,9 +40,9 @@ static inline void store_row(float *c, dyce__vf v0, dyce__vf v1, size_t nc,
     dyce__vf_store(c + 4, v1);
   } else if (nc >= 4) {
     dyce__vf_store(c, v0);
-    store_n(c + 4, v1, nc - 4);
+    dyce__vf_store_n(c + 4, v1, nc - 4);
   } else {
-    store_n(c, v0, nc);
+    dyce__vf_store_n(c, v0, nc);
   }
 }
 
@@ -51,8 +51,8 @@ static inline void load_bias(const float *bias, size_t n0, size_t nc,
                              dyce__vf *b0, dyce__vf *b1) {
   *b0 = *b1 = dyce__vf_zero();
   if (!bias) return;
-  *b0 = load_n(bias + n0, nc < 4 ? nc : 4);
-  if (nc > 4) *b1 = load_n(bias + n0 + 4, nc - 4);
+  *b0 = dyce__vf_load_n(bias + n0, nc < 4 ? nc : 4);
+  if (nc > 4) *b1 = dyce__vf_load_n(bias + n0 + 4, nc - 4);
 }
 
 /* All n columns of mr rows, panel by panel, in one call: with the few

@@ -28,11 +28,11 @@ static void pool_pixel(const dyce__window *g, const float *in, uint32_t oy,
     dyce__vf acc = dyce__vf_splat(is_max ? -INFINITY : 0.0f);
     for (size_t y = y0; y < y1; y++)
       for (size_t x = x0; x < x1; x++) {
-        dyce__vf v = load_n(in + (y * g->in_w + x) * c + k, m);
+        dyce__vf v = dyce__vf_load_n(in + (y * g->in_w + x) * c + k, m);
         acc = is_max ? dyce__vf_max(acc, v) : acc + v;
       }
     if (!is_max) acc = acc * scale;
-    store_n(o + k, dyce__vf_activate(act, acc), m);
+    dyce__vf_store_n(o + k, dyce__vf_activate(act, acc), m);
   }
 }
 
@@ -61,8 +61,8 @@ void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
   for (size_t k = 0; k < c; k += 4) {
     size_t m = c - k < 4 ? c - k : 4;
     dyce__vf acc = dyce__vf_zero();
-    for (size_t i = 0; i < hw; i++) acc += load_n(in + i * c + k, m);
-    store_n(out + k, dyce__vf_activate(act, acc * scale), m);
+    for (size_t i = 0; i < hw; i++) acc += dyce__vf_load_n(in + i * c + k, m);
+    dyce__vf_store_n(out + k, dyce__vf_activate(act, acc * scale), m);
   }
 }
 
@@ -70,8 +70,8 @@ void dyce__simd_global_max_pool(size_t hw, size_t c, const float *in,
                                 dyce__activation act, float *out) {
   for (size_t k = 0; k < c; k += 4) {
     size_t m = c - k < 4 ? c - k : 4;
-    dyce__vf acc = load_n(in + k, m);
-    for (size_t i = 1; i < hw; i++) acc = dyce__vf_max(acc, load_n(in + i * c + k, m));
-    store_n(out + k, dyce__vf_activate(act, acc), m);
+    dyce__vf acc = dyce__vf_load_n(in + k, m);
+    for (size_t i = 1; i < hw; i++) acc = dyce__vf_max(acc, dyce__vf_load_n(in + i * c + k, m));
+    dyce__vf_store_n(out + k, dyce__vf_activate(act, acc), m);
   }
 }

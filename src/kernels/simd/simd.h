@@ -178,10 +178,10 @@ static inline size_t dyce__round4(size_t n) { return (n + 3) & ~(size_t)3; }
 
 /* A vector of the first n <= 4 floats at p, and its store (tails of
  * channel loops). */
-static inline dyce__vf load_n(const float *p, size_t n) {
+static inline dyce__vf dyce__vf_load_n(const float *p, size_t n) {
   return n == 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
 }
-static inline void store_n(float *p, dyce__vf v, size_t n) {
+static inline void dyce__vf_store_n(float *p, dyce__vf v, size_t n) {
   if (n == 4)
     dyce__vf_store(p, v);
   else

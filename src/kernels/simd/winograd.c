@@ -97,7 +97,7 @@ static void input_tile(const dyce__window *g, const float *in,
     dyce__vf d[4][4];
     for (size_t r = 0; r < 4; r++)
       for (size_t c = 0; c < 4; c++)
-        d[r][c] = load_n(p[r][c] + c0, n);
+        d[r][c] = dyce__vf_load_n(p[r][c] + c0, n);
     for (size_t c = 0; c < 4; c++) { /* B' d: rows */
       dyce__vf a0 = d[0][c] - d[2][c], a1 = d[1][c] + d[2][c];
       dyce__vf a2 = d[2][c] - d[1][c], a3 = d[1][c] - d[3][c];
@@ -131,12 +131,12 @@ static void output_tile(const dyce__window *g, const float *m, size_t stride,
       s0[r] = m0 + m1 + m2;
       s1[r] = m1 - m2 - m3;
     }
-    dyce__vf b = bias ? load_n(bias + o0, n) : dyce__vf_zero();
+    dyce__vf b = bias ? dyce__vf_load_n(bias + o0, n) : dyce__vf_zero();
     dyce__vf v[2][2] = {{s0[0] + s0[1] + s0[2] + b, s1[0] + s1[1] + s1[2] + b},
                         {s0[1] - s0[2] - s0[3] + b, s1[1] - s1[2] - s1[3] + b}};
     for (size_t i = 0; i < rows; i++)
       for (size_t j = 0; j < cols; j++) {
-        store_n(y + (i * g->out_w + j) * oc + o0,
+        dyce__vf_store_n(y + (i * g->out_w + j) * oc + o0,
                 dyce__clamp_apply(clamp, v[i][j]), n);
       }
   }
