@@ -38,6 +38,99 @@ typedef struct dyce__activation {
   float a, b;
 } dyce__activation;
 
+/*
+ * The kernels, one list per op: X(prefix, return type, name, parameters).
+ * Each list generates the fields of dyce__kernels below, the declarations
+ * of a kernel set that implements the op (DYCE__KERNEL_DECLARE with the
+ * set's prefix: dyce__ref_conv2d, dyce__simd_conv2d, ...) and a table's
+ * entries (DYCE__KERNEL_ENTRY), so a kernel is named once per set.
+ */
+
+/* Convolution. `pack_conv2d` turns OHWI file weights into the kernel's
+ * layout; `conv2d_packed_floats` says how many floats that takes and
+ * `conv2d_scratch_bytes` how much workspace the kernel needs. */
+#define DYCE__KERNELS_CONV2D(X, p)                                         \
+  X(p, size_t, conv2d_packed_floats, (const dyce__window *g))              \
+  X(p, void, pack_conv2d,                                                  \
+    (const dyce__window *g, const float *ohwi, float *dst))                \
+  X(p, size_t, conv2d_scratch_bytes, (const dyce__window *g))              \
+  X(p, void, conv2d,                                                       \
+    (const dyce__window *g, const float *in, const float *packed,          \
+     const float *bias, dyce__activation act, float *out, void *scratch))
+
+/* Optional, NULL in most tables: kernels that keep state outside the
+ * packed floats (XNNPACK operators) build it at load from the bias and
+ * activation too, instead of pack_conv2d, and free it with the model.
+ * `packed` is what prepare_conv2d wrote. */
+#define DYCE__KERNELS_CONV2D_STATE(X, p)                                   \
+  X(p, void, prepare_conv2d,                                               \
+    (const dyce__window *g, const float *ohwi, const float *bias,          \
+     dyce__activation act, float *dst))                                    \
+  X(p, void, release_conv2d, (const float *packed))
+
+/* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]),
+ * over the first k inputs and n outputs of weights packed for
+ * k_packed x (n or more) (a width level runs a prefix). */
+#define DYCE__KERNELS_FC(X, p)                                             \
+  X(p, size_t, fc_packed_floats, (size_t k, size_t n))                     \
+  X(p, void, pack_fc, (size_t k, size_t n, const float *nk, float *dst))   \
+  X(p, void, fully_connected,                                              \
+    (size_t k, size_t k_packed, size_t n, const float *in,                 \
+     const float *packed, const float *bias, dyce__activation act,         \
+     float *out))
+
+#define DYCE__KERNELS_POOL(X, p)                                           \
+  X(p, void, max_pool,                                                     \
+    (const dyce__window *g, const float *in, dyce__activation act,         \
+     float *out))                                                          \
+  X(p, void, avg_pool,                                                     \
+    (const dyce__window *g, int count_include_pad, const float *in,        \
+     dyce__activation act, float *out))                                    \
+  X(p, void, global_avg_pool,                                              \
+    (size_t hw, size_t c, const float *in, dyce__activation act,           \
+     float *out))                                                          \
+  X(p, void, global_max_pool,                                              \
+    (size_t hw, size_t c, const float *in, dyce__activation act,           \
+     float *out))
+
+/* concat_channels: pixel i of `out` is pixel i of in[0] (c[0] floats),
+ * then of in[1] (c[1] floats), ... for `count` inputs.
+ * binary: out = act(a op b); b has `b_count` elements that repeat along a
+ * (b_count is n, c or 1). `op` is DYCE__OP_ADD or DYCE__OP_MUL. */
+#define DYCE__KERNELS_ELEMENTWISE(X, p)                                    \
+  X(p, void, concat_channels,                                              \
+    (size_t hw, size_t count, const size_t *c, const float *const *in,     \
+     float *out))                                                          \
+  X(p, void, binary,                                                       \
+    (dyce__op op, size_t n, size_t c, const float *a, const float *b,      \
+     size_t b_count, dyce__activation act, float *out))                    \
+  X(p, void, channel_affine,                                               \
+    (size_t n, size_t c, const float *in, const float *scale,              \
+     const float *shift, dyce__activation act, float *out))                \
+  X(p, void, activation,                                                   \
+    (size_t n, const float *in, dyce__activation act, float *out))
+
+/* Once per model, on the logits: not worth vectorising. */
+#define DYCE__KERNELS_LOGITS(X, p)                                         \
+  X(p, void, softmax, (size_t rows, size_t c, const float *in, float *out)) \
+  X(p, void, flatten_chw,                                                  \
+    (size_t h, size_t w, size_t c, const float *in, float *out))
+
+/* Every list, in the order of the fields of dyce__kernels. */
+#define DYCE__KERNELS_ALL(X, p)                                            \
+  DYCE__KERNELS_CONV2D(X, p)                                               \
+  DYCE__KERNELS_CONV2D_STATE(X, p)                                         \
+  DYCE__KERNELS_FC(X, p)                                                   \
+  DYCE__KERNELS_POOL(X, p)                                                 \
+  DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
+  DYCE__KERNELS_LOGITS(X, p)
+
+/* Expanders for the lists: a field, a declaration of kernel set `p`
+ * (dyce__<p>_<name>), an entry of a table that takes the op from set p. */
+#define DYCE__KERNEL_FIELD(p, ret, name, params) ret(*name) params;
+#define DYCE__KERNEL_DECLARE(p, ret, name, params) ret dyce__##p##_##name params;
+#define DYCE__KERNEL_ENTRY(p, ret, name, params) .name = dyce__##p##_##name,
+
 typedef struct dyce__kernels {
   const char *name;
   /* Nonzero when packing dense and depthwise convolutions and fully
@@ -46,60 +139,7 @@ typedef struct dyce__kernels {
    * offset (when the channel count is a multiple of it). A loader can
    * then pack in place, one block at a time. */
   uint32_t pack_block_rows;
-
-  /* Convolution. `pack_conv2d` turns OHWI file weights into the kernel's
-   * layout; `conv2d_packed_floats` says how many floats that takes and
-   * `conv2d_scratch_bytes` how much workspace the kernel needs. */
-  size_t (*conv2d_packed_floats)(const dyce__window *g);
-  void (*pack_conv2d)(const dyce__window *g, const float *ohwi, float *dst);
-  size_t (*conv2d_scratch_bytes)(const dyce__window *g);
-  void (*conv2d)(const dyce__window *g, const float *in, const float *packed,
-                 const float *bias, dyce__activation act, float *out,
-                 void *scratch);
-
-  /* Optional, NULL in most tables: kernels that keep state outside the
-   * packed floats (XNNPACK operators) build it at load from the bias and
-   * activation too, instead of pack_conv2d, and free it with the model.
-   * `packed` is what prepare_conv2d wrote. */
-  void (*prepare_conv2d)(const dyce__window *g, const float *ohwi,
-                         const float *bias, dyce__activation act, float *dst);
-  void (*release_conv2d)(const float *packed);
-
-  /* Fully connected: out[n] = act(sum_k w[n][k] * in[k] + bias[n]),
-   * over the first k inputs and n outputs of weights packed for
-   * k_packed x (n or more) (a width level runs a prefix). */
-  size_t (*fc_packed_floats)(size_t k, size_t n);
-  void (*pack_fc)(size_t k, size_t n, const float *nk, float *dst);
-  void (*fully_connected)(size_t k, size_t k_packed, size_t n, const float *in,
-                          const float *packed, const float *bias,
-                          dyce__activation act, float *out);
-
-  void (*max_pool)(const dyce__window *g, const float *in,
-                   dyce__activation act, float *out);
-  void (*avg_pool)(const dyce__window *g, int count_include_pad,
-                   const float *in, dyce__activation act, float *out);
-  void (*global_avg_pool)(size_t hw, size_t c, const float *in,
-                          dyce__activation act, float *out);
-  void (*global_max_pool)(size_t hw, size_t c, const float *in,
-                          dyce__activation act, float *out);
-  /* Concatenation along channels: pixel i of `out` is pixel i of in[0]
-   * (c[0] floats), then of in[1] (c[1] floats), ... for `count` inputs. */
-  void (*concat_channels)(size_t hw, size_t count, const size_t *c,
-                          const float *const *in, float *out);
-
-  /* out = act(a op b); b has `b_count` elements that repeat along a
-   * (b_count is n, c or 1). `op` is DYCE__OP_ADD or DYCE__OP_MUL. */
-  void (*binary)(dyce__op op, size_t n, size_t c, const float *a,
-                 const float *b, size_t b_count, dyce__activation act,
-                 float *out);
-  void (*channel_affine)(size_t n, size_t c, const float *in,
-                         const float *scale, const float *shift,
-                         dyce__activation act, float *out);
-  void (*activation)(size_t n, const float *in, dyce__activation act,
-                     float *out);
-  void (*softmax)(size_t rows, size_t c, const float *in, float *out);
-  void (*flatten_chw)(size_t h, size_t w, size_t c, const float *in,
-                      float *out);
+  DYCE__KERNELS_ALL(DYCE__KERNEL_FIELD, unused)
 } dyce__kernels;
 
 extern const dyce__kernels dyce__kernels_ref;

@@ -121,13 +121,9 @@ void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t kc_packed,
                           const float *bias, float *out, size_t c_stride,
                           dyce__clamp clamp);
 
-size_t dyce__simd_conv2d_packed_floats(const dyce__window *g);
-void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
-                            float *dst);
-size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g);
-void dyce__simd_conv2d(const dyce__window *g, const float *in,
-                       const float *packed, const float *bias,
-                       dyce__activation act, float *out, void *scratch);
+/* The convolution of dyce__kernels_simd (conv2d.c): one of the kinds
+ * above, by dyce__simd_conv_kind. */
+DYCE__KERNELS_CONV2D(DYCE__KERNEL_DECLARE, simd)
 
 /* DYCE__CONV_WINOGRAD: Winograd F(2x2, 3x3) (winograd.c). */
 int dyce__simd_winograd_applies(const dyce__window *g);
@@ -147,31 +143,11 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__clamp clamp, float *out, void *scratch);
 
-size_t dyce__simd_fc_packed_floats(size_t k, size_t n);
-void dyce__simd_pack_fc(size_t k, size_t n, const float *nk, float *dst);
-void dyce__simd_fully_connected(size_t k, size_t k_packed, size_t n,
-                                const float *in,
-                                const float *packed, const float *bias,
-                                dyce__activation act, float *out);
-
-void dyce__simd_max_pool(const dyce__window *g, const float *in,
-                         dyce__activation act, float *out);
-void dyce__simd_avg_pool(const dyce__window *g, int count_include_pad,
-                         const float *in, dyce__activation act, float *out);
-void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
-                                dyce__activation act, float *out);
-void dyce__simd_global_max_pool(size_t hw, size_t c, const float *in,
-                                dyce__activation act, float *out);
-void dyce__simd_concat_channels(size_t hw, size_t count, const size_t *c,
-                                const float *const *in, float *out);
-void dyce__simd_binary(dyce__op op, size_t n, size_t c, const float *a,
-                       const float *b, size_t b_count, dyce__activation act,
-                       float *out);
-void dyce__simd_channel_affine(size_t n, size_t c, const float *in,
-                               const float *scale, const float *shift,
-                               dyce__activation act, float *out);
-void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
-                           float *out);
+/* The ops of dyce__kernels_simd (table.c); softmax and the CHW flatten
+ * are the reference's. */
+DYCE__KERNELS_FC(DYCE__KERNEL_DECLARE, simd)
+DYCE__KERNELS_POOL(DYCE__KERNEL_DECLARE, simd)
+DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_DECLARE, simd)
 
 /* n rounded up to a whole vector of floats. */
 static inline size_t dyce__round4(size_t n) { return (n + 3) & ~(size_t)3; }
