@@ -1,11 +1,9 @@
 /*
  * dyce_model_load, second half: graphs, tensors and nodes are read and
  * validated (ranges, shapes, execution order, per-op rules, MACs), then
- * weights are packed for the kernels into one block owned by the model.
+ * weights are packed for the kernels (pack_weights.c).
  */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../ops/ops.h"
@@ -16,9 +14,6 @@
 #define MAX_PER_GRAPH 65536u
 #define MAX_DIM 65535u
 #define MAX_CHANNELS (1u << 24)
-#define MAX_ELEMS (1u << 28)
-
-static dyce_status pack_weights(dyce__loader *ld);
 
 dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph) {
   size_t src = m->graphs[graph].source;
@@ -117,7 +112,7 @@ static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
                         "supported",
                         g->name, i, n);
     if (h < 1 || h > MAX_DIM || w < 1 || w > MAX_DIM || c < 1 ||
-        c > MAX_CHANNELS || (uint64_t)h * w * c > MAX_ELEMS)
+        c > MAX_CHANNELS || (uint64_t)h * w * c > DYCE__MAX_ELEMS)
       return dyce__fail(ld->err, DYCE_LIMIT,
                         "graph '%s' tensor %u: shape %ux%ux%u breaks the "
                         "limits (h, w <= %u, c <= 2^24, elements <= 2^28)",
@@ -318,135 +313,9 @@ dyce_status dyce__load_graphs(dyce__loader *ld) {
     s = read_tensors(ld, g, t0);
     if (!s) s = read_nodes(ld, g, n0, defined);
   }
-  if (!s) s = pack_weights(ld);
+  if (!s) s = dyce__pack_weights(ld);
   dyce__free(defined);
   dyce__free(weight_copy);
   ld->weights = NULL;
   return s;
-}
-
-static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
-
-/* A node's weights or bias as a range of WGHT floats. */
-typedef struct weight_span {
-  size_t start, end;
-  dyce__node *node;         /* NULL for a bias */
-  const dyce__graph *graph;
-} weight_span;
-
-static int by_start(const void *a, const void *b) {
-  const weight_span *x = a, *y = b;
-  return (x->start > y->start) - (x->start < y->start);
-}
-
-/* In-place loads: packs every node whose weights share no float with
- * another node's weights or bias, where the op and the kernel table allow
- * it; sets n->weights for those (n->bias stays in the file too). Nodes
- * left over are packed into the model's block by pack_weights. */
-static dyce_status pack_in_place(dyce__loader *ld) {
-  dyce_model *m = ld->model;
-  const dyce__kernels *k = dyce__kernels_default();
-  size_t spans = 0, temp_floats = 0;
-  weight_span *span = dyce__malloc(sizeof(weight_span) * (2 * m->node_total + 1));
-  if (!span) return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY, "cannot plan the weights");
-  for (size_t gi = 0; gi < m->graph_count; gi++)
-    for (uint32_t j = 0; j < m->graphs[gi].node_count; j++) {
-      const dyce__graph *g = &m->graphs[gi];
-      dyce__node *n = &g->nodes[j];
-      if (n->weight_count) {
-        size_t w = (size_t)(n->file_weights - ld->weights);
-        span[spans++] = (weight_span){w, w + n->weight_count, n, g};
-      }
-      if (n->bias_count) {
-        size_t b = (size_t)(n->file_bias - ld->weights);
-        span[spans++] = (weight_span){b, b + n->bias_count, NULL, g};
-      }
-      size_t t = dyce__row_floats(n) * k->pack_block_rows;
-      if (t > temp_floats) temp_floats = t;
-    }
-  qsort(span, spans, sizeof *span, by_start);
-  float *temp = dyce__malloc(sizeof(float) * (temp_floats + 1));
-  if (!temp) {
-    dyce__free(span);
-    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY, "cannot allocate %zu floats to pack weights", temp_floats);
-  }
-  size_t reach = 0; /* furthest end of the spans before i */
-  for (size_t i = 0; i < spans; i++) {
-    int shared = span[i].start < reach ||
-                 (i + 1 < spans && span[i + 1].start < span[i].end);
-    if (span[i].end > reach) reach = span[i].end;
-    dyce__node *n = span[i].node;
-    if (!n || shared || !n->def->pack_in_place) continue;
-    float *w = (float *)(uintptr_t)n->file_weights; /* the owned file */
-    if (n->def->pack_in_place(n, span[i].graph->tensors, k, w, temp))
-      n->weights = w;
-  }
-  dyce__free(temp);
-  dyce__free(span);
-  return DYCE_OK;
-}
-
-static dyce_status pack_weights(dyce__loader *ld) {
-  dyce_model *m = ld->model;
-  const dyce__kernels *k = dyce__kernels_default();
-  if (ld->in_place) {
-    dyce_status s = pack_in_place(ld);
-    if (s) return s;
-  }
-  uint64_t total = 0, in_place = 0, used = 0; /* block floats, in file, all */
-  for (size_t gi = 0; gi < m->graph_count; gi++)
-    for (uint32_t j = 0; j < m->graphs[gi].node_count; j++) {
-      const dyce__node *n = &m->graphs[gi].nodes[j];
-      if (n->weights) in_place += n->packed_count;
-      else total += round4(n->packed_count);
-      if (!ld->in_place) total += round4(n->bias_count);
-      used += n->packed_count + n->bias_count;
-    }
-  if (total + in_place > MAX_ELEMS)
-    return dyce__fail(ld->err, DYCE_LIMIT,
-                      "packed weights need %llu floats; the limit is 2^28",
-                      (unsigned long long)(total + in_place));
-  m->weights = dyce__malloc(sizeof(float) * (size_t)(total ? total : 1));
-  if (!m->weights)
-    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY,
-                      "cannot allocate %llu bytes of packed weights",
-                      (unsigned long long)total * 4);
-  m->weight_floats = (size_t)used; /* the same however they were packed */
-  float *at = m->weights;
-  for (size_t gi = 0; gi < m->graph_count; gi++) {
-    dyce__graph *g = &m->graphs[gi];
-    for (uint32_t j = 0; j < g->node_count; j++) {
-      dyce__node *n = &g->nodes[j];
-      if (n->packed_count && !n->weights) {
-        if (n->def->pack)
-          n->def->pack(n, g->tensors, k, at);
-        else
-          memcpy(at, n->file_weights, sizeof(float) * n->packed_count);
-        n->weights = at;
-        at += round4(n->packed_count);
-      }
-      if (n->bias_count && ld->in_place) {
-        n->bias = n->file_bias; /* the model owns the file */
-      } else if (n->bias_count) {
-        memcpy(at, n->file_bias, sizeof(float) * n->bias_count);
-        n->bias = at;
-        at += round4(n->bias_count);
-      }
-      n->file_weights = n->file_bias = NULL; /* the file may go away now */
-    }
-  }
-  return DYCE_OK;
-}
-
-void dyce__release_weights(dyce_model *m) {
-  const dyce__kernels *k = dyce__kernels_default();
-  if (!k->release_conv2d || !m->graphs) return;
-  /* After a failed load a graph may have a count but no nodes yet; a
-   * node has packed weights only once pack_weights reached it. */
-  for (size_t gi = 0; gi < m->graph_count; gi++)
-    for (uint32_t j = 0; m->graphs[gi].nodes && j < m->graphs[gi].node_count;
-         j++) {
-      const dyce__node *n = &m->graphs[gi].nodes[j];
-      if (n->op == DYCE__OP_CONV2D && n->weights) k->release_conv2d(n->weights);
-    }
 }

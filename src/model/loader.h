@@ -1,6 +1,6 @@
-/* State shared by the two halves of dyce_model_load: load.c (header,
- * sections, strings, input spec, labels) and load_graphs.c (graphs,
- * tensors, nodes, weights). */
+/* State shared by the parts of dyce_model_load: load.c (header,
+ * sections, strings, input spec, labels), load_graphs.c (graphs,
+ * tensors, nodes) and pack_weights.c (weights). */
 #ifndef DYCE_MODEL_LOADER_H
 #define DYCE_MODEL_LOADER_H
 
@@ -30,7 +30,12 @@ typedef struct dyce__loader {
 const char *dyce__string_at(dyce__loader *ld, uint32_t offset,
                             int may_be_empty, const char *what);
 
+/* Packed weights, all tensors of a graph: at most this many floats. */
+#define DYCE__MAX_ELEMS (1u << 28)
+
 dyce_status dyce__load_graphs(dyce__loader *ld);
+/* Packs every node's weights after the graphs are read (pack_weights.c). */
+dyce_status dyce__pack_weights(dyce__loader *ld);
 /* Frees what kernels keep outside the packed weights (XNNPACK operators,
  * see kernels.h); called by dyce_model_free, also after a failed load. */
 void dyce__release_weights(dyce_model *m);
