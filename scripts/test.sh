@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (README's test command, run by CI):
-#   C tests natively and under ASan+UBSan (ctest), the ASan CLI on the
+#   the C structure checks (layers, sizes), C tests natively and under
+#   ASan+UBSan (ctest, with the library's exported symbols), the ASan CLI on the
 #   exported test models, the training pipeline in smoke mode, then the
 #   Node tests (conformance of the three builds against onnxruntime-node,
 #   bad input, the cascade and search across builds, wasmtime when
@@ -10,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+echo "== C structure: includes point down the layers, file and function sizes"
+/usr/bin/python3 scripts/check-layers.py
+/usr/bin/python3 scripts/check-sizes.py
 bash scripts/build.sh native emscripten wasi
 bash scripts/build.sh asan
 

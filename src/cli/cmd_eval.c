@@ -313,6 +313,41 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
   return count < cap ? count : cap;
 }
 
+/* The samples to evaluate, in records order when the records have the
+ * split (`*have_split`, `*split`), else the data's own order; at most
+ * --limit. Checks that the records describe the data. */
+static int sample_order(const eval_args *a, const dyce_records *rec,
+                        const dataset *d, int folder, int *have_split,
+                        size_t *split, uint32_t **order, size_t *n) {
+  dyce_split sp = {0};
+  *have_split = rec && dyce_records_find_split(rec, a->split, split, NULL) == DYCE_OK;
+  if (*have_split && folder && !a->records && !records_match(rec, *split, d)) {
+    /* MODEL.records found beside the package describes other data (the
+     * folder is not the one it was recorded on): evaluate the folder. */
+    fprintf(stderr, "dyce: note: the records beside %s do not describe %s; not used\n",
+            a->model, a->data);
+    *have_split = 0;
+  }
+  /* Without records, a split is all of its own data: test, or an image
+   * folder's own DIR/train or DIR/val; IDX val and a val carved from an
+   * image folder's train exist only in the records. */
+  if (!*have_split && strcmp(a->split, "test") != 0 && !(folder && strcmp(a->split, d->part) == 0))
+    return cli_error("split '%s' is defined by the records file; none has it "
+                     "(pass --records FILE)", a->split);
+  *n = *have_split ? (dyce_records_split(rec, *split, &sp, NULL), sp.count) : d->count;
+  if (a->limit && a->limit < *n) *n = a->limit;
+  if (*n == 0) return cli_error("%s: the %s split has no samples", a->data, a->split);
+  *order = malloc(sizeof(uint32_t) * *n);
+  if (!*order) return cli_error("out of memory");
+  for (size_t i = 0; i < *n; i++) {
+    (*order)[i] = *have_split ? sp.index[i] : (uint32_t)i;
+    if ((*order)[i] >= d->count || (*have_split && sp.label[i] != d->labels[(*order)[i]]))
+      return cli_error("records sample %zu (index %u) does not match the data", i,
+                       (*order)[i]);
+  }
+  return CLI_OK;
+}
+
 int cmd_eval(int argc, char **argv) {
   eval_args a;
   if (parse(argc, argv, &a)) return CLI_USAGE;
@@ -322,7 +357,6 @@ int cmd_eval(int argc, char **argv) {
   dataset d = {0};
   size_t split = 0, rg = 0, n = 0, targets = 0;
   uint32_t *order = NULL;
-  dyce_split sp = {0};
   eval_target *target = calloc(4096, sizeof *target);
   size_t *answered_by = calloc(dyce_model_graph_count(m), sizeof(size_t));
   FILE *dump = NULL;
@@ -332,40 +366,9 @@ int cmd_eval(int argc, char **argv) {
   if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, &d)
                          : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
     goto done;
-  int have_split = rec && dyce_records_find_split(rec, a.split, &split, NULL) == DYCE_OK;
-  if (have_split && folder && !a.records && !records_match(rec, split, &d)) {
-    /* MODEL.records found beside the package describes other data (the
-     * folder is not the one it was recorded on): evaluate the folder. */
-    fprintf(stderr, "dyce: note: the records beside %s do not describe %s; not used\n",
-            a.model, a.data);
-    have_split = 0;
-  }
-  /* Without records, a split is all of its own data: test, or an image
-   * folder's own DIR/train or DIR/val; IDX val and a val carved from an
-   * image folder's train exist only in the records. */
-  if (!have_split && strcmp(a.split, "test") != 0 && !(folder && strcmp(a.split, d.part) == 0)) {
-    rc = cli_error("split '%s' is defined by the records file; none has it "
-                   "(pass --records FILE)", a.split);
+  int have_split = 0;
+  if ((rc = sample_order(&a, rec, &d, folder, &have_split, &split, &order, &n)))
     goto done;
-  }
-  n = have_split ? (dyce_records_split(rec, split, &sp, NULL), sp.count) : d.count;
-  if (a.limit && a.limit < n) n = a.limit;
-  if (n == 0) {
-    rc = cli_error("%s: the %s split has no samples", a.data, a.split);
-    goto done;
-  }
-  order = malloc(sizeof(uint32_t) * n);
-  if (!order) {
-    rc = cli_error("out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < n; i++) {
-    order[i] = have_split ? sp.index[i] : (uint32_t)i;
-    if (order[i] >= d.count || (have_split && sp.label[i] != d.labels[order[i]])) {
-      rc = cli_error("records sample %zu (index %u) does not match the data", i, order[i]);
-      goto done;
-    }
-  }
   if (a.dump && !(dump = fopen(a.dump, "w"))) {
     rc = cli_error("%s: cannot write", a.dump);
     goto done;

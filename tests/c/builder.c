@@ -56,6 +56,43 @@ void tb_put_u32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)(v >> 24);
 }
 
+/* One graph's record, tensors and nodes (its tensors and nodes start at
+ * records t_at and n_at). */
+static void put_graph(const tb_graph *g, uint32_t t_at, uint32_t n_at,
+                      buf *strs, buf *grph, buf *tens, buf *node, buf *wght) {
+  put_u32(grph, add_string(strs, g->name));
+  put_u32(grph, g->source);
+  put_u32(grph, t_at);
+  put_u32(grph, g->tensor_count);
+  put_u32(grph, n_at);
+  put_u32(grph, g->node_count);
+  put_u32(grph, g->input);
+  put_u32(grph, g->output);
+  put_u64(grph, g->macs);
+  pad_to(grph, 16);
+  put(grph, (uint8_t[16]){0}, 16);
+  for (uint32_t t = 0; t < g->tensor_count; t++) {
+    put_u32(tens, 1);
+    for (int d = 0; d < 3; d++) put_u32(tens, g->tensors[t][d]);
+  }
+  for (uint32_t j = 0; j < g->node_count; j++) {
+    const tb_node *nd = &g->nodes[j];
+    put_u32(node, nd->op);
+    put_u32(node, nd->act);
+    put_f32(node, nd->act_a);
+    put_f32(node, nd->act_b);
+    put_u32(node, nd->in0);
+    put_u32(node, nd->in1);
+    put_u32(node, nd->out);
+    put_u32(node, 0);
+    put_u32(node, nd->weight_count ? add_floats(wght, nd->weights, nd->weight_count) : 0);
+    put_u32(node, nd->weight_count);
+    put_u32(node, nd->bias_count ? add_floats(wght, nd->bias, nd->bias_count) : 0);
+    put_u32(node, nd->bias_count);
+    for (int k = 0; k < DYCE__N_PARAM_COUNT; k++) put_u32(node, (uint32_t)nd->p[k]);
+  }
+}
+
 uint8_t *tb_build(const tb_package *pkg, size_t *size) {
   buf strs = {0}, inpt = {0}, labl = {0}, grph = {0}, tens = {0}, node = {0},
       wght = {0};
@@ -78,37 +115,7 @@ uint8_t *tb_build(const tb_package *pkg, size_t *size) {
   uint32_t t_at = 0, n_at = 0;
   for (uint32_t gi = 0; gi < pkg->graph_count; gi++) {
     const tb_graph *g = &pkg->graphs[gi];
-    put_u32(&grph, add_string(&strs, g->name));
-    put_u32(&grph, g->source);
-    put_u32(&grph, t_at);
-    put_u32(&grph, g->tensor_count);
-    put_u32(&grph, n_at);
-    put_u32(&grph, g->node_count);
-    put_u32(&grph, g->input);
-    put_u32(&grph, g->output);
-    put_u64(&grph, g->macs);
-    pad_to(&grph, 16);
-    put(&grph, (uint8_t[16]){0}, 16);
-    for (uint32_t t = 0; t < g->tensor_count; t++) {
-      put_u32(&tens, 1);
-      for (int d = 0; d < 3; d++) put_u32(&tens, g->tensors[t][d]);
-    }
-    for (uint32_t j = 0; j < g->node_count; j++) {
-      const tb_node *nd = &g->nodes[j];
-      put_u32(&node, nd->op);
-      put_u32(&node, nd->act);
-      put_f32(&node, nd->act_a);
-      put_f32(&node, nd->act_b);
-      put_u32(&node, nd->in0);
-      put_u32(&node, nd->in1);
-      put_u32(&node, nd->out);
-      put_u32(&node, 0);
-      put_u32(&node, nd->weight_count ? add_floats(&wght, nd->weights, nd->weight_count) : 0);
-      put_u32(&node, nd->weight_count);
-      put_u32(&node, nd->bias_count ? add_floats(&wght, nd->bias, nd->bias_count) : 0);
-      put_u32(&node, nd->bias_count);
-      for (int k = 0; k < DYCE__N_PARAM_COUNT; k++) put_u32(&node, (uint32_t)nd->p[k]);
-    }
+    put_graph(g, t_at, n_at, &strs, &grph, &tens, &node, &wght);
     t_at += g->tensor_count;
     n_at += g->node_count;
   }
