@@ -41,19 +41,20 @@ ACTS = {
 
 # Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share
 # the window slots; a slot may mean different things for different ops.
-P_KH = 0           # conv / pool: kernel height
-P_KW = 1           # kernel width
-P_SH = 2           # stride along H
-P_SW = 3           # stride along W
-P_PAD_T = 4        # padding: top
-P_PAD_L = 5        # left
-P_PAD_B = 6        # bottom
-P_PAD_R = 7        # right
-P_DH = 8           # conv: dilation along H
-P_DW = 9           # conv: dilation along W
-P_GROUPS = 10      # conv: groups
-P_COUNT_PAD = 8    # avg pool: 1 = count padding in the divisor
-P_CONCAT_MORE = 0  # concat: inputs after in0, in1 (0..11), tensors in p[1..]
+P_KH = 0             # conv / pool: kernel height
+P_KW = 1             # kernel width
+P_SH = 2             # stride along H
+P_SW = 3             # stride along W
+P_PAD_T = 4          # padding: top
+P_PAD_L = 5          # left
+P_PAD_B = 6          # bottom
+P_PAD_R = 7          # right
+P_DH = 8             # conv: dilation along H
+P_DW = 9             # conv: dilation along W
+P_GROUPS = 10        # conv: groups
+P_COUNT_PAD = 8      # avg pool: 1 = count padding in the divisor
+P_CONCAT_MORE = 0    # concat: inputs after in0, in1 (0..11)
+P_CONCAT_INPUTS = 1  # concat: their tensors, p[1..CONCAT_MORE]
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import dyce_codes
+from dyce_codes import (ACTS, OPS, P_CONCAT_INPUTS, P_CONCAT_MORE, P_DH, P_DW,
+                        P_GROUPS, P_KH, P_KW, P_PAD_R, P_PAD_T, P_SW)
+
 MAGIC = b"DYCE"
 VERSION = 1
 HEADER_BYTES = 64
@@ -25,17 +29,12 @@ PARAM_COUNT = 12
 WEIGHT_ALIGN_FLOATS = 4  # 16-byte boundary
 MAX_NAME_BYTES = 255
 
-OPS = {
-    "conv2d": 1, "fully_connected": 2, "add": 3, "mul": 4, "activation": 5,
-    "max_pool": 6, "avg_pool": 7, "global_avg_pool": 8, "flatten": 9,
-    "softmax": 10, "channel_affine": 11, "concat": 12, "global_max_pool": 13,
-}
-ACTS = {
-    "none": 0, "relu": 1, "clip": 2, "sigmoid": 3, "hard_sigmoid": 4,
-    "hard_swish": 5, "silu": 6, "leaky_relu": 7, "tanh": 8, "gelu": 9,
-    "gelu_tanh": 10, "elu": 11, "softplus": 12,
-}
-MAX_CONCAT_INPUTS = 2 + PARAM_COUNT - 1   # in0, in1, then p[0] more in p[1..]
+# OPS, ACTS (op / activation name -> code) and the parameter slots P_* are
+# generated from spec/codes.json into dyce_codes.py.
+MAX_CONCAT_INPUTS = 2 + PARAM_COUNT - P_CONCAT_INPUTS  # in0, in1, then p[1..]
+WINDOW = slice(P_KH, P_SW + 1)       # conv / pool: kh, kw, sh, sw
+PADS = slice(P_PAD_T, P_PAD_R + 1)   # top, left, bottom, right
+DILATION = slice(P_DH, P_DW + 1)     # conv: dh, dw
 OP_NAMES = {code: name for name, code in OPS.items()}
 ACT_NAMES = {code: name for name, code in ACTS.items()}
 
@@ -48,7 +47,18 @@ LEVEL_NAME_BYTES = 32
 def is_dense(node):
     """Nodes a width level sets the width of (others follow their input)."""
     return node.op == "fully_connected" or (node.op == "conv2d" and
-                                            node.params[10] == 1)
+                                            node.params[P_GROUPS] == 1)
+
+
+def node_params(**slots):
+    """A node's params from slot names (dyce_codes.P_*), e.g.
+    node_params(KH=3, KW=3): unnamed slots are 0, and the list ends at the
+    highest slot named (write_package pads it to PARAM_COUNT)."""
+    index = {name: getattr(dyce_codes, "P_" + name) for name in slots}
+    params = [0] * (max(index.values()) + 1)
+    for name, value in slots.items():
+        params[index[name]] = value
+    return params
 
 
 @dataclass
@@ -91,7 +101,8 @@ def node_macs(node, shapes):
     if node.op == "conv2d":
         _, oh, ow, cout = shapes[node.output]
         cin = shapes[node.inputs[0]][3]
-        kh, kw, groups = node.params[0], node.params[1], node.params[10]
+        kh, kw = node.params[P_KH], node.params[P_KW]
+        groups = node.params[P_GROUPS]
         return oh * ow * cout * kh * kw * (cin // groups)
     if node.op == "fully_connected":
         return shapes[node.inputs[0]][3] * shapes[node.output][3]
@@ -169,7 +180,8 @@ def _node_record(node, weights):
         if not 2 <= len(node.inputs) <= MAX_CONCAT_INPUTS:
             raise ValueError(f"concat of {len(node.inputs)} inputs: "
                              f"2..{MAX_CONCAT_INPUTS}")
-        params = [len(node.inputs) - 2] + list(node.inputs[2:])
+        params = node_params(CONCAT_MORE=len(node.inputs) - 2)
+        params[P_CONCAT_INPUTS:] = node.inputs[2:]
     params += [0] * (PARAM_COUNT - len(params))
     return struct.pack(
         "<2I2f4I4I12i", OPS[node.op], ACTS[node.act], node.act_a, node.act_b,
@@ -287,7 +299,7 @@ def _read_node(record, wght):
      *params) = struct.unpack("<2I2f4I4I12i", record)
     inputs = [in0] if in1 == NONE else [in0, in1]
     if OP_NAMES[op] == "concat":
-        inputs += params[1:1 + params[0]]
+        inputs += params[P_CONCAT_INPUTS:P_CONCAT_INPUTS + params[P_CONCAT_MORE]]
     return Node(
         op=OP_NAMES[op], inputs=inputs,
         output=out, act=ACT_NAMES[act], act_a=a, act_b=b,

@@ -53,6 +53,7 @@ export const PARAMS = Object.freeze({
   GROUPS: 10,
   COUNT_PAD: 8,
   CONCAT_MORE: 0,
+  CONCAT_INPUTS: 1,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

@@ -6,6 +6,9 @@ of ops that do not reach the output."""
 
 import numpy as np
 
+import dyce_format as fmt
+from dyce_codes import P_COUNT_PAD
+
 from .common import ConvertError, Op
 
 
@@ -40,13 +43,14 @@ def _absorb_pads(ops, output):
         if target is None or target.op not in ("conv2d", "avg_pool"):
             raise ConvertError(f"{pad.origin}: zero padding is supported only "
                                "as the sole input of a Conv or AveragePool")
-        own = target.params[4:8]
+        own = target.params[fmt.PADS]
         if target.op == "avg_pool":
-            if any(own) and not target.params[8]:
+            if any(own) and not target.params[P_COUNT_PAD]:
                 raise ConvertError(f"{target.origin}: cannot combine explicit "
                                    "Pad with count_include_pad=0 padding")
-            target.params[8] = 1   # padded zeros are real cells of the window
-        target.params[4:8] = [p + q for p, q in zip(own, pad.params)]
+            target.params[P_COUNT_PAD] = 1  # padded zeros are real cells
+        target.params[fmt.PADS] = [p + q for p, q in
+                                   zip(own, pad.params[fmt.PADS])]
         target.inputs = [pad.inputs[0]]
         ops.remove(pad)
 

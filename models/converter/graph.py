@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 
 import dyce_format as fmt
+from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
 from . import fusion
 from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
@@ -27,10 +28,11 @@ def _check_shape(where, shape):
 def _check_pool_padding(op):
     """A max pool or a count_include_pad=0 average pool needs a real cell in
     every window (else no max / a zero divisor): padding < kernel ensures it."""
-    padding_counts = op.op == "avg_pool" and op.params[8]
+    padding_counts = op.op == "avg_pool" and op.params[P_COUNT_PAD]
     if op.op == "conv2d" or padding_counts:
         return
-    kh, kw, (pt, pl, pb, pr) = op.params[0], op.params[1], op.params[4:8]
+    kh, kw = op.params[P_KH], op.params[P_KW]
+    pt, pl, pb, pr = op.params[fmt.PADS]
     if max(pt, pb) >= kh or max(pl, pr) >= kw:
         raise ConvertError(f"{op.origin}: padding {[pt, pl, pb, pr]} must be "
                            f"smaller than the kernel {kh}x{kw}")
@@ -39,12 +41,13 @@ def _check_pool_padding(op):
 def _check_op(op, shapes):
     """Parameters, weights and result shape within what the loader accepts."""
     if op.op in ("conv2d", "max_pool", "avg_pool"):
-        windows = op.params[:4] + (op.params[8:10] if op.op == "conv2d" else [])
+        windows = op.params[fmt.WINDOW] + (op.params[fmt.DILATION]
+                                           if op.op == "conv2d" else [])
         if not all(1 <= v <= MAX_KERNEL for v in windows):
             raise ConvertError(f"{op.origin}: kernel / stride / dilation "
                                f"{windows} outside 1..{MAX_KERNEL}")
-        if max(op.params[4:8]) > MAX_KERNEL:
-            raise ConvertError(f"{op.origin}: padding {op.params[4:8]} "
+        if max(op.params[fmt.PADS]) > MAX_KERNEL:
+            raise ConvertError(f"{op.origin}: padding {op.params[fmt.PADS]} "
                                f"exceeds {MAX_KERNEL}")
         _check_pool_padding(op)
     values = [np.float32(op.act_a), np.float32(op.act_b)] + [

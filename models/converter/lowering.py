@@ -35,7 +35,15 @@ def _lower_conv(lw, node, attrs):
     ow = window_out(node, shape[3], dw * (kw - 1) + 1, sw, pads[1], pads[3])
     lw.emit(node, "conv2d", [x], (1, cout, oh, ow),
             weight=w.transpose(0, 2, 3, 1), bias=b,
-            params=[kh, kw, sh, sw, *pads, dh, dw, groups])
+            params=_window_params((kh, kw), (sh, sw), pads,
+                                  DH=dh, DW=dw, GROUPS=groups))
+
+
+def _window_params(kernel, strides, pads, **more):
+    """The params of a conv or pool: window slots, padding and `more`."""
+    (kh, kw), (sh, sw), (top, left, bottom, right) = kernel, strides, pads
+    return fmt.node_params(KH=kh, KW=kw, SH=sh, SW=sw, PAD_T=top, PAD_L=left,
+                           PAD_B=bottom, PAD_R=right, **more)
 
 
 def _lower_pool(lw, node, attrs):
@@ -56,15 +64,16 @@ def _lower_pool(lw, node, attrs):
     if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
         # nn.AdaptiveMaxPool2d(1): one window over everything
         return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
-    params = [*kernel, *strides, *pads]
-    if node.op_type == "AveragePool":
-        params.append(attrs.get("count_include_pad", 0))
+    more = ({"COUNT_PAD": attrs.get("count_include_pad", 0)}
+            if node.op_type == "AveragePool" else {})
+    params = _window_params(kernel, strides, pads, **more)
     op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
     lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
 
 
 def _lower_pad(lw, node, attrs):
-    """Zero padding of H and W; a later pass merges it into its consumer."""
+    """Zero padding of H and W (in the padding slots of a "pad" op, which
+    is not a dyce op): fusion.py merges it into its consumer."""
     x = lw.tensor(node)
     pads = [int(p) for p in lw.const(node, 1)]
     value = lw.const(node, 2, required=False)
@@ -76,7 +85,7 @@ def _lower_pad(lw, node, attrs):
         fail(node, f"pads {pads}: only non-negative padding of H and W")
     t, l, b, r = pads[2], pads[3], pads[6], pads[7]
     lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
-            params=[t, l, b, r])
+            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r))
 
 
 _GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",

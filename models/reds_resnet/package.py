@@ -23,6 +23,7 @@ import os
 
 import convert  # models/convert.py
 import dyce_format
+from dyce_codes import P_KH, P_KW
 
 from fmnist import data as fdata
 from fmnist import nets as fnets
@@ -50,7 +51,7 @@ def dense_roles(graph):
             roles.append("fc")
         elif graph.shapes[n.inputs[0]][3] == 1:
             roles.append("stem")
-        elif n.params[0] == 1 and n.params[1] == 1:
+        elif n.params[P_KH] == 1 and n.params[P_KW] == 1:
             roles.append("shortcut")
         elif n.output in add_inputs:
             roles.append("conv2")

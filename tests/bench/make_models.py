@@ -147,8 +147,7 @@ def main():
     torch.set_num_threads(1)
     for name, (build, shape) in MODELS.items():
         base = os.path.join(out, name)
-        sources = [os.path.abspath(__file__), convert.__file__,
-                   dyce_format.__file__, nets.__file__]
+        sources = [os.path.abspath(__file__), *convert.SOURCES, nets.__file__]
         if build is None:
             sources.append(os.path.join(ROOT, "build", "testmodels",
                                         name + ".onnx"))

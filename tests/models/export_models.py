@@ -203,8 +203,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
-    converter = [os.path.join(MODELS_DIR, f)
-                 for f in ("convert.py", "dyce_format.py")]
+    converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)
         exported = [base + s for s in (".onnx", ".input.npy", ".torch.npy")]
