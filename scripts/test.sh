@@ -17,6 +17,10 @@ echo "== C structure: includes point down the layers, file and function sizes"
 bash scripts/build.sh native emscripten wasi
 bash scripts/build.sh asan
 
+echo "== exported symbols of the wasm libraries (the native ones: ctest 'symbols')"
+for lib in build/emscripten/libdyce_engine.a build/wasi/libdyce_engine_relaxed.a; do
+  /usr/bin/python3 scripts/check-symbols.py "$lib" llvm-nm
+done
 echo "== C tests (native)"
 ctest --test-dir build/native --output-on-failure
 echo "== C tests (ASan + UBSan)"
