@@ -8,8 +8,10 @@ cascade roles, confidence measures) is defined once in spec/codes.json;
 this script turns it into
 
     src/dyce_status.h       the public status X-macro (included by dyce.h)
-    src/codes.h             ops, activations, parameter slots, roles
-                            (included by format.h)
+    src/codes.h             ops, activations, parameter slots (included by
+                            format.h)
+    wasm/binding_codes.h    the cascade roles of the wasm binding (it sees
+                            only the public header and its own)
     models/dyce_codes.py    the same for the converter and dyce_format.py
     wasm/codes.mjs          the same for the JS binding
 
@@ -109,7 +111,7 @@ def codes_header(table):
     str_field = [lambda v: v["name"], lambda v: str(v["code"]),
                  lambda v: json.dumps(v["text"])]
     ops, acts = table["ops"], table["acts"]
-    params, roles = table["params"], table["roles"]
+    params = table["params"]
     return f"""/* {STAMP} */
 #ifndef DYCE_CODES_H
 #define DYCE_CODES_H
@@ -127,10 +129,20 @@ def codes_header(table):
 {_c_block(params["about"])}
 {_c_enum("DYCE__P", params["values"], "slot")}
 
-{_c_block(roles["about"])}
-{_c_enum("DYCE__ROLE", roles["values"], "code", "dyce__role")}
-
 #endif /* DYCE_CODES_H */
+"""
+
+
+def binding_header(table):
+    roles = table["roles"]
+    return f"""/* {STAMP} */
+#ifndef DYCE_BINDING_CODES_H
+#define DYCE_BINDING_CODES_H
+
+{_c_block(roles["about"] + " wasm/codes.mjs has the same numbers.")}
+{_c_enum("DYCE_WASM_ROLE", roles["values"], "code", "dyce_wasm_role")}
+
+#endif /* DYCE_BINDING_CODES_H */
 """
 
 
@@ -224,6 +236,7 @@ export const STATUS_NAMES = Object.freeze([
 OUTPUTS = {
     "src/dyce_status.h": status_header,
     "src/codes.h": codes_header,
+    "wasm/binding_codes.h": binding_header,
     "models/dyce_codes.py": python_module,
     "wasm/codes.mjs": js_module,
 }

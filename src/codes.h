@@ -68,12 +68,4 @@ enum {
   DYCE__P_CONCAT_INPUTS = 1 /* concat: their tensors, p[1..CONCAT_MORE] */
 };
 
-/* Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
- * wasm/binding.c). */
-typedef enum {
-  DYCE__ROLE_SAVER = 0, /* saver i */
-  DYCE__ROLE_STAGE = 1, /* stage i, 1-based */
-  DYCE__ROLE_EXIT = 2   /* exit i at position p */
-} dyce__role;
-
 #endif /* DYCE_CODES_H */

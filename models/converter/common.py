@@ -7,7 +7,6 @@ import numpy as np
 
 import dyce_format as fmt
 
-
 MIN_OPSET, MAX_OPSET = 13, 17
 MAX_DIM = 65535
 MAX_ELEMENTS = 2 ** 28
