@@ -9,7 +9,12 @@
 #include "dyce.h"
 
 EMSCRIPTEN_KEEPALIVE size_t dyce_wasm_error_bytes(void) {
-  return sizeof(dyce_error); /* status (i32) at 0, message at 4 */
+  return sizeof(dyce_error);
+}
+
+/* The message of an error record (so JS needs no struct offsets). */
+EMSCRIPTEN_KEEPALIVE const char *dyce_wasm_error_message(const dyce_error *e) {
+  return e->message;
 }
 
 static int info(const dyce_model *m, size_t g, dyce_graph_info *out) {

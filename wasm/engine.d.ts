@@ -67,6 +67,8 @@ export declare class Model {
   classify(input: Float32Array, options?: { layout?: 'nchw' | 'nhwc'; deadlineMs?: number; macBudget?: number }): EngineClassification;
   /** Runs one graph (default "head" or the last) and returns a copy of its output (NHWC). */
   run(input: Float32Array, options?: { graph?: string | number; layout?: 'nchw' | 'nhwc' }): Float32Array;
+  /** A copy of a graph's output from the last run or classify (NHWC), without running anything. */
+  output(graph: string | number): Float32Array;
   graphIndex(name: string): number;
   free(): void;
 }

@@ -54,7 +54,7 @@ export class Engine {
     const status = fn(...args, this.err);
     if (status !== 0) {
       const code = this.m.UTF8ToString(this.m._dyce_status_name(status));
-      throw new DyceError(code, this.m.UTF8ToString(this.err + 4));
+      throw new DyceError(code, this.m.UTF8ToString(this.m._dyce_wasm_error_message(this.err)));
     }
   }
 
@@ -222,10 +222,22 @@ export class Model {
    * copy of its output (NHWC).
    */
   run(input, { graph, layout = 'nchw' } = {}) {
-    const m = this.engine.m, out = this.engine.out;
+    const m = this.engine.m;
     const g = graph == null ? this.defaultGraph : typeof graph === 'number' ? graph : this.graphIndex(graph);
     this.setInput(input, layout);
     this.engine.call(m._dyce_session_run, this.session, g);
+    return this.output(g);
+  }
+
+  /**
+   * A copy of graph `graph`'s (name or index) output from the last run or
+   * classify, without running anything (the session keeps every output of
+   * the graphs that ran).
+   */
+  output(graph) {
+    const m = this.engine.m, out = this.engine.out;
+    const g = typeof graph === 'number' ? graph : this.graphIndex(graph);
+    // dyce_session_output(session, graph, float **data, size_t *count): two 32-bit slots.
     this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);
     const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
     return m.HEAPF32.slice(data >> 2, (data >> 2) + count);

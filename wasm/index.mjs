@@ -184,12 +184,23 @@ export class DyceModel {
 
   /** The `k` most probable classes of graph `exit`'s output for the current input. */
   topOf(exit, k) {
-    const logits = readOutput(this.low, exit);
-    const max = Math.max(...logits);
-    const e = logits.map((v) => Math.exp(v - max));
-    const sum = e.reduce((a, b) => a + b, 0);
-    return Array.from(e, (v, index) => ({ index, label: this.labels[index] ?? String(index), score: v / sum }))
-      .sort((a, b) => b.score - a.score).slice(0, Math.max(0, k));
+    k = Math.max(0, Math.floor(k) || 0);
+    const logits = this.low.output(exit);
+    let max = -Infinity, sum = 0;
+    for (const v of logits) if (v > max) max = v;
+    for (const v of logits) sum += Math.exp(v - max);
+    // Only the k best are kept, in order (a model may have 65 535 classes);
+    // ties keep the lower index first, as a stable sort would.
+    const best = [];
+    for (let index = 0; index < logits.length && k > 0; index++) {
+      const v = logits[index];
+      if (best.length === k && !(v > logits[best[k - 1]])) continue;
+      let at = best.length;
+      while (at > 0 && logits[best[at - 1]] < v) at--;
+      best.splice(at, 0, index);
+      if (best.length > k) best.pop();
+    }
+    return best.map((index) => ({ index, label: this.labels[index] ?? String(index), score: Math.exp(logits[index] - max) / sum }));
   }
 
   /** Frees the wasm model and session. Idempotent; later calls throw DYCE_BAD_STATE. */
@@ -198,19 +209,4 @@ export class DyceModel {
     this.disposed = true;
     this.low.free();
   }
-}
-
-/**
- * A copy of graph `name`'s output for the current input, without running
- * anything: the session keeps every output of the last classify.
- * (Reaches into the engine Model; a `Model.output(graph)` there would
- * replace this.)
- */
-function readOutput(low, name) {
-  const { engine, session } = low, m = engine.m;
-  return engine.withAlloc(8, (out) => {
-    engine.call(m._dyce_session_output, session, low.graphIndex(name), out, out + 4);
-    const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
-    return m.HEAPF32.slice(data >> 2, (data >> 2) + count);
-  });
 }

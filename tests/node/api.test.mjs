@@ -129,6 +129,14 @@ test('top lists the most probable classes of the classifier that answered', asyn
   assert.ok(Math.abs(r.top[0].score - r.score) < 1e-5);
   for (let k = 1; k < 5; k++) assert.ok(r.top[k].score <= r.top[k - 1].score);
   assert.equal((await model.classify(picture(3))).top.length, 3);
+  // Every class, in the order of a full sort of the softmax of the answering graph's logits.
+  const all = await model.classify(picture(3), { topK: 100 });
+  const logits = model.low.output(all.exit), max = Math.max(...logits);
+  const e = Array.from(logits, (v) => Math.exp(v - max)), sum = e.reduce((a, b) => a + b, 0);
+  const sorted = e.map((v, index) => ({ index, score: v / sum })).sort((a, b) => b.score - a.score);
+  assert.deepEqual(all.top.map((t) => t.index), sorted.map((t) => t.index));
+  for (const [i, t] of all.top.entries()) assert.ok(Math.abs(t.score - sorted[i].score) < 1e-6);
+  assert.deepEqual((await model.classify(picture(3), { topK: 0 })).top, []);
 });
 
 test('preprocessing: center crop, box-filter resize, grayscale, invert', async () => {
