@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "models"))
 import convert  # noqa: E402
+from dyce_codes import P_GROUPS, P_KH, P_KW  # noqa: E402
 import dyce_format  # noqa: E402
 from fmnist import nets  # noqa: E402
 
@@ -114,7 +115,7 @@ def tfjs_plan(graph, macs):
         if n.op == "conv2d":
             _, oh, ow, cout = graph.shapes[n.output]
             cin = graph.shapes[n.inputs[0]][3]
-            kh, kw, groups = n.params[0], n.params[1], n.params[10]
+            kh, kw, groups = n.params[P_KH], n.params[P_KW], n.params[P_GROUPS]
             w = n.weight.reshape(cout, kh, kw, cin // groups)
             if groups == 1:
                 op["w"] = put(w.transpose(1, 2, 3, 0))          # HWIO

@@ -1,6 +1,7 @@
 // Runs a model's op list (NAME.tfjs.json + .bin, written by make_models.py
 // from the .dyce) with TensorFlow.js, using the fused ops (conv / depthwise
 // / matMul with bias and activation) so the peer gets its fast paths.
+import { PARAMS } from '../../wasm/codes.mjs';
 
 const FUSED = { none: 'linear', relu: 'relu' };
 
@@ -28,7 +29,7 @@ function activate(tf, op, x) {
 
 /** Explicit padding as tfjs takes it: a number when symmetric. */
 function padOf(p) {
-  const [t, l, b, r] = [p[4], p[5], p[6], p[7]];
+  const [t, l, b, r] = [p[PARAMS.PAD_T], p[PARAMS.PAD_L], p[PARAMS.PAD_B], p[PARAMS.PAD_R]];
   if (t === l && l === b && b === r) return t;
   return [[0, 0], [t, b], [l, r], [0, 0]];
 }
@@ -44,8 +45,8 @@ export function buildTfjsModel(tf, plan, blob) {
     for (const op of ops) {
       const a = t[op.in[0]], p = op.p;
       let y, fused = fusedAct(op);
-      const conv = { x: a, filter: op.W, strides: [p[2], p[3]], pad: padOf(p),
-        dilations: [p[8], p[9]], bias: op.B, activation: fused ?? 'linear' };
+      const conv = { x: a, filter: op.W, strides: [p[PARAMS.SH], p[PARAMS.SW]], pad: padOf(p),
+        dilations: [p[PARAMS.DH], p[PARAMS.DW]], bias: op.B, activation: fused ?? 'linear' };
       switch (op.op) {
         case 'conv2d': y = tf.fused.conv2d(conv); break;
         case 'depthwise': y = tf.fused.depthwiseConv2d(conv); break;
@@ -63,9 +64,9 @@ export function buildTfjsModel(tf, plan, blob) {
         }
         case 'global_avg_pool': y = tf.mean(a, [1, 2], true); fused = null; break;
         case 'max_pool':
-          y = tf.maxPool(a, [p[0], p[1]], [p[2], p[3]], padOf(p)); fused = null; break;
+          y = tf.maxPool(a, [p[PARAMS.KH], p[PARAMS.KW]], [p[PARAMS.SH], p[PARAMS.SW]], padOf(p)); fused = null; break;
         case 'avg_pool':
-          y = tf.avgPool(a, [p[0], p[1]], [p[2], p[3]], padOf(p)); fused = null; break;
+          y = tf.avgPool(a, [p[PARAMS.KH], p[PARAMS.KW]], [p[PARAMS.SH], p[PARAMS.SW]], padOf(p)); fused = null; break;
         case 'flatten': /* dyce flattens in CHW order */
           y = tf.reshape(tf.transpose(a, [0, 3, 1, 2]), [1, 1, 1, -1]); fused = null; break;
         case 'softmax': y = tf.softmax(a); fused = null; break;
