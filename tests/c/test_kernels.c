@@ -401,7 +401,32 @@ static void exp_activations_accuracy(void) {
   free(x); free(y); free(want);
 }
 
+/* Every table serves every op of the kernel lists (kernels.h); the
+ * optional convolution state comes as a pair or not at all. */
+#define CHECK_PRESENT(p, ret, field, params) \
+  CHECK_MSG(k->field != NULL, "%s has no %s", k->name, #field);
+static void tables_complete(void) {
+  const dyce__kernels *tables[] = {
+    &dyce__kernels_ref, &dyce__kernels_simd,
+#if defined(DYCE_XNNPACK) || defined(DYCE_XNNPACK_ORACLE)
+    &dyce__kernels_xnnpack,
+#endif
+  };
+  for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+    const dyce__kernels *k = tables[t];
+    DYCE__KERNELS_CONV2D(CHECK_PRESENT, _)
+    DYCE__KERNELS_FC(CHECK_PRESENT, _)
+    DYCE__KERNELS_POOL(CHECK_PRESENT, _)
+    DYCE__KERNELS_ELEMENTWISE(CHECK_PRESENT, _)
+    DYCE__KERNELS_LOGITS(CHECK_PRESENT, _)
+    CHECK_MSG(!k->prepare_conv2d == !k->release_conv2d,
+              "%s: prepare_conv2d and release_conv2d come together", k->name);
+  }
+}
+#undef CHECK_PRESENT
+
 const test_case kernels_tests[] = {
+    {"kernels", "tables_complete", tables_complete},
     {"kernels", "conv_dense_edges", conv_dense_edges},
     {"kernels", "conv_winograd", conv_winograd},
     {"kernels", "conv_depthwise_edges", conv_depthwise_edges},
