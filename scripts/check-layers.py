@@ -14,7 +14,7 @@ arrow means "may include", and the arrows are followed transitively:
     search    -> cascade, records
     codec     -> core
     cli       -> search, codec
-    wasm/binding.c -> core (the public header only)
+    binding   wasm/*.c, wasm/*.h -> core (the public header only)
 
 A header named in PRIVATE may only be included from its own folder.
 Only quoted includes (#include "...") are read; <system> headers are free.
@@ -49,8 +49,8 @@ PRIVATE = {
 
 def layer_of(path):
     """Layer of a repository-relative path, or None outside the engine."""
-    if path == 'wasm/binding.c':
-        return 'binding'
+    if path.startswith('wasm/') and path.endswith(('.c', '.h')):
+        return 'binding'  # binding.c and its own headers
     parts = path.split('/')
     if parts[0] != 'src':
         return None
@@ -74,7 +74,9 @@ def sources():
         for f in sorted(files):
             if f.endswith(('.c', '.h')):
                 yield os.path.relpath(os.path.join(base, f), ROOT)
-    yield 'wasm/binding.c'
+    for f in sorted(os.listdir(os.path.join(ROOT, 'wasm'))):
+        if f.endswith(('.c', '.h')):
+            yield os.path.join('wasm', f)
 
 
 def main():
