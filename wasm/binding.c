@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dyce.h"
+#include "binding_codes.h"
 
 EMSCRIPTEN_KEEPALIVE size_t dyce_wasm_error_bytes(void) {
   return sizeof(dyce_error);
@@ -78,13 +79,13 @@ EMSCRIPTEN_KEEPALIVE int dyce_wasm_cascade(const dyce_model *m, int *out) {
   return 1;
 }
 
-/* Graph of role `role` (0 saver i, 1 stage i (1-based), 2 exit i of
- * position p), or -1. */
+/* Graph of role `role` (dyce_wasm_role: saver i, stage i (1-based), exit
+ * i of position p), or -1. */
 EMSCRIPTEN_KEEPALIVE int dyce_wasm_role_graph(const dyce_model *m, int role,
                                              int p, int i) {
-  size_t g = role == 0   ? dyce_model_saver(m, (size_t)i)
-             : role == 1 ? dyce_model_stage(m, (size_t)i)
-                         : dyce_model_exit(m, (size_t)p, (size_t)i);
+  size_t g = role == DYCE_WASM_ROLE_SAVER   ? dyce_model_saver(m, (size_t)i)
+             : role == DYCE_WASM_ROLE_STAGE ? dyce_model_stage(m, (size_t)i)
+                                            : dyce_model_exit(m, (size_t)p, (size_t)i);
   return g == DYCE_NO_GRAPH ? -1 : (int)g;
 }
 
