@@ -47,7 +47,7 @@ uint8_t *read_whole_file(const char *path, size_t *size) {
   }
   uint8_t *out = NULL;
   char why[128];
-  int rc = dyce_gunzip(raw, n, MAX_UNCOMPRESSED, &out, size, why, sizeof why);
+  int rc = dyce__gunzip(raw, n, MAX_UNCOMPRESSED, &out, size, why, sizeof why);
   free(raw);
   if (rc) cli_error("%s: %s", path, why);
   return rc ? NULL : out;

@@ -66,7 +66,7 @@ static int box_weights(box *b, double start, double step, size_t count, size_t s
   return 0;
 }
 
-int image_tensor(const dyce_image *im, const dyce_input_spec *in, float *x,
+int image_tensor(const dyce__image *im, const dyce_input_spec *in, float *x,
                  char *why, size_t why_size) {
   size_t oh = in->height, ow = in->width, h = im->height, w = im->width;
   size_t c = in->channels;
@@ -134,11 +134,11 @@ int image_file_tensor(const char *path, const dyce_input_spec *in, float *x) {
   size_t size;
   uint8_t *bytes = read_whole_file(path, &size);
   if (!bytes) return CLI_FAIL;
-  dyce_image im;
+  dyce__image im;
   char why[300];
-  int rc = dyce_image_decode(bytes, size, IMAGE_MAX_PIXELS, &im, why, sizeof why) ||
+  int rc = dyce__image_decode(bytes, size, IMAGE_MAX_PIXELS, &im, why, sizeof why) ||
            image_tensor(&im, in, x, why, sizeof why);
   free(bytes);
-  dyce_image_free(&im);
+  dyce__image_free(&im);
   return rc ? cli_error("%s: %s", path, why) : CLI_OK;
 }

@@ -20,7 +20,7 @@ int image_path_is_image(const char *path);
 
 /* The model input of a decoded image: x holds channels * height * width
  * floats, NCHW. Returns 0, or non-zero with a reason in `why`. */
-int image_tensor(const dyce_image *image, const dyce_input_spec *in, float *x,
+int image_tensor(const dyce__image *image, const dyce_input_spec *in, float *x,
                  char *why, size_t why_size);
 
 /* Reads, decodes and preprocesses a file; prints "PATH: reason" and

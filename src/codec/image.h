@@ -9,33 +9,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct dyce_image {
+typedef struct dyce__image {
   size_t width, height;
   uint8_t *rgb; /* width * height * 3, row-major; malloc'ed */
   /* 1 for a gray file (PNG colour type 0 or 4, a grayscale JPEG) or one
    * whose every pixel has R = G = B: models/dyce_build/images.py's rule. */
   int gray;
-} dyce_image;
+} dyce__image;
 
 /* Decodes a PNG or a JPEG (chosen by the file's signature). Images of
  * more than `max_pixels` pixels are refused before any large allocation.
  * Returns 0, or non-zero with a reason in `why` (out is then empty). */
-int dyce_image_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                      dyce_image *out, char *why, size_t why_size);
+int dyce__image_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                      dyce__image *out, char *why, size_t why_size);
 
 /* PNG: 1/2/4/8-bit gray, 8/16-bit gray+alpha, RGB and RGBA, 1/2/4/8-bit
  * palette; interlaced (Adam7) or not; all five filters; CRCs checked.
  * 16-bit samples keep their high byte (as PIL does); 16-bit gray without
  * alpha is refused (PIL reads it as 32-bit integers, not as 8-bit gray).
  * Alpha and transparency are ignored. */
-int dyce_png_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                    dyce_image *out, char *why, size_t why_size);
+int dyce__png_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                    dyce__image *out, char *why, size_t why_size);
 
 /* JPEG (baseline or progressive; gray, YCbCr or RGB) through libjpeg with
  * its default, exact integer DCT and fancy upsampling, as PIL decodes it. */
-int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                     dyce_image *out, char *why, size_t why_size);
+int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                     dyce__image *out, char *why, size_t why_size);
 
-void dyce_image_free(dyce_image *image);
+void dyce__image_free(dyce__image *image);
 
 #endif /* DYCE_CODEC_IMAGE_H */

@@ -250,7 +250,7 @@ static size_t skip_header(inflater *s) {
   return at;
 }
 
-uint32_t dyce_crc32(uint32_t crc, const uint8_t *p, size_t n) {
+uint32_t dyce__crc32(uint32_t crc, const uint8_t *p, size_t n) {
   static uint32_t table[256];
   if (!table[1])
     for (uint32_t i = 0; i < 256; i++) {
@@ -276,7 +276,7 @@ static void blocks(inflater *s) {
   }
 }
 
-int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
+int dyce__gunzip(const uint8_t *in, size_t in_size, size_t max_out,
                 uint8_t **out, size_t *out_size, char *why, size_t why_size) {
   inflater s;
   memset(&s, 0, sizeof s);
@@ -299,7 +299,7 @@ int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
   s.out_size = isize;
   blocks(&s);
   if (!s.error && s.out_pos != isize) fail(&s, "less data than the gzip trailer says");
-  if (!s.error && dyce_crc32(0, s.out, s.out_pos) != crc) fail(&s, "CRC mismatch");
+  if (!s.error && dyce__crc32(0, s.out, s.out_pos) != crc) fail(&s, "CRC mismatch");
   if (s.error) {
     free(s.out);
     snprintf(why, why_size, "%s", s.error);
@@ -310,7 +310,7 @@ int dyce_gunzip(const uint8_t *in, size_t in_size, size_t max_out,
   return 0;
 }
 
-int dyce_zlib_inflate(const uint8_t *in, size_t in_size, uint8_t *out,
+int dyce__zlib_inflate(const uint8_t *in, size_t in_size, uint8_t *out,
                       size_t out_size, char *why, size_t why_size) {
   inflater s;
   memset(&s, 0, sizeof s);

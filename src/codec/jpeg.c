@@ -38,8 +38,8 @@ static void on_warning(j_common_ptr info, int level) {
   if (level == -1 && info->err->msg_code == JWRN_JPEG_EOF) on_error(info);
 }
 
-int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                     dyce_image *out, char *why, size_t why_size) {
+int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                     dyce__image *out, char *why, size_t why_size) {
   struct jpeg_decompress_struct info;
   jpeg_failure failure;
   /* volatile: read after longjmp. */
@@ -106,8 +106,8 @@ int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
 
 #else
 
-int dyce_jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                     dyce_image *out, char *why, size_t why_size) {
+int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                     dyce__image *out, char *why, size_t why_size) {
   (void)bytes, (void)size, (void)max_pixels;
   memset(out, 0, sizeof *out);
   snprintf(why, why_size,

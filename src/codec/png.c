@@ -184,7 +184,7 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
                     ? (char)type[i] : '?';
     if (len > 0x7fffffffu || size - at - 12 < len)
       return fail(why, why_size, "chunk %s runs past the end of the file", name);
-    if (!DYCE_FUZZ_SKIP_CHECKSUMS && dyce_crc32(0, type, 4 + (size_t)len) != be32(data + len))
+    if (!DYCE_FUZZ_SKIP_CHECKSUMS && dyce__crc32(0, type, 4 + (size_t)len) != be32(data + len))
       return fail(why, why_size, "chunk %s: CRC mismatch", name);
     if (!seen_header && memcmp(type, "IHDR", 4) != 0)
       return fail(why, why_size, "the first chunk is %s, not IHDR", name);
@@ -234,8 +234,8 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
   return 0;
 }
 
-int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
-                    dyce_image *out, char *why, size_t why_size) {
+int dyce__png_decode(const uint8_t *in, size_t size, size_t max_pixels,
+                    dyce__image *out, char *why, size_t why_size) {
   static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   memset(out, 0, sizeof *out);
   if (size < 8 || memcmp(in, signature, 8) != 0)
@@ -260,7 +260,7 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   int rc = 0;
   if (!raw || !out->rgb) {
     rc = fail(why, why_size, "out of memory");
-  } else if (dyce_zlib_inflate(idat, idat_size, raw, need, inflate_why, sizeof inflate_why)) {
+  } else if (dyce__zlib_inflate(idat, idat_size, raw, need, inflate_why, sizeof inflate_why)) {
     rc = fail(why, why_size, "image data: %s", inflate_why);
   }
   const unsigned (*passes)[4] = h.interlace ? adam7 : single;
@@ -288,7 +288,7 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   free(raw);
   free(idat);
   if (rc) {
-    dyce_image_free(out);
+    dyce__image_free(out);
     return rc;
   }
   out->width = h.width;
@@ -304,18 +304,18 @@ int dyce_png_decode(const uint8_t *in, size_t size, size_t max_pixels,
   return 0;
 }
 
-void dyce_image_free(dyce_image *image) {
+void dyce__image_free(dyce__image *image) {
   free(image->rgb);
   memset(image, 0, sizeof *image);
 }
 
-int dyce_image_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
-                      dyce_image *out, char *why, size_t why_size) {
+int dyce__image_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
+                      dyce__image *out, char *why, size_t why_size) {
   memset(out, 0, sizeof *out);
   if (size >= 8 && bytes[0] == 0x89 && memcmp(bytes + 1, "PNG", 3) == 0)
-    return dyce_png_decode(bytes, size, max_pixels, out, why, why_size);
+    return dyce__png_decode(bytes, size, max_pixels, out, why, why_size);
   if (size >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff)
-    return dyce_jpeg_decode(bytes, size, max_pixels, out, why, why_size);
+    return dyce__jpeg_decode(bytes, size, max_pixels, out, why, why_size);
   snprintf(why, why_size, "not a PNG or JPEG file");
   return 1;
 }

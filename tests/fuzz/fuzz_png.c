@@ -6,13 +6,13 @@
 #include "codec/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  dyce_image im;
+  dyce__image im;
   char why[256];
-  if (dyce_png_decode(data, size, (size_t)1 << 20, &im, why, sizeof why) == 0) {
+  if (dyce__png_decode(data, size, (size_t)1 << 20, &im, why, sizeof why) == 0) {
     volatile unsigned sum = 0; /* touch every pixel: ASan checks the size */
     for (size_t i = 0; i < im.width * im.height * 3; i++) sum += im.rgb[i];
     if (!im.width || !im.height) abort();
-    dyce_image_free(&im);
+    dyce__image_free(&im);
   } else if (im.rgb) {
     abort(); /* a failure leaves no image behind */
   }
