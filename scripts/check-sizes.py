@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Fails on a C file over 500 lines, or a C function over 80 lines whose
-comment (the block just above it) does not say why it is long (it must
-contain the word "long", e.g. "Long because the loop shares ...").
+"""Fails on a C or Python file over 500 lines, or a function over 80 lines
+whose comment (C: the block just above it; Python: its docstring or the
+comment lines above it) does not say why it is long (it must contain the
+word "long", e.g. "Long because the loop shares ...").
+scripts/check-sizes.mjs applies the same rule to JavaScript.
 
-Reads src/, wasm/*.c, tests/c/ and tests/fuzz/. A function's lines run
-from the first line of its signature to its closing brace.
+Reads src/, wasm/*.c, tests/c/ and tests/fuzz/ (C; a function's lines run
+from the first line of its signature to its closing brace) and models/,
+scripts/, spec/, tests/ (Python).
 Usage: scripts/check-sizes.py [--list N]   (--list: every function over N)
 """
+import ast
 import os
 import re
 import sys
@@ -15,16 +19,37 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), '..'))
 MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 80
 FOLDERS = ['src', 'wasm', 'tests/c', 'tests/fuzz']
+PY_FOLDERS = ['models', 'scripts', 'spec', 'tests']
+SKIP = ('node_modules', os.path.join('wasm', 'dist'), '__pycache__', '.work')
 
 
-def c_files():
-    for folder in FOLDERS:
+def source_files(folders, suffixes):
+    for folder in folders:
         for base, _, files in os.walk(os.path.join(ROOT, folder)):
-            if 'node_modules' in base or os.path.join('wasm', 'dist') in base:
+            if any(part in base for part in SKIP):
                 continue
             for f in sorted(files):
-                if f.endswith(('.c', '.h')):
+                if f.endswith(suffixes):
                     yield os.path.relpath(os.path.join(base, f), ROOT)
+
+
+def python_functions(path):
+    """(name, first line, last line, docstring + comment lines above) per
+    function or method."""
+    with open(os.path.join(ROOT, path), encoding='utf-8') as fh:
+        text = fh.read()
+    lines = text.split('\n')
+    result = []
+    for node in ast.walk(ast.parse(text, path)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            above, i = [], first - 2
+            while i >= 0 and lines[i].lstrip().startswith('#'):
+                above.append(lines[i])
+                i -= 1
+            result.append((node.name, first, node.end_lineno,
+                           (ast.get_docstring(node) or '') + '\n'.join(above)))
+    return result
 
 
 def blank_out(text):
@@ -106,13 +131,15 @@ def main():
     if '--list' in sys.argv:
         listing = int(sys.argv[sys.argv.index('--list') + 1])
     problems = []
-    for path in c_files():
+    files = [(p, functions) for p in source_files(FOLDERS, ('.c', '.h'))]
+    files += [(p, python_functions) for p in source_files(PY_FOLDERS, ('.py',))]
+    for path, functions_of in files:
         with open(os.path.join(ROOT, path), encoding='utf-8') as fh:
             lines = sum(1 for _ in fh)
         if lines > MAX_FILE_LINES:
             problems.append(f'{path}: {lines} lines (at most '
                             f'{MAX_FILE_LINES}); split it along a seam')
-        for name, first, last, comment in functions(path):
+        for name, first, last, comment in functions_of(path):
             length = last - first + 1
             if listing is not None and length > listing:
                 print(f'{path}:{first}: {name}: {length} lines')

@@ -11,9 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-echo "== C structure: includes point down the layers, file and function sizes"
+echo "== structure: C includes point down the layers; file and function sizes (C, Python, JavaScript)"
 /usr/bin/python3 scripts/check-layers.py
 /usr/bin/python3 scripts/check-sizes.py
+node scripts/check-sizes.mjs
 bash scripts/build.sh native emscripten wasi
 bash scripts/build.sh asan
 

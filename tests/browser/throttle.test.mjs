@@ -49,6 +49,9 @@ async function overShare(page, config, budgetMs, ms) {
   return times.filter((x) => x > budgetMs).length / times.length;
 }
 
+// Long because it is one scenario whose steps depend on each other: find
+// the throttle that makes the top configuration miss, hand control back
+// to the governor, watch it move down, lift the throttle, watch it return.
 test('throttled, the governor fits the frame budget by moving down the curve, and comes back', async (t) => {
   // The shipped package: 38 Pareto configurations, 14 rungs once thinned
   // (docs/GOVERNOR.md); DYCE_TEST_MODEL overrides it.
