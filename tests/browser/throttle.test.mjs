@@ -123,7 +123,7 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     t.diagnostic(`throttled window: ${window.within}/${window.count} frames within budget (${(window.share * 100).toFixed(1)} %); configurations ${names.join(', ')}`);
     await screenshot(page, 'throttled.png');
     // The whole run (every frame's time, MACs and configuration, the events),
-    // for replaying through govern(): tests/node/governor.test.mjs's
+    // for replaying through govern(): tests/node/governor_fixtures.mjs's
     // recorded frame times come from such a file.
     fs.mkdirSync(artifacts, { recursive: true });
     fs.writeFileSync(path.join(artifacts, 'throttle-trace.json'), JSON.stringify({ rate, fps, budgetMs: s.budgetMs, from, snapshot: s }));
