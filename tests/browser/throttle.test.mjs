@@ -111,7 +111,10 @@ test('throttled, the governor fits the frame budget by moving down the curve, an
     await page.selectOption('#override', 'auto');
     s = await waitForState(page, (x) => x.rung !== null && x.rung < top, 10_000, `a step down at ${rate}×`);
     const down = s.events.find((e) => e.t >= throttledAt && e.to !== topConfig);
-    assert.match(down.reason, /budget/);
+    // The governor keeps its own rung while the override holds the top: if
+    // frame time had already moved it down before (slow warm-up frames on a
+    // busy machine), releasing the override goes straight back there.
+    assert.match(down.reason, /budget|^manual override off: automatic from /);
     t.diagnostic(`stepped down to ${down.name} (${down.reason})`);
 
     const from = (await waitForState(page, (x) => x.now >= down.t + SETTLE_MS, SETTLE_MS + 10_000, 'the governor to settle')).now;
