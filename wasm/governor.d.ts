@@ -6,6 +6,8 @@ export interface GovernorParams {
   tailQuantile: number; minGap: number; overheadShare: number; fit: number; upFit: number;
   downAfter: number; upAfter: number;
   lowBattery: number; criticalBattery: number; saverCap: number;
+  /** Discharging above lowBattery: accuracy (a fraction) given up for energy, `full` at 100 % charge to `low` at lowBattery; null: none. */
+  energy: { full: number; low: number } | null;
   pressureCaps: Partial<Record<'nominal' | 'fair' | 'serious' | 'critical', number>>;
   probeFrames: number; backoff: [number, number];
 }
@@ -48,6 +50,8 @@ export declare function governorTable(configs: readonly ConfigInfo[], params?: P
 export declare function initialState(table: Rung[], start?: number): GovernorState;
 export declare function govern(signals: Signals, state: GovernorState, table: Rung[], params?: Partial<GovernorParams>): Decision;
 export declare function predictedCosts(state: GovernorState, table: Rung[], params?: Partial<GovernorParams>): (number | null)[];
+/** The accuracy given up for energy at charge `level` (0..1) while discharging. */
+export declare function energyTolerance(level: number, params?: Partial<GovernorParams>): number;
 
 export interface ChangeDetail { from: number; to: number; name: string; reason: string }
 

@@ -30,6 +30,10 @@ export const DEFAULTS = Object.freeze({
   lowBattery: 0.2,       // battery level at or below which, discharging, compute is capped
   criticalBattery: 0.1,  // ... and at or below which only the cheapest rung runs
   saverCap: 0.25,        // MAC cap (share of the top rung's mean MACs) on low battery or saver
+  // Discharging above lowBattery: the accuracy (a fraction) given up to save
+  // energy, `full` at 100 % charge growing linearly to `low` at lowBattery;
+  // null: always the most accurate rung that fits (docs/GOVERNOR.md).
+  energy: Object.freeze({ full: 0.002, low: 0.01 }),
   pressureCaps: Object.freeze({ serious: 0.5, critical: 0.25 }),
   probeFrames: 30,       // a step up is on probation for this many frames: one frame over budget undoes it ...
   backoff: Object.freeze([100, 1600]), // ... and blocks that rung and all dearer ones 100, 200, … ≤ 1600 frames
@@ -122,6 +126,50 @@ function computeCaps(signals, table, p) {
 
 /** The strictest of `caps`, or null. */
 const strictest = (caps) => (caps.length ? caps.reduce((a, c) => (c.macs < a.macs ? c : a)) : null);
+
+/** The most accurate rung within `cap` (all of them without one). */
+function rungUnder(table, cap) {
+  let rung = table.length - 1;
+  while (cap && rung > 0 && table[rung].macs > cap.macs) rung--;
+  return rung;
+}
+
+const pp = (x) => `${(x * 100).toFixed(2)} pp`;
+
+/**
+ * The accuracy given up for energy at charge `level` while discharging:
+ * `p.energy.full` at 100 %, growing linearly to `p.energy.low` at
+ * `p.lowBattery` (below it the battery-low cap takes over).
+ */
+export function energyTolerance(level, params = DEFAULTS) {
+  const p = { ...DEFAULTS, ...params };
+  if (!p.energy) return 0;
+  const fallen = Math.min(Math.max((1 - level) / Math.max(1 - p.lowBattery, 1e-9), 0), 1);
+  return p.energy.full + (p.energy.low - p.energy.full) * fallen;
+}
+
+/**
+ * The energy policy as a cap. Plugged in, or with the battery unknown: none
+ * (the most accurate rung that fits). Discharging above `lowBattery`: the
+ * cheapest rung whose validation accuracy is within energyTolerance() of
+ * the most accurate rung the other caps allow (`top`); the frame budget can
+ * still move the governor lower. Null when that is `top` itself.
+ */
+function energyCap(battery, table, top, p) {
+  if (!p.energy || !battery || battery.charging || battery.level <= p.lowBattery) return null;
+  const best = table[top];
+  if (best.accuracy === null) return null;
+  const tolerance = energyTolerance(battery.level, p);
+  let rung = 0;
+  while (rung < top && !(table[rung].accuracy >= best.accuracy - tolerance - 1e-12)) rung++;
+  if (rung === top) return null;
+  const r = table[rung];
+  return {
+    kind: 'battery energy', macs: r.macs,
+    reason: `on battery (${pct(battery.level)}, discharging): ${r.name}, ${pp(best.accuracy - r.accuracy)} below ${best.name} ` +
+      `for ${pct(r.macs / best.macs)} of its MACs (giving up at most ${pp(tolerance)} at this charge)`,
+  };
+}
 
 /**
  * The most accurate rung ≤ `max` whose predicted cost is ≤ limit, else 0.
@@ -220,9 +268,10 @@ export function govern(signals, state, table, params = DEFAULTS) {
   const before = s.override ?? table[s.rung].config;
   const budget = signals.budgetMs;
   const caps = computeCaps(signals, table, p);
+  const energy = energyCap(signals.battery, table, rungUnder(table, strictest(caps)), p);
+  if (energy) caps.push(energy);
   const cap = strictest(caps);
-  let capRung = table.length - 1;
-  while (cap && capRung > 0 && table[capRung].macs > cap.macs) capRung--;
+  const capRung = rungUnder(table, cap);
 
   s.paused = !!signals.hidden;
   s.override = Number.isInteger(signals.override) ? signals.override : null;

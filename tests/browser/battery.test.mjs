@@ -2,6 +2,8 @@
 // reports a desktop on mains power): low and discharging caps the
 // governor to cheaper configurations and the page shows the cap; critical
 // takes the cheapest; plugging in lifts the cap and lets it climb back.
+// Above 20 %, discharging, the energy policy runs the cheapest
+// configuration within a small accuracy tolerance; plugged in, it ends.
 // Runs in the default Worker setup: the battery is read on the main
 // thread, where the API exists.
 //
@@ -77,6 +79,31 @@ test('low battery while discharging caps compute to cheaper configurations and t
     s = await waitForState(page, (x) => x.rung > 0, 30_000, 'a step up after plugging in');
     const up = s.events.find((e) => e.t > criticalAt && e.to !== s.table[0].config);
     assert.match(up.reason, /^headroom/);
+    assert.deepEqual(demo.errors, []);
+  } finally {
+    await demo.close();
+  }
+});
+
+test('energy policy: discharging at 80 %, the cheapest configuration within 0.4 pp of the most accurate; plugged in, the most accurate', async () => {
+  const demo = await openDemo({ query: pageQuery({ signals: 'battery', fps: 10 }), initScript: fakeBattery, initArg: { level: 0.8, charging: false } });
+  try {
+    const { page } = demo;
+    const energy = (x) => x.caps.find((c) => c.kind === 'battery energy');
+    let s = await waitForState(page, (x) => x.total >= 10 && energy(x) && x.rung !== null && x.table[x.rung].macs <= x.capMacs, 20_000, 'the energy cap in force, the configuration within it');
+    // The tolerance at 80 %: 0.2 pp at full charge growing to 1 pp at 20 % (GOVERNOR.md).
+    const top = s.table.at(-1), tolerance = 0.002 + 0.008 * (1 - 0.8) / (1 - 0.2);
+    const expected = s.table.find((r) => r.accuracy >= top.accuracy - tolerance - 1e-12);
+    assert.notEqual(expected, top, 'the shipped package has a cheaper configuration within 0.4 pp');
+    assert.equal(energy(s).macs, expected.macs);
+    assert.equal(s.capMacs, expected.macs);
+    assert.match(await waitForText(page, 'caps', /^on battery \(80 %, discharging\): /), new RegExp(`^on battery \\(80 %, discharging\\): ${expected.name}, [0-9.]+ pp below ${top.name} for \\d+ % of its MACs \\(giving up at most 0.40 pp at this charge\\)$`));
+
+    // Plugged in: no cap, and the governor climbs above the energy cap's configuration.
+    const capRung = s.table.indexOf(s.table.find((r) => r.macs === expected.macs));
+    await page.evaluate(() => window.setFakeBattery({ charging: true }));
+    s = await waitForState(page, (x) => x.caps.length === 0 && x.capMacs === null, 10_000, 'no cap after plugging in');
+    s = await waitForState(page, (x) => x.rung > capRung, 30_000, 'above the energy cap after plugging in');
     assert.deepEqual(demo.errors, []);
   } finally {
     await demo.close();

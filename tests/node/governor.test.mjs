@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { DEFAULTS, govern, Governor, governorTable, initialState, predictedCosts } from '../../wasm/governor.mjs';
+import { DEFAULTS, energyTolerance, govern, Governor, governorTable, initialState, predictedCosts } from '../../wasm/governor.mjs';
 
 import { CONFIGS, device, modeConfig, run, TOP, within } from './governor_fixtures.mjs';
 
@@ -99,8 +99,38 @@ test('low battery while discharging caps compute and says why; charging or unkno
   assert.ok(critical.frames.every((f) => f.config === 0));
   assert.match(critical.events[0].reason, /^battery critical \(5 %, discharging\)/);
 
-  const fine = run([{ frames: 200, battery: { level: 0.5, charging: false } }]);
+  // With the energy policy off, a discharging battery above 20 % changes nothing.
+  const fine = run([{ frames: 200, battery: { level: 0.5, charging: false } }], { params: { energy: null } });
   assert.deepEqual(fine.events, []);
+});
+
+test('energy policy: plugged in the most accurate rung, discharging the cheapest within a tolerance that grows as the charge falls', () => {
+  // CONFIGS' accuracies: 78, 86, 89.5, 91.2, 92.1, 92.6 %.
+  assert.ok(Math.abs(energyTolerance(1) - 0.002) < 1e-12 && Math.abs(energyTolerance(0.2) - 0.01) < 1e-12);
+  assert.ok(Math.abs(energyTolerance(0.6) - 0.006) < 1e-12);
+  const trace = [{ frames: 100, battery: { level: 0.9, charging: true } }, { frames: 200, battery: { level: 0.9, charging: false } },
+    { frames: 200, battery: { level: 0.3, charging: false } }, { frames: 200, battery: { level: 0.3, charging: true } }];
+  const { frames, events } = run(trace);
+  assert.ok(frames.slice(0, 100).every((f) => f.config === TOP), 'charging: the most accurate');
+  // 90 %: a 0.3 pp tolerance; pareto-04 is 0.5 pp below the top.
+  assert.ok(frames.slice(100, 300).every((f) => f.config === TOP), 'at 90 % the 0.3 pp tolerance keeps the top');
+  // 30 %: a 0.9 pp tolerance; pareto-03 (91.2 %) is 1.4 pp below, pareto-04 (92.1 %) 0.5 pp: pareto-04.
+  const drop = events.find((e) => e.frame >= 300);
+  assert.equal(drop.frame, 300);
+  assert.equal(drop.to, 4);
+  assert.equal(drop.reason, 'on battery (30 %, discharging): pareto-04, 0.50 pp below pareto-05 for 67 % of its MACs (giving up at most 0.90 pp at this charge)');
+  assert.ok(frames.slice(300, 500).every((f) => f.config === 4));
+  const back = events.find((e) => e.frame >= 500);
+  assert.ok(back && back.to === TOP && back.frame <= 500 + DEFAULTS.upAfter + 1, 'plugging in returns to the most accurate');
+  assert.ok(frames.slice(500).every((f) => !/on battery/.test(f.reason)), 'and no longer names the battery');
+  // The page sets the policy: a larger tolerance saves more, null none.
+  const generous = run([{ frames: 100, battery: { level: 0.9, charging: false } }], { params: { energy: { full: 0.04, low: 0.05 } } });
+  assert.equal(modeConfig(generous.frames), 2, '4 pp: pareto-02 (89.5 %)');
+  const off = run([{ frames: 100, battery: { level: 0.3, charging: false } }], { params: { energy: null } });
+  assert.deepEqual(off.events, []);
+  // The frame budget still wins: a device too slow for pareto-04 goes lower.
+  const slow = run([{ frames: 300, battery: { level: 0.3, charging: false }, speed: 6 }]);
+  assert.ok(modeConfig(slow.frames.slice(150)) < 4);
 });
 
 test('the battery saver switch and CPU pressure cap compute', () => {
