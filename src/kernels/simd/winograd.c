@@ -39,32 +39,42 @@ size_t dyce__simd_winograd_packed_floats(const dyce__window *g) {
 }
 
 /* OHWI [out_c][3][3][in_c] -> 16 matrices U[e][in_c][out_c] (panels of nr
- * output channels), U = G g G' per (out, in) pair, e = 4 * row + column. */
+ * output channels), U = G g G' per (out, in) pair, e = 4 * row + column.
+ * Four input channels at a time (adjacent in OHWI): this runs at load,
+ * before a browser has optimised the module, where each scalar operation
+ * costs several; the same operations in the same order per lane as a
+ * scalar loop, so the packed weights are the same bits. */
 void dyce__simd_pack_winograd(const dyce__window *g, const float *ohwi,
                               float *dst) {
   const size_t ic = g->packed_in_c, oc = g->packed_out_c, nr = CFG.nr;
   const size_t mf = matrix_floats(g);
+  const dyce__vf half = dyce__vf_splat(0.5f);
   memset(dst, 0, 16 * mf * sizeof(float)); /* panel columns past out_c */
-  for (size_t o = 0; o < oc; o++)
-    for (size_t i = 0; i < ic; i++) {
-      float w[3][3], t[4][3];
-      for (size_t ky = 0; ky < 3; ky++)
-        for (size_t kx = 0; kx < 3; kx++)
-          w[ky][kx] = ohwi[((o * 3 + ky) * 3 + kx) * ic + i];
+  for (size_t o = 0; o < oc; o++) {
+    const float *w = ohwi + o * 9 * ic;
+    float *panel = dst + (o / nr) * ic * nr + o % nr;
+    for (size_t i = 0; i < ic; i += DYCE__VF_LANES) {
+      const size_t n = ic - i < DYCE__VF_LANES ? ic - i : DYCE__VF_LANES;
+      dyce__vf t[4][3], u[16];
       for (size_t kx = 0; kx < 3; kx++) { /* G g */
-        t[0][kx] = w[0][kx];
-        t[1][kx] = 0.5f * (w[0][kx] + w[1][kx] + w[2][kx]);
-        t[2][kx] = 0.5f * (w[0][kx] - w[1][kx] + w[2][kx]);
-        t[3][kx] = w[2][kx];
+        dyce__vf w0 = dyce__vf_load_partial(w + kx * ic + i, n);
+        dyce__vf w1 = dyce__vf_load_partial(w + (3 + kx) * ic + i, n);
+        dyce__vf w2 = dyce__vf_load_partial(w + (6 + kx) * ic + i, n);
+        t[0][kx] = w0;
+        t[1][kx] = half * (w0 + w1 + w2);
+        t[2][kx] = half * (w0 - w1 + w2);
+        t[3][kx] = w2;
       }
-      float *at = dst + (o / nr) * ic * nr + i * nr + o % nr;
       for (size_t r = 0; r < 4; r++) { /* (G g) G' */
-        at[(4 * r + 0) * mf] = t[r][0];
-        at[(4 * r + 1) * mf] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-        at[(4 * r + 2) * mf] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-        at[(4 * r + 3) * mf] = t[r][2];
+        u[4 * r + 0] = t[r][0];
+        u[4 * r + 1] = half * (t[r][0] + t[r][1] + t[r][2]);
+        u[4 * r + 2] = half * (t[r][0] - t[r][1] + t[r][2]);
+        u[4 * r + 3] = t[r][2];
       }
+      for (size_t e = 0; e < 16; e++)
+        for (size_t l = 0; l < n; l++) panel[e * mf + (i + l) * nr] = u[e][l];
     }
+  }
 }
 
 /* Row lengths of the transformed inputs (V) and products (M): whole
