@@ -268,9 +268,11 @@ export function govern(signals, state, table, params = DEFAULTS) {
   const before = s.override ?? table[s.rung].config;
   const budget = signals.budgetMs;
   const caps = computeCaps(signals, table, p);
-  const energy = energyCap(signals.battery, table, rungUnder(table, strictest(caps)), p);
+  const other = strictest(caps);
+  // The energy cap sits below every other cap's rung: when it holds, it is the strictest.
+  const energy = energyCap(signals.battery, table, rungUnder(table, other), p);
   if (energy) caps.push(energy);
-  const cap = strictest(caps);
+  const cap = energy ?? other;
   const capRung = rungUnder(table, cap);
 
   s.paused = !!signals.hidden;
