@@ -295,8 +295,12 @@ def run(opts):
     savers = make_savers(ctx, data, traced.total_macs)
     exits = make_exits(ctx, data, chosen)
     specs = graph_specs(data, savers, stages, chosen, exits, head)
-    ctx.timed("convert check (untrained)", lambda: package.convert_specs(
-        specs, ctx.path("onnx-check"), data.classes, data.input_spec()))
+    # One rank writes and converts the ONNX files (two writing the same
+    # files raced: one read the other's half-written export).
+    if dist.is_main():
+        ctx.timed("convert check (untrained)", lambda: package.convert_specs(
+            specs, ctx.path("onnx-check"), data.classes, data.input_spec()))
+    dist.barrier()
 
     key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
            "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
