@@ -19,7 +19,8 @@ bash scripts/build.sh native emscripten wasi
 bash scripts/build.sh asan
 
 echo "== exported symbols of the wasm libraries (the native ones: ctest 'symbols')"
-for lib in build/emscripten/libdyce_engine.a build/wasi/libdyce_engine_relaxed.a; do
+for lib in build/emscripten/libdyce_engine.a build/wasi/libdyce_relaxed_engine.a \
+    build/wasi/libdyce_relaxed_mt_engine.a; do
   /usr/bin/python3 scripts/check-symbols.py "$lib" llvm-nm
 done
 echo "== C tests (native)"

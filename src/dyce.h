@@ -170,6 +170,33 @@ void dyce_session_free(dyce_session *session); /* NULL is allowed */
 /* Bytes of the session's activation arena. */
 size_t dyce_session_arena_bytes(const dyce_session *session);
 
+/* Threads. A session runs on one thread (the caller's) until told
+ * otherwise. With `threads` > 1 it splits its large convolutions into
+ * bands of output rows that run at once on a pool of that many threads,
+ * the caller's included (small nodes and tiny models stay on the caller's
+ * thread: splitting them costs more than it saves). Results are
+ * bit-identical to one thread. Replans the arena (allocates) and forgets
+ * the current input. Natively the pool is Debian's pthreadpool; under
+ * WebAssembly only the -mt builds have threads, as many as the workers
+ * their host started plus one. DYCE_UNSUPPORTED or DYCE_INVALID_ARGUMENT
+ * beyond dyce_max_threads(). */
+dyce_status dyce_session_set_threads(dyce_session *session, uint32_t threads,
+                                     dyce_error *err);
+uint32_t dyce_session_threads(const dyce_session *session);
+/* Nodes of every graph that run split across threads (0 on one thread). */
+size_t dyce_session_split_nodes(const dyce_session *session);
+/* The most threads a session can have in this build (1: no threads). */
+uint32_t dyce_max_threads(void);
+
+#if defined(__wasm__) && defined(__wasm_atomics__)
+/* The threaded WebAssembly builds' host interface (wasm/threads.mjs): the
+ * host says how many workers it starts, then each worker instantiates the
+ * module on the shared memory, sets its own __stack_pointer and calls
+ * dyce_wasm_thread_main, which never returns (see src/core/pool_wasm.c). */
+void dyce_wasm_set_workers(uint32_t workers);
+void dyce_wasm_thread_main(void);
+#endif
+
 /* Copies one input tensor (batch 1, `count` floats, already normalised) into
  * the session and forgets every result of the previous input. Refuses a
  * wrong element count, NaN and infinity. */

@@ -174,3 +174,18 @@ EMSCRIPTEN_KEEPALIVE int dyce_wasm_input_spec(const dyce_model *m, float *out) {
   }
   return (int)in.channels;
 }
+
+/* Which build this is: 2 relaxed SIMD, 1 SIMD128, 0 none; + 4 threaded.
+ * Lets the host name a build it was handed as one file (wasmUrl). */
+EMSCRIPTEN_KEEPALIVE int dyce_wasm_build_features(void) {
+  int f = 0;
+#if defined(__wasm_relaxed_simd__)
+  f = 2;
+#elif defined(__wasm_simd128__)
+  f = 1;
+#endif
+#if defined(__wasm_atomics__)
+  f += 4;
+#endif
+  return f;
+}

@@ -7,9 +7,9 @@ export { DyceError, Variant };
 export declare function detectVariant(): Variant;
 
 /** The .wasm file of each build (the keys of a `wasmPaths` table). */
-export declare const WASM_FILES: Readonly<Record<Variant, string>>;
+export declare const WASM_FILES: Readonly<Record<Variant | 'relaxed-mt' | 'simd-mt', string>>;
 
-export type EngineOptions = Pick<LoadOptions, 'variant' | 'wasmPaths' | 'wasmUrl' | 'wasmBinary'>;
+export type EngineOptions = Pick<LoadOptions, 'variant' | 'threads' | 'wasmPaths' | 'wasmUrl' | 'wasmBinary'>;
 
 /** Compiles and instantiates the wasm module (see LoadOptions for where it comes from). */
 export declare function createEngine(options?: EngineOptions): Promise<Engine>;
@@ -18,6 +18,14 @@ export declare function createEngine(options?: EngineOptions): Promise<Engine>;
 export declare class Engine {
   /** The build that runs. */
   variant: Variant;
+  /** Threads a model may run on: 1 + the workers that started. */
+  maxThreads: number;
+  /** The threaded build runs (even if no worker started). */
+  threaded: boolean;
+  /** Why maxThreads is 1 or fewer than asked for, or null. */
+  threadsReason: string | null;
+  /** Stops the worker threads; models run on one thread after. */
+  dispose(): void;
   /** Loads a .dyce package from its bytes (copied; the caller keeps them). */
   loadModel(bytes: Uint8Array | ArrayBuffer): Model;
 }
@@ -62,6 +70,12 @@ export declare class Model {
   /** x = (pixel · pixelScale − mean[c]) / std[c]. */
   readonly inputSpec: { pixelScale: number; mean: number[]; std: number[] };
   readonly configs: CascadeConfig[];
+  /** Threads the model runs on. */
+  readonly threads: number;
+  /** Convolutions that run split across threads. */
+  readonly splitNodes: number;
+  /** 1 .. engine.maxThreads; replans the working memory. */
+  setThreads(n: number): void;
   useConfig(which: number | string): void;
   setConfig(config: import('./index.js').CustomConfig): void;
   classify(input: Float32Array, options?: { layout?: 'nchw' | 'nhwc'; deadlineMs?: number; macBudget?: number }): EngineClassification;

@@ -12,7 +12,10 @@ export { detectVariant, WASM_FILES } from './variants.mjs';
 /**
  * Compiles and instantiates the wasm module. Options: `variant`
  * ("relaxed", "simd" or "nosimd"; by default the best this host
- * validates, see variants.mjs), `wasmPaths` (the folder, or a table by
+ * validates, see variants.mjs), `threads` ('auto' (default): up to 4,
+ * one per core; or a number: the threaded build and its workers where
+ * the host allows them — Node, cross-origin-isolated pages — else one
+ * thread, and `engine.threadsReason` says why), `wasmPaths` (the folder, or a table by
  * file name, where the three .wasm files are; the build is still picked
  * by feature detection), or one file: `wasmUrl` / `wasmBinary` (bytes),
  * whose build is recognised from the module (a `variant` contradicting it
@@ -20,9 +23,14 @@ export { detectVariant, WASM_FILES } from './variants.mjs';
  * DYCE_WASM_COMPILE, DYCE_WASM_MISMATCH, with the URL.
  */
 export async function createEngine(options = {}) {
-  const { module, variant } = await loadVariant(options);
+  const { module, variant, threads, threadsReason } = await loadVariant(options);
   const engine = new Engine(module);
   engine.variant = variant;
+  /** Threads a model of this engine may run on (1 + the workers that started). */
+  engine.maxThreads = threads;
+  engine.threaded = !!module.threads;
+  /** Why fewer threads than asked for, or null. */
+  engine.threadsReason = threadsReason;
   return engine;
 }
 
@@ -36,6 +44,12 @@ export class Engine {
     this.err = module._malloc(this.errorBytes);
     this.out = module._malloc(64);
     if (!this.err || !this.out) throw new DyceError('DYCE_OUT_OF_MEMORY', 'cannot allocate the engine buffers');
+  }
+
+  /** Stops the engine's worker threads (threaded builds); its models run on one thread after. */
+  dispose() {
+    this.m.threads?.terminate();
+    this.maxThreads = 1;
   }
 
   /** Allocates `bytes` in wasm memory, runs fn(ptr), always frees. */
@@ -126,11 +140,34 @@ export class Model {
       macs: Object.fromEntries(this.graphs.map((g, i) => [g.name, m._dyce_wasm_level_macs(handle, i, l)])),
     }));
     this.cascade = readCascade(engine, handle, this.graphs, this.levels);
+    if (engine.maxThreads > 1) this.setThreads(engine.maxThreads);
     this.inputSpec = engine.withAlloc(4 * 9, (p) => {
       const c = m._dyce_wasm_input_spec(handle, p);
       const f = m.HEAPF32.slice(p >> 2, (p >> 2) + 1 + 2 * c);
       return { pixelScale: f[0], mean: Array.from(f.slice(1, 1 + c)), std: Array.from(f.slice(1 + c)) };
     });
+  }
+
+  /** Threads the model runs on (see setThreads). */
+  get threads() {
+    return this.engine.m._dyce_session_threads(this.session);
+  }
+
+  /** Convolutions of the model that run split across threads. */
+  get splitNodes() {
+    return this.engine.m._dyce_session_split_nodes(this.session);
+  }
+
+  /**
+   * Runs on `n` threads from now on (1 to engine.maxThreads): large
+   * convolutions split into bands of rows, bit-identical results. Replans
+   * the model's working memory (allocates); not for every frame.
+   */
+  setThreads(n) {
+    const max = this.engine.maxThreads;
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be a whole number from 1 to ${max}, not ${n}${max === 1 && this.engine.threadsReason ? ` (one thread: ${this.engine.threadsReason})` : ''}`, { field: 'threads' });
+    this.engine.call(this.engine.m._dyce_session_set_threads, this.session, n);
   }
 
   /** The package's configurations: [{name, accuracy, meanMacs, level, saver, exits}]. */

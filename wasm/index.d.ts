@@ -36,12 +36,19 @@ export interface LoadOptions {
   /** The wasm build; default: the best this host validates. */
   variant?: Variant;
   /**
+   * Threads: 'auto' (default; up to 4, one per core) or a number. More
+   * than one runs the threaded build with its workers where the host
+   * allows it (Node; browsers on cross-origin-isolated pages), else one
+   * thread, and `threadsReason` says why.
+   */
+  threads?: 'auto' | number;
+  /**
    * Where the .wasm files are, when not next to the module (where bundlers
    * put them by default): a folder (relative to the page) holding
    * dyce-relaxed.wasm, dyce.wasm and dyce-nosimd.wasm, or a table from
    * those names to URLs. The build is still chosen by feature detection.
    */
-  wasmPaths?: string | URL | Partial<Record<'dyce-relaxed.wasm' | 'dyce.wasm' | 'dyce-nosimd.wasm', string | URL>>;
+  wasmPaths?: string | URL | Partial<Record<'dyce-relaxed.wasm' | 'dyce.wasm' | 'dyce-nosimd.wasm' | 'dyce-relaxed-mt.wasm' | 'dyce-mt.wasm', string | URL>>;
   /**
    * One .wasm file to use. Its build is recognised from the module; a
    * `variant` it contradicts is refused (DYCE_WASM_MISMATCH), and a build
@@ -168,8 +175,16 @@ export interface Model {
   readonly config: string | null;
   /** Index of the most accurate measured configuration (what load starts with), or null. */
   readonly defaultConfig: number | null;
+  /** Threads the model runs on now (1 .. maxThreads). */
+  readonly threads: number;
+  /** 1 + the engine's workers: 1 where the host allows no threads. */
+  readonly maxThreads: number;
+  /** Why maxThreads is 1 or fewer than asked for, or null. */
+  readonly threadsReason: string | null;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
+  /** Runs on `n` threads (1 .. maxThreads), bit-identical results; replans memory. */
+  setThreads(n: number): Promise<void>;
   /** Frees the wasm memory (and ends the worker). Idempotent. */
   dispose(): Promise<void>;
 }
@@ -200,6 +215,11 @@ export declare class DyceModel implements Model {
   readonly config: string | null;
   readonly defaultConfig: number | null;
   readonly disposed: boolean;
+  readonly threads: number;
+  readonly maxThreads: number;
+  readonly threadsReason: string | null;
+  setThreads(n: number): Promise<void>;
+  setThreadsNow(n: number): void;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   /** classify, synchronously (what the Worker calls). */
   classifyNow(input: ImageInput, options?: ClassifyOptions): Classification;

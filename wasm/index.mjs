@@ -30,8 +30,11 @@ async function readSource(source) {
  * Loads a .dyce package. `source`: Uint8Array / ArrayBuffer (copied; the
  * caller keeps it), a URL, or a path under Node. Options: `config` (the
  * configuration to start with, name or index; default: the package's most
- * accurate one), and the engine's: `variant` ("relaxed" | "simd" |
- * "nosimd"), `wasmPaths`, `wasmUrl`, `wasmBinary` (see engine.mjs). The
+ * accurate one), `threads` ('auto' (default): up to 4, one per core,
+ * where the host allows threads — Node, cross-origin-isolated pages —
+ * else 1, and model.threadsReason says why; or a number), and the
+ * engine's: `variant` ("relaxed" | "simd" | "nosimd"), `wasmPaths`,
+ * `wasmUrl`, `wasmBinary` (see engine.mjs). The
  * package is read while the wasm module compiles. Every failure is a
  * DyceError; one about the package carries its `url` when it had one.
  */
@@ -203,10 +206,41 @@ export class DyceModel {
     return best.map((index) => ({ index, label: this.labels[index] ?? String(index), score: Math.exp(logits[index] - max) / sum }));
   }
 
-  /** Frees the wasm model and session. Idempotent; later calls throw DYCE_BAD_STATE. */
+  /** Threads the model runs on now (1 .. maxThreads). */
+  get threads() {
+    return this.disposed ? 0 : this.low.threads;
+  }
+
+  /** Threads this model may use: 1 + the engine's workers (1 where the host allows no threads). */
+  get maxThreads() {
+    return this.low.engine.maxThreads;
+  }
+
+  /** Why maxThreads is 1 (or fewer than asked for), or null. */
+  get threadsReason() {
+    return this.low.engine.threadsReason;
+  }
+
+  /**
+   * Runs on `n` threads (1 .. maxThreads) from the next classify: large
+   * convolutions split across them, with bit-identical results. Replans
+   * the working memory, so switch on a change of policy (the governor
+   * does), not per frame.
+   */
+  async setThreads(n) {
+    this.setThreadsNow(n);
+  }
+
+  setThreadsNow(n) {
+    this.checkAlive();
+    this.low.setThreads(n);
+  }
+
+  /** Frees the wasm model and session and stops the engine's threads. Idempotent; later calls throw DYCE_BAD_STATE. */
   async dispose() {
     if (this.disposed) return;
     this.disposed = true;
     this.low.free();
+    this.low.engine.dispose();
   }
 }

@@ -1,9 +1,13 @@
-// The three builds of the browser module and how to pick one:
-//   relaxed  dist/dyce-relaxed.wasm  relaxed SIMD (FMA); a WASI reactor
-//                                    built by clang-19 (see CMakeLists.txt)
-//   simd     dist/dyce.wasm          WebAssembly SIMD128 (Emscripten)
-//   nosimd   dist/dyce-nosimd.wasm   no SIMD, for old browsers (Emscripten)
-// Every build exports the same C API; loadVariant returns an object shaped
+// The builds of the browser module and how to pick one:
+//   relaxed     dist/dyce-relaxed.wasm     relaxed SIMD (FMA); a WASI
+//                                          reactor built by clang-19
+//   simd        dist/dyce.wasm             WebAssembly SIMD128 (Emscripten)
+//   nosimd      dist/dyce-nosimd.wasm      no SIMD, for old browsers
+//   relaxed-mt  dist/dyce-relaxed-mt.wasm  the first two with threads
+//   simd-mt     dist/dyce-mt.wasm          (shared memory; threads.mjs)
+// The SIMD level is picked by feature detection, threads where the host
+// allows them (Node, cross-origin-isolated pages) and more than one is
+// wanted. Every build exports the same C API; loadVariant returns an object shaped
 // like an Emscripten module (_fn exports, HEAP views, UTF8ToString) so the
 // Engine class does not care which one it got.
 //
@@ -17,6 +21,8 @@
 import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
+import { WASI_STUBS } from './thread-start.mjs';
+import { instantiateThreaded, isThreaded, startWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
 
 // Smallest modules using one instruction of each feature:
 // (func (result v128) v128.const 0 [v128.const 0 v128.const 0 f32x4.relaxed_madd])
@@ -34,13 +40,20 @@ export function detectVariant() {
 }
 
 /** The .wasm file name of each build (the keys of a `wasmPaths` table). */
-export const WASM_FILES = Object.freeze({ relaxed: 'dyce-relaxed.wasm', simd: 'dyce.wasm', nosimd: 'dyce-nosimd.wasm' });
+export const WASM_FILES = Object.freeze({ relaxed: 'dyce-relaxed.wasm', simd: 'dyce.wasm', nosimd: 'dyce-nosimd.wasm',
+  'relaxed-mt': 'dyce-relaxed-mt.wasm', 'simd-mt': 'dyce-mt.wasm' });
+/** The SIMD levels a caller may ask for (`variant`). */
+const LEVELS = ['relaxed', 'simd', 'nosimd'];
 
 /** Where build `variant` is when nothing says otherwise: next to this module, as bundlers see it. */
 function defaultUrl(variant) {
-  if (variant === 'relaxed') return new URL('./dist/dyce-relaxed.wasm', import.meta.url);
-  if (variant === 'simd') return new URL('./dist/dyce.wasm', import.meta.url);
-  return new URL('./dist/dyce-nosimd.wasm', import.meta.url);
+  switch (variant) {
+    case 'relaxed': return new URL('./dist/dyce-relaxed.wasm', import.meta.url);
+    case 'simd': return new URL('./dist/dyce.wasm', import.meta.url);
+    case 'relaxed-mt': return new URL('./dist/dyce-relaxed-mt.wasm', import.meta.url);
+    case 'simd-mt': return new URL('./dist/dyce-mt.wasm', import.meta.url);
+    default: return new URL('./dist/dyce-nosimd.wasm', import.meta.url);
+  }
 }
 
 /**
@@ -66,15 +79,15 @@ const HEAP_TYPES = { HEAP8: Int8Array, HEAPU8: Uint8Array, HEAP16: Int16Array,
   HEAPU16: Uint16Array, HEAP32: Int32Array, HEAPU32: Uint32Array,
   HEAPF32: Float32Array, HEAPF64: Float64Array };
 
-/** A WASI reactor's exports dressed as an Emscripten module. */
-function reactorModule(exports) {
+/** A WASI reactor's exports dressed as an Emscripten module (`memory`: the threaded builds import theirs). */
+function reactorModule(exports, memory = exports.memory) {
   const m = {};
   for (const [name, value] of Object.entries(exports))
     if (typeof value === 'function') m[`_${name}`] = value;
   let buffer = null, views = null;
   const view = () => {
-    if (buffer !== exports.memory.buffer) { // memory grew: new views
-      buffer = exports.memory.buffer;
+    if (buffer !== memory.buffer) { // memory grew: new views
+      buffer = memory.buffer;
       views = Object.fromEntries(Object.entries(HEAP_TYPES)
         .map(([name, Type]) => [name, new Type(buffer)]));
     }
@@ -88,20 +101,28 @@ function reactorModule(exports) {
     const heap = view().HEAPU8;
     let end = ptr;
     while (heap[end]) end++;
-    return decoder.decode(heap.subarray(ptr, end));
+    // A copy: TextDecoder refuses views of shared memory.
+    return decoder.decode(heap.slice(ptr, end));
   };
   return m;
 }
 
-// The engine never prints, reads files or asks the time; every WASI call
-// the C library links in answers ENOSYS.
-const WASI_STUBS = new Proxy({}, { get: () => () => 52 });
-
 /** The relaxed build is the WASI reactor; the other two are Emscripten modules. */
 const isReactor = (module) => WebAssembly.Module.imports(module).some((i) => i.module === 'wasi_snapshot_preview1');
 
-async function instantiate(compiled, url) {
+async function instantiate(compiled, url, threads) {
   const failed = (e) => new DyceError('DYCE_WASM_COMPILE', `cannot instantiate the wasm module ${url}: ${e.message ?? e}`, { url, cause: e });
+  if (isThreaded(compiled)) {
+    let module;
+    try {
+      const { exports, memory } = await instantiateThreaded(compiled);
+      module = reactorModule(exports, memory);
+      module.threads = await startWorkers(compiled, exports, memory, threads - 1);
+    } catch (e) {
+      throw failed(e);
+    }
+    return module;
+  }
   if (isReactor(compiled)) {
     try {
       const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: WASI_STUBS });
@@ -127,32 +148,65 @@ async function instantiate(compiled, url) {
 
 const asBytes = (b) => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
 
+/** The SIMD level of an instantiated build (dyce_wasm_build_features). */
+const levelOf = (module) => LEVELS[2 - (module._dyce_wasm_build_features() & 3)];
+
 /**
- * Compiles and instantiates a build → { module, variant }. Options:
- * `variant` (default: the best this host validates), `wasmPaths` (where
- * the .wasm files are; detection still picks one), or one file —
+ * Compiles and instantiates a build → { module, variant, threads,
+ * threadsReason }. Options: `variant` (the SIMD level; default: the best
+ * this host validates), `threads` ('auto': up to 4, one per core; or a
+ * number; the threaded build is used where the host allows it and more
+ * than one is wanted, else `threadsReason` says why not), `wasmPaths`
+ * (where the .wasm files are; detection still picks one), or one file —
  * `wasmUrl` or `wasmBinary` (bytes) — whose build is recognised from the
- * module itself (the relaxed reactor or an Emscripten build); a `variant`
- * that contradicts it, or a file this host cannot compile, is refused
- * with DYCE_WASM_MISMATCH / DYCE_WASM_COMPILE naming the URL.
+ * module itself; a `variant` that contradicts it, or a file this host
+ * cannot compile, is refused with DYCE_WASM_MISMATCH / DYCE_WASM_COMPILE
+ * naming the URL.
  */
 export async function loadVariant(options = {}) {
   const { variant: asked, wasmBinary, wasmUrl, wasmPaths } = options;
-  if (asked !== undefined && !Object.hasOwn(WASM_FILES, asked))
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown variant '${asked}'; the builds are ${Object.keys(WASM_FILES).join(', ')}`, { field: 'variant' });
+  if (asked !== undefined && !LEVELS.includes(asked))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown variant '${asked}'; the builds are ${LEVELS.join(', ')}`, { field: 'variant' });
+  const wanted = threadsWanted(options.threads);
   const given = [wasmBinary && 'wasmBinary', wasmUrl && 'wasmUrl', wasmPaths && 'wasmPaths'].filter(Boolean);
   if (given.length > 1)
     throw new DyceError('DYCE_INVALID_ARGUMENT', `give one of wasmBinary, wasmUrl and wasmPaths, not ${given.join(' and ')}`, { field: given[1] });
+  const result = (variant, module, reason) => {
+    const t = module.threads;
+    return { variant, module, threads: 1 + (t?.workers ?? 0), threadsReason: reason ?? t?.error ?? null };
+  };
   if (wasmBinary || wasmUrl) {
     const url = wasmBinary ? '(wasmBinary)' : String(wasmUrl);
     const compiled = await compileWasm(wasmBinary ? { bytes: asBytes(wasmBinary) } : { source: wasmUrl });
-    const kind = isReactor(compiled) ? 'relaxed' : asked === 'nosimd' || !WebAssembly.validate(SIMD_PROBE) ? 'nosimd' : 'simd';
-    if (asked !== undefined && (asked === 'relaxed') !== (kind === 'relaxed'))
-      throw new DyceError('DYCE_WASM_MISMATCH', `${url} is ${kind === 'relaxed' ? 'the relaxed-SIMD build (dyce-relaxed.wasm)' : 'an Emscripten build (dyce.wasm or dyce-nosimd.wasm)'}, not the ${asked} build asked for; to keep the choice of build automatic, give wasmPaths (the folder of the three files) instead`, { url, field: 'variant' });
-    return { variant: kind, module: await instantiate(compiled, url) };
+    const threaded = isThreaded(compiled);
+    if (threaded && threadsUnavailable())
+      throw new DyceError('DYCE_WASM_MISMATCH', `${url} is a threaded build, which this host cannot run: ${threadsUnavailable()}; give the single-threaded build, or wasmPaths`, { url, field: 'wasmUrl' });
+    const module = await instantiate(compiled, url, threaded ? wanted : 1);
+    const kind = isReactor(compiled) || threaded ? levelOf(module) : asked === 'nosimd' || !WebAssembly.validate(SIMD_PROBE) ? 'nosimd' : 'simd';
+    if (asked !== undefined && (asked === 'relaxed') !== (kind === 'relaxed')) {
+      module.threads?.terminate();
+      throw new DyceError('DYCE_WASM_MISMATCH', `${url} is ${kind === 'relaxed' ? 'a relaxed-SIMD build (dyce-relaxed.wasm)' : `a ${kind} build`}, not the ${asked} build asked for; to keep the choice of build automatic, give wasmPaths (the folder of the builds) instead`, { url, field: 'variant' });
+    }
+    return result(kind, module, threaded ? null : wanted > 1 ? `${url} is a single-threaded build` : null);
   }
   const variant = asked ?? detectVariant();
+  const table = wasmPaths && typeof wasmPaths === 'object' && !(wasmPaths instanceof URL);
+  const blocker = wanted < 2 ? null : variant === 'nosimd' ? 'the no-SIMD build has no threads'
+    : threadsUnavailable() ?? (table && wasmPaths[WASM_FILES[`${variant}-mt`]] === undefined ? `wasmPaths has no entry for '${WASM_FILES[`${variant}-mt`]}', the threaded build` : null);
+  const file = wanted > 1 && !blocker ? `${variant}-mt` : variant;
+  if (file !== variant) {
+    // A folder or server without the threaded files still gets an engine.
+    const source = wasmLocation(file, wasmPaths);
+    try {
+      const compiled = await compileWasm({ source });
+      return result(variant, await instantiate(compiled, String(source), wanted), null);
+    } catch (e) {
+      if (!(e instanceof DyceError) || !['DYCE_FETCH_FAILED', 'DYCE_NOT_FOUND'].includes(e.code)) throw e;
+      const source1 = wasmLocation(variant, wasmPaths);
+      return result(variant, await instantiate(await compileWasm({ source: source1 }), String(source1), 1), e.message);
+    }
+  }
   const source = wasmLocation(variant, wasmPaths);
   const compiled = await compileWasm({ source });
-  return { variant, module: await instantiate(compiled, String(source)) };
+  return result(variant, await instantiate(compiled, String(source), 1), blocker);
 }

@@ -20,8 +20,12 @@ export declare class WorkerModel implements Model {
   readonly config: string | null;
   readonly defaultConfig: number | null;
   readonly disposed: boolean;
+  readonly threads: number;
+  readonly maxThreads: number;
+  readonly threadsReason: string | null;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
+  setThreads(n: number): Promise<void>;
   dispose(): Promise<void>;
   /** Ends the worker; pending calls reject with `reason`. */
   terminate(reason: unknown): void;

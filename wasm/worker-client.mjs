@@ -116,6 +116,11 @@ export class WorkerModel {
     this.current = await this.request('setConfig', [which]);
   }
 
+  /** As DyceModel.setThreads (`threads`, `maxThreads`, `threadsReason` are mirrored). */
+  async setThreads(n) {
+    this.threads = await this.request('setThreads', [n]);
+  }
+
   /** Frees the model and ends the worker. Idempotent. */
   async dispose() {
     if (this.disposed) return;

@@ -12,6 +12,7 @@ function describe(m) {
   return {
     configs: m.configs, levels: m.levels, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
     variant: m.variant, config: m.config, defaultConfig: m.defaultConfig,
+    threads: m.threads, maxThreads: m.maxThreads, threadsReason: m.threadsReason,
   };
 }
 
@@ -32,6 +33,10 @@ const handlers = {
   setConfig(which) {
     model.setConfigNow(which);
     return model.config;
+  },
+  setThreads(n) {
+    model.setThreadsNow(n);
+    return model.threads;
   },
   async dispose() {
     await model?.dispose();

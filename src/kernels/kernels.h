@@ -48,12 +48,17 @@ typedef struct dyce__activation {
 
 /* Convolution. `pack_conv2d` turns OHWI file weights into the kernel's
  * layout; `conv2d_packed_floats` says how many floats that takes and
- * `conv2d_scratch_bytes` how much workspace the kernel needs. */
+ * `conv2d_scratch_bytes` how much workspace the kernel needs.
+ * `conv2d_row_block`: output rows the kernel computes together (2 for
+ * Winograd's 2x2 blocks, else 1). A convolution split into bands of output
+ * rows that start at multiples of it (runtime threads) computes every
+ * output with the same operations in the same order as in one call. */
 #define DYCE__KERNELS_CONV2D(X, p)                                         \
   X(p, size_t, conv2d_packed_floats, (const dyce__window *g))              \
   X(p, void, pack_conv2d,                                                  \
     (const dyce__window *g, const float *ohwi, float *dst))                \
   X(p, size_t, conv2d_scratch_bytes, (const dyce__window *g))              \
+  X(p, uint32_t, conv2d_row_block, (const dyce__window *g))                \
   X(p, void, conv2d,                                                       \
     (const dyce__window *g, const float *in, const float *packed,          \
      const float *bias, dyce__activation act, float *out, void *scratch))

@@ -53,20 +53,89 @@ static void pack(const dyce__node *node, const dyce__shape *tensors,
     k->pack_conv2d(&g, node->file_weights, dst);
 }
 
-static void run(const dyce__node *node, const dyce__shape *tensors,
-                const dyce__kernels *k, float *const *ptr, void *scratch) {
-  dyce__window g;
-  dyce__window_from_params(node, tensors[node->in0], 1, &g, NULL);
-  g.out_c = tensors[node->out].c;
-  g.packed_in_c = node->full_in_c;
-  g.packed_out_c = node->full_out_c;
-  g.packed_groups = (uint32_t)node->p[DYCE__P_GROUPS];
+/* The window of a run at the session's width level (`tensors`). */
+static void run_window(const dyce__node *node, const dyce__shape *tensors,
+                       dyce__window *g) {
+  dyce__window_from_params(node, tensors[node->in0], 1, g, NULL);
+  g->out_c = tensors[node->out].c;
+  g->packed_in_c = node->full_in_c;
+  g->packed_out_c = node->full_out_c;
+  g->packed_groups = (uint32_t)node->p[DYCE__P_GROUPS];
   /* Depthwise stays depthwise over the active channels; a width level
    * narrows no other grouped convolution (model/levels.c). */
   uint32_t groups = (uint32_t)node->p[DYCE__P_GROUPS];
-  g.groups = groups == node->full_in_c ? g.in_c : groups;
+  g->groups = groups == node->full_in_c ? g->in_c : groups;
+}
+
+static void run(const dyce__node *node, const dyce__shape *tensors,
+                const dyce__kernels *k, float *const *ptr, void *scratch) {
+  dyce__window g;
+  run_window(node, tensors, &g);
   k->conv2d(&g, ptr[node->in0], node->weights, node->bias,
             dyce__node_activation(node), ptr[node->out], scratch);
+}
+
+/*
+ * Threads split a convolution into bands of output rows. A band is a
+ * convolution of its own: its window starts at the first input row the
+ * band reads (or keeps the top padding the band still sees), so each
+ * part calls the same kernel on a smaller window. Bands start at
+ * multiples of the kernel's row block, so every output is computed as in
+ * one call (bit-identical results).
+ */
+typedef struct band {
+  uint32_t y0, y1;     /* output rows */
+  size_t in_row;       /* first input row of the band's window */
+} band;
+
+/* Rows per part: the row blocks shared out evenly, whole blocks each. */
+static uint32_t band_rows(uint32_t out_h, uint32_t block, uint32_t parts) {
+  uint32_t blocks = (out_h + block - 1) / block;
+  return (blocks + parts - 1) / parts * block;
+}
+
+static band band_window(const dyce__window *g, uint32_t y0, uint32_t y1,
+                        dyce__window *sub) {
+  *sub = *g;
+  int64_t first = (int64_t)y0 * g->sh - g->pad_t;
+  band b = {y0, y1, first > 0 ? (size_t)first : 0};
+  sub->pad_t = first < 0 ? (uint32_t)-first : 0;
+  sub->in_h = g->in_h - (uint32_t)b.in_row;
+  sub->out_h = y1 - y0;
+  return b;
+}
+
+static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
+                      const dyce__kernels *k, uint32_t threads,
+                      size_t *part_scratch) {
+  /* Kernels with state (XNNPACK operators) are set up for their window. */
+  if (k->prepare_conv2d || threads < 2) return 1;
+  dyce__window g, sub;
+  run_window(node, tensors, &g);
+  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), threads);
+  if (rows >= g.out_h) return 1;
+  /* A band must start inside the input (bottom padding taller than the
+   * window would leave one without input rows: keep it whole). */
+  uint32_t parts = (g.out_h + rows - 1) / rows;
+  if ((int64_t)(parts - 1) * rows * g.sh - g.pad_t >= (int64_t)g.in_h) return 1;
+  band_window(&g, 0, rows, &sub); /* the first band needs the most */
+  *part_scratch = k->conv2d_scratch_bytes(&sub);
+  return parts;
+}
+
+static void run_part(const dyce__node *node, const dyce__shape *tensors,
+                     const dyce__kernels *k, float *const *ptr, void *scratch,
+                     uint32_t part, uint32_t parts) {
+  dyce__window g, sub;
+  run_window(node, tensors, &g);
+  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), parts);
+  uint32_t y0 = part * rows, y1 = y0 + rows < g.out_h ? y0 + rows : g.out_h;
+  if (y0 >= y1) return;
+  band b = band_window(&g, y0, y1, &sub);
+  const float *in = ptr[node->in0] + b.in_row * g.in_w * g.in_c;
+  float *out = ptr[node->out] + (size_t)y0 * g.out_w * g.out_c;
+  k->conv2d(&sub, in, node->weights, node->bias, dyce__node_activation(node),
+            out, scratch);
 }
 
 /* Dense and depthwise layouts of a blockwise table: block b of B output
@@ -93,4 +162,5 @@ static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
   return 1;
 }
 
-const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run, pack_in_place};
+const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run, pack_in_place,
+                                      split, run_part};

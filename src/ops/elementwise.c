@@ -150,13 +150,13 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
   k->flatten_chw(in.h, in.w, in.c, ptr[node->in0], ptr[node->out]);
 }
 
-const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL};
-const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL};
+const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL, NULL, NULL};
+const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL, NULL, NULL};
 const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
-                                          run_activation, NULL};
+                                          run_activation, NULL, NULL, NULL};
 const dyce__op_def dyce__op_channel_affine = {"channel_affine", check_affine,
-                                              NULL, run_affine, NULL};
+                                              NULL, run_affine, NULL, NULL, NULL};
 const dyce__op_def dyce__op_softmax = {"softmax", check_softmax, NULL,
-                                       run_softmax, NULL};
+                                       run_softmax, NULL, NULL, NULL};
 const dyce__op_def dyce__op_flatten = {"flatten", check_flatten, NULL,
-                                       run_flatten, NULL};
+                                       run_flatten, NULL, NULL, NULL};

@@ -34,8 +34,9 @@ static uint64_t tensor_bytes(dyce__shape s) {
 /* Plans the intermediates of graph `g`; writes offsets relative to the
  * scratch region into `offset` (per local tensor, then per node) and
  * returns the region size. */
-static uint64_t plan_graph(const dyce__graph *g, dyce__plan_item *items,
+static uint64_t plan_graph(dyce_session *s, size_t gi, dyce__plan_item *items,
                            dyce__plan_work *work, uint64_t *offset) {
+  const dyce__graph *g = &s->model->graphs[gi];
   size_t n = 0;
   for (uint32_t t = 0; t < g->tensor_count; t++) {
     items[t].bytes = tensor_bytes(g->tensors[t]);
@@ -54,7 +55,9 @@ static uint64_t plan_graph(const dyce__graph *g, dyce__plan_item *items,
   items[g->input].first = 0;
   n = g->tensor_count;
   for (uint32_t j = 0; j < g->node_count; j++) {
-    items[n + j].bytes = g->nodes[j].scratch_bytes;
+    /* A node split across threads needs a workspace per part. */
+    items[n + j].bytes =
+        dyce__session_plan_parts(s, g, j, s->node_start[gi] + j);
     items[n + j].first = items[n + j].last = j;
   }
   n += g->node_count;
@@ -72,8 +75,11 @@ static dyce_status allocate_tables(dyce_session *s, size_t tensors,
   s->node_start = dyce__calloc(graphs, sizeof(size_t));
   s->has_run = dyce__calloc(graphs, 1);
   s->path = dyce__calloc(graphs, sizeof(size_t));
+  s->node_parts = dyce__calloc(nodes, sizeof(uint32_t));
+  s->node_part_bytes = dyce__calloc(nodes, sizeof(size_t));
   if (!s->tensor_ptr || !s->tensor_start || !s->node_scratch ||
-      !s->node_start || !s->has_run || !s->path)
+      !s->node_start || !s->has_run || !s->path || !s->node_parts ||
+      !s->node_part_bytes)
     return dyce__fail(err, DYCE_OUT_OF_MEMORY,
                       "cannot allocate session tables");
   return DYCE_OK;
@@ -104,7 +110,7 @@ static dyce_status plan(dyce_session *s, size_t tensors, size_t nodes,
                                     DYCE__BUFFER_ALIGN);
     s->tensor_start[gi] = t_at;
     s->node_start[gi] = n_at;
-    uint64_t region = plan_graph(g, items, work, p->offsets + t_at + n_at);
+    uint64_t region = plan_graph(s, gi, items, work, p->offsets + t_at + n_at);
     if (region > p->scratch) p->scratch = region;
     t_at += g->tensor_count;
     n_at += g->node_count;
@@ -139,8 +145,9 @@ static void bind(dyce_session *s, uint8_t *base, const arena_plan *p) {
                         : (float *)(void *)(base + p->output_at[g->source]);
     for (uint32_t j = 0; j < g->node_count; j++)
       s->node_scratch[s->node_start[gi] + j] =
-          g->nodes[j].scratch_bytes ? scratch_base + off[g->tensor_count + j]
-                                    : NULL;
+          g->nodes[j].scratch_bytes || s->node_parts[s->node_start[gi] + j] > 1
+              ? scratch_base + off[g->tensor_count + j]
+              : NULL;
   }
 }
 
@@ -175,4 +182,25 @@ dyce_status dyce__session_build_arena(dyce_session *s, dyce_error *err) {
   dyce__free(p.offsets);
   dyce__free(p.output_at);
   return st;
+}
+
+void dyce__session_free_arena(dyce_session *s) {
+  dyce__free(s->arena_alloc);
+  dyce__free(s->tensor_ptr);
+  dyce__free(s->tensor_start);
+  dyce__free(s->node_scratch);
+  dyce__free(s->node_start);
+  dyce__free(s->has_run);
+  dyce__free(s->path);
+  dyce__free(s->node_parts);
+  dyce__free(s->node_part_bytes);
+  s->arena_alloc = NULL;
+  s->arena = NULL;
+  s->arena_bytes = 0;
+  s->tensor_ptr = NULL;
+  s->node_scratch = NULL;
+  s->tensor_start = s->node_start = s->path = NULL;
+  s->node_part_bytes = NULL;
+  s->has_run = NULL;
+  s->node_parts = NULL;
 }

@@ -27,6 +27,7 @@ dyce_status dyce_session_create(const dyce_model *model, dyce_session **out,
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate a session");
   s->model = model;
   s->kernels = dyce__kernels_default();
+  s->threads = 1;
   dyce_config_backbone(model, &s->config);
   dyce_status st = dyce__session_build_arena(s, err);
   if (st) {
@@ -39,13 +40,8 @@ dyce_status dyce_session_create(const dyce_model *model, dyce_session **out,
 
 void dyce_session_free(dyce_session *s) {
   if (!s) return;
-  dyce__free(s->arena_alloc);
-  dyce__free(s->tensor_ptr);
-  dyce__free(s->tensor_start);
-  dyce__free(s->node_scratch);
-  dyce__free(s->node_start);
-  dyce__free(s->has_run);
-  dyce__free(s->path);
+  dyce__session_free_arena(s);
+  dyce__pool_free(s->pool);
   dyce__free(s);
 }
 
@@ -58,6 +54,10 @@ dyce_status dyce_session_set_input(dyce_session *s, const float *data,
                                    dyce_error *err) {
   if (!s || !data)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session or data is NULL");
+  if (!s->arena)
+    return dyce__fail(err, DYCE_BAD_STATE,
+                      "the session has no arena (dyce_session_set_threads "
+                      "failed to replan it)");
   dyce__shape in = s->model->input;
   size_t want = dyce__shape_elems(in);
   if (layout != DYCE_LAYOUT_NHWC && layout != DYCE_LAYOUT_NCHW)
@@ -97,10 +97,9 @@ void dyce__session_run_graph(dyce_session *s, size_t gi) {
   void *const *scratch = s->node_scratch + s->node_start[gi];
   /* The width level's shapes: level 0's, or fewer channels of each. */
   const dyce__shape *shapes = dyce__level_tensors(s->model, s->config.level, gi);
-  for (uint32_t j = 0; j < g->node_count; j++) {
-    const dyce__node *n = &g->nodes[j];
-    n->def->run(n, shapes, s->kernels, ptr, scratch[j]);
-  }
+  for (uint32_t j = 0; j < g->node_count; j++)
+    dyce__session_run_node(s, g, j, s->node_start[gi] + j, shapes, ptr,
+                           scratch[j]);
   s->has_run[gi] = 1;
 }
 

@@ -5,6 +5,7 @@
 #ifndef DYCE_RUNTIME_SESSION_STATE_H
 #define DYCE_RUNTIME_SESSION_STATE_H
 
+#include "../core/pool.h"
 #include "../kernels/kernels.h"
 #include "../model/model.h"
 
@@ -23,10 +24,29 @@ struct dyce_session {
   size_t *path;         /* workspace for dyce_session_run */
   int has_input;
   dyce_config config;   /* current cascade configuration */
+  /* Threads (threads.c): the pool (NULL on one thread) and, per node of
+   * every graph (node_start layout), how many parts it runs in (1: whole)
+   * and the bytes of workspace between one part's and the next's. */
+  dyce__pool *pool;
+  uint32_t threads;
+  uint32_t *node_parts;
+  size_t *node_part_bytes;
 };
 
 /* Allocates the session's tables and its arena, plans where every tensor
  * and kernel workspace lives and points them there (arena.c). */
 dyce_status dyce__session_build_arena(dyce_session *s, dyce_error *err);
+/* Frees what build_arena allocated (the session itself stays). */
+void dyce__session_free_arena(dyce_session *s);
+
+/* threads.c: for node `j` of graph `g` (index `at` in node_start layout),
+ * decides its parts at the session's thread count and returns the
+ * workspace to plan for it. */
+size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
+                                uint32_t j, size_t at);
+/* Runs node `j` (index `at`) of graph `g`, split when planned so. */
+void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
+                            size_t at, const dyce__shape *shapes,
+                            float *const *ptr, void *scratch);
 
 #endif /* DYCE_RUNTIME_SESSION_STATE_H */

@@ -36,7 +36,8 @@ typedef struct test_case {
 /* Each test file defines an array of cases ending in {0}. */
 extern const test_case format_tests[], ops_tests[], plan_tests[],
     session_tests[], kernels_tests[], cascade_tests[], search_tests[],
-    limits_tests[], levels_tests[], sizes_tests[], concat_tests[];
+    limits_tests[], levels_tests[], sizes_tests[], concat_tests[],
+    threads_tests[];
 
 /* Deterministic pseudo-random numbers for tests. */
 unsigned test_rand(void);

@@ -242,3 +242,7 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   }
   if (rest) dyce__simd_activate(act, out, pixels * g->out_c);
 }
+
+uint32_t dyce__simd_conv2d_row_block(const dyce__window *g) {
+  return dyce__simd_conv_kind(g) == DYCE__CONV_WINOGRAD ? 2 : 1;
+}

@@ -72,6 +72,12 @@ size_t dyce__xnn_conv2d_scratch_bytes(const dyce__window *g) {
   return dyce__simd_conv2d_scratch_bytes(g);
 }
 
+/* XNNPACK operators are set up for their whole window: never split
+ * (ops/conv2d.c keeps kernels with state on one thread). */
+uint32_t dyce__xnn_conv2d_row_block(const dyce__window *g) {
+  return dyce__simd_conv2d_row_block(g);
+}
+
 void dyce__xnn_conv2d(const dyce__window *g, const float *in,
                       const float *packed, const float *bias,
                       dyce__activation act, float *out, void *scratch) {

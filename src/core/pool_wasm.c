@@ -1,0 +1,114 @@
+/*
+ * WebAssembly pools over shared memory (the -mt builds; see pool.h).
+ *
+ * The host instantiates this module once per worker on the same shared
+ * memory, gives each instance its own stack (__stack_pointer) and calls
+ * dyce_wasm_thread_main, which never returns: the worker sleeps on a
+ * futex until a job is published, claims parts of it, and sleeps again.
+ * There is one job slot for the whole module: only the thread that owns
+ * the engine (the page's or the worker's JS thread) publishes jobs.
+ *
+ * A job is published through one 64-bit word, `claim` = generation << 32
+ * | count << 16 | next. A thread claims part `next` by compare-and-swap on
+ * that word after reading the job's task and context, so a thread that
+ * read a previous job's task cannot claim a part of a newer one: the
+ * publisher changes the word (count 0: closed) before touching the task.
+ * The caller claims parts too, so a job finishes even when no worker has
+ * woken yet (or the host started none); it then spins until every claimed
+ * part is done, because a browser's main thread may not block.
+ */
+#include "pool.h"
+
+#if defined(__wasm__) && defined(__wasm_atomics__)
+#include "internal.h"
+
+struct dyce__pool {
+  uint32_t threads;
+};
+
+static struct {
+  uint64_t claim;
+  uint32_t wake; /* futex: bumped for every job */
+  uint32_t done; /* parts finished of the current job */
+  dyce__pool_task task;
+  void *ctx;
+  uint32_t workers; /* started by the host */
+} job;
+
+/* How long a worker keeps looking for the next job before it sleeps:
+ * a network's convolutions come a few microseconds apart, and waking a
+ * sleeping worker costs tens of them. */
+#define SPIN_ROUNDS 200000
+
+#define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+
+/* Claims and runs parts of the published job until none is left. */
+static void work(void) {
+  for (;;) {
+    uint64_t c = LOAD(&job.claim);
+    uint32_t count = (uint32_t)(c >> 16) & 0xffffu, next = (uint32_t)c & 0xffffu;
+    if (next >= count) return;
+    dyce__pool_task task = __atomic_load_n(&job.task, __ATOMIC_RELAXED);
+    void *ctx = __atomic_load_n(&job.ctx, __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(&job.claim, &c, c + 1, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      continue;
+    task(ctx, next);
+    __atomic_fetch_add(&job.done, 1u, __ATOMIC_RELEASE);
+  }
+}
+
+/* Called by the host before it starts `workers` workers. */
+void dyce_wasm_set_workers(uint32_t workers) { STORE(&job.workers, workers); }
+
+/* A worker's life; the host calls it once per worker instance. */
+void dyce_wasm_thread_main(void) {
+  for (;;) {
+    uint32_t seen = LOAD(&job.wake);
+    work();
+    for (int i = 0; i < SPIN_ROUNDS && LOAD(&job.wake) == seen; i++) {
+    }
+    if (LOAD(&job.wake) == seen)
+      __builtin_wasm_memory_atomic_wait32((int32_t *)&job.wake, (int32_t)seen,
+                                          -1);
+  }
+}
+
+uint32_t dyce__pool_max_threads(void) { return 1 + LOAD(&job.workers); }
+
+dyce_status dyce__pool_create(uint32_t threads, dyce__pool **out,
+                              dyce_error *err) {
+  *out = NULL;
+  uint32_t max = dyce__pool_max_threads();
+  if (threads < 2 || threads > max)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "%u threads asked for; this engine has %u (its "
+                      "workers and the caller)",
+                      threads, max);
+  dyce__pool *pool = dyce__calloc(1, sizeof *pool);
+  if (!pool) return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate a pool");
+  pool->threads = threads;
+  *out = pool;
+  return dyce__ok(err);
+}
+
+void dyce__pool_free(dyce__pool *pool) { dyce__free(pool); }
+
+void dyce__pool_run(dyce__pool *pool, size_t count, dyce__pool_task task,
+                    void *ctx) {
+  (void)pool;
+  if (count == 0) return;
+  uint64_t gen = (LOAD(&job.claim) >> 32) + 1;
+  STORE(&job.claim, gen << 32); /* closed: count 0 */
+  __atomic_store_n(&job.task, task, __ATOMIC_RELAXED);
+  __atomic_store_n(&job.ctx, ctx, __ATOMIC_RELAXED);
+  STORE(&job.done, 0u);
+  STORE(&job.claim, gen << 32 | (uint64_t)count << 16);
+  __atomic_fetch_add(&job.wake, 1u, __ATOMIC_RELEASE);
+  __builtin_wasm_memory_atomic_notify((int32_t *)&job.wake, UINT32_MAX);
+  work();
+  while (LOAD(&job.done) < count) {
+  }
+}
+#endif

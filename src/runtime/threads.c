@@ -1,0 +1,124 @@
+/*
+ * Threads: which nodes of a session run split across its pool, and
+ * running them (see dyce_session_set_threads in dyce.h).
+ *
+ * The decision is made once, when the arena is planned: a node runs in
+ * parts when its op can split it (ops.h: split) and it is large enough
+ * that the parts' hand-over — publishing a job and waiting for the last
+ * part, a few microseconds — is small next to its work. Below that, and
+ * for every other op, the node runs whole on the caller's thread.
+ */
+#include "../core/internal.h"
+#include "../ops/ops.h"
+#include "plan.h"
+#include "session_state.h"
+
+/* 500k multiply-adds take ~15-25 us on one thread at this engine's
+ * speeds, several times a hand-over. Measured with tests/bench: the
+ * Fashion-MNIST savers (whose convolutions are smaller) lose when split,
+ * and ResNet-18's and MobileNetV2's gain from every layer above it. */
+#define MIN_SPLIT_MACS 500000u
+
+size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
+                                uint32_t j, size_t at) {
+  const dyce__node *n = &g->nodes[j];
+  size_t part = 0;
+  uint32_t parts = 1;
+  if (s->threads > 1 && n->def->split && n->macs >= MIN_SPLIT_MACS)
+    parts = n->def->split(n, g->tensors, s->kernels, s->threads, &part);
+  if (parts < 2 || parts > DYCE__POOL_MAX_TASKS) {
+    s->node_parts[at] = 1;
+    s->node_part_bytes[at] = 0;
+    return n->scratch_bytes;
+  }
+  s->node_parts[at] = parts;
+  s->node_part_bytes[at] = dyce__align_up(part, DYCE__BUFFER_ALIGN);
+  return parts * s->node_part_bytes[at];
+}
+
+typedef struct split_job {
+  const dyce__node *node;
+  const dyce__shape *shapes;
+  const dyce__kernels *k;
+  float *const *ptr;
+  uint8_t *scratch;
+  size_t part_bytes;
+  uint32_t parts;
+} split_job;
+
+static void run_part(void *ctx, size_t part) {
+  const split_job *job = ctx;
+  job->node->def->run_part(job->node, job->shapes, job->k, job->ptr,
+                           job->scratch + part * job->part_bytes,
+                           (uint32_t)part, job->parts);
+}
+
+void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
+                            size_t at, const dyce__shape *shapes,
+                            float *const *ptr, void *scratch) {
+  const dyce__node *n = &g->nodes[j];
+  if (s->node_parts[at] < 2) {
+    n->def->run(n, shapes, s->kernels, ptr, scratch);
+    return;
+  }
+  split_job job = {n, shapes, s->kernels, ptr, scratch, s->node_part_bytes[at],
+                   s->node_parts[at]};
+  dyce__pool_run(s->pool, job.parts, run_part, &job);
+}
+
+uint32_t dyce_max_threads(void) { return dyce__pool_max_threads(); }
+
+uint32_t dyce_session_threads(const dyce_session *s) {
+  return s ? s->threads : 0;
+}
+
+size_t dyce_session_split_nodes(const dyce_session *s) {
+  size_t count = 0, nodes = 0;
+  if (!s) return 0;
+  for (size_t gi = 0; gi < s->model->graph_count; gi++)
+    nodes += s->model->graphs[gi].node_count;
+  for (size_t i = 0; i < nodes; i++) count += s->node_parts[i] > 1;
+  return count;
+}
+
+/* The session at `threads`: a new pool, parts and arena. */
+static dyce_status rebuild(dyce_session *s, uint32_t threads,
+                           dyce_error *err) {
+  dyce__session_free_arena(s);
+  dyce__pool_free(s->pool);
+  s->pool = NULL;
+  s->threads = 1;
+  s->has_input = 0;
+  if (threads > 1) {
+    dyce_status st = dyce__pool_create(threads, &s->pool, err);
+    if (st) return st;
+    s->threads = threads;
+  }
+  return dyce__session_build_arena(s, err);
+}
+
+dyce_status dyce_session_set_threads(dyce_session *s, uint32_t threads,
+                                     dyce_error *err) {
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  uint32_t max = dyce__pool_max_threads();
+  if (threads == 0)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "0 threads; a session runs on 1 or more");
+  if (threads > 1 && max == 1)
+    return dyce__fail(err, DYCE_UNSUPPORTED,
+                      "this build of the engine has no threads (%u asked for)",
+                      threads);
+  if (threads > max)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "%u threads asked for; this engine has %u", threads,
+                      max);
+  if (threads == s->threads) return dyce__ok(err);
+  uint32_t before = s->threads;
+  dyce_status st = rebuild(s, threads, err);
+  if (st) {
+    /* Back to what worked; the error says why the change failed. */
+    dyce_error ignored;
+    if (rebuild(s, before, &ignored) && before > 1) rebuild(s, 1, &ignored);
+  }
+  return st;
+}

@@ -1,0 +1,127 @@
+// Threads: every test model and every shipped package gives the same bits
+// on 1, 2 and 3 threads in every graph; load() picks the threaded build
+// and says when it cannot; setThreads validates; workers end on dispose.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+
+import { createEngine } from '../../wasm/engine.mjs';
+import { load } from '../../wasm/index.mjs';
+import { ensureTestModels, modelFiles, root, tempDir } from './harness.mjs';
+
+const shipped = fs.readdirSync(path.join(root, 'models')).filter((f) => f.endsWith('.dyce'))
+  .map((f) => path.join(root, 'models', f));
+const packages = [...ensureTestModels().map((n) => modelFiles(n).dyce), ...shipped];
+
+/** Every graph's output for one input, on `threads` threads. */
+function allOutputs(model, x, threads) {
+  model.setThreads(threads);
+  assert.equal(model.threads, threads);
+  model.run(x, { graph: model.graphs.length - 1 });
+  // Graphs the last one does not need (other exits, savers) run too.
+  return model.graphs.map((g, i) => model.run(x, { graph: i }));
+}
+
+const engine = await createEngine({ threads: 3 });
+
+test('the threaded build runs under Node with its workers', () => {
+  assert.equal(engine.threaded, true);
+  assert.equal(engine.maxThreads, 3, String(engine.threadsReason));
+  assert.equal(engine.threadsReason, null);
+});
+
+for (const file of packages) {
+  test(`${path.basename(file)}: 2 and 3 threads give the bits of 1`, () => {
+    const model = engine.loadModel(fs.readFileSync(file));
+    try {
+      const x = new Float32Array(model.inputCount).map((_, i) => Math.sin(i * 0.37) * 1.5);
+      const one = allOutputs(model, x, 1);
+      for (const threads of [2, 3]) {
+        const many = allOutputs(model, x, threads);
+        one.forEach((want, g) => {
+          const got = many[g];
+          const differ = want.findIndex((v, i) => !Object.is(v, got[i]));
+          assert.equal(differ, -1, `graph ${model.graphs[g].name} on ${threads} threads: output ${differ} is ${got[differ]}, one thread gave ${want[differ]}`);
+        });
+      }
+      // Large packages split something; tiny ones (savers, cascades of
+      // 28x28 stages) may split nothing, which is the plan's choice.
+      if (model.graphs.some((g) => g.macs > 50e6)) assert.ok(model.splitNodes > 0, 'no convolution split');
+    } finally {
+      model.free();
+    }
+  });
+}
+
+test('setThreads refuses what the engine cannot do', () => {
+  const model = engine.loadModel(fs.readFileSync(shipped[0]));
+  try {
+    assert.equal(model.threads, 3); // a model starts on every thread of its engine
+    for (const bad of [0, 4, 1.5, '2'])
+      assert.throws(() => model.setThreads(bad), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /from 1 to 3/.test(e.message));
+    assert.equal(model.threads, 3);
+  } finally {
+    model.free();
+  }
+});
+
+test('load(): threads by option, one thread with a reason where there can be no more', async () => {
+  const pkg = path.join(root, 'models/fashion-mnist.dyce');
+  const two = await load(pkg, { threads: 2 });
+  assert.equal(two.threads, 2);
+  assert.equal(two.maxThreads, 2);
+  await two.setThreads(1);
+  assert.equal(two.threads, 1);
+  await two.dispose();
+  assert.equal(two.threads, 0);
+
+  const one = await load(pkg, { threads: 1 });
+  assert.deepEqual([one.threads, one.maxThreads, one.threadsReason], [1, 1, null]);
+  await one.dispose();
+
+  const nosimd = await load(pkg, { threads: 2, variant: 'nosimd' });
+  assert.equal(nosimd.maxThreads, 1);
+  assert.match(nosimd.threadsReason, /no-SIMD build has no threads/);
+  await nosimd.dispose();
+
+  await assert.rejects(load(pkg, { threads: 0 }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'threads');
+  await assert.rejects(load(pkg, { threads: 'many' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT');
+});
+
+test('a wasmPaths folder without the threaded builds still loads, on one thread', async () => {
+  const dir = tempDir();
+  for (const f of ['dyce.wasm', 'dyce-nosimd.wasm', 'dyce-relaxed.wasm'])
+    fs.copyFileSync(path.join(root, 'wasm/dist', f), path.join(dir, f));
+  const model = await load(path.join(root, 'models/fashion-mnist.dyce'), { threads: 2, wasmPaths: dir });
+  assert.equal(model.maxThreads, 1);
+  assert.match(model.threadsReason, /dyce(-relaxed)?-mt\.wasm/);
+  await model.dispose();
+  const table = await load(path.join(root, 'models/fashion-mnist.dyce'), { threads: 2, wasmPaths: { 'dyce.wasm': path.join(dir, 'dyce.wasm'), 'dyce-relaxed.wasm': path.join(dir, 'dyce-relaxed.wasm') } });
+  assert.equal(table.maxThreads, 1);
+  assert.match(table.threadsReason, /wasmPaths has no entry for 'dyce(-relaxed)?-mt\.wasm'/);
+  await table.dispose();
+});
+
+test('wasmUrl naming the threaded build runs it', async () => {
+  const model = await load(path.join(root, 'models/fashion-mnist.dyce'), { threads: 2, wasmUrl: path.join(root, 'wasm/dist/dyce-mt.wasm') });
+  assert.equal(model.variant, 'simd');
+  assert.equal(model.threads, 2);
+  await model.dispose();
+});
+
+/** Threads of this process (Linux). */
+const osThreads = () => Number(/Threads:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
+
+test('disposing a model ends its workers', async () => {
+  const before = osThreads();
+  for (let i = 0; i < 5; i++) {
+    const model = await load(path.join(root, 'models/fashion-mnist.dyce'), { threads: 3 });
+    await model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 });
+    await model.dispose();
+  }
+  // Termination is asynchronous: wait for the count to come back (the
+  // test runner's timeout bounds the wait).
+  while (osThreads() > before + 2) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(osThreads() <= before + 2);
+});

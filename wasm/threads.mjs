@@ -1,0 +1,124 @@
+// The threaded builds (dyce-mt.wasm, dyce-relaxed-mt.wasm): one instance
+// of the module on the engine's thread and one per worker, all on one
+// shared memory; the C side hands out parts of large convolutions
+// (src/core/pool_wasm.c). Threads need SharedArrayBuffer: always there
+// under Node, in browsers only on cross-origin-isolated pages (COOP
+// same-origin + COEP require-corp; docs/THREADS.md).
+import { DyceError } from './errors.mjs';
+import { host } from './io.mjs';
+import { WASI_STUBS } from './thread-start.mjs';
+
+// The memory the threaded builds import: 4 MiB at first (--initial-memory
+// in CMakeLists.txt), up to 2 GiB (--max-memory), in 64 KiB pages.
+export const INITIAL_PAGES = 64;
+export const MAX_PAGES = 32768;
+// Each worker's stack (the engine's thread has the module's own, 256 KiB).
+const STACK_BYTES = 256 * 1024;
+
+const isNode = typeof process === 'object' && !!process.versions?.node;
+
+/** The threaded build expects the memory from its host. */
+export const isThreaded = (module) => WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+
+/** Why this host cannot run threads, or null when it can. */
+export function threadsUnavailable() {
+  if (typeof SharedArrayBuffer !== 'function')
+    return isNode ? 'this Node has no SharedArrayBuffer' : 'SharedArrayBuffer is unavailable: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  if (!isNode && globalThis.crossOriginIsolated === false)
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  if (!isNode && typeof Worker !== 'function') return 'this context cannot start Workers';
+  return null;
+}
+
+/** Cores of this host (browsers: navigator.hardwareConcurrency). */
+export function hostCores() {
+  return globalThis.navigator?.hardwareConcurrency ?? host.cores?.() ?? 1;
+}
+
+/** A worker_threads Worker dressed as the browser Worker this file uses. */
+export function nodeThread(WorkerClass, url) {
+  const worker = new WorkerClass(url);
+  const thread = {
+    onmessage: null, onerror: null,
+    postMessage: (m) => worker.postMessage(m), terminate: () => worker.terminate(),
+    // Once parked in the engine, a thread must not keep the process alive.
+    park: () => worker.unref(),
+  };
+  worker.on('message', (data) => thread.onmessage?.({ data }));
+  worker.on('error', (e) => thread.onerror?.({ message: e.message }));
+  return thread;
+}
+
+function startThread() {
+  if (host.startThread) return host.startThread();
+  if (isNode) {
+    // Imported by path rather than through the package's node entry: reach
+    // worker_threads without an import a bundler would follow (the file
+    // name is assembled so that no bundler emits the Node-only worker).
+    const threads = globalThis.process.getBuiltinModule?.('node:worker_threads');
+    if (!threads) throw new Error('worker_threads is unreachable (import dyce through its package entry)');
+    return nodeThread(threads.Worker, new URL(['.', 'thread-worker-node.mjs'].join('/'), import.meta.url));
+  }
+  return new Worker(new URL('./thread-worker.mjs', import.meta.url), { type: 'module' });
+}
+
+/** Instantiates a threaded build on a new shared memory → { exports, memory }. */
+export async function instantiateThreaded(compiled) {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+  const instance = await WebAssembly.instantiate(compiled, { env: { memory }, wasi_snapshot_preview1: WASI_STUBS });
+  instance.exports._initialize();
+  return { exports: instance.exports, memory };
+}
+
+/**
+ * Starts `count` workers on an instantiated threaded build and waits until
+ * each has entered the engine or failed. Resolves to { workers (started),
+ * error (the first failure, or null), terminate() }. The engine runs with
+ * however many started: parts that no worker claims run on the caller.
+ */
+export async function startWorkers(compiled, exports, memory, count) {
+  const threads = [];
+  const errors = [];
+  const starts = [];
+  for (let i = 0; i < count; i++) {
+    const stack = exports.malloc(STACK_BYTES);
+    if (!stack) {
+      errors.push('cannot allocate a worker stack');
+      break;
+    }
+    let thread;
+    try {
+      thread = startThread();
+    } catch (e) {
+      errors.push(`cannot start a worker: ${e.message ?? e}`);
+      exports.free(stack);
+      break;
+    }
+    threads.push(thread);
+    starts.push(new Promise((resolve) => {
+      thread.onmessage = (e) => resolve(e.data.ready ? true : (errors.push(e.data.error), false));
+      thread.onerror = (e) => {
+        errors.push(`a worker failed: ${e.message ?? 'could not load wasm/thread-worker.mjs'}`);
+        resolve(false);
+      };
+    }));
+    // Stacks grow down from their top, 16-byte aligned.
+    thread.postMessage({ module: compiled, memory, stackTop: (stack + STACK_BYTES) & ~15 });
+  }
+  const ready = (await Promise.all(starts)).filter(Boolean).length;
+  threads.forEach((t) => t.park?.());
+  exports.dyce_wasm_set_workers(ready);
+  return {
+    workers: ready,
+    error: errors[0] ?? null,
+    terminate: () => threads.forEach((t) => t.terminate()),
+  };
+}
+
+/** Threads asked for in load()/createEngine() options → a count ≥ 1, or a DyceError. */
+export function threadsWanted(threads) {
+  if (threads === undefined || threads === 'auto') return Math.max(1, Math.min(4, hostCores()));
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be 'auto' or a whole number from 1 to 64, not ${threads}`, { field: 'threads' });
+  return threads;
+}
