@@ -8,6 +8,7 @@
 // from ./cost-model.mjs: measured at the current rung, predicted for the
 // others from the MACs they spend and the speed the device shows now.
 import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
+import { chooseThreads, emptyThreadHold } from './thread-policy.mjs';
 
 export const DEFAULTS = Object.freeze({
   quantile: 0.95,        // a rung's cost: this quantile of its frame times (the budget is met 95 % of the time)
@@ -37,6 +38,7 @@ export const DEFAULTS = Object.freeze({
   pressureCaps: Object.freeze({ serious: 0.5, critical: 0.25 }),
   probeFrames: 30,       // a step up is on probation for this many frames: one frame over budget undoes it ...
   backoff: Object.freeze([100, 1600]), // ... and blocks that rung and all dearer ones 100, 200, … ≤ 1600 frames
+  threadGain: 0.8,       // speed-up per extra thread assumed until measured (./thread-policy.mjs)
 });
 
 /**
@@ -85,6 +87,8 @@ export function initialState(table, start = table.length - 1) {
     backoff: table.map(() => 0),
     override: null, paused: false,
     capKind: null,                 // which compute cap holds (see computeCaps), to say when it starts or ends
+    threads: null,                 // the thread count chosen (null until signals say how many there are)
+    threadHold: emptyThreadHold(),
     reason: 'start: the most accurate configuration',
   };
 }
@@ -256,7 +260,11 @@ function decide(s, table, budget, capRung, cap, p) {
  *   pressure: 'nominal'|'fair'|'serious'|'critical'|null
  *   hidden: boolean                   page not visible: pause
  *   override: config index | null     the user's manual choice
- * } → { configIndex, rung, reason, changed, paused, capMacs, caps, state }.
+ *   maxThreads: number                threads the model may use (default 1)
+ * } (a sample may say its `threads`: one run on another count is not
+ * this choice's) → { configIndex, threads, rung, reason, changed,
+ * paused, capMacs, caps, state }; `changed`: the configuration or the
+ * thread count changed.
  * `capMacs`: the strictest cap's MACs (null: none); `caps`: every cap in
  * force, [{kind, macs, reason}] (a page shows them: the reason names only
  * the last move, which may be a frame-time one made under a cap).
@@ -275,6 +283,9 @@ export function govern(signals, state, table, params = DEFAULTS) {
   const cap = energy ?? other;
   const capRung = rungUnder(table, cap);
 
+  const maxThreads = Math.max(1, signals.maxThreads ?? 1);
+  const threadsBefore = state.threads ?? maxThreads;
+  if (s.threads === null || s.threads > maxThreads) s.threads = maxThreads;
   s.paused = !!signals.hidden;
   s.override = Number.isInteger(signals.override) ? signals.override : null;
   if (state.override !== null && s.override === null) {
@@ -285,12 +296,21 @@ export function govern(signals, state, table, params = DEFAULTS) {
   }
   const sample = signals.sample;
   // A frame of another configuration (e.g. in flight during a switch) is not this rung's.
-  if (sample && !s.paused && s.override === null && table[s.rung].config === sample.config && Number.isFinite(sample.ms))
+  if (sample && !s.paused && s.override === null && table[s.rung].config === sample.config && Number.isFinite(sample.ms) &&
+      (sample.threads ?? s.threads) === s.threads)
     record(s, table, sample, budget, p);
 
   if (s.override === null && !s.paused) {
-    const move = decide(s, table, budget, capRung, cap, p);
-    if (move && move.rung !== s.rung) moveTo(s, move.rung, move.reason, p);
+    // Threads first: more of them before any accuracy is given up, fewer
+    // where the budget allows; frames on the new count are measured afresh.
+    const threads = chooseThreads(s, signals, maxThreads, budget, p);
+    const move = threads ? null : decide(s, table, budget, capRung, cap, p);
+    if (threads) {
+      s.threads = threads.threads;
+      s.samples = [];
+      s.over = s.calm = 0;
+      s.reason = threads.reason;
+    } else if (move && move.rung !== s.rung) moveTo(s, move.rung, move.reason, p);
     // A cap that starts or ends without a move still changes why the
     // rung is what it is: say so (the saver switched on at a rung
     // already under its cap must not look ignored).
@@ -301,16 +321,17 @@ export function govern(signals, state, table, params = DEFAULTS) {
   }
   const configIndex = s.override ?? table[s.rung].config;
   return {
-    configIndex, rung: s.override === null ? s.rung : null,
+    configIndex, threads: s.threads, rung: s.override === null ? s.rung : null,
     reason: s.paused ? 'paused: the page is hidden' : s.override !== null ? 'manual override' : s.reason,
-    changed: configIndex !== before, paused: s.paused, capMacs: cap ? cap.macs : null, caps, state: s,
+    changed: configIndex !== before || s.threads !== threadsBefore, paused: s.paused, capMacs: cap ? cap.macs : null, caps, state: s,
   };
 }
 
 /**
  * The governor with its state: `update(signals)` runs one step and fires
- * a "change" event (detail: {from, to, name, reason}) whenever the
- * configuration changes. `configs` is a model's `configs`.
+ * a "change" event (detail: {from, to, name, threads, reason}) whenever
+ * the configuration or the thread count changes. `configs` is a model's
+ * `configs`.
  */
 export class Governor extends EventTarget {
   constructor(configs, params = {}) {
@@ -333,7 +354,7 @@ export class Governor extends EventTarget {
     this.last = out;
     if (out.changed)
       this.dispatchEvent(new CustomEvent('change', {
-        detail: { from, to: out.configIndex, name: this.configs[out.configIndex].name, reason: out.reason },
+        detail: { from, to: out.configIndex, name: this.configs[out.configIndex].name, threads: out.threads, reason: out.reason },
       }));
     return out;
   }

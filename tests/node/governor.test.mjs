@@ -267,7 +267,7 @@ test('the Governor fires one change event per change, with the configuration nam
   assert.equal(governor.configIndex, TOP);
   const out = governor.update({ budgetMs: 16, saver: true });
   assert.equal(out.changed, true);
-  assert.deepEqual(seen, [{ from: TOP, to: 2, name: 'pareto-02', reason: out.reason }]);
+  assert.deepEqual(seen, [{ from: TOP, to: 2, name: 'pareto-02', threads: 1, reason: out.reason }]);
   governor.update({ budgetMs: 16, saver: true });
   assert.equal(seen.length, 1);
 });

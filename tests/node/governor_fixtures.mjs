@@ -38,13 +38,22 @@ export function device(seed) {
   };
 }
 
+/** Speed-up of `threads` threads on the synthetic device. */
+export const threadSpeedup = (threads) => 1 + 0.8 * (threads - 1);
+
 /**
  * Runs a trace: segments of {frames, speed, ...signals} (signals persist
- * until changed). Returns every frame {config, ms, over, reason} and the
- * events of the Governor wrapper.
+ * until changed; `maxThreads` among them gives the governor threads, and
+ * a frame on t threads costs 1 / threadSpeedup(t) as much). Returns every
+ * frame {config, threads, ms, over, reason} and the events of the
+ * Governor wrapper.
  */
 export function run(trace, { seed = 1, budgetMs = 16, params } = {}) {
-  const cost = device(seed);
+  const device1 = device(seed);
+  const cost = (config, speed, threads) => {
+    const { ms, macs } = device1(config, speed);
+    return { ms: ms / threadSpeedup(threads), macs };
+  };
   const governor = new Governor(CONFIGS, params);
   const events = [], frames = [];
   governor.addEventListener('change', (e) => events.push({ frame: frames.length, ...e.detail }));
@@ -58,9 +67,9 @@ export function run(trace, { seed = 1, budgetMs = 16, params } = {}) {
         frames.push({ config: out.configIndex, ms: 0, over: false, paused: true });
         continue;
       }
-      const config = out.configIndex, { ms, macs } = cost(config, speed);
-      out = governor.update({ ...rest, sample: { config, ms, macs } });
-      frames.push({ config, ms, over: ms > rest.budgetMs, reason: out.reason, rung: out.rung });
+      const config = out.configIndex, threads = out.threads, { ms, macs } = cost(config, speed, threads);
+      out = governor.update({ ...rest, sample: { config, ms, macs, threads } });
+      frames.push({ config, threads, ms, over: ms > rest.budgetMs, reason: out.reason, rung: out.rung });
     }
   }
   return { frames, events, governor };
