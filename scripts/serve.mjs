@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // A tiny static server for the demo page, on 127.0.0.1 only.
-//   node scripts/serve.mjs [--port N]    (default 8080; 0 picks a free port)
+//   node scripts/serve.mjs [--port N] [--no-isolation]
+//     (port 8080 by default; 0 picks a free port)
 // Serves the page (web/), the runtime (wasm/), the model packages (models/,
 // build/fmnist-smoke/*.dyce) and Debian's Fashion-MNIST test files under
 // /data/fashion-mnist/. Nothing else of the repository is reachable.
-// Also importable: `startServer({port})` → {server, url} (the browser tests).
+// Every response carries COOP same-origin + COEP require-corp, so the page
+// is cross-origin isolated and dyce runs its threaded build (docs/THREADS.md);
+// --no-isolation (startServer({isolated: false})) leaves them out.
+// Also importable: `startServer({port, isolated})` → {server, url} (the browser tests).
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -48,20 +52,23 @@ export function resolvePath(urlPath) {
   return null;
 }
 
-function handle(req, res) {
+// What makes a page cross-origin isolated (SharedArrayBuffer, threads).
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+function handle(req, res, headers) {
   const { pathname } = new URL(req.url, 'http://localhost');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    res.writeHead(405, { allow: 'GET, HEAD', ...headers }).end();
     return;
   }
   if (pathname === '/' || pathname === '/web') {
-    res.writeHead(302, { location: '/web/' }).end();
+    res.writeHead(302, { location: '/web/', ...headers }).end();
     return;
   }
   let file = resolvePath(pathname.endsWith('/') ? pathname + 'index.html' : pathname);
   fs.stat(file ?? '', (err, stat) => {
     if (err || !stat.isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}\n`);
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`not found: ${pathname}\n`);
       return;
     }
     res.writeHead(200, {
@@ -69,6 +76,7 @@ function handle(req, res) {
       'content-length': stat.size,
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
+      ...headers,
     });
     if (req.method === 'HEAD') res.end();
     else fs.createReadStream(file).pipe(res);
@@ -76,9 +84,10 @@ function handle(req, res) {
 }
 
 /** Starts the server on 127.0.0.1. Resolves to {server, url}. */
-export function startServer({ port = 8080 } = {}) {
+export function startServer({ port = 8080, isolated = true } = {}) {
+  const headers = isolated ? ISOLATION : {};
   return new Promise((resolve, reject) => {
-    const server = http.createServer(handle);
+    const server = http.createServer((req, res) => handle(req, res, headers));
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
       resolve({ server, url: `http://127.0.0.1:${server.address().port}/web/` });
@@ -89,8 +98,9 @@ export function startServer({ port = 8080 } = {}) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 8080);
-  startServer({ port }).then(({ url }) => {
-    console.log(`dyce demo: ${url}`);
+  const isolated = !process.argv.includes('--no-isolation');
+  startServer({ port, isolated }).then(({ url }) => {
+    console.log(`dyce demo: ${url}${isolated ? ' (cross-origin isolated: threads on)' : ' (not isolated: one thread)'}`);
   }, (err) => {
     console.error(`serve: cannot listen on 127.0.0.1:${port}: ${err.message}`);
     process.exit(1);
