@@ -42,3 +42,51 @@ test('100 000 inferences with random switches: memory and allocations stay flat'
   assert.ok(answered.size >= 3, `answers came from ${[...answered.keys()]}`);
   model.free();
 });
+
+/** Threads of this process (Linux). */
+const osThreads = () => Number(/Threads:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
+
+test('threaded: 100 000 inferences of the shipped cascade with configuration and thread switches: memory, allocations and threads stay flat', async () => {
+  const engine = await createEngine({ threads: 2 });
+  assert.equal(engine.maxThreads, 2, String(engine.threadsReason));
+  const m = engine.m;
+  const model = engine.loadModel(fs.readFileSync(path.join(root, 'models/fashion-mnist.dyce')));
+  const configs = model.configs.length;
+  let seed = 777;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const x = new Float32Array(784);
+  const step = (i) => {
+    model.useConfig(Math.floor(random() * configs));
+    for (let k = 0; k < 784; k += 7) x[k] = Math.sin(i + k) * 2;
+    return model.classify(x);
+  };
+  // Warm-up, including one switch each way (a switch replans the arena).
+  for (const t of [1, 2]) {
+    model.setThreads(t);
+    for (let i = 0; i < 500; i++) step(i);
+  }
+  const memory = m.HEAPU8.buffer.byteLength, threads = osThreads();
+  let allocations = Number(m._dyce_allocation_count());
+  const perSwitch = (() => {
+    model.setThreads(1);
+    model.setThreads(2);
+    const a = Number(m._dyce_allocation_count()) - allocations;
+    allocations += a;
+    return a / 2;
+  })();
+  const deep = new Set();
+  let switches = 0;
+  for (let i = 0; i < 100000; i++) {
+    if (i % 10000 === 9999) {
+      model.setThreads(model.threads === 2 ? 1 : 2);
+      switches++;
+    }
+    deep.add(step(i).exit);
+  }
+  assert.equal(m.HEAPU8.buffer.byteLength, memory, 'wasm memory grew');
+  assert.equal(Number(m._dyce_allocation_count()) - allocations, switches * perSwitch, 'the engine allocated outside thread switches');
+  assert.equal(osThreads(), threads, 'the process gained or lost threads');
+  assert.ok(deep.size >= 3, `answers came from ${[...deep]}`);
+  model.free();
+  engine.dispose();
+});
