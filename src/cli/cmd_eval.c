@@ -1,5 +1,5 @@
 /* `dyce eval MODEL --data DIR [--split S] [--graph NAME | --config C]
- * [--records F] [--limit N] [--dump FILE] [--json]`: runs the path ending
+ * [--records F] [--limit N] [--dump FILE] [--json] [--threads N]`: runs the path ending
  * at one graph, or the cascade under configuration C (a name, an index,
  * "backbone" or "all"), on a whole data split and reports accuracy, MACs
  * and latency (and, for the cascade, which exit answered how often). With
@@ -8,7 +8,8 @@
  * listing disagreements with the engine's top-2 logit gap. --dump writes
  * one line per sample: index, prediction, answering graph, confidence.
  * DIR is an IDX directory or an image folder DIR/<split>/<class>/<files>
- * (dataset.h), whose images are preprocessed as image_input.h says. */
+ * (dataset.h), whose images are preprocessed as image_input.h says.
+ * --threads: large convolutions split across N threads (same results). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 typedef struct eval_args {
   const char *model, *data, *split, *graph, *records, *config, *dump, *level;
   size_t limit;
+  unsigned long threads;
   int json;
 } eval_args;
 
@@ -36,6 +38,7 @@ typedef struct eval_target {
   size_t graph;
   const char *name;
   dyce_config config;
+  uint32_t threads; /* 0 or 1: the caller's thread only */
 } eval_target;
 
 static int parse(int argc, char **argv, eval_args *a) {
@@ -51,14 +54,18 @@ static int parse(int argc, char **argv, eval_args *a) {
     else if (strcmp(argv[i], "--config") == 0) slot = &a->config;
     else if (strcmp(argv[i], "--dump") == 0) slot = &a->dump;
     else if (strcmp(argv[i], "--level") == 0) slot = &a->level;
-    if (slot || strcmp(argv[i], "--limit") == 0) {
+    int count = strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--threads") == 0;
+    if (slot || count) {
       if (i + 1 >= argc) return cli_error("eval: %s needs a value", argv[i]);
       if (slot) {
         *slot = argv[++i];
       } else {
+        const char *name = argv[i];
         char *end;
-        a->limit = strtoul(argv[++i], &end, 10);
-        if (*end || !a->limit) return cli_error("eval: --limit needs a positive number");
+        unsigned long v = strtoul(argv[++i], &end, 10);
+        if (*end || !v || v > UINT32_MAX) return cli_error("eval: %s needs a positive number", name);
+        if (strcmp(name, "--limit") == 0) a->limit = v;
+        else a->threads = v;
       }
     } else if (!a->model && argv[i][0] != '-') {
       a->model = argv[i];
@@ -71,7 +78,8 @@ static int parse(int argc, char **argv, eval_args *a) {
                      "DIR/<split>/<class>/*.png|jpg) [--split "
                      "test|train|val] [--graph NAME [--level L] | --config "
                      "NAME|INDEX|backbone|all] "
-                     "[--records FILE] [--limit N] [--dump FILE] [--json]");
+                     "[--records FILE] [--limit N] [--dump FILE] [--json] "
+                     "[--threads N]");
   if (a->graph && a->config) return cli_error("eval: give --graph or --config, not both");
   if (a->level && a->config)
     return cli_error("eval: a configuration names its own width level; --level goes with --graph");
@@ -157,8 +165,9 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   dyce_session *s = NULL;
   dyce_error err;
   if (dyce_session_create(m, &s, &err) != DYCE_OK) return cli_error("%s", err.message);
-  if ((t->cascade || t->config.level) &&
-      dyce_session_set_config(s, &t->config, &err) != DYCE_OK) {
+  if ((t->threads > 1 && dyce_session_set_threads(s, t->threads, &err) != DYCE_OK) ||
+      ((t->cascade || t->config.level) &&
+       dyce_session_set_config(s, &t->config, &err) != DYCE_OK)) {
     dyce_session_free(s);
     return cli_error("%s", err.message);
   }
@@ -362,6 +371,7 @@ int cmd_eval(int argc, char **argv) {
   FILE *dump = NULL;
   int rc = (!target || !answered_by) ? cli_error("out of memory") : CLI_OK;
   if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
+  for (size_t k = 0; k < targets; k++) target[k].threads = (uint32_t)a.threads;
   int folder = !rc && dataset_is_image_folder(a.data);
   if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, &d)
                          : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
