@@ -33,8 +33,9 @@ dyce_status dyce__pool_create(uint32_t threads, dyce__pool **out,
                               dyce_error *err);
 void dyce__pool_free(dyce__pool *pool); /* NULL is allowed */
 
-/* count <= DYCE__POOL_MAX_TASKS. Never called by two threads at once on
- * one pool (a session is used by one thread at a time). */
+/* count <= DYCE__POOL_MAX_TASKS. At most `threads` tasks run at once (a
+ * task may hold one of `threads` workspaces). Never called by two threads
+ * at once on one pool (a session is used by one thread at a time). */
 #define DYCE__POOL_MAX_TASKS 65535u
 void dyce__pool_run(dyce__pool *pool, size_t count, dyce__pool_task task,
                     void *ctx);

@@ -15,7 +15,9 @@
  * publisher changes the word (count 0: closed) before touching the task.
  * The caller claims parts too, so a job finishes even when no worker has
  * woken yet (or the host started none); it then spins until every claimed
- * part is done, because a browser's main thread may not block.
+ * part is done, because a browser's main thread may not block. At most
+ * the pool's thread count take part in a job (`active`), so a job never
+ * runs more parts at once than the caller planned workspaces for.
  */
 #include "pool.h"
 
@@ -30,6 +32,8 @@ static struct {
   uint64_t claim;
   uint32_t wake; /* futex: bumped for every job */
   uint32_t done; /* parts finished of the current job */
+  uint32_t active; /* threads taking part in the current job ... */
+  uint32_t limit;  /* ... at most this many (the pool's threads) */
   dyce__pool_task task;
   void *ctx;
   uint32_t workers; /* started by the host */
@@ -43,12 +47,13 @@ static struct {
 #define LOAD(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 
-/* Claims and runs parts of the published job until none is left. */
-static void work(void) {
+/* Claims and runs parts of job `gen` until none is left (or a newer job
+ * is published: its thread limit must be checked again). */
+static void claim_parts(uint64_t gen) {
   for (;;) {
     uint64_t c = LOAD(&job.claim);
     uint32_t count = (uint32_t)(c >> 16) & 0xffffu, next = (uint32_t)c & 0xffffu;
-    if (next >= count) return;
+    if (c >> 32 != gen || next >= count) return;
     dyce__pool_task task = __atomic_load_n(&job.task, __ATOMIC_RELAXED);
     void *ctx = __atomic_load_n(&job.ctx, __ATOMIC_RELAXED);
     if (!__atomic_compare_exchange_n(&job.claim, &c, c + 1, 0,
@@ -57,6 +62,16 @@ static void work(void) {
     task(ctx, next);
     __atomic_fetch_add(&job.done, 1u, __ATOMIC_RELEASE);
   }
+}
+
+/* Takes part in the published job, if it has parts left and room for
+ * one more thread. */
+static void work(void) {
+  uint64_t c = LOAD(&job.claim);
+  if (((uint32_t)c & 0xffffu) >= ((uint32_t)(c >> 16) & 0xffffu)) return;
+  if (__atomic_add_fetch(&job.active, 1u, __ATOMIC_ACQ_REL) <= LOAD(&job.limit))
+    claim_parts(c >> 32);
+  __atomic_fetch_sub(&job.active, 1u, __ATOMIC_ACQ_REL);
 }
 
 /* Called by the host before it starts `workers` workers. */
@@ -97,17 +112,22 @@ void dyce__pool_free(dyce__pool *pool) { dyce__free(pool); }
 
 void dyce__pool_run(dyce__pool *pool, size_t count, dyce__pool_task task,
                     void *ctx) {
-  (void)pool;
   if (count == 0) return;
   uint64_t gen = (LOAD(&job.claim) >> 32) + 1;
   STORE(&job.claim, gen << 32); /* closed: count 0 */
+  /* A worker still leaving the previous job counts against the limit a
+   * moment longer: harmless, the caller takes its parts. */
+  STORE(&job.limit, pool->threads);
   __atomic_store_n(&job.task, task, __ATOMIC_RELAXED);
   __atomic_store_n(&job.ctx, ctx, __ATOMIC_RELAXED);
   STORE(&job.done, 0u);
   STORE(&job.claim, gen << 32 | (uint64_t)count << 16);
   __atomic_fetch_add(&job.wake, 1u, __ATOMIC_RELEASE);
   __builtin_wasm_memory_atomic_notify((int32_t *)&job.wake, UINT32_MAX);
-  work();
+  /* The caller always takes part: it counts as active, not against room. */
+  __atomic_fetch_add(&job.active, 1u, __ATOMIC_ACQ_REL);
+  claim_parts(gen);
+  __atomic_fetch_sub(&job.active, 1u, __ATOMIC_ACQ_REL);
   while (LOAD(&job.done) < count) {
   }
 }

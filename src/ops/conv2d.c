@@ -106,13 +106,13 @@ static band band_window(const dyce__window *g, uint32_t y0, uint32_t y1,
 }
 
 static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
-                      const dyce__kernels *k, uint32_t threads,
+                      const dyce__kernels *k, uint32_t max_parts,
                       size_t *part_scratch) {
   /* Kernels with state (XNNPACK operators) are set up for their window. */
-  if (k->prepare_conv2d || threads < 2) return 1;
+  if (k->prepare_conv2d || max_parts < 2) return 1;
   dyce__window g, sub;
   run_window(node, tensors, &g);
-  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), threads);
+  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), max_parts);
   if (rows >= g.out_h) return 1;
   /* A band must start inside the input (bottom padding taller than the
    * window would leave one without input rows: keep it whole). */

@@ -15,6 +15,27 @@ static dyce_status no_activation(const dyce__node *node, dyce_error *err) {
   return DYCE_OK;
 }
 
+/* ---- threads ---------------------------------------------------------- */
+
+/* Threads split add, mul, activation and channel_affine into ranges of
+ * whole pixels, so a per-channel operand stays aligned: every element is
+ * computed alone, so any range gives the same bits. */
+static uint32_t split_pixels(const dyce__node *node, const dyce__shape *tensors,
+                             const dyce__kernels *k, uint32_t max_parts,
+                             size_t *part_scratch) {
+  (void)k;
+  *part_scratch = 0;
+  size_t pixels = (size_t)tensors[node->out].h * tensors[node->out].w;
+  return pixels >= max_parts ? max_parts : pixels >= 2 ? (uint32_t)pixels : 1;
+}
+
+/* Pixels [*p0, *p1) of part `part`, of `pixels` shared out evenly. */
+static void pixel_range(size_t pixels, uint32_t part, uint32_t parts,
+                        size_t *p0, size_t *p1) {
+  *p0 = pixels * part / parts;
+  *p1 = pixels * (part + 1) / parts;
+}
+
 /* ---- add, mul --------------------------------------------------------- */
 
 static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
@@ -48,12 +69,12 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
   return DYCE_OK;
 }
 
-static void run_binary(const dyce__node *node, const dyce__shape *tensors,
-                       const dyce__kernels *k, float *const *ptr,
-                       void *scratch) {
+static void run_binary_part(const dyce__node *node, const dyce__shape *tensors,
+                            const dyce__kernels *k, float *const *ptr,
+                            void *scratch, uint32_t part, uint32_t parts) {
   (void)scratch;
   dyce__shape a = tensors[node->in0];
-  size_t n = dyce__shape_elems(a);
+  size_t n = dyce__shape_elems(a), p0, p1;
   const float *b = node->weights;
   size_t b_count = node->weight_count;
   /* A per-channel constant serves a width level as a prefix (a full-size
@@ -63,8 +84,20 @@ static void run_binary(const dyce__node *node, const dyce__shape *tensors,
     b = ptr[node->in1];
     b_count = dyce__shape_elems(tensors[node->in1]);
   }
-  k->binary(node->op, n, a.c, ptr[node->in0], b, b_count,
-            dyce__node_activation(node), ptr[node->out]);
+  pixel_range((size_t)a.h * a.w, part, parts, &p0, &p1);
+  size_t at = p0 * a.c, count = (p1 - p0) * a.c;
+  if (b_count == n) { /* a whole tensor: its slice; per channel or one: as is */
+    b += at;
+    b_count = count;
+  }
+  k->binary(node->op, count, a.c, ptr[node->in0] + at, b, b_count,
+            dyce__node_activation(node), ptr[node->out] + at);
+}
+
+static void run_binary(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, float *const *ptr,
+                       void *scratch) {
+  run_binary_part(node, tensors, k, ptr, scratch, 0, 1);
 }
 
 /* ---- activation, channel_affine --------------------------------------- */
@@ -78,12 +111,22 @@ static dyce_status check_activation(dyce__node *node,
   return dyce__expect_counts(node, 0, 0, 0, err);
 }
 
+static void run_activation_part(const dyce__node *node,
+                                const dyce__shape *tensors,
+                                const dyce__kernels *k, float *const *ptr,
+                                void *scratch, uint32_t part, uint32_t parts) {
+  (void)scratch;
+  dyce__shape in = tensors[node->in0];
+  size_t p0, p1;
+  pixel_range((size_t)in.h * in.w, part, parts, &p0, &p1);
+  k->activation((p1 - p0) * in.c, ptr[node->in0] + p0 * in.c,
+                dyce__node_activation(node), ptr[node->out] + p0 * in.c);
+}
+
 static void run_activation(const dyce__node *node, const dyce__shape *tensors,
                            const dyce__kernels *k, float *const *ptr,
                            void *scratch) {
-  (void)scratch;
-  k->activation(dyce__shape_elems(tensors[node->in0]), ptr[node->in0],
-                dyce__node_activation(node), ptr[node->out]);
+  run_activation_part(node, tensors, k, ptr, scratch, 0, 1);
 }
 
 static dyce_status check_affine(dyce__node *node, const dyce__shape *tensors,
@@ -100,14 +143,22 @@ static dyce_status check_affine(dyce__node *node, const dyce__shape *tensors,
   return DYCE_OK;
 }
 
+static void run_affine_part(const dyce__node *node, const dyce__shape *tensors,
+                            const dyce__kernels *k, float *const *ptr,
+                            void *scratch, uint32_t part, uint32_t parts) {
+  (void)scratch;
+  dyce__shape in = tensors[node->in0];
+  size_t p0, p1;
+  pixel_range((size_t)in.h * in.w, part, parts, &p0, &p1);
+  k->channel_affine((p1 - p0) * in.c, in.c, ptr[node->in0] + p0 * in.c,
+                    node->weights, node->bias, dyce__node_activation(node),
+                    ptr[node->out] + p0 * in.c);
+}
+
 static void run_affine(const dyce__node *node, const dyce__shape *tensors,
                        const dyce__kernels *k, float *const *ptr,
                        void *scratch) {
-  (void)scratch;
-  dyce__shape in = tensors[node->in0];
-  k->channel_affine(dyce__shape_elems(in), in.c, ptr[node->in0],
-                    node->weights, node->bias, dyce__node_activation(node),
-                    ptr[node->out]);
+  run_affine_part(node, tensors, k, ptr, scratch, 0, 1);
 }
 
 /* ---- softmax, flatten -------------------------------------------------- */
@@ -150,12 +201,16 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
   k->flatten_chw(in.h, in.w, in.c, ptr[node->in0], ptr[node->out]);
 }
 
-const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL, NULL, NULL};
-const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL, NULL, NULL};
+const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL,
+                                   split_pixels, run_binary_part};
+const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL,
+                                   split_pixels, run_binary_part};
 const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
-                                          run_activation, NULL, NULL, NULL};
+                                          run_activation, NULL, split_pixels,
+                                          run_activation_part};
 const dyce__op_def dyce__op_channel_affine = {"channel_affine", check_affine,
-                                              NULL, run_affine, NULL, NULL, NULL};
+                                              NULL, run_affine, NULL,
+                                              split_pixels, run_affine_part};
 const dyce__op_def dyce__op_softmax = {"softmax", check_softmax, NULL,
                                        run_softmax, NULL, NULL, NULL};
 const dyce__op_def dyce__op_flatten = {"flatten", check_flatten, NULL,

@@ -34,13 +34,13 @@ struct dyce__op_def {
    * nothing, when the layout does not allow it. */
   int (*pack_in_place)(const dyce__node *node, const dyce__shape *tensors,
                        const dyce__kernels *k, float *w, float *temp);
-  /* Optional, for threads: into how many parts (2..threads) the node's
+  /* Optional, for threads: into how many parts (2..max_parts) the node's
    * work divides, each part writing its own slice of the output with the
-   * same results as `run`; the workspace each part needs goes to
+   * same results as `run`; the workspace a part needs goes to
    * *part_scratch. 1: the node runs whole. Asked at planning time with
    * the file's shapes; the parts stay the same at every width level. */
   uint32_t (*split)(const dyce__node *node, const dyce__shape *tensors,
-                    const dyce__kernels *k, uint32_t threads,
+                    const dyce__kernels *k, uint32_t max_parts,
                     size_t *part_scratch);
   /* Runs part `part` of the `parts` that `split` gave, with its own
    * workspace; parts of one node run at the same time. */

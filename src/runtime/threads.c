@@ -7,6 +7,12 @@
  * that the parts' hand-over — publishing a job and waiting for the last
  * part, a few microseconds — is small next to its work. Below that, and
  * for every other op, the node runs whole on the caller's thread.
+ *
+ * A split node has PARTS_PER_THREAD parts per thread, claimed one at a
+ * time: a thread the OS preempts (a busy phone, a shared machine) then
+ * holds up a small part, not half of the node, while the others take the
+ * rest. Parts share `threads` workspaces, each taken by a part while it
+ * runs (the pool runs at most `threads` parts at once).
  */
 #include "../core/internal.h"
 #include "../ops/ops.h"
@@ -14,18 +20,22 @@
 #include "session_state.h"
 
 /* 500k multiply-adds take ~15-25 us on one thread at this engine's
- * speeds, several times a hand-over. Measured with tests/bench: the
- * Fashion-MNIST savers (whose convolutions are smaller) lose when split,
- * and ResNet-18's and MobileNetV2's gain from every layer above it. */
+ * speeds, several times a hand-over; the Fashion-MNIST savers' layers are
+ * all below it. Ops without MACs (add, mul, activations: memory-bound)
+ * split from 64k output elements (256 KiB), ~15 us to stream. */
 #define MIN_SPLIT_MACS 500000u
+#define MIN_SPLIT_ELEMENTS 65536u
+#define PARTS_PER_THREAD 2u
 
 size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
                                 uint32_t j, size_t at) {
   const dyce__node *n = &g->nodes[j];
   size_t part = 0;
   uint32_t parts = 1;
-  if (s->threads > 1 && n->def->split && n->macs >= MIN_SPLIT_MACS)
-    parts = n->def->split(n, g->tensors, s->kernels, s->threads, &part);
+  int large = n->macs ? n->macs >= MIN_SPLIT_MACS
+                      : dyce__shape_elems(g->tensors[n->out]) >= MIN_SPLIT_ELEMENTS;
+  if (s->threads > 1 && n->def->split && large)
+    parts = n->def->split(n, g->tensors, s->kernels, s->threads * PARTS_PER_THREAD, &part);
   if (parts < 2 || parts > DYCE__POOL_MAX_TASKS) {
     s->node_parts[at] = 1;
     s->node_part_bytes[at] = 0;
@@ -33,7 +43,7 @@ size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
   }
   s->node_parts[at] = parts;
   s->node_part_bytes[at] = dyce__align_up(part, DYCE__BUFFER_ALIGN);
-  return parts * s->node_part_bytes[at];
+  return s->threads * s->node_part_bytes[at];
 }
 
 typedef struct split_job {
@@ -43,14 +53,28 @@ typedef struct split_job {
   float *const *ptr;
   uint8_t *scratch;
   size_t part_bytes;
-  uint32_t parts;
+  uint32_t parts, threads;
+  uint64_t busy; /* workspaces in use, one bit each (threads <= 64) */
 } split_job;
 
+/* A free workspace: there is one per thread and at most that many parts
+ * run at once, so one is always free. */
+static uint32_t take_workspace(split_job *job) {
+  for (uint32_t i = 0;; i = (i + 1) % job->threads) {
+    uint64_t bit = (uint64_t)1 << i, busy = __atomic_load_n(&job->busy, __ATOMIC_RELAXED);
+    if (!(busy & bit) && __atomic_compare_exchange_n(&job->busy, &busy, busy | bit, 0,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return i;
+  }
+}
+
 static void run_part(void *ctx, size_t part) {
-  const split_job *job = ctx;
+  split_job *job = ctx;
+  uint32_t w = take_workspace(job);
   job->node->def->run_part(job->node, job->shapes, job->k, job->ptr,
-                           job->scratch + part * job->part_bytes,
+                           job->scratch + w * job->part_bytes,
                            (uint32_t)part, job->parts);
+  __atomic_fetch_and(&job->busy, ~((uint64_t)1 << w), __ATOMIC_RELEASE);
 }
 
 void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
@@ -62,7 +86,7 @@ void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
     return;
   }
   split_job job = {n, shapes, s->kernels, ptr, scratch, s->node_part_bytes[at],
-                   s->node_parts[at]};
+                   s->node_parts[at], s->threads, 0};
   dyce__pool_run(s->pool, job.parts, run_part, &job);
 }
 
