@@ -24,6 +24,8 @@ export declare class Engine {
   threaded: boolean;
   /** Why maxThreads is 1 or fewer than asked for, or null. */
   threadsReason: string | null;
+  /** Resolves to the number of workers that entered the engine; until then their parts run on the caller. */
+  threadsReady: Promise<number>;
   /** Stops the worker threads; models run on one thread after. */
   dispose(): void;
   /** Loads a .dyce package from its bytes (copied; the caller keeps them). */

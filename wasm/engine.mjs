@@ -31,6 +31,13 @@ export async function createEngine(options = {}) {
   engine.threaded = !!module.threads;
   /** Why fewer threads than asked for, or null. */
   engine.threadsReason = threadsReason;
+  /** Resolves to the number of workers that entered the engine (they start in the background). */
+  engine.threadsReady = module.threads
+    ? module.threads.ready.then(({ started, error }) => {
+      if (error) engine.threadsReason = error;
+      return started;
+    })
+    : Promise.resolve(0);
   return engine;
 }
 

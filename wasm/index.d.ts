@@ -218,6 +218,8 @@ export declare class DyceModel implements Model {
   readonly threads: number;
   readonly maxThreads: number;
   readonly threadsReason: string | null;
+  /** Resolves to the number of worker threads that started (in the background: load() does not wait). */
+  readonly threadsReady: Promise<number>;
   setThreads(n: number): Promise<void>;
   setThreadsNow(n: number): void;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;

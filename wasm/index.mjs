@@ -222,6 +222,15 @@ export class DyceModel {
   }
 
   /**
+   * Resolves to the number of worker threads that started. They start in
+   * the background: until then their share of the work runs on this
+   * thread, so load() never waits for them.
+   */
+  get threadsReady() {
+    return this.low.engine.threadsReady;
+  }
+
+  /**
    * Runs on `n` threads (1 .. maxThreads) from the next classify: large
    * convolutions split across them, with bit-identical results. Replans
    * the working memory, so switch on a change of policy (the governor

@@ -71,12 +71,15 @@ export async function instantiateThreaded(compiled) {
 }
 
 /**
- * Starts `count` workers on an instantiated threaded build and waits until
- * each has entered the engine or failed. Resolves to { workers (started),
- * error (the first failure, or null), terminate() }. The engine runs with
- * however many started: parts that no worker claims run on the caller.
+ * Starts `count` workers on an instantiated threaded build, without
+ * waiting for them: until a worker has entered the engine, the parts it
+ * would take run on the caller (a job never waits for a worker that has
+ * not claimed a part), so loading costs no more than on one thread.
+ * → { workers (started to start), ready (a promise of { started, error }:
+ * each worker entered the engine or failed; error is the first failure),
+ * terminate() }.
  */
-export async function startWorkers(compiled, exports, memory, count) {
+export function startWorkers(compiled, exports, memory, count) {
   const threads = [];
   const errors = [];
   const starts = [];
@@ -105,12 +108,19 @@ export async function startWorkers(compiled, exports, memory, count) {
     // Stacks grow down from their top, 16-byte aligned.
     thread.postMessage({ module: compiled, memory, stackTop: (stack + STACK_BYTES) & ~15 });
   }
-  const ready = (await Promise.all(starts)).filter(Boolean).length;
-  threads.forEach((t) => t.park?.());
-  exports.dyce_wasm_set_workers(ready);
+  exports.dyce_wasm_set_workers(threads.length);
+  const ready = Promise.all(starts).then((oks) => {
+    threads.forEach((t) => t.park?.());
+    const started = oks.filter(Boolean).length;
+    // Sessions planned for more threads stay correct (the caller takes
+    // the parts nobody claims); new ones see the true count.
+    if (started < threads.length) exports.dyce_wasm_set_workers(started);
+    return { started, error: errors[0] ?? null };
+  });
   return {
-    workers: ready,
+    workers: threads.length,
     error: errors[0] ?? null,
+    ready,
     terminate: () => threads.forEach((t) => t.terminate()),
   };
 }

@@ -117,7 +117,7 @@ async function instantiate(compiled, url, threads) {
     try {
       const { exports, memory } = await instantiateThreaded(compiled);
       module = reactorModule(exports, memory);
-      module.threads = await startWorkers(compiled, exports, memory, threads - 1);
+      module.threads = startWorkers(compiled, exports, memory, threads - 1);
     } catch (e) {
       throw failed(e);
     }
