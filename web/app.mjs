@@ -1,7 +1,7 @@
 // The demo: streams Fashion-MNIST test images (or the camera) through the
 // model at a target frame rate, lets the governor pick the configuration
-// from frame times, battery, CPU pressure and the user's switches, and
-// shows what happened. URL options (mostly for tests):
+// and the thread count from frame times, battery, CPU pressure and the
+// user's switches, and shows what happened. URL options (mostly for tests):
 //   ?runner=worker|main   where inference runs (default: a Worker)
 //   ?fps=N                initial target frame rate (default 15)
 //   ?model=URL            the package (default: the shipped one, else the smoke one)
@@ -61,7 +61,8 @@ class Demo {
     this.lastMs = 0;
     this.governor = new Governor(model.configs);
     this.governor.addEventListener('change', (e) => this.onChange(e.detail));
-    this.decision = { configIndex: this.governor.configIndex, reason: this.governor.state.reason, capMacs: null, caps: [], rung: null };
+    this.decision = { configIndex: this.governor.configIndex, threads: model.threads, reason: this.governor.state.reason, capMacs: null, caps: [], rung: null };
+    this.threadsWhy = null; // the reason of the governor's last thread change
     this.stats = new LiveStats({ stageCount: model.configs[0].exits.length, backboneMacs: model.backboneMacs });
     this.pareto = new ParetoChart($('pareto'), model.configs);
     this.frameChart = new FrameChart($('frames'));
@@ -103,7 +104,7 @@ class Demo {
   signals(sample = null) {
     const override = $('override').value;
     return {
-      ...this.device.snapshot, budgetMs: this.budgetMs, sample,
+      ...this.device.snapshot, budgetMs: this.budgetMs, sample, maxThreads: this.model.maxThreads,
       saver: $('saver').checked, override: override === 'auto' ? null : Number(override),
     };
   }
@@ -123,8 +124,21 @@ class Demo {
 
   onChange(detail) {
     const event = { t: performance.now() - this.t0, ...detail };
+    const threadsChanged = detail.threads !== (this.events.at(-1)?.threads ?? this.model.maxThreads);
+    if (threadsChanged) this.threadsWhy = detail.reason;
     this.events.push(event);
-    view.logEvent(event, event.t);
+    view.logEvent(event, event.t, threadsChanged);
+  }
+
+  /**
+   * Runs the model on the governor's thread count. Called before a
+   * classify, never during one: setThreads replans the model's memory.
+   */
+  async syncThreads() {
+    const wanted = this.decision.threads;
+    if (!Number.isInteger(wanted) || wanted === this.model.threads) return;
+    await this.model.setThreads(wanted);
+    this.drawnAt = -Infinity;
   }
 
   async switchSource(source) {
@@ -159,26 +173,28 @@ class Demo {
       truth = this.model.labels[this.set.labels[i]];
       this.picture.putImageData(input, 0, 0);
     }
-    const config = this.decision.configIndex;
-    const start = performance.now();
-    let result;
+    let result, config, threads, start;
     try {
+      await this.syncThreads();
+      config = this.decision.configIndex;
+      threads = this.model.threads;
+      start = performance.now();
       result = await this.model.classify(input, {
         config, invert: this.source === 'camera' && $('invert').checked,
         deadlineMs: $('anytime').checked ? this.budgetMs : 0,
       });
     } catch (e) {
-      view.showStatus(`classify failed: ${e.code ?? ''} ${e.message}`, true);
+      view.showStatus(`${start === undefined ? 'setting threads' : 'classify'} failed: ${e.code ?? ''} ${e.message}`, true);
       this.pacer.stop();
       return;
     }
     const ms = performance.now() - start;
     this.lastMs = ms;
     this.stats.add({
-      t: start - this.t0, config, ms, budgetMs: this.budgetMs, position: result.position, macs: result.macs,
+      t: start - this.t0, config, threads, ms, budgetMs: this.budgetMs, position: result.position, macs: result.macs,
       exhausted: result.budgetExhausted, correct: truth === undefined ? null : result.label === truth,
     });
-    this.decision = this.governor.update(this.signals({ config, ms, macs: result.macs, exhausted: result.budgetExhausted }));
+    this.decision = this.governor.update(this.signals({ config, threads, ms, macs: result.macs, exhausted: result.budgetExhausted }));
     view.showAnswer(result, truth);
     this.render();
   }
@@ -193,6 +209,7 @@ class Demo {
       config, reason: this.decision.reason, caps: this.decision.caps, stats: this.stats, lastMs: this.lastMs, budgetMs: this.budgetMs,
       fps: this.pacer.fps, share: BUDGET_SHARE, within: this.stats.withinBudget(performance.now() - this.t0 - 10_000),
     });
+    view.showThreads(this.model, this.threadsWhy);
     this.pareto.update(this.decision.configIndex, this.stats.perConfig, this.decision.capMacs);
     this.frameChart.draw(this.stats.frames, this.budgetMs);
     drawExits($('exits'), this.stats.exits);
@@ -201,20 +218,24 @@ class Demo {
   /**
    * The test hook (window.dyceTest.classify with ?test): classifies test
    * images `indices` with configuration `config` (name or index) where the
-   * page runs inference (the Worker by default), the stream paused
-   * meanwhile. → {variant, runner, results: [{index, label, exit, position, macs, config}]}
+   * page runs inference (the Worker by default), on `threads` threads if
+   * given (the next frame goes back to the governor's count), the stream
+   * paused meanwhile.
+   * → {variant, runner, threads, results: [{index, label, exit, position, macs, config}]}
    */
-  async classifyForTest({ indices, config }) {
+  async classifyForTest({ indices, config, threads }) {
     const wasRunning = this.pacer.running;
     this.pacer.stop();
     await this.pacer.idle();
     try {
+      if (threads !== undefined) await this.model.setThreads(threads);
+      const ran = this.model.threads;
       const results = [];
       for (const index of indices) {
         const r = await this.model.classify(sampleImage(this.set, index), { config });
         results.push({ index, label: r.label, exit: r.exit, position: r.position, macs: r.macs, config: r.config });
       }
-      return { variant: this.model.variant, runner: this.runner, results };
+      return { variant: this.model.variant, runner: this.runner, threads: ran, results };
     } finally {
       if (wasRunning) this.pacer.start();
     }
@@ -224,11 +245,12 @@ class Demo {
   snapshot() {
     return {
       runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
+      threads: this.model.threads, maxThreads: this.model.maxThreads, threadsReason: this.model.threadsReason, threadsWanted: this.decision.threads,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
       configName: this.model.configs[this.decision.configIndex].name, rung: this.decision.rung,
       reason: this.decision.reason, capMacs: this.decision.capMacs, caps: this.decision.caps, table: this.governor.table,
       device: this.device.snapshot, saver: $('saver').checked, total: this.stats.total,
-      frames: this.stats.frames.map(({ t, config, ms, budgetMs, over, position, macs, correct }) => ({ t, config, ms, budgetMs, over, position, macs, correct })),
+      frames: this.stats.frames.map(({ t, config, threads, ms, budgetMs, over, position, macs, correct }) => ({ t, config, threads, ms, budgetMs, over, position, macs, correct })),
       events: this.events, accuracy: this.stats.accuracy, saved: this.stats.saved, skipped: this.pacer.skipped,
       now: performance.now() - this.t0,
     };

@@ -62,9 +62,23 @@ export function showRuntime(text) {
   $('runtime').textContent = text;
 }
 
-export function logEvent({ name, reason }, t) {
+const threadCount = (n) => `${n} thread${n === 1 ? '' : 's'}`;
+
+/**
+ * The threads the model runs on: "2 of 2" and why the governor chose
+ * that count (`why`, null before any change); with one only, why the host
+ * allows no more (the model's threadsReason, e.g. not cross-origin isolated).
+ */
+export function showThreads({ threads, maxThreads, threadsReason }, why) {
+  $('threads').textContent = maxThreads > 1
+    ? `${threads} of ${maxThreads}${why ? ` — ${why}` : ''}${threadsReason ? ` (${threadsReason})` : ''}`
+    : `1 thread${threadsReason ? `: ${threadsReason}` : ''}`;
+}
+
+/** One governor change in the log; `threadsChanged`: it says the new thread count too. */
+export function logEvent({ name, threads, reason }, t, threadsChanged = false) {
   const li = document.createElement('li');
-  li.textContent = `${(t / 1000).toFixed(1)} s → ${name}: ${reason}`;
+  li.textContent = `${(t / 1000).toFixed(1)} s → ${name}${threadsChanged ? ` on ${threadCount(threads)}` : ''}: ${reason}`;
   const list = $('events');
   list.prepend(li);
   while (list.children.length > 30) list.lastChild.remove();

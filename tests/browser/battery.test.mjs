@@ -15,22 +15,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { openDemo, pageQuery, screenshot, waitForState, waitForText } from './harness.mjs';
-
-/** Runs in the page before its scripts: a BatteryManager look-alike the test can drive. */
-function fakeBattery(initial) {
-  const battery = new EventTarget();
-  Object.assign(battery, initial, { chargingTime: Infinity, dischargingTime: 3600 });
-  window.setFakeBattery = (next) => {
-    for (const [key, type] of [['level', 'levelchange'], ['charging', 'chargingchange']]) {
-      if (key in next && next[key] !== battery[key]) {
-        battery[key] = next[key];
-        battery.dispatchEvent(new Event(type));
-      }
-    }
-  };
-  Object.defineProperty(Navigator.prototype, 'getBattery', { value: () => Promise.resolve(battery), configurable: true });
-}
+import { fakeBattery, openDemo, pageQuery, screenshot, waitForState, waitForText } from './harness.mjs';
 
 test('low battery while discharging caps compute to cheaper configurations and the page shows the cap', async () => {
   // 10 fps: a 50 ms budget, so that frame time rarely moves the governor here (this test is about the battery).

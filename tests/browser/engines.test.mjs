@@ -5,7 +5,11 @@
 // and Firefox take the relaxed one), and answers a fixed set of
 // Fashion-MNIST test images with one fixed configuration exactly as Node
 // does with the same build (labels, exits, MACs), through the page's test
-// hook (?test: window.dyceTest, web/app.mjs). No page error in any engine
+// hook (?test: window.dyceTest, web/app.mjs). The page is served cross-origin
+// isolated: Chromium and Firefox run the threaded build on every core;
+// WebKitGTK 2.50 reports the page isolated but has no SharedArrayBuffer
+// global and cannot post shared memory to a worker (DataCloneError), so it
+// falls back to one thread and says why. No page error in any engine
 // (recorded by the page itself, web/errors.js: WebKit's WebDriver has no
 // console API).
 import assert from 'node:assert/strict';
@@ -25,6 +29,7 @@ const MODEL = 'models/fashion-mnist.dyce';
 const CONFIG = 'pareto-36';
 const IMAGES = Array.from({ length: 200 }, (_, i) => i * 50); // spread over the 10 000 test images
 const EXPECTED_VARIANT = { chromium: 'relaxed', firefox: 'relaxed', webkit: 'simd' };
+const THREADED = { chromium: true, firefox: true, webkit: false };
 const FLAGS = { relaxed: ['--experimental-wasm-relaxed-simd'], simd: [] }; // Node 20 runs relaxed SIMD behind a flag
 
 /** Node's answers with `variant`'s build (a child process: the flag is per process). */
@@ -92,8 +97,18 @@ for (const name of ENGINES) {
       const exits = {};
       for (const r of got.results) exits[r.exit] = (exits[r.exit] ?? 0) + 1;
 
+      // Threads: every one the page has in Chromium and Firefox (plugged in or no battery reading); one, with the reason, in WebKit.
+      const isolated = await browser.evaluate(() => crossOriginIsolated);
+      assert.equal(isolated, true, 'served with COOP/COEP');
+      if (THREADED[name]) {
+        assert.ok(s.maxThreads >= 2, `${s.maxThreads} thread(s): ${s.threadsReason}`);
+        assert.equal(got.threads, s.maxThreads);
+      } else {
+        assert.equal(s.maxThreads, 1);
+        assert.match(s.threadsReason, /SharedArrayBuffer/);
+      }
       assert.deepEqual(await browser.errors(), []);
-      t.diagnostic(`${browser.version}: ${got.variant} build, ${s.total} frames streamed; ${IMAGES.length} images with ${CONFIG} as Node ` +
+      t.diagnostic(`${browser.version}: ${got.variant} build, ${got.threads} of ${s.maxThreads} threads${s.threadsReason ? ` (${s.threadsReason})` : ''}; ${s.total} frames streamed; ${IMAGES.length} images with ${CONFIG} as Node ` +
         `(exits ${JSON.stringify(exits)}); launch ${((tLaunch - t0) / 1000).toFixed(1)} s, page ready ${((tReady - tLaunch) / 1000).toFixed(1)} s, ` +
         `${IMAGES.length} classifications ${((tDone - tClassify) / 1000).toFixed(2)} s`);
     } finally {

@@ -1,6 +1,7 @@
 // Shared pieces of the browser tests: Debian's Chromium driven by
 // playwright-core (never a downloaded browser), a fresh profile, the demo
-// served by scripts/serve.mjs on 127.0.0.1, and helpers to read the page.
+// served by scripts/serve.mjs on 127.0.0.1, helpers to read the page, and
+// a fake Battery Status API.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,10 +32,12 @@ export function pageQuery(options) {
 /**
  * Serves the demo and opens it. Options: `query` (the page's URL options),
  * `initScript` (a function run before the page's scripts), `viewport`,
- * `mobile` (touch, phone user agent). → {page, context, errors, url, close()}
+ * `mobile` (touch, phone user agent), `isolated` (false: served without
+ * COOP/COEP, so the page is not cross-origin isolated and runs one thread).
+ * → {page, context, errors, url, close()}
  */
-export async function openDemo({ query = '', initScript, initArg, viewport = { width: 1280, height: 900 }, mobile = false } = {}) {
-  const { server, url } = await startServer({ port: 0 });
+export async function openDemo({ query = '', initScript, initArg, viewport = { width: 1280, height: 900 }, mobile = false, isolated = true } = {}) {
+  const { server, url } = await startServer({ port: 0, isolated });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-chromium-'));
   let context;
   try {
@@ -82,7 +85,7 @@ export async function waitForState(page, predicate, timeoutMs, what) {
     const s = await snapshot(page);
     if (predicate(s)) return s;
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now at ${s.configName} (${s.reason}; caps: ${s.caps.map((c) => c.kind).join(', ') || 'none'})`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now at ${s.configName} on ${s.threads} of ${s.maxThreads} threads (${s.reason}; caps: ${s.caps.map((c) => c.kind).join(', ') || 'none'})`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -116,4 +119,24 @@ export function framesSince(s, since) {
   const configs = {};
   for (const f of frames) configs[f.config] = (configs[f.config] ?? 0) + 1;
   return { count: frames.length, within, share: frames.length ? within / frames.length : null, configs };
+}
+
+/**
+ * An init script (openDemo's `initScript`; `initArg`: {level, charging}):
+ * a BatteryManager look-alike the test drives with
+ * `window.setFakeBattery({level?, charging?})`, which fires the events a
+ * real one would (Chromium's own reports a desktop on mains power).
+ */
+export function fakeBattery(initial) {
+  const battery = new EventTarget();
+  Object.assign(battery, initial, { chargingTime: Infinity, dischargingTime: 3600 });
+  window.setFakeBattery = (next) => {
+    for (const [key, type] of [['level', 'levelchange'], ['charging', 'chargingchange']]) {
+      if (key in next && next[key] !== battery[key]) {
+        battery[key] = next[key];
+        battery.dispatchEvent(new Event(type));
+      }
+    }
+  };
+  Object.defineProperty(Navigator.prototype, 'getBattery', { value: () => Promise.resolve(battery), configurable: true });
 }
