@@ -181,6 +181,8 @@ export interface Model {
   readonly maxThreads: number;
   /** Why maxThreads is 1 or fewer than asked for, or null. */
   readonly threadsReason: string | null;
+  /** Resolves to the number of worker threads that started (in the background: load() does not wait). */
+  readonly threadsReady: Promise<number>;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   /** Runs on `n` threads (1 .. maxThreads), bit-identical results; replans memory. */
@@ -218,7 +220,6 @@ export declare class DyceModel implements Model {
   readonly threads: number;
   readonly maxThreads: number;
   readonly threadsReason: string | null;
-  /** Resolves to the number of worker threads that started (in the background: load() does not wait). */
   readonly threadsReady: Promise<number>;
   setThreads(n: number): Promise<void>;
   setThreadsNow(n: number): void;

@@ -22,8 +22,12 @@ export const isThreaded = (module) => WebAssembly.Module.imports(module).some((i
 
 /** Why this host cannot run threads, or null when it can. */
 export function threadsUnavailable() {
-  if (typeof SharedArrayBuffer !== 'function')
-    return isNode ? 'this Node has no SharedArrayBuffer' : 'SharedArrayBuffer is unavailable: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  if (typeof SharedArrayBuffer !== 'function') {
+    if (isNode) return 'this Node has no SharedArrayBuffer';
+    // WebKitGTK's MiniBrowser: isolated, yet no SharedArrayBuffer.
+    if (globalThis.crossOriginIsolated === true) return 'this browser gives no SharedArrayBuffer, even to a cross-origin-isolated page';
+    return 'SharedArrayBuffer is unavailable: the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
   if (!isNode && globalThis.crossOriginIsolated === false)
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   if (!isNode && typeof Worker !== 'function') return 'this context cannot start Workers';
@@ -92,21 +96,24 @@ export function startWorkers(compiled, exports, memory, count) {
     let thread;
     try {
       thread = startThread();
+      const started = new Promise((resolve) => {
+        thread.onmessage = (e) => resolve(e.data.ready ? true : (errors.push(e.data.error), false));
+        thread.onerror = (e) => {
+          errors.push(`a worker failed: ${e.message ?? 'could not load wasm/thread-worker.mjs'}`);
+          resolve(false);
+        };
+      });
+      // Stacks grow down from their top, 16-byte aligned. A browser that
+      // cannot send shared memory to a worker throws here (DataCloneError).
+      thread.postMessage({ module: compiled, memory, stackTop: (stack + STACK_BYTES) & ~15 });
+      threads.push(thread);
+      starts.push(started);
     } catch (e) {
       errors.push(`cannot start a worker: ${e.message ?? e}`);
+      thread?.terminate();
       exports.free(stack);
       break;
     }
-    threads.push(thread);
-    starts.push(new Promise((resolve) => {
-      thread.onmessage = (e) => resolve(e.data.ready ? true : (errors.push(e.data.error), false));
-      thread.onerror = (e) => {
-        errors.push(`a worker failed: ${e.message ?? 'could not load wasm/thread-worker.mjs'}`);
-        resolve(false);
-      };
-    }));
-    // Stacks grow down from their top, 16-byte aligned.
-    thread.postMessage({ module: compiled, memory, stackTop: (stack + STACK_BYTES) & ~15 });
   }
   exports.dyce_wasm_set_workers(threads.length);
   const ready = Promise.all(starts).then((oks) => {

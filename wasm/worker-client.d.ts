@@ -26,6 +26,7 @@ export declare class WorkerModel implements Model {
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   setThreads(n: number): Promise<void>;
+  readonly threadsReady: Promise<number>;
   dispose(): Promise<void>;
   /** Ends the worker; pending calls reject with `reason`. */
   terminate(reason: unknown): void;

@@ -121,6 +121,14 @@ export class WorkerModel {
     this.threads = await this.request('setThreads', [n]);
   }
 
+  /** As DyceModel.threadsReady (and brings threadsReason up to date). */
+  get threadsReady() {
+    return this.request('threadsReady', []).then(({ started, reason }) => {
+      this.threadsReason = reason;
+      return started;
+    });
+  }
+
   /** Frees the model and ends the worker. Idempotent. */
   async dispose() {
     if (this.disposed) return;

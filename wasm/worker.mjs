@@ -38,6 +38,10 @@ const handlers = {
     model.setThreadsNow(n);
     return model.threads;
   },
+  async threadsReady() {
+    const started = await model.threadsReady;
+    return { started, reason: model.threadsReason };
+  },
   async dispose() {
     await model?.dispose();
     model = null;

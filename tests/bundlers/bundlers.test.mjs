@@ -4,7 +4,10 @@
 // on 127.0.0.1 and opened in Debian's Chromium; and the same page under
 // Vite's dev server (no config, no optimizeDeps.exclude). Each build classifies real
 // Fashion-MNIST test images on the main thread and in the Worker, and
-// must give the labels Node's API gives for the same images.
+// must give the labels Node's API gives for the same images. The pages
+// are served cross-origin isolated (COOP + COEP), so each bundle must
+// also have emitted the threaded build and its worker script: every model
+// runs on two threads, with both started.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +32,8 @@ import { loadInWorker } from 'dyce/worker';
 const get = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 const [pixels, n] = [await get('/images.bin'), 784];
 const images = Array.from({ length: pixels.length / n }, (_, i) => ({ data: pixels.subarray(i * n, (i + 1) * n), width: 28, height: 28, channels: 1 }));
-const run = async (model) => ({ variant: model.variant, labels: await Promise.all(images.map(async (im) => (await model.classify(im)).label)) });
+const run = async (model) => ({ variant: model.variant, threads: model.threads, started: await model.threadsReady, reason: model.threadsReason,
+  labels: await Promise.all(images.map(async (im) => (await model.classify(im)).label)) });
 const [main, worker] = await Promise.all([load('/fashion-mnist.dyce'), loadInWorker('/fashion-mnist.dyce')]);
 window.dyceResult = { main: await run(main), worker: await run(worker) };
 `;
@@ -72,6 +76,7 @@ const BUNDLERS = {
     fs.writeFileSync(path.join(dir, 'main-paths.js'), page);
     run(esbuild, ['main-paths.js', '--bundle', '--format=esm', '--outfile=out/js/main.js', '--log-level=warning'], dir);
     run(esbuild, ['node_modules/dyce/wasm/worker.mjs', '--bundle', '--format=esm', '--outfile=out/js/worker.mjs', '--log-level=warning'], dir);
+    run(esbuild, ['node_modules/dyce/wasm/thread-worker.mjs', '--bundle', '--format=esm', '--outfile=out/js/thread-worker.mjs', '--log-level=warning'], dir);
     fs.mkdirSync(path.join(out, 'wasm-files'));
     for (const f of fs.readdirSync(path.join(dir, 'node_modules/dyce/wasm/dist')).filter((x) => x.endsWith('.wasm')))
       fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'wasm-files', f));
@@ -81,21 +86,23 @@ const BUNDLERS = {
 };
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+// What makes a page cross-origin isolated (SharedArrayBuffer: threads).
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 /** Serves folder `base` at the root (Vite's default base is "/"), plus the model and the test images. */
 function serve(base, extra) {
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url, 'http://x');
     if (extra[pathname]) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', ...ISOLATION });
       return res.end(extra[pathname]);
     }
     const file = path.join(base, decodeURIComponent(pathname));
     if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404);
+      res.writeHead(404, ISOLATION);
       return res.end();
     }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', ...ISOLATION });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -146,7 +153,7 @@ test('Vite (build and dev server), webpack and esbuild apps classify in Chromium
   fs.cpSync(app.dir, devDir, { recursive: true });
   fs.mkdirSync(path.join(devDir, 'public'));
   for (const [url, bytes] of Object.entries(extra)) fs.writeFileSync(path.join(devDir, 'public', url), bytes);
-  dev = await viteDevServer({ root: devDir, configFile: false, logLevel: 'warn', server: { host: '127.0.0.1', port: 0 } });
+  dev = await viteDevServer({ root: devDir, configFile: false, logLevel: 'warn', server: { host: '127.0.0.1', port: 0, headers: ISOLATION } });
   await dev.listen();
   const origins = { 'vite dev': dev.resolvedUrls.local[0].replace(/\/$/, '') };
   for (const name of Object.keys(BUNDLERS)) {
@@ -169,8 +176,12 @@ test('Vite (build and dev server), webpack and esbuild apps classify in Chromium
     assert.deepEqual(result.worker.labels, want, `${name}, Worker`);
     assert.equal(result.worker.variant, result.main.variant, `${name}: the Worker picks the build the page does`);
     assert.match(result.main.variant, /^(relaxed|simd)$/);
+    for (const where of ['main', 'worker']) { // this machine has 2 cores: threads 'auto' is 2
+      const r = result[where];
+      assert.deepEqual([r.threads, r.started, r.reason], [2, 1, null], `${name}, ${where}: threads`);
+    }
     assert.deepEqual(errors, [], `${name}: page errors`);
-    t.diagnostic(`${name}: ${result.main.variant} build, labels ${result.main.labels.join(', ')} (main thread and Worker)`);
+    t.diagnostic(`${name}: ${result.main.variant} build on ${result.main.threads} threads, labels ${result.main.labels.join(', ')} (main thread and Worker)`);
     await page.close();
   }
 });
