@@ -190,10 +190,11 @@ uint32_t dyce_max_threads(void);
 
 #if defined(__wasm__) && defined(__wasm_atomics__)
 /* The threaded WebAssembly builds' host interface (wasm/threads.mjs): the
- * host says how many workers it starts, then each worker instantiates the
+ * host says how many workers it starts and whether the engine's thread may
+ * block (not a page's main thread), then each worker instantiates the
  * module on the shared memory, sets its own __stack_pointer and calls
  * dyce_wasm_thread_main, which never returns (see src/core/pool_wasm.c). */
-void dyce_wasm_set_workers(uint32_t workers);
+void dyce_wasm_set_workers(uint32_t workers, uint32_t can_block);
 void dyce_wasm_thread_main(void);
 #endif
 

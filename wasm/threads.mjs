@@ -34,6 +34,9 @@ export function threadsUnavailable() {
   return null;
 }
 
+/** Atomics.wait is allowed here: Node and workers, not a page's main thread. */
+const canBlock = () => isNode || (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope);
+
 /** Cores of this host (browsers: navigator.hardwareConcurrency). */
 export function hostCores() {
   return globalThis.navigator?.hardwareConcurrency ?? host.cores?.() ?? 1;
@@ -115,13 +118,13 @@ export function startWorkers(compiled, exports, memory, count) {
       break;
     }
   }
-  exports.dyce_wasm_set_workers(threads.length);
+  exports.dyce_wasm_set_workers(threads.length, canBlock() ? 1 : 0);
   const ready = Promise.all(starts).then((oks) => {
     threads.forEach((t) => t.park?.());
     const started = oks.filter(Boolean).length;
     // Sessions planned for more threads stay correct (the caller takes
     // the parts nobody claims); new ones see the true count.
-    if (started < threads.length) exports.dyce_wasm_set_workers(started);
+    if (started < threads.length) exports.dyce_wasm_set_workers(started, canBlock() ? 1 : 0);
     return { started, error: errors[0] ?? null };
   });
   return {

@@ -14,8 +14,10 @@
  * read a previous job's task cannot claim a part of a newer one: the
  * publisher changes the word (count 0: closed) before touching the task.
  * The caller claims parts too, so a job finishes even when no worker has
- * woken yet (or the host started none); it then spins until every claimed
- * part is done, because a browser's main thread may not block. At most
+ * woken yet (or the host started none); it then waits until every
+ * claimed part is done: spinning a while, then sleeping on `done` where
+ * the host says the engine's thread may block (Node, a Worker; a page's
+ * main thread may not, so there it keeps spinning). At most
  * the pool's thread count take part in a job (`active`), so a job never
  * runs more parts at once than the caller planned workspaces for.
  */
@@ -37,6 +39,7 @@ static struct {
   dyce__pool_task task;
   void *ctx;
   uint32_t workers; /* started by the host */
+  uint32_t can_block; /* the engine's thread may wait on a futex */
 } job;
 
 /* How long a worker keeps looking for the next job before it sleeps:
@@ -60,7 +63,9 @@ static void claim_parts(uint64_t gen) {
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue;
     task(ctx, next);
-    __atomic_fetch_add(&job.done, 1u, __ATOMIC_RELEASE);
+    /* The last part wakes a caller asleep on `done`. */
+    if (__atomic_add_fetch(&job.done, 1u, __ATOMIC_ACQ_REL) == count && LOAD(&job.can_block))
+      __builtin_wasm_memory_atomic_notify((int32_t *)&job.done, 1);
   }
 }
 
@@ -74,8 +79,13 @@ static void work(void) {
   __atomic_fetch_sub(&job.active, 1u, __ATOMIC_ACQ_REL);
 }
 
-/* Called by the host before it starts `workers` workers. */
-void dyce_wasm_set_workers(uint32_t workers) { STORE(&job.workers, workers); }
+/* Called by the host when it starts `workers` workers; `can_block`: the
+ * engine's thread may wait (memory.atomic.wait traps on a page's main
+ * thread). */
+void dyce_wasm_set_workers(uint32_t workers, uint32_t can_block) {
+  STORE(&job.can_block, can_block);
+  STORE(&job.workers, workers);
+}
 
 /* A worker's life; the host calls it once per worker instance. */
 void dyce_wasm_thread_main(void) {
@@ -128,7 +138,11 @@ void dyce__pool_run(dyce__pool *pool, size_t count, dyce__pool_task task,
   __atomic_fetch_add(&job.active, 1u, __ATOMIC_ACQ_REL);
   claim_parts(gen);
   __atomic_fetch_sub(&job.active, 1u, __ATOMIC_ACQ_REL);
-  while (LOAD(&job.done) < count) {
+  /* The other parts are running: they finish about now, so spin first. */
+  for (int i = 0; i < SPIN_ROUNDS && LOAD(&job.done) < count; i++) {
   }
+  for (uint32_t d; (d = LOAD(&job.done)) < count;)
+    if (LOAD(&job.can_block))
+      __builtin_wasm_memory_atomic_wait32((int32_t *)&job.done, (int32_t)d, -1);
 }
 #endif
