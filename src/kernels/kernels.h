@@ -30,6 +30,11 @@ typedef struct dyce__window {
    * the packed layout (dense or depthwise) follows the packed sizes, since
    * a level may leave a depthwise convolution one channel (groups 1). */
   uint32_t packed_in_c, packed_out_c, packed_groups;
+  /* A part of a convolution split by output channels (threads; only where
+   * conv2d_channel_block is nonzero): channels [out_c0, out_c0 + out_c)
+   * of an output whose pixels are out_stride floats apart. `out`,
+   * `packed` and `bias` still point at channel 0. Zero: the whole output. */
+  uint32_t out_c0, out_stride;
 } dyce__window;
 
 /* Fused activation applied to every output element. */
@@ -52,13 +57,17 @@ typedef struct dyce__activation {
  * `conv2d_row_block`: output rows the kernel computes together (2 for
  * Winograd's 2x2 blocks, else 1). A convolution split into bands of output
  * rows that start at multiples of it (runtime threads) computes every
- * output with the same operations in the same order as in one call. */
+ * output with the same operations in the same order as in one call.
+ * `conv2d_channel_block`: nonzero when the kernel also computes a range of
+ * output channels starting at a multiple of it (out_c0, out_stride), each
+ * with the same operations as in one call; 0 when it cannot. */
 #define DYCE__KERNELS_CONV2D(X, p)                                         \
   X(p, size_t, conv2d_packed_floats, (const dyce__window *g))              \
   X(p, void, pack_conv2d,                                                  \
     (const dyce__window *g, const float *ohwi, float *dst))                \
   X(p, size_t, conv2d_scratch_bytes, (const dyce__window *g))              \
   X(p, uint32_t, conv2d_row_block, (const dyce__window *g))                \
+  X(p, uint32_t, conv2d_channel_block, (const dyce__window *g))            \
   X(p, void, conv2d,                                                       \
     (const dyce__window *g, const float *in, const float *packed,          \
      const float *bias, dyce__activation act, float *out, void *scratch))

@@ -76,7 +76,13 @@ static void run(const dyce__node *node, const dyce__shape *tensors,
 }
 
 /*
- * Threads split a convolution into bands of output rows. A band is a
+ * Threads split a convolution into bands of output rows, or, where the
+ * weights outweigh the input (a small picture with many channels: the
+ * 7x7 and 14x14 layers at the end of a network), into ranges of output
+ * channels, so that each thread streams only its share of the weights
+ * and the parts stay even however few rows there are.
+ *
+ * A band of rows is a
  * convolution of its own: its window starts at the first input row the
  * band reads (or keeps the top padding the band still sees), so each
  * part calls the same kernel on a smaller window. Bands start at
@@ -105,6 +111,25 @@ static band band_window(const dyce__window *g, uint32_t y0, uint32_t y1,
   return b;
 }
 
+/* Output channels per block when the node splits by channels, else 0.
+ * Decided from the file's sizes, so every width level splits alike. */
+static uint32_t channel_block(const dyce__node *node, const dyce__window *g,
+                              const dyce__kernels *k) {
+  uint32_t block = k->conv2d_channel_block(g);
+  uint64_t input = (uint64_t)g->in_h * g->in_w * node->full_in_c;
+  return block && node->weight_count >= input && node->full_out_c >= 2 * block
+             ? block : 0;
+}
+
+/* Channels [*c0, *c1) of part `part`: whole blocks shared out evenly. */
+static void channel_range(uint32_t out_c, uint32_t block, uint32_t part,
+                          uint32_t parts, uint32_t *c0, uint32_t *c1) {
+  uint32_t blocks = (out_c + block - 1) / block;
+  *c0 = blocks * part / parts * block;
+  *c1 = blocks * (part + 1) / parts * block;
+  if (*c1 > out_c) *c1 = out_c;
+}
+
 static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
                       const dyce__kernels *k, uint32_t max_parts,
                       size_t *part_scratch) {
@@ -112,6 +137,12 @@ static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
   if (k->prepare_conv2d || max_parts < 2) return 1;
   dyce__window g, sub;
   run_window(node, tensors, &g);
+  uint32_t block = channel_block(node, &g, k);
+  if (block) {
+    uint32_t blocks = (node->full_out_c + block - 1) / block;
+    *part_scratch = k->conv2d_scratch_bytes(&g);
+    return blocks < max_parts ? blocks : max_parts;
+  }
   uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), max_parts);
   if (rows >= g.out_h) return 1;
   /* A band must start inside the input (bottom padding taller than the
@@ -128,6 +159,17 @@ static void run_part(const dyce__node *node, const dyce__shape *tensors,
                      uint32_t part, uint32_t parts) {
   dyce__window g, sub;
   run_window(node, tensors, &g);
+  uint32_t block = channel_block(node, &g, k);
+  if (block) {
+    sub = g;
+    channel_range(g.out_c, block, part, parts, &sub.out_c0, &sub.out_c);
+    if (sub.out_c0 >= sub.out_c) return;
+    sub.out_c -= sub.out_c0;
+    sub.out_stride = g.out_c;
+    k->conv2d(&sub, ptr[node->in0], node->weights, node->bias,
+              dyce__node_activation(node), ptr[node->out], scratch);
+    return;
+  }
   uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), parts);
   uint32_t y0 = part * rows, y1 = y0 + rows < g.out_h ? y0 + rows : g.out_h;
   if (y0 >= y1) return;

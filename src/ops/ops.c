@@ -74,6 +74,7 @@ dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,
       {DYCE__P_PAD_B, 0, "bottom padding"}, {DYCE__P_PAD_R, 0, "right padding"},
   };
   dyce_status s;
+  *g = (dyce__window){0}; /* fields not set here (out_c0, ...) are zero */
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
     if ((s = param_in(node, ranges[i].slot, ranges[i].lo, 1024,
                       ranges[i].what, err)))

@@ -1,7 +1,9 @@
 /* Threads: a chain of convolutions of every kind the kernels split (dense
  * by rows and by gather, 1x1, Winograd with odd output heights, depthwise
- * 3x3 and 5x5, dilation, a stride-2 stem, extra bottom padding) gives the
- * same bits on 1, 2 and 3 threads, and the session says what it split. */
+ * 3x3 and 5x5, dilation, a stride-2 stem, extra bottom padding; and by
+ * output channels where the weights outweigh the input, with an
+ * activation applied after the GEMM) gives the same bits on 1, 2 and 3
+ * threads, and the session says what it split. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +13,21 @@
 
 typedef struct layer {
   uint32_t k, stride, pad_t, pad_b, dil, out_c, depthwise;
+  dyce__act act;
 } layer;
 
 /* Input 46x46x3; every layer is large enough to be split. */
 static const layer LAYERS[] = {
-    {7, 2, 3, 3, 1, 16, 0},   /* stem: 23x23x16, rows path */
-    {3, 1, 1, 1, 1, 32, 0},   /* Winograd, 23 rows (odd) */
-    {1, 1, 0, 0, 1, 128, 0},  /* 1x1 */
-    {3, 1, 1, 1, 1, 128, 1},  /* depthwise 3x3 */
-    {5, 1, 2, 2, 1, 128, 1},  /* depthwise 5x5 */
-    {3, 1, 2, 2, 2, 16, 0},   /* dilated: gathered */
-    {3, 2, 1, 1, 1, 32, 0},   /* stride 2: 12x12 */
-    {3, 1, 1, 3, 1, 32, 0},   /* Winograd, bottom padding 3: 14 rows */
+    {7, 2, 3, 3, 1, 16, 0, DYCE__ACT_RELU},   /* stem: 23x23x16, rows path */
+    {3, 1, 1, 1, 1, 32, 0, DYCE__ACT_RELU},   /* Winograd, 23 rows (odd) */
+    {1, 1, 0, 0, 1, 128, 0, DYCE__ACT_RELU},  /* 1x1 */
+    {3, 1, 1, 1, 1, 128, 1, DYCE__ACT_RELU},  /* depthwise 3x3 */
+    {5, 1, 2, 2, 1, 128, 1, DYCE__ACT_RELU},  /* depthwise 5x5 */
+    {3, 1, 2, 2, 2, 16, 0, DYCE__ACT_RELU},   /* dilated: gathered */
+    {3, 2, 1, 1, 1, 32, 0, DYCE__ACT_RELU},   /* stride 2: 12x12 */
+    {3, 1, 1, 3, 1, 32, 0, DYCE__ACT_RELU},   /* Winograd, bottom padding 3: 14 rows */
+    {3, 2, 1, 1, 1, 64, 0, DYCE__ACT_RELU},   /* 7x7x64, by channels (rows path) */
+    {1, 1, 0, 0, 1, 260, 0, DYCE__ACT_HARD_SWISH}, /* 1x1 by channels, 260: a part panel */
 };
 #define LAYER_COUNT (sizeof LAYERS / sizeof LAYERS[0])
 
@@ -49,7 +54,7 @@ static uint8_t *chain_model(size_t *size) {
     uint32_t in_shape[3] = {h, w, c}, out_shape[3] = {oh, ow, oc};
     memcpy(shapes[i][0], in_shape, sizeof in_shape);
     memcpy(shapes[i][1], out_shape, sizeof out_shape);
-    tb_node n = {.op = DYCE__OP_CONV2D, .act = DYCE__ACT_RELU, .in0 = 0,
+    tb_node n = {.op = DYCE__OP_CONV2D, .act = l->act, .in0 = 0,
                  .in1 = DYCE__NONE, .out = 1, .weights = weights[i],
                  .weight_count = wc, .bias = biases[i], .bias_count = oc,
                  .p = {(int32_t)l->k, (int32_t)l->k, (int32_t)l->stride,

@@ -127,3 +127,9 @@ uint32_t dyce__ref_conv2d_row_block(const dyce__window *g) {
   (void)g;
   return 1;
 }
+
+/* Whole outputs only. */
+uint32_t dyce__ref_conv2d_channel_block(const dyce__window *g) {
+  (void)g;
+  return 0;
+}

@@ -126,7 +126,7 @@ static const float **pixel_taps(const dyce__window *g, const float *in,
  * MobileNetV2 builds 50 000 of them per run). */
 static void conv_1x1(const dyce__window *g, const float *in,
                      const float *packed, const float *bias,
-                     dyce__clamp clamp, float *out, float *zero) {
+                     dyce__clamp clamp, float *out, size_t ldc, float *zero) {
   size_t pixels = (size_t)g->out_h * g->out_w;
   const float **ind = (const float **)(void *)(zero + zero_floats(g));
   const float **p = ind;
@@ -141,7 +141,7 @@ static void conv_1x1(const dyce__window *g, const float *in,
     }
   }
   dyce__simd_gemm_rows(pixels, g->out_c, g->in_c, g->packed_in_c, taps(g),
-                       ind, packed, bias, out, g->out_c, clamp);
+                       ind, packed, bias, out, ldc, clamp);
 }
 
 /* Scratch: zero row, one pixel's tap pointers, then mr gathered rows.
@@ -149,7 +149,8 @@ static void conv_1x1(const dyce__window *g, const float *in,
  * level leaves out are gathered as zeros. */
 static void conv_gathered(const dyce__window *g, const float *in,
                           const float *packed, const float *bias,
-                          dyce__clamp clamp, float *out, float *zero) {
+                          dyce__clamp clamp, float *out, size_t ldc,
+                          float *zero) {
   size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g), c = g->in_c;
   size_t cp = g->packed_in_c, k = t * cp, mr_max = CFG.mr;
   const float **tap = (const float **)(void *)(zero + zero_floats(g));
@@ -166,7 +167,7 @@ static void conv_gathered(const dyce__window *g, const float *in,
       rows[i] = row;
     }
     dyce__simd_gemm_rows(mr, g->out_c, k, k, 1, rows, packed, bias,
-                         out + m0 * g->out_c, g->out_c, clamp);
+                         out + m0 * ldc, ldc, clamp);
   }
 }
 
@@ -175,7 +176,8 @@ static void conv_gathered(const dyce__window *g, const float *in,
  * ones cut by the padding. */
 static void conv_rows(const dyce__window *g, const float *in,
                       const float *packed, const float *bias,
-                      dyce__clamp clamp, float *out, float *zero_row) {
+                      dyce__clamp clamp, float *out, size_t ldc,
+                      float *zero_row) {
   const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
   const size_t kh = g->kh, kw = g->kw, rowk = kw * c, mr_max = CFG.mr;
   const float **rows =
@@ -211,7 +213,7 @@ static void conv_rows(const dyce__window *g, const float *in,
       }
     }
     dyce__simd_gemm_rows(mr, g->out_c, rowk, rowk, kh, rows, packed, bias,
-                         out + m0 * g->out_c, g->out_c, clamp);
+                         out + m0 * ldc, ldc, clamp);
   }
 }
 
@@ -226,23 +228,37 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   int rest;
   dyce__clamp clamp = dyce__simd_clamp(act, &rest);
   size_t pixels = (size_t)g->out_h * g->out_w;
+  size_t ldc = g->out_stride ? g->out_stride : g->out_c;
   float *zero = scratch;
+  if (kind == DYCE__CONV_DENSE && g->out_c0) { /* panels of nr channels */
+    packed += (size_t)g->out_c0 * taps(g) * g->packed_in_c;
+    if (bias) bias += g->out_c0;
+    out += g->out_c0;
+  }
   if (kind == DYCE__CONV_DEPTHWISE) {
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
   } else if (kind == DYCE__CONV_WINOGRAD) {
     dyce__simd_conv_winograd(g, in, packed, bias, clamp, out, scratch);
   } else if (by_rows(g)) {
-    conv_rows(g, in, packed, bias, clamp, out, zero);
+    conv_rows(g, in, packed, bias, clamp, out, ldc, zero);
   } else {
     memset(zero, 0, sizeof(float) * zero_floats(g));
     if (taps(g) > 1)
-      conv_gathered(g, in, packed, bias, clamp, out, zero);
+      conv_gathered(g, in, packed, bias, clamp, out, ldc, zero);
     else
-      conv_1x1(g, in, packed, bias, clamp, out, zero);
+      conv_1x1(g, in, packed, bias, clamp, out, ldc, zero);
   }
-  if (rest) dyce__simd_activate(act, out, pixels * g->out_c);
+  if (rest && ldc == g->out_c) dyce__simd_activate(act, out, pixels * g->out_c);
+  else if (rest)
+    for (size_t p = 0; p < pixels; p++) dyce__simd_activate(act, out + p * ldc, g->out_c);
 }
 
 uint32_t dyce__simd_conv2d_row_block(const dyce__window *g) {
   return dyce__simd_conv_kind(g) == DYCE__CONV_WINOGRAD ? 2 : 1;
+}
+
+/* Dense GEMM convolutions compute each output channel alone, a panel of
+ * nr at a time: a range of whole panels is a smaller call. */
+uint32_t dyce__simd_conv2d_channel_block(const dyce__window *g) {
+  return dyce__simd_conv_kind(g) == DYCE__CONV_DENSE ? CFG.nr : 0;
 }
