@@ -38,6 +38,34 @@ static void run(const dyce__node *node, const dyce__shape *tensors,
                      dyce__node_activation(node), ptr[node->out]);
 }
 
+/* Threads split the outputs into ranges of whole blocks of a blockwise
+ * table (pack_block_rows outputs, a panel of the packed weights at
+ * block * full_in_c floats): each output is the same sum as in one call. */
+static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
+                      const dyce__kernels *k, uint32_t max_parts,
+                      size_t *part_scratch) {
+  uint32_t b = k->pack_block_rows;
+  *part_scratch = 0;
+  if (!b) return 1;
+  uint32_t blocks = (tensors[node->out].c + b - 1) / b;
+  return blocks < max_parts ? blocks : max_parts;
+}
+
+static void run_part(const dyce__node *node, const dyce__shape *tensors,
+                     const dyce__kernels *k, float *const *ptr, void *scratch,
+                     uint32_t part, uint32_t parts) {
+  (void)scratch;
+  size_t n = tensors[node->out].c, b = k->pack_block_rows;
+  size_t blocks = (n + b - 1) / b, n0 = blocks * part / parts * b;
+  size_t n1 = blocks * (part + 1) / parts * b;
+  if (n1 > n) n1 = n;
+  if (n0 >= n1) return;
+  k->fully_connected(tensors[node->in0].c, node->full_in_c, n1 - n0,
+                     ptr[node->in0], node->weights + n0 * node->full_in_c,
+                     node->bias ? node->bias + n0 : NULL,
+                     dyce__node_activation(node), ptr[node->out] + n0);
+}
+
 /* Blocks of B outputs: [B][K] rows become one [K][B] panel in place. */
 static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
                          const dyce__kernels *k, float *w, float *temp) {
@@ -54,4 +82,5 @@ static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_fully_connected = {"fully_connected", check, pack,
-                                               run, pack_in_place, NULL, NULL};
+                                               run, pack_in_place, split,
+                                               run_part};
