@@ -4,7 +4,12 @@
 // machine it is the least disturbed run of each runtime).
 //
 //   npm run bench [-- --json FILE] [--runs N] [--warmup N] [--models a,b]
-//                 [--runtimes dyce,ort-web,tfjs-wasm]
+//                 [--runtimes dyce,ort-web,tfjs-wasm] [--threads N]
+//
+// --threads N: one thread vs N for each runtime instead (threads.mjs),
+// under Node and in Chromium; its models by default are those of
+// threads.mjs (efficientnet_b0 in, conv3x3_56x56x64 out), and
+// --hosts node,chromium picks where.
 //
 // Models come from build/benchmodels (tests/bench/make_models.py, run by
 // `npm run bench` through tests/bench/run.sh).
@@ -14,7 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { detectVariant } from '../../wasm/variants.mjs';
+import { readModel } from './model_files.mjs';
 import { RUNTIMES } from './runtimes.mjs';
+import { maxRelDiff, median, quantile } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64'];
@@ -26,6 +33,7 @@ function parseArgs(argv) {
     dir: path.join(ROOT, 'build/benchmodels') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
+    if (argv[i] === '--models' || argv[i] === '--runtimes') o[`${argv[i].slice(2)}Given`] = true;
     switch (argv[i]) {
       case '--json': o.json = v; i++; break;
       case '--runs': o.runs = Math.max(1, +v); i++; break;
@@ -33,28 +41,16 @@ function parseArgs(argv) {
       case '--models': o.models = v.split(','); i++; break;
       case '--runtimes': o.runtimes = v.split(','); i++; break;
       case '--dir': o.dir = v; i++; break;
+      case '--threads': o.threads = +v; i++; break;
+      case '--hosts': o.hosts = v.split(','); i++; break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   return o;
 }
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const median = (sorted) => (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]
-  : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
-
-/** Largest relative difference between two outputs (peers vs dyce). */
-function maxRelDiff(a, b) {
-  let scale = 1e-6, diff = 0;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  return a.length === b.length ? diff / scale : Infinity;
-}
-
 async function benchModel(name, o) {
-  const plan = JSON.parse(fs.readFileSync(path.join(o.dir, `${name}.tfjs.json`), 'utf8'));
-  const files = { plan, dyce: path.join(o.dir, `${name}.dyce`), onnx: path.join(o.dir, `${name}.onnx`),
-    tfjsBin: path.join(o.dir, `${name}.tfjs.bin`) };
+  const files = readModel(o.dir, name);
   const loaded = [];
   for (const rt of o.runtimes) loaded.push({ rt, r: await RUNTIMES[rt].load(files), times: [] });
   const outputs = {};
@@ -71,6 +67,7 @@ async function benchModel(name, o) {
       await l.r.run();
       l.times.push(performance.now() - t0);
     }
+  const plan = files.plan;
   const largest = Math.max(...plan.shapes.map((s) => s.reduce((a, b) => a * b, 1))) * 4;
   const rows = loaded.map(({ rt, r, times }) => {
     times.sort((a, b) => a - b);
@@ -112,13 +109,18 @@ function report(rows) {
   }
 }
 
-const o = parseArgs(process.argv.slice(2));
-console.log(`# ${new Date().toISOString()} ${os.cpus()[0].model}, ${os.cpus().length} cores, ` +
-  `Node ${process.version}; ${o.runs} runs after ${o.warmup} warm-up, interleaved`);
-const rows = [];
-for (const m of o.models) {
-  const r = await benchModel(m, o);
-  rows.push(...r);
-  report(r);
+async function benchOneThread(o) {
+  console.log(`# ${new Date().toISOString()} ${os.cpus()[0].model}, ${os.cpus().length} cores, ` +
+    `Node ${process.version}; ${o.runs} runs after ${o.warmup} warm-up, interleaved`);
+  const rows = [];
+  for (const m of o.models) {
+    const r = await benchModel(m, o);
+    rows.push(...r);
+    report(r);
+  }
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify(rows, null, 2) + '\n');
 }
-if (o.json) fs.writeFileSync(o.json, JSON.stringify(rows, null, 2) + '\n');
+
+const o = parseArgs(process.argv.slice(2));
+if (o.threads === undefined) await benchOneThread(o);
+else await (await import('./threads.mjs')).benchThreads(o);

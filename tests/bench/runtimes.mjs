@@ -1,16 +1,22 @@
 // The three runtimes of the benchmark behind one shape:
-//   const r = await RUNTIMES[name].load(files); await r.run(); r.free()
-// Each run feeds the same fixed input and reads the whole output back.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
+//   const r = await RUNTIMES[name].load(files, { threads }); await r.run(); r.threads(); r.free()
+// `files`: { plan (the op list), dyce, onnx, tfjsBin (bytes) }. Each run
+// feeds the same fixed input and reads the whole output back. Imports
+// nothing Node-only, so a page runs it too (tests/bench/realms_page.mjs).
+//
+// onnxruntime-web and tfjs-backend-wasm fix their thread count when their
+// wasm starts, once per realm (module instance, page): a realm holds one
+// thread count of each, so threads.mjs gives every (runtime, threads) its
+// own realm.
 import { createEngine } from '../../wasm/engine.mjs';
 import { buildTfjsModel } from './tfjs_plan.mjs';
 
-// Absolute dist/ folder of a package, with the trailing slash both need.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const distOf = (pkg) => path.join(ROOT, 'node_modules', pkg, 'dist') + '/';
+/** A package's dist/ folder, with the trailing slash both peers need: a
+ * path under Node (their Emscripten glue reads it with fs), a URL in pages. */
+function distOf(pkg) {
+  const url = new URL(`../../node_modules/${pkg}/dist/`, import.meta.url);
+  return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+}
 
 /** The same pseudo-random input for every runtime: x is NCHW, xNhwc the
  * same values transposed. */
@@ -27,23 +33,36 @@ function input(plan) {
   return { x, xNhwc, nchw: [1, c, h, w], nhwc: [1, h, w, c] };
 }
 
-let ort, tf;
+let ort, ortThreads, tf, tfWasm, tfThreads;
+
+/** The peers' thread count is set once per realm; a second one would be silently ignored. */
+function sameThreads(name, started, threads) {
+  if (started !== undefined && started !== threads)
+    throw new Error(`${name} started with ${started} thread(s) in this realm; ${threads} needs another realm`);
+}
 
 /** dyce with one build of the browser module (see wasm/variants.mjs). */
 const dyce = (variant) => ({
-  async load(files) {
+  async load(files, { threads = 1 } = {}) {
     // A fresh engine per model, so its wasm memory is that model's peak.
-    const engine = await createEngine({ variant });
-    const model = engine.loadModel(fs.readFileSync(files.dyce));
+    // threads: 1 is the single-threaded build; more, the -mt build.
+    const engine = await createEngine({ variant, threads });
+    const model = engine.loadModel(files.dyce);
+    if (threads > 1 && model.threads !== threads && threads <= engine.maxThreads) model.setThreads(threads);
     const { x } = input(files.plan);
     return {
       run: () => model.run(x),
+      threads: () => model.threads ?? 1,
+      // Why fewer threads than asked for, in dyce's words; else how many
+      // convolutions it splits (small ones run whole on one thread).
+      threadsNote: () => engine.threadsReason ??
+        (model.threads > 1 && model.splitNodes !== undefined ? `${model.splitNodes} convolutions split` : null),
       // packageBytes: the .dyce file, its weights as trained plus a few KiB;
       // weightBytes: as packed (Winograd layers hold 16/9 of theirs).
       memory: () => ({ wasmBytes: engine.m.HEAPU8.length, weightBytes: model.weightBytes,
-        packageBytes: fs.statSync(files.dyce).size,
+        packageBytes: files.dyce.length,
         arenaBytes: model.arenaBytes, variant: engine.variant }),
-      free: () => model.free(),
+      free: () => { model.free(); engine.dispose?.(); },
     };
   },
 });
@@ -54,34 +73,54 @@ export const RUNTIMES = {
   dyce: dyce('simd'),
   'dyce-relaxed': dyce('relaxed'),
   'ort-web': {
-    async load(files) {
+    async load(files, { threads = 1 } = {}) {
+      sameThreads('onnxruntime-web', ortThreads, threads);
       if (!ort) {
         ort = await import('onnxruntime-web');
-        ort.env.wasm.numThreads = 1;
+        ort.env.wasm.numThreads = threads;
         ort.env.wasm.wasmPaths = distOf('onnxruntime-web');
+        ortThreads = threads;
       }
-      const session = await ort.InferenceSession.create(fs.readFileSync(files.onnx),
+      const session = await ort.InferenceSession.create(files.onnx,
         { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
       const { x, nchw } = input(files.plan);
       const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, nchw) };
       return {
         run: async () => (await session.run(feeds))[session.outputNames[0]].data,
+        // ort sets numThreads back to 1 when the host has no threads (and warns).
+        threads: () => ort.env.wasm.numThreads,
+        threadsNote: () => null,
         free: () => session.release(),
       };
     },
   },
   'tfjs-wasm': {
-    async load(files) {
+    async load(files, { threads = 1 } = {}) {
+      sameThreads('tfjs-backend-wasm', tfThreads, threads);
       if (!tf) {
-        tf = await import('@tensorflow/tfjs-core');
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
-        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-        wasm.setWasmPaths(distOf('@tensorflow/tfjs-backend-wasm'));
-        wasm.setThreadsCount(1);
-        await tf.setBackend('wasm');
-        await tf.ready();
+        const core = await import('@tensorflow/tfjs-core');
+        tfWasm = await import('@tensorflow/tfjs-backend-wasm');
+        // One thread: the SIMD build without threads (what tfjs picks under
+        // Node, where this flag's own test answers false); more: the
+        // threaded SIMD build (what it picks in cross-origin-isolated pages).
+        core.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
+        tfWasm.setWasmPaths(distOf('@tensorflow/tfjs-backend-wasm'));
+        tfWasm.setThreadsCount(threads);
+        // tfjs reports a failed start by console.warn and `false`: keep its reason for the error.
+        const warnings = [], warn = console.warn;
+        console.warn = (...a) => warnings.push(a.join(' '));
+        let started;
+        try {
+          started = await core.setBackend('wasm');
+        } finally {
+          console.warn = warn;
+        }
+        if (!started) throw new Error(`tfjs-backend-wasm did not start: ${warnings.slice(-1)[0]?.split('\n')[0] ?? 'no reason given'}`);
+        warnings.forEach((w) => warn(w));
+        await core.ready();
+        [tf, tfThreads] = [core, threads];
       }
-      const model = buildTfjsModel(tf, files.plan, fs.readFileSync(files.tfjsBin));
+      const model = buildTfjsModel(tf, files.plan, files.tfjsBin);
       const { xNhwc, nhwc } = input(files.plan);
       const xt = tf.tensor(xNhwc, nhwc); // its native layout, made once
 
@@ -92,6 +131,8 @@ export const RUNTIMES = {
           y.dispose();
           return data;
         },
+        threads: () => tfWasm.getThreadsCount(),
+        threadsNote: () => null,
         free: () => { xt.dispose(); model.dispose(); },
       };
     },
