@@ -182,6 +182,11 @@ size_t dyce_session_arena_bytes(const dyce_session *session);
  * beyond dyce_max_threads(). */
 dyce_status dyce_session_set_threads(dyce_session *session, uint32_t threads,
                                      dyce_error *err);
+/* dyce_session_create on `threads` threads: the arena is planned once,
+ * for that count (create + set_threads would plan and allocate twice). */
+dyce_status dyce_session_create_threads(const dyce_model *model,
+                                        uint32_t threads, dyce_session **out,
+                                        dyce_error *err);
 uint32_t dyce_session_threads(const dyce_session *session);
 /* Nodes of every graph that run split across threads (0 on one thread). */
 size_t dyce_session_split_nodes(const dyce_session *session);

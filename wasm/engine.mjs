@@ -109,7 +109,8 @@ export class Model {
     this.session = 0;
     try {
       this.session = engine.withAlloc(8, (out) => {
-        engine.call(m._dyce_session_create, handle, out);
+        // Planned once, on every thread the engine has (see setThreads).
+        engine.call(m._dyce_session_create_threads, handle, engine.maxThreads, out);
         return m.HEAPU32[out >> 2];
       });
     } catch (e) {
@@ -147,7 +148,6 @@ export class Model {
       macs: Object.fromEntries(this.graphs.map((g, i) => [g.name, m._dyce_wasm_level_macs(handle, i, l)])),
     }));
     this.cascade = readCascade(engine, handle, this.graphs, this.levels);
-    if (engine.maxThreads > 1) this.setThreads(engine.maxThreads);
     this.inputSpec = engine.withAlloc(4 * 9, (p) => {
       const c = m._dyce_wasm_input_spec(handle, p);
       const f = m.HEAPF32.slice(p >> 2, (p >> 2) + 1 + 2 * c);

@@ -19,6 +19,12 @@
 
 dyce_status dyce_session_create(const dyce_model *model, dyce_session **out,
                                 dyce_error *err) {
+  return dyce_session_create_threads(model, 1, out, err);
+}
+
+dyce_status dyce_session_create_threads(const dyce_model *model,
+                                        uint32_t threads, dyce_session **out,
+                                        dyce_error *err) {
   if (!out) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "out is NULL");
   *out = NULL;
   if (!model) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "model is NULL");
@@ -27,9 +33,10 @@ dyce_status dyce_session_create(const dyce_model *model, dyce_session **out,
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate a session");
   s->model = model;
   s->kernels = dyce__kernels_default();
-  s->threads = 1;
   dyce_config_backbone(model, &s->config);
-  dyce_status st = dyce__session_build_arena(s, err);
+  /* The pool first: the arena is planned once, for its thread count. */
+  dyce_status st = dyce__session_start_pool(s, threads, err);
+  if (!st) st = dyce__session_build_arena(s, err);
   if (st) {
     dyce_session_free(s);
     return st;

@@ -39,6 +39,10 @@ dyce_status dyce__session_build_arena(dyce_session *s, dyce_error *err);
 /* Frees what build_arena allocated (the session itself stays). */
 void dyce__session_free_arena(dyce_session *s);
 
+/* threads.c: checks `threads` and gives the session a pool of that many
+ * (none for 1); the arena is planned after, for that count. */
+dyce_status dyce__session_start_pool(dyce_session *s, uint32_t threads,
+                                     dyce_error *err);
 /* threads.c: for node `j` of graph `g` (index `at` in node_start layout),
  * decides its parts at the session's thread count and returns the
  * workspace to plan for it. */

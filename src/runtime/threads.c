@@ -105,25 +105,7 @@ size_t dyce_session_split_nodes(const dyce_session *s) {
   return count;
 }
 
-/* The session at `threads`: a new pool, parts and arena. */
-static dyce_status rebuild(dyce_session *s, uint32_t threads,
-                           dyce_error *err) {
-  dyce__session_free_arena(s);
-  dyce__pool_free(s->pool);
-  s->pool = NULL;
-  s->threads = 1;
-  s->has_input = 0;
-  if (threads > 1) {
-    dyce_status st = dyce__pool_create(threads, &s->pool, err);
-    if (st) return st;
-    s->threads = threads;
-  }
-  return dyce__session_build_arena(s, err);
-}
-
-dyce_status dyce_session_set_threads(dyce_session *s, uint32_t threads,
-                                     dyce_error *err) {
-  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+static dyce_status check_threads(uint32_t threads, dyce_error *err) {
   uint32_t max = dyce__pool_max_threads();
   if (threads == 0)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
@@ -136,9 +118,38 @@ dyce_status dyce_session_set_threads(dyce_session *s, uint32_t threads,
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                       "%u threads asked for; this engine has %u", threads,
                       max);
+  return DYCE_OK;
+}
+
+dyce_status dyce__session_start_pool(dyce_session *s, uint32_t threads,
+                                     dyce_error *err) {
+  dyce__pool_free(s->pool);
+  s->pool = NULL;
+  s->threads = 1;
+  dyce_status st = check_threads(threads, err);
+  if (st || threads == 1) return st;
+  if ((st = dyce__pool_create(threads, &s->pool, err))) return st;
+  s->threads = threads;
+  return DYCE_OK;
+}
+
+/* The session at `threads`: a new pool, parts and arena. */
+static dyce_status rebuild(dyce_session *s, uint32_t threads,
+                           dyce_error *err) {
+  dyce__session_free_arena(s);
+  s->has_input = 0;
+  dyce_status st = dyce__session_start_pool(s, threads, err);
+  return st ? st : dyce__session_build_arena(s, err);
+}
+
+dyce_status dyce_session_set_threads(dyce_session *s, uint32_t threads,
+                                     dyce_error *err) {
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  dyce_status st = check_threads(threads, err);
+  if (st) return st;
   if (threads == s->threads) return dyce__ok(err);
   uint32_t before = s->threads;
-  dyce_status st = rebuild(s, threads, err);
+  st = rebuild(s, threads, err);
   if (st) {
     /* Back to what worked; the error says why the change failed. */
     dyce_error ignored;
