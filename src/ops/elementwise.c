@@ -29,11 +29,14 @@ static uint32_t split_pixels(const dyce__node *node, const dyce__shape *tensors,
   return pixels >= max_parts ? max_parts : pixels >= 2 ? (uint32_t)pixels : 1;
 }
 
-/* Pixels [*p0, *p1) of part `part`, of `pixels` shared out evenly. */
-static void pixel_range(size_t pixels, uint32_t part, uint32_t parts,
-                        size_t *p0, size_t *p1) {
-  *p0 = pixels * part / parts;
-  *p1 = pixels * (part + 1) / parts;
+/* Part `part` of `parts` of tensor `s`, whole pixels shared out evenly:
+ * its first element (*at) and its element count. */
+static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
+                          size_t *at) {
+  size_t pixels = (size_t)s.h * s.w;
+  size_t p0 = pixels * part / parts, p1 = pixels * (part + 1) / parts;
+  *at = p0 * s.c;
+  return (p1 - p0) * s.c;
 }
 
 /* ---- add, mul --------------------------------------------------------- */
@@ -74,7 +77,7 @@ static void run_binary_part(const dyce__node *node, const dyce__shape *tensors,
                             void *scratch, uint32_t part, uint32_t parts) {
   (void)scratch;
   dyce__shape a = tensors[node->in0];
-  size_t n = dyce__shape_elems(a), p0, p1;
+  size_t n = dyce__shape_elems(a), at;
   const float *b = node->weights;
   size_t b_count = node->weight_count;
   /* A per-channel constant serves a width level as a prefix (a full-size
@@ -84,8 +87,7 @@ static void run_binary_part(const dyce__node *node, const dyce__shape *tensors,
     b = ptr[node->in1];
     b_count = dyce__shape_elems(tensors[node->in1]);
   }
-  pixel_range((size_t)a.h * a.w, part, parts, &p0, &p1);
-  size_t at = p0 * a.c, count = (p1 - p0) * a.c;
+  size_t count = pixel_slice(a, part, parts, &at);
   if (b_count == n) { /* a whole tensor: its slice; per channel or one: as is */
     b += at;
     b_count = count;
@@ -116,11 +118,9 @@ static void run_activation_part(const dyce__node *node,
                                 const dyce__kernels *k, float *const *ptr,
                                 void *scratch, uint32_t part, uint32_t parts) {
   (void)scratch;
-  dyce__shape in = tensors[node->in0];
-  size_t p0, p1;
-  pixel_range((size_t)in.h * in.w, part, parts, &p0, &p1);
-  k->activation((p1 - p0) * in.c, ptr[node->in0] + p0 * in.c,
-                dyce__node_activation(node), ptr[node->out] + p0 * in.c);
+  size_t at, count = pixel_slice(tensors[node->in0], part, parts, &at);
+  k->activation(count, ptr[node->in0] + at, dyce__node_activation(node),
+                ptr[node->out] + at);
 }
 
 static void run_activation(const dyce__node *node, const dyce__shape *tensors,
@@ -148,11 +148,9 @@ static void run_affine_part(const dyce__node *node, const dyce__shape *tensors,
                             void *scratch, uint32_t part, uint32_t parts) {
   (void)scratch;
   dyce__shape in = tensors[node->in0];
-  size_t p0, p1;
-  pixel_range((size_t)in.h * in.w, part, parts, &p0, &p1);
-  k->channel_affine((p1 - p0) * in.c, in.c, ptr[node->in0] + p0 * in.c,
-                    node->weights, node->bias, dyce__node_activation(node),
-                    ptr[node->out] + p0 * in.c);
+  size_t at, count = pixel_slice(in, part, parts, &at);
+  k->channel_affine(count, in.c, ptr[node->in0] + at, node->weights,
+                    node->bias, dyce__node_activation(node), ptr[node->out] + at);
 }
 
 static void run_affine(const dyce__node *node, const dyce__shape *tensors,
