@@ -4,6 +4,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+import { realmApi } from './realm_api.mjs';
+
 /** A worker realm → { runtime, threads, loadModel(name), warm, run, batch, output, free, close }. */
 function nodeRealm(runtime, threads, dir) {
   const worker = new Worker(new URL('./threads_worker.mjs', import.meta.url), { workerData: { runtime, threads, dir } });
@@ -26,16 +28,7 @@ function nodeRealm(runtime, threads, dir) {
     pending.set(++next, { resolve, reject });
     worker.postMessage({ id: next, cmd, args });
   }));
-  return {
-    runtime, threads,
-    loadModel: (name) => call('loadModel', name),
-    warm: (runs, ms) => call('warm', runs, ms),
-    run: () => call('run'),
-    batch: (ms) => call('batch', ms),
-    output: () => call('output'),
-    free: () => call('free'),
-    close: () => worker.terminate(),
-  };
+  return { ...realmApi(call, runtime, threads), close: () => worker.terminate() };
 }
 
 export async function openNodeRealms(configs, { dir }) {

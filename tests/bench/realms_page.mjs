@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { treeCpuMs } from './proc_cpu.mjs';
+import { realmApi } from './realm_api.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,15 +30,7 @@ function startServer() {
 function pageRealm(page, i, runtime, threads) {
   const call = (cmd, ...args) => page.evaluate(async ([id, c, a]) =>
     document.getElementById(id).contentWindow.runner[c](...a), [`realm${i}`, cmd, args]);
-  return {
-    runtime, threads,
-    loadModel: (name) => call('loadModel', name),
-    warm: (runs, ms) => call('warm', runs, ms),
-    run: () => call('run'),
-    batch: (ms) => call('batch', ms),
-    output: () => call('output'),
-    free: () => call('free'),
-  };
+  return realmApi(call, runtime, threads);
 }
 
 export async function openPageRealms(configs) {
