@@ -1,9 +1,17 @@
-"""Write and read `.dyce` v1 model packages (see docs/FORMAT.md).
+"""Write and read `.dyce` model packages: version 1 (docs/FORMAT.md) and
+version 2, the int8 one (docs/INT8.md).
 
 This module knows only the binary layout: `write_package` turns graphs that
 are already in dyce terms (NHWC tensor shapes, dyce op codes, OHWI weights)
 into bytes, `read_package` parses bytes back into plain Python objects, and
 `dump` prints a summary. Converting ONNX into these graphs is convert.py's job.
+
+Int8 (version 2): a Graph's `quant` gives per tensor None (float32) or
+(scale, zero_point) (int8); an int8 conv2d / fully_connected node holds
+int8 `weight`, int32 `bias` and f32 `wscale` (per output channel); an int8
+add / mul with a constant holds int8 `weight` and its scale / zero point in
+p[0] (f32 bits, see f32_bits) and p[1]. A package without int8 tensors is
+written as version 1, byte for byte as before.
 """
 
 import struct
@@ -17,6 +25,10 @@ from dyce_codes import (ACTS, OPS, P_CONCAT_INPUTS, P_CONCAT_MORE, P_DH, P_DW,
 
 MAGIC = b"DYCE"
 VERSION = 1
+VERSION_INT8 = 2
+DTYPE_FLOAT32, DTYPE_INT8 = 0, 1
+QTEN_FIXED_BYTES = 16
+QTEN_RECORD_BYTES = 16
 HEADER_BYTES = 64
 SECTION_ENTRY_BYTES = 32
 SECTION_ALIGN = 16
@@ -39,8 +51,8 @@ OP_NAMES = {code: name for name, code in OPS.items()}
 ACT_NAMES = {code: name for name, code in ACTS.items()}
 
 # Section order in the files convert.py writes (the format allows any order).
-SECTION_ORDER = ("STRS", "INPT", "LABL", "GRPH", "TENS", "NODE", "WGHT",
-                 "LEVL")
+SECTION_ORDER = ("STRS", "INPT", "LABL", "GRPH", "TENS", "QTEN", "NODE",
+                 "WGHT", "LEVL")
 LEVEL_NAME_BYTES = 32
 
 
@@ -73,6 +85,16 @@ class Node:
     weight: np.ndarray = None
     bias: np.ndarray = None
     params: list = field(default_factory=list)
+    wscale: np.ndarray = None  # int8 conv2d / fully_connected: f32[Cout]
+
+
+def f32_bits(x):
+    """The i32 p[] value holding float32 x's bits (int8 constant scale)."""
+    return struct.unpack("<i", struct.pack("<f", x))[0]
+
+
+def bits_f32(i):
+    return struct.unpack("<f", struct.pack("<i", i))[0]
 
 
 @dataclass
@@ -84,6 +106,10 @@ class Graph:
     nodes: list
     input: int
     output: int
+    quant: list = None      # per tensor: None (float32) or (scale, zp) int8
+
+    def is_int8(self, tensor):
+        return bool(self.quant) and self.quant[tensor] is not None
 
 
 @dataclass
@@ -136,28 +162,52 @@ class _Strings:
 
 
 class _Weights:
-    """The WGHT section: float32 blocks, each starting on a 16-byte boundary."""
+    """The WGHT section: blocks each starting on a 16-byte boundary; offsets
+    count 4-byte words from the section start."""
 
     def __init__(self):
         self.blocks = []
-        self.count = 0
+        self.count = 0          # words
+
+    def _append(self, raw):
+        offset = self.count
+        padded = _align(len(raw))
+        self.blocks.append(raw + bytes(padded - len(raw)))
+        self.count += padded // 4
+        return offset
 
     def add(self, array):
-        """Append a block; returns (offset in floats, count) or (0, 0)."""
+        """Append a float32 block; returns (offset in floats, count) or (0, 0)."""
         if array is None:
             return 0, 0
         flat = np.ascontiguousarray(array, dtype="<f4").ravel()
         if not np.all(np.isfinite(flat)):
             raise ValueError("non-finite weight")
-        offset = self.count
-        padded = _align(flat.size, WEIGHT_ALIGN_FLOATS)
-        self.blocks.append(flat)
-        self.blocks.append(np.zeros(padded - flat.size, "<f4"))
-        self.count += padded
-        return offset, flat.size
+        return self._append(flat.tobytes()), flat.size
+
+    def add_int8(self, array):
+        """Append int8 values (-127..127); returns (offset in words, count
+        in bytes)."""
+        flat = np.ascontiguousarray(array).ravel()
+        if flat.size == 0 or flat.min() < -127 or flat.max() > 127:
+            raise ValueError("int8 weights must be -127..127")
+        return self._append(flat.astype("i1").tobytes()), flat.size
+
+    def add_int8_bias(self, bias, wscale):
+        """int32 bias[Cout] then f32 wscale[Cout]: (offset, 2 * Cout words)."""
+        wscale = np.ascontiguousarray(wscale, "<f4").ravel()
+        if not (np.all(np.isfinite(wscale)) and np.all(wscale > 0)):
+            raise ValueError("weight scales must be finite and > 0")
+        if bias is None:
+            bias = np.zeros(wscale.size, np.int64)
+        bias = np.asarray(bias).ravel()
+        if bias.size != wscale.size or np.abs(bias).max(initial=0) > 2**31 - 1:
+            raise ValueError("int8 bias: Cout int32 values expected")
+        raw = bias.astype("<i4").tobytes() + wscale.tobytes()
+        return self._append(raw), 2 * wscale.size
 
     def tobytes(self):
-        return b"".join(b.tobytes() for b in self.blocks)
+        return b"".join(self.blocks)
 
 
 def _input_section(spec):
@@ -173,8 +223,14 @@ def _labels_section(labels, strings):
 
 def _node_record(node, weights):
     in1 = node.inputs[1] if len(node.inputs) > 1 else NONE
-    weight_off, weight_count = weights.add(node.weight)
-    bias_off, bias_count = weights.add(node.bias)
+    if node.weight is not None and node.weight.dtype == np.int8:
+        weight_off, weight_count = weights.add_int8(node.weight)
+    else:
+        weight_off, weight_count = weights.add(node.weight)
+    if node.wscale is not None:
+        bias_off, bias_count = weights.add_int8_bias(node.bias, node.wscale)
+    else:
+        bias_off, bias_count = weights.add(node.bias)
     params = list(node.params)
     if node.op == "concat":           # inputs after in0, in1 live in p[]
         if not 2 <= len(node.inputs) <= MAX_CONCAT_INPUTS:
@@ -187,6 +243,22 @@ def _node_record(node, weights):
         "<2I2f4I4I12i", OPS[node.op], ACTS[node.act], node.act_a, node.act_b,
         node.inputs[0], in1, node.output, 0,
         weight_off, weight_count, bias_off, bias_count, *params)
+
+
+def _quant_records(graph):
+    """QTEN records of one graph's tensors (docs/INT8.md)."""
+    out = []
+    for t in range(len(graph.shapes)):
+        q = graph.quant[t] if graph.quant else None
+        if q is None:
+            out.append(struct.pack("<IfiI", DTYPE_FLOAT32, 0.0, 0, 0))
+            continue
+        scale, zp = float(np.float32(q[0])), int(q[1])
+        if not (np.isfinite(scale) and scale >= 1e-30 and -128 <= zp <= 127):
+            raise ValueError(f"graph '{graph.name}' tensor {t}: int8 scale "
+                             f"{scale} / zero point {zp} out of range")
+        out.append(struct.pack("<IfiI", DTYPE_INT8, scale, zp, 0))
+    return out
 
 
 def _levels_section(levels):
@@ -219,11 +291,18 @@ def read_levels(data):
     return out
 
 
-def write_package(graphs, spec, labels=None, levels=None):
+def is_int8_package(graphs):
+    return any(g.quant and any(q is not None for q in g.quant) for g in graphs)
+
+
+def write_package(graphs, spec, labels=None, levels=None, extra=None):
     """Serialise graphs (list of Graph), an InputSpec, labels and width
-    levels (see _levels_section) to bytes."""
+    levels (see _levels_section) to bytes; extra: [(tag, body)] sections
+    copied as they are after the others (e.g. CONF). Version 2 (with QTEN)
+    when some tensor is int8, else version 1."""
     strings, weights = _Strings(), _Weights()
-    graph_records, tensor_records, node_records = [], [], []
+    graph_records, tensor_records, node_records, quant = [], [], [], []
+    int8 = is_int8_package(graphs)
     for g in graphs:
         graph_records.append(struct.pack(
             "<8IQ24x", strings.add(g.name), g.source,
@@ -232,6 +311,8 @@ def write_package(graphs, spec, labels=None, levels=None):
             graph_macs(g)))
         tensor_records += [struct.pack("<4I", *s) for s in g.shapes]
         node_records += [_node_record(n, weights) for n in g.nodes]
+        if int8:
+            quant += _quant_records(g)
 
     bodies = {
         "INPT": _input_section(spec),
@@ -240,16 +321,23 @@ def write_package(graphs, spec, labels=None, levels=None):
         "NODE": b"".join(node_records),
         "WGHT": weights.tobytes(),
     }
+    if int8:
+        bodies["QTEN"] = (struct.pack("<I12x", len(tensor_records))
+                          + b"".join(quant))
     if labels:
         bodies["LABL"] = _labels_section(labels, strings)
     if levels:
         bodies["LEVL"] = _levels_section(levels)
     bodies["STRS"] = bytes(strings.data)  # last: labels add strings
-    return _assemble([(tag, bodies[tag]) for tag in SECTION_ORDER
-                      if tag in bodies])
+    sections = [(tag, bodies[tag]) for tag in SECTION_ORDER if tag in bodies]
+    for tag, body in extra or []:
+        if tag in bodies or tag in ("QTEN",):
+            raise ValueError(f"extra section {tag}: written by write_package")
+        sections.append((tag, bytes(body)))
+    return _assemble(sections, VERSION_INT8 if int8 else VERSION)
 
 
-def _assemble(sections):
+def _assemble(sections, version=VERSION):
     """Header + section table + 16-byte aligned section bodies."""
     table_end = HEADER_BYTES + SECTION_ENTRY_BYTES * len(sections)
     offset = _align(table_end)
@@ -261,7 +349,7 @@ def _assemble(sections):
         offset = _align(offset + len(body))
     file_bytes = layout[-1][0] + len(layout[-1][1])
     out = bytearray(file_bytes)
-    out[:HEADER_BYTES] = struct.pack("<4s3IQI36x", MAGIC, VERSION,
+    out[:HEADER_BYTES] = struct.pack("<4s3IQI36x", MAGIC, version,
                                      HEADER_BYTES, len(sections), file_bytes, 0)
     out[HEADER_BYTES:table_end] = b"".join(entries)
     for off, body in layout:
@@ -276,10 +364,22 @@ def _string(strs, offset):
     return strs[offset:end].decode("utf-8")
 
 
+def package_version(data):
+    magic, version, _, _, file_bytes = struct.unpack_from("<4s3IQ", data)
+    if (magic != MAGIC or version not in (VERSION, VERSION_INT8)
+            or file_bytes != len(data)):
+        raise ValueError("not a dyce v1 or v2 package of this size")
+    return version
+
+
+def read_sections(data):
+    """{tag: body bytes} of every section, in file order."""
+    return _sections(data)
+
+
 def _sections(data):
-    magic, version, _, count, file_bytes = struct.unpack_from("<4s3IQ", data)
-    if magic != MAGIC or version != VERSION or file_bytes != len(data):
-        raise ValueError("not a dyce v1 package of this size")
+    package_version(data)
+    count = struct.unpack_from("<I", data, 12)[0]
     out = {}
     for i in range(count):
         tag, _, off, size = struct.unpack_from(
@@ -294,17 +394,38 @@ def _read_input(body):
     return InputSpec(h, w, c, list(values[:c]), list(values[c:]), scale)
 
 
-def _read_node(record, wght):
+def _read_node(record, wght, quant):
+    """One NODE record; wght is the WGHT bytes, quant the graph's per-tensor
+    int8 parameters (None entries: float32)."""
     (op, act, a, b, in0, in1, out, _, woff, wcount, boff, bcount,
      *params) = struct.unpack("<2I2f4I4I12i", record)
     inputs = [in0] if in1 == NONE else [in0, in1]
     if OP_NAMES[op] == "concat":
         inputs += params[P_CONCAT_INPUTS:P_CONCAT_INPUTS + params[P_CONCAT_MORE]]
-    return Node(
-        op=OP_NAMES[op], inputs=inputs,
-        output=out, act=ACT_NAMES[act], act_a=a, act_b=b,
-        weight=wght[woff:woff + wcount] if wcount else None,
-        bias=wght[boff:boff + bcount] if bcount else None, params=params)
+    int8 = quant[out] is not None and OP_NAMES[op] != "quantize"
+    weight = bias = wscale = None
+    if wcount:
+        weight = (np.frombuffer(wght, "i1", wcount, 4 * woff) if int8 else
+                  np.frombuffer(wght, "<f4", wcount, 4 * woff))
+    if bcount and int8:
+        bias = np.frombuffer(wght, "<i4", bcount // 2, 4 * boff)
+        wscale = np.frombuffer(wght, "<f4", bcount // 2, 4 * boff + 2 * bcount)
+    elif bcount:
+        bias = np.frombuffer(wght, "<f4", bcount, 4 * boff)
+    return Node(op=OP_NAMES[op], inputs=inputs, output=out, act=ACT_NAMES[act],
+                act_a=a, act_b=b, weight=weight, bias=bias, params=params,
+                wscale=wscale)
+
+
+def _read_quant(sec, t0, tn):
+    if "QTEN" not in sec:
+        return None
+    out = []
+    for t in range(t0, t0 + tn):
+        dtype, scale, zp, _ = struct.unpack_from(
+            "<IfiI", sec["QTEN"], QTEN_FIXED_BYTES + QTEN_RECORD_BYTES * t)
+        out.append((scale, zp) if dtype == DTYPE_INT8 else None)
+    return out
 
 
 def read_package(data):
@@ -314,7 +435,7 @@ def read_package(data):
     a validating loader (that is src/model/load.c).
     """
     sec = _sections(data)
-    strs, wght = sec["STRS"], np.frombuffer(sec["WGHT"], "<f4")
+    strs, wght = sec["STRS"], sec["WGHT"]
     labels = []
     if "LABL" in sec:
         count = struct.unpack_from("<I", sec["LABL"])[0]
@@ -328,11 +449,13 @@ def read_package(data):
                                      GRAPH_FIXED_BYTES + GRAPH_RECORD_BYTES * i)
         shapes = [struct.unpack_from("<4I", tens, TENSOR_RECORD_BYTES * t)
                   for t in range(t0, t0 + tn)]
+        quant = _read_quant(sec, t0, tn)
         graph_nodes = [_read_node(nodes[NODE_RECORD_BYTES * j:
-                                        NODE_RECORD_BYTES * (j + 1)], wght)
+                                        NODE_RECORD_BYTES * (j + 1)], wght,
+                                  quant or [None] * tn)
                        for j in range(n0, n0 + nn)]
         graphs.append(Graph(_string(strs, name), source, shapes, graph_nodes,
-                            gin, gout))
+                            gin, gout, quant))
         macs[graphs[-1].name] = gmacs
     return graphs, _read_input(sec["INPT"]), labels, macs
 
@@ -340,7 +463,7 @@ def read_package(data):
 def dump(data, out=print):
     """Print a summary: input spec, labels, and per graph its nodes and MACs."""
     graphs, spec, labels, macs = read_package(data)
-    out(f"package: {len(data)} bytes, input {spec.h}x{spec.w}x{spec.c} "
+    out(f"package: {len(data)} bytes, version {package_version(data)}, input {spec.h}x{spec.w}x{spec.c} "
         f"scale {spec.pixel_scale:.6g} mean {[round(m, 4) for m in spec.mean]}"
         f" std {[round(s, 4) for s in spec.std]}, {len(labels)} labels")
     for g in graphs:
@@ -348,6 +471,8 @@ def dump(data, out=print):
         ops = {}
         for n in g.nodes:
             key = n.op if n.act == "none" else f"{n.op}+{n.act}"
+            if g.is_int8(n.output) and n.op != "quantize":
+                key += "(int8)"
             ops[key] = ops.get(key, 0) + 1
         summary = ", ".join(f"{k} {v}" for k, v in sorted(ops.items()))
         out(f"graph {g.name}: source {source}, {g.shapes[g.input]} -> "
