@@ -19,6 +19,8 @@ OPS = {
     "channel_affine": 11,
     "concat": 12,
     "global_max_pool": 13,
+    "quantize": 14,
+    "dequantize": 15,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a

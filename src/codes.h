@@ -3,26 +3,28 @@
 #define DYCE_CODES_H
 
 /* Operators (NODE.op). The numbers are part of the format: never renumber. */
-#define DYCE__OP_MAP(X)                     \
-  X(CONV2D, 1, "conv2d")                    \
-  X(FULLY_CONNECTED, 2, "fully_connected")  \
-  X(ADD, 3, "add")                          \
-  X(MUL, 4, "mul")                          \
-  X(ACTIVATION, 5, "activation")            \
-  X(MAX_POOL, 6, "max_pool")                \
-  X(AVG_POOL, 7, "avg_pool")                \
-  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")  \
-  X(FLATTEN, 9, "flatten")                  \
-  X(SOFTMAX, 10, "softmax")                 \
-  X(CHANNEL_AFFINE, 11, "channel_affine")   \
-  X(CONCAT, 12, "concat")                   \
-  X(GLOBAL_MAX_POOL, 13, "global_max_pool")
+#define DYCE__OP_MAP(X)                                                               \
+  X(CONV2D, 1, "conv2d")                                                              \
+  X(FULLY_CONNECTED, 2, "fully_connected")                                            \
+  X(ADD, 3, "add")                                                                    \
+  X(MUL, 4, "mul")                                                                    \
+  X(ACTIVATION, 5, "activation")                                                      \
+  X(MAX_POOL, 6, "max_pool")                                                          \
+  X(AVG_POOL, 7, "avg_pool")                                                          \
+  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")                                            \
+  X(FLATTEN, 9, "flatten")                                                            \
+  X(SOFTMAX, 10, "softmax")                                                           \
+  X(CHANNEL_AFFINE, 11, "channel_affine")                                             \
+  X(CONCAT, 12, "concat")                                                             \
+  X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                           \
+  X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */ \
+  X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 13
+  DYCE__OP_LAST = 15
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define DYCE__MAGIC "DYCE"
-#define DYCE__VERSION 1u
+#define DYCE__VERSION 1u        /* float32 tensors only */
+#define DYCE__VERSION_Q8 2u     /* with int8 tensors (QTEN, docs/INT8.md) */
 #define DYCE__HEADER_BYTES 64u
 #define DYCE__SECTION_ENTRY_BYTES 32u
 #define DYCE__SECTION_ALIGN 16u
@@ -27,7 +28,7 @@
 /* Header field offsets. */
 enum {
   DYCE__H_MAGIC = 0,         /* char[4] "DYCE" */
-  DYCE__H_VERSION = 4,       /* u32, must be 1 */
+  DYCE__H_VERSION = 4,       /* u32, 1 or 2 */
   DYCE__H_HEADER_BYTES = 8,  /* u32, must be 64 */
   DYCE__H_SECTION_COUNT = 12,/* u32 */
   DYCE__H_FILE_BYTES = 16,   /* u64, must equal the size handed to the loader */
@@ -52,6 +53,18 @@ enum {
 #define DYCE__TAG_WEIGHTS "WGHT" /* float32 array */
 #define DYCE__TAG_CONFIGS "CONF" /* cascade configurations (optional) */
 #define DYCE__TAG_LEVELS "LEVL"  /* width levels (optional) */
+#define DYCE__TAG_QTENSORS "QTEN" /* tensor types (version 2 only, required) */
+
+/* QTEN: u32 count (= TENS records), 12 reserved bytes, then count records
+ * of 16 bytes: u32 dtype (0 float32, 1 int8), f32 scale, i32 zero point,
+ * u32 reserved. Float tensors have scale 0 and zero point 0. */
+enum {
+  DYCE__Q_FIXED_BYTES = 16,
+  DYCE__Q_RECORD_BYTES = 16,
+  DYCE__Q_DTYPE = 0,
+  DYCE__Q_SCALE = 4,
+  DYCE__Q_ZERO_POINT = 8
+};
 
 /* LEVL: u32 count, u32 entry_total, 8 reserved bytes, then count level
  * records of 48 bytes, then entry_total entries of 12 bytes. */

@@ -17,6 +17,8 @@ export const OPS = Object.freeze({
   channel_affine: 11,
   concat: 12,
   global_max_pool: 13,
+  quantize: 14,
+  dequantize: 15,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a

@@ -130,6 +130,84 @@ typedef struct dyce__activation {
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))
 
+/* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
+ * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32
+ * multiply, round half to even; `mult` has one entry per output channel
+ * (packed_out_c of them; a width level uses a prefix). */
+typedef struct dyce__q8_out {
+  const float *mult;
+  int32_t zp, qmin, qmax;
+} dyce__q8_out;
+
+/* add: out = clamp(rne(float(a - zp_a) * ma + float(b - zp_b) * mb) + zp,
+ * qmin, qmax); mul: clamp(rne(float((a - zp_a) * (b - zp_b)) * ma) + zp, ...)
+ * (mb unused). */
+typedef struct dyce__q8_binary {
+  int32_t zp_a, zp_b;
+  float ma, mb;
+  int32_t zp, qmin, qmax;
+} dyce__q8_binary;
+
+/* avg pools: acc = sum of (q - in_zp) over the window's counted cells,
+ * out = clamp(rne(float(acc) * (ratio / (float)count)) + zp, qmin, qmax),
+ * ratio = in_scale / out_scale. */
+typedef struct dyce__q8_pool {
+  int32_t in_zp;
+  float ratio;
+  int32_t zp, qmin, qmax;
+} dyce__q8_pool;
+
+/* Int8 kernels. Convolution and fully connected take int8 weights packed
+ * once (`*_packed_bytes`, `pack_*` from OHWI / [N][K] int8), int32 biases
+ * (one per output channel, never NULL) and subtract the input zero point
+ * themselves (padding taps add 0), so a width level runs a prefix of the
+ * packed input channels as the float kernels do (dyce__window; out_c0 and
+ * out_stride must be 0). q8_lut maps every byte through a 256-entry table
+ * indexed by q + 128. quantize: clamp(rne(x * inv_scale) + zp, -128, 127);
+ * dequantize: float(q - zp) * scale. Max pools and the data moves take
+ * and give the same scale and zero point; qmin / qmax clamp (fused ReLU). */
+#define DYCE__KERNELS_Q8(X, p)                                             \
+  X(p, size_t, q8_conv2d_packed_bytes, (const dyce__window *g))            \
+  X(p, void, pack_q8_conv2d,                                               \
+    (const dyce__window *g, const int8_t *ohwi, void *dst))                \
+  X(p, size_t, q8_conv2d_scratch_bytes, (const dyce__window *g))           \
+  X(p, void, q8_conv2d,                                                    \
+    (const dyce__window *g, const int8_t *in, int32_t in_zp,               \
+     const void *packed, const int32_t *bias, const dyce__q8_out *o,       \
+     int8_t *out, void *scratch))                                          \
+  X(p, size_t, q8_fc_packed_bytes, (size_t k, size_t n))                   \
+  X(p, void, pack_q8_fc, (size_t k, size_t n, const int8_t *nk, void *dst)) \
+  X(p, void, q8_fully_connected,                                           \
+    (size_t k, size_t k_packed, size_t n, const int8_t *in, int32_t in_zp, \
+     const void *packed, const int32_t *bias, const dyce__q8_out *o,       \
+     int8_t *out))                                                         \
+  X(p, void, q8_binary,                                                    \
+    (dyce__op op, size_t n, size_t c, const int8_t *a, const int8_t *b,    \
+     size_t b_count, const dyce__q8_binary *q, int8_t *out))               \
+  X(p, void, q8_lut,                                                       \
+    (size_t n, const int8_t *in, const int8_t *table, int8_t *out))        \
+  X(p, void, q8_max_pool,                                                  \
+    (const dyce__window *g, const int8_t *in, int32_t qmin, int32_t qmax,  \
+     int8_t *out))                                                         \
+  X(p, void, q8_avg_pool,                                                  \
+    (const dyce__window *g, int count_include_pad, const int8_t *in,       \
+     const dyce__q8_pool *q, int8_t *out))                                 \
+  X(p, void, q8_global_avg_pool,                                           \
+    (size_t hw, size_t c, const int8_t *in, const dyce__q8_pool *q,        \
+     int8_t *out))                                                         \
+  X(p, void, q8_global_max_pool,                                           \
+    (size_t hw, size_t c, const int8_t *in, int32_t qmin, int32_t qmax,    \
+     int8_t *out))                                                         \
+  X(p, void, quantize,                                                     \
+    (size_t n, const float *in, float inv_scale, int32_t zp, int8_t *out)) \
+  X(p, void, dequantize,                                                   \
+    (size_t n, const int8_t *in, float scale, int32_t zp, float *out))     \
+  X(p, void, q8_concat_channels,                                           \
+    (size_t hw, size_t count, const size_t *c, const int8_t *const *in,    \
+     int8_t *out))                                                         \
+  X(p, void, q8_flatten_chw,                                               \
+    (size_t h, size_t w, size_t c, const int8_t *in, int8_t *out))
+
 /* Every list, in the order of the fields of dyce__kernels. */
 #define DYCE__KERNELS_ALL(X, p)                                            \
   DYCE__KERNELS_CONV2D(X, p)                                               \
@@ -137,7 +215,8 @@ typedef struct dyce__activation {
   DYCE__KERNELS_FC(X, p)                                                   \
   DYCE__KERNELS_POOL(X, p)                                                 \
   DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
-  DYCE__KERNELS_LOGITS(X, p)
+  DYCE__KERNELS_LOGITS(X, p)                                               \
+  DYCE__KERNELS_Q8(X, p)
 
 /* Expanders for the lists: a field, a declaration of kernel set `p`
  * (dyce__<p>_<name>), an entry of a table that takes the op from set p. */

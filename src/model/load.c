@@ -24,10 +24,12 @@ static dyce_status check_header(dyce__loader *ld, uint32_t *sections) {
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "not a dyce package (magic is not \"DYCE\")");
   uint32_t version = dyce__rd_u32(h + DYCE__H_VERSION);
-  if (version != DYCE__VERSION)
+  if (version != DYCE__VERSION && version != DYCE__VERSION_Q8)
     return dyce__fail(ld->err, DYCE_UNSUPPORTED,
-                      "package version %u; this engine reads version %u",
-                      version, DYCE__VERSION);
+                      "package version %u; this engine reads versions %u "
+                      "and %u",
+                      version, DYCE__VERSION, DYCE__VERSION_Q8);
+  ld->version = version;
   if (dyce__rd_u32(h + DYCE__H_HEADER_BYTES) != DYCE__HEADER_BYTES)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT, "header_bytes is %u, not 64",
                       dyce__rd_u32(h + DYCE__H_HEADER_BYTES));
@@ -65,6 +67,7 @@ static dyce__section *section_for_tag(dyce__loader *ld, const uint8_t *tag) {
       {DYCE__TAG_WEIGHTS, offsetof(dyce__loader, wght)},
       {DYCE__TAG_CONFIGS, offsetof(dyce__loader, conf)},
       {DYCE__TAG_LEVELS, offsetof(dyce__loader, levl)},
+      {DYCE__TAG_QTENSORS, offsetof(dyce__loader, qten)},
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (memcmp(tag, known[i].tag, 4) == 0)
@@ -126,6 +129,12 @@ static dyce_status read_sections(dyce__loader *ld, uint32_t count) {
     if (!section_for_tag(ld, (const uint8_t *)required[i])->present)
       return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                         "required section '%s' is missing", required[i]);
+  if (ld->qten.present != (ld->version == DYCE__VERSION_Q8))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      ld->qten.present
+                          ? "a version 1 package has a 'QTEN' section "
+                            "(tensor types need version 2)"
+                          : "a version 2 package has no 'QTEN' section");
   return DYCE_OK;
 }
 

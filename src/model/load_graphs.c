@@ -41,6 +41,15 @@ static dyce_status check_counts(dyce__loader *ld, uint32_t *graphs) {
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "tensor, node or weight section size is not a whole "
                       "number of records");
+  uint64_t tensors = ld->tens.bytes / DYCE__T_RECORD_BYTES;
+  if (ld->qten.present &&
+      (ld->qten.bytes != DYCE__Q_FIXED_BYTES + tensors * DYCE__Q_RECORD_BYTES ||
+       dyce__rd_u32(ld->qten.p) != tensors ||
+       !dyce__all_zero(ld->qten.p + 4, DYCE__Q_FIXED_BYTES - 4)))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "tensor type section (QTEN) must hold one record per "
+                      "tensor: %llu records",
+                      (unsigned long long)tensors);
   return DYCE_OK;
 }
 
@@ -100,6 +109,45 @@ static dyce_status read_graph_record(dyce__loader *ld, size_t gi,
   return DYCE_OK;
 }
 
+/* Tensor i's element type from its QTEN record (version 2; version 1
+ * tensors are float32). */
+static dyce_status read_tensor_type(dyce__loader *ld, const dyce__graph *g,
+                                    uint32_t i, size_t record) {
+  if (!ld->qten.present) return DYCE_OK;
+  const uint8_t *r =
+      ld->qten.p + DYCE__Q_FIXED_BYTES + record * DYCE__Q_RECORD_BYTES;
+  dyce__shape *t = &g->tensors[i];
+  t->dtype = dyce__rd_u32(r + DYCE__Q_DTYPE);
+  t->scale = dyce__rd_f32(r + DYCE__Q_SCALE);
+  t->zp = dyce__rd_i32(r + DYCE__Q_ZERO_POINT);
+  if (dyce__rd_u32(r + 12) != 0)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s' tensor %u: reserved type bytes are not "
+                      "zero", g->name, i);
+  if (t->dtype == DYCE__DTYPE_F32) {
+    if (t->scale != 0.0f || t->zp != 0)
+      return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                        "graph '%s' tensor %u: a float32 tensor has scale %g "
+                        "and zero point %d; both must be 0",
+                        g->name, i, (double)t->scale, (int)t->zp);
+    return DYCE_OK;
+  }
+  if (t->dtype != DYCE__DTYPE_INT8)
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED,
+                      "graph '%s' tensor %u: element type %u; 0 (float32) "
+                      "and 1 (int8) exist",
+                      g->name, i, t->dtype);
+  /* 1e-30: below it, 1 / scale (quantize) overflows binary32. */
+  if (!isfinite(t->scale) || !(t->scale >= 1e-30f) || t->zp < -128 ||
+      t->zp > 127)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s' tensor %u: int8 scale %g and zero point %d; "
+                      "the scale must be finite and at least 1e-30, the zero "
+                      "point in -128..127",
+                      g->name, i, (double)t->scale, (int)t->zp);
+  return DYCE_OK;
+}
+
 static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
                                 uint32_t t0) {
   for (uint32_t i = 0; i < g->tensor_count; i++) {
@@ -120,6 +168,8 @@ static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
     g->tensors[i].h = h;
     g->tensors[i].w = w;
     g->tensors[i].c = c;
+    dyce_status s = read_tensor_type(ld, g, i, (size_t)t0 + i);
+    if (s) return s;
   }
   dyce__shape want = dyce__graph_input_shape(ld->model,
                                              (size_t)(g - ld->model->graphs));
@@ -129,6 +179,11 @@ static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
                       "graph '%s': input is %ux%ux%u but its source gives "
                       "%ux%ux%u",
                       g->name, got.h, got.w, got.c, want.h, want.w, want.c);
+  if (!dyce__same_type(got, want))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "graph '%s': input is %s but its source gives %s "
+                      "(or another scale / zero point)",
+                      g->name, dyce__dtype_name(got), dyce__dtype_name(want));
   return DYCE_OK;
 }
 
@@ -152,17 +207,22 @@ static size_t first_non_finite(const float *x, size_t n) {
   return n;
 }
 
+/* `count` floats (or, when `bytes`, int8 values: not checked finite) at
+ * float `off` of WGHT. */
 static dyce_status weight_range(dyce__loader *ld, uint32_t off,
-                                uint32_t count, const float **out,
+                                uint32_t count, int bytes, const float **out,
                                 const char *what) {
   *out = NULL;
   if (count == 0) return DYCE_OK;
-  if (off % 4 || (uint64_t)off + count > ld->weight_floats)
+  uint64_t floats = bytes ? ((uint64_t)count + 3) / 4 : count;
+  if (off % 4 || off + floats > ld->weight_floats)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
-                      "%s at float %u (+%u) is misaligned or outside the "
+                      "%s at float %u (+%llu) is misaligned or outside the "
                       "%zu-float weight section",
-                      what, off, count, ld->weight_floats);
+                      what, off, (unsigned long long)floats,
+                      ld->weight_floats);
   *out = ld->weights + off;
+  if (bytes) return DYCE_OK;
   size_t bad = first_non_finite(*out, count);
   if (bad < count)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT, "%s element %zu is not finite",
@@ -222,11 +282,21 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
   }
   n->weight_count = dyce__rd_u32(r + DYCE__N_WEIGHT_COUNT);
   n->bias_count = dyce__rd_u32(r + DYCE__N_BIAS_COUNT);
+  /* Int8 nodes hold int8 weights and a bias block of int32 biases and f32
+   * scales, which their op's check validates. */
+  n->q8 = dyce__is_q8(g->tensors[n->in0]) && n->op != DYCE__OP_DEQUANTIZE;
+  if (n->q8 && !(n->def = dyce__op_find_q8(op))) {
+    n->def = dyce__op_find(op);
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED,
+                      "has no int8 form (the converter keeps it float32 "
+                      "between dequantize and quantize)");
+  }
   dyce_status s = weight_range(ld, dyce__rd_u32(r + DYCE__N_WEIGHT_OFF),
-                               n->weight_count, &n->file_weights, "weights");
+                               n->weight_count, n->q8, &n->file_weights,
+                               "weights");
   if (s) return s;
   return weight_range(ld, dyce__rd_u32(r + DYCE__N_BIAS_OFF), n->bias_count,
-                      &n->file_bias, "bias");
+                      n->q8, &n->file_bias, "bias");
 }
 
 /* Adds "graph 'g' node j (op): " in front of the message already in err. */
@@ -257,12 +327,15 @@ static dyce_status read_nodes(dyce__loader *ld, dyce__graph *g, uint32_t n0,
     if (!s && defined[n->out])
       s = dyce__fail(ld->err, DYCE_BAD_FORMAT,
                      "writes tensor %u, which is already produced", n->out);
+    if (!s) { /* indices checked: the channels the weights are packed for */
+      n->full_in_c = g->tensors[n->in0].c;
+      n->full_out_c = g->tensors[n->out].c;
+    }
+    if (!s) s = dyce__check_types(n, g->tensors, k, ld->err);
     if (!s) s = n->def->check(n, g->tensors, k, ld->err);
     if (!s && !dyce__add_u64(macs, n->macs, &macs))
       s = dyce__fail(ld->err, DYCE_LIMIT, "graph MAC count overflows");
     if (s) return with_node_context(ld, g, j, n, s);
-    n->full_in_c = g->tensors[n->in0].c;
-    n->full_out_c = g->tensors[n->out].c;
     defined[n->out] = 1;
   }
   for (uint32_t i = 0; i < g->tensor_count; i++)

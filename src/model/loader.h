@@ -16,7 +16,8 @@ typedef struct dyce__section {
 typedef struct dyce__loader {
   const uint8_t *file;
   size_t size;
-  dyce__section strs, inpt, labl, grph, tens, node, wght, conf, levl;
+  dyce__section strs, inpt, labl, grph, tens, node, wght, conf, levl, qten;
+  uint32_t version;     /* 1, or 2 with int8 tensors (QTEN) */
   const float *weights; /* WGHT as floats (aligned, possibly a copy) */
   int in_place;         /* weights may be packed where they are (owned file) */
   size_t weight_floats;

@@ -41,7 +41,8 @@ static dyce_status pack_in_place(dyce__loader *ld) {
       dyce__node *n = &g->nodes[j];
       if (n->weight_count) {
         size_t w = (size_t)(n->file_weights - ld->weights);
-        span[spans++] = (weight_span){w, w + n->weight_count, n, g};
+        size_t floats = n->q8 ? (n->weight_count + 3) / 4 : n->weight_count;
+        span[spans++] = (weight_span){w, w + floats, n, g};
       }
       if (n->bias_count) {
         size_t b = (size_t)(n->file_bias - ld->weights);

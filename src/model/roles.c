@@ -36,7 +36,8 @@ static role role_of(const char *name, size_t *number) {
   return ROLE_NONE;
 }
 
-/* Classifier graphs end in a flat vector of the same class count. */
+/* Classifier graphs end in a flat float32 vector of the same class count
+ * (an int8 graph dequantizes its logits: the cascade reads floats). */
 static dyce_status check_classifier(dyce_model *m, size_t g, dyce_error *err) {
   const dyce__graph *gr = &m->graphs[g];
   dyce__shape out = gr->tensors[gr->output];
@@ -45,6 +46,11 @@ static dyce_status check_classifier(dyce_model *m, size_t g, dyce_error *err) {
                       "cascade: '%s' must output a flat vector of class scores, "
                       "not %ux%ux%u",
                       gr->name, out.h, out.w, out.c);
+  if (dyce__is_q8(out))
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "cascade: '%s' outputs int8 class scores; a classifier "
+                      "ends in float32 (a dequantize node)",
+                      gr->name);
   if (m->roles.class_count == 0) m->roles.class_count = out.c;
   if (out.c != m->roles.class_count)
     return dyce__fail(err, DYCE_BAD_FORMAT,

@@ -29,7 +29,7 @@ static dyce_status check_concat(dyce__node *node, const dyce__shape *tensors,
     return dyce__fail(err, DYCE_LIMIT,
                       "concatenated channels %llu exceed the limit 2^24",
                       (unsigned long long)channels);
-  dyce__shape want = {first.h, first.w, (uint32_t)channels};
+  dyce__shape want = {.h = first.h, .w = first.w, .c = (uint32_t)channels};
   return dyce__expect_shape(node, tensors, want, err);
 }
 

@@ -27,7 +27,7 @@ static dyce_status check(dyce__node *node, const dyce__shape *tensors,
   dyce__window g;
   dyce_status s = conv_window(node, tensors, &g, err);
   if (s) return s;
-  dyce__shape want = {g.out_h, g.out_w, g.out_c};
+  dyce__shape want = {.h = g.out_h, .w = g.out_w, .c = g.out_c};
   if ((s = dyce__expect_shape(node, tensors, want, err))) return s;
   uint64_t taps = (uint64_t)g.kh * g.kw * (g.in_c / g.groups), weights, macs;
   if (!dyce__mul_u64(taps, g.out_c, &weights) || weights > UINT32_MAX)
@@ -53,9 +53,8 @@ static void pack(const dyce__node *node, const dyce__shape *tensors,
     k->pack_conv2d(&g, node->file_weights, dst);
 }
 
-/* The window of a run at the session's width level (`tensors`). */
-static void run_window(const dyce__node *node, const dyce__shape *tensors,
-                       dyce__window *g) {
+void dyce__conv2d_run_window(const dyce__node *node,
+                             const dyce__shape *tensors, dyce__window *g) {
   dyce__window_from_params(node, tensors[node->in0], 1, g, NULL);
   g->out_c = tensors[node->out].c;
   g->packed_in_c = node->full_in_c;
@@ -70,7 +69,7 @@ static void run_window(const dyce__node *node, const dyce__shape *tensors,
 static void run(const dyce__node *node, const dyce__shape *tensors,
                 const dyce__kernels *k, float *const *ptr, void *scratch) {
   dyce__window g;
-  run_window(node, tensors, &g);
+  dyce__conv2d_run_window(node, tensors, &g);
   k->conv2d(&g, ptr[node->in0], node->weights, node->bias,
             dyce__node_activation(node), ptr[node->out], scratch);
 }
@@ -136,7 +135,7 @@ static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
   /* Kernels with state (XNNPACK operators) are set up for their window. */
   if (k->prepare_conv2d || max_parts < 2) return 1;
   dyce__window g, sub;
-  run_window(node, tensors, &g);
+  dyce__conv2d_run_window(node, tensors, &g);
   uint32_t block = channel_block(node, &g, k);
   if (block) {
     uint32_t blocks = (node->full_out_c + block - 1) / block;
@@ -158,7 +157,7 @@ static void run_part(const dyce__node *node, const dyce__shape *tensors,
                      const dyce__kernels *k, float *const *ptr, void *scratch,
                      uint32_t part, uint32_t parts) {
   dyce__window g, sub;
-  run_window(node, tensors, &g);
+  dyce__conv2d_run_window(node, tensors, &g);
   uint32_t block = channel_block(node, &g, k);
   if (block) {
     sub = g;

@@ -185,7 +185,7 @@ static dyce_status check_flatten(dyce__node *node, const dyce__shape *tensors,
     return dyce__fail(err, DYCE_LIMIT,
                       "flattened size %zu exceeds the channel limit 2^24",
                       dyce__shape_elems(in));
-  dyce__shape want = {1, 1, (uint32_t)dyce__shape_elems(in)};
+  dyce__shape want = {.h = 1, .w = 1, .c = (uint32_t)dyce__shape_elems(in)};
   dyce_status s = dyce__expect_shape(node, tensors, want, err);
   if (s || (s = no_activation(node, err))) return s;
   return dyce__expect_counts(node, 0, 0, 0, err);

@@ -10,7 +10,7 @@ static dyce_status check(dyce__node *node, const dyce__shape *tensors,
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "input is %ux%ux%u; a flat 1x1xK input is required",
                       in.h, in.w, in.c);
-  dyce__shape want = {1, 1, out.c};
+  dyce__shape want = {.h = 1, .w = 1, .c = out.c};
   dyce_status s = dyce__expect_shape(node, tensors, want, err);
   if (s) return s;
   uint64_t weights = (uint64_t)in.c * out.c;

@@ -11,13 +11,38 @@
 
 #include "../format.h"
 
-/* NHWC shape with batch 1. */
+/* Element types of a tensor (QTEN, docs/INT8.md). */
+enum { DYCE__DTYPE_F32 = 0, DYCE__DTYPE_INT8 = 1 };
+
+/* NHWC shape with batch 1, and the tensor's element type: float32, or
+ * int8 with real = scale * (q - zp). Width levels change c only. */
 typedef struct dyce__shape {
   uint32_t h, w, c;
+  uint32_t dtype;
+  float scale;   /* int8 only */
+  int32_t zp;    /* int8 only */
 } dyce__shape;
 
 static inline size_t dyce__shape_elems(dyce__shape s) {
   return (size_t)s.h * s.w * s.c;
+}
+
+static inline int dyce__is_q8(dyce__shape s) {
+  return s.dtype == DYCE__DTYPE_INT8;
+}
+
+/* Same element type, and for int8 the same scale and zero point. */
+static inline int dyce__same_type(dyce__shape a, dyce__shape b) {
+  return a.dtype == b.dtype && a.scale == b.scale && a.zp == b.zp;
+}
+
+static inline const char *dyce__dtype_name(dyce__shape s) {
+  return dyce__is_q8(s) ? "int8" : "float32";
+}
+
+/* Bytes of the tensor's elements. */
+static inline size_t dyce__shape_bytes(dyce__shape s) {
+  return dyce__shape_elems(s) * (dyce__is_q8(s) ? 1u : sizeof(float));
 }
 
 typedef struct dyce__op_def dyce__op_def;
@@ -39,6 +64,11 @@ typedef struct dyce__node {
                                      the weights are packed for */
   size_t scratch_bytes;    /* kernel workspace needed while running */
   uint64_t macs;
+  /* An int8 node (its in0 is int8; quantize / dequantize excepted): its
+   * weights are int8 bytes (weight_count of them, in the first
+   * (weight_count + 3) / 4 floats) and its bias block is int32 biases then
+   * f32 weight scales (docs/INT8.md). */
+  int q8;
 } dyce__node;
 
 /* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:

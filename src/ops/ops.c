@@ -16,6 +16,8 @@ const dyce__op_def *dyce__op_find(uint32_t code) {
     case DYCE__OP_CHANNEL_AFFINE: return &dyce__op_channel_affine;
     case DYCE__OP_CONCAT: return &dyce__op_concat;
     case DYCE__OP_GLOBAL_MAX_POOL: return &dyce__op_global_max_pool;
+    case DYCE__OP_QUANTIZE: return &dyce__op_quantize;
+    case DYCE__OP_DEQUANTIZE: return &dyce__op_dequantize;
   }
   return NULL;
 }

@@ -71,11 +71,39 @@ dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,
                                      int dilated, dyce__window *g,
                                      dyce_error *err);
 dyce__activation dyce__node_activation(const dyce__node *node);
+/* A convolution's window for a run at the session's width level
+ * (`tensors`): active channels next to the packed ones. */
+void dyce__conv2d_run_window(const dyce__node *node,
+                             const dyce__shape *tensors, dyce__window *g);
+
+/* ---- int8 (docs/INT8.md; q8_*.c) ------------------------------------- */
+
+/* The int8 form of operator `code`, or NULL when it has none. */
+const dyce__op_def *dyce__op_find_q8(uint32_t code);
+/* The element types of a node's tensors follow the rules of docs/INT8.md
+ * (all float32 or all int8 but for quantize / dequantize; equal scale and
+ * zero point where the op moves data; int8 fusing none, relu or clip). */
+dyce_status dyce__check_types(const dyce__node *node,
+                              const dyce__shape *tensors,
+                              const dyce__kernels *k, dyce_error *err);
+/* Output clamp of an int8 node: its fused relu / clip on `out`'s scale. */
+void dyce__q8_clamp(const dyce__node *node, dyce__shape out, int32_t *qmin,
+                    int32_t *qmax);
+/* An int8 conv2d / fully connected's bias block and weights: 2 * out_c
+ * words (int32 biases, f32 weight scales > 0), weights in -127..127, and
+ * every int32 sum of `taps` products plus a bias in range. */
+dyce_status dyce__q8_check_weights(const dyce__node *node,
+                                   const dyce__shape *tensors, uint32_t out_c,
+                                   uint64_t taps, dyce_error *err);
+/* (in.scale * wscale[o]) / out.scale, wscale from the file's bias block
+ * of out_c channels: output channel o's requantization multiplier. */
+float dyce__q8_multiplier(const dyce__node *node, dyce__shape in,
+                          dyce__shape out, uint32_t out_c, uint32_t o);
 
 extern const dyce__op_def dyce__op_conv2d, dyce__op_fully_connected,
     dyce__op_add, dyce__op_mul, dyce__op_activation, dyce__op_max_pool,
     dyce__op_avg_pool, dyce__op_global_avg_pool, dyce__op_flatten,
     dyce__op_softmax, dyce__op_channel_affine, dyce__op_concat,
-    dyce__op_global_max_pool;
+    dyce__op_global_max_pool, dyce__op_quantize, dyce__op_dequantize;
 
 #endif /* DYCE_OPS_OPS_H */

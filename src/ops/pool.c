@@ -27,7 +27,7 @@ static dyce_status check_pool(dyce__node *node, const dyce__shape *tensors,
   if (node->op == DYCE__OP_AVG_POOL && node->p[DYCE__P_COUNT_PAD] != 0 &&
       node->p[DYCE__P_COUNT_PAD] != 1)
     return dyce__fail(err, DYCE_BAD_FORMAT, "count_include_pad must be 0 or 1");
-  dyce__shape want = {g.out_h, g.out_w, g.in_c};
+  dyce__shape want = {.h = g.out_h, .w = g.out_w, .c = g.in_c};
   if ((s = dyce__expect_shape(node, tensors, want, err))) return s;
   return dyce__expect_counts(node, 0, 0, 0, err);
 }
@@ -53,7 +53,7 @@ static void run_avg(const dyce__node *node, const dyce__shape *tensors,
 static dyce_status check_global(dyce__node *node, const dyce__shape *tensors,
                                 const dyce__kernels *k, dyce_error *err) {
   (void)k;
-  dyce__shape want = {1, 1, tensors[node->in0].c};
+  dyce__shape want = {.h = 1, .w = 1, .c = tensors[node->in0].c};
   dyce_status s = dyce__expect_shape(node, tensors, want, err);
   if (s) return s;
   return dyce__expect_counts(node, 0, 0, 0, err);

@@ -121,8 +121,11 @@ static void wrong_magic_and_version(void) {
   bytes[0] = 'X';
   expect_load(bytes, size, DYCE_BAD_FORMAT, "magic");
   bytes[0] = 'D';
+  tb_put_u32(bytes + 4, 3);
+  expect_load(bytes, size, DYCE_UNSUPPORTED, "version 3");
+  /* Version 2 (int8 tensors) needs its tensor types. */
   tb_put_u32(bytes + 4, 2);
-  expect_load(bytes, size, DYCE_UNSUPPORTED, "version 2");
+  expect_load(bytes, size, DYCE_BAD_FORMAT, "no 'QTEN' section");
   tb_put_u32(bytes + 4, 1);
   expect_load(bytes, size, DYCE_OK, "");
   free(bytes);
