@@ -97,6 +97,8 @@ typedef struct dyce_graph_info {
   size_t tensor_count;
   uint32_t input_dims[4];  /* NHWC */
   uint32_t output_dims[4]; /* NHWC */
+  size_t int8_nodes;       /* nodes that run on int8 tensors (docs/INT8.md) */
+  int output_int8;         /* the output is int8: dyce_session_output_int8 */
 } dyce_graph_info;
 
 #define DYCE_NO_GRAPH ((size_t)-1)
@@ -154,6 +156,7 @@ typedef struct dyce_node_info {
   const char *activation; /* fused activation, "none" if none */
   uint32_t output_dims[4];
   uint64_t macs;
+  const char *dtype;      /* "float32" or "int8": the output's type */
 } dyce_node_info;
 dyce_status dyce_model_node_info(const dyce_model *model, size_t graph,
                                  size_t node, dyce_node_info *out,
@@ -223,6 +226,12 @@ int dyce_session_has_run(const dyce_session *session, size_t graph);
 dyce_status dyce_session_output(const dyce_session *session, size_t graph,
                                 const float **data, size_t *count,
                                 dyce_error *err);
+/* The same for a graph whose output is int8 (dyce_graph_info.output_int8;
+ * dyce_session_output refuses it): real value = scale * (q - zero_point). */
+dyce_status dyce_session_output_int8(const dyce_session *session,
+                                     size_t graph, const int8_t **data,
+                                     size_t *count, float *scale,
+                                     int32_t *zero_point, dyce_error *err);
 
 /* ---- Cascade -------------------------------------------------------- */
 

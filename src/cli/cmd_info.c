@@ -30,16 +30,18 @@ static void print_text(const dyce_model *m, size_t arena) {
     if (gi.source != DYCE_NO_GRAPH &&
         dyce_model_graph_info(m, gi.source, &src, NULL) == DYCE_OK)
       from = src.name;
-    printf("graph %s <- %s: %zu nodes, %llu MACs (path %llu), out 1x%ux%ux%u\n",
-           gi.name, from, gi.node_count, (unsigned long long)gi.macs,
+    printf("graph %s <- %s: %zu nodes (%zu int8), %llu MACs (path %llu), "
+           "out 1x%ux%ux%u%s\n",
+           gi.name, from, gi.node_count, gi.int8_nodes,
+           (unsigned long long)gi.macs,
            (unsigned long long)dyce_model_path_macs(m, g), gi.output_dims[1],
-           gi.output_dims[2], gi.output_dims[3]);
+           gi.output_dims[2], gi.output_dims[3], gi.output_int8 ? " int8" : "");
     for (size_t j = 0; j < gi.node_count; j++) {
       dyce_node_info ni;
       dyce_model_node_info(m, g, j, &ni, NULL);
-      printf("  %3zu %-16s act=%-12s out=%ux%ux%u macs=%llu\n", j, ni.op,
-             ni.activation, ni.output_dims[1], ni.output_dims[2],
-             ni.output_dims[3], (unsigned long long)ni.macs);
+      printf("  %3zu %-16s act=%-12s out=%ux%ux%u %-7s macs=%llu\n", j,
+             ni.op, ni.activation, ni.output_dims[1], ni.output_dims[2],
+             ni.output_dims[3], ni.dtype, (unsigned long long)ni.macs);
     }
   }
 }
@@ -70,17 +72,19 @@ static void print_json(const dyce_model *m, size_t arena) {
     dyce_model_graph_info(m, g, &gi, NULL);
     printf("%s{\"name\":", g ? "," : "");
     cli_json_string(gi.name);
-    printf(",\"source\":%lld,\"nodes\":%zu,\"macs\":%llu,\"path_macs\":%llu,"
+    printf(",\"source\":%lld,\"nodes\":%zu,\"int8_nodes\":%zu,"
+           "\"macs\":%llu,\"path_macs\":%llu,"
            "\"output\":[1,%u,%u,%u],\"ops\":[",
            gi.source == DYCE_NO_GRAPH ? -1LL : (long long)gi.source,
-           gi.node_count, (unsigned long long)gi.macs,
+           gi.node_count, gi.int8_nodes, (unsigned long long)gi.macs,
            (unsigned long long)dyce_model_path_macs(m, g), gi.output_dims[1],
            gi.output_dims[2], gi.output_dims[3]);
     for (size_t j = 0; j < gi.node_count; j++) {
       dyce_node_info ni;
       dyce_model_node_info(m, g, j, &ni, NULL);
-      printf("%s{\"op\":\"%s\",\"act\":\"%s\",\"macs\":%llu}", j ? "," : "",
-             ni.op, ni.activation, (unsigned long long)ni.macs);
+      printf("%s{\"op\":\"%s\",\"act\":\"%s\",\"dtype\":\"%s\","
+             "\"macs\":%llu}", j ? "," : "", ni.op, ni.activation, ni.dtype,
+             (unsigned long long)ni.macs);
     }
     printf("]}");
   }

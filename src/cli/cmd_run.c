@@ -101,6 +101,20 @@ static int read_image(const dyce_model *m, const char *path, npy_array *x) {
   return CLI_OK;
 }
 
+/* An int8 output (a backbone stage of an int8 package), as real values. */
+static int read_int8_output(const dyce_session *s, size_t g, float **y,
+                            size_t *n) {
+  const int8_t *q;
+  float scale;
+  int32_t zp;
+  dyce_error err;
+  if (dyce_session_output_int8(s, g, &q, n, &scale, &zp, &err) != DYCE_OK)
+    return cli_error("%s", err.message);
+  if (!(*y = malloc(sizeof(float) * (*n ? *n : 1)))) return cli_error("out of memory");
+  for (size_t i = 0; i < *n; i++) (*y)[i] = (float)(q[i] - zp) * scale;
+  return 0;
+}
+
 static int run_once(dyce_model *m, const run_args *a) {
   size_t g;
   if (cli_pick_graph(m, a->graph, &g)) return CLI_FAIL;
@@ -135,11 +149,15 @@ static int run_once(dyce_model *m, const run_args *a) {
     ms = cli_now_ms() - t0;
   }
   const float *y = NULL;
+  float *dequantized = NULL;
   size_t n = 0;
-  if (!rc && dyce_session_output(s, g, &y, &n, &err) != DYCE_OK)
-    rc = cli_error("%s", err.message);
   dyce_graph_info gi;
   if (!rc) dyce_model_graph_info(m, g, &gi, NULL);
+  if (!rc && gi.output_int8)
+    rc = read_int8_output(s, g, &dequantized, &n);
+  else if (!rc && dyce_session_output(s, g, &y, &n, &err) != DYCE_OK)
+    rc = cli_error("%s", err.message);
+  if (dequantized) y = dequantized;
   /* A width level may give an intermediate graph fewer channels. */
   if (!rc && gi.output_dims[1] && gi.output_dims[2])
     gi.output_dims[3] = (uint32_t)(n / ((size_t)gi.output_dims[1] * gi.output_dims[2]));
@@ -163,6 +181,7 @@ static int run_once(dyce_model *m, const run_args *a) {
   }
   dyce_session_free(s);
   free(x.data);
+  free(dequantized);
   return rc;
 }
 

@@ -181,9 +181,11 @@ static dyce_status read_tensors(dyce__loader *ld, dyce__graph *g,
                       g->name, got.h, got.w, got.c, want.h, want.w, want.c);
   if (!dyce__same_type(got, want))
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
-                      "graph '%s': input is %s but its source gives %s "
-                      "(or another scale / zero point)",
-                      g->name, dyce__dtype_name(got), dyce__dtype_name(want));
+                      "graph '%s': input is %s (scale %g, zero point %d) but "
+                      "its source gives %s (scale %g, zero point %d)",
+                      g->name, dyce__dtype_name(got), (double)got.scale,
+                      (int)got.zp, dyce__dtype_name(want), (double)want.scale,
+                      (int)want.zp);
   return DYCE_OK;
 }
 

@@ -31,6 +31,9 @@ dyce_status dyce_model_graph_info(const dyce_model *m, size_t graph,
   out->tensor_count = g->tensor_count;
   shape_dims(g->tensors[g->input], out->input_dims);
   shape_dims(g->tensors[g->output], out->output_dims);
+  out->int8_nodes = 0;
+  for (uint32_t j = 0; j < g->node_count; j++) out->int8_nodes += g->nodes[j].q8;
+  out->output_int8 = dyce__is_q8(g->tensors[g->output]);
   return dyce__ok(err);
 }
 
@@ -86,6 +89,7 @@ dyce_status dyce_model_node_info(const dyce_model *m, size_t graph,
   out->activation = dyce__act_name(n->act);
   shape_dims(g->tensors[n->out], out->output_dims);
   out->macs = n->macs;
+  out->dtype = dyce__dtype_name(g->tensors[n->out]);
   return dyce__ok(err);
 }
 

@@ -130,11 +130,9 @@ int dyce_session_has_run(const dyce_session *s, size_t graph) {
   return s && graph < s->model->graph_count && s->has_run[graph];
 }
 
-dyce_status dyce_session_output(const dyce_session *s, size_t graph,
-                                const float **data, size_t *count,
+/* The checks of both output getters; `q8`: the caller reads int8. */
+static dyce_status output_ready(const dyce_session *s, size_t graph, int q8,
                                 dyce_error *err) {
-  if (!s || !data || !count)
-    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
   if (graph >= s->model->graph_count)
     return dyce__fail(err, DYCE_NOT_FOUND, "graph %zu of %zu does not exist",
                       graph, s->model->graph_count);
@@ -143,9 +141,45 @@ dyce_status dyce_session_output(const dyce_session *s, size_t graph,
                       "graph '%s' has not run for the current input",
                       s->model->graphs[graph].name);
   const dyce__graph *g = &s->model->graphs[graph];
-  *data = dyce__session_graph_output(s, graph);
-  *count = dyce__shape_elems(
+  if (dyce__is_q8(g->tensors[g->output]) != q8)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "graph '%s' outputs %s: read it with %s", g->name,
+                      dyce__dtype_name(g->tensors[g->output]),
+                      q8 ? "dyce_session_output" : "dyce_session_output_int8");
+  return DYCE_OK;
+}
+
+static size_t output_count(const dyce_session *s, size_t graph) {
+  const dyce__graph *g = &s->model->graphs[graph];
+  return dyce__shape_elems(
       dyce__level_tensors(s->model, s->config.level, graph)[g->output]);
+}
+
+dyce_status dyce_session_output(const dyce_session *s, size_t graph,
+                                const float **data, size_t *count,
+                                dyce_error *err) {
+  if (!s || !data || !count)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  dyce_status st = output_ready(s, graph, 0, err);
+  if (st) return st;
+  *data = dyce__session_graph_output(s, graph);
+  *count = output_count(s, graph);
+  return dyce__ok(err);
+}
+
+dyce_status dyce_session_output_int8(const dyce_session *s, size_t graph,
+                                     const int8_t **data, size_t *count,
+                                     float *scale, int32_t *zero_point,
+                                     dyce_error *err) {
+  if (!s || !data || !count || !scale || !zero_point)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "NULL argument");
+  dyce_status st = output_ready(s, graph, 1, err);
+  if (st) return st;
+  const dyce__graph *g = &s->model->graphs[graph];
+  *data = (const int8_t *)dyce__session_graph_output(s, graph);
+  *count = output_count(s, graph);
+  *scale = g->tensors[g->output].scale;
+  *zero_point = g->tensors[g->output].zp;
   return dyce__ok(err);
 }
 

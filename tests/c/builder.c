@@ -85,7 +85,8 @@ static void put_graph(const tb_graph *g, uint32_t t_at, uint32_t n_at,
     put_u32(node, nd->in1);
     put_u32(node, nd->out);
     put_u32(node, 0);
-    put_u32(node, nd->weight_count ? add_floats(wght, nd->weights, nd->weight_count) : 0);
+    uint32_t floats = nd->int8_weights ? (nd->weight_count + 3) / 4 : nd->weight_count;
+    put_u32(node, nd->weight_count ? add_floats(wght, nd->weights, floats) : 0);
     put_u32(node, nd->weight_count);
     put_u32(node, nd->bias_count ? add_floats(wght, nd->bias, nd->bias_count) : 0);
     put_u32(node, nd->bias_count);

@@ -17,6 +17,8 @@ typedef struct tb_node {
   const float *bias;
   uint32_t bias_count;
   int32_t p[DYCE__N_PARAM_COUNT];
+  /* Int8 weights (docs/INT8.md): `weights` holds weight_count bytes. */
+  int int8_weights;
 } tb_node;
 
 typedef struct tb_graph {

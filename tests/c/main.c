@@ -19,7 +19,8 @@ int main(int argc, char **argv) {
   const test_case *groups[] = {format_tests, ops_tests, plan_tests,
                                session_tests, kernels_tests, cascade_tests,
                                search_tests, limits_tests, levels_tests,
-                               sizes_tests, concat_tests, threads_tests};
+                               sizes_tests, concat_tests, threads_tests,
+                               q8_package_tests};
   int passed = 0, failed = 0;
   for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
     for (const test_case *t = groups[g]; t->fn; t++) {
