@@ -8,6 +8,7 @@ const dyce__kernels dyce__kernels_ref = {
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, ref)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, ref)
     DYCE__KERNELS_LOGITS(DYCE__KERNEL_ENTRY, ref)
+    DYCE__KERNELS_Q8(DYCE__KERNEL_ENTRY, ref)
 };
 
 /* Every target runs the SIMD table (its vector layer, simd/vec.h, lowers

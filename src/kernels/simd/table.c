@@ -3,6 +3,7 @@
  * share the reference. */
 #include "../ref/ref.h"
 #include "simd.h"
+#include "q8.h"
 
 const dyce__kernels dyce__kernels_simd = {
     .name = "simd-" DYCE__ISA,
@@ -12,4 +13,5 @@ const dyce__kernels dyce__kernels_simd = {
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_LOGITS(DYCE__KERNEL_ENTRY, ref)
+    DYCE__KERNELS_Q8(DYCE__KERNEL_ENTRY, simd)
 };

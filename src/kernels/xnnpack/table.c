@@ -2,6 +2,7 @@
  * else through the SIMD kernels. */
 #include "../ref/ref.h"
 #include "../simd/simd.h"
+#include "../simd/q8.h"
 #include "backend.h"
 
 
@@ -13,4 +14,5 @@ const dyce__kernels dyce__kernels_xnnpack = {
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_LOGITS(DYCE__KERNEL_ENTRY, ref)
+    DYCE__KERNELS_Q8(DYCE__KERNEL_ENTRY, simd)
 };

@@ -1,0 +1,81 @@
+/*
+ * Internal interface of the SIMD int8 kernels (q8_*.c, docs/INT8.md):
+ * the GEMM microkernels and the kernel set dyce__simd_q8_* that the SIMD
+ * (and XNNPACK) tables expose.
+ *
+ * Packed layouts (pack_block_rows 8: a block of 8 output channels packs
+ * to the same number of bytes at the same offset):
+ *   dense conv2d (groups 1) and fully connected: panels of 8 output
+ *     channels, [ceil(Cout / 8)][kh * kw][Cin_packed][8], where each tap's
+ *     input channels go in pairs (k, k + 1) interleaved per output channel
+ *     (w[k][0], w[k+1][0], w[k][1], w[k+1][1], ...: 16 bytes, the operand
+ *     of i32x4.dot_i16x8_s / pmaddwd once widened), and an odd last one
+ *     alone (8 bytes); channels past Cout are zeros;
+ *   depthwise: [ceil(C / 8)][kh * kw][8], taps paired the same way;
+ *   grouped or channel multiplier: the reference's OHWI.
+ *
+ * Accumulation: int32, exact while K = kh * kw * Cin / groups <= 65536
+ * and |bias| <= 2^24 (|q - zp| <= 255, |w| <= 127: 65536 * 255 * 127 +
+ * 2^24 < 2^31); past that both tables wrap modulo 2^32 alike.
+ */
+#ifndef DYCE_KERNELS_SIMD_Q8_H
+#define DYCE_KERNELS_SIMD_Q8_H
+
+#include "../kernels.h"
+#include "vec_i.h"
+
+/*
+ * Int8 indirect GEMM microkernel: an mr x n strip (mr <= MR) of
+ *   c[i][j] = requant(bias[j] + sum_t sum_k (a[i*ks + t][k] - a_zp) * w)
+ * over all n columns, one 8-column panel after another. a[i*ks + t] points
+ * at kc int8 inputs (tap t of output row i; padding taps point at a row of
+ * a_zp); the panels hold ks taps of kc_packed >= kc rows each (a width
+ * level runs a prefix). Rows past mr repeat row mr - 1, as the float one.
+ */
+typedef void (*dyce__q8_igemm_fn)(size_t mr, size_t n, size_t kc,
+                                  size_t kc_packed, size_t ks,
+                                  const int8_t *const *a, int32_t a_zp,
+                                  const int8_t *w, const int32_t *bias,
+                                  const dyce__q8_out *o, int8_t *c,
+                                  size_t c_stride);
+
+#define DYCE__Q8_MR 4
+#define DYCE__Q8_NR 8
+
+void dyce__q8_igemm_4x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
+                        size_t ks, const int8_t *const *a, int32_t a_zp,
+                        const int8_t *w, const int32_t *bias,
+                        const dyce__q8_out *o, int8_t *c, size_t c_stride);
+void dyce__q8_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
+                        size_t ks, const int8_t *const *a, int32_t a_zp,
+                        const int8_t *w, const int32_t *bias,
+                        const dyce__q8_out *o, int8_t *c, size_t c_stride);
+
+/* Packs [n][taps][kc] int8 (OHWI, or [N][K] with taps 1) into the panels
+ * above; the packed bytes are round8(n) * taps * kc. */
+void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
+                        int8_t *dst);
+
+/* Depthwise (q8_dwconv.c): packed_out_c == packed_in_c == packed_groups. */
+size_t dyce__q8_dwconv_packed_bytes(const dyce__window *g);
+void dyce__q8_pack_dwconv(const dyce__window *g, const int8_t *ohwi,
+                          int8_t *dst);
+size_t dyce__q8_dwconv_scratch_bytes(const dyce__window *g);
+void dyce__q8_dwconv(const dyce__window *g, const int8_t *in, int32_t in_zp,
+                     const int8_t *packed, const int32_t *bias,
+                     const dyce__q8_out *o, int8_t *out, void *scratch);
+
+/* The first n <= 4 int32 / floats at p, zeros after. */
+static inline dyce__vi dyce__vi_load_n(const int32_t *p, size_t n) {
+  if (n >= 4) return *(const dyce__vi_mem *)(const void *)p;
+  dyce__vi v = dyce__vi_splat(0);
+  for (size_t i = 0; i < n; i++) v[i] = p[i];
+  return v;
+}
+static inline dyce__vf dyce__vf_load_upto4(const float *p, size_t n) {
+  return n >= 4 ? dyce__vf_load(p) : dyce__vf_load_partial(p, n);
+}
+
+DYCE__KERNELS_Q8(DYCE__KERNEL_DECLARE, simd)
+
+#endif /* DYCE_KERNELS_SIMD_Q8_H */
