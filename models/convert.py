@@ -2,6 +2,9 @@
 
     /usr/bin/python3 models/convert.py IN.onnx -o OUT.dyce [--labels FILE]
         [--name NAME] [--mean M1,M2,.. --std S1,.. --pixel-scale F] [--dump]
+        [--int8 --calibration DIR [--calibration-count N]
+         [--calibration-method minmax|percentile] [--percentile P]
+         [--keep-float NODE,...]]
 
 The ONNX graph (opset 13..17, batch 1, static shapes, NCHW float32) is lowered
 to dyce's NHWC operators (docs/FORMAT.md): constant subgraphs are evaluated
@@ -9,6 +12,10 @@ with numpy, BatchNorm and bias Adds fold into the preceding conv / linear
 layer, activations fuse into their producer, and Identity, Dropout and no-op
 reshapes disappear. Anything that cannot be represented exactly raises
 ConvertError naming the ONNX node and the reason; nothing is skipped.
+
+--int8 then quantizes the package (models/converter/quantize.py, the same
+as models/quantize.py; docs/INT8.md): activation ranges from N (default
+500) training images of DIR, preprocessed as the input spec says.
 
 `convert_graphs` builds a package of several graphs, each reading the package
 input or the output of an earlier graph (GRPH.source).

@@ -12,6 +12,7 @@ import dyce_format as fmt
 
 from .common import ConvertError
 from .package import convert_graphs, read_labels
+from .quantize_cli import add_options, quantize_bytes
 
 
 def _floats(text):
@@ -30,13 +31,21 @@ def main(argv=None):
                         help="input = pixel * scale (default 1/255)")
     parser.add_argument("--dump", action="store_true",
                         help="print a summary of the written package")
+    parser.add_argument("--int8", action="store_true",
+                        help="quantize to int8 (docs/INT8.md); needs "
+                             "--calibration")
+    add_options(parser, required=False)
     args = parser.parse_args(argv)
+    if args.int8 and not args.calibration:
+        parser.error("--int8 needs --calibration DIR")
     spec = {k: v for k, v in (("mean", args.mean), ("std", args.std),
                               ("pixel_scale", args.pixel_scale)) if v is not None}
     prog = os.path.basename(sys.argv[0])
     try:
         labels = read_labels(args.labels) if args.labels else None
         data = convert_graphs([(args.name, args.onnx, None)], labels, spec)
+        if args.int8:
+            data = quantize_bytes(data, args)
         with open(args.output, "wb") as f:
             f.write(data)
     except ConvertError as err:
