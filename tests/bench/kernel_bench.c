@@ -1,7 +1,9 @@
 /* Microbenchmark of the SIMD convolution kernels alone, at the shapes of
  * the benchmark models: best of N runs (the least disturbed by other
  * processes), ms and GFLOP/s. Built for WebAssembly by kernels.sh; it
- * builds natively too, with the sources of src/kernels/simd and ref. */
+ * builds natively too, with the sources of src/kernels/simd and ref.
+ * `kernel_bench q8`: the int8 convolutions (docs/INT8.md) next to the
+ * float ones at MobileNetV2-like shapes, in GOP/s (2 ops per MAC). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,42 @@ static double bench(const char *name, dyce__window g, int reps) {
            2.0 * (double)ny * taps / best / 1e6);
   free(x); free(w); free(b); free(y); free(packed); free(scratch);
   return best;
+}
+
+/* The int8 convolution of the SIMD table on shape g, best of reps. */
+static double bench_q8(dyce__window g, int reps) {
+  const dyce__kernels *k = &dyce__kernels_simd;
+  size_t nx = (size_t)g.in_h * g.in_w * g.in_c;
+  size_t ny = (size_t)g.out_h * g.out_w * g.out_c;
+  size_t taps = (size_t)g.kh * g.kw * (g.in_c / g.groups);
+  int8_t *x = malloc(nx), *w = malloc(g.out_c * taps), *y = malloc(ny);
+  int32_t *b = malloc(g.out_c * sizeof(int32_t));
+  float *mult = malloc(g.out_c * sizeof(float));
+  void *packed = malloc(k->q8_conv2d_packed_bytes(&g));
+  void *scratch = malloc(k->q8_conv2d_scratch_bytes(&g) + 1);
+  for (size_t i = 0; i < nx; i++) x[i] = (int8_t)(i % 251 - 125);
+  for (size_t i = 0; i < g.out_c * taps; i++) w[i] = (int8_t)(i % 23 - 11);
+  for (size_t i = 0; i < g.out_c; i++) b[i] = 100, mult[i] = 1e-3f;
+  k->pack_q8_conv2d(&g, w, packed);
+  dyce__q8_out o = {mult, -3, -3, 127}; /* a fused ReLU */
+  double best = 1e30;
+  for (int r = 0; r < reps; r++) {
+    double t0 = now_ms();
+    k->q8_conv2d(&g, x, 5, packed, b, &o, y, scratch);
+    double t = now_ms() - t0;
+    if (t < best) best = t;
+  }
+  free(x); free(w); free(y); free(b); free(mult); free(packed); free(scratch);
+  return best;
+}
+
+/* One row: float and int8 on the same shape. */
+static void compare_q8(const char *name, dyce__window g, int reps) {
+  double ops = 2.0 * g.out_h * g.out_w * g.out_c * g.kh * g.kw *
+               (g.in_c / g.groups);
+  double f = bench(NULL, g, reps), q = bench_q8(g, reps);
+  printf("%-30s f32 %8.3f ms %6.2f GOP/s  int8 %8.3f ms %6.2f GOP/s  x%.2f\n",
+         name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
 }
 
 #define CONV(ih, iw, ic, oc, k, s, p, groups)                               \
@@ -108,7 +146,30 @@ static void bench_activation(const char *name, dyce__act a, size_t n) {
   free(x);
 }
 
+/* Int8 against float, MobileNetV2's kinds of convolution. */
+static void q8_rows(void) {
+  printf("kernel table %s: float vs int8\n", dyce__kernels_simd.name);
+  compare_q8("stem 3x3/2 224x224x3->32", CONV(224, 224, 3, 32, 3, 2, 1, 1), 10);
+  compare_q8("1x1 56x56x24->144", CONV(56, 56, 24, 144, 1, 1, 0, 1), 30);
+  compare_q8("1x1 28x28x32->192", CONV(28, 28, 32, 192, 1, 1, 0, 1), 30);
+  compare_q8("1x1 28x28x128->128", CONV(28, 28, 128, 128, 1, 1, 0, 1), 30);
+  compare_q8("1x1 14x14x96->576", CONV(14, 14, 96, 576, 1, 1, 0, 1), 30);
+  compare_q8("1x1 14x14x576->96", CONV(14, 14, 576, 96, 1, 1, 0, 1), 30);
+  compare_q8("1x1 7x7x320->1280", CONV(7, 7, 320, 1280, 1, 1, 0, 1), 30);
+  compare_q8("3x3 28x28x128->128", CONV(28, 28, 128, 128, 3, 1, 1, 1), 20);
+  compare_q8("3x3 14x14x256->256", CONV(14, 14, 256, 256, 3, 1, 1, 1), 20);
+  compare_q8("dw 3x3 112x112x32", CONV(112, 112, 32, 32, 3, 1, 1, 32), 20);
+  compare_q8("dw 3x3 56x56x144", CONV(56, 56, 144, 144, 3, 1, 1, 144), 30);
+  compare_q8("dw 3x3/2 112x112x96", CONV(112, 112, 96, 96, 3, 2, 1, 96), 30);
+  compare_q8("dw 3x3 14x14x576", CONV(14, 14, 576, 576, 3, 1, 1, 576), 30);
+  compare_q8("dw 5x5 14x14x480", CONV(14, 14, 480, 480, 5, 1, 2, 480), 30);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "q8")) {
+    q8_rows();
+    return 0;
+  }
   if (argc > 2) {
     int a[8];
     for (int i = 0; i < 8; i++) a[i] = atoi(argv[i + 1]);
