@@ -144,6 +144,14 @@ static void q8_conv_depthwise(void) {
   run_zps(conv(2, 3, 16, 16, 16, 5, 5, 1, 2, 1), 0);
   run_zps(conv(3, 40, 24, 24, 24, 5, 5, 1, 2, 1), 1);
   run_zps(conv(5, 33, 40, 40, 40, 3, 3, 1, 1, 1), 2);
+  /* Over 25 weight pairs: passes of 26 taps with the sums kept between
+   * them (q8_dwconv.c); 11x3 and 3x11 still by rows. */
+  for (size_t z = 0; z < N_ZPS; z++) {
+    run_zps(conv(12, 11, 13, 13, 13, 9, 9, 1, 4, 1), z);
+    run_zps(conv(14, 13, 24, 24, 24, 8, 8, 2, 3, 1), z);
+    run_zps(conv(9, 30, 8, 8, 8, 3, 11, 1, 5, 2), z);
+    run_zps(conv(30, 9, 9, 9, 9, 11, 3, 2, 5, 1), z);
+  }
 }
 
 static void q8_conv_grouped_and_levels(void) {

@@ -6,11 +6,11 @@
  * Packed layouts (pack_block_rows 8: a block of 8 output channels packs
  * to the same number of bytes at the same offset):
  *   dense conv2d (groups 1) and fully connected: panels of 8 output
- *     channels, [ceil(Cout / 8)][kh * kw][Cin_packed][8], where each tap's
- *     input channels go in pairs (k, k + 1) interleaved per output channel
+ *     channels, [ceil(Cout / 8)][K][8] with K = kh * kw * Cin_packed (the
+ *     OHWI order), rows in pairs (k, k + 1) interleaved per output channel
  *     (w[k][0], w[k+1][0], w[k][1], w[k+1][1], ...: 16 bytes, the operand
- *     of i32x4.dot_i16x8_s / pmaddwd once widened), and an odd last one
- *     alone (8 bytes); channels past Cout are zeros;
+ *     of i32x4.dot_i16x8_s / pmaddwd once widened), an odd last row alone
+ *     (8 bytes); channels past Cout are zeros;
  *   depthwise: [ceil(C / 8)][kh * kw][8], taps paired the same way;
  *   grouped or channel multiplier: the reference's OHWI.
  *
@@ -51,8 +51,9 @@ void dyce__q8_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                         const int8_t *w, const int32_t *bias,
                         const dyce__q8_out *o, int8_t *c, size_t c_stride);
 
-/* Packs [n][taps][kc] int8 (OHWI, or [N][K] with taps 1) into the panels
- * above; the packed bytes are round8(n) * taps * kc. */
+/* Packs [n][taps][kc] int8 into panels of ks = taps segments of kc rows,
+ * each paired as above (the convolutions and FC pack one segment of K);
+ * the packed bytes are round8(n) * taps * kc. */
 void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
                         int8_t *dst);
 
@@ -64,6 +65,17 @@ size_t dyce__q8_dwconv_scratch_bytes(const dyce__window *g);
 void dyce__q8_dwconv(const dyce__window *g, const int8_t *in, int32_t in_zp,
                      const int8_t *packed, const int32_t *bias,
                      const dyce__q8_out *o, int8_t *out, void *scratch);
+
+/* Depthwise by output rows (q8_dwconv_rows.c), for windows whose
+ * weight pairs (kernel rows paired, an odd last row's columns paired)
+ * number at most DYCE__Q8_DW_ROW_PAIRS and kh <= 16; `zrow` holds in_w *
+ * in_c zero points. */
+#define DYCE__Q8_DW_ROW_PAIRS 25
+size_t dyce__q8_dw_row_pairs(uint32_t kh, uint32_t kw);
+void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
+                          int32_t in_zp, const int8_t *packed,
+                          const int32_t *bias, const dyce__q8_out *o,
+                          int8_t *out, const int8_t *zrow);
 
 /* The first n <= 4 int32 / floats at p, zeros after. */
 static inline dyce__vi dyce__vi_load_n(const int32_t *p, size_t n) {

@@ -1,0 +1,174 @@
+/*
+ * qs8-dwconv by output rows for windows of up to DYCE__Q8_DW_ROW_PAIRS
+ * weight pairs (3x3, 5x5, 7x7, ...): the taps of kernel rows 2i and
+ * 2i + 1 pair vertically (same column), an odd last row pairs its
+ * columns, so a pixel's inputs are read in place, without a pointer per
+ * tap (q8_dwconv.c's generic pass), and 8 channels of a pixel cost one
+ * widening load per tap, a zip per two taps and one dot per 4 channels
+ * and two taps. The weights of a row of blocks are re-paired once per
+ * output row from the packed layout. Columns outside the input read the
+ * zero point (edge pixels only); rows outside read a row of zero points.
+ * Same start (bias - zp * sum of weights) as q8_dwconv.c.
+ */
+#include <string.h>
+
+#include "q8.h"
+
+#define CR 8
+#define MAXK 16 /* kernel rows held; the pair limit binds first */
+
+typedef uint16_t dyce__vuh __attribute__((vector_size(16)));
+
+typedef struct wpair {
+  dyce__vh lo, hi;
+} wpair;
+
+size_t dyce__q8_dw_row_pairs(uint32_t kh, uint32_t kw) {
+  return (size_t)(kh / 2) * kw + (size_t)(kh % 2) * ((kw + 1) / 2);
+}
+
+/* The 8 weights of tap t from the packed pairs (q8.h), as i16. */
+static dyce__vh tap_weights(const int8_t *wb, size_t t, size_t taps) {
+  if (t % 2 == 0 && t + 1 == taps) return dyce__vh_load8(wb + t * CR);
+  dyce__vh v = (dyce__vh)dyce__vb_load(wb + (t - t % 2) * CR);
+  /* Byte 2j (tap t even) or 2j + 1 (odd) of each i16 lane, sign-extended
+   * (the left shift unsigned: no signed overflow). */
+  return t % 2 ? v >> 8 : (dyce__vh)((dyce__vuh)v << 8) >> 8;
+}
+
+static wpair zip(dyce__vh a, dyce__vh b) {
+  wpair p = {dyce__vh_zip_lo(a, b), dyce__vh_zip_hi(a, b)};
+  return p;
+}
+
+/* The pairs in the order pixel() uses them. */
+static void pair_weights(const int8_t *wb, size_t kh, size_t kw, wpair *w) {
+  size_t taps = kh * kw;
+  const dyce__vh z = dyce__vh_splat(0);
+  for (size_t ky = 0; ky + 1 < kh; ky += 2)
+    for (size_t kx = 0; kx < kw; kx++)
+      *w++ = zip(tap_weights(wb, ky * kw + kx, taps),
+                 tap_weights(wb, (ky + 1) * kw + kx, taps));
+  if (kh % 2)
+    for (size_t kx = 0; kx < kw; kx += 2) {
+      size_t t = (kh - 1) * kw + kx;
+      *w++ = zip(tap_weights(wb, t, taps),
+                 kx + 1 < kw ? tap_weights(wb, t + 1, taps) : z);
+    }
+}
+
+typedef struct rows_pass {
+  const int8_t *row[MAXK]; /* kernel rows at channel c0 (zero-point rows outside) */
+  size_t c, dw, lanes;
+  long in_w;
+  dyce__vh vzp;
+} rows_pass;
+
+static inline __attribute__((always_inline)) dyce__vh ld(
+    const rows_pass *p, size_t ky, long ix, int check, size_t lanes) {
+  if (check && (ix < 0 || ix >= p->in_w)) return p->vzp;
+  const int8_t *q = p->row[ky] + (size_t)ix * p->c;
+  return lanes == CR ? dyce__vh_load8(q) : dyce__vh_load8_partial(q, lanes, 0);
+}
+
+#define MADD(a, b, wp)                                  \
+  s0 += dyce__vi_dot(dyce__vh_zip_lo(a, b), (wp).lo);   \
+  s1 += dyce__vi_dot(dyce__vh_zip_hi(a, b), (wp).hi);
+
+/* One output pixel whose first column is ix0 (check: some columns may be
+ * outside). Inlined with constant kh, kw, lanes for 3x3 and 5x5. */
+static inline __attribute__((always_inline)) void pixel(
+    const rows_pass *p, const wpair *w, size_t kh, size_t kw, long ix0,
+    int check, size_t lanes, dyce__vi *a0, dyce__vi *a1) {
+  dyce__vi s0 = *a0, s1 = *a1;
+  const long d = (long)p->dw;
+  for (size_t ky = 0; ky + 1 < kh; ky += 2)
+    for (size_t kx = 0; kx < kw; kx++, w++) {
+      dyce__vh a = ld(p, ky, ix0 + (long)kx * d, check, lanes);
+      dyce__vh b = ld(p, ky + 1, ix0 + (long)kx * d, check, lanes);
+      MADD(a, b, *w)
+    }
+  if (kh % 2)
+    for (size_t kx = 0; kx < kw; kx += 2, w++) {
+      dyce__vh a = ld(p, kh - 1, ix0 + (long)kx * d, check, lanes);
+      dyce__vh b = kx + 1 < kw ? ld(p, kh - 1, ix0 + (long)(kx + 1) * d, check, lanes) : a;
+      MADD(a, b, *w)
+    }
+  *a0 = s0, *a1 = s1;
+}
+
+typedef struct row_out {
+  const dyce__window *g;
+  dyce__vi init0, init1;
+  dyce__vf m0, m1;
+  const dyce__q8_stage *st;
+  size_t lo, hi;
+  int8_t *out;
+} row_out;
+
+static inline __attribute__((always_inline)) void run_row(
+    const rows_pass *p, const row_out *r, const wpair *w, size_t kh,
+    size_t kw, size_t lanes) {
+  const dyce__window *g = r->g;
+  for (size_t ox = 0; ox < g->out_w; ox++) {
+    long ix0 = (long)(ox * g->sw) - (long)g->pad_l;
+    dyce__vi a0 = r->init0, a1 = r->init1;
+    if (ox >= r->lo && ox < r->hi)
+      pixel(p, w, kh, kw, ix0, 0, lanes, &a0, &a1);
+    else
+      pixel(p, w, kh, kw, ix0, 1, lanes, &a0, &a1);
+    dyce__vi_store8(r->out + ox * p->c, dyce__vi_requant(a0, r->m0, r->st),
+                    dyce__vi_requant(a1, r->m1, r->st), lanes);
+  }
+}
+
+/* bias - zp * (sum of the block's weights), and the multipliers. */
+static void block_start(row_out *r, const wpair *w, size_t pairs,
+                        const int32_t *bias, const float *mult, int32_t zp,
+                        size_t lanes) {
+  size_t n0 = lanes < 4 ? lanes : 4, n1 = lanes > 4 ? lanes - 4 : 0;
+  const dyce__vh one = dyce__vh_splat(1);
+  dyce__vi s0 = dyce__vi_splat(0), s1 = s0;
+  for (size_t j = 0; j < pairs; j++)
+    s0 += dyce__vi_dot(one, w[j].lo), s1 += dyce__vi_dot(one, w[j].hi);
+  const dyce__vi z = dyce__vi_splat(zp);
+  r->init0 = dyce__vi_load_n(bias, n0) - s0 * z;
+  r->init1 = dyce__vi_load_n(bias + 4, n1) - s1 * z;
+  r->m0 = dyce__vf_load_upto4(mult, n0);
+  r->m1 = n1 ? dyce__vf_load_upto4(mult + 4, n1) : dyce__vf_zero();
+}
+
+/* zrow: in_w * in_c zero points (the rows above and below the input). */
+void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
+                          int32_t in_zp, const int8_t *packed,
+                          const int32_t *bias, const dyce__q8_out *o,
+                          int8_t *out, const int8_t *zrow) {
+  const size_t c = g->in_c, kh = g->kh, kw = g->kw, taps = kh * kw;
+  const size_t pairs = dyce__q8_dw_row_pairs(g->kh, g->kw);
+  const dyce__q8_stage st = dyce__q8_stage_of(o->zp, o->qmin, o->qmax);
+  wpair w[DYCE__Q8_DW_ROW_PAIRS];
+  rows_pass p = {.c = c, .dw = g->dw, .in_w = (long)g->in_w,
+                 .vzp = dyce__vh_splat((int16_t)in_zp)};
+  row_out r = {.g = g, .st = &st};
+  /* Interior columns: ox * sw >= pad_l, ox * sw - pad_l + span <= in_w. */
+  size_t span = (size_t)(kw - 1) * g->dw + 1;
+  r.lo = (g->pad_l + g->sw - 1) / g->sw;
+  r.hi = g->in_w + g->pad_l >= span ? (g->in_w + g->pad_l - span) / g->sw + 1 : 0;
+  if (r.hi > g->out_w) r.hi = g->out_w;
+  for (uint32_t oy = 0; oy < g->out_h; oy++)
+    for (size_t c0 = 0; c0 < c; c0 += CR) {
+      size_t lanes = c - c0 < CR ? c - c0 : CR;
+      for (size_t ky = 0; ky < kh; ky++) {
+        long iy = (long)oy * g->sh - (long)g->pad_t + (long)(ky * g->dh);
+        p.row[ky] = (iy >= 0 && iy < (long)g->in_h
+                         ? in + (size_t)iy * g->in_w * c : zrow) + c0;
+      }
+      pair_weights(packed + c0 * taps, kh, kw, w);
+      block_start(&r, w, pairs, bias + c0, o->mult + c0, in_zp, lanes);
+      r.out = out + (size_t)oy * g->out_w * c + c0;
+      if (lanes == CR && kh == 3 && kw == 3) run_row(&p, &r, w, 3, 3, CR);
+      else if (lanes == CR && kh == 5 && kw == 5) run_row(&p, &r, w, 5, 5, CR);
+      else if (lanes == CR) run_row(&p, &r, w, kh, kw, CR);
+      else run_row(&p, &r, w, kh, kw, lanes);
+    }
+}
