@@ -6,6 +6,13 @@
 //   npm run bench [-- --json FILE] [--runs N] [--warmup N] [--models a,b]
 //                 [--runtimes dyce,ort-web,tfjs-wasm] [--threads N]
 //
+// Int8 (issue 15): dyce-int8 runs NAME-int8.dyce (models/quantize.py) in
+// the same build as dyce, ort-web-int8 its QDQ form NAME-int8.qdq.onnx
+// (models/export_qdq.py) in onnxruntime-web, timed in the same interleaved
+// runs; a line per model gives their time ratios and how far their
+// outputs agree on AGREEMENT_INPUTS inputs. Models without int8 files
+// (tests/bench/make_int8_models.py makes them) skip those two rows.
+//
 // --threads N: one thread vs N for each runtime instead (threads.mjs),
 // under Node and in Chromium; its models by default are those of
 // threads.mjs (efficientnet_b0 in, conv3x3_56x56x64 out), and
@@ -25,6 +32,10 @@ import { maxRelDiff, median, quantile } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64'];
+const INT8 = ['dyce-int8', 'ort-web-int8'];
+// The models make_int8_models.py quantizes (others skip the int8 rows quietly).
+const INT8_MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'efficientnet_b0'];
+const AGREEMENT_INPUTS = 8;
 
 function parseArgs(argv) {
   const relaxed = detectVariant() === 'relaxed';
@@ -49,10 +60,41 @@ function parseArgs(argv) {
   return o;
 }
 
+const argmax = (a) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
+
+/** dyce-int8 vs ort-web-int8 (and vs dyce float) on AGREEMENT_INPUTS
+ * inputs of the bench's kind (the first is the timed one). */
+async function int8Agreement(loaded) {
+  const by = (rt) => loaded.find((l) => l.rt === rt)?.r;
+  const [di, oi, df] = [by('dyce-int8'), by('ort-web-int8'), by('dyce')];
+  if (!di || !oi) return null;
+  const out = { inputs: AGREEMENT_INPUTS, max_abs_diff: 0, max_abs_output: 0, top1_agree: 0,
+    top1_agree_with_float: df ? 0 : null };
+  for (let k = 0; k < AGREEMENT_INPUTS; k++) {
+    const seed = 12345 + 7919 * k;
+    const a = Float32Array.from(await di.runSeed(seed)), b = Float32Array.from(await oi.runSeed(seed));
+    if (a.length !== b.length) throw new Error(`dyce-int8 gives ${a.length} outputs, ort-web-int8 ${b.length}`);
+    for (let i = 0; i < a.length; i++) {
+      out.max_abs_diff = Math.max(out.max_abs_diff, Math.abs(a[i] - b[i]));
+      out.max_abs_output = Math.max(out.max_abs_output, Math.abs(a[i]));
+    }
+    if (argmax(a) === argmax(b)) out.top1_agree++;
+    if (df && argmax(a) === argmax(Float32Array.from(await df.runSeed(seed)))) out.top1_agree_with_float++;
+  }
+  return out;
+}
+
 async function benchModel(name, o) {
   const files = readModel(o.dir, name);
+  for (const rt of o.runtimes) if (!RUNTIMES[rt]) throw new Error(`unknown runtime ${rt}`);
+  const runtimes = o.runtimes.filter((rt) => files[RUNTIMES[rt].file] !== undefined);
+  const skipped = o.runtimes.filter((rt) => !runtimes.includes(rt));
+  if (skipped.length && (o.runtimesGiven || INT8_MODELS.includes(name)))
+    console.log(`# ${name}: ${skipped.join(', ')} skipped, no ` +
+      `${skipped.map((rt) => files.missing[RUNTIMES[rt].file] ?? RUNTIMES[rt].file).join(', ')} ` +
+      '(tests/bench/make_int8_models.py makes them)');
   const loaded = [];
-  for (const rt of o.runtimes) loaded.push({ rt, r: await RUNTIMES[rt].load(files), times: [] });
+  for (const rt of runtimes) loaded.push({ rt, r: await RUNTIMES[rt].load(files), times: [] });
   const outputs = {};
   // Warm-up: at least o.warmup runs and 1 s per runtime (JIT tiers, caches).
   for (const l of loaded) {
@@ -67,15 +109,21 @@ async function benchModel(name, o) {
       await l.r.run();
       l.times.push(performance.now() - t0);
     }
+  const int8 = await int8Agreement(loaded);
   const plan = files.plan;
-  const largest = Math.max(...plan.shapes.map((s) => s.reduce((a, b) => a * b, 1))) * 4;
+  const elements = plan.shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const largest = Math.max(...elements) * 4;
+  // int8 activations take a byte; the float input still takes 4.
+  const largestInt8 = Math.max(Math.max(...elements), elements[plan.input] * 4);
   const rows = loaded.map(({ rt, r, times }) => {
     times.sort((a, b) => a - b);
     const ms = median(times);
     return { model: name, runtime: rt, median_ms: ms, p90_ms: quantile(times, 0.9), min_ms: times[0],
       gflops: (2 * plan.macs) / ms / 1e6,
       max_rel_diff_vs_dyce: outputs.dyce ? maxRelDiff(outputs[rt], outputs.dyce) : null,
-      ...(r.memory ? { memory: { ...r.memory(), largestActivationBytes: largest } } : {}) };
+      ...(r.memory ? { memory: { ...r.memory(),
+        largestActivationBytes: INT8.includes(rt) ? largestInt8 : largest } } : {}),
+      ...(int8 && INT8.includes(rt) ? { int8_agreement: int8 } : {}) };
   });
   loaded.forEach((l) => l.r.free());
   return rows;
@@ -98,6 +146,7 @@ function report(rows) {
       `${fmt(r.p90_ms, 3)}${fmt(r.min_ms, 3)}${fmt(r.gflops, 2)}${ratio('dyce')}  ${ratio('dyce-relaxed')}` +
       `${minRatio}  ${r.max_rel_diff_vs_dyce?.toExponential(1) ?? ''}`);
   }
+  int8Line(rows);
   for (const r of rows.filter((x) => x.memory)) {
     const m = r.memory, mb = (x) => (x / 2 ** 20).toFixed(1);
     // The bound counts the weights as the package holds them, not as packed.
@@ -106,6 +155,26 @@ function report(rows) {
       `2 x largest activation ${mb(m.largestActivationBytes)} = ${mb(bound)} MiB ` +
       `(memory / that = ${(m.wasmBytes / bound).toFixed(2)}); packed weights ${mb(m.weightBytes)} MiB, ` +
       `arena ${mb(m.arenaBytes)} MiB`);
+  }
+}
+
+/** Time ratios (medians, then minimums) of the int8 rows and their output
+ * agreement. */
+function int8Line(rows) {
+  const at = (rt) => rows.find((x) => x.runtime === rt);
+  const [di, oi, df, of] = ['dyce-int8', 'ort-web-int8', 'dyce', 'ort-web'].map(at);
+  if (!di && !oi) return;
+  const ratio = (a, b, what) => (a && b ? `${what} ${(a.median_ms / b.median_ms).toFixed(3)} ` +
+    `(mins ${(a.min_ms / b.min_ms).toFixed(3)})` : null);
+  const parts = [ratio(di, df, 'dyce-int8 / dyce'), ratio(di, oi, 'dyce-int8 / ort-web-int8'),
+    ratio(oi, of, 'ort-web-int8 / ort-web')].filter(Boolean);
+  console.log(`  int8 time ratios: ${parts.join('; ')}`);
+  const a = (di ?? oi).int8_agreement;
+  if (a) {
+    console.log(`  int8 outputs, dyce-int8 vs ort-web-int8 on ${a.inputs} inputs: max abs diff ` +
+      `${a.max_abs_diff.toExponential(2)} (largest |output| ${a.max_abs_output.toFixed(3)}), ` +
+      `top-1 agrees ${a.top1_agree}/${a.inputs}` +
+      (a.top1_agree_with_float === null ? '' : `; dyce-int8 vs dyce float top-1 ${a.top1_agree_with_float}/${a.inputs}`));
   }
 }
 

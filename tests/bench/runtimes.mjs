@@ -1,8 +1,16 @@
-// The three runtimes of the benchmark behind one shape:
+// The runtimes of the benchmark behind one shape:
 //   const r = await RUNTIMES[name].load(files, { threads }); await r.run(); r.threads(); r.free()
-// `files`: { plan (the op list), dyce, onnx, tfjsBin (bytes) }. Each run
-// feeds the same fixed input and reads the whole output back. Imports
-// nothing Node-only, so a page runs it too (tests/bench/realms_page.mjs).
+// `files`: { plan (the op list), dyce, onnx, tfjsBin (bytes), and when
+// made dyceInt8, onnxInt8 }; RUNTIMES[name].file is the key a runtime
+// loads. Each run feeds the same fixed input and reads the whole output
+// back; r.runSeed(seed) runs another input of the same kind (the output
+// agreement checks). Imports nothing Node-only, so a page runs it too
+// (tests/bench/realms_page.mjs).
+//
+// dyce-int8 and ort-web-int8 run the int8 package (models/quantize.py) and
+// its QDQ ONNX form (models/export_qdq.py: onnxruntime fuses it into
+// QLinearConv, QGemm, QLinearAdd, ...): the same int8 network, fed the
+// same float input as the float rows.
 //
 // onnxruntime-web and tfjs-backend-wasm fix their thread count when their
 // wasm starts, once per realm (module instance, page): a realm holds one
@@ -18,12 +26,12 @@ function distOf(pkg) {
   return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
 }
 
-/** The same pseudo-random input for every runtime: x is NCHW, xNhwc the
- * same values transposed. */
-function input(plan) {
+/** The same pseudo-random input for every runtime, uniform in [-1, 1]: x
+ * is NCHW, xNhwc the same values transposed. seed 12345 is the timed one. */
+function input(plan, seed = 12345) {
   const [, h, w, c] = plan.shapes[plan.input];
   const x = new Float32Array(h * w * c), xNhwc = new Float32Array(x.length);
-  let s = 12345;
+  let s = seed;
   for (let i = 0; i < x.length; i++) {
     s = (s * 1103515245 + 12345) >>> 0;
     x[i] = (s / 2 ** 32) * 2 - 1;
@@ -41,17 +49,20 @@ function sameThreads(name, started, threads) {
     throw new Error(`${name} started with ${started} thread(s) in this realm; ${threads} needs another realm`);
 }
 
-/** dyce with one build of the browser module (see wasm/variants.mjs). */
-const dyce = (variant) => ({
+/** dyce with one build of the browser module (see wasm/variants.mjs);
+ * file: the package it loads (`dyce`, or `dyceInt8`). */
+const dyce = (variant, file = 'dyce') => ({
+  file,
   async load(files, { threads = 1 } = {}) {
     // A fresh engine per model, so its wasm memory is that model's peak.
     // threads: 1 is the single-threaded build; more, the -mt build.
     const engine = await createEngine({ variant, threads });
-    const model = engine.loadModel(files.dyce);
+    const model = engine.loadModel(files[file]);
     if (threads > 1 && model.threads !== threads && threads <= engine.maxThreads) model.setThreads(threads);
     const { x } = input(files.plan);
     return {
       run: () => model.run(x),
+      runSeed: (seed) => model.run(input(files.plan, seed).x),
       threads: () => model.threads ?? 1,
       // Why fewer threads than asked for, in dyce's words; else how many
       // convolutions it splits (small ones run whole on one thread).
@@ -60,41 +71,54 @@ const dyce = (variant) => ({
       // packageBytes: the .dyce file, its weights as trained plus a few KiB;
       // weightBytes: as packed (Winograd layers hold 16/9 of theirs).
       memory: () => ({ wasmBytes: engine.m.HEAPU8.length, weightBytes: model.weightBytes,
-        packageBytes: files.dyce.length,
+        packageBytes: files[file].length,
         arenaBytes: model.arenaBytes, variant: engine.variant }),
       free: () => { model.free(); engine.dispose?.(); },
     };
   },
 });
 
+/** onnxruntime-web's wasm backend on the ONNX file `file` (`onnx`, or
+ * `onnxInt8`), all graph optimizations on. */
+const ortWeb = (file) => ({
+  file,
+  async load(files, { threads = 1 } = {}) {
+    sameThreads('onnxruntime-web', ortThreads, threads);
+    if (!ort) {
+      ort = await import('onnxruntime-web');
+      ort.env.wasm.numThreads = threads;
+      ort.env.wasm.wasmPaths = distOf('onnxruntime-web');
+      ortThreads = threads;
+    }
+    const session = await ort.InferenceSession.create(files[file],
+      { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const feedsOf = (seed) => {
+      const { x, nchw } = input(files.plan, seed);
+      return { [session.inputNames[0]]: new ort.Tensor('float32', x, nchw) };
+    };
+    const feeds = feedsOf();
+    return {
+      run: async () => (await session.run(feeds))[session.outputNames[0]].data,
+      runSeed: async (seed) => (await session.run(feedsOf(seed)))[session.outputNames[0]].data,
+      // ort sets numThreads back to 1 when the host has no threads (and warns).
+      threads: () => ort.env.wasm.numThreads,
+      threadsNote: () => null,
+      free: () => session.release(),
+    };
+  },
+});
+
 // `dyce` is the plain SIMD128 build the targets are about; `dyce-relaxed`
 // needs a host with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd).
+// dyce-int8 runs the same build as `dyce`.
 export const RUNTIMES = {
   dyce: dyce('simd'),
   'dyce-relaxed': dyce('relaxed'),
-  'ort-web': {
-    async load(files, { threads = 1 } = {}) {
-      sameThreads('onnxruntime-web', ortThreads, threads);
-      if (!ort) {
-        ort = await import('onnxruntime-web');
-        ort.env.wasm.numThreads = threads;
-        ort.env.wasm.wasmPaths = distOf('onnxruntime-web');
-        ortThreads = threads;
-      }
-      const session = await ort.InferenceSession.create(files.onnx,
-        { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-      const { x, nchw } = input(files.plan);
-      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, nchw) };
-      return {
-        run: async () => (await session.run(feeds))[session.outputNames[0]].data,
-        // ort sets numThreads back to 1 when the host has no threads (and warns).
-        threads: () => ort.env.wasm.numThreads,
-        threadsNote: () => null,
-        free: () => session.release(),
-      };
-    },
-  },
+  'ort-web': ortWeb('onnx'),
+  'dyce-int8': dyce('simd', 'dyceInt8'),
+  'ort-web-int8': ortWeb('onnxInt8'),
   'tfjs-wasm': {
+    file: 'tfjsBin',
     async load(files, { threads = 1 } = {}) {
       sameThreads('tfjs-backend-wasm', tfThreads, threads);
       if (!tf) {
