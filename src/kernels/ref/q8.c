@@ -18,11 +18,17 @@ static int is_depthwise(const dyce__window *g) {
   return g->packed_in_c == g->packed_groups;
 }
 
-static size_t taps(const dyce__window *g) { return (size_t)g->kh * g->kw; }
+/* a * b * c, SIZE_MAX when it does not fit (32-bit size_t under wasm). */
+static size_t bytes3(uint64_t a, uint64_t b, uint64_t c) {
+  if (a && b > UINT64_MAX / a) return SIZE_MAX;
+  uint64_t ab = a * b;
+  if (ab && c > UINT64_MAX / ab) return SIZE_MAX;
+  return ab * c > SIZE_MAX ? SIZE_MAX : (size_t)(ab * c);
+}
 
 size_t dyce__ref_q8_conv2d_packed_bytes(const dyce__window *g) {
-  return (size_t)g->packed_out_c * taps(g) *
-         (g->packed_in_c / g->packed_groups);
+  return bytes3(g->packed_out_c, (uint64_t)g->kh * g->kw,
+                g->packed_in_c / g->packed_groups);
 }
 
 void dyce__ref_pack_q8_conv2d(const dyce__window *g, const int8_t *ohwi,
@@ -93,7 +99,9 @@ void dyce__ref_q8_conv2d(const dyce__window *g, const int8_t *in,
     }
 }
 
-size_t dyce__ref_q8_fc_packed_bytes(size_t k, size_t n) { return k * n; }
+size_t dyce__ref_q8_fc_packed_bytes(size_t k, size_t n) {
+  return bytes3(k, n, 1);
+}
 
 void dyce__ref_pack_q8_fc(size_t k, size_t n, const int8_t *nk, void *dst) {
   memcpy(dst, nk, k * n);

@@ -77,6 +77,15 @@ void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
                           const int32_t *bias, const dyce__q8_out *o,
                           int8_t *out, const int8_t *zrow);
 
+/* a * b * c in 64 bits, SIZE_MAX when it does not fit a size_t (32 bits
+ * under WebAssembly): the planner and loader then refuse the node. */
+static inline size_t dyce__q8_bytes(uint64_t a, uint64_t b, uint64_t c) {
+  if (a && b > UINT64_MAX / a) return SIZE_MAX;
+  uint64_t ab = a * b;
+  if (ab && c > UINT64_MAX / ab) return SIZE_MAX;
+  return ab * c > SIZE_MAX ? SIZE_MAX : (size_t)(ab * c);
+}
+
 /* The first n <= 4 int32 / floats at p, zeros after. */
 static inline dyce__vi dyce__vi_load_n(const int32_t *p, size_t n) {
   if (n >= 4) return *(const dyce__vi_mem *)(const void *)p;

@@ -30,7 +30,9 @@ static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 size_t dyce__simd_q8_conv2d_packed_bytes(const dyce__window *g) {
   switch (kind_of(g)) {
-    case Q8_DENSE: return round8(g->packed_out_c) * taps(g) * g->packed_in_c;
+    case Q8_DENSE:
+      return dyce__q8_bytes(round8(g->packed_out_c), (uint64_t)g->kh * g->kw,
+                            g->packed_in_c);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_packed_bytes(g);
     default: return dyce__ref_q8_conv2d_packed_bytes(g);
   }
@@ -56,13 +58,13 @@ static size_t zero_bytes(const dyce__window *g) {
   return ((size_t)g->packed_in_c + 15) & ~(size_t)15;
 }
 static uint64_t row_bytes(const dyce__window *g) {
-  return ((uint64_t)taps(g) * g->packed_in_c + 15) & ~(uint64_t)15;
+  return ((uint64_t)g->kh * g->kw * g->packed_in_c + 15) & ~(uint64_t)15;
 }
 
 size_t dyce__simd_q8_conv2d_scratch_bytes(const dyce__window *g) {
   switch (kind_of(g)) {
     case Q8_DENSE: {
-      uint64_t bytes = zero_bytes(g) + (taps(g) > 1 ? MR * row_bytes(g) : 0);
+      uint64_t bytes = zero_bytes(g) + (taps(g) != 1 ? MR * row_bytes(g) : 0);
       return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
     }
     case Q8_DEPTHWISE: return dyce__q8_dwconv_scratch_bytes(g);
@@ -150,7 +152,7 @@ void dyce__simd_q8_conv2d(const dyce__window *g, const int8_t *in,
 
 /* Fully connected: the 1x8 microkernel, one tap of k_packed rows. */
 size_t dyce__simd_q8_fc_packed_bytes(size_t k, size_t n) {
-  return round8(n) * k;
+  return dyce__q8_bytes(round8(n), k, 1);
 }
 
 void dyce__simd_pack_q8_fc(size_t k, size_t n, const int8_t *nk, void *dst) {

@@ -26,7 +26,7 @@ static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 static size_t taps_of(const dyce__window *g) { return (size_t)g->kh * g->kw; }
 
 size_t dyce__q8_dwconv_packed_bytes(const dyce__window *g) {
-  return round8(g->packed_out_c) * taps_of(g);
+  return dyce__q8_bytes(round8(g->packed_out_c), g->kh, g->kw);
 }
 
 void dyce__q8_pack_dwconv(const dyce__window *g, const int8_t *ohwi,
@@ -58,7 +58,10 @@ static int by_rows(const dyce__window *g) {
  * Else a row of zero points, then (windows over CHUNK taps) the
  * accumulators of one output row's 8 channels between passes. */
 size_t dyce__q8_dwconv_scratch_bytes(const dyce__window *g) {
-  if (by_rows(g)) return (size_t)g->in_w * g->packed_in_c + 16;
+  if (by_rows(g)) {
+    size_t zeros = dyce__q8_bytes(g->in_w, g->packed_in_c, 1);
+    return zeros > SIZE_MAX - 16 ? SIZE_MAX : zeros + 16;
+  }
   uint64_t part = taps_of(g) > CHUNK ? (uint64_t)g->out_w * CR * 4 : 0;
   uint64_t bytes = zero_bytes(g) + part;
   return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
