@@ -107,12 +107,13 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
   const int8_t *rows[MR];
   const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
   const size_t k = taps(g) * g->packed_in_c, rb = (size_t)row_bytes(g);
+  const int one_by_one = taps(g) == 1;
   memset(zero, (int8_t)in_zp, c);
   uint32_t oy = 0, ox = 0;
   for (size_t m0 = 0; m0 < pixels; m0 += MR) {
     size_t mr = pixels - m0 < MR ? pixels - m0 : MR;
     for (size_t i = 0; i < mr; i++) {
-      if (k == g->packed_in_c) { /* 1x1 */
+      if (one_by_one) {
         long iy = (long)oy * g->sh - (long)g->pad_t;
         long ix = (long)ox * g->sw - (long)g->pad_l;
         rows[i] = iy >= 0 && iy < (long)g->in_h && ix >= 0 && ix < (long)g->in_w
@@ -124,7 +125,7 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
       if (++ox == g->out_w) ox = 0, oy++;
     }
     dyce__q8_igemm_fn fn = mr == 1 ? dyce__q8_igemm_1x8 : dyce__q8_igemm_4x8;
-    if (k == g->packed_in_c)
+    if (one_by_one)
       fn(mr, g->out_c, c, k, 1, rows, in_zp, packed, bias, o,
          out + m0 * g->out_c, g->out_c);
     else
