@@ -395,7 +395,7 @@ def qdq_model(data, name=None, activations="uint8"):
     path = graph_path(graphs, name)
     ex = _Exporter(graphs, activations)
     x = _Value("input", 4)
-    ex.b.names.add("input")
+    ex.b.names.update(("input", "output"))
     for gi in path:
         x = ex.graph(gi, x)
     last = graphs[path[-1]]
