@@ -3,7 +3,8 @@
  * processes), ms and GFLOP/s. Built for WebAssembly by kernels.sh; it
  * builds natively too, with the sources of src/kernels/simd and ref.
  * `kernel_bench q8`: the int8 convolutions (docs/INT8.md) next to the
- * float ones at MobileNetV2-like shapes, in GOP/s (2 ops per MAC). */
+ * float ones at MobileNetV2-like shapes, in GOP/s (2 ops per MAC);
+ * `kernel_bench mobilenet_v2 q8`: MobileNetV2's convolutions in int8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,12 @@ static void compare_q8(const char *name, dyce__window g, int reps) {
 
 /* Every convolution of MobileNetV2-224 (the benchmark model), timed alone
  * (best of 20) and summed by kind: where its time goes. */
-static void mobilenet_v2(void) {
+static double run_conv(int q8, dyce__window g, int reps) {
+  return q8 ? bench_q8(g, reps) : bench(NULL, g, reps);
+}
+
+/* q8: the int8 kernels (`kernel_bench mobilenet_v2 q8`). */
+static void mobilenet_v2(int q8) {
   static const int blocks[][4] = {/* t, c, n, s */
       {1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
       {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
@@ -98,7 +104,7 @@ static void mobilenet_v2(void) {
   int h = 112, c = 32;
   dyce__window g = CONV(224, 224, 3, 32, 3, 2, 1, 1);
   g.pad_t = g.pad_l = 1;
-  ms[0] += bench(NULL, g, 20);
+  ms[0] += run_conv(q8, g, 20);
   macs[0] += (double)g.out_h * g.out_w * g.out_c * 27;
   for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
     for (int r = 0; r < blocks[b][2]; r++) {
@@ -106,26 +112,28 @@ static void mobilenet_v2(void) {
       int o = (h + 2 - 3) / s + 1;
       if (e != c) {
         g = CONV(h, h, c, e, 1, 1, 0, 1);
-        ms[1] += bench(NULL, g, 20);
+        ms[1] += run_conv(q8, g, 20);
         macs[1] += (double)h * h * c * e;
       }
       g = CONV(h, h, e, e, 3, s, 1, e);
-      ms[2] += bench(NULL, g, 20);
+      ms[2] += run_conv(q8, g, 20);
       macs[2] += (double)o * o * e * 9;
       g = CONV(o, o, e, blocks[b][1], 1, 1, 0, 1);
-      ms[3] += bench(NULL, g, 20);
+      ms[3] += run_conv(q8, g, 20);
       macs[3] += (double)o * o * e * blocks[b][1];
       h = o, c = blocks[b][1];
     }
   g = CONV(7, 7, 320, 1280, 1, 1, 0, 1);
-  ms[3] += bench(NULL, g, 20);
+  ms[3] += run_conv(q8, g, 20);
   macs[3] += 7.0 * 7 * 320 * 1280;
   double total = 0;
   for (int i = 0; i < 4; i++) total += ms[i];
   for (int i = 0; i < 4; i++)
-    printf("mobilenet_v2 %-18s %7.3f ms %5.1f %% %7.2f GFLOP/s\n", kinds[i],
+    printf("mobilenet_v2 %s %-18s %7.3f ms %5.1f %% %7.2f GOP/s\n",
+           q8 ? "int8" : "f32 ", kinds[i],
            ms[i], 100 * ms[i] / total, 2 * macs[i] / ms[i] / 1e6);
-  printf("mobilenet_v2 convolutions      %7.3f ms\n", total);
+  printf("mobilenet_v2 %s convolutions      %7.3f ms\n", q8 ? "int8" : "f32 ",
+         total);
 }
 
 /* A standalone activation pass over n floats (in place): the exp-based
@@ -170,14 +178,14 @@ int main(int argc, char **argv) {
     q8_rows();
     return 0;
   }
+  if (argc > 1 && !strcmp(argv[1], "mobilenet_v2")) {
+    mobilenet_v2(argc > 2 && !strcmp(argv[2], "q8"));
+    return 0;
+  }
   if (argc > 2) {
     int a[8];
     for (int i = 0; i < 8; i++) a[i] = atoi(argv[i + 1]);
     bench("custom", CONV(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]), 50);
-    return 0;
-  }
-  if (argc > 1 && !strcmp(argv[1], "mobilenet_v2")) {
-    mobilenet_v2();
     return 0;
   }
   printf("kernel table %s\n", dyce__kernels_simd.name);
