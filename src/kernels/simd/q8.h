@@ -31,13 +31,16 @@
  * at kc int8 inputs (tap t of output row i; padding taps point at a row of
  * a_zp); the panels hold ks taps of kc_packed >= kc rows each (a width
  * level runs a prefix). Rows past mr repeat row mr - 1, as the float one.
+ * `padded`: kc == kc_packed and every row may be read 8 bytes past its
+ * last full step of 8 (gathered rows), so the 1-7 channel tail is one
+ * load (lanes past kc meet zero weights or no pair) instead of a copy.
  */
 typedef void (*dyce__q8_igemm_fn)(size_t mr, size_t n, size_t kc,
                                   size_t kc_packed, size_t ks,
                                   const int8_t *const *a, int32_t a_zp,
                                   const int8_t *w, const int32_t *bias,
                                   const dyce__q8_out *o, int8_t *c,
-                                  size_t c_stride);
+                                  size_t c_stride, int padded);
 
 #define DYCE__Q8_MR 4
 #define DYCE__Q8_NR 8
@@ -45,11 +48,13 @@ typedef void (*dyce__q8_igemm_fn)(size_t mr, size_t n, size_t kc,
 void dyce__q8_igemm_4x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                         size_t ks, const int8_t *const *a, int32_t a_zp,
                         const int8_t *w, const int32_t *bias,
-                        const dyce__q8_out *o, int8_t *c, size_t c_stride);
+                        const dyce__q8_out *o, int8_t *c, size_t c_stride,
+                        int padded);
 void dyce__q8_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                         size_t ks, const int8_t *const *a, int32_t a_zp,
                         const int8_t *w, const int32_t *bias,
-                        const dyce__q8_out *o, int8_t *c, size_t c_stride);
+                        const dyce__q8_out *o, int8_t *c, size_t c_stride,
+                        int padded);
 
 /* Packs [n][taps][kc] int8 into panels of ks = taps segments of kc rows,
  * each paired as above (the convolutions and FC pack one segment of K);

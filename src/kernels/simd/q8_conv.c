@@ -85,11 +85,14 @@ static void gather(const dyce__window *g, const int8_t *in, int8_t zp,
     int row_inside = iy >= 0 && iy < (long)g->in_h;
     for (uint32_t kx = 0; kx < g->kw; kx++, row += cp) {
       long ix = ix0 + (long)kx * g->dw;
-      if (row_inside && ix >= 0 && ix < (long)g->in_w) {
-        memcpy(row, in + ((size_t)iy * g->in_w + (size_t)ix) * c, c);
-        if (cp > c) memset(row + c, zp, cp - c);
-      } else {
-        memset(row, zp, cp);
+      const int8_t *src = row_inside && ix >= 0 && ix < (long)g->in_w
+                              ? in + ((size_t)iy * g->in_w + (size_t)ix) * c
+                              : NULL;
+      if (cp >= 16) { /* a call per tap pays off */
+        if (src) memcpy(row, src, c);
+        memset(row + (src ? c : 0), zp, src ? cp - c : cp);
+      } else { /* a few channels (RGB stems): no call per tap */
+        for (size_t q = 0; q < cp; q++) row[q] = src && q < c ? src[q] : zp;
       }
     }
   }
@@ -127,10 +130,10 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
     dyce__q8_igemm_fn fn = mr == 1 ? dyce__q8_igemm_1x8 : dyce__q8_igemm_4x8;
     if (one_by_one)
       fn(mr, g->out_c, c, k, 1, rows, in_zp, packed, bias, o,
-         out + m0 * g->out_c, g->out_c);
+         out + m0 * g->out_c, g->out_c, 0);
     else
       fn(mr, g->out_c, k, k, 1, rows, in_zp, packed, bias, o,
-         out + m0 * g->out_c, g->out_c);
+         out + m0 * g->out_c, g->out_c, 1); /* rows of row_bytes >= round8(k) */
   }
 }
 
@@ -166,5 +169,5 @@ void dyce__simd_q8_fully_connected(size_t k, size_t k_packed, size_t n,
                                    const dyce__q8_out *o, int8_t *out) {
   const int8_t *row[1] = {in};
   dyce__q8_igemm_1x8(1, n, k, k_packed, 1, row, in_zp, packed, bias, o, out,
-                     n);
+                     n, 0);
 }

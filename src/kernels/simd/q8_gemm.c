@@ -45,8 +45,10 @@ static inline void store_row(int8_t *c, dyce__vi a0, dyce__vi a1,
   int8_t *c##i = c + row##i * c_stride;
 #define INIT_ROW(i) dyce__vi acc##i##_0 = b0, acc##i##_1 = b1;
 #define LOAD_ROW(i) const dyce__vh x##i = dyce__vh_load8(ind##i[t] + k) - vzp;
-#define TAIL_ROW(i) \
-  const dyce__vh x##i = dyce__vh_load8_partial(ind##i[t] + k, rem, fill) - vzp;
+#define TAIL_ROW(i)                                                 \
+  const dyce__vh x##i =                                             \
+      (padded ? dyce__vh_load8(ind##i[t] + k)                       \
+              : dyce__vh_load8_partial(ind##i[t] + k, rem, fill)) - vzp;
 #define MADD_ROW(i, p)                                      \
   {                                                         \
     const dyce__vh s = DYCE__VH_PAIR(x##i, p);              \
@@ -74,7 +76,7 @@ static inline void store_row(int8_t *c, dyce__vi a0, dyce__vi a1,
                                const int8_t *const *a, int32_t a_zp,        \
                                const int8_t *w, const int32_t *bias,        \
                                const dyce__q8_out *o, int8_t *c,            \
-                               size_t c_stride) {                           \
+                               size_t c_stride, int padded) {               \
     ROWS_##MR(DECLARE_ROW)                                                  \
     const dyce__vh vzp = dyce__vh_splat((int16_t)a_zp);                     \
     const int8_t fill = (int8_t)a_zp;                                       \

@@ -232,13 +232,13 @@ static inline void dyce__vi_store8(int8_t *p, dyce__vi a, dyce__vi b,
 #endif
 }
 
-/* The first n < 8 int8 at p, the other lanes `fill`, as 8 x i16. */
+/* The first n < 8 int8 at p, the other lanes `fill`, as 8 x i16 (a
+ * loop, not memcpy: under WebAssembly that is a call per tail). */
 static inline dyce__vh dyce__vh_load8_partial(const int8_t *p, size_t n,
                                               int8_t fill) {
-  int8_t t[8];
-  memset(t, fill, sizeof t);
-  memcpy(t, p, n);
-  return dyce__vh_load8(t);
+  dyce__vh v = dyce__vh_splat(fill);
+  for (size_t i = 0; i < n; i++) v[i] = p[i];
+  return v;
 }
 
 /* Lane-wise int8 max / min (SSE2 has only the unsigned byte ones). */
