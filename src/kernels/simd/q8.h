@@ -73,14 +73,15 @@ void dyce__q8_dwconv(const dyce__window *g, const int8_t *in, int32_t in_zp,
 
 /* Depthwise by output rows (q8_dwconv_rows.c), for windows whose
  * weight pairs (kernel rows paired, an odd last row's columns paired)
- * number at most DYCE__Q8_DW_ROW_PAIRS and kh <= 16; `zrow` holds in_w *
- * in_c zero points. */
+ * number at most DYCE__Q8_DW_ROW_PAIRS and kh <= 16, with the scratch
+ * bytes of dyce__q8_dwconv_rows_scratch. */
 #define DYCE__Q8_DW_ROW_PAIRS 25
 size_t dyce__q8_dw_row_pairs(uint32_t kh, uint32_t kw);
+size_t dyce__q8_dwconv_rows_scratch(const dyce__window *g);
 void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
                           int32_t in_zp, const int8_t *packed,
                           const int32_t *bias, const dyce__q8_out *o,
-                          int8_t *out, const int8_t *zrow);
+                          int8_t *out, void *scratch);
 
 /* a * b * c in 64 bits, SIZE_MAX when it does not fit a size_t (32 bits
  * under WebAssembly): the planner and loader then refuse the node. */

@@ -54,14 +54,11 @@ static int by_rows(const dyce__window *g) {
   return g->kh <= 16 && dyce__q8_dw_row_pairs(g->kh, g->kw) <= DYCE__Q8_DW_ROW_PAIRS;
 }
 
-/* By rows: in_w * packed_in_c zero points (the rows outside the input).
- * Else a row of zero points, then (windows over CHUNK taps) the
- * accumulators of one output row's 8 channels between passes. */
+/* By rows: dyce__q8_dwconv_rows_scratch. Else a row of zero points,
+ * then (windows over CHUNK taps) the accumulators of one output row's 8
+ * channels between passes. */
 size_t dyce__q8_dwconv_scratch_bytes(const dyce__window *g) {
-  if (by_rows(g)) {
-    size_t zeros = dyce__q8_bytes(g->in_w, g->packed_in_c, 1);
-    return zeros > SIZE_MAX - 16 ? SIZE_MAX : zeros + 16;
-  }
+  if (by_rows(g)) return dyce__q8_dwconv_rows_scratch(g);
   uint64_t part = taps_of(g) > CHUNK ? (uint64_t)g->out_w * CR * 4 : 0;
   uint64_t bytes = zero_bytes(g) + part;
   return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
@@ -212,8 +209,7 @@ void dyce__q8_dwconv(const dyce__window *g, const int8_t *in, int32_t in_zp,
                      const dyce__q8_out *o, int8_t *out, void *scratch) {
   int8_t *zrow = scratch;
   if (by_rows(g)) {
-    memset(zrow, (int8_t)in_zp, (size_t)g->in_w * g->in_c + 16);
-    dyce__q8_dwconv_rows(g, in, in_zp, packed, bias, o, out, zrow);
+    dyce__q8_dwconv_rows(g, in, in_zp, packed, bias, o, out, scratch);
     return;
   }
   pass p;
