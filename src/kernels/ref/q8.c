@@ -14,6 +14,13 @@
 
 #include "ref.h"
 
+/* No multiply fused with an add (docs/INT8.md): GCC compiles ISO C
+ * (-std=c11) with -ffp-contract=off; clang contracts within an expression
+ * unless told not to. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
 static int is_depthwise(const dyce__window *g) {
   return g->packed_in_c == g->packed_groups;
 }

@@ -7,6 +7,13 @@
 
 #include "ref.h"
 
+/* No multiply fused with an add (docs/INT8.md): GCC compiles ISO C
+ * (-std=c11) with -ffp-contract=off; clang contracts within an expression
+ * unless told not to. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
 void dyce__ref_q8_binary(dyce__op op, size_t n, size_t c, const int8_t *a,
                          const int8_t *b, size_t b_count,
                          const dyce__q8_binary *q, int8_t *out) {
