@@ -57,6 +57,14 @@ EMSCRIPTEN_KEEPALIVE int dyce_wasm_graph_dim(const dyce_model *m, size_t g,
   return (int)gi.output_dims[i];
 }
 
+/* Graph g's int8 nodes times 2, plus 1 when its output is int8
+ * (docs/INT8.md); -1 when g does not exist. */
+EMSCRIPTEN_KEEPALIVE int dyce_wasm_graph_int8(const dyce_model *m, size_t g) {
+  dyce_graph_info gi;
+  if (!info(m, g, &gi)) return -1;
+  return (int)(gi.int8_nodes * 2) + (gi.output_int8 ? 1 : 0);
+}
+
 /* Dimension i (0..3, NHWC) of the package input. */
 EMSCRIPTEN_KEEPALIVE int dyce_wasm_input_dim(const dyce_model *m, int i) {
   dyce_input_spec in;

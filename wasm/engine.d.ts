@@ -39,6 +39,10 @@ export interface GraphInfo {
   readonly macs: number;
   /** Output shape, NHWC. */
   readonly outputDims: number[];
+  /** Nodes that run on int8 tensors (docs/INT8.md). */
+  readonly int8Nodes: number;
+  /** The output's type; output() dequantizes an int8 one. */
+  readonly outputType: 'float32' | 'int8';
 }
 
 export interface CascadeConfig {
@@ -58,6 +62,8 @@ export interface EngineClassification {
 export declare class Model {
   readonly engine: Engine;
   readonly graphs: readonly GraphInfo[];
+  /** 'int8' when any node runs on int8 tensors, else 'float32'. */
+  readonly dtype: 'float32' | 'int8';
   /** [1, height, width, channels]. */
   readonly inputDims: number[];
   readonly inputCount: number;

@@ -125,8 +125,11 @@ export class Model {
         source: m._dyce_wasm_graph_source(handle, g),
         macs: m._dyce_wasm_graph_macs(handle, g),
         outputDims: [0, 1, 2, 3].map((i) => m._dyce_wasm_graph_dim(handle, g, i)),
+        ...int8Info(m._dyce_wasm_graph_int8(handle, g)),
       });
     }
+    // 'int8' when any node runs on int8 tensors (docs/INT8.md).
+    this.dtype = this.graphs.some((g) => g.int8Nodes > 0) ? 'int8' : 'float32';
     this.inputDims = [0, 1, 2, 3].map((i) => m._dyce_wasm_input_dim(handle, i));
     this.inputCount = this.inputDims.reduce((a, b) => a * b, 1);
     // The input is copied here on every inference (allocated once).
@@ -281,10 +284,23 @@ export class Model {
   output(graph) {
     const m = this.engine.m, out = this.engine.out;
     const g = typeof graph === 'number' ? graph : this.graphIndex(graph);
+    if (this.graphs[g]?.outputType === 'int8') return this.int8Output(g);
     // dyce_session_output(session, graph, float **data, size_t *count): two 32-bit slots.
     this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);
     const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
     return m.HEAPF32.slice(data >> 2, (data >> 2) + count);
+  }
+
+  /** An int8 output (a stage of an int8 package) as real values. */
+  int8Output(g) {
+    const m = this.engine.m, out = this.engine.out;
+    // dyce_session_output_int8(session, graph, &data, &count, &scale, &zero_point)
+    this.engine.call(m._dyce_session_output_int8, this.session, g, out, out + 4, out + 8, out + 12);
+    const data = m.HEAPU32[out >> 2], count = m.HEAPU32[(out >> 2) + 1];
+    const scale = m.HEAPF32[(out >> 2) + 2], zp = m.HEAP32[(out >> 2) + 3];
+    const q = m.HEAP8.subarray(data, data + count), y = new Float32Array(count);
+    for (let i = 0; i < count; i++) y[i] = (q[i] - zp) * scale;
+    return y;
   }
 
   free() {
@@ -297,6 +313,11 @@ export class Model {
 }
 
 /** The cascade roles and shipped configurations of a model, or null. */
+/** dyce_wasm_graph_int8's answer: int8 nodes * 2 + (output is int8). */
+function int8Info(v) {
+  return { int8Nodes: v >> 1, outputType: v & 1 ? 'int8' : 'float32' };
+}
+
 function readCascade(engine, handle, graphs, levels) {
   const m = engine.m;
   return engine.withAlloc(16, (info) => {

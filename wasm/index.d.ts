@@ -171,6 +171,8 @@ export interface Model {
   /** MACs of the full backbone (every stage and the head). */
   readonly backboneMacs: number;
   readonly variant: Variant;
+  /** 'int8' for a quantized package (docs/INT8.md: int8 weights and activations inside, float logits), else 'float32'. */
+  readonly dtype: 'float32' | 'int8';
   /** Name of the current configuration ("custom" after a table), or null. */
   readonly config: string | null;
   /** Index of the most accurate measured configuration (what load starts with), or null. */
@@ -214,6 +216,7 @@ export declare class DyceModel implements Model {
   readonly input: Model['input'];
   readonly backboneMacs: number;
   readonly variant: Variant;
+  readonly dtype: 'float32' | 'int8';
   readonly config: string | null;
   readonly defaultConfig: number | null;
   readonly disposed: boolean;

@@ -82,6 +82,7 @@ export class DyceModel {
   constructor(low, variant) {
     this.low = low;
     this.variant = variant;
+    this.dtype = low.dtype;
     const [, height, width, channels] = low.inputDims;
     this.input = { height, width, channels, ...low.inputSpec };
     this.labels = low.labels;

@@ -17,6 +17,7 @@ export declare class WorkerModel implements Model {
   readonly input: Model['input'];
   readonly backboneMacs: number;
   readonly variant: Variant;
+  readonly dtype: 'float32' | 'int8';
   readonly config: string | null;
   readonly defaultConfig: number | null;
   readonly disposed: boolean;

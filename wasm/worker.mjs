@@ -11,7 +11,7 @@ let queue = Promise.resolve();
 function describe(m) {
   return {
     configs: m.configs, levels: m.levels, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
-    variant: m.variant, config: m.config, defaultConfig: m.defaultConfig,
+    variant: m.variant, dtype: m.dtype, config: m.config, defaultConfig: m.defaultConfig,
     threads: m.threads, maxThreads: m.maxThreads, threadsReason: m.threadsReason,
   };
 }

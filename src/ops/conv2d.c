@@ -129,6 +129,29 @@ static void channel_range(uint32_t out_c, uint32_t block, uint32_t part,
   if (*c1 > out_c) *c1 = out_c;
 }
 
+uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
+                                 uint32_t max_parts, dyce__window *first) {
+  uint32_t rows = band_rows(g->out_h, block, max_parts);
+  if (max_parts < 2 || rows >= g->out_h) return 1;
+  /* A band must start inside the input (bottom padding taller than the
+   * window would leave one without input rows: keep it whole). */
+  uint32_t parts = (g->out_h + rows - 1) / rows;
+  if ((int64_t)(parts - 1) * rows * g->sh - g->pad_t >= (int64_t)g->in_h) return 1;
+  band_window(g, 0, rows, first); /* the first band needs the most */
+  return parts;
+}
+
+int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
+                      uint32_t parts, dyce__window *sub, size_t *in_row,
+                      uint32_t *out_row) {
+  uint32_t rows = band_rows(g->out_h, block, parts);
+  uint32_t y0 = part * rows, y1 = y0 + rows < g->out_h ? y0 + rows : g->out_h;
+  if (y0 >= y1) return 0;
+  *in_row = band_window(g, y0, y1, sub).in_row;
+  *out_row = y0;
+  return 1;
+}
+
 static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
                       const dyce__kernels *k, uint32_t max_parts,
                       size_t *part_scratch) {
@@ -142,14 +165,9 @@ static uint32_t split(const dyce__node *node, const dyce__shape *tensors,
     *part_scratch = k->conv2d_scratch_bytes(&g);
     return blocks < max_parts ? blocks : max_parts;
   }
-  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), max_parts);
-  if (rows >= g.out_h) return 1;
-  /* A band must start inside the input (bottom padding taller than the
-   * window would leave one without input rows: keep it whole). */
-  uint32_t parts = (g.out_h + rows - 1) / rows;
-  if ((int64_t)(parts - 1) * rows * g.sh - g.pad_t >= (int64_t)g.in_h) return 1;
-  band_window(&g, 0, rows, &sub); /* the first band needs the most */
-  *part_scratch = k->conv2d_scratch_bytes(&sub);
+  uint32_t parts =
+      dyce__conv2d_band_parts(&g, k->conv2d_row_block(&g), max_parts, &sub);
+  if (parts > 1) *part_scratch = k->conv2d_scratch_bytes(&sub);
   return parts;
 }
 
@@ -169,11 +187,12 @@ static void run_part(const dyce__node *node, const dyce__shape *tensors,
               dyce__node_activation(node), ptr[node->out], scratch);
     return;
   }
-  uint32_t rows = band_rows(g.out_h, k->conv2d_row_block(&g), parts);
-  uint32_t y0 = part * rows, y1 = y0 + rows < g.out_h ? y0 + rows : g.out_h;
-  if (y0 >= y1) return;
-  band b = band_window(&g, y0, y1, &sub);
-  const float *in = ptr[node->in0] + b.in_row * g.in_w * g.in_c;
+  size_t in_row;
+  uint32_t y0;
+  if (!dyce__conv2d_band(&g, k->conv2d_row_block(&g), part, parts, &sub,
+                         &in_row, &y0))
+    return;
+  const float *in = ptr[node->in0] + in_row * g.in_w * g.in_c;
   float *out = ptr[node->out] + (size_t)y0 * g.out_w * g.out_c;
   k->conv2d(&sub, in, node->weights, node->bias, dyce__node_activation(node),
             out, scratch);

@@ -75,6 +75,15 @@ dyce__activation dyce__node_activation(const dyce__node *node);
  * (`tensors`): active channels next to the packed ones. */
 void dyce__conv2d_run_window(const dyce__node *node,
                              const dyce__shape *tensors, dyce__window *g);
+/* Threads split a convolution into bands of output rows starting at
+ * multiples of `block` (conv2d.c): how many parts (1: whole) and the first
+ * band's window (the largest workspace); then part `part`'s window, its
+ * first input row and first output row (0 when the part is empty). */
+uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
+                                 uint32_t max_parts, dyce__window *first);
+int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
+                      uint32_t parts, dyce__window *sub, size_t *in_row,
+                      uint32_t *out_row);
 
 /* ---- int8 (docs/INT8.md; q8_*.c) ------------------------------------- */
 

@@ -4,7 +4,9 @@
  *   [kernel's packed int8 weights, padded to 16 bytes][f32 mult[out_c]]
  *
  * and the bias block (int32 biases, then weight scales) is kept as the
- * file has it. Int8 nodes run whole (no thread split). */
+ * file has it. Threads split a convolution into bands of output rows
+ * (any band: integer sums and per-element requantization give the same
+ * bits however the rows are shared). */
 #include <string.h>
 
 #include "ops.h"
@@ -67,20 +69,48 @@ static dyce__q8_out output_stage(const dyce__node *node,
   return o;
 }
 
+/* Words of the packed weights: the layout follows the packed sizes. */
+static size_t conv_words(const dyce__kernels *k, const dyce__window *g) {
+  dyce__window full = *g;
+  full.in_c = g->packed_in_c;
+  full.out_c = g->packed_out_c;
+  full.groups = g->packed_groups;
+  return words(k->q8_conv2d_packed_bytes(&full));
+}
+
+static void run_conv_part(const dyce__node *node, const dyce__shape *tensors,
+                          const dyce__kernels *k, float *const *ptr,
+                          void *scratch, uint32_t part, uint32_t parts) {
+  dyce__window g, sub;
+  dyce__conv2d_run_window(node, tensors, &g);
+  size_t in_row = 0;
+  uint32_t y0 = 0;
+  sub = g;
+  if (parts > 1 && !dyce__conv2d_band(&g, 1, part, parts, &sub, &in_row, &y0))
+    return;
+  dyce__q8_out o = output_stage(node, tensors, conv_words(k, &g));
+  k->q8_conv2d(&sub,
+               (const int8_t *)ptr[node->in0] + in_row * g.in_w * g.in_c,
+               tensors[node->in0].zp, node->weights,
+               (const int32_t *)node->bias, &o,
+               (int8_t *)ptr[node->out] + (size_t)y0 * g.out_w * g.out_c,
+               scratch);
+}
+
 static void run_conv(const dyce__node *node, const dyce__shape *tensors,
                      const dyce__kernels *k, float *const *ptr,
                      void *scratch) {
-  dyce__window g, full;
+  run_conv_part(node, tensors, k, ptr, scratch, 0, 1);
+}
+
+static uint32_t split_conv(const dyce__node *node, const dyce__shape *tensors,
+                           const dyce__kernels *k, uint32_t max_parts,
+                           size_t *part_scratch) {
+  dyce__window g, first;
   dyce__conv2d_run_window(node, tensors, &g);
-  full = g; /* the packed sizes give the layout */
-  full.in_c = g.packed_in_c;
-  full.out_c = g.packed_out_c;
-  full.groups = g.packed_groups;
-  dyce__q8_out o =
-      output_stage(node, tensors, words(k->q8_conv2d_packed_bytes(&full)));
-  k->q8_conv2d(&g, (const int8_t *)ptr[node->in0], tensors[node->in0].zp,
-               node->weights, (const int32_t *)node->bias, &o,
-               (int8_t *)ptr[node->out], scratch);
+  uint32_t parts = dyce__conv2d_band_parts(&g, 1, max_parts, &first);
+  if (parts > 1) *part_scratch = k->q8_conv2d_scratch_bytes(&first);
+  return parts;
 }
 
 static dyce_status check_fc(dyce__node *node, const dyce__shape *tensors,
@@ -117,6 +147,7 @@ static void run_fc(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_q8_conv2d = {"conv2d", check_conv, pack_conv,
-                                         run_conv, NULL, NULL, NULL};
+                                         run_conv, NULL, split_conv,
+                                         run_conv_part};
 const dyce__op_def dyce__op_q8_fully_connected = {
     "fully_connected", check_fc, pack_fc, run_fc, NULL, NULL, NULL};

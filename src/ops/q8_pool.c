@@ -15,6 +15,12 @@ static dyce_status check_avg(dyce__node *node, const dyce__shape *tensors,
   if (!isfinite(tensors[node->in0].scale / tensors[node->out].scale))
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "the input's scale over the output's overflows");
+  /* The kernels' int32 sums of |q - zp| <= 255 are exact up to 2^23 cells. */
+  dyce__shape in = tensors[node->in0];
+  if ((uint64_t)in.h * in.w > (1u << 23))
+    return dyce__fail(err, DYCE_LIMIT,
+                      "an int8 average over %llu cells; at most 2^23",
+                      (unsigned long long)in.h * in.w);
   return DYCE_OK;
 }
 

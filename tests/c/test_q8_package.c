@@ -82,7 +82,7 @@ static uint8_t *build(size_t *size) {
   }
   tb_package pkg = {.h = 4, .w = 4, .c = 2, .graphs = g, .graph_count = 2,
                     .extra_tag = "QTEN", .extra = qten,
-                    .extra_bytes = VERSION == 2 ? sizeof qten : 0};
+                    .extra_bytes = sizeof qten};
   uint8_t *bytes = tb_build(&pkg, size);
   tb_put_u32(bytes + 4, VERSION);
   return bytes;
