@@ -1,13 +1,24 @@
 """Quantize an existing `.dyce` package to int8 (docs/INT8.md).
 
     /usr/bin/python3 models/quantize.py IN.dyce -o OUT.dyce --calibration DIR
-        [--calibration-count N] [--calibration-method minmax|percentile]
-        [--percentile P] [--keep-float GRAPH,GRAPH/NODE,...] [--dump]
+        [--calibration-count N] [--calibration-method minmax|percentile|mse]
+        [--percentile P] [--bias-correction on|off]
+        [--keep-float GRAPH,GRAPH/NODE,...]
+        [--search DATA [--records FILE] [--search-count N]
+         [--val-fraction F] [--test-count N] [--lambda-step X]] [--dump]
 
 Every graph (savers, stages, exits, head) is quantized with activation
 ranges measured on N training images of DIR (an IDX directory or an image
 folder), preprocessed as the package's input spec says; LABL, INPT, LEVL
 and CONF are kept. The summary names every node that stays float and why.
+Biases of int8 conv / fc nodes are then corrected for their mean error on
+the calibration images (--bias-correction, on by default).
+
+With --search DATA, the int8 graphs' predictions (the exact int8 oracle,
+bit-identical to the engine) on DATA's train (N images), val (carved from
+train with the fixed seed, or DATA/val) and test splits are written as a
+records file (converter/records_int8.py), and `build/native/dyce search`
+replaces CONF with configurations searched on them.
 """
 
 import os

@@ -26,6 +26,7 @@ import numpy as np
 
 import dyce_format as fmt
 
+from .bias_correction import correct_biases
 from .calibrate import calibrate, qparams, tensor_key
 from .common import ConvertError
 
@@ -247,9 +248,10 @@ def summarise(graphs, built, plan, conf_count):
 
 
 def quantize_graphs(graphs, x, levels=(), method="minmax", percentile=99.99,
-                    keep_float=(), batch=100):
+                    keep_float=(), batch=100, bias_correction=0, log=None):
     """(int8 graphs, remapped levels, plan, unfused graphs) from float graphs
-    and calibration inputs x (N, C, H, W) float32."""
+    and calibration inputs x (N, C, H, W) float32; bias_correction: run
+    bias_correction.correct_biases when true."""
     plan = _plan(graphs, keep_float)
     work, plan, unfuse_maps = _unfuse(graphs, plan)
     remapped = [(name, [(g, unfuse_maps[g][j], c) for g, j, c in entries])
@@ -261,13 +263,18 @@ def quantize_graphs(graphs, x, levels=(), method="minmax", percentile=99.99,
     params = _params(work, plan, ranges)
     _demote(work, plan, params)
     built, maps = _build(work, plan, params, classifiers(graphs))
+    if bias_correction:
+        changed, worst = correct_biases(work, built, maps, x, batch)
+        if log:
+            log(f"bias correction: {changed} conv / fc biases shifted "
+                f"(largest mean error found: {worst:.3f} output steps)")
     new_levels = [(name, [(g, maps[g][j], c) for g, j, c in entries])
                   for name, entries in remapped]
     return built, new_levels, plan, work
 
 
 def quantize_package(data, x, method="minmax", percentile=99.99,
-                     keep_float=(), batch=100):
+                     keep_float=(), batch=100, bias_correction=True):
     """Quantize every graph of package bytes with calibration inputs x
     (N, C, H, W float32, preprocessed as the package's INPT says). Returns
     (bytes, summary lines). LABL, INPT, LEVL and CONF are kept."""
@@ -278,13 +285,15 @@ def quantize_package(data, x, method="minmax", percentile=99.99,
     extra = [(t, b) for t, b in sections.items() if t == "CONF"]
     conf_count = (int.from_bytes(extra[0][1][:4], "little") if extra else 0)
     levels = fmt.read_levels(data)
+    notes = []
     built, new_levels, plan, work = quantize_graphs(
-        graphs, x, levels, method, percentile, keep_float, batch)
+        graphs, x, levels, method, percentile, keep_float, batch,
+        bias_correction, notes.append)
     try:
         out = fmt.write_package(built, spec, labels, new_levels, extra)
     except ValueError as err:
         raise ConvertError(str(err)) from None
-    lines = summarise(work, built, plan, conf_count)
+    lines = notes + summarise(work, built, plan, conf_count)
     lines.append(f"package: {len(data)} -> {len(out)} bytes "
                  f"({len(out) / len(data):.3f}x)")
     return out, lines

@@ -4,7 +4,25 @@ shipped Fashion-MNIST packages at every width level, on N test images
 (models/quantize.py's defaults). Not part of the suite (minutes).
 
 Usage: int8_measure.py OUT_DIR [N]
+       int8_measure.py pareto FLOAT.dyce INT8.dyce [DATA] [--json OUT]
+       int8_measure.py graphs FLOAT.dyce INT8.records [DATA]
+
+`graphs`: per records entry (graph at a width level, named as the
+records name it), the float package's test top-1 (float executor, every
+test image of DATA) next to the int8 records' test top-1 (what
+models/quantize.py --search recorded: the int8 oracle, the engine's
+numbers).
+
+`pareto`: every configuration of both packages run by the engine
+(`build/native/dyce eval --config all`, test split of DATA, default the
+Fashion-MNIST IDX directory): accuracy and mean MACs; each package's
+Pareto curve (points sorted by MACs, accuracy's running maximum, linear in
+between); for every point of either curve, the other curve at the same
+mean MACs (within the range both cover); the worst int8 - float gap.
 """
+
+import json
+import subprocess
 
 import os
 import sys
@@ -42,7 +60,104 @@ def top1(graphs, entries, wanted, x, labels, batch=500):
     return {gi: h / len(x) for gi, h in hits.items()}
 
 
+DYCE = os.path.join(ROOT, "build", "native", "dyce")
+
+
+def configs(package, data):
+    """[(name, mean MACs, accuracy)] of every configuration, test split."""
+    r = subprocess.run([DYCE, "eval", package, "--data", data, "--config",
+                        "all", "--json"], capture_output=True, text=True,
+                       check=True)
+    rows = [json.loads(line) for line in r.stdout.splitlines()
+            if line.startswith("{")]
+    return [(c["config"] + ("@" + c["level"] if c.get("level") not in
+                            (None, "full") else ""),
+             c["mean_macs"], c["accuracy"]) for c in rows]
+
+
+def curve(points):
+    """The Pareto curve: (MACs, accuracy) sorted by MACs, the accuracy's
+    running maximum (a point is kept when it improves accuracy)."""
+    out, best = [], -1.0
+    for _, macs, acc in sorted(points, key=lambda p: (p[1], -p[2])):
+        if acc > best:
+            out.append((macs, acc))
+            best = acc
+    return out
+
+
+def at(cur, macs):
+    """The curve's accuracy at `macs` (step up at each point, linear
+    between points), None outside its MAC range."""
+    if macs < cur[0][0] or macs > cur[-1][0]:
+        return None
+    for (m0, a0), (m1, a1) in zip(cur, cur[1:]):
+        if m0 <= macs <= m1:
+            return a0 if m1 == m0 else a0 + (a1 - a0) * (macs - m0) / (m1 - m0)
+    return cur[-1][1]
+
+
+def pareto(fpkg, qpkg, data=FMNIST, json_out=None):
+    fl, q8 = configs(fpkg, data), configs(qpkg, data)
+    fc, qc = curve(fl), curve(q8)
+    rows = []
+    for who, cur, other in (("int8", qc, fc), ("float", fc, qc)):
+        for macs, acc in cur:
+            ref = at(other, macs)
+            if ref is None:
+                continue
+            gap = acc - ref if who == "int8" else ref - acc
+            rows.append({"point": who, "macs": macs, "accuracy": acc,
+                         "other": ref, "int8_minus_float": gap})
+    worst = min(rows, key=lambda r: r["int8_minus_float"])
+    print(f"{os.path.basename(fpkg)}: {len(fl)} configurations, curve "
+          f"{len(fc)} points; {os.path.basename(qpkg)}: {len(q8)}, curve "
+          f"{len(qc)} points")
+    for r in rows:
+        print(f"  {r['point']:5} point {r['macs']:12.0f} MACs  "
+              f"{100 * r['accuracy']:6.2f} %  other curve "
+              f"{100 * r['other']:6.2f} %  int8 - float "
+              f"{100 * r['int8_minus_float']:+.2f} pp")
+    print(f"worst int8 - float at equal mean MACs: "
+          f"{100 * worst['int8_minus_float']:+.2f} pp at "
+          f"{worst['macs']:.0f} MACs ({worst['point']} point)")
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump({"float": fl, "int8": q8, "float_curve": fc,
+                       "int8_curve": qc, "rows": rows, "worst": worst}, f,
+                      indent=1)
+
+
+def graphs_table(fpkg, records, data=FMNIST):
+    from converter.records_int8 import collect, load_splits
+    from dyce_build import records_file
+    q = records_file.read(records)
+    raw = open(fpkg, "rb").read()
+    _, spec, labels, _ = fmt.read_package(raw)
+    test = [s for s in load_splits(data, spec, labels) if s.name == "test"]
+    fl = records_file.accuracies(collect(raw, test))["test"]
+    qa = records_file.accuracies(q)["test"]
+    worst = None
+    for name in q["names"]:
+        d = 100 * (qa[name] - fl[name])
+        print(f"{name:14} float {100 * fl[name]:6.2f} int8 {100 * qa[name]:6.2f} "
+              f"diff {d:+.2f}")
+        if worst is None or abs(d) > abs(worst[1]):
+            worst = (name, d)
+    print(f"worst |diff|: {worst[0]} {worst[1]:+.2f} pp")
+
+
 def main():
+    if sys.argv[1] == "graphs":
+        return graphs_table(*sys.argv[2:])
+    if sys.argv[1] == "pareto":
+        args = sys.argv[2:]
+        json_out = None
+        if "--json" in args:
+            i = args.index("--json")
+            json_out = args[i + 1]
+            args = args[:i] + args[i + 2:]
+        return pareto(*args, json_out=json_out)
     out, count = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     os.makedirs(out, exist_ok=True)
     for name in ("fashion-mnist", "fashion-mnist-reds", "fashion-mnist-reds-resnet"):
