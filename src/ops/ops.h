@@ -104,10 +104,9 @@ void dyce__q8_clamp(const dyce__node *node, dyce__shape out, int32_t *qmin,
 dyce_status dyce__q8_check_weights(const dyce__node *node,
                                    const dyce__shape *tensors, uint32_t out_c,
                                    uint64_t taps, dyce_error *err);
-/* (in.scale * wscale[o]) / out.scale, wscale from the file's bias block
- * of out_c channels: output channel o's requantization multiplier. */
-float dyce__q8_multiplier(const dyce__node *node, dyce__shape in,
-                          dyce__shape out, uint32_t out_c, uint32_t o);
+/* (in.scale * wscale) / out.scale: an output channel's requantization
+ * multiplier. */
+float dyce__q8_multiplier(dyce__shape in, float wscale, dyce__shape out);
 
 extern const dyce__op_def dyce__op_conv2d, dyce__op_fully_connected,
     dyce__op_add, dyce__op_mul, dyce__op_activation, dyce__op_max_pool,

@@ -129,8 +129,8 @@ dyce_status dyce__q8_check_weights(const dyce__node *node,
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "weight scale of output channel %u is %g; it must be "
                         "finite and positive", o, (double)ws);
-    if (!isfinite(dyce__q8_multiplier(node, tensors[node->in0],
-                                      tensors[node->out], out_c, o)))
+    if (!isfinite(dyce__q8_multiplier(tensors[node->in0], ws,
+                                      tensors[node->out])))
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "output channel %u: the requantization multiplier "
                         "(input scale x weight scale / output scale) "
@@ -145,10 +145,7 @@ dyce_status dyce__q8_check_weights(const dyce__node *node,
   return DYCE_OK;
 }
 
-float dyce__q8_multiplier(const dyce__node *node, dyce__shape in,
-                          dyce__shape out, uint32_t out_c, uint32_t o) {
-  float ws;
-  memcpy(&ws, node->file_bias + out_c + o, sizeof ws);
-  float num = in.scale * ws; /* binary32, then the division */
+float dyce__q8_multiplier(dyce__shape in, float wscale, dyce__shape out) {
+  float num = in.scale * wscale; /* binary32, then the division */
   return num / out.scale;
 }
