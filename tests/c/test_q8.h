@@ -71,11 +71,12 @@ static inline float *q8_mults(size_t n, size_t k) {
   return m;
 }
 
-/* The cases of test_q8_misc.c and test_q8_xnnpack.c. */
+/* The cases of test_q8_misc.c, test_q8_xnnpack.c and test_q8_winograd.c. */
 void q8_test_binary(void);
 void q8_test_pools(void);
 void q8_test_lut_quantize_moves(void);
 void q8_test_xnnpack_conv(void);
 void q8_test_xnnpack_fc(void);
+void q8_test_winograd(void);
 
 #endif

@@ -236,6 +236,7 @@ const test_case q8_tests[] = {
     {"q8", "conv_dense", q8_conv_dense},
     {"q8", "conv_depthwise", q8_conv_depthwise},
     {"q8", "conv_grouped_and_levels", q8_conv_grouped_and_levels},
+    {"q8", "winograd", q8_test_winograd},
     {"q8", "fc", q8_fc},
     {"q8", "binary", q8_test_binary},
     {"q8", "pools", q8_test_pools},

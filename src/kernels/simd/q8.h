@@ -12,7 +12,10 @@
  *     of i32x4.dot_i16x8_s / pmaddwd once widened), an odd last row alone
  *     (8 bytes); channels past Cout are zeros;
  *   depthwise: [ceil(C / 8)][kh * kw][8], taps paired the same way;
- *   grouped or channel multiplier: the reference's OHWI.
+ *   grouped or channel multiplier: the reference's OHWI;
+ *   3x3 stride 1 within the Winograd channel range: q8_winograd.c's 16
+ *     int16 matrices (not blockwise: larger than the file's weights, so
+ *     the loader's in-place packing, which requires equal sizes, skips it).
  *
  * Accumulation: int32, exact while K = kh * kw * Cin / groups <= 65536
  * and |bias| <= 2^24 (|q - zp| <= 255, |w| <= 127: 65536 * 255 * 127 +
@@ -82,6 +85,23 @@ void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
                           int32_t in_zp, const int8_t *packed,
                           const int32_t *bias, const dyce__q8_out *o,
                           int8_t *out, void *scratch);
+
+/* Exact integer Winograd F(2x2, 3x3) (q8_winograd.c) for 3x3 stride-1
+ * dense convolutions whose packed input channels are within
+ * [DYCE__Q8_WINOGRAD_MIN_C, DYCE__Q8_WINOGRAD_MAX_C]. The maximum is the
+ * int32 bound of q8_winograd.c (454); the range where it pays is measured
+ * (tests/bench/kernel_bench.c). */
+#define DYCE__Q8_WINOGRAD_MIN_C 8
+#define DYCE__Q8_WINOGRAD_MAX_C 454
+int dyce__q8_winograd_applies(const dyce__window *g);
+size_t dyce__q8_winograd_packed_bytes(const dyce__window *g);
+void dyce__q8_pack_winograd(const dyce__window *g, const int8_t *ohwi,
+                            int16_t *dst);
+size_t dyce__q8_winograd_scratch_bytes(const dyce__window *g);
+void dyce__q8_conv_winograd(const dyce__window *g, const int8_t *in,
+                            int32_t in_zp, const int16_t *packed,
+                            const int32_t *bias, const dyce__q8_out *o,
+                            int8_t *out, void *scratch);
 
 /* a * b * c in 64 bits, SIZE_MAX when it does not fit a size_t (32 bits
  * under WebAssembly): the planner and loader then refuse the node. */

@@ -1,9 +1,11 @@
 /*
  * Int8 convolution and fully connected layer through the SIMD kernels
  * (docs/INT8.md; layouts in q8.h). Dense convolutions (groups 1, any
- * window; 1x1 included) run the igemm microkernels (conv_dense); depthwise
- * ones run q8_dwconv.c; grouped convolutions and channel multipliers the
- * scalar reference, as the float table does.
+ * window; 1x1 included) run the igemm microkernels (conv_dense), but 3x3
+ * stride-1 ones within q8.h's channel range run the exact integer
+ * Winograd of q8_winograd.c (same bits); depthwise ones run q8_dwconv.c;
+ * grouped convolutions and channel multipliers the scalar reference, as
+ * the float table does.
  */
 #include <string.h>
 
@@ -13,12 +15,13 @@
 #define MR DYCE__Q8_MR
 #define NR DYCE__Q8_NR
 
-typedef enum { Q8_DENSE, Q8_DEPTHWISE, Q8_REFERENCE } q8_kind;
+typedef enum { Q8_DENSE, Q8_WINOGRAD, Q8_DEPTHWISE, Q8_REFERENCE } q8_kind;
 
 /* By the packed sizes: a width level may run a depthwise convolution over
  * one channel (groups 1) with its depthwise weights. */
 static q8_kind kind_of(const dyce__window *g) {
-  if (g->packed_groups == 1) return Q8_DENSE;
+  if (g->packed_groups == 1)
+    return dyce__q8_winograd_applies(g) ? Q8_WINOGRAD : Q8_DENSE;
   if (g->packed_groups == g->packed_in_c && g->packed_out_c == g->packed_in_c)
     return Q8_DEPTHWISE;
   return Q8_REFERENCE;
@@ -33,6 +36,7 @@ size_t dyce__simd_q8_conv2d_packed_bytes(const dyce__window *g) {
     case Q8_DENSE:
       return dyce__q8_bytes(round8(g->packed_out_c), (uint64_t)g->kh * g->kw,
                             g->packed_in_c);
+    case Q8_WINOGRAD: return dyce__q8_winograd_packed_bytes(g);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_packed_bytes(g);
     default: return dyce__ref_q8_conv2d_packed_bytes(g);
   }
@@ -45,6 +49,7 @@ void dyce__simd_pack_q8_conv2d(const dyce__window *g, const int8_t *ohwi,
       dyce__q8_pack_gemm(g->packed_out_c, 1, taps(g) * g->packed_in_c, ohwi,
                          dst);
       break;
+    case Q8_WINOGRAD: dyce__q8_pack_winograd(g, ohwi, dst); break;
     case Q8_DEPTHWISE: dyce__q8_pack_dwconv(g, ohwi, dst); break;
     default: dyce__ref_pack_q8_conv2d(g, ohwi, dst); break;
   }
@@ -67,6 +72,7 @@ size_t dyce__simd_q8_conv2d_scratch_bytes(const dyce__window *g) {
       uint64_t bytes = zero_bytes(g) + (taps(g) != 1 ? MR * row_bytes(g) : 0);
       return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
     }
+    case Q8_WINOGRAD: return dyce__q8_winograd_scratch_bytes(g);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_scratch_bytes(g);
     default: return dyce__ref_q8_conv2d_scratch_bytes(g);
   }
@@ -144,6 +150,9 @@ void dyce__simd_q8_conv2d(const dyce__window *g, const int8_t *in,
   switch (kind_of(g)) {
     case Q8_DENSE:
       conv_dense(g, in, in_zp, packed, bias, o, out, scratch);
+      break;
+    case Q8_WINOGRAD:
+      dyce__q8_conv_winograd(g, in, in_zp, packed, bias, o, out, scratch);
       break;
     case Q8_DEPTHWISE:
       dyce__q8_dwconv(g, in, in_zp, packed, bias, o, out, scratch);
