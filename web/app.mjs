@@ -4,7 +4,8 @@
 // user's switches, and shows what happened. URL options (mostly for tests):
 //   ?runner=worker|main   where inference runs (default: a Worker)
 //   ?fps=N                initial target frame rate (default 15)
-//   ?model=URL            the package (default: the shipped one, else the smoke one)
+//   ?model=URL            the package (default: the shipped one, else the smoke one;
+//                         the page's package menu sets it: float32 or int8)
 //   ?signals=battery,pressure   which device APIs to read (default both)
 //   ?start=N              first test image (default 0)
 //   ?variant=relaxed|simd|nosimd   the wasm build (default: the best this browser runs)
@@ -25,6 +26,11 @@ import * as view from './view.mjs';
 const BUDGET_SHARE = 0.5;
 const CHART_MS = 200;
 const MODELS = ['../models/fashion-mnist.dyce', '../build/fmnist-smoke/fashion-mnist-configs.dyce'];
+// The packages the menu offers (those the server has): the same cascade in
+// float32 and quantized to int8 (docs/INT8.md).
+const PACKAGES = [['float32', '../models/fashion-mnist.dyce'], ['int8', '../models/fashion-mnist-int8.dyce']];
+// From here to the first answer: what a visitor waits for.
+const pageStart = performance.now();
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -38,19 +44,41 @@ async function loadModel(runner, options) {
   const candidates = params.get('model') ? [params.get('model')] : MODELS;
   for (const candidate of candidates) {
     const url = new URL(candidate, location.href);
-    if (!(await fetch(url, { method: 'HEAD' })).ok) continue;
+    const head = await fetch(url, { method: 'HEAD' });
+    if (!head.ok) continue;
     const model = await runner(url, options);
-    if (model.configs.length) return { model, url };
+    if (model.configs.length) return { model, url, bytes: Number(head.headers.get('content-length')) || null };
     await model.dispose();
   }
   throw new Error(`no model package with configurations: looked for ${candidates.join(', ')}`);
 }
 
+/** The package menu: each offered package the server has; choosing one reloads with ?model=. */
+async function fillPackageChoices(current) {
+  const select = $('package');
+  for (const [label, path] of PACKAGES) {
+    const url = new URL(path, location.href);
+    const head = await fetch(url, { method: 'HEAD' }).catch(() => null);
+    if (!head?.ok) continue;
+    const kb = Math.round(Number(head.headers.get('content-length')) / 1024);
+    const option = new Option(`${label} — ${kb} KB`, path, false, url.pathname === current.pathname);
+    select.appendChild(option);
+  }
+  if (!select.options.length) select.appendChild(new Option(current.pathname.split('/').pop(), ''));
+  select.addEventListener('change', () => {
+    const query = new URLSearchParams(location.search);
+    query.set('model', select.value);
+    location.search = query.toString();
+  });
+}
+
 class Demo {
-  constructor(model, set, modelUrl) {
+  constructor(model, set, modelUrl, packageBytes) {
     this.model = model;
     this.set = set;
     this.modelUrl = modelUrl;
+    this.packageBytes = packageBytes;
+    this.firstAnswerMs = null; // page start to the first answer
     this.runner = params.get('runner') === 'main' ? 'main' : 'worker';
     this.t0 = performance.now();
     this.next = Number(params.get('start') ?? 0);
@@ -190,6 +218,10 @@ class Demo {
     }
     const ms = performance.now() - start;
     this.lastMs = ms;
+    if (this.firstAnswerMs === null) {
+      this.firstAnswerMs = performance.now() - pageStart;
+      view.showPackage(this.model.dtype, this.packageBytes, this.firstAnswerMs);
+    }
     this.stats.add({
       t: start - this.t0, config, threads, ms, budgetMs: this.budgetMs, position: result.position, macs: result.macs,
       exhausted: result.budgetExhausted, correct: truth === undefined ? null : result.label === truth,
@@ -245,6 +277,7 @@ class Demo {
   snapshot() {
     return {
       runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
+      dtype: this.model.dtype, packageBytes: this.packageBytes, firstAnswerMs: this.firstAnswerMs,
       threads: this.model.threads, maxThreads: this.model.maxThreads, threadsReason: this.model.threadsReason, threadsWanted: this.decision.threads,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
       configName: this.model.configs[this.decision.configIndex].name, rung: this.decision.rung,
@@ -261,8 +294,10 @@ async function main() {
   const runner = params.get('runner') === 'main' ? load : loadInWorker;
   view.showStatus('loading the model and the test images…');
   const options = params.get('variant') ? { variant: params.get('variant') } : {};
-  const [{ model, url }, set] = await Promise.all([loadModel(runner, options), loadTestSet()]);
-  const demo = new Demo(model, set, url);
+  const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options), loadTestSet()]);
+  await fillPackageChoices(url);
+  const demo = new Demo(model, set, url, bytes);
+  view.showPackage(model.dtype, bytes, null);
   window.demo = demo;
   if (params.has('test')) window.dyceTest = { classify: (request) => demo.classifyForTest(request), snapshot: () => demo.snapshot() };
   demo.pacer.start();

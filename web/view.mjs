@@ -83,3 +83,10 @@ export function logEvent({ name, threads, reason }, t, threadsChanged = false) {
   list.prepend(li);
   while (list.children.length > 30) list.lastChild.remove();
 }
+
+/** The package in use: its number type, download size and the page's time to its first answer. */
+export function showPackage(dtype, bytes, firstAnswerMs) {
+  const size = bytes ? `${Math.round(bytes / 1024)} KB` : 'size unknown';
+  const first = firstAnswerMs === null ? 'first answer pending' : `first answer ${ms(firstAnswerMs)} after the page started`;
+  $('package-info').textContent = `${dtype}, ${size}; ${first}`;
+}

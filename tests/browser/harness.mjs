@@ -53,8 +53,8 @@ export async function openDemo({ query = '', initScript, initArg, viewport = { w
   const page = context.pages()[0] ?? await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  // The page probes for the shipped package first; before it exists that probe is a 404.
-  const expected = (m) => /\/models\/fashion-mnist\.dyce$/.test(m.location().url) && /404/.test(m.text());
+  // The page probes for the shipped packages (float32, int8); before they exist those probes are 404s.
+  const expected = (m) => /\/models\/fashion-mnist(-int8)?\.dyce$/.test(m.location().url) && /404/.test(m.text());
   page.on('console', (m) => m.type() === 'error' && !expected(m) && errors.push(`${m.text()} (${m.location().url})`));
   if (initScript) await context.addInitScript(initScript, initArg);
   await page.goto(url + query);
