@@ -184,16 +184,34 @@ typedef struct dyce__q8_stage {
   dyce__vi zp;
 } dyce__q8_stage;
 
+/* 1.5 * 2^23 and its binary32 bits: x + magic (|x| <= 2^22) rounds x half
+ * to even into the low mantissa bits (the sum's ulp is 1). */
+#define DYCE__Q8_MAGIC 12582912.0f
+#define DYCE__Q8_MAGIC_BITS 0x4B400000
+
 static inline dyce__q8_stage dyce__q8_stage_of(int32_t zp, int32_t qmin,
                                                int32_t qmax) {
+#if defined(__wasm_simd128__)
+  const int32_t z = DYCE__Q8_MAGIC_BITS - zp; /* subtracted from the bits */
+#else
+  const int32_t z = zp;
+#endif
   dyce__q8_stage s = {dyce__vf_splat((float)(qmin - zp)),
-                      dyce__vf_splat((float)(qmax - zp)), dyce__vi_splat(zp)};
+                      dyce__vf_splat((float)(qmax - zp)), dyce__vi_splat(z)};
   return s;
 }
 
+/* Under WebAssembly the magic-number rounding (one f32 add, one i32
+ * subtract that also adds zp) replaces f32x4.nearest and
+ * i32x4.trunc_sat_f32x4_s, which V8 lowers to several x64 instructions;
+ * the same integer for every clamped x (|x| <= 255). */
 static inline dyce__vi dyce__q8_finish(dyce__vf x, const dyce__q8_stage *s) {
   x = dyce__vf_min(dyce__vf_max(x, s->lo), s->hi);
+#if defined(__wasm_simd128__)
+  return (dyce__vi)(x + dyce__vf_splat(DYCE__Q8_MAGIC)) - s->zp;
+#else
   return dyce__vf_rne(x) + s->zp;
+#endif
 }
 
 /* out = clamp(rne(float(acc) * mult) + zp): one binary32 multiply. */
