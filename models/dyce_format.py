@@ -27,6 +27,7 @@ MAGIC = b"DYCE"
 VERSION = 1
 VERSION_INT8 = 2
 DTYPE_FLOAT32, DTYPE_INT8 = 0, 1
+WEIGHT_F32, WEIGHT_F16 = 0, 1  # NODE weight_type (offset 28; 1: version 2)
 QTEN_FIXED_BYTES = 16
 QTEN_RECORD_BYTES = 16
 HEADER_BYTES = 64
@@ -185,6 +186,16 @@ class _Weights:
             raise ValueError("non-finite weight")
         return self._append(flat.tobytes()), flat.size
 
+    def add_f16(self, array):
+        """Append a float16 block (weight-only fp16, version 2); returns
+        (offset in words, count in halves) or (0, 0)."""
+        if array is None:
+            return 0, 0
+        flat = np.ascontiguousarray(array, dtype="<f2").ravel()
+        if not np.all(np.isfinite(flat)):
+            raise ValueError("weight does not fit float16 (|x| > 65504)")
+        return self._append(flat.tobytes()), flat.size
+
     def add_int8(self, array):
         """Append int8 values (-127..127); returns (offset in words, count
         in bytes)."""
@@ -221,14 +232,25 @@ def _labels_section(labels, strings):
         f"<{len(offsets)}I", *offsets)
 
 
+def is_f16_node(node):
+    """Weight-only float16: a float node whose weights are float16 arrays
+    (its bias is stored as float16 too)."""
+    return node.weight is not None and node.weight.dtype == np.float16
+
+
 def _node_record(node, weights):
     in1 = node.inputs[1] if len(node.inputs) > 1 else NONE
+    f16 = is_f16_node(node)
     if node.weight is not None and node.weight.dtype == np.int8:
         weight_off, weight_count = weights.add_int8(node.weight)
+    elif f16:
+        weight_off, weight_count = weights.add_f16(node.weight)
     else:
         weight_off, weight_count = weights.add(node.weight)
     if node.wscale is not None:
         bias_off, bias_count = weights.add_int8_bias(node.bias, node.wscale)
+    elif f16:
+        bias_off, bias_count = weights.add_f16(node.bias)
     else:
         bias_off, bias_count = weights.add(node.bias)
     params = list(node.params)
@@ -241,7 +263,7 @@ def _node_record(node, weights):
     params += [0] * (PARAM_COUNT - len(params))
     return struct.pack(
         "<2I2f4I4I12i", OPS[node.op], ACTS[node.act], node.act_a, node.act_b,
-        node.inputs[0], in1, node.output, 0,
+        node.inputs[0], in1, node.output, WEIGHT_F16 if f16 else WEIGHT_F32,
         weight_off, weight_count, bias_off, bias_count, *params)
 
 
@@ -303,6 +325,8 @@ def write_package(graphs, spec, labels=None, levels=None, extra=None):
     strings, weights = _Strings(), _Weights()
     graph_records, tensor_records, node_records, quant = [], [], [], []
     int8 = is_int8_package(graphs)
+    # Version 2 (and its QTEN, all float32 without int8) for float16 weights too.
+    v2 = int8 or any(is_f16_node(n) for g in graphs for n in g.nodes)
     for g in graphs:
         graph_records.append(struct.pack(
             "<8IQ24x", strings.add(g.name), g.source,
@@ -311,7 +335,7 @@ def write_package(graphs, spec, labels=None, levels=None, extra=None):
             graph_macs(g)))
         tensor_records += [struct.pack("<4I", *s) for s in g.shapes]
         node_records += [_node_record(n, weights) for n in g.nodes]
-        if int8:
+        if v2:
             quant += _quant_records(g)
 
     bodies = {
@@ -321,7 +345,7 @@ def write_package(graphs, spec, labels=None, levels=None, extra=None):
         "NODE": b"".join(node_records),
         "WGHT": weights.tobytes(),
     }
-    if int8:
+    if v2:
         bodies["QTEN"] = (struct.pack("<I12x", len(tensor_records))
                           + b"".join(quant))
     if labels:
@@ -334,7 +358,7 @@ def write_package(graphs, spec, labels=None, levels=None, extra=None):
         if tag in bodies or tag in ("QTEN",):
             raise ValueError(f"extra section {tag}: written by write_package")
         sections.append((tag, bytes(body)))
-    return _assemble(sections, VERSION_INT8 if int8 else VERSION)
+    return _assemble(sections, VERSION_INT8 if v2 else VERSION)
 
 
 def _assemble(sections, version=VERSION):
@@ -397,7 +421,7 @@ def _read_input(body):
 def _read_node(record, wght, quant):
     """One NODE record; wght is the WGHT bytes, quant the graph's per-tensor
     int8 parameters (None entries: float32)."""
-    (op, act, a, b, in0, in1, out, _, woff, wcount, boff, bcount,
+    (op, act, a, b, in0, in1, out, wtype, woff, wcount, boff, bcount,
      *params) = struct.unpack("<2I2f4I4I12i", record)
     inputs = [in0] if in1 == NONE else [in0, in1]
     if OP_NAMES[op] == "concat":
@@ -406,8 +430,12 @@ def _read_node(record, wght, quant):
     weight = bias = wscale = None
     if wcount:
         weight = (np.frombuffer(wght, "i1", wcount, 4 * woff) if int8 else
+                  np.frombuffer(wght, "<f2", wcount, 4 * woff)
+                  if wtype == WEIGHT_F16 else
                   np.frombuffer(wght, "<f4", wcount, 4 * woff))
-    if bcount and int8:
+    if bcount and wtype == WEIGHT_F16:
+        bias = np.frombuffer(wght, "<f2", bcount, 4 * boff)
+    elif bcount and int8:
         bias = np.frombuffer(wght, "<i4", bcount // 2, 4 * boff)
         wscale = np.frombuffer(wght, "<f4", bcount // 2, 4 * boff + 2 * bcount)
     elif bcount:

@@ -117,7 +117,9 @@ enum {
   DYCE__N_ACT_B = 12,       /* f32 second activation parameter */
   DYCE__N_IN0 = 16,         /* u32 local tensor index */
   DYCE__N_IN1 = 20,         /* u32 local tensor index or NONE */
-  DYCE__N_OUT = 24,         /* u32 local tensor index; 28..31 reserved */
+  DYCE__N_OUT = 24,         /* u32 local tensor index */
+  DYCE__N_WEIGHT_TYPE = 28, /* u32: 0 float32; 1 float16 weights and bias
+                               of a float node (version 2 only) */
   DYCE__N_WEIGHT_OFF = 32,  /* u32 offset into WGHT in floats, multiple of 4 */
   DYCE__N_WEIGHT_COUNT = 36,/* u32 floats */
   DYCE__N_BIAS_OFF = 40,    /* u32 offset in floats, multiple of 4 */

@@ -209,14 +209,26 @@ static size_t first_non_finite(const float *x, size_t n) {
   return n;
 }
 
-/* `count` floats (or, when `bytes`, int8 values: not checked finite) at
- * float `off` of WGHT. */
+/* Index of the first binary16 infinity or NaN in h[0..n), or n. */
+static size_t first_non_finite_f16(const uint8_t *h, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((h[2 * i + 1] & 0x7c) == 0x7c) return i;
+  return n;
+}
+
+/* How a node's weight block stores its values: floats, int8 values, 32-bit
+ * words (an int8 node's bias block: int32 biases, then f32 scales, which
+ * its op checks), halves. */
+enum { AS_F32, AS_INT8, AS_WORDS, AS_F16 };
+
+/* `count` values at float `off` of WGHT, floats and halves checked finite. */
 static dyce_status weight_range(dyce__loader *ld, uint32_t off,
-                                uint32_t count, int bytes, const float **out,
+                                uint32_t count, int as, const float **out,
                                 const char *what) {
   *out = NULL;
   if (count == 0) return DYCE_OK;
-  uint64_t floats = bytes ? ((uint64_t)count + 3) / 4 : count;
+  uint64_t floats = as == AS_INT8 ? ((uint64_t)count + 3) / 4
+                    : as == AS_F16 ? ((uint64_t)count + 1) / 2 : count;
   if (off % 4 || off + floats > ld->weight_floats)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "%s at float %u (+%llu) is misaligned or outside the "
@@ -224,8 +236,9 @@ static dyce_status weight_range(dyce__loader *ld, uint32_t off,
                       what, off, (unsigned long long)floats,
                       ld->weight_floats);
   *out = ld->weights + off;
-  if (bytes) return DYCE_OK;
-  size_t bad = first_non_finite(*out, count);
+  if (as == AS_INT8 || as == AS_WORDS) return DYCE_OK;
+  size_t bad = as == AS_F16 ? first_non_finite_f16((const uint8_t *)*out, count)
+                            : first_non_finite(*out, count);
   if (bad < count)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT, "%s element %zu is not finite",
                       what, bad);
@@ -255,8 +268,7 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
   n->in1 = dyce__rd_u32(r + DYCE__N_IN1);
   n->out = dyce__rd_u32(r + DYCE__N_OUT);
   if (n->in0 >= g->tensor_count || n->out >= g->tensor_count ||
-      (n->in1 != DYCE__NONE && n->in1 >= g->tensor_count) ||
-      dyce__rd_u32(r + 28) != 0)
+      (n->in1 != DYCE__NONE && n->in1 >= g->tensor_count))
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "tensor index out of range (in0 %u, in1 %u, out %u, "
                       "graph has %u)",
@@ -293,12 +305,22 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
                       "has no int8 form (the converter keeps it float32 "
                       "between dequantize and quantize)");
   }
+  uint32_t weight_type = dyce__rd_u32(r + DYCE__N_WEIGHT_TYPE);
+  if (weight_type > 1 || (weight_type && ld->version == DYCE__VERSION) ||
+      (weight_type && n->q8))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "weight type %u: 0 (float32), or 1 (float16) for a "
+                      "float node of a version 2 package",
+                      weight_type);
+  n->f16 = weight_type == 1;
+  int as = n->q8 ? AS_INT8 : n->f16 ? AS_F16 : AS_F32;
   dyce_status s = weight_range(ld, dyce__rd_u32(r + DYCE__N_WEIGHT_OFF),
-                               n->weight_count, n->q8, &n->file_weights,
+                               n->weight_count, as, &n->file_weights,
                                "weights");
   if (s) return s;
+  /* An int8 node's bias block is int32 biases and f32 scales: words. */
   return weight_range(ld, dyce__rd_u32(r + DYCE__N_BIAS_OFF), n->bias_count,
-                      n->q8, &n->file_bias, "bias");
+                      n->q8 ? AS_WORDS : as, &n->file_bias, "bias");
 }
 
 /* Adds "graph 'g' node j (op): " in front of the message already in err. */

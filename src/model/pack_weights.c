@@ -3,15 +3,28 @@
  * weights laid out for the kernels (ops' pack functions) into one block
  * owned by the model, or, for dyce_model_load_inplace, where they are in
  * the file the model now owns when no other node shares their floats.
- * Biases are copied, or used in place from an owned file.
+ * Biases are copied, or used in place from an owned file. Float16 weights
+ * and biases are decoded into a temporary block node by node and packed
+ * from there.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/reader.h"
 #include "../ops/ops.h"
 #include "loader.h"
 
 static size_t round4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+/* Floats of the file a node's weights take (int8: bytes, f16: halves). */
+static size_t file_floats(const dyce__node *n, size_t count) {
+  return n->q8 ? (count + 3) / 4 : n->f16 ? (count + 1) / 2 : count;
+}
+
+static void decode_f16(const float *halves, size_t count, float *out) {
+  const uint8_t *p = (const uint8_t *)halves;
+  for (size_t i = 0; i < count; i++) out[i] = dyce__rd_f16(p + 2 * i);
+}
 
 /* A node's weights or bias as a range of WGHT floats. */
 typedef struct weight_span {
@@ -41,12 +54,14 @@ static dyce_status pack_in_place(dyce__loader *ld) {
       dyce__node *n = &g->nodes[j];
       if (n->weight_count) {
         size_t w = (size_t)(n->file_weights - ld->weights);
-        size_t floats = n->q8 ? (n->weight_count + 3) / 4 : n->weight_count;
-        span[spans++] = (weight_span){w, w + floats, n, g};
+        span[spans++] =
+            (weight_span){w, w + file_floats(n, n->weight_count), n, g};
       }
       if (n->bias_count) {
         size_t b = (size_t)(n->file_bias - ld->weights);
-        span[spans++] = (weight_span){b, b + n->bias_count, NULL, g};
+        span[spans++] = (weight_span){
+            b, b + (n->q8 ? n->bias_count : file_floats(n, n->bias_count)),
+            NULL, g};
       }
       size_t t = dyce__row_floats(n) * k->pack_block_rows;
       if (t > temp_floats) temp_floats = t;
@@ -63,7 +78,7 @@ static dyce_status pack_in_place(dyce__loader *ld) {
                  (i + 1 < spans && span[i + 1].start < span[i].end);
     if (span[i].end > reach) reach = span[i].end;
     dyce__node *n = span[i].node;
-    if (!n || shared || !n->def->pack_in_place) continue;
+    if (!n || shared || n->f16 || !n->def->pack_in_place) continue;
     float *w = (float *)(uintptr_t)n->file_weights; /* the owned file */
     if (n->def->pack_in_place(n, span[i].graph->tensors, k, w, temp))
       n->weights = w;
@@ -81,13 +96,16 @@ dyce_status dyce__pack_weights(dyce__loader *ld) {
     if (s) return s;
   }
   uint64_t total = 0, in_place = 0, used = 0; /* block floats, in file, all */
+  size_t f16_floats = 0; /* the largest float16 node, decoded */
   for (size_t gi = 0; gi < m->graph_count; gi++)
     for (uint32_t j = 0; j < m->graphs[gi].node_count; j++) {
       const dyce__node *n = &m->graphs[gi].nodes[j];
       if (n->weights) in_place += n->packed_count;
       else total += round4(n->packed_count);
-      if (!ld->in_place) total += round4(n->bias_count);
+      if (!ld->in_place || n->f16) total += round4(n->bias_count);
       used += n->packed_count + n->bias_count;
+      if (n->f16 && n->weight_count + n->bias_count > f16_floats)
+        f16_floats = (size_t)n->weight_count + n->bias_count;
     }
   if (total + in_place > DYCE__MAX_ELEMS)
     return dyce__fail(ld->err, DYCE_LIMIT,
@@ -99,11 +117,23 @@ dyce_status dyce__pack_weights(dyce__loader *ld) {
                       "cannot allocate %llu bytes of packed weights",
                       (unsigned long long)total * 4);
   m->weight_floats = (size_t)used; /* the same however they were packed */
+  float *decoded = f16_floats ? dyce__malloc(sizeof(float) * f16_floats) : NULL;
+  if (f16_floats && !decoded)
+    return dyce__fail(ld->err, DYCE_OUT_OF_MEMORY,
+                      "cannot allocate %zu floats to decode float16 weights",
+                      f16_floats);
   float *at = m->weights;
   for (size_t gi = 0; gi < m->graph_count; gi++) {
     dyce__graph *g = &m->graphs[gi];
     for (uint32_t j = 0; j < g->node_count; j++) {
       dyce__node *n = &g->nodes[j];
+      if (n->f16) { /* pack from float32 copies, as for a float file */
+        if (n->weight_count) decode_f16(n->file_weights, n->weight_count, decoded);
+        if (n->bias_count)
+          decode_f16(n->file_bias, n->bias_count, decoded + n->weight_count);
+        n->file_weights = n->weight_count ? decoded : NULL;
+        n->file_bias = n->bias_count ? decoded + n->weight_count : NULL;
+      }
       if (n->packed_count && !n->weights) {
         if (n->def->pack)
           n->def->pack(n, g->tensors, k, at);
@@ -112,7 +142,7 @@ dyce_status dyce__pack_weights(dyce__loader *ld) {
         n->weights = at;
         at += round4(n->packed_count);
       }
-      if (n->bias_count && ld->in_place) {
+      if (n->bias_count && ld->in_place && !n->f16) {
         n->bias = n->file_bias; /* the model owns the file */
       } else if (n->bias_count) {
         memcpy(at, n->file_bias, sizeof(float) * n->bias_count);
@@ -122,6 +152,7 @@ dyce_status dyce__pack_weights(dyce__loader *ld) {
       n->file_weights = n->file_bias = NULL; /* the file may go away now */
     }
   }
+  dyce__free(decoded);
   return DYCE_OK;
 }
 

@@ -69,6 +69,9 @@ typedef struct dyce__node {
    * (weight_count + 3) / 4 floats) and its bias block is int32 biases then
    * f32 weight scales (docs/INT8.md). */
   int q8;
+  /* Weights and bias stored as binary16 (weight_count / bias_count halves
+   * at their offsets), decoded to float32 when packed. */
+  int f16;
 } dyce__node;
 
 /* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:

@@ -84,11 +84,14 @@ static void put_graph(const tb_graph *g, uint32_t t_at, uint32_t n_at,
     put_u32(node, nd->in0);
     put_u32(node, nd->in1);
     put_u32(node, nd->out);
-    put_u32(node, 0);
-    uint32_t floats = nd->int8_weights ? (nd->weight_count + 3) / 4 : nd->weight_count;
+    put_u32(node, nd->weight_type);
+    int halves = nd->weight_type == 1;
+    uint32_t floats = nd->int8_weights ? (nd->weight_count + 3) / 4
+                      : halves ? (nd->weight_count + 1) / 2 : nd->weight_count;
+    uint32_t bias_floats = halves ? (nd->bias_count + 1) / 2 : nd->bias_count;
     put_u32(node, nd->weight_count ? add_floats(wght, nd->weights, floats) : 0);
     put_u32(node, nd->weight_count);
-    put_u32(node, nd->bias_count ? add_floats(wght, nd->bias, nd->bias_count) : 0);
+    put_u32(node, nd->bias_count ? add_floats(wght, nd->bias, bias_floats) : 0);
     put_u32(node, nd->bias_count);
     for (int k = 0; k < DYCE__N_PARAM_COUNT; k++) put_u32(node, (uint32_t)nd->p[k]);
   }
