@@ -86,9 +86,22 @@ static void gather(const dyce__window *g, const int8_t *in, int8_t zp,
   const size_t c = g->in_c, cp = g->packed_in_c;
   long iy0 = (long)oy * g->sh - (long)g->pad_t;
   long ix0 = (long)ox * g->sw - (long)g->pad_l;
+  /* A kernel row wholly inside the input, taps adjacent (dw 1) and no
+   * channels left out: kw * c contiguous bytes, copied 8 at a time (the
+   * per-byte loop below cost RGB stems most of their time). */
+  const int contiguous = g->dw == 1 && cp == c && ix0 >= 0 &&
+                         ix0 + (long)g->kw <= (long)g->in_w;
   for (uint32_t ky = 0; ky < g->kh; ky++) {
     long iy = iy0 + (long)ky * g->dh;
     int row_inside = iy >= 0 && iy < (long)g->in_h;
+    if (row_inside && contiguous) {
+      const int8_t *src = in + ((size_t)iy * g->in_w + (size_t)ix0) * c;
+      size_t n = (size_t)g->kw * c, q = 0;
+      for (; q + 8 <= n; q += 8) memcpy(row + q, src + q, 8);
+      for (; q < n; q++) row[q] = src[q];
+      row += n;
+      continue;
+    }
     for (uint32_t kx = 0; kx < g->kw; kx++, row += cp) {
       long ix = ix0 + (long)kx * g->dw;
       const int8_t *src = row_inside && ix >= 0 && ix < (long)g->in_w
