@@ -98,6 +98,38 @@ static inline __attribute__((always_inline)) void pixel(
   *a0 = s0, *a1 = s1;
 }
 
+/* Two adjacent interior output pixels of a 3x3 window, stride 1 and
+ * dilation 1, 8 channels: their 4 input columns are loaded once and the
+ * vertical pairs of kernel rows 0-1 zipped once for both (12 loads and 8
+ * zips instead of 18 and 10); the same dots, in the same order per pixel
+ * as pixel() (integer sums: any order gives the same bits anyway). */
+static inline __attribute__((always_inline)) void pixel_pair_3x3(
+    const rows_pass *p, const wpair *w, long ix0, dyce__vi *a0, dyce__vi *a1,
+    dyce__vi *b0, dyce__vi *b1) {
+  dyce__vh r0[4], r1[4], r2[4];
+  for (long c = 0; c < 4; c++) {
+    r0[c] = ld(p, 0, ix0 + c, 0, CR);
+    r1[c] = ld(p, 1, ix0 + c, 0, CR);
+    r2[c] = ld(p, 2, ix0 + c, 0, CR);
+  }
+  dyce__vi s0 = *a0, s1 = *a1, t0 = *b0, t1 = *b1;
+  for (size_t c = 0; c < 4; c++) {
+    dyce__vh lo = dyce__vh_zip_lo(r0[c], r1[c]), hi = dyce__vh_zip_hi(r0[c], r1[c]);
+    if (c < 3) s0 += dyce__vi_dot(lo, w[c].lo), s1 += dyce__vi_dot(hi, w[c].hi);
+    if (c > 0) t0 += dyce__vi_dot(lo, w[c - 1].lo), t1 += dyce__vi_dot(hi, w[c - 1].hi);
+  }
+  const dyce__vh z = dyce__vh_splat(0);
+  s0 += dyce__vi_dot(dyce__vh_zip_lo(r2[0], r2[1]), w[3].lo);
+  s1 += dyce__vi_dot(dyce__vh_zip_hi(r2[0], r2[1]), w[3].hi);
+  t0 += dyce__vi_dot(dyce__vh_zip_lo(r2[1], r2[2]), w[3].lo);
+  t1 += dyce__vi_dot(dyce__vh_zip_hi(r2[1], r2[2]), w[3].hi);
+  s0 += dyce__vi_dot(dyce__vh_zip_lo(r2[2], z), w[4].lo);
+  s1 += dyce__vi_dot(dyce__vh_zip_hi(r2[2], z), w[4].hi);
+  t0 += dyce__vi_dot(dyce__vh_zip_lo(r2[3], z), w[4].lo);
+  t1 += dyce__vi_dot(dyce__vh_zip_hi(r2[3], z), w[4].hi);
+  *a0 = s0, *a1 = s1, *b0 = t0, *b1 = t1;
+}
+
 typedef struct row_out {
   const dyce__window *g;
   dyce__vi init0, init1;
@@ -111,9 +143,22 @@ static inline __attribute__((always_inline)) void run_row(
     const rows_pass *p, const row_out *r, const wpair *w, size_t kh,
     size_t kw, size_t lanes) {
   const dyce__window *g = r->g;
+  const int pairs = kh == 3 && kw == 3 && lanes == CR && g->sw == 1 &&
+                    g->dw == 1;
   for (size_t ox = 0; ox < g->out_w; ox++) {
     long ix0 = (long)(ox * g->sw) - (long)g->pad_l;
     dyce__vi a0 = r->init0, a1 = r->init1;
+    if (pairs && ox >= r->lo && ox + 1 < r->hi) {
+      dyce__vi b0 = r->init0, b1 = r->init1;
+      pixel_pair_3x3(p, w, ix0, &a0, &a1, &b0, &b1);
+      dyce__vi_store8(r->out + ox * p->c, dyce__vi_requant(a0, r->m0, r->st),
+                      dyce__vi_requant(a1, r->m1, r->st), CR);
+      dyce__vi_store8(r->out + (ox + 1) * p->c,
+                      dyce__vi_requant(b0, r->m0, r->st),
+                      dyce__vi_requant(b1, r->m1, r->st), CR);
+      ox++;
+      continue;
+    }
     if (ox >= r->lo && ox < r->hi)
       pixel(p, w, kh, kw, ix0, 0, lanes, &a0, &a1);
     else
