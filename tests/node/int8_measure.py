@@ -70,9 +70,14 @@ def configs(package, data):
                        check=True)
     rows = [json.loads(line) for line in r.stdout.splitlines()
             if line.startswith("{")]
+    configs.lines[package] = [line for line in r.stdout.splitlines()
+                              if line.startswith("{")]
     return [(c["config"] + ("@" + c["level"] if c.get("level") not in
                             (None, "full") else ""),
              c["mean_macs"], c["accuracy"]) for c in rows]
+
+
+configs.lines = {}
 
 
 def curve(points):
@@ -122,6 +127,10 @@ def pareto(fpkg, qpkg, data=FMNIST, json_out=None):
           f"{100 * worst['int8_minus_float']:+.2f} pp at "
           f"{worst['macs']:.0f} MACs ({worst['point']} point)")
     if json_out:
+        stem = os.path.splitext(json_out)[0]
+        for who, pkg in (("float", fpkg), ("int8", qpkg)):
+            with open(f"{stem}-{who}.jsonl", "w") as f:
+                f.write("\n".join(configs.lines[pkg]) + "\n")
         with open(json_out, "w") as f:
             json.dump({"float": fl, "int8": q8, "float_curve": fc,
                        "int8_curve": qc, "rows": rows, "worst": worst}, f,
