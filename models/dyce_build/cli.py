@@ -64,6 +64,10 @@ def parser():
                    help="built-in savers' target MACs, fractions of the backbone's")
     g.add_argument("--widths", help="REDS width levels, e.g. 75,50,25: refused for now, with "
                    "the reason (only the REDS pipelines narrow a backbone)")
+    g.add_argument("--int8", action="store_true",
+                   help="also write OUT-int8.dyce: the package quantized to int8 "
+                        "(docs/INT8.md), calibrated on train, its configurations "
+                        "searched on the int8 graphs' records")
     g.add_argument("--distill", type=float, default=0.0,
                    help="savers: weight of distillation from the backbone's logits (0..1)")
     g = p.add_argument_group("training")

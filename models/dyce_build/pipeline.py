@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from . import backbones, dist, engine, exits as bexits, features, nets
+from . import backbones, dist, engine, exits as bexits, features, int8, nets
 from . import package, positions, records as brecords, records_file, report
 from .data import Options as DataOptions, load as load_data
 from .errors import BuildError
@@ -334,6 +334,9 @@ def run(opts):
         opts.out, stem + ".records", opts.lambda_step, opts.out))
     ctx.log(f"search: {len(claims)} Pareto configurations written into {opts.out}")
     rep = ctx.timed("report", lambda: report_step(ctx, opts.out, specs, macs, data, rec, claims, chosen))
+    if opts.int8:
+        rep["int8"] = ctx.timed("int8", lambda: int8.build(ctx, opts))
+        report.write(rep, stem)
     best = report.best_saving(rep, 0.5)
     ctx.log(f"report: {stem}.report.md" + (
         f"; {best['config']} saves {100 * best['macs_saved']:.1f} % of the MACs at "

@@ -4,6 +4,7 @@ latency, all measured by the engine (`dyce eval`), next to PyTorch's
 accuracy from the records."""
 
 import json
+import os
 
 from .records_file import accuracies
 
@@ -89,6 +90,14 @@ def markdown(report):
     lines += ["", "Most MACs saved within 0.5 pp of the backbone's test accuracy: "
               + (f"**{best['config']}**, {100 * best['macs_saved']:.1f} % fewer MACs, "
                  f"{0.0 - best['loss_pp_vs_backbone']:+.2f} pp" if best else "none") + "."]
+    q = report.get("int8")
+    if q:
+        lines += ["", "## Int8 (`--int8`, docs/INT8.md)", "",
+                  f"`{os.path.basename(q['package'])}`: {q['bytes']:,} bytes "
+                  f"({q['bytes'] / q['float_bytes']:.3f}x of the float package); head on "
+                  f"test {100 * q['head_test_accuracy']:.2f} % (float "
+                  f"{100 * q['float_head_test_accuracy']:.2f} %), engine; its "
+                  "configurations were searched on the int8 graphs' records."]
     return "\n".join(lines) + "\n"
 
 

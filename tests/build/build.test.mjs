@@ -59,7 +59,7 @@ describe('models/build.py', () => {
     const data = path.join(tmp, 'fmnist');
     assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'fmnist', data, '8', '5']).code, 0);
     const out = path.join(tmp, 'a/fm.dyce');
-    const r = mustBuild(['--data', data, '--backbone', 'torchvision:resnet18', '--out', out]);
+    const r = mustBuild(['--data', data, '--backbone', 'torchvision:resnet18', '--out', out, '--int8']);
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
     const rep = readJson(path.join(tmp, 'a/fm.report.json'));
     assert.equal(rep.meta.classes, 10);
@@ -76,6 +76,14 @@ describe('models/build.py', () => {
     const info = JSON.parse(run(DYCE, ['info', out, '--json']).out);
     assert.ok(info.labels.includes('T-shirt_top') && info.labels.length === 10);
     assert.ok(fs.existsSync(path.join(tmp, 'a/fm.report.md')) && fs.existsSync(path.join(tmp, 'a/fm.report.svg')));
+    // --int8: the package quantized beside it, with its own configurations.
+    assert.ok(rep.int8.bytes <= 0.3 * rep.int8.float_bytes, `${rep.int8.bytes} of ${rep.int8.float_bytes}`);
+    const q = JSON.parse(run(DYCE, ['info', path.join(tmp, 'a/fm-int8.dyce'), '--json']).out);
+    assert.ok(q.graphs.every((g) => g.int8_nodes > 0), 'every graph runs int8');
+    const configs = run(DYCE, ['eval', path.join(tmp, 'a/fm-int8.dyce'), '--data', data, '--config', 'all', '--json', '--limit', '8'])
+      .out.trim().split('\n').map((l) => JSON.parse(l).config);
+    assert.ok(configs.some((c) => c.startsWith('pareto-')), `searched configurations: ${configs}`);
+    assert.match(fs.readFileSync(path.join(tmp, 'a/fm.report.md'), 'utf8'), /## Int8/);
   });
 
   test('(b) ImageNet-shaped: mobilenet_v3_large at 224x224x3 with 1 000 classes; the browser module classifies an RGB image through the cascade', async () => {

@@ -1,0 +1,49 @@
+"""`--int8`: the built package quantized (docs/INT8.md) next to it, as
+OUT-int8.dyce, by models/quantize.py: calibrated on the training images,
+with its own configurations searched on records of the int8 graphs'
+predictions (the same train / validation split as the float build), then
+its head's test accuracy measured by the engine next to the float one's."""
+
+import os
+import subprocess
+import sys
+
+from . import engine
+from .errors import BuildError
+
+QUANTIZE = os.path.join(engine.ROOT, "models", "quantize.py")
+
+
+def quantize_args(opts, out):
+    """models/quantize.py's command line for the float package opts.out."""
+    args = [sys.executable, QUANTIZE, opts.out, "-o", out,
+            "--calibration", opts.data, "--search", opts.data,
+            "--val-fraction", str(opts.val_fraction),
+            "--lambda-step", str(opts.lambda_step)]
+    if opts.limit:  # --smoke or --limit: a few samples per step
+        args += ["--calibration-count", str(min(500, opts.limit)),
+                 "--search-count", str(opts.limit), "--test-count", str(opts.limit)]
+    return args
+
+
+def head_accuracy(package, data, limit):
+    args = ["--graph", "head"] + (["--limit", str(limit)] if limit else [])
+    return engine.eval_lines(package, data, *args)[0]["accuracy"]
+
+
+def build(ctx, opts):
+    """Writes OUT-int8.dyce; returns the report's `int8` entry."""
+    out = os.path.splitext(opts.out)[0] + "-int8.dyce"
+    r = subprocess.run(quantize_args(opts, out), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BuildError(f"--int8: quantizing failed: {r.stderr.strip()[-2000:]}")
+    limit = opts.report_limit or opts.limit
+    entry = {"package": out, "bytes": os.path.getsize(out),
+             "float_bytes": os.path.getsize(opts.out),
+             "head_test_accuracy": head_accuracy(out, opts.data, limit),
+             "float_head_test_accuracy": head_accuracy(opts.out, opts.data, limit)}
+    ctx.log(f"int8: wrote {out} ({entry['bytes']:,} bytes, "
+            f"{entry['bytes'] / entry['float_bytes']:.3f}x); head on test "
+            f"{entry['head_test_accuracy']:.4f} (float "
+            f"{entry['float_head_test_accuracy']:.4f})")
+    return entry
