@@ -161,6 +161,11 @@ static void q8_conv_grouped_and_levels(void) {
     q8_conv_spec s = conv(5, 6, 24, 32, 1, 1, 1, 1, 0, 1);
     s.act_in = 13, s.act_out = 21; /* 1x1 prefix */
     run_zps(s, z);
+    s = conv(5, 7, 17, 11, 1, 1, 1, 1, 0, 1);
+    s.act_in = 12, s.act_out = 9; /* 1x1 prefix, odd packed k */
+    run_zps(s, z);
+    s.act_in = 7, s.act_out = 11; /* odd k inside an odd packed k */
+    run_zps(s, z);
     s = conv(6, 5, 16, 16, 1, 3, 3, 1, 1, 1);
     s.act_in = 9, s.act_out = 10; /* 3x3 prefix */
     run_zps(s, z);

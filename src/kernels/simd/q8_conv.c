@@ -13,6 +13,7 @@
 #include "q8.h"
 
 #define MR DYCE__Q8_MR
+#define GEMM16 DYCE__Q8_GEMM16_MR
 #define NR DYCE__Q8_NR
 
 typedef enum { Q8_DENSE, Q8_WINOGRAD, Q8_DEPTHWISE, Q8_REFERENCE } q8_kind;
@@ -66,10 +67,16 @@ static uint64_t row_bytes(const dyce__window *g) {
   return ((uint64_t)g->kh * g->kw * g->packed_in_c + 15) & ~(uint64_t)15;
 }
 
+/* A widened row: kh * kw * packed_in_c int16, rounded to 8. */
+static uint64_t wide_elems(const dyce__window *g) {
+  return ((uint64_t)g->kh * g->kw * g->packed_in_c + 7) & ~(uint64_t)7;
+}
+
 size_t dyce__simd_q8_conv2d_scratch_bytes(const dyce__window *g) {
   switch (kind_of(g)) {
     case Q8_DENSE: {
-      uint64_t bytes = zero_bytes(g) + (taps(g) != 1 ? MR * row_bytes(g) : 0);
+      uint64_t bytes = zero_bytes(g) + (taps(g) != 1 ? MR * row_bytes(g) : 0) +
+                       MR * 2 * wide_elems(g);
       return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
     }
     case Q8_WINOGRAD: return dyce__q8_winograd_scratch_bytes(g);
@@ -126,6 +133,8 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
                        const int32_t *bias, const dyce__q8_out *o,
                        int8_t *out, void *scratch) {
   int8_t *zero = scratch, *tile = zero + zero_bytes(g);
+  int16_t *wide = (int16_t *)(void *)(tile + (taps(g) != 1 ? MR * row_bytes(g) : 0));
+  const size_t ws = (size_t)wide_elems(g);
   const int8_t *rows[MR];
   const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
   const size_t k = taps(g) * g->packed_in_c, rb = (size_t)row_bytes(g);
@@ -146,13 +155,14 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
       }
       if (++ox == g->out_w) ox = 0, oy++;
     }
-    dyce__q8_igemm_fn fn = mr == 1 ? dyce__q8_igemm_1x8 : dyce__q8_igemm_4x8;
-    if (one_by_one)
-      fn(mr, g->out_c, c, k, 1, rows, in_zp, packed, bias, o,
-         out + m0 * g->out_c, g->out_c, 0);
+    const size_t kc = one_by_one ? c : k;
+    dyce__q8_widen_rows(mr, rows, kc, in_zp, wide, ws);
+    if (mr == 1)
+      dyce__q8_gemm16_1x8(mr, g->out_c, kc, k, wide, ws, packed, bias, o,
+                          out + m0 * g->out_c, g->out_c);
     else
-      fn(mr, g->out_c, k, k, 1, rows, in_zp, packed, bias, o,
-         out + m0 * g->out_c, g->out_c, 1); /* rows of row_bytes >= round8(k) */
+      GEMM16(mr, g->out_c, kc, k, wide, ws, packed, bias, o,
+             out + m0 * g->out_c, g->out_c);
   }
 }
 

@@ -32,6 +32,19 @@ static inline wpair pair_lone(const int8_t *w) {
   return p;
 }
 
+void dyce__q8_widen_rows(size_t mr, const int8_t *const *a, size_t kc,
+                         int32_t zp, int16_t *dst, size_t stride) {
+  const dyce__vh vzp = dyce__vh_splat((int16_t)zp);
+  for (size_t i = 0; i < mr; i++) {
+    const int8_t *x = a[i];
+    int16_t *d = dst + i * stride;
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) dyce__vh_store(d + k, dyce__vh_load8(x + k) - vzp);
+    if (k < kc)
+      dyce__vh_store(d + k, dyce__vh_load8_partial(x + k, kc - k, (int8_t)zp) - vzp);
+  }
+}
+
 static inline void store_row(int8_t *c, dyce__vi a0, dyce__vi a1,
                              dyce__vf m0, dyce__vf m1,
                              const dyce__q8_stage *st, size_t nc) {
@@ -119,8 +132,6 @@ static inline void store_row(int8_t *c, dyce__vi a0, dyce__vi a1,
     }                                                                       \
   }
 
-DYCE__DEFINE_Q8_IGEMM(1)
-DYCE__DEFINE_Q8_IGEMM(4)
 
 void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
                         int8_t *dst) {
@@ -139,3 +150,76 @@ void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
       }
     }
 }
+
+/* The pre-widened GEMM (q8.h): rows of i16 (x - zp), a pair per
+ * v128.load32_splat, so the loop has no zero-point subtraction, no
+ * widening of inputs and no lane shuffle. */
+#define ROWS_6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define W_DECLARE_ROW(i)                                    \
+  const size_t row##i = ((i) < mr ? (i) : mr - 1);          \
+  const int16_t *a##i = a + row##i * a_stride;              \
+  int8_t *c##i = c + row##i * c_stride;
+#define W_MADD_AT(i, q)                                     \
+  {                                                         \
+    const dyce__vh s = dyce__vh_load_pair(a##i + 2 * (p + q)); \
+    acc##i##_0 += dyce__vi_dot(s, wp.lo);                   \
+    acc##i##_1 += dyce__vi_dot(s, wp.hi);                   \
+  }
+#define W_MADD_0(i) W_MADD_AT(i, 0)
+#define W_MADD_1(i) W_MADD_AT(i, 1)
+#define W_MADD_2(i) W_MADD_AT(i, 2)
+#define W_MADD_3(i) W_MADD_AT(i, 3)
+#define W_MADD_ROW(i)                                       \
+  {                                                         \
+    const dyce__vh s = dyce__vh_load_pair(a##i + 2 * p);    \
+    acc##i##_0 += dyce__vi_dot(s, wp.lo);                   \
+    acc##i##_1 += dyce__vi_dot(s, wp.hi);                   \
+  }
+
+#define DYCE__DEFINE_Q8_GEMM16(MR)                                           \
+  void dyce__q8_gemm16_##MR##x8(size_t mr, size_t n, size_t kc,             \
+                                size_t kc_packed, const int16_t *a,         \
+                                size_t a_stride, const int8_t *w,           \
+                                const int32_t *bias, const dyce__q8_out *o, \
+                                int8_t *c, size_t c_stride) {               \
+    ROWS_##MR(W_DECLARE_ROW)                                                \
+    const dyce__q8_stage st = dyce__q8_stage_of(o->zp, o->qmin, o->qmax);   \
+    const size_t pairs = (kc + 1) / 2;                                      \
+    const size_t full = pairs < kc_packed / 2 ? pairs : kc_packed / 2;      \
+    for (size_t n0 = 0; n0 < n; n0 += NR, w += kc_packed * NR) {            \
+      const size_t nc = n - n0 < NR ? n - n0 : NR;                          \
+      const size_t n1 = nc > 4 ? nc - 4 : 0;                                \
+      const dyce__vi b0 = dyce__vi_load_n(bias + n0, nc < 4 ? nc : 4);      \
+      const dyce__vi b1 = dyce__vi_load_n(bias + n0 + 4, n1);               \
+      ROWS_##MR(INIT_ROW)                                                   \
+      size_t p = 0;                                                         \
+      for (; p + 4 <= full; p += 4) { /* constant load offsets */           \
+        const int8_t *wq = w + 2 * p * NR;                                  \
+        wpair wp = pair_full(wq);                                           \
+        ROWS_##MR(W_MADD_0)                                                 \
+        wp = pair_full(wq + 2 * NR);                                        \
+        ROWS_##MR(W_MADD_1)                                                 \
+        wp = pair_full(wq + 4 * NR);                                        \
+        ROWS_##MR(W_MADD_2)                                                 \
+        wp = pair_full(wq + 6 * NR);                                        \
+        ROWS_##MR(W_MADD_3)                                                 \
+      }                                                                     \
+      for (; p < full; p++) {                                               \
+        const wpair wp = pair_full(w + 2 * p * NR);                         \
+        ROWS_##MR(W_MADD_ROW)                                               \
+      }                                                                     \
+      if (p < pairs) { /* an odd packed k's last row */                     \
+        const wpair wp = pair_lone(w + 2 * p * NR);                         \
+        ROWS_##MR(W_MADD_ROW)                                               \
+      }                                                                     \
+      const dyce__vf m0 = dyce__vf_load_upto4(o->mult + n0, nc < 4 ? nc : 4); \
+      const dyce__vf m1 =                                                   \
+          n1 ? dyce__vf_load_upto4(o->mult + n0 + 4, n1) : dyce__vf_zero(); \
+      ROWS_##MR(STORE_ROW)                                                  \
+    }                                                                       \
+  }
+
+DYCE__DEFINE_Q8_IGEMM(1)
+DYCE__DEFINE_Q8_IGEMM(4)
+DYCE__DEFINE_Q8_GEMM16(1)
+DYCE__DEFINE_Q8_GEMM16(4)

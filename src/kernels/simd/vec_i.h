@@ -157,6 +157,27 @@ static inline dyce__vi dyce__vi_dot(dyce__vh a, dyce__vh b) {
 #define DYCE__VH_PAIR(x, p) ((dyce__vh)dyce__vi_splat(((dyce__vi)(x))[p]))
 #endif
 
+/* The i16 pair at p (4 bytes) in every i32 lane: one v128.load32_splat
+ * (a broadcast load under AVX) instead of a load and a lane shuffle. */
+static inline dyce__vh dyce__vh_load_pair(const int16_t *p) {
+#if defined(__wasm_simd128__)
+  return (dyce__vh)wasm_v128_load32_splat(p);
+#else
+  int32_t x;
+  memcpy(&x, p, 4);
+  return (dyce__vh)dyce__vi_splat(x);
+#endif
+}
+/* 8 x i16 at p, unaligned. */
+static inline dyce__vh dyce__vh_load(const int16_t *p) {
+  typedef int16_t mem __attribute__((vector_size(16), aligned(1), may_alias));
+  return *(const mem *)(const void *)p;
+}
+static inline void dyce__vh_store(int16_t *p, dyce__vh v) {
+  typedef int16_t mem __attribute__((vector_size(16), aligned(1), may_alias));
+  *(mem *)(void *)p = v;
+}
+
 static inline dyce__vf dyce__vi_to_vf(dyce__vi v) {
   return __builtin_convertvector(v, dyce__vf);
 }
