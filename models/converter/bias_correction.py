@@ -15,10 +15,8 @@ before it was corrected: correcting all at once over-corrects the nodes
 downstream of a corrected one (measured: the small exit MLPs then drift by
 several output steps).
 
-Measured at the stored widths (level 0 of LEVL), except a graph owned by a
-width level (an exit `exit…_<level>`, trained on that level's features and
-run only there), measured at its level. Other graphs run the same biases
-at every level.
+Measured at the stored widths (level 0 of LEVL); a width level runs the
+same biases.
 """
 
 from dataclasses import replace
@@ -98,68 +96,27 @@ def _graph_run(runner, gi, src, observe, batch, keep):
             else torch.cat(outs))
 
 
-def _owners(graphs, levels):
-    """Per graph: the width level that owns it (an exit trained for level L
-    is named `..._<L>`; it only runs there), or 0."""
-    names = [name for name, *_ in levels]
-    out = []
-    for g in graphs:
-        hits = [i for i, n in enumerate(names) if i > 0
-                and g.name.endswith("_" + n)]
-        out.append(hits[0] if hits else 0)
-    return out
-
-
-def correct_biases(work, built, maps, x, batch=100, levels=()):
+def correct_biases(work, built, maps, x, batch=100):
     """Edit the biases of `built` (int8 graphs from `work`, node index maps
     `maps`) in place, graph by graph (sources first) and node by node, each
-    node measured with every node before it already corrected. `levels`:
-    [(name, LEVL entries of work, LEVL entries of built)]; a graph owned by
-    a width level (`exit…_<level>`) is measured at that level, every other
-    at the stored widths. Returns the number of nodes changed and the
-    largest mean error found, in steps of the node's output scale."""
+    node measured with every node before it already corrected. Returns the
+    number of nodes changed and the largest mean error found, in steps of
+    the node's output scale."""
     targets = {}
     for gi, j, k in _targets(work, built, maps):
         targets.setdefault(gi, []).append((j, k))
     sources = {g.source for g in built}
-    owner = _owners(built, levels) if levels else [0] * len(built)
-    runners = {0: (Runner(work), Runner(built))}
+    fruns, qruns = Runner(work), Runner(built)
     xf = torch.as_tensor(np.asarray(x, np.float32))
-    fout, qout, at_level = {}, {}, {}
-
-    def level_inputs(li, src):
-        """(float, int8) outputs of graph src at level li (all images)."""
-        if (li, src) not in at_level:
-            fr, qr = runners[li]
-            f, q = [], []
-            with torch.no_grad():
-                for i in range(0, len(xf), batch):
-                    f.append(fr.run(xf[i:i + batch], graphs=[src])[src])
-                    q.append(qr.run(xf[i:i + batch], graphs=[src])[src])
-            cat = (lambda v: np.concatenate(v) if isinstance(v[0], np.ndarray)
-                   else torch.cat(v))
-            at_level[(li, src)] = (cat(f), cat(q))
-        return at_level[(li, src)]
-
+    fout, qout = {}, {}
     changed, worst = 0, 0.0
     for gi, g in enumerate(built):
-        li = owner[gi]
-        if li not in runners:
-            _, went, bent = levels[li]
-            runners[li] = (Runner(work, went or None), Runner(built, bent or None))
-        fruns, qruns = runners[li]
-        if g.source == fmt.NONE:
-            src_f = src_q = xf
-        elif li == 0:
-            src_f, src_q = fout[g.source], qout[g.source]
-        else:
-            src_f, src_q = level_inputs(li, g.source)
+        src_f = xf if g.source == fmt.NONE else fout[g.source]
+        src_q = xf if g.source == fmt.NONE else qout[g.source]
         mine = targets.get(gi, [])
-        keep = gi in sources and li == 0
         ref = _Means(work, [(gi, j) for j, _ in mine], _float_preact)
-        out_f = _graph_run(fruns, gi, src_f, ref if mine else None, batch, keep)
-        if keep:
-            fout[gi] = out_f
+        fout[gi] = _graph_run(fruns, gi, src_f, ref if mine else None, batch,
+                              gi in sources)
         for j, k in mine:
             got = _Means(built, [(gi, k)], _int8_preact)
             _graph_run(qruns, gi, src_q, got, batch, False)
@@ -177,6 +134,6 @@ def correct_biases(work, built, maps, x, batch=100, levels=()):
                 continue                          # would not fit int32
             n.bias = bias
             changed += 1
-        if keep:
+        if gi in sources:
             qout[gi] = _graph_run(qruns, gi, src_q, None, batch, True)
     return changed, worst

@@ -263,15 +263,13 @@ def quantize_graphs(graphs, x, levels=(), method="minmax", percentile=99.99,
     params = _params(work, plan, ranges)
     _demote(work, plan, params)
     built, maps = _build(work, plan, params, classifiers(graphs))
-    new_levels = [(name, [(g, maps[g][j], c) for g, j, c in entries])
-                  for name, entries in remapped]
     if bias_correction:
-        named = [(name, went, bent) for (name, went), (_, bent)
-                 in zip(remapped, new_levels)]
-        changed, worst = correct_biases(work, built, maps, x, batch, named)
+        changed, worst = correct_biases(work, built, maps, x, batch)
         if log:
             log(f"bias correction: {changed} conv / fc biases shifted "
                 f"(largest mean error found: {worst:.3f} output steps)")
+    new_levels = [(name, [(g, maps[g][j], c) for g, j, c in entries])
+                  for name, entries in remapped]
     return built, new_levels, plan, work
 
 
