@@ -14,7 +14,8 @@ models/quantize.py --search recorded: the int8 oracle, the engine's
 numbers).
 
 `pareto`: every configuration of both packages run by the engine
-(`build/native/dyce eval --config all`, test split of DATA, default the
+(`build/native/dyce eval --config all`, or `--graph head --level L` for
+every level of a package without configurations; test split of DATA, default the
 Fashion-MNIST IDX directory): accuracy and mean MACs; each package's
 Pareto curve (points sorted by MACs, accuracy's running maximum, linear in
 between); for every point of either curve, the other curve at the same
@@ -64,17 +65,26 @@ DYCE = os.path.join(ROOT, "build", "native", "dyce")
 
 
 def configs(package, data):
-    """[(name, mean MACs, accuracy)] of every configuration, test split."""
-    r = subprocess.run([DYCE, "eval", package, "--data", data, "--config",
-                        "all", "--json"], capture_output=True, text=True,
-                       check=True)
-    rows = [json.loads(line) for line in r.stdout.splitlines()
-            if line.startswith("{")]
-    configs.lines[package] = [line for line in r.stdout.splitlines()
-                              if line.startswith("{")]
-    return [(c["config"] + ("@" + c["level"] if c.get("level") not in
-                            (None, "full") else ""),
-             c["mean_macs"], c["accuracy"]) for c in rows]
+    """[(name, mean MACs, accuracy)] of every configuration, test split; a
+    package without configurations: its head at every width level."""
+    runs = [["--config", "all"]]
+    raw = open(package, "rb").read()
+    if "CONF" not in fmt.read_sections(raw):
+        levels = fmt.read_levels(raw) or [("full", [])]
+        runs = [["--graph", "head"] + (["--level", n] if fmt.read_levels(raw)
+                                       else []) for n, _ in levels]
+    lines = []
+    for args in runs:
+        r = subprocess.run([DYCE, "eval", package, "--data", data, *args,
+                            "--json"], capture_output=True, text=True,
+                           check=True)
+        lines += [line for line in r.stdout.splitlines()
+                  if line.startswith("{")]
+    configs.lines[package] = lines
+    rows = [json.loads(line) for line in lines]
+    return [(c.get("config", c.get("graph")) + (
+        "@" + c["level"] if c.get("level") not in (None, "full") else ""),
+        c["mean_macs"], c["accuracy"]) for c in rows]
 
 
 configs.lines = {}
