@@ -105,9 +105,9 @@ def main(argv=None):
     parser.add_argument("--records", metavar="FILE",
                         help="with --search: where the records go (default "
                              "OUTPUT with .records)")
-    parser.add_argument("--search-count", type=int, default=5000, metavar="N",
-                        help="with --search: training images the search "
-                             "reads (default 5000)")
+    parser.add_argument("--search-count", type=int, default=25000,
+                        metavar="N", help="with --search: training images "
+                        "the search reads (default 25000)")
     parser.add_argument("--val-fraction", type=float, default=0.1,
                         metavar="F", help="with --search: the validation "
                         "split carved from train when DATA has no val folder "

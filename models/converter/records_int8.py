@@ -119,7 +119,7 @@ def _folder_splits(root, spec, labels, val_fraction, search_count, test_count):
             split("test", [test[i] for i in te], te)]
 
 
-def load_splits(root, spec, labels=None, val_fraction=0.1, search_count=5000,
+def load_splits(root, spec, labels=None, val_fraction=0.1, search_count=25000,
                 test_count=None):
     """[train, val, test] Splits of an IDX directory or an image folder,
     preprocessed for a package whose InputSpec is `spec`."""
