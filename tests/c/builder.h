@@ -19,7 +19,7 @@ typedef struct tb_node {
   int32_t p[DYCE__N_PARAM_COUNT];
   /* Int8 weights (docs/INT8.md): `weights` holds weight_count bytes. */
   int int8_weights;
-  /* NODE weight_type; 1 (float16): `weights` and `bias` hold halves. */
+  /* NODE weight_type; nonzero (1 = float16): `weights`, `bias` hold halves. */
   uint32_t weight_type;
 } tb_node;
 

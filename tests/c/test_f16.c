@@ -15,7 +15,8 @@
 
 /* main (input 6x6x2): conv 3x3 pad 1, 2->8, relu -> gap -> fc 8->3 */
 static const uint32_t TENSORS[][3] = {{6, 6, 2}, {6, 6, 8}, {1, 1, 8}, {1, 1, 3}};
-static uint16_t CONV_H[8 * 9 * 2], CONV_BH[8], FC_H[3 * 8], FC_BH[3];
+/* Halves are written as whole floats (pairs): FC_BH has room for a 4th. */
+static uint16_t CONV_H[8 * 9 * 2], CONV_BH[8], FC_H[3 * 8], FC_BH[4];
 static float CONV_F[8 * 9 * 2], CONV_BF[8], FC_F[3 * 8], FC_BF[3];
 static tb_node NODES[3];
 
