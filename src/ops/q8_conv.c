@@ -14,6 +14,12 @@
 static size_t words(size_t bytes) { return (bytes + 15) / 16 * 4; }
 static size_t round16(size_t bytes) { return (bytes + 15) & ~(size_t)15; }
 
+/* A node's workspace starts with the multipliers of its packed output
+ * channels (16-byte aligned), then the kernel's. */
+static size_t mult_bytes(const dyce__node *node) {
+  return round16(4 * (size_t)node->full_out_c);
+}
+
 /* The float check on a copy whose bias block looks like a float bias. */
 static dyce_status check_shapes(const dyce__op_def *def, dyce__node *node,
                                 const dyce__shape *tensors,
@@ -50,9 +56,7 @@ static dyce_status check_conv(dyce__node *node, const dyce__shape *tensors,
   if ((s = dyce__q8_check_weights(node, tensors, g.out_c, taps, err)))
     return s;
   node->packed_count = words(k->q8_conv2d_packed_bytes(&g));
-  /* The kernel's workspace, then the multipliers. */
-  node->scratch_bytes =
-      round16(k->q8_conv2d_scratch_bytes(&g)) + round16(4 * (size_t)g.out_c);
+  node->scratch_bytes = mult_bytes(node) + k->q8_conv2d_scratch_bytes(&g);
   return DYCE_OK;
 }
 
@@ -99,26 +103,13 @@ static void run_conv_part(const dyce__node *node, const dyce__shape *tensors,
   sub = g;
   if (parts > 1 && !dyce__conv2d_band(&g, 1, part, parts, &sub, &in_row, &y0))
     return;
-  /* The workspace: the kernel's (planned for the whole window or the
-   * largest band), then the multipliers. */
-  dyce__window whole = g;
-  whole.in_c = g.packed_in_c, whole.out_c = g.packed_out_c;
-  whole.groups = g.packed_groups;
-  float *mult = (float *)(void *)((char *)scratch +
-                                  round16(k->q8_conv2d_scratch_bytes(&whole)));
-  if (parts > 1) { /* a band's workspace was planned for the first band */
-    dyce__window first;
-    dyce__conv2d_band_parts(&whole, 1, parts, &first);
-    mult = (float *)(void *)((char *)scratch +
-                             round16(k->q8_conv2d_scratch_bytes(&first)));
-  }
-  dyce__q8_out o = output_stage(node, tensors, mult);
+  dyce__q8_out o = output_stage(node, tensors, scratch);
   k->q8_conv2d(&sub,
                (const int8_t *)ptr[node->in0] + in_row * g.in_w * g.in_c,
                tensors[node->in0].zp, node->weights,
                (const int32_t *)node->bias, &o,
                (int8_t *)ptr[node->out] + (size_t)y0 * g.out_w * g.out_c,
-               scratch);
+               (char *)scratch + mult_bytes(node));
 }
 
 static void run_conv(const dyce__node *node, const dyce__shape *tensors,
@@ -134,8 +125,7 @@ static uint32_t split_conv(const dyce__node *node, const dyce__shape *tensors,
   dyce__conv2d_run_window(node, tensors, &g);
   uint32_t parts = dyce__conv2d_band_parts(&g, 1, max_parts, &first);
   if (parts > 1)
-    *part_scratch = round16(k->q8_conv2d_scratch_bytes(&first)) +
-                    round16(4 * (size_t)g.out_c);
+    *part_scratch = mult_bytes(node) + k->q8_conv2d_scratch_bytes(&first);
   return parts;
 }
 
@@ -149,7 +139,7 @@ static dyce_status check_fc(dyce__node *node, const dyce__shape *tensors,
   uint32_t in_c = tensors[node->in0].c, out_c = tensors[node->out].c;
   if ((s = dyce__q8_check_weights(node, tensors, out_c, in_c, err))) return s;
   node->packed_count = words(k->q8_fc_packed_bytes(in_c, out_c));
-  node->scratch_bytes = round16(4 * (size_t)out_c); /* the multipliers */
+  node->scratch_bytes = mult_bytes(node);
   return DYCE_OK;
 }
 
