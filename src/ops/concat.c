@@ -40,12 +40,18 @@ static void run_concat(const dyce__node *node, const dyce__shape *tensors,
   uint32_t in[DYCE__MAX_NODE_INPUTS], count = dyce__node_inputs(node, in);
   size_t c[DYCE__MAX_NODE_INPUTS];
   const float *src[DYCE__MAX_NODE_INPUTS];
+  const int8_t *bytes[DYCE__MAX_NODE_INPUTS];
   for (uint32_t i = 0; i < count; i++) {
     c[i] = tensors[in[i]].c;
     src[i] = ptr[in[i]];
+    bytes[i] = (const int8_t *)ptr[in[i]];
   }
   dyce__shape out = tensors[node->out];
-  k->concat_channels((size_t)out.h * out.w, count, c, src, ptr[node->out]);
+  if (dyce__is_q8(out)) /* int8: the same move of bytes (docs/INT8.md) */
+    k->q8_concat_channels((size_t)out.h * out.w, count, c, bytes,
+                          (int8_t *)ptr[node->out]);
+  else
+    k->concat_channels((size_t)out.h * out.w, count, c, src, ptr[node->out]);
 }
 
 const dyce__op_def dyce__op_concat = {"concat", check_concat, NULL, run_concat,

@@ -196,7 +196,11 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
                         void *scratch) {
   (void)scratch;
   dyce__shape in = tensors[node->in0];
-  k->flatten_chw(in.h, in.w, in.c, ptr[node->in0], ptr[node->out]);
+  if (dyce__is_q8(in)) /* int8: the same reordering of bytes */
+    k->q8_flatten_chw(in.h, in.w, in.c, (const int8_t *)ptr[node->in0],
+                      (int8_t *)ptr[node->out]);
+  else
+    k->flatten_chw(in.h, in.w, in.c, ptr[node->in0], ptr[node->out]);
 }
 
 const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL,

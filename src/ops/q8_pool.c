@@ -1,6 +1,7 @@
-/* Int8 pools, concat and flatten (docs/INT8.md). Shapes are checked by
- * the float ops; max pools, concat and flatten keep their input's scale
- * and zero point (dyce__check_types), the average pools requantize. */
+/* Int8 pools (docs/INT8.md). Shapes are checked by the float ops; max
+ * pools keep their input's scale and zero point (dyce__check_types), the
+ * average pools requantize. (Concat and flatten, pure moves of bytes, are
+ * the float ops, which pick their kernel by the tensors' type.) */
 #include <math.h>
 
 #include "ops.h"
@@ -67,32 +68,7 @@ static void run_global(const dyce__node *node, const dyce__shape *tensors,
   }
 }
 
-static void run_concat(const dyce__node *node, const dyce__shape *tensors,
-                       const dyce__kernels *k, float *const *ptr,
-                       void *scratch) {
-  (void)scratch;
-  uint32_t in[DYCE__MAX_NODE_INPUTS], count = dyce__node_inputs(node, in);
-  size_t c[DYCE__MAX_NODE_INPUTS];
-  const int8_t *src[DYCE__MAX_NODE_INPUTS];
-  for (uint32_t i = 0; i < count; i++) {
-    c[i] = tensors[in[i]].c;
-    src[i] = (const int8_t *)ptr[in[i]];
-  }
-  dyce__shape out = tensors[node->out];
-  k->q8_concat_channels((size_t)out.h * out.w, count, c, src,
-                        (int8_t *)ptr[node->out]);
-}
-
-static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
-                        const dyce__kernels *k, float *const *ptr,
-                        void *scratch) {
-  (void)scratch;
-  dyce__shape in = tensors[node->in0];
-  k->q8_flatten_chw(in.h, in.w, in.c, (const int8_t *)ptr[node->in0],
-                    (int8_t *)ptr[node->out]);
-}
-
-/* The float checks serve max pools, concat and flatten as they are. */
+/* The float checks serve the max pools as they are. */
 static dyce_status check_max_pool(dyce__node *node, const dyce__shape *tensors,
                                   const dyce__kernels *k, dyce_error *err) {
   return dyce__op_max_pool.check(node, tensors, k, err);
@@ -102,15 +78,6 @@ static dyce_status check_global_max(dyce__node *node,
                                     const dyce__kernels *k, dyce_error *err) {
   return dyce__op_global_max_pool.check(node, tensors, k, err);
 }
-static dyce_status check_concat(dyce__node *node, const dyce__shape *tensors,
-                                const dyce__kernels *k, dyce_error *err) {
-  return dyce__op_concat.check(node, tensors, k, err);
-}
-static dyce_status check_flatten(dyce__node *node, const dyce__shape *tensors,
-                                 const dyce__kernels *k, dyce_error *err) {
-  return dyce__op_flatten.check(node, tensors, k, err);
-}
-
 const dyce__op_def dyce__op_q8_max_pool = {"max_pool", check_max_pool, NULL,
                                            run_window_pool, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_avg_pool = {"avg_pool", check_avg, NULL,
@@ -119,7 +86,3 @@ const dyce__op_def dyce__op_q8_global_avg_pool = {
     "global_avg_pool", check_avg, NULL, run_global, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_global_max_pool = {
     "global_max_pool", check_global_max, NULL, run_global, NULL, NULL, NULL};
-const dyce__op_def dyce__op_q8_concat = {"concat", check_concat, NULL,
-                                         run_concat, NULL, NULL, NULL};
-const dyce__op_def dyce__op_q8_flatten = {"flatten", check_flatten, NULL,
-                                          run_flatten, NULL, NULL, NULL};

@@ -9,7 +9,7 @@
 extern const dyce__op_def dyce__op_q8_conv2d, dyce__op_q8_fully_connected,
     dyce__op_q8_add, dyce__op_q8_mul, dyce__op_q8_activation,
     dyce__op_q8_max_pool, dyce__op_q8_avg_pool, dyce__op_q8_global_avg_pool,
-    dyce__op_q8_global_max_pool, dyce__op_q8_concat, dyce__op_q8_flatten;
+    dyce__op_q8_global_max_pool;
 
 const dyce__op_def *dyce__op_find_q8(uint32_t code) {
   switch (code) {
@@ -22,8 +22,8 @@ const dyce__op_def *dyce__op_find_q8(uint32_t code) {
     case DYCE__OP_AVG_POOL: return &dyce__op_q8_avg_pool;
     case DYCE__OP_GLOBAL_AVG_POOL: return &dyce__op_q8_global_avg_pool;
     case DYCE__OP_GLOBAL_MAX_POOL: return &dyce__op_q8_global_max_pool;
-    case DYCE__OP_CONCAT: return &dyce__op_q8_concat;
-    case DYCE__OP_FLATTEN: return &dyce__op_q8_flatten;
+    case DYCE__OP_CONCAT: return &dyce__op_concat; /* moves either type */
+    case DYCE__OP_FLATTEN: return &dyce__op_flatten;
   }
   return NULL;
 }
