@@ -53,23 +53,32 @@ async function loadModel(runner, options) {
   throw new Error(`no model package with configurations: looked for ${candidates.join(', ')}`);
 }
 
-/** The package menu: each offered package the server has; choosing one reloads with ?model=. */
-async function fillPackageChoices(current) {
+/**
+ * The package menu: each offered package the server has (asked while the
+ * model loads, not before); choosing one reloads with ?model=.
+ */
+async function fillPackageChoices() {
   const select = $('package');
-  for (const [label, path] of PACKAGES) {
-    const url = new URL(path, location.href);
-    const head = await fetch(url, { method: 'HEAD' }).catch(() => null);
-    if (!head?.ok) continue;
-    const kb = Math.round(Number(head.headers.get('content-length')) / 1024);
-    const option = new Option(`${label} — ${kb} KB`, path, false, url.pathname === current.pathname);
-    select.appendChild(option);
-  }
-  if (!select.options.length) select.appendChild(new Option(current.pathname.split('/').pop(), ''));
+  const heads = await Promise.all(PACKAGES.map(([, path]) =>
+    fetch(new URL(path, location.href), { method: 'HEAD' }).catch(() => null)));
+  PACKAGES.forEach(([label, path], i) => {
+    if (!heads[i]?.ok) return;
+    const kb = Math.round(Number(heads[i].headers.get('content-length')) / 1024);
+    select.appendChild(new Option(`${label} — ${kb} KB`, path));
+  });
   select.addEventListener('change', () => {
     const query = new URLSearchParams(location.search);
     query.set('model', select.value);
     location.search = query.toString();
   });
+}
+
+/** Selects the loaded package in the menu (or names it, when it is not one the menu offers). */
+function showCurrentPackage(current) {
+  const select = $('package');
+  const i = [...select.options].findIndex((o) => new URL(o.value, location.href).pathname === current.pathname);
+  if (i >= 0) select.selectedIndex = i;
+  else select.appendChild(new Option(current.pathname.split('/').pop(), '', true, true));
 }
 
 class Demo {
@@ -294,8 +303,8 @@ async function main() {
   const runner = params.get('runner') === 'main' ? load : loadInWorker;
   view.showStatus('loading the model and the test images…');
   const options = params.get('variant') ? { variant: params.get('variant') } : {};
-  const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options), loadTestSet()]);
-  await fillPackageChoices(url);
+  const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options), loadTestSet(), fillPackageChoices()]);
+  showCurrentPackage(url);
   const demo = new Demo(model, set, url, bytes);
   view.showPackage(model.dtype, bytes, null);
   window.demo = demo;
