@@ -54,25 +54,33 @@ class Context:
         self.log(f"{name}: {self.timings[name]:.1f} s")
         return out
 
-    def fresh(self, step, key):
-        """True when WORK/<step>.json holds `key` (the step can be loaded)."""
-        path = self.path(f"{step}.json")
-        if self.opts.force or not os.path.exists(path):
-            return False
-        with open(path) as f:
-            return json.load(f) == json.loads(json.dumps(key))
+    def fresh(self, step, key, *needed):
+        """True when WORK/<step>.json holds `key` and every `needed` file
+        exists (the step can be loaded). Rank 0 decides and tells the others:
+        a rank reading the file while rank 0 rewrote it read half a file
+        (JSONDecodeError on rank 1, rank 0 then failed in the next barrier)."""
+        ok = False
+        if dist.is_main():
+            path = self.path(f"{step}.json")
+            if not self.opts.force and os.path.exists(path):
+                with open(path) as f:
+                    ok = json.load(f) == json.loads(json.dumps(key))
+            ok = ok and all(os.path.exists(n) for n in needed)
+        return dist.broadcast(ok)
 
     def done(self, step, key):
         if dist.is_main():
-            with open(self.path(f"{step}.json"), "w") as f:
+            path = self.path(f"{step}.json")
+            with open(path + ".tmp", "w") as f:
                 json.dump(key, f, indent=1)
+            os.replace(path + ".tmp", path)
         dist.barrier()
 
 
 def cached_module(ctx, step, module, key, train):
     """Load WORK/<step>.pt into module when its key matches, else train."""
     path = ctx.path(f"{step}.pt")
-    if ctx.fresh(step, key) and os.path.exists(path):
+    if ctx.fresh(step, key, path):
         module.load_state_dict(torch.load(path))
         ctx.log(f"{step}: loaded {path}")
         return module.eval()
