@@ -213,6 +213,15 @@ dyce_status dyce_session_set_input(dyce_session *session, const float *data,
                                    size_t count, dyce_layout layout,
                                    dyce_error *err);
 
+/* Where a caller may put the next input before dyce_session_set_input
+ * copies it in (room for the model's input elements): the scratch every
+ * graph shares, unused between runs, so a host that must copy the input
+ * into the engine's memory anyway (WebAssembly) needs no buffer of its
+ * own. Its contents are lost at the next run; the pointer changes with
+ * dyce_session_set_threads. NULL for a NULL session or one without an
+ * arena. */
+float *dyce_session_input_staging(dyce_session *session);
+
 /* Runs `graph`, first running every graph on its source path that has not
  * run yet for the current input. A graph already run is not run again. */
 dyce_status dyce_session_run(dyce_session *session, size_t graph,

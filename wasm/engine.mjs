@@ -132,12 +132,6 @@ export class Model {
     this.dtype = this.graphs.some((g) => g.int8Nodes > 0) ? 'int8' : 'float32';
     this.inputDims = [0, 1, 2, 3].map((i) => m._dyce_wasm_input_dim(handle, i));
     this.inputCount = this.inputDims.reduce((a, b) => a * b, 1);
-    // The input is copied here on every inference (allocated once).
-    this.inputPtr = m._malloc(4 * this.inputCount);
-    if (!this.inputPtr) {
-      this.free();
-      throw new DyceError('DYCE_OUT_OF_MEMORY', 'cannot allocate the input buffer');
-    }
     const head = this.graphs.findIndex((g) => g.name === 'head');
     this.defaultGraph = head >= 0 ? head : this.graphs.length - 1; // run()'s graph
     this.labels = [];
@@ -253,8 +247,11 @@ export class Model {
       });
       return;
     }
-    m.HEAPF32.set(input, this.inputPtr >> 2);
-    this.engine.call(m._dyce_session_set_input, this.session, this.inputPtr, input.length, layoutCode);
+    // Staged in the session's scratch (dead between runs; no buffer of
+    // our own: a 224x224x3 input would add 0.6 MB of wasm memory).
+    const staging = m._dyce_session_input_staging(this.session);
+    m.HEAPF32.set(input, staging >> 2);
+    this.engine.call(m._dyce_session_set_input, this.session, staging, input.length, layoutCode);
   }
 
   graphIndex(name) {
@@ -307,8 +304,7 @@ export class Model {
     const m = this.engine.m;
     if (this.session) m._dyce_session_free(this.session);
     if (this.handle) m._dyce_model_free(this.handle);
-    if (this.inputPtr) m._free(this.inputPtr);
-    this.session = this.handle = this.inputPtr = 0;
+    this.session = this.handle = 0;
   }
 }
 

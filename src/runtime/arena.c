@@ -117,6 +117,11 @@ static dyce_status plan(dyce_session *s, size_t tensors, size_t nodes,
     n_at += g->node_count;
     if (p->persistent > MAX_ARENA_BYTES) break;
   }
+  /* The scratch is dead between runs, so a caller stages its next input
+   * there (dyce_session_input_staging) instead of in a buffer of its own:
+   * at least the input's bytes. */
+  uint64_t in_bytes = (uint64_t)dyce__shape_elems(m->input) * sizeof(float);
+  if (p->scratch < in_bytes) p->scratch = in_bytes;
   if (p->persistent + p->scratch > MAX_ARENA_BYTES)
     st = dyce__fail(err, DYCE_LIMIT,
                     "the model needs an arena of %llu bytes; the limit is 1 "
@@ -134,6 +139,7 @@ static void bind(dyce_session *s, uint8_t *base, const arena_plan *p) {
   const dyce_model *m = s->model;
   uint8_t *scratch_base = base + p->persistent;
   s->input = (float *)(void *)base;
+  s->staging = (float *)(void *)scratch_base;
   for (size_t gi = 0; gi < m->graph_count; gi++) {
     const dyce__graph *g = &m->graphs[gi];
     float **ptr = s->tensor_ptr + s->tensor_start[gi];
@@ -197,6 +203,7 @@ void dyce__session_free_arena(dyce_session *s) {
   dyce__free(s->node_part_bytes);
   s->arena_alloc = NULL;
   s->arena = NULL;
+  s->staging = NULL;
   s->arena_bytes = 0;
   s->tensor_ptr = NULL;
   s->node_scratch = NULL;

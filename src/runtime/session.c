@@ -98,6 +98,10 @@ dyce_status dyce_session_set_input(dyce_session *s, const float *data,
   return dyce__ok(err);
 }
 
+float *dyce_session_input_staging(dyce_session *s) {
+  return s && s->arena ? s->staging : NULL;
+}
+
 void dyce__session_run_graph(dyce_session *s, size_t gi) {
   const dyce__graph *g = &s->model->graphs[gi];
   float *const *ptr = s->tensor_ptr + s->tensor_start[gi];

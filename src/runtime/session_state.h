@@ -16,6 +16,7 @@ struct dyce_session {
   uint8_t *arena;
   size_t arena_bytes;
   float *input;
+  float *staging;       /* the shared scratch, where a caller may stage an input */
   float **tensor_ptr;   /* per graph, per local tensor */
   size_t *tensor_start; /* index of graph g's first entry in tensor_ptr */
   void **node_scratch;  /* per node of every graph, same layout as nodes */
