@@ -4,7 +4,8 @@
  * builds natively too, with the sources of src/kernels/simd and ref.
  * `kernel_bench q8`: the int8 convolutions (docs/INT8.md) next to the
  * float ones at MobileNetV2-like shapes, in GOP/s (2 ops per MAC);
- * `kernel_bench mobilenet_v2 q8`: MobileNetV2's convolutions in int8. */
+ * `kernel_bench mobilenet_v2 q8`: MobileNetV2's convolutions in int8;
+ * `kernel_bench resnet18 q8`: ResNet-18's, float next to int8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,41 @@ static void mobilenet_v2(int q8) {
          total);
 }
 
+/* Every distinct convolution of ResNet-18-224 (the int8 benchmark model),
+ * float next to int8, times its count in the network, and the totals:
+ * where the int8 model's time goes and how it compares with float's. */
+static void resnet18(void) {
+  static const struct { const char *name; int h, c, oc, k, s, p, n; } rows[] = {
+      {"stem 7x7/2 224x224x3->64", 224, 3, 64, 7, 2, 3, 1},
+      {"3x3 56x56x64->64 (x4)", 56, 64, 64, 3, 1, 1, 4},
+      {"3x3/2 56x56x64->128", 56, 64, 128, 3, 2, 1, 1},
+      {"1x1/2 56x56x64->128", 56, 64, 128, 1, 2, 0, 1},
+      {"3x3 28x28x128->128 (x3)", 28, 128, 128, 3, 1, 1, 3},
+      {"3x3/2 28x28x128->256", 28, 128, 256, 3, 2, 1, 1},
+      {"1x1/2 28x28x128->256", 28, 128, 256, 1, 2, 0, 1},
+      {"3x3 14x14x256->256 (x3)", 14, 256, 256, 3, 1, 1, 3},
+      {"3x3/2 14x14x256->512", 14, 256, 512, 3, 2, 1, 1},
+      {"1x1/2 14x14x256->512", 14, 256, 512, 1, 2, 0, 1},
+      {"3x3 7x7x512->512 (x3)", 7, 512, 512, 3, 1, 1, 3}};
+  printf("kernel table %s: ResNet-18 convolutions, ms per layer\n",
+         dyce__kernels_simd.name);
+  double ft = 0, qt = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    dyce__window g = CONV(rows[i].h, rows[i].h, rows[i].c, rows[i].oc,
+                          rows[i].k, rows[i].s, rows[i].p, 1);
+    double ops = 2.0 * g.out_h * g.out_w * g.out_c * g.kh * g.kw * g.in_c;
+    int reps = ops > 4e8 ? 10 : 20;
+    bench(NULL, g, 3);
+    bench_q8(g, 3);
+    double f = bench(NULL, g, reps), q = bench_q8(g, reps);
+    ft += f * rows[i].n, qt += q * rows[i].n;
+    printf("%-26s f32 %8.3f ms %6.2f GOP/s  int8 %8.3f ms %6.2f GOP/s  x%.2f\n",
+           rows[i].name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
+  }
+  printf("resnet18 convolutions       f32 %8.3f ms  int8 %8.3f ms  x%.2f\n",
+         ft, qt, ft / qt);
+}
+
 /* A standalone activation pass over n floats (in place): the exp-based
  * ones are the dearest, EfficientNet runs SiLU after most convolutions. */
 static void bench_activation(const char *name, dyce__act a, size_t n) {
@@ -187,6 +223,10 @@ static void q8_rows(void) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "q8")) {
     q8_rows();
+    return 0;
+  }
+  if (argc > 1 && !strcmp(argv[1], "resnet18")) {
+    resnet18();
     return 0;
   }
   if (argc > 1 && !strcmp(argv[1], "mobilenet_v2")) {

@@ -45,9 +45,7 @@ typedef void (*dyce__q8_igemm_fn)(size_t mr, size_t n, size_t kc,
                                   const dyce__q8_out *o, int8_t *c,
                                   size_t c_stride, int padded);
 
-#ifndef DYCE__Q8_MR
-#define DYCE__Q8_MR 4
-#endif
+#define DYCE__Q8_MR 4 /* the rows dyce__q8_widen_rows interleaves */
 #define DYCE__Q8_CAT(a, b, c) a##b##c
 #define DYCE__Q8_XCAT(a, b, c) DYCE__Q8_CAT(a, b, c)
 #define DYCE__Q8_GEMM16_MR DYCE__Q8_XCAT(dyce__q8_gemm16_, DYCE__Q8_MR, x8)
@@ -64,21 +62,22 @@ void dyce__q8_igemm_1x8(size_t mr, size_t n, size_t kc, size_t kc_packed,
                         const dyce__q8_out *o, int8_t *c, size_t c_stride,
                         int padded);
 
-/* The same GEMM over rows already widened: a + i * a_stride holds
- * row i's kc values x - a_zp as int16, then zeros up to an even count
- * (dyce__q8_widen_rows); one tap (ks 1). */
+/* The same GEMM over rows already widened by dyce__q8_widen_rows: the
+ * values x - a_zp as int16, channel pair p of row i at a + 2 * (4p + i)
+ * (rows interleaved by pairs, 4 of them whatever mr), zeros from kc to
+ * round8(kc); one tap (ks 1). The 1-row kernel reads row 0. */
 #define DYCE__Q8_GEMM16(MR)                                                \
   void dyce__q8_gemm16_##MR##x8(size_t mr, size_t n, size_t kc,            \
                                 size_t kc_packed, const int16_t *a,        \
-                                size_t a_stride, const int8_t *w,          \
-                                const int32_t *bias, const dyce__q8_out *o, \
-                                int8_t *c, size_t c_stride);
+                                const int8_t *w, const int32_t *bias,      \
+                                const dyce__q8_out *o, int8_t *c,          \
+                                size_t c_stride);
 DYCE__Q8_GEMM16(1)
 DYCE__Q8_GEMM16(4)
-/* mr rows of kc int8 at a[i] to int16 x - zp at dst + i * stride,
- * stride >= round8(kc), zeros from kc to round8(kc). */
+/* mr <= 4 rows of kc int8 at a[i] (rows past mr repeat row mr - 1) to
+ * the interleaved int16 rows above: 4 * round8(kc) int16 at dst. */
 void dyce__q8_widen_rows(size_t mr, const int8_t *const *a, size_t kc,
-                         int32_t zp, int16_t *dst, size_t stride);
+                         int32_t zp, int16_t *dst);
 
 /* Packs [n][taps][kc] int8 into panels of ks = taps segments of kc rows,
  * each paired as above (the convolutions and FC pack one segment of K);

@@ -134,7 +134,6 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
                        int8_t *out, void *scratch) {
   int8_t *zero = scratch, *tile = zero + zero_bytes(g);
   int16_t *wide = (int16_t *)(void *)(tile + (taps(g) != 1 ? MR * row_bytes(g) : 0));
-  const size_t ws = (size_t)wide_elems(g);
   const int8_t *rows[MR];
   const size_t pixels = (size_t)g->out_h * g->out_w, c = g->in_c;
   const size_t k = taps(g) * g->packed_in_c, rb = (size_t)row_bytes(g);
@@ -156,13 +155,18 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
       if (++ox == g->out_w) ox = 0, oy++;
     }
     const size_t kc = one_by_one ? c : k;
-    dyce__q8_widen_rows(mr, rows, kc, in_zp, wide, ws);
-    if (mr == 1)
-      dyce__q8_gemm16_1x8(mr, g->out_c, kc, k, wide, ws, packed, bias, o,
-                          out + m0 * g->out_c, g->out_c);
+    dyce__q8_widen_rows(mr, rows, kc, in_zp, wide);
+    /* Two call sites of the MR-row kernel keep it out of line (wasm-opt
+     * inlines a function called once; V8 then spilled its accumulators
+     * in this larger function). */
+    int8_t *dst = out + m0 * g->out_c;
+    if (mr == MR)
+      GEMM16(MR, g->out_c, kc, k, wide, packed, bias, o, dst, g->out_c);
+    else if (mr == 1)
+      dyce__q8_gemm16_1x8(1, g->out_c, kc, k, wide, packed, bias, o, dst,
+                          g->out_c);
     else
-      GEMM16(mr, g->out_c, kc, k, wide, ws, packed, bias, o,
-             out + m0 * g->out_c, g->out_c);
+      GEMM16(mr, g->out_c, kc, k, wide, packed, bias, o, dst, g->out_c);
   }
 }
 

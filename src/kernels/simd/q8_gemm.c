@@ -32,16 +32,39 @@ static inline wpair pair_lone(const int8_t *w) {
   return p;
 }
 
+/* Four 8-lane rows of i16 transposed by channel pairs: vector p holds
+ * pair p (i32 lane) of rows 0-3. */
+static inline void transpose_pairs(dyce__vh r[4]) {
+  const dyce__vi a = (dyce__vi)r[0], b = (dyce__vi)r[1];
+  const dyce__vi c = (dyce__vi)r[2], d = (dyce__vi)r[3];
+  const dyce__vi ab_lo = __builtin_shufflevector(a, b, 0, 4, 1, 5);
+  const dyce__vi ab_hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+  const dyce__vi cd_lo = __builtin_shufflevector(c, d, 0, 4, 1, 5);
+  const dyce__vi cd_hi = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+  r[0] = (dyce__vh)__builtin_shufflevector(ab_lo, cd_lo, 0, 1, 4, 5);
+  r[1] = (dyce__vh)__builtin_shufflevector(ab_lo, cd_lo, 2, 3, 6, 7);
+  r[2] = (dyce__vh)__builtin_shufflevector(ab_hi, cd_hi, 0, 1, 4, 5);
+  r[3] = (dyce__vh)__builtin_shufflevector(ab_hi, cd_hi, 2, 3, 6, 7);
+}
+
 void dyce__q8_widen_rows(size_t mr, const int8_t *const *a, size_t kc,
-                         int32_t zp, int16_t *dst, size_t stride) {
+                         int32_t zp, int16_t *dst) {
   const dyce__vh vzp = dyce__vh_splat((int16_t)zp);
-  for (size_t i = 0; i < mr; i++) {
-    const int8_t *x = a[i];
-    int16_t *d = dst + i * stride;
-    size_t k = 0;
-    for (; k + 8 <= kc; k += 8) dyce__vh_store(d + k, dyce__vh_load8(x + k) - vzp);
-    if (k < kc)
-      dyce__vh_store(d + k, dyce__vh_load8_partial(x + k, kc - k, (int8_t)zp) - vzp);
+  const int8_t *x[4];
+  for (size_t i = 0; i < 4; i++) x[i] = a[i < mr ? i : mr - 1];
+  size_t k = 0;
+  for (; k + 8 <= kc; k += 8, dst += 32) {
+    dyce__vh r[4];
+    for (size_t i = 0; i < 4; i++) r[i] = dyce__vh_load8(x[i] + k) - vzp;
+    transpose_pairs(r);
+    for (size_t j = 0; j < 4; j++) dyce__vh_store(dst + 8 * j, r[j]);
+  }
+  if (k < kc) {
+    dyce__vh r[4];
+    for (size_t i = 0; i < 4; i++)
+      r[i] = dyce__vh_load8_partial(x[i] + k, kc - k, (int8_t)zp) - vzp;
+    transpose_pairs(r);
+    for (size_t j = 0; j < 4; j++) dyce__vh_store(dst + 8 * j, r[j]);
   }
 }
 
@@ -151,37 +174,35 @@ void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
     }
 }
 
-/* The pre-widened GEMM (q8.h): rows of i16 (x - zp), a pair per
- * v128.load32_splat, so the loop has no zero-point subtraction, no
- * widening of inputs and no lane shuffle. */
-#define ROWS_6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+/* The pre-widened GEMM (q8.h): per channel pair one weight pair (two
+ * v128.load8x8_s, sign-extending loads) and per row one v128.load32_splat
+ * from the interleaved rows, all at constant offsets from two pointers
+ * (V8 then spends no scalar instruction on addresses), one pair per
+ * iteration: 8 accumulators, 2 weight and up to 4 input vectors stay in
+ * registers, where a deeper unrolling let the compiler hoist every
+ * weight load and V8 spilled accumulators to the stack. */
 #define W_DECLARE_ROW(i)                                    \
   const size_t row##i = ((i) < mr ? (i) : mr - 1);          \
-  const int16_t *a##i = a + row##i * a_stride;              \
   int8_t *c##i = c + row##i * c_stride;
-#define W_MADD_AT(i, q)                                     \
-  {                                                         \
-    const dyce__vh s = dyce__vh_load_pair(a##i + 2 * (p + q)); \
-    acc##i##_0 += dyce__vi_dot(s, wp.lo);                   \
-    acc##i##_1 += dyce__vi_dot(s, wp.hi);                   \
-  }
-#define W_MADD_0(i) W_MADD_AT(i, 0)
-#define W_MADD_1(i) W_MADD_AT(i, 1)
-#define W_MADD_2(i) W_MADD_AT(i, 2)
-#define W_MADD_3(i) W_MADD_AT(i, 3)
 #define W_MADD_ROW(i)                                       \
   {                                                         \
-    const dyce__vh s = dyce__vh_load_pair(a##i + 2 * p);    \
+    const dyce__vh s = dyce__vh_load_pair(x + 2 * (i));     \
     acc##i##_0 += dyce__vi_dot(s, wp.lo);                   \
     acc##i##_1 += dyce__vi_dot(s, wp.hi);                   \
   }
 
+/* Rows k and k + 1 of a panel, each half sign-extended by its load. */
+static inline wpair pair_load8(const int8_t *w) {
+  wpair p = {dyce__vh_load8(w), dyce__vh_load8(w + 8)};
+  return p;
+}
+
 #define DYCE__DEFINE_Q8_GEMM16(MR)                                           \
   void dyce__q8_gemm16_##MR##x8(size_t mr, size_t n, size_t kc,             \
                                 size_t kc_packed, const int16_t *a,         \
-                                size_t a_stride, const int8_t *w,           \
-                                const int32_t *bias, const dyce__q8_out *o, \
-                                int8_t *c, size_t c_stride) {               \
+                                const int8_t *w, const int32_t *bias,       \
+                                const dyce__q8_out *o, int8_t *c,           \
+                                size_t c_stride) {                          \
     ROWS_##MR(W_DECLARE_ROW)                                                \
     const dyce__q8_stage st = dyce__q8_stage_of(o->zp, o->qmin, o->qmax);   \
     const size_t pairs = (kc + 1) / 2;                                      \
@@ -192,24 +213,15 @@ void dyce__q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *src,
       const dyce__vi b0 = dyce__vi_load_n(bias + n0, nc < 4 ? nc : 4);      \
       const dyce__vi b1 = dyce__vi_load_n(bias + n0 + 4, n1);               \
       ROWS_##MR(INIT_ROW)                                                   \
-      size_t p = 0;                                                         \
-      for (; p + 4 <= full; p += 4) { /* constant load offsets */           \
-        const int8_t *wq = w + 2 * p * NR;                                  \
-        wpair wp = pair_full(wq);                                           \
-        ROWS_##MR(W_MADD_0)                                                 \
-        wp = pair_full(wq + 2 * NR);                                        \
-        ROWS_##MR(W_MADD_1)                                                 \
-        wp = pair_full(wq + 4 * NR);                                        \
-        ROWS_##MR(W_MADD_2)                                                 \
-        wp = pair_full(wq + 6 * NR);                                        \
-        ROWS_##MR(W_MADD_3)                                                 \
-      }                                                                     \
-      for (; p < full; p++) {                                               \
-        const wpair wp = pair_full(w + 2 * p * NR);                         \
+      const int16_t *x = a;                                                 \
+      const int8_t *wq = w;                                                 \
+      DYCE__NO_UNROLL                                                       \
+      for (size_t p = 0; p < full; p++, wq += 2 * NR, x += 8) {             \
+        const wpair wp = pair_load8(wq);                                    \
         ROWS_##MR(W_MADD_ROW)                                               \
       }                                                                     \
-      if (p < pairs) { /* an odd packed k's last row */                     \
-        const wpair wp = pair_lone(w + 2 * p * NR);                         \
+      if (full < pairs) { /* an odd packed k's last row */                  \
+        const wpair wp = pair_lone(wq);                                     \
         ROWS_##MR(W_MADD_ROW)                                               \
       }                                                                     \
       const dyce__vf m0 = dyce__vf_load_upto4(o->mult + n0, nc < 4 ? nc : 4); \

@@ -108,8 +108,9 @@ void dyce__q8_pack_winograd(const dyce__window *g, const int8_t *ohwi,
     }
 }
 
-/* Scratch: V[16][TILES][round8(packed_in_c)] int16, then one panel's
- * products M[16][TILES][8] int32. */
+/* Scratch: V[16][TILES / MR][round8(packed_in_c) / 2][MR][2] int16 (per
+ * matrix, groups of MR tiles interleaved by channel pairs), then one
+ * panel's products M[16][TILES][8] int32. */
 static size_t v_elems(const dyce__window *g) {
   return 16 * TILES * round8(g->packed_in_c);
 }
@@ -121,8 +122,17 @@ size_t dyce__q8_winograd_scratch_bytes(const dyce__window *g) {
 static inline dyce__vh ld16(const int16_t *p) {
   return *(const dyce__vh_mem *)(const void *)p;
 }
-static inline void st16(int16_t *p, dyce__vh v) {
-  *(dyce__vh_mem *)(void *)p = v;
+/* The 4 channel pairs of v (i32 lanes) to p, p + 8, p + 16, p + 24: one
+ * tile's slots in the interleaved rows of gemm_4x8. */
+static inline void st_pairs(int16_t *p, dyce__vh v) {
+#if defined(__wasm_simd128__)
+  wasm_v128_store32_lane(p, (v128_t)v, 0);
+  wasm_v128_store32_lane(p + 8, (v128_t)v, 1);
+  wasm_v128_store32_lane(p + 16, (v128_t)v, 2);
+  wasm_v128_store32_lane(p + 24, (v128_t)v, 3);
+#else
+  for (size_t j = 0; j < 4; j++) memcpy(p + 8 * j, (const int16_t *)&v + 2 * j, 4);
+#endif
 }
 
 /* 8 channels from c0 of a pixel (NULL: padding) minus zp; lanes past
@@ -135,7 +145,9 @@ static inline dyce__vh pixel8(const int8_t *p, size_t c0, size_t in_c,
 }
 
 /* V = B' (d - zp) B for the 4x4 input window at (iy0, ix0), every channel
- * up to round8(in_c); the 16 results go `stride` int16 apart. */
+ * up to round8(in_c), to the tile's slots at v (channel pair p at v + 8p,
+ * the other 3 tiles of its group between); the 16 results go `stride`
+ * int16 apart. */
 static void input_tile(const dyce__window *g, const int8_t *in, int32_t zp,
                        long iy0, long ix0, int16_t *v, size_t stride) {
   const int8_t *p[4][4];
@@ -158,34 +170,23 @@ static void input_tile(const dyce__window *g, const int8_t *in, int32_t zp,
       d[0][c] = a0, d[1][c] = a1, d[2][c] = a2, d[3][c] = a3;
     }
     for (size_t r = 0; r < 4; r++) { /* (B' d) B: columns */
-      int16_t *o = v + 4 * r * stride + c0;
-      st16(o, d[r][0] - d[r][2]);
-      st16(o + stride, d[r][1] + d[r][2]);
-      st16(o + 2 * stride, d[r][2] - d[r][1]);
-      st16(o + 3 * stride, d[r][1] - d[r][3]);
+      int16_t *o = v + 4 * r * stride + 4 * c0;
+      st_pairs(o, d[r][0] - d[r][2]);
+      st_pairs(o + stride, d[r][1] + d[r][2]);
+      st_pairs(o + 2 * stride, d[r][2] - d[r][1]);
+      st_pairs(o + 3 * stride, d[r][1] - d[r][3]);
     }
   }
 }
 
 #define ROWS(X) X(0) X(1) X(2) X(3)
 #define DECLARE_ROW(i) \
-  const int16_t *a##i = a + ((i) < mr ? (i) : mr - 1) * a_stride; \
   dyce__vi acc##i##_0 = dyce__vi_splat(0), acc##i##_1 = dyce__vi_splat(0);
-#define LOAD_ROW(i) const dyce__vh x##i = ld16(a##i + k);
-#define MADD_ROW(i, p)                           \
-  {                                              \
-    const dyce__vh s = DYCE__VH_PAIR(x##i, p);   \
-    acc##i##_0 += dyce__vi_dot(s, w0);           \
-    acc##i##_1 += dyce__vi_dot(s, w1);           \
-  }
-#define MADD_0(i) MADD_ROW(i, 0)
-#define MADD_1(i) MADD_ROW(i, 1)
-#define MADD_2(i) MADD_ROW(i, 2)
-#define MADD_3(i) MADD_ROW(i, 3)
-#define PAIR(p)                                               \
-  {                                                           \
-    const dyce__vh w0 = ld16(wk + 16 * (p)), w1 = ld16(wk + 16 * (p) + 8); \
-    ROWS(MADD_##p)                                            \
+#define MADD_ROW(i)                                     \
+  {                                                     \
+    const dyce__vh s = dyce__vh_load_pair(a + 2 * (i)); \
+    acc##i##_0 += dyce__vi_dot(s, w0);                  \
+    acc##i##_1 += dyce__vi_dot(s, w1);                  \
   }
 #define STORE_ROW(i)                                               \
   if ((i) < mr) {                                                  \
@@ -193,15 +194,20 @@ static void input_tile(const dyce__window *g, const int8_t *in, int32_t zp,
     *(dyce__vi_mem *)(void *)(m + (i) * 8 + 4) = acc##i##_1;       \
   }
 
-/* M rows [mr][8] = a rows (k8 int16 each, a_stride apart) times one
- * panel (k8 / 2 pairs of 8 columns); rows past mr repeat row mr - 1. */
-static void gemm_4x8(size_t mr, size_t k8, const int16_t *a, size_t a_stride,
-                     const int16_t *w, int32_t *m) {
+/* M rows [mr][8] = 4 tiles' rows, interleaved by channel pairs (pair p
+ * of tile i at a + 8p + 2i, k8 / 2 pairs), times one panel (k8 / 2 pairs
+ * of 8 columns); rows past mr are computed, not stored. Two pointers, one
+ * pair per iteration (DYCE__NO_UNROLL), and out of line: inlined into
+ * the convolution (clang, then wasm-opt for a function called once),
+ * V8 spilled the accumulators to the stack in every iteration. */
+__attribute__((noinline)) static void gemm_4x8(size_t mr, size_t k8,
+                                               const int16_t *a,
+                                               const int16_t *w, int32_t *m) {
   ROWS(DECLARE_ROW)
-  for (size_t k = 0; k < k8; k += 8) {
-    const int16_t *wk = w + k * 8;
-    ROWS(LOAD_ROW)
-    PAIR(0) PAIR(1) PAIR(2) PAIR(3)
+  DYCE__NO_UNROLL
+  for (size_t p = 0; p < k8 / 2; p++, a += 8, w += 16) {
+    const dyce__vh w0 = ld16(w), w1 = ld16(w + 8);
+    ROWS(MADD_ROW)
   }
   ROWS(STORE_ROW)
 }
@@ -254,19 +260,27 @@ void dyce__q8_conv_winograd(const dyce__window *g, const int8_t *in,
   const size_t tw = (g->out_w + 1) / 2, tiles = (g->out_h + 1) / 2 * tw;
   for (size_t t0 = 0; t0 < tiles; t0 += TILES) {
     const size_t nt = tiles - t0 < TILES ? tiles - t0 : TILES;
-    for (size_t t = 0; t < nt; t++) {
-      size_t ty = (t0 + t) / tw, tx = (t0 + t) % tw;
+    /* Tiles to a multiple of MR (the last one again): the GEMM reads
+     * whole groups of interleaved rows. */
+    for (size_t t = 0; t < (nt + MR - 1) / MR * MR; t++) {
+      size_t u = t0 + (t < nt ? t : nt - 1), ty = u / tw, tx = u % tw;
       input_tile(g, in, in_zp, (long)ty * 2 - (long)g->pad_t,
-                 (long)tx * 2 - (long)g->pad_l, v + t * vl, TILES * vl);
+                 (long)tx * 2 - (long)g->pad_l,
+                 v + t / MR * MR * vl + t % MR * 2, TILES * vl);
     }
     for (size_t n0 = 0; n0 < g->out_c; n0 += 8) {
       const size_t nc = g->out_c - n0 < 8 ? g->out_c - n0 : 8;
       const size_t n1 = nc > 4 ? nc - 4 : 0;
       const int16_t *panel = packed + (n0 / 8) * kp * 8;
-      for (size_t e = 0; e < 16; e++)
-        for (size_t t = 0; t < nt; t += MR)
-          gemm_4x8(nt - t < MR ? nt - t : MR, vl, v + (e * TILES + t) * vl,
-                   vl, panel + e * me, m + (e * TILES + t) * 8);
+      for (size_t e = 0; e < 16; e++) {
+        size_t t = 0;
+        for (; t + MR <= nt; t += MR)
+          gemm_4x8(MR, vl, v + (e * TILES + t) * vl, panel + e * me,
+                   m + (e * TILES + t) * 8);
+        if (t < nt) /* a second call site: kept out of line (see gemm_4x8) */
+          gemm_4x8(nt - t, vl, v + (e * TILES + t) * vl, panel + e * me,
+                   m + (e * TILES + t) * 8);
+      }
       dyce__vi b[2] = {dyce__vi_load_n(bias + n0, nc < 4 ? nc : 4),
                        dyce__vi_load_n(bias + n0 + 4, n1)};
       dyce__vf mult[2] = {

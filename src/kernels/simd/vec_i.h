@@ -29,6 +29,15 @@
 #pragma clang fp contract(off)
 #endif
 
+/* Before a loop: keep it one step per iteration. The int8 GEMMs' loops
+ * are (q8_gemm.c): unrolled, clang hoisted every step's weight loads and
+ * V8 then spilled the accumulators to the stack. */
+#if defined(__clang__)
+#define DYCE__NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define DYCE__NO_UNROLL _Pragma("GCC unroll 1")
+#endif
+
 typedef int16_t dyce__vh __attribute__((vector_size(16)));
 typedef int8_t dyce__vb __attribute__((vector_size(16)));
 /* Unaligned, aliasing views of memory. */
