@@ -5,7 +5,8 @@
  * `kernel_bench q8`: the int8 convolutions (docs/INT8.md) next to the
  * float ones at MobileNetV2-like shapes, in GOP/s (2 ops per MAC);
  * `kernel_bench mobilenet_v2 q8`: MobileNetV2's convolutions in int8;
- * `kernel_bench resnet18 q8`: ResNet-18's, float next to int8. */
+ * `kernel_bench resnet18 q8`: ResNet-18's, float next to int8;
+ * `kernel_bench dw`: MobileNetV2's depthwise ones, float next to int8. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,32 @@ static void resnet18(void) {
          ft, qt, ft / qt);
 }
 
+/* MobileNetV2's depthwise convolutions (`kernel_bench dw`), float next to
+ * int8, times their count in the network, and the totals. */
+static void depthwise(void) {
+  static const struct { int h, c, s, n; } rows[] = {
+      {112, 32, 1, 1}, {112, 96, 2, 1}, {56, 144, 1, 1}, {56, 144, 2, 1},
+      {28, 192, 1, 2}, {28, 192, 2, 1}, {14, 384, 1, 4}, {14, 576, 1, 2},
+      {14, 576, 2, 1}, {7, 960, 1, 3}};
+  double ft = 0, qt = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "dw 3x3/%d %dx%dx%d (x%d)", rows[i].s,
+             rows[i].h, rows[i].h, rows[i].c, rows[i].n);
+    dyce__window g = CONV(rows[i].h, rows[i].h, rows[i].c, rows[i].c, 3,
+                          rows[i].s, 1, rows[i].c);
+    double ops = 2.0 * g.out_h * g.out_w * g.out_c * 9;
+    bench(NULL, g, 3);
+    bench_q8(g, 3);
+    double f = bench(NULL, g, 30), q = bench_q8(g, 30);
+    ft += f * rows[i].n, qt += q * rows[i].n;
+    printf("%-28s f32 %7.3f ms %6.2f GOP/s  int8 %7.3f ms %6.2f GOP/s  x%.2f\n",
+           name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
+  }
+  printf("mobilenet_v2 depthwise      f32 %7.3f ms  int8 %7.3f ms  x%.2f\n",
+         ft, qt, ft / qt);
+}
+
 /* A standalone activation pass over n floats (in place): the exp-based
  * ones are the dearest, EfficientNet runs SiLU after most convolutions. */
 static void bench_activation(const char *name, dyce__act a, size_t n) {
@@ -223,6 +250,10 @@ static void q8_rows(void) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "q8")) {
     q8_rows();
+    return 0;
+  }
+  if (argc > 1 && !strcmp(argv[1], "dw")) {
+    depthwise();
     return 0;
   }
   if (argc > 1 && !strcmp(argv[1], "resnet18")) {

@@ -105,7 +105,7 @@ static void run_zps(q8_conv_spec s, size_t i) {
 }
 
 static void q8_conv_dense(void) {
-  static const uint32_t cins[] = {1, 2, 3, 7, 8, 9, 16, 17, 33};
+  static const uint32_t cins[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33};
   static const uint32_t couts[] = {1, 7, 8, 9, 24};
   size_t i = 0;
   for (size_t a = 0; a < sizeof cins / sizeof cins[0]; a++)
@@ -144,6 +144,22 @@ static void q8_conv_depthwise(void) {
   run_zps(conv(2, 3, 16, 16, 16, 5, 5, 1, 2, 1), 0);
   run_zps(conv(3, 40, 24, 24, 24, 5, 5, 1, 2, 1), 1);
   run_zps(conv(5, 33, 40, 40, 40, 3, 3, 1, 1, 1), 2);
+  /* 3x3 at stride 1 and 2 by widened input rows (q8_dwconv_rows.c's
+   * dw3): output widths 1-9 (pixels 4 at a time, then one at a time),
+   * even and odd input widths, no padding, padding wider than the input,
+   * blocks of 1-7 channels left. */
+  for (size_t z = 0; z < N_ZPS; z++) {
+    static const uint32_t widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15};
+    static const uint32_t cs[] = {4, 5, 12, 16, 21};
+    for (size_t a = 0; a < sizeof widths / sizeof widths[0]; a++) {
+      uint32_t c = cs[(a + z) % 5], w = widths[a];
+      run_zps(conv(5, w, c, c, c, 3, 3, 1, 1, 1), z + a);
+      run_zps(conv(6, w, c, c, c, 3, 3, 2, 1, 1), z + a + 1);
+      if (w >= 3) run_zps(conv(4, w, c, c, c, 3, 3, 1 + a % 2, 0, 1), z + a + 2);
+    }
+    run_zps(conv(2, 2, 8, 8, 8, 3, 3, 1, 2, 1), z);
+    run_zps(conv(3, 2, 13, 13, 13, 3, 3, 2, 2, 1), z + 1);
+  }
   /* Over 25 weight pairs: passes of 26 taps with the sums kept between
    * them (q8_dwconv.c); 11x3 and 3x11 still by rows. */
   for (size_t z = 0; z < N_ZPS; z++) {

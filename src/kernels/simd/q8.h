@@ -106,6 +106,15 @@ void dyce__q8_dwconv_rows(const dyce__window *g, const int8_t *in,
                           const int32_t *bias, const dyce__q8_out *o,
                           int8_t *out, void *scratch);
 
+/* 3x3 depthwise, stride 1 or 2 across, no dilation (q8_dwconv_rows.c):
+ * input rows widened once into horizontal tap pairs, kept for the output
+ * rows that read them. */
+int dyce__q8_dw3_applies(const dyce__window *g);
+size_t dyce__q8_dw3_scratch(const dyce__window *g);
+void dyce__q8_dw3(const dyce__window *g, const int8_t *in, int32_t in_zp,
+                  const int8_t *packed, const int32_t *bias,
+                  const dyce__q8_out *o, int8_t *out, void *scratch);
+
 /* Exact integer Winograd F(2x2, 3x3) (q8_winograd.c) for 3x3 stride-1
  * dense convolutions whose packed input channels are within
  * [DYCE__Q8_WINOGRAD_MIN_C, DYCE__Q8_WINOGRAD_MAX_C]. The maximum is the

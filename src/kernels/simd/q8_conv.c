@@ -104,6 +104,11 @@ static void gather(const dyce__window *g, const int8_t *in, int8_t zp,
     if (row_inside && contiguous) {
       const int8_t *src = in + ((size_t)iy * g->in_w + (size_t)ix0) * c;
       size_t n = (size_t)g->kw * c, q = 0;
+      if (n >= 8 && n <= 16) { /* RGB 3x3: two overlapping copies */
+        memcpy(row, src, 8), memcpy(row + n - 8, src + n - 8, 8);
+        row += n;
+        continue;
+      }
       for (; q + 8 <= n; q += 8) memcpy(row + q, src + q, 8);
       for (; q < n; q++) row[q] = src[q];
       row += n;

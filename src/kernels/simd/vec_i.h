@@ -280,6 +280,30 @@ static inline void dyce__vi_store8(int8_t *p, dyce__vi a, dyce__vi b,
 #endif
 }
 
+/* Two vectors of int32 in -128..127 to 4 int8 each, a's at p and b's at
+ * q (n <= 4 of them). */
+static inline void dyce__vi_store4x2(int8_t *p, int8_t *q, dyce__vi a,
+                                     dyce__vi b, size_t n) {
+#if defined(__wasm_simd128__)
+  v128_t h = wasm_i16x8_narrow_i32x4((v128_t)a, (v128_t)b);
+  v128_t v = wasm_i8x16_narrow_i16x8(h, h);
+  if (n == 4) {
+    wasm_v128_store32_lane(p, v, 0);
+    wasm_v128_store32_lane(q, v, 1);
+    return;
+  }
+#elif defined(__SSE2__)
+  __m128i h = _mm_packs_epi32((__m128i)a, (__m128i)b);
+  __m128i v = _mm_packs_epi16(h, h);
+  if (n == 4) {
+    int32_t x = _mm_cvtsi128_si32(v), y = _mm_cvtsi128_si32(_mm_srli_si128(v, 4));
+    memcpy(p, &x, 4), memcpy(q, &y, 4);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < n; i++) p[i] = (int8_t)a[i], q[i] = (int8_t)b[i];
+}
+
 /* The first n < 8 int8 at p, the other lanes `fill`, as 8 x i16 (a
  * loop, not memcpy: under WebAssembly that is a call per tail). */
 static inline dyce__vh dyce__vh_load8_partial(const int8_t *p, size_t n,
