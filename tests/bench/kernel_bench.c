@@ -77,8 +77,10 @@ static double bench_q8(dyce__window g, int reps) {
 
 /* One row: float and int8 on the same shape, each after 3 untimed runs
  * (V8 compiles wasm functions again, optimised, after their first runs:
- * the first row timed the baseline code of the int8 kernels). */
-static void compare_q8(const char *name, dyce__window g, int reps) {
+ * the first row timed the baseline code of the int8 kernels); their
+ * times, for the modes that sum them. */
+typedef struct f32_q8 { double f, q; } f32_q8;
+static f32_q8 compare_q8(const char *name, dyce__window g, int reps) {
   double ops = 2.0 * g.out_h * g.out_w * g.out_c * g.kh * g.kw *
                (g.in_c / g.groups);
   bench(NULL, g, 3);
@@ -86,6 +88,7 @@ static void compare_q8(const char *name, dyce__window g, int reps) {
   double f = bench(NULL, g, reps), q = bench_q8(g, reps);
   printf("%-30s f32 %8.3f ms %6.2f GOP/s  int8 %8.3f ms %6.2f GOP/s  x%.2f\n",
          name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
+  return (f32_q8){f, q};
 }
 
 #define CONV(ih, iw, ic, oc, k, s, p, groups)                               \
@@ -165,13 +168,8 @@ static void resnet18(void) {
     dyce__window g = CONV(rows[i].h, rows[i].h, rows[i].c, rows[i].oc,
                           rows[i].k, rows[i].s, rows[i].p, 1);
     double ops = 2.0 * g.out_h * g.out_w * g.out_c * g.kh * g.kw * g.in_c;
-    int reps = ops > 4e8 ? 10 : 20;
-    bench(NULL, g, 3);
-    bench_q8(g, 3);
-    double f = bench(NULL, g, reps), q = bench_q8(g, reps);
-    ft += f * rows[i].n, qt += q * rows[i].n;
-    printf("%-26s f32 %8.3f ms %6.2f GOP/s  int8 %8.3f ms %6.2f GOP/s  x%.2f\n",
-           rows[i].name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
+    f32_q8 t = compare_q8(rows[i].name, g, ops > 4e8 ? 10 : 20);
+    ft += t.f * rows[i].n, qt += t.q * rows[i].n;
   }
   printf("resnet18 convolutions       f32 %8.3f ms  int8 %8.3f ms  x%.2f\n",
          ft, qt, ft / qt);
@@ -189,15 +187,9 @@ static void depthwise(void) {
     char name[48];
     snprintf(name, sizeof name, "dw 3x3/%d %dx%dx%d (x%d)", rows[i].s,
              rows[i].h, rows[i].h, rows[i].c, rows[i].n);
-    dyce__window g = CONV(rows[i].h, rows[i].h, rows[i].c, rows[i].c, 3,
-                          rows[i].s, 1, rows[i].c);
-    double ops = 2.0 * g.out_h * g.out_w * g.out_c * 9;
-    bench(NULL, g, 3);
-    bench_q8(g, 3);
-    double f = bench(NULL, g, 30), q = bench_q8(g, 30);
-    ft += f * rows[i].n, qt += q * rows[i].n;
-    printf("%-28s f32 %7.3f ms %6.2f GOP/s  int8 %7.3f ms %6.2f GOP/s  x%.2f\n",
-           name, f, ops / f / 1e6, q, ops / q / 1e6, f / q);
+    f32_q8 t = compare_q8(name, CONV(rows[i].h, rows[i].h, rows[i].c, rows[i].c,
+                                     3, rows[i].s, 1, rows[i].c), 30);
+    ft += t.f * rows[i].n, qt += t.q * rows[i].n;
   }
   printf("mobilenet_v2 depthwise      f32 %7.3f ms  int8 %7.3f ms  x%.2f\n",
          ft, qt, ft / qt);
