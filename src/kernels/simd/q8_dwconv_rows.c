@@ -228,19 +228,18 @@ size_t dyce__q8_dw3_scratch(const dyce__window *g) {
   return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-/* E[X] of one input row (row at channel c0). */
-static inline __attribute__((always_inline)) dyce__vh dw3_col(
-    const int8_t *row, long x, long in_w, size_t c, size_t lanes,
-    dyce__vh vzp) {
-  if (x < 0 || x >= in_w) return vzp;
-  const int8_t *q = row + (size_t)x * c;
-  return lanes == CR ? dyce__vh_load8(q) : dyce__vh_load8_partial(q, lanes, 0);
-}
-
+/* E[X] of one input row (row at channel c0), X inside the row. */
 static inline __attribute__((always_inline)) dyce__vh dw3_load(
     const int8_t *row, long x, size_t c, size_t lanes) {
   const int8_t *q = row + (size_t)x * c;
   return lanes == CR ? dyce__vh_load8(q) : dyce__vh_load8_partial(q, lanes, 0);
+}
+
+/* E[X], the zero point outside the row. */
+static inline __attribute__((always_inline)) dyce__vh dw3_col(
+    const int8_t *row, long x, long in_w, size_t c, size_t lanes,
+    dyce__vh vzp) {
+  return x < 0 || x >= in_w ? vzp : dw3_load(row, x, c, lanes);
 }
 
 /* Pair j of the row (every sw-th slot), columns x0 + j * sw and one on:
