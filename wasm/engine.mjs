@@ -248,9 +248,11 @@ export class Model {
       return;
     }
     // Staged in the session's scratch (dead between runs; no buffer of
-    // our own: a 224x224x3 input would add 0.6 MB of wasm memory).
+    // our own: a 224x224x3 input would add 0.6 MB of wasm memory). None
+    // after a failed setThreads: the engine then says why, and nothing
+    // is written at address 0.
     const staging = m._dyce_session_input_staging(this.session);
-    m.HEAPF32.set(input, staging >> 2);
+    if (staging) m.HEAPF32.set(input, staging >> 2);
     this.engine.call(m._dyce_session_set_input, this.session, staging, input.length, layoutCode);
   }
 

@@ -59,12 +59,14 @@ size_t dyce_session_arena_bytes(const dyce_session *s) {
 dyce_status dyce_session_set_input(dyce_session *s, const float *data,
                                    size_t count, dyce_layout layout,
                                    dyce_error *err) {
-  if (!s || !data)
-    return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session or data is NULL");
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  /* Before the data: without an arena there is no staging area either,
+   * so a host that stages its input gets this reason, not "NULL data". */
   if (!s->arena)
     return dyce__fail(err, DYCE_BAD_STATE,
                       "the session has no arena (dyce_session_set_threads "
                       "failed to replan it)");
+  if (!data) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "data is NULL");
   dyce__shape in = s->model->input;
   size_t want = dyce__shape_elems(in);
   if (layout != DYCE_LAYOUT_NHWC && layout != DYCE_LAYOUT_NCHW)
@@ -99,7 +101,7 @@ dyce_status dyce_session_set_input(dyce_session *s, const float *data,
 }
 
 float *dyce_session_input_staging(dyce_session *s) {
-  return s && s->arena ? s->staging : NULL;
+  return s ? s->staging : NULL; /* NULL with the arena (free_arena) */
 }
 
 void dyce__session_run_graph(dyce_session *s, size_t gi) {
