@@ -411,6 +411,13 @@ typedef struct dyce_search_options {
    * recorded under that name); exits without records at a level are not
    * used there. */
   size_t level;
+  /* Budget fill: after the lambda sweep, this many mean-MAC budgets
+   * (geometric between its cheapest and dearest configuration) each get
+   * the most accurate configuration the circular search finds within
+   * them, to fill the gaps a weighted objective leaves in the Pareto list
+   * (it reaches only the convex hull). 0: none (the papers' search). At
+   * most 4096. */
+  size_t budgets;
   /* Called now and then with the fraction done; may be NULL. */
   void (*progress)(void *context, double fraction);
   void *progress_context;
@@ -424,7 +431,8 @@ typedef struct dyce_search_point {
   dyce_config config;
   double accuracy;           /* on eval_split */
   double mean_macs;          /* on eval_split */
-  double lambda;             /* the lambda that found it (NaN for references) */
+  double lambda;             /* the lambda that found it (NaN for references
+                              * and budget-fill points) */
 } dyce_search_point;
 
 /* Runs the search and returns the Pareto list on eval_split, sorted by

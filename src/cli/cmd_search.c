@@ -54,6 +54,12 @@ static int parse(int argc, char **argv, search_args *a) {
       a->opt.eval_split = argv[++i];
     } else if (strcmp(arg, "--lambda-step") == 0) {
       a->opt.lambda_step = atof(argv[++i]);
+    } else if (strcmp(arg, "--budgets") == 0) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (end == argv[i] || *end || v < 0 || v > 4096)
+        return cli_error("search: --budgets takes 0..4096, not '%s'", argv[i]);
+      a->opt.budgets = (size_t)v;
     } else if (strcmp(arg, "--level") == 0) {
       a->level = argv[++i];
     } else if (!a->model && arg[0] != '-') {
@@ -65,7 +71,7 @@ static int parse(int argc, char **argv, search_args *a) {
   if (!a->model || !a->records)
     return cli_error("search: usage: dyce search MODEL.dyce --records FILE "
                      "[--method onepass|circular|samethres|both] [--search-split S] "
-                     "[--eval-split S] [--lambda-step X] [--no-savers] [--level L] "
+                     "[--eval-split S] [--lambda-step X] [--budgets N] [--no-savers] [--level L] "
                      "[-o OUT.dyce] [--json]");
   return CLI_OK;
 }

@@ -62,14 +62,10 @@ static void onepass(dyce__sweeper *w, const dyce_search_options *o,
   }
 }
 
-static void circular(dyce__sweeper *w, const dyce_search_options *o,
-                     dyce__sim_config *c) {
-  dyce__sim_config_empty(c);
-  dyce__sweeper_set_config(w, c);
-  size_t q0 = first_position(o);
-  dyce__sweep_prepare(w, c, q0);
-  double current =
-      dyce__sweep_best(w, dyce__sim_classifier_at(w->s, q0, c->use[q0])).j;
+/* Best single change per round (over every position), until none lowers
+ * the objective below `current`, the objective of `c` as it stands. */
+static void climb(dyce__sweeper *w, const dyce_search_options *o,
+                  dyce__sim_config *c, double current) {
   size_t rounds = 4 * (w->s->stage_count + 1);
   for (size_t round = 0; round < rounds; round++) {
     size_t best_q = 0;
@@ -92,6 +88,16 @@ static void circular(dyce__sweeper *w, const dyce_search_options *o,
     commit(w, c, best_q, best_use, best.threshold);
     current = best.j;
   }
+}
+
+static void circular(dyce__sweeper *w, const dyce_search_options *o,
+                     dyce__sim_config *c) {
+  dyce__sim_config_empty(c);
+  dyce__sweeper_set_config(w, c);
+  size_t q0 = first_position(o);
+  dyce__sweep_prepare(w, c, q0);
+  climb(w, o, c,
+        dyce__sweep_best(w, dyce__sim_classifier_at(w->s, q0, c->use[q0])).j);
 }
 
 /* A growing list of candidate points. */
@@ -143,6 +149,77 @@ static void pareto(point_list *ps) {
     if (kept == 0 || ps->p[i].accuracy > ps->p[kept - 1].accuracy)
       ps->p[kept++] = ps->p[i];
   ps->n = kept;
+}
+
+/* The configurations a level's lambda sweep found (consecutive repeats
+ * dropped), where the budget fill starts from. */
+typedef struct config_list {
+  dyce__sim_config *c;
+  size_t n, cap;
+} config_list;
+
+static int add_config(config_list *cs, const dyce__sim_config *c) {
+  if (cs->n && memcmp(&cs->c[cs->n - 1], c, sizeof *c) == 0) return 1;
+  if (cs->n == cs->cap) {
+    size_t cap = cs->cap ? cs->cap * 2 : 64;
+    dyce__sim_config *bigger = dyce__malloc(cap * sizeof *bigger);
+    if (!bigger) return 0;
+    if (cs->n) memcpy(bigger, cs->c, cs->n * sizeof *bigger);
+    dyce__free(cs->c);
+    cs->c = bigger;
+    cs->cap = cap;
+  }
+  cs->c[cs->n++] = *c;
+  return 1;
+}
+
+/* The budget fill (dyce_search_options.budgets). The lambda sweep
+ * minimises a weighted sum of error and cost, so it finds only points on
+ * the convex hull of the (MACs, accuracy) cloud; where the hull has a
+ * long edge, the Pareto list has a gap a page's frame budget can fall
+ * in. For each budget, geometric between the cheapest and the dearest
+ * configuration the sweep found, the circular search maximises correct
+ * answers within that many mean MACs (search split), starting from the
+ * most accurate found configuration that fits. Returns 0 when out of
+ * memory. */
+static int budget_fill(dyce__sweeper *w, const dyce_search_options *o,
+                       const config_list *found, const dyce__sim *eval,
+                       point_list *ps, size_t done, size_t total,
+                       size_t levels_done, size_t levels) {
+  const dyce__sim *s = w->s;
+  double *correct = dyce__malloc((found->n + 1) * sizeof *correct);
+  double *macs = dyce__malloc((found->n + 1) * sizeof *macs);
+  double lo = INFINITY, hi = 0;
+  int ok = correct && macs;
+  for (size_t i = 0; ok && i < found->n; i++) {
+    dyce__sim_evaluate(s, &found->c[i], &correct[i], &macs[i]);
+    lo = fmin(lo, macs[i]);
+    hi = fmax(hi, macs[i]);
+  }
+  for (size_t k = 1; ok && hi > lo && k <= o->budgets; k++) {
+    double budget = lo * pow(hi / lo, (double)k / (double)(o->budgets + 1));
+    size_t start = found->n;
+    for (size_t i = 0; i < found->n; i++)
+      if (macs[i] <= budget &&
+          (start == found->n || correct[i] > correct[start] ||
+           (correct[i] == correct[start] && macs[i] < macs[start])))
+        start = i;
+    if (start < found->n) {
+      dyce__sim_config c = found->c[start];
+      w->budget = budget;
+      dyce__sweeper_set_config(w, &c);
+      climb(w, o, &c, dyce__sweep_objective(w, correct[start], macs[start]));
+      w->budget = 0;
+      ok = add_point(ps, eval, &c, s, NAN);
+    }
+    if (o->progress)
+      o->progress(o->progress_context,
+                  ((double)levels_done + (double)(done + k) / (double)total) /
+                      (double)levels);
+  }
+  dyce__free(correct);
+  dyce__free(macs);
+  return ok;
 }
 
 /* Exit type of an exit graph: the text after "exit<p>_". */
@@ -206,6 +283,9 @@ static dyce_status check_options(const dyce_model *m,
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                       "width level %zu does not exist (the model has %zu)",
                       o->level, dyce_model_level_count(m));
+  if (o->budgets > 4096)
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "%zu budgets asked for; at most 4096", o->budgets);
   if (!(o->lambda_step > 0) || !(o->lambda_max >= o->lambda_min) ||
       (o->lambda_max - o->lambda_min) / o->lambda_step > 1e6)
     return dyce__fail(err, DYCE_INVALID_ARGUMENT,
@@ -238,6 +318,8 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
     goto done;
   }
   size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
+  size_t units = steps + o->budgets; /* progress: lambdas, then budgets */
+  config_list found = {0};
   for (size_t k = 0; k < steps; k++) {
     dyce__sim_config c;
     w.lambda = o->lambda_min + (double)k * o->lambda_step;
@@ -245,11 +327,11 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
     int ok = 1;
     if (o->method != DYCE_SEARCH_CIRCULAR) {
       onepass(&w, o, &c);
-      ok = add_point(ps, &eval, &c, &search, w.lambda);
+      ok = add_point(ps, &eval, &c, &search, w.lambda) && add_config(&found, &c);
     }
     if (ok && o->method != DYCE_SEARCH_ONEPASS) {
       circular(&w, o, &c);
-      ok = add_point(ps, &eval, &c, &search, w.lambda);
+      ok = add_point(ps, &eval, &c, &search, w.lambda) && add_config(&found, &c);
     }
     if (!ok) {
       st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
@@ -257,9 +339,13 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
     }
     if (o->progress)
       o->progress(o->progress_context,
-                  ((double)done + (double)(k + 1) / (double)steps) /
+                  ((double)done + (double)(k + 1) / (double)units) /
                       (double)total);
   }
+  if (!st && o->budgets &&
+      !budget_fill(&w, o, &found, &eval, ps, steps, units, done, total))
+    st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
+  dyce__free(found.c);
 done:
   dyce__sweeper_free(&w);
   dyce__sim_free(&search);

@@ -1,6 +1,8 @@
 /* The exact per-position threshold sweep (see sweep.h). */
 #include "sweep.h"
 
+#include <math.h>
+
 #include "../core/internal.h"
 
 #define GRID 1000 /* thresholds j / 1000 */
@@ -93,6 +95,8 @@ void dyce__sweep_prepare(dyce__sweeper *w, const dyce__sim_config *c,
 double dyce__sweep_objective(const dyce__sweeper *w, double correct,
                              double macs) {
   const dyce__sim *s = w->s;
+  if (w->budget > 0)
+    return macs > w->budget ? INFINITY : -correct + 0.5 * macs / w->budget;
   double a = correct / ((double)s->n * s->backbone_accuracy);
   double c = macs / ((double)s->n * s->backbone_macs);
   return w->lambda * (1.0 - a) + (1.0 - w->lambda) * c;

@@ -14,6 +14,9 @@
 typedef struct dyce__sweeper {
   const dyce__sim *s;
   double lambda;
+  /* > 0: the objective is the most correct answers whose total MACs over
+   * the split stay within `budget` (fewer MACs among equals), not J. */
+  double budget;
   uint64_t *mask;     /* [n]: bit q set when position q answers the sample */
   uint8_t *reach;     /* [n] */
   uint8_t *cont_correct;
@@ -37,7 +40,8 @@ void dyce__sweep_prepare(dyce__sweeper *w, const dyce__sim_config *c, size_t q);
  * evaluates "no classifier at q". */
 dyce__sweep_result dyce__sweep_best(const dyce__sweeper *w,
                                     const dyce__sim_classifier *cl);
-/* J of totals (correct answers, MACs) over the split. */
+/* The objective of totals (correct answers, MACs) over the split: J, or
+ * under a budget -correct + a tie-break in [0, 0.5] (infinite over it). */
 double dyce__sweep_objective(const dyce__sweeper *w, double correct,
                              double macs);
 

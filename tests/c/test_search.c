@@ -155,6 +155,40 @@ static void onepass_dominates_samethres(void) {
   close_fixture(f);
 }
 
+/* The budget fill adds candidates to the lambda sweep's, so its Pareto
+ * list is at least as good everywhere, and on these records it finds
+ * points the sweep cannot (off the convex hull). */
+static void budget_fill_adds_points(void) {
+  fixture f = open_fixture();
+  dyce_search_options o;
+  dyce_search_defaults(&o);
+  o.method = DYCE_SEARCH_BOTH;
+  o.lambda_step = 0.01;
+  dyce_search_point *p = NULL, *q = NULL;
+  size_t n, nq;
+  dyce_error err;
+  CHECK_MSG(dyce_search(f.m, f.r, &o, &p, &n, &err) == DYCE_OK, "%s", err.message);
+  o.budgets = 32;
+  CHECK_MSG(dyce_search(f.m, f.r, &o, &q, &nq, &err) == DYCE_OK, "%s", err.message);
+  check_pareto(&f, q, nq);
+  size_t filled = 0;
+  for (size_t j = 0; j < nq; j++) /* fill points: NaN lambda, not a reference */
+    filled += isnan(q[j].lambda) && q[j].config.exit[0] != DYCE_NO_GRAPH;
+  CHECK_MSG(filled > 0, "%zu points, none from the fill", nq);
+  for (size_t i = 0; i < n; i++) {
+    int covered = 0;
+    for (size_t j = 0; j < nq; j++)
+      covered |= q[j].mean_macs <= p[i].mean_macs && q[j].accuracy >= p[i].accuracy;
+    CHECK_MSG(covered, "point %zu (%.4f, %.1f) lost by the fill", i, p[i].accuracy, p[i].mean_macs);
+  }
+  o.budgets = 4097;
+  dyce_search_free_points(q);
+  CHECK(dyce_search(f.m, f.r, &o, &q, &nq, &err) == DYCE_INVALID_ARGUMENT);
+  CHECK(strstr(err.message, "budgets") != NULL);
+  dyce_search_free_points(p);
+  close_fixture(f);
+}
+
 static void tinysaver_ranking(void) {
   fixture f = open_fixture();
   dyce_saver_score sc[DYCE_MAX_SAVERS];
@@ -326,6 +360,7 @@ const test_case search_tests[] = {
     {"search", "many_classes_corrupt", many_classes_corrupt},
     {"search", "onepass_and_circular_find_the_saver", onepass_and_circular_find_the_saver},
     {"search", "onepass_dominates_samethres", onepass_dominates_samethres},
+    {"search", "budget_fill_adds_points", budget_fill_adds_points},
     {"search", "tinysaver_ranking", tinysaver_ranking},
     {"search", "search_errors", search_errors},
     {"search", "records_are_validated", records_are_validated},
