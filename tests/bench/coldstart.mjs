@@ -67,11 +67,11 @@ if (args.includes('--no-browser')) {
 
 const f = (x) => x.toFixed(1).padStart(8);
 console.log(`\n# cold start: import + load + first inference, ${runs} fresh processes / browser contexts each; median (min) ms`);
-console.log(`${'host'.padEnd(24)}${'runtime'.padEnd(11)}${'model'.padEnd(17)}${'import'.padStart(16)}${'load'.padStart(18)}` +
+console.log(`${'host'.padEnd(24)}${'runtime'.padEnd(14)}${'model'.padEnd(17)}${'import'.padStart(16)}${'load'.padStart(18)}` +
   `${'first'.padStart(18)}${'total'.padStart(18)}${'steady'.padStart(9)}${'first/steady'.padStart(14)}`);
 for (const r of rows) {
   const both = (key) => `${f(r[key])} (${r[`${key}Min`].toFixed(1)})`.padStart(key === 'importMs' ? 16 : 18);
-  console.log(`${r.host.padEnd(24)}${r.runtime.padEnd(11)}${r.model.padEnd(17)}${both('importMs')}${both('loadMs')}` +
+  console.log(`${r.host.padEnd(24)}${r.runtime.padEnd(14)}${r.model.padEnd(17)}${both('importMs')}${both('loadMs')}` +
     `${both('firstMs')}${both('totalMs')}${f(r.steadyMs)}${r.firstOverSteady.toFixed(1).padStart(14)}`);
 }
 if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(rows, null, 2) + '\n');

@@ -1,5 +1,7 @@
 // dyce's cold start in Debian's Chromium: a page whose module script,
-// from its first statement, imports wasm/index.mjs, loads the shipped
+// from its first statement, imports wasm/index.mjs (the modules, three
+// levels of imports) or wasm/dist/dyce.browser.mjs (`dyce/browser`, the
+// same as one file; scripts/bundle-browser.mjs), loads the shipped
 // package (wasm compiled by streaming: served as application/wasm) and
 // classifies a Fashion-MNIST test image, then 30 more for the steady
 // time. A fresh browser context per run, so no cache helps. The files are
@@ -15,12 +17,13 @@ import { chromium } from 'playwright-core';
 
 import { readTestSet } from '../node/fmnist.mjs';
 
+const ENTRIES = { dyce: '/wasm/index.mjs', 'dyce/browser': '/wasm/dist/dyce.browser.mjs' };
 const PAGE = `<!doctype html><link rel="icon" href="data:,"><script type="module">
 window.addEventListener('unhandledrejection', (e) => { window.result = { error: String(e.reason?.message ?? e.reason) }; });
 const gray = new Uint8Array(await (await fetch('/image.bin')).arrayBuffer()); // the user's, not timed
 const pixels = new Uint8ClampedArray(4 * gray.length).map((_, i) => (i % 4 === 3 ? 255 : gray[i >> 2]));
 const t0 = performance.now();
-const { load } = await import('/wasm/index.mjs');
+const { load } = await import(new URLSearchParams(location.search).get('entry'));
 const tImport = performance.now();
 const model = await load('/models/fashion-mnist.dyce');
 const tLoad = performance.now();
@@ -59,8 +62,8 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function summary(host, rs) {
-  const row = { host, runtime: 'dyce', model: 'fashion-mnist', variant: rs[0].variant, runs: rs.length };
+function summary(host, runtime, rs) {
+  const row = { host, runtime, model: 'fashion-mnist', variant: rs[0].variant, runs: rs.length };
   for (const key of ['importMs', 'loadMs', 'firstMs', 'totalMs', 'steadyMs']) {
     row[key] = median(rs.map((r) => r[key]));
     row[`${key}Min`] = Math.min(...rs.map((r) => r[key]));
@@ -73,7 +76,8 @@ function summary(host, rs) {
  * `runs` cold starts of dyce in Chromium, each in a fresh browser context,
  * then a second visit of the page in the same context (the HTTP cache,
  * and V8's code cache for the streamed .wasm where Chromium kept one)
- * → two rows shaped as coldstart.mjs's.
+ * → two rows shaped as coldstart.mjs's per entry (modules, one file), the
+ * entries taking turns.
  */
 export async function chromiumColdStarts(root, runs) {
   const server = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', root], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -86,26 +90,28 @@ export async function chromiumColdStarts(root, runs) {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const cold = [], repeat = [];
-  const visit = async (page) => {
-    await page.goto(`http://127.0.0.1:${port}/`);
+  const names = Object.keys(ENTRIES), cold = {}, repeat = {};
+  for (const name of names) [cold[name], repeat[name]] = [[], []];
+  const visit = async (page, name) => {
+    await page.goto(`http://127.0.0.1:${port}/?entry=${encodeURIComponent(ENTRIES[name])}`);
     await page.waitForFunction(() => window.result, null, { timeout: 60_000 });
     const r = await page.evaluate(() => window.result);
-    if (r.error) throw new Error(`the cold-start page failed: ${r.error}`);
+    if (r.error) throw new Error(`the cold-start page (${name}) failed: ${r.error}`);
     return r;
   };
   try {
-    for (let i = 0; i < runs; i++) {
-      const context = await browser.newContext();
-      cold.push(await visit(await context.newPage()));
-      repeat.push(await visit(await context.newPage()));
-      await context.close();
-    }
+    for (let i = 0; i < runs; i++)
+      for (let j = 0; j < names.length; j++) { // the entries take turns going first
+        const name = names[(i + j) % names.length], context = await browser.newContext();
+        cold[name].push(await visit(await context.newPage(), name));
+        repeat[name].push(await visit(await context.newPage(), name));
+        await context.close();
+      }
   } finally {
     await browser.close();
     server.kill();
   }
-  return [summary('chromium', cold), summary('chromium, repeat visit', repeat)];
+  return names.flatMap((name) => [summary('chromium', name, cold[name]), summary('chromium, repeat visit', name, repeat[name])]);
 }
 
 if (process.argv[2] === '--serve') {

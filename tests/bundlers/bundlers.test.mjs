@@ -1,6 +1,7 @@
 // dyce as a new web developer gets it: the `npm pack` tarball installed in
 // a fresh app, a ten-line page, built with Vite (`vite build`, no config),
-// webpack 5 (no config at all) and esbuild (the README's recipe), served
+// webpack 5 (no config at all), esbuild (the README's recipe) and no
+// bundler at all (an import map naming the one-file `dyce/browser`), served
 // on 127.0.0.1 and opened in Debian's Chromium; and the same page under
 // Vite's dev server (no config, no optimizeDeps.exclude). Each build classifies real
 // Fashion-MNIST test images on the main thread and in the Worker, and
@@ -83,7 +84,16 @@ const BUNDLERS = {
     fs.writeFileSync(path.join(out, 'index.html'), HTML('js/main.js'));
     return out;
   },
+  // No bundler: the app folder served as it is, the page's import map
+  // naming the one-file entry (`dyce/browser`) and the Worker's client.
+  none(dir) {
+    const imports = { dyce: `/${NO_BUNDLER_ENTRY}`, 'dyce/worker': '/node_modules/dyce/wasm/worker-client.mjs' };
+    fs.writeFileSync(path.join(dir, 'index.html'),
+      HTML('./main.js').replace('<script', `<script type="importmap">${JSON.stringify({ imports })}</script><script`));
+    return dir;
+  },
 };
+const NO_BUNDLER_ENTRY = 'node_modules/dyce/wasm/dist/dyce.browser.mjs';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 // What makes a page cross-origin isolated (SharedArrayBuffer: threads).
@@ -108,7 +118,7 @@ function serve(base, extra) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('Vite (build and dev server), webpack and esbuild apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
+test('Vite (build and dev server), webpack, esbuild and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
   const set = readTestSet();
   const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
   const model = await load(MODEL);
@@ -137,7 +147,8 @@ test('Vite (build and dev server), webpack and esbuild apps classify in Chromium
     fs.cpSync(app.dir, dir, { recursive: true });
     folders[name] = build(dir);
     // Nothing Node-only reached the browser bundle.
-    const code = fs.readdirSync(folders[name], { recursive: true }).filter((f) => /\.m?js$/.test(f));
+    const code = name === 'none' ? [NO_BUNDLER_ENTRY] // the rest of node_modules is not the page's
+      : fs.readdirSync(folders[name], { recursive: true }).filter((f) => /\.m?js$/.test(f));
     assert.ok(code.length > 0, `${name} emitted no script`);
     const nodeImport = /\bfrom\s*["'`]node:|\b(import|require)\(\s*["'`]node:/;
     for (const f of code) assert.ok(!nodeImport.test(fs.readFileSync(path.join(folders[name], f), 'utf8')), `${name}: ${f} imports a node: module`);

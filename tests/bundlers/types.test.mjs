@@ -12,6 +12,7 @@ import { packedApp, root } from './app.mjs';
 const CHECK = `
 import { load, detectVariant, DyceError, DyceModel } from 'dyce';
 import type { Model, Classification, LoadOptions, PixelData, NormalizedTensor, ImageInput, ConfigInfo, DyceErrorCode } from 'dyce';
+import { load as loadOneFile } from 'dyce/browser';
 import { loadInWorker, WorkerModel } from 'dyce/worker';
 import { Governor, govern, governorTable, initialState, predictedCosts, DEFAULTS } from 'dyce/governor';
 import type { ChangeDetail, Decision } from 'dyce/governor';
@@ -22,6 +23,7 @@ import type {} from 'dyce/wasi';
 export async function main(bytes: Uint8Array, pixels: Uint8Array): Promise<string> {
   const options: LoadOptions = { wasmPaths: '/assets/', variant: detectVariant() };
   const model: Model = await load(bytes, options);
+  const same: Model = await loadOneFile(bytes);
   const image: PixelData = { data: pixels, width: 28, height: 28, channels: 1 };
   const tensor: NormalizedTensor = { tensor: new Float32Array(784), layout: 'nchw', normalized: true };
   const inputs: ImageInput[] = [image, tensor];
