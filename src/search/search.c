@@ -196,7 +196,7 @@ static int budget_fill(dyce__sweeper *w, const dyce_search_options *o,
     lo = fmin(lo, macs[i]);
     hi = fmax(hi, macs[i]);
   }
-  for (size_t k = 1; ok && hi > lo && k <= o->budgets; k++) {
+  for (size_t k = 1; ok && lo > 0 && hi > lo && k <= o->budgets; k++) {
     double budget = lo * pow(hi / lo, (double)k / (double)(o->budgets + 1));
     size_t start = found->n;
     for (size_t i = 0; i < found->n; i++)
