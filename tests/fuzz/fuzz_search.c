@@ -46,6 +46,7 @@ static void search_records(const uint8_t *data, size_t size) {
     dyce_search_defaults(&o);
     o.lambda_step = 0.1;
     o.method = (dyce_search_method)(data[0] / 2 % 4);
+    o.budgets = data[0] / 8 % 4; /* the budget fill, 0..3 budgets */
     dyce_search_point *p = NULL;
     size_t count;
     if (dyce_search(model, r, &o, &p, &count, NULL) == DYCE_OK && count) {
