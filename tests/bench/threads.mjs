@@ -12,8 +12,12 @@
 // the runtime ran on one (whatever it reports). The ms per run of that
 // second ("alone") is lower than the interleaved median for tiny models:
 // there each timed run follows a message that wakes the realm's thread.
-// A realm that cannot start (tfjs-backend-wasm's threads under Node) is
-// reported with its error and left out.
+// `--settle MS` (default 0) makes the driver wait that long before each
+// interleaved run, every realm alike: e.g. 25, the idle gap between
+// frames at 30–40 fps, after which a pool's threads have gone to sleep
+// (and the other runtimes' spinning pools have stopped). A realm that
+// cannot start (tfjs-backend-wasm's threads under Node) is reported with
+// its error and left out.
 import fs from 'node:fs';
 
 import { otherLoad } from './proc_cpu.mjs';
@@ -47,6 +51,7 @@ async function benchModel(host, model, o, failed) {
   for (let i = 0; i < o.runs; i++)
     for (let j = 0; j < live.length; j++) {
       const realm = live[(i + j) % live.length];
+      if (o.settle > 0) await new Promise((resolve) => setTimeout(resolve, o.settle));
       times.get(realm).push(await realm.run());
     }
   const alone = new Map();
@@ -116,11 +121,13 @@ function report(rows, s, n) {
 export async function benchThreads(o) {
   const n = o.threads;
   if (!Number.isInteger(n) || n < 2) throw new Error(`--threads takes a whole number ≥ 2, not ${n}`);
+  o = { ...o, settle: o.settle ?? 0 };
+  if (!(o.settle >= 0)) throw new Error(`--settle takes milliseconds ≥ 0, not ${o.settle}`);
   const models = o.modelsGiven ? o.models : THREAD_MODELS;
   const runtimes = o.runtimesGiven ? o.runtimes : RUNTIMES;
   const configs = runtimes.flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads })));
   console.log(`# ${new Date().toISOString()} one thread vs ${n}; ${o.runs} runs after ${o.warmup} warm-up (and 1 s) ` +
-    `per realm, interleaved; then ${ALONE_MS / 1000} s of each realm's runs back to back, alone: ms per run, CPU / wall time`);
+    `per realm, interleaved, ${o.settle} ms apart; then ${ALONE_MS / 1000} s of each realm's runs back to back, alone: ms per run, CPU / wall time`);
   const rows = [];
   for (const name of o.hosts ?? Object.keys(HOSTS)) {
     if (!HOSTS[name]) throw new Error(`unknown host ${name}; the hosts are ${Object.keys(HOSTS).join(', ')}`);
