@@ -100,6 +100,20 @@ static void circular(dyce__sweeper *w, const dyce_search_options *o,
         dyce__sweep_best(w, dyce__sim_classifier_at(w->s, q0, c->use[q0])).j);
 }
 
+/* Room for one more of the `n` items of `size` bytes at *items (*cap
+ * allocated; doubling from 64). 0 when out of memory. */
+static int make_room(void **items, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return 1;
+  size_t more = *cap ? *cap * 2 : 64;
+  void *bigger = dyce__malloc(more * size);
+  if (!bigger) return 0;
+  if (n) memcpy(bigger, *items, n * size);
+  dyce__free(*items);
+  *items = bigger;
+  *cap = more;
+  return 1;
+}
+
 /* A growing list of candidate points. */
 typedef struct point_list {
   dyce_search_point *p;
@@ -109,15 +123,9 @@ typedef struct point_list {
 static int add_point(point_list *ps, const dyce__sim *eval,
                      const dyce__sim_config *c, const dyce__sim *search,
                      double lambda) {
-  if (ps->n == ps->cap) {
-    size_t cap = ps->cap ? ps->cap * 2 : 64;
-    dyce_search_point *bigger = dyce__malloc(cap * sizeof *bigger);
-    if (!bigger) return 0;
-    if (ps->n) memcpy(bigger, ps->p, ps->n * sizeof *bigger);
-    dyce__free(ps->p);
-    ps->p = bigger;
-    ps->cap = cap;
-  }
+  void *items = ps->p;
+  if (!make_room(&items, ps->n, &ps->cap, sizeof *ps->p)) return 0;
+  ps->p = items;
   dyce_search_point *pt = &ps->p[ps->n++];
   double correct, macs;
   dyce__sim_evaluate(eval, c, &correct, &macs);
@@ -160,17 +168,25 @@ typedef struct config_list {
 
 static int add_config(config_list *cs, const dyce__sim_config *c) {
   if (cs->n && memcmp(&cs->c[cs->n - 1], c, sizeof *c) == 0) return 1;
-  if (cs->n == cs->cap) {
-    size_t cap = cs->cap ? cs->cap * 2 : 64;
-    dyce__sim_config *bigger = dyce__malloc(cap * sizeof *bigger);
-    if (!bigger) return 0;
-    if (cs->n) memcpy(bigger, cs->c, cs->n * sizeof *bigger);
-    dyce__free(cs->c);
-    cs->c = bigger;
-    cs->cap = cap;
-  }
+  void *items = cs->c;
+  if (!make_room(&items, cs->n, &cs->cap, sizeof *cs->c)) return 0;
+  cs->c = items;
   cs->c[cs->n++] = *c;
   return 1;
+}
+
+/* Progress through one level's search: `units` steps (the lambdas, then
+ * the budgets) of level `level` of `levels`. */
+typedef struct level_progress {
+  size_t level, levels, units;
+} level_progress;
+
+static void report(const dyce_search_options *o, const level_progress *p,
+                   size_t units_done) {
+  if (o->progress)
+    o->progress(o->progress_context,
+                ((double)p->level + (double)units_done / (double)p->units) /
+                    (double)p->levels);
 }
 
 /* The budget fill (dyce_search_options.budgets). The lambda sweep
@@ -184,8 +200,8 @@ static int add_config(config_list *cs, const dyce__sim_config *c) {
  * memory. */
 static int budget_fill(dyce__sweeper *w, const dyce_search_options *o,
                        const config_list *found, const dyce__sim *eval,
-                       point_list *ps, size_t done, size_t total,
-                       size_t levels_done, size_t levels) {
+                       point_list *ps, const level_progress *progress,
+                       size_t units_done) {
   const dyce__sim *s = w->s;
   double *correct = dyce__malloc((found->n + 1) * sizeof *correct);
   double *macs = dyce__malloc((found->n + 1) * sizeof *macs);
@@ -212,10 +228,7 @@ static int budget_fill(dyce__sweeper *w, const dyce_search_options *o,
       w->budget = 0;
       ok = add_point(ps, eval, &c, s, NAN);
     }
-    if (o->progress)
-      o->progress(o->progress_context,
-                  ((double)levels_done + (double)(done + k) / (double)total) /
-                      (double)levels);
+    report(o, progress, units_done + k);
   }
   dyce__free(correct);
   dyce__free(macs);
@@ -318,7 +331,7 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
     goto done;
   }
   size_t steps = (size_t)((o->lambda_max - o->lambda_min) / o->lambda_step) + 1;
-  size_t units = steps + o->budgets; /* progress: lambdas, then budgets */
+  const level_progress progress = {done, total, steps + o->budgets};
   config_list found = {0};
   for (size_t k = 0; k < steps; k++) {
     dyce__sim_config c;
@@ -337,13 +350,10 @@ static dyce_status search_level(const dyce_model *m, const dyce_records *r,
       st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
       break;
     }
-    if (o->progress)
-      o->progress(o->progress_context,
-                  ((double)done + (double)(k + 1) / (double)units) /
-                      (double)total);
+    report(o, &progress, k + 1);
   }
   if (!st && o->budgets &&
-      !budget_fill(&w, o, &found, &eval, ps, steps, units, done, total))
+      !budget_fill(&w, o, &found, &eval, ps, &progress, steps))
     st = dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate the search");
   dyce__free(found.c);
 done:
