@@ -39,7 +39,7 @@ const AGREEMENT_INPUTS = 8;
 
 function parseArgs(argv) {
   const relaxed = detectVariant() === 'relaxed';
-  const o = { runs: 30, warmup: 5, models: MODELS,
+  const o = { runs: 30, warmup: 5, models: MODELS, settle: 0,
     runtimes: Object.keys(RUNTIMES).filter((r) => relaxed || r !== 'dyce-relaxed'),
     dir: path.join(ROOT, 'build/benchmodels') };
   for (let i = 0; i < argv.length; i++) {
@@ -54,7 +54,10 @@ function parseArgs(argv) {
       case '--dir': o.dir = v; i++; break;
       case '--threads': o.threads = +v; i++; break;
       case '--hosts': o.hosts = v.split(','); i++; break;
-      case '--settle': o.settle = +v; i++; break;
+      case '--settle':
+        o.settle = +v; i++;
+        if (!(o.settle >= 0)) throw new Error(`--settle takes milliseconds ≥ 0, not ${v}`);
+        break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
   }

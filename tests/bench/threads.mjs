@@ -117,12 +117,10 @@ function report(rows, s, n) {
     `dyce x${n} / dyce x1: ${pair(s.dyce_n_over_dyce_1)}`);
 }
 
-/** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts). */
+/** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts, settle). */
 export async function benchThreads(o) {
   const n = o.threads;
   if (!Number.isInteger(n) || n < 2) throw new Error(`--threads takes a whole number ≥ 2, not ${n}`);
-  o = { ...o, settle: o.settle ?? 0 };
-  if (!(o.settle >= 0)) throw new Error(`--settle takes milliseconds ≥ 0, not ${o.settle}`);
   const models = o.modelsGiven ? o.models : THREAD_MODELS;
   const runtimes = o.runtimesGiven ? o.runtimes : RUNTIMES;
   const configs = runtimes.flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads })));
