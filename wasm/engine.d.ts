@@ -82,6 +82,10 @@ export declare class Model {
   readonly threads: number;
   /** Convolutions that run split across threads. */
   readonly splitNodes: number;
+  /** A model whose costliest answer takes fewer MACs splits nothing (default 100e6). */
+  readonly splitMinMacs: number;
+  /** Sets that floor (finite, >= 0; 0: every model splits); replans the working memory when threaded. */
+  setSplitMinMacs(macs: number): void;
   /** 1 .. engine.maxThreads; replans the working memory. */
   setThreads(n: number): void;
   useConfig(which: number | string): void;

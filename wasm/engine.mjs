@@ -162,6 +162,18 @@ export class Model {
     return this.engine.m._dyce_session_split_nodes(this.session);
   }
 
+  /** A model whose costliest answer takes fewer MACs splits nothing (DYCE_SPLIT_MIN_MODEL_MACS, 100 M). */
+  get splitMinMacs() {
+    return this.engine.m._dyce_session_split_min_macs(this.session);
+  }
+
+  /** Sets that floor (a finite number >= 0; 0: small models split too). Replans memory when threaded. */
+  setSplitMinMacs(macs) {
+    if (typeof macs !== 'number' || !(macs >= 0) || macs === Infinity)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `splitMinMacs must be a finite number of MACs >= 0, not ${macs}`, { field: 'splitMinMacs' });
+    this.engine.call(this.engine.m._dyce_session_set_split_min_macs, this.session, macs);
+  }
+
   /**
    * Runs on `n` threads from now on (1 to engine.maxThreads): large
    * convolutions split into bands of rows, bit-identical results. Replans

@@ -43,6 +43,13 @@ export interface LoadOptions {
    */
   threads?: 'auto' | number;
   /**
+   * Threads split only a model whose costliest answer (a graph and all it
+   * reads from) takes at least this many multiply-adds; a smaller one runs
+   * as on one thread, where a second thread woken after a frame's idle gap
+   * costs about what it saves. Default 100e6; 0 splits every model.
+   */
+  splitMinMacs?: number;
+  /**
    * Where the .wasm files are, when not next to the module (where bundlers
    * put them by default): a folder (relative to the page) holding
    * dyce-relaxed.wasm, dyce.wasm and dyce-nosimd.wasm, or a table from
@@ -185,6 +192,8 @@ export interface Model {
   readonly threadsReason: string | null;
   /** Resolves to the number of worker threads that started (in the background: load() does not wait). */
   readonly threadsReady: Promise<number>;
+  /** The load option `splitMinMacs` in force (default 100e6). */
+  readonly splitMinMacs: number;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   /** Runs on `n` threads (1 .. maxThreads), bit-identical results; replans memory. */
@@ -224,6 +233,7 @@ export declare class DyceModel implements Model {
   readonly maxThreads: number;
   readonly threadsReason: string | null;
   readonly threadsReady: Promise<number>;
+  readonly splitMinMacs: number;
   setThreads(n: number): Promise<void>;
   setThreadsNow(n: number): void;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;

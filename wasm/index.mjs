@@ -32,14 +32,16 @@ async function readSource(source) {
  * configuration to start with, name or index; default: the package's most
  * accurate one), `threads` ('auto' (default): up to 4, one per core,
  * where the host allows threads — Node, cross-origin-isolated pages —
- * else 1, and model.threadsReason says why; or a number), and the
+ * else 1, and model.threadsReason says why; or a number),
+ * `splitMinMacs` (threads split only a model whose costliest answer takes
+ * at least this many MACs; default 100e6, 0: every model), and the
  * engine's: `variant` ("relaxed" | "simd" | "nosimd"), `wasmPaths`,
  * `wasmUrl`, `wasmBinary` (see engine.mjs). The
  * package is read while the wasm module compiles. Every failure is a
  * DyceError; one about the package carries its `url` when it had one.
  */
 export async function load(source, options = {}) {
-  const { config, ...engineOptions } = options;
+  const { config, splitMinMacs, ...engineOptions } = options;
   // Both started before either is awaited; a failure of one must not leave
   // the other's rejection unhandled.
   const reading = readSource(source), starting = createEngine(engineOptions);
@@ -58,6 +60,7 @@ export async function load(source, options = {}) {
   }
   const model = new DyceModel(low, engine.variant);
   try {
+    if (splitMinMacs !== undefined) low.setSplitMinMacs(splitMinMacs);
     if (model.configs.length) await model.setConfig(config ?? model.defaultConfig);
   } catch (e) {
     model.dispose();
@@ -222,6 +225,11 @@ export class DyceModel {
     return this.low.engine.threadsReason;
   }
 
+  /** Threads split only a model whose costliest answer takes this many MACs or more (load's `splitMinMacs`). */
+  get splitMinMacs() {
+    return this.low.splitMinMacs;
+  }
+
   /**
    * Resolves to the number of worker threads that started. They start in
    * the background: until then their share of the work runs on this
@@ -233,7 +241,8 @@ export class DyceModel {
 
   /**
    * Runs on `n` threads (1 .. maxThreads) from the next classify: large
-   * convolutions split across them, with bit-identical results. Replans
+   * convolutions split across them, with bit-identical results (in a
+   * model below `splitMinMacs`, none: it runs as on one thread). Replans
    * the working memory, so switch on a change of policy (the governor
    * does), not per frame.
    */

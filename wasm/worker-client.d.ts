@@ -24,6 +24,7 @@ export declare class WorkerModel implements Model {
   readonly threads: number;
   readonly maxThreads: number;
   readonly threadsReason: string | null;
+  readonly splitMinMacs: number;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   setThreads(n: number): Promise<void>;

@@ -13,6 +13,7 @@ function describe(m) {
     configs: m.configs, levels: m.levels, labels: m.labels, input: m.input, backboneMacs: m.backboneMacs,
     variant: m.variant, dtype: m.dtype, config: m.config, defaultConfig: m.defaultConfig,
     threads: m.threads, maxThreads: m.maxThreads, threadsReason: m.threadsReason,
+    splitMinMacs: m.splitMinMacs,
   };
 }
 

@@ -303,6 +303,8 @@ async function main() {
   const runner = params.get('runner') === 'main' ? load : loadInWorker;
   view.showStatus('loading the model and the test images…');
   const options = params.get('variant') ? { variant: params.get('variant') } : {};
+  // ?splitMinMacs=0: threads split this small model too (load's option).
+  if (params.has('splitMinMacs')) options.splitMinMacs = Number(params.get('splitMinMacs'));
   const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options), loadTestSet(), fillPackageChoices()]);
   showCurrentPackage(url);
   const demo = new Demo(model, set, url, bytes);

@@ -33,6 +33,7 @@ dyce_status dyce_session_create_threads(const dyce_model *model,
     return dyce__fail(err, DYCE_OUT_OF_MEMORY, "cannot allocate a session");
   s->model = model;
   s->kernels = dyce__kernels_default();
+  s->split_min_macs = DYCE_SPLIT_MIN_MODEL_MACS;
   dyce_config_backbone(model, &s->config);
   /* The pool first: the arena is planned once, for its thread count. */
   dyce_status st = dyce__session_start_pool(s, threads, err);

@@ -30,6 +30,7 @@ struct dyce_session {
    * and the bytes of workspace between one part's and the next's. */
   dyce__pool *pool;
   uint32_t threads;
+  double split_min_macs; /* the model splits nothing below this (dyce.h) */
   uint32_t *node_parts;
   size_t *node_part_bytes;
 };

@@ -6,7 +6,10 @@
  * parts when its op can split it (ops.h: split) and it is large enough
  * that the parts' hand-over — publishing a job and waiting for the last
  * part, a few microseconds — is small next to its work. Below that, and
- * for every other op, the node runs whole on the caller's thread.
+ * for every other op, the node runs whole on the caller's thread. And a
+ * small model splits nothing (DYCE_SPLIT_MIN_MODEL_MACS): a pool thread
+ * that has slept through a frame's gap costs a millisecond or more to
+ * get going again, as much as a second thread saves on such a model.
  *
  * A split node has PARTS_PER_THREAD parts per thread, claimed one at a
  * time: a thread the OS preempts (a busy phone, a shared machine) then
@@ -14,6 +17,8 @@
  * rest. Parts share `threads` workspaces, each taken by a part while it
  * runs (the pool runs at most `threads` parts at once).
  */
+#include <float.h>
+
 #include "../core/internal.h"
 #include "../ops/ops.h"
 #include "plan.h"
@@ -27,6 +32,16 @@
 #define MIN_SPLIT_ELEMENTS 65536u
 #define PARTS_PER_THREAD 2u
 
+/* MACs of the model's costliest answer: a graph plus its sources. */
+static double costliest_answer_macs(const dyce_model *m) {
+  double most = 0;
+  for (size_t gi = 0; gi < m->graph_count; gi++) {
+    double macs = (double)dyce_model_level_path_macs(m, gi, 0);
+    if (macs > most) most = macs;
+  }
+  return most;
+}
+
 size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
                                 uint32_t j, size_t at) {
   const dyce__node *n = &g->nodes[j];
@@ -34,6 +49,9 @@ size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
   uint32_t parts = 1;
   int large = n->macs ? n->macs >= MIN_SPLIT_MACS
                       : dyce__shape_elems(g->tensors[n->out]) >= MIN_SPLIT_ELEMENTS;
+  /* Once per plan would do; per node it is still little at plan time. */
+  if (s->threads > 1 && large && s->split_min_macs > 0)
+    large = costliest_answer_macs(s->model) >= s->split_min_macs;
   if (s->threads > 1 && n->def->split && large)
     parts = n->def->split(n, g->tensors, s->kernels, s->threads * PARTS_PER_THREAD, &part);
   if (parts < 2 || parts > DYCE__POOL_MAX_TASKS) {
@@ -140,6 +158,32 @@ static dyce_status rebuild(dyce_session *s, uint32_t threads,
   s->has_input = 0;
   dyce_status st = dyce__session_start_pool(s, threads, err);
   return st ? st : dyce__session_build_arena(s, err);
+}
+
+dyce_status dyce_session_set_split_min_macs(dyce_session *s, double macs,
+                                            dyce_error *err) {
+  if (!s) return dyce__fail(err, DYCE_INVALID_ARGUMENT, "session is NULL");
+  if (!(macs >= 0) || !(macs <= DBL_MAX))
+    return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                      "the split floor must be a finite number of MACs >= 0, "
+                      "not %g", macs);
+  if (macs == s->split_min_macs) return dyce__ok(err);
+  double before = s->split_min_macs;
+  uint32_t threads = s->threads;
+  s->split_min_macs = macs;
+  if (threads == 1) return dyce__ok(err); /* nothing splits anyway */
+  dyce_status st = rebuild(s, threads, err);
+  if (st) {
+    /* Back to what worked; the error says why the change failed. */
+    dyce_error ignored;
+    s->split_min_macs = before;
+    if (rebuild(s, threads, &ignored)) rebuild(s, 1, &ignored);
+  }
+  return st;
+}
+
+double dyce_session_split_min_macs(const dyce_session *s) {
+  return s ? s->split_min_macs : 0;
 }
 
 dyce_status dyce_session_set_threads(dyce_session *s, uint32_t threads,

@@ -4,7 +4,7 @@
 // machine it is the least disturbed run of each runtime).
 //
 //   npm run bench [-- --json FILE] [--runs N] [--warmup N] [--models a,b]
-//                 [--runtimes dyce,ort-web,tfjs-wasm] [--threads N [--settle MS]]
+//                 [--runtimes dyce,ort-web,tfjs-wasm] [--threads N [--settle MS] [--split-min-macs N]]
 //
 // Int8 (issue 15): dyce-int8 runs NAME-int8.dyce (models/quantize.py) in
 // the same build as dyce, ort-web-int8 its QDQ form NAME-int8.qdq.onnx
@@ -54,6 +54,10 @@ function parseArgs(argv) {
       case '--dir': o.dir = v; i++; break;
       case '--threads': o.threads = +v; i++; break;
       case '--hosts': o.hosts = v.split(','); i++; break;
+      case '--split-min-macs': // dyce's splitMinMacs (default: the engine's)
+        o.splitMinMacs = +v; i++;
+        if (!(o.splitMinMacs >= 0)) throw new Error(`--split-min-macs takes MACs ≥ 0, not ${v}`);
+        break;
       case '--settle':
         o.settle = +v; i++;
         if (!(o.settle >= 0)) throw new Error(`--settle takes milliseconds ≥ 0, not ${v}`);

@@ -6,7 +6,7 @@
 // dyce (wasm/), the benchmark (tests/bench/), the peers' dist/ folders
 // and the models (build/benchmodels/).
 //   /          an empty page that holds the realms' iframes
-//   /frame     one realm: ?runtime=NAME&threads=N (realm_runner.mjs)
+//   /frame     one realm: ?runtime=NAME&threads=N[&splitMinMacs=M] (realm_runner.mjs)
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -46,7 +46,7 @@ if (q.get('runtime') === 'tfjs-wasm' && threads > navigator.hardwareConcurrency 
   note = 'hardwareConcurrency ' + navigator.hardwareConcurrency + ' shown as ' + 2 * threads + ': tfjs caps its threads at half of it';
   Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 2 * threads, configurable: true });
 }
-const runner = createRunner(q.get('runtime'), threads);
+const runner = createRunner(q.get('runtime'), threads, { splitMinMacs: q.has('splitMinMacs') ? Number(q.get('splitMinMacs')) : undefined });
 const get = async (url) => {
   const r = await fetch(url);
   if (!r.ok) throw new Error(url + ': HTTP ' + r.status);

@@ -7,15 +7,15 @@ import { RUNTIMES } from './runtimes.mjs';
 /**
  * cpuMs: this host's process CPU clock in ms (Node: process.cpuUsage,
  * which counts every thread), or null where the driver measures CPU
- * from outside (pages).
+ * from outside (pages); splitMinMacs: dyce's (undefined: the engine's).
  */
-export function createRunner(runtime, threads, { cpuMs = null } = {}) {
+export function createRunner(runtime, threads, { cpuMs = null, splitMinMacs } = {}) {
   if (!RUNTIMES[runtime]) throw new Error(`unknown runtime ${runtime}`);
   let r = null;
   return {
     /** Loads a model (runtimes.mjs `files`) → the threads the runtime reports it runs on. */
     async load(files) {
-      r = await RUNTIMES[runtime].load(files, { threads });
+      r = await RUNTIMES[runtime].load(files, { threads, splitMinMacs });
       return { threads: r.threads(), note: r.threadsNote() };
     },
     /** At least `runs` runs and `ms` milliseconds (JIT tiers, caches, thread pools). */

@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { realmApi } from './realm_api.mjs';
 
 /** A worker realm → { runtime, threads, loadModel(name), warm, run, batch, output, free, close }. */
-function nodeRealm(runtime, threads, dir) {
-  const worker = new Worker(new URL('./threads_worker.mjs', import.meta.url), { workerData: { runtime, threads, dir } });
+function nodeRealm(runtime, threads, splitMinMacs, dir) {
+  const worker = new Worker(new URL('./threads_worker.mjs', import.meta.url), { workerData: { runtime, threads, splitMinMacs, dir } });
   const pending = new Map();
   let next = 0, dead = null;
   const failAll = (why) => {
@@ -32,7 +32,7 @@ function nodeRealm(runtime, threads, dir) {
 }
 
 export async function openNodeRealms(configs, { dir }) {
-  const realms = configs.map(({ runtime, threads }) => nodeRealm(runtime, threads, dir));
+  const realms = configs.map(({ runtime, threads, splitMinMacs }) => nodeRealm(runtime, threads, splitMinMacs, dir));
   return {
     host: 'node',
     about: `Node ${process.version}, ${os.cpus()[0].model}, ${os.cpus().length} cores; a worker thread per runtime and thread count`,

@@ -53,11 +53,11 @@ export async function openPageRealms(configs) {
     page.on('pageerror', (e) => console.log(`  [chromium] ${e.message}`));
     await page.goto(`${origin}/`);
     const realms = [];
-    for (const [i, { runtime, threads }] of configs.entries()) {
+    for (const [i, { runtime, threads, splitMinMacs }] of configs.entries()) {
       await page.evaluate(([id, src]) => {
         const frame = Object.assign(document.createElement('iframe'), { id, src, width: 16, height: 16 });
         document.body.append(frame);
-      }, [`realm${i}`, `/frame?runtime=${runtime}&threads=${threads}`]);
+      }, [`realm${i}`, `/frame?runtime=${runtime}&threads=${threads}${splitMinMacs === undefined ? '' : `&splitMinMacs=${splitMinMacs}`}`]);
       await page.waitForFunction((id) => document.getElementById(id).contentWindow?.runner, `realm${i}`, { timeout: 60_000 });
       realms.push(pageRealm(page, i, runtime, threads));
     }

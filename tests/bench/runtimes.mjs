@@ -53,12 +53,13 @@ function sameThreads(name, started, threads) {
  * file: the package it loads (`dyce`, or `dyceInt8`). */
 const dyce = (variant, file = 'dyce') => ({
   file,
-  async load(files, { threads = 1 } = {}) {
+  async load(files, { threads = 1, splitMinMacs } = {}) {
     // A fresh engine per model, so its wasm memory is that model's peak.
     // threads: 1 is the single-threaded build; more, the -mt build.
     const engine = await createEngine({ variant, threads });
     const model = engine.loadModel(files[file]);
     if (threads > 1 && model.threads !== threads && threads <= engine.maxThreads) model.setThreads(threads);
+    if (splitMinMacs !== undefined && model.threads > 1) model.setSplitMinMacs(splitMinMacs);
     const { x } = input(files.plan);
     return {
       run: () => model.run(x),

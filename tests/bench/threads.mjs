@@ -15,7 +15,9 @@
 // `--settle MS` (default 0) makes the driver wait that long before each
 // interleaved run, every realm alike: e.g. 25, the idle gap between
 // frames at 30–40 fps, after which a pool's threads have gone to sleep
-// (and the other runtimes' spinning pools have stopped). A realm that
+// (and the other runtimes' spinning pools have stopped).
+// `--split-min-macs N` gives dyce that splitMinMacs (0: split the small
+// models too, which by default run whole on one thread). A realm that
 // cannot start (tfjs-backend-wasm's threads under Node) is reported with
 // its error and left out.
 import fs from 'node:fs';
@@ -117,13 +119,13 @@ function report(rows, s, n) {
     `dyce x${n} / dyce x1: ${pair(s.dyce_n_over_dyce_1)}`);
 }
 
-/** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts, settle). */
+/** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts, settle, splitMinMacs). */
 export async function benchThreads(o) {
   const n = o.threads;
   if (!Number.isInteger(n) || n < 2) throw new Error(`--threads takes a whole number ≥ 2, not ${n}`);
   const models = o.modelsGiven ? o.models : THREAD_MODELS;
   const runtimes = o.runtimesGiven ? o.runtimes : RUNTIMES;
-  const configs = runtimes.flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads })));
+  const configs = runtimes.flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads, splitMinMacs: o.splitMinMacs })));
   console.log(`# ${new Date().toISOString()} one thread vs ${n}; ${o.runs} runs after ${o.warmup} warm-up (and 1 s) ` +
     `per realm, interleaved, ${o.settle} ms apart; then ${ALONE_MS / 1000} s of each realm's runs back to back, alone: ms per run, CPU / wall time`);
   const rows = [];

@@ -11,7 +11,7 @@ const cpuMs = () => {
   const u = process.cpuUsage(); // the whole process: every thread of every runtime
   return (u.user + u.system) / 1000;
 };
-const runner = createRunner(workerData.runtime, workerData.threads, { cpuMs });
+const runner = createRunner(workerData.runtime, workerData.threads, { cpuMs, splitMinMacs: workerData.splitMinMacs });
 runner.loadModel = (name) => runner.load(readModel(workerData.dir, name));
 
 parentPort.on('message', async ({ id, cmd, args }) => {

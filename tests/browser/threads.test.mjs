@@ -7,7 +7,8 @@
 // SharedArrayBuffer: one thread, and the page says why.
 // Answers on every thread count are the same (the split convolutions are
 // bit-identical by design): the isolated tests compare one thread's
-// answers with all threads'.
+// answers with all threads', with ?splitMinMacs=0 so that the demo's small
+// model is split at all (by default it runs whole on one thread).
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
@@ -30,12 +31,13 @@ async function sameOnEveryCount(page, max) {
 }
 
 test('isolated, in the Worker: all threads plugged in, one on battery (and the page says why), all again plugged in', async () => {
-  const demo = await openDemo({ query: pageQuery({ signals: 'battery', fps: 10 }), initScript: fakeBattery, initArg: { level: 0.8, charging: true } });
+  const demo = await openDemo({ query: pageQuery({ signals: 'battery', fps: 10, splitMinMacs: 0 }), initScript: fakeBattery, initArg: { level: 0.8, charging: true } });
   try {
     const { page } = demo;
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     let s = await waitForState(page, (x) => x.total >= 10 && runsOn(x.maxThreads)(x), 30_000, 'frames on every thread');
     assert.equal(s.runner, 'worker');
+    assert.equal(await page.evaluate(() => window.demo.model.splitMinMacs), 0, 'the option reached the Worker');
     assert.ok(s.maxThreads >= 2, `maxThreads ${s.maxThreads} (${s.threadsReason})`);
     assert.equal(s.threadsReason, null);
     const max = s.maxThreads;
@@ -69,14 +71,16 @@ test('isolated, in the Worker: all threads plugged in, one on battery (and the p
 });
 
 test('isolated, inference on the main thread: the threaded build too', async () => {
-  const demo = await openDemo({ query: pageQuery({ signals: 'battery', fps: 10, runner: 'main' }), initScript: fakeBattery, initArg: { level: 0.8, charging: true } });
+  const demo = await openDemo({ query: pageQuery({ signals: 'battery', fps: 10, runner: 'main', splitMinMacs: 0 }), initScript: fakeBattery, initArg: { level: 0.8, charging: true } });
   try {
     const { page } = demo;
     const s = await waitForState(page, (x) => x.total >= 10 && runsOn(x.maxThreads)(x), 30_000, 'frames on every thread');
     assert.equal(s.runner, 'main');
     assert.ok(s.maxThreads >= 2, `maxThreads ${s.maxThreads} (${s.threadsReason})`);
     assert.deepEqual(page.workers().map((w) => new URL(w.url()).pathname), Array(s.maxThreads - 1).fill('/wasm/thread-worker.mjs'));
-    // Not vacuous: on this model some convolutions really are split.
+    // Not vacuous: with ?splitMinMacs=0 this small model's convolutions
+    // really are split.
+    assert.equal(await page.evaluate(() => window.demo.model.splitMinMacs), 0);
     assert.ok(await page.evaluate(() => window.demo.model.low.splitNodes) > 0, 'convolutions split across threads');
     await sameOnEveryCount(page, s.maxThreads);
     await waitForText(page, 'threads', new RegExp(`^${s.maxThreads} of ${s.maxThreads}$`));

@@ -4,6 +4,7 @@
  * output channels where the weights outweigh the input, with an
  * activation applied after the GEMM) gives the same bits on 1, 2 and 3
  * threads, and the session says what it split. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,8 @@ static float *run_all(dyce_model *m, const float *x, uint32_t threads,
   dyce_error err;
   CHECK_MSG(dyce_session_set_threads(s, threads, &err) == DYCE_OK, "%s",
             err.message);
+  /* The chain is a small model: split it all the same. */
+  CHECK(dyce_session_set_split_min_macs(s, 0, NULL) == DYCE_OK);
   CHECK(dyce_session_threads(s) == threads);
   *split = dyce_session_split_nodes(s);
   CHECK(dyce_session_set_input(s, x, 46 * 46 * 3, DYCE_LAYOUT_NHWC, NULL) ==
@@ -168,7 +171,49 @@ static void set_threads_states(void) {
   dyce_model_free(m);
 }
 
+/* A small model splits nothing under the default floor; at 0 it splits
+ * every layer, up to its own size it still does, one MAC above it nothing;
+ * a floor that is no number of MACs is refused and changes nothing. */
+static void small_models_stay_whole(void) {
+  if (dyce_max_threads() < 2) return;
+  size_t size;
+  uint8_t *bytes = chain_model(&size);
+  dyce_model *m = NULL;
+  CHECK(dyce_model_load(bytes, size, &m, NULL) == DYCE_OK);
+  free(bytes);
+  /* The chain's costliest answer: its last graph. */
+  double macs = (double)dyce_model_level_path_macs(m, LAYER_COUNT - 1, 0);
+  CHECK(macs < DYCE_SPLIT_MIN_MODEL_MACS);
+  dyce_session *s = NULL;
+  dyce_error err;
+  CHECK(dyce_session_create_threads(m, 2, &s, NULL) == DYCE_OK);
+  CHECK(dyce_session_split_min_macs(s) == DYCE_SPLIT_MIN_MODEL_MACS);
+  CHECK(dyce_session_split_nodes(s) == 0);
+  CHECK(dyce_session_set_split_min_macs(s, 0, &err) == DYCE_OK);
+  CHECK(dyce_session_split_nodes(s) == LAYER_COUNT);
+  CHECK(dyce_session_set_split_min_macs(s, macs, &err) == DYCE_OK);
+  CHECK(dyce_session_split_nodes(s) == LAYER_COUNT);
+  CHECK(dyce_session_set_split_min_macs(s, macs + 1, &err) == DYCE_OK);
+  CHECK(dyce_session_split_nodes(s) == 0);
+  const double bad[] = {-1, NAN, INFINITY};
+  for (size_t i = 0; i < 3; i++) {
+    CHECK(dyce_session_set_split_min_macs(s, bad[i], &err) == DYCE_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(err.message, "split floor") != NULL, "%s", err.message);
+    CHECK(dyce_session_split_min_macs(s) == macs + 1);
+  }
+  CHECK(dyce_session_set_split_min_macs(NULL, 0, &err) == DYCE_INVALID_ARGUMENT);
+  /* On one thread the floor is kept for later and nothing is replanned. */
+  CHECK(dyce_session_set_threads(s, 1, &err) == DYCE_OK);
+  CHECK(dyce_session_set_split_min_macs(s, 0, &err) == DYCE_OK);
+  CHECK(dyce_session_split_nodes(s) == 0);
+  CHECK(dyce_session_set_threads(s, 2, &err) == DYCE_OK);
+  CHECK(dyce_session_split_nodes(s) == LAYER_COUNT);
+  dyce_session_free(s);
+  dyce_model_free(m);
+}
+
 const test_case threads_tests[] = {
+    {"threads", "small_models_stay_whole", small_models_stay_whole},
     {"threads", "threads_match_one_thread", threads_match_one_thread},
     {"threads", "set_threads_states", set_threads_states},
     {0}};

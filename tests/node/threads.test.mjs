@@ -35,6 +35,8 @@ for (const file of packages) {
   test(`${path.basename(file)}: 2 and 3 threads give the bits of 1`, () => {
     const model = engine.loadModel(fs.readFileSync(file));
     try {
+      // Small models too: the split nodes are what this compares.
+      model.setSplitMinMacs(0);
       const x = new Float32Array(model.inputCount).map((_, i) => Math.sin(i * 0.37) * 1.5);
       const one = allOutputs(model, x, 1);
       for (const threads of [2, 3]) {
@@ -45,14 +47,36 @@ for (const file of packages) {
           assert.equal(differ, -1, `graph ${model.graphs[g].name} on ${threads} threads: output ${differ} is ${got[differ]}, one thread gave ${want[differ]}`);
         });
       }
-      // Large packages split something; tiny ones (savers, cascades of
-      // 28x28 stages) may split nothing, which is the plan's choice.
-      if (model.graphs.some((g) => g.macs > 50e6)) assert.ok(model.splitNodes > 0, 'no convolution split');
+      // Every package with a graph of a few M MACs has convolutions large
+      // enough to split (tiny test models and savers may have none).
+      if (model.graphs.some((g) => g.macs > 3e6)) assert.ok(model.splitNodes > 0, 'no convolution split');
     } finally {
       model.free();
     }
   });
 }
+
+test('a small model splits nothing unless asked to; a large one splits under the default floor', async () => {
+  const small = path.join(root, 'models/fashion-mnist.dyce'); // 31 M MACs at most
+  const large = modelFiles('resnet18').dyce; // 1.8 G
+  const byDefault = await load(small, { threads: 2 });
+  assert.equal(byDefault.splitMinMacs, 100e6);
+  assert.equal(byDefault.low.splitNodes, 0);
+  await byDefault.dispose();
+  const forced = await load(small, { threads: 2, splitMinMacs: 0 });
+  assert.equal(forced.splitMinMacs, 0);
+  assert.ok(forced.low.splitNodes > 0);
+  await forced.dispose();
+  const big = await load(large, { threads: 2 });
+  assert.ok(big.low.splitNodes > 0, 'resnet18 splits nothing');
+  // Above its own cost, not even ResNet-18 splits.
+  big.low.setSplitMinMacs(2e9);
+  assert.equal(big.low.splitNodes, 0);
+  await big.dispose();
+  for (const bad of [-1, NaN, Infinity, '0', null])
+    await assert.rejects(load(small, { threads: 2, splitMinMacs: bad }),
+      (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'splitMinMacs' && /finite number of MACs/.test(e.message));
+});
 
 test('setThreads refuses what the engine cannot do', () => {
   const model = engine.loadModel(fs.readFileSync(shipped[0]));
