@@ -4,15 +4,13 @@
 // never returns (src/core/pool_wasm.c). Shared by the browser worker
 // (thread-worker.mjs) and the Node one (thread-worker-node.mjs).
 
-// The engine never prints, reads files or asks the time; every WASI call
-// the C library links in answers ENOSYS.
-export const WASI_STUBS = new Proxy({}, { get: () => () => 52 });
+import { wasiImports } from './wasi-host.mjs';
 
 /** data: { module, memory, stackTop }; post(message) reaches the engine's thread. */
 export function runThread(data, post) {
   let exports;
   try {
-    const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory }, wasi_snapshot_preview1: WASI_STUBS });
+    const instance = new WebAssembly.Instance(data.module, { env: { memory: data.memory }, wasi_snapshot_preview1: wasiImports(data.memory) });
     exports = instance.exports;
     exports.__stack_pointer.value = data.stackTop;
   } catch (e) {

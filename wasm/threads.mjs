@@ -6,7 +6,7 @@
 // same-origin + COEP require-corp; docs/THREADS.md).
 import { DyceError } from './errors.mjs';
 import { host } from './io.mjs';
-import { WASI_STUBS } from './thread-start.mjs';
+import { wasiImports } from './wasi-host.mjs';
 
 // The memory the threaded builds import: 4 MiB at first (--initial-memory
 // in CMakeLists.txt), up to 2 GiB (--max-memory), in 64 KiB pages.
@@ -72,7 +72,7 @@ function startThread() {
 /** Instantiates a threaded build on a new shared memory → { exports, memory }. */
 export async function instantiateThreaded(compiled) {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-  const instance = await WebAssembly.instantiate(compiled, { env: { memory }, wasi_snapshot_preview1: WASI_STUBS });
+  const instance = await WebAssembly.instantiate(compiled, { env: { memory }, wasi_snapshot_preview1: wasiImports(memory) });
   instance.exports._initialize();
   return { exports: instance.exports, memory };
 }

@@ -21,7 +21,7 @@
 import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
-import { WASI_STUBS } from './thread-start.mjs';
+import { wasiImports } from './wasi-host.mjs';
 import { instantiateThreaded, isThreaded, startWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
 
 // Smallest modules using one instruction of each feature:
@@ -125,7 +125,8 @@ async function instantiate(compiled, url, threads) {
   }
   if (isReactor(compiled)) {
     try {
-      const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: WASI_STUBS });
+      let instance = null; // its memory is an export: there once instantiated
+      instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: wasiImports(() => instance.exports.memory) });
       instance.exports._initialize();
       return reactorModule(instance.exports);
     } catch (e) {

@@ -25,3 +25,26 @@ export async function checkVariant(variant) {
   }
   return results;
 }
+
+/**
+ * The engine's clock on build `variant` with `threads`: classify's `ms` is
+ * a real time and deadlineMs stops the cascade ({ms, stopped, fullMs,
+ * fullStopped}: a deadline of 1 ns, then one of 1000 s).
+ */
+export async function checkClock(variant, threads = 1) {
+  const engine = await createEngine({ variant, threads });
+  if (engine.variant !== variant) throw new Error(`got ${engine.variant}, not ${variant}`);
+  const model = engine.loadModel(fs.readFileSync(new URL('../../models/fashion-mnist.dyce', import.meta.url)));
+  try {
+    if (model.threads !== threads) throw new Error(`on ${model.threads} threads, not ${threads}`);
+    // A configuration with a saver and exits: places the deadline can stop at.
+    model.useConfig(model.configs.findLastIndex((c) => c.saver !== null && c.exits.some((e) => e !== null)));
+    const x = new Float32Array(model.inputCount).fill(0.2);
+    const stopped = model.classify(x, { deadlineMs: 1e-6 });
+    const full = model.classify(x, { deadlineMs: 1e6 });
+    return { ms: stopped.ms, stopped: stopped.budgetExhausted, fullMs: full.ms, fullStopped: full.budgetExhausted };
+  } finally {
+    model.free();
+    engine.dispose();
+  }
+}
