@@ -46,6 +46,18 @@ def _window_params(kernel, strides, pads, **more):
                            PAD_B=bottom, PAD_R=right, **more)
 
 
+def _ceil_mode_pads(size, kernel, stride, begin, end):
+    """The end padding that makes a floor-mode window count equal the
+    ceil-mode one (PyTorch's rule, which its ONNX export implies: one more
+    window when the stride leaves cells over, unless it would start past
+    the input and its begin padding)."""
+    span = size + begin + end - kernel
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + begin:
+        out -= 1
+    return max(end, (out - 1) * stride + kernel - size - begin)
+
+
 def _lower_pool(lw, node, attrs):
     x = lw.tensor(node)
     lw.reject_extra_outputs(node)
@@ -53,19 +65,28 @@ def _lower_pool(lw, node, attrs):
     kernel = attrs["kernel_shape"]
     if len(shape) != 4 or len(kernel) != 2:
         fail(node, "only 2-D pooling of a (1, C, H, W) tensor")
-    if attrs.get("ceil_mode", 0):
-        fail(node, "ceil_mode=1 is not supported (dyce pools in floor mode)")
     if any(d != 1 for d in attrs.get("dilations", [1, 1])):
         fail(node, f"dilations {attrs['dilations']} are not supported")
     strides = attrs.get("strides", [1, 1])
     pads = padding(node, attrs, shape[2:], kernel, strides, (1, 1))
+    count_pad = attrs.get("count_include_pad", 0) if node.op_type == "AveragePool" else 0
+    if count_pad and not any(pads):
+        count_pad = 0  # no padding to count (and PyTorch counts no overhang)
+    if attrs.get("ceil_mode", 0):
+        # ceil_mode = floor mode over extra end padding, which a max pool
+        # and an average pool that counts no padding both skip.
+        ceil = [_ceil_mode_pads(shape[2 + i], kernel[i], strides[i], pads[i], pads[2 + i])
+                for i in range(2)]
+        if count_pad and ceil != [pads[2], pads[3]]:
+            fail(node, "ceil_mode=1 with count_include_pad=1 and padding: the "
+                        "windows past the input would count cells PyTorch does not")
+        pads = [pads[0], pads[1], ceil[0], ceil[1]]
     oh = window_out(node, shape[2], kernel[0], strides[0], pads[0], pads[2])
     ow = window_out(node, shape[3], kernel[1], strides[1], pads[1], pads[3])
     if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
         # nn.AdaptiveMaxPool2d(1): one window over everything
         return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
-    more = ({"COUNT_PAD": attrs.get("count_include_pad", 0)}
-            if node.op_type == "AveragePool" else {})
+    more = {"COUNT_PAD": count_pad} if node.op_type == "AveragePool" else {}
     params = _window_params(kernel, strides, pads, **more)
     op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
     lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
@@ -118,6 +139,8 @@ def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
     axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
     names = [lw.tensor(node, i) for i in range(len(node.input))]
+    if len(names) == 1:  # torch.cat([x]) (DenseNet's first layers): x itself
+        return lw.make_alias(node, names[0], lw.shape(names[0]))
     shapes = [lw.shape(n) for n in names]
     rank = len(shapes[0])
     if rank not in (2, 3, 4) or attrs["axis"] % rank != 1:

@@ -130,6 +130,30 @@ class ConcatMaxGeluNet(nn.Module):
         return self.fc(h)
 
 
+class CeilPoolNet(nn.Module):
+    """Pooling in ceil mode (SqueezeNet's and GoogLeNet's MaxPool2d(3, 2,
+    ceil_mode=True)) on odd and even sizes, with and without padding, max
+    and average (counting padding or not), and DenseNet's torch.cat of a
+    one-tensor list."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, 1, 1)                        # 23x23
+        self.max_odd = nn.MaxPool2d(3, 2, ceil_mode=True)           # 23 -> 11
+        self.conv = nn.Conv2d(8, 8, 3, 1, 1)
+        self.max_pad = nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)  # 11 -> 6
+        self.avg_pad = nn.AvgPool2d(3, 2, padding=1, ceil_mode=True,
+                                    count_include_pad=False)        # 6 -> 4
+        self.avg_plain = nn.AvgPool2d(3, 2, ceil_mode=True)         # 4 -> 2 (floor: 1)
+        self.fc = nn.Linear(8 * 2 * 2, 10)
+
+    def forward(self, x):
+        x = self.max_odd(torch.relu(self.stem(x)))
+        x = torch.cat([torch.relu(self.conv(x))], 1)
+        x = self.avg_plain(self.avg_pad(self.max_pad(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -147,6 +171,7 @@ MODELS = {
     "resnet20": (ResNet20, (1, 1, 28, 28), True),
     "opsnet": (OpsNet, (1, 3, 32, 32), True),
     "concat_max_gelu": (ConcatMaxGeluNet, (1, 3, 16, 16), True),
+    "ceil_pool": (CeilPoolNet, (1, 3, 23, 23), True),
 }
 
 
