@@ -8,7 +8,10 @@ when its output is the only value computed so far that later nodes read
 tensor. A *candidate* exit position is a cut with an image-shaped (N, C,
 H, W) output that ends a traced module (a block or a stage: the last node
 inside `layer2.1` or `features.4`); `--exits` may also name any other
-image-shaped cut. The backbone is split at the chosen
+image-shaped cut. A module whose own forward torch.fx cannot trace
+(ShuffleNet's blocks call a helper that unpacks `x.size()`) is kept whole,
+as one node, when everything else traces: it can end a position but not
+hold one. The backbone is split at the chosen
 positions into stage graphs and the head (everything after the last
 position, its classifier included); chaining them reproduces the backbone's
 output, which `split` checks.
@@ -50,9 +53,57 @@ class Traced:
         return self.macs[-1]
 
 
-def _tracer():
+def _tracer(whole=frozenset()):
+    """torchvision's tracer, keeping the modules named in `whole` as leaves."""
     from torchvision.models import feature_extraction as fe
-    return fe.NodePathTracer(**fe._set_default_tracer_kwargs(None))
+
+    class Tracer(fe.NodePathTracer):
+        def is_leaf_module(self, m, qualname):
+            return qualname in whole or super().is_leaf_module(m, qualname)
+
+    return Tracer(**fe._set_default_tracer_kwargs(None))
+
+
+def _traces(module, whole):
+    try:
+        _tracer(whole).trace(module)
+        return True
+    except Exception:  # noqa: BLE001 (any failure of fx: not traceable)
+        return False
+
+
+def _untraceable(model, whole):
+    """The smallest modules (outside `whole`) that torch.fx cannot trace on
+    their own with `whole` kept whole: their descendants all trace."""
+    def inside(path, outer):
+        return path == outer or path.startswith(outer + ".")
+
+    failing = []
+    for path, m in model.named_modules():
+        if not path or any(inside(path, w) for w in whole):
+            continue
+        own = frozenset(w[len(path) + 1:] for w in whole if w.startswith(path + "."))
+        if not _traces(m, own):
+            failing.append(path)
+    return [p for p in failing if not any(q != p and inside(q, p) for q in failing)]
+
+
+def _trace_graph(model):
+    """(tracer, graph, names of the modules kept whole): the model traced,
+    keeping whole the fewest modules torch.fx cannot trace inside; raises
+    the first error when even that fails."""
+    whole = frozenset()
+    for _ in range(8):  # each round keeps at least one more module whole
+        tracer = _tracer(whole)
+        try:
+            return tracer, tracer.trace(model), whole
+        except Exception as err:  # noqa: BLE001
+            first = first if whole else err
+        more = _untraceable(model, whole)
+        if not more:
+            break
+        whole = whole | frozenset(more)
+    raise first
 
 
 class _Profile(fx.Interpreter):
@@ -107,8 +158,9 @@ def _cuts(order):
     return cuts
 
 
-def _block_ends(tracer, model, order, names):
-    """{node index: [modules whose last traced node it is]}."""
+def _block_ends(tracer, model, order, names, whole):
+    """{node index: [modules whose last traced node it is]} (a module kept
+    whole is a block that one node ends)."""
     modules = dict(model.named_modules())
     last = {}
     for i, n in enumerate(order):
@@ -116,7 +168,7 @@ def _block_ends(tracer, model, order, names):
         for k in range(1, len(parts) + 1):
             path = ".".join(parts[:k])
             m = modules.get(path)
-            if path and m is not None and not tracer.is_leaf_module(m, path):
+            if path and m is not None and (path in whole or not tracer.is_leaf_module(m, path)):
                 last[path] = i
     ends = {}
     for path, i in last.items():
@@ -126,9 +178,8 @@ def _block_ends(tracer, model, order, names):
 
 def trace(model, input_shape):
     """The Traced backbone with its candidate exit positions."""
-    tracer = _tracer()
     try:
-        graph = tracer.trace(model.eval())
+        tracer, graph, whole = _trace_graph(model.eval())
     except Exception as err:
         raise BuildError(f"the backbone cannot be traced by torch.fx "
                          f"({type(err).__name__}: {str(err).splitlines()[0]}); "
@@ -142,7 +193,7 @@ def trace(model, input_shape):
     for n in order:
         total += prof.macs.get(n, 0)
         cumulative.append(total)
-    ends = _block_ends(tracer, model, order, names)
+    ends = _block_ends(tracer, model, order, names, whole)
     cuts = {}
     for i in _cuts(order):
         shape = prof.shapes.get(order[i])

@@ -1,4 +1,5 @@
-"""Backbone files for the build tests' bad inputs (FILE.py:FUNCTION)."""
+"""Backbone files for the build tests (FILE.py:FUNCTION): bad inputs, a
+quick CNN, and blocks torch.fx cannot trace inside."""
 
 import torch
 from torch import nn
@@ -56,3 +57,46 @@ class SmallCNN(nn.Module):
 
 def small_cnn(num_classes, in_channels):
     return SmallCNN(num_classes, in_channels)
+
+
+class SizeBlock(nn.Module):
+    """A residual block whose forward unpacks x.size(): torch.fx cannot
+    trace it (a Proxy cannot be iterated), torch.onnx can."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        n, c, h, w = x.size()
+        return torch.relu(x + self.conv(x).view(n, c, h, w))
+
+
+class SizeBlocks(nn.Module):
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, 8, 3, padding=1)
+        self.blocks = nn.Sequential(SizeBlock(8), SizeBlock(8), SizeBlock(8))
+        self.fc = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.blocks(torch.relu(self.stem(x))).mean((2, 3)))
+
+
+class DataDependent(Tiny):
+    """Control flow on the data in the network's own forward: no tracer can
+    cut it, whatever it keeps whole."""
+
+    def forward(self, x):
+        x = self.conv1(x)
+        if x.sum() > 0:
+            x = self.conv2(x)
+        return self.fc(x.mean((2, 3)))
+
+
+def size_blocks(num_classes, in_channels):
+    return SizeBlocks(num_classes, in_channels)
+
+
+def data_dependent(num_classes, in_channels):
+    return DataDependent(num_classes, in_channels)

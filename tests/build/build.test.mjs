@@ -168,6 +168,15 @@ describe('models/build.py', () => {
     assert.equal(readJson(path.join(tmp, 'c2/p.report.json')).meta.processes, 2);
   });
 
+  test('blocks torch.fx cannot trace inside are kept whole: they end exit positions, and the package builds', () => {
+    const args = ['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:size_blocks`]; // (a)'s images
+    const list = build([...args, '--list-exits']);
+    assert.equal(list.code, 0, list.err);
+    for (const block of ['blocks.0', 'blocks.1', 'blocks.2']) assert.match(list.out, new RegExp(`ends .*${block.replace('.', '\\.')}`), list.out);
+    mustBuild([...args, '--out', path.join(tmp, 'whole/p.dyce')]);
+    assert.ok(readRecords(path.join(tmp, 'whole/p.records')).names.some((n) => n.startsWith('exit')));
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
@@ -181,6 +190,7 @@ describe('models/build.py', () => {
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph 'head': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
+      ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
     ];
