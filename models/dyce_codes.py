@@ -57,6 +57,7 @@ P_GROUPS = 10        # conv: groups
 P_COUNT_PAD = 8      # avg pool: 1 = count padding in the divisor
 P_CONCAT_MORE = 0    # concat: inputs after in0, in1 (0..11)
 P_CONCAT_INPUTS = 1  # concat: their tensors, p[1..CONCAT_MORE]
+P_SOFTMAX_LOG = 0    # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

@@ -54,20 +54,21 @@ typedef enum {
 /* Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share
  * the window slots; a slot may mean different things for different ops. */
 enum {
-  DYCE__P_KH = 0,           /* conv / pool: kernel height */
-  DYCE__P_KW = 1,           /* kernel width */
-  DYCE__P_SH = 2,           /* stride along H */
-  DYCE__P_SW = 3,           /* stride along W */
-  DYCE__P_PAD_T = 4,        /* padding: top */
-  DYCE__P_PAD_L = 5,        /* left */
-  DYCE__P_PAD_B = 6,        /* bottom */
-  DYCE__P_PAD_R = 7,        /* right */
-  DYCE__P_DH = 8,           /* conv: dilation along H */
-  DYCE__P_DW = 9,           /* conv: dilation along W */
-  DYCE__P_GROUPS = 10,      /* conv: groups */
-  DYCE__P_COUNT_PAD = 8,    /* avg pool: 1 = count padding in the divisor */
-  DYCE__P_CONCAT_MORE = 0,  /* concat: inputs after in0, in1 (0..11) */
-  DYCE__P_CONCAT_INPUTS = 1 /* concat: their tensors, p[1..CONCAT_MORE] */
+  DYCE__P_KH = 0,            /* conv / pool: kernel height */
+  DYCE__P_KW = 1,            /* kernel width */
+  DYCE__P_SH = 2,            /* stride along H */
+  DYCE__P_SW = 3,            /* stride along W */
+  DYCE__P_PAD_T = 4,         /* padding: top */
+  DYCE__P_PAD_L = 5,         /* left */
+  DYCE__P_PAD_B = 6,         /* bottom */
+  DYCE__P_PAD_R = 7,         /* right */
+  DYCE__P_DH = 8,            /* conv: dilation along H */
+  DYCE__P_DW = 9,            /* conv: dilation along W */
+  DYCE__P_GROUPS = 10,       /* conv: groups */
+  DYCE__P_COUNT_PAD = 8,     /* avg pool: 1 = count padding in the divisor */
+  DYCE__P_CONCAT_MORE = 0,   /* concat: inputs after in0, in1 (0..11) */
+  DYCE__P_CONCAT_INPUTS = 1, /* concat: their tensors, p[1..CONCAT_MORE] */
+  DYCE__P_SOFTMAX_LOG = 0    /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
 };
 
 #endif /* DYCE_CODES_H */

@@ -152,7 +152,8 @@ size_t dyce_model_weight_bytes(const dyce_model *model);
 
 /* Describes a node for tools such as `dyce info`. */
 typedef struct dyce_node_info {
-  const char *op;         /* "conv2d", ... */
+  const char *op;         /* "conv2d", ...; "log_softmax" for a softmax node
+                             with the log flag */
   const char *activation; /* fused activation, "none" if none */
   uint32_t output_dims[4];
   uint64_t macs;

@@ -56,6 +56,7 @@ export const PARAMS = Object.freeze({
   COUNT_PAD: 8,
   CONCAT_MORE: 0,
   CONCAT_INPUTS: 1,
+  SOFTMAX_LOG: 0,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

@@ -295,6 +295,46 @@ def _lower_activation(lw, node, attrs):
     lw.emit(node, "activation", [x], lw.shape(x), act=act, act_a=a, act_b=b)
 
 
+def _step(lw, node, suffix, op, inputs, shape, **fields):
+    """An intermediate op of a node lowered to several; returns its tensor."""
+    name = f"{node.output[0]}/{suffix}"
+    lw.shapes[name] = shape
+    lw.ops.append(Op(op=op, inputs=[lw.resolve(n) for n in inputs], output=name,
+                     origin=where(node), **fields))
+    return name
+
+
+def _lower_selu(lw, node, attrs):
+    """SELU = gamma * ELU(alpha)."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    elu = _step(lw, node, "elu", "activation", [x], shape, act="elu",
+                act_a=attrs.get("alpha", 1.67326319217681884765625), act_b=0.0)
+    gamma = np.float64(attrs.get("gamma", 1.05070102214813232421875))
+    lw.emit(node, "mul", [elu], shape, weight=np.array([gamma]))
+
+
+def _lower_prelu(lw, node, attrs):
+    """PReLU: one slope (nn.PReLU()) is a leaky ReLU; one per channel is
+    slope * x + (1 - slope) * relu(x), per channel."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    slope = lw.weight(node, 1).astype(np.float64)
+    if slope.size == 1 or np.all(slope == slope.ravel()[0]):
+        return lw.emit(node, "activation", [x], shape, act="leaky_relu",
+                       act_a=float(slope.ravel()[0]), act_b=0.0)
+    if len(shape) < 2 or slope.size != shape[1] or slope.reshape(-1).shape[0] != shape[1]:
+        fail(node, f"slopes of shape {slope.shape}: one, or one per channel "
+                    f"of the {tuple(shape)} input")
+    a = slope.ravel()
+    relu = _step(lw, node, "relu", "activation", [x], shape, act="relu", act_a=0.0, act_b=0.0)
+    pos = _step(lw, node, "pos", "channel_affine", [relu], shape, weight=1.0 - a,
+                bias=np.zeros_like(a))
+    neg = _step(lw, node, "neg", "channel_affine", [x], shape, weight=a,
+                bias=np.zeros_like(a))
+    lw.emit(node, "add", [pos, neg], shape)
+
+
 def _lower_view(lw, node, attrs):
     """Reshape-like ops: an alias when the NHWC data is unchanged, else flatten."""
     x = lw.tensor(node)
@@ -318,12 +358,14 @@ def _lower_view(lw, node, attrs):
 
 
 def _lower_softmax(lw, node, attrs):
+    """Softmax and LogSoftmax over channels (a softmax node's log flag)."""
     x = lw.tensor(node)
     shape = lw.shape(x)
     if attrs.get("axis", -1) % len(shape) != 1:
-        fail(node, f"softmax axis {attrs.get('axis', -1)} of {shape} is not "
-                    "the channel axis")
-    lw.emit(node, "softmax", [x], shape)
+        fail(node, f"{node.op_type} axis {attrs.get('axis', -1)} of {shape} is "
+                    "not the channel axis")
+    lw.emit(node, "softmax", [x], shape,
+            params=fmt.node_params(SOFTMAX_LOG=int(node.op_type == "LogSoftmax")))
 
 
 def _lower_identity(lw, node, attrs):
@@ -368,11 +410,14 @@ LOWER = {
     "Tanh": (_lower_activation, _NO_ATTRS),
     "Elu": (_lower_activation, {"alpha"}),
     "Softplus": (_lower_activation, _NO_ATTRS),
+    "Selu": (_lower_selu, {"alpha", "gamma"}),
+    "PRelu": (_lower_prelu, _NO_ATTRS),
     "Reshape": (_lower_view, {"allowzero"}),
     "Flatten": (_lower_view, {"axis"}),
     "Squeeze": (_lower_view, _NO_ATTRS),
     "Unsqueeze": (_lower_view, _NO_ATTRS),
     "Softmax": (_lower_softmax, {"axis"}),
+    "LogSoftmax": (_lower_softmax, {"axis"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     "Dropout": (_lower_identity, {"seed"}),
 }

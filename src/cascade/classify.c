@@ -83,7 +83,7 @@ static int answer(walk *w, size_t graph, size_t position, float threshold,
   const dyce_model *m = dyce__session_model(s);
   const dyce__graph *g = &m->graphs[graph];
   const float *y = dyce__session_graph_output(s, graph);
-  int is_prob = g->nodes[g->node_count - 1].op == DYCE__OP_SOFTMAX;
+  int is_prob = dyce__graph_gives_probabilities(g);
   dyce_result *r = w->res;
   r->confidence = confidence_of(y, m->roles.class_count, is_prob,
                                 dyce__session_config(s)->confidence, &r->index,

@@ -126,7 +126,8 @@ typedef struct dyce__activation {
 
 /* Once per model, on the logits: not worth vectorising. */
 #define DYCE__KERNELS_LOGITS(X, p)                                         \
-  X(p, void, softmax, (size_t rows, size_t c, const float *in, float *out)) \
+  X(p, void, softmax,                                                      \
+    (size_t rows, size_t c, const float *in, float *out, int log))         \
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))
 

@@ -88,6 +88,14 @@ struct dyce_model {
   dyce__node *all_nodes;
 };
 
+/* 1 when graph g answers with probabilities (it ends in a softmax), 0
+ * when with class scores: logits, or a log-softmax's log-probabilities
+ * (whose softmax is the probabilities). */
+static inline int dyce__graph_gives_probabilities(const dyce__graph *g) {
+  const dyce__node *last = &g->nodes[g->node_count - 1];
+  return last->op == DYCE__OP_SOFTMAX && !last->p[DYCE__P_SOFTMAX_LOG];
+}
+
 /* Shape of a graph's input: its source's output or the package input. */
 dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph);
 

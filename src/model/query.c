@@ -85,7 +85,9 @@ dyce_status dyce_model_node_info(const dyce_model *m, size_t graph,
                       graph, node);
   const dyce__graph *g = &m->graphs[graph];
   const dyce__node *n = &g->nodes[node];
-  out->op = n->def->name;
+  /* One op, two names: a log-softmax is no softmax to a reader of its output. */
+  out->op = n->op == DYCE__OP_SOFTMAX && n->p[DYCE__P_SOFTMAX_LOG] ? "log_softmax"
+                                                                    : n->def->name;
   out->activation = dyce__act_name(n->act);
   shape_dims(g->tensors[n->out], out->output_dims);
   out->macs = n->macs;

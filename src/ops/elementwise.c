@@ -166,6 +166,10 @@ static dyce_status check_softmax(dyce__node *node, const dyce__shape *tensors,
   (void)k;
   dyce_status s = same_shape_out(node, tensors, err);
   if (s || (s = no_activation(node, err))) return s;
+  if (node->p[DYCE__P_SOFTMAX_LOG] != 0 && node->p[DYCE__P_SOFTMAX_LOG] != 1)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax: log flag %d is neither 0 nor 1",
+                      node->p[DYCE__P_SOFTMAX_LOG]);
   return dyce__expect_counts(node, 0, 0, 0, err);
 }
 
@@ -174,7 +178,8 @@ static void run_softmax(const dyce__node *node, const dyce__shape *tensors,
                         void *scratch) {
   (void)scratch;
   dyce__shape in = tensors[node->in0];
-  k->softmax((size_t)in.h * in.w, in.c, ptr[node->in0], ptr[node->out]);
+  k->softmax((size_t)in.h * in.w, in.c, ptr[node->in0], ptr[node->out],
+             node->p[DYCE__P_SOFTMAX_LOG]);
 }
 
 static dyce_status check_flatten(dyce__node *node, const dyce__shape *tensors,

@@ -197,9 +197,14 @@ static void elementwise_by_hand(void) {
   K()->flatten_chw(2, 1, 2, f, y);
   CHECK(y[0] == 1 && y[1] == 3 && y[2] == 2 && y[3] == 4);
   float big[3] = {1000, 1001, 999}, p[3];
-  K()->softmax(1, 3, big, p);
+  K()->softmax(1, 3, big, p, 0);
   CHECK(close_to(p[0] + p[1] + p[2], 1.0f) && p[1] > p[0] && p[0] > p[2]);
   CHECK(!isnan(p[0]));
+  /* log-softmax: the logs of those, without overflow at 1000. */
+  float lp[3];
+  K()->softmax(1, 3, big, lp, 1);
+  for (int i = 0; i < 3; i++) CHECK(close_to(lp[i], logf(p[i])));
+  CHECK(close_to(lp[1], -logf(1.0f + expf(-1.0f) + expf(-2.0f))));
 }
 
 const test_case ops_tests[] = {

@@ -154,6 +154,26 @@ class CeilPoolNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class ClassicOpsNet(nn.Module):
+    """What hand-written classifiers bring: PReLU with one slope and with
+    one per channel, SELU, Mish, `x.view(x.size(0), -1)` and the classic
+    MNIST example's last op, F.log_softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.a1 = nn.PReLU()
+        self.c2 = nn.Conv2d(8, 8, 3, 2, 1)
+        self.a2 = nn.PReLU(8)
+        self.c3 = nn.Conv2d(8, 8, 3, 2, 1)
+        self.fc = nn.Linear(8 * 3 * 3, 10)
+
+    def forward(self, x):
+        x = self.a2(self.c2(self.a1(self.c1(x))))
+        x = nn.functional.mish(self.c3(nn.functional.selu(x)))
+        return nn.functional.log_softmax(self.fc(x.view(x.size(0), -1)), dim=1)
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -172,6 +192,7 @@ MODELS = {
     "opsnet": (OpsNet, (1, 3, 32, 32), True),
     "concat_max_gelu": (ConcatMaxGeluNet, (1, 3, 16, 16), True),
     "ceil_pool": (CeilPoolNet, (1, 3, 23, 23), True),
+    "classic_ops": (ClassicOpsNet, (1, 3, 10, 10), True),
 }
 
 

@@ -32,7 +32,10 @@ void dyce__ref_activation(size_t n, const float *in, dyce__activation act,
     out[i] = dyce__activate(act.act, act.a, act.b, in[i]);
 }
 
-void dyce__ref_softmax(size_t rows, size_t c, const float *in, float *out) {
+/* Softmax over c at each of `rows`; `log`: log-softmax (PyTorch's
+ * F.log_softmax, the classic classifier's last op). */
+void dyce__ref_softmax(size_t rows, size_t c, const float *in, float *out,
+                       int log) {
   for (size_t r = 0; r < rows; r++) {
     const float *x = in + r * c;
     float *y = out + r * c;
@@ -41,10 +44,12 @@ void dyce__ref_softmax(size_t rows, size_t c, const float *in, float *out) {
       if (x[k] > max) max = x[k];
     float sum = 0.0f;
     for (size_t k = 0; k < c; k++) {
-      y[k] = expf(x[k] - max);
-      sum += y[k];
+      float e = expf(x[k] - max);
+      if (!log) y[k] = e;
+      sum += e;
     }
-    for (size_t k = 0; k < c; k++) y[k] /= sum;
+    float shift = max + logf(sum); /* log only */
+    for (size_t k = 0; k < c; k++) y[k] = log ? x[k] - shift : y[k] / sum;
   }
 }
 
