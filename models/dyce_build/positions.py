@@ -7,7 +7,9 @@ when its output is the only value computed so far that later nodes read
 (parameters aside): the network can stop there and resume from that one
 tensor. A *candidate* exit position is a cut with an image-shaped (N, C,
 H, W) output that ends a traced module (a block or a stage: the last node
-inside `layer2.1` or `features.4`); `--exits` may also name any other
+inside `layer2.1` or `features.4`), or, in a network with fewer than two
+such block ends, a layer boundary (a cut just before a convolution: a
+flat nn.Sequential has no blocks); `--exits` may also name any other
 image-shaped cut. A module whose own forward torch.fx cannot trace
 (ShuffleNet's blocks call a helper that unpacks `x.size()`) is kept whole,
 as one node, when everything else traces: it can end a position but not
@@ -24,6 +26,9 @@ from torch import fx, nn
 
 from .errors import BuildError
 
+# No exit after this share of the backbone's MACs: it would save too little.
+LATEST = 0.95
+
 
 @dataclass
 class Candidate:
@@ -32,9 +37,11 @@ class Candidate:
     index: int         # position in the traced graph
     shape: tuple       # NCHW output shape
     macs: int          # MACs of the backbone up to and including it
+    before: str = ""   # a layer boundary: the convolution that follows
 
     def describe(self, total):
-        return (f"{self.node:<28} ends {', '.join(self.blocks):<26} "
+        where = f"before {self.before}" if self.before else f"ends {', '.join(self.blocks)}"
+        return (f"{self.node:<28} {where:<31} "
                 f"{'x'.join(map(str, self.shape[1:])):>12}  "
                 f"{self.macs:>14,} MACs ({100 * self.macs / total:5.1f} %)")
 
@@ -201,15 +208,40 @@ def trace(model, input_shape):
             cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
                                               i, shape, cumulative[i])
     candidates = [c for c in cuts.values() if c.blocks]
+    if sum(0 < c.macs <= LATEST * total for c in candidates) < 2:
+        # A flat network (one nn.Sequential of layers) has no blocks to
+        # end: its layer boundaries, the cuts just before a convolution,
+        # are the positions instead.
+        taken = {c.index for c in candidates}
+        for c in cuts.values():
+            nxt = _next_conv(gm, order, c.index)
+            if nxt and c.index not in taken:
+                c.before = names[nxt]
+                candidates.append(c)
+        candidates.sort(key=lambda c: c.index)
     return Traced(gm, order, names, cumulative, candidates, cuts)
 
 
-def choose(traced, exits="auto", max_exits=8, latest=0.95):
+def _next_conv(gm, order, i):
+    """The node after order[i] when it is a convolution, else None."""
+    for n in order[i + 1:]:
+        if n.op == "get_attr":
+            continue
+        if n.op == "call_module" and isinstance(gm.get_submodule(n.target), nn.Conv2d):
+            return n
+        if n.op == "call_function" and n.target is torch.nn.functional.conv2d:
+            return n
+        return None
+    return None
+
+
+def choose(traced, exits="auto", max_exits=8, latest=None):
     """The positions to split at: `auto` spreads up to max_exits block ends
     over the backbone's cost (none after `latest` of it, where an exit saves
     too little), or a comma-separated list of node names (any cut) or block
     names."""
     total = max(traced.total_macs, 1)
+    latest = LATEST if latest is None else latest
     if exits != "auto":
         chosen = []
         by_name = dict(traced.cuts)

@@ -100,3 +100,24 @@ def size_blocks(num_classes, in_channels):
 
 def data_dependent(num_classes, in_channels):
     return DataDependent(num_classes, in_channels)
+
+
+class FlatCNN(nn.Module):
+    """The most common hand-written style: one nn.Sequential of layers (no
+    blocks to end), ending in nn.Softmax."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, 1, 1), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.Conv2d(16, 16, 3, 2, 1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, 1, 1), nn.ReLU())
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(32 * 7 * 7, num_classes),
+                                        nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def flat_cnn(num_classes, in_channels):
+    return FlatCNN(num_classes, in_channels)

@@ -177,6 +177,16 @@ describe('models/build.py', () => {
     assert.ok(readRecords(path.join(tmp, 'whole/p.records')).names.some((n) => n.startsWith('exit')));
   });
 
+  test('a flat nn.Sequential backbone (no blocks): its layer boundaries before each convolution are the exit positions', () => {
+    const args = ['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:flat_cnn`]; // (a)'s images
+    const list = build([...args, '--list-exits']);
+    assert.equal(list.code, 0, list.err);
+    assert.match(list.out, /before features\.3/, list.out);
+    assert.match(list.out, /before features\.6/, list.out);
+    mustBuild([...args, '--out', path.join(tmp, 'flat/p.dyce')]);
+    assert.equal(readRecords(path.join(tmp, 'flat/p.records')).names.filter((n) => n.startsWith('exit')).length, 4, 'two positions, two exit types each');
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
@@ -189,7 +199,7 @@ describe('models/build.py', () => {
       ['an unreadable image', ['--data', 'bad/corrupt', '--backbone', 'B:tiny'], /broken\.png: cannot read the image/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
-      ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph 'head': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
+      ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
