@@ -19,6 +19,7 @@ from .errors import BuildError
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import convert  # noqa: E402  (models/convert.py)
 import dyce_format  # noqa: E402
+from dyce_codes import P_SOFTMAX_LOG  # noqa: E402
 
 OPSET = 13
 
@@ -49,6 +50,20 @@ def convert_specs(specs, onnx_dir, labels, input_spec):
         return convert.convert_graphs(graphs, labels=labels, input_spec=input_spec)
     except convert.ConvertError as err:
         raise BuildError(f"the converter cannot take it: {err}") from None
+
+
+def probability_graphs(raw):
+    """Names of the package's graphs that answer with probabilities (they
+    end in a softmax without its log flag): the engine takes their outputs
+    as they are, where it applies a softmax to class scores."""
+    graphs, _, _, _ = dyce_format.read_package(raw)
+    names = []
+    for g in graphs:
+        last = g.nodes[-1]
+        log = len(last.params) > P_SOFTMAX_LOG and last.params[P_SOFTMAX_LOG]
+        if last.op == "softmax" and not log:
+            names.append(g.name)
+    return names
 
 
 def check(raw, specs, labels, input_spec):

@@ -305,10 +305,17 @@ def run(opts):
     specs = graph_specs(data, savers, stages, chosen, exits, head)
     # One rank writes and converts the ONNX files (two writing the same
     # files raced: one read the other's half-written export).
+    # Which graphs answer with probabilities (a user's model ending in
+    # nn.Softmax): their records take the outputs as the engine does.
+    probs_file = ctx.path("probability-graphs.json")
     if dist.is_main():
-        ctx.timed("convert check (untrained)", lambda: package.convert_specs(
+        raw = ctx.timed("convert check (untrained)", lambda: package.convert_specs(
             specs, ctx.path("onnx-check"), data.classes, data.input_spec()))
+        with open(probs_file, "w", encoding="utf-8") as f:
+            json.dump(package.probability_graphs(raw), f)
     dist.barrier()
+    with open(probs_file, encoding="utf-8") as f:
+        probs = set(json.load(f))
 
     key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
            "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
@@ -328,7 +335,7 @@ def run(opts):
     ctx.log(f"backbone unchanged by exit training (sha256 {digest[:16]}…)")
     specs = graph_specs(data, savers, stages, chosen, exits, head)
     macs = {n: nets.count_macs(m, s) for n, m, _, s in specs}
-    rec = ctx.timed("records", lambda: brecords.collect(specs, data, views, savers, exits, macs))
+    rec = ctx.timed("records", lambda: brecords.collect(specs, data, views, savers, exits, macs, probs))
     if not dist.is_main():
         dist.finish()
         return None

@@ -19,8 +19,9 @@ def logit_graphs(specs):
             + [n for n in names if n.startswith("exit")] + ["head"])
 
 
-def collect(specs, data, views, savers, exits, macs):
-    """The records dict (records_file) of a build."""
+def collect(specs, data, views, savers, exits, macs, probs=()):
+    """The records dict (records_file) of a build; `probs`: the graphs
+    whose outputs are probabilities already (package.probability_graphs)."""
     names = logit_graphs(specs)
     rec = {"names": names, "macs": np.array([macs[n] for n in names], np.uint64),
            "classes": len(data.classes), "splits": []}
@@ -34,7 +35,7 @@ def collect(specs, data, views, savers, exits, macs):
                 logits = bexits.mlp_logits(exits[n].mlp, feats[bexits.position(n) - 1])
             else:
                 logits = head
-            preds.append(records_file.softmax_top1(logits))
+            preds.append(records_file.softmax_top1(logits, probabilities=n in probs))
         rec["splits"].append(records_file.split_block(split.name, split.index,
                                                       split.labels, preds))
     return rec

@@ -17,9 +17,13 @@ MAGIC = b"DYCERECS"
 MAX_CLASSES = {1: 255, 2: 65535}
 
 
-def softmax_top1(logits):
-    """(top-1 class, max softmax probability f32) per row of logits."""
-    probs = torch.softmax(torch.as_tensor(logits), dim=1)
+def softmax_top1(logits, probabilities=False):
+    """(top-1 class, max softmax probability f32) per row of logits; with
+    `probabilities`, the rows are probabilities already (as the engine
+    takes a graph that ends in a softmax)."""
+    probs = torch.as_tensor(logits)
+    if not probabilities:
+        probs = torch.softmax(probs, dim=1)
     conf, top1 = probs.max(dim=1)
     return top1.numpy().astype(np.int64), conf.numpy().astype(np.float32)
 

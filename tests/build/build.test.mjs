@@ -185,6 +185,9 @@ describe('models/build.py', () => {
     assert.match(list.out, /before features\.6/, list.out);
     mustBuild([...args, '--out', path.join(tmp, 'flat/p.dyce')]);
     assert.equal(readRecords(path.join(tmp, 'flat/p.records')).names.filter((n) => n.startsWith('exit')).length, 4, 'two positions, two exit types each');
+    // Its head ends in nn.Softmax: the records take its outputs as
+    // probabilities, as the engine does (no second softmax).
+    assert.deepEqual(readJson(path.join(tmp, 'flat/p.work/probability-graphs.json')), ['head']);
   });
 
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
