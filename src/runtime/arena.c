@@ -35,8 +35,9 @@ static uint64_t tensor_bytes(dyce__shape s) {
 /* Plans the intermediates of graph `g`; writes offsets relative to the
  * scratch region into `offset` (per local tensor, then per node) and
  * returns the region size. */
-static uint64_t plan_graph(dyce_session *s, size_t gi, dyce__plan_item *items,
-                           dyce__plan_work *work, uint64_t *offset) {
+static uint64_t plan_graph(dyce_session *s, int splits, size_t gi,
+                           dyce__plan_item *items, dyce__plan_work *work,
+                           uint64_t *offset) {
   const dyce__graph *g = &s->model->graphs[gi];
   size_t n = 0;
   for (uint32_t t = 0; t < g->tensor_count; t++) {
@@ -58,7 +59,7 @@ static uint64_t plan_graph(dyce_session *s, size_t gi, dyce__plan_item *items,
   for (uint32_t j = 0; j < g->node_count; j++) {
     /* A node split across threads needs a workspace per part. */
     items[n + j].bytes =
-        dyce__session_plan_parts(s, g, j, s->node_start[gi] + j);
+        dyce__session_plan_parts(s, splits, g, j, s->node_start[gi] + j);
     items[n + j].first = items[n + j].last = j;
   }
   n += g->node_count;
@@ -104,6 +105,7 @@ static dyce_status plan(dyce_session *s, size_t tensors, size_t nodes,
   p->persistent = dyce__align_up(tensor_bytes(m->input), DYCE__BUFFER_ALIGN);
   p->scratch = 0;
   size_t t_at = 0, n_at = 0;
+  const int splits = dyce__session_splits(s);
   for (size_t gi = 0; gi < m->graph_count; gi++) {
     const dyce__graph *g = &m->graphs[gi];
     p->output_at[gi] = p->persistent;
@@ -111,7 +113,7 @@ static dyce_status plan(dyce_session *s, size_t tensors, size_t nodes,
                                     DYCE__BUFFER_ALIGN);
     s->tensor_start[gi] = t_at;
     s->node_start[gi] = n_at;
-    uint64_t region = plan_graph(s, gi, items, work, p->offsets + t_at + n_at);
+    uint64_t region = plan_graph(s, splits, gi, items, work, p->offsets + t_at + n_at);
     if (region > p->scratch) p->scratch = region;
     t_at += g->tensor_count;
     n_at += g->node_count;

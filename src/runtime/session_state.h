@@ -45,11 +45,15 @@ void dyce__session_free_arena(dyce_session *s);
  * (none for 1); the arena is planned after, for that count. */
 dyce_status dyce__session_start_pool(dyce_session *s, uint32_t threads,
                                      dyce_error *err);
+/* threads.c: whether the session splits any node (it has threads and
+ * the model is not small, DYCE_SPLIT_MIN_MODEL_MACS); decided once per
+ * plan. */
+int dyce__session_splits(const dyce_session *s);
 /* threads.c: for node `j` of graph `g` (index `at` in node_start layout),
- * decides its parts at the session's thread count and returns the
+ * decides its parts (`splits`: dyce__session_splits) and returns the
  * workspace to plan for it. */
-size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
-                                uint32_t j, size_t at);
+size_t dyce__session_plan_parts(dyce_session *s, int splits,
+                                const dyce__graph *g, uint32_t j, size_t at);
 /* Runs node `j` (index `at`) of graph `g`, split when planned so. */
 void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
                             size_t at, const dyce__shape *shapes,

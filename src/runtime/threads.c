@@ -32,27 +32,25 @@
 #define MIN_SPLIT_ELEMENTS 65536u
 #define PARTS_PER_THREAD 2u
 
-/* MACs of the model's costliest answer: a graph plus its sources. */
-static double costliest_answer_macs(const dyce_model *m) {
+int dyce__session_splits(const dyce_session *s) {
+  if (s->threads < 2) return 0;
+  /* The model's costliest answer: a graph plus its sources. */
   double most = 0;
-  for (size_t gi = 0; gi < m->graph_count; gi++) {
-    double macs = (double)dyce_model_level_path_macs(m, gi, 0);
+  for (size_t gi = 0; gi < s->model->graph_count; gi++) {
+    double macs = (double)dyce_model_level_path_macs(s->model, gi, 0);
     if (macs > most) most = macs;
   }
-  return most;
+  return most >= s->split_min_macs;
 }
 
-size_t dyce__session_plan_parts(dyce_session *s, const dyce__graph *g,
-                                uint32_t j, size_t at) {
+size_t dyce__session_plan_parts(dyce_session *s, int splits,
+                                const dyce__graph *g, uint32_t j, size_t at) {
   const dyce__node *n = &g->nodes[j];
   size_t part = 0;
   uint32_t parts = 1;
   int large = n->macs ? n->macs >= MIN_SPLIT_MACS
                       : dyce__shape_elems(g->tensors[n->out]) >= MIN_SPLIT_ELEMENTS;
-  /* Once per plan would do; per node it is still little at plan time. */
-  if (s->threads > 1 && large && s->split_min_macs > 0)
-    large = costliest_answer_macs(s->model) >= s->split_min_macs;
-  if (s->threads > 1 && n->def->split && large)
+  if (splits && n->def->split && large)
     parts = n->def->split(n, g->tensors, s->kernels, s->threads * PARTS_PER_THREAD, &part);
   if (parts < 2 || parts > DYCE__POOL_MAX_TASKS) {
     s->node_parts[at] = 1;
