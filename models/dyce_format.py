@@ -64,6 +64,13 @@ def is_dense(node):
                                             node.params[P_GROUPS] == 1)
 
 
+def is_log_softmax(node):
+    """A softmax node with its log flag (P_SOFTMAX_LOG): log-probabilities."""
+    p = node.params
+    return node.op == "softmax" and len(p) > dyce_codes.P_SOFTMAX_LOG \
+        and bool(p[dyce_codes.P_SOFTMAX_LOG])
+
+
 def node_params(**slots):
     """A node's params from slot names (dyce_codes.P_*), e.g.
     node_params(KH=3, KW=3): unnamed slots are 0, and the list ends at the

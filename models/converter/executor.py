@@ -27,8 +27,7 @@ import torch.nn.functional as F
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SOFTMAX_LOG,
-                        P_SW)
+                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
 
 from . import int8_ops
 
@@ -162,8 +161,7 @@ def float_node(node, shapes, args):
     elif op == "flatten":
         y = x.reshape(x.shape[0], -1, 1, 1)
     elif op == "softmax":
-        log = len(p) > P_SOFTMAX_LOG and p[P_SOFTMAX_LOG]
-        y = (torch.log_softmax if log else torch.softmax)(x, dim=1)
+        y = (torch.log_softmax if fmt.is_log_softmax(node) else torch.softmax)(x, dim=1)
     elif op == "channel_affine":
         c = shapes[node.inputs[0]][3]
         y = (x * tensor_of(node.weight).view(1, c, 1, 1)

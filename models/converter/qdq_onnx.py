@@ -50,8 +50,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SOFTMAX_LOG,
-                        P_SW)
+                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -288,8 +287,7 @@ class _Exporter:
             y, rank = B.node("Flatten", [self.as4d(x, c_in, hint).name],
                              hint), 2
         elif n.op == "softmax":
-            log = len(n.params) > P_SOFTMAX_LOG and n.params[P_SOFTMAX_LOG]
-            kind = "LogSoftmax" if log else "Softmax"
+            kind = "LogSoftmax" if fmt.is_log_softmax(n) else "Softmax"
             y, rank = B.node(kind, [x.name], hint, axis=1), x.rank
         elif n.op == "channel_affine":
             shape = [1, c_in, 1, 1][:x.rank] if x.rank == 4 else [1, c_in]

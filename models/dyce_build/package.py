@@ -19,7 +19,6 @@ from .errors import BuildError
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import convert  # noqa: E402  (models/convert.py)
 import dyce_format  # noqa: E402
-from dyce_codes import P_SOFTMAX_LOG  # noqa: E402
 
 OPSET = 13
 
@@ -57,13 +56,8 @@ def probability_graphs(raw):
     end in a softmax without its log flag): the engine takes their outputs
     as they are, where it applies a softmax to class scores."""
     graphs, _, _, _ = dyce_format.read_package(raw)
-    names = []
-    for g in graphs:
-        last = g.nodes[-1]
-        log = len(last.params) > P_SOFTMAX_LOG and last.params[P_SOFTMAX_LOG]
-        if last.op == "softmax" and not log:
-            names.append(g.name)
-    return names
+    return [g.name for g in graphs if g.nodes[-1].op == "softmax"
+            and not dyce_format.is_log_softmax(g.nodes[-1])]
 
 
 def check(raw, specs, labels, input_spec):

@@ -93,7 +93,7 @@ struct dyce_model {
  * (whose softmax is the probabilities). */
 static inline int dyce__graph_gives_probabilities(const dyce__graph *g) {
   const dyce__node *last = &g->nodes[g->node_count - 1];
-  return last->op == DYCE__OP_SOFTMAX && !last->p[DYCE__P_SOFTMAX_LOG];
+  return last->op == DYCE__OP_SOFTMAX && !dyce__node_is_log_softmax(last);
 }
 
 /* Shape of a graph's input: its source's output or the package input. */

@@ -86,8 +86,7 @@ dyce_status dyce_model_node_info(const dyce_model *m, size_t graph,
   const dyce__graph *g = &m->graphs[graph];
   const dyce__node *n = &g->nodes[node];
   /* One op, two names: a log-softmax is no softmax to a reader of its output. */
-  out->op = n->op == DYCE__OP_SOFTMAX && n->p[DYCE__P_SOFTMAX_LOG] ? "log_softmax"
-                                                                    : n->def->name;
+  out->op = dyce__node_is_log_softmax(n) ? "log_softmax" : n->def->name;
   out->activation = dyce__act_name(n->act);
   shape_dims(g->tensors[n->out], out->output_dims);
   out->macs = n->macs;

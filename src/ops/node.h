@@ -89,4 +89,9 @@ static inline uint32_t dyce__node_inputs(const dyce__node *n, uint32_t *idx) {
   return count;
 }
 
+/* A softmax node with its log flag: it gives log-probabilities. */
+static inline int dyce__node_is_log_softmax(const dyce__node *n) {
+  return n->op == DYCE__OP_SOFTMAX && n->p[DYCE__P_SOFTMAX_LOG];
+}
+
 #endif /* DYCE_OPS_NODE_H */
