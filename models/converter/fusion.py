@@ -39,13 +39,6 @@ def _absorb_pads(ops, output):
     """Merge each zero Pad into its only consumer, a conv or avg pool."""
     for pad in [op for op in ops if op.op == "pad"]:
         readers = _consumers(ops, output).get(pad.output, [])
-        if not any(pad.params[fmt.PADS]) and pad.output != output:
-            # A Pad of nothing (PyTorch's export of AvgPool2d(ceil_mode=True,
-            # count_include_pad=True) writes one): its readers read its input.
-            for op in readers:
-                op.inputs = [pad.inputs[0] if i == pad.output else i for i in op.inputs]
-            ops.remove(pad)
-            continue
         target = readers[0] if len(readers) == 1 else None
         if target is None or target.op not in ("conv2d", "avg_pool"):
             raise ConvertError(f"{pad.origin}: zero padding is supported only "

@@ -105,6 +105,10 @@ def _lower_pad(lw, node, attrs):
     if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
         fail(node, f"pads {pads}: only non-negative padding of H and W")
     t, l, b, r = pads[2], pads[3], pads[6], pads[7]
+    if not (t or l or b or r):
+        # A Pad of nothing (PyTorch's export of AvgPool2d(ceil_mode=True,
+        # count_include_pad=True) writes one): its input itself.
+        return lw.make_alias(node, x, shape)
     lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
             params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r))
 
@@ -135,6 +139,15 @@ def _lower_reduce(lw, node, attrs):
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
 
 
+def _step(lw, node, suffix, op, inputs, shape, **fields):
+    """An intermediate op of a node lowered to several; returns its tensor."""
+    name = f"{node.output[0]}/{suffix}"
+    lw.shapes[name] = shape
+    lw.ops.append(Op(op=op, inputs=[lw.resolve(n) for n in inputs], output=name,
+                     origin=where(node), **fields))
+    return name
+
+
 def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
     axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
@@ -152,11 +165,9 @@ def _lower_concat(lw, node, attrs):
                         f"{shapes[0]} outside the channel axis")
     parts, rest = names, shapes[0][2:]
     while len(parts) > fmt.MAX_CONCAT_INPUTS:
-        head, step = parts[:fmt.MAX_CONCAT_INPUTS], len(lw.ops)
-        name = f"{node.output[0]}/concat{step}"
-        lw.shapes[name] = (1, sum(lw.shape(n)[1] for n in head)) + rest
-        lw.ops.append(Op(op="concat", inputs=[lw.resolve(n) for n in head],
-                          output=name, origin=where(node)))
+        head = parts[:fmt.MAX_CONCAT_INPUTS]
+        name = _step(lw, node, f"concat{len(lw.ops)}", "concat", head,
+                     (1, sum(lw.shape(n)[1] for n in head)) + rest)
         parts = [name] + parts[fmt.MAX_CONCAT_INPUTS:]
     lw.emit(node, "concat", parts, (1, sum(s[1] for s in shapes)) + rest)
 
@@ -295,15 +306,6 @@ def _lower_activation(lw, node, attrs):
     lw.emit(node, "activation", [x], lw.shape(x), act=act, act_a=a, act_b=b)
 
 
-def _step(lw, node, suffix, op, inputs, shape, **fields):
-    """An intermediate op of a node lowered to several; returns its tensor."""
-    name = f"{node.output[0]}/{suffix}"
-    lw.shapes[name] = shape
-    lw.ops.append(Op(op=op, inputs=[lw.resolve(n) for n in inputs], output=name,
-                     origin=where(node), **fields))
-    return name
-
-
 def _lower_selu(lw, node, attrs):
     """SELU = gamma * ELU(alpha)."""
     x = lw.tensor(node)
@@ -323,7 +325,7 @@ def _lower_prelu(lw, node, attrs):
     if slope.size == 1 or np.all(slope == slope.ravel()[0]):
         return lw.emit(node, "activation", [x], shape, act="leaky_relu",
                        act_a=float(slope.ravel()[0]), act_b=0.0)
-    if len(shape) < 2 or slope.size != shape[1] or slope.reshape(-1).shape[0] != shape[1]:
+    if len(shape) < 2 or slope.size != shape[1]:
         fail(node, f"slopes of shape {slope.shape}: one, or one per channel "
                     f"of the {tuple(shape)} input")
     a = slope.ravel()
