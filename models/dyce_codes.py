@@ -21,6 +21,7 @@ OPS = {
     "global_max_pool": 13,
     "quantize": 14,
     "dequantize": 15,
+    "group_norm": 16,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -58,6 +59,8 @@ P_COUNT_PAD = 8      # avg pool: 1 = count padding in the divisor
 P_CONCAT_MORE = 0    # concat: inputs after in0, in1 (0..11)
 P_CONCAT_INPUTS = 1  # concat: their tensors, p[1..CONCAT_MORE]
 P_SOFTMAX_LOG = 0    # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
+P_NORM_GROUPS = 0    # group_norm: groups (1 .. channels, dividing them)
+P_NORM_EPS = 1       # group_norm: epsilon added to the variance, the bits of a float32 > 0
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

@@ -3,28 +3,29 @@
 #define DYCE_CODES_H
 
 /* Operators (NODE.op). The numbers are part of the format: never renumber. */
-#define DYCE__OP_MAP(X)                                                               \
-  X(CONV2D, 1, "conv2d")                                                              \
-  X(FULLY_CONNECTED, 2, "fully_connected")                                            \
-  X(ADD, 3, "add")                                                                    \
-  X(MUL, 4, "mul")                                                                    \
-  X(ACTIVATION, 5, "activation")                                                      \
-  X(MAX_POOL, 6, "max_pool")                                                          \
-  X(AVG_POOL, 7, "avg_pool")                                                          \
-  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")                                            \
-  X(FLATTEN, 9, "flatten")                                                            \
-  X(SOFTMAX, 10, "softmax")                                                           \
-  X(CHANNEL_AFFINE, 11, "channel_affine")                                             \
-  X(CONCAT, 12, "concat")                                                             \
-  X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                           \
-  X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */ \
-  X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */
+#define DYCE__OP_MAP(X)                                                                                                                                                                                              \
+  X(CONV2D, 1, "conv2d")                                                                                                                                                                                             \
+  X(FULLY_CONNECTED, 2, "fully_connected")                                                                                                                                                                           \
+  X(ADD, 3, "add")                                                                                                                                                                                                   \
+  X(MUL, 4, "mul")                                                                                                                                                                                                   \
+  X(ACTIVATION, 5, "activation")                                                                                                                                                                                     \
+  X(MAX_POOL, 6, "max_pool")                                                                                                                                                                                         \
+  X(AVG_POOL, 7, "avg_pool")                                                                                                                                                                                         \
+  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")                                                                                                                                                                           \
+  X(FLATTEN, 9, "flatten")                                                                                                                                                                                           \
+  X(SOFTMAX, 10, "softmax")                                                                                                                                                                                          \
+  X(CHANNEL_AFFINE, 11, "channel_affine")                                                                                                                                                                            \
+  X(CONCAT, 12, "concat")                                                                                                                                                                                            \
+  X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                                                                                                                                                          \
+  X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */                                                                                                                                \
+  X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                      \
+  X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels, then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 15
+  DYCE__OP_LAST = 16
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -68,7 +69,9 @@ enum {
   DYCE__P_COUNT_PAD = 8,     /* avg pool: 1 = count padding in the divisor */
   DYCE__P_CONCAT_MORE = 0,   /* concat: inputs after in0, in1 (0..11) */
   DYCE__P_CONCAT_INPUTS = 1, /* concat: their tensors, p[1..CONCAT_MORE] */
-  DYCE__P_SOFTMAX_LOG = 0    /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
+  DYCE__P_SOFTMAX_LOG = 0,   /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
+  DYCE__P_NORM_GROUPS = 0,   /* group_norm: groups (1 .. channels, dividing them) */
+  DYCE__P_NORM_EPS = 1       /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
 };
 
 #endif /* DYCE_CODES_H */

@@ -19,6 +19,7 @@ export const OPS = Object.freeze({
   global_max_pool: 13,
   quantize: 14,
   dequantize: 15,
+  group_norm: 16,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -57,6 +58,8 @@ export const PARAMS = Object.freeze({
   CONCAT_MORE: 0,
   CONCAT_INPUTS: 1,
   SOFTMAX_LOG: 0,
+  NORM_GROUPS: 0,
+  NORM_EPS: 1,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

@@ -124,12 +124,22 @@ typedef struct dyce__activation {
   X(p, void, activation,                                                   \
     (size_t n, const float *in, dyce__activation act, float *out))
 
-/* Once per model, on the logits: not worth vectorising. */
-#define DYCE__KERNELS_LOGITS(X, p)                                         \
+/* Not worth vectorising: every table takes the reference's. softmax and
+ * flatten_chw run once per model, on the logits; group_norm (GroupNorm,
+ * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
+ * passes over the tensor are bound by memory. group_norm: for each of
+ * `groups` groups of c / groups channels, mean and variance over its
+ * channels at all hw pixels (double sums), then
+ * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]). */
+#define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
   X(p, void, flatten_chw,                                                  \
-    (size_t h, size_t w, size_t c, const float *in, float *out))
+    (size_t h, size_t w, size_t c, const float *in, float *out))           \
+  X(p, void, group_norm,                                                   \
+    (size_t hw, size_t c, size_t groups, float eps, const float *in,       \
+     const float *gamma, const float *beta, dyce__activation act,          \
+     float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32
@@ -216,7 +226,7 @@ typedef struct dyce__q8_pool {
   DYCE__KERNELS_FC(X, p)                                                   \
   DYCE__KERNELS_POOL(X, p)                                                 \
   DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
-  DYCE__KERNELS_LOGITS(X, p)                                               \
+  DYCE__KERNELS_SCALAR(X, p)                                               \
   DYCE__KERNELS_Q8(X, p)
 
 /* Expanders for the lists: a field, a declaration of kernel set `p`

@@ -76,6 +76,9 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
     out = in.h * in.w * in.c;
   } else if (n->op == DYCE__OP_SOFTMAX) {
     if (narrowed_in) return node_fail(c, gi, j, "softmax over a narrowed tensor", 0, 0);
+  } else if (n->op == DYCE__OP_GROUP_NORM) {
+    /* Its groups and statistics span the full channels. */
+    if (narrowed_in) return node_fail(c, gi, j, "group_norm over a narrowed tensor", 0, 0);
   } else if (n->op == DYCE__OP_ADD || n->op == DYCE__OP_MUL) {
     if (n->in1 != DYCE__NONE && act[n->in1].c != in.c)
       return node_fail(c, gi, j, "its two inputs have widths %u and %u",

@@ -418,7 +418,7 @@ static void tables_complete(void) {
     DYCE__KERNELS_FC(CHECK_PRESENT, _)
     DYCE__KERNELS_POOL(CHECK_PRESENT, _)
     DYCE__KERNELS_ELEMENTWISE(CHECK_PRESENT, _)
-    DYCE__KERNELS_LOGITS(CHECK_PRESENT, _)
+    DYCE__KERNELS_SCALAR(CHECK_PRESENT, _)
     CHECK_MSG(!k->prepare_conv2d == !k->release_conv2d,
               "%s: prepare_conv2d and release_conv2d come together", k->name);
   }

@@ -143,8 +143,8 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__clamp clamp, float *out, void *scratch);
 
-/* The ops of dyce__kernels_simd (table.c); softmax and the CHW flatten
- * are the reference's. */
+/* The ops of dyce__kernels_simd (table.c); softmax, the CHW flatten and
+ * group_norm are the reference's. */
 DYCE__KERNELS_FC(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_POOL(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_DECLARE, simd)

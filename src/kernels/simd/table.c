@@ -1,6 +1,6 @@
-/* The SIMD kernel table (see kernels.h). Softmax and the CHW flatten are
- * not worth vectorising (they run once per model, on the logits) and
- * share the reference. */
+/* The SIMD kernel table (see kernels.h). Softmax, the CHW flatten and
+ * group_norm are not worth vectorising (kernels.h, DYCE__KERNELS_SCALAR)
+ * and share the reference. */
 #include "../ref/ref.h"
 #include "simd.h"
 #include "q8.h"
@@ -12,7 +12,7 @@ const dyce__kernels dyce__kernels_simd = {
     DYCE__KERNELS_FC(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
-    DYCE__KERNELS_LOGITS(DYCE__KERNEL_ENTRY, ref)
+    DYCE__KERNELS_SCALAR(DYCE__KERNEL_ENTRY, ref)
 #if defined(__wasm_simd128__) || defined(__SSE2__)
     DYCE__KERNELS_Q8(DYCE__KERNEL_ENTRY, simd)
 #else
