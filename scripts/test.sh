@@ -30,7 +30,7 @@ ctest --test-dir build/asan --output-on-failure
 
 echo "== test models (exported once, cached in build/testmodels)"
 /usr/bin/python3 tests/models/export_models.py build/testmodels
-echo "== converter: concat, global max pools, GELU / ELU / softplus on hand-built ONNX graphs"
+echo "== converter: concat, global max pools, GELU / ELU / softplus, normalisations on hand-built ONNX graphs"
 /usr/bin/python3 tests/models/test_convert_ops.py
 
 echo "== ASan + UBSan CLI on every test model"

@@ -7,9 +7,11 @@ models/convert.py is the command line and the import path other code uses
     shapes.py    NCHW -> NHWC shapes, reshape targets, padding, windows
     state.py     the lowering state (constants, shapes, aliases, ops)
     folding.py   constant subgraphs evaluated with numpy
+    norms.py     GroupNorm / LayerNorm chains -> one node; their lowering
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias
-                 folding, activation fusion; pruning
+                 folding, scale and shift into a group_norm, activation
+                 fusion; pruning
     graph.py     convert_graph: one ONNX model -> one dyce_format.Graph
     package.py   convert_graphs: graphs + input spec, labels, width levels
                  -> package bytes

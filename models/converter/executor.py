@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
+                        P_NORM_EPS, P_NORM_GROUPS, P_PAD_B, P_PAD_L, P_PAD_R,
+                        P_PAD_T, P_SH, P_SW)
 
 from . import int8_ops
 
@@ -168,6 +169,9 @@ def float_node(node, shapes, args):
              + tensor_of(node.bias).view(1, c, 1, 1))
     elif op == "concat":
         y = torch.cat(args, dim=1)
+    elif op == "group_norm":
+        y = F.group_norm(x, p[P_NORM_GROUPS], tensor_of(node.weight),
+                         tensor_of(node.bias), fmt.bits_f32(p[P_NORM_EPS]))
     else:
         raise ValueError(f"op {op} on float32 tensors")
     return act_float(node.act, y, node.act_a, node.act_b)

@@ -1,7 +1,8 @@
 """Rewrites of the lowered op list (REWRITES, in order): zero Pads merged
 into their consumer, GELU / SiLU / hard-swish patterns fused into one
 activation, BatchNorm and bias Adds folded into the preceding conv or
-fully connected layer, activations fused into their producer; and pruning
+fully connected layer, a scale and shift into the preceding group_norm,
+activations fused into their producer; and pruning
 of ops that do not reach the output."""
 
 import numpy as np
@@ -192,7 +193,26 @@ def _fold_bias_add(ops, output):
         ops.remove(add)
 
 
-_FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "channel_affine")
+def _fold_into_norm(ops, output):
+    """mul / add by a scalar or per-channel constant after a group_norm (the
+    scale and shift nn.GroupNorm and nn.LayerNorm export as separate Mul and
+    Add) -> its own scale and shift."""
+    for op in [op for op in ops if op.op in ("mul", "add") and len(op.inputs) == 1]:
+        prev = _fusable_producer(ops, op.inputs[0], output, ("group_norm",))
+        if prev is None or op.weight.size not in (1, prev.weight.size):
+            continue
+        k = np.broadcast_to(np.asarray(op.weight, np.float64), prev.weight.shape)
+        if op.op == "mul":
+            prev.weight = np.asarray(prev.weight, np.float64) * k
+            prev.bias = np.asarray(prev.bias, np.float64) * k
+        else:
+            prev.bias = np.asarray(prev.bias, np.float64) + k
+        prev.output = op.output
+        ops.remove(op)
+
+
+_FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "channel_affine",
+              "group_norm")
 
 
 def _fuse_activations(ops, output):
@@ -217,4 +237,4 @@ def prune(ops, output):
 
 # The rewrites in the order convert_graph applies them.
 REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
-            _fold_bias_add, _fuse_activations)
+            _fold_bias_add, _fold_into_norm, _fuse_activations)

@@ -11,7 +11,7 @@ import onnx
 import dyce_format as fmt
 from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
-from . import fusion
+from . import fusion, norms
 from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
                      MAX_RECORDS, MIN_OPSET, ConvertError)
 from .lowering import lower_node
@@ -62,7 +62,7 @@ def _to_graph(name, lw, inp, out, ops):
     index = {inp: 0}
     for op in ops:
         index[op.output] = len(index)
-    shapes = [nhwc(lw.shapes[t]) for t in index]
+    shapes = [lw.dyce_shape(t) for t in index]
     _check_shape(f"graph '{name}' input", shapes[0])
     if len(index) > MAX_RECORDS or len(ops) > MAX_RECORDS:
         raise ConvertError(f"graph '{name}': {len(index)} tensors / {len(ops)}"
@@ -117,7 +117,7 @@ def convert_graph(model, name="main"):
     if len(graph.output) != 1:
         raise ConvertError(f"the model has {len(graph.output)} outputs, "
                            "expected 1")
-    for node in graph.node:
+    for node in norms.rewrite(graph):
         lower_node(lw, node)
     out = lw.resolve(graph.output[0].name)
     if graph.output[0].name not in lw.shapes or out == inp:

@@ -9,6 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, Op, fail, where
+from . import norms
 from .folding import FOLD
 from .shapes import nhwc, normalized_axes, padding, view_target, window_out
 
@@ -238,7 +239,9 @@ def _constant_operand(node, k, shape):
     if all(d == 1 for i, d in enumerate(padded.shape) if i != 1):
         return np.broadcast_to(padded, shape[:2] + (1,) * (len(shape) - 2)).ravel()
     full = np.broadcast_to(padded, shape)
-    return full.transpose(0, 2, 3, 1).ravel() if len(shape) == 4 else full.ravel()
+    # NHWC order: (1, C, H, W) as (1, H, W, C), (1, C, L) as (1, L, C)
+    to_nhwc = {4: (0, 2, 3, 1), 3: (0, 2, 1)}.get(len(shape))
+    return (full.transpose(to_nhwc) if to_nhwc else full).ravel()
 
 
 def _lower_binary(lw, node, attrs):
@@ -420,6 +423,8 @@ LOWER = {
     "Unsqueeze": (_lower_view, _NO_ATTRS),
     "Softmax": (_lower_softmax, {"axis"}),
     "LogSoftmax": (_lower_softmax, {"axis"}),
+    "InstanceNormalization": (norms.lower, {"epsilon"}),
+    norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     "Dropout": (_lower_identity, {"seed"}),
 }

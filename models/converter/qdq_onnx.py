@@ -32,8 +32,8 @@ same quantized network as dyce (docs/INT8.md):
 - max_pool, global_max_pool, concat: QDQ around MaxPool / GlobalMaxPool /
   Concat with the shared scale; flatten and the reshapes between 4-D and
   2-D values act on the int8 tensor itself (a pure data move);
-- float nodes of the package (softmax, channel_affine, anything kept
-  float) are float ONNX ops on float weights.
+- float nodes of the package (softmax, channel_affine, group_norm,
+  anything kept float) are float ONNX ops on float weights.
 
 Rounding: onnxruntime's integer kernels requantize in binary32 as dyce
 does, but not always in the same order (QuantizeLinear divides where dyce
@@ -50,7 +50,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_PAD_B, P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
+                        P_NORM_EPS, P_NORM_GROUPS, P_PAD_B, P_PAD_L, P_PAD_R,
+                        P_PAD_T, P_SH, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -179,6 +180,23 @@ class _Exporter:
     def as4d(self, v, c, hint):
         return self.reshaped(v, [1, c, 1, 1], hint)
 
+    def group_norm(self, n, x, shape, hint):
+        """group_norm as PyTorch exports nn.GroupNorm at opset 13: Reshape
+        (1, G, -1), InstanceNormalization, Reshape back, Mul, Add."""
+        B, groups = self.b, n.params[P_NORM_GROUPS]
+        _, h, w, c = shape
+        g = B.node("Reshape", [x.name, B.const(hint + "_gshape", np.array(
+            [1, groups, -1], np.int64))], hint + "_groups")
+        g = B.node("InstanceNormalization", [
+            g, B.const(hint + "_one", np.ones(groups, F32)),
+            B.const(hint + "_zero", np.zeros(groups, F32))], hint + "_in",
+            epsilon=fmt.bits_f32(n.params[P_NORM_EPS]))
+        g = B.node("Reshape", [g, B.const(hint + "_back", np.array(
+            [1, c, h, w], np.int64))], hint + "_back")
+        scale = B.const(hint + "_scale", np.asarray(n.weight, F32).reshape(1, c, 1, 1))
+        shift = B.const(hint + "_shift", np.asarray(n.bias, F32).reshape(1, c, 1, 1))
+        return B.node("Add", [B.node("Mul", [g, scale], hint + "_mul"), shift], hint)
+
     # -- activations on float values
     def act(self, x, act, a, b, hint):
         B = self.b
@@ -295,6 +313,9 @@ class _Exporter:
             s = B.const(hint + "_shift", np.asarray(n.bias, F32).reshape(shape))
             y, rank = B.node("Add", [B.node("Mul", [x.name, w], hint + "_mul"),
                                      s], hint), x.rank
+        elif n.op == "group_norm":
+            y = self.group_norm(n, self.as4d(x, c_in, hint) if x.rank == 2 else x,
+                                shapes[n.inputs[0]], hint)
         elif n.op == "concat":
             rank = 2 if all(a.rank == 2 for a in args) else 4
             parts = [a if rank == 2 else

@@ -3,8 +3,8 @@
 quantize_package(package bytes, calibration inputs) -> (bytes, summary):
 
 1. plan: every node of an op that takes int8 becomes int8, unless kept
-   float (--keep-float GRAPH or GRAPH/NODE); softmax and channel_affine
-   stay float;
+   float (--keep-float GRAPH or GRAPH/NODE); softmax, channel_affine,
+   group_norm and any other op without an int8 form stay float;
 2. unfuse: an int8 node's fused activation other than none / relu / clip
    becomes an int8 `activation` node (a table) after it;
 3. calibrate (calibrate.py) the float graphs at every width level;

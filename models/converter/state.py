@@ -28,6 +28,9 @@ class Lowering:
         self.declared = _declared_shapes(graph)
         self.shapes = {}     # dynamic tensor name (ONNX) -> its ONNX shape
         self.alias = {}      # ONNX name -> name of the dyce tensor it equals
+        # dyce tensor -> its NHWC shape where nhwc(its ONNX shape) is not it:
+        # an op on a (1, C, H*W) view of a (1, C, H, W) tensor keeps H x W.
+        self.layout = {}
         self.ops = []
         self.used = ({i for n in graph.node for i in n.input}
                      | {o.name for o in graph.output})
@@ -89,8 +92,17 @@ class Lowering:
                         "nor (1, K)")
         self.set_shape(node, shape)
         out = node.output[0]
+        if inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
+            kept = self.dyce_shape(inputs[0])
+            if kept != nhwc(shape):
+                self.layout[out] = kept
         self.ops.append(Op(op=op, inputs=[self.resolve(n) for n in inputs],
                             output=out, origin=where(node), **fields))
+
+    def dyce_shape(self, name):
+        """NHWC shape of the dyce tensor behind ONNX tensor `name`."""
+        t = self.resolve(name)
+        return self.layout.get(t) or nhwc(self.shapes[t])
 
     def make_alias(self, node, source, shape=None):
         """node's output is source's data; shape is its ONNX shape if computed."""

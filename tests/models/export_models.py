@@ -174,6 +174,36 @@ class ClassicOpsNet(nn.Module):
         return nn.functional.log_softmax(self.fc(x.view(x.size(0), -1)), dim=1)
 
 
+class NormOpsNet(nn.Module):
+    """Normalisations without running statistics, the group_norm op:
+    GroupNorm (+ ReLU), InstanceNorm2d with and without affine, LayerNorm
+    over (C, H, W) (an elementwise affine per position) and over the pooled
+    vector; and an activation and a per-position constant on the (1, C,
+    H*W) view of a feature map, which keeps its H x W layout."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 12, 3, 1, 1)
+        self.gn = nn.GroupNorm(3, 12)
+        self.c2 = nn.Conv2d(12, 12, 3, 2, 1)
+        self.inorm = nn.InstanceNorm2d(12, affine=True)
+        self.plain = nn.InstanceNorm2d(12)
+        self.ln_map = nn.LayerNorm([12, 6, 6])
+        self.ln_vec = nn.LayerNorm(12)
+        self.fc = nn.Linear(12, 10)
+        for m in (self.gn, self.inorm, self.ln_map, self.ln_vec):
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.bias, -0.5, 0.5)
+        self.register_buffer("ramp", torch.linspace(-1, 1, 36))
+
+    def forward(self, x):
+        x = torch.relu(self.gn(self.c1(x)))
+        x = self.plain(self.inorm(self.c2(x)))
+        x = self.ln_map(x)
+        v = torch.sigmoid(x.flatten(2)) * self.ramp
+        return self.fc(self.ln_vec(v.mean(-1)))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -193,6 +223,7 @@ MODELS = {
     "concat_max_gelu": (ConcatMaxGeluNet, (1, 3, 16, 16), True),
     "ceil_pool": (CeilPoolNet, (1, 3, 23, 23), True),
     "classic_ops": (ClassicOpsNet, (1, 3, 10, 10), True),
+    "norm_ops": (NormOpsNet, (1, 3, 12, 12), True),
 }
 
 

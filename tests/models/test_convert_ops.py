@@ -1,7 +1,8 @@
-"""Converter checks of concat, the global max pools and the GELU / ELU /
-softplus activations on small hand-built ONNX graphs: what each lowers to,
+"""Converter checks of concat, the global max pools, the GELU / ELU /
+softplus activations and the normalisations on small hand-built ONNX graphs: what each lowers to,
 and that every refusal names the ONNX node. Numbers are checked end to end
-by tests/node/models.test.mjs (the concat_max_gelu test model).
+by tests/node/models.test.mjs (the concat_max_gelu and norm_ops test
+models).
 
     /usr/bin/python3 tests/models/test_convert_ops.py
 """
@@ -111,6 +112,119 @@ class ConvertOps(unittest.TestCase):
                  helper.make_node("Tanh", ["u"], ["y"])]
         ops, _ = lowered(model(nodes, X, [("b", (2 / np.pi) ** 0.5)]))
         self.assertEqual(ops, [("mul", "tanh", 1)])
+
+    # -- normalisations (norms.py, group_norm)
+
+    def layer_norm_nodes(self, axes, square="Pow"):
+        sq = (helper.make_node("Pow", ["d", "two"], ["s"]) if square == "Pow"
+              else helper.make_node("Mul", ["d", "d"], ["s"]))
+        return [helper.make_node("ReduceMean", ["x"], ["m"], name="ln", axes=axes),
+                helper.make_node("Sub", ["x", "m"], ["d"]), sq,
+                helper.make_node("ReduceMean", ["s"], ["v"], axes=axes),
+                helper.make_node("Add", ["v", "eps"], ["ve"]),
+                helper.make_node("Sqrt", ["ve"], ["r"]),
+                helper.make_node("Div", ["d", "r"], ["n"]),
+                helper.make_node("Mul", ["n", "g"], ["gn"]),
+                helper.make_node("Add", ["gn", "b"], ["y"])], \
+            [("two", 2.0), ("eps", 1e-5)]
+
+    def norm_node(self, g):
+        (node,) = [n for n in g.nodes if n.op == "group_norm"]
+        from dyce_codes import P_NORM_EPS, P_NORM_GROUPS
+        import dyce_format
+        return node, node.params[P_NORM_GROUPS], dyce_format.bits_f32(node.params[P_NORM_EPS])
+
+    def test_layer_norm_whole_map_and_instance(self):
+        for axes, groups in (([1, 2, 3], 1), ([-3, -2, -1], 1), ([2, 3], 4)):
+            for square in ("Pow", "Mul"):
+                nodes, inits = self.layer_norm_nodes(axes, square)
+                gamma = np.arange(4) + 1.0
+                ops, g = lowered(model(nodes, X, inits + [
+                    ("g", gamma.reshape(4, 1, 1)), ("b", np.full((4, 1, 1), 0.5))]))
+                # the per-channel Mul and Add fold into the group_norm
+                self.assertEqual(ops, [("group_norm", "none", 1)])
+                node, got_groups, eps = self.norm_node(g)
+                self.assertEqual(got_groups, groups)
+                self.assertAlmostEqual(eps, 1e-5, places=10)
+                np.testing.assert_allclose(node.weight, gamma)
+                np.testing.assert_allclose(node.bias, 0.5)
+
+    def test_layer_norm_of_vector(self):
+        nodes, inits = self.layer_norm_nodes([-1])
+        ops, g = lowered(model(nodes, (1, 6), inits + [("g", np.ones(6)), ("b", np.zeros(6))],
+                               in_shape=(1, 6)))
+        self.assertEqual(ops, [("group_norm", "none", 1)])
+        self.assertEqual(self.norm_node(g)[1], 1)
+
+    def test_channels_last_layer_norm_refused(self):
+        nodes, inits = self.layer_norm_nodes([3])
+        self.refused(model(nodes, X, inits + [("g", np.ones(5)), ("b", np.zeros(5))]),
+                     "node 'ln (LayerNorm)'", "normalisation over axes [3]",
+                     "channels-last")
+
+    def test_partial_layer_norm_left_to_lowering(self):
+        nodes, inits = self.layer_norm_nodes([1, 2, 3])
+        nodes[4] = helper.make_node("Mul", ["v", "eps"], ["ve"])   # not + eps
+        self.refused(model(nodes, X, inits + [("g", np.ones((4, 1, 1))),
+                                              ("b", np.zeros((4, 1, 1)))]),
+                     "node 'ln' (ReduceMean)", "only the mean over the spatial axes")
+
+    def group_norm_nodes(self, groups, scale):
+        return [helper.make_node("Reshape", ["x", "gshape"], ["r"], name="gn"),
+                helper.make_node("InstanceNormalization", ["r", "s", "t"], ["i"],
+                                 epsilon=1e-3),
+                helper.make_node("Shape", ["x"], ["xs"]),
+                helper.make_node("Reshape", ["i", "xs"], ["n"]),
+                helper.make_node("Relu", ["n"], ["y"])], \
+            [("s", scale), ("t", np.zeros(groups))]
+
+    def test_group_norm(self):
+        nodes, inits = self.group_norm_nodes(2, [2.0, 3.0])
+        shape_init = numpy_helper.from_array(np.array([1, 2, -1], np.int64), "gshape")
+        m = model(nodes, X, inits)
+        m.graph.initializer.append(shape_init)
+        ops, g = lowered(m)
+        self.assertEqual(ops, [("group_norm", "relu", 1)])
+        node, groups, eps = self.norm_node(g)
+        self.assertEqual(groups, 2)
+        self.assertAlmostEqual(eps, 1e-3, places=8)
+        np.testing.assert_allclose(node.weight, [2, 2, 3, 3])   # per group -> channel
+
+    def test_group_norm_refusals(self):
+        nodes, inits = self.group_norm_nodes(3, [1.0, 1.0, 1.0])
+        m = model(nodes, X, inits)
+        m.graph.initializer.append(numpy_helper.from_array(np.array([1, 3, -1], np.int64), "gshape"))
+        self.refused(m, "node 'gn (GroupNorm)'", "3 groups do not divide 4 channels")
+        # a Reshape to groups read by anything but the norm is not a GroupNorm
+        other = [helper.make_node("Reshape", ["x", "gshape"], ["y"], name="view")]
+        m = model(other, (1, 2, 50))
+        m.graph.initializer.append(numpy_helper.from_array(np.array([1, 2, -1], np.int64), "gshape"))
+        self.refused(m, "node 'view' (Reshape)", "only flattening")
+
+    def test_instance_norm(self):
+        node = helper.make_node("InstanceNormalization", ["x", "s", "t"], ["y"], epsilon=1e-4)
+        ops, g = lowered(model([node], X, [("s", [1, 2, 3, 4]), ("t", [0, 0, 1, 1])]))
+        self.assertEqual(ops, [("group_norm", "none", 1)])
+        n, groups, _ = self.norm_node(g)
+        self.assertEqual(groups, 4)
+        np.testing.assert_allclose(n.bias, [0, 0, 1, 1])
+        bad = helper.make_node("InstanceNormalization", ["x", "s", "t"], ["y"], name="in")
+        self.refused(model([bad], X, [("s", [1, 2]), ("t", [0, 0])]),
+                     "node 'in' (InstanceNormalization)", "input 1 of shape (2,), expected (4,)")
+
+    def test_op_on_flattened_view_keeps_layout(self):
+        """relu on x.flatten(2) is a 5x5x4 tensor, not 1x25x4 (the engine
+        refused the package), and a per-position constant on it is laid
+        out position-major as that tensor is."""
+        nodes = [helper.make_node("Reshape", ["x", "flat"], ["f"]),
+                 helper.make_node("Mul", ["f", "k"], ["m"]),
+                 helper.make_node("Relu", ["m"], ["y"])]
+        k = np.arange(25, dtype=np.float32)
+        m = model(nodes, (1, 4, 25), [("k", k)])
+        m.graph.initializer.append(numpy_helper.from_array(np.array([1, 4, -1], np.int64), "flat"))
+        _, g = lowered(m)
+        self.assertEqual(g.shapes[g.output], (1, 5, 5, 4))
+        np.testing.assert_array_equal(g.nodes[0].weight, np.repeat(k, 4))
 
 
 if __name__ == "__main__":
