@@ -19,13 +19,14 @@
   X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                                                                                                                                                          \
   X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */                                                                                                                                \
   X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                      \
-  X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels, then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */
+  X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels, then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
+  X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 16
+  DYCE__OP_LAST = 17
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a

@@ -20,6 +20,7 @@ export const OPS = Object.freeze({
   quantize: 14,
   dequantize: 15,
   group_norm: 16,
+  channel_gather: 17,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a

@@ -130,7 +130,9 @@ typedef struct dyce__activation {
  * passes over the tensor are bound by memory. group_norm: for each of
  * `groups` groups of c / groups channels, mean and variance over its
  * channels at all hw pixels (double sums), then
- * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]). */
+ * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
+ * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
+ * each of hw pixels (a data move: a slice, split or shuffle). */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
@@ -139,6 +141,9 @@ typedef struct dyce__activation {
   X(p, void, group_norm,                                                   \
     (size_t hw, size_t c, size_t groups, float eps, const float *in,       \
      const float *gamma, const float *beta, dyce__activation act,          \
+     float *out))                                                          \
+  X(p, void, channel_gather,                                               \
+    (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
      float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:

@@ -76,6 +76,10 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
     out = in.h * in.w * in.c;
   } else if (n->op == DYCE__OP_SOFTMAX) {
     if (narrowed_in) return node_fail(c, gi, j, "softmax over a narrowed tensor", 0, 0);
+  } else if (n->op == DYCE__OP_CHANNEL_GATHER) {
+    /* Its indices name full channels, which a narrowed input lacks. */
+    if (narrowed_in) return node_fail(c, gi, j, "channel_gather of a narrowed tensor", 0, 0);
+    out = full[n->out].c;
   } else if (n->op == DYCE__OP_GROUP_NORM) {
     /* Its groups and statistics span the full channels. */
     if (narrowed_in) return node_fail(c, gi, j, "group_norm over a narrowed tensor", 0, 0);

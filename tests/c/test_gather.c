@@ -1,0 +1,123 @@
+/* channel_gather: a package that slices, repeats and reorders channels,
+ * run by the engine against the definition, and every field refused with
+ * a message (indices out of range, not whole, NaN; counts; bias;
+ * activation; the output's size). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder.h"
+#include "dyce.h"
+#include "test.h"
+
+/* input 2x3x4 -> channel_gather [3, 1, 1, 0, 2] -> 2x3x5 -> gap. */
+static const uint32_t TENSORS[][3] = {{2, 3, 4}, {2, 3, 5}, {1, 1, 5}};
+static float FROM[5];
+static tb_node NODES[2];
+
+static void reset_nodes(void) {
+  static const float from[5] = {3, 1, 1, 0, 2};
+  memcpy(FROM, from, sizeof from);
+  const tb_node n[2] = {
+      {.op = DYCE__OP_CHANNEL_GATHER, .in0 = 0, .in1 = DYCE__NONE, .out = 1,
+       .weights = FROM, .weight_count = 5},
+      {.op = DYCE__OP_GLOBAL_AVG_POOL, .in0 = 1, .in1 = DYCE__NONE, .out = 2},
+  };
+  memcpy(NODES, n, sizeof n);
+}
+
+static uint8_t *build(size_t *size) {
+  static const tb_graph g = {"main", DYCE__NONE, TENSORS, 3, NODES, 2, 0, 2, 0};
+  tb_package pkg = {.h = 2, .w = 3, .c = 4, .graphs = &g, .graph_count = 1};
+  return tb_build(&pkg, size);
+}
+
+static void channel_gather_runs(void) {
+  reset_nodes();
+  size_t size;
+  uint8_t *bytes = build(&size);
+  dyce_model *m = NULL;
+  dyce_session *s = NULL;
+  dyce_error err;
+  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
+  free(bytes);
+  if (!m) return;
+  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
+  float x[24];
+  for (int i = 0; i < 24; i++) x[i] = (float)(i * 7 % 13) - 6.0f;
+  CHECK(dyce_session_set_input(s, x, 24, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
+  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
+  const float *y;
+  size_t n;
+  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 5);
+  for (int k = 0; k < 5; k++) {
+    float want = 0;
+    for (int i = 0; i < 6; i++) want += x[i * 4 + (int)FROM[k]];
+    CHECK_MSG(fabsf(y[k] - want / 6) < 1e-6f, "channel %d: %g, want %g", k,
+              (double)y[k], (double)(want / 6));
+  }
+  dyce_session_free(s);
+  dyce_model_free(m);
+}
+
+static void expect_refused(const char *needle) {
+  size_t size;
+  uint8_t *bytes = build(&size);
+  dyce_model *m = NULL;
+  dyce_error err;
+  dyce_status st = dyce_model_load(bytes, size, &m, &err);
+  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
+  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
+            err.message, needle);
+  dyce_model_free(m);
+  free(bytes);
+  reset_nodes();
+}
+
+static void channel_gather_fields_refused(void) {
+  static const float one = 1.0f;
+  reset_nodes();
+  FROM[2] = 4;
+  expect_refused("graph 'main' node 0 (channel_gather): channel_gather: output "
+                 "channel 2 reads channel 4; the input has channels 0..3");
+  FROM[0] = -1;
+  expect_refused("output channel 0 reads channel -1");
+  FROM[4] = 1.5f;
+  expect_refused("output channel 4 reads channel 1.5");
+  FROM[1] = NAN;
+  expect_refused("node 0 (channel_gather): weights element 1 is not finite");
+  NODES[0].weight_count = 4;
+  expect_refused("node 0 (channel_gather): has 4 weights, expected 5");
+  NODES[0].bias = &one, NODES[0].bias_count = 1;
+  expect_refused("node 0 (channel_gather): has 1 biases, expected 0 or 0");
+  NODES[0].act = DYCE__ACT_RELU;
+  expect_refused("node 0 (channel_gather): cannot fuse an activation");
+  NODES[0].in1 = 0;
+  expect_refused("node 0 (channel_gather): takes one input but names two");
+}
+
+/* The output keeps the input's height and width. */
+static void channel_gather_size_refused(void) {
+  static const uint32_t t[][3] = {{2, 3, 4}, {3, 2, 5}};
+  static const float from[5] = {0, 1, 2, 3, 0};
+  const tb_node n[1] = {{.op = DYCE__OP_CHANNEL_GATHER, .in0 = 0,
+                         .in1 = DYCE__NONE, .out = 1, .weights = from,
+                         .weight_count = 5}};
+  tb_graph g = {"main", DYCE__NONE, t, 2, n, 1, 0, 1, 0};
+  tb_package pkg = {.h = 2, .w = 3, .c = 4, .graphs = &g, .graph_count = 1};
+  size_t size;
+  uint8_t *bytes = tb_build(&pkg, &size);
+  dyce_model *m = NULL;
+  dyce_error err;
+  CHECK(dyce_model_load(bytes, size, &m, &err) == DYCE_BAD_FORMAT);
+  CHECK_MSG(strstr(err.message, "output tensor 1 is 3x2x5 but the op gives 2x3x5"),
+            "%s", err.message);
+  free(bytes);
+}
+
+const test_case gather_tests[] = {
+    {"gather", "channel_gather_runs", channel_gather_runs},
+    {"gather", "channel_gather_fields_refused", channel_gather_fields_refused},
+    {"gather", "channel_gather_size_refused", channel_gather_size_refused},
+    {0},
+};
