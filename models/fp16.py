@@ -7,7 +7,7 @@ Every float node's weights and bias are stored as IEEE binary16 (version 2
 of the format); the engine decodes them to float32 once, at load, and runs
 the same float kernels, so the answers are those of a float package whose
 weights are the float16-rounded values. For models that do not quantize
-well to int8. Int8 nodes, the input spec, labels, width levels and
+well to int8. Int8 nodes, channel_gather's indices, the input spec, labels, width levels and
 configurations are kept as they are (the configurations were searched on
 the float32 weights: say so, or search again on the new package's records).
 """
@@ -28,8 +28,9 @@ def to_f16(data):
     converted, peak = 0, 0.0
     for g in graphs:
         for n in g.nodes:
-            if n.weight is None or n.weight.dtype != np.float32:
-                continue  # int8 nodes keep their weights
+            if n.weight is None or n.weight.dtype != np.float32 \
+                    or n.op == "channel_gather":
+                continue  # int8 nodes keep their weights, a gather its indices
             peak = max(peak, float(np.abs(n.weight).max(initial=0)))
             n.weight = n.weight.astype(np.float16)
             if n.bias is not None:

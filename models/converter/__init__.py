@@ -7,7 +7,9 @@ models/convert.py is the command line and the import path other code uses
     shapes.py    NCHW -> NHWC shapes, reshape targets, padding, windows
     state.py     the lowering state (constants, shapes, aliases, ops)
     folding.py   constant subgraphs evaluated with numpy
-    norms.py     GroupNorm / LayerNorm chains -> one node; their lowering
+    rewrite.py   chains of ONNX nodes that are one dyce op -> one node
+    norms.py     GroupNorm / LayerNorm chains and their lowering
+    channels.py  channel slices, splits, index lists, shuffles
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias
                  folding, scale and shift into a group_norm, activation

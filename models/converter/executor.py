@@ -169,6 +169,8 @@ def float_node(node, shapes, args):
              + tensor_of(node.bias).view(1, c, 1, 1))
     elif op == "concat":
         y = torch.cat(args, dim=1)
+    elif op == "channel_gather":
+        y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
     elif op == "group_norm":
         y = F.group_norm(x, p[P_NORM_GROUPS], tensor_of(node.weight),
                          tensor_of(node.bias), fmt.bits_f32(p[P_NORM_EPS]))

@@ -20,21 +20,31 @@ def _fold_constant(lw, node, attrs):
     fail(node, "Constant without a numeric value")
 
 
-def _fold_slice(lw, node, attrs):
-    data, starts, ends = (lw.const(node, i) for i in range(3))
+def slice_indices(size, start, end, step):
+    """The indices ONNX Slice takes along an axis of `size` elements."""
+    start = int(start) + (size if start < 0 else 0)
+    end = int(end) + (size if end < 0 else 0)
+    if step > 0:          # clamping as the ONNX Slice spec defines it
+        start, end = min(max(start, 0), size), min(max(end, 0), size)
+    else:
+        start, end = min(max(start, 0), size - 1), min(max(end, -1), size - 1)
+    return np.arange(start, end, int(step))
+
+
+def slice_spec(lw, node, rank):
+    """[(axis, start, end, step)] of a Slice node (constant inputs 1..4)."""
+    starts, ends = lw.const(node, 1), lw.const(node, 2)
     axes = lw.const(node, 3, required=False)
     steps = lw.const(node, 4, required=False)
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
-    for start, end, axis, step in zip(starts, ends, axes, steps):
-        size = data.shape[axis]
-        start = int(start) + (size if start < 0 else 0)
-        end = int(end) + (size if end < 0 else 0)
-        if step > 0:          # clamping as the ONNX Slice spec defines it
-            start, end = min(max(start, 0), size), min(max(end, 0), size)
-        else:
-            start, end = min(max(start, 0), size - 1), min(max(end, -1), size - 1)
-        data = np.take(data, np.arange(start, end, int(step)), axis=int(axis))
+    return [(int(a) % rank, s, e, t) for s, e, a, t in zip(starts, ends, axes, steps)]
+
+
+def _fold_slice(lw, node, attrs):
+    data = lw.const(node, 0)
+    for axis, start, end, step in slice_spec(lw, node, data.ndim):
+        data = np.take(data, slice_indices(data.shape[axis], start, end, step), axis=axis)
     return data
 
 

@@ -11,7 +11,7 @@ import onnx
 import dyce_format as fmt
 from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
-from . import fusion, norms
+from . import channels, fusion, norms, rewrite
 from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
                      MAX_RECORDS, MIN_OPSET, ConvertError)
 from .lowering import lower_node
@@ -117,13 +117,13 @@ def convert_graph(model, name="main"):
     if len(graph.output) != 1:
         raise ConvertError(f"the model has {len(graph.output)} outputs, "
                            "expected 1")
-    for node in norms.rewrite(graph):
+    for node in rewrite.apply(graph, norms.MATCHERS + channels.MATCHERS):
         lower_node(lw, node)
     out = lw.resolve(graph.output[0].name)
     if graph.output[0].name not in lw.shapes or out == inp:
         raise ConvertError(f"output '{graph.output[0].name}' is not computed "
                            "from the input by any supported node")
     ops = fusion.prune(lw.ops, out)
-    for rewrite in fusion.REWRITES:
-        rewrite(ops, out)
+    for step in fusion.REWRITES:
+        step(ops, out)
     return _to_graph(name, lw, inp, out, ops), in_shape

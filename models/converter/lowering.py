@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, Op, fail, where
-from . import norms
+from . import channels, norms
 from .folding import FOLD
 from .shapes import nhwc, normalized_axes, padding, view_target, window_out
 
@@ -424,6 +424,10 @@ LOWER = {
     "Softmax": (_lower_softmax, {"axis"}),
     "LogSoftmax": (_lower_softmax, {"axis"}),
     "InstanceNormalization": (norms.lower, {"epsilon"}),
+    "Slice": (channels.lower_slice, _NO_ATTRS),
+    "Split": (channels.lower_split, {"axis", "split"}),
+    "Gather": (channels.lower_gather, {"axis"}),
+    channels.SHUFFLE: (channels.lower_shuffle, {"groups"}),
     norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     "Dropout": (_lower_identity, {"seed"}),

@@ -1,7 +1,7 @@
 """Normalisations without running statistics -> the engine's group_norm.
 
 InstanceNormalization lowers directly (`lower`). Two more are chains of
-opset-13 nodes, rewritten before lowering (convert_graph applies `rewrite`):
+opset-13 nodes, matched before lowering (MATCHERS, rewrite.py):
 
 - GroupNorm, exported as Reshape(x, (N, G, -1)) -> InstanceNormalization
   -> Reshape back to x's shape;
@@ -15,57 +15,21 @@ channel. A chain that matches only in part is left alone, so lowering
 refuses its first node with the reason."""
 
 import numpy as np
-from onnx import helper, numpy_helper
 
 import dyce_format as fmt
 
+from . import rewrite
 from .common import fail
 from .shapes import normalized_axes
 
 OP = "DyceGroupNorm"
 
 
-class _Graph:
-    """The node list with its constants and who reads what."""
-
-    def __init__(self, graph):
-        self.nodes = list(graph.node)
-        self.consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-        for n in self.nodes:
-            if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
-                self.consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
-        self.readers = {}
-        for n in self.nodes:
-            for name in dict.fromkeys(n.input):   # x * x reads x once
-                self.readers.setdefault(name, []).append(n)
-        for out in graph.output:
-            self.readers.setdefault(out.name, []).append(None)
-        self.producer = {o: n for n in self.nodes for o in n.output}
-
-    def only_reader(self, tensor, op_type):
-        """The one node reading tensor, if it is an op_type (not a graph output)."""
-        readers = self.readers.get(tensor, [])
-        if len(readers) == 1 and readers[0] is not None and readers[0].op_type == op_type:
-            return readers[0]
-        return None
-
-    def scalar(self, name):
-        value = self.consts.get(name)
-        return float(value.ravel()[0]) if value is not None and value.size == 1 else None
-
-
-def _attr(node, name, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return helper.get_attribute_value(a)
-    return default
-
-
 def _layer_norm(g, mean):
     """The nodes of x -> (x - mean(x)) / sqrt(var(x) + eps) starting at the
     ReduceMean `mean`, and (x, axes, eps, output); None if it is not one."""
-    axes = _attr(mean, "axes")
-    if mean.op_type != "ReduceMean" or axes is None or not _attr(mean, "keepdims", 1):
+    axes = rewrite.attr(mean, "axes")
+    if mean.op_type != "ReduceMean" or axes is None or not rewrite.attr(mean, "keepdims", 1):
         return None
     x = mean.input[0]
     sub = g.only_reader(mean.output[0], "Sub")
@@ -81,7 +45,7 @@ def _layer_norm(g, mean):
     if square is None or div is None or len(readers) != 2:
         return None
     var = g.only_reader(square.output[0], "ReduceMean")
-    if var is None or _attr(var, "axes") != axes or not _attr(var, "keepdims", 1):
+    if var is None or rewrite.attr(var, "axes") != axes or not rewrite.attr(var, "keepdims", 1):
         return None
     add = g.only_reader(var.output[0], "Add")
     eps = add and g.scalar(add.input[1])
@@ -110,39 +74,27 @@ def _group_norm(g, first):
     if not ((target is not None and target.op_type == "Shape"
              and target.input[0] == first.input[0]) or back.input[1] in g.consts):
         return None
-    eps = _attr(inorm, "epsilon", 1e-5)
+    eps = rewrite.attr(inorm, "epsilon", 1e-5)
     return ([first, inorm, back], first.input[0], int(spec[1]),
             inorm.input[1], inorm.input[2], eps, back.output[0])
 
 
-def _fused(name, inputs, output, **attrs):
-    return helper.make_node(OP, inputs, [output], name=name, **attrs)
+def _match(view, first):
+    """A LayerNorm or GroupNorm chain starting at `first` (rewrite.py)."""
+    found = _layer_norm(view, first)
+    if found:
+        chain, x, axes, eps, out = found
+        return chain, rewrite.node(OP, f"{first.name or out} (LayerNorm)", [x], out,
+                                   axes=axes, epsilon=eps)
+    found = _group_norm(view, first)
+    if found:
+        chain, x, groups, scale, shift, eps, out = found
+        return chain, rewrite.node(OP, f"{first.name or out} (GroupNorm)",
+                                   [x, scale, shift], out, groups=groups, epsilon=eps)
+    return None
 
 
-def rewrite(graph):
-    """graph.node with every matched normalisation replaced by one
-    DyceGroupNorm node (at the place of its last node, where all its inputs
-    exist)."""
-    g = _Graph(graph)
-    replace, drop = {}, set()
-    for node in g.nodes:
-        if id(node) in drop:
-            continue
-        found = _layer_norm(g, node)
-        if found:
-            chain, x, axes, eps, out = found
-            fused = _fused(f"{node.name or out} (LayerNorm)", [x], out,
-                           axes=axes, epsilon=eps)
-        else:
-            found = _group_norm(g, node)
-            if not found:
-                continue
-            chain, x, groups, scale, shift, eps, out = found
-            fused = _fused(f"{node.name or out} (GroupNorm)", [x, scale, shift], out,
-                           groups=groups, epsilon=eps)
-        drop.update(id(n) for n in chain)
-        replace[id(chain[-1])] = fused
-    return [replace.get(id(n), n) for n in g.nodes if id(n) not in drop or id(n) in replace]
+MATCHERS = (_match,)
 
 
 def _norm_groups(node, shape, axes):

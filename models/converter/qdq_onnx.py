@@ -33,7 +33,8 @@ same quantized network as dyce (docs/INT8.md):
   Concat with the shared scale; flatten and the reshapes between 4-D and
   2-D values act on the int8 tensor itself (a pure data move);
 - float nodes of the package (softmax, channel_affine, group_norm,
-  anything kept float) are float ONNX ops on float weights.
+  channel_gather, anything kept float) are float ONNX ops on float
+  weights.
 
 Rounding: onnxruntime's integer kernels requantize in binary32 as dyce
 does, but not always in the same order (QuantizeLinear divides where dyce
@@ -313,6 +314,9 @@ class _Exporter:
             s = B.const(hint + "_shift", np.asarray(n.bias, F32).reshape(shape))
             y, rank = B.node("Add", [B.node("Mul", [x.name, w], hint + "_mul"),
                                      s], hint), x.rank
+        elif n.op == "channel_gather":
+            y, rank = B.node("Gather", [x.name, B.const(hint + "_from", np.asarray(
+                n.weight, np.int64))], hint, axis=1), x.rank
         elif n.op == "group_norm":
             y = self.group_norm(n, self.as4d(x, c_in, hint) if x.rank == 2 else x,
                                 shapes[n.inputs[0]], hint)

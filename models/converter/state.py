@@ -77,21 +77,23 @@ class Lowering:
             return tuple(self.consts[self.resolve(name)].shape)
         return self.shapes[name]
 
-    def set_shape(self, node, shape):
-        """Record the shape of node's output, checking what the model says."""
-        out, shape = node.output[0], tuple(int(d) for d in shape)
+    def set_shape(self, node, shape, out=None):
+        """Record the shape of node's output `out` (default: its first),
+        checking what the model says."""
+        out, shape = out or node.output[0], tuple(int(d) for d in shape)
         if self.declared.get(out, shape) != shape:
             fail(node, f"computed shape {shape} but the model declares "
                         f"{self.declared[out]}")
         self.shapes[out] = shape
 
-    def emit(self, node, op, inputs, shape, **fields):
-        """Add a dyce op computing node's first output with the given shape."""
+    def emit(self, node, op, inputs, shape, out=None, **fields):
+        """Add a dyce op computing node's output `out` (default: its first)
+        with the given shape."""
         if nhwc(shape) is None:
             fail(node, f"result shape {tuple(shape)} is neither (1, C, H, W) "
                         "nor (1, K)")
-        self.set_shape(node, shape)
-        out = node.output[0]
+        out = out or node.output[0]
+        self.set_shape(node, shape, out)
         if inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
             kept = self.dyce_shape(inputs[0])
             if kept != nhwc(shape):
@@ -104,11 +106,13 @@ class Lowering:
         t = self.resolve(name)
         return self.layout.get(t) or nhwc(self.shapes[t])
 
-    def make_alias(self, node, source, shape=None):
-        """node's output is source's data; shape is its ONNX shape if computed."""
-        self.alias[node.output[0]] = self.resolve(source)
+    def make_alias(self, node, source, shape=None, out=None):
+        """node's output `out` (default: its first) is source's data; shape
+        is its ONNX shape if computed."""
+        out = out or node.output[0]
+        self.alias[out] = self.resolve(source)
         if shape is not None:
-            self.set_shape(node, shape)
+            self.set_shape(node, shape, out)
 
     def reject_extra_outputs(self, node):
         """Optional outputs (Dropout mask, MaxPool indices, BN stats) unused."""

@@ -204,6 +204,34 @@ class NormOpsNet(nn.Module):
         return self.fc(self.ln_vec(v.mean(-1)))
 
 
+class ChannelOpsNet(nn.Module):
+    """Channel moves, the channel_gather op: ShuffleNet's split and channel
+    shuffle, a chunk gating one half with the other, a strided and a
+    negative slice, an index list, and GhostNet's cat-then-slice."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 12, 3, 1, 1)
+        self.branch = nn.Conv2d(6, 6, 3, 1, 1)
+        self.c2 = nn.Conv2d(12, 8, 3, 2, 1)
+        self.fc = nn.Linear(11, 10)
+
+    @staticmethod
+    def shuffle(x, groups):
+        n, c, h, w = x.size()
+        return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))
+        keep, work = x.chunk(2, dim=1)
+        x = self.shuffle(torch.cat([keep, torch.relu(self.branch(work))], 1), 2)
+        a, b = torch.split(self.c2(x), [3, 5], dim=1)
+        g = torch.cat([a * torch.sigmoid(b[:, -3:]), b[:, ::2]], 1)    # 6 channels
+        g = torch.cat([g, g * 0.5], 1)[:, :9]                          # ghost-style
+        v = g.mean((2, 3))
+        return self.fc(torch.cat([v, v[:, [8, 0]]], 1))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -224,6 +252,7 @@ MODELS = {
     "ceil_pool": (CeilPoolNet, (1, 3, 23, 23), True),
     "classic_ops": (ClassicOpsNet, (1, 3, 10, 10), True),
     "norm_ops": (NormOpsNet, (1, 3, 12, 12), True),
+    "channel_ops": (ChannelOpsNet, (1, 3, 10, 10), True),
 }
 
 

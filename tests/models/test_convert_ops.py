@@ -1,8 +1,9 @@
 """Converter checks of concat, the global max pools, the GELU / ELU /
-softplus activations and the normalisations on small hand-built ONNX graphs: what each lowers to,
+softplus activations, the normalisations and the channel moves on small
+hand-built ONNX graphs: what each lowers to,
 and that every refusal names the ONNX node. Numbers are checked end to end
-by tests/node/models.test.mjs (the concat_max_gelu and norm_ops test
-models).
+by tests/node/models.test.mjs (the concat_max_gelu, norm_ops and
+channel_ops test models).
 
     /usr/bin/python3 tests/models/test_convert_ops.py
 """
@@ -225,6 +226,74 @@ class ConvertOps(unittest.TestCase):
         _, g = lowered(m)
         self.assertEqual(g.shapes[g.output], (1, 5, 5, 4))
         np.testing.assert_array_equal(g.nodes[0].weight, np.repeat(k, 4))
+
+    # -- channel moves (channels.py, channel_gather)
+
+    def gathered(self, g):
+        return [list(map(int, n.weight)) for n in g.nodes if n.op == "channel_gather"]
+
+    def slice_model(self, starts, ends, axes, steps=None, out=(1, 2, 5, 5)):
+        inits = [("st", starts), ("en", ends), ("ax", axes)] + ([("sp", steps)] if steps else [])
+        node = helper.make_node("Slice", ["x", "st", "en", "ax"] + (["sp"] if steps else []),
+                                ["y"], name="sl")
+        m = model([node], out)
+        m.graph.ClearField("initializer")
+        m.graph.initializer.extend(numpy_helper.from_array(np.asarray(v, np.int64), k)
+                                   for k, v in inits)
+        return m
+
+    def test_slice_channels(self):
+        _, g = lowered(self.slice_model([1], [3], [1]))
+        self.assertEqual(self.gathered(g), [[1, 2]])
+        _, g = lowered(self.slice_model([-1], [-5], [1], [-2], out=(1, 2, 5, 5)))
+        self.assertEqual(self.gathered(g), [[3, 1]])
+        # the batch axis taken whole, the channels in order: the input itself
+        m = self.slice_model([0, 0], [1, 2 ** 62], [0, 1], out=X)
+        self.refused(m, "is not computed from the input")
+
+    def test_crop_refused(self):
+        self.refused(self.slice_model([1], [4], [2], out=(1, 4, 3, 5)),
+                     "node 'sl' (Slice)", "slicing axis 2",
+                     "only channels (axis 1) can be sliced")
+
+    def test_split(self):
+        sizes = numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")
+        split = helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=1)
+        mul = helper.make_node("Mul", ["b", "b"], ["y"])
+        m = model([split, mul], (1, 3, 5, 5))
+        m.graph.initializer.append(sizes)
+        _, g = lowered(m)
+        self.assertEqual(self.gathered(g), [[1, 2, 3]])   # 'a' is never read
+        bad = helper.make_node("Split", ["x"], ["a", "b", "c"], name="sp", axis=1)
+        self.refused(model([bad], (1, 1, 5, 5)), "node 'sp' (Split)",
+                     "4 channels do not split into 3 equal parts")
+        along_h = helper.make_node("Split", ["x"], ["a", "y"], name="sh", axis=2)
+        self.refused(model([along_h], X), "node 'sh' (Split)", "only along channels")
+
+    def test_gather_list(self):
+        idx = numpy_helper.from_array(np.array([3, -4, 3], np.int64), "idx")
+        node = helper.make_node("Gather", ["x", "idx"], ["y"], name="ga", axis=1)
+        m = model([node], (1, 3, 5, 5))
+        m.graph.initializer.append(idx)
+        self.assertEqual(self.gathered(lowered(m)[1]), [[3, 0, 3]])
+        m.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([4], np.int64), "idx"))
+        self.refused(m, "node 'ga' (Gather)", "channel indices [4] outside 0..3")
+
+    def test_channel_shuffle(self):
+        shape5 = numpy_helper.from_array(np.array([1, 2, 2, 5, 5], np.int64), "s5")
+        shape4 = numpy_helper.from_array(np.array([1, 4, 5, 5], np.int64), "s4")
+        nodes = [helper.make_node("Reshape", ["x", "s5"], ["v"], name="shuf"),
+                 helper.make_node("Transpose", ["v"], ["t"], perm=[0, 2, 1, 3, 4]),
+                 helper.make_node("Reshape", ["t", "s4"], ["y"])]
+        m = model(nodes, X)
+        m.graph.initializer.extend([shape5, shape4])
+        ops, g = lowered(m)
+        self.assertEqual(ops, [("channel_gather", "none", 1)])
+        self.assertEqual(self.gathered(g), [[0, 2, 1, 3]])
+        nodes[1] = helper.make_node("Transpose", ["v"], ["t"], perm=[0, 1, 2, 4, 3])
+        m = model(nodes, X)
+        m.graph.initializer.extend([shape5, shape4])
+        self.refused(m, "node 'shuf' (Reshape)", "only flattening")
 
 
 if __name__ == "__main__":

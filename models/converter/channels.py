@@ -1,0 +1,125 @@
+"""Channel moves -> the engine's channel_gather (output channel k of every
+pixel is input channel idx[k]):
+
+- Slice along channels (x[:, a:b], x[:, ::2], torch.chunk's Slices),
+- Split along channels (torch.split, torch.chunk at some opsets): one
+  gather per output that the model reads,
+- Gather along channels with constant indices (x[:, [2, 0, 1]],
+  torch.index_select),
+- a channel shuffle (ShuffleNet): Reshape (N, G, C/G, H, W) -> Transpose
+  (0, 2, 1, 3, 4) -> Reshape (N, C, H, W), matched before lowering
+  (MATCHERS, rewrite.py) into one DyceChannelShuffle node.
+
+A move that keeps every channel in order is the tensor itself (an alias).
+Slicing height or width (a crop) is refused with the reason."""
+
+import numpy as np
+
+from . import rewrite
+from .common import fail
+from .folding import slice_indices, slice_spec
+
+SHUFFLE = "DyceChannelShuffle"
+
+
+def _shuffle(view, first):
+    """Reshape -> Transpose -> Reshape of a channel shuffle, from the first."""
+    if first.op_type != "Reshape":
+        return None
+    spec = view.consts.get(first.input[1])
+    if spec is None or spec.ndim != 1 or len(spec) != 5 or int(spec[1]) < 1:
+        return None
+    swap = view.only_reader(first.output[0], "Transpose")
+    back = swap and view.only_reader(swap.output[0], "Reshape")
+    if back is None or list(rewrite.attr(swap, "perm", [])) != [0, 2, 1, 3, 4]:
+        return None
+    target = view.consts.get(back.input[1])
+    if target is None or target.ndim != 1 or len(target) != 4:
+        return None
+    name = f"{first.name or back.output[0]} (channel shuffle)"
+    return [first, swap, back], rewrite.node(SHUFFLE, name, [first.input[0]],
+                                             back.output[0], groups=int(spec[1]))
+
+
+MATCHERS = (_shuffle,)
+
+
+def _gather(lw, node, x, idx, out):
+    """Output `out` of node: channels idx of x (an alias when it is all of
+    them, in order)."""
+    shape = lw.shape(x)
+    idx = np.asarray(idx, np.int64)
+    if idx.size == 0:
+        fail(node, f"output '{out}' takes no channel")
+    result = (1, int(idx.size)) + tuple(shape[2:])
+    if idx.size == shape[1] and np.array_equal(idx, np.arange(shape[1])):
+        return lw.make_alias(node, x, result, out=out)
+    lw.emit(node, "channel_gather", [x], result, out=out,
+            weight=idx.astype(np.float64))
+
+
+def _channels(lw, node):
+    """The computed input of a channel move and its channel count."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    if len(shape) not in (2, 3, 4) or shape[0] != 1:
+        fail(node, f"input shape {shape} is not (1, C, ...)")
+    return x, shape
+
+
+def lower_slice(lw, node, attrs):
+    x, shape = _channels(lw, node)
+    idx = np.arange(shape[1])
+    for axis, start, end, step in slice_spec(lw, node, len(shape)):
+        taken = slice_indices(shape[axis], start, end, step)
+        if axis == 1:
+            idx = idx[taken]
+        elif not np.array_equal(taken, np.arange(shape[axis])):
+            fail(node, f"slicing axis {axis} of a {shape} tensor: only channels "
+                        "(axis 1) can be sliced, not the batch, height or width")
+    _gather(lw, node, x, idx, node.output[0])
+
+
+def lower_split(lw, node, attrs):
+    x, shape = _channels(lw, node)
+    if attrs.get("axis", 0) % len(shape) != 1:
+        fail(node, f"split along axis {attrs.get('axis', 0)} of {shape}: only "
+                    "along channels (axis 1)")
+    sizes = lw.const(node, 1, required=False)
+    if sizes is None:
+        sizes = attrs.get("split")
+    count = len(node.output)
+    if sizes is None:
+        if shape[1] % count:
+            fail(node, f"{shape[1]} channels do not split into {count} equal parts")
+        sizes = [shape[1] // count] * count
+    sizes = [int(s) for s in sizes]
+    if len(sizes) != count or sum(sizes) != shape[1] or min(sizes) < 0:
+        fail(node, f"split sizes {sizes} do not divide {shape[1]} channels into "
+                    f"{count} outputs")
+    at = 0
+    for size, out in zip(sizes, node.output):
+        if out in lw.used:
+            _gather(lw, node, x, np.arange(at, at + size), out)
+        at += size
+
+
+def lower_gather(lw, node, attrs):
+    x, shape = _channels(lw, node)
+    idx = lw.const(node, 1)
+    if attrs.get("axis", 0) % len(shape) != 1 or idx.ndim != 1:
+        fail(node, f"gather along axis {attrs.get('axis', 0)} of {shape} with "
+                    f"indices of shape {idx.shape}: only a list of channels (axis 1)")
+    idx = np.asarray(idx, np.int64)
+    if idx.size and (idx.min() < -shape[1] or idx.max() >= shape[1]):
+        fail(node, f"channel indices {idx.tolist()} outside 0..{shape[1] - 1}")
+    _gather(lw, node, x, idx % shape[1], node.output[0])
+
+
+def lower_shuffle(lw, node, attrs):
+    x, shape = _channels(lw, node)
+    groups, c = attrs["groups"], shape[1]
+    if len(shape) != 4 or c % groups:
+        fail(node, f"{groups} groups do not divide the {c} channels of {shape}")
+    k = np.arange(c)
+    _gather(lw, node, x, (k % groups) * (c // groups) + k // groups, node.output[0])
