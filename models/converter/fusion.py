@@ -2,7 +2,8 @@
 into their consumer, GELU / SiLU / hard-swish patterns fused into one
 activation, BatchNorm and bias Adds folded into the preceding conv or
 fully connected layer, a scale and shift into the preceding group_norm,
-activations fused into their producer; and pruning
+a channel_gather of a channel_gather composed, activations fused into
+their producer; and pruning
 of ops that do not reach the output."""
 
 import numpy as np
@@ -211,6 +212,17 @@ def _fold_into_norm(ops, output):
         ops.remove(op)
 
 
+def _compose_gathers(ops, output):
+    """channel_gather of a channel_gather (a shuffle, then a slice) -> one."""
+    for op in [op for op in ops if op.op == "channel_gather"]:
+        prev = _sole_producer(ops, op.inputs[0], output)
+        if prev is None or prev.op != "channel_gather":
+            continue
+        op.weight = np.asarray(prev.weight)[np.asarray(op.weight, np.int64)]
+        op.inputs = prev.inputs
+        ops.remove(prev)
+
+
 _FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "channel_affine",
               "group_norm")
 
@@ -237,4 +249,4 @@ def prune(ops, output):
 
 # The rewrites in the order convert_graph applies them.
 REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
-            _fold_bias_add, _fold_into_norm, _fuse_activations)
+            _fold_bias_add, _fold_into_norm, _compose_gathers, _fuse_activations)

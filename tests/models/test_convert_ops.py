@@ -290,6 +290,13 @@ class ConvertOps(unittest.TestCase):
         ops, g = lowered(m)
         self.assertEqual(ops, [("channel_gather", "none", 1)])
         self.assertEqual(self.gathered(g), [[0, 2, 1, 3]])
+        # a slice of the shuffled channels: one gather
+        idx = numpy_helper.from_array(np.array([3, 1], np.int64), "idx")
+        m = model(nodes[:2] + [helper.make_node("Reshape", ["t", "s4"], ["u"]),
+                               helper.make_node("Gather", ["u", "idx"], ["y"], axis=1)],
+                  (1, 2, 5, 5))
+        m.graph.initializer.extend([shape5, shape4, idx])
+        self.assertEqual(self.gathered(lowered(m)[1]), [[3, 2]])
         nodes[1] = helper.make_node("Transpose", ["v"], ["t"], perm=[0, 1, 2, 4, 3])
         m = model(nodes, X)
         m.graph.initializer.extend([shape5, shape4])
