@@ -45,23 +45,24 @@ ACTS = {
 
 # Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share
 # the window slots; a slot may mean different things for different ops.
-P_KH = 0             # conv / pool: kernel height
-P_KW = 1             # kernel width
-P_SH = 2             # stride along H
-P_SW = 3             # stride along W
-P_PAD_T = 4          # padding: top
-P_PAD_L = 5          # left
-P_PAD_B = 6          # bottom
-P_PAD_R = 7          # right
-P_DH = 8             # conv: dilation along H
-P_DW = 9             # conv: dilation along W
-P_GROUPS = 10        # conv: groups
-P_COUNT_PAD = 8      # avg pool: 1 = count padding in the divisor
-P_CONCAT_MORE = 0    # concat: inputs after in0, in1 (0..11)
-P_CONCAT_INPUTS = 1  # concat: their tensors, p[1..CONCAT_MORE]
-P_SOFTMAX_LOG = 0    # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
-P_NORM_GROUPS = 0    # group_norm: groups (1 .. channels, dividing them)
-P_NORM_EPS = 1       # group_norm: epsilon added to the variance, the bits of a float32 > 0
+P_KH = 0              # conv / pool: kernel height
+P_KW = 1              # kernel width
+P_SH = 2              # stride along H
+P_SW = 3              # stride along W
+P_PAD_T = 4           # padding: top
+P_PAD_L = 5           # left
+P_PAD_B = 6           # bottom
+P_PAD_R = 7           # right
+P_DH = 8              # conv: dilation along H
+P_DW = 9              # conv: dilation along W
+P_GROUPS = 10         # conv: groups
+P_COUNT_PAD = 8       # avg pool: 1 = count padding in the divisor
+P_CONCAT_MORE = 0     # concat: inputs after in0, in1 (0..11)
+P_CONCAT_INPUTS = 1   # concat: their tensors, p[1..CONCAT_MORE]
+P_SOFTMAX_LOG = 0     # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
+P_NORM_GROUPS = 0     # group_norm: groups (1 .. channels, dividing them)
+P_NORM_EPS = 1        # group_norm: epsilon added to the variance, the bits of a float32 > 0
+P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

@@ -3,23 +3,23 @@
 #define DYCE_CODES_H
 
 /* Operators (NODE.op). The numbers are part of the format: never renumber. */
-#define DYCE__OP_MAP(X)                                                                                                                                                                                              \
-  X(CONV2D, 1, "conv2d")                                                                                                                                                                                             \
-  X(FULLY_CONNECTED, 2, "fully_connected")                                                                                                                                                                           \
-  X(ADD, 3, "add")                                                                                                                                                                                                   \
-  X(MUL, 4, "mul")                                                                                                                                                                                                   \
-  X(ACTIVATION, 5, "activation")                                                                                                                                                                                     \
-  X(MAX_POOL, 6, "max_pool")                                                                                                                                                                                         \
-  X(AVG_POOL, 7, "avg_pool")                                                                                                                                                                                         \
-  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")                                                                                                                                                                           \
-  X(FLATTEN, 9, "flatten")                                                                                                                                                                                           \
-  X(SOFTMAX, 10, "softmax")                                                                                                                                                                                          \
-  X(CHANNEL_AFFINE, 11, "channel_affine")                                                                                                                                                                            \
-  X(CONCAT, 12, "concat")                                                                                                                                                                                            \
-  X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                                                                                                                                                          \
-  X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */                                                                                                                                \
-  X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                      \
-  X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels, then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
+#define DYCE__OP_MAP(X)                                                                                                                                                                                                                                                            \
+  X(CONV2D, 1, "conv2d")                                                                                                                                                                                                                                                           \
+  X(FULLY_CONNECTED, 2, "fully_connected")                                                                                                                                                                                                                                         \
+  X(ADD, 3, "add")                                                                                                                                                                                                                                                                 \
+  X(MUL, 4, "mul")                                                                                                                                                                                                                                                                 \
+  X(ACTIVATION, 5, "activation")                                                                                                                                                                                                                                                   \
+  X(MAX_POOL, 6, "max_pool")                                                                                                                                                                                                                                                       \
+  X(AVG_POOL, 7, "avg_pool")                                                                                                                                                                                                                                                       \
+  X(GLOBAL_AVG_POOL, 8, "global_avg_pool")                                                                                                                                                                                                                                         \
+  X(FLATTEN, 9, "flatten")                                                                                                                                                                                                                                                         \
+  X(SOFTMAX, 10, "softmax")                                                                                                                                                                                                                                                        \
+  X(CHANNEL_AFFINE, 11, "channel_affine")                                                                                                                                                                                                                                          \
+  X(CONCAT, 12, "concat")                                                                                                                                                                                                                                                          \
+  X(GLOBAL_MAX_POOL, 13, "global_max_pool")                                                                                                                                                                                                                                        \
+  X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */                                                                                                                                                                                              \
+  X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                                                                                    \
+  X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels (or, with p[NORM_PIXELWISE], at each pixel over its channels), then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
   X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */
 
 typedef enum {
@@ -72,7 +72,8 @@ enum {
   DYCE__P_CONCAT_INPUTS = 1, /* concat: their tensors, p[1..CONCAT_MORE] */
   DYCE__P_SOFTMAX_LOG = 0,   /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
   DYCE__P_NORM_GROUPS = 0,   /* group_norm: groups (1 .. channels, dividing them) */
-  DYCE__P_NORM_EPS = 1       /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
+  DYCE__P_NORM_EPS = 1,      /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
+  DYCE__P_NORM_PIXELWISE = 2 /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
 };
 
 #endif /* DYCE_CODES_H */

@@ -61,6 +61,7 @@ export const PARAMS = Object.freeze({
   SOFTMAX_LOG: 0,
   NORM_GROUPS: 0,
   NORM_EPS: 1,
+  NORM_PIXELWISE: 2,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

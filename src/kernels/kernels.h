@@ -129,7 +129,8 @@ typedef struct dyce__activation {
  * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
  * passes over the tensor are bound by memory. group_norm: for each of
  * `groups` groups of c / groups channels, mean and variance over its
- * channels at all hw pixels (double sums), then
+ * channels at all hw pixels, or with `pixelwise` at each pixel alone
+ * (double sums), then
  * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
  * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
  * each of hw pixels (a data move: a slice, split or shuffle). */
@@ -139,9 +140,9 @@ typedef struct dyce__activation {
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))           \
   X(p, void, group_norm,                                                   \
-    (size_t hw, size_t c, size_t groups, float eps, const float *in,       \
-     const float *gamma, const float *beta, dyce__activation act,          \
-     float *out))                                                          \
+    (size_t hw, size_t c, size_t groups, int pixelwise, float eps,         \
+     const float *in, const float *gamma, const float *beta,               \
+     dyce__activation act, float *out))                                    \
   X(p, void, channel_gather,                                               \
     (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
      float *out))

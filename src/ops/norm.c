@@ -1,6 +1,7 @@
-/* group_norm: GroupNorm, InstanceNorm (a group per channel) and LayerNorm
- * over a whole tensor (one group), with a per-channel scale and shift and
- * any fused activation. It runs whole: its statistics span the tensor. */
+/* group_norm: GroupNorm, InstanceNorm (a group per channel), LayerNorm
+ * over a whole tensor (one group) and over each pixel's channels (one
+ * group, pixelwise: ConvNeXt), with a per-channel scale and shift and any
+ * fused activation. It runs whole: its statistics span the tensor. */
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +29,10 @@ static dyce_status check_group_norm(dyce__node *node,
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "group_norm: %d groups do not divide %u channels",
                       (int)groups, c);
+  if (node->p[DYCE__P_NORM_PIXELWISE] != 0 && node->p[DYCE__P_NORM_PIXELWISE] != 1)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "group_norm: pixelwise flag %d is neither 0 nor 1",
+                      (int)node->p[DYCE__P_NORM_PIXELWISE]);
   if (!(eps > 0.0f) || !isfinite(eps))
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "group_norm: epsilon %g is not a finite number > 0",
@@ -42,7 +47,8 @@ static void run_group_norm(const dyce__node *node, const dyce__shape *tensors,
   (void)scratch;
   dyce__shape in = tensors[node->in0];
   k->group_norm((size_t)in.h * in.w, in.c,
-                (size_t)node->p[DYCE__P_NORM_GROUPS], norm_eps(node),
+                (size_t)node->p[DYCE__P_NORM_GROUPS],
+                node->p[DYCE__P_NORM_PIXELWISE], norm_eps(node),
                 ptr[node->in0], node->weights, node->bias,
                 dyce__node_activation(node), ptr[node->out]);
 }

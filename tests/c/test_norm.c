@@ -1,8 +1,9 @@
 /* group_norm: the kernel against the definition computed by hand in
- * double (groups 1, some, one per channel; an offset tensor whose mean
- * dwarfs its spread; a constant tensor; fused activations), a package
- * running GroupNorm -> InstanceNorm -> LayerNorm with the model's own
- * session, and every field refused with a message. */
+ * double (groups 1, some, one per channel, over all pixels or each pixel
+ * alone; an offset tensor whose mean dwarfs its spread; a constant tensor;
+ * fused activations), a package running GroupNorm -> a pixelwise norm ->
+ * LayerNorm with the model's own session, and every field refused with a
+ * message. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,16 @@ static void by_hand(size_t hw, size_t c, size_t groups, double eps,
   }
 }
 
+#define check_close(y, want, n, ...)                                        \
+  do {                                                                     \
+    double worst_ = 0;                                                     \
+    for (size_t i_ = 0; i_ < (n); i_++) {                                  \
+      double e_ = fabs((y)[i_] - (want)[i_]) / (1 + fabs((want)[i_]));     \
+      worst_ = e_ > worst_ ? e_ : worst_;                                  \
+    }                                                                      \
+    CHECK_MSG(worst_ < 1e-6, __VA_ARGS__);                                 \
+  } while (0)
+
 static void group_norm_kernel(void) {
   static const size_t hws[] = {1, 7, 49};
   static const size_t cs[] = {1, 6, 16};
@@ -60,24 +71,24 @@ static void group_norm_kernel(void) {
           for (size_t k = 0; k < c; k++) g[k] = test_randf(), b[k] = test_randf();
           int relu = variant == 0;
           dyce__activation act = {relu ? DYCE__ACT_RELU : DYCE__ACT_NONE, 0, 0};
-          dyce__kernels_default()->group_norm(hw, c, groups, 1e-5f, x, g, b, act, y);
+          dyce__kernels_default()->group_norm(hw, c, groups, 0, 1e-5f, x, g, b, act, y);
           by_hand(hw, c, groups, (double)1e-5f, x, g, b, relu, want);
-          double worst = 0;
-          for (size_t i = 0; i < n; i++) {
-            double e = fabs(y[i] - want[i]) / (1 + fabs(want[i]));
-            worst = e > worst ? e : worst;
-          }
-          CHECK_MSG(worst < 1e-6,
-                    "hw %zu c %zu groups %zu variant %d: error %g", hw, c,
-                    groups, variant, worst);
+          check_close(y, want, n, "hw %zu c %zu groups %zu variant %d", hw, c,
+                      groups, variant);
+          /* pixelwise: each pixel alone is a tensor of one pixel */
+          dyce__kernels_default()->group_norm(hw, c, groups, 1, 1e-5f, x, g, b, act, y);
+          for (size_t i = 0; i < hw; i++)
+            by_hand(1, c, groups, (double)1e-5f, x + i * c, g, b, relu, want + i * c);
+          check_close(y, want, n, "pixelwise hw %zu c %zu groups %zu variant %d",
+                      hw, c, groups, variant);
           free(x); free(y); free(g); free(b); free(want);
         }
       }
 }
 
-/* input 4x4x4 -> group_norm 2 groups (relu) -> group_norm 4 groups
- * (instance) -> global_avg_pool -> group_norm 1 group (layer norm of the
- * pooled vector). */
+/* input 4x4x4 -> group_norm 2 groups (relu) -> group_norm 2 groups at each
+ * pixel (pixelwise) -> global_avg_pool -> group_norm 1 group (layer norm
+ * of the pooled vector). */
 static const uint32_t TENSORS[][3] = {{4, 4, 4}, {4, 4, 4}, {4, 4, 4},
                                       {1, 1, 4}, {1, 1, 4}};
 static const float GAMMA[4] = {1.0f, 0.5f, -2.0f, 1.5f};
@@ -91,7 +102,7 @@ static void reset_nodes(void) {
        .bias = BETA, .bias_count = 4, .p = {2, eps_bits(1e-5f)}},
       {.op = DYCE__OP_GROUP_NORM, .in0 = 1, .in1 = DYCE__NONE, .out = 2,
        .weights = GAMMA, .weight_count = 4, .bias = BETA, .bias_count = 4,
-       .p = {4, eps_bits(1e-3f)}},
+       .p = {2, eps_bits(1e-3f), 1}},
       {.op = DYCE__OP_GLOBAL_AVG_POOL, .in0 = 2, .in1 = DYCE__NONE, .out = 3},
       {.op = DYCE__OP_GROUP_NORM, .in0 = 3, .in1 = DYCE__NONE, .out = 4,
        .weights = GAMMA, .weight_count = 4, .bias = BETA, .bias_count = 4,
@@ -128,7 +139,8 @@ static void group_norm_package_runs(void) {
   float t1f[64], pooled[4];
   by_hand(16, 4, 2, (double)1e-5f, x, GAMMA, BETA, 1, t1);
   for (int i = 0; i < 64; i++) t1f[i] = (float)t1[i];
-  by_hand(16, 4, 4, (double)1e-3f, t1f, GAMMA, BETA, 0, t2);
+  for (int i = 0; i < 16; i++) /* pixelwise, two groups of two channels */
+    by_hand(1, 4, 2, (double)1e-3f, t1f + i * 4, GAMMA, BETA, 0, t2 + i * 4);
   for (int k = 0; k < 4; k++) {
     pooled_d[k] = 0;
     for (int i = 0; i < 16; i++) pooled_d[k] += t2[i * 4 + k] / 16;
@@ -172,6 +184,8 @@ static void group_norm_fields_refused(void) {
   expect_refused("is not a finite number > 0");
   NODES[1].p[1] = eps_bits(INFINITY);
   expect_refused("epsilon inf is not a finite number > 0");
+  NODES[1].p[2] = 2;
+  expect_refused("node 1 (group_norm): group_norm: pixelwise flag 2 is neither 0 nor 1");
   NODES[3].weight_count = 3;
   expect_refused("node 3 (group_norm): has 3 weights, expected 4");
   NODES[3].bias_count = 0;
