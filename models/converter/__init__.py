@@ -10,6 +10,7 @@ models/convert.py is the command line and the import path other code uses
     rewrite.py   chains of ONNX nodes that are one dyce op -> one node
     norms.py     GroupNorm / LayerNorm chains and their lowering
     channels.py  channel slices, splits, index lists, shuffles
+    layouts.py   channels-last views (x.permute(0, 2, 3, 1)): ConvNeXt
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias
                  folding, scale and shift into a group_norm, activation

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_NORM_EPS, P_NORM_GROUPS, P_PAD_B, P_PAD_L, P_PAD_R,
-                        P_PAD_T, P_SH, P_SW)
+                        P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
+                        P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
 
 from . import int8_ops
 
@@ -172,8 +172,14 @@ def float_node(node, shapes, args):
     elif op == "channel_gather":
         y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
     elif op == "group_norm":
-        y = F.group_norm(x, p[P_NORM_GROUPS], tensor_of(node.weight),
-                         tensor_of(node.bias), fmt.bits_f32(p[P_NORM_EPS]))
+        eps, groups, w, b = (fmt.bits_f32(p[P_NORM_EPS]), p[P_NORM_GROUPS],
+                             tensor_of(node.weight), tensor_of(node.bias))
+        if p[P_NORM_PIXELWISE]:   # each pixel alone: its channels as a batch row
+            n, c, h, wd = x.shape
+            rows = x.permute(0, 2, 3, 1).reshape(-1, c, 1, 1)
+            y = F.group_norm(rows, groups, w, b, eps).reshape(n, h, wd, c).permute(0, 3, 1, 2)
+        else:
+            y = F.group_norm(x, groups, w, b, eps)
     else:
         raise ValueError(f"op {op} on float32 tensors")
     return act_float(node.act, y, node.act_a, node.act_b)

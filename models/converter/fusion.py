@@ -1,7 +1,7 @@
 """Rewrites of the lowered op list (REWRITES, in order): zero Pads merged
 into their consumer, GELU / SiLU / hard-swish patterns fused into one
-activation, BatchNorm and bias Adds folded into the preceding conv or
-fully connected layer, a scale and shift into the preceding group_norm,
+activation, BatchNorm, constant scales and bias Adds folded into the
+preceding conv or fully connected layer, a scale and shift into the preceding group_norm,
 a channel_gather of a channel_gather composed, activations fused into
 their producer; and pruning
 of ops that do not reach the output."""
@@ -180,6 +180,23 @@ def _fold_affine(ops, output):
         ops.remove(affine)
 
 
+def _fold_scale_mul(ops, output):
+    """mul by a scalar / per-channel constant after conv / fc (ConvNeXt's
+    layer scale) -> its weights and bias."""
+    for mul in [op for op in ops if op.op == "mul" and len(op.inputs) == 1]:
+        prev = _fusable_producer(ops, mul.inputs[0], output,
+                                 ("conv2d", "fully_connected"))
+        if prev is None or mul.weight.size not in (1, prev.weight.shape[0]):
+            continue
+        k = np.broadcast_to(np.asarray(mul.weight, np.float64), prev.weight.shape[:1])
+        shape = (-1,) + (1,) * (prev.weight.ndim - 1)
+        prev.weight = prev.weight.astype(np.float64) * k.reshape(shape)
+        if prev.bias is not None:
+            prev.bias = np.asarray(prev.bias, np.float64) * k
+        prev.output = mul.output
+        ops.remove(mul)
+
+
 def _fold_bias_add(ops, output):
     """add of a scalar / per-channel constant after conv / fc -> its bias."""
     for add in [op for op in ops if op.op == "add" and len(op.inputs) == 1]:
@@ -248,5 +265,8 @@ def prune(ops, output):
 
 
 # The rewrites in the order convert_graph applies them.
+# (bias adds before and after the scales: x W + b then * k, as a Linear
+# with a layer scale gives, and x W * k then + b)
 REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
-            _fold_bias_add, _fold_into_norm, _compose_gathers, _fuse_activations)
+            _fold_bias_add, _fold_scale_mul, _fold_bias_add, _fold_into_norm,
+            _compose_gathers, _fuse_activations)

@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, Op, fail, where
-from . import channels, norms
+from . import channels, layouts, norms
 from .folding import FOLD
 from .shapes import nhwc, normalized_axes, padding, view_target, window_out
 
@@ -201,6 +201,8 @@ def _lower_matmul(lw, node, attrs):
     w = lw.weight(node, 1)
     if w.ndim != 2:
         fail(node, f"weight shape {w.shape} is not (K, N)")
+    if x in lw.last:
+        return layouts.lower_matmul_last(lw, node, x, w)
     _fully_connected(lw, node, x, w.T, None)
 
 
@@ -228,11 +230,14 @@ def _lower_batchnorm(lw, node, attrs):
             bias=beta - mean * scale)
 
 
-def _constant_operand(node, k, shape):
-    """Constant second operand of add/mul as 1, C or H*W*C floats (NHWC)."""
+def _constant_operand(node, k, shape, last=False):
+    """Constant second operand of add/mul as 1, C or H*W*C floats (NHWC);
+    `last`: of a channels-last view."""
     if np.broadcast_shapes(k.shape, shape) != tuple(shape):
         fail(node, f"constant of shape {k.shape} would broadcast the "
                     f"{tuple(shape)} tensor to a larger shape")
+    if last:
+        return layouts.constant_last(k, shape)
     if k.size == 1:
         return k.reshape(1)
     padded = k.reshape((1,) * (len(shape) - k.ndim) + k.shape)
@@ -261,12 +266,18 @@ def _lower_binary(lw, node, attrs):
     elif node.op_type == "Div":
         k = 1.0 / k
     shape = lw.shape(x)
-    lw.emit(node, op, [x], shape, weight=_constant_operand(node, k, shape))
+    lw.emit(node, op, [x], shape, weight=_constant_operand(node, k, shape, x in lw.last))
 
 
 def _tensor_binary(lw, node, op):
     a, b = lw.tensor(node, 0), lw.tensor(node, 1)
     sa, sb = lw.shape(a), lw.shape(b)
+    if (a in lw.last) != (b in lw.last):
+        fail(node, "one operand is a channels-last view, the other is not")
+    if a in lw.last:
+        if sa != sb:
+            fail(node, f"channels-last operands of shapes {sa} and {sb}")
+        return lw.emit(node, op, [a, b], sa)
     if len(sa) == 4 and sa == (1, sa[1], 1, 1) and sa != sb:
         (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: vector second
     if sb != sa and not (len(sa) == 4 and sb == (1, sa[1], 1, 1)):
@@ -428,6 +439,7 @@ LOWER = {
     "Split": (channels.lower_split, {"axis", "split"}),
     "Gather": (channels.lower_gather, {"axis"}),
     channels.SHUFFLE: (channels.lower_shuffle, {"groups"}),
+    "Transpose": (layouts.lower_transpose, {"perm"}),
     norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     "Dropout": (_lower_identity, {"seed"}),
@@ -448,6 +460,7 @@ def lower_node(lw, node):
     if node.domain not in ("", "ai.onnx"):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
+    layouts.check_inputs(lw, node)
     foldable = node.op_type == "Shape" or all(map(lw.is_const, inputs))
     if node.op_type in FOLD and foldable:
         evaluate, allowed = FOLD[node.op_type]

@@ -97,20 +97,27 @@ def _match(view, first):
 MATCHERS = (_match,)
 
 
-def _norm_groups(node, shape, axes):
-    """Groups of the group_norm that normalises a `shape` tensor over `axes`
-    (LayerNorm): all of (C, H, W) is one group, the spatial axes alone one
-    group per channel (InstanceNorm)."""
+def _norm_groups(node, shape, axes, last):
+    """(groups, pixelwise) of the group_norm that normalises a `shape` tensor
+    over `axes` (LayerNorm): all of (C, H, W) is one group, the spatial axes
+    alone one group per channel (InstanceNorm), the channels alone one group
+    at each pixel (ConvNeXt's LayerNorm: axis 1, or the last axis of a
+    channels-last view)."""
     rank = len(shape)
     axes = normalized_axes(axes, rank)
-    if rank in (2, 3, 4) and axes == list(range(1, rank)):
-        return 1
-    if rank in (3, 4) and axes == list(range(2, rank)):
-        return shape[1]
-    fail(node, f"normalisation over axes {axes} of a {tuple(shape)} tensor: only "
-                "over all of (C, H, W) or C of (1, C) (one group), or over the "
-                "spatial axes (one group per channel); a LayerNorm over the "
-                "channels of each pixel (channels-last) is not supported")
+    if last:
+        if axes == [3]:
+            return 1, 1
+    elif rank in (2, 3, 4) and axes == list(range(1, rank)):
+        return 1, 0
+    elif rank in (3, 4) and axes == list(range(2, rank)):
+        return shape[1], 0
+    elif rank in (3, 4) and axes == [1]:
+        return 1, 1
+    fail(node, f"normalisation over axes {axes} of a {tuple(shape)} "
+                f"{'channels-last view' if last else 'tensor'}: only over all of "
+                "(C, H, W) or C of (1, C), over the spatial axes (InstanceNorm) or "
+                "over the channels at each pixel")
 
 
 def lower(lw, node, attrs):
@@ -120,13 +127,14 @@ def lower(lw, node, attrs):
     shape = lw.shape(x)
     if len(shape) < 2 or shape[0] != 1:
         fail(node, f"input shape {shape} is not (1, C, ...)")
-    c = shape[1]
+    c = shape[3] if x in lw.last else shape[1]
+    pixelwise = 0
     if node.op_type == "InstanceNormalization":
         if len(shape) not in (3, 4):
             fail(node, f"input shape {shape} is not (1, C, H, W) or (1, C, L)")
         groups = c
     elif "axes" in attrs:
-        groups = _norm_groups(node, shape, attrs["axes"])
+        groups, pixelwise = _norm_groups(node, shape, attrs["axes"], x in lw.last)
     else:
         groups = attrs["groups"]
         if c % groups:
@@ -147,4 +155,5 @@ def lower(lw, node, attrs):
             fail(node, f"input {i} of shape {value.shape}, expected ({per},)")
         into[:] = np.repeat(value.astype(np.float64), c // per)
     lw.emit(node, "group_norm", [x], shape, weight=scale, bias=shift,
-            params=fmt.node_params(NORM_GROUPS=groups, NORM_EPS=fmt.f32_bits(eps)))
+            params=fmt.node_params(NORM_GROUPS=groups, NORM_EPS=fmt.f32_bits(eps),
+                                   NORM_PIXELWISE=pixelwise))

@@ -51,8 +51,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
-                        P_NORM_EPS, P_NORM_GROUPS, P_PAD_B, P_PAD_L, P_PAD_R,
-                        P_PAD_T, P_SH, P_SW)
+                        P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
+                        P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -183,17 +183,25 @@ class _Exporter:
 
     def group_norm(self, n, x, shape, hint):
         """group_norm as PyTorch exports nn.GroupNorm at opset 13: Reshape
-        (1, G, -1), InstanceNormalization, Reshape back, Mul, Add."""
+        (1, G, -1), InstanceNormalization, Reshape back, Mul, Add (pixelwise:
+        the same over the pixels of the NHWC tensor as rows)."""
         B, groups = self.b, n.params[P_NORM_GROUPS]
         _, h, w, c = shape
-        g = B.node("Reshape", [x.name, B.const(hint + "_gshape", np.array(
-            [1, groups, -1], np.int64))], hint + "_groups")
+        pixelwise = n.params[P_NORM_PIXELWISE]
+        # InstanceNormalization normalises each (row, group) over the rest:
+        # rows are the sample, or each pixel of the NHWC tensor (pixelwise)
+        g = (B.node("Transpose", [x.name], hint + "_nhwc", perm=[0, 2, 3, 1])
+             if pixelwise else x.name)
+        g = B.node("Reshape", [g, B.const(hint + "_gshape", np.array(
+            [h * w if pixelwise else 1, groups, -1], np.int64))], hint + "_groups")
         g = B.node("InstanceNormalization", [
             g, B.const(hint + "_one", np.ones(groups, F32)),
             B.const(hint + "_zero", np.zeros(groups, F32))], hint + "_in",
             epsilon=fmt.bits_f32(n.params[P_NORM_EPS]))
         g = B.node("Reshape", [g, B.const(hint + "_back", np.array(
-            [1, c, h, w], np.int64))], hint + "_back")
+            [1, h, w, c] if pixelwise else [1, c, h, w], np.int64))], hint + "_back")
+        if pixelwise:
+            g = B.node("Transpose", [g], hint + "_nchw", perm=[0, 3, 1, 2])
         scale = B.const(hint + "_scale", np.asarray(n.weight, F32).reshape(1, c, 1, 1))
         shift = B.const(hint + "_shift", np.asarray(n.bias, F32).reshape(1, c, 1, 1))
         return B.node("Add", [B.node("Mul", [g, scale], hint + "_mul"), shift], hint)

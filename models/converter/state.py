@@ -31,6 +31,9 @@ class Lowering:
         # dyce tensor -> its NHWC shape where nhwc(its ONNX shape) is not it:
         # an op on a (1, C, H*W) view of a (1, C, H, W) tensor keeps H x W.
         self.layout = {}
+        # ONNX names of channels-last views (layouts.py): (1, H, W, C) with
+        # the channels last, as the dyce tensor behind them is laid out.
+        self.last = set()
         self.ops = []
         self.used = ({i for n in graph.node for i in n.input}
                      | {o.name for o in graph.output})
@@ -86,18 +89,25 @@ class Lowering:
                         f"{self.declared[out]}")
         self.shapes[out] = shape
 
-    def emit(self, node, op, inputs, shape, out=None, **fields):
+    def emit(self, node, op, inputs, shape, out=None, layout=None, **fields):
         """Add a dyce op computing node's output `out` (default: its first)
-        with the given shape."""
+        with the given ONNX shape; `layout`: its NHWC shape where that is not
+        nhwc(shape) (a channels-last result)."""
         if nhwc(shape) is None:
             fail(node, f"result shape {tuple(shape)} is neither (1, C, H, W) "
                         "nor (1, K)")
         out = out or node.output[0]
         self.set_shape(node, shape, out)
-        if inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
+        if layout is not None:
+            self.layout[out] = tuple(layout)
+            self.last.add(out)
+        elif inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
+            # An op keeping its input's shape keeps its layout.
             kept = self.dyce_shape(inputs[0])
             if kept != nhwc(shape):
                 self.layout[out] = kept
+            if inputs[0] in self.last:
+                self.last.add(out)
         self.ops.append(Op(op=op, inputs=[self.resolve(n) for n in inputs],
                             output=out, origin=where(node), **fields))
 
@@ -113,6 +123,8 @@ class Lowering:
         self.alias[out] = self.resolve(source)
         if shape is not None:
             self.set_shape(node, shape, out)
+            if source in self.last and tuple(shape) == self.shape(source):
+                self.last.add(out)   # Identity, Dropout of a channels-last view
 
     def reject_extra_outputs(self, node):
         """Optional outputs (Dropout mask, MaxPool indices, BN stats) unused."""

@@ -232,6 +232,41 @@ class ChannelOpsNet(nn.Module):
         return self.fc(torch.cat([v, v[:, [8, 0]]], 1))
 
 
+class ConvNeXtOpsNet(nn.Module):
+    """ConvNeXt's forms: the official channels_first LayerNorm (mean over
+    dim 1), torchvision's LayerNorm2d and CNBlock (permute to channels-last,
+    LayerNorm over C, Linear - GELU - Linear, layer scale, permute back)."""
+
+    class ChannelsFirstNorm(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.weight = nn.Parameter(torch.rand(c) + 0.5)
+            self.bias = nn.Parameter(torch.rand(c) - 0.5)
+
+        def forward(self, x):
+            u = x.mean(1, keepdim=True)
+            v = (x - u).pow(2).mean(1, keepdim=True)
+            x = (x - u) / torch.sqrt(v + 1e-6)
+            return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.convnext import CNBlock, LayerNorm2d
+        self.stem = nn.Conv2d(3, 16, 2, 2)
+        self.norm = self.ChannelsFirstNorm(16)
+        self.block = CNBlock(16, layer_scale=0.5, stochastic_depth_prob=0.0)
+        self.down = nn.Sequential(LayerNorm2d(16), nn.Conv2d(16, 24, 2, 2))
+        self.fc = nn.Linear(24, 10)
+        for m in self.modules():
+            if isinstance(m, nn.LayerNorm):
+                nn.init.uniform_(m.weight, 0.5, 1.5)
+                nn.init.uniform_(m.bias, -0.5, 0.5)
+
+    def forward(self, x):
+        x = self.down(self.block(self.norm(self.stem(x))))
+        return self.fc(x.mean((2, 3)))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -253,6 +288,7 @@ MODELS = {
     "classic_ops": (ClassicOpsNet, (1, 3, 10, 10), True),
     "norm_ops": (NormOpsNet, (1, 3, 12, 12), True),
     "channel_ops": (ChannelOpsNet, (1, 3, 10, 10), True),
+    "convnext_ops": (ConvNeXtOpsNet, (1, 3, 16, 16), True),
 }
 
 

@@ -157,11 +157,56 @@ class ConvertOps(unittest.TestCase):
         self.assertEqual(ops, [("group_norm", "none", 1)])
         self.assertEqual(self.norm_node(g)[1], 1)
 
-    def test_channels_last_layer_norm_refused(self):
+    def test_layer_norm_over_width_refused(self):
         nodes, inits = self.layer_norm_nodes([3])
         self.refused(model(nodes, X, inits + [("g", np.ones(5)), ("b", np.zeros(5))]),
-                     "node 'ln (LayerNorm)'", "normalisation over axes [3]",
-                     "channels-last")
+                     "node 'ln (LayerNorm)'", "normalisation over axes [3] of a "
+                     "(1, 4, 5, 5) tensor", "over the channels at each pixel")
+
+    def test_layer_norm_over_channels(self):
+        """ConvNeXt's channels_first LayerNorm: each pixel over its channels."""
+        from dyce_codes import P_NORM_PIXELWISE
+        nodes, inits = self.layer_norm_nodes([1])
+        ops, g = lowered(model(nodes, X, inits + [("g", np.ones((4, 1, 1))),
+                                                  ("b", np.zeros((4, 1, 1)))]))
+        node, groups, _ = self.norm_node(g)
+        self.assertEqual((ops, groups, node.params[P_NORM_PIXELWISE]),
+                         ([("group_norm", "none", 1)], 1, 1))
+
+    def channels_last_model(self, middle, out_shape=(1, 6, 5, 5)):
+        """x.permute(0, 2, 3, 1) -> LayerNorm(C) -> `middle` -> permute back."""
+        nodes, inits = self.layer_norm_nodes([-1])
+        nodes = [helper.make_node("Transpose", ["x"], ["xl"], perm=[0, 2, 3, 1])] + [
+            helper.make_node(n.op_type, ["xl" if i == "x" else i for i in n.input],
+                             ["yl" if o == "y" else o for o in n.output], name=n.name,
+                             **{a.name: helper.get_attribute_value(a) for a in n.attribute})
+            for n in nodes]
+        nodes += middle + [helper.make_node("Transpose", ["z"], ["y"], perm=[0, 3, 1, 2])]
+        return model(nodes, out_shape, inits + [("g", np.arange(4) + 1.0), ("b", np.zeros(4)),
+                                                ("w", np.ones((4, 6))), ("wb", np.arange(6.0))])
+
+    def test_channels_last_block(self):
+        """ConvNeXt's block: LayerNorm over the channels of the NHWC view,
+        a Linear on them (a 1x1 convolution, its bias folded), GELU-free
+        here; the permutes are the same tensor."""
+        from dyce_codes import P_NORM_PIXELWISE
+        middle = [helper.make_node("MatMul", ["yl", "w"], ["ml"]),
+                  helper.make_node("Add", ["ml", "wb"], ["z"])]
+        ops, g = lowered(self.channels_last_model(middle))
+        self.assertEqual(ops, [("group_norm", "none", 1), ("conv2d", "none", 1)])
+        self.assertEqual(g.nodes[0].params[P_NORM_PIXELWISE], 1)
+        np.testing.assert_allclose(g.nodes[0].weight, [1, 2, 3, 4])
+        np.testing.assert_allclose(g.nodes[1].bias, np.arange(6.0))
+        self.assertEqual(g.shapes[g.output], (1, 5, 5, 6))
+
+    def test_channels_last_refusals(self):
+        middle = [helper.make_node("MatMul", ["yl", "w"], ["ml"]),
+                  helper.make_node("GlobalAveragePool", ["ml"], ["z"], name="gap")]
+        self.refused(self.channels_last_model(middle, (1, 6, 1, 1)),
+                     "node 'gap' (GlobalAveragePool)", "is a channels-last view")
+        twice = [helper.make_node("Transpose", ["x"], ["y"], name="tt", perm=[0, 2, 1, 3])]
+        self.refused(model(twice, X), "node 'tt' (Transpose)",
+                     "only (0, 2, 3, 1) to channels-last and (0, 3, 1, 2) back")
 
     def test_partial_layer_norm_left_to_lowering(self):
         nodes, inits = self.layer_norm_nodes([1, 2, 3])

@@ -1,0 +1,69 @@
+"""Channels-last views: x.permute(0, 2, 3, 1) of a (1, C, H, W) tensor is
+the same bytes as dyce's NHWC tensor, so the converter takes it as a view
+(an alias whose ONNX shape is (1, H, W, C), its name in `Lowering.last`)
+instead of moving data, as ConvNeXt's blocks and torchvision's
+LayerNorm2d use it: a LayerNorm over the last axis (norms.py: group_norm at
+each pixel), a Linear on the last axis (here: a 1 x 1 convolution),
+elementwise ops with per-channel constants (lowering.py), and the permute
+back. Any other op on a channels-last view is refused with the reason."""
+
+import numpy as np
+
+import dyce_format as fmt
+
+from .common import fail
+
+TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
+
+# ONNX ops that may read a channels-last view.
+ALLOWED = {"Transpose", "MatMul", "Add", "Sub", "Mul", "Div", "Erf", "Relu",
+           "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh",
+           "Elu", "Softplus", "Identity", "Dropout", "DyceGroupNorm"}
+
+
+def check_inputs(lw, node):
+    if node.op_type in ALLOWED:
+        return
+    for name in node.input:
+        if name and name in lw.last:
+            fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
+                        "on it dyce takes only LayerNorm over the channels, Linear, "
+                        "elementwise ops and the permute back")
+
+
+def lower_transpose(lw, node, attrs):
+    """NCHW -> NHWC and back: the same dyce tensor."""
+    x = lw.tensor(node)
+    shape, perm = lw.shape(x), list(attrs.get("perm", []))
+    if len(shape) == 4 and perm == TO_LAST and x not in lw.last:
+        lw.make_alias(node, x, tuple(shape[i] for i in perm))
+        lw.last.add(node.output[0])
+    elif len(shape) == 4 and perm == TO_FIRST and x in lw.last:
+        lw.make_alias(node, x, tuple(shape[i] for i in perm))
+        lw.last.discard(node.output[0])   # (1, C, C, C) looks the same
+    else:
+        fail(node, f"transpose {perm} of a {shape} tensor"
+                    f"{' (channels-last)' if x in lw.last else ''}: only "
+                    "(0, 2, 3, 1) to channels-last and (0, 3, 1, 2) back")
+
+
+def lower_matmul_last(lw, node, x, w):
+    """x (1, H, W, C) channels-last times w (C, N): a 1 x 1 convolution."""
+    _, h, width, c = lw.shape(x)
+    if w.shape[0] != c:
+        fail(node, f"weight {w.shape} does not take the {c} channels of {lw.shape(x)}")
+    n = w.shape[1]
+    lw.emit(node, "conv2d", [x], (1, h, width, n), layout=(1, h, width, n),
+            weight=w.T.reshape(n, 1, 1, c),
+            params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1, GROUPS=1))
+
+
+def constant_last(k, shape):
+    """A constant operand of a channels-last (1, H, W, C) tensor as 1, C or
+    H*W*C floats: its bytes are already in NHWC order."""
+    padded = k.reshape((1,) * (len(shape) - k.ndim) + k.shape)
+    if k.size == 1:
+        return k.reshape(1)
+    if all(d == 1 for d in padded.shape[:-1]):
+        return np.broadcast_to(padded, (1, 1, 1, shape[3])).ravel()
+    return np.broadcast_to(padded, shape).ravel()
