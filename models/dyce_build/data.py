@@ -105,6 +105,22 @@ def _files(class_dir):
                   and not f.startswith("."))
 
 
+def skipped_files(root):
+    """Files under root's split folders that are not read: not PNG / JPEG
+    (hidden files aside), e.g. a .webp among the .jpg files of a class."""
+    out = []
+    for split in ("train", "val", "test"):
+        split_dir = os.path.join(root, split)
+        if not os.path.isdir(split_dir):
+            continue
+        for name in _class_dirs(split_dir):
+            class_dir = os.path.join(split_dir, name)
+            out += [os.path.join(split, name, f) for f in sorted(os.listdir(class_dir))
+                    if not f.startswith(".") and not f.lower().endswith(images.EXTENSIONS)
+                    and os.path.isfile(os.path.join(class_dir, f))]
+    return out
+
+
 def scan_folder(root, split, classes=None):
     """[(path, class index)] of DIR/split in sample order; the classes."""
     split_dir = os.path.join(root, split)
@@ -355,6 +371,10 @@ def load(root, opts, work):
     else:
         parts, classes = _folder_splits(root, opts, work)
         source = "images"
+        skipped = skipped_files(root)
+        if skipped:
+            source += (f" ({len(skipped)} files skipped: not {', '.join(images.EXTENSIONS)}; "
+                       f"e.g. {skipped[0]})")
     if len(classes) < 2:
         raise BuildError(f"{root}: {len(classes)} class; at least 2 needed")
     splits = [Split(name, *parts[name]) for name in ("train", "val", "test")]

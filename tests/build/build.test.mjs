@@ -58,8 +58,14 @@ describe('models/build.py', () => {
   test('(a) Fashion-MNIST as PNG files + torchvision:resnet18 (one channel): a package whose every graph matches PyTorch in the engine', () => {
     const data = path.join(tmp, 'fmnist');
     assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'fmnist', data, '8', '5']).code, 0);
+    // What a real folder holds besides images: hidden files are ignored,
+    // any other file is named in the data line (it is not read).
+    const cls = fs.readdirSync(path.join(data, 'train')).sort()[0];
+    fs.writeFileSync(path.join(data, 'train', cls, '.DS_Store'), 'x');
+    fs.writeFileSync(path.join(data, 'train', cls, 'notes.txt'), 'x');
     const out = path.join(tmp, 'a/fm.dyce');
     const r = mustBuild(['--data', data, '--backbone', 'torchvision:resnet18', '--out', out, '--int8']);
+    assert.match(r.out, new RegExp(`1 files skipped: not \\.png, \\.jpg, \\.jpeg; e\\.g\\. train/${cls}/notes\\.txt`));
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
     const rep = readJson(path.join(tmp, 'a/fm.report.json'));
     assert.equal(rep.meta.classes, 10);
