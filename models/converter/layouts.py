@@ -16,7 +16,7 @@ from .common import fail
 TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
 
 # ONNX ops that may read a channels-last view.
-ALLOWED = {"Transpose", "MatMul", "Add", "Sub", "Mul", "Div", "Erf", "Relu",
+ALLOWED = {"Transpose", "MatMul", "Add", "Sub", "Neg", "Mul", "Div", "Erf", "Relu",
            "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh",
            "Elu", "Softplus", "Identity", "Dropout", "DyceGroupNorm"}
 

@@ -8,7 +8,7 @@ import onnx
 
 import dyce_format as fmt
 
-from .common import FLOAT_MAX, Op, fail, where
+from .common import FLOAT_MAX, fail
 from . import channels, layouts, norms
 from .folding import FOLD
 from .shapes import nhwc, normalized_axes, padding, view_target, window_out
@@ -143,9 +143,7 @@ def _lower_reduce(lw, node, attrs):
 def _step(lw, node, suffix, op, inputs, shape, **fields):
     """An intermediate op of a node lowered to several; returns its tensor."""
     name = f"{node.output[0]}/{suffix}"
-    lw.shapes[name] = shape
-    lw.ops.append(Op(op=op, inputs=[lw.resolve(n) for n in inputs], output=name,
-                     origin=where(node), **fields))
+    lw.emit(node, op, inputs, shape, out=name, **fields)
     return name
 
 
@@ -249,19 +247,31 @@ def _constant_operand(node, k, shape, last=False):
     return (full.transpose(to_nhwc) if to_nhwc else full).ravel()
 
 
+def _negated(lw, node, x):
+    """-x, an intermediate mul by -1 (exact)."""
+    return _step(lw, node, f"neg{len(lw.ops)}", "mul", [x], lw.shape(x),
+                 weight=np.array([-1.0]))
+
+
 def _lower_binary(lw, node, attrs):
-    """Add / Mul (and Sub / Div by a constant) -> dyce add or mul."""
+    """Add / Mul, Sub (a - b as a + (-b), k - x as (-x) + k) and Div by a
+    constant -> dyce add or mul."""
     op = "add" if node.op_type in ("Add", "Sub") else "mul"
     const = [lw.is_const(name) for name in node.input]
     if not any(const):
-        if node.op_type in ("Sub", "Div"):
-            fail(node, "only a constant second operand is supported")
-        return _tensor_binary(lw, node, op)
-    if const[0] and node.op_type in ("Sub", "Div"):
-        fail(node, "a constant first operand is not supported")
+        if node.op_type == "Div":
+            fail(node, "only a constant divisor is supported")
+        a, b = lw.tensor(node, 0), lw.tensor(node, 1)
+        if node.op_type == "Sub":
+            b = _negated(lw, node, b)
+        return _tensor_binary(lw, node, op, a, b)
+    if const[0] and node.op_type == "Div":
+        fail(node, "a constant divided by a tensor (a reciprocal) is not supported")
     x = lw.tensor(node, const.index(False))
     k = lw.weight(node, const.index(True)).astype(np.float64)
-    if node.op_type == "Sub":
+    if node.op_type == "Sub" and const[0]:
+        x = _negated(lw, node, x)         # k - x
+    elif node.op_type == "Sub":
         k = -k
     elif node.op_type == "Div":
         k = 1.0 / k
@@ -269,8 +279,12 @@ def _lower_binary(lw, node, attrs):
     lw.emit(node, op, [x], shape, weight=_constant_operand(node, k, shape, x in lw.last))
 
 
-def _tensor_binary(lw, node, op):
-    a, b = lw.tensor(node, 0), lw.tensor(node, 1)
+def _lower_neg(lw, node, attrs):
+    x = lw.tensor(node)
+    lw.emit(node, "mul", [x], lw.shape(x), weight=np.array([-1.0]))
+
+
+def _tensor_binary(lw, node, op, a, b):
     sa, sb = lw.shape(a), lw.shape(b)
     if (a in lw.last) != (b in lw.last):
         fail(node, "one operand is a channels-last view, the other is not")
@@ -416,6 +430,7 @@ LOWER = {
     "Add": (_lower_binary, _NO_ATTRS),
     "Mul": (_lower_binary, _NO_ATTRS),
     "Sub": (_lower_binary, _NO_ATTRS),
+    "Neg": (_lower_neg, _NO_ATTRS),
     "Div": (_lower_binary, _NO_ATTRS),
     "Relu": (_lower_activation, _NO_ATTRS),
     "Clip": (_lower_activation, _NO_ATTRS),

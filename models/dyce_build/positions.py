@@ -99,13 +99,13 @@ def _trace_graph(model):
     """(tracer, graph, names of the modules kept whole): the model traced,
     keeping whole the fewest modules torch.fx cannot trace inside; raises
     the first error when even that fails."""
-    whole = frozenset()
+    whole, first = frozenset(), None
     for _ in range(8):  # each round keeps at least one more module whole
         tracer = _tracer(whole)
         try:
             return tracer, tracer.trace(model), whole
         except Exception as err:  # noqa: BLE001
-            first = first if whole else err
+            first = first or err   # the error of the model as written
         more = _untraceable(model, whole)
         if not more:
             break

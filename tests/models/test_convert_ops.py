@@ -114,6 +114,22 @@ class ConvertOps(unittest.TestCase):
         ops, _ = lowered(model(nodes, X, [("b", (2 / np.pi) ** 0.5)]))
         self.assertEqual(ops, [("mul", "tanh", 1)])
 
+    def test_sub_and_neg(self):
+        """a - b of two tensors is a + (-b); k - x is (-x) + k; -x a mul."""
+        pool = helper.make_node("GlobalAveragePool", ["x"], ["p"])
+        sub = helper.make_node("Sub", ["p", "x"], ["y"])      # vector - map
+        ops, g = lowered(model([pool, sub], X))
+        self.assertEqual(ops, [("global_avg_pool", "none", 1), ("mul", "none", 1),
+                               ("add", "none", 2)])
+        self.assertEqual(float(g.nodes[1].weight[0]), -1.0)
+        one_minus = helper.make_node("Sub", ["one", "x"], ["n"])
+        neg = helper.make_node("Neg", ["n"], ["y"])
+        ops, g = lowered(model([one_minus, neg], X, [("one", 1.0)]))
+        self.assertEqual(ops, [("mul", "none", 1), ("add", "none", 1), ("mul", "none", 1)])
+        div = helper.make_node("Div", ["one", "x"], ["y"], name="recip")
+        self.refused(model([div], X, [("one", 1.0)]), "node 'recip' (Div)",
+                     "a reciprocal) is not supported")
+
     # -- normalisations (norms.py, group_norm)
 
     def layer_norm_nodes(self, axes, square="Pow"):
