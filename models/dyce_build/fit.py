@@ -155,6 +155,27 @@ def _save(path, model, opt, sched, epoch):
     os.replace(tmp, path)
 
 
+def _channels_last(model, data):
+    """Train in channels-last memory format where the model allows it:
+    PyTorch's CPU depthwise convolutions train 1.5x faster so
+    (mobilenet_v3_small, 28x28, one thread: 693 -> 464 ms per batch of 128).
+    A model that calls .view() on a feature map (`x.view(-1, 320)`, the
+    classic MNIST example) fails on channels-last tensors: it keeps the
+    default format. Tried on two images in eval mode (no statistic moves)."""
+    x = data.normalise(data.train.images[:2])
+    was_training = model.training
+    model.to(memory_format=torch.channels_last).eval()
+    try:
+        with torch.no_grad():
+            model(x.contiguous(memory_format=torch.channels_last))
+        ok = True
+    except RuntimeError:
+        model.to(memory_format=torch.contiguous_format)
+        ok = False
+    model.train(was_training)
+    return ok
+
+
 def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
     """Train `model` (resuming from ckpt_dir); returns it in eval mode.
     `teacher(x)` gives distillation logits when cfg.distill > 0."""
@@ -163,9 +184,7 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
     opt, sched = _optimiser(model, cfg, per_epoch)
     path = os.path.join(ckpt_dir, "last.pt")
     first = _resume(path, model, opt, sched, log)
-    # channels-last: PyTorch's CPU depthwise convolutions train 1.5x faster
-    # (mobilenet_v3_small, 28x28, one thread: 693 -> 464 ms per batch of 128)
-    model.to(memory_format=torch.channels_last)
+    fast = _channels_last(model, data)
     net = dist.wrap(model)
     for epoch in range(first, cfg.epochs):
         net.train()
@@ -176,7 +195,7 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
                 y = torch.as_tensor(data.train.labels[idx]).long()
                 with torch.no_grad():
                     soft = teacher(x) if teacher is not None and cfg.distill > 0 else None
-                logits = net(x.contiguous(memory_format=torch.channels_last))
+                logits = net(x.contiguous(memory_format=torch.channels_last) if fast else x)
                 loss = _loss(cfg, logits, y, soft)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -121,3 +121,27 @@ class FlatCNN(nn.Module):
 
 def flat_cnn(num_classes, in_channels):
     return FlatCNN(num_classes, in_channels)
+
+
+class ViewCNN(nn.Module):
+    """The classic PyTorch MNIST example's style: F.max_pool2d, Dropout2d,
+    `x.view(-1, 320)` on the feature map (which channels-last training
+    tensors do not allow) and F.log_softmax."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.drop = nn.Dropout2d()
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, num_classes)
+
+    def forward(self, x):
+        x = nn.functional.relu(nn.functional.max_pool2d(self.conv1(x), 2))
+        x = nn.functional.relu(nn.functional.max_pool2d(self.drop(self.conv2(x)), 2))
+        x = nn.functional.relu(self.fc1(x.view(-1, 320)))
+        return nn.functional.log_softmax(self.fc2(x), dim=1)
+
+
+def view_cnn(num_classes, in_channels):
+    return ViewCNN(num_classes, in_channels)

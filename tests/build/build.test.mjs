@@ -196,6 +196,11 @@ describe('models/build.py', () => {
     assert.deepEqual(readJson(path.join(tmp, 'flat/p.work/probability-graphs.json')), ['head']);
   });
 
+  test('a backbone that views its feature map (x.view(-1, 320), the classic MNIST example) trains: no channels-last tensors for it', () => {
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:view_cnn`, '--out', path.join(tmp, 'view/p.dyce')]);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
