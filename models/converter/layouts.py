@@ -56,6 +56,7 @@ def lower_matmul_last(lw, node, x, w):
     lw.emit(node, "conv2d", [x], (1, h, width, n), layout=(1, h, width, n),
             weight=w.T.reshape(n, 1, 1, c),
             params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1, GROUPS=1))
+    lw.last.add(node.output[0])
 
 
 def constant_last(k, shape):

@@ -126,15 +126,36 @@ def _lower_global_pool(lw, node, attrs):
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, shape[1], 1, 1))
 
 
+def _reduce_one_axis(lw, node, x, shape, axis, keep):
+    """ReduceMean / ReduceMax over H or W alone: a pool whose window is that
+    whole axis (torch.max(x, dim=3), x.mean(2))."""
+    _, c, h, w = shape
+    kernel = (h, 1) if axis == 2 else (1, w)
+    out4 = (1, c, 1, w) if axis == 2 else (1, c, h, 1)
+    op = "avg_pool" if node.op_type == "ReduceMean" else "max_pool"
+    more = {"COUNT_PAD": 0} if op == "avg_pool" else {}
+    params = _window_params(kernel, (1, 1), (0, 0, 0, 0), **more)
+    if keep:
+        return lw.emit(node, op, [x], out4, params=params)
+    # (1, C, W) is the bytes of (1, 1, W, C); (1, C, H) those of (1, H, 1, C)
+    lw.emit(node, op, [x], (1, c, w if axis == 2 else h), params=params,
+            layout=(1, 1, w, c) if axis == 2 else (1, h, 1, c))
+
+
 def _lower_reduce(lw, node, attrs):
-    """ReduceMean / ReduceMax over the spatial axes -> a global pool."""
+    """ReduceMean / ReduceMax over the spatial axes -> a global pool; over
+    H or W alone -> a pool over that axis."""
     x = lw.tensor(node)
     shape = lw.shape(x)
     spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
     what = "mean" if node.op_type == "ReduceMean" else "max"
-    if len(shape) not in (3, 4) or normalized_axes(attrs.get("axes", []), len(shape)) != spatial:
+    axes = normalized_axes(attrs.get("axes", []), len(shape))
+    if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
+        return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
+    if len(shape) not in (3, 4) or axes != spatial:
         fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
-                    f"or (1, C, H*W) tensor (axes {attrs.get('axes')}, shape {shape})")
+                    f"or (1, C, H*W) tensor, or over H or W alone (axes "
+                    f"{attrs.get('axes')}, shape {shape})")
     out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
            else (1, shape[1]))
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
@@ -379,12 +400,14 @@ def _lower_view(lw, node, attrs):
         # x.flatten(2) / x.view(n, c, -1): the NHWC bytes of (1, H, W, C)
         # are those of (1, 1, H*W, C), so the view is the same tensor
         lw.make_alias(node, x, dst)
-    elif len(src) == 4 and dst == (1, int(np.prod(src))):
+    elif len(src) in (3, 4) and dst == (1, int(np.prod(src))):
+        # (1, C, L) too: C-major over the L positions, whichever of H, W
+        # the dyce tensor holds them in
         lw.emit(node, "flatten", [x], dst)
     else:
         fail(node, f"reshape {src} -> {dst}: only flattening (1, C, H, W) "
-                    "to (1, C*H*W) or (1, C, H*W), or dropping unit H, W "
-                    "dimensions")
+                    "to (1, C*H*W) or (1, C, H*W), (1, C, L) to (1, C*L), or "
+                    "dropping unit H, W dimensions")
 
 
 def _lower_softmax(lw, node, attrs):

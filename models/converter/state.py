@@ -92,7 +92,7 @@ class Lowering:
     def emit(self, node, op, inputs, shape, out=None, layout=None, **fields):
         """Add a dyce op computing node's output `out` (default: its first)
         with the given ONNX shape; `layout`: its NHWC shape where that is not
-        nhwc(shape) (a channels-last result)."""
+        nhwc(shape) (a channels-last result, a pool over one axis)."""
         if nhwc(shape) is None:
             fail(node, f"result shape {tuple(shape)} is neither (1, C, H, W) "
                         "nor (1, K)")
@@ -100,7 +100,6 @@ class Lowering:
         self.set_shape(node, shape, out)
         if layout is not None:
             self.layout[out] = tuple(layout)
-            self.last.add(out)
         elif inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
             # An op keeping its input's shape keeps its layout.
             kept = self.dyce_shape(inputs[0])

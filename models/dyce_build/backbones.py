@@ -126,7 +126,21 @@ def check_output(model, num_classes, input_shape, what):
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise BuildError(f"{what} outputs {shape} for a {tuple(input_shape)} "
-                         f"input; expected (1, {num_classes}) logits, one per class")
+                         f"input; expected (1, {num_classes}) logits, one per class"
+                         + _output_hint(out, num_classes))
+
+
+def _output_hint(out, num_classes):
+    """What usually causes a wrong output, where it is recognisable."""
+    if isinstance(out, (tuple, list)):
+        return (" (it returns several values: return the logits alone, e.g. "
+                "from a wrapper module)")
+    if isinstance(out, dict):
+        return " (it returns a dict: return the logits alone)"
+    if isinstance(out, torch.Tensor) and tuple(out.shape) == (num_classes,):
+        return (" (the batch dimension is gone: a .squeeze() drops it for one "
+                "image; use .flatten(1))")
+    return ""
 
 
 def load_weights(model, path):

@@ -267,6 +267,27 @@ class ConvNeXtOpsNet(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class AxisOpsNet(nn.Module):
+    """Reductions over one spatial axis (torch.max(x, dim=3), x.mean(2)), a
+    flatten of their (1, C, L) results, and differences: PoolFormer's
+    pool(x) - x, a gate's 1 - z, and -x."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.c2 = nn.Conv2d(8, 8, 3, 1, 1)
+        self.fc = nn.Linear(8 * 9 + 8, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))
+        x = x + (nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False) - x)
+        z = torch.sigmoid(self.c2(x))
+        x = (1 - z) * x + z * torch.relu(-x)
+        rows = torch.max(x, dim=3)[0]                  # (1, 8, 9)
+        cols = torch.relu(x.mean(2)).amax(2)           # (1, 8)
+        return self.fc(torch.cat([rows.flatten(1), cols], 1))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -289,6 +310,7 @@ MODELS = {
     "norm_ops": (NormOpsNet, (1, 3, 12, 12), True),
     "channel_ops": (ChannelOpsNet, (1, 3, 10, 10), True),
     "convnext_ops": (ConvNeXtOpsNet, (1, 3, 16, 16), True),
+    "axis_ops": (AxisOpsNet, (1, 3, 9, 11), True),
 }
 
 

@@ -57,6 +57,18 @@ class ConvertOps(unittest.TestCase):
         self.refused(model([bad], (1, 1, 5, 5)), "node 'rmax' (ReduceMax)",
                      "only the max over the spatial axes")
 
+    def test_reduce_one_spatial_axis(self):
+        """torch.max(x, dim=3), x.mean(2): a pool whose window is that axis;
+        without keepdims the (1, C, H) result is the pool's (H, 1, C) bytes."""
+        for op, axis, keep, shape, dyce in (
+                ("ReduceMax", 3, 0, (1, 4, 5), (1, 5, 1, 4)),
+                ("ReduceMean", 2, 0, (1, 4, 5), (1, 1, 5, 4)),
+                ("ReduceMax", 3, 1, (1, 4, 5, 1), (1, 5, 1, 4))):
+            node = helper.make_node(op, ["x"], ["y"], axes=[axis], keepdims=keep)
+            ops, g = lowered(model([node], shape))
+            self.assertEqual(ops, [("avg_pool" if op == "ReduceMean" else "max_pool", "none", 1)])
+            self.assertEqual(g.shapes[g.output], dyce)
+
     def test_full_window_max_pool(self):
         node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[5, 5])
         self.assertEqual(lowered(model([node], (1, 4, 1, 1)))[0],
