@@ -31,9 +31,23 @@ def read_rgba(path):
     image (its colour type, not its pixels: an RGB file of grey pixels is
     colour)."""
     with Image.open(path) as im:
+        _check_decodable(im)
         gray = is_gray_mode(im.mode)
         rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
     return rgba, gray
+
+
+def _check_decodable(im):
+    """Refuse what the engine's decoders refuse (src/codec/), with their
+    reasons, so that a folder fails when it is read, not after training when
+    `dyce eval` meets the file (and PIL's own conversions of these are not
+    the 8-bit values the engine would see)."""
+    if im.format == "JPEG" and im.mode == "CMYK":
+        raise ValueError("JPEG: CMYK or YCCK colour is not supported (nor by "
+                         "dyce eval); save the image as RGB")
+    if im.format == "PNG" and im.mode in ("I", "I;16", "I;16B", "F"):
+        raise ValueError("PNG: 16-bit gray is not supported (nor by dyce eval); "
+                         "save it as 8-bit")
 
 
 def is_gray_mode(mode):

@@ -211,6 +211,8 @@ describe('models/build.py', () => {
       ['an empty class folder', ['--data', 'bad/empty', '--backbone', 'B:tiny'], /bad\/empty\/train\/b: empty class folder/],
       ['images of mixed sizes without --size', ['--data', 'bad/mixed', '--backbone', 'B:tiny'], /different sizes .* give --size/],
       ['an unreadable image', ['--data', 'bad/corrupt', '--backbone', 'B:tiny'], /broken\.png: cannot read the image/],
+      ['a CMYK JPEG (PIL reads it, the engine does not)', ['--data', 'bad/cmyk', '--backbone', 'B:tiny'], /print\.jpg: cannot read the image \(JPEG: CMYK or YCCK colour is not supported/],
+      ['a 16-bit gray PNG', ['--data', 'bad/deep', '--backbone', 'B:tiny'], /scan\.png: cannot read the image \(PNG: 16-bit gray is not supported/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],

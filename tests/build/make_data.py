@@ -97,6 +97,13 @@ def bad(root):
     corrupt = folder("corrupt")
     with open(os.path.join(corrupt, "train", "a", "broken.png"), "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    # files PIL reads but the engine's decoders do not: refused when read
+    cmyk = folder("cmyk")
+    Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).convert("CMYK").save(
+        os.path.join(cmyk, "test", "b", "print.jpg"))
+    deep = folder("deep")
+    Image.fromarray(rng.integers(0, 65535, (16, 16), dtype=np.uint16)).save(
+        os.path.join(deep, "train", "b", "scan.png"))
 
 
 if __name__ == "__main__":
