@@ -23,6 +23,7 @@ OPS = {
     "dequantize": 15,
     "group_norm": 16,
     "channel_gather": 17,
+    "resize": 18,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -62,6 +63,10 @@ P_CONCAT_INPUTS = 1   # concat: their tensors, p[1..CONCAT_MORE]
 P_SOFTMAX_LOG = 0     # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
 P_NORM_GROUPS = 0     # group_norm: groups (1 .. channels, dividing them)
 P_NORM_EPS = 1        # group_norm: epsilon added to the variance, the bits of a float32 > 0
+P_RESIZE_MODE = 0     # resize: 0 = nearest (the source index rounded down), 1 = bilinear
+P_RESIZE_ALIGN = 1    # resize: 0 = source = inv * dst (nearest) or inv * (dst + 0.5) - 0.5 clamped at 0 (bilinear); 1 = align corners: source = inv * dst
+P_RESIZE_INV_H = 2    # resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row)
+P_RESIZE_INV_W = 3    # resize: the same along the width
 P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

@@ -20,13 +20,14 @@
   X(QUANTIZE, 14, "quantize") /* float32 in0 to int8 out (version 2, docs/INT8.md) */                                                                                                                                                                                              \
   X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                                                                                    \
   X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels (or, with p[NORM_PIXELWISE], at each pixel over its channels), then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
-  X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */
+  X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */                                                                                                                          \
+  X(RESIZE, 18, "resize") /* height and width resampled, nearest or bilinear, as PyTorch's F.interpolate computes source coordinates (p[RESIZE_*]) */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 17
+  DYCE__OP_LAST = 18
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -73,6 +74,10 @@ enum {
   DYCE__P_SOFTMAX_LOG = 0,   /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
   DYCE__P_NORM_GROUPS = 0,   /* group_norm: groups (1 .. channels, dividing them) */
   DYCE__P_NORM_EPS = 1,      /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
+  DYCE__P_RESIZE_MODE = 0,   /* resize: 0 = nearest (the source index rounded down), 1 = bilinear */
+  DYCE__P_RESIZE_ALIGN = 1,  /* resize: 0 = source = inv * dst (nearest) or inv * (dst + 0.5) - 0.5 clamped at 0 (bilinear); 1 = align corners: source = inv * dst */
+  DYCE__P_RESIZE_INV_H = 2,  /* resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row) */
+  DYCE__P_RESIZE_INV_W = 3,  /* resize: the same along the width */
   DYCE__P_NORM_PIXELWISE = 2 /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
 };
 

@@ -21,6 +21,7 @@ export const OPS = Object.freeze({
   dequantize: 15,
   group_norm: 16,
   channel_gather: 17,
+  resize: 18,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -61,6 +62,10 @@ export const PARAMS = Object.freeze({
   SOFTMAX_LOG: 0,
   NORM_GROUPS: 0,
   NORM_EPS: 1,
+  RESIZE_MODE: 0,
+  RESIZE_ALIGN: 1,
+  RESIZE_INV_H: 2,
+  RESIZE_INV_W: 3,
   NORM_PIXELWISE: 2,
 });
 

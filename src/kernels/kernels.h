@@ -124,6 +124,17 @@ typedef struct dyce__activation {
   X(p, void, activation,                                                   \
     (size_t n, const float *in, dyce__activation act, float *out))
 
+/* A resize (F.interpolate): in_h x in_w x c to out_h x out_w x c. Source
+ * coordinate of output row y: inv_h * y (nearest, and bilinear aligning
+ * corners) or inv_h * (y + 0.5) - 0.5 clamped at 0 (bilinear), in float
+ * as PyTorch computes it; nearest takes the row it falls in (at most the
+ * last), bilinear blends the two around it. */
+typedef struct dyce__resize {
+  uint32_t in_h, in_w, c, out_h, out_w;
+  int bilinear, align_corners;
+  float inv_h, inv_w;
+} dyce__resize;
+
 /* Not worth vectorising: every table takes the reference's. softmax and
  * flatten_chw run once per model, on the logits; group_norm (GroupNorm,
  * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
@@ -133,7 +144,8 @@ typedef struct dyce__activation {
  * (double sums), then
  * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
  * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
- * each of hw pixels (a data move: a slice, split or shuffle). */
+ * each of hw pixels (a data move: a slice, split or shuffle).
+ * resize: dyce__resize below. */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
@@ -145,7 +157,9 @@ typedef struct dyce__activation {
      dyce__activation act, float *out))                                    \
   X(p, void, channel_gather,                                               \
     (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
-     float *out))
+     float *out))                                                          \
+  X(p, void, resize,                                                       \
+    (const dyce__resize *r, const float *in, float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32

@@ -1,0 +1,56 @@
+/* resize: nearest or bilinear resampling of height and width, the form of
+ * F.interpolate / nn.Upsample (docs/FORMAT.md, op 18). */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+static float param_f32(const dyce__node *node, int slot) {
+  float v;
+  memcpy(&v, &node->p[slot], sizeof v);
+  return v;
+}
+
+static void resize_of(const dyce__node *node, const dyce__shape *tensors,
+                      dyce__resize *r) {
+  dyce__shape in = tensors[node->in0], out = tensors[node->out];
+  *r = (dyce__resize){in.h, in.w, in.c, out.h, out.w,
+                      node->p[DYCE__P_RESIZE_MODE], node->p[DYCE__P_RESIZE_ALIGN],
+                      param_f32(node, DYCE__P_RESIZE_INV_H),
+                      param_f32(node, DYCE__P_RESIZE_INV_W)};
+}
+
+static dyce_status check_resize(dyce__node *node, const dyce__shape *tensors,
+                                const dyce__kernels *k, dyce_error *err) {
+  (void)k;
+  dyce__shape in = tensors[node->in0], out = tensors[node->out];
+  dyce__shape want = {.h = out.h, .w = out.w, .c = in.c};
+  dyce_status s = dyce__expect_shape(node, tensors, want, err);
+  if (s || (s = dyce__expect_counts(node, 0, 0, 0, err))) return s;
+  if (node->act != DYCE__ACT_NONE)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
+  for (int slot = DYCE__P_RESIZE_MODE; slot <= DYCE__P_RESIZE_ALIGN; slot++)
+    if (node->p[slot] != 0 && node->p[slot] != 1)
+      return dyce__fail(err, DYCE_BAD_FORMAT, "resize: p[%d] is %d, not 0 or 1",
+                        slot, (int)node->p[slot]);
+  for (int slot = DYCE__P_RESIZE_INV_H; slot <= DYCE__P_RESIZE_INV_W; slot++) {
+    float v = param_f32(node, slot);
+    if (!(v >= 0.0f) || !isfinite(v))
+      return dyce__fail(err, DYCE_BAD_FORMAT,
+                        "resize: p[%d] (source step) %g is not a finite number >= 0",
+                        slot, (double)v);
+  }
+  return DYCE_OK;
+}
+
+static void run_resize(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, float *const *ptr,
+                       void *scratch) {
+  (void)scratch;
+  dyce__resize r;
+  resize_of(node, tensors, &r);
+  k->resize(&r, ptr[node->in0], ptr[node->out]);
+}
+
+const dyce__op_def dyce__op_resize = {"resize", check_resize, NULL, run_resize,
+                                      NULL, NULL, NULL};
