@@ -28,7 +28,9 @@ import torch.nn.functional as F
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
-                        P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
+                        P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
+                        P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
+                        P_SW)
 
 from . import int8_ops
 
@@ -129,6 +131,32 @@ def avg_pool_sum(x, p, count_pad):
     return sums, count
 
 
+def _resize_axis(p, inv_slot, out, size):
+    """Source indices and weights along one axis, in float32 as the engine's
+    kernel computes them (src/kernels/ref/resize.c)."""
+    inv = np.float32(fmt.bits_f32(p[inv_slot]))
+    d = np.arange(out, dtype=np.float32)
+    if p[P_RESIZE_MODE] and not p[P_RESIZE_ALIGN]:
+        s = np.maximum(inv * (d + np.float32(0.5)) - np.float32(0.5), np.float32(0))
+    else:
+        s = inv * d
+    i0 = np.minimum(np.floor(s).astype(np.int64), size - 1)
+    i1 = i0 + (i0 < size - 1)
+    return i0, i1, torch.from_numpy((s - i0).astype(np.float32))
+
+
+def resize(x, p, out_hw):
+    """The resize op on an NCHW batch."""
+    (y0, y1, ly), (x0, x1, lx) = (_resize_axis(p, slot, out, size) for slot, out, size in (
+        (P_RESIZE_INV_H, out_hw[0], x.shape[2]), (P_RESIZE_INV_W, out_hw[1], x.shape[3])))
+    if not p[P_RESIZE_MODE]:
+        return x[:, :, y0][:, :, :, x0]
+    ly, lx = ly.view(1, 1, -1, 1), lx.view(1, 1, 1, -1)
+    top, bottom = x[:, :, y0], x[:, :, y1]
+    return ((1 - ly) * ((1 - lx) * top[..., x0] + lx * top[..., x1])
+            + ly * ((1 - lx) * bottom[..., x0] + lx * bottom[..., x1]))
+
+
 def float_node(node, shapes, args):
     """One float32 node: args are the input values (torch float32)."""
     op, p, x = node.op, node.params, args[0]
@@ -169,6 +197,8 @@ def float_node(node, shapes, args):
              + tensor_of(node.bias).view(1, c, 1, 1))
     elif op == "concat":
         y = torch.cat(args, dim=1)
+    elif op == "resize":
+        y = resize(x, p, shapes[node.output][1:3])
     elif op == "channel_gather":
         y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
     elif op == "group_norm":

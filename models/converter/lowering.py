@@ -9,9 +9,9 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import channels, layouts, norms
+from . import channels, layouts, norms, pools, resize
 from .folding import FOLD
-from .shapes import nhwc, normalized_axes, padding, view_target, window_out
+from .shapes import nhwc, padding, view_target, window_out, window_params
 
 
 def _lower_conv(lw, node, attrs):
@@ -36,61 +36,8 @@ def _lower_conv(lw, node, attrs):
     ow = window_out(node, shape[3], dw * (kw - 1) + 1, sw, pads[1], pads[3])
     lw.emit(node, "conv2d", [x], (1, cout, oh, ow),
             weight=w.transpose(0, 2, 3, 1), bias=b,
-            params=_window_params((kh, kw), (sh, sw), pads,
+            params=window_params((kh, kw), (sh, sw), pads,
                                   DH=dh, DW=dw, GROUPS=groups))
-
-
-def _window_params(kernel, strides, pads, **more):
-    """The params of a conv or pool: window slots, padding and `more`."""
-    (kh, kw), (sh, sw), (top, left, bottom, right) = kernel, strides, pads
-    return fmt.node_params(KH=kh, KW=kw, SH=sh, SW=sw, PAD_T=top, PAD_L=left,
-                           PAD_B=bottom, PAD_R=right, **more)
-
-
-def _ceil_mode_pads(size, kernel, stride, begin, end):
-    """The end padding that makes a floor-mode window count equal the
-    ceil-mode one (PyTorch's rule, which its ONNX export implies: one more
-    window when the stride leaves cells over, unless it would start past
-    the input and its begin padding)."""
-    span = size + begin + end - kernel
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + begin:
-        out -= 1
-    return max(end, (out - 1) * stride + kernel - size - begin)
-
-
-def _lower_pool(lw, node, attrs):
-    x = lw.tensor(node)
-    lw.reject_extra_outputs(node)
-    shape = lw.shape(x)
-    kernel = attrs["kernel_shape"]
-    if len(shape) != 4 or len(kernel) != 2:
-        fail(node, "only 2-D pooling of a (1, C, H, W) tensor")
-    if any(d != 1 for d in attrs.get("dilations", [1, 1])):
-        fail(node, f"dilations {attrs['dilations']} are not supported")
-    strides = attrs.get("strides", [1, 1])
-    pads = padding(node, attrs, shape[2:], kernel, strides, (1, 1))
-    count_pad = attrs.get("count_include_pad", 0) if node.op_type == "AveragePool" else 0
-    if count_pad and not any(pads):
-        count_pad = 0  # no padding to count (and PyTorch counts no overhang)
-    if attrs.get("ceil_mode", 0):
-        # ceil_mode = floor mode over extra end padding, which a max pool
-        # and an average pool that counts no padding both skip.
-        ceil = [_ceil_mode_pads(shape[2 + i], kernel[i], strides[i], pads[i], pads[2 + i])
-                for i in range(2)]
-        if count_pad and ceil != [pads[2], pads[3]]:
-            fail(node, "ceil_mode=1 with count_include_pad=1 and padding: the "
-                        "windows past the input would count cells PyTorch does not")
-        pads = [pads[0], pads[1], ceil[0], ceil[1]]
-    oh = window_out(node, shape[2], kernel[0], strides[0], pads[0], pads[2])
-    ow = window_out(node, shape[3], kernel[1], strides[1], pads[1], pads[3])
-    if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
-        # nn.AdaptiveMaxPool2d(1): one window over everything
-        return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
-    more = {"COUNT_PAD": count_pad} if node.op_type == "AveragePool" else {}
-    params = _window_params(kernel, strides, pads, **more)
-    op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
-    lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
 
 
 def _lower_pad(lw, node, attrs):
@@ -112,53 +59,6 @@ def _lower_pad(lw, node, attrs):
         return lw.make_alias(node, x, shape)
     lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
             params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r))
-
-
-_GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",
-                "GlobalMaxPool": "global_max_pool", "ReduceMax": "global_max_pool"}
-
-
-def _lower_global_pool(lw, node, attrs):
-    x = lw.tensor(node)
-    shape = lw.shape(x)
-    if len(shape) != 4:
-        fail(node, f"input shape {shape} is not (1, C, H, W)")
-    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, shape[1], 1, 1))
-
-
-def _reduce_one_axis(lw, node, x, shape, axis, keep):
-    """ReduceMean / ReduceMax over H or W alone: a pool whose window is that
-    whole axis (torch.max(x, dim=3), x.mean(2))."""
-    _, c, h, w = shape
-    kernel = (h, 1) if axis == 2 else (1, w)
-    out4 = (1, c, 1, w) if axis == 2 else (1, c, h, 1)
-    op = "avg_pool" if node.op_type == "ReduceMean" else "max_pool"
-    more = {"COUNT_PAD": 0} if op == "avg_pool" else {}
-    params = _window_params(kernel, (1, 1), (0, 0, 0, 0), **more)
-    if keep:
-        return lw.emit(node, op, [x], out4, params=params)
-    # (1, C, W) is the bytes of (1, 1, W, C); (1, C, H) those of (1, H, 1, C)
-    lw.emit(node, op, [x], (1, c, w if axis == 2 else h), params=params,
-            layout=(1, 1, w, c) if axis == 2 else (1, h, 1, c))
-
-
-def _lower_reduce(lw, node, attrs):
-    """ReduceMean / ReduceMax over the spatial axes -> a global pool; over
-    H or W alone -> a pool over that axis."""
-    x = lw.tensor(node)
-    shape = lw.shape(x)
-    spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
-    what = "mean" if node.op_type == "ReduceMean" else "max"
-    axes = normalized_axes(attrs.get("axes", []), len(shape))
-    if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
-        return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
-    if len(shape) not in (3, 4) or axes != spatial:
-        fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
-                    f"or (1, C, H*W) tensor, or over H or W alone (axes "
-                    f"{attrs.get('axes')}, shape {shape})")
-    out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
-           else (1, shape[1]))
-    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):
@@ -437,13 +337,13 @@ _NO_ATTRS = set()
 LOWER = {
     "Conv": (_lower_conv, {"auto_pad", "dilations", "group", "kernel_shape",
                            "pads", "strides"}),
-    "MaxPool": (_lower_pool, _POOL_ATTRS | {"dilations", "storage_order"}),
-    "AveragePool": (_lower_pool, _POOL_ATTRS | {"count_include_pad"}),
+    "MaxPool": (pools.lower_pool, _POOL_ATTRS | {"dilations", "storage_order"}),
+    "AveragePool": (pools.lower_pool, _POOL_ATTRS | {"count_include_pad"}),
     "Pad": (_lower_pad, {"mode"}),
-    "GlobalAveragePool": (_lower_global_pool, _NO_ATTRS),
-    "GlobalMaxPool": (_lower_global_pool, _NO_ATTRS),
-    "ReduceMean": (_lower_reduce, {"axes", "keepdims"}),
-    "ReduceMax": (_lower_reduce, {"axes", "keepdims"}),
+    "GlobalAveragePool": (pools.lower_global_pool, _NO_ATTRS),
+    "GlobalMaxPool": (pools.lower_global_pool, _NO_ATTRS),
+    "ReduceMean": (pools.lower_reduce, {"axes", "keepdims"}),
+    "ReduceMax": (pools.lower_reduce, {"axes", "keepdims"}),
     "Concat": (_lower_concat, {"axis"}),
     "Erf": (_lower_erf, _NO_ATTRS),
     "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),
@@ -478,6 +378,8 @@ LOWER = {
     "Gather": (channels.lower_gather, {"axis"}),
     channels.SHUFFLE: (channels.lower_shuffle, {"groups"}),
     "Transpose": (layouts.lower_transpose, {"perm"}),
+    "Resize": (resize.lower, {"mode", "coordinate_transformation_mode", "nearest_mode",
+                              "cubic_coeff_a", "exclude_outside", "extrapolation_value"}),
     norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     "Dropout": (_lower_identity, {"seed"}),

@@ -33,7 +33,7 @@ same quantized network as dyce (docs/INT8.md):
   Concat with the shared scale; flatten and the reshapes between 4-D and
   2-D values act on the int8 tensor itself (a pure data move);
 - float nodes of the package (softmax, channel_affine, group_norm,
-  channel_gather, anything kept float) are float ONNX ops on float
+  channel_gather, resize, anything kept float) are float ONNX ops on float
   weights.
 
 Rounding: onnxruntime's integer kernels requantize in binary32 as dyce
@@ -52,7 +52,8 @@ from onnx import TensorProto, helper, numpy_helper
 import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
-                        P_PAD_L, P_PAD_R, P_PAD_T, P_SH, P_SW)
+                        P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
+                        P_RESIZE_MODE, P_SH, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -180,6 +181,18 @@ class _Exporter:
 
     def as4d(self, v, c, hint):
         return self.reshaped(v, [1, c, 1, 1], hint)
+
+    def resize(self, n, x, shape, hint):
+        """resize as PyTorch exports F.interpolate, to the output's size."""
+        _, oh, ow, c = shape
+        p = n.params
+        return self.b.node("Resize", [x.name, "", "", self.b.const(hint + "_sizes", np.array(
+            [1, c, oh, ow], np.int64))], hint,
+            mode="linear" if p[P_RESIZE_MODE] else "nearest",
+            coordinate_transformation_mode=(
+                "align_corners" if p[P_RESIZE_ALIGN] else
+                "half_pixel" if p[P_RESIZE_MODE] else "asymmetric"),
+            nearest_mode="floor")
 
     def group_norm(self, n, x, shape, hint):
         """group_norm as PyTorch exports nn.GroupNorm at opset 13: Reshape
@@ -322,6 +335,8 @@ class _Exporter:
             s = B.const(hint + "_shift", np.asarray(n.bias, F32).reshape(shape))
             y, rank = B.node("Add", [B.node("Mul", [x.name, w], hint + "_mul"),
                                      s], hint), x.rank
+        elif n.op == "resize":
+            y = self.resize(n, x, shapes[n.output], hint)
         elif n.op == "channel_gather":
             y, rank = B.node("Gather", [x.name, B.const(hint + "_from", np.asarray(
                 n.weight, np.int64))], hint, axis=1), x.rank

@@ -3,6 +3,8 @@ targets, padding and pooling / convolution windows."""
 
 import numpy as np
 
+import dyce_format as fmt
+
 from .common import fail
 
 
@@ -84,3 +86,10 @@ def window_out(node, size, k_eff, stride, pad_begin, pad_end):
     if out < 1:
         fail(node, f"window {k_eff} does not fit input size {size}")
     return out
+
+
+def window_params(kernel, strides, pads, **more):
+    """The params of a conv or pool: window slots, padding and `more`."""
+    (kh, kw), (sh, sw), (top, left, bottom, right) = kernel, strides, pads
+    return fmt.node_params(KH=kh, KW=kw, SH=sh, SW=sw, PAD_T=top, PAD_L=left,
+                           PAD_B=bottom, PAD_R=right, **more)

@@ -288,6 +288,24 @@ class AxisOpsNet(nn.Module):
         return self.fc(torch.cat([rows.flatten(1), cols], 1))
 
 
+class ResizeOpsNet(nn.Module):
+    """F.interpolate / nn.Upsample: nearest x2 (the default), bilinear down
+    to a size, bilinear aligning corners up to a size."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 6, 3, 1, 1)
+        self.up = nn.Upsample(scale_factor=2)
+        self.c2 = nn.Conv2d(6, 6, 3, 2, 1)
+        self.fc = nn.Linear(6 * 5 * 4, 10)
+
+    def forward(self, x):
+        x = self.up(torch.relu(self.c1(x)))                            # 18x14
+        x = nn.functional.interpolate(self.c2(x), size=(7, 5), mode="bilinear")
+        x = nn.functional.interpolate(x, size=(5, 4), mode="bilinear", align_corners=True)
+        return self.fc(x.flatten(1))
+
+
 # name -> (constructor, input shape, keep BatchNorm nodes in the ONNX).
 # torch folds BN into convs itself in EVAL export; the two small nets are
 # exported with TrainingMode.PRESERVE (still eval mode) so that convert.py's
@@ -311,6 +329,7 @@ MODELS = {
     "channel_ops": (ChannelOpsNet, (1, 3, 10, 10), True),
     "convnext_ops": (ConvNeXtOpsNet, (1, 3, 16, 16), True),
     "axis_ops": (AxisOpsNet, (1, 3, 9, 11), True),
+    "resize_ops": (ResizeOpsNet, (1, 3, 9, 7), True),
 }
 
 

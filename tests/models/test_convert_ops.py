@@ -142,6 +142,41 @@ class ConvertOps(unittest.TestCase):
         self.refused(model([div], X, [("one", 1.0)]), "node 'recip' (Div)",
                      "a reciprocal) is not supported")
 
+    def resize_model(self, mode, coord, scales=None, sizes=None, out=(1, 4, 10, 10)):
+        node = helper.make_node("Resize", ["x", "", "sc" if scales else "", "sz" if sizes else ""],
+                                ["y"], name="rs", mode=mode, coordinate_transformation_mode=coord,
+                                nearest_mode="floor")
+        m = model([node], out)
+        if scales:
+            m.graph.initializer.append(numpy_helper.from_array(np.array(scales, np.float32), "sc"))
+        if sizes:
+            m.graph.initializer.append(numpy_helper.from_array(np.array(sizes, np.int64), "sz"))
+        return m
+
+    def test_resize(self):
+        """F.interpolate's forms; the source step as PyTorch computes it."""
+        from dyce_codes import P_RESIZE_ALIGN, P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE
+        import dyce_format
+        for mode, coord, scales, sizes, want in (
+                ("nearest", "asymmetric", [1, 1, 2, 2], None, (0, 0, 0.5, 0.5)),
+                ("linear", "half_pixel", None, [1, 4, 10, 10], (1, 0, 0.5, 0.5)),
+                ("linear", "align_corners", None, [1, 4, 9, 3], (1, 1, 0.5, 2.0))):
+            out = (1, 4) + tuple((sizes or [0, 0, 10, 10])[2:])
+            ops, g = lowered(self.resize_model(mode, coord, scales, sizes, out))
+            n = g.nodes[0]
+            self.assertEqual(ops, [("resize", "none", 1)])
+            got = (n.params[P_RESIZE_MODE], n.params[P_RESIZE_ALIGN],
+                   dyce_format.bits_f32(n.params[P_RESIZE_INV_H]),
+                   dyce_format.bits_f32(n.params[P_RESIZE_INV_W]))
+            self.assertEqual(got, want)
+            self.assertEqual(g.shapes[g.output], (1,) + out[2:] + (4,))
+
+    def test_resize_refusals(self):
+        self.refused(self.resize_model("cubic", "half_pixel", [1, 1, 2, 2]), "node 'rs' (Resize)",
+                     "mode cubic with half_pixel coordinates")
+        self.refused(self.resize_model("nearest", "asymmetric", [1, 2, 2, 2], out=(1, 8, 10, 10)),
+                     "node 'rs' (Resize)", "only height and width")
+
     # -- normalisations (norms.py, group_norm)
 
     def layer_norm_nodes(self, axes, square="Pow"):

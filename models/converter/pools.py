@@ -1,0 +1,100 @@
+"""Pools and reductions: MaxPool / AveragePool (ceil mode as extra end
+padding), the global pools, and ReduceMean / ReduceMax over the spatial
+axes (a global pool) or over H or W alone (a pool whose window is that
+axis)."""
+
+from .common import fail
+from .shapes import normalized_axes, padding, window_out, window_params
+
+
+def _ceil_mode_pads(size, kernel, stride, begin, end):
+    """The end padding that makes a floor-mode window count equal the
+    ceil-mode one (PyTorch's rule, which its ONNX export implies: one more
+    window when the stride leaves cells over, unless it would start past
+    the input and its begin padding)."""
+    span = size + begin + end - kernel
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + begin:
+        out -= 1
+    return max(end, (out - 1) * stride + kernel - size - begin)
+
+
+def lower_pool(lw, node, attrs):
+    x = lw.tensor(node)
+    lw.reject_extra_outputs(node)
+    shape = lw.shape(x)
+    kernel = attrs["kernel_shape"]
+    if len(shape) != 4 or len(kernel) != 2:
+        fail(node, "only 2-D pooling of a (1, C, H, W) tensor")
+    if any(d != 1 for d in attrs.get("dilations", [1, 1])):
+        fail(node, f"dilations {attrs['dilations']} are not supported")
+    strides = attrs.get("strides", [1, 1])
+    pads = padding(node, attrs, shape[2:], kernel, strides, (1, 1))
+    count_pad = attrs.get("count_include_pad", 0) if node.op_type == "AveragePool" else 0
+    if count_pad and not any(pads):
+        count_pad = 0  # no padding to count (and PyTorch counts no overhang)
+    if attrs.get("ceil_mode", 0):
+        # ceil_mode = floor mode over extra end padding, which a max pool
+        # and an average pool that counts no padding both skip.
+        ceil = [_ceil_mode_pads(shape[2 + i], kernel[i], strides[i], pads[i], pads[2 + i])
+                for i in range(2)]
+        if count_pad and ceil != [pads[2], pads[3]]:
+            fail(node, "ceil_mode=1 with count_include_pad=1 and padding: the "
+                        "windows past the input would count cells PyTorch does not")
+        pads = [pads[0], pads[1], ceil[0], ceil[1]]
+    oh = window_out(node, shape[2], kernel[0], strides[0], pads[0], pads[2])
+    ow = window_out(node, shape[3], kernel[1], strides[1], pads[1], pads[3])
+    if node.op_type == "MaxPool" and list(kernel) == list(shape[2:]) and not any(pads):
+        # nn.AdaptiveMaxPool2d(1): one window over everything
+        return lw.emit(node, "global_max_pool", [x], (1, shape[1], 1, 1))
+    more = {"COUNT_PAD": count_pad} if node.op_type == "AveragePool" else {}
+    params = window_params(kernel, strides, pads, **more)
+    op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
+    lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
+
+
+_GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",
+                "GlobalMaxPool": "global_max_pool", "ReduceMax": "global_max_pool"}
+
+
+def lower_global_pool(lw, node, attrs):
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    if len(shape) != 4:
+        fail(node, f"input shape {shape} is not (1, C, H, W)")
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, shape[1], 1, 1))
+
+
+def _reduce_one_axis(lw, node, x, shape, axis, keep):
+    """ReduceMean / ReduceMax over H or W alone: a pool whose window is that
+    whole axis (torch.max(x, dim=3), x.mean(2))."""
+    _, c, h, w = shape
+    kernel = (h, 1) if axis == 2 else (1, w)
+    out4 = (1, c, 1, w) if axis == 2 else (1, c, h, 1)
+    op = "avg_pool" if node.op_type == "ReduceMean" else "max_pool"
+    more = {"COUNT_PAD": 0} if op == "avg_pool" else {}
+    params = window_params(kernel, (1, 1), (0, 0, 0, 0), **more)
+    if keep:
+        return lw.emit(node, op, [x], out4, params=params)
+    # (1, C, W) is the bytes of (1, 1, W, C); (1, C, H) those of (1, H, 1, C)
+    lw.emit(node, op, [x], (1, c, w if axis == 2 else h), params=params,
+            layout=(1, 1, w, c) if axis == 2 else (1, h, 1, c))
+
+
+def lower_reduce(lw, node, attrs):
+    """ReduceMean / ReduceMax over the spatial axes -> a global pool; over
+    H or W alone -> a pool over that axis."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
+    what = "mean" if node.op_type == "ReduceMean" else "max"
+    axes = normalized_axes(attrs.get("axes", []), len(shape))
+    if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
+        return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
+    if len(shape) not in (3, 4) or axes != spatial:
+        fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
+                    f"or (1, C, H*W) tensor, or over H or W alone (axes "
+                    f"{attrs.get('axes')}, shape {shape})")
+    out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
+           else (1, shape[1]))
+    lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
