@@ -2,7 +2,9 @@
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 
 from .errors import BuildError
 
@@ -132,9 +134,17 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     opts = parse(argv)
     from . import pipeline
+    # --list-exits alone builds nothing: its scratch (decoded images) goes to
+    # a temporary folder, not to <data>.work beside wherever it was run.
+    scratch = None
+    if opts.list_exits and not any(a.startswith(("--out", "--workdir")) for a in argv):
+        scratch = opts.workdir = tempfile.mkdtemp(prefix="dyce-list-exits-")
     try:
         pipeline.run(opts)
     except BuildError as err:
         print(f"build: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     return 0
