@@ -1,7 +1,7 @@
 // dyce as a new web developer gets it: the `npm pack` tarball installed in
 // a fresh app, a ten-line page, built with Vite (`vite build`, no config),
-// webpack 5 (no config at all), esbuild (the README's recipe) and no
-// bundler at all (an import map naming the one-file `dyce/browser`), served
+// webpack 5 (no config at all), Parcel 2 (`parcel build index.html`, no
+// config), esbuild (the README's recipe) and no bundler at all (an import map naming the one-file `dyce/browser`), served
 // on 127.0.0.1 and opened in Debian's Chromium; and the same page under
 // Vite's dev server (no config, no optimizeDeps.exclude). Each build classifies real
 // Fashion-MNIST test images on the main thread and in the Worker, and
@@ -84,6 +84,14 @@ const BUNDLERS = {
     fs.writeFileSync(path.join(out, 'index.html'), HTML('js/main.js'));
     return out;
   },
+  // `parcel build index.html` with no config: Parcel does not read
+  // package.json "exports" unless the app opts in, so it finds dyce by the
+  // legacy fields ("browser", and dyce/worker/package.json for subpaths).
+  parcel(dir) {
+    run(process.execPath, [bin('parcel', 'lib/bin.js'), 'build', 'index.html', '--dist-dir', 'dist',
+      '--no-source-maps', '--no-cache', '--log-level', 'warn'], dir);
+    return path.join(dir, 'dist');
+  },
   // No bundler: the app folder served as it is, the page's import map
   // naming the one-file entry (`dyce/browser`) and the Worker's client.
   none(dir) {
@@ -118,7 +126,7 @@ function serve(base, extra) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('Vite (build and dev server), webpack, esbuild and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
+test('Vite (build and dev server), webpack, Parcel, esbuild and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
   const set = readTestSet();
   const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
   const model = await load(MODEL);

@@ -81,7 +81,7 @@ test('every export has types that compile under tsc --strict (no skipLibCheck)',
   }
 });
 
-test('the tarball holds LICENSE, the wasm builds and every file its exports name', () => {
+test('the tarball holds LICENSE, the wasm builds, every file its exports name, and the same entries for resolvers without exports', () => {
   const app = packedApp('files', {});
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -94,6 +94,21 @@ test('the tarball holds LICENSE, the wasm builds and every file its exports name
     const named = targets(pkg.exports).map((f) => f.slice(2)).filter((f) => f !== 'package.json');
     assert.ok(named.includes('wasm/engine.d.ts') && named.includes('wasm/node.mjs'));
     for (const f of named) assert.ok(app.packedFiles.includes(f), `exports name ${f}, which the tarball lacks`);
+    // Resolvers that do not read "exports" (Parcel unless the app opts in):
+    // the legacy fields and one package.json per subpath name the same files.
+    const resolve = (dir, f) => path.posix.normalize(path.posix.join(dir, f));
+    assert.equal(resolve('.', pkg.browser), resolve('.', pkg.exports['.'].default));
+    assert.equal(resolve('.', pkg.main), resolve('.', pkg.exports['.'].node));
+    for (const [sub, target] of Object.entries(pkg.exports)) {
+      if (sub === '.' || sub === './package.json' || sub === './wasi') continue;
+      const file = `${sub.slice(2)}/package.json`;
+      assert.ok(app.packedFiles.includes(file), `${file} is not packed`);
+      const legacy = JSON.parse(fs.readFileSync(path.join(app.dir, 'node_modules/dyce', file), 'utf8'));
+      const dir = sub.slice(2);
+      assert.equal(resolve(dir, legacy.browser ?? legacy.main), resolve('.', target.default), `${file}: browser entry`);
+      assert.equal(resolve(dir, legacy.main), resolve('.', target.node ?? target.default), `${file}: main`);
+      assert.equal(resolve(dir, legacy.types), resolve('.', target.types), `${file}: types`);
+    }
   } finally {
     app.remove();
   }
