@@ -55,7 +55,7 @@ node --test tests/build/
 echo "== Node tests"
 node --test tests/node/
 
-echo "== the npm package: types under tsc --strict, and Vite / webpack / Parcel / esbuild builds of a fresh app classifying in Chromium"
+echo "== the npm package: types under tsc --strict, and Vite / webpack / Parcel / esbuild / Rollup builds of a fresh app classifying in Chromium"
 node --test --test-concurrency=1 tests/bundlers/
 
 echo "== browser tests (the demo in Chromium via playwright-core, Firefox ESR via puppeteer-core, WebKitGTK via WebKitWebDriver; battery, CPU throttling)"

@@ -1,7 +1,7 @@
 // dyce as a new web developer gets it: the `npm pack` tarball installed in
 // a fresh app, a ten-line page, built with Vite (`vite build`, no config),
 // webpack 5 (no config at all), Parcel 2 (`parcel build index.html`, no
-// config), esbuild (the README's recipe) and no bundler at all (an import map naming the one-file `dyce/browser`), served
+// config), esbuild and Rollup (the README's recipes) and no bundler at all (an import map naming the one-file `dyce/browser`), served
 // on 127.0.0.1 and opened in Debian's Chromium; and the same page under
 // Vite's dev server (no config, no optimizeDeps.exclude). Each build classifies real
 // Fashion-MNIST test images on the main thread and in the Worker, and
@@ -51,6 +51,22 @@ function run(cmd, args, cwd) {
   return r;
 }
 
+/** The page with the .wasm files in wasm-files/, named relative to the
+ * page: the Worker (in js/) must resolve them against the page, not
+ * against its own script. */
+function withWasmPaths(page) {
+  const out = page.replace("load('/fashion-mnist.dyce')", "load('/fashion-mnist.dyce', { wasmPaths: new URL('wasm-files/', location.href) })")
+    .replace("loadInWorker('/fashion-mnist.dyce')", "loadInWorker('/fashion-mnist.dyce', { wasmPaths: 'wasm-files/' })");
+  assert.notEqual(out, page);
+  return out;
+}
+
+function copyWasm(dir, out) {
+  fs.mkdirSync(path.join(out, 'wasm-files'), { recursive: true });
+  for (const f of fs.readdirSync(path.join(dir, 'node_modules/dyce/wasm/dist')).filter((x) => x.endsWith('.wasm')))
+    fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'wasm-files', f));
+}
+
 /** Each bundler: how it builds the app in `dir` → the folder to serve. */
 const BUNDLERS = {
   // `vite build` with no config file: index.html is the entry.
@@ -71,16 +87,11 @@ const BUNDLERS = {
   // resolve it against the page, not against its own script.
   esbuild(dir) {
     const esbuild = bin('esbuild', 'bin/esbuild'), out = path.join(dir, 'out');
-    const page = PAGE.replace("load('/fashion-mnist.dyce')", "load('/fashion-mnist.dyce', { wasmPaths: new URL('wasm-files/', location.href) })")
-      .replace("loadInWorker('/fashion-mnist.dyce')", "loadInWorker('/fashion-mnist.dyce', { wasmPaths: 'wasm-files/' })");
-    assert.notEqual(page, PAGE);
-    fs.writeFileSync(path.join(dir, 'main-paths.js'), page);
+    fs.writeFileSync(path.join(dir, 'main-paths.js'), withWasmPaths(PAGE));
     run(esbuild, ['main-paths.js', '--bundle', '--format=esm', '--outfile=out/js/main.js', '--log-level=warning'], dir);
     run(esbuild, ['node_modules/dyce/wasm/worker.mjs', '--bundle', '--format=esm', '--outfile=out/js/worker.mjs', '--log-level=warning'], dir);
     run(esbuild, ['node_modules/dyce/wasm/thread-worker.mjs', '--bundle', '--format=esm', '--outfile=out/js/thread-worker.mjs', '--log-level=warning'], dir);
-    fs.mkdirSync(path.join(out, 'wasm-files'));
-    for (const f of fs.readdirSync(path.join(dir, 'node_modules/dyce/wasm/dist')).filter((x) => x.endsWith('.wasm')))
-      fs.copyFileSync(path.join(dir, 'node_modules/dyce/wasm/dist', f), path.join(out, 'wasm-files', f));
+    copyWasm(dir, out);
     fs.writeFileSync(path.join(out, 'index.html'), HTML('js/main.js'));
     return out;
   },
@@ -91,6 +102,19 @@ const BUNDLERS = {
     run(process.execPath, [bin('parcel', 'lib/bin.js'), 'build', 'index.html', '--dist-dir', 'dist',
       '--no-source-maps', '--no-cache', '--log-level', 'warn'], dir);
     return path.join(dir, 'dist');
+  },
+  // Rollup, the README's recipe: node-resolve for the bare imports, the
+  // workers as further inputs written next to the app's bundle, the .wasm
+  // files where `wasmPaths` says (as for esbuild).
+  rollup(dir) {
+    const out = path.join(dir, 'out');
+    fs.writeFileSync(path.join(dir, 'main-paths.js'), withWasmPaths(PAGE));
+    run(process.execPath, [bin('rollup', 'dist/bin/rollup'), 'main-paths.js', 'node_modules/dyce/wasm/worker.mjs',
+      'node_modules/dyce/wasm/thread-worker.mjs', '--format', 'es', '--dir', 'out/js', '--entryFileNames', '[name].mjs',
+      '--plugin', 'node-resolve', '--silent'], dir);
+    copyWasm(dir, out);
+    fs.writeFileSync(path.join(out, 'index.html'), HTML('js/main-paths.mjs'));
+    return out;
   },
   // No bundler: the app folder served as it is, the page's import map
   // naming the one-file entry (`dyce/browser`) and the Worker's client.
@@ -126,7 +150,7 @@ function serve(base, extra) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('Vite (build and dev server), webpack, Parcel, esbuild and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
+test('Vite (build and dev server), webpack, Parcel, esbuild, Rollup and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
   const set = readTestSet();
   const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
   const model = await load(MODEL);
