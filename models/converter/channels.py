@@ -6,6 +6,8 @@ pixel is input channel idx[k]):
   gather per output that the model reads,
 - Gather along channels with constant indices (x[:, [2, 0, 1]],
   torch.index_select),
+- Expand / Tile of channels (a gray image fed to a colour model:
+  x.expand(-1, 3, -1, -1), x.repeat(1, 3, 1, 1)),
 - a channel shuffle (ShuffleNet): Reshape (N, G, C/G, H, W) -> Transpose
   (0, 2, 1, 3, 4) -> Reshape (N, C, H, W), matched before lowering
   (MATCHERS, rewrite.py) into one DyceChannelShuffle node.
@@ -114,6 +116,26 @@ def lower_gather(lw, node, attrs):
     if idx.size and (idx.min() < -shape[1] or idx.max() >= shape[1]):
         fail(node, f"channel indices {idx.tolist()} outside 0..{shape[1] - 1}")
     _gather(lw, node, x, idx % shape[1], node.output[0])
+
+
+def lower_expand(lw, node, attrs):
+    """x.expand(-1, 3, -1, -1) / x.repeat(1, 3, 1, 1) of a gray image (a
+    model made for colour fed one channel): Expand or Tile along channels
+    only."""
+    x, shape = _channels(lw, node)
+    spec = [int(v) for v in lw.const(node, 1)]
+    if node.op_type == "Tile":
+        if len(spec) != len(shape) or any(r != 1 for i, r in enumerate(spec) if i != 1) or spec[1] < 1:
+            fail(node, f"repeats {spec} of {shape}: only along channels")
+        return _gather(lw, node, x, np.tile(np.arange(shape[1]), spec[1]), node.output[0])
+    try:
+        out = np.broadcast_shapes(tuple(shape), tuple(spec))
+    except ValueError:
+        fail(node, f"shape {spec} does not broadcast {shape}")
+    if len(out) != len(shape) or any(a != b for i, (a, b) in enumerate(zip(out, shape)) if i != 1):
+        fail(node, f"expanding {shape} to {tuple(out)}: only the channels of a "
+                    "one-channel tensor")
+    _gather(lw, node, x, np.zeros(out[1], np.int64), node.output[0])
 
 
 def lower_shuffle(lw, node, attrs):

@@ -1,5 +1,6 @@
 """Rewrites of the lowered op list (REWRITES, in order): zero Pads merged
-into their consumer, GELU / SiLU / hard-swish patterns fused into one
+into their consumer (or, where it cannot take them, made a convolution by
+one), GELU / SiLU / hard-swish patterns fused into one
 activation, BatchNorm, constant scales and bias Adds folded into the
 preceding conv or fully connected layer, a scale and shift into the preceding group_norm,
 a channel_gather of a channel_gather composed, activations fused into
@@ -37,21 +38,30 @@ def _fusable_producer(ops, tensor, output, kinds):
     return prev if prev and prev.op in kinds and prev.act == "none" else None
 
 
+def _identity_conv(pad):
+    """A zero Pad no consumer can take in as its own padding: a depthwise
+    1x1 convolution by one with that padding (x * 1 is x: exact)."""
+    pad.op = "conv2d"
+    pad.params = fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1,
+                                 GROUPS=len(pad.weight), **dict(zip(
+                                     ("PAD_T", "PAD_L", "PAD_B", "PAD_R"),
+                                     pad.params[fmt.PADS])))
+    pad.weight = np.ones((len(pad.weight), 1, 1, 1))
+
+
 def _absorb_pads(ops, output):
-    """Merge each zero Pad into its only consumer, a conv or avg pool."""
+    """Merge each zero Pad into its only consumer, a conv or avg pool; any
+    other becomes a convolution by one."""
     for pad in [op for op in ops if op.op == "pad"]:
         readers = _consumers(ops, output).get(pad.output, [])
         target = readers[0] if len(readers) == 1 else None
-        if target is None or target.op not in ("conv2d", "avg_pool"):
-            raise ConvertError(f"{pad.origin}: zero padding is supported only "
-                               "as the sole input of a Conv or AveragePool")
+        if target is None or target.op not in ("conv2d", "avg_pool") or (
+                target.op == "avg_pool" and any(target.params[fmt.PADS])
+                and not target.params[P_COUNT_PAD]):
+            _identity_conv(pad)
+            continue
         own = target.params[fmt.PADS]
         if target.op == "avg_pool":
-            if any(own) and not target.params[P_COUNT_PAD]:
-                raise ConvertError(f"{target.origin}: cannot combine explicit "
-                                   "Pad (counted in the average) with padding that "
-                                   "is not (count_include_pad=0, or ceil_mode's "
-                                   "windows past the input)")
             target.params[P_COUNT_PAD] = 1  # padded zeros are real cells
         target.params[fmt.PADS] = [p + q for p, q in
                                    zip(own, pad.params[fmt.PADS])]

@@ -42,7 +42,8 @@ def _lower_conv(lw, node, attrs):
 
 def _lower_pad(lw, node, attrs):
     """Zero padding of H and W (in the padding slots of a "pad" op, which
-    is not a dyce op): fusion.py merges it into its consumer."""
+    is not a dyce op): fusion.py merges it into its consumer, or makes it a
+    depthwise convolution by one."""
     x = lw.tensor(node)
     pads = [int(p) for p in lw.const(node, 1)]
     value = lw.const(node, 2, required=False)
@@ -58,7 +59,8 @@ def _lower_pad(lw, node, attrs):
         # count_include_pad=True) writes one): its input itself.
         return lw.make_alias(node, x, shape)
     lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
-            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r))
+            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r),
+            weight=np.ones(shape[1]))   # the channels, should it become a conv
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):
@@ -376,6 +378,8 @@ LOWER = {
     "Slice": (channels.lower_slice, _NO_ATTRS),
     "Split": (channels.lower_split, {"axis", "split"}),
     "Gather": (channels.lower_gather, {"axis"}),
+    "Expand": (channels.lower_expand, _NO_ATTRS),
+    "Tile": (channels.lower_expand, _NO_ATTRS),
     channels.SHUFFLE: (channels.lower_shuffle, {"groups"}),
     "Transpose": (layouts.lower_transpose, {"perm"}),
     "Resize": (resize.lower, {"mode", "coordinate_transformation_mode", "nearest_mode",

@@ -90,7 +90,25 @@ def file_backbone(path, function, num_classes, channels):
     if not isinstance(model, nn.Module):
         raise BuildError(f"{path}:{function} returned {type(model).__name__}, "
                          "not an nn.Module")
+    explicit_padding(model)
     return model
+
+
+def explicit_padding(model):
+    """Convolutions with padding='same' / 'valid' get the equal numbers they
+    stand for: PyTorch 1.13 cannot export string padding to ONNX
+    ('aten::_convolution_mode'). 'same' with an odd total (an even kernel)
+    pads one more at the end, which numbers cannot say: left as it is, the
+    export then names the layer."""
+    for m in model.modules():
+        if not isinstance(m, nn.Conv2d) or not isinstance(m.padding, str):
+            continue
+        if m.padding == "valid":
+            m.padding = (0, 0)
+            continue
+        total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
+        if all(t % 2 == 0 for t in total) and m.stride == (1, 1):
+            m.padding = tuple(t // 2 for t in total)
 
 
 def split_spec(spec):

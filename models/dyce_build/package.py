@@ -60,6 +60,21 @@ def probability_graphs(raw):
             and not dyce_format.is_log_softmax(g.nodes[-1])]
 
 
+def _padding_macs(graph):
+    """MACs of the graph's zero pads that the converter made depthwise 1x1
+    convolutions by one (a Pad no conv or average pool could take in):
+    work PyTorch's MAC count does not see."""
+    from dyce_codes import P_GROUPS, P_KH, P_KW
+    total = 0
+    for n in graph.nodes:
+        if (n.op == "conv2d" and n.params[P_KH] == n.params[P_KW] == 1
+                and n.params[P_GROUPS] == graph.shapes[n.inputs[0]][3]
+                and n.bias is None and np.all(n.weight == 1)
+                and any(n.params[dyce_format.PADS])):
+            total += dyce_format.node_macs(n, graph.shapes)
+    return total
+
+
 def check(raw, specs, labels, input_spec):
     """The package's graphs, sources, MACs, labels and input spec are those
     of the specs (PyTorch's MAC count) and the data."""
@@ -69,7 +84,7 @@ def check(raw, specs, labels, input_spec):
         raise BuildError(f"internal: package graphs {names}")
     for g, (name, module, source, shape) in zip(graphs, specs):
         src = None if g.source == dyce_format.NONE else names[g.source]
-        want = nets.count_macs(module, shape)
+        want = nets.count_macs(module, shape) + _padding_macs(g)
         if src != source or macs[name] != want:
             raise BuildError(f"internal: {name}: package source/MACs {src}/"
                              f"{macs[name]}, PyTorch {source}/{want}")

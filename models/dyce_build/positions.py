@@ -188,10 +188,14 @@ def trace(model, input_shape):
     try:
         tracer, graph, whole = _trace_graph(model.eval())
     except Exception as err:
+        first = str(err).splitlines()[0]
+        why = ("a size read from a tensor (x.size(), x.shape) passed where "
+               "numbers are needed: use shape-free forms, e.g. "
+               "F.adaptive_avg_pool2d(x, 1), torch.flatten(x, 1)"
+               if "Proxy" in first else "no data-dependent control flow")
         raise BuildError(f"the backbone cannot be traced by torch.fx "
-                         f"({type(err).__name__}: {str(err).splitlines()[0]}); "
-                         "exits need a traceable forward (no data-dependent "
-                         "control flow)") from None
+                         f"({type(err).__name__}: {first}); exits need a "
+                         f"traceable forward ({why})") from None
     gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
     order = list(gm.graph.nodes)
     names = {n: tracer.node_to_qualname.get(n, n.name) for n in order}

@@ -145,3 +145,26 @@ class ViewCNN(nn.Module):
 
 def view_cnn(num_classes, in_channels):
     return ViewCNN(num_classes, in_channels)
+
+
+class ColourNet(nn.Module):
+    """A net made for colour fed gray images: x.repeat(1, 3, 1, 1) first;
+    padding='same' (which PyTorch 1.13 cannot export as written); a zero
+    F.pad before a max pool (no conv to take it in)."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 12, 5, padding="same")
+        self.c2 = nn.Conv2d(12, 24, 3, padding="same", dilation=2)
+        self.c3 = nn.Conv2d(24, 24, 3, stride=2)
+        self.fc = nn.Linear(24, num_classes)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x.repeat(1, 3, 1, 1)))
+        x = nn.functional.max_pool2d(nn.functional.pad(x, (1, 1, 1, 1)), 2)
+        x = torch.relu(self.c3(torch.relu(self.c2(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def colour_net(num_classes, in_channels):
+    return ColourNet(num_classes, in_channels)

@@ -387,6 +387,31 @@ class ConvertOps(unittest.TestCase):
         m.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.array([4], np.int64), "idx"))
         self.refused(m, "node 'ga' (Gather)", "channel indices [4] outside 0..3")
 
+    def test_expand_and_tile_channels(self):
+        shape = numpy_helper.from_array(np.array([1, 3, 1, 1], np.int64), "s")
+        for op, out in (("Expand", [[0, 0, 0]]), ("Tile", [[0, 0, 0]])):
+            m = model([helper.make_node(op, ["x", "s"], ["y"], name="e")], (1, 3, 5, 5),
+                      in_shape=(1, 1, 5, 5))
+            m.graph.initializer.append(shape)
+            self.assertEqual(self.gathered(lowered(m)[1]), out)
+        wide = numpy_helper.from_array(np.array([1, 4, 2, 5], np.int64), "s")
+        m = model([helper.make_node("Expand", ["x", "s"], ["y"], name="e")], (1, 4, 2, 5),
+                  in_shape=(1, 4, 1, 5))
+        m.graph.initializer.append(wide)
+        self.refused(m, "node 'e' (Expand)", "only the channels of a one-channel tensor")
+
+    def test_pad_before_max_pool_is_a_convolution_by_one(self):
+        pads = numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 1, 2], np.int64), "p")
+        nodes = [helper.make_node("Pad", ["x", "p"], ["q"]),
+                 helper.make_node("MaxPool", ["q"], ["y"], kernel_shape=[2, 2], strides=[2, 2])]
+        m = model(nodes, (1, 4, 3, 4))
+        m.graph.initializer.append(pads)
+        ops, g = lowered(m)
+        self.assertEqual(ops, [("conv2d", "none", 1), ("max_pool", "none", 1)])
+        conv = g.nodes[0]
+        self.assertTrue(np.all(conv.weight == 1) and conv.weight.shape == (4, 1, 1, 1))
+        self.assertEqual(conv.params[4:8], [1, 2, 1, 2])   # top, left, bottom, right
+
     def test_channel_shuffle(self):
         shape5 = numpy_helper.from_array(np.array([1, 2, 2, 5, 5], np.int64), "s5")
         shape4 = numpy_helper.from_array(np.array([1, 4, 5, 5], np.int64), "s4")
