@@ -135,6 +135,9 @@ typedef struct dyce__resize {
   float inv_h, inv_w;
 } dyce__resize;
 
+/* Source position of output index `dst` along an axis with step `inv`. */
+float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
+
 /* Not worth vectorising: every table takes the reference's. softmax and
  * flatten_chw run once per model, on the logits; group_norm (GroupNorm,
  * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two

@@ -40,6 +40,17 @@ static dyce_status check_resize(dyce__node *node, const dyce__shape *tensors,
                         "resize: p[%d] (source step) %g is not a finite number >= 0",
                         slot, (double)v);
   }
+  /* The last output row and column read inside the input (F.interpolate's
+   * steps always do). */
+  dyce__resize r;
+  resize_of(node, tensors, &r);
+  float last_y = dyce__resize_source(&r, r.inv_h, r.out_h - 1);
+  float last_x = dyce__resize_source(&r, r.inv_w, r.out_w - 1);
+  if (!(last_y < (float)in.h) || !(last_x < (float)in.w))
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "resize: the last output pixel reads source position "
+                      "(%g, %g) of a %ux%u input", (double)last_y,
+                      (double)last_x, in.h, in.w);
   return DYCE_OK;
 }
 

@@ -137,6 +137,11 @@ static void resize_fields_refused(void) {
   expect_refused("node 0 (resize): resize: p[2] (source step) -0.5 is not a finite number >= 0");
   NODES[1].p[3] = bits(INFINITY);
   expect_refused("node 1 (resize): resize: p[3] (source step) inf is not a finite number >= 0");
+  NODES[0].p[2] = bits(1.0f);   /* row 3 of 4 would read row 3 of 2 */
+  expect_refused("node 0 (resize): resize: the last output pixel reads source "
+                 "position (3, 2.5) of a 2x3 input");
+  NODES[1].p[3] = bits(5.5e11f);
+  expect_refused("node 1 (resize): resize: the last output pixel reads source position");
   NODES[0].act = DYCE__ACT_RELU;
   expect_refused("node 0 (resize): cannot fuse an activation");
   NODES[0].in1 = 0;

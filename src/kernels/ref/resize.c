@@ -6,23 +6,24 @@
 #include "../kernels.h"
 
 /* Source position of output index `dst` along an axis of `in` cells. */
-static float source(const dyce__resize *r, float inv, uint32_t dst) {
+float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst) {
   if (!r->bilinear || r->align_corners) return inv * (float)dst;
   float s = inv * ((float)dst + 0.5f) - 0.5f;
   return s < 0.0f ? 0.0f : s;
 }
 
+/* The cell the position falls in, at most the last (compared as a float:
+ * the loader bounds the positions, this bounds the conversion). */
 static uint32_t nearest(float s, uint32_t in) {
-  uint32_t i = (uint32_t)floorf(s);
-  return i < in ? i : in - 1;
+  return s < (float)in ? (uint32_t)floorf(s) : in - 1;
 }
 
 void dyce__ref_resize(const dyce__resize *r, const float *in, float *out) {
   size_t c = r->c;
   for (uint32_t y = 0; y < r->out_h; y++) {
-    float sy = source(r, r->inv_h, y);
+    float sy = dyce__resize_source(r, r->inv_h, y);
     for (uint32_t x = 0; x < r->out_w; x++, out += c) {
-      float sx = source(r, r->inv_w, x);
+      float sx = dyce__resize_source(r, r->inv_w, x);
       if (!r->bilinear) {
         const float *p = in + ((size_t)nearest(sy, r->in_h) * r->in_w +
                                nearest(sx, r->in_w)) * c;
