@@ -7,7 +7,9 @@ pixel is input channel idx[k]):
 - Gather along channels with constant indices (x[:, [2, 0, 1]],
   torch.index_select),
 - Expand / Tile of channels (a gray image fed to a colour model:
-  x.expand(-1, 3, -1, -1), x.repeat(1, 3, 1, 1)),
+  x.expand(-1, 3, -1, -1), x.repeat(1, 3, 1, 1)); an Expand of a
+  (1, C, 1, 1) vector over H, W (SE's y.expand_as(x)) is the vector, for
+  the Mul or Add reading it,
 - a channel shuffle (ShuffleNet): Reshape (N, G, C/G, H, W) -> Transpose
   (0, 2, 1, 3, 4) -> Reshape (N, C, H, W), matched before lowering
   (MATCHERS, rewrite.py) into one DyceChannelShuffle node.
@@ -132,6 +134,12 @@ def lower_expand(lw, node, attrs):
         out = np.broadcast_shapes(tuple(shape), tuple(spec))
     except ValueError:
         fail(node, f"shape {spec} does not broadcast {shape}")
+    if len(shape) == 4 and shape[2:] == (1, 1) and len(out) == 4 and out[:2] == shape[:2]:
+        # y.expand_as(x) of a squeeze-and-excitation vector: the vector
+        # itself, which the Mul or Add reading it broadcasts per channel
+        lw.make_alias(node, x, tuple(out))
+        lw.expanded.add(node.output[0])
+        return
     if len(out) != len(shape) or any(a != b for i, (a, b) in enumerate(zip(out, shape)) if i != 1):
         fail(node, f"expanding {shape} to {tuple(out)}: only the channels of a "
                     "one-channel tensor")

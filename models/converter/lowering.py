@@ -208,7 +208,13 @@ def _lower_neg(lw, node, attrs):
 
 
 def _tensor_binary(lw, node, op, a, b):
+    if a in lw.expanded and b not in lw.expanded:
+        a, b = b, a                  # commutative: the expanded vector second
+    if a in lw.expanded:
+        fail(node, "both operands are vectors expanded over height and width")
     sa, sb = lw.shape(a), lw.shape(b)
+    if b in lw.expanded:
+        return lw.emit(node, op, [a, b], sa)
     if (a in lw.last) != (b in lw.last):
         fail(node, "one operand is a channels-last view, the other is not")
     if a in lw.last:
@@ -405,6 +411,9 @@ def lower_node(lw, node):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
     layouts.check_inputs(lw, node)
+    if node.op_type not in ("Mul", "Add") and any(i in lw.expanded for i in inputs):
+        fail(node, "reads a (1, C, 1, 1) vector expanded over height and width "
+                    "(expand_as); only a Mul or Add can take it")
     foldable = node.op_type == "Shape" or all(map(lw.is_const, inputs))
     if node.op_type in FOLD and foldable:
         evaluate, allowed = FOLD[node.op_type]

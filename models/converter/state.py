@@ -34,6 +34,9 @@ class Lowering:
         # ONNX names of channels-last views (layouts.py): (1, H, W, C) with
         # the channels last, as the dyce tensor behind them is laid out.
         self.last = set()
+        # ONNX names of (1, C, 1, 1) vectors expanded over H, W (channels.py):
+        # only a Mul or Add may read them, as a per-channel operand.
+        self.expanded = set()
         self.ops = []
         self.used = ({i for n in graph.node for i in n.input}
                      | {o.name for o in graph.output})

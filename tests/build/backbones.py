@@ -149,8 +149,9 @@ def view_cnn(num_classes, in_channels):
 
 class ColourNet(nn.Module):
     """A net made for colour fed gray images: x.repeat(1, 3, 1, 1) first;
-    padding='same' (which PyTorch 1.13 cannot export as written); a zero
-    F.pad before a max pool (no conv to take it in)."""
+    padding='same' (which PyTorch 1.13 cannot export as written); a gate
+    multiplied through expand_as, as SE code writes it; a zero F.pad before
+    a max pool (no conv to take it in)."""
 
     def __init__(self, num_classes, in_channels):
         super().__init__()
@@ -161,6 +162,7 @@ class ColourNet(nn.Module):
 
     def forward(self, x):
         x = torch.relu(self.c1(x.repeat(1, 3, 1, 1)))
+        x = x * torch.sigmoid(x.mean((2, 3), keepdim=True)).expand_as(x)   # SE's form
         x = nn.functional.max_pool2d(nn.functional.pad(x, (1, 1, 1, 1)), 2)
         x = torch.relu(self.c3(torch.relu(self.c2(x))))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))

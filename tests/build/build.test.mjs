@@ -201,7 +201,7 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
-  test('a colour net fed gray images (x.repeat), padding=\'same\', a zero F.pad before a max pool: the package builds and matches PyTorch', () => {
+  test('a colour net fed gray images (x.repeat), padding=\'same\', expand_as, a zero F.pad before a max pool: the package builds and matches PyTorch', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:colour_net`, '--out', path.join(tmp, 'colour/p.dyce')]);
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });

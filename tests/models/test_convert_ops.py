@@ -400,6 +400,23 @@ class ConvertOps(unittest.TestCase):
         m.graph.initializer.append(wide)
         self.refused(m, "node 'e' (Expand)", "only the channels of a one-channel tensor")
 
+    def test_expand_as_of_a_channel_vector(self):
+        """SE's x * y.expand_as(x): the vector, a per-channel operand."""
+        shape = numpy_helper.from_array(np.array([1, 4, 5, 5], np.int64), "s")
+        nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+                 helper.make_node("Expand", ["p", "s"], ["e"]),
+                 helper.make_node("Mul", ["e", "x"], ["y"])]
+        m = model(nodes, X)
+        m.graph.initializer.append(shape)
+        ops, g = lowered(m)
+        self.assertEqual(ops, [("global_avg_pool", "none", 1), ("mul", "none", 2)])
+        mul = g.nodes[1]
+        self.assertEqual([g.shapes[t] for t in mul.inputs], [(1, 5, 5, 4), (1, 1, 1, 4)])
+        nodes[2] = helper.make_node("Conv", ["e", "w"], ["y"], name="cv", kernel_shape=[1, 1])
+        m = model(nodes, X, [("w", np.ones((4, 4, 1, 1)))])
+        m.graph.initializer.append(shape)
+        self.refused(m, "node 'cv' (Conv)", "only a Mul or Add can take it")
+
     def test_pad_before_max_pool_is_a_convolution_by_one(self):
         pads = numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 1, 2], np.int64), "p")
         nodes = [helper.make_node("Pad", ["x", "p"], ["q"]),
