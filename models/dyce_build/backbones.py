@@ -12,6 +12,7 @@ checked here before any training.
 
 import importlib.util
 import os
+import sys
 
 import torch
 from torch import nn
@@ -75,6 +76,10 @@ def file_backbone(path, function, num_classes, channels):
     spec = importlib.util.spec_from_file_location(
         "dyce_user_" + os.path.splitext(os.path.basename(path))[0], path)
     module = importlib.util.module_from_spec(spec)
+    # as `python FILE.py` would: modules beside the file import
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except Exception as err:

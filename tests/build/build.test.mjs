@@ -206,6 +206,25 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('a backbone file that imports a module beside it (as `python net.py` would find it)', () => {
+    const dir = path.join(tmp, 'sibling');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'blocks.py'), 'from torch import nn\n\ndef block(i, o):\n    return nn.Sequential(nn.Conv2d(i, o, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2))\n');
+    fs.writeFileSync(path.join(dir, 'net.py'), [
+      'from torch import nn', 'from blocks import block', '',
+      'class Net(nn.Module):',
+      '    def __init__(self, n, c):',
+      '        super().__init__()',
+      '        self.f = nn.Sequential(block(c, 16), block(16, 32))',
+      '        self.fc = nn.Linear(32, n)',
+      '    def forward(self, x):',
+      '        return self.fc(self.f(x).mean((2, 3)))', '',
+      'def build(n, c):', '    return Net(n, c)', ''].join('\n'));
+    const r = build(['--data', path.join(tmp, 'fmnist'), '--backbone', `${path.join(dir, 'net.py')}:build`, '--list-exits'], { cwd: root });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /candidate exit positions/);
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
