@@ -166,6 +166,30 @@ def _output_hint(out, num_classes):
     return ""
 
 
+# Where training scripts keep the weights inside a checkpoint dict.
+_CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
+
+
+def _state_dict_of(state, path):
+    """The state dict in what torch.load gave: a state dict, a whole
+    module, or a checkpoint dict holding one (under the usual keys); keys
+    of a DataParallel / DistributedDataParallel model lose 'module.'."""
+    if isinstance(state, nn.Module):
+        state = state.state_dict()
+    if isinstance(state, dict) and not any(isinstance(v, torch.Tensor) for v in state.values()):
+        inner = next((state[k] for k in _CHECKPOINT_KEYS if isinstance(state.get(k), (dict, nn.Module))), None)
+        if inner is None:
+            raise BuildError(f"--weights {path}: a dict without tensors or a state dict "
+                             f"under {', '.join(_CHECKPOINT_KEYS)} (keys: "
+                             f"{', '.join(map(str, list(state)[:8]))})")
+        state = inner.state_dict() if isinstance(inner, nn.Module) else inner
+    if not isinstance(state, dict):
+        raise BuildError(f"--weights {path}: holds {type(state).__name__}, not a state dict")
+    if state and all(str(k).startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
 def load_weights(model, path):
     if not os.path.exists(path):
         raise BuildError(f"--weights {path}: no such file")
@@ -173,10 +197,7 @@ def load_weights(model, path):
         state = torch.load(path, map_location="cpu")
     except Exception as err:
         raise BuildError(f"--weights {path}: cannot read ({err})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if isinstance(state, nn.Module):
-        state = state.state_dict()
+    state = _state_dict_of(state, path)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -206,6 +206,33 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('--weights takes a state dict, a whole module, a training checkpoint dict and DataParallel keys; a dict without weights is refused', () => {
+    const r = run(PY, ['-c', `
+import collections, sys, torch
+from torch import nn
+sys.path.insert(0, ${JSON.stringify(path.join(root, 'models'))})
+from dyce_build import backbones
+from dyce_build.errors import BuildError
+make = lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.Linear(2, 2))
+src = make()
+sd = src.state_dict()
+forms = {"state dict": sd, "module": src, "checkpoint": {"epoch": 3, "model_state_dict": sd, "optimizer": {}},
+         "DataParallel": {"module." + k: v for k, v in sd.items()},
+         "checkpoint of DataParallel": {"state_dict": {"module." + k: v for k, v in sd.items()}}}
+for name, form in forms.items():
+    torch.save(form, "w.pt")
+    got = backbones.load_weights(make(), "w.pt").state_dict()
+    assert all(torch.equal(got[k], sd[k]) for k in sd), name
+torch.save({"epoch": 3}, "w.pt")
+try:
+    backbones.load_weights(make(), "w.pt")
+except BuildError as err:
+    print("refused:", err)
+`], { cwd: tmp });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /refused: --weights w\.pt: a dict without tensors or a state dict under state_dict, model_state_dict/);
+  });
+
   test('a backbone file that imports a module beside it (as `python net.py` would find it)', () => {
     const dir = path.join(tmp, 'sibling');
     fs.mkdirSync(dir, { recursive: true });
