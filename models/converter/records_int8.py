@@ -80,14 +80,11 @@ def _idx_splits(root, spec, val_fraction, search_count, test_count):
 
 
 def _folder_splits(root, spec, labels, val_fraction, search_count, test_count):
-    for need in ("train", "test"):
-        if not os.path.isdir(os.path.join(root, need)):
-            raise ConvertError(f"{root}: no '{need}' folder (expected "
-                               f"{root}/train/<class>/… and {root}/test/<class>/…)")
     try:
+        roles = bdata.folder_roles(root)
         train, classes = bdata.scan_folder(root, "train", labels or None)
-        test, _ = bdata.scan_folder(root, "test", classes)
-        if os.path.isdir(os.path.join(root, "val")):
+        test, _ = bdata.scan_folder(root, roles["test"], classes)
+        if roles["val"]:
             val, _ = bdata.scan_folder(root, "val", classes)
             va, tr = np.arange(len(val)), np.arange(len(train))
             val_samples = val

@@ -283,16 +283,33 @@ def _cache_key(root, opts, samples):
     return h.hexdigest()[:16]
 
 
+def folder_roles(root):
+    """{split: folder} of an image folder: train/ and test/, val/ if there
+    is one (else None: carved from train). ImageNet's layout, train/ and
+    val/ with no test/, tests on val/ and carves validation from train."""
+    has = {s: os.path.isdir(os.path.join(root, s)) for s in ("train", "val", "test")}
+    if not has["train"] or not (has["test"] or has["val"]):
+        missing = "train" if not has["train"] else "test"
+        raise BuildError(f"{root}: no '{missing}' folder (expected "
+                         f"{root}/train/<class>/… and {root}/test/<class>/…, "
+                         "or train/ and val/)")
+    if has["test"]:
+        return {"train": "train", "val": "val" if has["val"] else None, "test": "test"}
+    return {"train": "train", "val": None, "test": "val"}
+
+
+def test_split(root):
+    """The `dyce eval --split` naming the test images of `root`."""
+    return "test" if is_idx_dir(root) else folder_roles(root)["test"]
+
+
 def _folder_splits(root, opts, work):
     """{split: (images, labels, index)}, classes — from an image folder."""
-    for need in ("train", "test"):
-        if not os.path.isdir(os.path.join(root, need)):
-            raise BuildError(f"{root}: no '{need}' folder (expected "
-                             f"{root}/train/<class>/… and {root}/test/<class>/…)")
+    roles = folder_roles(root)
     train, classes = scan_folder(root, "train", opts.classes)
-    test, _ = scan_folder(root, "test", classes)
+    test, _ = scan_folder(root, roles["test"], classes)
     chosen = {"test": (test, np.arange(len(test)))}
-    if os.path.isdir(os.path.join(root, "val")):
+    if roles["val"]:
         val, _ = scan_folder(root, "val", classes)
         chosen["val"] = (val, np.arange(len(val)))
         chosen["train"] = (train, np.arange(len(train)))
@@ -371,6 +388,8 @@ def load(root, opts, work):
     else:
         parts, classes = _folder_splits(root, opts, work)
         source = "images"
+        if folder_roles(root)["test"] == "val":
+            source += " (no test/: val/ is the test split, validation carved from train/)"
         skipped = skipped_files(root)
         if skipped:
             source += (f" ({len(skipped)} files skipped: not {', '.join(images.EXTENSIONS)}; "

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from . import engine
+from .data import test_split
 from .errors import BuildError
 
 QUANTIZE = os.path.join(engine.ROOT, "models", "quantize.py")
@@ -27,7 +28,7 @@ def quantize_args(opts, out):
 
 
 def head_accuracy(package, data, limit):
-    args = ["--graph", "head"] + (["--limit", str(limit)] if limit else [])
+    args = ["--split", test_split(data), "--graph", "head"] + (["--limit", str(limit)] if limit else [])
     return engine.eval_lines(package, data, *args)[0]["accuracy"]
 
 

@@ -23,7 +23,7 @@ import torch
 
 from . import backbones, dist, engine, exits as bexits, features, int8, nets
 from . import package, positions, records as brecords, records_file, report
-from .data import Options as DataOptions, load as load_data
+from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
 from .fit import TrainConfig, accuracy, fit, predict
 
@@ -256,11 +256,12 @@ def engine_check(ctx, pkg, specs, data):
 def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
     o = ctx.opts
     lim = ["--limit", str(o.report_limit)] if o.report_limit else []
+    test = test_split(o.data)
     graph_evals = {}
     for name in rec["names"]:
-        lines = engine.eval_lines(pkg, o.data, "--split", "test", "--graph", name, *lim)
+        lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim)
         graph_evals[name] = lines[0]
-    config_evals = engine.eval_lines(pkg, o.data, "--split", "test", "--config", "all", *lim)
+    config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim)
     meta = {"out": os.path.basename(o.out), "data": o.data, "source": data.source,
             "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),

@@ -25,6 +25,9 @@ void dataset_free(dataset *d);
 /* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
  * directory). */
 int dataset_is_image_folder(const char *dir);
+/* The folder of an image folder's test images: test/, or val/ where there
+ * is no test/ (ImageNet's train/ + val/ layout), as models/build.py reads it. */
+const char *dataset_test_folder(const char *dir);
 
 /* An image folder's split: DIR/<split>, or DIR/train for "val" when there
  * is no DIR/val (records then index the train folder). Class folders are

@@ -74,6 +74,13 @@ static int list(const char *dir, int dirs, names *out) {
   return rc;
 }
 
+const char *dataset_test_folder(const char *dir) {
+  char path[4096];
+  int has_test = snprintf(path, sizeof path, "%s/test", dir) < (int)sizeof path && is_dir(path);
+  int has_val = snprintf(path, sizeof path, "%s/val", dir) < (int)sizeof path && is_dir(path);
+  return !has_test && has_val ? "val" : "test";
+}
+
 int dataset_is_image_folder(const char *dir) {
   static const char *const splits[3] = {"train", "val", "test"};
   char path[4096];

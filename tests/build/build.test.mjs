@@ -206,6 +206,28 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ by default', () => {
+    const data = path.join(tmp, 'trainval');
+    const r0 = run(PY, ['-c', `
+import os, numpy as np
+from PIL import Image
+rng = np.random.default_rng(5)
+for split, n in (("train", 10), ("val", 4)):
+    for c in ("cat", "dog"):
+        d = os.path.join(${JSON.stringify(data)}, split, c)
+        os.makedirs(d, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(os.path.join(d, f"{i}.png"))
+`]);
+    assert.equal(r0.code, 0, r0.err);
+    const out = path.join(tmp, 'tv/p.dyce');
+    const r = mustBuild(['--data', data, '--backbone', `${BACKBONES}:small_cnn`, '--out', out]);
+    assert.match(r.out, /no test\/: val\/ is the test split, validation carved from train\/.* test 8;/);
+    assert.equal(readJson(path.join(tmp, 'tv/p.report.json')).meta.sizes, '18/2/8');
+    const ev = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--json']).out.trim().split('\n')[0]);
+    assert.deepEqual([ev.split, ev.n], ['val', 8], JSON.stringify(ev));
+  });
+
   test('--weights takes a state dict, a whole module, a training checkpoint dict and DataParallel keys; a dict without weights is refused', () => {
     const r = run(PY, ['-c', `
 import collections, sys, torch
