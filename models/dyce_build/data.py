@@ -152,7 +152,8 @@ def _header(path):
     """(width, height, gray) from the file header, or a clear error."""
     try:
         with Image.open(path) as im:
-            return im.size[0], im.size[1], images.is_gray_mode(im.mode)
+            w, h = images.shown_size(im)
+            return w, h, images.is_gray_mode(im.mode)
     except Exception as err:  # PIL raises many kinds for a bad file
         raise BuildError(f"{path}: cannot read the image ({err})") from None
 

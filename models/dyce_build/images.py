@@ -4,7 +4,8 @@ The same steps as the browser side (wasm/preprocess.mjs) and the engine's
 `dyce eval --data DIR` (src/cli/), so a package is trained, searched and
 evaluated on the tensors it will see at run time:
 
-1. decode (PIL) to 8-bit RGBA; gray images have R = G = B; alpha is ignored;
+1. decode (PIL) to 8-bit RGBA; a JPEG turned as its EXIF orientation says
+   (as browsers show it); gray images have R = G = B; alpha is ignored;
 2. center-crop to the output's aspect ratio and box-filter resize to
    size x size: every output pixel averages the source area it covers,
    partly covered source pixels weighted by their coverage. The filter is
@@ -33,8 +34,35 @@ def read_rgba(path):
     with Image.open(path) as im:
         _check_decodable(im)
         gray = is_gray_mode(im.mode)
-        rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8)
+        rgba = np.asarray(shown(im).convert("RGBA"), dtype=np.uint8)
     return rgba, gray
+
+
+def orientation(im):
+    """A JPEG's EXIF orientation (1..8; 1 when it has none). PNG's eXIf
+    chunk is not read, by the engine's decoder either."""
+    if im.format != "JPEG":
+        return 1
+    value = im.getexif().get(0x0112, 1)
+    return value if value in range(1, 9) else 1
+
+
+def shown(im):
+    """The image as browsers show it: turned as its EXIF orientation says
+    (phone photos), the engine's JPEG decoder does the same."""
+    o = orientation(im)
+    if o == 1:
+        return im
+    T = Image.Transpose   # ROTATE_* turn counter-clockwise
+    return im.transpose({2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM,
+                         5: T.TRANSPOSE, 6: T.ROTATE_270, 7: T.TRANSVERSE,
+                         8: T.ROTATE_90}[o])
+
+
+def shown_size(im):
+    """(width, height) as shown: swapped by the orientations that turn it."""
+    w, h = im.size
+    return (h, w) if orientation(im) >= 5 else (w, h)
 
 
 def _check_decodable(im):

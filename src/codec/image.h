@@ -32,7 +32,8 @@ int dyce__png_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
                     dyce__image *out, char *why, size_t why_size);
 
 /* JPEG (baseline or progressive; gray, YCbCr or RGB) through libjpeg with
- * its default, exact integer DCT and fancy upsampling, as PIL decodes it. */
+ * its default, exact integer DCT and fancy upsampling, as PIL decodes it;
+ * turned as its EXIF orientation says (as browsers show it). */
 int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
                      dyce__image *out, char *why, size_t why_size);
 

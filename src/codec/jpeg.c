@@ -5,6 +5,8 @@
  * here jumps back (setjmp) with the message instead of exiting, and its
  * warnings are not printed. Defaults are kept: the exact integer DCT and
  * fancy upsampling, which is how PIL decodes, so the pixels are the same.
+ * The EXIF orientation is applied, as browsers show the image (and
+ * models/dyce_build/images.py reads it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,61 @@ static void on_warning(j_common_ptr info, int level) {
   if (level == -1 && info->err->msg_code == JWRN_JPEG_EOF) on_error(info);
 }
 
+/* The EXIF orientation (1..8) of an APP1 marker's data, 1 when it has
+ * none: "Exif\0\0", a TIFF header (II or MM, 42, the offset of IFD0), and
+ * IFD0's 12-byte entries, tag 0x0112 holding a SHORT. Every offset is
+ * checked against the marker's length. */
+static int exif_orientation(const uint8_t *d, size_t n) {
+  if (n < 14 || memcmp(d, "Exif\0\0", 6) != 0) return 1;
+  const uint8_t *t = d + 6;
+  size_t len = n - 6;
+  int le = t[0] == 'I' && t[1] == 'I';
+  if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+#define U16(p) (le ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 : (uint32_t)(p)[1] | (uint32_t)(p)[0] << 8)
+#define U32(p) (le ? U16(p) | U16((p) + 2) << 16 : U16((p) + 2) | U16(p) << 16)
+  size_t ifd = U32(t + 4);
+  if (U16(t + 2) != 42 || ifd > len - 2) return 1;
+  size_t count = U16(t + ifd);
+  for (size_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= len; i++) {
+    const uint8_t *e = t + ifd + 2 + 12 * i;
+    if (U16(e) == 0x0112 && U16(e + 2) == 3) {
+      uint32_t v = U16(e + 8);
+      return v >= 1 && v <= 8 ? (int)v : 1;
+    }
+  }
+  return 1;
+#undef U16
+#undef U32
+}
+
+/* The pixels as shown: the EXIF orientation applied (as PIL's
+ * ImageOps.exif_transpose and browsers do). Returns the new buffer (the
+ * old one freed) or NULL when out of memory; *w, *h are the new sizes. */
+static uint8_t *orient(uint8_t *rgb, size_t *w, size_t *h, int o) {
+  if (o == 1) return rgb;
+  size_t sw = *w, sh = *h, dw = o >= 5 ? sh : sw, dh = o >= 5 ? sw : sh;
+  uint8_t *out = malloc(sw * sh * 3);
+  if (out) {
+    for (size_t y = 0; y < dh; y++)
+      for (size_t x = 0; x < dw; x++) {
+        size_t sx = x, sy = y; /* the source pixel shown at (x, y) */
+        switch (o) {
+          case 2: sx = sw - 1 - x; break;
+          case 3: sx = sw - 1 - x, sy = sh - 1 - y; break;
+          case 4: sy = sh - 1 - y; break;
+          case 5: sx = y, sy = x; break;
+          case 6: sx = y, sy = sh - 1 - x; break;
+          case 7: sx = sw - 1 - y, sy = sh - 1 - x; break;
+          case 8: sx = sw - 1 - y, sy = x; break;
+        }
+        memcpy(out + 3 * (y * dw + x), rgb + 3 * (sy * sw + sx), 3);
+      }
+    *w = dw, *h = dh;
+  }
+  free(rgb);
+  return out;
+}
+
 int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
                      dyce__image *out, char *why, size_t why_size) {
   struct jpeg_decompress_struct info;
@@ -59,7 +116,11 @@ int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
   }
   jpeg_create_decompress(&info);
   jpeg_mem_src(&info, bytes, (unsigned long)size);
+  jpeg_save_markers(&info, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&info, TRUE);
+  int orientation = 1;
+  for (jpeg_saved_marker_ptr m = info.marker_list; m && orientation == 1; m = m->next)
+    orientation = exif_orientation(m->data, m->data_length);
   int gray = info.jpeg_color_space == JCS_GRAYSCALE;
   if (!gray && info.jpeg_color_space != JCS_YCbCr && info.jpeg_color_space != JCS_RGB) {
     snprintf(why, why_size, "JPEG: colour space %d (CMYK or YCCK) is not supported; "
@@ -92,6 +153,10 @@ int dyce__jpeg_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
   jpeg_finish_decompress(&info);
   jpeg_destroy_decompress(&info);
   free(row);
+  if (!(rgb = orient(rgb, &w, &h, orientation))) {
+    snprintf(why, why_size, "JPEG: out of memory");
+    return 1;
+  }
   out->width = w;
   out->height = h;
   out->rgb = rgb;

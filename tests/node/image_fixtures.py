@@ -21,7 +21,7 @@ from PIL import Image
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models"))
-from dyce_build.images import to_tensor  # noqa: E402
+from dyce_build.images import shown_size, to_tensor  # noqa: E402
 
 
 def input_spec(path):
@@ -135,6 +135,20 @@ def images(out_dir):
     smooth = np.clip(np.add.outer(np.arange(40), np.arange(52))[..., None] * [3, 2, 1], 0, 255)
     paths["photo-52x40.jpg"] = os.path.join(d, "photo-52x40.jpg")
     Image.fromarray(smooth.astype(np.uint8), "RGB").save(paths["photo-52x40.jpg"], quality=90)
+    # Phone photos: the same pixels stored turned, with the EXIF
+    # orientation that shows them upright (2..8). The picture tells the
+    # corners apart (red grows to the right, green downwards), so a wrong
+    # turn changes the tensor.
+    y, x = np.mgrid[0:40, 0:52]
+    corners = np.stack([x * 4, y * 5, 255 - (x + y) * 2], -1).clip(0, 255).astype(np.uint8)
+    for o in range(2, 9):
+        name = f"exif{o}-52x40.jpg"
+        paths[name] = os.path.join(d, name)
+        exif = Image.Exif()
+        exif[0x0112] = o
+        Image.fromarray(corners, "RGB").save(paths[name], quality=95, exif=exif)
+        with Image.open(paths[name]) as im:   # images.py shows it turned
+            assert shown_size(im) == ((40, 52) if o >= 5 else (52, 40)), name
     return paths
 
 
