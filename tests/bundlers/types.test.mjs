@@ -65,10 +65,15 @@ const TSCONFIG = {
   files: ['check.ts'],
 };
 
-test('every export has types that compile under tsc --strict (no skipLibCheck)', { timeout: 120_000 }, () => {
+test('every export has types that compile under tsc --strict (no skipLibCheck), with Node\'s and bundlers\' resolution', { timeout: 120_000 }, () => {
   const app = packedApp('types', { 'check.ts': CHECK, 'tsconfig.json': JSON.stringify(TSCONFIG) });
   try {
     const tsc = path.join(root, 'node_modules/.bin/tsc');
+    // moduleResolution "bundler" (what Vite and webpack apps' tsconfig says)
+    const bundler = { compilerOptions: { ...TSCONFIG.compilerOptions, module: 'esnext', moduleResolution: 'bundler' }, files: TSCONFIG.files };
+    fs.writeFileSync(path.join(app.dir, 'tsconfig.bundler.json'), JSON.stringify(bundler));
+    const rb = spawnSync(tsc, ['-p', 'tsconfig.bundler.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(rb.status, 0, `tsc --strict (bundler resolution) failed:\n${rb.stdout}\n${rb.stderr}`);
     const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `tsc --strict failed:\n${r.stdout}\n${r.stderr}`);
     // A wrong use is caught: the types are not `any`.
