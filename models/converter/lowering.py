@@ -221,11 +221,14 @@ def _tensor_binary(lw, node, op, a, b):
         if sa != sb:
             fail(node, f"channels-last operands of shapes {sa} and {sb}")
         return lw.emit(node, op, [a, b], sa)
-    if len(sa) == 4 and sa == (1, sa[1], 1, 1) and sa != sb:
-        (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: vector second
-    if sb != sa and not (len(sa) == 4 and sb == (1, sa[1], 1, 1)):
+    def repeats(big, small):   # small repeats over big: per channel, row or column
+        return (len(big) == 4 and len(small) == 4 and big != small and small[:2] == big[:2]
+                and small[2] in (1, big[2]) and small[3] in (1, big[3]))
+    if repeats(sb, sa):
+        (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: the repeated one second
+    if sb != sa and not repeats(sa, sb):
         fail(node, f"operand shapes {sa} and {sb}: need equal shapes or a "
-                    "(1, C, 1, 1) per-channel operand")
+                    "(1, C, 1, 1), (1, C, H, 1) or (1, C, 1, W) operand")
     lw.emit(node, op, [a, b], sa)
 
 

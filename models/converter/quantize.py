@@ -47,6 +47,14 @@ def classifiers(graphs):
             or g.name.startswith(("saver", "exit"))}
 
 
+def _repeats_rows_or_columns(n, shapes):
+    """add / mul whose second input is H x 1 x C or 1 x W x C (no int8 form)."""
+    if n.op not in ("add", "mul") or len(n.inputs) < 2:
+        return False
+    a, b = shapes[n.inputs[0]], shapes[n.inputs[1]]
+    return b != a and b[3] == a[3] and (b[1], b[2]) not in ((1, 1),)
+
+
 def _plan(graphs, keep_float):
     """Per graph, per node: None (int8) or why it stays float."""
     keep = set(keep_float or ())
@@ -62,6 +70,9 @@ def _plan(graphs, keep_float):
         for j, n in enumerate(g.nodes):
             if n.op not in INT8_OPS:
                 reasons.append(f"{n.op} stays float (docs/INT8.md)")
+            elif _repeats_rows_or_columns(n, g.shapes):
+                reasons.append(f"{n.op} of a second input repeated along rows or "
+                               "columns stays float")
             elif g.name in keep or f"{g.name}/{j}" in keep:
                 reasons.append("--keep-float")
             else:

@@ -41,6 +41,19 @@ static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
 
 /* ---- add, mul --------------------------------------------------------- */
 
+/* A second input of shape H x 1 x C (one value per row and channel,
+ * repeated along the width) or 1 x W x C (repeated down the height):
+ * coordinate attention's gates, x * x.mean(3, keepdim=True). */
+int dyce__binary_broadcast(const dyce__node *node, const dyce__shape *tensors) {
+  if (node->in1 == DYCE__NONE) return DYCE__BCAST_NONE;
+  dyce__shape a = tensors[node->in0], b = tensors[node->in1];
+  if (b.c != a.c || (b.h == a.h && b.w == a.w) || (b.h == 1 && b.w == 1))
+    return DYCE__BCAST_NONE;
+  if (b.h == a.h && b.w == 1) return DYCE__BCAST_ROWS;
+  if (b.h == 1 && b.w == a.w) return DYCE__BCAST_COLUMNS;
+  return DYCE__BCAST_NONE;
+}
+
 static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
                                 const dyce__kernels *k, dyce_error *err) {
   (void)k;
@@ -54,11 +67,11 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
     dyce__shape b = tensors[node->in1];
     int same = b.h == a.h && b.w == a.w && b.c == a.c;
     int per_channel = b.h == 1 && b.w == 1 && b.c == a.c;
-    if (!same && !per_channel)
+    if (!same && !per_channel && !dyce__binary_broadcast(node, tensors))
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "second input %ux%ux%u neither matches %ux%ux%u nor "
-                        "is 1x1x%u",
-                        b.h, b.w, b.c, a.h, a.w, a.c, a.c);
+                        "is 1x1x%u, %ux1x%u or 1x%ux%u",
+                        b.h, b.w, b.c, a.h, a.w, a.c, a.c, a.h, a.c, a.w, a.c);
     if (node->weight_count)
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "has both a second input and a constant");
@@ -96,10 +109,38 @@ static void run_binary_part(const dyce__node *node, const dyce__shape *tensors,
             dyce__node_activation(node), ptr[node->out] + at);
 }
 
+/* Rows or columns: each output row is a binary op of its own, with one
+ * value per channel (rows) or a whole row (columns) as the second input. */
+static void run_binary_broadcast(const dyce__node *node,
+                                 const dyce__shape *tensors,
+                                 const dyce__kernels *k, float *const *ptr,
+                                 int mode) {
+  dyce__shape a = tensors[node->in0];
+  size_t row = (size_t)a.w * a.c;
+  for (uint32_t y = 0; y < a.h; y++) {
+    const float *b = ptr[node->in1] + (mode == DYCE__BCAST_ROWS ? (size_t)y * a.c : 0);
+    k->binary(node->op, row, a.c, ptr[node->in0] + y * row, b,
+              mode == DYCE__BCAST_ROWS ? a.c : row, dyce__node_activation(node),
+              ptr[node->out] + y * row);
+  }
+}
+
 static void run_binary(const dyce__node *node, const dyce__shape *tensors,
                        const dyce__kernels *k, float *const *ptr,
                        void *scratch) {
+  int mode = dyce__binary_broadcast(node, tensors);
+  if (mode) return run_binary_broadcast(node, tensors, k, ptr, mode);
   run_binary_part(node, tensors, k, ptr, scratch, 0, 1);
+}
+
+/* Threads: whole pixels as the other elementwise ops, but a broadcast
+ * along rows or columns runs whole. */
+static uint32_t split_binary(const dyce__node *node, const dyce__shape *tensors,
+                             const dyce__kernels *k, uint32_t max_parts,
+                             size_t *part_scratch) {
+  *part_scratch = 0;
+  if (dyce__binary_broadcast(node, tensors)) return 1;
+  return split_pixels(node, tensors, k, max_parts, part_scratch);
 }
 
 /* ---- activation, channel_affine --------------------------------------- */
@@ -209,9 +250,9 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL,
-                                   split_pixels, run_binary_part};
+                                   split_binary, run_binary_part};
 const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL,
-                                   split_pixels, run_binary_part};
+                                   split_binary, run_binary_part};
 const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
                                           run_activation, NULL, split_pixels,
                                           run_activation_part};

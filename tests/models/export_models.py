@@ -269,7 +269,8 @@ class ConvNeXtOpsNet(nn.Module):
 
 class AxisOpsNet(nn.Module):
     """Reductions over one spatial axis (torch.max(x, dim=3), x.mean(2)), a
-    flatten of their (1, C, L) results, and differences: PoolFormer's
+    flatten of their (1, C, L) results, gates repeated along rows and
+    columns (coordinate attention), and differences: PoolFormer's
     pool(x) - x, a gate's 1 - z, and -x."""
 
     def __init__(self):
@@ -283,6 +284,8 @@ class AxisOpsNet(nn.Module):
         x = x + (nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False) - x)
         z = torch.sigmoid(self.c2(x))
         x = (1 - z) * x + z * torch.relu(-x)
+        # coordinate attention's gates: one per row, one per column
+        x = x * torch.sigmoid(x.mean(3, keepdim=True)) * torch.sigmoid(x.amax(2, keepdim=True))
         rows = torch.max(x, dim=3)[0]                  # (1, 8, 9)
         cols = torch.relu(x.mean(2)).amax(2)           # (1, 8)
         return self.fc(torch.cat([rows.flatten(1), cols], 1))

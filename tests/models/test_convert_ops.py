@@ -400,6 +400,18 @@ class ConvertOps(unittest.TestCase):
         m.graph.initializer.append(wide)
         self.refused(m, "node 'e' (Expand)", "only the channels of a one-channel tensor")
 
+    def test_row_and_column_operands(self):
+        """x * x.mean(3, keepdim=True): a (1, C, H, 1) operand, either side."""
+        for axis, second in ((3, (1, 5, 1, 4)), (2, (1, 1, 5, 4))):
+            nodes = [helper.make_node("ReduceMean", ["x"], ["m"], axes=[axis], keepdims=1),
+                     helper.make_node("Mul", ["m", "x"], ["y"])]
+            ops, g = lowered(model(nodes, X))
+            mul = g.nodes[-1]
+            self.assertEqual([g.shapes[t] for t in mul.inputs], [(1, 5, 5, 4), second])
+        pool = helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2])
+        add = helper.make_node("Add", ["x", "p"], ["y"], name="add")
+        self.refused(model([pool, add], X), "node 'add' (Add)", "operand shapes (1, 4, 5, 5) and (1, 4, 2, 2)")
+
     def test_expand_as_of_a_channel_vector(self):
         """SE's x * y.expand_as(x): the vector, a per-channel operand."""
         shape = numpy_helper.from_array(np.array([1, 4, 5, 5], np.int64), "s")

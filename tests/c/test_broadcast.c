@@ -1,0 +1,93 @@
+/* add / mul with a second input repeated along rows (H x 1 x C) or
+ * columns (1 x W x C), coordinate attention's gates: a package against
+ * the definition, and shapes that repeat neither way refused. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder.h"
+#include "dyce.h"
+#include "test.h"
+
+/* input 3x4x2 -> avg_pool 1x4 (3x1x2, per row) -> mul with the input ->
+ * max_pool 3x1 of that (1x4x2, per column) -> add to the product. */
+static const uint32_t TENSORS[][3] = {{3, 4, 2}, {3, 1, 2}, {3, 4, 2}, {1, 4, 2}, {3, 4, 2}};
+static tb_node NODES[4];
+
+static void reset_nodes(void) {
+  const tb_node n[4] = {
+      {.op = DYCE__OP_AVG_POOL, .in0 = 0, .in1 = DYCE__NONE, .out = 1, .p = {1, 4, 1, 1}},
+      {.op = DYCE__OP_MUL, .in0 = 0, .in1 = 1, .out = 2},
+      {.op = DYCE__OP_MAX_POOL, .in0 = 2, .in1 = DYCE__NONE, .out = 3, .p = {3, 1, 1, 1}},
+      {.op = DYCE__OP_ADD, .act = DYCE__ACT_RELU, .in0 = 2, .in1 = 3, .out = 4},
+  };
+  memcpy(NODES, n, sizeof n);
+}
+
+static uint8_t *build(const uint32_t (*t)[3], size_t *size) {
+  tb_graph g = {"main", DYCE__NONE, t, 5, NODES, 4, 0, 4, 0};
+  tb_package pkg = {.h = 3, .w = 4, .c = 2, .graphs = &g, .graph_count = 1};
+  return tb_build(&pkg, size);
+}
+
+static void rows_and_columns(void) {
+  reset_nodes();
+  size_t size;
+  uint8_t *bytes = build(TENSORS, &size);
+  dyce_model *m = NULL;
+  dyce_session *s = NULL;
+  dyce_error err;
+  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
+  free(bytes);
+  if (!m) return;
+  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
+  float x[24], row[6], prod[24], col[8];
+  for (int i = 0; i < 24; i++) x[i] = (float)((i * 7) % 11) - 4.0f;
+  CHECK(dyce_session_set_input(s, x, 24, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
+  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
+  const float *y;
+  size_t n;
+  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 24);
+  for (int r = 0; r < 3; r++)
+    for (int k = 0; k < 2; k++) {
+      float sum = 0;
+      for (int c = 0; c < 4; c++) sum += x[(r * 4 + c) * 2 + k];
+      row[r * 2 + k] = sum / 4;
+    }
+  for (int i = 0; i < 24; i++) prod[i] = x[i] * row[(i / 8) * 2 + i % 2];
+  for (int c = 0; c < 4; c++)
+    for (int k = 0; k < 2; k++) {
+      float mx = -1e30f;
+      for (int r = 0; r < 3; r++) mx = fmaxf(mx, prod[(r * 4 + c) * 2 + k]);
+      col[c * 2 + k] = mx;
+    }
+  int bad = 0;
+  for (int i = 0; i < 24; i++) {
+    float want = fmaxf(0.0f, prod[i] + col[((i / 2) % 4) * 2 + i % 2]);
+    bad += fabsf(y[i] - want) > 1e-5f;
+  }
+  CHECK_MSG(bad == 0, "%d of 24 outputs differ", bad);
+  dyce_session_free(s);
+  dyce_model_free(m);
+}
+
+/* A 3x2x2 second input repeats neither along rows nor columns of 3x4x2. */
+static void other_shapes_refused(void) {
+  static const uint32_t t[][3] = {{3, 4, 2}, {3, 2, 2}, {3, 4, 2}, {1, 4, 2}, {3, 4, 2}};
+  reset_nodes();
+  NODES[0].p[1] = 2, NODES[0].p[3] = 2;   /* avg_pool 1x2 stride 2: 3x2x2 */
+  size_t size;
+  uint8_t *bytes = build(t, &size);
+  dyce_model *m = NULL;
+  dyce_error err;
+  CHECK(dyce_model_load(bytes, size, &m, &err) == DYCE_BAD_FORMAT);
+  CHECK_MSG(strstr(err.message, "node 1 (mul): second input 3x2x2 neither matches "
+                                "3x4x2 nor is 1x1x2, 3x1x2 or 1x4x2"), "%s", err.message);
+  free(bytes);
+}
+
+const test_case broadcast_tests[] = {
+    {"broadcast", "rows_and_columns", rows_and_columns},
+    {"broadcast", "other_shapes_refused", other_shapes_refused},
+    {0},
+};
