@@ -61,6 +61,7 @@ P_COUNT_PAD = 8       # avg pool: 1 = count padding in the divisor
 P_CONCAT_MORE = 0     # concat: inputs after in0, in1 (0..11)
 P_CONCAT_INPUTS = 1   # concat: their tensors, p[1..CONCAT_MORE]
 P_SOFTMAX_LOG = 0     # softmax: 1 = log-softmax, x - max - ln(sum e^(x - max))
+P_SOFTMAX_ALL = 1     # softmax: 1 = over every element of a one-channel tensor (its positions: attention pooling), 0 = over C at each pixel
 P_NORM_GROUPS = 0     # group_norm: groups (1 .. channels, dividing them)
 P_NORM_EPS = 1        # group_norm: epsilon added to the variance, the bits of a float32 > 0
 P_RESIZE_MODE = 0     # resize: 0 = nearest (the source index rounded down), 1 = bilinear

@@ -60,6 +60,7 @@ export const PARAMS = Object.freeze({
   CONCAT_MORE: 0,
   CONCAT_INPUTS: 1,
   SOFTMAX_LOG: 0,
+  SOFTMAX_ALL: 1,
   NORM_GROUPS: 0,
   NORM_EPS: 1,
   RESIZE_MODE: 0,

@@ -30,7 +30,7 @@ from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
                         P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
-                        P_SW)
+                        P_SOFTMAX_ALL, P_SW)
 
 from . import int8_ops
 
@@ -190,7 +190,11 @@ def float_node(node, shapes, args):
     elif op == "flatten":
         y = x.reshape(x.shape[0], -1, 1, 1)
     elif op == "softmax":
-        y = (torch.log_softmax if fmt.is_log_softmax(node) else torch.softmax)(x, dim=1)
+        f = torch.log_softmax if fmt.is_log_softmax(node) else torch.softmax
+        if p[P_SOFTMAX_ALL]:      # every position of a one-channel map
+            y = f(x.reshape(x.shape[0], -1), dim=1).reshape(x.shape)
+        else:
+            y = f(x, dim=1)
     elif op == "channel_affine":
         c = shapes[node.inputs[0]][3]
         y = (x * tensor_of(node.weight).view(1, c, 1, 1)

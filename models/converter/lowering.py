@@ -221,14 +221,18 @@ def _tensor_binary(lw, node, op, a, b):
         if sa != sb:
             fail(node, f"channels-last operands of shapes {sa} and {sb}")
         return lw.emit(node, op, [a, b], sa)
-    def repeats(big, small):   # small repeats over big: per channel, row or column
-        return (len(big) == 4 and len(small) == 4 and big != small and small[:2] == big[:2]
+    def repeats(big, small):   # small repeats over big: per channel, row, column or pixel
+        if len(big) != len(small) or big == small or len(big) not in (3, 4):
+            return False
+        if small[1] == 1 and small[2:] == big[2:]:
+            return True        # one value per pixel for every channel
+        return (len(big) == 4 and small[:2] == big[:2]
                 and small[2] in (1, big[2]) and small[3] in (1, big[3]))
     if repeats(sb, sa):
         (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: the repeated one second
     if sb != sa and not repeats(sa, sb):
         fail(node, f"operand shapes {sa} and {sb}: need equal shapes or a "
-                    "(1, C, 1, 1), (1, C, H, 1) or (1, C, 1, W) operand")
+                    "(1, C, 1, 1), (1, C, H, 1), (1, C, 1, W) or (1, 1, H, W) operand")
     lw.emit(node, op, [a, b], sa)
 
 
@@ -325,11 +329,15 @@ def _lower_softmax(lw, node, attrs):
     """Softmax and LogSoftmax over channels (a softmax node's log flag)."""
     x = lw.tensor(node)
     shape = lw.shape(x)
-    if attrs.get("axis", -1) % len(shape) != 1:
+    axis = attrs.get("axis", -1) % len(shape)
+    # a one-channel map's positions (1, 1, L): attention pooling's weights
+    over_all = len(shape) == 3 and shape[1] == 1 and axis == 2 and x not in lw.last
+    if axis != 1 and not over_all:
         fail(node, f"{node.op_type} axis {attrs.get('axis', -1)} of {shape} is "
-                    "not the channel axis")
+                    "not the channel axis (nor the positions of a one-channel map)")
     lw.emit(node, "softmax", [x], shape,
-            params=fmt.node_params(SOFTMAX_LOG=int(node.op_type == "LogSoftmax")))
+            params=fmt.node_params(SOFTMAX_LOG=int(node.op_type == "LogSoftmax"),
+                                   SOFTMAX_ALL=int(over_all)))
 
 
 def _lower_identity(lw, node, attrs):
@@ -355,6 +363,7 @@ LOWER = {
     "GlobalMaxPool": (pools.lower_global_pool, _NO_ATTRS),
     "ReduceMean": (pools.lower_reduce, {"axes", "keepdims"}),
     "ReduceMax": (pools.lower_reduce, {"axes", "keepdims"}),
+    "ReduceSum": (pools.lower_reduce_sum, {"keepdims", "noop_with_empty_axes"}),
     "Concat": (_lower_concat, {"axis"}),
     "Erf": (_lower_erf, _NO_ATTRS),
     "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),

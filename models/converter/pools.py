@@ -3,6 +3,8 @@ padding), the global pools, and ReduceMean / ReduceMax over the spatial
 axes (a global pool) or over H or W alone (a pool whose window is that
 axis)."""
 
+import numpy as np
+
 from .common import fail
 from .shapes import normalized_axes, padding, window_out, window_params
 
@@ -98,3 +100,22 @@ def lower_reduce(lw, node, attrs):
     out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
            else (1, shape[1]))
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)
+
+
+def lower_reduce_sum(lw, node, attrs):
+    """ReduceSum over the spatial axes (x.sum((2, 3)), attention pooling's
+    weighted sum): the global mean times the number of positions."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    axes = lw.const(node, 1, required=False)
+    spatial = list(range(2, len(shape)))
+    if axes is None or len(shape) not in (3, 4) or x in lw.last or \
+            normalized_axes([int(a) for a in axes], len(shape)) != spatial:
+        fail(node, f"only the sum over the spatial axes of a (1, C, H, W) or "
+                    f"(1, C, L) tensor (axes {None if axes is None else list(axes)}, "
+                    f"shape {shape})")
+    out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
+           else (1, shape[1]))
+    mean = f"{node.output[0]}/mean"
+    lw.emit(node, "global_avg_pool", [x], out, out=mean)
+    lw.emit(node, "mul", [mean], out, weight=np.array([float(np.prod(shape[2:]))]))

@@ -53,7 +53,7 @@ import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
-                        P_RESIZE_MODE, P_SH, P_SW)
+                        P_RESIZE_MODE, P_SH, P_SOFTMAX_ALL, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -181,6 +181,20 @@ class _Exporter:
 
     def as4d(self, v, c, hint):
         return self.reshaped(v, [1, c, 1, 1], hint)
+
+    def softmax(self, n, x, shape, hint):
+        """(value, rank): over channels, or over every position of a
+        one-channel map (a softmax of the flattened map)."""
+        B = self.b
+        kind = "LogSoftmax" if fmt.is_log_softmax(n) else "Softmax"
+        if not n.params[P_SOFTMAX_ALL]:
+            return B.node(kind, [x.name], hint, axis=1), x.rank
+        _, h, w, _ = shape
+        flat = B.node("Reshape", [x.name, B.const(hint + "_flat", np.array(
+            [1, h * w], np.int64))], hint + "_flat")
+        return B.node("Reshape", [B.node(kind, [flat], hint + "_all", axis=1),
+                                  B.const(hint + "_back", np.array([1, 1, h, w], np.int64))],
+                      hint), 4
 
     def resize(self, n, x, shape, hint):
         """resize as PyTorch exports F.interpolate, to the output's size."""
@@ -327,8 +341,7 @@ class _Exporter:
             y, rank = B.node("Flatten", [self.as4d(x, c_in, hint).name],
                              hint), 2
         elif n.op == "softmax":
-            kind = "LogSoftmax" if fmt.is_log_softmax(n) else "Softmax"
-            y, rank = B.node(kind, [x.name], hint, axis=1), x.rank
+            y, rank = self.softmax(n, x, shapes[n.inputs[0]], hint)
         elif n.op == "channel_affine":
             shape = [1, c_in, 1, 1][:x.rank] if x.rank == 4 else [1, c_in]
             w = B.const(hint + "_scale", np.asarray(n.weight, F32).reshape(shape))

@@ -48,11 +48,13 @@ def classifiers(graphs):
 
 
 def _repeats_rows_or_columns(n, shapes):
-    """add / mul whose second input is H x 1 x C or 1 x W x C (no int8 form)."""
+    """add / mul whose second input is H x 1 x C, 1 x W x C or H x W x 1
+    (no int8 form)."""
     if n.op not in ("add", "mul") or len(n.inputs) < 2:
         return False
     a, b = shapes[n.inputs[0]], shapes[n.inputs[1]]
-    return b != a and b[3] == a[3] and (b[1], b[2]) not in ((1, 1),)
+    per_channel = (b[1], b[2]) == (1, 1) and b[3] == a[3]
+    return b != a and not per_channel
 
 
 def _plan(graphs, keep_float):
@@ -71,8 +73,8 @@ def _plan(graphs, keep_float):
             if n.op not in INT8_OPS:
                 reasons.append(f"{n.op} stays float (docs/INT8.md)")
             elif _repeats_rows_or_columns(n, g.shapes):
-                reasons.append(f"{n.op} of a second input repeated along rows or "
-                               "columns stays float")
+                reasons.append(f"{n.op} of a second input repeated along rows, "
+                               "columns or channels stays float")
             elif g.name in keep or f"{g.name}/{j}" in keep:
                 reasons.append("--keep-float")
             else:

@@ -43,10 +43,12 @@ static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
 
 /* A second input of shape H x 1 x C (one value per row and channel,
  * repeated along the width) or 1 x W x C (repeated down the height):
- * coordinate attention's gates, x * x.mean(3, keepdim=True). */
+ * coordinate attention's gates, x * x.mean(3, keepdim=True); or H x W x 1
+ * (one value per pixel, for every channel: attention pooling's weights). */
 int dyce__binary_broadcast(const dyce__node *node, const dyce__shape *tensors) {
   if (node->in1 == DYCE__NONE) return DYCE__BCAST_NONE;
   dyce__shape a = tensors[node->in0], b = tensors[node->in1];
+  if (b.c == 1 && a.c > 1 && b.h == a.h && b.w == a.w) return DYCE__BCAST_PIXELS;
   if (b.c != a.c || (b.h == a.h && b.w == a.w) || (b.h == 1 && b.w == 1))
     return DYCE__BCAST_NONE;
   if (b.h == a.h && b.w == 1) return DYCE__BCAST_ROWS;
@@ -70,8 +72,9 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
     if (!same && !per_channel && !dyce__binary_broadcast(node, tensors))
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "second input %ux%ux%u neither matches %ux%ux%u nor "
-                        "is 1x1x%u, %ux1x%u or 1x%ux%u",
-                        b.h, b.w, b.c, a.h, a.w, a.c, a.c, a.h, a.c, a.w, a.c);
+                        "is 1x1x%u, %ux1x%u, 1x%ux%u or %ux%ux1",
+                        b.h, b.w, b.c, a.h, a.w, a.c, a.c, a.h, a.c, a.w, a.c,
+                        a.h, a.w);
     if (node->weight_count)
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "has both a second input and a constant");
@@ -117,6 +120,12 @@ static void run_binary_broadcast(const dyce__node *node,
                                  int mode) {
   dyce__shape a = tensors[node->in0];
   size_t row = (size_t)a.w * a.c;
+  if (mode == DYCE__BCAST_PIXELS) {
+    for (size_t i = 0; i < (size_t)a.h * a.w; i++)
+      k->binary(node->op, a.c, a.c, ptr[node->in0] + i * a.c, ptr[node->in1] + i,
+                1, dyce__node_activation(node), ptr[node->out] + i * a.c);
+    return;
+  }
   for (uint32_t y = 0; y < a.h; y++) {
     const float *b = ptr[node->in1] + (mode == DYCE__BCAST_ROWS ? (size_t)y * a.c : 0);
     k->binary(node->op, row, a.c, ptr[node->in0] + y * row, b,
@@ -207,6 +216,14 @@ static dyce_status check_softmax(dyce__node *node, const dyce__shape *tensors,
   (void)k;
   dyce_status s = same_shape_out(node, tensors, err);
   if (s || (s = no_activation(node, err))) return s;
+  if (node->p[DYCE__P_SOFTMAX_ALL] != 0 && node->p[DYCE__P_SOFTMAX_ALL] != 1)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax: over-all flag %d is neither 0 nor 1",
+                      node->p[DYCE__P_SOFTMAX_ALL]);
+  if (node->p[DYCE__P_SOFTMAX_ALL] && tensors[node->in0].c != 1)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax over every element of a %u-channel tensor: "
+                      "only of a one-channel one", tensors[node->in0].c);
   if (node->p[DYCE__P_SOFTMAX_LOG] != 0 && node->p[DYCE__P_SOFTMAX_LOG] != 1)
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "softmax: log flag %d is neither 0 nor 1",
@@ -219,7 +236,9 @@ static void run_softmax(const dyce__node *node, const dyce__shape *tensors,
                         void *scratch) {
   (void)scratch;
   dyce__shape in = tensors[node->in0];
-  k->softmax((size_t)in.h * in.w, in.c, ptr[node->in0], ptr[node->out],
+  size_t rows = (size_t)in.h * in.w, c = in.c;
+  if (node->p[DYCE__P_SOFTMAX_ALL]) c *= rows, rows = 1; /* one row of all */
+  k->softmax(rows, c, ptr[node->in0], ptr[node->out],
              node->p[DYCE__P_SOFTMAX_LOG]);
 }
 

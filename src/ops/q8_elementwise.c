@@ -44,8 +44,8 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
   if (s) return s;
   if (dyce__binary_broadcast(node, tensors))
     return dyce__fail(err, DYCE_UNSUPPORTED,
-                      "int8: a second input repeated along rows or columns "
-                      "has no int8 form (the converter keeps it float)");
+                      "int8: a second input repeated along rows, columns or "
+                      "channels has no int8 form (the converter keeps it float)");
   if (node->in1 == DYCE__NONE) {
     dyce__shape t = constant_type(node);
     if (!isfinite(t.scale) || !(t.scale >= 1e-30f) || t.zp < -128 ||

@@ -1,6 +1,7 @@
-/* add / mul with a second input repeated along rows (H x 1 x C) or
- * columns (1 x W x C), coordinate attention's gates: a package against
- * the definition, and shapes that repeat neither way refused. */
+/* add / mul with a second input repeated along rows (H x 1 x C), columns
+ * (1 x W x C) or channels (H x W x 1), and a softmax over the positions
+ * of a one-channel map: coordinate attention's gates and attention
+ * pooling against the definition; shapes that repeat no way refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +83,67 @@ static void other_shapes_refused(void) {
   dyce_error err;
   CHECK(dyce_model_load(bytes, size, &m, &err) == DYCE_BAD_FORMAT);
   CHECK_MSG(strstr(err.message, "node 1 (mul): second input 3x2x2 neither matches "
-                                "3x4x2 nor is 1x1x2, 3x1x2 or 1x4x2"), "%s", err.message);
+                                "3x4x2 nor is 1x1x2, 3x1x2, 1x4x2 or 3x4x1"), "%s", err.message);
   free(bytes);
 }
 
+/* Attention pooling: input 2x3x2 -> conv 1x1 to one channel -> softmax
+ * over its six positions -> the input times those weights, per pixel. */
+static void pixels_and_softmax_over_positions(void) {
+  static const uint32_t t[][3] = {{2, 3, 2}, {2, 3, 1}, {2, 3, 1}, {2, 3, 2}};
+  static const float w[2] = {0.5f, -1.0f};
+  const tb_node n[3] = {
+      {.op = DYCE__OP_CONV2D, .in0 = 0, .in1 = DYCE__NONE, .out = 1, .weights = w,
+       .weight_count = 2, .p = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
+      {.op = DYCE__OP_SOFTMAX, .in0 = 1, .in1 = DYCE__NONE, .out = 2, .p = {0, 1}},
+      {.op = DYCE__OP_MUL, .in0 = 0, .in1 = 2, .out = 3}};
+  tb_graph g = {"main", DYCE__NONE, t, 4, n, 3, 0, 3, 12};
+  tb_package pkg = {.h = 2, .w = 3, .c = 2, .graphs = &g, .graph_count = 1};
+  size_t size;
+  uint8_t *bytes = tb_build(&pkg, &size);
+  dyce_model *m = NULL;
+  dyce_session *s = NULL;
+  dyce_error err;
+  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
+  free(bytes);
+  if (!m) return;
+  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
+  float x[12], a[6], sum = 0;
+  for (int i = 0; i < 12; i++) x[i] = (float)((i * 5) % 7) * 0.5f - 1.0f;
+  for (int i = 0; i < 6; i++) a[i] = expf(0.5f * x[2 * i] - x[2 * i + 1]), sum += a[i];
+  CHECK(dyce_session_set_input(s, x, 12, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
+  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
+  const float *y;
+  size_t count;
+  CHECK(dyce_session_output(s, 0, &y, &count, &err) == DYCE_OK && count == 12);
+  int bad = 0;
+  for (int i = 0; i < 12; i++) bad += fabsf(y[i] - x[i] * a[i / 2] / sum) > 1e-6f;
+  CHECK_MSG(bad == 0, "%d of 12 outputs differ", bad);
+  dyce_session_free(s);
+  dyce_model_free(m);
+}
+
+/* The over-all flag takes a one-channel tensor only, and 0 or 1. */
+static void softmax_over_all_fields_refused(void) {
+  static const uint32_t t[][3] = {{2, 3, 2}, {2, 3, 2}};
+  for (int flag = 1; flag <= 2; flag++) {
+    const tb_node n[1] = {{.op = DYCE__OP_SOFTMAX, .in0 = 0, .in1 = DYCE__NONE, .out = 1, .p = {0, flag}}};
+    tb_graph g = {"main", DYCE__NONE, t, 2, n, 1, 0, 1, 0};
+    tb_package pkg = {.h = 2, .w = 3, .c = 2, .graphs = &g, .graph_count = 1};
+    size_t size;
+    uint8_t *bytes = tb_build(&pkg, &size);
+    dyce_model *m = NULL;
+    dyce_error err;
+    CHECK(dyce_model_load(bytes, size, &m, &err) == DYCE_BAD_FORMAT);
+    CHECK_MSG(strstr(err.message, flag == 1 ? "softmax over every element of a 2-channel tensor: only of a one-channel one"
+                                            : "softmax: over-all flag 2 is neither 0 nor 1"), "%s", err.message);
+    free(bytes);
+  }
+}
+
 const test_case broadcast_tests[] = {
+    {"broadcast", "pixels_and_softmax_over_positions", pixels_and_softmax_over_positions},
+    {"broadcast", "softmax_over_all_fields_refused", softmax_over_all_fields_refused},
     {"broadcast", "rows_and_columns", rows_and_columns},
     {"broadcast", "other_shapes_refused", other_shapes_refused},
     {0},

@@ -270,13 +270,15 @@ class ConvNeXtOpsNet(nn.Module):
 class AxisOpsNet(nn.Module):
     """Reductions over one spatial axis (torch.max(x, dim=3), x.mean(2)), a
     flatten of their (1, C, L) results, gates repeated along rows and
-    columns (coordinate attention), and differences: PoolFormer's
-    pool(x) - x, a gate's 1 - z, and -x."""
+    columns (coordinate attention), attention pooling (a softmax over
+    positions, weights per pixel, a sum over positions), and differences:
+    PoolFormer's pool(x) - x, a gate's 1 - z, and -x."""
 
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(3, 8, 3, 1, 1)
         self.c2 = nn.Conv2d(8, 8, 3, 1, 1)
+        self.att = nn.Conv2d(8, 1, 1)
         self.fc = nn.Linear(8 * 9 + 8, 10)
 
     def forward(self, x):
@@ -288,7 +290,10 @@ class AxisOpsNet(nn.Module):
         x = x * torch.sigmoid(x.mean(3, keepdim=True)) * torch.sigmoid(x.amax(2, keepdim=True))
         rows = torch.max(x, dim=3)[0]                  # (1, 8, 9)
         cols = torch.relu(x.mean(2)).amax(2)           # (1, 8)
-        return self.fc(torch.cat([rows.flatten(1), cols], 1))
+        # attention pooling: a softmax over the positions of a one-channel map
+        weights = self.att(x).flatten(2).softmax(-1)   # (1, 1, 99)
+        pooled = (x.flatten(2) * weights).sum(-1)      # (1, 8)
+        return self.fc(torch.cat([rows.flatten(1), cols + pooled], 1))
 
 
 class ResizeOpsNet(nn.Module):

@@ -412,6 +412,30 @@ class ConvertOps(unittest.TestCase):
         add = helper.make_node("Add", ["x", "p"], ["y"], name="add")
         self.refused(model([pool, add], X), "node 'add' (Add)", "operand shapes (1, 4, 5, 5) and (1, 4, 2, 2)")
 
+    def test_attention_pooling(self):
+        """softmax over the positions of a one-channel map, the map times
+        those weights per pixel, a sum over positions."""
+        from dyce_codes import P_SOFTMAX_ALL
+        flat = numpy_helper.from_array(np.array([1, -1, 25], np.int64), "flat")
+        axes = numpy_helper.from_array(np.array([2], np.int64), "axes")
+        nodes = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
+                 helper.make_node("Reshape", ["a", "flat"], ["af"]),
+                 helper.make_node("Softmax", ["af"], ["s"], axis=-1),
+                 helper.make_node("Reshape", ["x", "flat4"], ["xf"]),
+                 helper.make_node("Mul", ["xf", "s"], ["m"]),
+                 helper.make_node("ReduceSum", ["m", "axes"], ["y"], keepdims=0)]
+        m = model(nodes, (1, 4), [("w", np.ones((1, 4, 1, 1)))])
+        m.graph.initializer.extend([flat, axes, numpy_helper.from_array(
+            np.array([1, 4, 25], np.int64), "flat4")])
+        ops, g = lowered(m)
+        self.assertEqual(ops, [("conv2d", "none", 1), ("softmax", "none", 1), ("mul", "none", 2),
+                               ("global_avg_pool", "none", 1), ("mul", "none", 1)])
+        self.assertEqual(g.nodes[1].params[P_SOFTMAX_ALL], 1)
+        self.assertEqual([g.shapes[t] for t in g.nodes[2].inputs], [(1, 5, 5, 4), (1, 5, 5, 1)])
+        self.assertEqual(float(g.nodes[4].weight[0]), 25.0)
+        over_c = helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=2)
+        self.refused(model([over_c], X), "node 'sm' (Softmax)", "nor the positions of a one-channel map")
+
     def test_expand_as_of_a_channel_vector(self):
         """SE's x * y.expand_as(x): the vector, a per-channel operand."""
         shape = numpy_helper.from_array(np.array([1, 4, 5, 5], np.int64), "s")
