@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "test.h"
 
@@ -35,20 +36,9 @@ static void rows_and_columns(void) {
   reset_nodes();
   size_t size;
   uint8_t *bytes = build(TENSORS, &size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[24], row[6], prod[24], col[8];
+  float x[24], y[24], row[6], prod[24], col[8];
   for (int i = 0; i < 24; i++) x[i] = (float)((i * 7) % 11) - 4.0f;
-  CHECK(dyce_session_set_input(s, x, 24, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t n;
-  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 24);
+  if (!run_package(bytes, size, x, 24, y, 24)) return;
   for (int r = 0; r < 3; r++)
     for (int k = 0; k < 2; k++) {
       float sum = 0;
@@ -68,8 +58,6 @@ static void rows_and_columns(void) {
     bad += fabsf(y[i] - want) > 1e-5f;
   }
   CHECK_MSG(bad == 0, "%d of 24 outputs differ", bad);
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 /* A 3x2x2 second input repeats neither along rows nor columns of 3x4x2. */
@@ -101,26 +89,13 @@ static void pixels_and_softmax_over_positions(void) {
   tb_package pkg = {.h = 2, .w = 3, .c = 2, .graphs = &g, .graph_count = 1};
   size_t size;
   uint8_t *bytes = tb_build(&pkg, &size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[12], a[6], sum = 0;
+  float x[12], y[12], a[6], sum = 0;
   for (int i = 0; i < 12; i++) x[i] = (float)((i * 5) % 7) * 0.5f - 1.0f;
   for (int i = 0; i < 6; i++) a[i] = expf(0.5f * x[2 * i] - x[2 * i + 1]), sum += a[i];
-  CHECK(dyce_session_set_input(s, x, 12, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t count;
-  CHECK(dyce_session_output(s, 0, &y, &count, &err) == DYCE_OK && count == 12);
+  if (!run_package(bytes, size, x, 12, y, 12)) return;
   int bad = 0;
   for (int i = 0; i < 12; i++) bad += fabsf(y[i] - x[i] * a[i / 2] / sum) > 1e-6f;
   CHECK_MSG(bad == 0, "%d of 12 outputs differ", bad);
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 /* The over-all flag takes a one-channel tensor only, and 0 or 1. */

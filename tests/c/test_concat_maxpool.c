@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "kernels/kernels.h"
 #include "test.h"
@@ -107,20 +108,9 @@ static void concat_package_runs(void) {
   reset_nodes();
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[18]; /* NHWC, channel 0 then 1 at each pixel */
+  float x[18], y[6]; /* NHWC, channel 0 then 1 at each pixel */
   for (int i = 0; i < 18; i++) x[i] = (float)((i * 7) % 11) - 5.0f;
-  CHECK(dyce_session_set_input(s, x, 18, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t n;
-  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 6);
+  if (!run_package(bytes, size, x, 18, y, 6)) return;
   /* Channels: t0 (2), t2 = elu (2), t1 = relu (2); max over 9 pixels. */
   for (int k = 0; k < 2; k++) {
     float mx = -1e30f;
@@ -131,21 +121,12 @@ static void concat_package_runs(void) {
               (double)y[2 + k], (double)y[4 + k], (double)mx, (double)elu,
               (double)relu);
   }
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 static void expect_refused(const char *needle) {
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_error err;
-  dyce_status st = dyce_model_load(bytes, size, &m, &err);
-  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
-  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
-            err.message, needle);
-  dyce_model_free(m);
-  free(bytes);
+  check_refused(bytes, size, needle);
   reset_nodes();
 }
 

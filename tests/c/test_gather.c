@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "test.h"
 
@@ -36,41 +37,21 @@ static void channel_gather_runs(void) {
   reset_nodes();
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[24];
+  float x[24], y[5];
   for (int i = 0; i < 24; i++) x[i] = (float)(i * 7 % 13) - 6.0f;
-  CHECK(dyce_session_set_input(s, x, 24, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t n;
-  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 5);
+  if (!run_package(bytes, size, x, 24, y, 5)) return;
   for (int k = 0; k < 5; k++) {
     float want = 0;
     for (int i = 0; i < 6; i++) want += x[i * 4 + (int)FROM[k]];
     CHECK_MSG(fabsf(y[k] - want / 6) < 1e-6f, "channel %d: %g, want %g", k,
               (double)y[k], (double)(want / 6));
   }
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 static void expect_refused(const char *needle) {
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_error err;
-  dyce_status st = dyce_model_load(bytes, size, &m, &err);
-  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
-  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
-            err.message, needle);
-  dyce_model_free(m);
-  free(bytes);
+  check_refused(bytes, size, needle);
   reset_nodes();
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "kernels/kernels.h"
 #include "test.h"
@@ -121,20 +122,9 @@ static void group_norm_package_runs(void) {
   reset_nodes();
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[64];
+  float x[64], y[4];
   for (int i = 0; i < 64; i++) x[i] = (float)((i * 37) % 23) * 0.3f - 2.0f;
-  CHECK(dyce_session_set_input(s, x, 64, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t n;
-  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 4);
+  if (!run_package(bytes, size, x, 64, y, 4)) return;
   double t1[64], t2[64], pooled_d[4], out[4];
   float t1f[64], pooled[4];
   by_hand(16, 4, 2, (double)1e-5f, x, GAMMA, BETA, 1, t1);
@@ -150,21 +140,12 @@ static void group_norm_package_runs(void) {
   for (int k = 0; k < 4; k++)
     CHECK_MSG(fabs(y[k] - out[k]) < 1e-4, "channel %d: %g, by hand %g", k,
               (double)y[k], out[k]);
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 static void expect_refused(const char *needle) {
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_error err;
-  dyce_status st = dyce_model_load(bytes, size, &m, &err);
-  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
-  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
-            err.message, needle);
-  dyce_model_free(m);
-  free(bytes);
+  check_refused(bytes, size, needle);
   reset_nodes();
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "test.h"
 
@@ -177,14 +178,7 @@ static void int8_package_runs(void) {
 static void expect_refused(const char *needle) {
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_error err;
-  dyce_status st = dyce_model_load(bytes, size, &m, &err);
-  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
-  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle),
-            "message '%s' lacks '%s'", err.message, needle);
-  dyce_model_free(m);
-  free(bytes);
+  check_refused(bytes, size, needle);
   reset();
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builder.h"
+#include "package_checks.h"
 #include "dyce.h"
 #include "kernels/kernels.h"
 #include "test.h"
@@ -86,20 +87,9 @@ static void resize_package_runs(void) {
   reset_nodes();
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_session *s = NULL;
-  dyce_error err;
-  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
-  free(bytes);
-  if (!m) return;
-  CHECK(dyce_session_create(m, &s, &err) == DYCE_OK);
-  float x[12], up[48];
+  float x[12], up[48], y[2];
   for (int i = 0; i < 12; i++) x[i] = (float)(i * 5 % 7) - 3.0f;
-  CHECK(dyce_session_set_input(s, x, 12, DYCE_LAYOUT_NHWC, &err) == DYCE_OK);
-  CHECK(dyce_session_run(s, 0, &err) == DYCE_OK);
-  const float *y;
-  size_t n;
-  CHECK(dyce_session_output(s, 0, &y, &n, &err) == DYCE_OK && n == 2);
+  if (!run_package(bytes, size, x, 12, y, 2)) return;
   dyce__resize near = {2, 3, 2, 4, 6, 0, 0, 0.5f, 0.5f};
   dyce__resize bil = {4, 6, 2, 3, 5, 1, 0, 4.0f / 3.0f, 6.0f / 5.0f};
   for (uint32_t i = 0; i < 24; i++) up[i * 2] = (float)by_hand(&near, x, i / 6, i % 6, 0),
@@ -109,21 +99,12 @@ static void resize_package_runs(void) {
     for (uint32_t i = 0; i < 15; i++) want += by_hand(&bil, up, i / 5, i % 5, k) / 15;
     CHECK_MSG(fabs(y[k] - want) < 1e-5, "channel %u: %g, by hand %g", k, (double)y[k], want);
   }
-  dyce_session_free(s);
-  dyce_model_free(m);
 }
 
 static void expect_refused(const char *needle) {
   size_t size;
   uint8_t *bytes = build(&size);
-  dyce_model *m = NULL;
-  dyce_error err;
-  dyce_status st = dyce_model_load(bytes, size, &m, &err);
-  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
-  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
-            err.message, needle);
-  dyce_model_free(m);
-  free(bytes);
+  check_refused(bytes, size, needle);
   reset_nodes();
 }
 

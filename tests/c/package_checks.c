@@ -1,0 +1,43 @@
+/* Checks shared by the tests that build a package in memory. */
+#include "package_checks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dyce.h"
+#include "test.h"
+
+void check_refused(uint8_t *bytes, size_t size, const char *needle) {
+  dyce_model *m = NULL;
+  dyce_error err;
+  dyce_status st = dyce_model_load(bytes, size, &m, &err);
+  CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
+  CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
+            err.message, needle);
+  dyce_model_free(m);
+  free(bytes);
+}
+
+int run_package(uint8_t *bytes, size_t size, const float *x, size_t n,
+                float *y, size_t want) {
+  dyce_model *m = NULL;
+  dyce_session *s = NULL;
+  dyce_error err;
+  int ok = 0;
+  CHECK_MSG(dyce_model_load(bytes, size, &m, &err) == DYCE_OK, "%s", err.message);
+  free(bytes);
+  if (m && dyce_session_create(m, &s, &err) == DYCE_OK &&
+      dyce_session_set_input(s, x, n, DYCE_LAYOUT_NHWC, &err) == DYCE_OK &&
+      dyce_session_run(s, 0, &err) == DYCE_OK) {
+    const float *out;
+    size_t count;
+    if (dyce_session_output(s, 0, &out, &count, &err) == DYCE_OK && count == want) {
+      memcpy(y, out, want * sizeof *y);
+      ok = 1;
+    }
+  }
+  CHECK_MSG(!m || ok, "the package did not run: %s", err.message);
+  dyce_session_free(s);
+  dyce_model_free(m);
+  return ok;
+}
