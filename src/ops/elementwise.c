@@ -45,7 +45,7 @@ static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
  * repeated along the width) or 1 x W x C (repeated down the height):
  * coordinate attention's gates, x * x.mean(3, keepdim=True); or H x W x 1
  * (one value per pixel, for every channel: attention pooling's weights). */
-int dyce__binary_broadcast(const dyce__node *node, const dyce__shape *tensors) {
+static int broadcast_of(const dyce__node *node, const dyce__shape *tensors) {
   if (node->in1 == DYCE__NONE) return DYCE__BCAST_NONE;
   dyce__shape a = tensors[node->in0], b = tensors[node->in1];
   if (b.c == 1 && a.c > 1 && b.h == a.h && b.w == a.w) return DYCE__BCAST_PIXELS;
@@ -69,7 +69,10 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
     dyce__shape b = tensors[node->in1];
     int same = b.h == a.h && b.w == a.w && b.c == a.c;
     int per_channel = b.h == 1 && b.w == 1 && b.c == a.c;
-    if (!same && !per_channel && !dyce__binary_broadcast(node, tensors))
+    /* Decided once, from the file's shapes: a width level narrows the
+     * channels of both inputs alike and keeps heights and widths. */
+    node->bcast = broadcast_of(node, tensors);
+    if (!same && !per_channel && !node->bcast)
       return dyce__fail(err, DYCE_BAD_FORMAT,
                         "second input %ux%ux%u neither matches %ux%ux%u nor "
                         "is 1x1x%u, %ux1x%u, 1x%ux%u or %ux%ux1",
@@ -137,18 +140,17 @@ static void run_binary_broadcast(const dyce__node *node,
 static void run_binary(const dyce__node *node, const dyce__shape *tensors,
                        const dyce__kernels *k, float *const *ptr,
                        void *scratch) {
-  int mode = dyce__binary_broadcast(node, tensors);
-  if (mode) return run_binary_broadcast(node, tensors, k, ptr, mode);
+  if (node->bcast) return run_binary_broadcast(node, tensors, k, ptr, node->bcast);
   run_binary_part(node, tensors, k, ptr, scratch, 0, 1);
 }
 
 /* Threads: whole pixels as the other elementwise ops, but a broadcast
- * along rows or columns runs whole. */
+ * along rows, columns or channels runs whole. */
 static uint32_t split_binary(const dyce__node *node, const dyce__shape *tensors,
                              const dyce__kernels *k, uint32_t max_parts,
                              size_t *part_scratch) {
   *part_scratch = 0;
-  if (dyce__binary_broadcast(node, tensors)) return 1;
+  if (node->bcast) return 1;
   return split_pixels(node, tensors, k, max_parts, part_scratch);
 }
 

@@ -47,6 +47,10 @@ static inline size_t dyce__shape_bytes(dyce__shape s) {
 
 typedef struct dyce__op_def dyce__op_def;
 
+/* add / mul: how a second input tensor repeats (ops/elementwise.c). */
+enum { DYCE__BCAST_NONE = 0, DYCE__BCAST_ROWS = 1, DYCE__BCAST_COLUMNS = 2,
+       DYCE__BCAST_PIXELS = 3 };
+
 typedef struct dyce__node {
   dyce__op op;
   const dyce__op_def *def; /* behaviour of `op`, see ops.h */
@@ -72,6 +76,9 @@ typedef struct dyce__node {
   /* Weights and bias stored as binary16 (weight_count / bias_count halves
    * at their offsets), decoded to float32 when packed. */
   int f16;
+  /* add / mul: DYCE__BCAST_* when in1 repeats along rows, columns or
+   * channels (set by the op's check at load). */
+  int bcast;
 } dyce__node;
 
 /* The tensors node `n` reads, in order, into idx[DYCE__MAX_NODE_INPUTS]:

@@ -85,10 +85,6 @@ int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
                       uint32_t parts, dyce__window *sub, size_t *in_row,
                       uint32_t *out_row);
 
-/* add / mul: how a second input tensor repeats (elementwise.c). */
-enum { DYCE__BCAST_NONE = 0, DYCE__BCAST_ROWS = 1, DYCE__BCAST_COLUMNS = 2,
-       DYCE__BCAST_PIXELS = 3 };
-int dyce__binary_broadcast(const dyce__node *node, const dyce__shape *tensors);
 
 /* ---- int8 (docs/INT8.md; q8_*.c) ------------------------------------- */
 

@@ -42,7 +42,7 @@ static dyce_status check_binary(dyce__node *node, const dyce__shape *tensors,
       node->op == DYCE__OP_MUL ? &dyce__op_mul : &dyce__op_add;
   dyce_status s = def->check(node, tensors, k, err);
   if (s) return s;
-  if (dyce__binary_broadcast(node, tensors))
+  if (node->bcast) /* set by the float check above */
     return dyce__fail(err, DYCE_UNSUPPORTED,
                       "int8: a second input repeated along rows, columns or "
                       "channels has no int8 form (the converter keeps it float)");
