@@ -47,7 +47,7 @@ def classifiers(graphs):
             or g.name.startswith(("saver", "exit"))}
 
 
-def _repeats_rows_or_columns(n, shapes):
+def _repeated_operand(n, shapes):
     """add / mul whose second input is H x 1 x C, 1 x W x C or H x W x 1
     (no int8 form)."""
     if n.op not in ("add", "mul") or len(n.inputs) < 2:
@@ -72,7 +72,7 @@ def _plan(graphs, keep_float):
         for j, n in enumerate(g.nodes):
             if n.op not in INT8_OPS:
                 reasons.append(f"{n.op} stays float (docs/INT8.md)")
-            elif _repeats_rows_or_columns(n, g.shapes):
+            elif _repeated_operand(n, g.shapes):
                 reasons.append(f"{n.op} of a second input repeated along rows, "
                                "columns or channels stays float")
             elif g.name in keep or f"{g.name}/{j}" in keep:

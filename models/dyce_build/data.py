@@ -99,30 +99,21 @@ def _class_dirs(split_dir):
                   and not d.startswith("."))
 
 
-def _files(class_dir):
-    return sorted(f for f in os.listdir(class_dir)
-                  if f.lower().endswith(images.EXTENSIONS)
-                  and not f.startswith("."))
-
-
-def skipped_files(root):
-    """Files under root's split folders that are not read: not PNG / JPEG
-    (hidden files aside), e.g. a .webp among the .jpg files of a class."""
-    out = []
-    for split in ("train", "val", "test"):
-        split_dir = os.path.join(root, split)
-        if not os.path.isdir(split_dir):
-            continue
-        for name in _class_dirs(split_dir):
-            class_dir = os.path.join(split_dir, name)
-            out += [os.path.join(split, name, f) for f in sorted(os.listdir(class_dir))
-                    if not f.startswith(".") and not f.lower().endswith(images.EXTENSIONS)
+def _files(class_dir, skipped=None):
+    """The image files of a class folder, sorted; the other visible files
+    (not PNG / JPEG, e.g. a .webp among the .jpg files, a notes.txt) go to
+    `skipped` when given."""
+    names = sorted(f for f in os.listdir(class_dir) if not f.startswith("."))
+    if skipped is not None:
+        skipped += [os.path.join(class_dir, f) for f in names
+                    if not f.lower().endswith(images.EXTENSIONS)
                     and os.path.isfile(os.path.join(class_dir, f))]
-    return out
+    return [f for f in names if f.lower().endswith(images.EXTENSIONS)]
 
 
-def scan_folder(root, split, classes=None):
-    """[(path, class index)] of DIR/split in sample order; the classes."""
+def scan_folder(root, split, classes=None, skipped=None):
+    """[(path, class index)] of DIR/split in sample order; the classes.
+    Files that are not images go to `skipped` when given."""
     split_dir = os.path.join(root, split)
     found = _class_dirs(split_dir)
     if not found:
@@ -139,7 +130,7 @@ def scan_folder(root, split, classes=None):
                          f"a class of the train split (or of --labels)")
     samples = []
     for name in found:
-        files = _files(os.path.join(split_dir, name))
+        files = _files(os.path.join(split_dir, name), skipped)
         if not files:
             raise BuildError(f"{os.path.join(split_dir, name)}: empty class "
                              f"folder (no {', '.join(images.EXTENSIONS)} files)")
@@ -305,13 +296,14 @@ def test_split(root):
 
 
 def _folder_splits(root, opts, work):
-    """{split: (images, labels, index)}, classes — from an image folder."""
-    roles = folder_roles(root)
-    train, classes = scan_folder(root, "train", opts.classes)
-    test, _ = scan_folder(root, roles["test"], classes)
+    """{split: (images, labels, index)}, classes, and a note on the layout
+    and the files not read — from an image folder."""
+    roles, skipped = folder_roles(root), []
+    train, classes = scan_folder(root, "train", opts.classes, skipped)
+    test, _ = scan_folder(root, roles["test"], classes, skipped)
     chosen = {"test": (test, np.arange(len(test)))}
     if roles["val"]:
-        val, _ = scan_folder(root, "val", classes)
+        val, _ = scan_folder(root, "val", classes, skipped)
         chosen["val"] = (val, np.arange(len(val)))
         chosen["train"] = (train, np.arange(len(train)))
     else:
@@ -322,12 +314,18 @@ def _folder_splits(root, opts, work):
         keep = pick(len(entries), opts.limit, opts.seed, name)
         chosen[name] = ([entries[i] for i in keep], index[keep])
     samples = {k: v[0] for k, v in chosen.items()}
+    note = ""
+    if roles["test"] == "val":
+        note += " (no test/: val/ is the test split, validation carved from train/)"
+    if skipped:
+        note += (f" ({len(skipped)} files skipped: not {', '.join(images.EXTENSIONS)}; "
+                 f"e.g. {os.path.relpath(skipped[0], root)})")
     key = _cache_key(root, opts, samples)
     cache = os.path.join(work, f"data-{key}.npz")
     if os.path.exists(cache):
         with np.load(cache) as z:
             return {s: (z[f"{s}/images"], z[f"{s}/labels"], z[f"{s}/index"])
-                    for s in chosen}, classes
+                    for s in chosen}, classes, note
     every = [p for entries in samples.values() for p, _ in entries]
     size, channels = _geometry(every, opts)
     out = {}
@@ -340,7 +338,7 @@ def _folder_splits(root, opts, work):
     np.savez(tmp, **{f"{s}/{f}": a for s, v in out.items()
                                     for f, a in zip(("images", "labels", "index"), v)})
     os.replace(tmp, cache)
-    return out, classes
+    return out, classes, note
 
 
 def _idx_splits(root, opts):
@@ -387,14 +385,8 @@ def load(root, opts, work):
         parts, classes = _idx_splits(root, opts)
         source = "idx"
     else:
-        parts, classes = _folder_splits(root, opts, work)
-        source = "images"
-        if folder_roles(root)["test"] == "val":
-            source += " (no test/: val/ is the test split, validation carved from train/)"
-        skipped = skipped_files(root)
-        if skipped:
-            source += (f" ({len(skipped)} files skipped: not {', '.join(images.EXTENSIONS)}; "
-                       f"e.g. {skipped[0]})")
+        parts, classes, note = _folder_splits(root, opts, work)
+        source = "images" + note
     if len(classes) < 2:
         raise BuildError(f"{root}: {len(classes)} class; at least 2 needed")
     splits = [Split(name, *parts[name]) for name in ("train", "val", "test")]

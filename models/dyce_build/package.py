@@ -19,6 +19,7 @@ from .errors import BuildError
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import convert  # noqa: E402  (models/convert.py)
 import dyce_format  # noqa: E402
+from dyce_codes import P_GROUPS, P_KH, P_KW  # noqa: E402
 
 OPSET = 13
 
@@ -64,7 +65,6 @@ def _padding_macs(graph):
     """MACs of the graph's zero pads that the converter made depthwise 1x1
     convolutions by one (a Pad no conv or average pool could take in):
     work PyTorch's MAC count does not see."""
-    from dyce_codes import P_GROUPS, P_KH, P_KW
     total = 0
     for n in graph.nodes:
         if (n.op == "conv2d" and n.params[P_KH] == n.params[P_KW] == 1
