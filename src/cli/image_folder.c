@@ -74,21 +74,18 @@ static int list(const char *dir, int dirs, names *out) {
   return rc;
 }
 
-const char *dataset_test_folder(const char *dir) {
+/* 1 when DIR/name is a directory. */
+static int has_folder(const char *dir, const char *name) {
   char path[4096];
-  int has_test = snprintf(path, sizeof path, "%s/test", dir) < (int)sizeof path && is_dir(path);
-  int has_val = snprintf(path, sizeof path, "%s/val", dir) < (int)sizeof path && is_dir(path);
-  return !has_test && has_val ? "val" : "test";
+  return snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path && is_dir(path);
+}
+
+const char *dataset_test_folder(const char *dir) {
+  return !has_folder(dir, "test") && has_folder(dir, "val") ? "val" : "test";
 }
 
 int dataset_is_image_folder(const char *dir) {
-  static const char *const splits[3] = {"train", "val", "test"};
-  char path[4096];
-  for (int i = 0; i < 3; i++)
-    if (snprintf(path, sizeof path, "%s/%s", dir, splits[i]) < (int)sizeof path &&
-        is_dir(path))
-      return 1;
-  return 0;
+  return has_folder(dir, "train") || has_folder(dir, "val") || has_folder(dir, "test");
 }
 
 /* Labels sorted for lookup: the label itself, or with '/' as '_'. */

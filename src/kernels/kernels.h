@@ -148,7 +148,7 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
  * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
  * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
  * each of hw pixels (a data move: a slice, split or shuffle).
- * resize: dyce__resize below. */
+ * resize: dyce__resize above. */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
