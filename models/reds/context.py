@@ -1,0 +1,118 @@
+"""What the two REDS pipelines (models/reds, models/reds_resnet) share on
+top of the builder's core (models/dyce_build): the run context, cached
+modules, the data, the modules they borrow from the Fashion-MNIST build,
+and the engine's search.
+
+The context is the builder's (work folder, WORK/build.log, timings) plus
+the profile, the output folder and the data. A step's module is cached as
+WORK/<name>.pt and loaded unless --force (the REDS steps depend on each
+other in one fixed order; the builder's option-keyed cache is for its own
+steps). Data: Debian's Fashion-MNIST IDX files through the builder's
+loader (validation: 1/12 of train, seed 20240301, as models/train_fmnist.py).
+"""
+
+import json
+import os
+import shutil
+from types import SimpleNamespace
+
+import torch
+
+from dyce_build import backbones, engine
+from dyce_build.data import Options, load
+from dyce_build.fit import TrainConfig, fit
+from dyce_build.pipeline import Context as BuildContext
+
+MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(MODELS)
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+VAL_FRACTION = 1 / 12
+# The Fashion-MNIST build's step cache (models/train_fmnist.py's default
+# work folder): its trained backbone and savers are reused when present.
+FMNIST_WORK = os.path.join(ROOT, "build", "fmnist")
+
+
+class Context(BuildContext):
+    def __init__(self, work, out, profile, force=False):
+        super().__init__(SimpleNamespace(workdir=work, force=force))
+        self.out, self.profile, self.data = out, profile, None
+        os.makedirs(out, exist_ok=True)
+
+    @property
+    def force(self):
+        return self.opts.force
+
+
+def cached_module(ctx, name, build, train):
+    """Load WORK/<name>.pt into build() if present, else train it and save."""
+    path = ctx.path(f"{name}.pt")
+    module = build()
+    if os.path.exists(path) and not ctx.force:
+        module.load_state_dict(torch.load(path))
+        ctx.log(f"{name}: loaded {path}")
+        return module.eval()
+    module = ctx.timed(f"train {name}", lambda: train(module))
+    torch.save(module.state_dict(), path)
+    return module.eval()
+
+
+def trained(ctx, name, build, epochs, seed):
+    """cached_module trained by the builder's SGD loop (resuming from its
+    epoch checkpoint, except under --force)."""
+    def train(module):
+        ckpt = ctx.path("ckpt", name)
+        if ctx.force:
+            shutil.rmtree(ckpt, ignore_errors=True)
+        return fit(module, ctx.data, TrainConfig(epochs=epochs, seed=seed),
+                   ckpt, ctx.log, name)
+    return cached_module(ctx, name, build, train)
+
+
+def borrowed(ctx, name, spec, epochs, seed, weights=None):
+    """The module `spec` (FILE.py:FUNCTION of models/backbones) with the
+    state dict `weights` if given, else as the Fashion-MNIST build trained
+    it (FMNIST_WORK/<name>.pt, full runs), else trained here with that
+    build's recipe (smoke runs, or no such build)."""
+    def build():
+        torch.manual_seed(seed)
+        _, path, fn = backbones.split_spec(spec)
+        return backbones.file_backbone(path, fn, len(ctx.data.classes),
+                                       ctx.data.channels)
+    shared = os.path.join(FMNIST_WORK, f"{name}.pt")
+    if weights or (not ctx.profile.smoke and os.path.exists(shared)):
+        module = build()
+        backbones.load_weights(module, weights or shared)
+        ctx.log(f"{name}: weights from {weights or shared}")
+        return module.eval()
+    return trained(ctx, name, build, epochs, seed)
+
+
+def fmnist_data(limit, work):
+    """The three splits (`limit` samples each, or all)."""
+    return load(DATA_DIR, Options(val_fraction=VAL_FRACTION, limit=limit), work)
+
+
+def load_data(ctx):
+    ctx.data = fmnist_data(ctx.profile.limit, ctx.work)
+    return ctx.data
+
+
+def search_step(ctx, package, records):
+    """The joint saver × exits × width search of the engine's CLI on the
+    train records, measured on val, written into the package's CONF."""
+    pkg, rec = os.path.join(ctx.out, package), os.path.join(ctx.out, records)
+    claims = engine.search(pkg, rec, ctx.profile.search_lambda_step, pkg)
+    ctx.log(f"search: {len(claims)} configurations (+ each level's backbone) "
+            f"written into {pkg}\n" + "\n".join(
+                f"{n}: val {c['accuracy']:.4f}, {c['mean_macs']:,.0f} MACs"
+                for n, c in claims.items()))
+
+
+def save_json(ctx, name, obj):
+    with open(ctx.path(name), "w") as f:
+        json.dump(obj, f, indent=1)
+
+
+def load_json(ctx, name):
+    with open(ctx.path(name)) as f:
+        return json.load(f)
