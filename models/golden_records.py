@@ -14,7 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from fmnist import records  # noqa: E402
+from dyce_build import records_file as records  # noqa: E402
 
 GOLDEN = (
     # (records file, golden file, graphs, splits)

@@ -1,34 +1,69 @@
-"""Train dyce's Fashion-MNIST models from scratch and write package + records.
+"""Train dyce's Fashion-MNIST package from scratch: models/build.py with the
+shipped recipe (the one core every pipeline uses; docs/MODELS.md).
 
     /usr/bin/python3 models/train_fmnist.py [--smoke] [--out DIR] [--work DIR]
-        [--until backbone|savers|exits|records|package|search] [--force]
+        [--force] [-- BUILD_OPTIONS…]
 
-Writes OUT/fashion-mnist.dyce and OUT/fashion-mnist.records (OUT defaults to
-models/, or build/fmnist-smoke with --smoke); scratch files (checkpoints,
-features, ONNX, logs) go to WORK (build/fmnist, build/fmnist-smoke). Steps
-whose results exist in WORK are loaded, not retrained, unless --force;
-an interrupted training resumes from its last epoch checkpoint.
-The last step writes the configuration search's Pareto list into the
-package with build/native/dyce (build it first: bash scripts/build.sh native).
---smoke trains on a few hundred samples for one epoch: the whole pipeline end
-to end in well under a minute (for CI). See docs/MODELS.md.
+is `models/build.py --data /usr/share/datasets/fashion-mnist --backbone
+models/backbones/resnet_cifar.py:resnet20` with the three plain-CNN savers of
+models/backbones/plain_cnn.py, DyCE exits of types a, b, c after the first
+eight of the nine residual blocks, 22 backbone epochs, 24 saver epochs, 10
+exit epochs on two augmented feature views, and a validation split of 1/12
+of train. Writes OUT/fashion-mnist.dyce (+ .records, .report.md/.json/.svg);
+OUT defaults to models/ (build/fmnist-smoke with --smoke, which trains on
+300 samples per split for one epoch), the step cache to WORK
+(build/fmnist, build/fmnist-smoke). Options after `--` go to build.py as
+they are (e.g. `-- --threads 2`); the full run prints the command it runs.
 """
 
+import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmnist import cli, pipeline  # noqa: E402
+MODELS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(MODELS)
+sys.path.insert(0, MODELS)
+from dyce_build import cli as build_cli  # noqa: E402
+
+DATA = "/usr/share/datasets/fashion-mnist"
+NAME = "fashion-mnist"
+BACKBONE = os.path.join(MODELS, "backbones", "resnet_cifar.py") + ":resnet20"
+SAVERS = [os.path.join(MODELS, "backbones", "plain_cnn.py") + ":" + f
+          for f in ("tiny_s", "tiny_m", "tiny_l")]
+# After blocks 1 .. 8 of 9 (the torch.fx names `--list-exits` prints).
+EXITS = [f"stages.{s}.{b}.relu" for s in range(3) for b in range(3)][:-1]
+BACKBONE_EPOCHS, SAVER_EPOCHS = 22, 24
+SEED = 20240301  # models/build.py's default: savers are seeded SEED + 10 + i
+NETWORKS = ["--backbone", BACKBONE, "--savers", ",".join(SAVERS), "--exits", ",".join(EXITS),
+            "--exit-types", "a,b,c", "--val-fraction", str(1 / 12)]
+TRAINING = ["--epochs", str(BACKBONE_EPOCHS), "--saver-epochs", str(SAVER_EPOCHS),
+            "--exit-epochs", "10", "--aug-views", "2"]
+SMOKE = ["--smoke", "--limit", "300"]
 
 
-def parse_args(argv):
-    return cli.parse(cli.make_parser(__doc__, pipeline.STEPS), argv, "fmnist")
+def build_argv(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true", help="300 samples, one epoch per training")
+    p.add_argument("--out", help="folder of the package (default models/, "
+                   "build/fmnist-smoke with --smoke)")
+    p.add_argument("--work", help="the step cache (default build/fmnist[-smoke])")
+    p.add_argument("--force", action="store_true", help="recompute every step")
+    p.add_argument("extra", nargs="*", help="options for models/build.py (after --)")
+    args = p.parse_args(argv)
+    work = args.work or os.path.join(ROOT, "build", "fmnist-smoke" if args.smoke else "fmnist")
+    out = args.out or (work if args.smoke else MODELS)
+    if args.smoke and os.path.realpath(out) == os.path.realpath(MODELS):
+        p.error("--smoke never writes into models/")
+    os.makedirs(out, exist_ok=True)
+    return (["--data", DATA, *NETWORKS, "--out", os.path.join(out, NAME + ".dyce"),
+             "--workdir", work] + (SMOKE if args.smoke else TRAINING)
+            + (["--force"] if args.force else []) + args.extra)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    return cli.run(pipeline, args,
-                   pipeline.SMOKE if args.smoke else pipeline.FULL)
+    argv = build_argv(sys.argv[1:] if argv is None else argv)
+    print("models/build.py " + " ".join(argv), flush=True)
+    return build_cli.main(argv)
 
 
 if __name__ == "__main__":

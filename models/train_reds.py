@@ -18,7 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmnist import cli  # noqa: E402
+from reds import cli  # noqa: E402
 from reds import pipeline  # noqa: E402
 
 

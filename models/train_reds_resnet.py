@@ -6,8 +6,10 @@
         [--threads N] [--no-milp] [--eval-limit N]
 
 Steps: backbone, importance, reorder, knapsack, finetune, records,
-package, verify (models/reds_resnet/). The backbone is the fmnist
-pipeline's trained ResNet-20 (build/fmnist/backbone.pt). Writes
+package, verify (models/reds_resnet/). The backbone is
+models/backbones/resnet_cifar.py:resnet20 as the Fashion-MNIST build
+(models/train_fmnist.py) trained it: --backbone PT, else that build's
+build/fmnist/backbone.pt, else trained here with its recipe. Writes
 OUT/fashion-mnist-reds-resnet.dyce (stage1..9 + head, four width levels
 w100, w75, w50, w25) and OUT/fashion-mnist-reds-resnet.records (the head
 at every level); OUT defaults to models/, or the work directory with
@@ -23,15 +25,16 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fmnist import cli  # noqa: E402
+from reds import cli  # noqa: E402
 from reds_resnet import pipeline  # noqa: E402
 
 
 def parse_args(argv):
     parser = cli.make_parser(__doc__, pipeline.STEPS)
     parser.add_argument("--backbone",
-                        help="trained fmnist ResNet-20 state_dict (default "
-                        "build/fmnist/backbone.pt)")
+                        help="state dict of models/backbones/resnet_cifar.py:"
+                        "resnet20 (default build/fmnist/backbone.pt, the "
+                        "Fashion-MNIST build's, else trained here)")
     cli.add_finetune_options(parser, pipeline.THREADS)
     parser.add_argument("--no-milp", action="store_true",
                         help="skip the scipy.optimize.milp cross-check of "

@@ -43,7 +43,7 @@ echo "== fuzzing, a short run of each target (scripts/fuzz.sh)"
 bash scripts/fuzz.sh "${DYCE_FUZZ_SECONDS:-45}"
 
 echo "== training pipeline, smoke mode (train, export, convert, package, records)"
-# --force: the smoke cache is not keyed by architecture, and it takes seconds.
+# --force: a clean run of every step (it takes under a minute).
 /usr/bin/python3 models/train_fmnist.py --smoke --force
 echo "== REDS pipeline, smoke mode (DS-CNN, importance, knapsack, joint fine-tuning, levels, records)"
 /usr/bin/python3 models/train_reds.py --smoke --force

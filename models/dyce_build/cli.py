@@ -6,6 +6,7 @@ import shutil
 import sys
 import tempfile
 
+from . import widths
 from .errors import BuildError
 
 SMOKE = dict(limit=48, epochs=1, saver_epochs=1, exit_epochs=1, aug_views=0,
@@ -64,8 +65,10 @@ def parser():
     g.add_argument("--savers", default="auto", help="auto, none, or FILE.py:FUNCTION,…")
     g.add_argument("--saver-fractions", type=_floats, default=[0.005, 0.02, 0.08],
                    help="built-in savers' target MACs, fractions of the backbone's")
-    g.add_argument("--widths", help="REDS width levels, e.g. 75,50,25: refused for now, with "
-                   "the reason (only the REDS pipelines narrow a backbone)")
+    g.add_argument("--widths", help="REDS width levels, %% of the backbone's MACs, e.g. "
+                   "75,50,25: for the networks a REDS pipeline narrows "
+                   "(models/backbones/resnet_cifar.py:resnet20, ds_cnn.py:ds_cnn; "
+                   "docs/REDS.md); others are refused with the reason")
     g.add_argument("--int8", action="store_true",
                    help="also write OUT-int8.dyce: the package quantized to int8 "
                         "(docs/INT8.md), calibrated on train, its configurations "
@@ -110,11 +113,10 @@ def parse(argv):
     if not o.exit_types or any(t not in ("a", "b", "c") for t in o.exit_types):
         p.error("--exit-types: a comma-separated subset of a, b, c")
     if o.widths:
-        p.error("--widths: width levels (REDS) need a backbone whose channels are "
-                "reordered by importance and fine-tuned at every width; the builder "
-                "cannot do that for an arbitrary traced network yet. Use "
-                "models/train_reds.py (DS-CNN) or models/train_reds_resnet.py "
-                "(ResNet-20), docs/REDS.md")
+        try:
+            o.widths = widths.parse(o.widths)
+        except ValueError as err:
+            p.error(str(err))
     if not 0 <= o.distill <= 1:
         p.error("--distill: a weight in 0 .. 1")
     if not 0 < o.val_fraction < 1:

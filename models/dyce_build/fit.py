@@ -109,19 +109,25 @@ def _optimiser(model, cfg, steps_per_epoch):
     return opt, sched
 
 
-def _batches(data, cfg, epoch):
-    """This rank's (indices, inputs) of every step of one epoch: the same
-    number of steps on every rank (a last block smaller than the number of
-    ranks is topped up from the epoch's start)."""
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-    order = torch.randperm(len(data.train.labels), generator=gen).numpy()
-    for s in range(0, len(order), cfg.batch_size):
-        block = order[s:s + cfg.batch_size]
+def shuffled_batches(data, split, batch_size, seed, flip=True):
+    """This rank's (indices, augmented normalised inputs) of every step of
+    one pass over `split` in a seeded order: the same number of steps on
+    every rank (a last block smaller than the number of ranks is topped up
+    from the pass's start)."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(split.labels), generator=gen).numpy()
+    for s in range(0, len(order), batch_size):
+        block = order[s:s + batch_size]
         if len(block) < dist.world():
             block = np.concatenate([block, order[:dist.world() - len(block)]])
         idx = np.sort(block[dist.rank()::dist.world()])
-        x = data.normalise(augment(data.train.images[idx], gen, cfg.flip))
-        yield idx, x
+        yield idx, data.normalise(augment(split.images[idx], gen, flip))
+
+
+def train_batches(data, split, batch_size, seed, flip=True):
+    """(inputs, labels) of one augmented pass (the REDS loops' batches)."""
+    for idx, x in shuffled_batches(data, split, batch_size, seed, flip):
+        yield x, torch.as_tensor(split.labels[idx]).long()
 
 
 def _loss(cfg, logits, y, teacher):
@@ -191,7 +197,8 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
         total, correct, seen = 0.0, 0, 0
         with Progress(f"train {what} epoch {epoch + 1}/{cfg.epochs}",
                       per_epoch) as bar:
-            for idx, x in _batches(data, cfg, epoch):
+            for idx, x in shuffled_batches(data, data.train, cfg.batch_size,
+                                            cfg.seed * 1000 + epoch, cfg.flip):
                 y = torch.as_tensor(data.train.labels[idx]).long()
                 with torch.no_grad():
                     soft = teacher(x) if teacher is not None and cfg.distill > 0 else None

@@ -33,9 +33,8 @@ def export_onnx(module, input_shape, path):
                           input_names=["input"], output_names=["output"])
 
 
-def convert_specs(specs, onnx_dir, labels, input_spec):
-    """Export and convert [(name, module, source, input shape)] -> bytes.
-    A graph the converter cannot take is named in the error."""
+def export_specs(specs, onnx_dir):
+    """[(name, module, source, input shape)] -> [(name, ONNX file, source)]."""
     os.makedirs(onnx_dir, exist_ok=True)
     graphs = []
     for name, module, source, shape in specs:
@@ -46,8 +45,17 @@ def convert_specs(specs, onnx_dir, labels, input_spec):
             raise BuildError(f"graph '{name}': ONNX export failed: "
                              f"{str(err).splitlines()[0]}") from None
         graphs.append((name, path, source))
+    return graphs
+
+
+def convert_specs(specs, onnx_dir, labels, input_spec, levels=None):
+    """Export and convert [(name, module, source, input shape)] -> bytes
+    (with width `levels`, the REDS pipelines'). A graph the converter
+    cannot take is named in the error."""
+    graphs = export_specs(specs, onnx_dir)
     try:
-        return convert.convert_graphs(graphs, labels=labels, input_spec=input_spec)
+        return convert.convert_graphs(graphs, labels=labels, input_spec=input_spec,
+                                      levels=levels)
     except convert.ConvertError as err:
         raise BuildError(f"the converter cannot take it: {err}") from None
 

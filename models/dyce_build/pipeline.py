@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import backbones, dist, engine, exits as bexits, features, int8, nets
-from . import package, positions, records as brecords, records_file, report
+from . import package, positions, records as brecords, records_file, report, widths
 from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
 from .fit import TrainConfig, accuracy, fit, predict
@@ -289,6 +289,8 @@ def run(opts):
     data = load_dataset(ctx)
     shape, k = data.input_shape, len(data.classes)
     model = backbones.build(opts.backbone, k, data.channels, data.size, opts.keep_stem)
+    if opts.widths:
+        return widths.run(opts, model, data, ctx.log)
     traced = positions.trace(model, shape)
     if opts.list_exits:
         print(list_exits(traced))

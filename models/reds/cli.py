@@ -1,12 +1,12 @@
-"""The command line shared by models/train_fmnist.py, train_reds.py and
+"""The command line shared by models/train_reds.py and
 train_reds_resnet.py: --smoke, --out, --work, --until, --force, and where
-they point; the REDS scripts' fine-tuning options."""
+they point; the fine-tuning options."""
 
 import argparse
 import dataclasses
 import os
 
-from .pipeline import Context
+from .context import Context
 
 MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(MODELS)
@@ -66,9 +66,8 @@ def override(profile, args, fields):
 
 
 def run(pipeline, args, profile):
-    """pipeline.run up to --until with the parsed folders and --force (the
-    Context of fmnist.pipeline, which every pipeline uses)."""
+    """pipeline.run up to --until with the parsed folders and --force."""
     ctx = Context(work=args.work, out=args.out, profile=profile,
-                  force=args.force)
+                  package=pipeline.PACKAGE_NAME, force=args.force)
     pipeline.run(ctx, args.until)
     return 0

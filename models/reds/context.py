@@ -11,6 +11,7 @@ steps). Data: Debian's Fashion-MNIST IDX files through the builder's
 loader (validation: 1/12 of train, seed 20240301, as models/train_fmnist.py).
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -33,14 +34,27 @@ FMNIST_WORK = os.path.join(ROOT, "build", "fmnist")
 
 
 class Context(BuildContext):
-    def __init__(self, work, out, profile, force=False):
+    """`package`: the package's file name in `out` (its records: the same
+    stem + .records). `data_dir` and `data_options`: the data (default
+    Debian's Fashion-MNIST, validation 1/12 of train). `shared_work`: the
+    Fashion-MNIST build whose trained modules are reused (None: train
+    them here)."""
+
+    def __init__(self, work, out, profile, package, force=False, data_dir=DATA_DIR,
+                 data_options=None, shared_work=FMNIST_WORK):
         super().__init__(SimpleNamespace(workdir=work, force=force))
-        self.out, self.profile, self.data = out, profile, None
+        self.out, self.profile, self.package, self.data = out, profile, package, None
+        self.data_dir, self.shared_work = data_dir, shared_work
+        self.data_options = data_options or Options(val_fraction=VAL_FRACTION)
         os.makedirs(out, exist_ok=True)
 
     @property
     def force(self):
         return self.opts.force
+
+    @property
+    def records(self):
+        return os.path.splitext(self.package)[0] + ".records"
 
 
 def cached_module(ctx, name, build, train):
@@ -78,8 +92,8 @@ def borrowed(ctx, name, spec, epochs, seed, weights=None):
         _, path, fn = backbones.split_spec(spec)
         return backbones.file_backbone(path, fn, len(ctx.data.classes),
                                        ctx.data.channels)
-    shared = os.path.join(FMNIST_WORK, f"{name}.pt")
-    if weights or (not ctx.profile.smoke and os.path.exists(shared)):
+    shared = os.path.join(ctx.shared_work or "", f"{name}.pt")
+    if weights or (ctx.shared_work and not ctx.profile.smoke and os.path.exists(shared)):
         module = build()
         backbones.load_weights(module, weights or shared)
         ctx.log(f"{name}: weights from {weights or shared}")
@@ -87,14 +101,37 @@ def borrowed(ctx, name, spec, epochs, seed, weights=None):
     return trained(ctx, name, build, epochs, seed)
 
 
-def fmnist_data(limit, work):
-    """The three splits (`limit` samples each, or all)."""
-    return load(DATA_DIR, Options(val_fraction=VAL_FRACTION, limit=limit), work)
+def load_data(ctx, limit="profile"):
+    """The three splits of the context's data (`limit` samples each: the
+    profile's by default, None for all); the context keeps the profile's."""
+    limit = ctx.profile.limit if limit == "profile" else limit
+    data = load(ctx.data_dir, dataclasses.replace(ctx.data_options, limit=limit), ctx.work)
+    if limit == ctx.profile.limit:
+        ctx.data = data
+    return data
 
 
-def load_data(ctx):
-    ctx.data = fmnist_data(ctx.profile.limit, ctx.work)
-    return ctx.data
+def knapsack_info(ctx, solve):
+    """WORK/knapsack.json: the levels of the profile's widths (percent of
+    the full network's MACs) as `solve(fractions)` finds them, cached
+    while the widths stay the same."""
+    fractions = sorted(w / 100 for w in ctx.profile.widths)
+    if os.path.exists(ctx.path("knapsack.json")) and not ctx.force:
+        info = load_json(ctx, "knapsack.json")
+        if sorted(e["fraction"] for e in info)[:-1] == fractions:
+            return info
+    _, info = ctx.timed("knapsack", lambda: solve(fractions))
+    save_json(ctx, "knapsack.json", info)
+    return info
+
+
+def level_name(info_entry):
+    return f"w{round(100 * info_entry['fraction'])}"
+
+
+def by_width(info):
+    """knapsack.json's entries, the full network first, then narrower."""
+    return sorted(info, key=lambda e: -e["fraction"])
 
 
 def search_step(ctx, package, records):

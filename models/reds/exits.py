@@ -6,7 +6,8 @@ level's prefix widths) over the train split (un-augmented plus
 the globally average-pooled outputs of stage1..3 (n_p channels at that
 level) and the head's logits are cached in WORK/features.npz, keyed by the
 network's state digest. Every exit (types of EXIT_TYPES) is trained alone
-on its level's pooled features with fmnist.exits' AdamW/cosine loop — plain
+on its level's pooled features with the builder's AdamW/cosine loop
+(dyce_build.exits) — plain
 arrays, so nothing reaches the network (its digest is checked before and
 after).
 
@@ -21,9 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from fmnist import data as fdata
-from fmnist import exits as fexits
-from fmnist import nets as fnets
+from dyce_build import exits as bexits
+from dyce_build.features import AUG_SEED, state_digest
+from dyce_build.fit import augment, eval_batches
+from dyce_build.nets import Exit, count_macs
 
 from . import nets
 
@@ -31,6 +33,12 @@ EXIT_TYPES = {"a": (), "b": (128,)}
 EXIT_TYPES_BY_DEPTH = {len(h): h for h in EXIT_TYPES.values()}
 POSITIONS = (1, 2, 3)
 SEED = 100
+SHUFFLE_SEED = 8000  # exit-training batch order
+
+
+def classifier(channels, hidden):
+    """GAP + MLP with `hidden` layers of 128 (an exit, or the head)."""
+    return Exit(channels, nets.NUM_CLASSES, len(hidden))
 
 
 def level_suffix(name):
@@ -61,18 +69,23 @@ def _pooled(net, level, batches):
 def feature_views(net, data, units, aug_views):
     """{view: [pooled 1..3, head logits]} of one level."""
     level = nets.level_widths(units)
-    views = {s.name: _pooled(net, level, fdata.eval_batches(data, s))
+    views = {s.name: _pooled(net, level, eval_batches(data, s))
              for s in data.splits()}
     for i in range(aug_views):
-        views[f"train_aug{i}"] = _pooled(
-            net, level, fexits._augmented(data, data.train,
-                                          fexits.AUG_SEED + i))
+        views[f"train_aug{i}"] = _pooled(net, level, _augmented(data, AUG_SEED + i))
     return views
+
+
+def _augmented(data, seed, batch_size=500):
+    """The train split, augmented (random crop, flip), normalised, in order."""
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, len(data.train.labels), batch_size):
+        yield data.normalise(augment(data.train.images[start:start + batch_size], gen))
 
 
 def cached_level_features(net, data, named_levels, aug_views, path, log):
     """{level name: views}, cached in `path` for this network's digest."""
-    digest = fexits.state_digest(net)
+    digest = state_digest(net)
     try:
         with np.load(path) as z:
             if str(z["digest"]) == digest:
@@ -100,7 +113,7 @@ def cached_level_features(net, data, named_levels, aug_views, path, log):
 def pad_exit(exit_small, full_in):
     """The exit with its first Linear zero-padded to `full_in` inputs."""
     hidden = EXIT_TYPES_BY_DEPTH[len(exit_small.mlp) // 2]
-    big = fnets.Classifier(full_in, hidden).eval()
+    big = classifier(full_in, hidden).eval()
     with torch.no_grad():
         for src, dst in zip(exit_small.mlp, big.mlp):
             if isinstance(src, nn.Linear):
@@ -115,7 +128,7 @@ def pad_exit(exit_small, full_in):
 
 def train_level_exits(net, views, data, units, level_name, epochs, log):
     """{exit name: Classifier with n_p inputs} of one level, trained."""
-    before = fexits.state_digest(net)
+    before = state_digest(net)
     widths = nets.stage_out_widths(units)
     train_views = [v for v in views if v.startswith("train")]
     labels = np.concatenate([data.train.labels] * len(train_views))
@@ -124,20 +137,21 @@ def train_level_exits(net, views, data, units, level_name, epochs, log):
         x = np.concatenate([views[v][p - 1] for v in train_views])
         for j, (t, hidden) in enumerate(EXIT_TYPES.items()):
             torch.manual_seed(SEED + 10 * i + j)
-            ex = fnets.Classifier(widths[p - 1], hidden)
-            fexits._train_mlp(ex.mlp, x, labels, epochs,
-                              seed=fexits.SHUFFLE_SEED + 10 * i + j)
+            ex = classifier(widths[p - 1], hidden)
+            bexits.train_mlp(ex.mlp, x, labels, epochs, SHUFFLE_SEED + 10 * i + j)
             name = exit_name(p, t, level_name)
-            acc = [(fexits.mlp_logits(ex.mlp, views[s.name][p - 1]).argmax(1)
+            acc = [(bexits.mlp_logits(ex.mlp, views[s.name][p - 1]).argmax(1)
                     == s.labels).mean() for s in data.splits()]
             log(f"{name} ({widths[p - 1]} inputs): train {acc[0]:.4f} "
                 f"val {acc[1]:.4f} test {acc[2]:.4f}")
             out[name] = ex.eval()
-    fexits.check_unchanged(before, net, log)
+    if state_digest(net) != before:
+        raise RuntimeError("training the exits changed the network")
+    log(f"network unchanged by exit training (sha256 {before[:16]}…)")
     return out
 
 
 def exit_macs(ex, n_in):
     """MACs of an exit whose input has n_in channels (14x14): first Linear
     over the prefix inputs plus the rest (GAP is not counted)."""
-    return fnets.count_macs(ex, (1, n_in, 14, 14))
+    return count_macs(ex, (1, n_in, 14, 14))

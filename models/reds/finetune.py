@@ -58,8 +58,7 @@ import time
 import torch
 from torch import nn
 
-from fmnist import data as fdata
-from fmnist.fit import accuracy
+from dyce_build.fit import accuracy, eval_batches, train_batches
 
 from . import nets
 
@@ -130,7 +129,7 @@ def predict(net, data, split, widths, batch_size=500, forward=dscnn_forward):
     net.eval()
     with torch.no_grad():
         out = [forward(net, x, widths)
-               for x in fdata.eval_batches(data, split, batch_size)]
+               for x in eval_batches(data, split, batch_size)]
     return torch.cat(out).numpy()
 
 
@@ -192,8 +191,7 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
         start = time.time()
         freeze_bn_stats(net)
         total, seen = 0.0, 0
-        batches = fdata.train_batches(data, data.train, BATCH,
-                                      seed=SEED * 1000 + epoch)
+        batches = train_batches(data, data.train, BATCH, SEED * 1000 + epoch)
         for step, (x, y) in enumerate(batches, 1):
             t0 = time.time()
             opt.zero_grad(set_to_none=True)

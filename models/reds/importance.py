@@ -1,7 +1,7 @@
 """Step 2: importance of every unit, Σ|w ⊙ g| (REDS).
 
 g is the gradient of the cross-entropy loss accumulated (summed) over
-`batches` training minibatches (batch 128, the augmentation of fmnist.data,
+`batches` training minibatches (batch 128, the builder's augmentation,
 a fixed seed), with the network in eval mode, i.e. BatchNorm using its
 running statistics: the gradient of the function that is deployed.
 
@@ -23,7 +23,7 @@ layer's units).
 import numpy as np
 from torch import nn
 
-from fmnist import data as fdata
+from dyce_build.fit import train_batches
 
 SEED = 31
 
@@ -33,7 +33,7 @@ def accumulated_gradients(net, data, batches, batch_size=128):
     net.eval()
     net.zero_grad(set_to_none=True)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    it = fdata.train_batches(data, data.train, batch_size, seed=SEED)
+    it = train_batches(data, data.train, batch_size, SEED)
     used = 0
     for x, y in it:
         loss_fn(net(x), y).backward()

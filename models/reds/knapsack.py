@@ -170,7 +170,7 @@ def check_exact(value, m_value, method):
         raise RuntimeError(f"{method} {value} != milp {m_value}")
 
 
-def solve_levels(imps, log, check_milp=True):
+def solve_levels(imps, log, check_milp=True, fractions=FRACTIONS):
     """Bottom-up levels: [(fraction, units, value, MACs)] from 25 % to 100 %.
 
     Returns also the per-level solve timings."""
@@ -179,7 +179,7 @@ def solve_levels(imps, log, check_milp=True):
     upper = [len(imp) for imp in imps]
     lower = [MIN_UNITS] * LAYERS
     levels, info = [], []
-    for frac in FRACTIONS:
+    for frac in sorted(fractions):
         budget = int(frac * full)
         start = time.time()
         units, value, macs = solve_dp(cum, budget, lower, upper)

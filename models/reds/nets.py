@@ -202,11 +202,11 @@ def stage_shapes(units=FULL_UNITS):
 
 def graph_macs(net, units):
     """{graph: MACs of the graph alone} at `units` (the hook counter of
-    fmnist.nets on the materialised narrow network)."""
-    from fmnist import nets as fnets
+    the builder on the materialised narrow network)."""
+    from dyce_build.nets import count_macs
     small = materialise(net, units)
     shapes = [INPUT_SHAPE] + stage_shapes(units)[:-1]
-    return {name: fnets.count_macs(stage, shape)
+    return {name: count_macs(stage, shape)
             for name, stage, shape in zip(GRAPHS, small.stages, shapes)}
 
 

@@ -3,26 +3,22 @@
 pretrain -> importance -> reorder -> knapsack -> finetune -> exits -> savers
 -> records -> package -> search (up to --until); search is the joint
 saver x exits x width configuration search of the engine's CLI, written
-into the package (fmnist.pipeline.search_step). Results are cached in WORK (loaded
-unless --force); trainings resume from their per-epoch checkpoints. The log
-is WORK/pipeline.log, step durations WORK/timings.json (fmnist.pipeline's
-Context does both).
+into the package (reds.context.search_step). Results are cached in WORK
+(loaded unless --force); trainings resume from their per-epoch
+checkpoints. The log is WORK/build.log (reds.context).
 """
 
-import json
 import os
 from dataclasses import dataclass
 
 import torch
 
-from fmnist import data as fdata
-from fmnist.pipeline import Context, cached_module
+import train_fmnist  # models/train_fmnist.py: the savers' recipe
+from dyce_build import records_file
+from dyce_build.fit import accuracy, predict
 
-from fmnist import nets as fnets
-from fmnist import pipeline as fpipeline
-from fmnist import records as frecords
-from fmnist.fit import accuracy, predict
-
+from . import context
+from .context import cached_module, load_json, save_json
 from . import exits as rexits
 from . import finetune as rfinetune
 from . import importance as rimportance
@@ -38,8 +34,6 @@ STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune",
 PACKAGE_NAME = "fashion-mnist-reds.dyce"
 RECORDS_NAME = "fashion-mnist-reds.records"
 THREADS = 2
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 
 
 @dataclass
@@ -61,29 +55,21 @@ class Profile:
     exit_epochs: int = 10
     exit_aug_views: int = 2
     search_lambda_step: float = 0.002
+    widths: tuple = (75, 50, 25)    # levels, % of the full network's MACs
+    saver_epochs: int = train_fmnist.SAVER_EPOCHS
+    pretrained: str = None          # a trained DS-CNN state dict: no pre-training
     smoke: bool = False
 
 
 FULL = Profile()
 SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=3,
-                finetune_epochs=1, exit_epochs=1, exit_aug_views=1,
+                finetune_epochs=1, exit_epochs=1, exit_aug_views=1, saver_epochs=1,
                 check_milp=False, search_lambda_step=0.01, smoke=True)
-
-
-def save_json(ctx, name, obj):
-    with open(ctx.path(name), "w") as f:
-        json.dump(obj, f, indent=1)
-
-
-def load_json(ctx, name):
-    with open(ctx.path(name)) as f:
-        return json.load(f)
 
 
 def pretrain_step(ctx):
     """Train (or load) the full-width network; log its accuracy."""
-    net = cached_module(ctx, "pretrain", pretrain.build,
-                        lambda net: pretrain.train(ctx, net))
+    net = pretrain.step(ctx)
     path = ctx.path("pretrain_accuracy.json")
     if not os.path.exists(path) or ctx.force:
         acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
@@ -117,16 +103,10 @@ def reorder_step(ctx, net, imps):
 
 
 def knapsack_step(ctx, imps):
-    """Units per level (w100, w75, w50, w25); WORK/knapsack.json."""
-    path = ctx.path("knapsack.json")
-    if os.path.exists(path) and not ctx.force:
-        info = load_json(ctx, "knapsack.json")
-    else:
-        _, info = ctx.timed("knapsack", lambda: rknapsack.solve_levels(
-            imps, ctx.log, ctx.profile.check_milp))
-        save_json(ctx, "knapsack.json", info)
-    by_frac = {round(e["fraction"] * 100): tuple(e["units"]) for e in info}
-    return [(f"w{pct}", by_frac[pct]) for pct in (100, 75, 50, 25)]
+    """Units per level (w100, then the profile's widths); WORK/knapsack.json."""
+    info = context.knapsack_info(ctx, lambda fractions: rknapsack.solve_levels(
+        imps, ctx.log, ctx.profile.check_milp, fractions))
+    return [(context.level_name(e), tuple(e["units"])) for e in context.by_width(info)]
 
 
 def levels_contract(named_levels):
@@ -180,7 +160,7 @@ def exits_step(ctx, net, named_levels):
             for p in rexits.POSITIONS:
                 for t, hidden in rexits.EXIT_TYPES.items():
                     name = rexits.exit_name(p, t, lvl)
-                    ex = fnets.Classifier(widths[p - 1], hidden)
+                    ex = rexits.classifier(widths[p - 1], hidden)
                     ex.load_state_dict(states[name])
                     level_exits[name] = ex.eval()
         ctx.log(f"exits: loaded {path}")
@@ -199,31 +179,23 @@ def exits_step(ctx, net, named_levels):
 
 
 def savers_step(ctx):
-    """The fmnist pipeline's savers (trained there if missing, never here).
-
-    Full run: build/fmnist (the fmnist pipeline's own work dir, FULL
-    profile). Smoke: WORK/fmnist-savers with the fmnist SMOKE profile, so a
-    smoke run writes only into its own work directory."""
-    if ctx.profile.smoke:
-        work, profile = ctx.path("fmnist-savers"), fpipeline.SMOKE
-    else:
-        work, profile = os.path.join(ROOT, "build", "fmnist"), fpipeline.FULL
-    os.makedirs(work, exist_ok=True)
-    fctx = Context(work=work, out=work, profile=profile, force=False)
-    fctx.data = ctx.data
-    savers = fpipeline.savers_step(fctx)
-    ctx.log(f"savers: from {work}")
-    return savers
+    """The Fashion-MNIST package's savers (models/backbones/plain_cnn.py):
+    those the Fashion-MNIST build trained (build/fmnist) in a full run,
+    else trained here with its recipe (smoke: one epoch)."""
+    return {f"saver{i}": context.borrowed(ctx, f"saver{i}", spec,
+                                          ctx.profile.saver_epochs,
+                                          train_fmnist.SEED + 10 + i)
+            for i, spec in enumerate(train_fmnist.SAVERS)}
 
 
 def records_step(ctx, net, savers, named_levels, level_exits, features,
                  macs, pre_acc):
     rec = rrecords.collect(net, savers, named_levels, level_exits, ctx.data,
                            features)
-    path = os.path.join(ctx.out, RECORDS_NAME)
-    frecords.write(path, rec)
-    frecords.save_npz(ctx.path("records.npz"), rec)
-    table = ("# REDS DS-CNN on Fashion-MNIST (PyTorch, float32)\n\n"
+    path = os.path.join(ctx.out, ctx.records)
+    records_file.write(path, rec)
+    records_file.save_npz(ctx.path("records.npz"), rec)
+    table = (f"# REDS DS-CNN on {ctx.data_dir} (PyTorch, float32)\n\n"
              + rreport.level_table(named_levels, macs, pre_acc, rec) + "\n"
              + rreport.records_table(rec, macs))
     with open(ctx.path("accuracy.md"), "w") as f:
@@ -237,11 +209,10 @@ def package_step(ctx, net, savers, named_levels, level_exits, levels):
               for n, e in level_exits.items()}
     specs = rpackage.graph_specs(net, savers, padded,
                                  [n for n, _ in named_levels])
-    path = os.path.join(ctx.out, PACKAGE_NAME)
-    size, with_levels = rpackage.build(specs, ctx.data, ctx.path("onnx"),
-                                       path, levels, ctx.log)
+    path = os.path.join(ctx.out, ctx.package)
+    size = rpackage.build(specs, ctx.data, ctx.path("onnx"), path, levels)
     ctx.log(f"package: wrote {path} ({size} bytes, {len(specs)} graphs, "
-            f"levels {'included' if with_levels else 'NOT included'})")
+            f"{len(levels)} levels)")
 
 
 def check_sliced(net, named_levels, data, log):
@@ -261,13 +232,11 @@ def start(ctx, steps, until):
     """The beginning of a REDS run (this one and models/reds_resnet's):
     folders, threads, data; returns done(step), true for steps past
     `until`."""
-    os.makedirs(ctx.work, exist_ok=True)
-    os.makedirs(ctx.out, exist_ok=True)
     torch.set_num_threads(ctx.profile.threads)
-    ctx.data = fdata.load(limit=ctx.profile.limit)
-    ctx.log(f"data: train {len(ctx.data.train.labels)} val "
-            f"{len(ctx.data.val.labels)} test {len(ctx.data.test.labels)}; "
-            f"mean {ctx.data.mean:.6f} std {ctx.data.std:.6f}; threads "
+    data = context.load_data(ctx)
+    ctx.log(f"data: train {len(data.train.labels)} val "
+            f"{len(data.val.labels)} test {len(data.test.labels)}; "
+            f"mean {data.mean[0]:.6f} std {data.std[0]:.6f}; threads "
             f"{ctx.profile.threads}")
     last = steps.index(until)
     return lambda step: last < steps.index(step)
@@ -315,5 +284,4 @@ def run(ctx, until=STEPS[-1]):
         ctx, net, savers, named_levels, level_exits, levels))
     if done("search"):
         return
-    ctx.timed("search", lambda: fpipeline.search_step(ctx, PACKAGE_NAME,
-                                                      RECORDS_NAME))
+    ctx.timed("search", lambda: context.search_step(ctx, ctx.package, ctx.records))

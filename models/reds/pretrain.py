@@ -1,18 +1,18 @@
-"""Step 1: pre-train the full-width DS-CNN with the shared fmnist SGD loop.
+"""Step 1: pre-train the full-width DS-CNN with the builder's SGD loop.
 
-The recipe is fmnist.fit's (SGD Nesterov 0.9, weight decay 5e-4, batch 128,
-label smoothing 0.1, OneCycle max lr 0.2, the augmentation of fmnist.data),
-with the epoch count of the profile. The model runs in channels_last memory
-format: PyTorch's CPU depthwise convolution is about twice as fast that way.
+The recipe is dyce_build.fit's (SGD Nesterov 0.9, weight decay 5e-4 on
+weights, batch 128, label smoothing 0.1, OneCycle max lr 0.2, random crop
+and flip, BatchNorm statistics re-estimated on clean images at the end),
+with the epoch count of the profile; the loop trains in channels_last
+memory format where that is faster (PyTorch's CPU depthwise convolution
+is about twice as fast that way).
 """
-
-import shutil
 
 import torch
 
-from fmnist.fit import TrainConfig, fit
+from dyce_build import backbones
 
-from . import nets
+from . import context, nets
 
 SEED = 21
 
@@ -23,12 +23,9 @@ def build():
     return nets.DSCNN()
 
 
-def train(ctx, net):
-    """Train `net` in place (resuming from WORK/ckpt/pretrain); eval mode."""
-    ckpt = ctx.path("ckpt", "pretrain")
-    if ctx.force:
-        shutil.rmtree(ckpt, ignore_errors=True)
-    cfg = TrainConfig(epochs=ctx.profile.pretrain_epochs, seed=SEED)
-    net = net.to(memory_format=torch.channels_last)
-    fit(net, ctx.data, cfg, ckpt, lambda m: ctx.log(f"pretrain: {m}"))
-    return net.to(memory_format=torch.contiguous_format).eval()
+def step(ctx):
+    """The profile's `pretrained` weights, else train (or load) WORK/pretrain.pt."""
+    if ctx.profile.pretrained:
+        ctx.log(f"pretrain: weights from {ctx.profile.pretrained}")
+        return backbones.load_weights(build(), ctx.profile.pretrained)
+    return context.trained(ctx, "pretrain", build, ctx.profile.pretrain_epochs, SEED)

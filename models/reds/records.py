@@ -3,22 +3,22 @@
 Graph order: saver0, saver1, saver2 (level-independent), then per level
 (w100, w75, w50, w25): its exits exit1_a, exit1_b, …, exit3_b (level 0
 plain names, other levels `exit<p>_<t>_w<L>`) and its head (`head`,
-`head@w75`, `head@w50`, `head@w25`). Splits train, val, test (fmnist.data).
+`head@w75`, `head@w50`, `head@w25`). Splits train, val, test (reds.context.load_data).
 MACs of each entry are the graph's own at that level: head@wL is the head
 with the level's widths, an exit of level L reads a stage output of the
 level's width (its first Linear uses only those inputs; GAP is not
 counted), savers as usual. Predictions: PyTorch float32 eval mode,
 un-augmented; exits and heads from the cached per-level features
 (reds.exits), savers on the normalised images. The encoder and the
-read-back check are fmnist.records'.
+read-back check are the builder's (dyce_build.records_file).
 """
 
 import numpy as np
 
-from fmnist import exits as fexits
-from fmnist import nets as fnets
-from fmnist import records as frecords
-from fmnist.fit import predict
+from dyce_build import records_file
+from dyce_build.exits import mlp_logits
+from dyce_build.fit import predict
+from dyce_build.nets import count_macs
 
 from . import exits as rexits
 from . import nets
@@ -28,7 +28,7 @@ def entries(net, savers, named_levels, level_exits):
     """[(name, macs, fn(split, level_views) -> logits)] in records order."""
     out = []
     for name, saver in savers.items():
-        out.append((name, fnets.count_macs(saver, fnets.INPUT_SHAPE),
+        out.append((name, count_macs(saver, nets.INPUT_SHAPE),
                     None, saver))
     for lvl, units in named_levels:
         widths = nets.stage_out_widths(units)
@@ -44,11 +44,11 @@ def entries(net, savers, named_levels, level_exits):
 
 
 def collect(net, savers, named_levels, level_exits, data, features):
-    """Records dict (fmnist.records.collect's layout)."""
+    """Records dict (dyce_build.records_file's layout)."""
     ents = entries(net, savers, named_levels, level_exits)
     rec = {"names": [e[0] for e in ents],
            "macs": np.array([e[1] for e in ents], np.uint64),
-           "classes": fnets.NUM_CLASSES, "splits": []}
+           "classes": nets.NUM_CLASSES, "splits": []}
     for split in data.splits():
         preds = []
         for name, _, where, module in ents:
@@ -58,7 +58,8 @@ def collect(net, savers, named_levels, level_exits, data, features):
                 lvl, p = where
                 feats = features[lvl][split.name][p - 1]
                 logits = (feats if p == 4
-                          else fexits.mlp_logits(module.mlp, feats))
-            preds.append(frecords.softmax_top1(logits))
-        rec["splits"].append(frecords.split_block(split, preds))
+                          else mlp_logits(module.mlp, feats))
+            preds.append(records_file.softmax_top1(logits))
+        rec["splits"].append(records_file.split_block(
+            split.name, split.index, split.labels, preds))
     return rec

@@ -1,6 +1,6 @@
 """WORK/accuracy.md: per-level widths, MACs, accuracy (net and exits)."""
 
-from fmnist.records import accuracies
+from dyce_build.records_file import accuracies
 
 from . import exits as rexits
 from . import nets
@@ -23,7 +23,7 @@ def level_table(named_levels, stage_macs, pretrained_acc, rec):
             f"| {lvl} | {', '.join(map(str, units))} | {m:,} | "
             f"{100 * m / full:.2f} | {nets.param_count(units):,} | "
             f"{100 * acc['val'][head]:.2f} | {100 * acc['test'][head]:.2f} | "
-            f"{REDS_PAPER[lvl]} |")
+            f"{REDS_PAPER.get(lvl, '—')} |")
     lines.append(f"\nPre-trained full network (before reordering and "
                  f"fine-tuning): val {100 * pretrained_acc['val']:.2f} %, "
                  f"test {100 * pretrained_acc['test']:.2f} % (REDS paper: "

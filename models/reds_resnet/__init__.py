@@ -1,5 +1,6 @@
 """REDS (nested width subnetworks, arXiv 2311.13349) on the Fashion-MNIST
-ResNet-20 of models/fmnist: models/train_reds_resnet.py is the command line.
+ResNet-20 (models/backbones/resnet_cifar.py:resnet20, as models/train_fmnist.py
+trains it): models/train_reds_resnet.py is the command line.
 
 | module | purpose |
 |---|---|

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 
-from fmnist import data as fdata
 
 from . import nets
 
@@ -59,11 +58,11 @@ def check_info(pkg, named_levels, log):
     return out
 
 
-def eval_levels(pkg, named_levels, log, limit=None, split="test"):
+def eval_levels(pkg, data_dir, named_levels, log, limit=None, split="test"):
     """{level: engine eval JSON} of the head path at every level."""
     out = {}
     for name, _ in named_levels:
-        args = ["eval", pkg, "--data", fdata.DATA_DIR, "--split", split,
+        args = ["eval", pkg, "--data", data_dir, "--split", split,
                 "--graph", "head", "--level", name, "--json"]
         if limit:
             args += ["--limit", str(limit)]

@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from reds import knapsack as rknapsack
+from reds import context, knapsack as rknapsack
 
 from . import nets
 
@@ -233,15 +233,15 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
     return nets.Widths.of_units(units), float(-res.fun), res.message
 
 
-def solve_levels(imps, log, check_milp=True):
-    """Bottom-up levels [Widths] for 25, 50, 75 % then the full network,
+def solve_levels(imps, log, check_milp=True, fractions=FRACTIONS):
+    """Bottom-up levels [Widths] for `fractions` (25, 50, 75 %) then the full network,
     and the per-level info dicts (knapsack.json)."""
     cum = cumulative(imps)
     full = nets.total_macs(nets.FULL)
     upper = [len(imp) for imp in imps]
     lower = [MIN_UNITS] * GROUPS
     levels, info = [], []
-    for frac in FRACTIONS:
+    for frac in sorted(fractions):
         budget = int(frac * full)
         widths, value, macs, stats = solve(cum, budget, lower, upper)
         entry = {"fraction": frac, "budget": budget,
@@ -274,7 +274,6 @@ def solve_levels(imps, log, check_milp=True):
 
 
 def named_levels(info):
-    """[(name, Widths)] for w100, w75, w50, w25 from knapsack.json."""
-    by_pct = {round(e["fraction"] * 100): nets.Widths.from_json(e["widths"])
-              for e in info}
-    return [(f"w{pct}", by_pct[pct]) for pct in (100, 75, 50, 25)]
+    """[(name, Widths)], w100 first, from knapsack.json."""
+    return [(context.level_name(e), nets.Widths.from_json(e["widths"]))
+            for e in context.by_width(info)]

@@ -1,10 +1,10 @@
 """The Fashion-MNIST ResNet-20 with a free width per unit group.
 
-Same modules, names and state_dict keys as fmnist.nets.Backbone (so
-build/fmnist/backbone.pt loads strictly, and the graphs export exactly as
-the fmnist package's do), except that every basic block has its own inner
-width (the first conv's output channels) and every residual stream its own
-width.
+The layers of models/backbones/resnet_cifar.py's resnet20 (whose trained
+weights `from_resnet_cifar` maps in), grouped as the package's graphs:
+`stages[k]` is block k + 1 (the stem inside the first), `head` GAP +
+Linear; every basic block has its own inner width (the first conv's output
+channels) and every residual stream its own width.
 
 Unit groups (the "layers" of the knapsack), in this order everywhere
 (importance.npz, permutations, widths):
@@ -35,17 +35,23 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from fmnist import nets as fnets
+from dyce_build.nets import Exit
 
-STREAMS = fnets.WIDTHS                      # (16, 32, 64)
-PER_STREAM = fnets.BLOCKS_PER_STAGE          # 3
+STREAMS = (16, 32, 64)                       # resnet_cifar.WIDTHS
+PER_STREAM = 3
 BLOCKS = len(STREAMS) * PER_STREAM           # 9
-NUM_CLASSES = fnets.NUM_CLASSES
-INPUT_SHAPE = fnets.INPUT_SHAPE
+NUM_CLASSES = 10
+INPUT_SHAPE = (1, 1, 28, 28)
 HW = (28 * 28, 14 * 14, 7 * 7)               # output pixels per stream
 GRAPHS = tuple(f"stage{k}" for k in range(1, BLOCKS + 1)) + ("head",)
 GROUP_NAMES = (tuple(f"stream{s}" for s in range(len(STREAMS)))
                + tuple(f"inner{b + 1}" for b in range(BLOCKS)))
+
+
+def conv_bn(cin, cout, kernel, stride):
+    """resnet_cifar.conv_bn (the same parameter names)."""
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+                         nn.BatchNorm2d(cout))
 
 
 class Widths(NamedTuple):
@@ -93,13 +99,13 @@ def block_io(widths, b):
 
 
 class Block(nn.Module):
-    """fmnist.nets.BasicBlock with a separate inner width."""
+    """resnet_cifar.BasicBlock with a separate inner width."""
 
     def __init__(self, cin, inner, cout, stride, project):
         super().__init__()
-        self.body = nn.Sequential(fnets.conv_bn(cin, inner, 3, stride),
-                                  nn.ReLU(), fnets.conv_bn(inner, cout, 3, 1))
-        self.shortcut = (fnets.conv_bn(cin, cout, 1, stride) if project
+        self.body = nn.Sequential(conv_bn(cin, inner, 3, stride),
+                                  nn.ReLU(), conv_bn(inner, cout, 3, 1))
+        self.shortcut = (conv_bn(cin, cout, 1, stride) if project
                          else nn.Identity())
         self.relu = nn.ReLU()
 
@@ -107,24 +113,50 @@ class Block(nn.Module):
         return self.relu(self.body(x) + self.shortcut(x))
 
 
-class ResNet(fnets.Backbone):
-    """ResNet-20 at `widths`; `stages[k]` is graph stage<k+1>, then `head`.
-    At FULL its state_dict is fmnist.nets.Backbone's, whose features and
-    forward it keeps."""
+class ResNet(nn.Module):
+    """ResNet-20 at `widths`; `stages[k]` is graph stage<k+1>, then `head`."""
 
     def __init__(self, widths=FULL):
-        nn.Module.__init__(self)  # Backbone's layers are built here instead
+        super().__init__()
         blocks = []
         for b in range(BLOCKS):
             cin, inner, cout = block_io(widths, b)
             stride = 2 if projects(b) else 1
             blocks.append(Block(cin, inner, cout, stride, projects(b)))
-        stem = nn.Sequential(fnets.conv_bn(1, widths.stream[0], 3, 1),
-                             nn.ReLU())
+        stem = nn.Sequential(conv_bn(1, widths.stream[0], 3, 1), nn.ReLU())
         blocks[0] = nn.Sequential(stem, blocks[0])
         self.stages = nn.ModuleList(blocks)
-        self.head = fnets.Classifier(widths.stream[-1])
+        self.head = Exit(widths.stream[-1], NUM_CLASSES, 0)
         self.widths = widths
+
+    def features(self, x):
+        """The output of every stage, in order."""
+        outs = []
+        for stage in self.stages:
+            x = stage(x)
+            outs.append(x)
+        return outs
+
+    def forward(self, x):
+        return self.head(self.features(x)[-1])
+
+
+def from_resnet_cifar(state):
+    """resnet_cifar.resnet20's state dict with ResNet's keys (at FULL):
+    stem.* -> stages.0.0.*, stages.<s>.<b>.* -> the stage of block 3s + b,
+    fc.* -> head.mlp.0.*."""
+    out = {}
+    for key, value in state.items():
+        first, rest = key.split(".", 1)
+        if first == "stem":
+            out["stages.0.0." + rest] = value
+        elif first == "fc":
+            out["head.mlp.0." + rest] = value
+        else:
+            s, b, tail = rest.split(".", 2)
+            k = PER_STREAM * int(s) + int(b)
+            out[f"stages.0.1.{tail}" if k == 0 else f"stages.{k}.{tail}"] = value
+    return out
 
 
 def stem(net):

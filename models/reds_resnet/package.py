@@ -1,9 +1,9 @@
 """ONNX export and conversion into the REDS ResNet-20 package.
 
-Graphs: stage1 ... stage9, head -- the fmnist package's backbone graphs
-(fmnist.nets.graph_specs without savers and exits), exported one by one at
-full width with fmnist.package (opset 13, eval, batch 1, constant folding)
-and converted with convert.convert_graphs(..., levels=LEVELS).
+Graphs: stage1 ... stage9, head -- the network's stages, exported one by
+one at full width with the builder's dyce_build.package (opset 13, eval,
+batch 1, constant folding) and converted with
+convert.convert_graphs(..., levels=LEVELS).
 
 LEVELS (the contract of convert.convert_graphs): per level, per graph, the
 output channels of every dense conv / fully connected node in the
@@ -15,8 +15,8 @@ other 3x3 conv, `fc` the classifier -- and the role's width at the level
 (nets.level_graph_widths: stem, conv2 and shortcut produce the stream S,
 conv1 the block's inner width I, fc the 10 classes). Every graph must show
 exactly the expected roles. The package is read back and checked with
-fmnist.package.check_package (names, sources, full-width MACs, labels,
-input spec).
+dyce_build.package.check (names, sources, full-width MACs, labels, input
+spec).
 """
 
 import os
@@ -25,19 +25,17 @@ import convert  # models/convert.py
 import dyce_format
 from dyce_codes import P_KH, P_KW
 
-from fmnist import data as fdata
-from fmnist import nets as fnets
-from fmnist import package as fpackage
+from dyce_build import package as bpackage
 
 from . import nets
 
 
 def graph_specs(net):
     """[(name, module, source, input shape)]: stage1..9, head."""
-    specs = fnets.graph_specs(net, {}, {})
-    if [s[0] for s in specs] != list(nets.GRAPHS):
-        raise RuntimeError(f"unexpected graphs {[s[0] for s in specs]}")
-    return specs
+    shapes = [nets.INPUT_SHAPE] + nets.stage_shapes(net.widths)
+    sources = [None] + list(nets.GRAPHS[:-1])
+    modules = list(net.stages) + [net.head]
+    return list(zip(nets.GRAPHS, modules, sources, shapes))
 
 
 def dense_roles(graph):
@@ -92,13 +90,12 @@ def levels_contract(named_levels, roles):
 def build(net, named_levels, data, onnx_dir, path):
     """Export, convert with levels, check, write; (size, LEVELS, roles)."""
     specs = graph_specs(net)
-    converted = fpackage.convert_specs(specs, onnx_dir)
+    converted = bpackage.export_specs(specs, onnx_dir)
     roles = graph_roles(converted)
     levels = levels_contract(named_levels, roles)
-    raw = convert.convert_graphs(converted, labels=fdata.LABELS,
-                                 input_spec=fpackage.input_spec(data),
-                                 levels=levels)
-    fpackage.check_package(raw, specs, data)
+    raw = convert.convert_graphs(converted, labels=data.classes,
+                                 input_spec=data.input_spec(), levels=levels)
+    bpackage.check(raw, specs, data.classes, data.input_spec())
     stored = dyce_format.read_levels(raw)
     if [n for n, _ in stored] != [n for n, _ in named_levels]:
         raise RuntimeError(f"package levels {[n for n, _ in stored]}")

@@ -3,8 +3,8 @@
 backbone -> importance -> reorder -> knapsack -> finetune -> records ->
 package -> verify (up to --until). Results are cached in WORK (loaded
 unless --force; the backbone is never retrained here); the fine-tuning
-resumes from its per-epoch checkpoint. The log is WORK/pipeline.log, step
-durations WORK/timings.json (fmnist.pipeline's Context does both).
+resumes from its per-epoch checkpoint. The log is WORK/build.log
+(reds.context).
 
 Cached files: pretrain_accuracy.json, importance.npz, knapsack.json,
 levels.json (the LEVELS given to convert.convert_graphs), roles.json
@@ -15,18 +15,15 @@ finetune_timing.json, records.npz, accuracy.md, engine.json.
 import os
 from dataclasses import dataclass
 
-import torch
+import train_fmnist  # models/train_fmnist.py: the backbone's recipe
+from dyce_build import records_file
+from dyce_build.data import test_split
+from dyce_build.features import state_digest
+from dyce_build.fit import accuracy, predict
+from dyce_build.nets import count_macs
 
-from fmnist import data as fdata
-from fmnist import exits as fexits
-from fmnist import pipeline as fpipeline
-from fmnist import records as frecords
-from fmnist.fit import accuracy, predict
-from fmnist import nets as fnets
-from fmnist.pipeline import Context
-
-from reds import pipeline as rpipeline
-from reds.pipeline import load_json, save_json
+from reds import context, pipeline as rpipeline
+from reds.context import load_json, save_json
 
 from . import engine as rengine
 from . import finetune as rfinetune
@@ -44,8 +41,6 @@ STEPS = ("backbone", "importance", "reorder", "knapsack", "finetune",
 PACKAGE_NAME = "fashion-mnist-reds-resnet.dyce"
 RECORDS_NAME = "fashion-mnist-reds-resnet.records"
 THREADS = 2
-ROOT = rengine.ROOT
-BACKBONE = os.path.join(ROOT, "build", "fmnist", "backbone.pt")
 CHECK_IMAGES = 1000
 
 
@@ -61,13 +56,15 @@ class Profile:
     threads: int = THREADS
     check_milp: bool = True
     eval_limit: int = None
-    backbone: str = BACKBONE
+    backbone: str = None        # a resnet20 state dict (--backbone)
+    backbone_epochs: int = train_fmnist.BACKBONE_EPOCHS  # when trained here
+    widths: tuple = (75, 50, 25)    # levels, % of the full network's MACs
     smoke: bool = False
 
 
 FULL = Profile()
 SMOKE = Profile(limit=300, importance_batches=3, finetune_epochs=1,
-                eval_limit=200, smoke=True)
+                eval_limit=200, backbone_epochs=1, smoke=True)
 
 
 def check_data(ctx):
@@ -75,32 +72,22 @@ def check_data(ctx):
     if len(ctx.data.val.labels) >= CHECK_IMAGES:
         data = ctx.data
     else:
-        data = fdata.load()
+        data = context.load_data(ctx, limit=None)
     return data, data.normalise(data.val.images[:CHECK_IMAGES])
 
 
 def backbone_step(ctx):
-    """The trained ResNet-20 of the fmnist pipeline as a nets.ResNet.
-
-    profile.backbone (default build/fmnist/backbone.pt) when it exists; else
-    the fmnist pipeline trains it: the full run in build/fmnist (its FULL
-    profile, about 1.5 h), --smoke in WORK/fmnist-backbone (SMOKE profile)."""
-    path = ctx.profile.backbone
-    if not os.path.exists(path):
-        if ctx.profile.smoke:
-            work, profile = ctx.path("fmnist-backbone"), fpipeline.SMOKE
-        else:
-            work, profile = os.path.dirname(path), fpipeline.FULL
-        os.makedirs(work, exist_ok=True)
-        fctx = Context(work=work, out=work, profile=profile, force=False)
-        fctx.data = ctx.data
-        fpipeline.backbone_step(fctx)
-        path = fctx.path("backbone.pt")
+    """The trained resnet20 as a nets.ResNet: --backbone, else the
+    Fashion-MNIST build's (build/fmnist/backbone.pt), else trained here
+    with its recipe (about 1 h; smoke: one epoch)."""
+    trained = context.borrowed(ctx, "backbone", train_fmnist.BACKBONE,
+                               ctx.profile.backbone_epochs, train_fmnist.SEED,
+                               ctx.profile.backbone)
     net = nets.ResNet()
-    net.load_state_dict(torch.load(path))
+    net.load_state_dict(nets.from_resnet_cifar(trained.state_dict()))
     net.eval()
-    digest = fexits.state_digest(net)
-    ctx.log(f"backbone: {path} (sha256 {digest[:16]}…)")
+    digest = state_digest(net)
+    ctx.log(f"backbone: resnet20 (sha256 {digest[:16]}…)")
     acc = (load_json(ctx, "pretrain_accuracy.json")
            if os.path.exists(ctx.path("pretrain_accuracy.json")) else {})
     if acc.get("digest") != digest or acc.get("limit") != ctx.profile.limit:
@@ -131,14 +118,10 @@ def copy_net(net):
 
 
 def knapsack_step(ctx, imps):
-    """[(name, Widths)] for w100, w75, w50, w25; WORK/knapsack.json."""
-    if os.path.exists(ctx.path("knapsack.json")) and not ctx.force:
-        info = load_json(ctx, "knapsack.json")
-    else:
-        _, info = ctx.timed("knapsack", lambda: rknapsack.solve_levels(
-            imps, ctx.log, ctx.profile.check_milp))
-        save_json(ctx, "knapsack.json", info)
-    return rknapsack.named_levels(info)
+    """[(name, Widths)], w100 first; WORK/knapsack.json."""
+    return rknapsack.named_levels(context.knapsack_info(
+        ctx, lambda fractions: rknapsack.solve_levels(
+            imps, ctx.log, ctx.profile.check_milp, fractions)))
 
 
 def level_macs(net, named_levels):
@@ -152,7 +135,7 @@ def level_macs(net, named_levels):
         modules = list(small.stages) + [small.head]
         m = nets.graph_macs(widths)
         for g, mod, shape in zip(nets.GRAPHS, modules, shapes_in):
-            hooked = fnets.count_macs(mod, shape)
+            hooked = count_macs(mod, shape)
             if hooked != m[g]:
                 raise RuntimeError(f"{name} {g}: MACs {m[g]} != {hooked}")
         m["total"] = sum(m[g] for g in nets.GRAPHS)
@@ -175,9 +158,9 @@ def finetune_step(ctx, sorted_net, named_levels):
 
 def records_step(ctx, net, named_levels, pre_acc):
     rec = rrecords.collect(net, named_levels, ctx.data)
-    path = os.path.join(ctx.out, RECORDS_NAME)
-    frecords.write(path, rec)
-    frecords.save_npz(ctx.path("records.npz"), rec)
+    path = os.path.join(ctx.out, ctx.records)
+    records_file.write(path, rec)
+    records_file.save_npz(ctx.path("records.npz"), rec)
     write_report(ctx, named_levels, pre_acc, rec)
     ctx.log(f"records: wrote {path} ({os.path.getsize(path)} bytes, "
             f"{len(rec['names'])} entries, read back OK)")
@@ -185,7 +168,7 @@ def records_step(ctx, net, named_levels, pre_acc):
 
 
 def write_report(ctx, named_levels, pre_acc, rec, engine=None):
-    table = ("# REDS ResNet-20 on Fashion-MNIST\n\n"
+    table = (f"# REDS ResNet-20 on {ctx.data_dir}\n\n"
              + rreport.level_table(named_levels, pre_acc, rec, engine) + "\n"
              + "MACs of every graph alone per level:\n\n"
              + rreport.graph_macs_table(named_levels))
@@ -195,7 +178,7 @@ def write_report(ctx, named_levels, pre_acc, rec, engine=None):
 
 
 def package_step(ctx, net, named_levels):
-    path = os.path.join(ctx.out, PACKAGE_NAME)
+    path = os.path.join(ctx.out, ctx.package)
     size, levels, roles = rpackage.build(net, named_levels, ctx.data,
                                          ctx.path("onnx"), path)
     save_json(ctx, "levels.json", levels)
@@ -210,10 +193,11 @@ def verify_step(ctx, named_levels, pre_acc, rec):
         ctx.log(f"verify: {rengine.DYCE_CLI} missing, skipped "
                 "(bash scripts/build.sh native)")
         return None
-    pkg = os.path.join(ctx.out, PACKAGE_NAME)
+    pkg = os.path.join(ctx.out, ctx.package)
     info = rengine.check_info(pkg, named_levels, ctx.log)
-    evals = rengine.eval_levels(pkg, named_levels, ctx.log,
-                                limit=ctx.profile.eval_limit)
+    evals = rengine.eval_levels(pkg, ctx.data_dir, named_levels, ctx.log,
+                                limit=ctx.profile.eval_limit,
+                                split=test_split(ctx.data_dir))
     save_json(ctx, "engine.json", {"info": info, "eval": evals})
     write_report(ctx, named_levels, pre_acc, rec, evals)
     return evals

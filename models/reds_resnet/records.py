@@ -7,12 +7,12 @@ as the DS-CNN's records count a graph alone. Predictions: PyTorch float32,
 eval mode, un-augmented, the sliced forward at the level's widths. With the
 records beside the package, `dyce eval --graph head --level L` reports how
 often the engine agrees with PyTorch. The encoder and the read-back check
-are fmnist.records'.
+are the builder's (dyce_build.records_file).
 """
 
 import numpy as np
 
-from fmnist import records as frecords
+from dyce_build import records_file
 from reds.exits import head_name
 
 from . import finetune as rfinetune
@@ -20,7 +20,7 @@ from . import nets
 
 
 def collect(net, named_levels, data, log=None):
-    """Records dict (fmnist.records layout) and {level: {split: logits}}."""
+    """Records dict (dyce_build.records_file's layout) and {level: {split: logits}}."""
     rec = {"names": [head_name(n) for n, _ in named_levels],
            "macs": np.array([nets.graph_macs(w)["head"]
                              for _, w in named_levels], np.uint64),
@@ -29,8 +29,9 @@ def collect(net, named_levels, data, log=None):
         preds = []
         for name, widths in named_levels:
             logits = rfinetune.predict(net, data, split, widths)
-            preds.append(frecords.softmax_top1(logits))
+            preds.append(records_file.softmax_top1(logits))
             if log:
                 log(f"records: {name} {split.name} done")
-        rec["splits"].append(frecords.split_block(split, preds))
+        rec["splits"].append(records_file.split_block(
+            split.name, split.index, split.labels, preds))
     return rec

@@ -1,6 +1,6 @@
 """WORK/accuracy.md: per-level widths, MACs, parameters, accuracy."""
 
-from fmnist.records import accuracies
+from dyce_build.records_file import accuracies
 from reds.exits import head_name
 
 from . import nets

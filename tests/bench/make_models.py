@@ -10,7 +10,7 @@ Writes OUTDIR/NAME.{onnx,dyce,tfjs.json,tfjs.bin} for:
                             the same; not in the default list of bench.mjs
                             (5x5 depthwise, squeeze-excitation, hard-swish
                             and SiLU: `--models` picks them)
-  fmnist_backbone           the Fashion-MNIST ResNet-20 (models/fmnist/nets.py)
+  fmnist_backbone           the Fashion-MNIST ResNet-20 (models/backbones/resnet_cifar.py)
   fmnist_saver0             its smallest tiny saver (same file)
   conv3x3_56x56x64          one 3x3 conv, 56x56x64 -> 64, bias + ReLU,
                             behind a 1x1 conv 4 -> 64 (a package input has
@@ -38,7 +38,9 @@ sys.path.insert(0, os.path.join(ROOT, "models"))
 import convert  # noqa: E402
 from dyce_codes import P_GROUPS, P_KH, P_KW  # noqa: E402
 import dyce_format  # noqa: E402
-from fmnist import nets  # noqa: E402
+from backbones import plain_cnn, resnet_cifar  # noqa: E402  (models/backbones)
+
+FMNIST_INPUT = (1, 1, 28, 28)
 
 
 class Conv3x3(nn.Module):
@@ -54,11 +56,11 @@ class Conv3x3(nn.Module):
 
 
 def fmnist_backbone():
-    return nets.Backbone()
+    return resnet_cifar.resnet20(10, 1)
 
 
 def fmnist_saver0():
-    return nets.Saver(nets.SAVERS[0])
+    return plain_cnn.tiny_s(10, 1)
 
 
 # name -> (constructor or None to copy build/testmodels/NAME.onnx, shape)
@@ -67,8 +69,8 @@ MODELS = {
     "resnet18": (None, (1, 3, 224, 224)),
     "mobilenet_v3_small": (None, (1, 3, 224, 224)),
     "efficientnet_b0": (None, (1, 3, 224, 224)),
-    "fmnist_backbone": (fmnist_backbone, nets.INPUT_SHAPE),
-    "fmnist_saver0": (fmnist_saver0, nets.INPUT_SHAPE),
+    "fmnist_backbone": (fmnist_backbone, FMNIST_INPUT),
+    "fmnist_saver0": (fmnist_saver0, FMNIST_INPUT),
     "conv3x3_56x56x64": (Conv3x3, (1, 4, 56, 56)),
 }
 
@@ -148,7 +150,8 @@ def main():
     torch.set_num_threads(1)
     for name, (build, shape) in MODELS.items():
         base = os.path.join(out, name)
-        sources = [os.path.abspath(__file__), *convert.SOURCES, nets.__file__]
+        sources = [os.path.abspath(__file__), *convert.SOURCES, resnet_cifar.__file__,
+                   plain_cnn.__file__]
         if build is None:
             sources.append(os.path.join(ROOT, "build", "testmodels",
                                         name + ".onnx"))

@@ -274,6 +274,30 @@ except BuildError as err:
     assert.match(r.out, /candidate exit positions/);
   });
 
+  test('--widths: the two networks REDS narrows, on (a)\'s PNG folder — levels in the package, the engine and PyTorch agree at every level', () => {
+    const data = path.join(tmp, 'fmnist');
+    // ResNet-20 (a backbone file of models/backbones): stage1..9 + head per level.
+    const res = path.join(tmp, 'w/resnet.dyce');
+    mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/resnet_cifar.py:resnet20'), '--widths', '75,50', '--out', res]);
+    const info = JSON.parse(run(DYCE, ['info', res, '--json']).out);
+    assert.deepEqual(info.levels.map((l) => l.name), ['w100', 'w75', 'w50']);
+    const full = info.levels[0].head_path_macs;
+    info.levels.slice(1).forEach((l, i) => assert.ok(Math.abs(l.head_path_macs / full - [0.75, 0.5][i]) < 0.01, JSON.stringify(l)));
+    for (const level of ['w100', 'w75', 'w50']) {
+      const e = JSON.parse(run(DYCE, ['eval', res, '--data', data, '--graph', 'head', '--level', level, '--json']).out);
+      assert.equal(e.agreement, 1, `${level}: engine vs PyTorch ${JSON.stringify(e)}`);
+    }
+    assert.match(fs.readFileSync(path.join(tmp, 'w/resnet.report.md'), 'utf8'), /\| w50 \|/);
+    // The DS-CNN: exits at every level, savers, and the searched configurations.
+    const ds = path.join(tmp, 'w/ds.dyce');
+    mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/ds_cnn.py:ds_cnn'), '--widths', '60', '--out', ds]);
+    const dinfo = JSON.parse(run(DYCE, ['info', ds, '--json']).out);
+    assert.deepEqual(dinfo.levels.map((l) => l.name), ['w100', 'w60']);
+    assert.ok(dinfo.graphs.some((g) => g.name === 'exit1_a_w60') && dinfo.graphs.some((g) => g.name === 'saver0'));
+    const configs = run(DYCE, ['eval', ds, '--data', data, '--config', 'all', '--json', '--limit', '8']).out.trim().split('\n');
+    assert.ok(configs.length >= 2, configs.join('\n'));
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
@@ -292,6 +316,7 @@ except BuildError as err:
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
+      ['--widths for a network no REDS pipeline narrows', ['--data', 'bad/good', '--backbone', 'B:tiny', '--widths', '50'], /--widths: width levels need a network a REDS pipeline can narrow .* this is .*tiny on/],
     ];
     for (const [what, args, pattern] of cases) {
       test(what, () => {
