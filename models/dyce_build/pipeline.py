@@ -280,17 +280,24 @@ def list_exits(traced):
     return "\n".join(lines)
 
 
-def run(opts):
-    """The whole build; returns the report dict (None for --list-exits)."""
+def start(opts):
+    """Processes, threads, context, data and the checked backbone."""
     dist.init()
     if opts.threads:
         torch.set_num_threads(opts.threads)
     ctx = Context(opts)
     data = load_dataset(ctx)
-    shape, k = data.input_shape, len(data.classes)
-    model = backbones.build(opts.backbone, k, data.channels, data.size, opts.keep_stem)
+    model = backbones.build(opts.backbone, len(data.classes), data.channels, data.size,
+                            opts.keep_stem)
+    return ctx, data, model
+
+
+def run(opts):
+    """The whole build; returns the report dict (None for --list-exits)."""
+    ctx, data, model = start(opts)
     if opts.widths:
         return widths.run(opts, model, data, ctx.log)
+    shape = data.input_shape
     traced = positions.trace(model, shape)
     if opts.list_exits:
         print(list_exits(traced))
