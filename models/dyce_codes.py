@@ -24,6 +24,7 @@ OPS = {
     "group_norm": 16,
     "channel_gather": 17,
     "resize": 18,
+    "channel_reduce": 19,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -69,6 +70,7 @@ P_RESIZE_ALIGN = 1    # resize: 0 = source = inv * dst (nearest) or inv * (dst +
 P_RESIZE_INV_H = 2    # resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row)
 P_RESIZE_INV_W = 3    # resize: the same along the width
 P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels
+P_REDUCE_MAX = 0      # channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

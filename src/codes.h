@@ -21,13 +21,14 @@
   X(DEQUANTIZE, 15, "dequantize") /* int8 in0 to float32 out */                                                                                                                                                                                                                    \
   X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels (or, with p[NORM_PIXELWISE], at each pixel over its channels), then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
   X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */                                                                                                                          \
-  X(RESIZE, 18, "resize") /* height and width resampled, nearest or bilinear, as PyTorch's F.interpolate computes source coordinates (p[RESIZE_*]) */
+  X(RESIZE, 18, "resize") /* height and width resampled, nearest or bilinear, as PyTorch's F.interpolate computes source coordinates (p[RESIZE_*]) */                                                                                                                              \
+  X(CHANNEL_REDUCE, 19, "channel_reduce") /* the mean (or, with p[REDUCE_MAX], the maximum) of each pixel's channels: one output channel (CBAM's spatial attention) */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 18
+  DYCE__OP_LAST = 19
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -57,29 +58,30 @@ typedef enum {
 /* Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share
  * the window slots; a slot may mean different things for different ops. */
 enum {
-  DYCE__P_KH = 0,            /* conv / pool: kernel height */
-  DYCE__P_KW = 1,            /* kernel width */
-  DYCE__P_SH = 2,            /* stride along H */
-  DYCE__P_SW = 3,            /* stride along W */
-  DYCE__P_PAD_T = 4,         /* padding: top */
-  DYCE__P_PAD_L = 5,         /* left */
-  DYCE__P_PAD_B = 6,         /* bottom */
-  DYCE__P_PAD_R = 7,         /* right */
-  DYCE__P_DH = 8,            /* conv: dilation along H */
-  DYCE__P_DW = 9,            /* conv: dilation along W */
-  DYCE__P_GROUPS = 10,       /* conv: groups */
-  DYCE__P_COUNT_PAD = 8,     /* avg pool: 1 = count padding in the divisor */
-  DYCE__P_CONCAT_MORE = 0,   /* concat: inputs after in0, in1 (0..11) */
-  DYCE__P_CONCAT_INPUTS = 1, /* concat: their tensors, p[1..CONCAT_MORE] */
-  DYCE__P_SOFTMAX_LOG = 0,   /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
-  DYCE__P_SOFTMAX_ALL = 1,   /* softmax: 1 = over every element of a one-channel tensor (its positions: attention pooling), 0 = over C at each pixel */
-  DYCE__P_NORM_GROUPS = 0,   /* group_norm: groups (1 .. channels, dividing them) */
-  DYCE__P_NORM_EPS = 1,      /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
-  DYCE__P_RESIZE_MODE = 0,   /* resize: 0 = nearest (the source index rounded down), 1 = bilinear */
-  DYCE__P_RESIZE_ALIGN = 1,  /* resize: 0 = source = inv * dst (nearest) or inv * (dst + 0.5) - 0.5 clamped at 0 (bilinear); 1 = align corners: source = inv * dst */
-  DYCE__P_RESIZE_INV_H = 2,  /* resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row) */
-  DYCE__P_RESIZE_INV_W = 3,  /* resize: the same along the width */
-  DYCE__P_NORM_PIXELWISE = 2 /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
+  DYCE__P_KH = 0,             /* conv / pool: kernel height */
+  DYCE__P_KW = 1,             /* kernel width */
+  DYCE__P_SH = 2,             /* stride along H */
+  DYCE__P_SW = 3,             /* stride along W */
+  DYCE__P_PAD_T = 4,          /* padding: top */
+  DYCE__P_PAD_L = 5,          /* left */
+  DYCE__P_PAD_B = 6,          /* bottom */
+  DYCE__P_PAD_R = 7,          /* right */
+  DYCE__P_DH = 8,             /* conv: dilation along H */
+  DYCE__P_DW = 9,             /* conv: dilation along W */
+  DYCE__P_GROUPS = 10,        /* conv: groups */
+  DYCE__P_COUNT_PAD = 8,      /* avg pool: 1 = count padding in the divisor */
+  DYCE__P_CONCAT_MORE = 0,    /* concat: inputs after in0, in1 (0..11) */
+  DYCE__P_CONCAT_INPUTS = 1,  /* concat: their tensors, p[1..CONCAT_MORE] */
+  DYCE__P_SOFTMAX_LOG = 0,    /* softmax: 1 = log-softmax, x - max - ln(sum e^(x - max)) */
+  DYCE__P_SOFTMAX_ALL = 1,    /* softmax: 1 = over every element of a one-channel tensor (its positions: attention pooling), 0 = over C at each pixel */
+  DYCE__P_NORM_GROUPS = 0,    /* group_norm: groups (1 .. channels, dividing them) */
+  DYCE__P_NORM_EPS = 1,       /* group_norm: epsilon added to the variance, the bits of a float32 > 0 */
+  DYCE__P_RESIZE_MODE = 0,    /* resize: 0 = nearest (the source index rounded down), 1 = bilinear */
+  DYCE__P_RESIZE_ALIGN = 1,   /* resize: 0 = source = inv * dst (nearest) or inv * (dst + 0.5) - 0.5 clamped at 0 (bilinear); 1 = align corners: source = inv * dst */
+  DYCE__P_RESIZE_INV_H = 2,   /* resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row) */
+  DYCE__P_RESIZE_INV_W = 3,   /* resize: the same along the width */
+  DYCE__P_NORM_PIXELWISE = 2, /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
+  DYCE__P_REDUCE_MAX = 0      /* channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean */
 };
 
 #endif /* DYCE_CODES_H */

@@ -22,6 +22,7 @@ export const OPS = Object.freeze({
   group_norm: 16,
   channel_gather: 17,
   resize: 18,
+  channel_reduce: 19,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -68,6 +69,7 @@ export const PARAMS = Object.freeze({
   RESIZE_INV_H: 2,
   RESIZE_INV_W: 3,
   NORM_PIXELWISE: 2,
+  REDUCE_MAX: 0,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

@@ -29,7 +29,7 @@ import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
-                        P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
+                        P_REDUCE_MAX, P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
                         P_SOFTMAX_ALL, P_SW)
 
 from . import int8_ops
@@ -205,6 +205,9 @@ def float_node(node, shapes, args):
         y = resize(x, p, shapes[node.output][1:3])
     elif op == "channel_gather":
         y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
+    elif op == "channel_reduce":
+        y = (x.amax(1, keepdim=True) if p[P_REDUCE_MAX]
+             else x.double().mean(1, keepdim=True).float())
     elif op == "group_norm":
         eps, groups, w, b = (fmt.bits_f32(p[P_NORM_EPS]), p[P_NORM_GROUPS],
                              tensor_of(node.weight), tensor_of(node.bias))

@@ -1,9 +1,11 @@
 """Pools and reductions: MaxPool / AveragePool (ceil mode as extra end
 padding), the global pools, and ReduceMean / ReduceMax over the spatial
-axes (a global pool) or over H or W alone (a pool whose window is that
-axis)."""
+axes (a global pool), over H or W alone (a pool whose window is that
+axis) or over the channels at each pixel (channel_reduce: CBAM)."""
 
 import numpy as np
+
+import dyce_format as fmt
 
 from .common import fail
 from .shapes import normalized_axes, padding, window_out, window_params
@@ -93,10 +95,13 @@ def lower_reduce(lw, node, attrs):
     axes = normalized_axes(attrs.get("axes", []), len(shape))
     if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
         return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
+    if len(shape) == 4 and axes == [1] and attrs.get("keepdims", 1) and x not in lw.last:
+        return lw.emit(node, "channel_reduce", [x], (1, 1) + tuple(shape[2:]),
+                       params=fmt.node_params(REDUCE_MAX=int(what == "max")))
     if len(shape) not in (3, 4) or axes != spatial:
         fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
-                    f"or (1, C, H*W) tensor, or over H or W alone (axes "
-                    f"{attrs.get('axes')}, shape {shape})")
+                    f"or (1, C, H*W) tensor, over H or W alone, or over C with "
+                    f"keepdim (axes {attrs.get('axes')}, shape {shape})")
     out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
            else (1, shape[1]))
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)

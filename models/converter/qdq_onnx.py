@@ -53,7 +53,7 @@ import dyce_format as fmt
 from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
-                        P_RESIZE_MODE, P_SH, P_SOFTMAX_ALL, P_SW)
+                        P_REDUCE_MAX, P_RESIZE_MODE, P_SH, P_SOFTMAX_ALL, P_SW)
 
 OPSET = 13
 F32 = np.float32
@@ -353,6 +353,9 @@ class _Exporter:
         elif n.op == "channel_gather":
             y, rank = B.node("Gather", [x.name, B.const(hint + "_from", np.asarray(
                 n.weight, np.int64))], hint, axis=1), x.rank
+        elif n.op == "channel_reduce":
+            y = B.node("ReduceMax" if p[P_REDUCE_MAX] else "ReduceMean",
+                       [self.as4d(x, c_in, hint).name], hint, axes=[1], keepdims=1)
         elif n.op == "group_norm":
             y = self.group_norm(n, self.as4d(x, c_in, hint) if x.rank == 2 else x,
                                 shapes[n.inputs[0]], hint)

@@ -148,7 +148,9 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
  * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
  * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
  * each of hw pixels (a data move: a slice, split or shuffle).
- * resize: dyce__resize above. */
+ * resize: dyce__resize above.
+ * channel_reduce: out[i] = the mean (max != 0: the maximum) of the c
+ * channels of pixel i, for hw pixels. */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
@@ -162,7 +164,9 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
     (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
      float *out))                                                          \
   X(p, void, resize,                                                       \
-    (const dyce__resize *r, const float *in, float *out))
+    (const dyce__resize *r, const float *in, float *out))                  \
+  X(p, void, channel_reduce,                                               \
+    (size_t hw, size_t c, int max, const float *in, float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32

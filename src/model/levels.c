@@ -80,6 +80,10 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
     /* Its indices name full channels, which a narrowed input lacks. */
     if (narrowed_in) return node_fail(c, gi, j, "channel_gather of a narrowed tensor", 0, 0);
     out = full[n->out].c;
+  } else if (n->op == DYCE__OP_CHANNEL_REDUCE) {
+    /* The mean or maximum of the full channels, which a narrowed input lacks. */
+    if (narrowed_in) return node_fail(c, gi, j, "channel_reduce of a narrowed tensor", 0, 0);
+    out = 1;
   } else if (n->op == DYCE__OP_GROUP_NORM) {
     /* Its groups and statistics span the full channels. */
     if (narrowed_in) return node_fail(c, gi, j, "group_norm over a narrowed tensor", 0, 0);

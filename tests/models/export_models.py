@@ -296,6 +296,28 @@ class AxisOpsNet(nn.Module):
         return self.fc(torch.cat([rows.flatten(1), cols + pooled], 1))
 
 
+class CbamOpsNet(nn.Module):
+    """CBAM: channel attention (an MLP on the average- and max-pooled
+    channels) and spatial attention (a 7x7 conv on each pixel's mean and
+    max over its channels, x.mean(1) and x.max(1)[0])."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, 1, 1)
+        self.mlp = nn.Sequential(nn.Linear(16, 4), nn.ReLU(), nn.Linear(4, 16))
+        self.spatial = nn.Conv2d(2, 1, 7, padding=3)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))
+        avg = self.mlp(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+        mx = self.mlp(nn.functional.adaptive_max_pool2d(x, 1).flatten(1))
+        x = x * torch.sigmoid(avg + mx)[:, :, None, None]
+        s = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True)[0]], 1)
+        x = x * torch.sigmoid(self.spatial(s))
+        return self.fc(x.mean((2, 3)))
+
+
 class ResizeOpsNet(nn.Module):
     """F.interpolate / nn.Upsample: nearest x2 (the default), bilinear down
     to a size, bilinear aligning corners up to a size."""
@@ -338,6 +360,7 @@ MODELS = {
     "convnext_ops": (ConvNeXtOpsNet, (1, 3, 16, 16), True),
     "axis_ops": (AxisOpsNet, (1, 3, 9, 11), True),
     "resize_ops": (ResizeOpsNet, (1, 3, 9, 7), True),
+    "cbam_ops": (CbamOpsNet, (1, 3, 11, 9), True),
 }
 
 
