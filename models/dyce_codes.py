@@ -25,6 +25,7 @@ OPS = {
     "channel_gather": 17,
     "resize": 18,
     "channel_reduce": 19,
+    "adaptive_pool": 20,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -71,6 +72,7 @@ P_RESIZE_INV_H = 2    # resize: the bits of a float32 >= 0, source rows per outp
 P_RESIZE_INV_W = 3    # resize: the same along the width
 P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels
 P_REDUCE_MAX = 0      # channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean
+P_ADAPTIVE_MAX = 0    # adaptive_pool: 1 = the maximum of each bin, 0 = its mean
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

@@ -22,13 +22,14 @@
   X(GROUP_NORM, 16, "group_norm") /* per sample, each of p[NORM_GROUPS] groups of channels normalised over its channels and pixels (or, with p[NORM_PIXELWISE], at each pixel over its channels), then weights (scale) and bias per channel: GroupNorm, InstanceNorm, LayerNorm */ \
   X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */                                                                                                                          \
   X(RESIZE, 18, "resize") /* height and width resampled, nearest or bilinear, as PyTorch's F.interpolate computes source coordinates (p[RESIZE_*]) */                                                                                                                              \
-  X(CHANNEL_REDUCE, 19, "channel_reduce") /* the mean (or, with p[REDUCE_MAX], the maximum) of each pixel's channels: one output channel (CBAM's spatial attention) */
+  X(CHANNEL_REDUCE, 19, "channel_reduce") /* the mean (or, with p[REDUCE_MAX], the maximum) of each pixel's channels: one output channel (CBAM's spatial attention) */                                                                                                             \
+  X(ADAPTIVE_POOL, 20, "adaptive_pool") /* average (or, with p[ADAPTIVE_MAX], maximum) pooling to the output's height and width over PyTorch's adaptive bins: rows floor(i*H/OH) .. ceil((i+1)*H/OH), likewise columns */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 19
+  DYCE__OP_LAST = 20
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -81,7 +82,8 @@ enum {
   DYCE__P_RESIZE_INV_H = 2,   /* resize: the bits of a float32 >= 0, source rows per output row (1 / scale, or (in - 1) / (out - 1) aligning corners, 0 for one output row) */
   DYCE__P_RESIZE_INV_W = 3,   /* resize: the same along the width */
   DYCE__P_NORM_PIXELWISE = 2, /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
-  DYCE__P_REDUCE_MAX = 0      /* channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean */
+  DYCE__P_REDUCE_MAX = 0,     /* channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean */
+  DYCE__P_ADAPTIVE_MAX = 0    /* adaptive_pool: 1 = the maximum of each bin, 0 = its mean */
 };
 
 #endif /* DYCE_CODES_H */

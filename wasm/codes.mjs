@@ -23,6 +23,7 @@ export const OPS = Object.freeze({
   channel_gather: 17,
   resize: 18,
   channel_reduce: 19,
+  adaptive_pool: 20,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -70,6 +71,7 @@ export const PARAMS = Object.freeze({
   RESIZE_INV_W: 3,
   NORM_PIXELWISE: 2,
   REDUCE_MAX: 0,
+  ADAPTIVE_MAX: 0,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

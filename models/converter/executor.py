@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 import dyce_format as fmt
-from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
+from dyce_codes import (P_ADAPTIVE_MAX, P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
                         P_REDUCE_MAX, P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
@@ -205,6 +205,10 @@ def float_node(node, shapes, args):
         y = resize(x, p, shapes[node.output][1:3])
     elif op == "channel_gather":
         y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
+    elif op == "adaptive_pool":
+        size = tuple(shapes[node.output][1:3])
+        y = (F.adaptive_max_pool2d(x, size) if p[P_ADAPTIVE_MAX]
+             else F.adaptive_avg_pool2d(x.double(), size).float())
     elif op == "channel_reduce":
         y = (x.amax(1, keepdim=True) if p[P_REDUCE_MAX]
              else x.double().mean(1, keepdim=True).float())

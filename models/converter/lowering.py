@@ -404,6 +404,7 @@ LOWER = {
                               "cubic_coeff_a", "exclude_outside", "extrapolation_value"}),
     norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
+    pools.ADAPTIVE: (pools.lower_adaptive, {"output_size", "mode"}),
     "Dropout": (_lower_identity, {"seed"}),
 }
 
@@ -419,7 +420,8 @@ def _attributes(node, allowed):
 
 
 def lower_node(lw, node):
-    if node.domain not in ("", "ai.onnx"):
+    if node.domain not in ("", "ai.onnx") and not (
+            node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
     layouts.check_inputs(lw, node)

@@ -1,7 +1,9 @@
 """Pools and reductions: MaxPool / AveragePool (ceil mode as extra end
 padding), the global pools, and ReduceMean / ReduceMax over the spatial
 axes (a global pool), over H or W alone (a pool whose window is that
-axis) or over the channels at each pixel (channel_reduce: CBAM)."""
+axis) or over the channels at each pixel (channel_reduce: CBAM); adaptive
+pools to sizes that do not divide the input (the builder exports them as
+dyce.AdaptivePool: PyTorch's exporter refuses them)."""
 
 import numpy as np
 
@@ -124,3 +126,18 @@ def lower_reduce_sum(lw, node, attrs):
     mean = f"{node.output[0]}/mean"
     lw.emit(node, "global_avg_pool", [x], out, out=mean)
     lw.emit(node, "mul", [mean], out, weight=np.array([float(np.prod(shape[2:]))]))
+
+
+ADAPTIVE = "AdaptivePool"  # domain "dyce": models/dyce_build/package.py writes it
+
+
+def lower_adaptive(lw, node, attrs):
+    """dyce.AdaptivePool (output_size, mode avg / max) -> adaptive_pool."""
+    x = lw.tensor(node)
+    shape = lw.shape(x)
+    size = list(attrs.get("output_size", []))
+    if len(shape) != 4 or len(size) != 2 or min(size) < 1 or x in lw.last:
+        fail(node, f"an adaptive pool of a (1, C, H, W) tensor to (H', W') "
+                    f"(input {shape}, output_size {size})")
+    lw.emit(node, "adaptive_pool", [x], (1, shape[1]) + tuple(size),
+            params=fmt.node_params(ADAPTIVE_MAX=int(attrs.get("mode") == "max")))

@@ -1,36 +1,24 @@
 """Graphs -> ONNX -> one .dyce package (models/convert.py), checked.
 
-Each graph (saver, stage, exit, head) is exported alone (torch.onnx.export,
-opset 13, eval mode, batch 1, constant folding) and converted with
+Each graph (saver, stage, exit, head) is exported alone (export.py: opset
+13, eval mode, batch 1, constant folding) and converted with
 `convert.convert_graphs`; the package's graph names, sources and MACs are
 read back and compared with PyTorch's count.
 """
 
 import os
 import sys
-import warnings
 
 import numpy as np
-import torch
 
 from . import nets
 from .errors import BuildError
+from .export import export_onnx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import convert  # noqa: E402  (models/convert.py)
 import dyce_format  # noqa: E402
 from dyce_codes import P_GROUPS, P_KH, P_KW  # noqa: E402
-
-OPSET = 13
-
-
-def export_onnx(module, input_shape, path):
-    module.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, torch.zeros(input_shape), path,
-                          opset_version=OPSET, do_constant_folding=True,
-                          input_names=["input"], output_names=["output"])
 
 
 def export_specs(specs, onnx_dir):

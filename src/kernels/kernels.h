@@ -150,7 +150,9 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
  * each of hw pixels (a data move: a slice, split or shuffle).
  * resize: dyce__resize above.
  * channel_reduce: out[i] = the mean (max != 0: the maximum) of the c
- * channels of pixel i, for hw pixels. */
+ * channels of pixel i, for hw pixels.
+ * adaptive_pool: h x w x c to oh x ow x c, the mean (max != 0: maximum)
+ * of each of PyTorch's adaptive bins. */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
@@ -166,7 +168,10 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
   X(p, void, resize,                                                       \
     (const dyce__resize *r, const float *in, float *out))                  \
   X(p, void, channel_reduce,                                               \
-    (size_t hw, size_t c, int max, const float *in, float *out))
+    (size_t hw, size_t c, int max, const float *in, float *out))           \
+  X(p, void, adaptive_pool,                                                \
+    (uint32_t h, uint32_t w, uint32_t c, uint32_t oh, uint32_t ow, int max, \
+     const float *in, float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32

@@ -22,6 +22,7 @@ const dyce__op_def *dyce__op_find(uint32_t code) {
     case DYCE__OP_CHANNEL_GATHER: return &dyce__op_channel_gather;
     case DYCE__OP_RESIZE: return &dyce__op_resize;
     case DYCE__OP_CHANNEL_REDUCE: return &dyce__op_channel_reduce;
+    case DYCE__OP_ADAPTIVE_POOL: return &dyce__op_adaptive_pool;
   }
   return NULL;
 }

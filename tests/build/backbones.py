@@ -170,3 +170,34 @@ class ColourNet(nn.Module):
 
 def colour_net(num_classes, in_channels):
     return ColourNet(num_classes, in_channels)
+
+
+class CbamVgg(nn.Module):
+    """CBAM blocks (channel attention on average- and max-pooled channels,
+    spatial attention on each pixel's mean and max over its channels) and a
+    VGG-style head whose adaptive pools do not divide the 7x7 map
+    (AdaptiveAvgPool2d((2, 2)), AdaptiveMaxPool2d((3, 3))): PyTorch's own
+    ONNX export refuses those."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.b1 = nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1), nn.BatchNorm2d(16),
+                                nn.ReLU(), nn.MaxPool2d(2))
+        self.b2 = nn.Sequential(nn.Conv2d(16, 32, 3, 1, 1), nn.BatchNorm2d(32),
+                                nn.ReLU(), nn.MaxPool2d(2))
+        self.mlp = nn.Sequential(nn.Linear(32, 8), nn.ReLU(), nn.Linear(8, 32))
+        self.spatial = nn.Conv2d(2, 1, 7, padding=3)
+        self.avg, self.max = nn.AdaptiveAvgPool2d((2, 2)), nn.AdaptiveMaxPool2d((3, 3))
+        self.fc = nn.Linear(32 * 13, num_classes)
+
+    def forward(self, x):
+        x = self.b2(self.b1(x))
+        gate = self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3)))
+        x = x * torch.sigmoid(gate)[:, :, None, None]
+        s = torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True)[0]], 1)
+        x = x * torch.sigmoid(self.spatial(s))
+        return self.fc(torch.cat([self.avg(x).flatten(1), self.max(x).flatten(1)], 1))
+
+
+def cbam_vgg(num_classes, in_channels):
+    return CbamVgg(num_classes, in_channels)

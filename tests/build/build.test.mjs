@@ -206,6 +206,16 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('CBAM (means and maxima over channels at each pixel) and a VGG head whose adaptive pools do not divide the map: the package builds and matches PyTorch', () => {
+    const out = path.join(tmp, 'cbam/p.dyce');
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:cbam_vgg`, '--out', out]);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const info = run(DYCE, ['info', out]).out;
+    assert.match(info, /channel_reduce/);
+    assert.match(info, /adaptive_pool .* out=2x2x32/);
+    assert.match(info, /adaptive_pool .* out=3x3x32/);
+  });
+
   test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ by default', () => {
     const data = path.join(tmp, 'trainval');
     const r0 = run(PY, ['-c', `

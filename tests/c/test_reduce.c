@@ -1,5 +1,6 @@
-/* channel_reduce: the mean and the maximum of each pixel's channels, run
- * by the engine against the definition (in double), and every field
+/* channel_reduce (the mean and the maximum of each pixel's channels) and
+ * adaptive_pool (of PyTorch's adaptive bins, shrinking and growing), run
+ * by the engine against the definitions (in double), and every field
  * refused with a message. */
 #include <math.h>
 #include <stdlib.h>
@@ -77,9 +78,69 @@ static void channel_reduce_size_refused(void) {
   check_refused(bytes, size, "output tensor 1 is 2x3x4 but the op gives 2x3x1");
 }
 
+/* input h x w x 2 -> adaptive_pool -> oh x ow x 2, against the bins
+ * written out: rows floor(i*h/oh) .. ceil((i+1)*h/oh). */
+static void adaptive_case(uint32_t h, uint32_t w, uint32_t oh, uint32_t ow) {
+  const uint32_t t[][3] = {{h, w, 2}, {oh, ow, 2}};
+  float x[2 * 8 * 8], y[2 * 8 * 8];
+  for (uint32_t i = 0; i < h * w * 2; i++) x[i] = (float)(i * 11 % 17) - 8.5f;
+  for (int max = 0; max <= 1; max++) {
+    tb_node n = {.op = DYCE__OP_ADAPTIVE_POOL, .in0 = 0, .in1 = DYCE__NONE, .out = 1};
+    n.p[DYCE__P_ADAPTIVE_MAX] = max;
+    tb_graph g = {"main", DYCE__NONE, t, 2, &n, 1, 0, 1, 0};
+    tb_package pkg = {.h = h, .w = w, .c = 2, .graphs = &g, .graph_count = 1};
+    size_t size;
+    uint8_t *bytes = tb_build(&pkg, &size);
+    if (!run_package(bytes, size, x, h * w * 2, y, oh * ow * 2)) return;
+    for (uint32_t i = 0; i < oh; i++)
+      for (uint32_t j = 0; j < ow; j++)
+        for (uint32_t k = 0; k < 2; k++) {
+          uint32_t y0 = i * h / oh, y1 = ((i + 1) * h + oh - 1) / oh;
+          uint32_t x0 = j * w / ow, x1 = ((j + 1) * w + ow - 1) / ow;
+          double want = max ? -1e30 : 0;
+          for (uint32_t a = y0; a < y1; a++)
+            for (uint32_t b = x0; b < x1; b++) {
+              double v = x[(a * w + b) * 2 + k];
+              want = max ? fmax(want, v) : want + v / ((y1 - y0) * (x1 - x0));
+            }
+          float got = y[(i * ow + j) * 2 + k];
+          CHECK_MSG(fabs(got - want) < 1e-5, "%ux%u -> %ux%u %s (%u,%u,%u): %g, want %g",
+                    h, w, oh, ow, max ? "max" : "mean", i, j, k, (double)got, want);
+        }
+  }
+}
+
+static void adaptive_pool_runs(void) {
+  adaptive_case(7, 5, 3, 2);  /* overlapping bins */
+  adaptive_case(7, 7, 2, 2);
+  adaptive_case(3, 2, 5, 4);  /* growing: bins of one or two pixels */
+}
+
+static void adaptive_pool_fields_refused(void) {
+  static const uint32_t t[][3] = {{4, 4, 2}, {3, 3, 2}};
+  tb_node n = {.op = DYCE__OP_ADAPTIVE_POOL, .in0 = 0, .in1 = DYCE__NONE, .out = 1};
+  tb_graph g = {"main", DYCE__NONE, t, 2, &n, 1, 0, 1, 0};
+  tb_package pkg = {.h = 4, .w = 4, .c = 2, .graphs = &g, .graph_count = 1};
+  size_t size;
+  n.p[DYCE__P_ADAPTIVE_MAX] = 3;
+  uint8_t *bytes = tb_build(&pkg, &size);
+  check_refused(bytes, size, "node 0 (adaptive_pool): adaptive_pool: p[0] is 3, not 0 (mean) or 1 (max)");
+  n.p[DYCE__P_ADAPTIVE_MAX] = 0;
+  n.act = DYCE__ACT_RELU;
+  bytes = tb_build(&pkg, &size);
+  check_refused(bytes, size, "node 0 (adaptive_pool): cannot fuse an activation");
+  n.act = DYCE__ACT_NONE;
+  static const uint32_t t2[][3] = {{4, 4, 2}, {3, 3, 1}};
+  g.tensors = t2;
+  bytes = tb_build(&pkg, &size);
+  check_refused(bytes, size, "output tensor 1 is 3x3x1 but the op gives 3x3x2");
+}
+
 const test_case reduce_tests[] = {
     {"reduce", "channel_reduce_runs", channel_reduce_runs},
     {"reduce", "channel_reduce_fields_refused", channel_reduce_fields_refused},
     {"reduce", "channel_reduce_size_refused", channel_reduce_size_refused},
+    {"reduce", "adaptive_pool_runs", adaptive_pool_runs},
+    {"reduce", "adaptive_pool_fields_refused", adaptive_pool_fields_refused},
     {0},
 };

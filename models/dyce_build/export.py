@@ -1,0 +1,54 @@
+"""PyTorch module -> ONNX (opset 13), as the builder exports every graph.
+
+nn.AdaptiveAvgPool2d / AdaptiveMaxPool2d to a size that does not divide
+the input (a VGG-style (2, 2) head on a 7x7 map) have no ONNX form, and
+PyTorch's exporter refuses them; here they are written as the custom node
+dyce.AdaptivePool (output_size, mode), which the converter lowers to the
+engine's adaptive_pool. Every other case keeps PyTorch's own export.
+"""
+
+import warnings
+
+import torch
+from torch.onnx import register_custom_op_symbolic, symbolic_helper, symbolic_opset9
+
+OPSET = 13
+DOMAIN = "dyce"
+
+
+def _adaptive(mode):
+    default = getattr(symbolic_opset9, f"adaptive_{mode}_pool2d")
+
+    def symbolic(g, x, output_size):
+        try:
+            size = symbolic_helper._parse_arg(output_size, "is")
+            dims = symbolic_helper._get_tensor_sizes(x)[2:]
+        except Exception:  # a size only known at run time: PyTorch's refusal
+            return default(g, x, output_size)
+        if None in dims or all(d % s == 0 for d, s in zip(dims, size)):
+            return default(g, x, output_size)
+        y = g.op(f"{DOMAIN}::AdaptivePool", x, output_size_i=size, mode_s=mode)
+        return (y, None) if mode == "max" else y   # max pools also give indices
+    return symbolic
+
+
+_registered = False
+
+
+def _register():
+    global _registered
+    if not _registered:
+        for mode in ("avg", "max"):
+            register_custom_op_symbolic(f"aten::adaptive_{mode}_pool2d", _adaptive(mode), OPSET)
+        _registered = True
+
+
+def export_onnx(module, input_shape, path):
+    _register()
+    module.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.zeros(input_shape), path,
+                          opset_version=OPSET, do_constant_folding=True,
+                          input_names=["input"], output_names=["output"],
+                          custom_opsets={DOMAIN: 1})
