@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 
+from . import dist
 from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
@@ -96,6 +97,9 @@ def run(opts, model, data, log):
     """The REDS pipeline for `model` into opts.out; its table becomes
     OUT.report.md. Returns {"widths": …, "pipeline": name}."""
     name, pipeline = narrower(opts, model, data)
+    if dist.world() > 1:
+        raise BuildError("--widths runs in one process (the REDS pipelines do not "
+                         "shard their steps): run it without torchrun")
     from reds.context import Context
     profile = _profile(opts, name, pipeline)
     dopts = DataOptions(val_fraction=opts.val_fraction, seed=opts.seed,
