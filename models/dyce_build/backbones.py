@@ -10,6 +10,7 @@ in_channels). Either way the module must map (1, C, H, W) to (1, K) logits,
 checked here before any training.
 """
 
+import functools
 import importlib.util
 import os
 import sys
@@ -127,18 +128,21 @@ def split_spec(spec):
     return "file", path, fn
 
 
-def build(spec, num_classes, channels, size, keep_stem=False):
+def build(spec, num_classes, channels, size, keep_stem=False, log=None):
     """The backbone of `spec` for the data, its output checked."""
     kind, a, b = split_spec(spec)
     if kind == "torchvision":
         model = torchvision_backbone(a, num_classes, channels, size, keep_stem)
     else:
         model = file_backbone(a, b, num_classes, channels)
-    check_output(model, num_classes, (1, channels) + tuple(size), spec)
+    check_output(model, num_classes, (1, channels) + tuple(size), spec, log)
     return model.eval()
 
 
-def check_output(model, num_classes, input_shape, what):
+def check_output(model, num_classes, input_shape, what, log=None):
+    """The model gives (1, K) logits; one that returns them among other
+    values (a tuple, list or dict holding exactly one (1, K) tensor, e.g.
+    `return logits, features`) is changed to return them alone."""
     model.eval()
     try:
         with torch.no_grad():
@@ -146,6 +150,13 @@ def check_output(model, num_classes, input_shape, what):
     except Exception as err:
         raise BuildError(f"{what} cannot run on a {tuple(input_shape)} input: "
                          f"{type(err).__name__}: {err}") from None
+    key = _logits_key(out, num_classes)
+    if key is not None:
+        _return_only(model, key)
+        if log:
+            log(f"{what} returns {len(out)} values; its output [{key!r}], "
+                f"(1, {num_classes}), is taken as the logits")
+        return
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise BuildError(f"{what} outputs {shape} for a {tuple(input_shape)} "
@@ -153,13 +164,32 @@ def check_output(model, num_classes, input_shape, what):
                          + _output_hint(out, num_classes))
 
 
+def _logits_key(out, num_classes):
+    """The index or key of the one (1, K) tensor in a tuple, list or dict."""
+    items = (enumerate(out) if isinstance(out, (tuple, list))
+             else out.items() if isinstance(out, dict) else ())
+    keys = [k for k, v in items
+            if isinstance(v, torch.Tensor) and tuple(v.shape) == (1, num_classes)]
+    return keys[0] if len(keys) == 1 else None
+
+
+def _return_only(model, key):
+    """Make `model` return output[key]: its class becomes a subclass whose
+    forward picks it, so parameter names and torch.fx node names stay the
+    user's (a wrapper module would prefix them)."""
+    cls = type(model)
+
+    @functools.wraps(cls.forward)  # torch.fx reads the user's signature
+    def forward(self, *args, **kwargs):
+        return cls.forward(self, *args, **kwargs)[key]
+    model.__class__ = type(cls.__name__, (cls,), {"forward": forward})
+
+
 def _output_hint(out, num_classes):
     """What usually causes a wrong output, where it is recognisable."""
-    if isinstance(out, (tuple, list)):
-        return (" (it returns several values: return the logits alone, e.g. "
-                "from a wrapper module)")
-    if isinstance(out, dict):
-        return " (it returns a dict: return the logits alone)"
+    if isinstance(out, (tuple, list, dict)):
+        return (f" (it returns {len(out)} values, and not exactly one of them is "
+                f"(1, {num_classes}): return the logits alone, e.g. from a wrapper module)")
     if isinstance(out, torch.Tensor) and tuple(out.shape) == (num_classes,):
         return (" (the batch dimension is gone: a .squeeze() drops it for one "
                 "image; use .flatten(1))")

@@ -132,7 +132,7 @@ def make_savers(ctx, data, backbone_macs):
             if kind != "file":
                 raise BuildError(f"--savers {spec}: expected FILE.py:FUNCTION")
             m = seeded(o.seed + 10 + i, lambda: backbones.file_backbone(path, fn, k, shape[1]))
-            backbones.check_output(m, k, shape, f"saver {spec}")
+            backbones.check_output(m, k, shape, f"saver {spec}", ctx.log)
             mods.append(m)
     mods.sort(key=lambda m: nets.count_macs(m, shape))
     return {f"saver{i}": m for i, m in enumerate(mods)}
@@ -288,7 +288,7 @@ def start(opts):
     ctx = Context(opts)
     data = load_dataset(ctx)
     model = backbones.build(opts.backbone, len(data.classes), data.channels, data.size,
-                            opts.keep_stem)
+                            opts.keep_stem, ctx.log)
     return ctx, data, model
 
 

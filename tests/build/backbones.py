@@ -201,3 +201,28 @@ class CbamVgg(nn.Module):
 
 def cbam_vgg(num_classes, in_channels):
     return CbamVgg(num_classes, in_channels)
+
+
+class LogitsAndFeatures(nn.Module):
+    """Returns (logits, features), as many training codebases do."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(in_channels, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 16, 3, 1, 1), nn.ReLU())
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        features = self.body(x).mean((2, 3))
+        return self.fc(features), features
+
+
+def logits_and_features(num_classes, in_channels):
+    return LogitsAndFeatures(num_classes, in_channels)
+
+
+def logits_twice(num_classes, in_channels):
+    """Two (1, K) outputs: which one is meant cannot be told."""
+    net = LogitsAndFeatures(num_classes, in_channels)
+    net.forward = lambda x: (net.fc(net.body(x).mean((2, 3))),) * 2
+    return net

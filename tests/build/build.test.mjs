@@ -216,6 +216,13 @@ describe('models/build.py', () => {
     assert.match(info, /adaptive_pool .* out=3x3x32/);
   });
 
+  test('a backbone that returns (logits, features): the one (1, K) output is taken as the logits, names unchanged', () => {
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:logits_and_features`, '--out', path.join(tmp, 'tuple/p.dyce')]);
+    assert.match(r.out, /returns 2 values; its output \[0\], \(1, 10\), is taken as the logits/);
+    assert.match(r.out, /exits after body\./);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+  });
+
   test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ by default', () => {
     const data = path.join(tmp, 'trainval');
     const r0 = run(PY, ['-c', `
@@ -326,6 +333,7 @@ except BuildError as err:
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
+      ['a backbone returning two (1, K) outputs (which is the logits?)', ['--data', 'bad/good', '--backbone', 'B:logits_twice'], /returns 2 values, and not exactly one of them is \(1, 2\)/],
       ['--widths for a network no REDS pipeline narrows', ['--data', 'bad/good', '--backbone', 'B:tiny', '--widths', '50'], /--widths: width levels need a network a REDS pipeline can narrow .* this is .*tiny on/],
     ];
     for (const [what, args, pattern] of cases) {
