@@ -11,15 +11,10 @@ static dyce_status check_adaptive_pool(dyce__node *node,
   (void)k;
   dyce__shape in = tensors[node->in0], out = tensors[node->out];
   dyce__shape want = {.h = out.h, .w = out.w, .c = in.c};
-  dyce_status s = dyce__expect_shape(node, tensors, want, err);
-  if (s || (s = dyce__expect_counts(node, 0, 0, 0, err))) return s;
-  if (node->act != DYCE__ACT_NONE)
-    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
-  if (node->p[DYCE__P_ADAPTIVE_MAX] != 0 && node->p[DYCE__P_ADAPTIVE_MAX] != 1)
-    return dyce__fail(err, DYCE_BAD_FORMAT,
-                      "adaptive_pool: p[%d] is %d, not 0 (mean) or 1 (max)",
-                      DYCE__P_ADAPTIVE_MAX, (int)node->p[DYCE__P_ADAPTIVE_MAX]);
-  return DYCE_OK;
+  dyce_status s = dyce__expect_plain(node, tensors, want, err);
+  if (s) return s;
+  return dyce__expect_flag(node, DYCE__P_ADAPTIVE_MAX, "adaptive_pool", "mean",
+                           "max", err);
 }
 
 static void run_adaptive_pool(const dyce__node *node,

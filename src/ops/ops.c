@@ -62,6 +62,24 @@ dyce_status dyce__expect_counts(const dyce__node *node, uint32_t weights,
   return DYCE_OK;
 }
 
+dyce_status dyce__expect_plain(const dyce__node *node,
+                               const dyce__shape *tensors, dyce__shape want,
+                               dyce_error *err) {
+  dyce_status s = dyce__expect_shape(node, tensors, want, err);
+  if (s || (s = dyce__expect_counts(node, 0, 0, 0, err))) return s;
+  if (node->act != DYCE__ACT_NONE)
+    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
+  return DYCE_OK;
+}
+
+dyce_status dyce__expect_flag(const dyce__node *node, int slot,
+                              const char *op, const char *zero,
+                              const char *one, dyce_error *err) {
+  if (node->p[slot] == 0 || node->p[slot] == 1) return DYCE_OK;
+  return dyce__fail(err, DYCE_BAD_FORMAT, "%s: p[%d] is %d, not 0 (%s) or 1 (%s)",
+                    op, slot, (int)node->p[slot], zero, one);
+}
+
 static dyce_status param_in(const dyce__node *node, int slot, int32_t lo,
                             int32_t hi, const char *what, dyce_error *err) {
   int32_t v = node->p[slot];

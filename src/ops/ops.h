@@ -65,6 +65,15 @@ dyce_status dyce__expect_shape(const dyce__node *node,
 dyce_status dyce__expect_counts(const dyce__node *node, uint32_t weights,
                                 uint32_t bias_max, int wants_in1,
                                 dyce_error *err);
+/* A node that moves or reduces data: one input, no weights or bias, no
+ * fused activation, an output of shape `want`. */
+dyce_status dyce__expect_plain(const dyce__node *node,
+                               const dyce__shape *tensors, dyce__shape want,
+                               dyce_error *err);
+/* p[slot] is 0 or 1; the message names the op and what each means. */
+dyce_status dyce__expect_flag(const dyce__node *node, int slot,
+                              const char *op, const char *zero,
+                              const char *one, dyce_error *err);
 /* Reads kernel/stride/padding (and dilation when `dilated`) from p[] into
  * a window over `in`, computing the output size; checks ranges. */
 dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,

@@ -10,15 +10,10 @@ static dyce_status check_channel_reduce(dyce__node *node,
   (void)k;
   dyce__shape in = tensors[node->in0];
   dyce__shape want = {.h = in.h, .w = in.w, .c = 1};
-  dyce_status s = dyce__expect_shape(node, tensors, want, err);
-  if (s || (s = dyce__expect_counts(node, 0, 0, 0, err))) return s;
-  if (node->act != DYCE__ACT_NONE)
-    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
-  if (node->p[DYCE__P_REDUCE_MAX] != 0 && node->p[DYCE__P_REDUCE_MAX] != 1)
-    return dyce__fail(err, DYCE_BAD_FORMAT,
-                      "channel_reduce: p[%d] is %d, not 0 (mean) or 1 (max)",
-                      DYCE__P_REDUCE_MAX, (int)node->p[DYCE__P_REDUCE_MAX]);
-  return DYCE_OK;
+  dyce_status s = dyce__expect_plain(node, tensors, want, err);
+  if (s) return s;
+  return dyce__expect_flag(node, DYCE__P_REDUCE_MAX, "channel_reduce", "mean",
+                           "max", err);
 }
 
 static void run_channel_reduce(const dyce__node *node,

@@ -25,14 +25,12 @@ static dyce_status check_resize(dyce__node *node, const dyce__shape *tensors,
   (void)k;
   dyce__shape in = tensors[node->in0], out = tensors[node->out];
   dyce__shape want = {.h = out.h, .w = out.w, .c = in.c};
-  dyce_status s = dyce__expect_shape(node, tensors, want, err);
-  if (s || (s = dyce__expect_counts(node, 0, 0, 0, err))) return s;
-  if (node->act != DYCE__ACT_NONE)
-    return dyce__fail(err, DYCE_BAD_FORMAT, "cannot fuse an activation");
-  for (int slot = DYCE__P_RESIZE_MODE; slot <= DYCE__P_RESIZE_ALIGN; slot++)
-    if (node->p[slot] != 0 && node->p[slot] != 1)
-      return dyce__fail(err, DYCE_BAD_FORMAT, "resize: p[%d] is %d, not 0 or 1",
-                        slot, (int)node->p[slot]);
+  dyce_status s = dyce__expect_plain(node, tensors, want, err);
+  if (s || (s = dyce__expect_flag(node, DYCE__P_RESIZE_MODE, "resize", "nearest",
+                                  "bilinear", err)) ||
+      (s = dyce__expect_flag(node, DYCE__P_RESIZE_ALIGN, "resize", "half-pixel",
+                             "align corners", err)))
+    return s;
   for (int slot = DYCE__P_RESIZE_INV_H; slot <= DYCE__P_RESIZE_INV_W; slot++) {
     float v = param_f32(node, slot);
     if (!(v >= 0.0f) || !isfinite(v))

@@ -111,9 +111,9 @@ static void expect_refused(const char *needle) {
 static void resize_fields_refused(void) {
   reset_nodes();
   NODES[0].p[0] = 2;
-  expect_refused("graph 'main' node 0 (resize): resize: p[0] is 2, not 0 or 1");
+  expect_refused("graph 'main' node 0 (resize): resize: p[0] is 2, not 0 (nearest) or 1 (bilinear)");
   NODES[1].p[1] = -1;
-  expect_refused("node 1 (resize): resize: p[1] is -1, not 0 or 1");
+  expect_refused("node 1 (resize): resize: p[1] is -1, not 0 (half-pixel) or 1 (align corners)");
   NODES[0].p[2] = bits(-0.5f);
   expect_refused("node 0 (resize): resize: p[2] (source step) -0.5 is not a finite number >= 0");
   NODES[1].p[3] = bits(INFINITY);
