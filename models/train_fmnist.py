@@ -26,6 +26,8 @@ sys.path.insert(0, MODELS)
 from dyce_build import cli as build_cli  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
+VAL_FRACTION = 1 / 12   # 5 000 of the 60 000 training images
+WORK = os.path.join(ROOT, "build", "fmnist")   # the full run's step cache
 NAME = "fashion-mnist"
 BACKBONE = os.path.join(MODELS, "backbones", "resnet_cifar.py") + ":resnet20"
 SAVERS = [os.path.join(MODELS, "backbones", "plain_cnn.py") + ":" + f
@@ -35,7 +37,7 @@ EXITS = [f"stages.{s}.{b}.relu" for s in range(3) for b in range(3)][:-1]
 BACKBONE_EPOCHS, SAVER_EPOCHS = 22, 24
 SEED = 20240301  # models/build.py's default: savers are seeded SEED + 10 + i
 NETWORKS = ["--backbone", BACKBONE, "--savers", ",".join(SAVERS), "--exits", ",".join(EXITS),
-            "--exit-types", "a,b,c", "--val-fraction", str(1 / 12)]
+            "--exit-types", "a,b,c", "--val-fraction", str(VAL_FRACTION)]
 TRAINING = ["--epochs", str(BACKBONE_EPOCHS), "--saver-epochs", str(SAVER_EPOCHS),
             "--exit-epochs", "10", "--aug-views", "2"]
 SMOKE = ["--smoke", "--limit", "300"]
@@ -50,7 +52,7 @@ def build_argv(argv):
     p.add_argument("--force", action="store_true", help="recompute every step")
     p.add_argument("extra", nargs="*", help="options for models/build.py (after --)")
     args = p.parse_args(argv)
-    work = args.work or os.path.join(ROOT, "build", "fmnist-smoke" if args.smoke else "fmnist")
+    work = args.work or (WORK + "-smoke" if args.smoke else WORK)
     out = args.out or (work if args.smoke else MODELS)
     if args.smoke and os.path.realpath(out) == os.path.realpath(MODELS):
         p.error("--smoke never writes into models/")

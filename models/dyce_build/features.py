@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import dist
-from .fit import augment
+from .fit import eval_batches
 from .progress import Progress
 
 AUG_SEED = 7000
@@ -50,13 +50,9 @@ def _pass(stages, head, batches, total, what):
 def _split_view(stages, head, data, split, flip, seed=None):
     start, stop = dist.shard(len(split.labels))
     gen = torch.Generator().manual_seed(seed + dist.rank()) if seed is not None else None
-
-    def batches(size=256):
-        for s in range(start, stop, size):
-            im = split.images[s:min(s + size, stop)]
-            yield data.normalise(augment(im, gen, flip) if gen else im)
+    batches = eval_batches(data, split, 256, start, stop, gen, flip)
     name = split.name if seed is None else f"{split.name} (augmented)"
-    feats, logits = _pass(stages, head, batches(), stop - start,
+    feats, logits = _pass(stages, head, batches, stop - start,
                           f"backbone features {name}")
     return [dist.gather_rows(f) for f in feats], dist.gather_rows(logits)
 

@@ -60,11 +60,13 @@ def augment(images, gen, flip=True):
     return out
 
 
-def eval_batches(data, split, batch_size=256, start=0, stop=None):
-    """Un-augmented normalised inputs of split[start:stop], in order."""
+def eval_batches(data, split, batch_size=256, start=0, stop=None, gen=None, flip=True):
+    """Normalised inputs of split[start:stop], in order: as they are, or
+    augmented (random crop, flip) from the generator `gen`."""
     stop = len(split.labels) if stop is None else stop
     for s in range(start, stop, batch_size):
-        yield data.normalise(split.images[s:min(s + batch_size, stop)])
+        im = split.images[s:min(s + batch_size, stop)]
+        yield data.normalise(augment(im, gen, flip) if gen else im)
 
 
 def predict(model, data, split, batch_size=256, what=None):

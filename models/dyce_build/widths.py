@@ -21,7 +21,6 @@ steps in --workdir like the rest of the build (a changed option reruns it).
 """
 
 import dataclasses
-import json
 import os
 import shutil
 
@@ -30,8 +29,9 @@ from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
 
-INPUT = (1, 28, 28)
-CLASSES = 10
+from reds.nets import INPUT_SHAPE, NUM_CLASSES as CLASSES  # noqa: E402  (models/reds)
+
+INPUT = INPUT_SHAPE[1:]
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "backbones", "resnet_cifar.py")
 
@@ -107,20 +107,14 @@ def run(opts, model, data, log):
     key = {"data": os.path.realpath(opts.data), "backbone": name, "data_options":
            dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile)}
     work = os.path.join(opts.workdir, "reds-" + name)
-    os.makedirs(work, exist_ok=True)
-    key_path = os.path.join(work, "options.json")
-    same = False
-    if os.path.exists(key_path):
-        with open(key_path) as f:
-            same = json.load(f) == json.loads(json.dumps(key))
     ctx = Context(work, os.path.dirname(os.path.abspath(opts.out)), profile,
-                  os.path.basename(opts.out), force=opts.force or not same,
+                  os.path.basename(opts.out), force=opts.force,
                   data_dir=opts.data, data_options=dopts, shared_work=None)
+    ctx.opts.force = not ctx.fresh("options", key)  # a changed option reruns it all
     log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} is REDS's "
         f"{name}; running models/{pipeline.__name__.split('.')[0]} in {work}")
     pipeline.run(ctx)
-    with open(key_path, "w") as f:
-        json.dump(key, f, indent=1)
+    ctx.done("options", key)
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")
     log(f"report: {stem}.report.md")

@@ -19,18 +19,16 @@ from types import SimpleNamespace
 
 import torch
 
+import train_fmnist  # models/train_fmnist.py: the Fashion-MNIST build
 from dyce_build import backbones, engine
 from dyce_build.data import Options, load
 from dyce_build.fit import TrainConfig, fit
 from dyce_build.pipeline import Context as BuildContext
 
-MODELS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(MODELS)
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
-VAL_FRACTION = 1 / 12
-# The Fashion-MNIST build's step cache (models/train_fmnist.py's default
-# work folder): its trained backbone and savers are reused when present.
-FMNIST_WORK = os.path.join(ROOT, "build", "fmnist")
+DATA_DIR = train_fmnist.DATA
+# The Fashion-MNIST build's step cache: its trained backbone and savers are
+# reused when present.
+FMNIST_WORK = train_fmnist.WORK
 
 
 class Context(BuildContext):
@@ -45,7 +43,7 @@ class Context(BuildContext):
         super().__init__(SimpleNamespace(workdir=work, force=force))
         self.out, self.profile, self.package, self.data = out, profile, package, None
         self.data_dir, self.shared_work = data_dir, shared_work
-        self.data_options = data_options or Options(val_fraction=VAL_FRACTION)
+        self.data_options = data_options or Options(val_fraction=train_fmnist.VAL_FRACTION)
         os.makedirs(out, exist_ok=True)
 
     @property

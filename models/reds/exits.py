@@ -24,7 +24,7 @@ from torch import nn
 
 from dyce_build import exits as bexits
 from dyce_build.features import AUG_SEED, state_digest
-from dyce_build.fit import augment, eval_batches
+from dyce_build.fit import eval_batches
 from dyce_build.nets import Exit, count_macs
 
 from . import nets
@@ -72,15 +72,10 @@ def feature_views(net, data, units, aug_views):
     views = {s.name: _pooled(net, level, eval_batches(data, s))
              for s in data.splits()}
     for i in range(aug_views):
-        views[f"train_aug{i}"] = _pooled(net, level, _augmented(data, AUG_SEED + i))
+        gen = torch.Generator().manual_seed(AUG_SEED + i)
+        views[f"train_aug{i}"] = _pooled(net, level, eval_batches(data, data.train, 500,
+                                                                  gen=gen))
     return views
-
-
-def _augmented(data, seed, batch_size=500):
-    """The train split, augmented (random crop, flip), normalised, in order."""
-    gen = torch.Generator().manual_seed(seed)
-    for start in range(0, len(data.train.labels), batch_size):
-        yield data.normalise(augment(data.train.images[start:start + batch_size], gen))
 
 
 def cached_level_features(net, data, named_levels, aug_views, path, log):
