@@ -26,6 +26,8 @@ OPS = {
     "resize": 18,
     "channel_reduce": 19,
     "adaptive_pool": 20,
+    "matmul": 21,
+    "view": 22,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -73,6 +75,10 @@ P_RESIZE_INV_W = 3    # resize: the same along the width
 P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels
 P_REDUCE_MAX = 0      # channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean
 P_ADAPTIVE_MAX = 0    # adaptive_pool: 1 = the maximum of each bin, 0 = its mean
+P_SOFTMAX_GROUPS = 2  # softmax: G >= 2 = over each of G groups of C / G channels at each pixel (attention heads); 0 or 1 = over all C
+P_MATMUL_GROUPS = 0   # matmul: G >= 1 channel groups (heads), multiplied group by group
+P_MATMUL_TRANS_B = 1  # matmul: 1 = in0 . in1^T (each group's K channels of both summed), 0 = in0 . in1 (in0's G * N channels against in1's N rows)
+P_MATMUL_ALPHA = 2    # matmul: the bits of a finite float32 the products are scaled by
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

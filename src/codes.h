@@ -23,13 +23,15 @@
   X(CHANNEL_GATHER, 17, "channel_gather") /* output channel k of every pixel is input channel weights[k] (integers): a channel slice, split or shuffle */                                                                                                                          \
   X(RESIZE, 18, "resize") /* height and width resampled, nearest or bilinear, as PyTorch's F.interpolate computes source coordinates (p[RESIZE_*]) */                                                                                                                              \
   X(CHANNEL_REDUCE, 19, "channel_reduce") /* the mean (or, with p[REDUCE_MAX], the maximum) of each pixel's channels: one output channel (CBAM's spatial attention) */                                                                                                             \
-  X(ADAPTIVE_POOL, 20, "adaptive_pool") /* average (or, with p[ADAPTIVE_MAX], maximum) pooling to the output's height and width over PyTorch's adaptive bins: rows floor(i*H/OH) .. ceil((i+1)*H/OH), likewise columns */
+  X(ADAPTIVE_POOL, 20, "adaptive_pool") /* average (or, with p[ADAPTIVE_MAX], maximum) pooling to the output's height and width over PyTorch's adaptive bins: rows floor(i*H/OH) .. ceil((i+1)*H/OH), likewise columns */                                                          \
+  X(MATMUL, 21, "matmul") /* attention's products, per head (p[MATMUL_GROUPS] channel groups), the H*W pixels of in0 and in1 as rows: alpha * in0 . in1^T (p[MATMUL_TRANS_B] = 1, scores) or alpha * in0 . in1 (0, attention times values) */                                      \
+  X(VIEW, 22, "view") /* the same NHWC elements in another shape of the same count (token rows regrouped) */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 20
+  DYCE__OP_LAST = 22
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -83,7 +85,11 @@ enum {
   DYCE__P_RESIZE_INV_W = 3,   /* resize: the same along the width */
   DYCE__P_NORM_PIXELWISE = 2, /* group_norm: 1 = statistics of each pixel's group of channels (LayerNorm over channels, ConvNeXt), 0 = of the group over all pixels */
   DYCE__P_REDUCE_MAX = 0,     /* channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean */
-  DYCE__P_ADAPTIVE_MAX = 0    /* adaptive_pool: 1 = the maximum of each bin, 0 = its mean */
+  DYCE__P_ADAPTIVE_MAX = 0,   /* adaptive_pool: 1 = the maximum of each bin, 0 = its mean */
+  DYCE__P_SOFTMAX_GROUPS = 2, /* softmax: G >= 2 = over each of G groups of C / G channels at each pixel (attention heads); 0 or 1 = over all C */
+  DYCE__P_MATMUL_GROUPS = 0,  /* matmul: G >= 1 channel groups (heads), multiplied group by group */
+  DYCE__P_MATMUL_TRANS_B = 1, /* matmul: 1 = in0 . in1^T (each group's K channels of both summed), 0 = in0 . in1 (in0's G * N channels against in1's N rows) */
+  DYCE__P_MATMUL_ALPHA = 2    /* matmul: the bits of a finite float32 the products are scaled by */
 };
 
 #endif /* DYCE_CODES_H */

@@ -24,6 +24,8 @@ export const OPS = Object.freeze({
   resize: 18,
   channel_reduce: 19,
   adaptive_pool: 20,
+  matmul: 21,
+  view: 22,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -72,6 +74,10 @@ export const PARAMS = Object.freeze({
   NORM_PIXELWISE: 2,
   REDUCE_MAX: 0,
   ADAPTIVE_MAX: 0,
+  SOFTMAX_GROUPS: 2,
+  MATMUL_GROUPS: 0,
+  MATMUL_TRANS_B: 1,
+  MATMUL_ALPHA: 2,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
