@@ -139,7 +139,8 @@ typedef struct dyce__resize {
 float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
 
 /* Not worth vectorising: every table takes the reference's. softmax and
- * flatten_chw run once per model, on the logits; group_norm (GroupNorm,
+ * flatten_chw run once per model, on the logits (softmax and matmul also
+ * in attention layers, over a few tokens); group_norm (GroupNorm,
  * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
  * passes over the tensor are bound by memory. group_norm: for each of
  * `groups` groups of c / groups channels, mean and variance over its
@@ -152,7 +153,14 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
  * channel_reduce: out[i] = the mean (max != 0: the maximum) of the c
  * channels of pixel i, for hw pixels.
  * adaptive_pool: h x w x c to oh x ow x c, the mean (max != 0: maximum)
- * of each of PyTorch's adaptive bins. */
+ * of each of PyTorch's adaptive bins.
+ * matmul: attention's products per head, rows a[i] and b[j] of m and n
+ * rows, `groups` groups of channels; each sum in float in index order,
+ * then times alpha (deterministic: one kernel in every table).
+ * trans_b: a m x (groups k), b n x (groups k), out m x (groups n),
+ *   out[i][g n + j] = alpha * sum_t a[i][g k + t] * b[j][g k + t];
+ * else: a m x (groups n), b n x (groups k), out m x (groups k),
+ *   out[i][g k + t] = alpha * sum_j a[i][g n + j] * b[j][g k + t]. */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, softmax,                                                      \
     (size_t rows, size_t c, const float *in, float *out, int log))         \
@@ -171,7 +179,10 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
     (size_t hw, size_t c, int max, const float *in, float *out))           \
   X(p, void, adaptive_pool,                                                \
     (uint32_t h, uint32_t w, uint32_t c, uint32_t oh, uint32_t ow, int max, \
-     const float *in, float *out))
+     const float *in, float *out))                                         \
+  X(p, void, matmul,                                                       \
+    (size_t m, size_t n, size_t k, size_t groups, int trans_b, float alpha, \
+     const float *a, const float *b, float *out))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32

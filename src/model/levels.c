@@ -84,6 +84,14 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
     /* The mean or maximum of the full channels, which a narrowed input lacks. */
     if (narrowed_in) return node_fail(c, gi, j, "channel_reduce of a narrowed tensor", 0, 0);
     out = 1;
+  } else if (n->op == DYCE__OP_MATMUL) {
+    /* Heads and rows span the full channels of both operands. */
+    if (narrowed_in || act[n->in1].c != full[n->in1].c)
+      return node_fail(c, gi, j, "matmul of a narrowed tensor (in%u)",
+                       narrowed_in ? 0 : 1, 0);
+  } else if (n->op == DYCE__OP_VIEW) {
+    /* Its output shape regroups the full channels, which a narrowed input lacks. */
+    if (narrowed_in) return node_fail(c, gi, j, "view of a narrowed tensor", 0, 0);
   } else if (n->op == DYCE__OP_GROUP_NORM) {
     /* Its groups and statistics span the full channels. */
     if (narrowed_in) return node_fail(c, gi, j, "group_norm over a narrowed tensor", 0, 0);
@@ -114,7 +122,8 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
 static uint64_t node_macs(const dyce__node *n, const dyce__shape *act) {
   dyce__shape in = act[n->in0], out = act[n->out];
   if (n->op == DYCE__OP_FULLY_CONNECTED) return (uint64_t)in.c * out.c;
-  if (n->op != DYCE__OP_CONV2D) return n->macs; /* 0: MACs count conv + fc */
+  /* Others count 0, or (matmul) read only tensors no level narrows. */
+  if (n->op != DYCE__OP_CONV2D) return n->macs;
   uint64_t per_out = (uint64_t)n->p[DYCE__P_KH] * (uint64_t)n->p[DYCE__P_KW] *
                      (is_depthwise(n) ? 1 : in.c / (uint32_t)n->p[DYCE__P_GROUPS]);
   return (uint64_t)out.h * out.w * out.c * per_out;

@@ -213,6 +213,30 @@ static void run_affine(const dyce__node *node, const dyce__shape *tensors,
 
 /* ---- softmax, flatten -------------------------------------------------- */
 
+/* p[SOFTMAX_GROUPS]: 0 or 1, one group of all C channels (what packages
+ * written before it hold); G >= 2, attention heads: each pixel's channels
+ * in G groups of C / G, each its own softmax. */
+static dyce_status check_softmax_groups(const dyce__node *node, uint32_t c,
+                                        dyce_error *err) {
+  int32_t groups = node->p[DYCE__P_SOFTMAX_GROUPS];
+  if (groups < 0)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax: p[%d] (groups) is %d; 0 or 1 (one group) or "
+                      "a count of groups dividing the channels",
+                      DYCE__P_SOFTMAX_GROUPS, (int)groups);
+  if (groups >= 2 && node->p[DYCE__P_SOFTMAX_ALL])
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax: p[%d] (groups) is %d with the over-all flag "
+                      "p[%d]; a softmax over every element has one group",
+                      DYCE__P_SOFTMAX_GROUPS, (int)groups, DYCE__P_SOFTMAX_ALL);
+  if (groups >= 2 && c % (uint32_t)groups)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "softmax: p[%d] (groups) is %d, which does not divide "
+                      "the %u channels",
+                      DYCE__P_SOFTMAX_GROUPS, (int)groups, c);
+  return DYCE_OK;
+}
+
 static dyce_status check_softmax(dyce__node *node, const dyce__shape *tensors,
                                  const dyce__kernels *k, dyce_error *err) {
   (void)k;
@@ -230,6 +254,7 @@ static dyce_status check_softmax(dyce__node *node, const dyce__shape *tensors,
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "softmax: log flag %d is neither 0 nor 1",
                       node->p[DYCE__P_SOFTMAX_LOG]);
+  if ((s = check_softmax_groups(node, tensors[node->in0].c, err))) return s;
   return dyce__expect_counts(node, 0, 0, 0, err);
 }
 
@@ -239,7 +264,9 @@ static void run_softmax(const dyce__node *node, const dyce__shape *tensors,
   (void)scratch;
   dyce__shape in = tensors[node->in0];
   size_t rows = (size_t)in.h * in.w, c = in.c;
+  size_t groups = (size_t)node->p[DYCE__P_SOFTMAX_GROUPS];
   if (node->p[DYCE__P_SOFTMAX_ALL]) c *= rows, rows = 1; /* one row of all */
+  if (groups >= 2) rows *= groups, c /= groups; /* a row per group (head) */
   k->softmax(rows, c, ptr[node->in0], ptr[node->out],
              node->p[DYCE__P_SOFTMAX_LOG]);
 }

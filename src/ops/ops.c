@@ -23,6 +23,8 @@ const dyce__op_def *dyce__op_find(uint32_t code) {
     case DYCE__OP_RESIZE: return &dyce__op_resize;
     case DYCE__OP_CHANNEL_REDUCE: return &dyce__op_channel_reduce;
     case DYCE__OP_ADAPTIVE_POOL: return &dyce__op_adaptive_pool;
+    case DYCE__OP_MATMUL: return &dyce__op_matmul;
+    case DYCE__OP_VIEW: return &dyce__op_view;
   }
   return NULL;
 }
@@ -78,6 +80,15 @@ dyce_status dyce__expect_flag(const dyce__node *node, int slot,
   if (node->p[slot] == 0 || node->p[slot] == 1) return DYCE_OK;
   return dyce__fail(err, DYCE_BAD_FORMAT, "%s: p[%d] is %d, not 0 (%s) or 1 (%s)",
                     op, slot, (int)node->p[slot], zero, one);
+}
+
+dyce_status dyce__expect_unused(const dyce__node *node, int first,
+                                const char *op, dyce_error *err) {
+  for (int i = first; i < DYCE__N_PARAM_COUNT; i++)
+    if (node->p[i] != 0)
+      return dyce__fail(err, DYCE_BAD_FORMAT, "%s: p[%d] is %d; unused, it must be 0",
+                        op, i, (int)node->p[i]);
+  return DYCE_OK;
 }
 
 static dyce_status param_in(const dyce__node *node, int slot, int32_t lo,

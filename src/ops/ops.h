@@ -74,6 +74,10 @@ dyce_status dyce__expect_plain(const dyce__node *node,
 dyce_status dyce__expect_flag(const dyce__node *node, int slot,
                               const char *op, const char *zero,
                               const char *one, dyce_error *err);
+/* p[first], p[first + 1], ... p[11] are 0; the message names the op and
+ * the slot. */
+dyce_status dyce__expect_unused(const dyce__node *node, int first,
+                                const char *op, dyce_error *err);
 /* Reads kernel/stride/padding (and dilation when `dilated`) from p[] into
  * a window over `in`, computing the output size; checks ranges. */
 dyce_status dyce__window_from_params(const dyce__node *node, dyce__shape in,
@@ -124,6 +128,7 @@ extern const dyce__op_def dyce__op_conv2d, dyce__op_fully_connected,
     dyce__op_softmax, dyce__op_channel_affine, dyce__op_concat,
     dyce__op_global_max_pool, dyce__op_quantize, dyce__op_dequantize,
     dyce__op_group_norm, dyce__op_channel_gather, dyce__op_resize,
-    dyce__op_channel_reduce, dyce__op_adaptive_pool;
+    dyce__op_channel_reduce, dyce__op_adaptive_pool, dyce__op_matmul,
+    dyce__op_view;
 
 #endif /* DYCE_OPS_OPS_H */

@@ -7,15 +7,28 @@
 #include "dyce.h"
 #include "test.h"
 
-void check_refused(uint8_t *bytes, size_t size, const char *needle) {
+/* status < 0: any refusal. */
+static void refused(uint8_t *bytes, size_t size, int status, const char *needle) {
   dyce_model *m = NULL;
   dyce_error err;
   dyce_status st = dyce_model_load(bytes, size, &m, &err);
   CHECK_MSG(st != DYCE_OK && m == NULL, "loaded; wanted '%s'", needle);
   CHECK_MSG(st == DYCE_OK || strstr(err.message, needle), "message '%s' lacks '%s'",
             err.message, needle);
+  CHECK_MSG(st == DYCE_OK || status < 0 || (int)st == status,
+            "status %s, wanted %s ('%s')", dyce_status_name(st),
+            dyce_status_name((dyce_status)status), err.message);
   dyce_model_free(m);
   free(bytes);
+}
+
+void check_refused(uint8_t *bytes, size_t size, const char *needle) {
+  refused(bytes, size, -1, needle);
+}
+
+void check_refused_as(uint8_t *bytes, size_t size, int status,
+                      const char *needle) {
+  refused(bytes, size, status, needle);
 }
 
 int run_package(uint8_t *bytes, size_t size, const float *x, size_t n,

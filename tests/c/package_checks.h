@@ -9,6 +9,9 @@
 /* Loads the package (and frees `bytes`): it must be refused, with a
  * message that contains `needle`. */
 void check_refused(uint8_t *bytes, size_t size, const char *needle);
+/* The same, and the status must be `status` (a dyce_status). */
+void check_refused_as(uint8_t *bytes, size_t size, int status,
+                      const char *needle);
 
 /* Loads the package (and frees `bytes`), runs its first graph on the NHWC
  * input `x` (n floats) and copies its output, which must have `want`
