@@ -21,7 +21,8 @@ import numpy as np
 
 import dyce_codes
 from dyce_codes import (ACTS, OPS, P_CONCAT_INPUTS, P_CONCAT_MORE, P_DH, P_DW,
-                        P_GROUPS, P_KH, P_KW, P_PAD_R, P_PAD_T, P_SW)
+                        P_GROUPS, P_KH, P_KW, P_MATMUL_GROUPS, P_MATMUL_TRANS_B,
+                        P_PAD_R, P_PAD_T, P_SW)
 from dyce_weights import WeightSection as _Weights
 
 MAGIC = b"DYCE"
@@ -141,6 +142,12 @@ def node_macs(node, shapes):
         return oh * ow * cout * kh * kw * (cin // groups)
     if node.op == "fully_connected":
         return shapes[node.inputs[0]][3] * shapes[node.output][3]
+    if node.op == "matmul":   # rows of in0 x output channels x the summed length
+        _, h, w, cout = shapes[node.output]
+        _, hb, wb, cb = shapes[node.inputs[1]]
+        inner = (cb // node.params[P_MATMUL_GROUPS] if node.params[P_MATMUL_TRANS_B]
+                 else hb * wb)
+        return h * w * cout * inner
     return 0
 
 

@@ -19,7 +19,7 @@ Slicing height or width (a crop) is refused with the reason."""
 
 import numpy as np
 
-from . import rewrite
+from . import attention, rewrite
 from .common import fail
 from .folding import slice_indices, slice_spec
 
@@ -66,7 +66,7 @@ def _channels(lw, node):
     """The computed input of a channel move and its channel count."""
     x = lw.tensor(node)
     shape = lw.shape(x)
-    if len(shape) not in (2, 3, 4) or shape[0] != 1:
+    if (len(shape) not in (2, 3, 4) or shape[0] != 1) and x not in lw.heads:
         fail(node, f"input shape {shape} is not (1, C, ...)")
     return x, shape
 
@@ -74,7 +74,12 @@ def _channels(lw, node):
 def lower_slice(lw, node, attrs):
     x, shape = _channels(lw, node)
     idx = np.arange(shape[1])
-    for axis, start, end, step in slice_spec(lw, node, len(shape)):
+    spec = slice_spec(lw, node, len(shape))
+    if attention.is_seq(lw, x):
+        return attention.lower_slice(lw, node, x, [
+            (axis, slice_indices(shape[axis], start, end, step))
+            for axis, start, end, step in spec])
+    for axis, start, end, step in spec:
         taken = slice_indices(shape[axis], start, end, step)
         if axis == 1:
             idx = idx[taken]
@@ -86,21 +91,13 @@ def lower_slice(lw, node, attrs):
 
 def lower_split(lw, node, attrs):
     x, shape = _channels(lw, node)
+    if x in lw.heads or attention.is_seq(lw, x):
+        return attention.lower_split(lw, node, x, lambda n: _split_sizes(
+            lw, node, attrs, n), attrs.get("axis", 0) % len(shape))
     if attrs.get("axis", 0) % len(shape) != 1:
         fail(node, f"split along axis {attrs.get('axis', 0)} of {shape}: only "
                     "along channels (axis 1)")
-    sizes = lw.const(node, 1, required=False)
-    if sizes is None:
-        sizes = attrs.get("split")
-    count = len(node.output)
-    if sizes is None:
-        if shape[1] % count:
-            fail(node, f"{shape[1]} channels do not split into {count} equal parts")
-        sizes = [shape[1] // count] * count
-    sizes = [int(s) for s in sizes]
-    if len(sizes) != count or sum(sizes) != shape[1] or min(sizes) < 0:
-        fail(node, f"split sizes {sizes} do not divide {shape[1]} channels into "
-                    f"{count} outputs")
+    sizes = _split_sizes(lw, node, attrs, shape[1])
     at = 0
     for size, out in zip(sizes, node.output):
         if out in lw.used:
@@ -108,9 +105,28 @@ def lower_split(lw, node, attrs):
         at += size
 
 
+def _split_sizes(lw, node, attrs, total):
+    """The part sizes of a Split of `total` along its axis."""
+    sizes = lw.const(node, 1, required=False)
+    if sizes is None:
+        sizes = attrs.get("split")
+    count = len(node.output)
+    if sizes is None:
+        if total % count:
+            fail(node, f"{total} channels do not split into {count} equal parts")
+        sizes = [total // count] * count
+    sizes = [int(s) for s in sizes]
+    if len(sizes) != count or sum(sizes) != total or min(sizes) < 0:
+        fail(node, f"split sizes {sizes} do not divide {total} channels into "
+                    f"{count} outputs")
+    return sizes
+
+
 def lower_gather(lw, node, attrs):
     x, shape = _channels(lw, node)
     idx = lw.const(node, 1)
+    if x in lw.heads or attention.is_seq(lw, x):
+        return attention.lower_gather(lw, node, x, idx, attrs.get("axis", 0) % len(shape))
     if attrs.get("axis", 0) % len(shape) != 1 or idx.ndim != 1:
         fail(node, f"gather along axis {attrs.get('axis', 0)} of {shape} with "
                     f"indices of shape {idx.shape}: only a list of channels (axis 1)")

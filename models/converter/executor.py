@@ -30,7 +30,8 @@ from dyce_codes import (P_ADAPTIVE_MAX, P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
                         P_REDUCE_MAX, P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
-                        P_SOFTMAX_ALL, P_SW)
+                        P_MATMUL_ALPHA, P_MATMUL_GROUPS, P_MATMUL_TRANS_B,
+                        P_SOFTMAX_ALL, P_SOFTMAX_GROUPS, P_SW)
 
 from . import int8_ops
 
@@ -157,6 +158,18 @@ def resize(x, p, out_hw):
             + ly * ((1 - lx) * bottom[..., x0] + lx * bottom[..., x1]))
 
 
+def matmul(a, b, p, out_shape):
+    """docs/FORMAT.md's matmul: per channel group, the pixels as rows."""
+    groups, n = p[P_MATMUL_GROUPS], a.shape[0]
+    rows_a = a.permute(0, 2, 3, 1).reshape(n, -1, groups, a.shape[1] // groups)
+    rows_b = b.permute(0, 2, 3, 1).reshape(n, -1, groups, b.shape[1] // groups)
+    qa, qb = rows_a.transpose(1, 2), rows_b.transpose(1, 2)   # (n, G, rows, per group)
+    y = qa @ (qb.transpose(2, 3) if p[P_MATMUL_TRANS_B] else qb)
+    y = y * fmt.bits_f32(p[P_MATMUL_ALPHA])
+    _, h, wd, c = out_shape
+    return y.transpose(1, 2).reshape(n, h, wd, c).permute(0, 3, 1, 2)
+
+
 def float_node(node, shapes, args):
     """One float32 node: args are the input values (torch float32)."""
     op, p, x = node.op, node.params, args[0]
@@ -191,10 +204,17 @@ def float_node(node, shapes, args):
         y = x.reshape(x.shape[0], -1, 1, 1)
     elif op == "softmax":
         f = torch.log_softmax if fmt.is_log_softmax(node) else torch.softmax
+        n, c, h, wd = x.shape
         if p[P_SOFTMAX_ALL]:      # every position of a one-channel map
             y = f(x.reshape(x.shape[0], -1), dim=1).reshape(x.shape)
-        else:
-            y = f(x, dim=1)
+        else:                     # over each of G channel groups (heads)
+            groups = max(p[P_SOFTMAX_GROUPS], 1)
+            y = f(x.reshape(n, groups, c // groups, h, wd), dim=2).reshape(x.shape)
+    elif op == "matmul":
+        y = matmul(x, args[1], p, shapes[node.output])
+    elif op == "view":
+        _, h, wd, c = shapes[node.output]
+        y = x.permute(0, 2, 3, 1).reshape(x.shape[0], h, wd, c).permute(0, 3, 1, 2)
     elif op == "channel_affine":
         c = shapes[node.inputs[0]][3]
         y = (x * tensor_of(node.weight).view(1, c, 1, 1)

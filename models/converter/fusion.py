@@ -10,7 +10,7 @@ of ops that do not reach the output."""
 import numpy as np
 
 import dyce_format as fmt
-from dyce_codes import P_COUNT_PAD
+from dyce_codes import P_COUNT_PAD, P_MATMUL_ALPHA
 
 from .common import ConvertError, Op
 
@@ -207,6 +207,21 @@ def _fold_scale_mul(ops, output):
         ops.remove(mul)
 
 
+def _fold_matmul_scale(ops, output):
+    """mul by a scalar after a matmul (attention's 1 / sqrt(d)) -> its alpha."""
+    for mul in [op for op in ops if op.op == "mul" and len(op.inputs) == 1]:
+        prev = _fusable_producer(ops, mul.inputs[0], output, ("matmul",))
+        if prev is None or np.size(mul.weight) != 1:
+            continue
+        alpha = fmt.bits_f32(prev.params[P_MATMUL_ALPHA]) * float(np.ravel(mul.weight)[0])
+        if not np.isfinite(np.float32(alpha)):
+            continue
+        prev.params = list(prev.params)
+        prev.params[P_MATMUL_ALPHA] = fmt.f32_bits(alpha)
+        prev.output = mul.output
+        ops.remove(mul)
+
+
 def _fold_bias_add(ops, output):
     """add of a scalar / per-channel constant after conv / fc -> its bias."""
     for add in [op for op in ops if op.op == "add" and len(op.inputs) == 1]:
@@ -279,4 +294,4 @@ def prune(ops, output):
 # with a layer scale gives, and x W * k then + b)
 REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
             _fold_bias_add, _fold_scale_mul, _fold_bias_add, _fold_into_norm,
-            _compose_gathers, _fuse_activations)
+            _fold_matmul_scale, _compose_gathers, _fuse_activations)

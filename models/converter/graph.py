@@ -11,7 +11,7 @@ import onnx
 import dyce_format as fmt
 from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
-from . import channels, fusion, norms, rewrite
+from . import attention, channels, fusion, norms, rewrite
 from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
                      MAX_RECORDS, MIN_OPSET, ConvertError)
 from .lowering import lower_node
@@ -96,6 +96,11 @@ def _graph_input(graph, initializers):
     return inputs[0].name, shape
 
 
+def _maker(graph, name):
+    """The ONNX node whose output is `name` (or the last one)."""
+    return next((n for n in graph.node if name in n.output), graph.node[-1])
+
+
 def _check_opset(model):
     for imp in model.opset_import:
         if imp.domain in ("", "ai.onnx") and not (
@@ -104,9 +109,12 @@ def _check_opset(model):
                                f"(need {MIN_OPSET}..{MAX_OPSET})")
 
 
-def convert_graph(model, name="main"):
+def convert_graph(model, name="main", sequence_input=None):
     """One ONNX model (ModelProto or path) -> (dyce_format.Graph, ONNX input
-    shape). The Graph's source is NONE; convert_graphs sets it."""
+    shape). The Graph's source is NONE; convert_graphs sets it.
+    sequence_input(shape): whether a (1, A, B) input is a token sequence
+    (1, L, D), laid out as one row of L positions (attention.py), rather
+    than channel-major (1, C, L)."""
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(os.fspath(model))
     _check_opset(model)
@@ -114,6 +122,9 @@ def convert_graph(model, name="main"):
     lw = Lowering(graph)
     inp, in_shape = _graph_input(graph, lw.consts)
     lw.shapes[inp] = in_shape
+    if len(in_shape) == 3 and sequence_input and sequence_input(in_shape):
+        lw.last.add(inp)
+        lw.layout[inp] = (1, 1, in_shape[1], in_shape[2])
     if len(graph.output) != 1:
         raise ConvertError(f"the model has {len(graph.output)} outputs, "
                            "expected 1")
@@ -123,6 +134,8 @@ def convert_graph(model, name="main"):
     if graph.output[0].name not in lw.shapes or out == inp:
         raise ConvertError(f"output '{graph.output[0].name}' is not computed "
                            "from the input by any supported node")
+    if attention.is_seq(lw, graph.output[0].name):
+        out = attention.sequence_output(lw, _maker(graph, out), graph.output[0].name)
     ops = fusion.prune(lw.ops, out)
     for step in fusion.REWRITES:
         step(ops, out)

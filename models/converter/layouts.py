@@ -11,20 +11,28 @@ import numpy as np
 
 import dyce_format as fmt
 
+from . import attention
 from .common import fail
 
 TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
 
 # ONNX ops that may read a channels-last view.
-ALLOWED = {"Transpose", "MatMul", "Add", "Sub", "Neg", "Mul", "Div", "Erf", "Relu",
+ALLOWED = {"Shape", "Transpose", "MatMul", "Add", "Sub", "Neg", "Mul", "Div", "Erf", "Relu",
            "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh",
            "Elu", "Softplus", "Identity", "Dropout", "DyceGroupNorm"}
+
+
+# And what may read a token sequence (1, L, D) as well (attention.py).
+SEQUENCE_READERS = {"Reshape", "Flatten", "Softmax", "Gather", "Split", "Slice",
+                    "Concat", "ReduceMean"}
 
 
 def check_inputs(lw, node):
     if node.op_type in ALLOWED:
         return
     for name in node.input:
+        if node.op_type in SEQUENCE_READERS and name and len(lw.shape(name)) == 3:
+            continue
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
                         "on it dyce takes only LayerNorm over the channels, Linear, "
@@ -35,6 +43,8 @@ def lower_transpose(lw, node, attrs):
     """NCHW -> NHWC and back: the same dyce tensor."""
     x = lw.tensor(node)
     shape, perm = lw.shape(x), list(attrs.get("perm", []))
+    if attention.lower_transpose(lw, node, x, shape, perm):
+        return
     if len(shape) == 4 and perm == TO_LAST and x not in lw.last:
         lw.make_alias(node, x, tuple(shape[i] for i in perm))
         lw.last.add(node.output[0])
@@ -48,12 +58,14 @@ def lower_transpose(lw, node, attrs):
 
 
 def lower_matmul_last(lw, node, x, w):
-    """x (1, H, W, C) channels-last times w (C, N): a 1 x 1 convolution."""
-    _, h, width, c = lw.shape(x)
-    if w.shape[0] != c:
-        fail(node, f"weight {w.shape} does not take the {c} channels of {lw.shape(x)}")
+    """x (1, H, W, C) channels-last, or a sequence (1, L, C), times w (C, N):
+    a 1 x 1 convolution."""
+    shape = lw.shape(x)
+    _, h, width, c = lw.dyce_shape(x)
+    if w.shape[0] != shape[-1]:
+        fail(node, f"weight {w.shape} does not take the {shape[-1]} channels of {shape}")
     n = w.shape[1]
-    lw.emit(node, "conv2d", [x], (1, h, width, n), layout=(1, h, width, n),
+    lw.emit(node, "conv2d", [x], tuple(shape[:-1]) + (n,), layout=(1, h, width, n),
             weight=w.T.reshape(n, 1, 1, c),
             params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1, GROUPS=1))
     lw.last.add(node.output[0])
@@ -66,5 +78,5 @@ def constant_last(k, shape):
     if k.size == 1:
         return k.reshape(1)
     if all(d == 1 for d in padded.shape[:-1]):
-        return np.broadcast_to(padded, (1, 1, 1, shape[3])).ravel()
+        return np.broadcast_to(padded.reshape(-1), (shape[-1],)).copy()
     return np.broadcast_to(padded, shape).ravel()

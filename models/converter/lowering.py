@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import channels, layouts, norms, pools, resize
+from . import attention, channels, layouts, norms, pools, resize
 from .folding import FOLD
 from .shapes import nhwc, padding, view_target, window_out, window_params
 
@@ -64,15 +64,14 @@ def _lower_pad(lw, node, attrs):
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):
-    """An intermediate op of a node lowered to several; returns its tensor."""
-    name = f"{node.output[0]}/{suffix}"
-    lw.emit(node, op, inputs, shape, out=name, **fields)
-    return name
+    return lw.emit_step(node, suffix, op, inputs, shape, **fields)
 
 
 def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
     axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
+    if any(attention.is_seq(lw, n) for n in node.input):
+        return attention.lower_concat(lw, node, attrs["axis"] % 3)
     names = [lw.tensor(node, i) for i in range(len(node.input))]
     if len(names) == 1:  # torch.cat([x]) (DenseNet's first layers): x itself
         return lw.make_alias(node, names[0], lw.shape(names[0]))
@@ -119,6 +118,8 @@ def _lower_gemm(lw, node, attrs):
 
 def _lower_matmul(lw, node, attrs):
     x = lw.tensor(node)
+    if not lw.is_const(node.input[1]):
+        return attention.lower_matmul(lw, node)
     w = lw.weight(node, 1)
     if w.ndim != 2:
         fail(node, f"weight shape {w.shape} is not (K, N)")
@@ -309,6 +310,8 @@ def _lower_view(lw, node, attrs):
         dst = view_target(lw, node, attrs, src)
     except ValueError as err:
         fail(node, str(err))
+    if attention.lower_view(lw, node, x, tuple(src), tuple(dst)):
+        return
     if nhwc(dst) is not None and nhwc(dst) == nhwc(src):
         lw.make_alias(node, x, dst)
     elif len(src) == 4 and dst == (1, src[1], src[2] * src[3]):
@@ -330,6 +333,8 @@ def _lower_softmax(lw, node, attrs):
     x = lw.tensor(node)
     shape = lw.shape(x)
     axis = attrs.get("axis", -1) % len(shape)
+    if x in lw.heads or attention.is_seq(lw, x):
+        return attention.lower_softmax(lw, node, x, axis, node.op_type == "LogSoftmax")
     # a one-channel map's positions (1, 1, L): attention pooling's weights
     over_all = len(shape) == 3 and shape[1] == 1 and axis == 2 and x not in lw.last
     if axis != 1 and not over_all:
@@ -425,6 +430,7 @@ def lower_node(lw, node):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
     layouts.check_inputs(lw, node)
+    attention.check_inputs(lw, node)
     if node.op_type not in ("Mul", "Add") and any(i in lw.expanded for i in inputs):
         fail(node, "reads a (1, C, 1, 1) vector expanded over height and width "
                     "(expand_as); only a Mul or Add can take it")

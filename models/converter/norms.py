@@ -106,7 +106,7 @@ def _norm_groups(node, shape, axes, last):
     rank = len(shape)
     axes = normalized_axes(axes, rank)
     if last:
-        if axes == [3]:
+        if axes == [rank - 1]:
             return 1, 1
     elif rank in (2, 3, 4) and axes == list(range(1, rank)):
         return 1, 0
@@ -127,7 +127,7 @@ def lower(lw, node, attrs):
     shape = lw.shape(x)
     if len(shape) < 2 or shape[0] != 1:
         fail(node, f"input shape {shape} is not (1, C, ...)")
-    c = shape[3] if x in lw.last else shape[1]
+    c = shape[-1] if x in lw.last else shape[1]
     pixelwise = 0
     if node.op_type == "InstanceNormalization":
         if len(shape) not in (3, 4):

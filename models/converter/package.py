@@ -66,6 +66,15 @@ def _level_entries(graphs, index, level):
     return name, entries
 
 
+def _reads_tokens(graphs, index, source):
+    """Whether a (1, A, B) input reading graph `source`'s output is a token
+    sequence: that output is one row of A positions with B channels."""
+    if source not in index:
+        return None
+    src = graphs[index[source]]
+    return lambda shape: tuple(src.shapes[src.output]) == (1, 1, shape[1], shape[2])
+
+
 def convert_graphs(specs, labels=None, input_spec=None, levels=None):
     """Build a package from [(name, onnx model or path, source name or None)].
 
@@ -82,7 +91,7 @@ def convert_graphs(specs, labels=None, input_spec=None, levels=None):
         if name in index:
             raise ConvertError(f"duplicate graph name '{name}'")
         try:
-            graph, shape = convert_graph(model, name)
+            graph, shape = convert_graph(model, name, _reads_tokens(graphs, index, source))
         except ConvertError as err:
             raise ConvertError(f"graph '{name}': {err}") from None
         if source is None:

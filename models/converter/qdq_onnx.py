@@ -353,8 +353,8 @@ class _Exporter:
         elif n.op == "channel_gather":
             y, rank = B.node("Gather", [x.name, B.const(hint + "_from", np.asarray(
                 n.weight, np.int64))], hint, axis=1), x.rank
-        elif n.op == "adaptive_pool":  # to a size that does not divide the input
-            raise ExportError("adaptive_pool: ONNX has no such pool")
+        elif n.op in ("adaptive_pool", "matmul", "view"):
+            raise ExportError(f"{n.op}: no QDQ form (ONNX has no such pool; attention)")
         elif n.op == "channel_reduce":
             y = B.node("ReduceMax" if p[P_REDUCE_MAX] else "ReduceMean",
                        [self.as4d(x, c_in, hint).name], hint, axes=[1], keepdims=1)

@@ -37,6 +37,8 @@ class Lowering:
         # ONNX names of (1, C, 1, 1) vectors expanded over H, W (channels.py):
         # only a Mul or Add may read them, as a per-channel operand.
         self.expanded = set()
+        # ONNX names of attention head views (attention.py): name -> (form, G)
+        self.heads = {}
         self.ops = []
         self.used = ({i for n in graph.node for i in n.input}
                      | {o.name for o in graph.output})
@@ -110,8 +112,16 @@ class Lowering:
                 self.layout[out] = kept
             if inputs[0] in self.last:
                 self.last.add(out)
+            if inputs[0] in self.heads:
+                self.heads[out] = self.heads[inputs[0]]
         self.ops.append(Op(op=op, inputs=[self.resolve(n) for n in inputs],
                             output=out, origin=where(node), **fields))
+
+    def emit_step(self, node, suffix, op, inputs, shape, **fields):
+        """An intermediate op of a node lowered to several; returns its tensor."""
+        name = f"{node.output[0]}/{suffix}"
+        self.emit(node, op, inputs, shape, out=name, **fields)
+        return name
 
     def dyce_shape(self, name):
         """NHWC shape of the dyce tensor behind ONNX tensor `name`."""

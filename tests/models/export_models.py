@@ -26,6 +26,8 @@ sys.path.insert(0, MODELS_DIR)
 import convert  # noqa: E402
 import dyce_format  # noqa: E402
 
+import attention_nets  # noqa: E402  (beside this file)
+
 
 class BasicBlock(nn.Module):
     """ResNet basic block; a 1x1 conv + BN projection when the shape changes."""
@@ -361,6 +363,8 @@ MODELS = {
     "axis_ops": (AxisOpsNet, (1, 3, 9, 11), True),
     "resize_ops": (ResizeOpsNet, (1, 3, 9, 7), True),
     "cbam_ops": (CbamOpsNet, (1, 3, 11, 9), True),
+    "vit_ops": (attention_nets.VitOpsNet, (1, 3, 12, 12), True),
+    "attention_ops": (attention_nets.AttentionOpsNet, (1, 3, 10, 12), True),
 }
 
 
@@ -417,12 +421,13 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
+    nets = attention_nets.__file__
     converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)
         exported = [base + s for s in (".onnx", ".input.npy", ".torch.npy")]
         steps = []
-        if not all(fresh(p, script) for p in exported):
+        if not all(fresh(p, script, nets) for p in exported):
             export(name, out_dir, seed)
             steps.append("exported")
         if not fresh(base + ".dyce", script, base + ".onnx", *converter):
