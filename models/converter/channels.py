@@ -66,7 +66,7 @@ def _channels(lw, node):
     """The computed input of a channel move and its channel count."""
     x = lw.tensor(node)
     shape = lw.shape(x)
-    if (len(shape) not in (2, 3, 4) or shape[0] != 1) and x not in lw.heads:
+    if (len(shape) not in (2, 3, 4) or shape[0] != 1) and attention.roles_of(lw, x) is None:
         fail(node, f"input shape {shape} is not (1, C, ...)")
     return x, shape
 

@@ -23,7 +23,7 @@ ALLOWED = {"Shape", "Transpose", "MatMul", "Add", "Sub", "Neg", "Mul", "Div", "E
 
 
 # And what may read a token sequence (1, L, D) as well (attention.py).
-SEQUENCE_READERS = {"Reshape", "Flatten", "Softmax", "Gather", "Split", "Slice",
+SEQUENCE_READERS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Gemm", "Softmax", "Gather", "Split", "Slice",
                     "Concat", "ReduceMean"}
 
 
@@ -31,7 +31,7 @@ def check_inputs(lw, node):
     if node.op_type in ALLOWED:
         return
     for name in node.input:
-        if node.op_type in SEQUENCE_READERS and name and len(lw.shape(name)) == 3:
+        if node.op_type in SEQUENCE_READERS and name and attention.is_seq(lw, name):
             continue
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
@@ -57,8 +57,8 @@ def lower_transpose(lw, node, attrs):
                     "(0, 2, 3, 1) to channels-last and (0, 3, 1, 2) back")
 
 
-def lower_matmul_last(lw, node, x, w):
-    """x (1, H, W, C) channels-last, or a sequence (1, L, C), times w (C, N):
+def lower_matmul_last(lw, node, x, w, bias=None):
+    """x (1, H, W, C) channels-last, or a sequence, times w (C, N) (+ bias):
     a 1 x 1 convolution."""
     shape = lw.shape(x)
     _, h, width, c = lw.dyce_shape(x)
@@ -66,7 +66,7 @@ def lower_matmul_last(lw, node, x, w):
         fail(node, f"weight {w.shape} does not take the {shape[-1]} channels of {shape}")
     n = w.shape[1]
     lw.emit(node, "conv2d", [x], tuple(shape[:-1]) + (n,), layout=(1, h, width, n),
-            weight=w.T.reshape(n, 1, 1, c),
+            weight=w.T.reshape(n, 1, 1, c), bias=bias,
             params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1, GROUPS=1))
     lw.last.add(node.output[0])
 

@@ -71,7 +71,8 @@ def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
     axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
     if any(attention.is_seq(lw, n) for n in node.input):
-        return attention.lower_concat(lw, node, attrs["axis"] % 3)
+        rank = len(lw.shape(node.input[0]))
+        return attention.lower_concat(lw, node, attrs["axis"] % rank)
     names = [lw.tensor(node, i) for i in range(len(node.input))]
     if len(names) == 1:  # torch.cat([x]) (DenseNet's first layers): x itself
         return lw.make_alias(node, names[0], lw.shape(names[0]))
@@ -113,6 +114,8 @@ def _lower_gemm(lw, node, attrs):
             fail(node, f"bias shape {c.shape} does not broadcast to "
                         f"(1, {w.shape[0]})")
         c = c * np.float32(attrs.get("beta", 1.0))
+    if x in lw.last:     # tokens (L, E): nn.MultiheadAttention's out_proj
+        return layouts.lower_matmul_last(lw, node, x, w.T, c)
     _fully_connected(lw, node, x, w, c)
 
 

@@ -96,8 +96,8 @@ def lower_reduce(lw, node, attrs):
     spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
     what = "mean" if node.op_type == "ReduceMean" else "max"
     axes = normalized_axes(attrs.get("axes", []), len(shape))
-    if attention.is_seq(lw, x) and axes == [1] and node.op_type == "ReduceMean":
-        return attention.lower_token_mean(lw, node, x, attrs.get("keepdims", 1))
+    if attention.is_seq(lw, x) and node.op_type == "ReduceMean":
+        return attention.lower_token_mean(lw, node, x, axes, attrs.get("keepdims", 1))
     if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
         return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
     if len(shape) == 4 and axes == [1] and attrs.get("keepdims", 1) and x not in lw.last:

@@ -98,14 +98,16 @@ class Lowering:
         """Add a dyce op computing node's output `out` (default: its first)
         with the given ONNX shape; `layout`: its NHWC shape where that is not
         nhwc(shape) (a channels-last result, a pool over one axis)."""
-        if nhwc(shape) is None:
+        keeps = (layout is None and inputs and not self.is_const(inputs[0])
+                 and tuple(shape) == self.shape(inputs[0]))
+        if nhwc(shape) is None and layout is None and not keeps:
             fail(node, f"result shape {tuple(shape)} is neither (1, C, H, W) "
                         "nor (1, K)")
         out = out or node.output[0]
         self.set_shape(node, shape, out)
         if layout is not None:
             self.layout[out] = tuple(layout)
-        elif inputs and not self.is_const(inputs[0]) and tuple(shape) == self.shape(inputs[0]):
+        elif keeps:
             # An op keeping its input's shape keeps its layout.
             kept = self.dyce_shape(inputs[0])
             if kept != nhwc(shape):

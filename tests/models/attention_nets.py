@@ -102,3 +102,26 @@ class AttentionOpsNet(nn.Module):
         x = self.nonlocal_(torch.relu(self.c1(x)))
         x = self.block(x.flatten(2).transpose(1, 2))
         return self.fc(x.mean(dim=1))
+
+
+class TorchTransformerNet(nn.Module):
+    """PyTorch's own layers: nn.TransformerEncoder (batch first, pre-norm,
+    GELU) on patch tokens with a class token, then an nn.MultiheadAttention
+    called directly, sequence first (L, N, E) as it defaults to."""
+
+    def __init__(self, num_classes=10, in_channels=3, size=12, patch=4, dim=16, depth=2):
+        super().__init__()
+        self.patch = nn.Conv2d(in_channels, dim, patch, patch)
+        self.cls = nn.Parameter(torch.randn(1, 1, dim))
+        layer = nn.TransformerEncoderLayer(dim, 4, dim * 2, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth)
+        self.attn = nn.MultiheadAttention(dim, 2)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = self.encoder(torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1))
+        s = x.transpose(0, 1)                                   # (L, N, E)
+        s = s + self.attn(s, s, s, need_weights=False)[0]
+        return self.head(s[0])

@@ -365,6 +365,7 @@ MODELS = {
     "cbam_ops": (CbamOpsNet, (1, 3, 11, 9), True),
     "vit_ops": (attention_nets.VitOpsNet, (1, 3, 12, 12), True),
     "attention_ops": (attention_nets.AttentionOpsNet, (1, 3, 10, 12), True),
+    "transformer_ops": (attention_nets.TorchTransformerNet, (1, 3, 12, 12), True),
 }
 
 
@@ -403,9 +404,10 @@ def export(name, out_dir, seed):
         y = model(torch.from_numpy(x)).numpy()
     mode = (torch.onnx.TrainingMode.PRESERVE if keep_bn
             else torch.onnx.TrainingMode.EVAL)
-    with warnings.catch_warnings():
+    # gradients on: nn.MultiheadAttention's fused kernel has no ONNX form
+    with warnings.catch_warnings(), torch.enable_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, torch.from_numpy(x),
+        torch.onnx.export(model, torch.from_numpy(x).requires_grad_(),
                           os.path.join(out_dir, name + ".onnx"),
                           opset_version=13, do_constant_folding=True,
                           training=mode, input_names=["input"],
