@@ -32,6 +32,8 @@ echo "== test models (exported once, cached in build/testmodels)"
 /usr/bin/python3 tests/models/export_models.py build/testmodels
 echo "== converter: concat, global max pools, GELU / ELU / softplus, normalisations on hand-built ONNX graphs"
 /usr/bin/python3 tests/models/test_convert_ops.py
+echo "== converter: attention (heads, relative position bias, refusals)"
+/usr/bin/python3 tests/models/test_convert_attention.py
 
 echo "== ASan + UBSan CLI on every test model"
 for m in build/testmodels/*.dyce; do

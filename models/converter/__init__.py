@@ -11,6 +11,7 @@ models/convert.py is the command line and the import path other code uses
     norms.py     GroupNorm / LayerNorm chains and their lowering
     channels.py  channel slices, splits, index lists, shuffles
     layouts.py   channels-last views (x.permute(0, 2, 3, 1)): ConvNeXt
+    attention.py token sequences and attention heads (ViT, MultiheadAttention)
     resize.py    F.interpolate / nn.Upsample: nearest, bilinear
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias

@@ -83,6 +83,29 @@ def _set_view(lw, out, roles, groups):
         lw.last.discard(out)
 
 
+def constant_operand(lw, node, x, k):
+    """A constant added to or multiplying a head view (a relative position
+    bias (1, G, L, L), a per-head scale) in the order of x's data: tokens,
+    then q / k / v, heads, a head's features."""
+    roles, _ = lw.heads[x]
+    shape = lw.shape(x)
+    if np.broadcast_shapes(k.shape, shape) != tuple(shape):
+        fail(node, f"constant of shape {k.shape} would broadcast the {shape} view")
+    if k.size == 1:
+        return k.reshape(1)
+    full = np.broadcast_to(k.reshape((1,) * (len(shape) - k.ndim) + k.shape), shape)
+    order = sorted(range(len(shape)), key=lambda i: "1LPGKE".index(roles[i]))
+    return np.ascontiguousarray(full.transpose(order)).ravel()
+
+
+def same_view(lw, node, a, b):
+    """Two head views combined elementwise must lay out their data alike."""
+    if lw.heads.get(a) != lw.heads.get(b) or lw.shape(a) != lw.shape(b) or \
+            lw.dyce_shape(a) != lw.dyce_shape(b):
+        fail(node, f"elementwise op of attention views {lw.shape(a)} and "
+                    f"{lw.shape(b)} that are not laid out alike")
+
+
 def _alias(lw, node, x, shape, roles, groups, out=None):
     out = out or node.output[0]
     lw.make_alias(node, x, tuple(shape), out=out)

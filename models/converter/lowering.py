@@ -203,7 +203,11 @@ def _lower_binary(lw, node, attrs):
     elif node.op_type == "Div":
         k = 1.0 / k
     shape = lw.shape(x)
-    lw.emit(node, op, [x], shape, weight=_constant_operand(node, k, shape, x in lw.last))
+    if x in lw.heads:      # a relative position bias, a per-head scale
+        k = attention.constant_operand(lw, node, x, k)
+    else:
+        k = _constant_operand(node, k, shape, x in lw.last)
+    lw.emit(node, op, [x], shape, weight=k)
 
 
 def _lower_neg(lw, node, attrs):
@@ -217,6 +221,9 @@ def _tensor_binary(lw, node, op, a, b):
     if a in lw.expanded:
         fail(node, "both operands are vectors expanded over height and width")
     sa, sb = lw.shape(a), lw.shape(b)
+    if a in lw.heads or b in lw.heads:
+        attention.same_view(lw, node, a, b)
+        return lw.emit(node, op, [a, b], sa)
     if b in lw.expanded:
         return lw.emit(node, op, [a, b], sa)
     if (a in lw.last) != (b in lw.last):

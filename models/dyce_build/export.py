@@ -46,9 +46,13 @@ def _register():
 def export_onnx(module, input_shape, path):
     _register()
     module.eval()
-    with warnings.catch_warnings():
+    # With gradients on and an input that needs them, nn.TransformerEncoderLayer
+    # and nn.MultiheadAttention take their ordinary path; their fused
+    # inference kernel has no ONNX form.
+    x = torch.zeros(input_shape, requires_grad=True)
+    with warnings.catch_warnings(), torch.enable_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, torch.zeros(input_shape), path,
+        torch.onnx.export(module, x, path,
                           opset_version=OPSET, do_constant_folding=True,
                           input_names=["input"], output_names=["output"],
                           custom_opsets={DOMAIN: 1})

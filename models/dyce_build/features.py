@@ -13,9 +13,8 @@ import os
 
 import numpy as np
 import torch
-from torch import nn
 
-from . import dist
+from . import dist, nets
 from .fit import eval_batches
 from .progress import Progress
 
@@ -39,7 +38,7 @@ def _pass(stages, head, batches, total, what):
             y = x
             for p, stage in enumerate(stages):
                 y = stage(y)
-                pooled[p].append(nn.functional.adaptive_avg_pool2d(y, 1).flatten(1))
+                pooled[p].append(nets.pool(y))
             logits.append(head(y))
             bar.update(len(x))
     def cat(parts):

@@ -19,8 +19,23 @@ import math
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 EXIT_TYPES = ("a", "b", "c")
+
+
+def pool(y):
+    """An exit's view of a backbone tensor: the mean over the positions of
+    a feature map (N, C, H, W), or over the tokens of a sequence (N, L, D)
+    — a 3-D tensor at an exit position is taken as a transformer's tokens."""
+    if y.dim() == 3:
+        return y.mean(1)
+    return nn.functional.adaptive_avg_pool2d(y, 1).flatten(1)
+
+
+def channels_of(shape):
+    """The features an exit reads from a tensor of `shape` (see pool)."""
+    return shape[-1] if len(shape) == 3 else shape[1]
 
 
 class Exit(nn.Module):
@@ -35,7 +50,7 @@ class Exit(nn.Module):
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.mlp(nn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+        return self.mlp(pool(x))
 
 
 def make_exit(kind, channels, num_classes):
@@ -70,27 +85,66 @@ def saver_layers(size, width):
     return layers
 
 
+_MATMULS = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__,
+            torch.bmm, torch.Tensor.bmm}
+
+
+def _weight(args, kwargs):
+    return args[1] if len(args) > 1 else kwargs["weight"]
+
+
+def _attention_macs(query, key):
+    """nn.MultiheadAttention's work (its inner calls are not seen): the q, k,
+    v and output projections and the two products, query (L, N, E) and key
+    (S, N, E) sequence first, as its forward passes them."""
+    length, n, e = query.shape
+    s = key.shape[0]
+    return n * (2 * length * e * e + 2 * s * e * e + 2 * length * s * e)
+
+
+class MacCounter(TorchFunctionMode):
+    """Reports the MACs of every convolution, linear layer and product of
+    two tensors run inside it (attention's q @ k^T and attn @ v, the
+    engine's matmul), as docs/FORMAT.md counts them: output elements times
+    the length of each sum. Functions, not modules, so that what a module
+    does with its parameters itself (nn.MultiheadAttention's projections)
+    counts too."""
+
+    def __init__(self, report):
+        super().__init__()
+        self.report = report
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func is nn.functional.conv2d:
+            w = _weight(args, kwargs)
+            self.report(out.numel() * w.shape[1] * w.shape[2] * w.shape[3])
+        elif func is nn.functional.linear:
+            self.report(out.numel() * _weight(args, kwargs).shape[1])
+        elif func is nn.functional.multi_head_attention_forward:
+            self.report(_attention_macs(args[0], args[1]))
+        elif func in _MATMULS and len(args) == 2 and all(
+                isinstance(a, torch.Tensor) and a.dim() >= 2 for a in args):
+            self.report(out.numel() * args[0].shape[-1])
+        return out
+
+
+def run_counting(run, report, shape):
+    """run(x) on zeros of `shape` with report(MACs) called for every conv,
+    linear layer and matmul in it. Gradients stay enabled with x requiring
+    them, so that nn.TransformerEncoderLayer and nn.MultiheadAttention take
+    their ordinary path, not the fused kernel that hides their work."""
+    x = torch.zeros(shape, requires_grad=True)
+    with torch.enable_grad(), MacCounter(report):
+        return run(x)
+
+
 def count_macs(module, input_shape):
-    """MACs of one run (conv and linear only, as docs/FORMAT.md counts)."""
-    total = 0
-
-    def hook(mod, inputs, output):
-        nonlocal total
-        if isinstance(mod, nn.Conv2d):
-            kh, kw = mod.kernel_size
-            total += output.numel() * kh * kw * mod.in_channels // mod.groups
-        else:
-            total += mod.in_features * mod.out_features * (output.numel() // output.shape[-1])
-
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            module.eval()(torch.zeros(input_shape))
-    finally:
-        for h in handles:
-            h.remove()
-    return total
+    """MACs of one run, as docs/FORMAT.md counts them."""
+    total = [0]
+    run_counting(module.eval(), lambda m: total.__setitem__(0, total[0] + m), input_shape)
+    return total[0]
 
 
 def family(input_shape, num_classes, backbone_macs, fractions):

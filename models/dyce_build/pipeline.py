@@ -144,7 +144,7 @@ def make_exits(ctx, data, chosen):
     for p, cand in enumerate(chosen, 1):
         for t in o.exit_types:
             out[f"exit{p}_{t}"] = seeded(o.seed + 100 * p + ord(t),
-                                         lambda: nets.make_exit(t, cand.shape[1], k))
+                                         lambda: nets.make_exit(t, nets.channels_of(cand.shape), k))
     return torch.nn.ModuleDict(out)
 
 
@@ -238,8 +238,11 @@ def engine_check(ctx, pkg, specs, data):
         for name, _, _, _ in specs:
             if k > 0 and name != "head":
                 continue
-            want = outputs[name].numpy().reshape(-1)
-            got = engine.run_graph(pkg, name, x[None]).reshape(-1)
+            want = outputs[name].numpy()
+            got = engine.run_graph(pkg, name, x[None])
+            if want.ndim == 3:    # tokens (1, L, D): the engine's NCHW is (1, D, 1, L)
+                got = got.reshape(want.shape[2], -1).T
+            want, got = want.reshape(-1), got.reshape(-1)
             if got.shape != want.shape:
                 raise BuildError(f"engine check: {name} gives {got.shape} values, "
                                  f"PyTorch {want.shape}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
+from . import nets
 from .errors import BuildError
 
 # No exit after this share of the backbone's MACs: it would save too little.
@@ -128,25 +129,13 @@ class _Profile(fx.Interpreter):
             self.shapes[n] = tuple(out.shape)
         return out
 
-    def hook(self, mod, inputs, output):
-        if isinstance(mod, nn.Conv2d):
-            kh, kw = mod.kernel_size
-            m = output.numel() * kh * kw * mod.in_channels // mod.groups
-        else:
-            m = mod.in_features * mod.out_features * (output.numel() // output.shape[-1])
-        self.macs[self.current] = self.macs.get(self.current, 0) + m
+    def add(self, macs):
+        self.macs[self.current] = self.macs.get(self.current, 0) + macs
 
 
 def _profile(gm, input_shape):
     prof = _Profile(gm)
-    handles = [m.register_forward_hook(prof.hook) for m in gm.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            prof.run(torch.zeros(input_shape))
-    finally:
-        for h in handles:
-            h.remove()
+    nets.run_counting(prof.run, prof.add, input_shape)
     return prof
 
 
@@ -165,9 +154,13 @@ def _cuts(order):
     return cuts
 
 
+# torch.nn layers that torch.fx keeps whole and that are blocks of a network
+LAYER_BLOCKS = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+
+
 def _block_ends(tracer, model, order, names, whole):
     """{node index: [modules whose last traced node it is]} (a module kept
-    whole is a block that one node ends)."""
+    whole, or one of LAYER_BLOCKS, is a block that one node ends)."""
     modules = dict(model.named_modules())
     last = {}
     for i, n in enumerate(order):
@@ -175,7 +168,8 @@ def _block_ends(tracer, model, order, names, whole):
         for k in range(1, len(parts) + 1):
             path = ".".join(parts[:k])
             m = modules.get(path)
-            if path and m is not None and (path in whole or not tracer.is_leaf_module(m, path)):
+            if path and m is not None and (path in whole or isinstance(m, LAYER_BLOCKS)
+                                           or not tracer.is_leaf_module(m, path)):
                 last[path] = i
     ends = {}
     for path, i in last.items():
@@ -183,8 +177,24 @@ def _block_ends(tracer, model, order, names, whole):
     return ends
 
 
+class _EncoderLoop(nn.TransformerEncoder):
+    """nn.TransformerEncoder without the checks for its fused path, which
+    torch.fx cannot trace: its layers in turn, then its norm, as it
+    computes them without masks; so each layer's end is an exit position."""
+
+    def forward(self, src, mask=None, src_key_padding_mask=None):
+        if mask is not None or src_key_padding_mask is not None:
+            return nn.TransformerEncoder.forward(self, src, mask, src_key_padding_mask)
+        for layer in self.layers:
+            src = layer(src)
+        return src if self.norm is None else self.norm(src)
+
+
 def trace(model, input_shape):
     """The Traced backbone with its candidate exit positions."""
+    for m in model.modules():
+        if type(m) is nn.TransformerEncoder:
+            m.__class__ = _EncoderLoop
     try:
         tracer, graph, whole = _trace_graph(model.eval())
     except Exception as err:
@@ -208,7 +218,7 @@ def trace(model, input_shape):
     cuts = {}
     for i in _cuts(order):
         shape = prof.shapes.get(order[i])
-        if shape is not None and len(shape) == 4:
+        if shape is not None and len(shape) in (3, 4):   # maps, or tokens (N, L, D)
             cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
                                               i, shape, cumulative[i])
     candidates = [c for c in cuts.values() if c.blocks]

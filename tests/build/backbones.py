@@ -1,6 +1,9 @@
 """Backbone files for the build tests (FILE.py:FUNCTION): bad inputs, a
 quick CNN, and blocks torch.fx cannot trace inside."""
 
+import os
+import sys
+
 import torch
 from torch import nn
 
@@ -226,3 +229,19 @@ def logits_twice(num_classes, in_channels):
     net = LogitsAndFeatures(num_classes, in_channels)
     net.forward = lambda x: (net.fc(net.body(x).mean((2, 3))),) * 2
     return net
+
+
+def vit(num_classes, in_channels):
+    """A small ViT (tests/models/attention_nets.py): 7x7 patches of 28x28,
+    a class token, four blocks; exits on its tokens."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+    import attention_nets
+    return attention_nets.VitOpsNet(num_classes, in_channels, 28, 7, 32, 4)
+
+
+def torch_vit(num_classes, in_channels):
+    """The same with PyTorch's nn.TransformerEncoder and nn.MultiheadAttention,
+    whose layers torch.fx cannot trace inside (exits after them)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+    import attention_nets
+    return attention_nets.TorchTransformerNet(num_classes, in_channels, 28, 7, 32, 3)

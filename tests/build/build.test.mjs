@@ -216,6 +216,24 @@ describe('models/build.py', () => {
     assert.match(info, /adaptive_pool .* out=3x3x32/);
   });
 
+  test('a ViT (class token, positions, multi-head attention): exits on its tokens, the package builds and matches PyTorch', () => {
+    const out = path.join(tmp, 'vit/p.dyce');
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:vit`, '--out', out]);
+    assert.match(r.out, /exits after blocks\.\d\.add_1/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const info = run(DYCE, ['info', out]).out;
+    assert.match(info, /matmul .* out=1x17x34 /);       // scores: 17 tokens, 2 heads
+    assert.match(info, /graph exit1_a <- stage1/);
+  });
+
+  test('PyTorch\'s nn.TransformerEncoder and nn.MultiheadAttention: exits after its layers, the package builds and matches PyTorch', () => {
+    const out = path.join(tmp, 'torch-vit/p.dyce');
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:torch_vit`, '--out', out]);
+    assert.match(r.out, /exits after encoder\.layers\.0/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    assert.match(run(DYCE, ['info', out]).out, /matmul .* out=1x17x68 /);   // 17 tokens, 4 heads
+  });
+
   test('a backbone that returns (logits, features): the one (1, K) output is taken as the logits, names unchanged', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:logits_and_features`, '--out', path.join(tmp, 'tuple/p.dyce')]);
     assert.match(r.out, /returns 2 values; its output \[0\], \(1, 10\), is taken as the logits/);
