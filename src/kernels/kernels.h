@@ -138,9 +138,8 @@ typedef struct dyce__resize {
 /* Source position of output index `dst` along an axis with step `inv`. */
 float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
 
-/* Not worth vectorising: every table takes the reference's. softmax and
- * flatten_chw run once per model, on the logits (softmax and matmul also
- * in attention layers, over a few tokens); group_norm (GroupNorm,
+/* Not worth vectorising: every table takes the reference's. flatten_chw
+ * runs once per model, on the logits; group_norm (GroupNorm,
  * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
  * passes over the tensor are bound by memory. group_norm: for each of
  * `groups` groups of c / groups channels, mean and variance over its
@@ -154,16 +153,8 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
  * channels of pixel i, for hw pixels.
  * adaptive_pool: h x w x c to oh x ow x c, the mean (max != 0: maximum)
  * of each of PyTorch's adaptive bins.
- * matmul: attention's products per head, rows a[i] and b[j] of m and n
- * rows, `groups` groups of channels; each sum in float in index order,
- * then times alpha (deterministic: one kernel in every table).
- * trans_b: a m x (groups k), b n x (groups k), out m x (groups n),
- *   out[i][g n + j] = alpha * sum_t a[i][g k + t] * b[j][g k + t];
- * else: a m x (groups n), b n x (groups k), out m x (groups k),
- *   out[i][g k + t] = alpha * sum_j a[i][g n + j] * b[j][g k + t]. */
+ */
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
-  X(p, void, softmax,                                                      \
-    (size_t rows, size_t c, const float *in, float *out, int log))         \
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))           \
   X(p, void, group_norm,                                                   \
@@ -179,10 +170,27 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
     (size_t hw, size_t c, int max, const float *in, float *out))           \
   X(p, void, adaptive_pool,                                                \
     (uint32_t h, uint32_t w, uint32_t c, uint32_t oh, uint32_t ow, int max, \
-     const float *in, float *out))                                         \
+     const float *in, float *out))
+
+/* Attention (and every classifier's softmax): both vectorised, the
+ * reference's kernels in the reference table.
+ * softmax: over c at each of `rows`; log != 0: log-softmax. The SIMD one
+ * takes exp from activation.h's polynomial (within ~1.5 ulp of expf).
+ * matmul: attention's products per head, rows a[i] and b[j] of m and n
+ * rows, `groups` groups of channels; each sum in float in index order,
+ * then times alpha: the same bits in every table (the SIMD kernel adds
+ * the same products in the same order, without fused multiply-adds).
+ * trans_b: a m x (groups k), b n x (groups k), out m x (groups n),
+ *   out[i][g n + j] = alpha * sum_t a[i][g k + t] * b[j][g k + t];
+ *   `scratch` holds k x n floats (one head of b, transposed);
+ * else: a m x (groups n), b n x (groups k), out m x (groups k),
+ *   out[i][g k + t] = alpha * sum_j a[i][g n + j] * b[j][g k + t]. */
+#define DYCE__KERNELS_ATTENTION(X, p)                                      \
+  X(p, void, softmax,                                                      \
+    (size_t rows, size_t c, const float *in, float *out, int log))         \
   X(p, void, matmul,                                                       \
     (size_t m, size_t n, size_t k, size_t groups, int trans_b, float alpha, \
-     const float *a, const float *b, float *out))
+     const float *a, const float *b, float *out, float *scratch))
 
 /* Int8 (docs/INT8.md). The output stage of conv2d and fully connected:
  * out = clamp(rne(float(acc) * mult[oc]) + zp, qmin, qmax), one binary32
@@ -270,6 +278,7 @@ typedef struct dyce__q8_pool {
   DYCE__KERNELS_POOL(X, p)                                                 \
   DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
   DYCE__KERNELS_SCALAR(X, p)                                               \
+  DYCE__KERNELS_ATTENTION(X, p)                                            \
   DYCE__KERNELS_Q8(X, p)
 
 /* Expanders for the lists: a field, a declaration of kernel set `p`

@@ -99,19 +99,23 @@ static dyce_status check_matmul(dyce__node *node, const dyce__shape *tensors,
   /* M x output channels x the length of each sum; below 2^57: the
    * output's elements are at most 2^28, a sum at most 2^28 long. */
   node->macs = (uint64_t)a.h * a.w * out_c * inner;
+  /* q k^T transposes one head of k at a time (kernels.h) */
+  dyce__shape b = tensors[node->in1];
+  node->scratch_bytes = node->p[DYCE__P_MATMUL_TRANS_B]
+                            ? (size_t)b.h * b.w * inner * sizeof(float)
+                            : 0;
   return DYCE_OK;
 }
 
 static void run_matmul(const dyce__node *node, const dyce__shape *tensors,
                        const dyce__kernels *k, float *const *ptr,
                        void *scratch) {
-  (void)scratch;
   dyce__shape a = tensors[node->in0], b = tensors[node->in1];
   size_t groups = (size_t)node->p[DYCE__P_MATMUL_GROUPS];
   int trans_b = node->p[DYCE__P_MATMUL_TRANS_B];
   k->matmul((size_t)a.h * a.w, (size_t)b.h * b.w, b.c / groups, groups,
             trans_b, alpha_of(node), ptr[node->in0], ptr[node->in1],
-            ptr[node->out]);
+            ptr[node->out], (float *)scratch);
 }
 
 const dyce__op_def dyce__op_matmul = {"matmul", check_matmul, NULL,

@@ -6,22 +6,33 @@
  * them into an FMA some targets have and others lack. */
 #include "../kernels.h"
 
-/* out[i][g n + j] = alpha * sum_t a[i][g k + t] * b[j][g k + t]. */
+/* out[i][g n + j] = alpha * sum_t a[i][g k + t] * b[j][g k + t]. Group g
+ * of b is first transposed into bt (k x n), so that the n sums of a row
+ * grow together along contiguous rows of bt, term t after term t - 1:
+ * each is the same sequence of additions as the dot product in t order,
+ * and the inner loop over j is one a compiler vectorises (a dot product
+ * itself it may not, without reordering its additions). */
 static void matmul_trans_b(size_t m, size_t n, size_t k, size_t groups,
                            float alpha, const float *a, const float *b,
-                           float *out) {
+                           float *out, float *bt) {
   size_t c = groups * k;
-  for (size_t i = 0; i < m; i++)
-    for (size_t g = 0; g < groups; g++)
-      for (size_t j = 0; j < n; j++) {
-        const float *x = a + i * c + g * k, *y = b + j * c + g * k;
-        float sum = 0.0f;
-        for (size_t t = 0; t < k; t++) {
-          float prod = x[t] * y[t];
-          sum += prod;
+  for (size_t g = 0; g < groups; g++) {
+    for (size_t j = 0; j < n; j++)
+      for (size_t t = 0; t < k; t++) bt[t * n + j] = b[j * c + g * k + t];
+    for (size_t i = 0; i < m; i++) {
+      const float *x = a + i * c + g * k;
+      float *o = out + (i * groups + g) * n;
+      for (size_t j = 0; j < n; j++) o[j] = 0.0f;
+      for (size_t t = 0; t < k; t++) {
+        const float *y = bt + t * n;
+        for (size_t j = 0; j < n; j++) {
+          float prod = x[t] * y[j];
+          o[j] += prod;
         }
-        out[(i * groups + g) * n + j] = alpha * sum;
       }
+      for (size_t j = 0; j < n; j++) o[j] *= alpha;
+    }
+  }
 }
 
 /* out[i][g k + t] = alpha * sum_j a[i][g n + j] * b[j][g k + t]: the sums
@@ -50,9 +61,9 @@ static void matmul_plain(size_t m, size_t n, size_t k, size_t groups,
 
 void dyce__ref_matmul(size_t m, size_t n, size_t k, size_t groups,
                       int trans_b, float alpha, const float *a,
-                      const float *b, float *out) {
+                      const float *b, float *out, float *scratch) {
   if (trans_b)
-    matmul_trans_b(m, n, k, groups, alpha, a, b, out);
+    matmul_trans_b(m, n, k, groups, alpha, a, b, out, scratch);
   else
     matmul_plain(m, n, k, groups, alpha, a, b, out);
 }

@@ -148,6 +148,7 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
 DYCE__KERNELS_FC(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_POOL(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_DECLARE, simd)
+DYCE__KERNELS_ATTENTION(DYCE__KERNEL_DECLARE, simd)
 
 /* n rounded up to a whole vector of floats. */
 static inline size_t dyce__round4(size_t n) { return (n + 3) & ~(size_t)3; }

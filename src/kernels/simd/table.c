@@ -1,6 +1,6 @@
-/* The SIMD kernel table (see kernels.h). Softmax, the CHW flatten and
- * group_norm are not worth vectorising (kernels.h, DYCE__KERNELS_SCALAR)
- * and share the reference. */
+/* The SIMD kernel table (see kernels.h). The CHW flatten, group_norm and
+ * the data moves are not worth vectorising (kernels.h,
+ * DYCE__KERNELS_SCALAR) and share the reference. */
 #include "../ref/ref.h"
 #include "simd.h"
 #include "q8.h"
@@ -13,6 +13,7 @@ const dyce__kernels dyce__kernels_simd = {
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_SCALAR(DYCE__KERNEL_ENTRY, ref)
+    DYCE__KERNELS_ATTENTION(DYCE__KERNEL_ENTRY, simd)
 #if defined(__wasm_simd128__) || defined(__SSE2__)
     DYCE__KERNELS_Q8(DYCE__KERNEL_ENTRY, simd)
 #else
