@@ -31,7 +31,7 @@ import { RUNTIMES } from './runtimes.mjs';
 import { maxRelDiff, median, quantile } from './stats.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64'];
+const MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'fmnist_saver0', 'conv3x3_56x56x64', 'vit_tiny'];
 const INT8 = ['dyce-int8', 'ort-web-int8'];
 // The models make_int8_models.py quantizes (others skip the int8 rows quietly).
 const INT8_MODELS = ['mobilenet_v2', 'resnet18', 'fmnist_backbone', 'efficientnet_b0'];

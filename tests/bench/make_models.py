@@ -12,6 +12,7 @@ Writes OUTDIR/NAME.{onnx,dyce,tfjs.json,tfjs.bin} for:
                             and SiLU: `--models` picks them)
   fmnist_backbone           the Fashion-MNIST ResNet-20 (models/backbones/resnet_cifar.py)
   fmnist_saver0             its smallest tiny saver (same file)
+  vit_tiny                  a ViT (28x28x1, 50 tokens, width 64, 6 blocks)
   conv3x3_56x56x64          one 3x3 conv, 56x56x64 -> 64, bias + ReLU,
                             behind a 1x1 conv 4 -> 64 (a package input has
                             at most 4 channels) and followed by global
@@ -40,6 +41,9 @@ from dyce_codes import P_GROUPS, P_KH, P_KW  # noqa: E402
 import dyce_format  # noqa: E402
 from backbones import plain_cnn, resnet_cifar  # noqa: E402  (models/backbones)
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "models"))
+import attention_nets  # noqa: E402
+
 FMNIST_INPUT = (1, 1, 28, 28)
 
 
@@ -63,6 +67,12 @@ def fmnist_saver0():
     return plain_cnn.tiny_s(10, 1)
 
 
+def vit_tiny():
+    """A ViT on 28x28x1: 4x4 patches (49 + a class token), width 64, six
+    timm blocks (tests/models/attention_nets.py)."""
+    return attention_nets.VitOpsNet(10, 1, 28, 4, 64, 6)
+
+
 # name -> (constructor or None to copy build/testmodels/NAME.onnx, shape)
 MODELS = {
     "mobilenet_v2": (None, (1, 3, 224, 224)),
@@ -72,6 +82,7 @@ MODELS = {
     "fmnist_backbone": (fmnist_backbone, FMNIST_INPUT),
     "fmnist_saver0": (fmnist_saver0, FMNIST_INPUT),
     "conv3x3_56x56x64": (Conv3x3, (1, 4, 56, 56)),
+    "vit_tiny": (vit_tiny, FMNIST_INPUT),
 }
 
 
@@ -151,7 +162,7 @@ def main():
     for name, (build, shape) in MODELS.items():
         base = os.path.join(out, name)
         sources = [os.path.abspath(__file__), *convert.SOURCES, resnet_cifar.__file__,
-                   plain_cnn.__file__]
+                   plain_cnn.__file__, attention_nets.__file__]
         if build is None:
             sources.append(os.path.join(ROOT, "build", "testmodels",
                                         name + ".onnx"))
