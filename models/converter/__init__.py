@@ -12,6 +12,7 @@ models/convert.py is the command line and the import path other code uses
     channels.py  channel slices, splits, index lists, shuffles
     layouts.py   channels-last views (x.permute(0, 2, 3, 1)): ConvNeXt
     attention.py token sequences and attention heads (ViT, MultiheadAttention)
+    pixels.py    crops, strided slices of H and W, reflection / edge padding
     resize.py    F.interpolate / nn.Upsample: nearest, bilinear
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias

@@ -19,7 +19,7 @@ Slicing height or width (a crop) is refused with the reason."""
 
 import numpy as np
 
-from . import attention, rewrite
+from . import attention, pixels, rewrite
 from .common import fail
 from .folding import slice_indices, slice_spec
 
@@ -79,13 +79,18 @@ def lower_slice(lw, node, attrs):
         return attention.lower_slice(lw, node, x, [
             (axis, slice_indices(shape[axis], start, end, step))
             for axis, start, end, step in spec])
+    spatial = [np.arange(d) for d in shape[2:]]
     for axis, start, end, step in spec:
         taken = slice_indices(shape[axis], start, end, step)
         if axis == 1:
             idx = idx[taken]
+        elif axis >= 2 and len(shape) == 4 and x not in lw.last:
+            spatial[axis - 2] = spatial[axis - 2][taken]
         elif not np.array_equal(taken, np.arange(shape[axis])):
-            fail(node, f"slicing axis {axis} of a {shape} tensor: only channels "
-                        "(axis 1) can be sliced, not the batch, height or width")
+            fail(node, f"slicing axis {axis} of a {shape} tensor: only channels, "
+                        "height and width of a (1, C, H, W) map")
+    if any(len(s) != d for s, d in zip(spatial, shape[2:])):
+        return pixels.gather_pixels(lw, node, x, *spatial, channels=idx)  # a crop
     _gather(lw, node, x, idx, node.output[0])
 
 

@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import attention, channels, layouts, norms, pools, resize
+from . import attention, channels, layouts, norms, pixels, pools, resize
 from .folding import FOLD
 from .shapes import nhwc, padding, view_target, window_out, window_params
 
@@ -48,9 +48,11 @@ def _lower_pad(lw, node, attrs):
     pads = [int(p) for p in lw.const(node, 1)]
     value = lw.const(node, 2, required=False)
     shape = lw.shape(x)
+    if attrs.get("mode", "constant") in ("reflect", "edge") and x not in lw.last:
+        return pixels.lower_pad(lw, node, x, pads, attrs["mode"])
     if attrs.get("mode", "constant") != "constant" or (
             value is not None and float(value) != 0.0):
-        fail(node, "only zero padding (mode=constant, value 0) is supported")
+        fail(node, "only zero, reflection and edge padding are supported")
     if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
         fail(node, f"pads {pads}: only non-negative padding of H and W")
     t, l, b, r = pads[2], pads[3], pads[6], pads[7]

@@ -27,6 +27,7 @@ import convert  # noqa: E402
 import dyce_format  # noqa: E402
 
 import attention_nets  # noqa: E402  (beside this file)
+import pixel_nets  # noqa: E402
 
 
 class BasicBlock(nn.Module):
@@ -366,6 +367,7 @@ MODELS = {
     "vit_ops": (attention_nets.VitOpsNet, (1, 3, 12, 12), True),
     "attention_ops": (attention_nets.AttentionOpsNet, (1, 3, 10, 12), True),
     "transformer_ops": (attention_nets.TorchTransformerNet, (1, 3, 12, 12), True),
+    "pixel_ops": (pixel_nets.PixelOpsNet, (1, 3, 12, 12), True),
 }
 
 
@@ -423,13 +425,13 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
-    nets = attention_nets.__file__
+    nets = [attention_nets.__file__, pixel_nets.__file__]
     converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)
         exported = [base + s for s in (".onnx", ".input.npy", ".torch.npy")]
         steps = []
-        if not all(fresh(p, script, nets) for p in exported):
+        if not all(fresh(p, script, *nets) for p in exported):
             export(name, out_dir, seed)
             steps.append("exported")
         if not fresh(base + ".dyce", script, base + ".onnx", *converter):

@@ -362,10 +362,14 @@ class ConvertOps(unittest.TestCase):
         m = self.slice_model([0, 0], [1, 2 ** 62], [0, 1], out=X)
         self.refused(m, "is not computed from the input")
 
-    def test_crop_refused(self):
-        self.refused(self.slice_model([1], [4], [2], out=(1, 4, 3, 5)),
-                     "node 'sl' (Slice)", "slicing axis 2",
-                     "only channels (axis 1) can be sliced")
+    def test_crop(self):
+        # rows 1..3 of every channel: the map as one row, its values picked
+        ops, g = lowered(self.slice_model([1], [4], [2], out=(1, 4, 3, 5)))
+        self.assertEqual([o for o, _, _ in ops], ["view", "channel_gather", "view"])
+        picked = np.asarray(g.nodes[1].weight)
+        self.assertEqual(picked[:4].tolist(), [20, 21, 22, 23])  # pixel (1, 0)
+        self.refused(self.slice_model([1], [4], [0], out=(3, 4, 5, 5)),
+                     "node 'sl' (Slice)", "slicing axis 0")
 
     def test_split(self):
         sizes = numpy_helper.from_array(np.array([1, 3], np.int64), "sizes")

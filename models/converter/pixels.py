@@ -1,0 +1,56 @@
+"""Moves of pixels: crops and strided slices of height and width
+(x[:, :, 1:-1, ::2]), reflection and edge padding (nn.ReflectionPad2d,
+nn.ReplicationPad2d) — one `channel_gather` over the map viewed as one
+row of its H*W*C values, between two `view`s. Exact (a copy), and as
+general as an index list; channel_gather's indices are float32, so the
+map may hold at most 2^24 values."""
+
+import numpy as np
+
+from .common import fail
+
+MAX_VALUES = 2 ** 24
+
+
+def gather_pixels(lw, node, x, rows, cols, channels=None):
+    """node's output: pixel (i, j), channel k is x's pixel (rows[i],
+    cols[j]), channel channels[k] (default: all, in order)."""
+    _, c, h, w = lw.shape(x)
+    channels = np.arange(c) if channels is None else np.asarray(channels)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    if h * w * c > MAX_VALUES:
+        fail(node, f"moving pixels of a {lw.shape(x)} map: at most 2^24 values")
+    if not (rows.size and cols.size and channels.size):
+        fail(node, f"the result of {lw.shape(x)} would be empty")
+    picked = ((rows[:, None, None] * w + cols[None, :, None]) * c
+              + channels[None, None, :]).ravel()
+    flat = lw.emit_step(node, "flat", "view", [x], (1, h * w * c), layout=(1, 1, 1, h * w * c))
+    part = lw.emit_step(node, "picked", "channel_gather", [flat], (1, picked.size),
+                        weight=picked.astype(np.float64))
+    lw.emit(node, "view", [part], (1, channels.size, rows.size, cols.size))
+
+
+def pad_indices(size, before, after, mode):
+    """Source index of each padded position along one axis (np.pad's
+    reflect and edge are ONNX's and PyTorch's)."""
+    idx = np.arange(size)
+    if before < 0:
+        idx, before = idx[-before:], 0
+    if after < 0:
+        idx, after = idx[:len(idx) + after], 0
+    if mode == "reflect" and max(before, after) >= len(idx):
+        raise ValueError(f"reflection by {max(before, after)} of {len(idx)} positions")
+    return np.pad(idx, (before, after), mode="reflect" if mode == "reflect" else "edge")
+
+
+def lower_pad(lw, node, x, pads, mode):
+    """Pad in mode reflect or edge, of H and W."""
+    shape = lw.shape(x)
+    if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4:
+        fail(node, f"pads {pads}: only of H and W")
+    try:
+        rows = pad_indices(shape[2], pads[2], pads[6], mode)
+        cols = pad_indices(shape[3], pads[3], pads[7], mode)
+    except ValueError as err:
+        fail(node, str(err))
+    gather_pixels(lw, node, x, rows, cols)
