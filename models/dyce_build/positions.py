@@ -19,6 +19,9 @@ position, its classifier included); chaining them reproduces the backbone's
 output, which `split` checks.
 """
 
+import contextlib
+import dis
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -69,7 +72,36 @@ def _tracer(whole=frozenset()):
         def is_leaf_module(self, m, qualname):
             return qualname in whole or super().is_leaf_module(m, qualname)
 
+        def trace(self, root, concrete_args=None):
+            with _unpacking():
+                return super().trace(root, concrete_args)
+
     return Tracer(**fe._set_default_tracer_kwargs(None))
+
+
+def _proxy_iter(self):
+    """`n, c, h, w = x.shape` unpacks into one proxy per name. torch 1.13
+    finds the UNPACK_SEQUENCE at f_lasti // 2, which Python 3.11's inline
+    caches break (torch.fx then fails on this common idiom); here it is
+    found by its offset."""
+    frame = inspect.currentframe().f_back
+    inst = next((i for i in dis.get_instructions(frame.f_code)
+                 if i.offset == frame.f_lasti), None)
+    if inst is not None and inst.opname == "UNPACK_SEQUENCE":
+        return (self[i] for i in range(inst.argval))
+    return self.tracer.iter(self)
+
+
+@contextlib.contextmanager
+def _unpacking():
+    """fx.Proxy (and its Attribute proxies: x.shape) unpack as above while
+    the builder traces; torch's own method is put back afterwards."""
+    original = fx.Proxy.__iter__
+    fx.Proxy.__iter__ = _proxy_iter
+    try:
+        yield
+    finally:
+        fx.Proxy.__iter__ = original
 
 
 def _traces(module, whole):
