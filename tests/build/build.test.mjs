@@ -234,6 +234,12 @@ describe('models/build.py', () => {
     assert.match(run(DYCE, ['info', out]).out, /matmul .* out=1x17x68 /);   // 17 tokens, 4 heads
   });
 
+  test('a forward that reads n, c, h, w = x.shape: traced (exits after its blocks), builds and matches PyTorch', () => {
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:shape_unpack`, '--out', path.join(tmp, 'unpack/p.dyce')]);
+    assert.match(r.out, /exits after body\.0/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+  });
+
   test('a backbone that returns (logits, features): the one (1, K) output is taken as the logits, names unchanged', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:logits_and_features`, '--out', path.join(tmp, 'tuple/p.dyce')]);
     assert.match(r.out, /returns 2 values; its output \[0\], \(1, 10\), is taken as the logits/);
