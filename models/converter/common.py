@@ -10,6 +10,7 @@ import dyce_format as fmt
 MIN_OPSET, MAX_OPSET = 13, 17
 MAX_DIM = 65535
 MAX_ELEMENTS = 2 ** 28
+MAX_CHANNELS = 2 ** 24
 MAX_KERNEL = 1024        # also the limit of strides, dilations and padding
 MAX_RECORDS = 65536      # tensors or nodes per graph
 MAX_FILE_BYTES = 2 ** 30

@@ -12,7 +12,7 @@ import dyce_format as fmt
 from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
 from . import attention, channels, fusion, norms, rewrite
-from .common import (MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
+from .common import (MAX_CHANNELS, MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
                      MAX_RECORDS, MIN_OPSET, ConvertError)
 from .lowering import lower_node
 from .shapes import nhwc
@@ -20,9 +20,12 @@ from .state import Lowering
 
 
 def _check_shape(where, shape):
-    if max(shape) > MAX_DIM or int(np.prod(shape)) > MAX_ELEMENTS:
-        raise ConvertError(f"{where}: shape {shape} exceeds the dyce limits "
-                           f"(dimensions <= {MAX_DIM}, <= 2^28 elements)")
+    """A dyce NHWC shape (1, H, W, C) within the loader's limits."""
+    _, h, w, c = shape
+    if max(h, w) > MAX_DIM or c > MAX_CHANNELS or int(np.prod(shape)) > MAX_ELEMENTS:
+        raise ConvertError(f"{where}: shape {tuple(shape)} exceeds the dyce limits "
+                           f"(height, width <= {MAX_DIM}, channels <= 2^24, "
+                           "<= 2^28 elements)")
 
 
 def _check_pool_padding(op):
@@ -38,7 +41,7 @@ def _check_pool_padding(op):
                            f"smaller than the kernel {kh}x{kw}")
 
 
-def _check_op(op, shapes):
+def _check_op(op, lw):
     """Parameters, weights and result shape within what the loader accepts."""
     if op.op in ("conv2d", "max_pool", "avg_pool"):
         windows = op.params[fmt.WINDOW] + (op.params[fmt.DILATION]
@@ -54,7 +57,7 @@ def _check_op(op, shapes):
         np.asarray(w, np.float32) for w in (op.weight, op.bias) if w is not None]
     if not all(np.all(np.isfinite(v)) for v in values):
         raise ConvertError(f"{op.origin}: non-finite weight or parameter")
-    _check_shape(op.origin, shapes[op.output])
+    _check_shape(op.origin, lw.dyce_shape(op.output))
 
 
 def _to_graph(name, lw, inp, out, ops):
@@ -69,7 +72,7 @@ def _to_graph(name, lw, inp, out, ops):
                            f" nodes exceed the limit {MAX_RECORDS}")
     nodes = []
     for op in ops:
-        _check_op(op, lw.shapes)
+        _check_op(op, lw)
         nodes.append(dataclasses.replace(
             op, inputs=[index[t] for t in op.inputs], output=index[op.output],
             weight=None if op.weight is None else np.asarray(op.weight, np.float32),
