@@ -28,6 +28,8 @@ OPS = {
     "adaptive_pool": 20,
     "matmul": 21,
     "view": 22,
+    "max": 23,
+    "min": 24,
 }
 
 # Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -46,6 +48,11 @@ ACTS = {
     "gelu_tanh": 10,
     "elu": 11,
     "softplus": 12,
+    "abs": 13,
+    "sqrt": 14,
+    "exp": 15,
+    "log": 16,
+    "reciprocal": 17,
 }
 
 # Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share

@@ -25,13 +25,15 @@
   X(CHANNEL_REDUCE, 19, "channel_reduce") /* the mean (or, with p[REDUCE_MAX], the maximum) of each pixel's channels: one output channel (CBAM's spatial attention) */                                                                                                             \
   X(ADAPTIVE_POOL, 20, "adaptive_pool") /* average (or, with p[ADAPTIVE_MAX], maximum) pooling to the output's height and width over PyTorch's adaptive bins: rows floor(i*H/OH) .. ceil((i+1)*H/OH), likewise columns */                                                          \
   X(MATMUL, 21, "matmul") /* attention's products, per head (p[MATMUL_GROUPS] channel groups), the H*W pixels of in0 and in1 as rows: alpha * in0 . in1^T (p[MATMUL_TRANS_B] = 1, scores) or alpha * in0 . in1 (0, attention times values) */                                      \
-  X(VIEW, 22, "view") /* the same NHWC elements in another shape of the same count (token rows regrouped) */
+  X(VIEW, 22, "view") /* the same NHWC elements in another shape of the same count (token rows regrouped) */                                                                                                                                                                       \
+  X(MAX, 23, "max") /* elementwise maximum of in0 and in1 or a constant, with add's operand shapes; float32 only; NaN if either is NaN (torch.maximum) */                                                                                                                          \
+  X(MIN, 24, "min") /* elementwise minimum, as max */
 
 typedef enum {
 #define DYCE__OP_ENUM(name, code, str) DYCE__OP_##name = code,
   DYCE__OP_MAP(DYCE__OP_ENUM)
 #undef DYCE__OP_ENUM
-  DYCE__OP_LAST = 22
+  DYCE__OP_LAST = 24
 } dyce__op;
 
 /* Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -49,13 +51,18 @@ typedef enum {
   X(GELU, 9, "gelu") /* x * (1 + erf(x / sqrt 2)) / 2 */                                \
   X(GELU_TANH, 10, "gelu_tanh") /* x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 */ \
   X(ELU, 11, "elu") /* x > 0 ? x : a * (e^x - 1) */                                     \
-  X(SOFTPLUS, 12, "softplus") /* ln(1 + e^x) */
+  X(SOFTPLUS, 12, "softplus") /* ln(1 + e^x) */                                         \
+  X(ABS, 13, "abs") /* |x| */                                                           \
+  X(SQRT, 14, "sqrt") /* square root, NaN below 0 (sqrtf) */                            \
+  X(EXP, 15, "exp") /* e^x (expf) */                                                    \
+  X(LOG, 16, "log") /* natural logarithm: -inf at 0, NaN below (logf) */                \
+  X(RECIPROCAL, 17, "reciprocal") /* 1 / x */
 
 typedef enum {
 #define DYCE__ACT_ENUM(name, code, str) DYCE__ACT_##name = code,
   DYCE__ACT_MAP(DYCE__ACT_ENUM)
 #undef DYCE__ACT_ENUM
-  DYCE__ACT_LAST = 12
+  DYCE__ACT_LAST = 17
 } dyce__act;
 
 /* Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share

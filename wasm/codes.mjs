@@ -26,6 +26,8 @@ export const OPS = Object.freeze({
   adaptive_pool: 20,
   matmul: 21,
   view: 22,
+  max: 23,
+  min: 24,
 });
 
 // Activations, fused into a node (NODE.act) or standalone (op ACTIVATION); a
@@ -44,6 +46,11 @@ export const ACTS = Object.freeze({
   gelu_tanh: 10,
   elu: 11,
   softplus: 12,
+  abs: 13,
+  sqrt: 14,
+  exp: 15,
+  log: 16,
+  reciprocal: 17,
 });
 
 // Parameter slots of a node's i32 p[12] (NODE.params). Conv and pools share
