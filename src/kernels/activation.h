@@ -57,6 +57,13 @@ static inline float dyce__activate(dyce__act act, float a, float b, float x) {
     case DYCE__ACT_GELU_TANH: return dyce__gelu_tanh(x);
     case DYCE__ACT_ELU: return x > 0.0f ? x : a * expm1f(x);
     case DYCE__ACT_SOFTPLUS: return dyce__softplus(x);
+    /* As PyTorch: sqrt and log of a negative are NaN, log 0 is -inf, 1/0
+     * is inf (the C library's correctly rounded sqrtf, its expf, logf). */
+    case DYCE__ACT_ABS: return fabsf(x);
+    case DYCE__ACT_SQRT: return sqrtf(x);
+    case DYCE__ACT_EXP: return expf(x);
+    case DYCE__ACT_LOG: return logf(x);
+    case DYCE__ACT_RECIPROCAL: return 1.0f / x;
   }
   return x; /* unreachable: the loader validates `act` */
 }

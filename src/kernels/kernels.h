@@ -110,7 +110,8 @@ typedef struct dyce__activation {
 /* concat_channels: pixel i of `out` is pixel i of in[0] (c[0] floats),
  * then of in[1] (c[1] floats), ... for `count` inputs.
  * binary: out = act(a op b); b has `b_count` elements that repeat along a
- * (b_count is n, c or 1). `op` is DYCE__OP_ADD or DYCE__OP_MUL. */
+ * (b_count is n, c or 1). `op` is DYCE__OP_ADD, _MUL, _MAX or _MIN (max
+ * and min NaN when either operand is, as torch.maximum / minimum). */
 #define DYCE__KERNELS_ELEMENTWISE(X, p)                                    \
   X(p, void, concat_channels,                                              \
     (size_t hw, size_t count, const size_t *c, const float *const *in,     \

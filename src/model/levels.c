@@ -95,7 +95,8 @@ static dyce_status node_out(const level_ctx *c, size_t gi, size_t j,
   } else if (n->op == DYCE__OP_GROUP_NORM) {
     /* Its groups and statistics span the full channels. */
     if (narrowed_in) return node_fail(c, gi, j, "group_norm over a narrowed tensor", 0, 0);
-  } else if (n->op == DYCE__OP_ADD || n->op == DYCE__OP_MUL) {
+  } else if (n->op == DYCE__OP_ADD || n->op == DYCE__OP_MUL ||
+             n->op == DYCE__OP_MAX || n->op == DYCE__OP_MIN) {
     if (n->in1 != DYCE__NONE && act[n->in1].c != in.c)
       return node_fail(c, gi, j, "its two inputs have widths %u and %u",
                        in.c, act[n->in1].c);

@@ -245,17 +245,15 @@ static dyce_status weight_range(dyce__loader *ld, uint32_t off,
   return DYCE_OK;
 }
 
-/* Decodes node fields that do not depend on the op. */
-static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
-                                    const dyce__graph *g, dyce__node *n) {
-  uint32_t op = dyce__rd_u32(r + DYCE__N_OP), act = dyce__rd_u32(r + DYCE__N_ACT);
-  n->def = dyce__op_find(op);
-  if (!n->def)
-    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown op code %u", op);
+/* The activation code and its parameters a, b: finite, clip's in order;
+ * the activations added with abs (abs .. reciprocal) take none, so both
+ * are 0 there. */
+static dyce_status read_activation(dyce__loader *ld, const uint8_t *r,
+                                   dyce__node *n) {
+  uint32_t act = dyce__rd_u32(r + DYCE__N_ACT);
   if (!dyce__act_name(act))
     return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown activation code %u",
                       act);
-  n->op = (dyce__op)op;
   n->act = (dyce__act)act;
   n->act_a = dyce__rd_f32(r + DYCE__N_ACT_A);
   n->act_b = dyce__rd_f32(r + DYCE__N_ACT_B);
@@ -264,6 +262,24 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "activation parameters %g, %g are invalid",
                       (double)n->act_a, (double)n->act_b);
+  if (act >= DYCE__ACT_ABS && (n->act_a != 0.0f || n->act_b != 0.0f))
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "activation %s takes no parameters, but act_a is %g and "
+                      "act_b %g (both must be 0)",
+                      dyce__act_name(act), (double)n->act_a, (double)n->act_b);
+  return DYCE_OK;
+}
+
+/* Decodes node fields that do not depend on the op. */
+static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
+                                    const dyce__graph *g, dyce__node *n) {
+  uint32_t op = dyce__rd_u32(r + DYCE__N_OP);
+  n->def = dyce__op_find(op);
+  if (!n->def)
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown op code %u", op);
+  n->op = (dyce__op)op;
+  dyce_status st = read_activation(ld, r, n);
+  if (st) return st;
   n->in0 = dyce__rd_u32(r + DYCE__N_IN0);
   n->in1 = dyce__rd_u32(r + DYCE__N_IN1);
   n->out = dyce__rd_u32(r + DYCE__N_OUT);

@@ -1,6 +1,6 @@
-/* Elementwise ops: add, mul (with broadcast), activation, channel_affine,
- * softmax and flatten. None of them changes the number of elements except
- * flatten, which only reorders them. */
+/* Elementwise ops: add, mul, max, min (with broadcast), activation,
+ * channel_affine, softmax and flatten. None of them changes the number of
+ * elements except flatten, which only reorders them. */
 #include "ops.h"
 
 static dyce_status same_shape_out(const dyce__node *node,
@@ -39,7 +39,7 @@ static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
   return (p1 - p0) * s.c;
 }
 
-/* ---- add, mul --------------------------------------------------------- */
+/* ---- add, mul, max, min ----------------------------------------------- */
 
 /* A second input of shape H x 1 x C (one value per row and channel,
  * repeated along the width) or 1 x W x C (repeated down the height):
@@ -300,6 +300,12 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
 const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL,
                                    split_binary, run_binary_part};
 const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL,
+                                   split_binary, run_binary_part};
+/* max, min: add's operands and broadcasts, the same threads (float32 only:
+ * no int8 form, so the loader refuses them on int8 tensors). */
+const dyce__op_def dyce__op_max = {"max", check_binary, NULL, run_binary, NULL,
+                                   split_binary, run_binary_part};
+const dyce__op_def dyce__op_min = {"min", check_binary, NULL, run_binary, NULL,
                                    split_binary, run_binary_part};
 const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
                                           run_activation, NULL, split_pixels,

@@ -25,6 +25,8 @@ const dyce__op_def *dyce__op_find(uint32_t code) {
     case DYCE__OP_ADAPTIVE_POOL: return &dyce__op_adaptive_pool;
     case DYCE__OP_MATMUL: return &dyce__op_matmul;
     case DYCE__OP_VIEW: return &dyce__op_view;
+    case DYCE__OP_MAX: return &dyce__op_max;
+    case DYCE__OP_MIN: return &dyce__op_min;
   }
   return NULL;
 }

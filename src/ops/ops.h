@@ -129,6 +129,6 @@ extern const dyce__op_def dyce__op_conv2d, dyce__op_fully_connected,
     dyce__op_global_max_pool, dyce__op_quantize, dyce__op_dequantize,
     dyce__op_group_norm, dyce__op_channel_gather, dyce__op_resize,
     dyce__op_channel_reduce, dyce__op_adaptive_pool, dyce__op_matmul,
-    dyce__op_view;
+    dyce__op_view, dyce__op_max, dyce__op_min;
 
 #endif /* DYCE_OPS_OPS_H */

@@ -107,6 +107,11 @@ static double activation(dyce__act act, double a, double b, double x) {
                            (x + 0.044715 * x * x * x))) / 2;
     case DYCE__ACT_ELU: return x > 0 ? x : a * (exp(x) - 1);
     case DYCE__ACT_SOFTPLUS: return log1p(exp(x));
+    case DYCE__ACT_ABS: return fabs(x);
+    case DYCE__ACT_EXP: return exp(x);
+    case DYCE__ACT_SQRT: return sqrt(x); /* refused below: kept for the */
+    case DYCE__ACT_LOG: return log(x);   /* switch to name every code */
+    case DYCE__ACT_RECIPROCAL: return 1 / x;
   }
   return x;
 }
@@ -116,6 +121,14 @@ static dyce_status check_activation(dyce__node *node,
                                     const dyce__kernels *k, dyce_error *err) {
   dyce_status s = dyce__op_activation.check(node, tensors, k, err);
   node->packed_count = 64; /* 256 int8 */
+  /* Their tables would hold NaN (below 0) or infinity (at 0) for values an
+   * int8 range around its zero point takes. */
+  if (!s && (node->act == DYCE__ACT_SQRT || node->act == DYCE__ACT_LOG ||
+             node->act == DYCE__ACT_RECIPROCAL))
+    return dyce__fail(err, DYCE_UNSUPPORTED,
+                      "int8 %s has no table form (NaN or infinity near 0); "
+                      "the converter keeps it float32",
+                      dyce__act_name(node->act));
   return s;
 }
 

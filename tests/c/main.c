@@ -23,7 +23,8 @@ int main(int argc, char **argv) {
                                q8_package_tests, f16_tests, q8_tests,
                                norm_tests, gather_tests, resize_tests,
                                broadcast_tests, reduce_tests, matmul_tests,
-                               view_tests, attention_kernel_tests};
+                               view_tests, attention_kernel_tests,
+                               elementwise_tests};
   int passed = 0, failed = 0;
   for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
     for (const test_case *t = groups[g]; t->fn; t++) {

@@ -39,7 +39,7 @@ extern const test_case format_tests[], ops_tests[], plan_tests[],
     limits_tests[], levels_tests[], sizes_tests[], concat_tests[],
     threads_tests[], q8_package_tests[], f16_tests[], q8_tests[], norm_tests[],
     gather_tests[], resize_tests[], broadcast_tests[], reduce_tests[],
-    matmul_tests[], view_tests[], attention_kernel_tests[];
+    matmul_tests[], view_tests[], attention_kernel_tests[], elementwise_tests[];
 
 /* Deterministic pseudo-random numbers for tests. */
 unsigned test_rand(void);

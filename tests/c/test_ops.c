@@ -90,8 +90,10 @@ static void conv_matches_naive(void) {
     uint32_t cout = groups * (1 + test_rand() % 5);
     uint32_t pad = test_rand() % k, stride = 1 + test_rand() % 2;
     uint32_t h = k + test_rand() % 6, w = k + test_rand() % 6;
+    /* Activations defined and smooth everywhere (abs ... reciprocal have
+     * NaN or poles on these random sums: test_unary.c checks them). */
     conv_case(h, w, cin, cout, groups, k, stride, pad, 1, (int)(r & 1),
-              (dyce__act)(test_rand() % (DYCE__ACT_LAST + 1)));
+              (dyce__act)(test_rand() % (DYCE__ACT_SOFTPLUS + 1)));
   }
 }
 

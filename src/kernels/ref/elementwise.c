@@ -1,10 +1,19 @@
-/* Reference elementwise kernels: binary add/mul with broadcast, channel
- * affine, standalone activation, softmax, the CHW flatten and the
+/* Reference elementwise kernels: binary add/mul/max/min with broadcast,
+ * channel affine, standalone activation, softmax, the CHW flatten and the
  * channel concatenation. */
 #include <math.h>
 
 #include "../activation.h"
 #include "../kernels.h"
+
+/* max and min as torch.maximum / torch.minimum: NaN when either is. */
+static float binary_op(dyce__op op, float a, float b) {
+  if (op == DYCE__OP_ADD) return a + b;
+  if (op == DYCE__OP_MUL) return a * b;
+  if (a != a || b != b) return a + b;
+  if (op == DYCE__OP_MAX) return a > b ? a : b;
+  return a < b ? a : b;
+}
 
 void dyce__ref_binary(dyce__op op, size_t n, size_t c, const float *a,
                       const float *b, size_t b_count, dyce__activation act,
@@ -12,8 +21,7 @@ void dyce__ref_binary(dyce__op op, size_t n, size_t c, const float *a,
   for (size_t i = 0; i < n; i++) {
     /* b repeats: full (b_count == n), per channel (== c) or scalar (== 1). */
     float bv = b_count == n ? b[i] : (b_count == 1 ? b[0] : b[i % c]);
-    float v = op == DYCE__OP_ADD ? a[i] + bv : a[i] * bv;
-    out[i] = dyce__activate(act.act, act.a, act.b, v);
+    out[i] = dyce__activate(act.act, act.a, act.b, binary_op(op, a[i], bv));
   }
 }
 

@@ -4,7 +4,9 @@
  * storing; every other activation is applied afterwards to the stored
  * output by dyce__simd_activate. The elementwise and pooling kernels
  * apply any activation in registers (dyce__vf_activate). Every one is
- * vectorised, exp-based ones through dyce__vf_exp_nonpositive.
+ * vectorised, exp-based ones through dyce__vf_exp_nonpositive; abs, sqrt
+ * and 1/x give the reference's bits, exp and log are within 1 ulp of
+ * expf and logf (lanes outside the polynomials' range take those).
  */
 #ifndef DYCE_KERNELS_SIMD_ACTIVATION_H
 #define DYCE_KERNELS_SIMD_ACTIVATION_H
@@ -38,43 +40,87 @@ static inline dyce__vf dyce__clamp_apply(dyce__clamp c, dyce__vf v) {
   return dyce__vf_min(dyce__vf_max(v, c.lo), c.hi);
 }
 
-/* exp(z) for z <= 0 (every caller passes -|x|), within ~1.5 ulp of expf
- * down to z = -87 and 0 below (where expf is near or under FLT_MIN):
- * z = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, Cody-Waite), e^r
- * by a degree-5 polynomial fitted for least maximum relative error on
- * that interval (1.7e-7 evaluated in float), 2^n put into the exponent
- * bits. Below -87 n leaves the exponent's range and the result is
- * garbage, which the final mask turns into 0, so z needs no clamp. A
- * scalar expf per element took three quarters of EfficientNet-B0's time
- * (SiLU after nearly every convolution: 123.8 ms before, 32 after). */
-static inline dyce__vf dyce__vf_exp_nonpositive(dyce__vf z) {
+typedef uint32_t dyce__vu __attribute__((vector_size(16)));
+
+/* z = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, Cody-Waite; n ln2's
+ * high part is exact): r, and 2^n put into the exponent bits (the low
+ * mantissa bits of t hold n: shifted into the exponent field, the
+ * constant's own bits shifting out, and biased). Unsigned: where n leaves
+ * -126 .. 127 this wraps, which is defined; callers mask or avoid it. */
+static inline dyce__vf dyce__vf_exp_reduce(dyce__vf z, dyce__vf *r) {
   const dyce__vf magic = dyce__vf_splat(12582912.0f); /* 1.5 * 2^23 */
   dyce__vf t = dyce__vf_madd(magic, z, dyce__vf_splat(1.44269504f));
   dyce__vf n = t - magic; /* round(z / ln2) */
-  dyce__vf r = dyce__vf_madd(z, n, dyce__vf_splat(-0.693145752f));
-  r = dyce__vf_madd(r, n, dyce__vf_splat(-1.42860677e-6f));
+  *r = dyce__vf_madd(z, n, dyce__vf_splat(-0.693145752f));
+  *r = dyce__vf_madd(*r, n, dyce__vf_splat(-1.42860677e-6f));
+  return (dyce__vf)(((dyce__vu)t << 23) + (dyce__vu)dyce__vf_splat(1.0f));
+}
+
+/* exp(z) for z <= 0 (every caller passes -|x|), within ~1.5 ulp of expf
+ * down to z = -87 and 0 below (where expf is near or under FLT_MIN):
+ * dyce__vf_exp_reduce, then e^r by a degree-5 polynomial fitted for least
+ * maximum relative error on |r| <= ln2 / 2 (1.7e-7 evaluated in float).
+ * Below -87 n leaves the exponent's range and the result is garbage,
+ * which the final mask turns into 0, so z needs no clamp. A scalar expf
+ * per element took three quarters of EfficientNet-B0's time (SiLU after
+ * nearly every convolution: 123.8 ms before, 32 after). */
+static inline dyce__vf dyce__vf_exp_nonpositive(dyce__vf z) {
+  dyce__vf r, scale = dyce__vf_exp_reduce(z, &r);
   dyce__vf p = dyce__vf_splat(0.00829031f);
   p = dyce__vf_madd(dyce__vf_splat(0.04189793f), p, r);
   p = dyce__vf_madd(dyce__vf_splat(0.16667636f), p, r);
   p = dyce__vf_madd(dyce__vf_splat(0.4999915f), p, r);
   p = dyce__vf_madd(dyce__vf_splat(0.9999997f), p, r);
   p = dyce__vf_madd(dyce__vf_splat(1.0f), p, r);
-  /* The low mantissa bits of t hold n: shifted into the exponent field
-   * (the constant's own bits shift out) and biased, they make 2^n.
-   * Unsigned: below -87 this wraps, which is defined, and masked below. */
-  typedef uint32_t vu __attribute__((vector_size(16)));
-  vu scale = ((vu)t << 23) + (vu)dyce__vf_splat(1.0f);
-  return (dyce__vf)((dyce__vi)(p * (dyce__vf)scale) &
-                    (dyce__vi)(z > dyce__vf_splat(-87.0f)));
+  return (dyce__vf)((dyce__vi)(p * scale) & (dyce__vi)(z > dyce__vf_splat(-87.0f)));
+}
+
+/* e^x anywhere (the exp activation): inside (-87, 88), where 2^n is a
+ * normal float, dyce__vf_exp_reduce and e^r by its Taylor series to r^7
+ * (truncation < 6e-9 relative): within 1 ulp of expf. Outside (overflow
+ * to inf, results below FLT_MIN, NaN) expf lane by lane. */
+static inline dyce__vf dyce__vf_exp(dyce__vf x) {
+  static const float c[] = {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6,
+                            0.5f, 1.0f, 1.0f};
+  dyce__vi in = (x > dyce__vf_splat(-87.0f)) & (x < dyce__vf_splat(88.0f));
+  dyce__vf r, scale = dyce__vf_exp_reduce(dyce__vf_select(in, x, dyce__vf_zero()), &r);
+  dyce__vf p = dyce__vf_splat(1.0f / 5040);
+  for (int i = 0; i < 7; i++) p = dyce__vf_madd(dyce__vf_splat(c[i]), p, r);
+  dyce__vf y = p * scale;
+  for (int i = 0; i < DYCE__VF_LANES; i++)
+    if (!in[i]) y[i] = expf(x[i]);
+  return y;
+}
+
+/* ln x for a normal x > 0 (the log activation), as fdlibm's logf: x = 2^k
+ * m with m in [sqrt(1/2), sqrt 2) read from the bits, f = m - 1 (exact),
+ * s = f / (2 + f), ln m = f - (f^2/2 - s (f^2/2 + R)) with R = 2 s^2 / 3 +
+ * 2 s^4 / 5 + ... to s^10 (|s| < 0.1716: truncation < 4e-9), k ln2 added
+ * in two parts: within 1 ulp of logf. Zero, negatives, subnormals,
+ * infinities and NaN take logf lane by lane. */
+static inline dyce__vf dyce__vf_log(dyce__vf x) {
+  static const float c[] = {2.0f / 9, 2.0f / 7, 2.0f / 5, 2.0f / 3};
+  dyce__vi bits = (dyce__vi)x;
+  dyce__vi in = (bits >= dyce__vi_splat(0x00800000)) &
+                (bits < dyce__vi_splat(0x7f800000));
+  dyce__vu safe = (dyce__vu)dyce__vf_select(in, x, dyce__vf_splat(1.0f));
+  dyce__vi k = (dyce__vi)(safe - 0x3f3504f3u) >> 23; /* x = 2^k m */
+  dyce__vf f = (dyce__vf)(safe - ((dyce__vu)k << 23)) - dyce__vf_splat(1.0f);
+  dyce__vf s = f / (dyce__vf_splat(2.0f) + f), z = s * s;
+  dyce__vf R = dyce__vf_splat(2.0f / 11);
+  for (int i = 0; i < 4; i++) R = dyce__vf_madd(dyce__vf_splat(c[i]), R, z);
+  dyce__vf hfsq = dyce__vf_splat(0.5f) * f * f;
+  dyce__vf kf = __builtin_convertvector(k, dyce__vf);
+  dyce__vf lo = dyce__vf_madd(s * (hfsq + R * z), kf, dyce__vf_splat(1.42860677e-6f));
+  dyce__vf y = dyce__vf_madd(f - (hfsq - lo), kf, dyce__vf_splat(0.693145752f));
+  for (int i = 0; i < DYCE__VF_LANES; i++)
+    if (!in[i]) y[i] = logf(x[i]);
+  return y;
 }
 
 /* -|x|: the sign bit set. */
 static inline dyce__vf dyce__vf_neg_abs(dyce__vf x) {
   return (dyce__vf)((dyce__vi)x | dyce__vi_splat((int32_t)0x80000000u));
-}
-
-static inline dyce__vf dyce__vf_abs(dyce__vf x) {
-  return (dyce__vf)((dyce__vi)x & dyce__vi_splat(0x7fffffff));
 }
 
 /* 1 / (1 + e^-x) without overflow: e = e^-|x|, then 1 / (1 + e) for
@@ -186,6 +232,11 @@ static inline dyce__vf dyce__vf_activate(dyce__activation act, dyce__vf x) {
     case DYCE__ACT_SOFTPLUS:
       return dyce__vf_max(x, zero) +
              dyce__vf_log1p_unit(dyce__vf_exp_nonpositive(dyce__vf_neg_abs(x)));
+    case DYCE__ACT_ABS: return dyce__vf_abs(x);
+    case DYCE__ACT_SQRT: return dyce__vf_sqrt(x);
+    case DYCE__ACT_EXP: return dyce__vf_exp(x);
+    case DYCE__ACT_LOG: return dyce__vf_log(x);
+    case DYCE__ACT_RECIPROCAL: return one / x;
   }
   return x;
 }

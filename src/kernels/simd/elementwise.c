@@ -1,4 +1,4 @@
-/* Elementwise kernels: add/mul with broadcast, channel affine and the
+/* Elementwise kernels: add/mul/max/min with broadcast, channel affine and the
  * standalone activation, 4 lanes at a time with a partial tail; the
  * fused activation runs in registers. The channel concatenation is a
  * copy: one memcpy per input and pixel (the C library's vector copy). */
@@ -20,15 +20,23 @@ void dyce__simd_activation(size_t n, const float *in, dyce__activation act,
   dyce__simd_activate(act, out, n);
 }
 
+/* x op y; max and min as the reference's: NaN when either is (x + y is),
+ * else the host's max / min instruction. */
+static inline dyce__vf binary_vf(dyce__op op, dyce__vf x, dyce__vf y) {
+  if (op == DYCE__OP_ADD) return x + y;
+  if (op == DYCE__OP_MUL) return x * y;
+  dyce__vf m = op == DYCE__OP_MAX ? dyce__vf_max(x, y) : dyce__vf_min(x, y);
+  return dyce__vf_select((x != x) | (y != y), x + y, m);
+}
+
 /* out[i] = a[i] op b[i] for i < n; b_step 0 broadcasts b[0]. */
 static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
                         size_t b_step, dyce__activation act, float *out) {
-  int add = op == DYCE__OP_ADD;
   dyce__vf bs = dyce__vf_splat(b[0]);
   for (size_t i = 0; i < n; i += 4) {
     size_t m = n - i < 4 ? n - i : 4;
     dyce__vf x = dyce__vf_load_n(a + i, m), y = b_step ? dyce__vf_load_n(b + i, m) : bs;
-    dyce__vf_store_n(out + i, dyce__vf_activate(act, add ? x + y : x * y), m);
+    dyce__vf_store_n(out + i, dyce__vf_activate(act, binary_vf(op, x, y)), m);
   }
 }
 

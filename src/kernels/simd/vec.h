@@ -95,6 +95,27 @@ static inline dyce__vf dyce__vf_max(dyce__vf a, dyce__vf b) {
 #endif
 }
 
+/* |x| (f32x4.abs; natively the sign bit cleared, as andps does) and the
+ * correctly rounded square root (f32x4.sqrt, sqrtps, sqrtf per lane): the
+ * same bits as fabsf and sqrtf, NaN for a negative. */
+static inline dyce__vf dyce__vf_abs(dyce__vf x) {
+#if defined(__wasm_simd128__)
+  return (dyce__vf)wasm_f32x4_abs((v128_t)x);
+#else
+  return (dyce__vf)((dyce__vi)x & dyce__vi_splat(0x7fffffff));
+#endif
+}
+static inline dyce__vf dyce__vf_sqrt(dyce__vf x) {
+#if defined(__wasm_simd128__)
+  return (dyce__vf)wasm_f32x4_sqrt((v128_t)x);
+#elif defined(__SSE2__)
+  return (dyce__vf)_mm_sqrt_ps((__m128)x);
+#else
+  for (int i = 0; i < DYCE__VF_LANES; i++) x[i] = __builtin_sqrtf(x[i]);
+  return x;
+#endif
+}
+
 /* acc + a * b: one fused instruction under relaxed SIMD, else mul + add. */
 static inline dyce__vf dyce__vf_madd(dyce__vf acc, dyce__vf a, dyce__vf b) {
 #if defined(__wasm_relaxed_simd__)
