@@ -65,7 +65,15 @@ def act_float(act, x, a=0.0, b=0.0):
         return torch.where(x > 0, x, a * torch.expm1(x))
     if act == "softplus":
         return F.softplus(x)
+    if act in _UNARY:
+        return _UNARY[act](x)
     raise ValueError(f"activation {act}")
+
+
+# The activations without parameters PyTorch has as functions (NaN below 0
+# for sqrt and log, log 0 = -inf, 1 / 0 = inf, as the engine).
+_UNARY = {"abs": torch.abs, "sqrt": torch.sqrt, "exp": torch.exp,
+          "log": torch.log, "reciprocal": torch.reciprocal}
 
 
 def pads(p):
@@ -108,7 +116,7 @@ def tensor_of(array, dtype=np.float32):
 
 
 def constant(node, shape, dtype=np.float32):
-    """The constant operand of add / mul broadcast to (1, C, H, W)."""
+    """The constant operand of add / mul / max / min broadcast to (1, C, H, W)."""
     _, h, w, c = shape
     v = np.array(node.weight, dtype)
     if v.size == h * w * c:
@@ -184,10 +192,11 @@ def float_node(node, shapes, args):
         if node.bias is not None:
             y = y + tensor_of(node.bias)
         y = y[:, :, None, None]
-    elif op in ("add", "mul"):
+    elif op in ("add", "mul", "max", "min"):
         other = args[1] if len(args) > 1 else torch.from_numpy(
             constant(node, shapes[node.inputs[0]]))
-        y = x + other if op == "add" else x * other
+        y = {"add": torch.add, "mul": torch.mul, "max": torch.maximum,
+             "min": torch.minimum}[op](x, other)
     elif op == "activation":
         y = x
     elif op == "max_pool":

@@ -1,7 +1,7 @@
 """Rewrites of the lowered op list (REWRITES, in order): zero Pads merged
 into their consumer (or, where it cannot take them, made a convolution by
 one), GELU / SiLU / hard-swish patterns fused into one
-activation, BatchNorm, constant scales and bias Adds folded into the
+activation, a max and a min by scalars into a clip, BatchNorm, constant scales and bias Adds folded into the
 preceding conv or fully connected layer, a scale and shift into the preceding group_norm,
 a channel_gather of a channel_gather composed, activations fused into
 their producer; and pruning
@@ -86,6 +86,34 @@ def _fuse_gate_patterns(ops, output):
             mul.op, mul.inputs, mul.act = "activation", [x], act
             ops.remove(gate)
             break
+
+
+def _scalar_bound(op):
+    """("max" or "min", value) of a max / min by a scalar constant (relu:
+    ("max", 0)) without a fused activation, else None."""
+    if op is not None and op.op == "activation" and op.act == "relu":
+        return "max", 0.0
+    if (op is not None and op.op in ("max", "min") and len(op.inputs) == 1
+            and op.act == "none" and np.size(op.weight) == 1):
+        return op.op, float(np.ravel(op.weight)[0])
+    return None
+
+
+def _fuse_clips(ops, output):
+    """min(max(x, a), b) and max(min(x, b), a) with scalars a <= b
+    (torch.clamp written with torch.max / torch.min) -> clip(a, b): the
+    same values, fusable into the op before."""
+    for outer in [op for op in ops if op.op in ("max", "min")]:
+        bound = _scalar_bound(outer)
+        inner = bound and _sole_producer(ops, outer.inputs[0], output)
+        other = _scalar_bound(inner)
+        if other is None or other[0] == bound[0]:
+            continue
+        lo, hi = (other[1], bound[1]) if other[0] == "max" else (bound[1], other[1])
+        if lo <= hi:
+            outer.op, outer.inputs, outer.weight = "activation", inner.inputs, None
+            outer.act, outer.act_a, outer.act_b = "clip", lo, hi
+            ops.remove(inner)
 
 
 def _scalar_op(op, kind, value):
@@ -265,8 +293,8 @@ def _compose_gathers(ops, output):
         ops.remove(prev)
 
 
-_FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "channel_affine",
-              "group_norm")
+_FUSE_INTO = ("conv2d", "fully_connected", "add", "mul", "max", "min",
+              "channel_affine", "group_norm")
 
 
 def _fuse_activations(ops, output):
@@ -292,6 +320,6 @@ def prune(ops, output):
 # The rewrites in the order convert_graph applies them.
 # (bias adds before and after the scales: x W + b then * k, as a Linear
 # with a layer scale gives, and x W * k then + b)
-REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fold_affine,
+REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fuse_clips, _fold_affine,
             _fold_bias_add, _fold_scale_mul, _fold_bias_add, _fold_into_norm,
             _fold_matmul_scale, _compose_gathers, _fuse_activations)

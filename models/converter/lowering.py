@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import attention, channels, layouts, norms, pixels, pools, resize
+from . import attention, channels, elementwise, layouts, norms, pixels, pools, resize
 from .folding import FOLD
 from .shapes import nhwc, padding, view_target, window_out, window_params
 
@@ -157,98 +157,6 @@ def _lower_batchnorm(lw, node, attrs):
             bias=beta - mean * scale)
 
 
-def _constant_operand(node, k, shape, last=False):
-    """Constant second operand of add/mul as 1, C or H*W*C floats (NHWC);
-    `last`: of a channels-last view."""
-    if np.broadcast_shapes(k.shape, shape) != tuple(shape):
-        fail(node, f"constant of shape {k.shape} would broadcast the "
-                    f"{tuple(shape)} tensor to a larger shape")
-    if last:
-        return layouts.constant_last(k, shape)
-    if k.size == 1:
-        return k.reshape(1)
-    padded = k.reshape((1,) * (len(shape) - k.ndim) + k.shape)
-    if all(d == 1 for i, d in enumerate(padded.shape) if i != 1):
-        return np.broadcast_to(padded, shape[:2] + (1,) * (len(shape) - 2)).ravel()
-    full = np.broadcast_to(padded, shape)
-    # NHWC order: (1, C, H, W) as (1, H, W, C), (1, C, L) as (1, L, C)
-    to_nhwc = {4: (0, 2, 3, 1), 3: (0, 2, 1)}.get(len(shape))
-    return (full.transpose(to_nhwc) if to_nhwc else full).ravel()
-
-
-def _negated(lw, node, x):
-    """-x, an intermediate mul by -1 (exact)."""
-    return _step(lw, node, f"neg{len(lw.ops)}", "mul", [x], lw.shape(x),
-                 weight=np.array([-1.0]))
-
-
-def _lower_binary(lw, node, attrs):
-    """Add / Mul, Sub (a - b as a + (-b), k - x as (-x) + k) and Div by a
-    constant -> dyce add or mul."""
-    op = "add" if node.op_type in ("Add", "Sub") else "mul"
-    const = [lw.is_const(name) for name in node.input]
-    if not any(const):
-        if node.op_type == "Div":
-            fail(node, "only a constant divisor is supported")
-        a, b = lw.tensor(node, 0), lw.tensor(node, 1)
-        if node.op_type == "Sub":
-            b = _negated(lw, node, b)
-        return _tensor_binary(lw, node, op, a, b)
-    if const[0] and node.op_type == "Div":
-        fail(node, "a constant divided by a tensor (a reciprocal) is not supported")
-    x = lw.tensor(node, const.index(False))
-    k = lw.weight(node, const.index(True)).astype(np.float64)
-    if node.op_type == "Sub" and const[0]:
-        x = _negated(lw, node, x)         # k - x
-    elif node.op_type == "Sub":
-        k = -k
-    elif node.op_type == "Div":
-        k = 1.0 / k
-    shape = lw.shape(x)
-    if x in lw.heads:      # a relative position bias, a per-head scale
-        k = attention.constant_operand(lw, node, x, k)
-    else:
-        k = _constant_operand(node, k, shape, x in lw.last)
-    lw.emit(node, op, [x], shape, weight=k)
-
-
-def _lower_neg(lw, node, attrs):
-    x = lw.tensor(node)
-    lw.emit(node, "mul", [x], lw.shape(x), weight=np.array([-1.0]))
-
-
-def _tensor_binary(lw, node, op, a, b):
-    if a in lw.expanded and b not in lw.expanded:
-        a, b = b, a                  # commutative: the expanded vector second
-    if a in lw.expanded:
-        fail(node, "both operands are vectors expanded over height and width")
-    sa, sb = lw.shape(a), lw.shape(b)
-    if a in lw.heads or b in lw.heads:
-        attention.same_view(lw, node, a, b)
-        return lw.emit(node, op, [a, b], sa)
-    if b in lw.expanded:
-        return lw.emit(node, op, [a, b], sa)
-    if (a in lw.last) != (b in lw.last):
-        fail(node, "one operand is a channels-last view, the other is not")
-    if a in lw.last:
-        if sa != sb:
-            fail(node, f"channels-last operands of shapes {sa} and {sb}")
-        return lw.emit(node, op, [a, b], sa)
-    def repeats(big, small):   # small repeats over big: per channel, row, column or pixel
-        if len(big) != len(small) or big == small or len(big) not in (3, 4):
-            return False
-        if small[1] == 1 and small[2:] == big[2:]:
-            return True        # one value per pixel for every channel
-        return (len(big) == 4 and small[:2] == big[:2]
-                and small[2] in (1, big[2]) and small[3] in (1, big[3]))
-    if repeats(sb, sa):
-        (a, sa), (b, sb) = (b, sb), (a, sa)   # commutative: the repeated one second
-    if sb != sa and not repeats(sa, sb):
-        fail(node, f"operand shapes {sa} and {sb}: need equal shapes or a "
-                    "(1, C, 1, 1), (1, C, H, 1), (1, C, 1, W) or (1, 1, H, W) operand")
-    lw.emit(node, op, [a, b], sa)
-
-
 def _clip_bounds(lw, node):
     low = lw.const(node, 1, required=False)
     high = lw.const(node, 2, required=False)
@@ -380,18 +288,22 @@ LOWER = {
     "GlobalMaxPool": (pools.lower_global_pool, _NO_ATTRS),
     "ReduceMean": (pools.lower_reduce, {"axes", "keepdims"}),
     "ReduceMax": (pools.lower_reduce, {"axes", "keepdims"}),
-    "ReduceSum": (pools.lower_reduce_sum, {"keepdims", "noop_with_empty_axes"}),
+    "ReduceSum": (elementwise.lower_reduce_sum, {"keepdims", "noop_with_empty_axes"}),
+    "ReduceL2": (elementwise.lower_reduce_l2, {"axes", "keepdims"}),
     "Concat": (_lower_concat, {"axis"}),
     "Erf": (_lower_erf, _NO_ATTRS),
     "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),
     "MatMul": (_lower_matmul, _NO_ATTRS),
     "BatchNormalization": (_lower_batchnorm, {"epsilon", "momentum",
                                               "training_mode"}),
-    "Add": (_lower_binary, _NO_ATTRS),
-    "Mul": (_lower_binary, _NO_ATTRS),
-    "Sub": (_lower_binary, _NO_ATTRS),
-    "Neg": (_lower_neg, _NO_ATTRS),
-    "Div": (_lower_binary, _NO_ATTRS),
+    "Add": (elementwise.lower_binary, _NO_ATTRS),
+    "Mul": (elementwise.lower_binary, _NO_ATTRS),
+    "Sub": (elementwise.lower_binary, _NO_ATTRS),
+    "Neg": (elementwise.lower_neg, _NO_ATTRS),
+    "Div": (elementwise.lower_binary, _NO_ATTRS),
+    "Max": (elementwise.lower_max_min, _NO_ATTRS),
+    "Min": (elementwise.lower_max_min, _NO_ATTRS),
+    "Pow": (elementwise.lower_pow, _NO_ATTRS),
     "Relu": (_lower_activation, _NO_ATTRS),
     "Clip": (_lower_activation, _NO_ATTRS),
     "Sigmoid": (_lower_activation, _NO_ATTRS),
@@ -401,6 +313,7 @@ LOWER = {
     "Tanh": (_lower_activation, _NO_ATTRS),
     "Elu": (_lower_activation, {"alpha"}),
     "Softplus": (_lower_activation, _NO_ATTRS),
+    **{op: (elementwise.lower_unary, _NO_ATTRS) for op in elementwise.UNARY},
     "Selu": (_lower_selu, {"alpha", "gamma"}),
     "PRelu": (_lower_prelu, _NO_ATTRS),
     "Reshape": (_lower_view, {"allowzero"}),
@@ -441,11 +354,13 @@ def lower_node(lw, node):
             node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
-    layouts.check_inputs(lw, node)
+    if node.op_type not in elementwise.LAST_READERS:
+        layouts.check_inputs(lw, node)
     attention.check_inputs(lw, node)
-    if node.op_type not in ("Mul", "Add") and any(i in lw.expanded for i in inputs):
+    if node.op_type not in ("Mul", "Add", "Div", "Max", "Min") and any(
+            i in lw.expanded for i in inputs):
         fail(node, "reads a (1, C, 1, 1) vector expanded over height and width "
-                    "(expand_as); only a Mul or Add can take it")
+                    "(expand_as); only a Mul or Add can take it (a Div, Max or Min too)")
     foldable = node.op_type == "Shape" or all(map(lw.is_const, inputs))
     if node.op_type in FOLD and foldable:
         evaluate, allowed = FOLD[node.op_type]

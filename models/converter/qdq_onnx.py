@@ -32,9 +32,8 @@ same quantized network as dyce (docs/INT8.md):
 - max_pool, global_max_pool, concat: QDQ around MaxPool / GlobalMaxPool /
   Concat with the shared scale; flatten and the reshapes between 4-D and
   2-D values act on the int8 tensor itself (a pure data move);
-- float nodes of the package (softmax, channel_affine, group_norm,
-  channel_gather, resize, anything kept float) are float ONNX ops on float
-  weights.
+- float nodes of the package (softmax, channel_affine, group_norm, max,
+  min, channel_gather, resize, anything kept float) are float ONNX ops.
 
 Rounding: onnxruntime's integer kernels requantize in binary32 as dyce
 does, but not always in the same order (QuantizeLinear divides where dyce
@@ -57,6 +56,14 @@ from dyce_codes import (P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH, P_KW,
 
 OPSET = 13
 F32 = np.float32
+
+
+# dyce activations and binary ops that are one ONNX op of the same meaning
+# (max / min: float only, so never between int8 DQ / Q pairs).
+_ACT_OPS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh",
+            "softplus": "Softplus", "abs": "Abs", "sqrt": "Sqrt", "exp": "Exp",
+            "log": "Log", "reciprocal": "Reciprocal"}
+_BINARY_OPS = {"add": "Add", "mul": "Mul", "max": "Max", "min": "Min"}
 
 
 class ExportError(Exception):
@@ -238,14 +245,12 @@ class _Exporter:
         B = self.b
         if act == "none":
             return x
-        if act == "relu":
-            return B.node("Relu", [x], hint + "_relu")
+        if act in _ACT_OPS:       # ONNX ops of the same name and meaning
+            return B.node(_ACT_OPS[act], [x], f"{hint}_{act}")
         if act == "clip":
             return B.node("Clip", [x, B.const("clip_a", np.array(a, F32)),
                                    B.const("clip_b", np.array(b, F32))],
                           hint + "_clip")
-        if act == "sigmoid":
-            return B.node("Sigmoid", [x], hint + "_sigmoid")
         if act == "hard_sigmoid":
             return B.node("HardSigmoid", [x], hint + "_hsig", alpha=float(a),
                           beta=float(b))
@@ -258,12 +263,8 @@ class _Exporter:
                           hint + "_silu")
         if act == "leaky_relu":
             return B.node("LeakyRelu", [x], hint + "_lrelu", alpha=float(a))
-        if act == "tanh":
-            return B.node("Tanh", [x], hint + "_tanh")
         if act == "elu":
             return B.node("Elu", [x], hint + "_elu", alpha=float(a))
-        if act == "softplus":
-            return B.node("Softplus", [x], hint + "_softplus")
         if act in ("gelu", "gelu_tanh"):
             c = lambda v, n: B.const(n, np.array(v, F32))  # noqa: E731
             if act == "gelu":
@@ -320,7 +321,7 @@ class _Exporter:
                                      2, x.quant, hint + "_flat") if x.q
                      else _Value(B.node("Flatten", [x.name], hint + "_flat"), 2))
             y, rank = self.fully_connected(g, n, x, int8, hint), 2
-        elif n.op in ("add", "mul"):
+        elif n.op in _BINARY_OPS:
             y, rank = self.binary(g, n, args, int8, hint)
         elif n.op == "activation":
             y, rank = x.name, x.rank
@@ -422,7 +423,7 @@ class _Exporter:
 
     def binary(self, g, n, args, int8, hint):
         B = self.b
-        op = "Add" if n.op == "add" else "Mul"
+        op = _BINARY_OPS[n.op]
         _, h, w, c = g.shapes[n.inputs[0]]
         a = args[0]
         if len(args) > 1:

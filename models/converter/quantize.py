@@ -4,7 +4,8 @@ quantize_package(package bytes, calibration inputs) -> (bytes, summary):
 
 1. plan: every node of an op that takes int8 becomes int8, unless kept
    float (--keep-float GRAPH or GRAPH/NODE); softmax, channel_affine,
-   group_norm and any other op without an int8 form stay float;
+   group_norm, max, min and any other op without an int8 form stay float,
+   and so do the activations sqrt, log and reciprocal (no int8 table);
 2. unfuse: an int8 node's fused activation other than none / relu / clip
    becomes an int8 `activation` node (a table) after it;
 3. calibrate (calibrate.py) the float graphs at every width level;
@@ -35,6 +36,13 @@ INT8_OPS = {"conv2d", "fully_connected", "add", "mul", "activation",
             "concat", "flatten"}
 MOVES = {"max_pool", "global_max_pool", "concat", "flatten"}
 FUSABLE = {"none", "relu", "clip"}
+# Activations without an int8 table (NaN below 0, infinity at 0: the
+# engine refuses them on int8 tensors): their activation nodes stay float.
+FLOAT_ACTS = {"sqrt", "log", "reciprocal"}
+
+
+def _float_act(act):
+    return f"{act} has no int8 table (NaN or infinity near 0): stays float"
 INT32_MAX = 2 ** 31 - 1
 
 
@@ -72,6 +80,8 @@ def _plan(graphs, keep_float):
         for j, n in enumerate(g.nodes):
             if n.op not in INT8_OPS:
                 reasons.append(f"{n.op} stays float (docs/INT8.md)")
+            elif n.op == "activation" and n.act in FLOAT_ACTS:
+                reasons.append(_float_act(n.act))
             elif _repeated_operand(n, g.shapes):
                 reasons.append(f"{n.op} of a second input repeated along rows, "
                                "columns or channels stays float")
@@ -98,7 +108,7 @@ def _unfuse(graphs, plan):
                                   act_b=0.0),
                           fmt.Node("activation", [mid], n.output, act=n.act,
                                    act_a=n.act_a, act_b=n.act_b)]
-                modes += [None, None]
+                modes += [None, _float_act(n.act) if n.act in FLOAT_ACTS else None]
             else:
                 nodes.append(n)
                 modes.append(why)

@@ -130,7 +130,7 @@ class ConvertOps(unittest.TestCase):
         self.assertEqual(ops, [("mul", "tanh", 1)])
 
     def test_sub_and_neg(self):
-        """a - b of two tensors is a + (-b); k - x is (-x) + k; -x a mul."""
+        """a - b of two tensors is a + (-b); k - x is (-x) + k; -x a mul; 1 / x."""
         pool = helper.make_node("GlobalAveragePool", ["x"], ["p"])
         sub = helper.make_node("Sub", ["p", "x"], ["y"])      # vector - map
         ops, g = lowered(model([pool, sub], X))
@@ -141,9 +141,9 @@ class ConvertOps(unittest.TestCase):
         neg = helper.make_node("Neg", ["n"], ["y"])
         ops, g = lowered(model([one_minus, neg], X, [("one", 1.0)]))
         self.assertEqual(ops, [("mul", "none", 1), ("add", "none", 1), ("mul", "none", 1)])
-        div = helper.make_node("Div", ["one", "x"], ["y"], name="recip")
-        self.refused(model([div], X, [("one", 1.0)]), "node 'recip' (Div)",
-                     "a reciprocal) is not supported")
+        div = helper.make_node("Div", ["one", "x"], ["y"], name="recip")  # 1 / x
+        ops, _ = lowered(model([div], X, [("one", 1.0)]))
+        self.assertEqual(ops, [("activation", "reciprocal", 1)])
 
     def resize_model(self, mode, coord, scales=None, sizes=None, out=(1, 4, 10, 10)):
         node = helper.make_node("Resize", ["x", "", "sc" if scales else "", "sz" if sizes else ""],
