@@ -142,7 +142,7 @@ static void fused_after_conv(void) {
 /* max / min in both tables: per element, per channel and scalar operands,
  * a fused activation, NaN in either operand giving NaN. */
 static void binary_kernels(void) {
-  enum { N = 23, C = 5 };
+  enum { N = 25, C = 5 }; /* n is whole pixels of c channels */
   float a[N], b[N], y[N], want[N];
   for (int i = 0; i < N; i++) a[i] = test_randf(), b[i] = test_randf();
   a[3] = NAN, b[7] = NAN, a[11] = b[11] = 0.25f;
