@@ -27,6 +27,7 @@ import convert  # noqa: E402
 import dyce_format  # noqa: E402
 
 import attention_nets  # noqa: E402  (beside this file)
+import elementwise_nets  # noqa: E402
 import pixel_nets  # noqa: E402
 
 
@@ -368,6 +369,7 @@ MODELS = {
     "attention_ops": (attention_nets.AttentionOpsNet, (1, 3, 10, 12), True),
     "transformer_ops": (attention_nets.TorchTransformerNet, (1, 3, 12, 12), True),
     "pixel_ops": (pixel_nets.PixelOpsNet, (1, 3, 12, 12), True),
+    "elementwise_ops": (elementwise_nets.ElementwiseOpsNet, (1, 3, 10, 10), True),
 }
 
 
@@ -425,7 +427,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
-    nets = [attention_nets.__file__, pixel_nets.__file__]
+    nets = [attention_nets.__file__, pixel_nets.__file__, elementwise_nets.__file__]
     converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)
