@@ -14,6 +14,7 @@ models/convert.py is the command line and the import path other code uses
     attention.py token sequences and attention heads (ViT, MultiheadAttention)
     pixels.py    crops, strided slices of H and W, reflection / edge padding
     resize.py    F.interpolate / nn.Upsample: nearest, bilinear
+    elementwise.py  add, mul, sub, div, max, min, pow with their operand shapes
     lowering.py  ONNX nodes -> dyce ops
     fusion.py    rewrites: pads, GELU / SiLU patterns, BatchNorm and bias
                  folding, scale and shift into a group_norm, activation

@@ -173,6 +173,14 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
     (uint32_t h, uint32_t w, uint32_t c, uint32_t oh, uint32_t ow, int max, \
      const float *in, float *out))
 
+/* The largest of x[0 .. c) (c >= 1): where both softmax kernels start. */
+static inline float dyce__row_max(const float *x, size_t c) {
+  float max = x[0];
+  for (size_t k = 1; k < c; k++)
+    if (x[k] > max) max = x[k];
+  return max;
+}
+
 /* Attention (and every classifier's softmax): both vectorised, the
  * reference's kernels in the reference table.
  * softmax: over c at each of `rows`; log != 0: log-softmax. The SIMD one

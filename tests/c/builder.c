@@ -56,6 +56,17 @@ void tb_put_u32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)(v >> 24);
 }
 
+void tb_two_levels(uint8_t levl[TB_TWO_LEVELS_BYTES], uint32_t node, uint32_t channels) {
+  memset(levl, 0, TB_TWO_LEVELS_BYTES);
+  tb_put_u32(levl, 2);                          /* levels */
+  tb_put_u32(levl + 4, 1);                      /* entries */
+  memcpy(levl + 16, "full", 4);
+  memcpy(levl + 16 + 48, "half", 4);
+  tb_put_u32(levl + 16 + 48 + 36, 1);           /* "half" has the one entry: */
+  tb_put_u32(levl + 16 + 96 + 4, node);         /* graph 0, node `node`, */
+  tb_put_u32(levl + 16 + 96 + 8, channels);     /* this many channels */
+}
+
 /* One graph's record, tensors and nodes (its tensors and nodes start at
  * records t_at and n_at). */
 static void put_graph(const tb_graph *g, uint32_t t_at, uint32_t n_at,

@@ -53,6 +53,11 @@ uint8_t *tb_build(const tb_package *pkg, size_t *size);
 size_t tb_section_offset(const uint8_t *file, const char *tag);
 void tb_put_u32(uint8_t *p, uint32_t v);
 
+/* A LEVL section of two width levels, "full" and "half", whose one entry
+ * narrows graph 0's node `node` to `channels` output channels. */
+#define TB_TWO_LEVELS_BYTES (16 + 2 * 48 + 12)
+void tb_two_levels(uint8_t levl[TB_TWO_LEVELS_BYTES], uint32_t node, uint32_t channels);
+
 /* A two-graph package used by several tests:
  *   stage1 (input 6x6x2): conv 3x3 pad 1, 2->4, relu        -> 6x6x4
  *   head   (from stage1): max_pool 2x2/2 -> gap -> fc 4->3  -> 1x1x3

@@ -193,13 +193,8 @@ static void concat_of_narrowed_tensor_refused(void) {
       {.op = DYCE__OP_GLOBAL_MAX_POOL, .in0 = 2, .in1 = DYCE__NONE, .out = 3},
       {.op = DYCE__OP_FULLY_CONNECTED, .in0 = 3, .in1 = DYCE__NONE, .out = 4,
        .weights = fc_w, .weight_count = 18}};
-  uint8_t levl[16 + 2 * 48 + 12] = {0};
-  tb_put_u32(levl, 2);
-  tb_put_u32(levl + 4, 1);
-  memcpy(levl + 16, "full", 4);
-  memcpy(levl + 16 + 48, "half", 4);
-  tb_put_u32(levl + 16 + 48 + 36, 1);                  /* one entry: */
-  tb_put_u32(levl + 16 + 96 + 8, 2);                   /* graph 0, node 0: 2 */
+  uint8_t levl[TB_TWO_LEVELS_BYTES];
+  tb_two_levels(levl, 0, 2);
   tb_graph g = {"main", DYCE__NONE, t, 5, n, 4, 0, 4, 3 * 3 * 4 * 2 + 18};
   for (int with_levels = 0; with_levels < 2; with_levels++) {
     tb_package pkg = {.h = 3, .w = 3, .c = 2, .graphs = &g, .graph_count = 1,

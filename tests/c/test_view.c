@@ -149,14 +149,8 @@ static void level_refused(tb_node last, const uint32_t *out, uint64_t macs,
       {.op = DYCE__OP_CONV2D, .in0 = 0, .in1 = DYCE__NONE, .out = 2,
        .weights = w, .weight_count = 8, .p = {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1}},
       last};
-  uint8_t levl[16 + 2 * 48 + 12] = {0};
-  tb_put_u32(levl, 2);
-  tb_put_u32(levl + 4, 1);
-  memcpy(levl + 16, "full", 4);
-  memcpy(levl + 16 + 48, "half", 4);
-  tb_put_u32(levl + 16 + 48 + 36, 1);      /* one entry: */
-  tb_put_u32(levl + 16 + 96 + 4, narrow);  /* graph 0, node `narrow`: */
-  tb_put_u32(levl + 16 + 96 + 8, 2);       /* 2 channels */
+  uint8_t levl[TB_TWO_LEVELS_BYTES];
+  tb_two_levels(levl, narrow, 2);
   tb_graph g = {"main", DYCE__NONE, t, 4, n, 3, 0, 3, 2 * 72 + macs};
   for (int with_levels = 0; with_levels < 2; with_levels++) {
     tb_package pkg = {.h = 3, .w = 3, .c = 2, .graphs = &g, .graph_count = 1,

@@ -47,9 +47,7 @@ void dyce__ref_softmax(size_t rows, size_t c, const float *in, float *out,
   for (size_t r = 0; r < rows; r++) {
     const float *x = in + r * c;
     float *y = out + r * c;
-    float max = x[0];
-    for (size_t k = 1; k < c; k++)
-      if (x[k] > max) max = x[k];
+    float max = dyce__row_max(x, c);
     float sum = 0.0f;
     for (size_t k = 0; k < c; k++) {
       float e = expf(x[k] - max);

@@ -84,9 +84,7 @@ void dyce__simd_softmax(size_t rows, size_t c, const float *in, float *out,
   for (size_t r = 0; r < rows; r++) {
     const float *x = in + r * c;
     float *y = out + r * c;
-    float max = x[0];
-    for (size_t k = 1; k < c; k++)
-      if (x[k] > max) max = x[k];
+    float max = dyce__row_max(x, c);
     dyce__vf mv = dyce__vf_splat(max), sv = dyce__vf_zero();
     for (size_t k = 0; k < full; k += 4) {
       dyce__vf e = dyce__vf_exp_nonpositive(dyce__vf_load(x + k) - mv);
