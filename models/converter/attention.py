@@ -24,6 +24,7 @@ import numpy as np
 
 import dyce_format as fmt
 
+from . import pixels
 from .common import fail
 
 SEQUENCE = ("LE", "E")
@@ -202,7 +203,7 @@ def lower_view(lw, node, x, src, dst):
             and dst[1] * dst[2] == length and 1 not in dst[1:3]:
         _grid(lw, node, x, dst, dst[1:3], last=True)       # (1, H, W, E), then permuted
     elif form in SEQUENCE and len(dst) == 2 and dst == (1, length * d) and length > 1:
-        lw.emit(node, "view", [one_row(lw, node, x)], dst, layout=(1, 1, 1, length * d))
+        lw.emit(node, "view", [x], dst, layout=(1, 1, 1, length * d))
     else:
         new, g = _regroup(node, roles, src, dst, groups)
         _alias(lw, node, x, dst, new, g)
@@ -241,7 +242,7 @@ def lower_matmul(lw, node):
     _, ha, wa, _ = lw.dyce_shape(a)
     positions_b = int(np.prod(lw.dyce_shape(b)[1:3]))
     if form_a not in ROWS or ga != gb or ha * wa != m or positions_b != rows_b or (
-            trans_b and inner_b != k) or (not trans_b and rows_b * ga != ga * k):
+            trans_b and inner_b != k) or (not trans_b and rows_b != k):
         fail(node, f"matmul of {lw.shape(a)} and {lw.shape(b)}: not a per-head "
                     "product of token sequences")
     n = rows_b if trans_b else inner_b
@@ -285,13 +286,9 @@ def lower_gather(lw, node, x, idx, axis):
     elif form in SEQUENCE and _token_axis(roles, axis):
         length, d = shape[axis], shape[-1]
         i = int(idx) % length
-        row = lw.emit_step(node, "flat", "view", [one_row(lw, node, x)],
-                           (1, length * d), layout=(1, 1, 1, length * d))
-        out = shape[:axis] + shape[axis + 1:]
-        lw.emit(node, "channel_gather", [row], (1, d),
-                weight=np.arange(i * d, (i + 1) * d, dtype=np.float64))
-        if out != (1, d):
+        if shape[:axis] + shape[axis + 1:] != (1, d):
             fail(node, f"token {i} of {shape}: a (1, {d}) result expected")
+        pixels.pick_values(lw, node, x, np.arange(i * d, (i + 1) * d), (1, d))
     else:
         fail(node, f"gather along axis {axis} of an attention view {shape} (axes {roles})")
 
@@ -323,12 +320,8 @@ def lower_slice(lw, node, x, taken):
     if np.array_equal(tokens, np.arange(length)):
         _slice(lw, node, x, features, out)
     else:
-        row = lw.emit_step(node, "flat", "view", [one_row(lw, node, x)],
-                           (1, length * d), layout=(1, 1, 1, length * d))
-        picked = (tokens[:, None] * d + features[None, :]).ravel()
-        part = lw.emit_step(node, "picked", "channel_gather", [row], (1, picked.size),
-                            weight=picked.astype(np.float64))
-        lw.emit(node, "view", [part], out, layout=(1, 1, tokens.size, features.size))
+        pixels.pick_values(lw, node, x, (tokens[:, None] * d + features[None, :]).ravel(),
+                           out, layout=(1, 1, tokens.size, features.size))
     lw.last.add(node.output[0])
 
 

@@ -8,26 +8,39 @@ map may hold at most 2^24 values."""
 import numpy as np
 
 from .common import fail
+from .shapes import nhwc
 
 MAX_VALUES = 2 ** 24
+
+
+def pick_values(lw, node, x, picked, shape, layout=None):
+    """node's output, of ONNX `shape` (and dyce `layout`, when not the
+    NHWC of shape): x's values at NHWC positions `picked`, in order — a
+    view of x as one row, a channel_gather of it, a view to the result
+    (none when the result is one row itself)."""
+    values = int(np.prod(lw.dyce_shape(x)))
+    if values > MAX_VALUES:
+        fail(node, f"moving values of a {lw.shape(x)} tensor: at most 2^24 values")
+    if not picked.size:
+        fail(node, f"the result of {lw.shape(x)} would be empty")
+    row = lw.emit_step(node, "flat", "view", [x], (1, values), layout=(1, 1, 1, values))
+    index = picked.astype(np.float64)
+    if (layout or nhwc(shape)) == (1, 1, 1, picked.size):
+        return lw.emit(node, "channel_gather", [row], shape, layout=layout, weight=index)
+    part = lw.emit_step(node, "picked", "channel_gather", [row], (1, picked.size),
+                        weight=index)
+    lw.emit(node, "view", [part], shape, layout=layout)
 
 
 def gather_pixels(lw, node, x, rows, cols, channels=None):
     """node's output: pixel (i, j), channel k is x's pixel (rows[i],
     cols[j]), channel channels[k] (default: all, in order)."""
-    _, c, h, w = lw.shape(x)
+    _, c, _, w = lw.shape(x)
     channels = np.arange(c) if channels is None else np.asarray(channels)
     rows, cols = np.asarray(rows), np.asarray(cols)
-    if h * w * c > MAX_VALUES:
-        fail(node, f"moving pixels of a {lw.shape(x)} map: at most 2^24 values")
-    if not (rows.size and cols.size and channels.size):
-        fail(node, f"the result of {lw.shape(x)} would be empty")
     picked = ((rows[:, None, None] * w + cols[None, :, None]) * c
               + channels[None, None, :]).ravel()
-    flat = lw.emit_step(node, "flat", "view", [x], (1, h * w * c), layout=(1, 1, 1, h * w * c))
-    part = lw.emit_step(node, "picked", "channel_gather", [flat], (1, picked.size),
-                        weight=picked.astype(np.float64))
-    lw.emit(node, "view", [part], (1, channels.size, rows.size, cols.size))
+    pick_values(lw, node, x, picked, (1, channels.size, rows.size, cols.size))
 
 
 def pad_indices(size, before, after, mode):
