@@ -12,6 +12,8 @@ import warnings
 import torch
 from torch.onnx import register_custom_op_symbolic, symbolic_helper, symbolic_opset9
 
+from . import nets
+
 OPSET = 13
 DOMAIN = "dyce"
 
@@ -46,11 +48,7 @@ def _register():
 def export_onnx(module, input_shape, path):
     _register()
     module.eval()
-    # With gradients on and an input that needs them, nn.TransformerEncoderLayer
-    # and nn.MultiheadAttention take their ordinary path; their fused
-    # inference kernel has no ONNX form.
-    x = torch.zeros(input_shape, requires_grad=True)
-    with warnings.catch_warnings(), torch.enable_grad():
+    with warnings.catch_warnings(), nets.ordinary_path(input_shape) as x:
         warnings.simplefilter("ignore")
         torch.onnx.export(module, x, path,
                           opset_version=OPSET, do_constant_folding=True,

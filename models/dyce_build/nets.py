@@ -15,6 +15,7 @@ largest w whose MACs stay at or below the target (at least w = 4, and
 above the previous saver's).
 """
 
+import contextlib
 import math
 
 import torch
@@ -130,13 +131,20 @@ class MacCounter(TorchFunctionMode):
         return out
 
 
+@contextlib.contextmanager
+def ordinary_path(shape):
+    """Zeros of `shape` to run a module on, with gradients on and the input
+    needing them: nn.TransformerEncoderLayer and nn.MultiheadAttention then
+    take their ordinary path, not their fused inference kernel, which hides
+    their work from counting and has no ONNX form."""
+    with torch.enable_grad():
+        yield torch.zeros(shape, requires_grad=True)
+
+
 def run_counting(run, report, shape):
-    """run(x) on zeros of `shape` with report(MACs) called for every conv,
-    linear layer and matmul in it. Gradients stay enabled with x requiring
-    them, so that nn.TransformerEncoderLayer and nn.MultiheadAttention take
-    their ordinary path, not the fused kernel that hides their work."""
-    x = torch.zeros(shape, requires_grad=True)
-    with torch.enable_grad(), MacCounter(report):
+    """run(x) on zeros of `shape` (ordinary_path) with report(MACs) called
+    for every conv, linear layer and matmul in it."""
+    with ordinary_path(shape) as x, MacCounter(report):
         return run(x)
 
 
