@@ -90,6 +90,7 @@ export function startWorkers(compiled, exports, memory, count) {
   const threads = [];
   const errors = [];
   const starts = [];
+  const stopped = []; // each start's resolve: terminate() settles them, so `ready` never hangs
   for (let i = 0; i < count; i++) {
     const stack = exports.malloc(STACK_BYTES);
     if (!stack) {
@@ -100,6 +101,7 @@ export function startWorkers(compiled, exports, memory, count) {
     try {
       thread = startThread();
       const started = new Promise((resolve) => {
+        stopped.push(() => resolve(false));
         thread.onmessage = (e) => resolve(e.data.ready ? true : (errors.push(e.data.error), false));
         thread.onerror = (e) => {
           errors.push(`a worker failed: ${e.message ?? 'could not load wasm/thread-worker.mjs'}`);
@@ -131,7 +133,10 @@ export function startWorkers(compiled, exports, memory, count) {
     workers: threads.length,
     error: errors[0] ?? null,
     ready,
-    terminate: () => threads.forEach((t) => t.terminate()),
+    terminate: () => {
+      threads.forEach((t) => t.terminate());
+      stopped.forEach((stop) => stop()); // no-ops for the workers that had started
+    },
   };
 }
 
