@@ -2,7 +2,8 @@
 // wasm compile, a bad package, a bad input — is a DyceError whose `code`
 // says what kind it was (the C engine's status names, e.g.
 // "DYCE_BAD_FORMAT", plus the JS-side "DYCE_FETCH_FAILED",
-// "DYCE_WASM_COMPILE", "DYCE_WORKER_ERROR") and, where one is involved,
+// "DYCE_WASM_COMPILE", "DYCE_WASM_MISMATCH", "DYCE_CROSS_ORIGIN",
+// "DYCE_WORKER_ERROR") and, where one is involved,
 // `url` (the resource) or `field` (the argument, e.g. "input.channels").
 
 export class DyceError extends Error {

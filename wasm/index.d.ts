@@ -10,6 +10,12 @@ export type DyceErrorCode =
   | 'DYCE_WASM_COMPILE'
   /** `wasmUrl` / `wasmBinary` is not the build `variant` names. */
   | 'DYCE_WASM_MISMATCH'
+  /**
+   * The picture is cross-origin and its pixels cannot be read (a tainted
+   * canvas): the server must send Access-Control-Allow-Origin and the
+   * page set `img.crossOrigin = 'anonymous'`; `url` says which image.
+   */
+  | 'DYCE_CROSS_ORIGIN'
   | 'DYCE_WORKER_ERROR' | 'DYCE_INTERNAL' | (string & {});
 
 /**
@@ -21,7 +27,11 @@ export declare class DyceError extends Error {
   readonly code: DyceErrorCode;
   /** The package, .wasm or worker script involved, when there was one. */
   readonly url?: string;
-  /** The argument involved, e.g. "input.channels", "variant", "wasmPaths['dyce.wasm']". */
+  /**
+   * The argument involved, e.g. "input.channels", "variant", "config",
+   * "source", "wasmPaths['dyce.wasm']", or an option's name that the call
+   * does not know ("thread").
+   */
   readonly field?: string;
   /** The HTTP status of a failed fetch. */
   readonly status?: number;
@@ -30,13 +40,22 @@ export declare class DyceError extends Error {
 /** Which wasm build runs: relaxed SIMD, SIMD128, or none (old browsers). */
 export type Variant = 'relaxed' | 'simd' | 'nosimd';
 
+/**
+ * load()'s options. A key not listed here (a typo such as `thread`) is
+ * refused with DYCE_INVALID_ARGUMENT, `field` the key, never ignored.
+ */
 export interface LoadOptions {
-  /** Configuration to start with (name or index); default: the most accurate measured one. */
+  /**
+   * Configuration to start with (name or index); default: the most
+   * accurate measured one. An unknown one is DYCE_NOT_FOUND (field
+   * "config") listing the package's.
+   */
   config?: string | number;
   /** The wasm build; default: the best this host validates. */
   variant?: Variant;
   /**
-   * Threads: 'auto' (default; up to 4, one per core) or a number. More
+   * Threads: 'auto' (default; up to 4, one per core) or a whole number
+   * from 1 to 64 (else DYCE_INVALID_ARGUMENT, field "threads"). More
    * than one runs the threaded build with its workers where the host
    * allows it (Node; browsers on cross-origin-isolated pages), else one
    * thread, and `threadsReason` says why.
@@ -53,7 +72,8 @@ export interface LoadOptions {
    * Where the .wasm files are, when not next to the module (where bundlers
    * put them by default): a folder (relative to the page) holding
    * dyce-relaxed.wasm, dyce.wasm and dyce-nosimd.wasm, or a table from
-   * those names to URLs. The build is still chosen by feature detection.
+   * those names to URLs (a folder's trailing slash is optional). The
+   * build is still chosen by feature detection.
    */
   wasmPaths?: string | URL | Partial<Record<'dyce-relaxed.wasm' | 'dyce.wasm' | 'dyce-nosimd.wasm' | 'dyce-relaxed-mt.wasm' | 'dyce-mt.wasm', string | URL>>;
   /**
@@ -104,17 +124,22 @@ export interface CustomConfig {
 }
 
 /**
- * A byte image: ImageData (RGBA), or bytes of 1 (gray), 3 (RGB) or 4
- * (RGBA) channels per pixel, row by row. `channels` defaults to what
- * `data.length / (width · height)` says. The picture is center-cropped,
- * resized, converted (luma for a one-channel model) and normalised as the
- * package's input spec says.
+ * A byte image: ImageData (RGBA), or bytes of 1 (gray), 2 (gray + alpha),
+ * 3 (RGB) or 4 (RGBA) channels per pixel, row by row (a Node Buffer is a
+ * Uint8Array; alpha is ignored). `channels` defaults to what
+ * `data.length / (width · height)` says (1, 3 or 4; gray + alpha must be
+ * named). The picture, of any size, is center-cropped to the model's
+ * aspect ratio, resized (box filter; smaller ones are scaled up),
+ * converted (luma for a one-channel model) and normalised as the
+ * package's input spec says. Other arrays, sizes that are not whole
+ * numbers > 0, and lengths that do not fit are DYCE_INVALID_ARGUMENT with
+ * `field` "input.data", "input.width", "input.height" or "input.channels".
  */
 export interface PixelData {
   readonly data: Uint8ClampedArray | Uint8Array;
   readonly width: number;
   readonly height: number;
-  readonly channels?: 1 | 3 | 4;
+  readonly channels?: 1 | 2 | 3 | 4;
 }
 
 /**
@@ -131,10 +156,23 @@ export interface NormalizedTensor {
   readonly normalized: true;
 }
 
+/**
+ * What classify takes. Browsers only: an `HTMLImageElement` still loading
+ * is awaited (img.decode()); one that failed to load, or a `Blob` / `File`
+ * that is not a picture createImageBitmap can decode, is DYCE_BAD_INPUT
+ * (`url`: the image's); a canvas, video or bitmap without pixels is
+ * DYCE_INVALID_ARGUMENT; a cross-origin image is DYCE_CROSS_ORIGIN. Under
+ * Node a Blob is DYCE_UNSUPPORTED: decode it and pass PixelData.
+ */
 export type ImageInput =
   | PixelData | NormalizedTensor | ImageBitmap | VideoFrame | OffscreenCanvas
-  | HTMLCanvasElement | HTMLVideoElement | HTMLImageElement;
+  | HTMLCanvasElement | HTMLVideoElement | HTMLImageElement | Blob;
 
+/**
+ * classify()'s options. A key not listed (a typo such as `deadline`) or a
+ * value of the wrong type (`invert: 'false'`, `deadlineMs: '5'`, NaN) is
+ * refused with DYCE_INVALID_ARGUMENT, `field` the option.
+ */
 export interface ClassifyOptions {
   /** Switch to this configuration first (O(1)); it stays current. */
   config?: string | number;
@@ -194,24 +232,37 @@ export interface Model {
   readonly threadsReady: Promise<number>;
   /** The load option `splitMinMacs` in force (default 100e6). */
   readonly splitMinMacs: number;
-  classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
+  /**
+   * Classifies one picture. Calls (classify, setConfig, setThreads,
+   * dispose) take effect in the order they were made, also while a
+   * picture decodes; after dispose they are DYCE_BAD_STATE.
+   */
+  classify(input: ImageInput, options?: ClassifyOptions | null): Promise<Classification>;
+  /** An unknown name or index is DYCE_NOT_FOUND (field "config") listing the package's. */
   setConfig(which: string | number | CustomConfig): Promise<void>;
   /** Runs on `n` threads (1 .. maxThreads), bit-identical results; replans memory. */
   setThreads(n: number): Promise<void>;
-  /** Frees the wasm memory (and ends the worker). Idempotent. */
+  /** Frees the wasm memory (and ends the worker), after the calls made before it. Idempotent. */
   dispose(): Promise<void>;
 }
+
+/** What load() reads a package from (a path only under Node). */
+export type PackageSource = Uint8Array | ArrayBuffer | ArrayBufferView | Blob | Response | URL | string;
 
 /** The best wasm build this host can run. */
 export declare function detectVariant(): Variant;
 
 /**
- * Loads a .dyce package: bytes (copied), a URL, or a file path under Node.
- * Failures: DYCE_FETCH_FAILED / DYCE_NOT_FOUND (with `url`),
+ * Loads a .dyce package: bytes (copied), a Blob or File (a file input, a
+ * drop), a fetch Response (`load(await fetch(url))`), a URL, or a file
+ * path under Node. Failures: DYCE_FETCH_FAILED / DYCE_NOT_FOUND (with
+ * `url`; a Response that is not 2xx too, with `status`),
  * DYCE_WASM_COMPILE, DYCE_BAD_FORMAT (with the package's `url` when it had
- * one), DYCE_INVALID_ARGUMENT (with `field`).
+ * one, else `field` "source"), DYCE_NOT_FOUND (an unknown `config`),
+ * DYCE_INVALID_ARGUMENT (with `field`: "source", an option, or an unknown
+ * option's name).
  */
-export declare function load(source: Uint8Array | ArrayBuffer | ArrayBufferView | URL | string, options?: LoadOptions): Promise<Model>;
+export declare function load(source: PackageSource, options?: LoadOptions | null): Promise<Model>;
 
 /** The model load() returns (on the main thread or in Node). */
 export declare class DyceModel implements Model {
@@ -236,9 +287,9 @@ export declare class DyceModel implements Model {
   readonly splitMinMacs: number;
   setThreads(n: number): Promise<void>;
   setThreadsNow(n: number): void;
-  classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
-  /** classify, synchronously (what the Worker calls). */
-  classifyNow(input: ImageInput, options?: ClassifyOptions): Classification;
+  classify(input: ImageInput, options?: ClassifyOptions | null): Promise<Classification>;
+  /** classify, synchronously (what the Worker calls), for inputs that need no decoding (no Blob, no <img> still loading). */
+  classifyNow(input: ImageInput, options?: ClassifyOptions | null): Classification;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   setConfigNow(which: string | number | CustomConfig): void;
   /** The `k` most probable classes of graph `exit`'s output for the current input. */

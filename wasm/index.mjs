@@ -10,25 +10,45 @@
 //   model.dispose();
 import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
-import { readBytes } from './io.mjs';
-import { toTensor } from './preprocess.mjs';
+import { isBlob, isResponse, readBytes, readResponse } from './io.mjs';
+import { checkOptions, classifyOptions, LOAD_OPTIONS } from './options.mjs';
+import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
 
 export { DyceError };
 export { detectVariant } from './variants.mjs';
 
-/** Package bytes from bytes, a URL (fetched) or a path (Node; read from the file system). */
+/**
+ * Package bytes from bytes, a Blob or File (a file input, a drop), a fetch
+ * Response, a URL (fetched) or a path (Node; read from the file system).
+ */
 async function readSource(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (isResponse(source)) return readResponse(source, 'model package');
+  if (isBlob(source)) {
+    try {
+      return new Uint8Array(await source.arrayBuffer());
+    } catch (e) {
+      throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${source.name ? `file '${source.name}'` : 'Blob'}: ${e.message}`, { field: 'source', cause: e });
+    }
+  }
   if (typeof source !== 'string' && !(source instanceof URL))
-    throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer) or a URL', { field: 'source' });
+    throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer), a Blob or File, a fetch Response, or a URL', { field: 'source' });
   return readBytes(source, 'model package');
+}
+
+/** The URL a package came from, when it had one (a URL, a path, a Response). */
+function sourceUrl(source) {
+  if (typeof source === 'string' || source instanceof URL) return String(source);
+  return isResponse(source) && source.url ? source.url : undefined;
 }
 
 /**
  * Loads a .dyce package. `source`: Uint8Array / ArrayBuffer (copied; the
- * caller keeps it), a URL, or a path under Node. Options: `config` (the
+ * caller keeps it), a Blob or File, a fetch Response (a status other than
+ * 2xx is DYCE_FETCH_FAILED with its url), a URL, or a path under Node. An
+ * option load() does not know (a typo) is refused. Options: `config` (the
  * configuration to start with, name or index; default: the package's most
  * accurate one), `threads` ('auto' (default): up to 4, one per core,
  * where the host allows threads — Node, cross-origin-isolated pages —
@@ -40,8 +60,8 @@ async function readSource(source) {
  * package is read while the wasm module compiles. Every failure is a
  * DyceError; one about the package carries its `url` when it had one.
  */
-export async function load(source, options = {}) {
-  const { config, splitMinMacs, ...engineOptions } = options;
+export async function load(source, options) {
+  const { config, splitMinMacs, ...engineOptions } = checkOptions(options, LOAD_OPTIONS, 'load()');
   // Both started before either is awaited; a failure of one must not leave
   // the other's rejection unhandled.
   const reading = readSource(source), starting = createEngine(engineOptions);
@@ -54,14 +74,15 @@ export async function load(source, options = {}) {
     low = engine.loadModel(bytes);
   } catch (e) {
     // The package is what was wrong: say which.
-    if (e instanceof DyceError && (typeof source === 'string' || source instanceof URL)) e.url ??= String(source);
+    if (e instanceof DyceError && sourceUrl(source)) e.url ??= sourceUrl(source);
     else if (e instanceof DyceError) e.field ??= 'source';
     throw e;
   }
   const model = new DyceModel(low, engine.variant);
   try {
     if (splitMinMacs !== undefined) low.setSplitMinMacs(splitMinMacs);
-    if (model.configs.length) await model.setConfig(config ?? model.defaultConfig);
+    if (model.configs.length) model.setConfigNow(config ?? model.defaultConfig);
+    else if (config !== undefined) model.setConfigNow(config);
   } catch (e) {
     model.dispose();
     throw e;
@@ -110,6 +131,24 @@ export class DyceModel {
     this.levels = Object.freeze(low.levels.map((l) => l.name));
     this.current = null;
     this.disposed = false;
+    /** The calls made while one decodes its picture, settled in order (see inOrder). */
+    this.tail = null;
+  }
+
+  /**
+   * Runs `fn` now when no earlier call is still decoding its picture (the
+   * usual case: no wait), else after the earlier calls: calls take effect
+   * in the order they were made, as in the Worker.
+   */
+  inOrder(fn, slow = false) {
+    if (!this.tail && !slow) return fn();
+    const run = (this.tail ?? Promise.resolve()).then(fn);
+    const tail = run.then(() => {}, () => {});
+    this.tail = tail;
+    tail.then(() => {
+      if (this.tail === tail) this.tail = null;
+    });
+    return run;
   }
 
   /** Index of the most accurate configuration the search measured, else the last one; null without any. */
@@ -134,43 +173,62 @@ export class DyceModel {
    * thresholds, confidence } (see wasm/engine.mjs).
    */
   async setConfig(which) {
-    this.setConfigNow(which);
+    return this.inOrder(() => this.setConfigNow(which));
   }
 
+  /** setConfig, now; errors name the argument as `field: 'config'`. */
   setConfigNow(which) {
     this.checkAlive();
     if (typeof which === 'string' || typeof which === 'number') {
-      const c = typeof which === 'number' ? this.configs[which] : this.configs.find((x) => x.name === which);
-      if (!c) throw new DyceError('DYCE_NOT_FOUND', `no configuration ${JSON.stringify(which)}; the package has ${this.configs.map((x) => x.name).join(', ') || 'none'}`);
+      const c = typeof which === 'number' ? (Number.isInteger(which) ? this.configs[which] : undefined) : this.configs.find((x) => x.name === which);
+      if (!c) {
+        const names = this.configs.map((x) => x.name);
+        throw new DyceError('DYCE_NOT_FOUND', `no configuration ${typeof which === 'string' ? JSON.stringify(which) : which}; the package has ${names.length ? `${names.join(', ')} (or an index 0–${names.length - 1})` : 'none'}`, { field: 'config' });
+      }
       if (this.current !== c.name) this.low.useConfig(c.index);
       this.current = c.name;
     } else if (which && typeof which === 'object') {
       this.low.setConfig(which);
       this.current = 'custom';
     } else {
-      throw new DyceError('DYCE_INVALID_ARGUMENT', 'setConfig() takes a configuration name, index or table');
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `setConfig() takes a configuration name, index or table, not ${which}`, { field: 'config' });
     }
   }
 
   /**
    * Classifies one input: ImageData, a byte image {data: Uint8Array |
-   * Uint8ClampedArray, width, height, channels: 1 | 3 | 4}, a canvas, a
-   * video, a VideoFrame, an ImageBitmap, or a normalised tensor in the
+   * Uint8ClampedArray, width, height, channels: 1 | 2 | 3 | 4}, a canvas, a
+   * video, a VideoFrame, an ImageBitmap, an <img> (one still loading is
+   * awaited), a Blob or File of an encoded image (decoded by
+   * createImageBitmap), or a normalised tensor in the
    * explicit form {tensor: Float32Array, layout: "nchw" | "nhwc",
    * normalized: true} (a bare Float32Array is refused: it cannot say
    * whether it holds pixels or a normalised tensor).
    * Options: `config` (switch first, and stay), `deadlineMs` / `macBudget`
    * (anytime mode: stop before the next graph once spent), `topK` (3),
-   * `invert` (light-on-dark pictures for a dark-on-light model).
+   * `invert` (light-on-dark pictures for a dark-on-light model); an
+   * unknown or ill-typed option is refused. Calls take effect in the order
+   * they were made, also while a picture decodes.
    * → { label, index, score, top, exit, position, macs, ms, config,
    *     budgetExhausted }; `ms` covers preprocessing and the cascade.
    */
-  async classify(input, options = {}) {
-    return this.classifyNow(input, options);
+  async classify(input, options) {
+    if (!needsDecoding(input)) return this.inOrder(() => this.classifyNow(input, options));
+    return this.inOrder(async () => {
+      this.checkAlive();
+      const decoded = await decodeInput(input);
+      try {
+        return this.classifyNow(decoded.input, options);
+      } finally {
+        decoded.close();
+      }
+    }, true);
   }
 
-  classifyNow(input, { config, deadlineMs = 0, macBudget = 0, topK = 3, invert = false } = {}) {
+  /** classify, synchronously, for what needs no decoding (the Worker calls it). */
+  classifyNow(input, options) {
     this.checkAlive();
+    const { config, deadlineMs, macBudget, topK, invert } = classifyOptions(options);
     const start = performance.now();
     if (config !== undefined && config !== null) this.setConfigNow(config);
     const { tensor, layout } = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
@@ -227,7 +285,7 @@ export class DyceModel {
 
   /** Threads split only a model whose costliest answer takes this many MACs or more (load's `splitMinMacs`). */
   get splitMinMacs() {
-    return this.low.splitMinMacs;
+    return this.disposed ? this.splitMinMacsAtDispose : this.low.splitMinMacs;
   }
 
   /**
@@ -247,7 +305,7 @@ export class DyceModel {
    * does), not per frame.
    */
   async setThreads(n) {
-    this.setThreadsNow(n);
+    return this.inOrder(() => this.setThreadsNow(n));
   }
 
   setThreadsNow(n) {
@@ -255,11 +313,17 @@ export class DyceModel {
     this.low.setThreads(n);
   }
 
-  /** Frees the wasm model and session and stops the engine's threads. Idempotent; later calls throw DYCE_BAD_STATE. */
+  /**
+   * Frees the wasm model and session and stops the engine's threads, after
+   * the calls made before it. Idempotent; later calls throw DYCE_BAD_STATE.
+   */
   async dispose() {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.low.free();
-    this.low.engine.dispose();
+    return this.inOrder(() => {
+      if (this.disposed) return;
+      this.splitMinMacsAtDispose = this.low.splitMinMacs; // the session is freed below
+      this.disposed = true;
+      this.low.free();
+      this.low.engine.dispose();
+    });
   }
 }

@@ -48,6 +48,35 @@ async function fetchOk(url, what) {
   return response;
 }
 
+/**
+ * The bytes of a fetch Response the caller made (`load(await fetch(url))`):
+ * a status other than 2xx (or an opaque no-cors answer) is
+ * DYCE_FETCH_FAILED with its `url` and `status`, as a URL load()
+ * fetched itself would be; a body already read is DYCE_INVALID_ARGUMENT.
+ */
+export async function readResponse(response, what) {
+  const url = response.url || '(Response)';
+  if (!response.ok) {
+    const why = response.type === 'opaque' ? 'an opaque answer (fetched with mode: \'no-cors\'), whose bytes a page cannot read'
+      : `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: ${why}`, { url, status: response.status });
+  }
+  if (response.bodyUsed)
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `the Response for the ${what} ${url} was already read; pass a fresh one (or response.clone())`, { url, field: 'source' });
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${url}: ${e.message}`, { url, cause: e });
+  }
+}
+
+/** Is `x` a fetch Response (or one from another realm, e.g. a polyfill)? */
+export const isResponse = (x) => (typeof Response !== 'undefined' && x instanceof Response) ||
+  (!!x && typeof x === 'object' && typeof x.arrayBuffer === 'function' && typeof x.ok === 'boolean' && 'bodyUsed' in x);
+
+/** Is `x` a Blob or File? */
+export const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
+
 /** The bytes at `source` (URL or string; a path under Node). `what` names it in errors ("model package"). */
 export async function readBytes(source, what) {
   if (isLocal(source)) return readLocal(source, what);

@@ -19,23 +19,32 @@ export function centerCrop(w, h, outW, outH) {
   return { x: (w - cw) / 2, y: (h - ch) / 2, w: cw, h: ch };
 }
 
-/** Is `x` an ImageData or a byte image ({data: Uint8Array | Uint8ClampedArray, width, height, channels?})? */
+/**
+ * Is `x` meant as an ImageData or a byte image ({data, width, height,
+ * channels?})? Its parts are checked by pixelChannels, which names the
+ * one that is wrong.
+ */
 export function isPixelData(x) {
-  return !!x && typeof x === 'object' && Number.isInteger(x.width) && Number.isInteger(x.height) &&
-    (x.data instanceof Uint8ClampedArray || x.data instanceof Uint8Array);
+  return !!x && typeof x === 'object' && 'data' in x && 'width' in x && 'height' in x;
 }
 
 /**
- * The channel count of byte image `x`: `x.channels` (1, 3 or 4), else
- * what its length says (ImageData: 4). Refuses a length that does not fit.
+ * The channel count of byte image `x`: `x.channels` (1 gray, 2 gray +
+ * alpha, 3 RGB or 4 RGBA), else what its length says (1, 3 or 4;
+ * ImageData: 4; two bytes a pixel could as well be 16-bit gray, so gray +
+ * alpha must be named). Refuses data that is not bytes, a size that is not
+ * whole pixels and a length that does not fit.
  */
 export function pixelChannels({ data, width: w, height: h, channels }) {
-  if (!(w > 0 && h > 0)) throw invalid(`the image is ${w}×${h}; it needs at least one pixel`, 'input.width');
-  if (channels !== undefined && ![1, 3, 4].includes(channels))
-    throw invalid(`channels is ${channels}; byte images have 1 (gray), 3 (RGB) or 4 (RGBA) channels`, 'input.channels');
+  if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array))
+    throw invalid(`input.data must be a Uint8Array or Uint8ClampedArray of bytes (0–255), not ${describe(data)}`, 'input.data');
+  for (const [name, v] of [['width', w], ['height', h]])
+    if (!(Number.isInteger(v) && v > 0)) throw invalid(`input.${name} must be a whole number of pixels > 0, not ${describe(v, true)}`, `input.${name}`);
+  if (channels !== undefined && ![1, 2, 3, 4].includes(channels))
+    throw invalid(`channels is ${describe(channels, true)}; byte images have 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels`, 'input.channels');
   const c = channels ?? data.length / (w * h);
-  if (![1, 3, 4].includes(c) || data.length !== w * h * c)
-    throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} needs ${channels ? w * h * channels : `${w * h} (gray), ${w * h * 3} (RGB) or ${w * h * 4} (RGBA)`}`, 'input.data');
+  if (![1, 3, 4].includes(c) && !(c === 2 && channels === 2) || data.length !== w * h * c)
+    throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} needs ${channels ? w * h * channels : `${w * h} (gray), ${w * h * 3} (RGB) or ${w * h * 4} (RGBA)${c === 2 ? ', or pass channels: 2 for gray + alpha' : ''}`}`, 'input.data');
   return c;
 }
 
@@ -85,8 +94,8 @@ function spans(start, step, count) {
 }
 
 /**
- * Bytes of `pixelChannels` channels per pixel (1 gray, 3 RGB, 4 RGBA;
- * default 4) → the model's input tensor, NCHW Float32Array of
+ * Bytes of `pixelChannels` channels per pixel (1 gray, 2 gray + alpha, 3
+ * RGB, 4 RGBA; default 4; alpha is ignored) → the model's input tensor, NCHW Float32Array of
  * 1×channels×height×width. A one-channel model takes BT.601 luma of
  * colour; a three-channel model takes gray replicated. `invert` maps p to
  * 255 − p first (a dark object on a light background, e.g. a camera
@@ -94,7 +103,8 @@ function spans(start, step, count) {
  * Fashion-MNIST).
  */
 export function pixelsToTensor(pixels, width, height, channels, spec, { invert = false, pixelChannels: pc = 4 } = {}) {
-  if (channels !== 1 && pc === 1 && channels !== 3)
+  const gray = pc <= 2;
+  if (channels !== 1 && gray && channels !== 3)
     throw invalid(`the model takes ${channels} channels; a gray image cannot give them`, 'input.channels');
   if (channels !== 1 && channels !== 3 && pc !== channels)
     throw invalid(`the model takes ${channels} channels; pass an image with ${channels}`, 'input.channels');
@@ -103,7 +113,7 @@ export function pixelsToTensor(pixels, width, height, channels, spec, { invert =
     const scale = spec.pixelScale, mean = spec.mean[c], std = spec.std[c];
     for (let i = 0; i < n; i++) {
       const o = i * pc;
-      let p = pc === 1 ? pixels[o]
+      let p = gray ? pixels[o]
         : channels === 1 ? 0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2] : pixels[o + c];
       if (invert) p = 255 - p;
       x[c * n + i] = (p * scale - mean) / std;
@@ -146,17 +156,72 @@ function checkTensorForm(input, dims, spec) {
   }
 }
 
-/** Width and height of a drawable source, whatever its kind. */
+const isA = (x, name) => typeof globalThis[name] !== 'undefined' && x instanceof globalThis[name];
+
+/**
+ * Width and height of a drawable source in the coordinates drawImage and
+ * createImageBitmap crop in: an <img>'s natural size, not its width
+ * attribute or layout size.
+ */
 export function sourceSize(source) {
-  if (typeof VideoFrame !== 'undefined' && source instanceof VideoFrame)
-    return { width: source.displayWidth, height: source.displayHeight };
-  if (typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement)
-    return { width: source.videoWidth, height: source.videoHeight };
+  if (isA(source, 'VideoFrame')) return { width: source.displayWidth, height: source.displayHeight };
+  if (isA(source, 'HTMLVideoElement')) return { width: source.videoWidth, height: source.videoHeight };
+  if (isA(source, 'HTMLImageElement')) return { width: source.naturalWidth, height: source.naturalHeight };
   return { width: source.width, height: source.height };
 }
 
+/** The DyceError for a drawable source without pixels, saying what to do for its kind. */
+export function emptySource(source) {
+  const { width, height } = sourceSize(source);
+  const why = isA(source, 'HTMLVideoElement') || isA(source, 'VideoFrame') ? 'is the video playing?'
+    : isA(source, 'HTMLImageElement') ? 'has the image loaded?' : isA(source, 'ImageBitmap') ? 'was the bitmap closed?' : 'give the canvas a size';
+  return invalid(`the source has no pixels (${width}×${height}); ${why}`);
+}
+
+/** The DyceError for an <img> (`url`) or a Blob that did not decode. */
+function undecodable(what, url, cause) {
+  return new DyceError('DYCE_BAD_INPUT', `cannot decode ${what}: ${cause?.message ?? cause}`, { field: 'input', url, cause });
+}
+
+/** Does classify have to decode `input` first (a Blob or File, an <img> still loading or broken)? */
+export function needsDecoding(input) {
+  return isA(input, 'Blob') || (isA(input, 'HTMLImageElement') && !(input.complete && input.naturalWidth > 0));
+}
+
+/**
+ * `input` ready to draw: a Blob or File (an encoded image: PNG, JPEG,
+ * WebP, …) decoded to an ImageBitmap by createImageBitmap, an <img> that is
+ * still loading awaited (img.decode()). A picture that cannot be decoded
+ * (a broken file, an <img> whose load failed) is DYCE_BAD_INPUT with the
+ * image's `url`. → { input, close() } (close frees a bitmap made here).
+ */
+export async function decodeInput(input) {
+  if (isA(input, 'Blob')) {
+    if (typeof createImageBitmap !== 'function')
+      throw new DyceError('DYCE_UNSUPPORTED', 'decoding an encoded image (a Blob or File) needs createImageBitmap (browsers and their workers); decode it first and pass {data, width, height, channels}', { field: 'input' });
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(input);
+    } catch (e) {
+      throw undecodable(`the ${input.name ? `file '${input.name}'` : `Blob (${input.type || 'no type'}, ${input.size} bytes)`} as an image`, undefined, e);
+    }
+    return { input: bitmap, close: () => bitmap.close() };
+  }
+  if (isA(input, 'HTMLImageElement') && !(input.complete && input.naturalWidth > 0)) {
+    const url = input.currentSrc || input.src || undefined;
+    if (!url) throw invalid('the <img> has no src');
+    try {
+      await input.decode();
+    } catch (e) {
+      throw undecodable(`the image ${url} (it failed to load, or is not a picture)`, url, e);
+    }
+    if (!(input.naturalWidth > 0)) throw emptySource(input);
+  }
+  return { input, close() {} };
+}
+
 const isDrawable = (x) => ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'VideoFrame', 'ImageBitmap', 'HTMLImageElement']
-  .some((name) => typeof globalThis[name] !== 'undefined' && x instanceof globalThis[name]);
+  .some((name) => isA(x, name));
 
 let scratch = null; // one reusable canvas: drawing is the hot path of a video loop
 
@@ -164,15 +229,25 @@ let scratch = null; // one reusable canvas: drawing is the hot path of a video l
 function drawPixels(source, outW, outH) {
   if (typeof OffscreenCanvas === 'undefined') throw invalid('drawing a canvas, video or bitmap needs OffscreenCanvas; pass ImageData or {data, width, height, channels}');
   const { width, height } = sourceSize(source);
-  if (!(width > 0 && height > 0)) throw invalid(`the source has no pixels yet (${width}×${height}); is the video playing?`);
+  if (!(width > 0 && height > 0)) throw emptySource(source);
+  if (isA(source, 'HTMLImageElement') && !source.complete)
+    throw invalid('the <img> is still loading: await img.decode() first (model.classify does), or use classifyNow only on loaded images');
   if (!scratch || scratch.width !== outW || scratch.height !== outH) {
     scratch = new OffscreenCanvas(outW, outH);
     scratch.ctx = scratch.getContext('2d', { willReadFrequently: true });
   }
   const ctx = scratch.ctx, crop = centerCrop(width, height, outW, outH);
   ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(source, crop.x, crop.y, crop.w, crop.h, 0, 0, outW, outH);
-  return ctx.getImageData(0, 0, outW, outH).data;
+  try {
+    ctx.drawImage(source, crop.x, crop.y, crop.w, crop.h, 0, 0, outW, outH);
+    return ctx.getImageData(0, 0, outW, outH).data;
+  } catch (e) {
+    if (e?.name !== 'SecurityError') throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${describe(source)}: ${e?.message ?? e}`, { field: 'input', cause: e });
+    // Drawing tainted the canvas: a fresh one for the next picture.
+    scratch = null;
+    const url = isA(source, 'HTMLImageElement') ? source.currentSrc || source.src : undefined;
+    throw new DyceError('DYCE_CROSS_ORIGIN', `cannot read the pixels of a cross-origin ${url ? `image ${url}` : describe(source)}: the server must allow it (Access-Control-Allow-Origin) and the page must ask (img.crossOrigin = 'anonymous' before setting src)`, { field: 'input', url, cause: e });
+  }
 }
 
 /**
@@ -196,12 +271,14 @@ export function toTensor(input, dims, spec, options = {}) {
   } else if (isDrawable(input)) {
     pixels = drawPixels(input, width, height);
   } else {
-    throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap or {tensor, layout, normalized: true}`);
+    throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
   }
   return { tensor: pixelsToTensor(pixels, width, height, channels, spec, { ...options, pixelChannels: pc }), layout: 'nchw' };
 }
 
-function describe(x) {
+/** What `x` is, for a message: its class, or (`value`) a primitive's value. */
+function describe(x, value = false) {
   if (x === null || x === undefined) return String(x);
+  if (value && typeof x !== 'object') return typeof x === 'string' ? JSON.stringify(x) : String(x);
   return x.constructor?.name ?? typeof x;
 }

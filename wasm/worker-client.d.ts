@@ -3,9 +3,10 @@ import type { ClassifyOptions, Classification, ConfigInfo, CustomConfig, ImageIn
 /**
  * Loads a package in a module Worker; the model's calls travel by
  * postMessage. Relative URLs (source, wasmUrl, wasmPaths) resolve against
- * the page.
+ * the page; a Blob or File is read in the worker, a Response here. Errors
+ * as load()'s; an unknown option is refused before the worker starts.
  */
-export declare function loadInWorker(source: Uint8Array | ArrayBuffer | URL | string, options?: WorkerLoadOptions): Promise<WorkerModel>;
+export declare function loadInWorker(source: Uint8Array | ArrayBuffer | Blob | Response | URL | string, options?: WorkerLoadOptions | null): Promise<WorkerModel>;
 
 /** The Worker-side model's mirror on the page. */
 export declare class WorkerModel implements Model {
@@ -25,7 +26,8 @@ export declare class WorkerModel implements Model {
   readonly maxThreads: number;
   readonly threadsReason: string | null;
   readonly splitMinMacs: number;
-  classify(input: ImageInput, options?: ClassifyOptions): Promise<Classification>;
+  /** As Model.classify; an <img> or canvas becomes a bitmap here, a Blob is decoded in the worker. */
+  classify(input: ImageInput, options?: ClassifyOptions | null): Promise<Classification>;
   setConfig(which: string | number | CustomConfig): Promise<void>;
   setThreads(n: number): Promise<void>;
   readonly threadsReady: Promise<number>;

@@ -3,24 +3,45 @@
 // input, classify, setConfig, dispose) whose calls travel by postMessage,
 // so inference never blocks the page's main thread.
 import { DyceError, errorFromData } from './errors.mjs';
-import { centerCrop, sourceSize } from './preprocess.mjs';
+import { isResponse, readResponse } from './io.mjs';
+import { checkOptions, LOAD_OPTIONS } from './options.mjs';
+import { centerCrop, decodeInput, emptySource, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 
 /**
  * What to post for `input`: elements cannot cross threads, so they become
  * an ImageBitmap already cropped and resized to the model's input by the
- * browser (a small transfer). Everything else is structured-cloned.
+ * browser (a small transfer; an <img> still loading is awaited first).
+ * Everything else (a Blob or File too: the worker decodes it) is
+ * structured-cloned.
  */
 async function transferable(input, { width, height }) {
   if (!DRAWABLES.some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name]))
     return [input, []];
-  const size = sourceSize(input);
-  if (!(size.width > 0 && size.height > 0))
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `the source has no pixels yet (${size.width}×${size.height}); is the video playing?`);
+  const source = (await decodeInput(input)).input;
+  const size = sourceSize(source);
+  if (!(size.width > 0 && size.height > 0)) throw emptySource(source);
   const c = centerCrop(size.width, size.height, width, height);
-  const bitmap = await createImageBitmap(input, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
-  return [bitmap, [bitmap]];
+  try {
+    const bitmap = await createImageBitmap(source, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
+    return [bitmap, [bitmap]];
+  } catch (e) {
+    throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });
+  }
+}
+
+/** Is `x` an ImageBitmap of cross-origin pixels (reading them is a SecurityError)? */
+function tainted(x) {
+  if (typeof ImageBitmap === 'undefined' || !(x instanceof ImageBitmap)) return false;
+  try {
+    const ctx = new OffscreenCanvas(1, 1).getContext('2d');
+    ctx.drawImage(x, 0, 0, 1, 1);
+    ctx.getImageData(0, 0, 1, 1);
+    return false;
+  } catch (e) {
+    return e?.name === 'SecurityError';
+  }
 }
 
 /** `x` resolved against the page (a Worker would resolve it against its own script), as a string (URL objects cannot be posted). */
@@ -40,25 +61,37 @@ function postableOptions(options) {
   return o;
 }
 
+/** What to post for load's `source`: a Response is read here (it cannot be posted), a URL made absolute. */
+async function postableSource(source) {
+  if (typeof source === 'string' || source instanceof URL) return absolute(source);
+  if (isResponse(source)) return readResponse(source, 'model package');
+  return source; // bytes are copied, a Blob or File is read in the worker
+}
+
 /**
  * Starts a module Worker and loads a package in it. `source` as for
  * index.mjs's load (bytes are copied into the worker; a URL is fetched
- * there). Options: `workerUrl` (default: ./worker.mjs next to this file,
- * named literally so that bundlers build and emit the worker) plus
- * load()'s (`config`, `variant`, `wasmPaths`, `wasmUrl`, `wasmBinary`);
- * relative URLs resolve against the page.
+ * there, a Blob read there; a Response is read here). Options:
+ * `workerUrl` (default: ./worker.mjs next to this file, named literally
+ * so that bundlers build and emit the worker) plus load()'s (`config`,
+ * `threads`, `splitMinMacs`, `variant`, `wasmPaths`, `wasmUrl`,
+ * `wasmBinary`; an unknown one is refused); relative URLs resolve
+ * against the page.
  */
-export async function loadInWorker(source, options = {}) {
-  const { workerUrl, ...loadOptions } = options;
+export async function loadInWorker(source, options) {
+  const { workerUrl, ...loadOptions } = checkOptions(options, [...LOAD_OPTIONS, 'workerUrl'], 'loadInWorker()');
+  const src = await postableSource(source);
   const worker = workerUrl
     ? new Worker(workerUrl, { type: 'module' })
     : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
   const client = new WorkerModel(worker);
   try {
-    const src = typeof source === 'string' || source instanceof URL ? absolute(source) : source;
-    client.adopt(await client.request('load', [src, postableOptions(loadOptions)]));
+    // Bytes read here from a Response are ours: moved, not copied.
+    const transfer = isResponse(source) ? [src.buffer] : [];
+    client.adopt(await client.request('load', [src, postableOptions(loadOptions)], transfer));
   } catch (e) {
     client.terminate(e);
+    if (e instanceof DyceError && isResponse(source) && source.url) e.url ??= source.url;
     throw e;
   }
   return client;
@@ -70,6 +103,10 @@ export class WorkerModel {
     this.pending = new Map();
     this.nextId = 1;
     this.disposed = false;
+    this.disposing = null;
+    // Requests are posted in the order they were made, also while a
+    // picture becomes a bitmap here (see send), so the worker runs them so.
+    this.sending = Promise.resolve();
     worker.onmessage = ({ data: { id, ok, value, error } }) => {
       const p = this.pending.get(id);
       if (!p) return;
@@ -93,8 +130,35 @@ export class WorkerModel {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, args }, transfer);
+      try {
+        this.worker.postMessage({ id, op, args }, transfer);
+      } catch (e) {
+        this.pending.delete(id);
+        // A bitmap of a cross-origin picture may not leave this thread.
+        const foreign = transfer.some(tainted);
+        for (const x of transfer) x?.close?.(); // a bitmap made for this call, not sent
+        if (foreign) {
+          reject(new DyceError('DYCE_CROSS_ORIGIN', 'cannot read the pixels of a cross-origin image: the server must allow it (Access-Control-Allow-Origin) and the page must ask (img.crossOrigin = \'anonymous\' before setting src)', { field: 'input', cause: e }));
+          return;
+        }
+        // A function in the options, a DOM node as input…: not for a worker.
+        reject(new DyceError('DYCE_INVALID_ARGUMENT', `cannot send ${op}()'s arguments to the worker: ${e?.message ?? e}`, { field: op === 'classify' ? 'input' : 'options', cause: e }));
+      }
     });
+  }
+
+  /**
+   * request(op, …) with the arguments `prepare()` resolves to ([args,
+   * transfer]), posted after every earlier call's: the worker sees calls
+   * in the order they were made.
+   */
+  send(op, prepare) {
+    const reply = this.sending.then(async () => {
+      const [args, transfer] = await prepare();
+      return { answer: this.request(op, args, transfer) };
+    });
+    this.sending = reply.then(() => {}, () => {});
+    return reply.then(({ answer }) => answer);
   }
 
   /** Name of the current configuration, as in DyceModel. */
@@ -103,22 +167,31 @@ export class WorkerModel {
   }
 
   /** As DyceModel.classify; the result's `ms` is measured in the worker. */
-  async classify(input, options = {}) {
+  async classify(input, options) {
     if (this.disposed) throw new DyceError('DYCE_BAD_STATE', 'the model was disposed');
-    const [message, transfer] = await transferable(input, this.input);
-    const result = await this.request('classify', [message, options], transfer);
+    let result;
+    try {
+      result = await this.send('classify', async () => {
+        const [message, transfer] = await transferable(input, this.input);
+        return [[message, options], transfer];
+      });
+    } catch (e) {
+      // The worker cannot know the address of the <img> it got as a bitmap.
+      if (e instanceof DyceError && e.field === 'input' && input?.currentSrc) e.url ??= input.currentSrc;
+      throw e;
+    }
     this.current = result.config;
     return result;
   }
 
   /** As DyceModel.setConfig. */
   async setConfig(which) {
-    this.current = await this.request('setConfig', [which]);
+    this.current = await this.send('setConfig', () => [[which], []]);
   }
 
   /** As DyceModel.setThreads (`threads`, `maxThreads`, `threadsReason` are mirrored). */
   async setThreads(n) {
-    this.threads = await this.request('setThreads', [n]);
+    this.threads = await this.send('setThreads', () => [[n], []]);
   }
 
   /** As DyceModel.threadsReady (and brings threadsReason up to date). */
@@ -129,14 +202,15 @@ export class WorkerModel {
     });
   }
 
-  /** Frees the model and ends the worker. Idempotent. */
+  /** Frees the model and ends the worker, after the calls made before. Idempotent (a second call waits for the first). */
   async dispose() {
+    if (this.disposing) return this.disposing;
     if (this.disposed) return;
-    try {
-      await this.request('dispose', []);
-    } finally {
+    this.disposing = this.send('dispose', () => [[], []]).catch(() => {}).finally(() => {
       this.terminate(new DyceError('DYCE_BAD_STATE', 'the model was disposed'));
-    }
+      this.threads = 0;
+    });
+    return this.disposing;
   }
 
   terminate(reason) {

@@ -3,6 +3,7 @@
 // load waits for it). Replies {id, ok, value} or {id, ok: false, error}.
 import { DyceError, errorToData } from './errors.mjs';
 import { load } from './index.mjs';
+import { decodeInput } from './preprocess.mjs';
 
 let model = null;
 let queue = Promise.resolve();
@@ -23,9 +24,15 @@ const handlers = {
     model = await load(source, options);
     return describe(model);
   },
-  classify(input, options) {
+  async classify(input, options) {
     try {
-      return model.classifyNow(input, options);
+      // A Blob or File (an encoded image) is decoded here, off the page's thread.
+      const decoded = await decodeInput(input);
+      try {
+        return model.classifyNow(decoded.input, options);
+      } finally {
+        decoded.close();
+      }
     } finally {
       // Frames and bitmaps posted here are copies the client gave away.
       if (typeof input?.close === 'function') input.close();

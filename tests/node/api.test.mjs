@@ -294,7 +294,8 @@ test('byte images of one, three or four channels give the same answers', async (
     }
   }
   await rejects(model.classify({ data: new Uint8Array(28 * 28 * 2), width: 28, height: 28 }), 'DYCE_INVALID_ARGUMENT', /1568 bytes/);
-  await rejects(model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 2 }), 'DYCE_INVALID_ARGUMENT', /channels is 2/);
+  await rejects(model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 5 }), 'DYCE_INVALID_ARGUMENT', /channels is 5/);
+  await rejects(model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 2 }), 'DYCE_INVALID_ARGUMENT', /784 bytes; 28×28 needs 1568/);
 });
 
 test('a float tensor only in the explicit normalised form; raw pixels refused, not answered', async () => {
