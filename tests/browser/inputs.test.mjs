@@ -1,0 +1,175 @@
+// What a web page hands dyce, in Chromium, on the main thread (dyce's
+// modules) and in the Worker (dyce/worker): packages from a Blob, a File
+// and a fetch Response; pictures as an encoded Blob or File, an <img> that
+// is still loading, one whose width attribute is not its natural size;
+// and the clear errors for a broken image, an undecodable Blob, a 0×0
+// canvas and a cross-origin (tainted) image. Calls in flight keep their
+// order; dispose twice at once is fine. The page is a blank one on the
+// server's origin (not isolated, so that an image of another origin loads
+// at all and only taints; that origin is played by Playwright's routing,
+// as Chromium keeps pages from reaching a second loopback server);
+// pictures are Fashion-MNIST test images encoded to PNG in the page.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { startServer } from '../../scripts/serve.mjs';
+import { root } from './harness.mjs';
+import { readTestSet } from '../node/fmnist.mjs';
+
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const INDICES = [0, 1, 2, 3];
+const set = readTestSet();
+const images = INDICES.map((i) => Array.from(set.pixels.subarray(i * 784, (i + 1) * 784)));
+
+const FOREIGN = 'http://images.example/demo.png';
+let context, page, server, origin, profile;
+
+test.before(async () => {
+  let url;
+  ({ server, url } = await startServer({ port: 0, isolated: false }));
+  origin = new URL(url).origin;
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-chromium-'));
+  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+  page = context.pages()[0] ?? await context.newPage();
+  await page.route(`${origin}/blank.html`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>dyce inputs</title>' }));
+  await page.route(FOREIGN, (r) => r.fulfill({ contentType: 'image/png', body: fs.readFileSync(path.join(root, 'docs/demo.png')) }));
+  await page.goto(`${origin}/blank.html`);
+  // Helpers in the page: PNG Blobs of the test images, errors as plain data.
+  await page.evaluate(async (pixels) => {
+    const canvasOf = (gray, scale = 1) => {
+      const c = new OffscreenCanvas(28 * scale, 28 * scale), ctx = c.getContext('2d');
+      const img = new ImageData(28, 28);
+      gray.forEach((v, k) => img.data.set([v, v, v, 255], 4 * k));
+      ctx.putImageData(img, 0, 0);
+      if (scale > 1) {
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(c, 0, 0, 28, 28, 0, 0, 28 * scale, 28 * scale);
+      }
+      return { canvas: c, imageData: img };
+    };
+    window.t = {
+      imageData: pixels.map((g) => canvasOf(g).imageData),
+      png: await Promise.all(pixels.map((g) => canvasOf(g).canvas.convertToBlob({ type: 'image/png' }))),
+      pngX2: await Promise.all(pixels.map((g) => canvasOf(g, 2).canvas.convertToBlob({ type: 'image/png' }))),
+      brief: (r) => [r.index, r.exit, r.macs],
+      error: (e) => ({ name: e?.name, code: e?.code, field: e?.field, url: e?.url, status: e?.status, message: e?.message }),
+      main: await import('/wasm/index.mjs'),
+      worker: await import('/wasm/worker-client.mjs'),
+    };
+    window.t.loadWith = (runner, source, options) => (runner === 'main' ? window.t.main.load : window.t.worker.loadInWorker)(source, options);
+  }, images);
+});
+
+test.after(async () => {
+  await context?.close();
+  server?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+for (const runner of ['main', 'worker']) {
+  test(`${runner}: load takes a Blob, a File, a Response and wasmPaths without a slash; a 404 Response and a typo in the options are DyceErrors`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const bytes = await (await fetch('/models/fashion-mnist.dyce')).arrayBuffer();
+      const answers = [];
+      for (const source of [bytes, new Blob([bytes]), new File([bytes], 'fashion-mnist.dyce'), await fetch('/models/fashion-mnist.dyce')]) {
+        const m = await t.loadWith(runner, source);
+        answers.push(t.brief(await m.classify(t.imageData[0], { config: 0 })));
+        await m.dispose();
+      }
+      // A wasmPaths folder without its trailing slash, relative to the page.
+      const m = await t.loadWith(runner, bytes, { wasmPaths: '/wasm/dist' });
+      answers.push(t.brief(await m.classify(t.imageData[0], { config: 0 })));
+      await m.dispose();
+      const errors = [];
+      for (const [source, options] of [[await fetch('/models/missing.dyce')], [bytes, { thread: 2 }], [new Blob(['not a package'])]])
+        errors.push(await t.loadWith(runner, source, options).then(() => null, t.error));
+      return { answers, errors };
+    }, runner);
+    for (const a of out.answers) assert.deepEqual(a, out.answers[0]);
+    const [missing, typo, notPackage] = out.errors;
+    assert.deepEqual([missing.code, missing.url, missing.status], ['DYCE_FETCH_FAILED', `${origin}/models/missing.dyce`, 404]);
+    assert.deepEqual([typo.code, typo.field], ['DYCE_INVALID_ARGUMENT', 'thread'], typo.message);
+    assert.match(typo.message, /did you mean 'threads'/);
+    assert.deepEqual([notPackage.code, notPackage.field], ['DYCE_BAD_FORMAT', 'source']);
+  });
+
+  test(`${runner}: an encoded Blob or File, an <img> still loading and one sized by attributes answer as its pixels do`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce', { config: 0 });
+      const rows = [];
+      for (let i = 0; i < t.imageData.length; i++) {
+        const img = new Image();
+        img.src = URL.createObjectURL(t.png[i]); // not awaited: classify waits for it
+        const sized = new Image(10, 7); // width/height attributes, not its natural 56×56
+        sized.src = URL.createObjectURL(t.pngX2[i]);
+        await sized.decode();
+        const inputs = [t.imageData[i], t.png[i], new File([t.png[i]], `${i}.png`, { type: 'image/png' }), img, sized];
+        rows.push(await Promise.all(inputs.map(async (x) => t.brief(await m.classify(x)))));
+      }
+      await m.dispose();
+      return rows;
+    }, runner);
+    for (const [i, [want, ...got]] of out.entries())
+      for (const [k, g] of got.entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>'][k]}`);
+  });
+
+  test(`${runner}: a broken image, an undecodable Blob, a 0×0 canvas and a cross-origin image are clear DyceErrors`, async () => {
+    const out = await page.evaluate(async ({ runner, foreignUrl }) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce');
+      const broken = new Image();
+      broken.src = '/models/nothing.png';
+      const foreign = new Image();
+      foreign.src = foreignUrl;
+      await foreign.decode(); // loads (no CORP needed: the page is not isolated), but taints
+      const cases = { broken, garbage: new Blob([new Uint8Array(64).fill(7)], { type: 'image/png' }), empty: document.createElement('canvas'),
+        noSrc: new Image(), foreign };
+      cases.empty.width = 0;
+      const errors = {};
+      for (const [name, input] of Object.entries(cases)) errors[name] = await m.classify(input).then(() => null, t.error);
+      // The model is still usable after all of these.
+      const after = t.brief(await m.classify(t.png[0]));
+      await m.dispose();
+      return { errors, after };
+    }, { runner, foreignUrl: FOREIGN });
+    const { broken, garbage, empty, noSrc, foreign } = out.errors;
+    assert.deepEqual([broken.code, broken.field, broken.url], ['DYCE_BAD_INPUT', 'input', `${origin}/models/nothing.png`], broken.message);
+    assert.deepEqual([garbage.code, garbage.field], ['DYCE_BAD_INPUT', 'input'], garbage.message);
+    assert.match(garbage.message, /Blob \(image\/png, 64 bytes\)/);
+    assert.deepEqual([empty.code, empty.field], ['DYCE_INVALID_ARGUMENT', 'input'], empty.message);
+    assert.match(empty.message, /no pixels \(0×150\)/);
+    assert.deepEqual([noSrc.code, noSrc.field], ['DYCE_INVALID_ARGUMENT', 'input'], noSrc.message);
+    assert.deepEqual([foreign.code, foreign.field, foreign.url], ['DYCE_CROSS_ORIGIN', 'input', FOREIGN], foreign.message);
+    assert.match(foreign.message, /crossOrigin = 'anonymous'/);
+    assert.equal(out.after.length, 3);
+  });
+
+  test(`${runner}: calls in flight keep their order; dispose twice at once; calls after it are DYCE_BAD_STATE`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce');
+      const names = m.configs.map((c) => c.name);
+      await m.setConfig(names[0]);
+      const first = m.classify(t.png[1]); // decodes first
+      const switched = m.setConfig(names.at(-1));
+      const second = m.classify(t.imageData[1]);
+      const configs = [(await first).config, await switched, (await second).config, m.config];
+      const both = await Promise.all([m.classify(t.png[2]), m.classify(t.png[3])]);
+      const disposed = await Promise.all([m.dispose(), m.dispose()]).then(() => 'ok', t.error);
+      const after = await m.classify(t.imageData[0]).then(() => null, t.error);
+      return { names, configs, both: both.map(t.brief), disposed, after };
+    }, runner);
+    assert.deepEqual(out.configs, [out.names[0], undefined, out.names.at(-1), out.names.at(-1)]);
+    assert.equal(out.both.length, 2);
+    assert.equal(out.disposed, 'ok');
+    assert.equal(out.after.code, 'DYCE_BAD_STATE');
+  });
+}
