@@ -52,5 +52,7 @@ def export_onnx(module, input_shape, path):
         warnings.simplefilter("ignore")
         torch.onnx.export(module, x, path,
                           opset_version=OPSET, do_constant_folding=True,
-                          input_names=["input"], output_names=["output"],
-                          custom_opsets={DOMAIN: 1})
+                          input_names=["input"], output_names=["output"])
+    # (no custom_opsets: given, it makes the exporter print a warning for
+    # every graph without a dyce node; the domain is recorded at version 1
+    # for the graphs that use it anyway)

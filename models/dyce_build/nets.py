@@ -118,9 +118,9 @@ class MacCounter(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if func is nn.functional.conv2d:
+        if func in (nn.functional.conv1d, nn.functional.conv2d):
             w = _weight(args, kwargs)
-            self.report(out.numel() * w.shape[1] * w.shape[2] * w.shape[3])
+            self.report(out.numel() * int(math.prod(w.shape[1:])))
         elif func is nn.functional.linear:
             self.report(out.numel() * _weight(args, kwargs).shape[1])
         elif func is nn.functional.multi_head_attention_forward:

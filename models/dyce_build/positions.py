@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from . import nets
+from . import nets, shapes
 from .errors import BuildError
 
 # No exit after this share of the backbone's MACs: it would save too little.
@@ -64,18 +64,39 @@ class Traced:
         return self.macs[-1]
 
 
-def _tracer(whole=frozenset()):
-    """torchvision's tracer, keeping the modules named in `whole` as leaves."""
+def _tracer(whole=frozenset(), input_shape=None):
+    """torchvision's tracer, keeping the modules named in `whole` as leaves;
+    given the input's shape, sizes read from maps are numbers (shapes.py)."""
     from torchvision.models import feature_extraction as fe
 
     class Tracer(fe.NodePathTracer):
+        examples_given = False
+
         def is_leaf_module(self, m, qualname):
             return qualname in whole or super().is_leaf_module(m, qualname)
 
-        def trace(self, root, concrete_args=None):
-            with _unpacking():
-                return super().trace(root, concrete_args)
+        def create_proxy(self, kind, target, args, kwargs, *rest, **options):
+            proxy = super().create_proxy(kind, target, args, kwargs, *rest, **options)
+            if examples is not None:
+                if kind == "placeholder":   # the input: the examples; other arguments: none
+                    values, self.examples_given = (None if self.examples_given else examples), True
+                else:
+                    values = shapes.evaluate(self, kind, target, args, kwargs)
+                if values is not None:
+                    proxy._dyce_values = values
+            return proxy
 
+        def trace(self, root, concrete_args=None):
+            sizes = shapes.concrete_sizes() if examples else contextlib.nullcontext()
+            with _unpacking(), sizes:
+                graph = super().trace(root, concrete_args)
+            shapes.drop_unused_sizes(graph)
+            return graph
+
+    examples = None
+    if input_shape is not None:
+        g = torch.Generator().manual_seed(0)
+        examples = tuple(torch.randn((b, *input_shape[1:]), generator=g) for b in (1, 2))
     return Tracer(**fe._set_default_tracer_kwargs(None))
 
 
@@ -128,13 +149,13 @@ def _untraceable(model, whole):
     return [p for p in failing if not any(q != p and inside(q, p) for q in failing)]
 
 
-def _trace_graph(model):
+def _trace_graph(model, input_shape):
     """(tracer, graph, names of the modules kept whole): the model traced,
     keeping whole the fewest modules torch.fx cannot trace inside; raises
     the first error when even that fails."""
     whole, first = frozenset(), None
     for _ in range(8):  # each round keeps at least one more module whole
-        tracer = _tracer(whole)
+        tracer = _tracer(whole, input_shape)
         try:
             return tracer, tracer.trace(model), whole
         except Exception as err:  # noqa: BLE001
@@ -228,7 +249,7 @@ def trace(model, input_shape):
         if type(m) is nn.TransformerEncoder:
             m.__class__ = _EncoderLoop
     try:
-        tracer, graph, whole = _trace_graph(model.eval())
+        tracer, graph, whole = _trace_graph(model.eval(), input_shape)
     except Exception as err:
         first = str(err).splitlines()[0]
         why = ("a size read from a tensor (x.size(), x.shape) passed where "
