@@ -113,11 +113,20 @@ def tensor_binary(lw, node, op, a, b):
         return lw.emit(node, op, [a, b], sa)
     if b in lw.expanded:
         return lw.emit(node, op, [a, b], sa)
+    if (a in lw.last) != (b in lw.last) and sa == sb:
+        # A sequence and the same tensor channel-major (transposed back, as
+        # MLP-Mixer's token mixing leaves it): both in rows.
+        a, b = (a, layouts.as_rows(lw, node, b) or b) if a in lw.last else \
+            (layouts.as_rows(lw, node, a) or a, b)
     if (a in lw.last) != (b in lw.last):
         fail(node, "one operand is a channels-last view, the other is not")
     if a in lw.last:
         if sa != sb:
             fail(node, f"channels-last operands of shapes {sa} and {sb}")
+        la, lb = lw.dyce_shape(a), lw.dyce_shape(b)
+        if la != lb and la[3] == lb[3]:   # the same tokens, as a map and as a row
+            b = lw.emit_step(node, f"grid{len(lw.ops)}", "view", [b], sb, layout=la)
+            lw.last.add(b)
         return lw.emit(node, op, [a, b], sa)
     if _repeats(sb, sa):
         (a, sa), (b, sb) = (b, sb), (a, sa)   # the repeated one second

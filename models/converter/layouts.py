@@ -11,7 +11,7 @@ import numpy as np
 
 import dyce_format as fmt
 
-from . import attention
+from . import attention, pixels
 from .common import fail
 
 TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
@@ -33,6 +33,8 @@ def check_inputs(lw, node):
     for name in node.input:
         if node.op_type in SEQUENCE_READERS and name and attention.is_seq(lw, name):
             continue
+        if node.op_type == "Conv" and name and len(lw.shape(name)) == 3:
+            continue   # a Conv1d: lowering.py checks the order of its values
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
                         "on it dyce takes only LayerNorm over the channels, Linear, "
@@ -43,6 +45,12 @@ def lower_transpose(lw, node, attrs):
     """NCHW -> NHWC and back: the same dyce tensor."""
     x = lw.tensor(node)
     shape, perm = lw.shape(x), list(attrs.get("perm", []))
+    if len(shape) == 3 and perm == [0, 2, 1] and shape[1] == 1 and x not in lw.last \
+            and x not in lw.heads:
+        # One channel along L to L channels (a Conv1d's output back to a
+        # vector, as ECA does): the same values in order.
+        lw.emit(node, "view", [x], (1, shape[2], 1))
+        return
     if attention.lower_transpose(lw, node, x, shape, perm):
         return
     if len(shape) == 4 and perm == TO_LAST and x not in lw.last:
@@ -55,6 +63,26 @@ def lower_transpose(lw, node, attrs):
         fail(node, f"transpose {perm} of a {shape} tensor"
                     f"{' (channels-last)' if x in lw.last else ''}: only "
                     "(0, 2, 3, 1) to channels-last and (0, 3, 1, 2) back")
+
+
+def as_rows(lw, node, x):
+    """A (1, A, B) channel-major tensor (its B positions, A channels each:
+    a sequence transposed, x.flatten(2)) moved into rows: the sequence of A
+    tokens of B features, the same ONNX tensor, so that a Linear or an
+    elementwise op can read its last axis (MLP-Mixer's token mixing).
+    Returns the new tensor's name, or None when x is no such tensor."""
+    shape = lw.shape(x)
+    if len(shape) != 3 or shape[0] != 1 or x in lw.last or x in lw.heads:
+        return None
+    _, a, b = shape
+    layout = lw.dyce_shape(x)
+    if layout is None or layout[3] != a or layout[1] * layout[2] != b:
+        return None
+    out = f"{node.output[0]}/rows{len(lw.ops)}"
+    picked = (np.arange(b)[None, :] * a + np.arange(a)[:, None]).ravel()
+    pixels.pick_values(lw, node, x, picked, shape, layout=(1, 1, a, b), out=out)
+    lw.last.add(out)
+    return out
 
 
 def lower_matmul_last(lw, node, x, w, bias=None):

@@ -18,8 +18,11 @@ def _lower_conv(lw, node, attrs):
     x = lw.tensor(node)
     w, b = lw.weight(node, 1), lw.weight(node, 2, required=False)
     shape = lw.shape(x)
+    one_d = len(shape) == 3 and w.ndim == 3
+    if one_d:
+        x, w, attrs, shape = _as_row(lw, node, x, w, attrs)
     if len(shape) != 4 or w.ndim != 4:
-        fail(node, "only 2-D convolution of a (1, C, H, W) tensor")
+        fail(node, "only 1-D or 2-D convolution of a (1, C, L) or (1, C, H, W) tensor")
     cout, cin_g, kh, kw = w.shape
     groups = attrs.get("group", 1)
     if list(attrs.get("kernel_shape", [kh, kw])) != [kh, kw]:
@@ -34,10 +37,34 @@ def _lower_conv(lw, node, attrs):
     pads = padding(node, attrs, shape[2:], (kh, kw), (sh, sw), (dh, dw))
     oh = window_out(node, shape[2], dh * (kh - 1) + 1, sh, pads[0], pads[2])
     ow = window_out(node, shape[3], dw * (kw - 1) + 1, sw, pads[1], pads[3])
-    lw.emit(node, "conv2d", [x], (1, cout, oh, ow),
+    lw.emit(node, "conv2d", [x], (1, cout, ow) if one_d else (1, cout, oh, ow),
             weight=w.transpose(0, 2, 3, 1), bias=b,
             params=window_params((kh, kw), (sh, sw), pads,
                                   DH=dh, DW=dw, GROUPS=groups))
+
+
+def _as_row(lw, node, x, w, attrs):
+    """A 1-D convolution of (1, C, L) as a 2-D one of a 1 x L map (its
+    positions pixel by pixel, channels within: dyce's layout of (1, C, L)).
+    A view read across — ECA's Conv1d over a pooled vector's channels,
+    (1, 1, C) — holds its values in that order too when C is 1.
+    Returns (input, weight, 2-D attributes, 4-D shape)."""
+    _, c, length = lw.shape(x)
+    layout = lw.dyce_shape(x)
+    if layout != (1, 1, length, c):
+        if layout is None or (layout[3] != c and c != 1) or int(np.prod(layout)) != c * length:
+            fail(node, f"Conv1d of {lw.shape(x)}, a view laid out {layout}: its values "
+                        "are not in (position, channel) order")
+        x = lw.emit_step(node, "row", "view", [x], (1, c, 1, length), layout=(1, 1, length, c))
+    two = {k: v for k, v in attrs.items() if k in ("auto_pad", "group")}
+    for key, unit in (("strides", 1), ("dilations", 1)):
+        if key in attrs:
+            two[key] = [unit] + list(attrs[key])
+    if "kernel_shape" in attrs:
+        two["kernel_shape"] = [1] + list(attrs["kernel_shape"])
+    if "pads" in attrs:
+        two["pads"] = [0, attrs["pads"][0], 0, attrs["pads"][1]]
+    return x, w[:, :, None, :], two, (1, c, 1, length)
 
 
 def _lower_pad(lw, node, attrs):
@@ -128,6 +155,7 @@ def _lower_matmul(lw, node, attrs):
     w = lw.weight(node, 1)
     if w.ndim != 2:
         fail(node, f"weight shape {w.shape} is not (K, N)")
+    x = layouts.as_rows(lw, node, x) or x   # a Linear over positions
     if x in lw.last:
         return layouts.lower_matmul_last(lw, node, x, w)
     _fully_connected(lw, node, x, w.T, None)
@@ -242,6 +270,10 @@ def _lower_view(lw, node, attrs):
         # (1, C, L) too: C-major over the L positions, whichever of H, W
         # the dyce tensor holds them in
         lw.emit(node, "flatten", [x], dst)
+    elif nhwc(dst) is not None and max(sum(d != 1 for d in s) for s in (src, dst)) <= 1:
+        # a vector to another vector shape ((1, C, 1, 1) to (1, 1, C), as
+        # ECA's gate is written): one order of its values whatever the shape
+        lw.emit(node, "view", [x], dst)
     else:
         fail(node, f"reshape {src} -> {dst}: only flattening (1, C, H, W) "
                     "to (1, C*H*W) or (1, C, H*W), (1, C, L) to (1, C*L), or "

@@ -13,23 +13,25 @@ from .shapes import nhwc
 MAX_VALUES = 2 ** 24
 
 
-def pick_values(lw, node, x, picked, shape, layout=None):
-    """node's output, of ONNX `shape` (and dyce `layout`, when not the
-    NHWC of shape): x's values at NHWC positions `picked`, in order — a
-    view of x as one row, a channel_gather of it, a view to the result
-    (none when the result is one row itself)."""
+def pick_values(lw, node, x, picked, shape, layout=None, out=None):
+    """node's output (or `out`, a step of node), of ONNX `shape` (and dyce
+    `layout`, when not the NHWC of shape): x's values at NHWC positions
+    `picked`, in order — a view of x as one row, a channel_gather of it, a
+    view to the result (none when the result is one row itself)."""
     values = int(np.prod(lw.dyce_shape(x)))
     if values > MAX_VALUES:
         fail(node, f"moving values of a {lw.shape(x)} tensor: at most 2^24 values")
     if not picked.size:
         fail(node, f"the result of {lw.shape(x)} would be empty")
-    row = lw.emit_step(node, "flat", "view", [x], (1, values), layout=(1, 1, 1, values))
+    step = "" if out is None else out.rsplit("/", 1)[-1] + "-"
+    row = lw.emit_step(node, step + "flat", "view", [x], (1, values), layout=(1, 1, 1, values))
     index = picked.astype(np.float64)
     if (layout or nhwc(shape)) == (1, 1, 1, picked.size):
-        return lw.emit(node, "channel_gather", [row], shape, layout=layout, weight=index)
-    part = lw.emit_step(node, "picked", "channel_gather", [row], (1, picked.size),
+        return lw.emit(node, "channel_gather", [row], shape, out=out, layout=layout,
+                       weight=index)
+    part = lw.emit_step(node, step + "picked", "channel_gather", [row], (1, picked.size),
                         weight=index)
-    lw.emit(node, "view", [part], shape, layout=layout)
+    lw.emit(node, "view", [part], shape, out=out, layout=layout)
 
 
 def gather_pixels(lw, node, x, rows, cols, channels=None):

@@ -28,6 +28,7 @@ import dyce_format  # noqa: E402
 
 import attention_nets  # noqa: E402  (beside this file)
 import elementwise_nets  # noqa: E402
+import mixing_nets  # noqa: E402
 import pixel_nets  # noqa: E402
 
 
@@ -370,6 +371,7 @@ MODELS = {
     "transformer_ops": (attention_nets.TorchTransformerNet, (1, 3, 12, 12), True),
     "pixel_ops": (pixel_nets.PixelOpsNet, (1, 3, 12, 12), True),
     "elementwise_ops": (elementwise_nets.ElementwiseOpsNet, (1, 3, 10, 10), True),
+    "mixing_ops": (mixing_nets.MixingOpsNet, (1, 3, 8, 8), True),
 }
 
 
@@ -427,7 +429,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
-    nets = [attention_nets.__file__, pixel_nets.__file__, elementwise_nets.__file__]
+    nets = [attention_nets.__file__, pixel_nets.__file__, elementwise_nets.__file__,
+            mixing_nets.__file__]
     converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)

@@ -1,0 +1,36 @@
+"""A test model of mixing along an axis that is not the channels
+(models/converter/layouts.py as_rows, lowering.py Conv1d): MLP-Mixer's
+token mixing (a Linear over the tokens of a transposed sequence, and the
+transpose back added to the sequence), a Linear over the positions of
+x.flatten(2), ECA's Conv1d over a pooled vector's channels, and a Conv1d
+(strided, dilated, grouped) over a flattened map's positions."""
+
+import torch
+from torch import nn
+
+
+class MixingOpsNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, 2)                 # (1, 8, 4, 4): 16 tokens
+        self.norm = nn.LayerNorm(8)
+        self.tokens = nn.Sequential(nn.Linear(16, 24), nn.GELU(), nn.Linear(24, 16))
+        self.channels = nn.Linear(8, 8)
+        self.positions = nn.Linear(16, 12)                # over x.flatten(2)'s positions
+        self.eca = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+        self.conv1d = nn.Conv1d(8, 6, 3, stride=2, padding=2, dilation=2, groups=2)
+        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8, 10)
+
+    def forward(self, x):
+        m = self.stem(x)
+        s = m.flatten(2).transpose(1, 2)                  # (1, 16, 8)
+        s = s + self.tokens(self.norm(s).transpose(1, 2)).transpose(1, 2)
+        s = s + self.channels(s)
+        mixed = s.transpose(1, 2).reshape(-1, 8, 4, 4)
+        g = mixed.mean((2, 3), keepdim=True)              # ECA: (1, 8, 1, 1)
+        g = self.eca(g.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        gated = mixed * torch.sigmoid(g)
+        p = self.positions(gated.flatten(2))              # (1, 8, 12)
+        c = self.conv1d(torch.relu(gated.flatten(2)))     # (1, 6, 8)
+        feats = [s.mean(1), p.flatten(1), c.flatten(1)]
+        return self.fc(torch.cat(feats, 1))
