@@ -38,6 +38,9 @@ export async function main(bytes: Uint8Array, pixels: Uint8Array): Promise<strin
   predictedCosts(initialState(table), table);
   const inWorker: WorkerModel = await loadInWorker(new URL('m.dyce', 'https://example.com/'), { wasmPaths: new URL('https://example.com/wasm/') });
   await inWorker.classify(image);
+  const fromFile: Model = await load(new File(['…'], 'm.dyce'), null);
+  await fromFile.classify(new Blob(['…'], { type: 'image/png' }), { invert: true });
+  await loadInWorker(await fetch('m.dyce'), { workerUrl: 'w.mjs' });
   const device = watchDevice(() => {});
   device.stop();
   const engine: Engine = await createEngine({ wasmUrl: WASM_FILES.simd });
