@@ -36,6 +36,8 @@ echo "== converter: attention (heads, relative position bias, refusals)"
 /usr/bin/python3 tests/models/test_convert_attention.py
 echo "== converter: elementwise ops (abs, sqrt, exp, log, reciprocal, max, min, powers, divisions, F.normalize; refusals; int8 keeps them float)"
 /usr/bin/python3 tests/models/test_convert_elementwise.py
+echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes of H and W, regroupings)"
+/usr/bin/python3 tests/models/test_convert_moves.py
 
 echo "== ASan + UBSan CLI on every test model"
 for m in build/testmodels/*.dyce; do

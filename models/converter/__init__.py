@@ -13,6 +13,8 @@ models/convert.py is the command line and the import path other code uses
     layouts.py   channels-last views (x.permute(0, 2, 3, 1)): ConvNeXt
     attention.py token sequences and attention heads (ViT, MultiheadAttention)
     pixels.py    crops, strided slices of H and W, reflection / edge padding
+    moves.py     reshapes and transposes no view expresses (PixelShuffle,
+                 PixelUnshuffle, H and W swapped): one gather of values
     resize.py    F.interpolate / nn.Upsample: nearest, bilinear
     elementwise.py  add, mul, sub, div, max, min, pow with their operand shapes
     lowering.py  ONNX nodes -> dyce ops

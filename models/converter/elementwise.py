@@ -209,18 +209,24 @@ def lower_max_min(lw, node, attrs):
 
 def lower_pow(lw, node, attrs):
     """Pow(x, c) for a constant c: 2 is x * x, 0.5 sqrt, 1 x itself, -1
-    the reciprocal, -0.5 the reciprocal of the square root."""
+    the reciprocal, -0.5 the reciprocal of the square root; other integers
+    up to 8 (GeM pooling's x ** 3) by multiplications, then a reciprocal
+    for negative ones; any other c as exp(c * log(x)), which gives NaN for
+    x < 0 and 0 or inf at x = 0 where PyTorch's pow does."""
     if _folded(lw, node, np.power):
         return
     x = lw.tensor(node)
     if not lw.is_const(node.input[1]):
         fail(node, "the exponent is computed; only a constant exponent is supported")
     e = np.asarray(lw.const(node, 1), np.float64)
-    if e.size != 1 or float(e.ravel()[0]) not in _POW:
-        fail(node, f"exponent {e.ravel().tolist() if e.size > 1 else float(e.ravel()[0])}: "
-                    "only 2 (x * x), 1, 0.5 (sqrt), -1 (reciprocal) and -0.5 "
-                    "(reciprocal of sqrt) are supported")
-    steps = _POW[float(e.ravel()[0])]
+    if e.size != 1:
+        fail(node, f"exponent {e.ravel().tolist()}: only one exponent for every value")
+    c = float(e.ravel()[0])
+    if not np.isfinite(c):
+        fail(node, f"exponent {c}")
+    steps = _POW.get(c)
+    if steps is None:
+        return _other_power(lw, node, x, c)
     if not steps:
         return lw.make_alias(node, x, lw.shape(x))
     for i, step in enumerate(steps):
@@ -231,6 +237,26 @@ def lower_pow(lw, node, attrs):
             lw.emit(node, "mul", [x, x], lw.shape(x))
         else:
             x = _activation_step(lw, node, x, step, out=out)
+
+
+def _other_power(lw, node, x, c):
+    shape = lw.shape(x)
+    n = abs(c)
+    if not (n.is_integer() and 2 <= n <= 8):
+        logs = _activation_step(lw, node, x, "log")
+        scaled = _step(lw, node, "scaled", "mul", [logs], shape, weight=np.array([c]))
+        return _activation_step(lw, node, scaled, "exp", out=node.output[0])
+    n, acc, base, i = int(n), None, x, 0
+    while n:                       # binary powering
+        if n & 1:
+            acc = base if acc is None else _step(lw, node, f"pow{i}", "mul", [acc, base], shape)
+        n >>= 1
+        if n:
+            base = _step(lw, node, f"sq{i}", "mul", [base, base], shape)
+        i += 1
+    if c < 0:
+        return _activation_step(lw, node, acc, "reciprocal", out=node.output[0])
+    lw.make_alias(node, acc, shape)
 
 
 def _sum_over_channels(lw, node, x, squares):

@@ -11,7 +11,7 @@ import onnx
 import dyce_format as fmt
 from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
-from . import attention, channels, fusion, norms, rewrite
+from . import attention, channels, fusion, moves, norms, rewrite
 from .common import (MAX_CHANNELS, MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
                      MAX_RECORDS, MIN_OPSET, ConvertError)
 from .lowering import lower_node
@@ -133,6 +133,8 @@ def convert_graph(model, name="main", sequence_input=None):
                            "expected 1")
     for node in rewrite.apply(graph, norms.MATCHERS + channels.MATCHERS):
         lower_node(lw, node)
+    if graph.output[0].name in lw.moves:
+        moves.pick(lw, _maker(graph, graph.output[0].name), graph.output[0].name)
     out = lw.resolve(graph.output[0].name)
     if graph.output[0].name not in lw.shapes or out == inp:
         raise ConvertError(f"output '{graph.output[0].name}' is not computed "

@@ -11,7 +11,7 @@ import numpy as np
 
 import dyce_format as fmt
 
-from . import attention, pixels
+from . import attention, moves, pixels
 from .common import fail
 
 TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
@@ -45,6 +45,9 @@ def lower_transpose(lw, node, attrs):
     """NCHW -> NHWC and back: the same dyce tensor."""
     x = lw.tensor(node)
     shape, perm = lw.shape(x), list(attrs.get("perm", []))
+    if x in lw.moves:
+        moves.start(lw, node, x, lambda a: a.transpose(perm))
+        return
     if len(shape) == 3 and perm == [0, 2, 1] and shape[1] == 1 and x not in lw.last \
             and x not in lw.heads:
         # One channel along L to L channels (a Conv1d's output back to a
@@ -59,7 +62,7 @@ def lower_transpose(lw, node, attrs):
     elif len(shape) == 4 and perm == TO_FIRST and x in lw.last:
         lw.make_alias(node, x, tuple(shape[i] for i in perm))
         lw.last.discard(node.output[0])   # (1, C, C, C) looks the same
-    else:
+    elif not moves.start(lw, node, x, lambda a: a.transpose(perm)):
         fail(node, f"transpose {perm} of a {shape} tensor"
                     f"{' (channels-last)' if x in lw.last else ''}: only "
                     "(0, 2, 3, 1) to channels-last and (0, 3, 1, 2) back")

@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import attention, channels, elementwise, layouts, norms, pixels, pools, resize
+from . import attention, channels, elementwise, layouts, moves, norms, pixels, pools, resize
 from .folding import FOLD
 from .shapes import nhwc, padding, view_target, window_out, window_params
 
@@ -258,6 +258,9 @@ def _lower_view(lw, node, attrs):
         dst = view_target(lw, node, attrs, src)
     except ValueError as err:
         fail(node, str(err))
+    if x in lw.moves:
+        moves.start(lw, node, x, lambda a: a.reshape(dst))
+        return
     if attention.lower_view(lw, node, x, tuple(src), tuple(dst)):
         return
     if nhwc(dst) is not None and nhwc(dst) == nhwc(src):
@@ -274,7 +277,7 @@ def _lower_view(lw, node, attrs):
         # a vector to another vector shape ((1, C, 1, 1) to (1, 1, C), as
         # ECA's gate is written): one order of its values whatever the shape
         lw.emit(node, "view", [x], dst)
-    else:
+    elif not moves.start(lw, node, x, lambda a: a.reshape(dst)):
         fail(node, f"reshape {src} -> {dst}: only flattening (1, C, H, W) "
                     "to (1, C*H*W) or (1, C, H*W), (1, C, L) to (1, C*L), or "
                     "dropping unit H, W dimensions")
@@ -362,6 +365,8 @@ LOWER = {
     "Tile": (channels.lower_expand, _NO_ATTRS),
     channels.SHUFFLE: (channels.lower_shuffle, {"groups"}),
     "Transpose": (layouts.lower_transpose, {"perm"}),
+    "DepthToSpace": (moves.lower_depth_to_space, {"blocksize", "mode"}),
+    "SpaceToDepth": (moves.lower_depth_to_space, {"blocksize"}),
     "Resize": (resize.lower, {"mode", "coordinate_transformation_mode", "nearest_mode",
                               "cubic_coeff_a", "exclude_outside", "extrapolation_value"}),
     norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
@@ -386,6 +391,8 @@ def lower_node(lw, node):
             node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
+    if node.op_type != "Shape" and not (node.op_type in moves.OPS and node.input[0] in lw.moves):
+        moves.materialize(lw, node)   # anything else reads a moved tensor's values
     if node.op_type not in elementwise.LAST_READERS:
         layouts.check_inputs(lw, node)
     attention.check_inputs(lw, node)

@@ -39,6 +39,9 @@ class Lowering:
         self.expanded = set()
         # ONNX names of attention head views (attention.py): name -> (form, G)
         self.heads = {}
+        # ONNX names of values moved by reshapes and transposes no view
+        # expresses (moves.py): name -> (source tensor, offsets array)
+        self.moves = {}
         self.ops = []
         self.used = ({i for n in graph.node for i in n.input}
                      | {o.name for o in graph.output})

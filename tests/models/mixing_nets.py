@@ -2,8 +2,10 @@
 (models/converter/layouts.py as_rows, lowering.py Conv1d): MLP-Mixer's
 token mixing (a Linear over the tokens of a transposed sequence, and the
 transpose back added to the sequence), a Linear over the positions of
-x.flatten(2), ECA's Conv1d over a pooled vector's channels, and a Conv1d
-(strided, dilated, grouped) over a flattened map's positions."""
+x.flatten(2), ECA's Conv1d over a pooled vector's channels, a Conv1d
+(strided, dilated, grouped) over a flattened map's positions; and moves of
+values (models/converter/moves.py): nn.PixelUnshuffle, nn.PixelShuffle, a
+transpose of H and W, with GeM pooling (powers 3 and 1/3) after."""
 
 import torch
 from torch import nn
@@ -19,7 +21,8 @@ class MixingOpsNet(nn.Module):
         self.positions = nn.Linear(16, 12)                # over x.flatten(2)'s positions
         self.eca = nn.Conv1d(1, 1, 3, padding=1, bias=False)
         self.conv1d = nn.Conv1d(8, 6, 3, stride=2, padding=2, dilation=2, groups=2)
-        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8, 10)
+        self.space = nn.Conv2d(12, 8, 1)                 # on PixelUnshuffle(2)'s (1, 12, 4, 4)
+        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2, 10)
 
     def forward(self, x):
         m = self.stem(x)
@@ -32,5 +35,8 @@ class MixingOpsNet(nn.Module):
         gated = mixed * torch.sigmoid(g)
         p = self.positions(gated.flatten(2))              # (1, 8, 12)
         c = self.conv1d(torch.relu(gated.flatten(2)))     # (1, 6, 8)
-        feats = [s.mean(1), p.flatten(1), c.flatten(1)]
+        z = nn.functional.pixel_shuffle(self.space(nn.functional.pixel_unshuffle(x, 2)), 2)
+        z = z + z.transpose(2, 3)                          # (1, 2, 8, 8)
+        gem = nn.functional.avg_pool2d(z.clamp(min=1e-6).pow(3), (8, 8)).pow(1 / 3)
+        feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1)]
         return self.fc(torch.cat(feats, 1))

@@ -165,10 +165,15 @@ class ConvertElementwise(unittest.TestCase):
 
     # -- refusals
 
-    def test_other_exponents_refused(self):
-        self.refused(lambda m, y: y.abs() ** 3.7, "(Pow)", "exponent 3.7",
-                     "only 2 (x * x), 1, 0.5 (sqrt), -1 (reciprocal) and -0.5")
-        self.refused(lambda m, y: y ** 3, "(Pow)", "exponent 3.0")
+    def test_other_exponents(self):
+        """Integers up to 8 by multiplications (GeM pooling's x ** 3, negative
+        x too), others as exp(c * log(x)); a computed exponent is refused."""
+        self.assertEqual(self.matches(lambda m, y: y ** 3),
+                         [("conv2d", "none", 1), ("mul", "none", 2), ("mul", "none", 2)])
+        self.matches(lambda m, y: y ** -2 + y ** 8)
+        self.assertIn(("mul", "exp", 1),     # log fused before, exp after the scale
+                      self.matches(lambda m, y: (y.abs() + 0.1) ** 3.7 + (y.abs() + 0.2) ** -1.5))
+        self.matches(lambda m, y: y.clamp(min=1e-6) ** (1 / 3))     # GeM's root
         self.refused(lambda m, y: y.abs() ** y, "(Pow)", "only a constant exponent")
 
     def test_norms_over_other_axes(self):

@@ -1,0 +1,102 @@
+"""Moves of values that no view expresses: nn.PixelShuffle and
+nn.PixelUnshuffle (a reshape to six axes, a transpose, a reshape back),
+a transpose of H and W, a channel shuffle written another way — any chain
+of Reshape, Flatten, Squeeze, Unsqueeze and Transpose that the view rules
+(lowering.py, layouts.py, attention.py) refuse, starting from a tensor
+whose values' places are known.
+
+The chain is followed on an array of positions — for every value of the
+ONNX tensor, its offset in the source's NHWC data — with numpy's own
+reshape and transpose, so its intermediate shapes may have any rank.
+Where anything else reads its end, the values are picked in one
+`channel_gather` (pixels.pick_values), exact."""
+
+import numpy as np
+
+from . import pixels
+from .common import fail
+from .shapes import nhwc
+
+OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "DepthToSpace",
+       "SpaceToDepth"}
+
+
+def _offsets(lw, x):
+    """x's values' offsets in its NHWC data, as an array of x's ONNX shape;
+    None when the converter does not know them (attention head views)."""
+    shape, layout = lw.shape(x), lw.dyce_shape(x)
+    n = int(np.prod(shape))
+    if x in lw.heads or layout is None or int(np.prod(layout)) != n:
+        return None
+    if x in lw.last:                 # channels last: the ONNX order itself
+        return np.arange(n).reshape(shape)
+    if len(shape) < 2 or shape[0] != 1 or layout[3] != shape[1]:
+        return None
+    c, pixels_ = shape[1], int(np.prod(shape[2:]))
+    grid = np.arange(pixels_ * c).reshape(pixels_, c).T   # (C, pixels)
+    return grid.reshape(shape)
+
+
+def start(lw, node, x, result):
+    """node's output is x moved by `result(offsets)`; False when x's
+    offsets are unknown."""
+    offsets = _offsets(lw, x) if x not in lw.moves else lw.moves[x][1]
+    if offsets is None:
+        return False
+    source = x if x not in lw.moves else lw.moves[x][0]
+    moved = result(offsets)
+    lw.set_shape(node, moved.shape)
+    lw.moves[node.output[0]] = (source, moved)
+    return True
+
+
+def lower_depth_to_space(lw, node, attrs):
+    """nn.PixelShuffle (DepthToSpace, CRD) or its DCR form; SpaceToDepth
+    (nn.PixelUnshuffle is written as reshapes and a transpose instead)."""
+    x, r = lw.tensor(node), attrs.get("blocksize", 0)
+    shape = lw.shape(x)
+    if len(shape) != 4 or r < 1:
+        fail(node, f"blocksize {r} of a {shape} tensor")
+    _, c, h, w = shape
+    if node.op_type == "SpaceToDepth":
+        if h % r or w % r:
+            fail(node, f"blocksize {r} does not divide {h} x {w}")
+        steps = ((1, c, h // r, r, w // r, r), (0, 3, 5, 1, 2, 4), (1, c * r * r, h // r, w // r))
+    else:
+        if c % (r * r):
+            fail(node, f"blocksize {r}: {c} channels are not a multiple of {r * r}")
+        crd = attrs.get("mode", "DCR") == "CRD"
+        steps = ((1, c // (r * r), r, r, h, w) if crd else (1, r, r, c // (r * r), h, w),
+                 (0, 1, 4, 2, 5, 3) if crd else (0, 3, 4, 1, 5, 2),
+                 (1, c // (r * r), h * r, w * r))
+    view, perm, out = steps
+    if not start(lw, node, x, lambda a: a.reshape(view).transpose(perm).reshape(out)):
+        fail(node, f"input '{x}' is a view whose values' places are not known here")
+
+
+def materialize(lw, node):
+    """node reads the end of a move: its values, picked from the source.
+    A (1, A, B) end is laid out as a sequence of A tokens (what a
+    LayerNorm or a Linear reads), except for a Conv1d, which reads it
+    channel-major."""
+    for name in node.input:
+        if name in lw.moves:
+            pick(lw, node, name, channel_major=node.op_type == "Conv")
+
+
+def pick(lw, node, name, channel_major=False):
+    """The moved tensor `name` made real (for node, or as the graph's output)."""
+    source, offsets = lw.moves.pop(name)
+    shape = offsets.shape
+    if nhwc(shape) is None:
+        fail(node, f"reads a {shape} tensor (values moved by reshapes and "
+                    "transposes): dyce holds (1, C, H, W), (1, C, L) or (1, K)")
+    rows = len(shape) == 3 and not channel_major
+    if rows or len(shape) == 2:
+        order = offsets
+    else:                      # channel-major: pixel by pixel, channels within
+        order = np.moveaxis(offsets[0].reshape(shape[1], -1), 0, -1)
+    pixels.pick_values(lw, node, source, np.ascontiguousarray(order).ravel(), shape,
+                       layout=(1, 1) + shape[1:] if rows else None, out=name)
+    if rows:
+        lw.last.add(name)

@@ -1,0 +1,82 @@
+"""Converter checks of moves of values no view expresses
+(models/converter/moves.py): nn.PixelShuffle / nn.PixelUnshuffle, a
+transpose of H and W, a channel shuffle with H and W swapped on the way,
+a reshape that regroups the values, each exported from PyTorch, converted,
+and run by the converter's executor against PyTorch; a moved tensor that
+something other than a reshape or transpose reads in a shape dyce cannot
+hold is refused naming the node. The engine runs the same moves in the
+mixing_ops test model (tests/node/models.test.mjs).
+
+    /usr/bin/python3 tests/models/test_convert_moves.py
+"""
+
+import os
+import sys
+import unittest
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "models")]
+import convert  # noqa: E402
+import dyce_format  # noqa: E402
+from converter.executor import Runner  # noqa: E402
+from test_convert_elementwise import convert_module  # noqa: E402
+
+
+class Moved(nn.Module):
+    """A convolution, `fn` of its output, and a 1 x 1 convolution of an
+    image-shaped result (of `channels` channels)."""
+
+    def __init__(self, fn, channels=None):
+        super().__init__()
+        self.fn, self.conv = fn, nn.Conv2d(3, 8, 3, 1, 1)
+        self.after = nn.Conv2d(channels, 5, 1) if channels else None
+
+    def forward(self, x):
+        y = self.fn(self.conv(x))
+        return self.after(y) if self.after else y
+
+
+class ConvertMoves(unittest.TestCase):
+    def matches(self, fn, channels=None, shape=(1, 3, 6, 4)):
+        torch.manual_seed(0)
+        module = Moved(fn, channels)
+        data = convert_module(module, shape)
+        graphs, *_ = dyce_format.read_package(data)
+        x = torch.randn(shape)
+        got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
+        want = module(x).detach().numpy().reshape(-1)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+        return [n.op for n in graphs[0].nodes]
+
+    def test_pixel_shuffle_and_unshuffle(self):
+        ops = self.matches(nn.PixelUnshuffle(2), 32)
+        self.assertIn("channel_gather", ops)
+        self.matches(nn.PixelShuffle(2), 2)
+        self.matches(lambda y: nn.PixelShuffle(2)(nn.PixelUnshuffle(2)(y)), 8)
+
+    def test_transpose_of_height_and_width(self):
+        self.matches(lambda y: y.transpose(2, 3), 8)
+        self.matches(lambda y: y.permute(0, 2, 1, 3), 6)     # channels and rows
+
+    def test_shuffles_and_regroupings(self):
+        # a channel shuffle that also swaps H and W on the way
+        self.matches(lambda y: y.view(1, 2, 4, 6, 4).permute(0, 2, 1, 4, 3).reshape(1, 8, 4, 6), 8)
+        # values regrouped: (1, 8, 6, 4) -> (1, 4, 48) read as a sequence
+        self.matches(lambda y: torch.relu(y.reshape(1, 4, 48)).mean(1))
+        # and as channels of a Conv1d
+        conv1d = nn.Conv1d(4, 2, 3).requires_grad_(False)
+        self.matches(lambda y: conv1d(y.reshape(1, 4, 48)).flatten(1))
+
+    def test_moved_tensor_in_a_shape_dyce_cannot_hold(self):
+        with self.assertRaises(convert.ConvertError) as ctx:
+            convert_module(Moved(lambda y: torch.relu(y.view(1, 2, 4, 6, 2, 2))), (1, 3, 6, 4))
+        self.assertIn("(Relu)", str(ctx.exception))
+        self.assertIn("values moved by reshapes and transposes", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
