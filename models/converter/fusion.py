@@ -69,6 +69,22 @@ def _absorb_pads(ops, output):
         ops.remove(pad)
 
 
+def _absorb_min_pads(ops, output):
+    """A -inf Pad (F.pad(x, p, value=-inf), timm's MaxPool2dSame) is the
+    padding of the max pool that alone reads it: a max pool's padded cells
+    never win."""
+    for pad in [op for op in ops if op.op == "pad_min"]:
+        readers = _consumers(ops, output).get(pad.output, [])
+        if len(readers) != 1 or readers[0].op != "max_pool":
+            raise ConvertError(f"{pad.origin}: padding with -inf is supported only "
+                               "before a max pool that alone reads it")
+        target = readers[0]
+        target.params[fmt.PADS] = [p + q for p, q in
+                                   zip(target.params[fmt.PADS], pad.params[fmt.PADS])]
+        target.inputs = [pad.inputs[0]]
+        ops.remove(pad)
+
+
 def _fuse_gate_patterns(ops, output):
     """x * sigmoid(x) -> silu(x) and x * hard_sigmoid(x, 1/6, 1/2) -> hard_swish."""
     for mul in [op for op in ops if op.op == "mul" and len(op.inputs) == 2]:
@@ -320,6 +336,6 @@ def prune(ops, output):
 # The rewrites in the order convert_graph applies them.
 # (bias adds before and after the scales: x W + b then * k, as a Linear
 # with a layer scale gives, and x W * k then + b)
-REWRITES = (_absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fuse_clips, _fold_affine,
+REWRITES = (_absorb_min_pads, _absorb_pads, _fuse_gelu, _fuse_gate_patterns, _fuse_clips, _fold_affine,
             _fold_bias_add, _fold_scale_mul, _fold_bias_add, _fold_into_norm,
             _fold_matmul_scale, _compose_gathers, _fuse_activations)

@@ -77,9 +77,9 @@ def _lower_pad(lw, node, attrs):
     shape = lw.shape(x)
     if attrs.get("mode", "constant") in ("reflect", "edge") and x not in lw.last:
         return pixels.lower_pad(lw, node, x, pads, attrs["mode"])
-    if attrs.get("mode", "constant") != "constant" or (
-            value is not None and float(value) != 0.0):
-        fail(node, "only zero, reflection and edge padding are supported")
+    v = 0.0 if value is None else float(np.asarray(value).ravel()[0])
+    if attrs.get("mode", "constant") != "constant" or np.isnan(v) or v == np.inf:
+        fail(node, "only constant, reflection and edge padding are supported")
     if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
         fail(node, f"pads {pads}: only non-negative padding of H and W")
     t, l, b, r = pads[2], pads[3], pads[6], pads[7]
@@ -87,9 +87,18 @@ def _lower_pad(lw, node, attrs):
         # A Pad of nothing (PyTorch's export of AvgPool2d(ceil_mode=True,
         # count_include_pad=True) writes one): its input itself.
         return lw.make_alias(node, x, shape)
-    lw.emit(node, "pad", [x], (1, shape[1], shape[2] + t + b, shape[3] + l + r),
-            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r),
-            weight=np.ones(shape[1]))   # the channels, should it become a conv
+    out = (1, shape[1], shape[2] + t + b, shape[3] + l + r)
+    fields = dict(params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r),
+                  weight=np.ones(shape[1]))   # the channels, should it become a conv
+    if v == -np.inf:
+        # timm's MaxPool2dSame: a max pool's own padding (fusion.py)
+        return lw.emit(node, "pad_min", [x], out, **fields)
+    if v == 0.0:
+        return lw.emit(node, "pad", [x], out, **fields)
+    # (x - v) padded with zeros, plus v: v where padded, x within a rounding
+    shifted = _step(lw, node, "shifted", "add", [x], shape, weight=np.array([-v]))
+    padded = _step(lw, node, "padded", "pad", [shifted], out, **fields)
+    lw.emit(node, "add", [padded], out, weight=np.array([v]))
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):

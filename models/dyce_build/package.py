@@ -58,14 +58,15 @@ def probability_graphs(raw):
 
 
 def _padding_macs(graph):
-    """MACs of the graph's zero pads that the converter made depthwise 1x1
-    convolutions by one (a Pad no conv or average pool could take in):
-    work PyTorch's MAC count does not see."""
+    """MACs of the graph's pads that the converter made depthwise 1x1
+    convolutions by one (a Pad no conv or average pool could take in; with
+    a bias when the padding value was not zero): work PyTorch's MAC count
+    does not see."""
     total = 0
     for n in graph.nodes:
         if (n.op == "conv2d" and n.params[P_KH] == n.params[P_KW] == 1
                 and n.params[P_GROUPS] == graph.shapes[n.inputs[0]][3]
-                and n.bias is None and np.all(n.weight == 1)
+                and np.all(n.weight == 1)
                 and any(n.params[dyce_format.PADS])):
             total += dyce_format.node_macs(n, graph.shapes)
     return total

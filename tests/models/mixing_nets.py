@@ -5,7 +5,8 @@ transpose back added to the sequence), a Linear over the positions of
 x.flatten(2), ECA's Conv1d over a pooled vector's channels, a Conv1d
 (strided, dilated, grouped) over a flattened map's positions; and moves of
 values (models/converter/moves.py): nn.PixelUnshuffle, nn.PixelShuffle, a
-transpose of H and W, with GeM pooling (powers 3 and 1/3) after."""
+transpose of H and W, -inf padding before a max pool, padding by -0.5,
+with GeM pooling (powers 3 and 1/3) after."""
 
 import torch
 from torch import nn
@@ -37,6 +38,8 @@ class MixingOpsNet(nn.Module):
         c = self.conv1d(torch.relu(gated.flatten(2)))     # (1, 6, 8)
         z = nn.functional.pixel_shuffle(self.space(nn.functional.pixel_unshuffle(x, 2)), 2)
         z = z + z.transpose(2, 3)                          # (1, 2, 8, 8)
-        gem = nn.functional.avg_pool2d(z.clamp(min=1e-6).pow(3), (8, 8)).pow(1 / 3)
+        z = nn.functional.pad(z, (0, 1, 0, 1), value=-float("inf"))   # MaxPool2dSame
+        z = nn.functional.pad(nn.functional.max_pool2d(z, 3, 1), (1, 1, 1, 1), value=-0.5)
+        gem = nn.functional.avg_pool2d(z.clamp(min=1e-6).pow(3), (9, 9)).pow(1 / 3)
         feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1)]
         return self.fc(torch.cat(feats, 1))

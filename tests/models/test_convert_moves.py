@@ -16,6 +16,7 @@ import unittest
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,6 +71,20 @@ class ConvertMoves(unittest.TestCase):
         # and as channels of a Conv1d
         conv1d = nn.Conv1d(4, 2, 3).requires_grad_(False)
         self.matches(lambda y: conv1d(y.reshape(1, 4, 48)).flatten(1))
+
+    def test_constant_and_minus_infinity_padding(self):
+        """-inf padding before a max pool (timm's MaxPool2dSame) is the
+        pool's own padding; another constant pads x - v with zeros, plus v."""
+        ops = self.matches(lambda y: F.max_pool2d(F.pad(y, (0, 1, 0, 1), value=-float("inf")), 3, 2), 8)
+        self.assertEqual(ops, ["conv2d", "max_pool", "conv2d"])
+        self.matches(lambda y: F.pad(y, (1, 2, 0, 1), value=-1.5), 8)
+        for fn, needle in ((lambda y: F.pad(y, (1, 1, 1, 1), value=-float("inf")) + 1,
+                            "supported only before a max pool"),
+                           (lambda y: F.pad(y, (1, 1, 1, 1), value=float("nan")),
+                            "only constant, reflection and edge padding")):
+            with self.assertRaises(convert.ConvertError) as ctx:
+                convert_module(Moved(fn, 8), (1, 3, 6, 4))
+            self.assertIn(needle, str(ctx.exception))
 
     def test_moved_tensor_in_a_shape_dyce_cannot_hold(self):
         with self.assertRaises(convert.ConvertError) as ctx:
