@@ -6,6 +6,7 @@ import sys
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 
 class Tiny(nn.Module):
@@ -62,28 +63,54 @@ def small_cnn(num_classes, in_channels):
     return SmallCNN(num_classes, in_channels)
 
 
-class SizeBlock(nn.Module):
-    """A residual block whose forward unpacks x.size(): torch.fx cannot
-    trace it (a Proxy cannot be iterated), torch.onnx can."""
+class IterBlock(nn.Module):
+    """A residual block whose forward iterates over a tensor's chunks:
+    torch.fx cannot trace it (a Proxy cannot be iterated), torch.onnx can."""
 
     def __init__(self, c):
         super().__init__()
         self.conv = nn.Conv2d(c, c, 3, padding=1)
 
     def forward(self, x):
-        n, c, h, w = x.size()
-        return torch.relu(x + self.conv(x).view(n, c, h, w))
+        parts = [torch.relu(p) for p in torch.chunk(self.conv(x), 2, 1)]
+        return torch.relu(x + torch.cat(parts, 1))
 
 
-class SizeBlocks(nn.Module):
+class IterBlocks(nn.Module):
     def __init__(self, num_classes, in_channels):
         super().__init__()
         self.stem = nn.Conv2d(in_channels, 8, 3, padding=1)
-        self.blocks = nn.Sequential(SizeBlock(8), SizeBlock(8), SizeBlock(8))
+        self.blocks = nn.Sequential(IterBlock(8), IterBlock(8), IterBlock(8))
         self.fc = nn.Linear(8, num_classes)
 
     def forward(self, x):
         return self.fc(self.blocks(torch.relu(self.stem(x))).mean((2, 3)))
+
+
+class SizeReads(nn.Module):
+    """Sizes read from feature maps where numbers are needed, as older
+    CIFAR code and attention modules write them (ECA's Conv1d over the
+    channels, a pool over x.size()[2:], an upsample to y.shape[-2:], a
+    branch on x.size(1)): traced with the sizes as numbers."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, 16, 3, padding=1)
+        self.down = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        self.eca = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+        self.widen = nn.Conv2d(16, 24, 1)
+        self.fc = nn.Linear(24, num_classes)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        y = torch.relu(self.down(x))
+        y = F.interpolate(y, size=x.shape[-2:], mode="nearest")
+        b, c, _, _ = y.size()
+        g = F.avg_pool2d(y, y.size()[2:]).view(b, 1, c)
+        y = y * torch.sigmoid(self.eca(g)).view(b, c, 1, 1) + x
+        if y.size(1) != 24:
+            y = self.widen(y)
+        return self.fc(F.avg_pool2d(y, y.size()[2:]).view(y.size(0), -1))
 
 
 class DataDependent(Tiny):
@@ -97,8 +124,12 @@ class DataDependent(Tiny):
         return self.fc(x.mean((2, 3)))
 
 
-def size_blocks(num_classes, in_channels):
-    return SizeBlocks(num_classes, in_channels)
+def iter_blocks(num_classes, in_channels):
+    return IterBlocks(num_classes, in_channels)
+
+
+def size_reads(num_classes, in_channels):
+    return SizeReads(num_classes, in_channels)
 
 
 def data_dependent(num_classes, in_channels):

@@ -175,10 +175,11 @@ describe('models/build.py', () => {
   });
 
   test('blocks torch.fx cannot trace inside are kept whole: they end exit positions, and the package builds', () => {
-    const args = ['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:size_blocks`]; // (a)'s images
+    const args = ['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:iter_blocks`]; // (a)'s images
     const list = build([...args, '--list-exits']);
     assert.equal(list.code, 0, list.err);
-    for (const block of ['blocks.0', 'blocks.1', 'blocks.2']) assert.match(list.out, new RegExp(`ends .*${block.replace('.', '\\.')}`), list.out);
+    // Each block is one node (named as the block), ending itself.
+    for (const block of ['blocks.0', 'blocks.1', 'blocks.2']) assert.match(list.out, new RegExp(`^\\s*${block.replace('.', '\\.')}\\s+ends .*${block.replace('.', '\\.')}`, 'm'), list.out);
     mustBuild([...args, '--out', path.join(tmp, 'whole/p.dyce')]);
     assert.ok(readRecords(path.join(tmp, 'whole/p.records')).names.some((n) => n.startsWith('exit')));
   });
@@ -237,6 +238,12 @@ describe('models/build.py', () => {
   test('a forward that reads n, c, h, w = x.shape: traced (exits after its blocks), builds and matches PyTorch', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:shape_unpack`, '--out', path.join(tmp, 'unpack/p.dyce')]);
     assert.match(r.out, /exits after body\.0/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+  });
+
+  test('sizes read where numbers are needed (F.avg_pool2d(x, x.size()[2:]), F.interpolate to y.shape[-2:], ECA\'s Conv1d, if x.size(1) != c): traced with the sizes as numbers, builds and matches PyTorch on any batch', () => {
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:size_reads`, '--out', path.join(tmp, 'sizes/p.dyce')]);
+    assert.match(r.out, /exits after relu \(\d+ %\), add/);
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
