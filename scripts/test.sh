@@ -38,6 +38,8 @@ echo "== converter: elementwise ops (abs, sqrt, exp, log, reciprocal, max, min, 
 /usr/bin/python3 tests/models/test_convert_elementwise.py
 echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes of H and W, regroupings)"
 /usr/bin/python3 tests/models/test_convert_moves.py
+echo "== converter: weights computed in forward (standardised, spectral_norm, weight_norm) and einsum"
+/usr/bin/python3 tests/models/test_convert_weights.py
 
 echo "== ASan + UBSan CLI on every test model"
 for m in build/testmodels/*.dyce; do

@@ -83,8 +83,33 @@ def _elementwise(fn):
     return lambda lw, node, attrs: fn(*_values(lw, node))
 
 
+def _reduction(fn):
+    """ReduceMean / Sum / Max / Min / L2 of a constant (a weight
+    standardised in forward): axes from the attribute or, for ReduceSum,
+    the second input; none given: all."""
+    def fold(lw, node, attrs):
+        x = lw.const(node, 0)
+        axes = attrs.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = lw.const(node, 1).tolist()
+        if not axes and attrs.get("noop_with_empty_axes", 0):
+            return x
+        axis = None if not axes else tuple(int(a) % x.ndim for a in axes)
+        return np.asarray(fn(x, axis=axis, keepdims=bool(attrs.get("keepdims", 1))), x.dtype)
+    return fold
+
+
+def _l2(x, axis, keepdims):
+    return np.sqrt(np.sum(np.square(x), axis=axis, keepdims=keepdims))
+
+
+_REDUCE_ATTRS = {"axes", "keepdims", "noop_with_empty_axes"}
+
+
 # op type -> (evaluator(lw, node, attrs), allowed attribute names)
 FOLD = {
+    **{f"Reduce{name}": (_reduction(fn), _REDUCE_ATTRS) for name, fn in (
+        ("Mean", np.mean), ("Sum", np.sum), ("Max", np.max), ("Min", np.min), ("L2", _l2))},
     "Constant": (_fold_constant, {"value", "value_float", "value_floats",
                                   "value_int", "value_ints"}),
     "Shape": (lambda lw, node, attrs:
@@ -105,6 +130,7 @@ FOLD = {
     "Unsqueeze": (_fold_view, set()),
     "Transpose": (lambda lw, node, attrs: np.transpose(
         lw.const(node, 0), attrs.get("perm")), {"perm"}),
+    "MatMul": (_elementwise(np.matmul), set()),   # a weight computed in forward (spectral_norm)
     "Add": (_elementwise(np.add), set()),
     "Sub": (_elementwise(np.subtract), set()),
     "Mul": (_elementwise(np.multiply), set()),

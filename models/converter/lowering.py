@@ -170,6 +170,34 @@ def _lower_matmul(lw, node, attrs):
     _fully_connected(lw, node, x, w.T, None)
 
 
+def _lower_einsum(lw, node, attrs):
+    """torch.einsum of a feature map (or vector) and a constant matrix
+    over the channels ('bchw,oc->bohw', 'bc,co->bo'): a 1 x 1 convolution
+    (a fully connected layer); any other equation is refused."""
+    eq = attrs.get("equation", "").replace(" ", "")
+    if len(node.input) != 2 or "->" not in eq or "..." in eq:
+        fail(node, f"einsum '{eq}': only a tensor and a constant matrix")
+    (left, right), out = eq.split("->")[0].split(","), eq.split("->")[1]
+    if lw.is_const(node.input[0]):
+        node_inputs, (left, right) = (node.input[1], node.input[0]), (right, left)
+    else:
+        node_inputs = (node.input[0], node.input[1])
+    x, w = node_inputs[0], lw.const(node, list(node.input).index(node_inputs[1]))
+    shape = lw.shape(lw.tensor(node, list(node.input).index(x)))
+    ok = (len(left) in (2, 4) and len(right) == 2 and len(out) == len(left)
+          and left[1] in right and right.replace(left[1], "") == out[1]
+          and out[1] not in left and left[0] + left[2:] == out[0] + out[2:])
+    if not ok or len(shape) != len(left) or x in lw.last or x in lw.heads:
+        fail(node, f"einsum '{eq}': only a contraction of the channels of a "
+                    "(N, C, H, W) or (N, C) tensor with a constant matrix")
+    w = (w if right.index(left[1]) == 1 else w.T).astype(np.float32)   # (O, C)
+    if len(shape) == 2:
+        return _fully_connected(lw, node, x, w, None)
+    lw.emit(node, "conv2d", [x], (1, w.shape[0]) + tuple(shape[2:]),
+            weight=w.reshape(w.shape[0], 1, 1, w.shape[1]),
+            params=window_params((1, 1), (1, 1), (0, 0, 0, 0), DH=1, DW=1, GROUPS=1))
+
+
 def _fully_connected(lw, node, x, w, bias):
     shape = lw.shape(x)
     if len(shape) != 2 or w.ndim != 2 or w.shape[1] != shape[1]:
@@ -338,6 +366,7 @@ LOWER = {
     "Erf": (_lower_erf, _NO_ATTRS),
     "Gemm": (_lower_gemm, {"alpha", "beta", "transA", "transB"}),
     "MatMul": (_lower_matmul, _NO_ATTRS),
+    "Einsum": (_lower_einsum, {"equation"}),
     "BatchNormalization": (_lower_batchnorm, {"epsilon", "momentum",
                                               "training_mode"}),
     "Add": (elementwise.lower_binary, _NO_ATTRS),

@@ -103,6 +103,22 @@ def _attention_macs(query, key):
     return n * (2 * length * e * e + 2 * s * e * e + 2 * length * s * e)
 
 
+def _einsum_macs(args):
+    """torch.einsum of two tensors: one multiply-add per combination of
+    its indices (the converter takes the channel contraction of a map with
+    a matrix, a 1 x 1 convolution: the same count)."""
+    eq, *operands = args
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = list(operands[0])
+    inputs = eq.replace(" ", "").split("->")[0].split(",")
+    if len(operands) != 2 or len(inputs) != 2 or "..." in eq:
+        return 0
+    sizes = {}
+    for letters, t in zip(inputs, operands):
+        sizes.update(zip(letters, t.shape))
+    return int(math.prod(sizes.values()))
+
+
 class MacCounter(TorchFunctionMode):
     """Reports the MACs of every convolution, linear layer and product of
     two tensors run inside it (attention's q @ k^T and attn @ v, the
@@ -125,6 +141,8 @@ class MacCounter(TorchFunctionMode):
             self.report(out.numel() * _weight(args, kwargs).shape[1])
         elif func is nn.functional.multi_head_attention_forward:
             self.report(_attention_macs(args[0], args[1]))
+        elif func is torch.einsum:
+            self.report(_einsum_macs(args))
         elif func in _MATMULS and len(args) == 2 and all(
                 isinstance(a, torch.Tensor) and a.dim() >= 2 for a in args):
             self.report(out.numel() * args[0].shape[-1])

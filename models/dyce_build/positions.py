@@ -252,10 +252,13 @@ def trace(model, input_shape):
         tracer, graph, whole = _trace_graph(model.eval(), input_shape)
     except Exception as err:
         first = str(err).splitlines()[0]
-        why = ("a size read from a tensor (x.size(), x.shape) passed where "
-               "numbers are needed: use shape-free forms, e.g. "
-               "F.adaptive_avg_pool2d(x, 1), torch.flatten(x, 1)"
-               if "Proxy" in first else "no data-dependent control flow")
+        if "not installed as a submodule" in first:
+            why = "a module made inside forward, e.g. nn.ReLU()(x): make it in __init__"
+        elif "Proxy" in first:
+            why = ("a tensor's values used as Python numbers or iterated over "
+                   "(int(x.sum()), for t in x): write it with tensor ops")
+        else:
+            why = "no data-dependent control flow"
         raise BuildError(f"the backbone cannot be traced by torch.fx "
                          f"({type(err).__name__}: {first}); exits need a "
                          f"traceable forward ({why})") from None
