@@ -130,7 +130,9 @@ FOLD = {
     "Unsqueeze": (_fold_view, set()),
     "Transpose": (lambda lw, node, attrs: np.transpose(
         lw.const(node, 0), attrs.get("perm")), {"perm"}),
-    "MatMul": (_elementwise(np.matmul), set()),   # a weight computed in forward (spectral_norm)
+    "MatMul": (_elementwise(np.matmul), set()),
+    "Mod": (lambda lw, node, attrs: (np.fmod if attrs.get("fmod", 0) else np.mod)(
+        *_values(lw, node)), {"fmod"}),   # pad sizes from sizes (Swin)   # a weight computed in forward (spectral_norm)
     "Add": (_elementwise(np.add), set()),
     "Sub": (_elementwise(np.subtract), set()),
     "Mul": (_elementwise(np.multiply), set()),

@@ -17,7 +17,7 @@ from .common import fail
 TO_LAST, TO_FIRST = [0, 2, 3, 1], [0, 3, 1, 2]
 
 # ONNX ops that may read a channels-last view.
-ALLOWED = {"Shape", "Transpose", "MatMul", "Add", "Sub", "Neg", "Mul", "Div", "Erf", "Relu",
+ALLOWED = {"Shape", "Transpose", "MatMul", "Pad", "Add", "Sub", "Neg", "Mul", "Div", "Erf", "Relu",
            "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Tanh",
            "Elu", "Softplus", "Identity", "Dropout", "DyceGroupNorm"}
 
@@ -35,6 +35,8 @@ def check_inputs(lw, node):
             continue
         if node.op_type == "Conv" and name and len(lw.shape(name)) == 3:
             continue   # a Conv1d: lowering.py checks the order of its values
+        if node.op_type in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
+            continue   # regrouped: a move (moves.py)
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
                         "on it dyce takes only LayerNorm over the channels, Linear, "

@@ -75,7 +75,9 @@ def _lower_pad(lw, node, attrs):
     pads = [int(p) for p in lw.const(node, 1)]
     value = lw.const(node, 2, required=False)
     shape = lw.shape(x)
-    if attrs.get("mode", "constant") in ("reflect", "edge") and x not in lw.last:
+    if x in lw.last:
+        return _pad_last(lw, node, x, pads, value, attrs)
+    if attrs.get("mode", "constant") in ("reflect", "edge"):
         return pixels.lower_pad(lw, node, x, pads, attrs["mode"])
     v = 0.0 if value is None else float(np.asarray(value).ravel()[0])
     if attrs.get("mode", "constant") != "constant" or np.isnan(v) or v == np.inf:
@@ -99,6 +101,24 @@ def _lower_pad(lw, node, attrs):
     shifted = _step(lw, node, "shifted", "add", [x], shape, weight=np.array([-v]))
     padded = _step(lw, node, "padded", "pad", [shifted], out, **fields)
     lw.emit(node, "add", [padded], out, weight=np.array([v]))
+
+
+def _pad_last(lw, node, x, pads, value, attrs):
+    """Zero padding of H and W of a channels-last (1, H, W, C) view (Swin
+    pads its map to whole windows): the same dyce pad; none: x itself."""
+    shape = lw.shape(x)
+    v = 0.0 if value is None else float(np.asarray(value).ravel()[0])
+    if len(shape) != 4 or attrs.get("mode", "constant") != "constant" or v != 0.0 or \
+            pads[0] or pads[3] or pads[4] or pads[7] or min(pads) < 0:
+        fail(node, f"pads {pads} of a channels-last {shape} view: only zero "
+                    "padding of its H and W")
+    t, l, b, r = pads[1], pads[2], pads[5], pads[6]
+    if not (t or l or b or r):
+        return lw.make_alias(node, x, shape)
+    out = (1, shape[1] + t + b, shape[2] + l + r, shape[3])
+    lw.emit(node, "pad", [x], out, layout=out,
+            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r), weight=np.ones(shape[3]))
+    lw.last.add(node.output[0])
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):
@@ -299,6 +319,11 @@ def _lower_view(lw, node, attrs):
         moves.start(lw, node, x, lambda a: a.reshape(dst))
         return
     if attention.lower_view(lw, node, x, tuple(src), tuple(dst)):
+        return
+    if x in lw.last and tuple(dst) != tuple(src):
+        # a channels-last map regrouped (Swin's window partition): a move
+        if not moves.start(lw, node, x, lambda a: a.reshape(dst)):
+            fail(node, f"reshape of a channels-last {src} view to {dst}")
         return
     if nhwc(dst) is not None and nhwc(dst) == nhwc(src):
         lw.make_alias(node, x, dst)

@@ -72,6 +72,17 @@ class ConvertMoves(unittest.TestCase):
         conv1d = nn.Conv1d(4, 2, 3).requires_grad_(False)
         self.matches(lambda y: conv1d(y.reshape(1, 4, 48)).flatten(1))
 
+    def test_windows_of_a_channels_last_map(self):
+        """Swin's steps around its attention: a channels-last map padded to
+        whole windows, partitioned into windows (a batch of 4 windows of 9
+        tokens) and put back."""
+        def windows(y):
+            x = F.pad(y.permute(0, 2, 3, 1), (0, 0, 0, 2))            # (1, 6, 6, 8)
+            w = x.view(1, 2, 3, 2, 3, 8).permute(0, 1, 3, 2, 4, 5).reshape(4, 9, 8)
+            back = w.view(1, 2, 2, 3, 3, 8).permute(0, 1, 3, 2, 4, 5).reshape(1, 6, 6, 8)
+            return torch.relu(back).permute(0, 3, 1, 2)
+        self.matches(windows, 8)
+
     def test_constant_and_minus_infinity_padding(self):
         """-inf padding before a max pool (timm's MaxPool2dSame) is the
         pool's own padding; another constant pads x - v with zeros, plus v."""
