@@ -1,11 +1,13 @@
 """Datasets: an image folder or an IDX directory -> three in-memory splits.
 
 Image folder: DIR/train/<class>/*, DIR/test/<class>/*, optional DIR/val/
-(.png, .jpg, .jpeg, any size, gray or colour). Classes are the train class
-folders, sorted by name; files are sorted by name within a class, and a
-sample's `index` is its position in that order (class by class) — the order
-`dyce eval --data DIR` reads. Without DIR/val a validation split is carved
-from train with a fixed seed. IDX directory: train-/t10k- images and labels
+(or valid/, validation/); PNG and JPEG files, any size, gray or colour, at
+any depth inside a class folder. Classes are the train class folders,
+sorted by name; files are sorted by their path within a class (names
+compared as bytes, as strcmp does), and a sample's `index` is its position
+in that order (class by class) — the order `dyce eval --data DIR` reads.
+Without a val folder a validation split is carved from train with a fixed
+seed. IDX directory: train-/t10k- images and labels
 (gzip'd or not), as Debian's Fashion-MNIST ships them.
 
 Images are decoded and resized once (images.py) to uint8 (N, C, H, W) and
@@ -93,22 +95,53 @@ class Options:
 
 # ------------------------------------------------------------ image folders
 
+MAX_DEPTH = 8   # folders inside a class folder (src/cli/image_folder.c)
+
+
+def _visible(name):
+    """Entries read: not hidden (.DS_Store, ._* AppleDouble files) and not
+    a macOS archive's __MACOSX folder."""
+    return not name.startswith(".") and name != "__MACOSX"
+
+
+def _by_bytes(names):
+    """Sorted as `dyce eval` sorts (strcmp: the bytes of the names)."""
+    return sorted(names, key=os.fsencode)
+
+
 def _class_dirs(split_dir):
-    return sorted(d for d in os.listdir(split_dir)
-                  if os.path.isdir(os.path.join(split_dir, d))
-                  and not d.startswith("."))
+    return _by_bytes(d for d in os.listdir(split_dir)
+                     if _visible(d) and os.path.isdir(os.path.join(split_dir, d)))
 
 
 def _files(class_dir, skipped=None):
-    """The image files of a class folder, sorted; the other visible files
-    (not PNG / JPEG, e.g. a .webp among the .jpg files, a notes.txt) go to
-    `skipped` when given."""
-    names = sorted(f for f in os.listdir(class_dir) if not f.startswith("."))
+    """The image files under a class folder, at any depth (cat/batch1/x.jpg),
+    as paths relative to it ('/'-separated), sorted by their bytes; the
+    other visible files (a notes.txt, a Thumbs.db) go to `skipped` when
+    given. A file of an image format the engine cannot decode (.webp, .bmp)
+    is an error naming it."""
+    found, others, todo = [], [], [("", 0)]
+    while todo:
+        rel, depth = todo.pop()
+        for name in os.listdir(os.path.join(class_dir, rel) if rel else class_dir):
+            sub = f"{rel}/{name}" if rel else name
+            path = os.path.join(class_dir, sub)
+            if not _visible(name):
+                continue
+            if os.path.isdir(path):
+                if depth >= MAX_DEPTH:
+                    raise BuildError(f"{path}: folders nested more than {MAX_DEPTH} "
+                                     "deep in a class folder (a link to a parent?)")
+                todo.append((sub, depth + 1))
+            elif images.kind_of(name) == "image":
+                found.append(sub)   # a broken link too: reading it says why
+            elif images.kind_of(name) == "other":
+                raise BuildError(f"{path}: {images.other_format_refusal(name)}")
+            else:
+                others.append(path)
     if skipped is not None:
-        skipped += [os.path.join(class_dir, f) for f in names
-                    if not f.lower().endswith(images.EXTENSIONS)
-                    and os.path.isfile(os.path.join(class_dir, f))]
-    return [f for f in names if f.lower().endswith(images.EXTENSIONS)]
+        skipped += _by_bytes(others)
+    return _by_bytes(found)
 
 
 def scan_folder(root, split, classes=None, skipped=None):
@@ -119,6 +152,13 @@ def scan_folder(root, split, classes=None, skipped=None):
     if not found:
         raise BuildError(f"{split_dir}: no class folders (expected "
                          f"{split_dir}/<class>/<image files>)")
+    for name in found:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:   # a label must be text: say which folder
+            shown = os.fsencode(os.path.join(split_dir, name)).decode("utf-8", "backslashreplace")
+            raise BuildError(f"{shown}: a class folder whose name is not UTF-8 (class "
+                             "names are the package's labels, UTF-8 text); rename it") from None
     if classes is None:
         classes = found
     # folder names cannot hold '/': "T-shirt_top" is the class "T-shirt/top"
@@ -270,29 +310,43 @@ def _cache_key(root, opts, samples):
          opts.seed, opts.limit]).encode())
     for split, entries in samples.items():
         for path, k in entries:
-            st = os.stat(path)
+            try:
+                st = os.stat(path)
+            except OSError as err:   # e.g. a link to a file that is gone
+                raise BuildError(f"{path}: cannot read the image ({err.strerror})") from None
             h.update(f"{split}|{path}|{k}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 
+VAL_FOLDERS = ("val", "valid", "validation")   # as dyce eval reads them
+
+
 def folder_roles(root):
-    """{split: folder} of an image folder: train/ and test/, val/ if there
-    is one (else None: carved from train). ImageNet's layout, train/ and
-    val/ with no test/, tests on val/ and carves validation from train."""
-    has = {s: os.path.isdir(os.path.join(root, s)) for s in ("train", "val", "test")}
-    if not has["train"] or not (has["test"] or has["val"]):
+    """{split: folder} of an image folder: train/ and test/, val/ (or
+    valid/, validation/) if there is one (else None: carved from train).
+    ImageNet's layout, train/ and val/ with no test/ (Kaggle's train/ and
+    valid/), tests on val/ and carves validation from train."""
+    has = {s: os.path.isdir(os.path.join(root, s)) for s in ("train", "test")}
+    vals = [v for v in VAL_FOLDERS if os.path.isdir(os.path.join(root, v))]
+    if len(vals) > 1:
+        raise BuildError(f"{root}: both {vals[0]}/ and {vals[1]}/; keep one "
+                         "validation folder")
+    val = vals[0] if vals else None
+    if not has["train"] or not (has["test"] or val):
         missing = "train" if not has["train"] else "test"
         raise BuildError(f"{root}: no '{missing}' folder (expected "
                          f"{root}/train/<class>/… and {root}/test/<class>/…, "
                          "or train/ and val/)")
     if has["test"]:
-        return {"train": "train", "val": "val" if has["val"] else None, "test": "test"}
-    return {"train": "train", "val": None, "test": "val"}
+        return {"train": "train", "val": val, "test": "test"}
+    return {"train": "train", "val": None, "test": val}
 
 
 def test_split(root):
-    """The `dyce eval --split` naming the test images of `root`."""
-    return "test" if is_idx_dir(root) else folder_roles(root)["test"]
+    """The `dyce eval --split` naming the test images of `root`: test, or
+    val when a val folder holds them (ImageNet's layout)."""
+    return ("test" if is_idx_dir(root) or folder_roles(root)["test"] == "test"
+            else "val")
 
 
 def _folder_splits(root, opts, work):
@@ -303,7 +357,7 @@ def _folder_splits(root, opts, work):
     test, _ = scan_folder(root, roles["test"], classes, skipped)
     chosen = {"test": (test, np.arange(len(test)))}
     if roles["val"]:
-        val, _ = scan_folder(root, "val", classes, skipped)
+        val, _ = scan_folder(root, roles["val"], classes, skipped)
         chosen["val"] = (val, np.arange(len(val)))
         chosen["train"] = (train, np.arange(len(train)))
     else:
@@ -315,10 +369,11 @@ def _folder_splits(root, opts, work):
         chosen[name] = ([entries[i] for i in keep], index[keep])
     samples = {k: v[0] for k, v in chosen.items()}
     note = ""
-    if roles["test"] == "val":
-        note += " (no test/: val/ is the test split, validation carved from train/)"
+    if roles["test"] != "test":
+        note += (f" (no test/: {roles['test']}/ is the test split, validation "
+                 "carved from train/)")
     if skipped:
-        note += (f" ({len(skipped)} files skipped: not {', '.join(images.EXTENSIONS)}; "
+        note += (f" ({len(skipped)} files skipped: not images; "
                  f"e.g. {os.path.relpath(skipped[0], root)})")
     key = _cache_key(root, opts, samples)
     cache = os.path.join(work, f"data-{key}.npz")

@@ -24,7 +24,29 @@ engine's C decoder is checked against.
 import numpy as np
 from PIL import Image
 
-EXTENSIONS = (".png", ".jpg", ".jpeg")
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".jfif")
+# Image formats PIL reads but the engine's decoders (src/codec/) do not:
+# a file named so in a class folder is refused, not skipped (it is a sample
+# the user meant), by the build and by `dyce eval` alike
+# (src/cli/image_input.c keeps the same two lists).
+OTHER_FORMATS = (".bmp", ".dib", ".gif", ".webp", ".tif", ".tiff", ".heic",
+                 ".heif", ".avif", ".jp2", ".jxl", ".ico", ".tga", ".ppm",
+                 ".pgm", ".pbm", ".pnm", ".psd")
+
+
+def kind_of(name):
+    """'image' (PNG or JPEG by its extension, any case), 'other' (another
+    image format: refused) or None (not an image: skipped)."""
+    low = name.lower()
+    return ("image" if low.endswith(EXTENSIONS)
+            else "other" if low.endswith(OTHER_FORMATS) else None)
+
+
+def other_format_refusal(name):
+    """The reason a file of another image format is refused."""
+    ext = name[name.rfind("."):]
+    return (f"a {ext} image: dyce reads PNG and JPEG files only (the engine has "
+            f"no decoder for {ext[1:].upper()}); convert it to PNG")
 
 
 def read_rgba(path):
@@ -41,7 +63,7 @@ def read_rgba(path):
 def orientation(im):
     """A JPEG's EXIF orientation (1..8; 1 when it has none). PNG's eXIf
     chunk is not read, by the engine's decoder either."""
-    if im.format != "JPEG":
+    if im.format not in ("JPEG", "MPO"):
         return 1
     value = im.getexif().get(0x0112, 1)
     return value if value in range(1, 9) else 1
@@ -70,7 +92,10 @@ def _check_decodable(im):
     reasons, so that a folder fails when it is read, not after training when
     `dyce eval` meets the file (and PIL's own conversions of these are not
     the 8-bit values the engine would see)."""
-    if im.format == "JPEG" and im.mode == "CMYK":
+    if im.format not in ("PNG", "JPEG", "MPO"):   # MPO: a JPEG with more frames
+        raise ValueError(f"a {im.format} file (named as PNG or JPEG): dyce reads "
+                         "PNG and JPEG files only; convert it to PNG")
+    if im.format in ("JPEG", "MPO") and im.mode == "CMYK":
         raise ValueError("JPEG: CMYK or YCCK colour is not supported (nor by "
                          "dyce eval); save the image as RGB")
     if im.format == "PNG" and im.mode in ("I", "I;16", "I;16B", "F"):

@@ -29,10 +29,14 @@ int dataset_is_image_folder(const char *dir);
  * is no test/ (ImageNet's train/ + val/ layout), as models/build.py reads it. */
 const char *dataset_test_folder(const char *dir);
 
-/* An image folder's split: DIR/<split>, or DIR/train for "val" when there
- * is no DIR/val (records then index the train folder). Class folders are
- * sorted by name, files by name within a class: that order is the sample
- * index. A class folder matches the model's label of the same name, '_'
+/* An image folder's split: DIR/<split> ("val": DIR/val, DIR/valid or
+ * DIR/validation, more than one an error), or DIR/train for "val" when
+ * there is none (records then index the train folder). Class folders are
+ * sorted by name; a class's PNG and JPEG files, at any depth under its
+ * folder, by their path under it: that order is the sample index. Names
+ * starting with '.' and __MACOSX folders are ignored, other image formats
+ * (.webp, .bmp, ...) and empty class folders are errors, other files are
+ * skipped with a note on stderr (models/dyce_build/data.py's rules). A class folder matches the model's label of the same name, '_'
  * in the folder name standing for '/' in the label; without labels in the
  * package, classes are numbered in folder order. Prints why on failure. */
 int dataset_load_images(const char *dir, const char *split,

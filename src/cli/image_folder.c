@@ -38,39 +38,93 @@ static int is_dir(const char *path) {
   return d != NULL;
 }
 
-/* Entries of `dir` (not starting with '.'), sorted by name (byte order,
- * which for UTF-8 is Python's code-point order); directories only when
- * `dirs`, else image files only. Returns 0, or prints why. */
-static int list(const char *dir, int dirs, names *out) {
+/* Appends a copy of `name`; 1 (after printing why) when out of memory. */
+static int names_add(names *l, const char *name) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    char **v = realloc(l->v, sizeof(char *) * cap);
+    if (!v) return cli_error("out of memory listing %s", name);
+    l->v = v;
+    l->cap = cap;
+  }
+  if (!(l->v[l->n] = strdup(name))) return cli_error("out of memory listing %s", name);
+  l->n++;
+  return CLI_OK;
+}
+
+/* Entries read: not hidden (.DS_Store, ._* AppleDouble files), not a
+ * macOS archive's __MACOSX folder (models/dyce_build/data.py `_visible`). */
+static int visible(const char *name) {
+  return name[0] != '.' && strcmp(name, "__MACOSX") != 0;
+}
+
+/* Folders inside a class folder, at most (data.py MAX_DEPTH). */
+#define MAX_DEPTH 8
+
+/* Files not read (not images) while listing a split, for the note. */
+typedef struct skipped {
+  size_t n;
+  char first[4096];
+} skipped;
+
+/* The class folders of `dir`, sorted by name (byte order, as data.py). */
+static int list_dirs(const char *dir, names *out) {
   memset(out, 0, sizeof *out);
   DIR *d = opendir(dir);
   if (!d) return cli_error("%s: cannot open the folder", dir);
   struct dirent *e;
   char path[4096];
   int rc = CLI_OK;
-  while (rc == CLI_OK && (e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    if ((rc = join(path, sizeof path, dir, e->d_name))) break;
-    if (dirs ? !is_dir(path) : (!image_path_is_image(e->d_name) || is_dir(path))) continue;
-    if (out->n == out->cap) {
-      size_t cap = out->cap ? 2 * out->cap : 64;
-      char **v = realloc(out->v, sizeof(char *) * cap);
-      if (!v) {
-        rc = cli_error("out of memory listing %s", dir);
-        break;
-      }
-      out->v = v;
-      out->cap = cap;
-    }
-    if (!(out->v[out->n] = strdup(e->d_name))) {
-      rc = cli_error("out of memory listing %s", dir);
-      break;
-    }
-    out->n++;
-  }
+  while (rc == CLI_OK && (e = readdir(d)))
+    if (visible(e->d_name) && !(rc = join(path, sizeof path, dir, e->d_name)) && is_dir(path))
+      rc = names_add(out, e->d_name);
   closedir(d);
   if (rc) names_free(out);
   else if (out->n) qsort(out->v, out->n, sizeof(char *), by_name);
+  return rc;
+}
+
+/* Adds the image files under root/rel (rel "" for root itself) at any
+ * depth to `out`, as '/'-separated paths relative to root; a file of
+ * another image format is an error naming it, other files are counted in
+ * `skip`. Unsorted. Returns 0, or prints why. */
+static int list_files(const char *root, const char *rel, int depth, names *out,
+                      skipped *skip) {
+  enum { N = 4096 }; /* on the heap: the recursion stays small on WASI's stack */
+  struct paths { char dir[N], sub[N], path[N]; } *b = malloc(sizeof *b);
+  if (!b) return cli_error("out of memory listing %s", root);
+  char *dir = b->dir, *sub = b->sub, *path = b->path;
+  DIR *d = join(dir, N, root, rel) ? NULL : opendir(*rel ? dir : root);
+  if (!d) {
+    int rc = cli_error("%s: cannot open the folder", *rel ? dir : root);
+    free(b);
+    return rc;
+  }
+  struct dirent *e;
+  int rc = CLI_OK;
+  while (rc == CLI_OK && (e = readdir(d))) {
+    if (!visible(e->d_name)) continue;
+    if (*rel ? (rc = join(sub, N, rel, e->d_name))
+             : (size_t)snprintf(sub, N, "%s", e->d_name) >= N)
+      rc = cli_error("%s/%s: path too long", root, e->d_name);
+    if (rc || (rc = join(path, N, root, sub))) break;
+    int kind = image_path_kind(e->d_name);
+    if (is_dir(path)) {
+      rc = depth < MAX_DEPTH ? list_files(root, sub, depth + 1, out, skip)
+                             : cli_error("%s: folders nested more than %d deep in a class "
+                                         "folder (a link to a parent?)", path, MAX_DEPTH);
+    } else if (kind == IMAGE_PATH_IMAGE) { /* a broken link too: reading it says why */
+      rc = names_add(out, sub);
+    } else if (kind == IMAGE_PATH_OTHER) {
+      char why[300];
+      image_other_format_refusal(e->d_name, why, sizeof why);
+      rc = cli_error("%s: %s", path, why);
+    } else if (skip->n++ == 0) {
+      snprintf(skip->first, sizeof skip->first, "%s", path);
+    }
+  }
+  closedir(d);
+  free(b);
   return rc;
 }
 
@@ -80,12 +134,28 @@ static int has_folder(const char *dir, const char *name) {
   return snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path && is_dir(path);
 }
 
+/* The validation folder of DIR: val/, valid/ or validation/ (data.py
+ * VAL_FOLDERS), NULL when none; *several when more than one exists. */
+static const char *val_folder(const char *dir, int *several) {
+  static const char *const names_[] = {"val", "valid", "validation"};
+  const char *found = NULL;
+  *several = 0;
+  for (int i = 0; i < 3; i++)
+    if (has_folder(dir, names_[i])) {
+      if (found) *several = 1;
+      else found = names_[i];
+    }
+  return found;
+}
+
 const char *dataset_test_folder(const char *dir) {
-  return !has_folder(dir, "test") && has_folder(dir, "val") ? "val" : "test";
+  int several;
+  return !has_folder(dir, "test") && val_folder(dir, &several) ? "val" : "test";
 }
 
 int dataset_is_image_folder(const char *dir) {
-  return has_folder(dir, "train") || has_folder(dir, "val") || has_folder(dir, "test");
+  int several;
+  return has_folder(dir, "train") || has_folder(dir, "test") || val_folder(dir, &several);
 }
 
 /* Labels sorted for lookup: the label itself, or with '/' as '_'. */
@@ -125,22 +195,68 @@ static const label_key *find_key(const label_key *k, size_t n, const char *name)
   return n ? bsearch(&want, k, n, sizeof *k, by_key) : NULL;
 }
 
+/* DIR/<folder> of a split: "val" is val/, valid/ or validation/, or
+ * train/ when there is none (a validation split carved from train). */
+static int split_root(const char *dir, const char *split, dataset *out, char *root,
+                      size_t size) {
+  int several;
+  const char *val = val_folder(dir, &several), *folder = split;
+  if (several)
+    return cli_error("%s: more than one of val/, valid/ and validation/; keep one "
+                     "validation folder", dir);
+  out->part = split;
+  if (strcmp(split, "val") == 0) {
+    folder = val ? val : "train";
+    if (!val) out->part = "train";
+  }
+  if (join(root, size, dir, folder)) return CLI_FAIL;
+  if (!is_dir(root)) return cli_error("%s: no such folder (an image folder holds "
+                                      "DIR/<split>/<class>/<image files>)", root);
+  return CLI_OK;
+}
+
+/* Appends the image files of class folder `path` (sorted by their path
+ * under it) with `label` to `out`. */
+static int add_class(const char *path, uint32_t label, dataset *out, size_t *cap,
+                     skipped *skip) {
+  names files = {0};
+  int rc = list_files(path, "", 0, &files, skip);
+  if (!rc && !files.n) rc = cli_error("%s: empty class folder (no PNG or JPEG files)", path);
+  if (!rc) qsort(files.v, files.n, sizeof(char *), by_name);
+  for (size_t f = 0; !rc && f < files.n; f++) {
+    if (out->count == *cap) {
+      *cap = *cap ? 2 * *cap : 256;
+      char **p = realloc(out->paths, sizeof(char *) * *cap);
+      uint32_t *l = p ? realloc(out->labels, sizeof(uint32_t) * *cap) : NULL;
+      if (p) out->paths = p;
+      if (l) out->labels = l;
+      if (!p || !l) {
+        rc = cli_error("out of memory listing %s", path);
+        break;
+      }
+    }
+    size_t len = strlen(path) + strlen(files.v[f]) + 2;
+    if (!(out->paths[out->count] = malloc(len))) {
+      rc = cli_error("out of memory listing %s", path);
+      break;
+    }
+    snprintf(out->paths[out->count], len, "%s/%s", path, files.v[f]);
+    out->labels[out->count++] = label;
+  }
+  names_free(&files);
+  return rc;
+}
+
 int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
                         dataset *out) {
   memset(out, 0, sizeof *out);
   char root[4096], path[4096];
-  out->part = split;
-  if (join(root, sizeof root, dir, split)) return CLI_FAIL;
-  if (!is_dir(root) && strcmp(split, "val") == 0) {
-    out->part = "train"; /* a validation split carved from train */
-    if (join(root, sizeof root, dir, "train")) return CLI_FAIL;
-  }
-  if (!is_dir(root)) return cli_error("%s: no such folder (an image folder holds "
-                                      "DIR/<split>/<class>/<image files>)", root);
-  names classes = {0}, files = {0};
+  if (split_root(dir, split, out, root, sizeof root)) return CLI_FAIL;
+  names classes = {0};
+  skipped skip = {0};
   size_t nl = 0, cap = 0;
   label_key *exact = label_keys(m, 0, &nl), *folded = label_keys(m, 1, &nl);
-  int rc = (!exact || !folded) ? cli_error("out of memory") : list(root, 1, &classes);
+  int rc = (!exact || !folded) ? cli_error("out of memory") : list_dirs(root, &classes);
   if (!rc && !classes.n) rc = cli_error("%s: no class folders", root);
   for (size_t c = 0; !rc && c < classes.n; c++) {
     uint32_t label = (uint32_t)c;
@@ -155,31 +271,12 @@ int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
       }
       label = k->index;
     }
-    if ((rc = join(path, sizeof path, root, classes.v[c])) || (rc = list(path, 0, &files)))
-      break;
-    for (size_t f = 0; !rc && f < files.n; f++) {
-      if (out->count == cap) {
-        cap = cap ? 2 * cap : 256;
-        char **p = realloc(out->paths, sizeof(char *) * cap);
-        uint32_t *l = p ? realloc(out->labels, sizeof(uint32_t) * cap) : NULL;
-        if (p) out->paths = p;
-        if (l) out->labels = l;
-        if (!p || !l) {
-          rc = cli_error("out of memory listing %s", root);
-          break;
-        }
-      }
-      size_t len = strlen(path) + strlen(files.v[f]) + 2;
-      if (!(out->paths[out->count] = malloc(len))) {
-        rc = cli_error("out of memory listing %s", root);
-        break;
-      }
-      snprintf(out->paths[out->count], len, "%s/%s", path, files.v[f]);
-      out->labels[out->count++] = label;
-    }
-    names_free(&files);
+    if (!(rc = join(path, sizeof path, root, classes.v[c])))
+      rc = add_class(path, label, out, &cap, &skip);
   }
-  if (!rc && !out->count) rc = cli_error("%s: no .png, .jpg or .jpeg files", root);
+  if (!rc && skip.n)
+    fprintf(stderr, "dyce: note: %zu file%s under %s %s not images (e.g. %s); not read\n",
+            skip.n, skip.n == 1 ? "" : "s", root, skip.n == 1 ? "is" : "are", skip.first);
   names_free(&classes);
   keys_free(exact, nl);
   keys_free(folded, nl);

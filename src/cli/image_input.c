@@ -11,17 +11,39 @@
 #include "cli.h"
 #include "dataset.h"
 
+/* 1 when `path` ends in `ext` (lower case), in any case. */
+static int ends_with(const char *path, const char *ext) {
+  size_t n = strlen(path), k = strlen(ext), i = 0;
+  if (n <= k) return 0;
+  while (i < k && tolower((unsigned char)path[n - k + i]) == ext[i]) i++;
+  return i == k;
+}
+
+/* The two lists of models/dyce_build/images.py: EXTENSIONS, OTHER_FORMATS. */
+static const char *const images[] = {".png", ".jpg", ".jpeg", ".jpe", ".jfif"};
+static const char *const others[] = {".bmp", ".dib", ".gif", ".webp", ".tif", ".tiff",
+                                     ".heic", ".heif", ".avif", ".jp2", ".jxl", ".ico",
+                                     ".tga", ".ppm", ".pgm", ".pbm", ".pnm", ".psd"};
+
+int image_path_kind(const char *path) {
+  for (size_t e = 0; e < sizeof images / sizeof *images; e++)
+    if (ends_with(path, images[e])) return IMAGE_PATH_IMAGE;
+  for (size_t e = 0; e < sizeof others / sizeof *others; e++)
+    if (ends_with(path, others[e])) return IMAGE_PATH_OTHER;
+  return IMAGE_PATH_NONE;
+}
+
 int image_path_is_image(const char *path) {
-  static const char *const ext[3] = {".png", ".jpg", ".jpeg"};
-  size_t n = strlen(path);
-  for (int e = 0; e < 3; e++) {
-    size_t k = strlen(ext[e]);
-    if (n <= k) continue;
-    size_t i = 0;
-    while (i < k && tolower((unsigned char)path[n - k + i]) == ext[e][i]) i++;
-    if (i == k) return 1;
-  }
-  return 0;
+  return image_path_kind(path) == IMAGE_PATH_IMAGE;
+}
+
+void image_other_format_refusal(const char *path, char *why, size_t why_size) {
+  const char *dot = strrchr(path, '.');
+  char upper[8] = {0};
+  for (size_t i = 0; dot && dot[i + 1] && i + 1 < sizeof upper; i++)
+    upper[i] = (char)toupper((unsigned char)dot[i + 1]);
+  snprintf(why, why_size, "a %s image: dyce reads PNG and JPEG files only (the engine has "
+           "no decoder for %s); convert it to PNG", dot ? dot : "", upper);
 }
 
 /* Sparse resampling weights: output o reads `count[o]` source pixels from

@@ -15,8 +15,18 @@
 /* Largest image decoded: 2^26 pixels (8192 x 8192). */
 #define IMAGE_MAX_PIXELS ((size_t)1 << 26)
 
-/* 1 when `path` ends in .png, .jpg or .jpeg (any case). */
+/* What a file name says (any case): PNG or JPEG (.png, .jpg, .jpeg, .jpe,
+ * .jfif: read, the decoder chosen by the file's signature), another image
+ * format PIL reads but the engine does not decode (.webp, .bmp, .gif,
+ * .tif, ...: refused, never skipped), or not an image (skipped). The same
+ * lists as models/dyce_build/images.py. */
+enum { IMAGE_PATH_NONE = 0, IMAGE_PATH_IMAGE = 1, IMAGE_PATH_OTHER = 2 };
+int image_path_kind(const char *path);
+/* 1 when image_path_kind is IMAGE_PATH_IMAGE. */
 int image_path_is_image(const char *path);
+/* The reason a file of another image format is refused (as images.py's
+ * other_format_refusal). */
+void image_other_format_refusal(const char *path, char *why, size_t why_size);
 
 /* The model input of a decoded image: x holds channels * height * width
  * floats, NCHW. Returns 0, or non-zero with a reason in `why`. */
