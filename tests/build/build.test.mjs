@@ -65,7 +65,7 @@ describe('models/build.py', () => {
     fs.writeFileSync(path.join(data, 'train', cls, 'notes.txt'), 'x');
     const out = path.join(tmp, 'a/fm.dyce');
     const r = mustBuild(['--data', data, '--backbone', 'torchvision:resnet18', '--out', out, '--int8']);
-    assert.match(r.out, new RegExp(`1 files skipped: not \\.png, \\.jpg, \\.jpeg; e\\.g\\. train/${cls}/notes\\.txt`));
+    assert.match(r.out, new RegExp(`1 files skipped: not images; e\\.g\\. train/${cls}/notes\\.txt`));
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
     const rep = readJson(path.join(tmp, 'a/fm.report.json'));
     assert.equal(rep.meta.classes, 10);
@@ -346,6 +346,48 @@ except BuildError as err:
     assert.ok(configs.length >= 2, configs.join('\n'));
   });
 
+  test('(e) a folder as users bring them (files in subfolders, .PNG, junk files, __MACOSX, a link, valid/, class names with spaces, digits, accents): the build and the engine (native, WASI) read the same samples in the same order, and refuse the same files', () => {
+    const data = path.join(tmp, 'quirky');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'quirky', data]).code, 0);
+    const out = path.join(tmp, 'e/q.dyce');
+    const r = mustBuild(['--data', data, '--backbone', `${BACKBONES}:small_cnn`, '--out', out]);
+    assert.match(r.out, /data: images \(90 files skipped: not images; e\.g\. [^)]*\), 10 classes, input 1x28x28, train 48 val 48 test 48/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const cli = (kind, args) => (kind === 'native' ? run(DYCE, args) : run(process.execPath, [path.join(root, 'wasm/dyce-wasi.mjs'), ...args]));
+    const graphs = JSON.parse(run(DYCE, ['info', out, '--json']).out).graphs.map((g) => g.name).filter((g) => /^(saver\d|exit|head)/.test(g));
+    // Every graph's predictions on every test and valid/ sample are PyTorch's
+    // (the records), so the engine reads the samples in the build's order.
+    for (const [kind, split, names] of [['native', 'test', graphs], ['native', 'val', graphs], ['wasi', 'test', graphs.filter((g, i) => i % 4 === 0)], ['wasi', 'val', ['head']]]) {
+      for (const graph of names) {
+        const e = cli(kind, ['eval', out, '--data', data, '--split', split, '--graph', graph, '--json']);
+        const what = `${kind} ${split} ${graph}`;
+        assert.equal(e.code, 0, `${what}: ${e.err}`);
+        assert.match(e.err, new RegExp(`note: 30 files under .*${split === 'val' ? 'valid' : 'test'} are not images`), what);
+        const j = JSON.parse(e.out);
+        assert.deepEqual([j.n, j.compared, j.agreement], [48, 48, 1], `${what}: ${e.out}`);
+      }
+    }
+    // What the build refuses (d), the engine refuses too: one line naming it.
+    const refused = [
+      ['a .webp file', (d) => fs.writeFileSync(path.join(d, 'test/Dress/photo.webp'), 'x'), /test\/Dress\/photo\.webp: a \.webp image: dyce reads PNG and JPEG files only/],
+      ['a link to a parent folder', (d) => fs.symlinkSync('..', path.join(d, 'test/Dress/up')), /test\/Dress\/up\/.*: folders nested more than 8 deep in a class folder/],
+      ['val/ beside valid/', (d) => fs.mkdirSync(path.join(d, 'val')), /more than one of val\/, valid\/ and validation\/; keep one/],
+      ['a link to nothing', (d) => fs.symlinkSync('/nonexistent/x.png', path.join(d, 'test/Dress/zz.png')), /test\/Dress\/zz\.png: No such file or directory/],
+    ];
+    for (const [what, spoil, pattern] of refused) {
+      const d = path.join(tmp, `e-${what.replace(/\W+/g, '-')}`);
+      fs.cpSync(data, d, { recursive: true, verbatimSymlinks: true });
+      spoil(d);
+      for (const kind of ['native', 'wasi']) {
+        const e = cli(kind, ['eval', out, '--data', d]);
+        assert.equal(e.code, 1, `${kind} ${what}: ${e.out}`);
+        const lines = e.err.trim().split('\n').filter((l) => l.startsWith('dyce: error:'));
+        assert.equal(lines.length, 1, e.err);
+        assert.match(lines[0], pattern, `${kind} ${what}`);
+      }
+    }
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
@@ -358,6 +400,12 @@ except BuildError as err:
       ['an unreadable image', ['--data', 'bad/corrupt', '--backbone', 'B:tiny'], /broken\.png: cannot read the image/],
       ['a CMYK JPEG (PIL reads it, the engine does not)', ['--data', 'bad/cmyk', '--backbone', 'B:tiny'], /print\.jpg: cannot read the image \(JPEG: CMYK or YCCK colour is not supported/],
       ['a 16-bit gray PNG', ['--data', 'bad/deep', '--backbone', 'B:tiny'], /scan\.png: cannot read the image \(PNG: 16-bit gray is not supported/],
+      ['a .webp file (PIL reads it, the engine does not): refused, not skipped', ['--data', 'bad/webp', '--backbone', 'B:tiny'], /test\/a\/photo\.webp: a \.webp image: dyce reads PNG and JPEG files only \(the engine has no decoder for WEBP\)/],
+      ['a GIF named .png', ['--data', 'bad/disguised', '--backbone', 'B:tiny'], /train\/a\/0\.png: cannot read the image \(a GIF file \(named as PNG or JPEG\)/],
+      ['both val/ and valid/', ['--data', 'bad/twovals', '--backbone', 'B:tiny'], /bad\/twovals: both val\/ and valid\/; keep one validation folder/],
+      ['a link to a parent folder in a class folder', ['--data', 'bad/loop', '--backbone', 'B:tiny'], /train\/b\/up\/.*: folders nested more than 8 deep in a class folder/],
+      ['a link to nothing', ['--data', 'bad/dangling', '--backbone', 'B:tiny'], /test\/b\/zz\.png: cannot read the image \(No such file or directory\)/],
+      ['a class folder name that is not UTF-8', ['--data', 'bad/latin1', '--backbone', 'B:tiny'], /train\/b\\xe9: a class folder whose name is not UTF-8/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],

@@ -3,6 +3,7 @@
     /usr/bin/python3 tests/build/make_data.py fmnist DIR [PER_CLASS_TRAIN PER_CLASS_TEST]
     /usr/bin/python3 tests/build/make_data.py imagenet DIR
     /usr/bin/python3 tests/build/make_data.py bad DIR
+    /usr/bin/python3 tests/build/make_data.py quirky DIR
 
 fmnist: real Fashion-MNIST images (Debian's dataset-fashion-mnist) written
 as 8-bit gray PNG files, DIR/{train,test}/<label>/<index>.png ('/' in a
@@ -10,11 +11,15 @@ label becomes '_'). imagenet: synthetic images shaped like ImageNet — RGB
 and RGBA PNG and JPEG files of several sizes (resized to --size 224 by the
 build), in 12 of 1 000 classes named in DIR/labels.txt; they are noise and
 shapes, for the mechanics (1 000 logits, 224x224x3 tensors), not accuracy.
-bad: one folder per bad-input case.
+bad: one folder per bad-input case. quirky: Fashion-MNIST PNG files as a
+user's folder holds them (docs/MODELS.md "What an image folder may hold"):
+files in subfolders of a class folder, .PNG, junk files, __MACOSX, a link,
+Kaggle's valid/, class names with spaces, digits and non-ASCII letters.
 """
 
 import gzip
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -104,6 +109,47 @@ def bad(root):
     deep = folder("deep")
     Image.fromarray(rng.integers(0, 65535, (16, 16), dtype=np.uint16)).save(
         os.path.join(deep, "train", "b", "scan.png"))
+    # image formats PIL reads and the engine does not: refused, not skipped
+    webp = folder("webp")
+    Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8), "L").save(
+        os.path.join(webp, "test", "a", "photo.webp"))
+    disguised = folder("disguised")
+    Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8), "L").save(
+        os.path.join(disguised, "train", "a", "0.png"), format="GIF")
+    vals = folder("twovals")
+    for v in ("val", "valid"):
+        shutil.copytree(os.path.join(vals, "test"), os.path.join(vals, v))
+    os.symlink("..", os.path.join(folder("loop"), "train", "b", "up"))
+    os.symlink("/nonexistent/x.png", os.path.join(folder("dangling"), "test", "b", "zz.png"))
+    latin = folder("latin1")
+    os.rename(os.path.join(latin, "train", "b"), os.fsencode(os.path.join(latin, "train")) + b"/b\xe9")
+
+
+def quirky(root):
+    """Fashion-MNIST PNG files in a folder as users bring them."""
+    fmnist(root, 6, 4)
+    rename = {"Coat": "10 Mäntel", "Bag": "2 bags", "Sneaker": "Éclair"}
+    for split in ("train", "test"):
+        for a, b in rename.items():
+            os.rename(os.path.join(root, split, a), os.path.join(root, split, b))
+    shutil.copytree(os.path.join(root, "test"), os.path.join(root, "valid"))
+    for split in ("train", "valid", "test"):
+        for k, c in enumerate(sorted(os.listdir(os.path.join(root, split)))):
+            d = os.path.join(root, split, c)
+            names = sorted(os.listdir(d))
+            os.makedirs(os.path.join(d, "batch1", "é"))
+            os.rename(os.path.join(d, names[0]), os.path.join(d, "batch1", names[0]))
+            os.rename(os.path.join(d, names[1]), os.path.join(d, "batch1", "é", names[1]))
+            os.rename(os.path.join(d, names[2]), os.path.join(d, names[2][:-4] + ".PNG"))
+            os.rename(os.path.join(d, names[3]), os.path.join(d, "z" + names[3]))
+            os.symlink("z" + names[3], os.path.join(d, "batch1-" + names[3]))
+            for junk in (".DS_Store", "Thumbs.db", "desktop.ini", "README.txt", "._0.png"):
+                with open(os.path.join(d, junk), "wb") as f:
+                    f.write(b"not an image")
+        os.makedirs(os.path.join(root, split, "__MACOSX", "Bag"))
+        with open(os.path.join(root, split, "__MACOSX", "Bag", "._1.png"), "wb") as f:
+            f.write(b"\0\5\26\7")
+    os.makedirs(os.path.join(root, "__MACOSX", "train"))
 
 
 if __name__ == "__main__":
@@ -115,5 +161,7 @@ if __name__ == "__main__":
         imagenet(root)
     elif kind == "bad":
         bad(root)
+    elif kind == "quirky":
+        quirky(root)
     else:
         sys.exit(f"unknown kind {kind}")
