@@ -1,5 +1,6 @@
-// The demo: streams Fashion-MNIST test images (or the camera) through the
-// model at a target frame rate, lets the governor pick the configuration
+// The demo: streams Fashion-MNIST test images (or the camera, or the
+// visitor's own pictures) through the model — the shipped package, or one
+// the visitor opens — at a target frame rate, lets the governor pick the configuration
 // and the thread count from frame times, battery, CPU pressure and the
 // user's switches, and shows what happened. URL options (mostly for tests):
 //   ?runner=worker|main   where inference runs (default: a Worker)
@@ -16,8 +17,9 @@ import { watchDevice } from '../wasm/signals.mjs';
 import { loadInWorker } from '../wasm/worker-client.mjs';
 import { startCamera } from './camera.mjs';
 import { drawExits, FrameChart, ParetoChart } from './charts.mjs';
-import { loadTestSet, sampleImage } from './dataset.mjs';
+import { LABELS, loadTestSet, sampleImage } from './dataset.mjs';
 import { Pacer } from './pacer.mjs';
+import { decodePicture, drawPicture, listPictures } from './pictures.mjs';
 import { LiveStats } from './stats.mjs';
 import * as view from './view.mjs';
 
@@ -38,9 +40,16 @@ const $ = (id) => document.getElementById(id);
 /**
  * Loads the first package that exists and ships configurations: ?model=,
  * else the shipped one, else the smoke-trained one (the shipped package
- * has no configurations until `dyce search` has written them).
+ * has no configurations until `dyce search` has written them); or the
+ * package file the visitor opened.
  */
-async function loadModel(runner, options) {
+async function loadModel(runner, options, file = null) {
+  if (file) {
+    const model = await runner(file, options);
+    if (model.configs.length) return { model, url: new URL(`file:${file.name}`), bytes: file.size };
+    await model.dispose();
+    throw new Error(`${file.name} has no configurations (models/build.py writes them; dyce search adds them)`);
+  }
   const candidates = params.get('model') ? [params.get('model')] : MODELS;
   for (const candidate of candidates) {
     const url = new URL(candidate, location.href);
@@ -109,7 +118,14 @@ class Demo {
     const use = (params.get('signals') ?? 'battery,pressure').split(',');
     this.device = watchDevice((snapshot) => this.onDevice(snapshot), { use });
     this.picture = $('picture').getContext('2d');
-    this.bindControls();
+    this.pictures = []; // the visitor's (pictures.mjs)
+    // The test images' true labels hold for a package of Fashion-MNIST's labels only.
+    this.setLabels = model.labels.length === LABELS.length && LABELS.every((l, i) =>
+      model.labels[i].replaceAll('/', '_') === l.replaceAll('/', '_'));
+    Object.assign($('picture'), { width: model.input.width, height: model.input.height });
+    $('events').replaceChildren();
+    $('fps').value = String(this.pacer.fps);
+    $('fps-value').textContent = String(this.pacer.fps);
     view.fillConfigChoices(model.configs);
     view.showDevice(this.device.snapshot, false);
     view.showRuntime(`${this.runner === 'worker' ? 'in a Worker' : 'on the main thread'}, wasm ${model.variant}; ${modelUrl.pathname.split('/').pop()}, ${model.configs.length} configurations`);
@@ -119,22 +135,39 @@ class Demo {
     return (1000 / this.pacer.fps) * BUDGET_SHARE;
   }
 
-  bindControls() {
-    $('fps').value = String(this.pacer.fps);
-    $('fps-value').textContent = String(this.pacer.fps);
-    $('fps').addEventListener('input', () => {
-      this.pacer.fps = Number($('fps').value);
-      $('fps-value').textContent = $('fps').value;
-    });
-    $('saver').addEventListener('change', () => this.steer());
-    $('override').addEventListener('change', () => this.steer());
-    $('source').addEventListener('change', () => this.switchSource($('source').value));
-    $('pause').addEventListener('click', () => {
-      this.userPaused = !this.userPaused;
-      if (this.userPaused) this.pacer.stop();
-      else this.pacer.start();
-      $('pause').textContent = this.userPaused ? 'resume' : 'pause';
-    });
+  togglePause() {
+    this.userPaused = !this.userPaused;
+    if (this.userPaused) this.pacer.stop();
+    else this.pacer.start();
+    $('pause').textContent = this.userPaused ? 'resume' : 'pause';
+  }
+
+  /** Ends this run (another package is being opened): no frame after it resolves. */
+  async stop() {
+    this.userPaused = true;
+    this.pacer.stop();
+    await this.pacer.idle();
+    this.device.stop();
+    this.stopCamera?.();
+    await this.model.dispose();
+  }
+
+  /** Streams the visitor's pictures (a FileList) from now on. */
+  usePictures(files) {
+    const pictures = listPictures(files, this.model.labels);
+    if (!pictures.length) {
+      view.showStatus(`none of the ${files.length} files chosen is a picture`, true);
+      return;
+    }
+    this.pictures = pictures;
+    this.next = 0;
+    const labelled = pictures.filter((p) => p.truth !== undefined).length;
+    const option = $('source').querySelector('option[value="pictures"]');
+    option.disabled = false;
+    option.textContent = `your pictures (${pictures.length})`;
+    $('source').value = 'pictures';
+    this.switchSource('pictures');
+    view.showStatus(`running: ${pictures.length} of your pictures, ${labelled} with a true label (their folder's name)`);
   }
 
   /** The signals of the governor's next step (plus the frame just measured). */
@@ -185,6 +218,7 @@ class Demo {
     $('camera').hidden = true;
     $('picture').hidden = false;
     this.pacer.follow(null);
+    if (source === 'pictures' && this.pictures.length) this.source = 'pictures';
     if (source !== 'camera') return;
     try {
       this.stopCamera = await startCamera($('camera'));
@@ -204,11 +238,23 @@ class Demo {
     let input, truth;
     if (this.source === 'camera') {
       input = $('camera');
+    } else if (this.source === 'pictures') {
+      const picture = this.pictures[this.next++ % this.pictures.length];
+      try {
+        input = await decodePicture(picture);
+      } catch {
+        view.showStatus(`cannot decode ${picture.path}: skipped`, true);
+        return;
+      }
+      truth = picture.truth;
+      drawPicture(this.picture, input);
     } else {
       const i = this.next++ % this.set.count;
       input = sampleImage(this.set, i);
-      truth = this.model.labels[this.set.labels[i]];
-      this.picture.putImageData(input, 0, 0);
+      truth = this.setLabels ? this.model.labels[this.set.labels[i]] : undefined;
+      if (input.width === this.picture.canvas.width && input.height === this.picture.canvas.height)
+        this.picture.putImageData(input, 0, 0);
+      else drawPicture(this.picture, await createImageBitmap(input));
     }
     let result, config, threads, start;
     try {
@@ -216,7 +262,7 @@ class Demo {
       config = this.decision.configIndex;
       threads = this.model.threads;
       start = performance.now();
-      result = await this.model.classify(input, {
+      result = await this.model.classify(input, { // (a bitmap is the model's from here)
         config, invert: this.source === 'camera' && $('invert').checked,
         deadlineMs: $('anytime').checked ? this.budgetMs : 0,
       });
@@ -285,7 +331,8 @@ class Demo {
   /** A plain-data view of the run, for tests and the console. */
   snapshot() {
     return {
-      runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant,
+      runner: this.runner, model: this.modelUrl.pathname, variant: this.model.variant, source: this.source,
+      pictures: this.pictures.length, labels: this.model.labels.length,
       dtype: this.model.dtype, packageBytes: this.packageBytes, firstAnswerMs: this.firstAnswerMs,
       threads: this.model.threads, maxThreads: this.model.maxThreads, threadsReason: this.model.threadsReason, threadsWanted: this.decision.threads,
       fps: this.pacer.fps, budgetMs: this.budgetMs, config: this.decision.configIndex,
@@ -299,15 +346,21 @@ class Demo {
   }
 }
 
-async function main() {
+let demo = null; // the running Demo
+let testSet = null;
+
+/** Starts the demo on the shipped package (or ?model=), or on the package file `file`. */
+async function main(file = null) {
   const runner = params.get('runner') === 'main' ? load : loadInWorker;
-  view.showStatus('loading the model and the test images…');
+  view.showStatus(`loading ${file ? file.name : 'the model'} and the test images…`);
   const options = params.get('variant') ? { variant: params.get('variant') } : {};
   // ?splitMinMacs=0: threads split this small model too (load's option).
   if (params.has('splitMinMacs')) options.splitMinMacs = Number(params.get('splitMinMacs'));
-  const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options), loadTestSet(), fillPackageChoices()]);
+  testSet ??= loadTestSet();
+  const [{ model, url, bytes }, set] = await Promise.all([loadModel(runner, options, file), testSet,
+    file ? null : fillPackageChoices()]);
   showCurrentPackage(url);
-  const demo = new Demo(model, set, url, bytes);
+  demo = new Demo(model, set, url, bytes);
   view.showPackage(model.dtype, bytes, null);
   window.demo = demo;
   if (params.has('test')) window.dyceTest = { classify: (request) => demo.classifyForTest(request), snapshot: () => demo.snapshot() };
@@ -316,6 +369,30 @@ async function main() {
   return demo;
 }
 
+/** The controls, bound once: each acts on the running demo. */
+function bindControls() {
+  $('fps').addEventListener('input', () => {
+    if (demo) demo.pacer.fps = Number($('fps').value);
+    $('fps-value').textContent = $('fps').value;
+  });
+  $('saver').addEventListener('change', () => demo?.steer());
+  $('override').addEventListener('change', () => demo?.steer());
+  $('source').addEventListener('change', () => demo?.switchSource($('source').value));
+  $('pause').addEventListener('click', () => demo?.togglePause());
+  for (const id of ['picture-files', 'picture-folder'])
+    $(id).addEventListener('change', (e) => e.target.files.length && demo?.usePictures(e.target.files));
+  $('package-file').addEventListener('change', async (e) => {
+    const [file] = e.target.files;
+    if (!file) return;
+    const previous = demo;
+    demo = null;
+    await previous?.stop();
+    $('source').value = 'dataset';
+    window.demoReady = main(file).catch((err) => view.showStatus(`cannot open ${file.name}: ${err.code ?? ''} ${err.message}`, true));
+  });
+}
+
+bindControls();
 window.demoReady = main().catch((e) => {
   view.showStatus(`failed: ${e.message}`, true);
   throw e;

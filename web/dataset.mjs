@@ -2,6 +2,9 @@
 // gzip'd IDX files (served by scripts/serve.mjs under /data/fashion-mnist/)
 // and gunzipped by the browser.
 
+// The labels of the set's classes 0..9 (a package with other labels gets no true labels from it).
+export const LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
 async function gunzipped(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`cannot fetch ${url}: HTTP ${response.status}`);

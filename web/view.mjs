@@ -12,6 +12,8 @@ export function showStatus(text, isError = false) {
 
 export function fillConfigChoices(configs) {
   const select = $('override');
+  while (select.options.length > 1) select.lastChild.remove();   // a package opened before
+  select.value = 'auto';
   for (const c of configs) {
     const option = document.createElement('option');
     option.value = String(c.index);
@@ -24,7 +26,7 @@ export function showAnswer(result, truthLabel) {
   $('predicted').textContent = result.label;
   $('score').textContent = pct(result.score, 0);
   $('exit').textContent = result.exit;
-  $('truth').textContent = truthLabel ?? 'unknown (camera)';
+  $('truth').textContent = truthLabel ?? 'unknown';
   const verdict = $('verdict');
   verdict.textContent = truthLabel === undefined ? '' : truthLabel === result.label ? '✓' : '✗';
   verdict.className = truthLabel === undefined ? '' : truthLabel === result.label ? 'good' : 'bad';
