@@ -343,10 +343,10 @@ def folder_roles(root):
 
 
 def test_split(root):
-    """The `dyce eval --split` naming the test images of `root`: test, or
-    val when a val folder holds them (ImageNet's layout)."""
-    return ("test" if is_idx_dir(root) or folder_roles(root)["test"] == "test"
-            else "val")
+    """The `dyce eval --split` naming the test images of `root`: always
+    test (dyce eval reads an image folder's val/ as its test split when
+    there is no test/, as folder_roles does)."""
+    return "test"
 
 
 def _folder_splits(root, opts, work):

@@ -19,7 +19,6 @@
 
 typedef struct eval_args {
   const char *model, *data, *split, *graph, *records, *config, *dump, *level;
-  int split_given; /* without --split: the test images (dataset_test_folder) */
   size_t limit;
   unsigned long threads;
   int json;
@@ -49,7 +48,7 @@ static int parse(int argc, char **argv, eval_args *a) {
     const char **slot = NULL;
     if (strcmp(argv[i], "--json") == 0) { a->json = 1; continue; }
     if (strcmp(argv[i], "--data") == 0) slot = &a->data;
-    else if (strcmp(argv[i], "--split") == 0) slot = &a->split, a->split_given = 1;
+    else if (strcmp(argv[i], "--split") == 0) slot = &a->split;
     else if (strcmp(argv[i], "--graph") == 0) slot = &a->graph;
     else if (strcmp(argv[i], "--records") == 0) slot = &a->records;
     else if (strcmp(argv[i], "--config") == 0) slot = &a->config;
@@ -374,7 +373,6 @@ int cmd_eval(int argc, char **argv) {
   if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
   for (size_t k = 0; k < targets; k++) target[k].threads = (uint32_t)a.threads;
   int folder = !rc && dataset_is_image_folder(a.data);
-  if (folder && !a.split_given) a.split = dataset_test_folder(a.data);
   if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, &d)
                          : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
     goto done;

@@ -25,13 +25,12 @@ void dataset_free(dataset *d);
 /* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
  * directory). */
 int dataset_is_image_folder(const char *dir);
-/* The folder of an image folder's test images: test/, or val/ where there
- * is no test/ (ImageNet's train/ + val/ layout), as models/build.py reads it. */
-const char *dataset_test_folder(const char *dir);
 
-/* An image folder's split: DIR/<split> ("val": DIR/val, DIR/valid or
- * DIR/validation, more than one an error), or DIR/train for "val" when
- * there is none (records then index the train folder). Class folders are
+/* An image folder's split, as models/dyce_build/data.py names them: "test"
+ * is DIR/test, or the val folder (DIR/val, DIR/valid or DIR/validation;
+ * more than one is an error) when there is no DIR/test (ImageNet's
+ * train/ + val/ layout); "val" is the val folder beside DIR/test, else
+ * DIR/train (a validation split carved from train: records index it). Class folders are
  * sorted by name; a class's PNG and JPEG files, at any depth under its
  * folder, by their path under it: that order is the sample index. Names
  * starting with '.' and __MACOSX folders are ignored, other image formats

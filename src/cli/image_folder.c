@@ -104,8 +104,8 @@ static int list_files(const char *root, const char *rel, int depth, names *out,
   int rc = CLI_OK;
   while (rc == CLI_OK && (e = readdir(d))) {
     if (!visible(e->d_name)) continue;
-    if (*rel ? (rc = join(sub, N, rel, e->d_name))
-             : (size_t)snprintf(sub, N, "%s", e->d_name) >= N)
+    if (*rel) rc = join(sub, N, rel, e->d_name);
+    else if ((size_t)snprintf(sub, N, "%s", e->d_name) >= N)
       rc = cli_error("%s/%s: path too long", root, e->d_name);
     if (rc || (rc = join(path, N, root, sub))) break;
     int kind = image_path_kind(e->d_name);
@@ -146,11 +146,6 @@ static const char *val_folder(const char *dir, int *several) {
       else found = names_[i];
     }
   return found;
-}
-
-const char *dataset_test_folder(const char *dir) {
-  int several;
-  return !has_folder(dir, "test") && val_folder(dir, &several) ? "val" : "test";
 }
 
 int dataset_is_image_folder(const char *dir) {
@@ -195,8 +190,9 @@ static const label_key *find_key(const label_key *k, size_t n, const char *name)
   return n ? bsearch(&want, k, n, sizeof *k, by_key) : NULL;
 }
 
-/* DIR/<folder> of a split: "val" is val/, valid/ or validation/, or
- * train/ when there is none (a validation split carved from train). */
+/* DIR/<folder> of a split (dataset.h): "test" is test/, or the val folder
+ * when there is no test/; "val" is the val folder beside test/, else
+ * train/ (a validation split carved from train). */
 static int split_root(const char *dir, const char *split, dataset *out, char *root,
                       size_t size) {
   int several;
@@ -204,10 +200,13 @@ static int split_root(const char *dir, const char *split, dataset *out, char *ro
   if (several)
     return cli_error("%s: more than one of val/, valid/ and validation/; keep one "
                      "validation folder", dir);
+  int test = has_folder(dir, "test");
   out->part = split;
-  if (strcmp(split, "val") == 0) {
-    folder = val ? val : "train";
-    if (!val) out->part = "train";
+  if (strcmp(split, "test") == 0 && !test && val) {
+    folder = val; /* ImageNet's layout: val/ holds the test images */
+  } else if (strcmp(split, "val") == 0) {
+    folder = val && test ? val : "train";
+    if (strcmp(folder, "train") == 0) out->part = "train";
   }
   if (join(root, size, dir, folder)) return CLI_FAIL;
   if (!is_dir(root)) return cli_error("%s: no such folder (an image folder holds "

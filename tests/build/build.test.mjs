@@ -254,7 +254,7 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
-  test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ by default', () => {
+  test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ as its test split by default, compared with the records', () => {
     const data = path.join(tmp, 'trainval');
     const r0 = run(PY, ['-c', `
 import os, numpy as np
@@ -272,8 +272,15 @@ for split, n in (("train", 10), ("val", 4)):
     const r = mustBuild(['--data', data, '--backbone', `${BACKBONES}:small_cnn`, '--out', out]);
     assert.match(r.out, /no test\/: val\/ is the test split, validation carved from train\/.* test 8;/);
     assert.equal(readJson(path.join(tmp, 'tv/p.report.json')).meta.sizes, '18/2/8');
+    // dyce eval reads val/ as the test split too: the records' test split
+    // describes it, so the engine is compared with PyTorch on it.
     const ev = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--json']).out.trim().split('\n')[0]);
-    assert.deepEqual([ev.split, ev.n], ['val', 8], JSON.stringify(ev));
+    assert.deepEqual([ev.split, ev.n, ev.compared, ev.agreement], ['test', 8, 8, 1], JSON.stringify(ev));
+    const carved = run(DYCE, ['eval', out, '--data', data, '--split', 'val', '--graph', 'head', '--json']);
+    assert.deepEqual(JSON.parse(carved.out).n, 2, carved.err); // validation: carved from train/
+    fs.renameSync(path.join(data, 'val'), path.join(data, 'valid')); // Kaggle's name for it
+    const kaggle = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--json']).out);
+    assert.deepEqual([kaggle.split, kaggle.n, kaggle.compared, kaggle.agreement], ['test', 8, 8, 1], JSON.stringify(kaggle));
   });
 
   test('--weights takes a state dict, a whole module, a training checkpoint dict and DataParallel keys; a dict without weights is refused', () => {
