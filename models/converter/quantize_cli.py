@@ -63,7 +63,7 @@ def search(raw, args, out=print):
     start = time.time()
     _, spec, labels, _ = fmt.read_package(raw)
     splits = load_splits(args.search, spec, labels, args.val_fraction,
-                         args.search_count, args.test_count)
+                         args.search_count, args.test_count, args.test_fraction)
     out("records: " + ", ".join(f"{s.name} {len(s.labels)}" for s in splits)
         + f" images of {args.search}")
     rec = collect(raw, splits)
@@ -113,6 +113,10 @@ def main(argv=None):
                         "split carved from train when DATA has no val folder "
                         "(default 0.1; 1/12 is the Fashion-MNIST pipelines' "
                         "5 000 images)")
+    parser.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                        help="with --search: DATA/<class>/* without split "
+                        "folders: the share held out as the test split, by "
+                        "path (default 0.2, as models/build.py)")
     parser.add_argument("--test-count", type=int, default=None, metavar="N",
                         help="with --search: the first N test images (all)")
     parser.add_argument("--lambda-step", default="0.002", metavar="X",

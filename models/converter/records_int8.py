@@ -79,21 +79,17 @@ def _idx_splits(root, spec, val_fraction, search_count, test_count):
             Split("test", inputs(te_px[te]), te_lb[te], te)]
 
 
-def _folder_splits(root, spec, labels, val_fraction, search_count, test_count):
+def _folder_splits(root, spec, labels, val_fraction, search_count, test_count,
+                   test_fraction):
+    """The builder's splits of an image folder (dyce_build.data.folder_samples)."""
     try:
-        roles = bdata.folder_roles(root)
-        train, classes = bdata.scan_folder(root, "train", labels or None)
-        test, _ = bdata.scan_folder(root, roles["test"], classes)
-        if roles["val"]:
-            val, _ = bdata.scan_folder(root, "val", classes)
-            va, tr = np.arange(len(val)), np.arange(len(train))
-            val_samples = val
-        else:
-            tr, va = bdata.carve(len(train), val_fraction, bdata.SPLIT_SEED)
-            val_samples = [train[i] for i in va]
+        chosen, _, _ = bdata.folder_samples(root, labels or None, val_fraction,
+                                            bdata.SPLIT_SEED, test_fraction)
     except BuildError as err:
         raise ConvertError(str(err)) from None
-    tr = tr[bdata.pick(len(tr), search_count, bdata.SPLIT_SEED, "train")]
+    (train, tr), (val_samples, va), (test, _) = (chosen[s] for s in ("train", "val", "test"))
+    keep = bdata.pick(len(tr), search_count, bdata.SPLIT_SEED, "train")
+    train, tr = [train[i] for i in keep], tr[keep]
     te = np.arange(len(test))[bdata.pick(len(test), test_count,
                                          bdata.SPLIT_SEED, "test")]
 
@@ -111,13 +107,13 @@ def _folder_splits(root, spec, labels, val_fraction, search_count, test_count):
     def split(name, samples, index):
         return Split(name, inputs(samples),
                      np.array([k for _, k in samples], np.int64), index)
-    return [split("train", [train[i] for i in tr], tr),
+    return [split("train", train, tr),
             split("val", val_samples, va),
             split("test", [test[i] for i in te], te)]
 
 
 def load_splits(root, spec, labels=None, val_fraction=0.1, search_count=25000,
-                test_count=None):
+                test_count=None, test_fraction=bdata.TEST_FRACTION):
     """[train, val, test] Splits of an IDX directory or an image folder,
     preprocessed for a package whose InputSpec is `spec`."""
     if not os.path.isdir(root):
@@ -125,7 +121,7 @@ def load_splits(root, spec, labels=None, val_fraction=0.1, search_count=25000,
     if bdata.is_idx_dir(root):
         return _idx_splits(root, spec, val_fraction, search_count, test_count)
     return _folder_splits(root, spec, labels, val_fraction, search_count,
-                          test_count)
+                          test_count, test_fraction)
 
 
 def _narrowed(graphs, widths):

@@ -49,6 +49,9 @@ def parser():
     g.add_argument("--channels", type=int, choices=(1, 3), help="default: 1 if every image is gray")
     g.add_argument("--val-fraction", type=float, default=0.1,
                    help="validation split carved from train without DIR/val (default 0.1)")
+    g.add_argument("--test-fraction", type=float, default=0.2,
+                   help="DIR/<class>/* without split folders: the share held out as the "
+                   "test split, chosen by path (default 0.2; dyce eval --test-fraction)")
     g.add_argument("--mean", type=_floats, help="per-channel mean of pixel/255 (default: measured on train)")
     g.add_argument("--std", type=_floats, help="per-channel std (default: measured on train)")
     g.add_argument("--labels", help="file with one class name per line, in label order "
@@ -121,6 +124,8 @@ def parse(argv):
         p.error("--distill: a weight in 0 .. 1")
     if not 0 < o.val_fraction < 1:
         p.error("--val-fraction: in (0, 1)")
+    if not 0 < o.test_fraction < 1:
+        p.error("--test-fraction: in (0, 1)")
     data = o.data.rstrip("/")
     o.out = o.out or os.path.basename(os.path.abspath(data)) + ".dyce"
     if not o.out.endswith(".dyce"):

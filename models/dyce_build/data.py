@@ -25,6 +25,7 @@ from PIL import Image
 
 from . import images
 from .errors import BuildError
+from .folders import TEST_FRACTION, folder_roles, held_out, scan_folder
 from .progress import Progress
 
 SPLIT_SEED = 20240301
@@ -86,6 +87,7 @@ class Options:
     size: tuple = None          # (h, w) or None: the images' own size
     channels: int = None        # 1, 3 or None: gray if every file is gray
     val_fraction: float = 0.1
+    test_fraction: float = TEST_FRACTION   # a folder without split folders
     seed: int = SPLIT_SEED
     limit: int = None           # samples per split (smoke runs)
     mean: list = None
@@ -94,90 +96,7 @@ class Options:
 
 
 # ------------------------------------------------------------ image folders
-
-MAX_DEPTH = 8   # folders inside a class folder (src/cli/image_folder.c)
-
-
-def _visible(name):
-    """Entries read: not hidden (.DS_Store, ._* AppleDouble files) and not
-    a macOS archive's __MACOSX folder."""
-    return not name.startswith(".") and name != "__MACOSX"
-
-
-def _by_bytes(names):
-    """Sorted as `dyce eval` sorts (strcmp: the bytes of the names)."""
-    return sorted(names, key=os.fsencode)
-
-
-def _class_dirs(split_dir):
-    return _by_bytes(d for d in os.listdir(split_dir)
-                     if _visible(d) and os.path.isdir(os.path.join(split_dir, d)))
-
-
-def _files(class_dir, skipped=None):
-    """The image files under a class folder, at any depth (cat/batch1/x.jpg),
-    as paths relative to it ('/'-separated), sorted by their bytes; the
-    other visible files (a notes.txt, a Thumbs.db) go to `skipped` when
-    given. A file of an image format the engine cannot decode (.webp, .bmp)
-    is an error naming it."""
-    found, others, todo = [], [], [("", 0)]
-    while todo:
-        rel, depth = todo.pop()
-        for name in os.listdir(os.path.join(class_dir, rel) if rel else class_dir):
-            sub = f"{rel}/{name}" if rel else name
-            path = os.path.join(class_dir, sub)
-            if not _visible(name):
-                continue
-            if os.path.isdir(path):
-                if depth >= MAX_DEPTH:
-                    raise BuildError(f"{path}: folders nested more than {MAX_DEPTH} "
-                                     "deep in a class folder (a link to a parent?)")
-                todo.append((sub, depth + 1))
-            elif images.kind_of(name) == "image":
-                found.append(sub)   # a broken link too: reading it says why
-            elif images.kind_of(name) == "other":
-                raise BuildError(f"{path}: {images.other_format_refusal(name)}")
-            else:
-                others.append(path)
-    if skipped is not None:
-        skipped += _by_bytes(others)
-    return _by_bytes(found)
-
-
-def scan_folder(root, split, classes=None, skipped=None):
-    """[(path, class index)] of DIR/split in sample order; the classes.
-    Files that are not images go to `skipped` when given."""
-    split_dir = os.path.join(root, split)
-    found = _class_dirs(split_dir)
-    if not found:
-        raise BuildError(f"{split_dir}: no class folders (expected "
-                         f"{split_dir}/<class>/<image files>)")
-    for name in found:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:   # a label must be text: say which folder
-            shown = os.fsencode(os.path.join(split_dir, name)).decode("utf-8", "backslashreplace")
-            raise BuildError(f"{shown}: a class folder whose name is not UTF-8 (class "
-                             "names are the package's labels, UTF-8 text); rename it") from None
-    if classes is None:
-        classes = found
-    # folder names cannot hold '/': "T-shirt_top" is the class "T-shirt/top"
-    lookup = {c.replace("/", "_"): k for k, c in enumerate(classes)}
-    lookup.update({c: k for k, c in enumerate(classes)})
-    unknown = [c for c in found if c not in lookup]
-    if unknown:
-        raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not "
-                         f"a class of the train split (or of --labels)")
-    samples = []
-    for name in found:
-        files = _files(os.path.join(split_dir, name), skipped)
-        if not files:
-            raise BuildError(f"{os.path.join(split_dir, name)}: empty class "
-                             f"folder (no {', '.join(images.EXTENSIONS)} files)")
-        k = lookup[name]
-        samples += [(os.path.join(split_dir, name, f), k) for f in files]
-    return samples, classes
-
+# (which files: folders.py)
 
 def _header(path):
     """(width, height, gray) from the file header, or a clear error."""
@@ -318,30 +237,6 @@ def _cache_key(root, opts, samples):
     return h.hexdigest()[:16]
 
 
-VAL_FOLDERS = ("val", "valid", "validation")   # as dyce eval reads them
-
-
-def folder_roles(root):
-    """{split: folder} of an image folder: train/ and test/, val/ (or
-    valid/, validation/) if there is one (else None: carved from train).
-    ImageNet's layout, train/ and val/ with no test/ (Kaggle's train/ and
-    valid/), tests on val/ and carves validation from train."""
-    has = {s: os.path.isdir(os.path.join(root, s)) for s in ("train", "test")}
-    vals = [v for v in VAL_FOLDERS if os.path.isdir(os.path.join(root, v))]
-    if len(vals) > 1:
-        raise BuildError(f"{root}: both {vals[0]}/ and {vals[1]}/; keep one "
-                         "validation folder")
-    val = vals[0] if vals else None
-    if not has["train"] or not (has["test"] or val):
-        missing = "train" if not has["train"] else "test"
-        raise BuildError(f"{root}: no '{missing}' folder (expected "
-                         f"{root}/train/<class>/… and {root}/test/<class>/…, "
-                         "or train/ and val/)")
-    if has["test"]:
-        return {"train": "train", "val": val, "test": "test"}
-    return {"train": "train", "val": None, "test": val}
-
-
 def test_split(root):
     """The `dyce eval --split` naming the test images of `root`: always
     test (dyce eval reads an image folder's val/ as its test split when
@@ -349,27 +244,54 @@ def test_split(root):
     return "test"
 
 
-def _folder_splits(root, opts, work):
-    """{split: (images, labels, index)}, classes, and a note on the layout
-    and the files not read — from an image folder."""
-    roles, skipped = folder_roles(root), []
-    train, classes = scan_folder(root, "train", opts.classes, skipped)
-    test, _ = scan_folder(root, roles["test"], classes, skipped)
+def folder_samples(root, classes, val_fraction, seed, test_fraction=TEST_FRACTION,
+                   skipped=None):
+    """{split: ([(path, class index)], index)} of an image folder — `index`:
+    the samples' places in the list a split was carved from (train/, or
+    what a flat folder does not hold out) — the classes and the roles."""
+    roles = folder_roles(root)
+    if roles["flat"]:
+        every, classes = scan_folder(root, ".", classes, skipped)
+        held = [held_out(os.path.relpath(p, root).replace(os.sep, "/"), test_fraction)
+                for p, _ in every]
+        test = [e for e, h in zip(every, held) if h]
+        train = [e for e, h in zip(every, held) if not h]
+        lost = sorted(set(range(len(classes))) - {k for _, k in train})
+        if lost or not test:
+            raise BuildError(f"{root}: holding out {test_fraction:g} of the files as the "
+                             "test split leaves " + (f"class '{classes[lost[0]]}' no "
+                             "training files" if lost else "no test files") +
+                             "; give --test-fraction, or train/ and test/ folders")
+    else:
+        train, classes = scan_folder(root, "train", classes, skipped)
+        test, _ = scan_folder(root, roles["test"], classes, skipped)
     chosen = {"test": (test, np.arange(len(test)))}
     if roles["val"]:
         val, _ = scan_folder(root, roles["val"], classes, skipped)
         chosen["val"] = (val, np.arange(len(val)))
         chosen["train"] = (train, np.arange(len(train)))
     else:
-        tr, va = carve(len(train), opts.val_fraction, opts.seed)
+        tr, va = carve(len(train), val_fraction, seed)
         chosen["train"] = ([train[i] for i in tr], tr)
         chosen["val"] = ([train[i] for i in va], va)
+    return chosen, classes, roles
+
+
+def _folder_splits(root, opts, work):
+    """{split: (images, labels, index)}, classes, and a note on the layout
+    and the files not read — from an image folder."""
+    skipped = []
+    chosen, classes, roles = folder_samples(root, opts.classes, opts.val_fraction, opts.seed,
+                                            opts.test_fraction, skipped)
     for name, (entries, index) in list(chosen.items()):
         keep = pick(len(entries), opts.limit, opts.seed, name)
         chosen[name] = ([entries[i] for i in keep], index[keep])
     samples = {k: v[0] for k, v in chosen.items()}
     note = ""
-    if roles["test"] != "test":
+    if roles["flat"]:
+        note += (f" (no split folders: {opts.test_fraction:g} of the files held out "
+                 "as the test split by their paths, validation carved from the rest)")
+    elif roles["test"] != "test":
         note += (f" (no test/: {roles['test']}/ is the test split, validation "
                  "carved from train/)")
     if skipped:

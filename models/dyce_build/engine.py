@@ -36,9 +36,11 @@ def run_graph(package, graph, x):
         return np.load(out)
 
 
-def eval_lines(package, data_dir, *args):
-    """Parsed JSON lines of `dyce eval PACKAGE --data DIR ARGS --json`."""
-    out = cli("eval", package, "--data", data_dir, *args, "--json")
+def eval_lines(package, data_dir, *args, test_fraction=None):
+    """Parsed JSON lines of `dyce eval PACKAGE --data DIR ARGS --json`
+    (test_fraction: of a folder without split folders, as the build's)."""
+    more = ("--test-fraction", test_fraction) if test_fraction is not None else ()
+    out = cli("eval", package, "--data", data_dir, *args, *more, "--json")
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 

@@ -20,6 +20,7 @@ def quantize_args(opts, out):
     args = [sys.executable, QUANTIZE, opts.out, "-o", out,
             "--calibration", opts.data, "--search", opts.data,
             "--val-fraction", str(opts.val_fraction),
+            "--test-fraction", str(opts.test_fraction),
             "--lambda-step", str(opts.lambda_step)]
     if opts.limit:  # --smoke or --limit: a few samples per step
         args += ["--calibration-count", str(min(500, opts.limit)),
@@ -27,9 +28,9 @@ def quantize_args(opts, out):
     return args
 
 
-def head_accuracy(package, data, limit):
-    args = ["--split", test_split(data), "--graph", "head"] + (["--limit", str(limit)] if limit else [])
-    return engine.eval_lines(package, data, *args)[0]["accuracy"]
+def head_accuracy(package, opts, limit):
+    args = ["--split", test_split(opts.data), "--graph", "head"] + (["--limit", str(limit)] if limit else [])
+    return engine.eval_lines(package, opts.data, *args, test_fraction=opts.test_fraction)[0]["accuracy"]
 
 
 def build(ctx, opts):
@@ -41,8 +42,8 @@ def build(ctx, opts):
     limit = opts.report_limit or opts.limit
     entry = {"package": out, "bytes": os.path.getsize(out),
              "float_bytes": os.path.getsize(opts.out),
-             "head_test_accuracy": head_accuracy(out, opts.data, limit),
-             "float_head_test_accuracy": head_accuracy(opts.out, opts.data, limit)}
+             "head_test_accuracy": head_accuracy(out, opts, limit),
+             "float_head_test_accuracy": head_accuracy(opts.out, opts, limit)}
     ctx.log(f"int8: wrote {out} ({entry['bytes']:,} bytes, "
             f"{entry['bytes'] / entry['float_bytes']:.3f}x); head on test "
             f"{entry['head_test_accuracy']:.4f} (float "

@@ -105,7 +105,7 @@ def seeded(seed, fn):
 def load_dataset(ctx):
     o = ctx.opts
     dopts = DataOptions(size=o.size, channels=o.channels, val_fraction=o.val_fraction,
-                        seed=o.seed, limit=o.limit, mean=o.mean, std=o.std,
+                        test_fraction=o.test_fraction, seed=o.seed, limit=o.limit, mean=o.mean, std=o.std,
                         classes=o.labels)
     data = load_data(o.data, dopts, ctx.work)
     ctx.log(f"data: {data.source}, {len(data.classes)} classes, input "
@@ -262,9 +262,11 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
     test = test_split(o.data)
     graph_evals = {}
     for name in rec["names"]:
-        lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim)
+        lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim,
+                                  test_fraction=o.test_fraction)
         graph_evals[name] = lines[0]
-    config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim)
+    config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim,
+                                     test_fraction=o.test_fraction)
     meta = {"out": os.path.basename(o.out), "data": o.data, "source": data.source,
             "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),

@@ -102,7 +102,8 @@ def run(opts, model, data, log):
                          "shard their steps): run it without torchrun")
     from reds.context import Context
     profile = _profile(opts, name, pipeline)
-    dopts = DataOptions(val_fraction=opts.val_fraction, seed=opts.seed,
+    dopts = DataOptions(val_fraction=opts.val_fraction, test_fraction=opts.test_fraction,
+                        seed=opts.seed,
                         mean=opts.mean, std=opts.std, classes=opts.labels)
     key = {"data": os.path.realpath(opts.data), "backbone": name, "data_options":
            dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile)}

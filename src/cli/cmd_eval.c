@@ -19,6 +19,7 @@
 
 typedef struct eval_args {
   const char *model, *data, *split, *graph, *records, *config, *dump, *level;
+  const char *test_fraction; /* of a folder without split folders */
   size_t limit;
   unsigned long threads;
   int json;
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, eval_args *a) {
     else if (strcmp(argv[i], "--config") == 0) slot = &a->config;
     else if (strcmp(argv[i], "--dump") == 0) slot = &a->dump;
     else if (strcmp(argv[i], "--level") == 0) slot = &a->level;
+    else if (strcmp(argv[i], "--test-fraction") == 0) slot = &a->test_fraction;
     int count = strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--threads") == 0;
     if (slot || count) {
       if (i + 1 >= argc) return cli_error("eval: %s needs a value", argv[i]);
@@ -79,10 +81,17 @@ static int parse(int argc, char **argv, eval_args *a) {
                      "test|train|val] [--graph NAME [--level L] | --config "
                      "NAME|INDEX|backbone|all] "
                      "[--records FILE] [--limit N] [--dump FILE] [--json] "
-                     "[--threads N]");
+                     "[--threads N] [--test-fraction F]");
   if (a->graph && a->config) return cli_error("eval: give --graph or --config, not both");
   if (a->level && a->config)
     return cli_error("eval: a configuration names its own width level; --level goes with --graph");
+  if (a->test_fraction) {
+    char *end;
+    double f = strtod(a->test_fraction, &end);
+    if (*end || !(f > 0 && f < 1))
+      return cli_error("eval: --test-fraction needs a number between 0 and 1, not '%s'",
+                       a->test_fraction);
+  }
   if (strcmp(a->split, "test") && strcmp(a->split, "train") && strcmp(a->split, "val"))
     return cli_error("eval: unknown split '%s' (test, train or val)", a->split);
   return CLI_OK;
@@ -373,7 +382,8 @@ int cmd_eval(int argc, char **argv) {
   if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
   for (size_t k = 0; k < targets; k++) target[k].threads = (uint32_t)a.threads;
   int folder = !rc && dataset_is_image_folder(a.data);
-  if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, &d)
+  double test_fraction = a.test_fraction ? strtod(a.test_fraction, NULL) : 0.2;
+  if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, test_fraction, &d)
                          : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
     goto done;
   int have_split = 0;

@@ -23,7 +23,7 @@ int dataset_load(const char *dir, const char *part, dataset *out);
 void dataset_free(dataset *d);
 
 /* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
- * directory). */
+ * directory, or DIR holds class folders and no IDX files). */
 int dataset_is_image_folder(const char *dir);
 
 /* An image folder's split, as models/dyce_build/data.py names them: "test"
@@ -35,11 +35,14 @@ int dataset_is_image_folder(const char *dir);
  * folder, by their path under it: that order is the sample index. Names
  * starting with '.' and __MACOSX folders are ignored, other image formats
  * (.webp, .bmp, ...) and empty class folders are errors, other files are
- * skipped with a note on stderr (models/dyce_build/data.py's rules). A class folder matches the model's label of the same name, '_'
+ * skipped with a note on stderr (models/dyce_build/data.py's rules).
+ * A folder of class folders alone (DIR/<class>/...) holds out the files
+ * whose path under DIR hashes under `test_fraction` as "test" (data.py
+ * held_out); "train" and "val" read the others (val: carved, by records).  A class folder matches the model's label of the same name, '_'
  * in the folder name standing for '/' in the label; without labels in the
  * package, classes are numbered in folder order. Prints why on failure. */
 int dataset_load_images(const char *dir, const char *split,
-                        const dyce_model *m, dataset *out);
+                        const dyce_model *m, double test_fraction, dataset *out);
 
 /* The normalised NCHW input of sample i (channels * height * width
  * floats of the model's input). Prints why on failure. */

@@ -148,9 +148,54 @@ static const char *val_folder(const char *dir, int *several) {
   return found;
 }
 
+/* 1 when DIR holds an IDX file set (dataset.c reads those). */
+static int has_idx(const char *dir) {
+  static const char *const files[] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                      "t10k-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz"};
+  char path[4096];
+  for (int i = 0; i < 4; i++) {
+    FILE *f = snprintf(path, sizeof path, "%s/%s", dir, files[i]) < (int)sizeof path
+                  ? fopen(path, "rb") : NULL;
+    if (f) {
+      fclose(f);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* A folder of class folders without split folders (DIR/<class>/...). */
+static int is_flat(const char *dir) {
+  int several;
+  if (has_folder(dir, "train") || has_folder(dir, "test") || val_folder(dir, &several) ||
+      has_idx(dir))
+    return 0;
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  char path[4096];
+  int found = 0;
+  while (!found && (e = readdir(d)))
+    found = visible(e->d_name) &&
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path && is_dir(path);
+  closedir(d);
+  return found;
+}
+
 int dataset_is_image_folder(const char *dir) {
   int several;
-  return has_folder(dir, "train") || has_folder(dir, "test") || val_folder(dir, &several);
+  return has_folder(dir, "train") || has_folder(dir, "test") || val_folder(dir, &several) ||
+         is_flat(dir);
+}
+
+/* Is the file at `rel` (under the data folder) held out as a test file of
+ * a folder without split folders? FNV-1a (32 bits) of the path's bytes,
+ * modulo 10^6, under fraction * 10^6 (models/dyce_build/data.py held_out). */
+static int held_out(const char *rel, double fraction) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *c = (const unsigned char *)rel; *c; c++)
+    h = (h ^ *c) * 16777619u;
+  return h % 1000000u < (uint32_t)(fraction * 1000000.0 + 0.5);
 }
 
 /* Labels sorted for lookup: the label itself, or with '/' as '_'. */
@@ -196,6 +241,10 @@ static const label_key *find_key(const label_key *k, size_t n, const char *name)
 static int split_root(const char *dir, const char *split, dataset *out, char *root,
                       size_t size) {
   int several;
+  if (is_flat(dir)) { /* the test split held out by path, the rest is "train" */
+    out->part = strcmp(split, "test") == 0 ? "test" : "train";
+    return snprintf(root, size, "%s", dir) < (int)size ? CLI_OK : cli_error("%s: path too long", dir);
+  }
   const char *val = val_folder(dir, &several), *folder = split;
   if (several)
     return cli_error("%s: more than one of val/, valid/ and validation/; keep one "
@@ -214,15 +263,30 @@ static int split_root(const char *dir, const char *split, dataset *out, char *ro
   return CLI_OK;
 }
 
+/* Which files of a folder without split folders a split reads. */
+typedef struct holdout {
+  int flat, test;  /* test: the held-out files, else the others */
+  double fraction;
+  const char *cls; /* the class folder's name: paths are cls/file */
+} holdout;
+
+static int wanted(const holdout *h, const char *file) {
+  if (!h->flat) return 1;
+  char rel[8192];
+  snprintf(rel, sizeof rel, "%s/%s", h->cls, file);
+  return held_out(rel, h->fraction) == h->test;
+}
+
 /* Appends the image files of class folder `path` (sorted by their path
- * under it) with `label` to `out`. */
+ * under it) that `hold` keeps with `label` to `out`. */
 static int add_class(const char *path, uint32_t label, dataset *out, size_t *cap,
-                     skipped *skip) {
+                     skipped *skip, const holdout *hold) {
   names files = {0};
   int rc = list_files(path, "", 0, &files, skip);
   if (!rc && !files.n) rc = cli_error("%s: empty class folder (no PNG or JPEG files)", path);
   if (!rc) qsort(files.v, files.n, sizeof(char *), by_name);
   for (size_t f = 0; !rc && f < files.n; f++) {
+    if (!wanted(hold, files.v[f])) continue;
     if (out->count == *cap) {
       *cap = *cap ? 2 * *cap : 256;
       char **p = realloc(out->paths, sizeof(char *) * *cap);
@@ -247,9 +311,10 @@ static int add_class(const char *path, uint32_t label, dataset *out, size_t *cap
 }
 
 int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
-                        dataset *out) {
+                        double test_fraction, dataset *out) {
   memset(out, 0, sizeof *out);
   char root[4096], path[4096];
+  holdout hold = {is_flat(dir), strcmp(split, "test") == 0, test_fraction, NULL};
   if (split_root(dir, split, out, root, sizeof root)) return CLI_FAIL;
   names classes = {0};
   skipped skip = {0};
@@ -270,8 +335,9 @@ int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
       }
       label = k->index;
     }
+    hold.cls = classes.v[c];
     if (!(rc = join(path, sizeof path, root, classes.v[c])))
-      rc = add_class(path, label, out, &cap, &skip);
+      rc = add_class(path, label, out, &cap, &skip, &hold);
   }
   if (!rc && skip.n)
     fprintf(stderr, "dyce: note: %zu file%s under %s %s not images (e.g. %s); not read\n",

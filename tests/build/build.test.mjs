@@ -395,6 +395,31 @@ except BuildError as err:
     }
   });
 
+  test('(f) a folder of class folders without split folders: the test split is held out by path (--test-fraction), and the engine (native, WASI) holds out the same files', () => {
+    const data = path.join(tmp, 'flat');
+    for (const split of ['train', 'test'])   // (a)'s images, nested one folder deeper
+      for (const cls of fs.readdirSync(path.join(tmp, 'fmnist', split)))
+        fs.cpSync(path.join(tmp, 'fmnist', split, cls), path.join(data, cls, split === 'train' ? 'a' : 'b'), { recursive: true });
+    const out = path.join(tmp, 'f/p.dyce');
+    const r = mustBuild(['--data', data, '--backbone', `${BACKBONES}:small_cnn`, '--out', out, '--test-fraction', '0.25']);
+    const m = r.out.match(/data: images \(no split folders: 0\.25 of the files held out as the test split by their paths, validation carved from the rest\)( \([^)]*\))?, 10 classes, input 1x28x28, train \d+ val \d+ test (\d+)/);
+    assert.ok(m, r.out);
+    const files = fs.readdirSync(data, { recursive: true }).filter((f) => f.endsWith('.png')).length;
+    const held = Number(m[2]);
+    assert.ok(held >= 0.15 * files && held <= 0.35 * files, `${held} of ${files} files held out`);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const cli = (kind, args) => (kind === 'native' ? run(DYCE, args) : run(process.execPath, [path.join(root, 'wasm/dyce-wasi.mjs'), ...args]));
+    for (const kind of ['native', 'wasi'])
+      for (const graph of ['saver0', 'head']) {
+        const e = cli(kind, ['eval', out, '--data', data, '--graph', graph, '--test-fraction', '0.25', '--json']);
+        const j = JSON.parse(e.out);
+        assert.deepEqual([j.split, j.n, j.compared, j.agreement], ['test', held, held, 1], `${kind} ${graph}: ${e.out} ${e.err}`);
+      }
+    // Another fraction holds out other files: the records no longer describe them.
+    const other = run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--json']);
+    assert.match(other.err, /records beside .* do not describe/);
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {
