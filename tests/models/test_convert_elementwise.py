@@ -55,17 +55,22 @@ def convert_module(module, shape=(1, 3, 5, 6)):
     return convert.convert_graphs([("main", export(module, shape), None)])
 
 
+def run_both(module, shape, rtol=2e-6, atol=1e-6):
+    """The module converted; its executor output on a random input is
+    PyTorch's (asserted). Returns the converted graphs."""
+    graphs, *_ = dyce_format.read_package(convert_module(module, shape))
+    x = torch.randn(shape)
+    got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
+    want = module(x).detach().numpy().reshape(-1)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    return graphs
+
+
 class ConvertElementwise(unittest.TestCase):
     def matches(self, fn, shape=(1, 3, 5, 6), module=None):
         """Converts Net(fn) (or `module`); the executor gives PyTorch's
         output. Returns the dyce ops [(op, act, inputs)]."""
-        module = module or Net(fn)
-        data = convert_module(module, shape)
-        graphs, *_ = dyce_format.read_package(data)
-        x = torch.randn(shape)
-        got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
-        want = module(x).detach().numpy().reshape(-1)
-        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+        graphs = run_both(module or Net(fn), shape)
         return [(n.op, n.act, len(n.inputs)) for n in graphs[0].nodes]
 
     def refused(self, fn, *needles, shape=(1, 3, 5, 6), module=None):

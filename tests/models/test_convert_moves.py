@@ -14,7 +14,6 @@ import os
 import sys
 import unittest
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,9 +21,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "models")]
 import convert  # noqa: E402
-import dyce_format  # noqa: E402
-from converter.executor import Runner  # noqa: E402
-from test_convert_elementwise import convert_module  # noqa: E402
+from test_convert_elementwise import convert_module, run_both  # noqa: E402
 
 
 class Moved(nn.Module):
@@ -44,14 +41,7 @@ class Moved(nn.Module):
 class ConvertMoves(unittest.TestCase):
     def matches(self, fn, channels=None, shape=(1, 3, 6, 4)):
         torch.manual_seed(0)
-        module = Moved(fn, channels)
-        data = convert_module(module, shape)
-        graphs, *_ = dyce_format.read_package(data)
-        x = torch.randn(shape)
-        got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
-        want = module(x).detach().numpy().reshape(-1)
-        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
-        return [n.op for n in graphs[0].nodes]
+        return [n.op for n in run_both(Moved(fn, channels), shape)[0].nodes]
 
     def test_pixel_shuffle_and_unshuffle(self):
         ops = self.matches(nn.PixelUnshuffle(2), 32)

@@ -14,7 +14,6 @@ import os
 import sys
 import unittest
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,9 +21,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "models")]
 import convert  # noqa: E402
-import dyce_format  # noqa: E402
-from converter.executor import Runner  # noqa: E402
-from test_convert_elementwise import convert_module  # noqa: E402
+from test_convert_elementwise import convert_module, run_both  # noqa: E402
 
 
 class StandardisedConv(nn.Conv2d):
@@ -48,12 +45,7 @@ class Net(nn.Module):
 class ConvertWeights(unittest.TestCase):
     def matches(self, module, shape=(1, 3, 5, 6)):
         torch.manual_seed(0)
-        graphs, *_ = dyce_format.read_package(convert_module(module.eval(), shape))
-        x = torch.randn(shape)
-        got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
-        want = module(x).detach().numpy().reshape(-1)
-        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-5)
-        return [n.op for n in graphs[0].nodes]
+        return [n.op for n in run_both(module.eval(), shape, rtol=2e-5, atol=1e-5)[0].nodes]
 
     def test_weights_computed_in_forward_fold(self):
         self.assertEqual(self.matches(Net(StandardisedConv(3, 6, 3, padding=1))), ["conv2d"])
