@@ -58,12 +58,16 @@ def check_info(pkg, named_levels, log):
     return out
 
 
-def eval_levels(pkg, data_dir, named_levels, log, limit=None, split="test"):
-    """{level: engine eval JSON} of the head path at every level."""
+def eval_levels(pkg, data_dir, named_levels, log, limit=None, split="test",
+                test_fraction=None):
+    """{level: engine eval JSON} of the head path at every level
+    (test_fraction: of a folder without split folders, as the build's)."""
     out = {}
     for name, _ in named_levels:
         args = ["eval", pkg, "--data", data_dir, "--split", split,
                 "--graph", "head", "--level", name, "--json"]
+        if test_fraction is not None:
+            args += ["--test-fraction", str(test_fraction)]
         if limit:
             args += ["--limit", str(limit)]
         res = json.loads(_run(args))

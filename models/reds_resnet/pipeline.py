@@ -197,7 +197,8 @@ def verify_step(ctx, named_levels, pre_acc, rec):
     info = rengine.check_info(pkg, named_levels, ctx.log)
     evals = rengine.eval_levels(pkg, ctx.data_dir, named_levels, ctx.log,
                                 limit=ctx.profile.eval_limit,
-                                split=test_split(ctx.data_dir))
+                                split=test_split(ctx.data_dir),
+                                test_fraction=ctx.data_options.test_fraction)
     save_json(ctx, "engine.json", {"info": info, "eval": evals})
     write_report(ctx, named_levels, pre_acc, rec, evals)
     return evals
