@@ -220,14 +220,56 @@ def _state_dict_of(state, path):
     return state
 
 
-def load_weights(model, path):
+def _read_state(path, option):
     if not os.path.exists(path):
-        raise BuildError(f"--weights {path}: no such file")
+        raise BuildError(f"{option} {path}: no such file")
     try:
         state = torch.load(path, map_location="cpu")
     except Exception as err:
-        raise BuildError(f"--weights {path}: cannot read ({err})") from None
-    state = _state_dict_of(state, path)
+        raise BuildError(f"{option} {path}: cannot read ({err})") from None
+    return _state_dict_of(state, path)
+
+
+def _other_channels(w, channels):
+    """A first convolution's weight (O, C', kh, kw) for `channels` inputs:
+    summed over C' for one channel (a gray image is R = G = B: the same
+    response); else C' repeated up to `channels` and scaled by
+    C' / channels (the same response to a gray image when `channels` is a
+    multiple of C', as 1 -> 3)."""
+    if channels == 1:
+        return w.sum(1, keepdim=True)
+    times = -(-channels // w.shape[1])
+    return w.repeat(1, times, 1, 1)[:, :channels] * (w.shape[1] / channels)
+
+
+def init_weights(model, path):
+    """--init: the tensors of `path` whose names and shapes fit, a first
+    convolution's adapted to the input channels (_other_channels); the
+    rest (a classifier for another class count) keeps its fresh values.
+    Returns (loaded, adapted, fresh) tensor names."""
+    state, own = _read_state(path, "--init"), model.state_dict()
+    loaded, adapted, fresh, new = [], [], [], {}
+    for k, v in own.items():
+        w = state.get(k)
+        if isinstance(w, torch.Tensor) and w.shape == v.shape:
+            new[k] = w
+            loaded.append(k)
+        elif isinstance(w, torch.Tensor) and w.dim() == v.dim() == 4 and \
+                w.shape[0] == v.shape[0] and w.shape[2:] == v.shape[2:]:
+            new[k] = _other_channels(w, v.shape[1]).to(v.dtype)
+            adapted.append(k)
+        else:
+            fresh.append(k)
+    if not loaded:
+        raise BuildError(f"--init {path}: no tensor fits the backbone (its names: "
+                         f"{', '.join(list(state)[:3])}…; the backbone's: "
+                         f"{', '.join(list(own)[:3])}…)")
+    model.load_state_dict(new, strict=False)
+    return loaded, adapted, fresh
+
+
+def load_weights(model, path):
+    state = _read_state(path, "--weights")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -41,6 +41,9 @@ def parser():
     p.add_argument("--backbone", required=True,
                    help="torchvision:NAME or FILE.py:FUNCTION (FUNCTION(num_classes, in_channels))")
     p.add_argument("--weights", help="state dict of the backbone (else it is trained first)")
+    p.add_argument("--init", help="weights to train the backbone from (transfer learning): "
+                   "every tensor whose name and shape fit, a first convolution adapted to "
+                   "the input channels; the rest (a classifier for other classes) fresh")
     p.add_argument("--out", help="the package (default: OUT.dyce from the data folder's name); "
                    "OUT.records and OUT.report.{md,json,svg} go beside it")
     p.add_argument("--workdir", help="cache of every step (default: OUT's stem + .work)")
@@ -126,6 +129,9 @@ def parse(argv):
         p.error("--val-fraction: in (0, 1)")
     if not 0 < o.test_fraction < 1:
         p.error("--test-fraction: in (0, 1)")
+    if o.init and (o.weights or o.widths):
+        p.error("--init starts the backbone's training: not with --weights (trained "
+                "weights) or --widths")
     data = o.data.rstrip("/")
     o.out = o.out or os.path.basename(os.path.abspath(data)) + ".dyce"
     if not o.out.endswith(".dyce"):

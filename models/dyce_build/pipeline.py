@@ -173,6 +173,12 @@ def backbone_step(ctx, data, model, key):
         backbones.load_weights(model, o.weights)
         ctx.log(f"backbone: weights from {o.weights}")
         return model
+    if o.init:
+        loaded, adapted, fresh = backbones.init_weights(model, o.init)
+        ctx.log(f"backbone: --init {o.init}: {len(loaded)} tensors loaded"
+                + (f", {', '.join(adapted)} adapted to {data.channels} input channels" if adapted else "")
+                + (f", {len(fresh)} fresh ({', '.join(fresh[:4])}{'…' if len(fresh) > 4 else ''})"
+                   if fresh else "") + "; now trained")
     cfg = train_config(ctx, o.epochs, o.seed)
     return cached_module(ctx, "backbone", model, dict(key, epochs=o.epochs),
                          lambda m, ckpt: fit(m, data, cfg, ckpt, ctx.log, "backbone"))
@@ -333,6 +339,8 @@ def run(opts):
         probs = set(json.load(f))
 
     key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
+           "init": opts.init and [os.path.realpath(opts.init), os.path.getsize(opts.init),
+                                  os.path.getmtime(opts.init)],
            "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
            "lr": opts.lr, "batch": opts.batch_size, "flip": not opts.no_flip,
            "weight_decay": opts.weight_decay, "decay": "weights"}

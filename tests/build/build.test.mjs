@@ -310,6 +310,33 @@ except BuildError as err:
     assert.match(r.out, /refused: --weights w\.pt: a dict without tensors or a state dict under state_dict, model_state_dict/);
   });
 
+  test('--init starts training from weights that fit (a first convolution of other input channels adapted, a classifier for other classes fresh); --init with --weights is refused', () => {
+    const r = run(PY, ['-c', `
+import sys, torch, torchvision
+sys.path.insert(0, ${JSON.stringify(path.join(root, 'models'))})
+from dyce_build import backbones
+src = torchvision.models.resnet18().state_dict()        # 3 channels, 1 000 classes
+torch.save({"model": src}, "init.pt")
+m = backbones.torchvision_backbone("resnet18", 10, 1, (28, 28))
+loaded, adapted, fresh = backbones.init_weights(m, "init.pt")
+got = m.state_dict()
+assert torch.equal(got["conv1.weight"], src["conv1.weight"].sum(1, keepdim=True))
+assert all(torch.equal(got[k], src[k]) for k in loaded)
+m3 = backbones.torchvision_backbone("resnet18", 10, 6, (28, 28))
+backbones.init_weights(m3, "init.pt")
+assert torch.allclose(m3.state_dict()["conv1.weight"].sum(1), src["conv1.weight"].sum(1), atol=1e-5)
+print(len(loaded), adapted, fresh)
+`], { cwd: tmp });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^119 \['conv1\.weight'\] \['fc\.weight', 'fc\.bias'\]/);
+    const b = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', 'torchvision:resnet18', '--init', path.join(tmp, 'init.pt'), '--out', path.join(tmp, 'init/p.dyce')]);
+    assert.match(b.out, /backbone: --init .*init\.pt: 119 tensors loaded, conv1\.weight adapted to 1 input channels, 2 fresh \(fc\.weight, fc\.bias\); now trained/);
+    assert.match(b.out, /engine check: \d+ graphs match PyTorch/);
+    const both = build(['--data', path.join(tmp, 'fmnist'), '--backbone', 'torchvision:resnet18', '--init', path.join(tmp, 'init.pt'), '--weights', path.join(tmp, 'init.pt')]);
+    assert.equal(both.code, 2, both.err);
+    assert.match(both.err, /--init starts the backbone's training: not with --weights/);
+  });
+
   test('a backbone file that imports a module beside it (as `python net.py` would find it)', () => {
     const dir = path.join(tmp, 'sibling');
     fs.mkdirSync(dir, { recursive: true });
