@@ -423,7 +423,7 @@ print(len(loaded), adapted, fresh)
   });
 
   test('(f) a folder of class folders without split folders: the test split is held out by path (--test-fraction), and the engine (native, WASI) holds out the same files', () => {
-    const data = path.join(tmp, 'flat');
+    const data = path.join(tmp, 'classes-only');   // ('flat/' is another test's output)
     for (const split of ['train', 'test'])   // (a)'s images, nested one folder deeper
       for (const cls of fs.readdirSync(path.join(tmp, 'fmnist', split)))
         fs.cpSync(path.join(tmp, 'fmnist', split, cls), path.join(data, cls, split === 'train' ? 'a' : 'b'), { recursive: true });
