@@ -207,15 +207,33 @@ export class Model {
   setConfig(config) {
     const c = this.cascade;
     if (!c) throw new DyceError('DYCE_NOT_FOUND', 'the package has no cascade');
+    if (typeof config !== 'object' || config === null)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `a configuration is an object, not ${config === null ? 'null' : typeof config}`, { field: 'config' });
     const m = this.engine.m, n = 1 + c.stageCount;
-    const id = (name) => (name == null ? -1 : this.graphIndex(name));
-    const graphs = [id(config.saver), ...Array.from({ length: c.stageCount }, (_, p) => id(config.exits?.[p]))];
-    const thresholds = [config.saverThreshold ?? 1, ...Array.from({ length: c.stageCount }, (_, p) => config.thresholds?.[p] ?? 1)];
+    // Each failure names the part of the configuration that is wrong.
+    const id = (name, field) => {
+      if (name == null) return -1;
+      try {
+        return this.graphIndex(name);
+      } catch (e) {
+        if (e instanceof DyceError) e.field = field;
+        throw e;
+      }
+    };
+    const threshold = (v, field) => {
+      if (v === undefined) return 1;
+      if (typeof v !== 'number' || !Number.isFinite(v))   // (-1: an exit that always answers)
+        throw new DyceError('DYCE_INVALID_ARGUMENT', `${field} must be a finite number, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`, { field });
+      return v;
+    };
+    const graphs = [id(config.saver, 'saver'), ...Array.from({ length: c.stageCount }, (_, p) => id(config.exits?.[p], `exits[${p}]`))];
+    const thresholds = [threshold(config.saverThreshold, 'saverThreshold'),
+      ...Array.from({ length: c.stageCount }, (_, p) => threshold(config.thresholds?.[p], `thresholds[${p}]`))];
     const kind = CONFIDENCE_KINDS.indexOf(config.confidence ?? CONFIDENCE_KINDS[0]);
-    if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}'`);
+    if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}' (${CONFIDENCE_KINDS.join(', ')})`, { field: 'confidence' });
     const level = typeof config.level === 'string' ? this.levels.findIndex((l) => l.name === config.level) : (config.level ?? 0);
     if (!Number.isInteger(level) || level < 0)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown width level '${config.level}'`);
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown width level '${config.level}'`, { field: 'level' });
     this.engine.withAlloc(8 * n, (p) => {
       m.HEAP32.set(graphs, p >> 2);
       m.HEAPF32.set(thresholds, (p >> 2) + n);

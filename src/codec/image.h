@@ -12,8 +12,11 @@
 typedef struct dyce__image {
   size_t width, height;
   uint8_t *rgb; /* width * height * 3, row-major; malloc'ed */
-  /* 1 for a gray file (PNG colour type 0 or 4, a grayscale JPEG) or one
-   * whose every pixel has R = G = B: models/dyce_build/images.py's rule. */
+  /* 1 for a gray file (PNG colour type 0 or 4, a grayscale JPEG), as
+   * models/dyce_build/images.py decides it from the file's mode, or for a
+   * colour file whose every pixel has R = G = B (the engine's addition:
+   * its one-channel input is then R itself, where images.py takes the
+   * luma, equal up to ~1e-16). */
   int gray;
 } dyce__image;
 

@@ -182,6 +182,11 @@ test('setConfig: by name, by index, a custom table; unknown ones refused', async
   await rejects(model.setConfig('nope'), 'DYCE_NOT_FOUND', /no configuration "nope"/);
   await rejects(model.setConfig(model.configs.length), 'DYCE_NOT_FOUND');
   await rejects(model.setConfig({ exits: ['no_such_exit'] }), 'DYCE_NOT_FOUND', /no_such_exit/);
+  // Each refusal of a custom table names the part that is wrong.
+  for (const [table, field] of [[{ saver: 'nope' }, 'saver'], [{ exits: [null, 'nope'] }, 'exits[1]'],
+    [{ thresholds: ['0.5'] }, 'thresholds[0]'], [{ saverThreshold: NaN }, 'saverThreshold'],
+    [{ confidence: 'votes' }, 'confidence'], [{ level: 'w7' }, 'level']])
+    await assert.rejects(model.setConfig(table), (e) => e.field === field, `${JSON.stringify(table)}: field ${field}`);
   await rejects(model.setConfig(null), 'DYCE_INVALID_ARGUMENT');
   assert.equal(model.config, 'custom', 'a refused change leaves the configuration alone');
   await model.setConfig(model.defaultConfig);
