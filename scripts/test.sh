@@ -40,6 +40,8 @@ echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes o
 /usr/bin/python3 tests/models/test_convert_moves.py
 echo "== converter: weights computed in forward (standardised, spectral_norm, weight_norm) and einsum"
 /usr/bin/python3 tests/models/test_convert_weights.py
+echo "== converter: every small test model exported at opsets 14-17 (opset 17's LayerNormalization node)"
+/usr/bin/python3 tests/models/test_convert_opsets.py
 
 echo "== ASan + UBSan CLI on every test model"
 for m in build/testmodels/*.dyce; do

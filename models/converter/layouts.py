@@ -56,14 +56,17 @@ def lower_transpose(lw, node, attrs):
         # vector, as ECA does): the same values in order.
         lw.emit(node, "view", [x], (1, shape[2], 1))
         return
+    if len(shape) == 4 and perm == TO_FIRST and x in lw.last:
+        # Back to NCHW, before attention may take a (1, 1, 1, C) view for a
+        # sequence (torchvision's LayerNorm2d after global pooling).
+        lw.make_alias(node, x, tuple(shape[i] for i in perm))
+        lw.last.discard(node.output[0])   # (1, C, C, C) looks the same
+        return
     if attention.lower_transpose(lw, node, x, shape, perm):
         return
     if len(shape) == 4 and perm == TO_LAST and x not in lw.last:
         lw.make_alias(node, x, tuple(shape[i] for i in perm))
         lw.last.add(node.output[0])
-    elif len(shape) == 4 and perm == TO_FIRST and x in lw.last:
-        lw.make_alias(node, x, tuple(shape[i] for i in perm))
-        lw.last.discard(node.output[0])   # (1, C, C, C) looks the same
     elif not moves.start(lw, node, x, lambda a: a.transpose(perm)):
         fail(node, f"transpose {perm} of a {shape} tensor"
                     f"{' (channels-last)' if x in lw.last else ''}: only "

@@ -432,7 +432,7 @@ LOWER = {
     "SpaceToDepth": (moves.lower_depth_to_space, {"blocksize"}),
     "Resize": (resize.lower, {"mode", "coordinate_transformation_mode", "nearest_mode",
                               "cubic_coeff_a", "exclude_outside", "extrapolation_value"}),
-    norms.OP: (norms.lower, {"groups", "axes", "epsilon"}),
+    norms.OP: (norms.lower, {"groups", "axes", "from_axis", "epsilon"}),
     "Identity": (_lower_identity, _NO_ATTRS),
     pools.ADAPTIVE: (pools.lower_adaptive, {"output_size", "mode"}),
     "Dropout": (_lower_identity, {"seed"}),

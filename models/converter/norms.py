@@ -1,17 +1,18 @@
 """Normalisations without running statistics -> the engine's group_norm.
 
-InstanceNormalization lowers directly (`lower`). Two more are chains of
-opset-13 nodes, matched before lowering (MATCHERS, rewrite.py):
+InstanceNormalization lowers directly (`lower`). Three more are matched
+before lowering (MATCHERS, rewrite.py):
 
 - GroupNorm, exported as Reshape(x, (N, G, -1)) -> InstanceNormalization
   -> Reshape back to x's shape;
 - LayerNorm (and the same formula written by hand), exported as
-  ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div.
+  ReduceMean -> Sub -> Pow 2 -> ReduceMean -> Add eps -> Sqrt -> Div;
+- opset 17's LayerNormalization node (torch.onnx.export at opset >= 17).
 
 Each becomes one DyceGroupNorm node (`lower`): groups, or the axes
-normalised over, and epsilon; the scale and shift that follow stay Mul and
-Add nodes, which fusion.py folds into the group_norm where they are per
-channel. A chain that matches only in part is left alone, so lowering
+normalised over, and epsilon; the scale and shift that follow (or that
+LayerNormalization takes) are Mul and Add nodes, which fusion.py folds
+into the group_norm where they are per channel. A chain that matches only in part is left alone, so lowering
 refuses its first node with the reason."""
 
 import numpy as np
@@ -79,8 +80,32 @@ def _group_norm(g, first):
             inorm.input[1], inorm.input[2], eps, back.output[0])
 
 
+def _layer_normalization(first):
+    """Opset 17's LayerNormalization(x, scale[, bias]) over the axes from
+    `axis` on -> DyceGroupNorm, Mul scale[, Add bias]. Its optional mean
+    and inverse deviation outputs (training) are left to be refused."""
+    if first.op_type != "LayerNormalization" or len(first.output) > 1 \
+            or len(first.input) < 2:
+        return None
+    out, name = first.output[0], first.name or first.output[0]
+    norm = rewrite.node(OP, f"{name} (LayerNorm)", [first.input[0]], f"{out}/normed",
+                        from_axis=rewrite.attr(first, "axis", -1),
+                        epsilon=rewrite.attr(first, "epsilon", 1e-5))
+    has_bias = len(first.input) > 2 and first.input[2]
+    scaled = rewrite.node("Mul", f"{name} (scale)", [norm.output[0], first.input[1]],
+                          f"{out}/scaled" if has_bias else out)
+    nodes = [norm, scaled]
+    if has_bias:
+        nodes.append(rewrite.node("Add", f"{name} (bias)",
+                                  [scaled.output[0], first.input[2]], out))
+    return [first], nodes
+
+
 def _match(view, first):
     """A LayerNorm or GroupNorm chain starting at `first` (rewrite.py)."""
+    found = _layer_normalization(first)
+    if found:
+        return found
     found = _layer_norm(view, first)
     if found:
         chain, x, axes, eps, out = found
@@ -133,8 +158,10 @@ def lower(lw, node, attrs):
         if len(shape) not in (3, 4):
             fail(node, f"input shape {shape} is not (1, C, H, W) or (1, C, L)")
         groups = c
-    elif "axes" in attrs:
-        groups, pixelwise = _norm_groups(node, shape, attrs["axes"], x in lw.last)
+    elif "axes" in attrs or "from_axis" in attrs:
+        axes = attrs["axes"] if "axes" in attrs else \
+            range(attrs["from_axis"] % len(shape), len(shape))
+        groups, pixelwise = _norm_groups(node, shape, axes, x in lw.last)
     else:
         groups = attrs["groups"]
         if c % groups:

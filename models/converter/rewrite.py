@@ -2,9 +2,9 @@
 nodes that are one operation in dyce (a GroupNorm, a LayerNorm, a channel
 shuffle) become one synthetic node each, which lowering.py lowers like any
 ONNX node. Each matcher (norms.MATCHERS, channels.MATCHERS) looks at one
-node and returns (the chain's nodes, the node replacing them) or None; a
-chain that matches only in part is left alone, so lowering refuses its
-first node with the reason."""
+node and returns (the chain's nodes, the node or list of nodes replacing
+them) or None; a chain that matches only in part is left alone, so
+lowering refuses its first node with the reason."""
 
 from onnx import helper, numpy_helper
 
@@ -51,7 +51,7 @@ def node(op, name, inputs, output, **attrs):
 
 
 def apply(graph, matchers):
-    """graph.node with every matched chain replaced by its node (at the
+    """graph.node with every matched chain replaced by its node(s) (at the
     place of the chain's last node, where all its inputs exist)."""
     nodes = list(graph.node)
     for match in matchers:
@@ -64,7 +64,7 @@ def apply(graph, matchers):
             if found:
                 chain, fused = found
                 drop.update(id(c) for c in chain)
-                replace[id(chain[-1])] = fused
-        nodes = [replace.get(id(n), n) for n in nodes
-                 if id(n) not in drop or id(n) in replace]
+                replace[id(chain[-1])] = fused if isinstance(fused, list) else [fused]
+        nodes = [m for n in nodes if id(n) not in drop or id(n) in replace
+                 for m in replace.get(id(n), [n])]
     return nodes

@@ -240,7 +240,9 @@ class ChannelOpsNet(nn.Module):
 class ConvNeXtOpsNet(nn.Module):
     """ConvNeXt's forms: the official channels_first LayerNorm (mean over
     dim 1), torchvision's LayerNorm2d and CNBlock (permute to channels-last,
-    LayerNorm over C, Linear - GELU - Linear, layer scale, permute back)."""
+    LayerNorm over C, Linear - GELU - Linear, layer scale, permute back)
+    and its classifier (global pooling, LayerNorm2d on the 1 x 1 map,
+    flatten, Linear)."""
 
     class ChannelsFirstNorm(nn.Module):
         def __init__(self, c):
@@ -261,15 +263,15 @@ class ConvNeXtOpsNet(nn.Module):
         self.norm = self.ChannelsFirstNorm(16)
         self.block = CNBlock(16, layer_scale=0.5, stochastic_depth_prob=0.0)
         self.down = nn.Sequential(LayerNorm2d(16), nn.Conv2d(16, 24, 2, 2))
-        self.fc = nn.Linear(24, 10)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), LayerNorm2d(24), nn.Flatten(1),
+                                  nn.Linear(24, 10))
         for m in self.modules():
             if isinstance(m, nn.LayerNorm):
                 nn.init.uniform_(m.weight, 0.5, 1.5)
                 nn.init.uniform_(m.bias, -0.5, 0.5)
 
     def forward(self, x):
-        x = self.down(self.block(self.norm(self.stem(x))))
-        return self.fc(x.mean((2, 3)))
+        return self.head(self.down(self.block(self.norm(self.stem(x)))))
 
 
 class AxisOpsNet(nn.Module):
