@@ -86,6 +86,7 @@ P_SOFTMAX_GROUPS = 2  # softmax: G >= 2 = over each of G groups of C / G channel
 P_MATMUL_GROUPS = 0   # matmul: G >= 1 channel groups (heads), multiplied group by group
 P_MATMUL_TRANS_B = 1  # matmul: 1 = in0 . in1^T (each group's K channels of both summed), 0 = in0 . in1 (in0's G * N channels against in1's N rows)
 P_MATMUL_ALPHA = 2    # matmul: the bits of a finite float32 the products are scaled by
+P_MATMUL_ROWWISE = 3  # matmul: 0 = all pixels of in0 against all of in1; 1 = row h of in0 against row h of in1 only (attention within windows, a window per row)
 
 # Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in
 # wasm/binding.c).

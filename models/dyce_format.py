@@ -21,7 +21,7 @@ import numpy as np
 
 import dyce_codes
 from dyce_codes import (ACTS, OPS, P_CONCAT_INPUTS, P_CONCAT_MORE, P_DH, P_DW,
-                        P_GROUPS, P_KH, P_KW, P_MATMUL_GROUPS, P_MATMUL_TRANS_B,
+                        P_GROUPS, P_KH, P_KW, P_MATMUL_GROUPS, P_MATMUL_ROWWISE, P_MATMUL_TRANS_B,
                         P_PAD_R, P_PAD_T, P_SW)
 from dyce_weights import WeightSection as _Weights
 
@@ -146,7 +146,7 @@ def node_macs(node, shapes):
         _, h, w, cout = shapes[node.output]
         _, hb, wb, cb = shapes[node.inputs[1]]
         inner = (cb // node.params[P_MATMUL_GROUPS] if node.params[P_MATMUL_TRANS_B]
-                 else hb * wb)
+                 else wb if node.params[P_MATMUL_ROWWISE] else hb * wb)
         return h * w * cout * inner
     return 0
 

@@ -96,7 +96,8 @@ enum {
   DYCE__P_SOFTMAX_GROUPS = 2, /* softmax: G >= 2 = over each of G groups of C / G channels at each pixel (attention heads); 0 or 1 = over all C */
   DYCE__P_MATMUL_GROUPS = 0,  /* matmul: G >= 1 channel groups (heads), multiplied group by group */
   DYCE__P_MATMUL_TRANS_B = 1, /* matmul: 1 = in0 . in1^T (each group's K channels of both summed), 0 = in0 . in1 (in0's G * N channels against in1's N rows) */
-  DYCE__P_MATMUL_ALPHA = 2    /* matmul: the bits of a finite float32 the products are scaled by */
+  DYCE__P_MATMUL_ALPHA = 2,   /* matmul: the bits of a finite float32 the products are scaled by */
+  DYCE__P_MATMUL_ROWWISE = 3  /* matmul: 0 = all pixels of in0 against all of in1; 1 = row h of in0 against row h of in1 only (attention within windows, a window per row) */
 };
 
 #endif /* DYCE_CODES_H */

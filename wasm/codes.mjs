@@ -85,6 +85,7 @@ export const PARAMS = Object.freeze({
   MATMUL_GROUPS: 0,
   MATMUL_TRANS_B: 1,
   MATMUL_ALPHA: 2,
+  MATMUL_ROWWISE: 3,
 });
 
 // Cascade roles as the wasm binding numbers them (dyce_wasm_role_graph in

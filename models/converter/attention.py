@@ -12,6 +12,9 @@ letter per ONNX axis (`lw.heads`: name -> (roles, G)):
 
     1 a unit axis   L tokens   E all features   G heads   K a head's features
     P q / k / v (packed: qkv(x).reshape(B, L, 3, G, K))
+    W windows (Swin: attention within windows of the map, a batch of
+      sequences): a (W, L, E) sequence is the dyce tensor (1, W, L, E),
+      a window per row; its products run row by row (MATMUL_ROWWISE)
 
 Without unit axes (and with G = 1 a head's K is E) a view is one of FORMS.
 q @ k^T and attn @ v are the engine's matmul (groups = heads), the softmax
@@ -25,20 +28,21 @@ import numpy as np
 import dyce_format as fmt
 
 from . import pixels
-from .common import fail
+from .common import ConvertError, fail
 
 SEQUENCE = ("LE", "E")
 FORMS = SEQUENCE + ("EL", "LGK", "GLK", "GKL", "LPGK", "PGLK", "LPE", "PLE")
 ROWS = ("GLK",) + SEQUENCE          # a matmul's A, or B as attn @ v
 COLUMNS = ("GKL", "EL")             # B as q @ k^T
 # ONNX ops that may read a head view (anything else is refused, naming it).
-READERS = {"Shape", "Transpose", "Reshape", "MatMul", "Softmax", "Mul", "Div",
+READERS = {"Shape", "Transpose", "Reshape", "MatMul", "Einsum", "Softmax", "Mul", "Div",
            "Add", "Gather", "Split", "Squeeze", "Unsqueeze", "Identity", "Dropout"}
 
 
 def _canonical(roles, shape, groups):
-    """The form of a view: its roles without unit axes, E for K when G = 1."""
-    kept = "".join(r for r, d in zip(roles, shape) if d != 1 and r != "1")
+    """The form of a view: its roles without unit axes and windows, E for K
+    when G = 1."""
+    kept = "".join(r for r, d in zip(roles, shape) if d != 1 and r not in "1W")
     return kept.replace("G", "").replace("K", "E") if groups == 1 else kept
 
 
@@ -49,9 +53,25 @@ def roles_of(lw, name):
         roles, groups = lw.heads[name]
     elif name in lw.last and sum(d != 1 for d in shape[:-1]) <= 1:
         roles, groups = "".join("L" if d != 1 else "1" for d in shape[:-1]) + "E", 1
+    elif name in lw.last and windowed(lw, name):
+        roles, groups = "WLE", 1
     else:
         return None
     return roles, groups, _canonical(roles, shape, groups)
+
+
+def windowed(lw, name):
+    """name is a batch of windows' sequences: (W, L, E), the dyce tensor
+    (1, W, L, E). (A (1, W, L, E) one is a channels-last map until its
+    features split into heads: lower_view.)"""
+    shape, layout = lw.shape(name), lw.dyce_shape(name)
+    return len(shape) == 3 and shape[0] > 1 and layout is not None \
+        and tuple(layout[1:]) == tuple(shape)
+
+
+def windows(roles, shape):
+    """The number of windows of a view (1 without a W axis)."""
+    return _size(roles, shape, "W")
 
 
 def is_seq(lw, name):
@@ -95,7 +115,7 @@ def constant_operand(lw, node, x, k):
     if k.size == 1:
         return k.reshape(1)
     full = np.broadcast_to(k.reshape((1,) * (len(shape) - k.ndim) + k.shape), shape)
-    order = sorted(range(len(shape)), key=lambda i: "1LPGKE".index(roles[i]))
+    order = sorted(range(len(shape)), key=lambda i: "1WLPGKE".index(roles[i]))
     return np.ascontiguousarray(full.transpose(order)).ravel()
 
 
@@ -191,6 +211,11 @@ def _regroup(node, roles, src, dst, groups):
 def lower_view(lw, node, x, src, dst):
     """Reshapes of sequences and head views; True when handled."""
     r = roles_of(lw, x)
+    if r is None and x in lw.last and len(src) == 4 and len(dst) > 4 and \
+            tuple(dst[:3]) == tuple(src[:3]) and int(np.prod(dst[3:])) == src[3]:
+        # The features of a channels-last (1, W, L, E) split into heads:
+        # windows of tokens (MaxViT's block and grid attention)
+        r = "1WLE", 1, "LE"
     if r is None:
         if len(src) == 3 and len(dst) == 4 and x not in lw.last and \
                 dst[:2] == src[:2] and dst[2] * dst[3] == src[2]:
@@ -205,7 +230,12 @@ def lower_view(lw, node, x, src, dst):
     elif form in SEQUENCE and len(dst) == 2 and dst == (1, length * d) and length > 1:
         lw.emit(node, "view", [x], dst, layout=(1, 1, 1, length * d))
     else:
-        new, g = _regroup(node, roles, src, dst, groups)
+        try:
+            new, g = _regroup(node, roles, src, dst, groups)
+        except ConvertError:
+            if x in lw.last:
+                return False   # tokens regrouped (Swin's window reverse): a move
+            raise
         _alias(lw, node, x, dst, new, g)
     return True
 
@@ -222,7 +252,8 @@ def _grid(lw, node, x, dst, hw, last):
 
 
 def _operand(lw, node, name):
-    """(form, G, rows, inner) of a matmul operand (rows: its tokens)."""
+    """(form, G, rows, inner, windows) of a matmul operand (rows: its
+    tokens, in each window)."""
     r = _known(lw, name)
     if r is None or r[2] not in ROWS + COLUMNS:
         fail(node, f"matmul of a computed {lw.shape(name)} tensor: only attention's "
@@ -230,18 +261,58 @@ def _operand(lw, node, name):
     roles, groups, form = r
     shape = lw.shape(name)
     per = _size(roles, shape, "K" if groups > 1 else "E")
-    return form, groups, _size(roles, shape, "L"), per
+    return form, groups, _size(roles, shape, "L"), per, windows(roles, shape)
 
 
-def lower_matmul(lw, node):
-    """q @ k^T (B in columns) or attn @ v (B in rows): dyce's matmul."""
+def _positions(lw, name, count):
+    """The tokens of each of `count` windows in name's dyce tensor (a
+    window per row), or None when they are not laid out so."""
+    _, h, w, _ = lw.dyce_shape(name)
+    if count == 1:
+        return h * w
+    return w if h == count else None
+
+
+def lower_einsum(lw, node, equation):
+    """torch.einsum of two attention views: q k^T ('...id,...jd->...ij')
+    or attn v ('...ij,...jd->...id') over the same leading axes (MaxViT)
+    is lower_matmul's product, k read as its transpose."""
+    eq = equation.replace(" ", "")
     a, b = lw.tensor(node, 0), lw.tensor(node, 1)
-    form_a, ga, m, k = _operand(lw, node, a)
-    form_b, gb, rows_b, inner_b = _operand(lw, node, b)
+    try:
+        (left, right), out = eq.split("->")[0].split(","), eq.split("->")[1]
+    except ValueError:
+        left = right = out = ""
+    lead = left[:-2]
+    if not (len(left) == len(right) == len(out) == len(lw.shape(a)) >= 3
+            and right[:-2] == lead and out[:-2] == lead and "." not in eq):
+        fail(node, f"einsum '{eq}' of two computed tensors: only attention's "
+                    "q k^T ('...id,...jd->...ij') and attn v ('...ij,...jd->...id')")
+    i, d = left[-2:]
+    if right[-1] == d and right[-2] != d and out[-2:] == i + right[-2]:
+        roles, groups = (lw.heads[b] if b in lw.heads else roles_of(lw, b)[:2])
+        shape = lw.shape(b)
+        k_t = f"{node.output[0]}/keys"
+        _alias(lw, node, b, tuple(shape[:-2]) + (shape[-1], shape[-2]),
+               roles[:-2] + roles[-1] + roles[-2], groups, out=k_t)
+        return lower_matmul(lw, node, a, k_t)
+    if right[-2] == d and out[-2:] == i + right[-1]:
+        return lower_matmul(lw, node, a, b)
+    fail(node, f"einsum '{eq}' of two computed tensors: only attention's "
+                "q k^T ('...id,...jd->...ij') and attn v ('...ij,...jd->...id')")
+
+
+def lower_matmul(lw, node, a=None, b=None):
+    """q @ k^T (B in columns) or attn @ v (B in rows): dyce's matmul; within
+    windows (a W axis on both) row by row."""
+    if a is None:
+        a, b = lw.tensor(node, 0), lw.tensor(node, 1)
+    form_a, ga, m, k, wins = _operand(lw, node, a)
+    form_b, gb, rows_b, inner_b, wins_b = _operand(lw, node, b)
     trans_b = form_b in COLUMNS
     _, ha, wa, _ = lw.dyce_shape(a)
-    positions_b = int(np.prod(lw.dyce_shape(b)[1:3]))
-    if form_a not in ROWS or ga != gb or ha * wa != m or positions_b != rows_b or (
+    if form_a not in ROWS or ga != gb or wins != wins_b or \
+            _positions(lw, a, wins) != m or _positions(lw, b, wins) != rows_b or (
             trans_b and inner_b != k) or (not trans_b and rows_b != k):
         fail(node, f"matmul of {lw.shape(a)} and {lw.shape(b)}: not a per-head "
                     "product of token sequences")
@@ -250,7 +321,8 @@ def lower_matmul(lw, node):
     shape = tuple(shape_a[:-1]) + (shape_b[-1],)
     lw.emit(node, "matmul", [a, b], shape, layout=(1, ha, wa, ga * n),
             params=fmt.node_params(MATMUL_GROUPS=ga, MATMUL_TRANS_B=int(trans_b),
-                                   MATMUL_ALPHA=fmt.f32_bits(1.0)))
+                                   MATMUL_ALPHA=fmt.f32_bits(1.0),
+                                   MATMUL_ROWWISE=int(wins > 1)))
     roles = lw.heads[a][0] if a in lw.heads else roles_of(lw, a)[0]
     _set_view(lw, node.output[0], roles, ga)
 
@@ -266,6 +338,13 @@ def lower_softmax(lw, node, x, axis, log):
             params=fmt.node_params(SOFTMAX_LOG=int(log), SOFTMAX_GROUPS=groups))
 
 
+def _span(roles, shape, axis):
+    """Channels of one q / k / v part of a packed view (its P axis at
+    `axis`): all features of a token over the parts."""
+    return int(np.prod(shape)) // shape[axis] // _size(roles, shape, "L") \
+        // windows(roles, shape)
+
+
 def _token_axis(roles, axis):
     return roles[axis] == "L" or (roles[axis] == "1" and "L" not in roles)
 
@@ -278,7 +357,7 @@ def lower_gather(lw, node, x, idx, axis):
     if np.ndim(idx) != 0:
         fail(node, f"gather of a list {np.asarray(idx).tolist()} from an attention view")
     if roles[axis] == "P":
-        span = int(np.prod(shape)) // shape[axis] // _size(roles, shape, "L")
+        span = _span(roles, shape, axis)
         p = int(idx) % shape[axis]
         _slice(lw, node, x, np.arange(p * span, (p + 1) * span),
                shape[:axis] + shape[axis + 1:])
@@ -333,7 +412,7 @@ def lower_split(lw, node, x, sizes_of, axis):
     shape = lw.shape(x)
     at = 0
     if roles[axis] == "P":
-        span = int(np.prod(shape)) // shape[axis] // _size(roles, shape, "L")
+        span = _span(roles, shape, axis)
         for size, out in zip(sizes_of(shape[axis]), node.output):
             part = shape[:axis] + (size,) + shape[axis + 1:]
             _slice(lw, node, x, np.arange(at * span, (at + size) * span), part, out=out)

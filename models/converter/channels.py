@@ -19,7 +19,7 @@ Slicing height or width (a crop) is refused with the reason."""
 
 import numpy as np
 
-from . import attention, pixels, rewrite
+from . import attention, moves, pixels, rewrite
 from .common import fail
 from .folding import slice_indices, slice_spec
 
@@ -71,8 +71,33 @@ def _channels(lw, node):
     return x, shape
 
 
+def _last_channels(lw, node, x, shape, idx, out):
+    """Channels idx of a channels-last (1, H, W, C) map: its last axis."""
+    if idx.size == 0:
+        fail(node, f"output '{out}' takes no channel")
+    result = tuple(shape[:3]) + (int(idx.size),)
+    if np.array_equal(idx, np.arange(shape[3])):
+        lw.make_alias(node, x, result, out=out)
+    else:
+        lw.emit(node, "channel_gather", [x], result, out=out,
+                layout=(1,) + tuple(shape[1:3]) + (int(idx.size),),
+                weight=idx.astype(np.float64))
+    lw.last.add(out)
+
+
 def lower_slice(lw, node, attrs):
+    if moves.sliced(lw, node, lw.tensor(node)):
+        return
     x, shape = _channels(lw, node)
+    if x in lw.last and len(shape) == 4 and not attention.is_seq(lw, x):
+        # q, k, v = qkv.chunk(3, -1) of a channels-last map (MaxViT); moves
+        # take the slices along H and W
+        idx = np.arange(shape[3])
+        for axis, start, end, step in slice_spec(lw, node, 4):
+            if axis != 3:
+                fail(node, f"slicing axis {axis} of a channels-last {shape} map")
+            idx = idx[slice_indices(shape[3], start, end, step)]
+        return _last_channels(lw, node, x, shape, idx, node.output[0])
     idx = np.arange(shape[1])
     spec = slice_spec(lw, node, len(shape))
     if attention.is_seq(lw, x):

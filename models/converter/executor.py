@@ -30,7 +30,7 @@ from dyce_codes import (P_ADAPTIVE_MAX, P_COUNT_PAD, P_DH, P_DW, P_GROUPS, P_KH,
                         P_NORM_EPS, P_NORM_GROUPS, P_NORM_PIXELWISE, P_PAD_B,
                         P_PAD_L, P_PAD_R, P_PAD_T, P_RESIZE_ALIGN,
                         P_REDUCE_MAX, P_RESIZE_INV_H, P_RESIZE_INV_W, P_RESIZE_MODE, P_SH,
-                        P_MATMUL_ALPHA, P_MATMUL_GROUPS, P_MATMUL_TRANS_B,
+                        P_MATMUL_ALPHA, P_MATMUL_GROUPS, P_MATMUL_ROWWISE, P_MATMUL_TRANS_B,
                         P_SOFTMAX_ALL, P_SOFTMAX_GROUPS, P_SW)
 
 from . import int8_ops
@@ -167,11 +167,13 @@ def resize(x, p, out_hw):
 
 
 def matmul(a, b, p, out_shape):
-    """docs/FORMAT.md's matmul: per channel group, the pixels as rows."""
+    """docs/FORMAT.md's matmul: per channel group, the pixels as rows (row
+    by row of the image with p[MATMUL_ROWWISE]: a batch of windows)."""
     groups, n = p[P_MATMUL_GROUPS], a.shape[0]
-    rows_a = a.permute(0, 2, 3, 1).reshape(n, -1, groups, a.shape[1] // groups)
-    rows_b = b.permute(0, 2, 3, 1).reshape(n, -1, groups, b.shape[1] // groups)
-    qa, qb = rows_a.transpose(1, 2), rows_b.transpose(1, 2)   # (n, G, rows, per group)
+    batch = n * a.shape[2] if p[P_MATMUL_ROWWISE] else n
+    rows_a = a.permute(0, 2, 3, 1).reshape(batch, -1, groups, a.shape[1] // groups)
+    rows_b = b.permute(0, 2, 3, 1).reshape(batch, -1, groups, b.shape[1] // groups)
+    qa, qb = rows_a.transpose(1, 2), rows_b.transpose(1, 2)   # (batch, G, rows, per group)
     y = qa @ (qb.transpose(2, 3) if p[P_MATMUL_TRANS_B] else qb)
     y = y * fmt.bits_f32(p[P_MATMUL_ALPHA])
     _, h, wd, c = out_shape

@@ -106,6 +106,20 @@ def _l2(x, axis, keepdims):
 _REDUCE_ATTRS = {"axes", "keepdims", "noop_with_empty_axes"}
 
 
+def _fold_scatter_nd(lw, node, attrs):
+    """ScatterND of constants: a mask built by slice assignments in forward
+    (Swin's shifted-window mask, `mask[a:b, c:d] = k`)."""
+    if attrs.get("reduction", "none") != "none":
+        fail(node, f"reduction '{attrs['reduction']}' is not supported")
+    data = np.array(lw.const(node, 0))
+    indices, updates = lw.const(node, 1), lw.const(node, 2)
+    depth = indices.shape[-1]
+    for index, value in zip(indices.reshape(-1, depth), updates.reshape(
+            (-1,) + data.shape[depth:])):
+        data[tuple(index)] = value
+    return data
+
+
 # op type -> (evaluator(lw, node, attrs), allowed attribute names)
 FOLD = {
     **{f"Reduce{name}": (_reduction(fn), _REDUCE_ATTRS) for name, fn in (
@@ -139,6 +153,8 @@ FOLD = {
     "Div": (_fold_div, set()),
     "Neg": (_elementwise(np.negative), set()),
     "Equal": (_elementwise(np.equal), set()),
+    "Not": (_elementwise(np.logical_not), set()),
     "Where": (_elementwise(np.where), set()),
     "Range": (_elementwise(np.arange), set()),
+    "ScatterND": (_fold_scatter_nd, {"reduction"}),
 }

@@ -37,6 +37,10 @@ def check_inputs(lw, node):
             continue   # a Conv1d: lowering.py checks the order of its values
         if node.op_type in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
             continue   # regrouped: a move (moves.py)
+        if node.op_type in ("ReduceMean", "ReduceMax") and len(lw.shape(name)) == 4:
+            continue   # over H and W: a global pool (pools.py)
+        if node.op_type == "Slice" and len(lw.shape(name)) == 4:
+            continue   # along H or W: a move (moves.sliced), torch.roll's halves
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
                         "on it dyce takes only LayerNorm over the channels, Linear, "

@@ -128,6 +128,8 @@ def _step(lw, node, suffix, op, inputs, shape, **fields):
 def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
     axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
+    if moves.joined(lw, node, [n for n in node.input if n], attrs["axis"]):
+        return
     if any(attention.is_seq(lw, n) for n in node.input):
         rank = len(lw.shape(node.input[0]))
         return attention.lower_concat(lw, node, attrs["axis"] % rank)
@@ -195,6 +197,8 @@ def _lower_einsum(lw, node, attrs):
     over the channels ('bchw,oc->bohw', 'bc,co->bo'): a 1 x 1 convolution
     (a fully connected layer); any other equation is refused."""
     eq = attrs.get("equation", "").replace(" ", "")
+    if len(node.input) == 2 and not any(map(lw.is_const, node.input)):
+        return attention.lower_einsum(lw, node, eq)
     if len(node.input) != 2 or "->" not in eq or "..." in eq:
         fail(node, f"einsum '{eq}': only a tensor and a constant matrix")
     (left, right), out = eq.split("->")[0].split(","), eq.split("->")[1]
@@ -366,7 +370,13 @@ def _lower_identity(lw, node, attrs):
     lw.reject_extra_outputs(node)
     if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2] \
             and lw.const(node, 2).any():
-        fail(node, "training_mode=True is not supported")
+        # F.dropout(x, p=0.0, training=True) (torchvision's Swin passes
+        # training=True to its attention) drops nothing: still an identity.
+        ratio = lw.const(node, 1, required=False) if len(node.input) > 1 and \
+            node.input[1] else np.asarray(0.5)
+        if np.asarray(ratio).any():
+            fail(node, "training_mode=True is not supported (dropout with a "
+                        f"ratio of {float(np.asarray(ratio).ravel()[0])})")
     source = node.input[0]
     lw.make_alias(node, source,
                   None if lw.is_const(source) else lw.shape(source))
@@ -454,7 +464,7 @@ def lower_node(lw, node):
             node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
-    if node.op_type != "Shape" and not (node.op_type in moves.OPS and node.input[0] in lw.moves):
+    if node.op_type != "Shape" and not moves.continues(lw, node):
         moves.materialize(lw, node)   # anything else reads a moved tensor's values
     if node.op_type not in elementwise.LAST_READERS:
         layouts.check_inputs(lw, node)

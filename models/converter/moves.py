@@ -13,8 +13,9 @@ Where anything else reads its end, the values are picked in one
 
 import numpy as np
 
-from . import pixels
+from . import attention, pixels
 from .common import fail
+from .folding import slice_indices, slice_spec
 from .shapes import nhwc
 
 OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "DepthToSpace",
@@ -48,6 +49,53 @@ def start(lw, node, x, result):
     lw.set_shape(node, moved.shape)
     lw.moves[node.output[0]] = (source, moved)
     return True
+
+
+def sliced(lw, node, x):
+    """A Slice of a move, or of a channels-last map along H or W (the
+    halves of torch.roll, Swin's crop after its window reverse), as a move
+    itself; False when x is neither."""
+    shape = lw.shape(x)
+    spec = slice_spec(lw, node, len(shape))
+    if x not in lw.moves and not (x in lw.last and len(shape) == 4 and
+                                  not attention.is_seq(lw, x) and
+                                  any(axis in (1, 2) for axis, *_ in spec)):
+        return False
+
+    def take(a):
+        for axis, start, end, step in spec:
+            a = np.take(a, slice_indices(a.shape[axis], start, end, step), axis=axis)
+        if not a.size:
+            fail(node, f"slice of {shape} takes nothing")
+        return a
+    return start(lw, node, x, take)
+
+
+def joined(lw, node, names, axis):
+    """A Concat of moves of one source (torch.roll's two halves) as a
+    move; False when the inputs are not such."""
+    if not names or any(n not in lw.moves for n in names) or \
+            len({lw.moves[n][0] for n in names}) != 1:
+        return False
+    source = lw.moves[names[0]][0]
+    parts = [lw.moves[n][1] for n in names]
+    if len({p.ndim for p in parts}) != 1:
+        fail(node, f"concatenating moved tensors of shapes {[p.shape for p in parts]}")
+    moved = np.concatenate(parts, axis=axis % parts[0].ndim)
+    lw.set_shape(node, moved.shape)
+    lw.moves[node.output[0]] = (source, moved)
+    return True
+
+
+def continues(lw, node):
+    """node goes on with a move instead of reading its values."""
+    if node.op_type in OPS or node.op_type == "Slice":
+        return bool(node.input) and node.input[0] in lw.moves
+    if node.op_type == "Concat":
+        names = [n for n in node.input if n]
+        return bool(names) and all(n in lw.moves for n in names) and \
+            len({lw.moves[n][0] for n in names}) == 1
+    return False
 
 
 def lower_depth_to_space(lw, node, attrs):
@@ -84,13 +132,40 @@ def materialize(lw, node):
             pick(lw, node, name, channel_major=node.op_type == "Conv")
 
 
+def _channels_last(lw, source, offsets):
+    """A (1, H, W, C) move that is channels-last: which channel of the source a value comes from depends on its
+    last axis only (Swin's window reverse, torch.roll of the map, the
+    patch merging's x[:, 0::2, 1::2, :] pieces concatenated along C)."""
+    if offsets.ndim != 4:
+        return False
+    c = lw.dyce_shape(source)[3]
+    channel = offsets % c
+    if not np.all(channel == channel[:, :1, :1, :]):
+        return False
+    # From a (1, C, H, W) source too (MaxViT's window partition of its
+    # conv maps), when the last axis runs over its channels.
+    return source in lw.last or (c > 1 and not np.all(channel == channel.flat[0]))
+
+
 def pick(lw, node, name, channel_major=False):
     """The moved tensor `name` made real (for node, or as the graph's output)."""
     source, offsets = lw.moves.pop(name)
     shape = offsets.shape
+    windows = len(shape) == 3 and shape[0] > 1 and not channel_major
+    last = len(shape) == 4 and shape[0] == 1 and not channel_major and \
+        _channels_last(lw, source, offsets)
+    if windows or last:
+        # A batch of windows (W, L, E) -> (1, W, L, E), a window per row; a
+        # map still channels-last (1, H, W, C) -> itself: the ONNX order is
+        # the NHWC order.
+        pixels.pick_values(lw, node, source, offsets.ravel(), shape,
+                           layout=(1,) + shape[-3:], out=name)
+        lw.last.add(name)
+        return
     if nhwc(shape) is None:
         fail(node, f"reads a {shape} tensor (values moved by reshapes and "
-                    "transposes): dyce holds (1, C, H, W), (1, C, L) or (1, K)")
+                    "transposes): dyce holds (1, C, H, W), (1, C, L), (1, K) or "
+                    "windows (W, L, E) of a channels-last map")
     rows = len(shape) == 3 and not channel_major
     if rows or len(shape) == 2:
         order = offsets

@@ -98,6 +98,16 @@ def lower_reduce(lw, node, attrs):
     axes = normalized_axes(attrs.get("axes", []), len(shape))
     if attention.is_seq(lw, x) and node.op_type == "ReduceMean":
         return attention.lower_token_mean(lw, node, x, axes, attrs.get("keepdims", 1))
+    if x in lw.last and len(shape) == 4 and axes == [1, 2]:
+        # x.mean((1, 2)) of a channels-last map (Swin, ConvNeXt written
+        # channels-last): the global pool of the same NHWC tensor
+        c = shape[3]
+        if attrs.get("keepdims", 1):
+            lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, 1, 1, c), layout=(1, 1, 1, c))
+            lw.last.add(node.output[0])
+        else:
+            lw.emit(node, _GLOBAL_POOL[node.op_type], [x], (1, c))
+        return
     if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
         return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
     if len(shape) == 4 and axes == [1] and attrs.get("keepdims", 1) and x not in lw.last:

@@ -142,6 +142,8 @@ class Lowering:
             self.set_shape(node, shape, out)
             if source in self.last and tuple(shape) == self.shape(source):
                 self.last.add(out)   # Identity, Dropout of a channels-last view
+            if source in self.heads and tuple(shape) == self.shape(source):
+                self.heads[out] = self.heads[source]   # ... or of attention scores
 
     def reject_extra_outputs(self, node):
         """Optional outputs (Dropout mask, MaxPool indices, BN stats) unused."""

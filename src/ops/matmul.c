@@ -3,7 +3,10 @@
  * channels are the features; head g of G is channels [g K, (g + 1) K).
  * in0's pixels are the M rows of A, in1's the N rows of B.
  * p[MATMUL_TRANS_B] = 1: the scores alpha q k^T of each head, (1, H, W,
- * G N); 0: attention times values, alpha attn v, (1, H, W, G K). No
+ * G N); 0: attention times values, alpha attn v, (1, H, W, G K).
+ * p[MATMUL_ROWWISE] = 1: in0 and in1 have the same H and each row of
+ * in0's pixels meets only the same row of in1's (N = in1's W): attention
+ * within windows (Swin), a window per row. No
  * split: it runs whole on the calling thread (a few tokens; one kernel,
  * the reference's, in every build). */
 #include <math.h>
@@ -49,7 +52,10 @@ static dyce_status check_params(const dyce__node *node, dyce_error *err) {
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "matmul: p[%d] (alpha) holds %g; it must be finite",
                       DYCE__P_MATMUL_ALPHA, (double)alpha_of(node));
-  return dyce__expect_unused(node, DYCE__P_MATMUL_ALPHA + 1, "matmul", err);
+  s = dyce__expect_flag(node, DYCE__P_MATMUL_ROWWISE, "matmul", "all rows together",
+                        "row by row", err);
+  if (s) return s;
+  return dyce__expect_unused(node, DYCE__P_MATMUL_ROWWISE + 1, "matmul", err);
 }
 
 /* The output channels and the length of each sum (K, or N for in0 . in1)
@@ -59,8 +65,13 @@ static dyce_status check_shapes(const dyce__node *node,
                                 uint64_t *inner, dyce_error *err) {
   dyce__shape a = tensors[node->in0], b = tensors[node->in1];
   uint32_t groups = (uint32_t)node->p[DYCE__P_MATMUL_GROUPS];
-  uint64_t n = (uint64_t)b.h * b.w;
+  int rowwise = node->p[DYCE__P_MATMUL_ROWWISE];
+  uint64_t n = rowwise ? b.w : (uint64_t)b.h * b.w;
   int trans_b = node->p[DYCE__P_MATMUL_TRANS_B];
+  if (rowwise && a.h != b.h)
+    return dyce__fail(err, DYCE_BAD_FORMAT,
+                      "matmul (row by row): in0 has %u rows, in1 %u; they must "
+                      "be equal (one window per row)", a.h, b.h);
   if (trans_b && a.c != b.c)
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "matmul (in0 . in1^T): in0 has %u channels, in1 %u; "
@@ -73,8 +84,8 @@ static dyce_status check_shapes(const dyce__node *node,
   if (!trans_b && a.c != groups * n)
     return dyce__fail(err, DYCE_BAD_FORMAT,
                       "matmul (in0 . in1): in0 has %u channels; %u groups of "
-                      "in1's %llu rows (its H x W) need %llu",
-                      a.c, groups, (unsigned long long)n,
+                      "in1's %llu rows (its %s) need %llu",
+                      a.c, groups, (unsigned long long)n, rowwise ? "W" : "H x W",
                       (unsigned long long)(groups * n));
   *out_c = trans_b ? groups * n : b.c;
   *inner = trans_b ? b.c / groups : n;
@@ -101,9 +112,9 @@ static dyce_status check_matmul(dyce__node *node, const dyce__shape *tensors,
   node->macs = (uint64_t)a.h * a.w * out_c * inner;
   /* q k^T transposes one head of k at a time (kernels.h) */
   dyce__shape b = tensors[node->in1];
-  node->scratch_bytes = node->p[DYCE__P_MATMUL_TRANS_B]
-                            ? (size_t)b.h * b.w * inner * sizeof(float)
-                            : 0;
+  size_t rows_b = node->p[DYCE__P_MATMUL_ROWWISE] ? b.w : (size_t)b.h * b.w;
+  node->scratch_bytes =
+      node->p[DYCE__P_MATMUL_TRANS_B] ? rows_b * inner * sizeof(float) : 0;
   return DYCE_OK;
 }
 
@@ -113,9 +124,14 @@ static void run_matmul(const dyce__node *node, const dyce__shape *tensors,
   dyce__shape a = tensors[node->in0], b = tensors[node->in1];
   size_t groups = (size_t)node->p[DYCE__P_MATMUL_GROUPS];
   int trans_b = node->p[DYCE__P_MATMUL_TRANS_B];
-  k->matmul((size_t)a.h * a.w, (size_t)b.h * b.w, b.c / groups, groups,
-            trans_b, alpha_of(node), ptr[node->in0], ptr[node->in1],
-            ptr[node->out], (float *)scratch);
+  /* Row by row: H products of a.w x b.w rows, each on its own slices. */
+  size_t blocks = node->p[DYCE__P_MATMUL_ROWWISE] ? a.h : 1;
+  size_t m = (size_t)a.h * a.w / blocks, n = (size_t)b.h * b.w / blocks;
+  size_t out_c = trans_b ? groups * n : b.c;
+  for (size_t r = 0; r < blocks; r++)
+    k->matmul(m, n, b.c / groups, groups, trans_b, alpha_of(node),
+              ptr[node->in0] + r * m * a.c, ptr[node->in1] + r * n * b.c,
+              ptr[node->out] + r * m * out_c, (float *)scratch);
 }
 
 const dyce__op_def dyce__op_matmul = {"matmul", check_matmul, NULL,

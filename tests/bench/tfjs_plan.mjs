@@ -57,6 +57,7 @@ function tokenOp(tf, op, t, shapes) {
       return tf.reshape(tf.softmax(tf.reshape(a, [h * w, g, c / g])), [1, h, w, c]);
     }
     case 'matmul': {
+      if (p[PARAMS.MATMUL_ROWWISE]) return undefined; // windows: not planned here
       const g = p[PARAMS.MATMUL_GROUPS], b = t[op.in[1]], [, bh, bw] = shapes[op.in[1]];
       const y = tf.matMul(heads(a, h * w, g), heads(b, bh * bw, g), false, p[PARAMS.MATMUL_TRANS_B] === 1);
       return tf.mul(tf.reshape(tf.transpose(y, [1, 0, 2]), shapes[op.out]), bitsToFloat(p[PARAMS.MATMUL_ALPHA]));

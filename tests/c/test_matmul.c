@@ -17,6 +17,7 @@ typedef struct mm_case {
   uint32_t ah, aw, ca, bh, bw, cb, groups;
   int trans_b;
   float alpha;
+  int rowwise; /* p[MATMUL_ROWWISE]: row h of A against row h of B only */
 } mm_case;
 
 static int32_t f32_bits(float f) {
@@ -38,13 +39,14 @@ static uint32_t OUT[3];
 static uint64_t MACS;
 
 static void reset(const mm_case *c) {
-  uint32_t m = c->ah * c->aw, n = c->bh * c->bw;
+  uint32_t m = c->ah * c->aw, n = c->rowwise ? c->bw : c->bh * c->bw;
   uint32_t out_c = c->trans_b ? c->groups * n : c->cb;
   uint32_t inner = c->trans_b ? c->cb / c->groups : n;
   MM = (tb_node){.op = DYCE__OP_MATMUL, .in0 = 3, .in1 = 5, .out = 6};
   MM.p[DYCE__P_MATMUL_GROUPS] = (int32_t)c->groups;
   MM.p[DYCE__P_MATMUL_TRANS_B] = c->trans_b;
   MM.p[DYCE__P_MATMUL_ALPHA] = f32_bits(c->alpha);
+  MM.p[DYCE__P_MATMUL_ROWWISE] = c->rowwise;
   OUT[0] = c->ah, OUT[1] = c->aw, OUT[2] = out_c;
   MACS = (uint64_t)m * out_c * inner;
 }
@@ -76,16 +78,19 @@ static uint8_t *build(const mm_case *c, size_t *size) {
 /* The definition: out (float, sums in index order) and out_d (double). */
 static void expected(const mm_case *c, const float *a, const float *b,
                      float *out, double *out_d) {
-  size_t m = c->ah * c->aw, n = c->bh * c->bw, g = c->groups, k = c->cb / g;
+  size_t m = c->ah * c->aw, n = c->rowwise ? c->bw : c->bh * c->bw;
+  size_t g = c->groups, k = c->cb / g;
   for (size_t i = 0; i < m; i++)
     for (size_t h = 0; h < g; h++) {
+      /* row by row: A's pixel i meets the B rows of its own image row */
+      const float *bb = c->rowwise ? b + (i / c->aw) * c->bw * c->cb : b;
       size_t cols = c->trans_b ? n : k, inner = c->trans_b ? k : n;
       for (size_t j = 0; j < cols; j++) {
         float sum = 0.0f;
         double sum_d = 0.0;
         for (size_t t = 0; t < inner; t++) {
           float x = c->trans_b ? a[i * c->ca + h * k + t] : a[i * c->ca + h * n + t];
-          float y = c->trans_b ? b[j * c->cb + h * k + t] : b[t * c->cb + h * k + j];
+          float y = c->trans_b ? bb[j * c->cb + h * k + t] : bb[t * c->cb + h * k + j];
           float prod = x * y;
           sum += prod;
           sum_d += (double)x * y;
@@ -119,14 +124,19 @@ static void run_case(const mm_case *c) {
 }
 
 static const mm_case CASES[] = {
-    {2, 3, 4, 1, 5, 4, 1, 1, 1.0f},    /* q k^T, one head, M 6, N 5 */
-    {2, 3, 6, 5, 1, 6, 3, 1, 0.125f},  /* three heads of K 2 */
-    {3, 1, 3, 2, 2, 3, 3, 1, -0.7f},   /* K 1 */
-    {1, 7, 5, 7, 1, 5, 5, 1, 0.5f},    /* K 1, M = N = 7 */
-    {2, 3, 5, 1, 5, 3, 1, 0, 1.0f},    /* attn v, one head, N 5, K 3 */
-    {3, 1, 8, 2, 2, 6, 2, 0, 0.3f},    /* two heads, N 4, K 3 */
-    {1, 3, 9, 3, 1, 3, 3, 0, -1.5f},   /* K 1 */
-    {5, 1, 7, 7, 1, 1, 1, 0, 2.0f},    /* N 7, K 1, odd */
+    {2, 3, 4, 1, 5, 4, 1, 1, 1.0f, 0},    /* q k^T, one head, M 6, N 5 */
+    {2, 3, 6, 5, 1, 6, 3, 1, 0.125f, 0},  /* three heads of K 2 */
+    {3, 1, 3, 2, 2, 3, 3, 1, -0.7f, 0},   /* K 1 */
+    {1, 7, 5, 7, 1, 5, 5, 1, 0.5f, 0},    /* K 1, M = N = 7 */
+    {2, 3, 5, 1, 5, 3, 1, 0, 1.0f, 0},    /* attn v, one head, N 5, K 3 */
+    {3, 1, 8, 2, 2, 6, 2, 0, 0.3f, 0},    /* two heads, N 4, K 3 */
+    {1, 3, 9, 3, 1, 3, 3, 0, -1.5f, 0},   /* K 1 */
+    {5, 1, 7, 7, 1, 1, 1, 0, 2.0f, 0},    /* N 7, K 1, odd */
+    /* row by row (windows): row h of A against row h of B */
+    {3, 4, 6, 3, 5, 6, 2, 1, 0.5f, 1},  /* 3 windows, M 4, N 5, two heads */
+    {2, 3, 4, 2, 3, 4, 1, 1, 1.0f, 1},  /* one head, M = N */
+    {4, 2, 6, 4, 3, 4, 2, 0, -0.25f, 1}, /* attn v: G N = 6, K 2 */
+    {1, 5, 5, 1, 5, 1, 1, 0, 2.0f, 1},  /* one row: the whole product */
 };
 
 static void matmul_runs(void) {
@@ -135,7 +145,7 @@ static void matmul_runs(void) {
 
 /* The graph's MACs are the matmul's M x output channels x sum length. */
 static void matmul_macs(void) {
-  const mm_case c = {2, 3, 6, 5, 1, 6, 3, 1, 0.125f}; /* 6 x 15 x 2 */
+  const mm_case c = {2, 3, 6, 5, 1, 6, 3, 1, 0.125f, 0}; /* 6 x 15 x 2 */
   reset(&c);
   size_t size;
   uint8_t *bytes = build(&c, &size);
@@ -159,7 +169,7 @@ static void refused_as(const mm_case *c, int status, const char *needle) {
 
 static void matmul_fields_refused(void) {
   static const float one = 1.0f;
-  const mm_case c = {2, 2, 6, 3, 1, 6, 2, 1, 0.5f};
+  const mm_case c = {2, 2, 6, 3, 1, 6, 2, 1, 0.5f, 0};
   reset(&c);
   MM.in1 = DYCE__NONE;
   refused_as(&c, DYCE_BAD_FORMAT, "node 5 (matmul): matmul: in1 is NONE; it multiplies two tensors");
@@ -183,6 +193,10 @@ static void matmul_fields_refused(void) {
   refused_as(&c, DYCE_BAD_FORMAT, "matmul: p[2] (alpha) holds nan; it must be finite");
   MM.p[DYCE__P_MATMUL_ALPHA] = f32_bits(-INFINITY);
   refused_as(&c, DYCE_BAD_FORMAT, "matmul: p[2] (alpha) holds -inf; it must be finite");
+  MM.p[DYCE__P_MATMUL_ROWWISE] = 3;
+  refused_as(&c, DYCE_BAD_FORMAT, "matmul: p[3] is 3, not 0 (all rows together) or 1 (row by row)");
+  MM.p[DYCE__P_MATMUL_ROWWISE] = 1; /* in0 has 2 rows, in1 3 */
+  refused_as(&c, DYCE_BAD_FORMAT, "matmul (row by row): in0 has 2 rows, in1 3; they must be equal");
   MM.p[5] = 7;
   refused_as(&c, DYCE_BAD_FORMAT, "matmul: p[5] is 7; unused, it must be 0");
   OUT[2] = 7;
@@ -191,15 +205,15 @@ static void matmul_fields_refused(void) {
 
 /* Operand shapes that do not fit together. */
 static void matmul_shapes_refused(void) {
-  const mm_case scores = {2, 2, 6, 3, 1, 4, 2, 1, 1.0f};
+  const mm_case scores = {2, 2, 6, 3, 1, 4, 2, 1, 1.0f, 0};
   reset(&scores);
   refused_as(&scores, DYCE_BAD_FORMAT, "matmul (in0 . in1^T): in0 has 6 channels, in1 4; "
                                        "they must be equal (G x K)");
-  const mm_case values = {2, 2, 5, 3, 1, 4, 2, 0, 1.0f}; /* CA must be 2 x 3 */
+  const mm_case values = {2, 2, 5, 3, 1, 4, 2, 0, 1.0f, 0}; /* CA must be 2 x 3 */
   reset(&values);
   refused_as(&values, DYCE_BAD_FORMAT, "matmul (in0 . in1): in0 has 5 channels; 2 groups of "
                                        "in1's 3 rows (its H x W) need 6");
-  const mm_case odd = {2, 2, 9, 3, 1, 5, 3, 0, 1.0f};
+  const mm_case odd = {2, 2, 9, 3, 1, 5, 3, 0, 1.0f, 0};
   reset(&odd);
   refused_as(&odd, DYCE_BAD_FORMAT, "matmul: 3 groups (p[0]) do not divide the 5 channels of in1");
 }

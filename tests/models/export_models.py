@@ -29,6 +29,7 @@ import dyce_format  # noqa: E402
 import attention_nets  # noqa: E402  (beside this file)
 import elementwise_nets  # noqa: E402
 import mixing_nets  # noqa: E402
+import window_nets  # noqa: E402
 import pixel_nets  # noqa: E402
 
 
@@ -374,6 +375,7 @@ MODELS = {
     "pixel_ops": (pixel_nets.PixelOpsNet, (1, 3, 12, 12), True),
     "elementwise_ops": (elementwise_nets.ElementwiseOpsNet, (1, 3, 10, 10), True),
     "mixing_ops": (mixing_nets.MixingOpsNet, (1, 3, 8, 8), True),
+    "window_ops": (window_nets.WindowOpsNet, (1, 3, 20, 20), True),
 }
 
 
@@ -432,7 +434,7 @@ def main():
     torch.set_num_threads(1)
     script = os.path.abspath(__file__)
     nets = [attention_nets.__file__, pixel_nets.__file__, elementwise_nets.__file__,
-            mixing_nets.__file__]
+            mixing_nets.__file__, window_nets.__file__]
     converter = convert.SOURCES  # the converter package and dyce_format
     for seed, name in enumerate(MODELS):
         base = os.path.join(out_dir, name)

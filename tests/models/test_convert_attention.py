@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 import convert  # noqa: E402
 import dyce_format  # noqa: E402
 from converter.executor import Runner  # noqa: E402
+from dyce_codes import P_MATMUL_ROWWISE  # noqa: E402
 
 
 class Scores(nn.Module):
@@ -50,6 +52,31 @@ class Scores(nn.Module):
 class MapProduct(nn.Module):
     def forward(self, x):
         return (x @ x.transpose(2, 3)).mean((2, 3))
+
+
+class WindowScores(nn.Module):
+    """Attention within 4 windows of 4 tokens on a channels-last 4 x 4 map
+    (x.view(1, 2, 2, 2, 2, C).permute(...) as Swin partitions it), the
+    products as einsums (MaxViT) or @, dropout p (training=True as
+    torchvision's Swin passes it)."""
+
+    def __init__(self, einsum=False, p=0.0, equation="bhid,bhjd->bhij"):
+        super().__init__()
+        self.qkv, self.einsum, self.p, self.equation = nn.Linear(4, 12), einsum, p, equation
+
+    def forward(self, x):
+        m = x.permute(0, 2, 3, 1)                                  # (1, 4, 4, 4)
+        w = m.view(1, 2, 2, 2, 2, 4).permute(0, 1, 3, 2, 4, 5).reshape(4, 4, 4)
+        q, k, v = self.qkv(w).reshape(4, 4, 3, 2, 2).permute(2, 0, 3, 1, 4)
+        if self.einsum:
+            s = torch.einsum(self.equation, q, k)
+        else:
+            s = q @ k.transpose(-2, -1)
+        s = F.dropout(s.softmax(-1), p=self.p, training=True)
+        y = torch.einsum("bhij,bhjd->bhid", s, v) if self.einsum else s @ v
+        y = y.transpose(1, 2).reshape(4, 4, 4)                     # windows, tokens, C
+        y = y.view(1, 2, 2, 2, 2, 4).permute(0, 1, 3, 2, 4, 5).reshape(1, 4, 4, 4)
+        return torch.roll(y, (1, 1), (1, 2)).mean((1, 2))
 
 
 def convert_module(module, shape):
@@ -90,6 +117,20 @@ class ConvertAttention(unittest.TestCase):
 
     def test_softmax_over_the_queries_is_refused(self):
         self.refused(Scores("axis"), (1, 2, 4, 4), "(Softmax)", "only over its last axis")
+
+    def test_attention_within_windows(self):
+        # a window per row of the dyce tensor, the products row by row
+        for einsum in (False, True):
+            nodes = self.matches(WindowScores(einsum), (1, 4, 4, 4)).nodes
+            products = [n for n in nodes if n.op == "matmul"]
+            self.assertEqual(len(products), 2)
+            self.assertTrue(all(n.params[P_MATMUL_ROWWISE] == 1 for n in products))
+
+    def test_window_refusals(self):
+        self.refused(WindowScores(p=0.25), (1, 4, 4, 4), "(Dropout)",
+                     "training_mode=True is not supported (dropout with a ratio of 0.25)")
+        self.refused(WindowScores(True, equation="bhid,bhjd->bhji"), (1, 4, 4, 4),
+                     "(Einsum)", "einsum 'bhid,bhjd->bhji' of two computed tensors")
 
     def test_product_of_feature_maps_is_refused(self):
         self.refused(MapProduct(), (1, 2, 4, 4), "(MatMul)", "matmul of a computed (1, 2, 4, 4) tensor")
