@@ -2,11 +2,13 @@
 
     /usr/bin/python3 models/convert.py IN.onnx -o OUT.dyce [--labels FILE]
         [--name NAME] [--mean M1,M2,.. --std S1,.. --pixel-scale F] [--dump]
+        [--size H,W]
         [--int8 --calibration DIR [--calibration-count N]
          [--calibration-method minmax|percentile] [--percentile P]
          [--keep-float NODE,...]]
 
-The ONNX graph (opset 13..17, batch 1, static shapes, NCHW float32) is lowered
+The ONNX graph (opset 13..17, batch 1, NCHW float32; a symbolic batch
+is taken as 1, symbolic height and width are given with --size) is lowered
 to dyce's NHWC operators (docs/FORMAT.md): constant subgraphs are evaluated
 with numpy, BatchNorm and bias Adds fold into the preceding conv / linear
 layer, activations fuse into their producer, and Identity, Dropout and no-op

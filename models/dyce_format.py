@@ -117,6 +117,9 @@ class Graph:
     input: int
     output: int
     quant: list = None      # per tensor: None (float32) or (scale, zp) int8
+    # converter only, not stored: the ONNX output is a channels-last
+    # (1, H, W, C) map, which a graph reading it takes as such
+    output_channels_last: bool = False
 
     def is_int8(self, tensor):
         return bool(self.quant) and self.quant[tensor] is not None

@@ -19,6 +19,16 @@ def _floats(text):
     return [float(v) for v in text.split(",")]
 
 
+def _sizes(text):
+    try:
+        h, w = (int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': H,W, e.g. 224,224") from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': sizes must be positive")
+    return h, w
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("onnx", help="input ONNX model")
@@ -29,6 +39,9 @@ def main(argv=None):
     parser.add_argument("--std", type=_floats, help="per-channel stds")
     parser.add_argument("--pixel-scale", type=float,
                         help="input = pixel * scale (default 1/255)")
+    parser.add_argument("--size", type=_sizes, metavar="H,W",
+                        help="height and width for an input exported with "
+                             "symbolic ones (a symbolic batch is taken as 1)")
     parser.add_argument("--dump", action="store_true",
                         help="print a summary of the written package")
     parser.add_argument("--int8", action="store_true",
@@ -43,7 +56,7 @@ def main(argv=None):
     prog = os.path.basename(sys.argv[0])
     try:
         labels = read_labels(args.labels) if args.labels else None
-        data = convert_graphs([(args.name, args.onnx, None)], labels, spec)
+        data = convert_graphs([(args.name, args.onnx, None)], labels, spec, sizes=args.size)
         if args.int8:
             data = quantize_bytes(data, args)
         with open(args.output, "wb") as f:

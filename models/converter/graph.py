@@ -80,7 +80,31 @@ def _to_graph(name, lw, inp, out, ops):
     return fmt.Graph(name, fmt.NONE, shapes, nodes, 0, index[out])
 
 
-def _graph_input(graph, initializers):
+def _input_dims(name, dims, sizes):
+    """The input's static shape: a symbolic batch (torch.onnx.export's
+    dynamic_axes={'input': {0: 'batch'}}) is 1, symbolic H and W are
+    `sizes` (convert.py --size); any other unknown size is refused."""
+    shape, symbolic = [], []
+    for i, d in enumerate(dims):
+        if d.HasField("dim_value") and d.dim_value > 0:
+            shape.append(d.dim_value)
+            continue
+        symbolic.append(i)
+        if i == 0:
+            shape.append(1)
+        elif sizes and len(dims) == 4 and i in (2, 3):
+            shape.append(int(sizes[i - 2]))
+        else:
+            shown = tuple(d.dim_param or "?" if not d.HasField("dim_value") else d.dim_value
+                          for d in dims)
+            raise ConvertError(
+                f"input '{name}' has symbolic sizes {shown}: the batch is taken as 1, "
+                + ("give the height and width with --size H,W"
+                   if len(dims) == 4 and i in (2, 3) else "the others must be fixed"))
+    return tuple(shape)
+
+
+def _graph_input(graph, initializers, sizes=None):
     inputs = [i for i in graph.input if i.name not in initializers]
     if len(inputs) != 1:
         raise ConvertError(f"the model has {len(inputs)} non-constant inputs, "
@@ -89,10 +113,10 @@ def _graph_input(graph, initializers):
     dims = tensor_type.shape.dim
     if tensor_type.elem_type != onnx.TensorProto.FLOAT:
         raise ConvertError(f"input '{inputs[0].name}' is not float32")
-    if not dims or any(not d.HasField("dim_value") for d in dims):
-        raise ConvertError(f"input '{inputs[0].name}' has a dynamic or "
-                           "unknown shape; export with fixed sizes")
-    shape = tuple(d.dim_value for d in dims)
+    if not dims:
+        raise ConvertError(f"input '{inputs[0].name}' has an unknown shape; "
+                           "export with fixed sizes")
+    shape = _input_dims(inputs[0].name, dims, sizes)
     if nhwc(shape) is None:
         raise ConvertError(f"input '{inputs[0].name}' shape {shape} is not "
                            "(1, C, H, W) or (1, K) (batch must be 1)")
@@ -112,22 +136,39 @@ def _check_opset(model):
                                f"(need {MIN_OPSET}..{MAX_OPSET})")
 
 
-def convert_graph(model, name="main", sequence_input=None):
+def _channels_last_input(graph, inp, shape):
+    """An image input (1, H, W, C), C <= 4, that the graph only transposes
+    to (1, C, H, W) first (models from TensorFlow / Keras through tf2onnx,
+    or a PyTorch forward starting with x.permute(0, 3, 1, 2)): the same
+    bytes as dyce's NHWC input."""
+    readers = [n for n in graph.node if inp in n.input]
+    return len(shape) == 4 and shape[3] <= 4 < min(shape[1], shape[2]) and bool(readers) \
+        and all(n.op_type == "Transpose" and list(rewrite.attr(n, "perm", [])) == [0, 3, 1, 2]
+                for n in readers)
+
+
+def convert_graph(model, name="main", sequence_input=None, sizes=None):
     """One ONNX model (ModelProto or path) -> (dyce_format.Graph, ONNX input
     shape). The Graph's source is NONE; convert_graphs sets it.
     sequence_input(shape): whether a (1, A, B) input is a token sequence
     (1, L, D), laid out as one row of L positions (attention.py), rather
-    than channel-major (1, C, L)."""
+    than channel-major (1, C, L); or a (1, H, W, C) input a channels-last
+    map (a Swin stage's output), rather than (1, C, H, W). sizes: (H, W)
+    for an input exported with symbolic height and width."""
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(os.fspath(model))
     _check_opset(model)
     graph = model.graph
     lw = Lowering(graph)
-    inp, in_shape = _graph_input(graph, lw.consts)
+    inp, in_shape = _graph_input(graph, lw.consts, sizes)
     lw.shapes[inp] = in_shape
-    if len(in_shape) == 3 and sequence_input and sequence_input(in_shape):
+    if len(in_shape) in (3, 4) and sequence_input and sequence_input(in_shape):
         lw.last.add(inp)
-        lw.layout[inp] = (1, 1, in_shape[1], in_shape[2])
+        lw.layout[inp] = (1,) * (5 - len(in_shape)) + tuple(in_shape[1:])
+    elif sequence_input is None and _channels_last_input(graph, inp, in_shape):
+        lw.last.add(inp)
+        lw.layout[inp] = tuple(in_shape)
+        in_shape = (1, in_shape[3], in_shape[1], in_shape[2])   # the package's image
     if len(graph.output) != 1:
         raise ConvertError(f"the model has {len(graph.output)} outputs, "
                            "expected 1")
@@ -144,4 +185,7 @@ def convert_graph(model, name="main", sequence_input=None):
     ops = fusion.prune(lw.ops, out)
     for step in fusion.REWRITES:
         step(ops, out)
-    return _to_graph(name, lw, inp, out, ops), in_shape
+    graph_out = _to_graph(name, lw, inp, out, ops)
+    graph_out.output_channels_last = len(lw.shape(out)) == 4 and (
+        graph.output[0].name in lw.last or out in lw.last)
+    return graph_out, in_shape

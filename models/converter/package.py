@@ -68,14 +68,21 @@ def _level_entries(graphs, index, level):
 
 def _reads_tokens(graphs, index, source):
     """Whether a (1, A, B) input reading graph `source`'s output is a token
-    sequence: that output is one row of A positions with B channels."""
+    sequence (that output is one row of A positions with B channels), or a
+    (1, H, W, C) input a channels-last map (that output is one)."""
     if source not in index:
         return None
     src = graphs[index[source]]
-    return lambda shape: tuple(src.shapes[src.output]) == (1, 1, shape[1], shape[2])
+    out = tuple(src.shapes[src.output])
+
+    def reads(shape):
+        if len(shape) == 4:
+            return src.output_channels_last and out == tuple(shape)
+        return out == (1, 1, shape[1], shape[2])
+    return reads
 
 
-def convert_graphs(specs, labels=None, input_spec=None, levels=None):
+def convert_graphs(specs, labels=None, input_spec=None, levels=None, sizes=None):
     """Build a package from [(name, onnx model or path, source name or None)].
 
     A graph with a source reads the output of that earlier graph; None reads
@@ -91,7 +98,8 @@ def convert_graphs(specs, labels=None, input_spec=None, levels=None):
         if name in index:
             raise ConvertError(f"duplicate graph name '{name}'")
         try:
-            graph, shape = convert_graph(model, name, _reads_tokens(graphs, index, source))
+            graph, shape = convert_graph(model, name, _reads_tokens(graphs, index, source),
+                                         sizes if source is None else None)
         except ConvertError as err:
             raise ConvertError(f"graph '{name}': {err}") from None
         if source is None:

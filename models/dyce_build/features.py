@@ -30,15 +30,16 @@ def state_digest(module):
     return h.hexdigest()
 
 
-def _pass(stages, head, batches, total, what):
-    """([pooled (n, C_p) per stage], head logits (n, K)) of this rank's inputs."""
+def _pass(stages, head, batches, total, what, last):
+    """([pooled (n, C_p) per stage], head logits (n, K)) of this rank's
+    inputs; last[p]: stage p's output is a channels-last map."""
     pooled, logits = [[] for _ in stages], []
     with torch.no_grad(), Progress(what, total) as bar:
         for x in batches:
             y = x
             for p, stage in enumerate(stages):
                 y = stage(y)
-                pooled[p].append(nets.pool(y))
+                pooled[p].append(nets.pool(y, last[p]))
             logits.append(head(y))
             bar.update(len(x))
     def cat(parts):
@@ -46,25 +47,26 @@ def _pass(stages, head, batches, total, what):
     return [cat(p) for p in pooled], cat(logits)
 
 
-def _split_view(stages, head, data, split, flip, seed=None):
+def _split_view(stages, head, data, split, flip, last, seed=None):
     start, stop = dist.shard(len(split.labels))
     gen = torch.Generator().manual_seed(seed + dist.rank()) if seed is not None else None
     batches = eval_batches(data, split, 256, start, stop, gen, flip)
     name = split.name if seed is None else f"{split.name} (augmented)"
     feats, logits = _pass(stages, head, batches, stop - start,
-                          f"backbone features {name}")
+                          f"backbone features {name}", last)
     return [dist.gather_rows(f) for f in feats], dist.gather_rows(logits)
 
 
-def compute(stages, head, data, aug_views, flip):
+def compute(stages, head, data, aug_views, flip, last=None):
     """{view: ([pooled per stage], head logits)}: train, val, test clean,
     train_aug<i> augmented."""
     for m in list(stages) + [head]:
         m.eval()
-    views = {s.name: _split_view(stages, head, data, s, flip) for s in data.splits()}
+    last = list(last or [False] * len(stages))
+    views = {s.name: _split_view(stages, head, data, s, flip, last) for s in data.splits()}
     for i in range(aug_views):
         views[f"train_aug{i}"] = _split_view(stages, head, data, data.train,
-                                             flip, AUG_SEED + 100 * i)
+                                             flip, last, AUG_SEED + 100 * i)
     return views
 
 

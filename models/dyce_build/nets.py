@@ -25,23 +25,27 @@ from torch.overrides import TorchFunctionMode
 EXIT_TYPES = ("a", "b", "c")
 
 
-def pool(y):
+def pool(y, last=False):
     """An exit's view of a backbone tensor: the mean over the positions of
-    a feature map (N, C, H, W), or over the tokens of a sequence (N, L, D)
+    a feature map (N, C, H, W), or of a channels-last one (N, H, W, C) when
+    `last` (Swin; layouts.py), or over the tokens of a sequence (N, L, D)
     — a 3-D tensor at an exit position is taken as a transformer's tokens."""
     if y.dim() == 3:
         return y.mean(1)
+    if last:
+        return y.mean((1, 2))
     return nn.functional.adaptive_avg_pool2d(y, 1).flatten(1)
 
 
-def channels_of(shape):
+def channels_of(shape, last=False):
     """The features an exit reads from a tensor of `shape` (see pool)."""
-    return shape[-1] if len(shape) == 3 else shape[1]
+    return shape[-1] if len(shape) == 3 or last else shape[1]
 
 
 class Exit(nn.Module):
-    def __init__(self, channels, num_classes, hidden_layers):
+    def __init__(self, channels, num_classes, hidden_layers, last=False):
         super().__init__()
+        self.last = last
         width = min(1024, max(128, channels))
         layers, c = [], channels
         for _ in range(hidden_layers):
@@ -51,11 +55,11 @@ class Exit(nn.Module):
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.mlp(pool(x))
+        return self.mlp(pool(x, self.last))
 
 
-def make_exit(kind, channels, num_classes):
-    return Exit(channels, num_classes, EXIT_TYPES.index(kind))
+def make_exit(kind, channels, num_classes, last=False):
+    return Exit(channels, num_classes, EXIT_TYPES.index(kind), last)
 
 
 class TinySaver(nn.Module):

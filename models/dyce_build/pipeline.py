@@ -144,7 +144,9 @@ def make_exits(ctx, data, chosen):
     for p, cand in enumerate(chosen, 1):
         for t in o.exit_types:
             out[f"exit{p}_{t}"] = seeded(o.seed + 100 * p + ord(t),
-                                         lambda: nets.make_exit(t, nets.channels_of(cand.shape), k))
+                                         lambda: nets.make_exit(
+                                             t, nets.channels_of(cand.shape, cand.last), k,
+                                             cand.last))
     return torch.nn.ModuleDict(out)
 
 
@@ -199,10 +201,11 @@ def savers_step(ctx, data, savers, key, teacher):
     return savers
 
 
-def features_step(ctx, data, stages, head, digest):
+def features_step(ctx, data, stages, head, digest, last):
     path = ctx.path("features.npz")
     o = ctx.opts
     key = {"digest": digest, "aug_views": o.aug_views, "positions": len(stages),
+           **({"channels_last": list(last)} if any(last) else {}),
            "data": data_key(ctx, data)}
     if ctx.fresh("features", key):
         views = features.load(path, digest, len(stages))
@@ -210,7 +213,7 @@ def features_step(ctx, data, stages, head, digest):
             ctx.log(f"features: loaded {path}")
             return views
     views = ctx.timed("backbone features", lambda: features.compute(
-        stages, head, data, o.aug_views, not o.no_flip))
+        stages, head, data, o.aug_views, not o.no_flip, last))
     features.save(path, views, digest)
     ctx.done("features", key)
     return views
@@ -229,10 +232,11 @@ def data_key(ctx, data):
             "seed": o.seed, "n": [len(s.labels) for s in data.splits()]}
 
 
-def engine_check(ctx, pkg, specs, data):
+def engine_check(ctx, pkg, specs, data, last=()):
     """Every graph of the package, run by the engine on sample test images,
     matches PyTorch (relative max error): every graph on the first image,
-    the head (the whole backbone) on all of them."""
+    the head (the whole backbone) on all of them. `last`: the graphs whose
+    output is a channels-last (1, H, W, C) map."""
     xs = package.sample_inputs(data, ctx.opts.check_samples)
     worst = 0.0
     for k, x in enumerate(xs):
@@ -248,6 +252,8 @@ def engine_check(ctx, pkg, specs, data):
             got = engine.run_graph(pkg, name, x[None])
             if want.ndim == 3:    # tokens (1, L, D): the engine's NCHW is (1, D, 1, L)
                 got = got.reshape(want.shape[2], -1).T
+            elif name in last:    # (1, H, W, C): the engine's NCHW is (1, C, H, W)
+                got = got.reshape(want.shape[3], -1).T
             want, got = want.reshape(-1), got.reshape(-1)
             if got.shape != want.shape:
                 raise BuildError(f"engine check: {name} gives {got.shape} values, "
@@ -349,7 +355,7 @@ def run(opts):
     ctx.log(f"backbone: val {backbone_val:.4f}")
     digest = features.state_digest(model)
     savers = savers_step(ctx, data, savers, key, teacher=model)
-    views = features_step(ctx, data, stages, head, digest)
+    views = features_step(ctx, data, stages, head, digest, [c.last for c in chosen])
     ekey = {"digest": digest, "positions": [c.node for c in chosen],
             "types": list(opts.exit_types), "aug_views": opts.aug_views, "data": key["data"]}
     exits = exits_step(ctx, data, exits, views, ekey)
@@ -367,7 +373,8 @@ def run(opts):
     size = ctx.timed("package", lambda: package.build(
         specs, ctx.path("onnx"), opts.out, data.classes, data.input_spec()))
     ctx.log(f"package: wrote {opts.out} ({size:,} bytes, {len(specs)} graphs)")
-    ctx.timed("engine check", lambda: engine_check(ctx, opts.out, specs, data))
+    ctx.timed("engine check", lambda: engine_check(
+        ctx, opts.out, specs, data, {f"stage{p}" for p, c in enumerate(chosen, 1) if c.last}))
     claims = ctx.timed("search", lambda: engine.search(
         opts.out, stem + ".records", opts.lambda_step, opts.out))
     ctx.log(f"search: {len(claims)} Pareto configurations written into {opts.out}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from . import nets, shapes
+from . import layouts, nets, shapes
 from .errors import BuildError
 
 # No exit after this share of the backbone's MACs: it would save too little.
@@ -39,9 +39,10 @@ class Candidate:
     node: str          # the traced node's name (what --exits takes)
     blocks: list       # the modules it ends (also accepted by --exits)
     index: int         # position in the traced graph
-    shape: tuple       # NCHW output shape
+    shape: tuple       # output shape: NCHW, (N, L, D) tokens or, when last, NHWC
     macs: int          # MACs of the backbone up to and including it
     before: str = ""   # a layer boundary: the convolution that follows
+    last: bool = False  # a channels-last (N, H, W, C) map (Swin; layouts.py)
 
     def describe(self, total):
         where = f"before {self.before}" if self.before else f"ends {', '.join(self.blocks)}"
@@ -271,12 +272,14 @@ def trace(model, input_shape):
         total += prof.macs.get(n, 0)
         cumulative.append(total)
     ends = _block_ends(tracer, model, order, names, whole)
+    last = layouts.channels_last(gm, order)
     cuts = {}
     for i in _cuts(order):
         shape = prof.shapes.get(order[i])
         if shape is not None and len(shape) in (3, 4):   # maps, or tokens (N, L, D)
             cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
-                                              i, shape, cumulative[i])
+                                              i, shape, cumulative[i],
+                                              last=len(shape) == 4 and last[order[i]])
     candidates = [c for c in cuts.values() if c.blocks]
     if sum(0 < c.macs <= LATEST * total for c in candidates) < 2:
         # A flat network (one nn.Sequential of layers) has no blocks to

@@ -297,3 +297,17 @@ class ShapeUnpack(nn.Module):
 
 def shape_unpack(num_classes, in_channels):
     return ShapeUnpack(num_classes, in_channels)
+
+
+def swin(num_classes, in_channels):
+    """torchvision's SwinTransformer, small: 2x2 patches of 28x28 (14x14,
+    padded to 16x16 in windows of 4), shifted windows, patch merging, its
+    features channels-last (N, H, W, C) throughout — exits pool them over
+    H and W."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    net = SwinTransformer(patch_size=[2, 2], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                          window_size=[4, 4], stochastic_depth_prob=0.0,
+                          num_classes=num_classes)
+    if in_channels != 3:
+        net.features[0][0] = nn.Conv2d(in_channels, 16, 2, 2)
+    return net

@@ -235,6 +235,16 @@ describe('models/build.py', () => {
     assert.match(run(DYCE, ['info', out]).out, /matmul .* out=1x17x68 /);   // 17 tokens, 4 heads
   });
 
+  test('torchvision\'s Swin (channels-last features, attention within shifted windows, patch merging): exits pool over H and W, the package builds and matches PyTorch', () => {
+    const out = path.join(tmp, 'swin/p.dyce');
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:swin`, '--out', out]);
+    assert.match(r.out, /exits after .*features\.1\.0\.add_1 .*features\.2\.reduction/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    const info = run(DYCE, ['info', out]).out;
+    assert.match(info, /matmul .* out=16x16x32 /);      // 16 windows of 16 tokens, 2 heads
+    assert.match(info, /graph exit1_a <- stage1/);
+  });
+
   test('a forward that reads n, c, h, w = x.shape: traced (exits after its blocks), builds and matches PyTorch', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:shape_unpack`, '--out', path.join(tmp, 'unpack/p.dyce')]);
     assert.match(r.out, /exits after body\.0/);

@@ -1,9 +1,11 @@
-"""Every small test model (tests/models/export_models.py) exported at ONNX
-opsets 14 to 17, as users of newer PyTorch export by default, converts and
-gives PyTorch's numbers in the converter's executor. The engine runs the
-opset-13 exports (tests/node/models.test.mjs); what differs between
-opsets is the ONNX graph the converter reads (opset 17: one
-LayerNormalization node instead of the ReduceMean chain, norms.py).
+"""ONNX files as users export them: every small test model
+(tests/models/export_models.py) at opsets 14 to 17, as newer PyTorch
+exports by default, and with dynamic axes (a symbolic batch, as the
+PyTorch tutorial exports; symbolic height and width, given with --size),
+converts and gives PyTorch's numbers in the converter's executor. The
+engine runs the opset-13 exports (tests/node/models.test.mjs); what
+differs between opsets is the ONNX graph the converter reads (opset 17:
+one LayerNormalization node instead of the ReduceMean chain, norms.py).
 
     /usr/bin/python3 tests/models/test_convert_opsets.py
 """
@@ -67,6 +69,55 @@ class ConvertOpsets(unittest.TestCase):
                     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * scale)
         # The opset-17 exports did exercise the single-node LayerNorm.
         self.assertGreater(layer_norm_nodes, 0)
+
+    def test_dynamic_axes(self):
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2), torch.nn.ReLU(),
+                                  torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                  torch.nn.Linear(8, 5)).eval()
+        tmp = tempfile.mkdtemp()
+        for axes, size in (({0: "batch"}, None), ({0: "batch", 2: "h", 3: "w"}, (13, 9))):
+            path = os.path.join(tmp, f"dyn{len(axes)}.onnx")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(net, torch.randn(2, 3, 11, 11), path, opset_version=17,
+                                  input_names=["x"], output_names=["y"],
+                                  dynamic_axes={"x": axes, "y": {0: "batch"}})
+            if size:
+                with self.assertRaises(convert.ConvertError) as ctx:
+                    convert.convert_graphs([("main", path, None)])
+                self.assertIn("input 'x' has symbolic sizes ('batch', 3, 'h', 'w'): the "
+                              "batch is taken as 1, give the height and width with --size H,W",
+                              str(ctx.exception))
+            graphs, *_ = dyce_format.read_package(
+                convert.convert_graphs([("main", path, None)], sizes=size))
+            x = torch.randn((1, 3) + (size or (11, 11)))
+            got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
+            want = net(x).detach().numpy().reshape(-1)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+    def test_channels_last_input(self):
+        # A model whose input is an NHWC image it transposes first (tf2onnx's
+        # Keras models, a PyTorch forward starting with x.permute(0, 3, 1, 2)):
+        # the package takes the image (1, C, H, W) as any other.
+        class Nhwc(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.fc = torch.nn.Conv2d(3, 6, 3), torch.nn.Linear(6, 4)
+
+            def forward(self, x):
+                return self.fc(self.conv(x.permute(0, 3, 1, 2)).mean((2, 3)))
+
+        net = Nhwc().eval()
+        path = os.path.join(tempfile.mkdtemp(), "nhwc.onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, torch.randn(1, 12, 10, 3), path, opset_version=13)
+        package = convert.convert_graphs([("main", path, None)])
+        graphs, spec, *_ = dyce_format.read_package(package)
+        self.assertEqual(graphs[0].shapes[graphs[0].input], (1, 12, 10, 3))
+        x = torch.randn(1, 12, 10, 3)
+        got = Runner(graphs).run(x.permute(0, 3, 1, 2).numpy())[0].numpy().reshape(-1)
+        np.testing.assert_allclose(got, net(x).detach().numpy().reshape(-1), rtol=1e-5, atol=1e-6)
 
     def test_layer_normalization_training_outputs_are_refused(self):
         from onnx import TensorProto, helper
