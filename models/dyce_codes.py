@@ -83,6 +83,7 @@ P_NORM_PIXELWISE = 2  # group_norm: 1 = statistics of each pixel's group of chan
 P_REDUCE_MAX = 0      # channel_reduce: 1 = the maximum of each pixel's channels, 0 = their mean
 P_ADAPTIVE_MAX = 0    # adaptive_pool: 1 = the maximum of each bin, 0 = its mean
 P_SOFTMAX_GROUPS = 2  # softmax: G >= 2 = over each of G groups of C / G channels at each pixel (attention heads); 0 or 1 = over all C
+P_GATHER_BLOCK = 0    # channel_gather: 0 or 1 = each index picks one channel; B >= 2 = each picks B consecutive channels from it (whole pixels of a map viewed as one row: window partitions, rolls)
 P_MATMUL_GROUPS = 0   # matmul: G >= 1 channel groups (heads), multiplied group by group
 P_MATMUL_TRANS_B = 1  # matmul: 1 = in0 . in1^T (each group's K channels of both summed), 0 = in0 . in1 (in0's G * N channels against in1's N rows)
 P_MATMUL_ALPHA = 2    # matmul: the bits of a finite float32 the products are scaled by

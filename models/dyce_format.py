@@ -21,7 +21,7 @@ import numpy as np
 
 import dyce_codes
 from dyce_codes import (ACTS, OPS, P_CONCAT_INPUTS, P_CONCAT_MORE, P_DH, P_DW,
-                        P_GROUPS, P_KH, P_KW, P_MATMUL_GROUPS, P_MATMUL_ROWWISE, P_MATMUL_TRANS_B,
+                        P_GATHER_BLOCK, P_GROUPS, P_KH, P_KW, P_MATMUL_GROUPS, P_MATMUL_ROWWISE, P_MATMUL_TRANS_B,
                         P_PAD_R, P_PAD_T, P_SW)
 from dyce_weights import WeightSection as _Weights
 
@@ -133,6 +133,16 @@ class InputSpec:
     mean: list
     std: list
     pixel_scale: float = 1.0 / 255.0
+
+
+def gather_channels(node):
+    """A channel_gather's input channel for each output channel: its
+    indices, each expanded to its block of p[GATHER_BLOCK] channels."""
+    index = np.asarray(node.weight, np.int64)
+    block = node.params[P_GATHER_BLOCK] if len(node.params) > P_GATHER_BLOCK else 0
+    if block > 1:
+        index = (index[:, None] + np.arange(block)).ravel()
+    return index
 
 
 def node_macs(node, shapes):

@@ -82,6 +82,7 @@ export const PARAMS = Object.freeze({
   REDUCE_MAX: 0,
   ADAPTIVE_MAX: 0,
   SOFTMAX_GROUPS: 2,
+  GATHER_BLOCK: 0,
   MATMUL_GROUPS: 0,
   MATMUL_TRANS_B: 1,
   MATMUL_ALPHA: 2,

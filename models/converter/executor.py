@@ -235,7 +235,7 @@ def float_node(node, shapes, args):
     elif op == "resize":
         y = resize(x, p, shapes[node.output][1:3])
     elif op == "channel_gather":
-        y = x[:, torch.from_numpy(np.asarray(node.weight, np.int64))]
+        y = x[:, torch.from_numpy(fmt.gather_channels(node))]
     elif op == "adaptive_pool":
         size = tuple(shapes[node.output][1:3])
         y = (F.adaptive_max_pool2d(x, size) if p[P_ADAPTIVE_MAX]

@@ -10,7 +10,7 @@ of ops that do not reach the output."""
 import numpy as np
 
 import dyce_format as fmt
-from dyce_codes import P_COUNT_PAD, P_MATMUL_ALPHA
+from dyce_codes import P_COUNT_PAD, P_GATHER_BLOCK, P_MATMUL_ALPHA
 
 from .common import ConvertError, Op
 
@@ -302,8 +302,9 @@ def _compose_gathers(ops, output):
     """channel_gather of a channel_gather (a shuffle, then a slice) -> one."""
     for op in [op for op in ops if op.op == "channel_gather"]:
         prev = _sole_producer(ops, op.inputs[0], output)
-        if prev is None or prev.op != "channel_gather":
-            continue
+        if prev is None or prev.op != "channel_gather" or \
+                any(g.params and g.params[P_GATHER_BLOCK] > 1 for g in (op, prev)):
+            continue   # (gathers of blocks of pixels stay as they are)
         op.weight = np.asarray(prev.weight)[np.asarray(op.weight, np.int64)]
         op.inputs = prev.inputs
         ops.remove(prev)

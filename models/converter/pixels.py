@@ -3,14 +3,32 @@
 nn.ReplicationPad2d) — one `channel_gather` over the map viewed as one
 row of its H*W*C values, between two `view`s. Exact (a copy), and as
 general as an index list; channel_gather's indices are float32, so the
-map may hold at most 2^24 values."""
+map may hold at most 2^24 values. Where the values move in runs of whole
+pixels (or of equal groups of channels), the gather takes an index per
+run (p[GATHER_BLOCK])."""
 
 import numpy as np
+
+import dyce_format as fmt
 
 from .common import fail
 from .shapes import nhwc
 
 MAX_VALUES = 2 ** 24
+
+
+def _block(picked, channels):
+    """The largest divisor B of the source's channels such that `picked`
+    is runs of B consecutive values (whole pixels, or whole groups of
+    channels, moved: a window partition, a roll, a crop) — the gather then
+    stores an index per run; 1 when values move one by one."""
+    for b in range(channels, 1, -1):
+        if channels % b or picked.size % b:
+            continue
+        runs = picked.reshape(-1, b)
+        if np.array_equal(runs - runs[:, :1], np.broadcast_to(np.arange(b), runs.shape)):
+            return b
+    return 1
 
 
 def pick_values(lw, node, x, picked, shape, layout=None, out=None):
@@ -25,12 +43,14 @@ def pick_values(lw, node, x, picked, shape, layout=None, out=None):
         fail(node, f"the result of {lw.shape(x)} would be empty")
     step = "" if out is None else out.rsplit("/", 1)[-1] + "-"
     row = lw.emit_step(node, step + "flat", "view", [x], (1, values), layout=(1, 1, 1, values))
-    index = picked.astype(np.float64)
+    block = _block(picked, lw.dyce_shape(x)[3])
+    fields = dict(weight=picked[::block].astype(np.float64))
+    if block > 1:
+        fields["params"] = fmt.node_params(GATHER_BLOCK=block)
     if (layout or nhwc(shape)) == (1, 1, 1, picked.size):
-        return lw.emit(node, "channel_gather", [row], shape, out=out, layout=layout,
-                       weight=index)
+        return lw.emit(node, "channel_gather", [row], shape, out=out, layout=layout, **fields)
     part = lw.emit_step(node, step + "picked", "channel_gather", [row], (1, picked.size),
-                        weight=index)
+                        **fields)
     lw.emit(node, "view", [part], shape, out=out, layout=layout)
 
 

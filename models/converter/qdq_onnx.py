@@ -352,8 +352,8 @@ class _Exporter:
         elif n.op == "resize":
             y = self.resize(n, x, shapes[n.output], hint)
         elif n.op == "channel_gather":
-            y, rank = B.node("Gather", [x.name, B.const(hint + "_from", np.asarray(
-                n.weight, np.int64))], hint, axis=1), x.rank
+            y, rank = B.node("Gather", [x.name, B.const(hint + "_from", fmt.gather_channels(
+                n))], hint, axis=1), x.rank
         elif n.op in ("adaptive_pool", "matmul", "view"):
             raise ExportError(f"{n.op}: no QDQ form (ONNX has no such pool; attention)")
         elif n.op == "channel_reduce":

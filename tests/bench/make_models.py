@@ -142,6 +142,8 @@ def tfjs_plan(graph, macs):
             cin = graph.shapes[n.inputs[0]][3]
             cout = graph.shapes[n.output][3]
             op["w"] = put(n.weight.reshape(cout, cin).T)        # K x N
+        elif n.op == "channel_gather":
+            op["w"] = put(dyce_format.gather_channels(n))       # blocks expanded
         elif n.weight is not None:
             op["w"] = put(n.weight)
         if n.bias is not None:

@@ -1,7 +1,7 @@
 /* channel_gather: a package that slices, repeats and reorders channels,
  * run by the engine against the definition, and every field refused with
  * a message (indices out of range, not whole, NaN; counts; bias;
- * activation; the output's size). */
+ * activation; the output's size); blocks of channels per index. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +96,71 @@ static void channel_gather_size_refused(void) {
   free(bytes);
 }
 
+/* Blocks (p[GATHER_BLOCK] = 3): input 1x6x3 viewed as 1x2x9 -> indices
+ * [6, 0, 3, 3] -> 1x2x12, each index copying three consecutive channels. */
+static tb_node BLOCK_NODE;
+static float BLOCK_FROM[4];
+
+static uint8_t *build_blocks(size_t *size) {
+  static const uint32_t t[][3] = {{1, 6, 3}, {1, 2, 9}, {1, 2, 12}};
+  const tb_node n[2] = {{.op = DYCE__OP_VIEW, .in0 = 0, .in1 = DYCE__NONE, .out = 1},
+                        BLOCK_NODE};
+  tb_graph g = {"main", DYCE__NONE, t, 3, n, 2, 0, 2, 0};
+  tb_package pkg = {.h = 1, .w = 6, .c = 3, .graphs = &g, .graph_count = 1};
+  return tb_build(&pkg, size);
+}
+
+static void reset_blocks(void) {
+  static const float from[4] = {6, 0, 3, 3};
+  memcpy(BLOCK_FROM, from, sizeof from);
+  BLOCK_NODE = (tb_node){.op = DYCE__OP_CHANNEL_GATHER, .in0 = 1, .in1 = DYCE__NONE,
+                         .out = 2, .weights = BLOCK_FROM, .weight_count = 4};
+  BLOCK_NODE.p[DYCE__P_GATHER_BLOCK] = 3;
+}
+
+static void channel_gather_blocks(void) {
+  reset_blocks();
+  size_t size;
+  uint8_t *bytes = build_blocks(&size);
+  float x[18], y[24];
+  for (int i = 0; i < 18; i++) x[i] = (float)i * 0.5f - 3.0f;
+  if (!run_package(bytes, size, x, 18, y, 24)) return;
+  for (int px = 0; px < 2; px++)
+    for (int k = 0; k < 12; k++) {
+      float want = x[px * 9 + (int)BLOCK_FROM[k / 3] + k % 3];
+      CHECK_MSG(y[px * 12 + k] == want, "pixel %d channel %d: %g, want %g", px, k,
+                (double)y[px * 12 + k], (double)want);
+    }
+}
+
+static void expect_blocks_refused(const char *needle) {
+  size_t size;
+  uint8_t *bytes = build_blocks(&size);
+  check_refused(bytes, size, needle);
+  reset_blocks();
+}
+
+static void channel_gather_blocks_refused(void) {
+  reset_blocks();
+  BLOCK_FROM[1] = 7; /* 7, 8, 9: past channel 8 */
+  expect_blocks_refused("channel_gather: output channel 3 reads channel 7 and the "
+                        "block after it; the input has channels 0..8");
+  BLOCK_NODE.p[DYCE__P_GATHER_BLOCK] = 5;
+  expect_blocks_refused("channel_gather: 12 output channels are not whole blocks of 5");
+  BLOCK_NODE.p[DYCE__P_GATHER_BLOCK] = 10;
+  expect_blocks_refused("channel_gather: p[0] (block) is 10; 0 or 1 (a channel per "
+                        "index) up to the input's 9 channels");
+  BLOCK_NODE.p[DYCE__P_GATHER_BLOCK] = -1;
+  expect_blocks_refused("channel_gather: p[0] (block) is -1");
+  BLOCK_NODE.weight_count = 3;
+  expect_blocks_refused("node 1 (channel_gather): has 3 weights, expected 4");
+  BLOCK_NODE.p[1] = 2;
+  expect_blocks_refused("channel_gather: p[1] is 2; unused, it must be 0");
+}
+
 const test_case gather_tests[] = {
+    {"gather", "channel_gather_blocks", channel_gather_blocks},
+    {"gather", "channel_gather_blocks_refused", channel_gather_blocks_refused},
     {"gather", "channel_gather_runs", channel_gather_runs},
     {"gather", "channel_gather_fields_refused", channel_gather_fields_refused},
     {"gather", "channel_gather_size_refused", channel_gather_size_refused},

@@ -360,7 +360,10 @@ class ConvertOps(unittest.TestCase):
         ops, g = lowered(self.slice_model([1], [4], [2], out=(1, 4, 3, 5)))
         self.assertEqual([o for o, _, _ in ops], ["view", "channel_gather", "view"])
         picked = np.asarray(g.nodes[1].weight)
-        self.assertEqual(picked[:4].tolist(), [20, 21, 22, 23])  # pixel (1, 0)
+        # whole pixels of 4 channels: an index per pixel (p[GATHER_BLOCK] = 4)
+        self.assertEqual(g.nodes[1].params[0], 4)
+        self.assertEqual(picked[:3].tolist(), [20, 24, 28])  # pixels (1, 0), (1, 1), (1, 2)
+        self.assertEqual(picked.size, 3 * 5)
         self.refused(self.slice_model([1], [4], [0], out=(3, 4, 5, 5)),
                      "node 'sl' (Slice)", "slicing axis 0")
 
