@@ -181,7 +181,8 @@ def convert_graph(model, name="main", sequence_input=None, sizes=None):
         raise ConvertError(f"output '{graph.output[0].name}' is not computed "
                            "from the input by any supported node")
     if attention.is_seq(lw, graph.output[0].name):
-        out = attention.sequence_output(lw, _maker(graph, out), graph.output[0].name)
+        # (an alias when the tokens are one row already: the tensor behind it)
+        out = lw.resolve(attention.sequence_output(lw, _maker(graph, out), graph.output[0].name))
     ops = fusion.prune(lw.ops, out)
     for step in fusion.REWRITES:
         step(ops, out)

@@ -272,14 +272,17 @@ def trace(model, input_shape):
         total += prof.macs.get(n, 0)
         cumulative.append(total)
     ends = _block_ends(tracer, model, order, names, whole)
-    last = layouts.channels_last(gm, order)
+    layout = layouts.follow(gm, order, prof.shapes)
     cuts = {}
     for i in _cuts(order):
         shape = prof.shapes.get(order[i])
-        if shape is not None and len(shape) in (3, 4):   # maps, or tokens (N, L, D)
+        # maps (channels-first or -last), or tokens (N, L, D); not a map
+        # regrouped into something else (MaxViT's windows)
+        if shape is not None and (len(shape) == 3 or (
+                len(shape) == 4 and layout.get(order[i]) is not None)):
             cuts[names[order[i]]] = Candidate(names[order[i]], sorted(ends.get(i, []), key=len),
                                               i, shape, cumulative[i],
-                                              last=len(shape) == 4 and last[order[i]])
+                                              last=layout.get(order[i]) == layouts.LAST)
     candidates = [c for c in cuts.values() if c.blocks]
     if sum(0 < c.macs <= LATEST * total for c in candidates) < 2:
         # A flat network (one nn.Sequential of layers) has no blocks to

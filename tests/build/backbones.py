@@ -311,3 +311,22 @@ def swin(num_classes, in_channels):
     if in_channels != 3:
         net.features[0][0] = nn.Conv2d(in_channels, 16, 2, 2)
     return net
+
+
+def maxvit(num_classes, in_channels):
+    """torchvision's MaxVit, small: a 28x28 input (14x14 after the stem,
+    7x7 in the block, partitions of 7), two layers of MBConv, block and
+    grid attention. Between its attention layers the map is regrouped
+    into windows (N, windows, tokens, C): no exit goes there, only after
+    the map is whole again."""
+    import warnings
+    from torchvision.models.maxvit import MaxVit
+    warnings.filterwarnings("ignore", "torch.meshgrid", UserWarning)
+    net = MaxVit(input_size=(28, 28), stem_channels=16, partition_size=7,
+                 block_channels=[16], block_layers=[2], head_dim=8,
+                 stochastic_depth_prob=0.0, num_classes=num_classes)
+    if in_channels != 3:
+        old = net.stem[0][0]
+        net.stem[0][0] = nn.Conv2d(in_channels, old.out_channels, old.kernel_size,
+                                   old.stride, old.padding, bias=old.bias is not None)
+    return net

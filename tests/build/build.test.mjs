@@ -245,6 +245,13 @@ describe('models/build.py', () => {
     assert.match(info, /graph exit1_a <- stage1/);
   });
 
+  test('torchvision\'s MaxViT (maps regrouped into windows between its attention layers): no exit where the map is regrouped, exits where it is whole again; the package builds and matches PyTorch', () => {
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:maxvit`, '--out', path.join(tmp, 'maxvit/p.dyce')]);
+    assert.match(r.out, /exits after .*grid_attention\.departition_op\.reshape_1/);
+    assert.doesNotMatch(r.out, /exits after .*departition_swap/);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+  });
+
   test('a forward that reads n, c, h, w = x.shape: traced (exits after its blocks), builds and matches PyTorch', () => {
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:shape_unpack`, '--out', path.join(tmp, 'unpack/p.dyce')]);
     assert.match(r.out, /exits after body\.0/);

@@ -132,6 +132,27 @@ class ConvertAttention(unittest.TestCase):
         self.refused(WindowScores(True, equation="bhid,bhjd->bhji"), (1, 4, 4, 4),
                      "(Einsum)", "einsum 'bhid,bhjd->bhji' of two computed tensors")
 
+    def test_graph_ending_in_a_moved_token_row(self):
+        # (1, 1, L, E) tokens with their unit axes swapped at the very end (a
+        # builder stage cut after MaxViT's departition swap): the graph's
+        # output is the token row itself (was a KeyError in the converter)
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.norm = nn.Conv2d(3, 4, 1), nn.LayerNorm(4)
+
+            def forward(self, x):
+                t = self.norm(self.conv(x).permute(0, 2, 3, 1).reshape(1, 1, 12, 4))
+                return t.transpose(1, 2)                       # (1, 12, 1, 4)
+
+        net = Net().eval()
+        data, x = convert_module(net, (1, 3, 3, 4))
+        graphs, *_ = dyce_format.read_package(data)
+        self.assertEqual(graphs[0].shapes[graphs[0].output], (1, 1, 12, 4))
+        got = Runner(graphs).run(x.numpy())[0].numpy().reshape(4, 12).T
+        want = net(x).detach().numpy().reshape(12, 4)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
     def test_product_of_feature_maps_is_refused(self):
         self.refused(MapProduct(), (1, 2, 4, 4), "(MatMul)", "matmul of a computed (1, 2, 4, 4) tensor")
 
