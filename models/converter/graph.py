@@ -13,7 +13,7 @@ from dyce_codes import P_COUNT_PAD, P_KH, P_KW
 
 from . import attention, channels, fusion, moves, norms, rewrite
 from .common import (MAX_CHANNELS, MAX_DIM, MAX_ELEMENTS, MAX_KERNEL, MAX_OPSET,
-                     MAX_RECORDS, MIN_OPSET, ConvertError)
+                     MAX_RECORDS, MIN_OPSET, ConvertError, where)
 from .lowering import lower_node
 from .shapes import nhwc
 from .state import Lowering
@@ -147,6 +147,10 @@ def _channels_last_input(graph, inp, shape):
                 for n in readers)
 
 
+# Errors of the converter's own code (a form nobody foresaw), not of the model
+UNFORESEEN = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
+
+
 def convert_graph(model, name="main", sequence_input=None, sizes=None):
     """One ONNX model (ModelProto or path) -> (dyce_format.Graph, ONNX input
     shape). The Graph's source is NONE; convert_graphs sets it.
@@ -173,7 +177,26 @@ def convert_graph(model, name="main", sequence_input=None, sizes=None):
         raise ConvertError(f"the model has {len(graph.output)} outputs, "
                            "expected 1")
     for node in rewrite.apply(graph, norms.MATCHERS + channels.MATCHERS):
-        lower_node(lw, node)
+        try:
+            lower_node(lw, node)
+        except ConvertError:
+            raise
+        except UNFORESEEN as err:
+            # A form the lowering did not foresee: one line naming the node,
+            # not a traceback (the cause stays chained for a bug report).
+            raise ConvertError(f"{where(node)}: the converter failed on it "
+                               f"({type(err).__name__}: {err}); this is a converter "
+                               "bug, please report it with the model") from err
+    try:
+        return _finish(name, graph, lw, inp, in_shape)
+    except UNFORESEEN as err:
+        raise ConvertError(f"the converter failed finishing the graph ({type(err).__name__}: "
+                           f"{err}); this is a converter bug, please report it with the "
+                           "model") from err
+
+
+def _finish(name, graph, lw, inp, in_shape):
+    """The lowered graph's output made real, pruned, fused and numbered."""
     if graph.output[0].name in lw.moves:
         moves.pick(lw, _maker(graph, graph.output[0].name), graph.output[0].name)
     out = lw.resolve(graph.output[0].name)

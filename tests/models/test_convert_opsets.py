@@ -6,6 +6,8 @@ converts and gives PyTorch's numbers in the converter's executor. The
 engine runs the opset-13 exports (tests/node/models.test.mjs); what
 differs between opsets is the ONNX graph the converter reads (opset 17:
 one LayerNormalization node instead of the ReduceMean chain, norms.py).
+And whatever a user brings, a fault of the converter's own code is one
+error line naming the node, not a traceback.
 
     /usr/bin/python3 tests/models/test_convert_opsets.py
 """
@@ -118,6 +120,28 @@ class ConvertOpsets(unittest.TestCase):
         x = torch.randn(1, 12, 10, 3)
         got = Runner(graphs).run(x.permute(0, 3, 1, 2).numpy())[0].numpy().reshape(-1)
         np.testing.assert_allclose(got, net(x).detach().numpy().reshape(-1), rtol=1e-5, atol=1e-6)
+
+    def test_a_converter_bug_is_one_line_naming_the_node(self):
+        # An exception of the converter's own code (a form nobody foresaw)
+        # reaches the user as a ConvertError naming the node, not a traceback.
+        from unittest import mock
+
+        from converter import graph as graph_module
+        from onnx import TensorProto, helper
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, 4])
+        node = helper.make_node("Relu", ["x"], ["y"], name="act")
+        m = helper.make_model(helper.make_graph([node], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+        for target, error, needle in (
+                ("lower_node", KeyError("t7"), "node 'act' (Relu): the converter failed on "
+                 "it (KeyError: 't7'); this is a converter bug"),
+                ("_to_graph", IndexError("i"), "the converter failed finishing the graph "
+                 "(IndexError: i)")):
+            with mock.patch.object(graph_module, target, side_effect=error), \
+                    self.assertRaises(convert.ConvertError) as ctx:
+                convert.convert_graph(m)
+            self.assertIn(needle, str(ctx.exception))
 
     def test_layer_normalization_training_outputs_are_refused(self):
         from onnx import TensorProto, helper
