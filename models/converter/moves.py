@@ -133,9 +133,10 @@ def materialize(lw, node):
 
 
 def _channels_last(lw, source, offsets):
-    """A (1, H, W, C) move that is channels-last: which channel of the source a value comes from depends on its
-    last axis only (Swin's window reverse, torch.roll of the map, the
-    patch merging's x[:, 0::2, 1::2, :] pieces concatenated along C)."""
+    """A (1, H, W, C) move that is channels-last: which channel of the
+    source a value comes from depends on its last axis only (Swin's window
+    reverse, torch.roll of the map, the patch merging's x[:, 0::2, 1::2, :]
+    pieces concatenated along C)."""
     if offsets.ndim != 4:
         return False
     c = lw.dyce_shape(source)[3]
