@@ -135,11 +135,16 @@ class InputSpec:
     pixel_scale: float = 1.0 / 255.0
 
 
+def gather_block(node):
+    """A channel_gather's p[GATHER_BLOCK] (0 or 1: one channel per index)."""
+    return node.params[P_GATHER_BLOCK] if len(node.params) > P_GATHER_BLOCK else 0
+
+
 def gather_channels(node):
     """A channel_gather's input channel for each output channel: its
     indices, each expanded to its block of p[GATHER_BLOCK] channels."""
     index = np.asarray(node.weight, np.int64)
-    block = node.params[P_GATHER_BLOCK] if len(node.params) > P_GATHER_BLOCK else 0
+    block = gather_block(node)
     if block > 1:
         index = (index[:, None] + np.arange(block)).ravel()
     return index

@@ -28,7 +28,7 @@ import numpy as np
 import dyce_format as fmt
 
 from . import pixels
-from .common import ConvertError, fail
+from .common import fail
 
 SEQUENCE = ("LE", "E")
 FORMS = SEQUENCE + ("EL", "LGK", "GLK", "GKL", "LPGK", "PGLK", "LPE", "PLE")
@@ -167,10 +167,11 @@ def lower_transpose(lw, node, x, shape, perm):
     return True
 
 
-def _regroup(node, roles, src, dst, groups):
+def _regroup(roles, src, dst, groups):
     """Roles of dst when a view of roles `roles`, shape src, is reshaped to
     dst: unit axes come and go, E splits into (G, K) or (P, G, K) and
-    merges back; tokens stay whole. Returns (roles, G)."""
+    merges back; tokens stay whole. Returns (roles, G), or None when the
+    reshape is none of these."""
     items = [(r, d) for r, d in zip(roles, src) if d != 1 and r != "1"]
     out, i, j = [], 0, 0
     dims = list(dst)
@@ -203,8 +204,7 @@ def _regroup(node, roles, src, dst, groups):
             continue
         break
     if i != len(items) or j != len(dims):
-        fail(node, f"reshape of a {src} attention view (axes {roles}) to {dst}: "
-                    "only head splits and merges of the features, unit axes")
+        return None
     return "".join(out), (1 if "G" not in out else groups)
 
 
@@ -230,13 +230,13 @@ def lower_view(lw, node, x, src, dst):
     elif form in SEQUENCE and len(dst) == 2 and dst == (1, length * d) and length > 1:
         lw.emit(node, "view", [x], dst, layout=(1, 1, 1, length * d))
     else:
-        try:
-            new, g = _regroup(node, roles, src, dst, groups)
-        except ConvertError:
-            if x in lw.last:
-                return False   # tokens regrouped (Swin's window reverse): a move
-            raise
-        _alias(lw, node, x, dst, new, g)
+        regrouped = _regroup(roles, src, dst, groups)
+        if regrouped is None and x in lw.last:
+            return False   # tokens regrouped (Swin's window reverse): a move
+        if regrouped is None:
+            fail(node, f"reshape of a {src} attention view (axes {roles}) to {dst}: "
+                        "only head splits and merges of the features, unit axes")
+        _alias(lw, node, x, dst, *regrouped)
     return True
 
 
@@ -284,10 +284,11 @@ def lower_einsum(lw, node, equation):
     except ValueError:
         left = right = out = ""
     lead = left[:-2]
+    refusal = (f"einsum '{eq}' of two computed tensors: only attention's "
+               "q k^T ('...id,...jd->...ij') and attn v ('...ij,...jd->...id')")
     if not (len(left) == len(right) == len(out) == len(lw.shape(a)) >= 3
             and right[:-2] == lead and out[:-2] == lead and "." not in eq):
-        fail(node, f"einsum '{eq}' of two computed tensors: only attention's "
-                    "q k^T ('...id,...jd->...ij') and attn v ('...ij,...jd->...id')")
+        fail(node, refusal)
     i, d = left[-2:]
     if right[-1] == d and right[-2] != d and out[-2:] == i + right[-2]:
         roles, groups = (lw.heads[b] if b in lw.heads else roles_of(lw, b)[:2])
@@ -298,8 +299,7 @@ def lower_einsum(lw, node, equation):
         return lower_matmul(lw, node, a, k_t)
     if right[-2] == d and out[-2:] == i + right[-1]:
         return lower_matmul(lw, node, a, b)
-    fail(node, f"einsum '{eq}' of two computed tensors: only attention's "
-                "q k^T ('...id,...jd->...ij') and attn v ('...ij,...jd->...id')")
+    fail(node, refusal)
 
 
 def lower_matmul(lw, node, a=None, b=None):

@@ -48,18 +48,25 @@ def _shuffle(view, first):
 MATCHERS = (_shuffle,)
 
 
-def _gather(lw, node, x, idx, out):
+def _gather(lw, node, x, idx, out, last=False):
     """Output `out` of node: channels idx of x (an alias when it is all of
-    them, in order)."""
+    them, in order); with `last`, of a channels-last (1, H, W, C) map,
+    whose channels are its last axis."""
     shape = lw.shape(x)
     idx = np.asarray(idx, np.int64)
     if idx.size == 0:
         fail(node, f"output '{out}' takes no channel")
-    result = (1, int(idx.size)) + tuple(shape[2:])
-    if idx.size == shape[1] and np.array_equal(idx, np.arange(shape[1])):
-        return lw.make_alias(node, x, result, out=out)
-    lw.emit(node, "channel_gather", [x], result, out=out,
-            weight=idx.astype(np.float64))
+    c = shape[3] if last else shape[1]
+    result = (tuple(shape[:3]) + (int(idx.size),) if last
+              else (1, int(idx.size)) + tuple(shape[2:]))
+    if idx.size == c and np.array_equal(idx, np.arange(c)):
+        lw.make_alias(node, x, result, out=out)
+    else:
+        lw.emit(node, "channel_gather", [x], result, out=out,
+                layout=(1,) + tuple(shape[1:3]) + (int(idx.size),) if last else None,
+                weight=idx.astype(np.float64))
+    if last:
+        lw.last.add(out)
 
 
 def _channels(lw, node):
@@ -69,20 +76,6 @@ def _channels(lw, node):
     if (len(shape) not in (2, 3, 4) or shape[0] != 1) and attention.roles_of(lw, x) is None:
         fail(node, f"input shape {shape} is not (1, C, ...)")
     return x, shape
-
-
-def _last_channels(lw, node, x, shape, idx, out):
-    """Channels idx of a channels-last (1, H, W, C) map: its last axis."""
-    if idx.size == 0:
-        fail(node, f"output '{out}' takes no channel")
-    result = tuple(shape[:3]) + (int(idx.size),)
-    if np.array_equal(idx, np.arange(shape[3])):
-        lw.make_alias(node, x, result, out=out)
-    else:
-        lw.emit(node, "channel_gather", [x], result, out=out,
-                layout=(1,) + tuple(shape[1:3]) + (int(idx.size),),
-                weight=idx.astype(np.float64))
-    lw.last.add(out)
 
 
 def lower_slice(lw, node, attrs):
@@ -97,7 +90,7 @@ def lower_slice(lw, node, attrs):
             if axis != 3:
                 fail(node, f"slicing axis {axis} of a channels-last {shape} map")
             idx = idx[slice_indices(shape[3], start, end, step)]
-        return _last_channels(lw, node, x, shape, idx, node.output[0])
+        return _gather(lw, node, x, idx, node.output[0], last=True)
     idx = np.arange(shape[1])
     spec = slice_spec(lw, node, len(shape))
     if attention.is_seq(lw, x):

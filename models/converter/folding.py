@@ -41,11 +41,16 @@ def slice_spec(lw, node, rank):
     return [(int(a) % rank, s, e, t) for s, e, a, t in zip(starts, ends, axes, steps)]
 
 
-def _fold_slice(lw, node, attrs):
-    data = lw.const(node, 0)
-    for axis, start, end, step in slice_spec(lw, node, data.ndim):
+def take_slices(data, spec):
+    """`data` sliced as a Slice node's spec (slice_spec) says."""
+    for axis, start, end, step in spec:
         data = np.take(data, slice_indices(data.shape[axis], start, end, step), axis=axis)
     return data
+
+
+def _fold_slice(lw, node, attrs):
+    data = lw.const(node, 0)
+    return take_slices(data, slice_spec(lw, node, data.ndim))
 
 
 def _fold_div(lw, node, attrs):

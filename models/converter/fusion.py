@@ -10,7 +10,7 @@ of ops that do not reach the output."""
 import numpy as np
 
 import dyce_format as fmt
-from dyce_codes import P_COUNT_PAD, P_GATHER_BLOCK, P_MATMUL_ALPHA
+from dyce_codes import P_COUNT_PAD, P_MATMUL_ALPHA
 
 from .common import ConvertError, Op
 
@@ -303,7 +303,7 @@ def _compose_gathers(ops, output):
     for op in [op for op in ops if op.op == "channel_gather"]:
         prev = _sole_producer(ops, op.inputs[0], output)
         if prev is None or prev.op != "channel_gather" or \
-                any(g.params and g.params[P_GATHER_BLOCK] > 1 for g in (op, prev)):
+                any(fmt.gather_block(g) > 1 for g in (op, prev)):
             continue   # (gathers of blocks of pixels stay as they are)
         op.weight = np.asarray(prev.weight)[np.asarray(op.weight, np.int64)]
         op.inputs = prev.inputs

@@ -84,12 +84,11 @@ def _input_dims(name, dims, sizes):
     """The input's static shape: a symbolic batch (torch.onnx.export's
     dynamic_axes={'input': {0: 'batch'}}) is 1, symbolic H and W are
     `sizes` (convert.py --size); any other unknown size is refused."""
-    shape, symbolic = [], []
+    shape = []
     for i, d in enumerate(dims):
         if d.HasField("dim_value") and d.dim_value > 0:
             shape.append(d.dim_value)
             continue
-        symbolic.append(i)
         if i == 0:
             shape.append(1)
         elif sizes and len(dims) == 4 and i in (2, 3):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import attention, pixels
 from .common import fail
-from .folding import slice_indices, slice_spec
+from .folding import slice_spec, take_slices
 from .shapes import nhwc
 
 OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "DepthToSpace",
@@ -63,19 +63,23 @@ def sliced(lw, node, x):
         return False
 
     def take(a):
-        for axis, start, end, step in spec:
-            a = np.take(a, slice_indices(a.shape[axis], start, end, step), axis=axis)
+        a = take_slices(a, spec)
         if not a.size:
             fail(node, f"slice of {shape} takes nothing")
         return a
     return start(lw, node, x, take)
 
 
+def _one_source(lw, names):
+    """names are all moves of one source tensor."""
+    return bool(names) and all(n in lw.moves for n in names) and \
+        len({lw.moves[n][0] for n in names}) == 1
+
+
 def joined(lw, node, names, axis):
     """A Concat of moves of one source (torch.roll's two halves) as a
     move; False when the inputs are not such."""
-    if not names or any(n not in lw.moves for n in names) or \
-            len({lw.moves[n][0] for n in names}) != 1:
+    if not _one_source(lw, names):
         return False
     source = lw.moves[names[0]][0]
     parts = [lw.moves[n][1] for n in names]
@@ -92,9 +96,7 @@ def continues(lw, node):
     if node.op_type in OPS or node.op_type == "Slice":
         return bool(node.input) and node.input[0] in lw.moves
     if node.op_type == "Concat":
-        names = [n for n in node.input if n]
-        return bool(names) and all(n in lw.moves for n in names) and \
-            len({lw.moves[n][0] for n in names}) == 1
+        return _one_source(lw, [n for n in node.input if n])
     return False
 
 

@@ -21,14 +21,12 @@ def _block(picked, channels):
     """The largest divisor B of the source's channels such that `picked`
     is runs of B consecutive values (whole pixels, or whole groups of
     channels, moved: a window partition, a roll, a crop) — the gather then
-    stores an index per run; 1 when values move one by one."""
-    for b in range(channels, 1, -1):
-        if channels % b or picked.size % b:
-            continue
-        runs = picked.reshape(-1, b)
-        if np.array_equal(runs - runs[:, :1], np.broadcast_to(np.arange(b), runs.shape)):
-            return b
-    return 1
+    stores an index per run; 1 when values move one by one. Runs of B
+    exist when every break in the consecutive values falls at a multiple
+    of B, and so does the end."""
+    breaks = np.flatnonzero(np.diff(picked) != 1) + 1
+    g = int(np.gcd.reduce(np.append(breaks, picked.size)))
+    return max(b for b in range(1, channels + 1) if channels % b == 0 and g % b == 0)
 
 
 def pick_values(lw, node, x, picked, shape, layout=None, out=None):

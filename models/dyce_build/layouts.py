@@ -54,7 +54,7 @@ def follow(gm, order, shapes):
     layout, origin = {}, {}
     for node in order:
         module = gm.get_submodule(node.target) if node.op == "call_module" else None
-        inputs = [a for a in node.all_input_nodes]
+        inputs = list(node.all_input_nodes)
         first = inputs[0] if inputs else None
         shape = tuple(shapes.get(node) or ())
         dims = _permutation(node, module)
