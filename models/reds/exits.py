@@ -147,6 +147,6 @@ def train_level_exits(net, views, data, units, level_name, epochs, log):
 
 
 def exit_macs(ex, n_in):
-    """MACs of an exit whose input has n_in channels (14x14): first Linear
-    over the prefix inputs plus the rest (GAP is not counted)."""
-    return count_macs(ex, (1, n_in, 14, 14))
+    """MACs of an exit whose input has n_in channels (a stage map): first
+    Linear over the prefix inputs plus the rest (GAP is not counted)."""
+    return count_macs(ex, (1, n_in) + nets.stage_size())

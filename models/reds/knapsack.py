@@ -9,11 +9,12 @@ chosen, only how many, an optimal choice per layer is always a prefix: the
 problem is exactly one over the prefix lengths n_0..n_4 (stem, pw1..pw4),
 maximise Σ_l cum_l(n_l) (cum_l = sum of the n_l largest importances) s.t.
 
-    MACs(n) = hw·9·n_0 (stem) + Σ_{k=1..4} [hw·9·n_{k-1} (dw_k)
-              + hw·n_{k-1}·n_k (pw_k)] + 10·n_4 (classifier) <= budget,
+    MACs(n) = hw·9·C·n_0 (stem) + Σ_{k=1..4} [hw·9·n_{k-1} (dw_k)
+              + hw·n_{k-1}·n_k (pw_k)] + K·n_4 (classifier) <= budget,
     max(MIN_UNITS, n_l of the previous level) <= n_l <= 64,
 
-hw = 14·14. The MACs are bilinear in consecutive n's (a chain), so the
+hw the pixels of the stage maps (14·14 on Fashion-MNIST), C the input
+channels, K the classes (nets.set_input). The MACs are bilinear in consecutive n's (a chain), so the
 exact solver is a dynamic programme over (layer, n_l, MACs/hw so far):
 every term except the classifier's is a multiple of hw, the table has
 65 × budget/hw cells per layer, and the classifier term is added exactly
@@ -33,7 +34,6 @@ from . import nets
 MIN_UNITS = 2
 MILP_GAP = 1e-7
 FRACTIONS = (0.25, 0.5, 0.75)
-HW = (28 // nets.STEM_STRIDE) ** 2
 LAYERS = nets.BLOCKS + 1
 
 
@@ -53,13 +53,13 @@ def cumulative(imps):
 
 def _unary(k):
     """MACs/hw added when layer k's width is n (without the pair term)."""
-    # layer 0: stem 9n + dw1 9n; layers 1..3: dw_{k+1} 9n; layer 4: none.
-    return 18 if k == 0 else (9 if k < LAYERS - 1 else 0)
+    # layer 0: stem 9Cn + dw1 9n; layers 1..3: dw_{k+1} 9n; layer 4: none.
+    return 9 * nets.INPUT_SHAPE[1] + 9 if k == 0 else (9 if k < LAYERS - 1 else 0)
 
 
 def solve_dp(cum, budget, lower, upper):
     """Exact optimum: (units tuple, value, MACs)."""
-    cap = budget // HW
+    cap = budget // nets.stage_hw()
     neg = -np.inf
     value = np.full((upper[0] + 1, cap + 1), neg)
     for n in range(lower[0], upper[0] + 1):
@@ -86,7 +86,7 @@ def solve_dp(cum, budget, lower, upper):
     best, state = neg, None
     for m in range(lower[-1], upper[-1] + 1):
         c = np.arange(cap + 1)
-        ok = HW * c + nets.NUM_CLASSES * m <= budget
+        ok = nets.stage_hw() * c + nets.NUM_CLASSES * m <= budget
         row = np.where(ok, value[m], neg)
         j = int(np.argmax(row))
         if row[j] > best:
@@ -119,11 +119,11 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
     obj, cost = np.zeros(len(var)), np.zeros(len(var))
     for key, i in var.items():
         if key[0] == "x":
-            obj[i], cost[i] = cum[0][key[1]], HW * _unary(0) * key[1]
+            obj[i], cost[i] = cum[0][key[1]], nets.stage_hw() * _unary(0) * key[1]
         else:
             _, k, n, m = key
             obj[i] = cum[k][m]
-            cost[i] = HW * (n * m + _unary(k) * m) + (
+            cost[i] = nets.stage_hw() * (n * m + _unary(k) * m) + (
                 nets.NUM_CLASSES * m if k == LAYERS - 1 else 0)
     rows = 1 + sum(len(r) for r in ranges[:-1])
     a = lil_matrix((rows + 1, len(var)))

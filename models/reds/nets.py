@@ -1,17 +1,17 @@
 """The DS-CNN-S-like network with prefix-width (nested) subnetworks.
 
 Architecture (REDS appendix table 7 uses DS-CNN-S on Fashion-MNIST):
-stem conv 3x3 stride 2, 1 -> 64, BN, ReLU (28x28 -> 14x14); four
-depthwise-separable blocks (dw conv 3x3 + BN + ReLU, pw conv 1x1 64 -> 64 +
-BN + ReLU) at 14x14; global average pool; Linear 64 -> 10.
+stem conv 3x3 stride 2, C -> 64, BN, ReLU (28x28 -> 14x14 on Fashion-MNIST);
+four depthwise-separable blocks (dw conv 3x3 + BN + ReLU, pw conv 1x1
+64 -> 64 + BN + ReLU) at that size; global average pool; Linear 64 -> classes.
 
 Graphs (the cascade naming contract): `stage1` = stem + block 1, `stage2` =
 block 2, `stage3` = block 3, `head` = block 4 + GAP + Linear.
 
 Widths. A level is {graph: [output channels of every DENSE conv / linear
 node in graph order]} (exactly the LEVELS contract of the package):
-stage1 [n_stem, n_pw1], stage2 [n_pw2], stage3 [n_pw3], head [n_pw4, 10].
-Depthwise convs take their input's width; the classifier keeps 10 outputs.
+stage1 [n_stem, n_pw1], stage2 [n_pw2], stage3 [n_pw3], head [n_pw4, K].
+Depthwise convs take their input's width; the classifier keeps its K outputs.
 Internally a level is also written as the 5-tuple `units` = (n_stem, n_pw1,
 n_pw2, n_pw3, n_pw4): the unit groups ("layers") the knapsack chooses.
 A sliced forward uses weight[:n_out, :n_in] of every layer (prefix
@@ -20,6 +20,12 @@ so after reordering by importance every subnetwork is a prefix.
 
 Only ops the converter lowers: Conv (groups), BatchNorm (folded), ReLU,
 AdaptiveAvgPool 1, Flatten, Linear.
+
+Input geometry: the network is fully convolutional up to its pooling, so
+it takes any image size and channel count and any class count; a REDS run
+sets them once from its data (`set_input`, before any network is built:
+the closed-form MACs of the knapsack and the export shapes follow them).
+The default is Fashion-MNIST's, 28x28 gray, 10 classes.
 """
 
 import copy
@@ -35,6 +41,23 @@ NUM_CLASSES = 10
 INPUT_SHAPE = (1, 1, 28, 28)
 GRAPHS = ("stage1", "stage2", "stage3", "head")
 FULL_UNITS = (WIDTH,) * (BLOCKS + 1)
+
+
+def set_input(channels, size, classes):
+    """The run's image geometry and class count (module-wide: one REDS run
+    per process narrows one network on one data set)."""
+    global INPUT_SHAPE, NUM_CLASSES
+    INPUT_SHAPE, NUM_CLASSES = (1, int(channels)) + tuple(map(int, size)), int(classes)
+
+
+def stage_size():
+    """(h, w) of the stage maps (after the stride-2 stem, padding 1)."""
+    return tuple((v + STEM_STRIDE - 1) // STEM_STRIDE for v in INPUT_SHAPE[2:])
+
+
+def stage_hw():
+    h, w = stage_size()
+    return h * w
 
 
 class ConvBN(nn.Module):
@@ -83,9 +106,9 @@ class DSBlock(nn.Module):
 class Stage1(nn.Module):
     """Graph stage1: stem + block 1. widths: [n_stem, n_pw1]."""
 
-    def __init__(self, n_stem, n_out):
+    def __init__(self, n_stem, n_out, channels):
         super().__init__()
-        self.stem = ConvBN(1, n_stem, 3, STEM_STRIDE)
+        self.stem = ConvBN(channels, n_stem, 3, STEM_STRIDE)
         self.block = DSBlock(n_stem, n_out)
 
     def forward(self, x, widths=None):
@@ -105,13 +128,13 @@ class Stage(nn.Module):
 
 
 class Head(nn.Module):
-    """Graph head: block 4 + GAP + Linear. widths: [n_pw4, 10]."""
+    """Graph head: block 4 + GAP + Linear. widths: [n_pw4, classes]."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, classes):
         super().__init__()
         self.block = DSBlock(cin, cout)
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.fc = nn.Linear(cout, NUM_CLASSES)
+        self.fc = nn.Linear(cout, classes)
 
     def forward(self, x, widths=None):
         x = self.pool(self.block(x, (widths or [None])[0]))
@@ -121,13 +144,16 @@ class Head(nn.Module):
 
 
 class DSCNN(nn.Module):
-    """The network; `stages[k]` is graph GRAPHS[k]. units = 5 widths."""
+    """The network; `stages[k]` is graph GRAPHS[k]. units = 5 widths;
+    input channels and classes: the run's (set_input) unless given."""
 
-    def __init__(self, units=FULL_UNITS):
+    def __init__(self, units=FULL_UNITS, channels=None, classes=None):
         super().__init__()
         n = list(units)
-        self.stages = nn.ModuleList([Stage1(n[0], n[1]), Stage(n[1], n[2]),
-                                     Stage(n[2], n[3]), Head(n[3], n[4])])
+        channels = INPUT_SHAPE[1] if channels is None else channels
+        classes = NUM_CLASSES if classes is None else classes
+        self.stages = nn.ModuleList([Stage1(n[0], n[1], channels), Stage(n[1], n[2]),
+                                     Stage(n[2], n[3]), Head(n[3], n[4], classes)])
 
     def features(self, x, level=None):
         """Every stage output (the last is the logits) at a level's widths."""
@@ -154,7 +180,8 @@ class DSCNN(nn.Module):
 
 
 def level_widths(units):
-    """5-tuple of unit widths -> the LEVELS dict of graph widths."""
+    """5-tuple of unit widths -> the LEVELS dict of graph widths (the
+    classifier keeps every class)."""
     n = [int(v) for v in units]
     return {"stage1": [n[0], n[1]], "stage2": [n[2]], "stage3": [n[3]],
             "head": [n[4], NUM_CLASSES]}
@@ -182,7 +209,7 @@ def materialise(net, units):
     """
     small = DSCNN(units).eval()
     n = list(units)
-    ins = [1] + n[:-1]
+    ins = [INPUT_SHAPE[1]] + n[:-1]
     for (src, src_dw, _), (dst, dst_dw, _), n_in, n_out in zip(
             net.unit_layers(), small.unit_layers(), ins, n):
         _narrow_convbn(src, dst, n_in, n_out)
@@ -210,11 +237,12 @@ def graph_macs(net, units):
             for name, stage, shape in zip(GRAPHS, small.stages, shapes)}
 
 
-def analytic_macs(units, hw=(28 // STEM_STRIDE) ** 2):
+def analytic_macs(units):
     """Total MACs of the network at `units` (closed form, for the knapsack):
-    stem hw·9·n0, per block dw hw·9·n_in + pw hw·n_in·n_out, FC 10·n_last."""
-    n = [int(v) for v in units]
-    total = hw * 9 * n[0]
+    stem hw·9·C·n0, per block dw hw·9·n_in + pw hw·n_in·n_out, FC
+    classes·n_last (hw: stage_hw, C: input channels)."""
+    n, hw = [int(v) for v in units], stage_hw()
+    total = hw * 9 * INPUT_SHAPE[1] * n[0]
     for k in range(BLOCKS):
         total += hw * 9 * n[k] + hw * n[k] * n[k + 1]
     return total + NUM_CLASSES * n[-1]
@@ -223,7 +251,7 @@ def analytic_macs(units, hw=(28 // STEM_STRIDE) ** 2):
 def param_count(units):
     """Parameters of the subnetwork (conv weights, BN affine, FC)."""
     n = [int(v) for v in units]
-    total = 9 * n[0] + 2 * n[0]
+    total = 9 * INPUT_SHAPE[1] * n[0] + 2 * n[0]
     for k in range(BLOCKS):
         total += 9 * n[k] + 2 * n[k] + n[k] * n[k + 1] + 2 * n[k + 1]
     return total + NUM_CLASSES * n[-1] + NUM_CLASSES

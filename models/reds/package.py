@@ -14,20 +14,18 @@ from dyce_build import package as bpackage
 from . import exits as rexits
 from . import nets
 
-STAGE_SHAPE = (1, nets.WIDTH, 14, 14)
-
-
 def graph_specs(net, savers, padded_exits, level_names):
     """[(name, module, source, input shape)] in package order."""
+    stage_shape = nets.stage_shapes()[0]  # every stage map: 64 channels, one size
     specs = [(n, s, None, nets.INPUT_SHAPE) for n, s in savers.items()]
     for k, (graph, stage) in enumerate(zip(nets.GRAPHS, net.stages)):
         source = nets.GRAPHS[k - 1] if k else None
-        shape = STAGE_SHAPE if k else nets.INPUT_SHAPE
+        shape = stage_shape if k else nets.INPUT_SHAPE
         specs.append((graph, stage, source, shape))
         p = k + 1
         if p in rexits.POSITIONS:
             specs += [(rexits.exit_name(p, t, lvl), padded_exits[
-                rexits.exit_name(p, t, lvl)], graph, STAGE_SHAPE)
+                rexits.exit_name(p, t, lvl)], graph, stage_shape)
                 for lvl in level_names for t in rexits.EXIT_TYPES]
     return specs
 

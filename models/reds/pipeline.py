@@ -228,12 +228,14 @@ def check_sliced(net, named_levels, data, log):
     log("sliced forward equals the materialised narrow nets at every level")
 
 
-def start(ctx, steps, until):
+def start(ctx, steps, until, set_input=nets.set_input):
     """The beginning of a REDS run (this one and models/reds_resnet's):
-    folders, threads, data; returns done(step), true for steps past
-    `until`."""
+    folders, threads, data, the network's input geometry from the data
+    (`set_input` of the run's nets module); returns done(step), true for
+    steps past `until`."""
     torch.set_num_threads(ctx.profile.threads)
     data = context.load_data(ctx)
+    set_input(data.channels, data.size, len(data.classes))
     ctx.log(f"data: train {len(data.train.labels)} val "
             f"{len(data.val.labels)} test {len(data.test.labels)}; "
             f"mean {data.mean[0]:.6f} std {data.std[0]:.6f}; threads "

@@ -20,8 +20,8 @@ the nine inner widths with costs LINEAR in each I_b. Its LP relaxation
 (units as fractional items, greedy by importance / MACs; the cum_g are
 concave because units are sorted) bounds the value of every S; the S are
 visited by decreasing bound and each is solved exactly by a dynamic
-programme over (block, MACs / g) with g = gcd of the a_b (a multiple of
-441, so at most budget / 441 cells), until the bound of the next S is not
+programme over (block, MACs / g) with g = gcd of the a_b (on 28x28 inputs
+a multiple of 441 = 9·7·7, so at most budget / 441 cells), until the bound of the next S is not
 above the best exact value found. Every stream triple is either solved
 exactly or proven not better by its bound, so the result is the optimum.
 
@@ -197,7 +197,7 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
         for n in rng[g]:
             obj[var[("w", g, n)]] = cum[g][n]
     for n in rng[0]:
-        cost[var[("w", 0, n)]] += nets.HW[0] * 9 * n   # stem
+        cost[var[("w", 0, n)]] += nets.HW[0] * 9 * nets.INPUT_SHAPE[1] * n   # stem
     for n in rng[NS - 1]:
         cost[var[("w", NS - 1, n)]] += nets.NUM_CLASSES * n
     rows = GROUPS + sum(len(rng[ga]) + len(rng[gb]) for _, ga, gb, _ in pairs)

@@ -20,14 +20,20 @@ shortcut, the classifier). A block's inner width is free.
 
 Widths(stream=(S0, S1, S2), inner=(I1, ..., I9)); the MACs are
 
-    784·9·S0 (stem)
+    hw0·9·C·S0 (stem)
     + Σ_blocks hw·9·I_b·(s_in + s_out)      (conv1 + conv2)
-    + 196·S0·S1 + 49·S1·S2                  (projection shortcuts)
-    + 10·S2                                  (classifier)
+    + hw1·S0·S1 + hw2·S1·S2                 (projection shortcuts)
+    + K·S2                                   (classifier)
 
-with hw = 784 / 196 / 49 for the blocks of stream 0 / 1 / 2, s_out the
-block's stream and s_in the previous stream for the first block of streams
-1 and 2 (else s_out): bilinear in (stream, inner) per block.
+with hw = hw0 / hw1 / hw2 the pixels of streams 0 / 1 / 2 (784 / 196 / 49
+on Fashion-MNIST's 28x28) for its blocks, C the input channels, K the
+classes, s_out the block's stream and s_in the previous stream for the
+first block of streams 1 and 2 (else s_out): bilinear in (stream, inner)
+per block.
+
+Input geometry: any image size, channel count and class count; a REDS
+run sets them once from its data (`set_input`, before any network is
+built). The default is Fashion-MNIST's, 28x28 gray, 10 classes.
 """
 
 from typing import NamedTuple
@@ -42,10 +48,23 @@ PER_STREAM = 3
 BLOCKS = len(STREAMS) * PER_STREAM           # 9
 NUM_CLASSES = 10
 INPUT_SHAPE = (1, 1, 28, 28)
-HW = (28 * 28, 14 * 14, 7 * 7)               # output pixels per stream
+HW = (28 * 28, 14 * 14, 7 * 7)               # output pixels per stream (set_input)
 GRAPHS = tuple(f"stage{k}" for k in range(1, BLOCKS + 1)) + ("head",)
 GROUP_NAMES = (tuple(f"stream{s}" for s in range(len(STREAMS)))
                + tuple(f"inner{b + 1}" for b in range(BLOCKS)))
+
+
+def set_input(channels, size, classes):
+    """The run's image geometry and class count (module-wide: one REDS run
+    per process narrows one network on one data set)."""
+    global INPUT_SHAPE, NUM_CLASSES, HW
+    INPUT_SHAPE, NUM_CLASSES = (1, int(channels)) + tuple(map(int, size)), int(classes)
+    h, w = INPUT_SHAPE[2:]
+    hw = []
+    for s in range(len(STREAMS)):  # stream s > 0 starts with a stride-2 3x3 conv, padding 1
+        hw.append(h * w)
+        h, w = (h + 1) // 2, (w + 1) // 2
+    HW = tuple(hw)
 
 
 def conv_bn(cin, cout, kernel, stride):
@@ -123,7 +142,7 @@ class ResNet(nn.Module):
             cin, inner, cout = block_io(widths, b)
             stride = 2 if projects(b) else 1
             blocks.append(Block(cin, inner, cout, stride, projects(b)))
-        stem = nn.Sequential(conv_bn(1, widths.stream[0], 3, 1), nn.ReLU())
+        stem = nn.Sequential(conv_bn(INPUT_SHAPE[1], widths.stream[0], 3, 1), nn.ReLU())
         blocks[0] = nn.Sequential(stem, blocks[0])
         self.stages = nn.ModuleList(blocks)
         self.head = Exit(widths.stream[-1], NUM_CLASSES, 0)
@@ -228,7 +247,7 @@ def graph_macs(widths):
         if projects(b):
             m += hw * cin * cout
         if b == 0:
-            m += HW[0] * 9 * int(widths.stream[0])
+            m += HW[0] * 9 * INPUT_SHAPE[1] * int(widths.stream[0])
         out[GRAPHS[b]] = m
     out["head"] = NUM_CLASSES * int(widths.stream[-1])
     return out
@@ -240,7 +259,7 @@ def total_macs(widths):
 
 def param_count(widths):
     """Parameters of the subnetwork: conv weights, BN affine, classifier."""
-    total = 9 * widths.stream[0] + 2 * widths.stream[0]
+    total = 9 * INPUT_SHAPE[1] * widths.stream[0] + 2 * widths.stream[0]
     for b in range(BLOCKS):
         cin, inner, cout = block_io(widths, b)
         total += 9 * cin * inner + 2 * inner + 9 * inner * cout + 2 * cout

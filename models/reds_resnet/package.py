@@ -9,11 +9,11 @@ LEVELS (the contract of convert.convert_graphs): per level, per graph, the
 output channels of every dense conv / fully connected node in the
 converted graph's node order. The order is not assumed: every graph is
 first converted alone (convert.convert_graph) and each dense node gets its
-role from the graph's data flow -- `stem` reads the 1-channel input,
+role from the graph's data flow -- `stem` reads stage1's input (the image),
 `shortcut` is the 1x1 conv, `conv2` feeds the residual add, `conv1` is the
 other 3x3 conv, `fc` the classifier -- and the role's width at the level
 (nets.level_graph_widths: stem, conv2 and shortcut produce the stream S,
-conv1 the block's inner width I, fc the 10 classes). Every graph must show
+conv1 the block's inner width I, fc the classes). Every graph must show
 exactly the expected roles. The package is read back and checked with
 dyce_build.package.check (names, sources, full-width MACs, labels, input
 spec).
@@ -38,8 +38,9 @@ def graph_specs(net):
     return list(zip(nets.GRAPHS, modules, sources, shapes))
 
 
-def dense_roles(graph):
-    """Role of every dense node of a converted graph, in node order."""
+def dense_roles(graph, first):
+    """Role of every dense node of a converted graph, in node order
+    (`first`: the graph reads the image)."""
     add_inputs = {t for n in graph.nodes if n.op == "add" for t in n.inputs}
     roles = []
     for n in graph.nodes:
@@ -47,7 +48,7 @@ def dense_roles(graph):
             continue
         if n.op == "fully_connected":
             roles.append("fc")
-        elif graph.shapes[n.inputs[0]][3] == 1:
+        elif first and n.inputs[0] == graph.input:
             roles.append("stem")
         elif n.params[P_KH] == 1 and n.params[P_KW] == 1:
             roles.append("shortcut")
@@ -64,7 +65,7 @@ def graph_roles(converted):
     out = {}
     for name, path, _ in converted:
         graph, _ = convert.convert_graph(path, name)
-        roles = dense_roles(graph)
+        roles = dense_roles(graph, name == nets.GRAPHS[0])
         if sorted(roles) != sorted(expected[name]):
             raise RuntimeError(f"{name}: dense node roles {roles}, expected "
                                f"{sorted(expected[name])}")

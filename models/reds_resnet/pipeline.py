@@ -206,7 +206,7 @@ def verify_step(ctx, named_levels, pre_acc, rec):
 
 def run(ctx, until=STEPS[-1]):
     """Run the steps up to `until`; earlier results load from cache."""
-    done = rpipeline.start(ctx, STEPS, until)
+    done = rpipeline.start(ctx, STEPS, until, nets.set_input)
     net, pre_acc = backbone_step(ctx)
     if done("importance"):
         return
