@@ -105,9 +105,21 @@ def parser():
     return p
 
 
+# Options of the exits-and-savers build that the REDS pipelines (--widths)
+# do not take: given with --widths, they are refused rather than ignored.
+NOT_WITH_WIDTHS = ("exits", "max_exits", "exit_types", "list_exits", "savers",
+                   "saver_fractions", "distill", "batch_size", "lr", "weight_decay",
+                   "no_flip", "keep_stem", "report_limit", "check_samples")
+
+
 def parse(argv):
     p = parser()
     o = p.parse_args(argv)
+    unused = [k for k in NOT_WITH_WIDTHS if getattr(o, k) != p.get_default(k)]
+    if o.widths and unused:
+        p.error("--widths runs a REDS pipeline with its own exits, savers and "
+                "training recipe (docs/REDS.md): it does not take "
+                + ", ".join("--" + k.replace("_", "-") for k in unused))
     if o.smoke:
         for k, v in SMOKE.items():
             explicit = any(a == "--" + k.replace("_", "-") or a.startswith("--" + k.replace("_", "-") + "=")

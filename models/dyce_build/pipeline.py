@@ -313,7 +313,7 @@ def run(opts):
     """The whole build; returns the report dict (None for --list-exits)."""
     ctx, data, model = start(opts)
     if opts.widths:
-        return widths.run(opts, model, data, ctx.log)
+        return widths.run(opts, model, data, ctx)
     shape = data.input_shape
     traced = positions.trace(model, shape)
     if opts.list_exits:

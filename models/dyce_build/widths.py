@@ -5,7 +5,7 @@ chosen by importance and fine-tuned jointly with the others; that needs
 the network's unit groups (which layers must share a width: a residual
 stream, a depthwise filter and its producer), a MAC formula for the
 knapsack and a sliced forward for the fine-tuning — written for two
-networks, on 28x28 gray images with 10 classes:
+networks (on images of any size and channel count, any class count):
 
 - models/backbones/resnet_cifar.py:resnet20 -> models/reds_resnet (the
   backbone trained, or --weights, then narrowed: stage1..9 + head per
@@ -15,8 +15,9 @@ networks, on 28x28 gray images with 10 classes:
   saver x exits x width search).
 
 A backbone is recognised by its layers (the same parameter names and
-shapes as those networks), whatever file it comes from; any other is
-refused before any training, with the reason. The REDS run caches its
+shapes as those networks built for the data's channels and classes),
+whatever file it comes from; any other is refused before any training,
+with the reason. The REDS run caches its
 steps in --workdir like the rest of the build (a changed option reruns it).
 """
 
@@ -24,14 +25,11 @@ import dataclasses
 import os
 import shutil
 
-from . import dist
+from . import dist, int8
 from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
 
-from reds.nets import INPUT_SHAPE, NUM_CLASSES as CLASSES  # noqa: E402  (models/reds)
-
-INPUT = INPUT_SHAPE[1:]
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "backbones", "resnet_cifar.py")
 
@@ -40,33 +38,29 @@ def _signature(module):
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
-def _narrowers():
-    """[(name, the reference network, the REDS pipeline module)]. The
-    reference is loaded by its path: a user's folder on sys.path may hold
-    a `backbones.py` of its own."""
+def _narrowers(channels, classes):
+    """[(name, the reference network for `channels` and `classes`, the
+    REDS pipeline module)]. The reference is loaded by its path: a user's
+    folder on sys.path may hold a `backbones.py` of its own."""
     from reds import nets as ds_nets, pipeline as ds_pipeline
     from reds_resnet import pipeline as resnet_pipeline
-    resnet20 = file_backbone(RESNET_CIFAR, "resnet20", CLASSES, INPUT[0])
-    return [("resnet20", resnet20, resnet_pipeline), ("ds_cnn", ds_nets.DSCNN(), ds_pipeline)]
+    resnet20 = file_backbone(RESNET_CIFAR, "resnet20", classes, channels)
+    return [("resnet20", resnet20, resnet_pipeline),
+            ("ds_cnn", ds_nets.DSCNN(channels=channels, classes=classes), ds_pipeline)]
 
 
 def narrower(opts, model, data):
     """(name, pipeline) of the REDS pipeline that narrows `model` on `data`,
     or a BuildError saying why none does."""
-    shape = (data.channels,) + tuple(data.size)
     sig = _signature(model)
-    for name, reference, pipeline in _narrowers():
+    for name, reference, pipeline in _narrowers(data.channels, len(data.classes)):
         if sig == _signature(reference):
-            if shape != INPUT or len(data.classes) != CLASSES:
-                break
             return name, pipeline
     raise BuildError(
         f"--widths: width levels need a network a REDS pipeline can narrow — "
         f"models/backbones/resnet_cifar.py:resnet20 or models/backbones/ds_cnn.py:"
-        f"ds_cnn on {INPUT[1]}x{INPUT[2]}x{INPUT[0]} images with {CLASSES} classes "
-        f"(their unit groups, MAC formulas and sliced fine-tuning are written for "
-        f"those layers); this is {opts.backbone} on "
-        f"{shape[1]}x{shape[2]}x{shape[0]} images with {len(data.classes)} classes. "
+        f"ds_cnn (their unit groups, MAC formulas and sliced fine-tuning are written "
+        f"for those layers); {opts.backbone} has other layers. "
         "Without --widths the build makes exits and savers for any backbone")
 
 
@@ -93,16 +87,19 @@ def _profile(opts, name, pipeline):
         exit_aug_views=opts.aug_views, search_lambda_step=opts.lambda_step, **common)
 
 
-def run(opts, model, data, log):
+def run(opts, model, data, build_ctx):
     """The REDS pipeline for `model` into opts.out; its table becomes
-    OUT.report.md. Returns {"widths": …, "pipeline": name}."""
+    OUT.report.md (with --int8, OUT-int8.dyce's line added). Returns
+    {"widths": …, "pipeline": name[, "int8": …]}."""
+    log = build_ctx.log
     name, pipeline = narrower(opts, model, data)
     if dist.world() > 1:
         raise BuildError("--widths runs in one process (the REDS pipelines do not "
                          "shard their steps): run it without torchrun")
     from reds.context import Context
     profile = _profile(opts, name, pipeline)
-    dopts = DataOptions(val_fraction=opts.val_fraction, test_fraction=opts.test_fraction,
+    dopts = DataOptions(size=opts.size, channels=opts.channels,
+                        val_fraction=opts.val_fraction, test_fraction=opts.test_fraction,
                         seed=opts.seed,
                         mean=opts.mean, std=opts.std, classes=opts.labels)
     key = {"data": os.path.realpath(opts.data), "backbone": name, "data_options":
@@ -119,4 +116,18 @@ def run(opts, model, data, log):
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")
     log(f"report: {stem}.report.md")
-    return {"widths": list(opts.widths), "pipeline": name}
+    rep = {"widths": list(opts.widths), "pipeline": name}
+    if opts.int8:
+        rep["int8"] = build_ctx.timed("int8", lambda: int8.build(build_ctx, opts))
+        _report_int8(opts.out, rep["int8"])
+    return rep
+
+
+def _report_int8(out, entry):
+    """OUT.report.md gains the --int8 package's line (dyce_build.int8)."""
+    with open(os.path.splitext(out)[0] + ".report.md", "a") as f:
+        f.write(f"\nInt8 package ({os.path.basename(entry['package'])}): "
+                f"{entry['bytes']:,} bytes ({entry['bytes'] / entry['float_bytes']:.3f} x "
+                f"the float package's), head test accuracy (engine) "
+                f"{100 * entry['head_test_accuracy']:.2f} % (float "
+                f"{100 * entry['float_head_test_accuracy']:.2f} %).\n")
