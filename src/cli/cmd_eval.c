@@ -300,6 +300,15 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     out->name = gi.name;
     dyce_config_backbone(m, &out->config);
     if (a->level && cli_pick_level(m, a->level, &out->config.level)) return 0;
+    /* An exit trained for one width level (exit<p>_<t>_<level>) reads that
+     * level's stage output: it runs there, and its records are that run's. */
+    size_t owner = dyce_model_graph_level(m, out->graph);
+    if (owner != DYCE_NO_LEVEL) {
+      if (a->level && out->config.level != owner)
+        return cli_error("eval: '%s' is an exit of width level %s, not %s", gi.name,
+                         dyce_model_level_name(m, owner), a->level), 0;
+      out->config.level = owner;
+    }
     return 1;
   }
   dyce_cascade_info ci;
@@ -399,7 +408,10 @@ int cmd_eval(int argc, char **argv) {
     char rname[300];
     snprintf(rname, sizeof rname, "%s@%s", target[k].name,
              dyce_model_level_name(m, target[k].config.level));
-    int narrowed = dyce_model_graph_narrowed(m, target[k].graph, target[k].config.level);
+    /* A narrowed graph's records are "<name>@<level>"; an exit of a level
+     * is recorded under its own name (as the search reads them). */
+    int narrowed = dyce_model_graph_narrowed(m, target[k].graph, target[k].config.level) &&
+                   dyce_model_graph_level(m, target[k].graph) == DYCE_NO_LEVEL;
     if (!target[k].cascade && have_split &&
         dyce_records_find_graph(rec, narrowed ? rname : target[k].name, &rg, NULL) == DYCE_OK)
       dyce_records_predictions(rec, split, rg, &theirs, &conf, NULL);
