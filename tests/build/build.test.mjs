@@ -373,8 +373,9 @@ print(len(loaded), adapted, fresh)
     assert.match(r.out, /candidate exit positions/);
   });
 
-  test('--widths: the two networks REDS narrows, on (a)\'s PNG folder — levels in the package, the engine and PyTorch agree at every level', () => {
-    const data = path.join(tmp, 'fmnist');
+  test('--widths: the two networks REDS narrows, on 32x32 RGB images of 6 classes (not the 28x28x1 / 10 of their shipped packages) — levels in the package, the engine and PyTorch agree at every level', () => {
+    const data = path.join(tmp, 'colour');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
     // ResNet-20 (a backbone file of models/backbones): stage1..9 + head per level.
     const res = path.join(tmp, 'w/resnet.dyce');
     mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/resnet_cifar.py:resnet20'), '--widths', '75,50', '--out', res]);
@@ -386,15 +387,36 @@ print(len(loaded), adapted, fresh)
       const e = JSON.parse(run(DYCE, ['eval', res, '--data', data, '--graph', 'head', '--level', level, '--json']).out);
       assert.equal(e.agreement, 1, `${level}: engine vs PyTorch ${JSON.stringify(e)}`);
     }
+    assert.deepEqual([info.input, info.labels.length], [[1, 32, 32, 3], 6]);
     assert.match(fs.readFileSync(path.join(tmp, 'w/resnet.report.md'), 'utf8'), /\| w50 \|/);
-    // The DS-CNN: exits at every level, savers, and the searched configurations.
+    // The DS-CNN at a size that is neither the images' nor square (stage maps
+    // 14x17): exits at every level, savers, the searched configurations, --int8.
     const ds = path.join(tmp, 'w/ds.dyce');
-    mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/ds_cnn.py:ds_cnn'), '--widths', '60', '--out', ds]);
+    mustBuild(['--data', data, '--size', '27x33', '--backbone', path.join(root, 'models/backbones/ds_cnn.py:ds_cnn'), '--widths', '60', '--int8', '--out', ds]);
     const dinfo = JSON.parse(run(DYCE, ['info', ds, '--json']).out);
     assert.deepEqual(dinfo.levels.map((l) => l.name), ['w100', 'w60']);
+    assert.deepEqual(dinfo.input, [1, 27, 33, 3]);
     assert.ok(dinfo.graphs.some((g) => g.name === 'exit1_a_w60') && dinfo.graphs.some((g) => g.name === 'saver0'));
+    // Graphs of the narrow level against PyTorch's records (an exit of a
+    // level runs at its level, where its records were made): the engine
+    // resizes and normalises the 32x32 files as the build did. An untrained
+    // net's logits can tie: a disagreement must be a near-tie.
+    for (const graph of ['head', 'exit2_b_w60', 'saver1']) {
+      const e = JSON.parse(run(DYCE, ['eval', ds, '--data', data, '--graph', graph, '--level', 'w60', '--json']).out);
+      assert.equal(e.compared, e.n, JSON.stringify(e));
+      assert.ok(e.disagreements.every((d) => d.gap < 1e-3), `${graph}: engine vs PyTorch ${JSON.stringify(e)}`);
+      assert.ok(e.agreement >= 0.95, `${graph}: ${JSON.stringify(e)}`);
+    }
     const configs = run(DYCE, ['eval', ds, '--data', data, '--config', 'all', '--json', '--limit', '8']).out.trim().split('\n');
     assert.ok(configs.length >= 2, configs.join('\n'));
+    assert.ok(fs.statSync(path.join(tmp, 'w/ds-int8.dyce')).size < 0.3 * fs.statSync(ds).size);
+    assert.match(fs.readFileSync(path.join(tmp, 'w/ds.report.md'), 'utf8'), /Int8 package \(ds-int8\.dyce\)/);
+  });
+
+  test('--widths with options of the exits-and-savers build that the REDS pipelines do not take: a usage error naming them, not options silently ignored', () => {
+    const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--lr', '0.1'], { cwd: root });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --savers, --lr\n/);
   });
 
   test('(e) a folder as users bring them (files in subfolders, .PNG, junk files, __MACOSX, a link, valid/, class names with spaces, digits, accents): the build and the engine (native, WASI) read the same samples in the same order, and refuse the same files', () => {
@@ -489,7 +511,7 @@ print(len(loaded), adapted, fresh)
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
       ['a backbone returning two (1, K) outputs (which is the logits?)', ['--data', 'bad/good', '--backbone', 'B:logits_twice'], /returns 2 values, and not exactly one of them is \(1, 2\)/],
-      ['--widths for a network no REDS pipeline narrows', ['--data', 'bad/good', '--backbone', 'B:tiny', '--widths', '50'], /--widths: width levels need a network a REDS pipeline can narrow .* this is .*tiny on/],
+      ['--widths for a network no REDS pipeline narrows', ['--data', 'bad/good', '--backbone', 'B:tiny', '--widths', '50'], /--widths: width levels need a network a REDS pipeline can narrow .*tiny has other layers/],
     ];
     for (const [what, args, pattern] of cases) {
       test(what, () => {

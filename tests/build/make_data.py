@@ -1,13 +1,17 @@
 """Image folders for the build tests (written under a temporary directory).
 
     /usr/bin/python3 tests/build/make_data.py fmnist DIR [PER_CLASS_TRAIN PER_CLASS_TEST]
+    /usr/bin/python3 tests/build/make_data.py colour DIR [PER_CLASS_TRAIN PER_CLASS_TEST]
     /usr/bin/python3 tests/build/make_data.py imagenet DIR
     /usr/bin/python3 tests/build/make_data.py bad DIR
     /usr/bin/python3 tests/build/make_data.py quirky DIR
 
 fmnist: real Fashion-MNIST images (Debian's dataset-fashion-mnist) written
 as 8-bit gray PNG files, DIR/{train,test}/<label>/<index>.png ('/' in a
-label becomes '_'). imagenet: synthetic images shaped like ImageNet — RGB
+label becomes '_'). colour: the first six Fashion-MNIST classes as
+32x32 RGB PNG files (real images, upsampled and tinted with a random
+colour per image: another geometry and class count for the same
+mechanics). imagenet: synthetic images shaped like ImageNet — RGB
 and RGBA PNG and JPEG files of several sizes (resized to --size 224 by the
 build), in 12 of 1 000 classes named in DIR/labels.txt; they are noise and
 shapes, for the mechanics (1 000 logits, 224x224x3 tensors), not accuracy.
@@ -46,6 +50,22 @@ def fmnist(root, per_train=12, per_test=6):
             os.makedirs(d, exist_ok=True)
             for i in np.flatnonzero(labels == k)[:per]:
                 Image.fromarray(images[i], "L").save(os.path.join(d, f"{i:05d}.png"))
+
+
+def colour(root, per_train=12, per_test=6, classes=6, size=32):
+    rng = np.random.default_rng(11)
+    for split, stem, per in (("train", "train", per_train), ("test", "t10k", per_test)):
+        images = idx(f"{FMNIST}/{stem}-images-idx3-ubyte.gz")
+        labels = idx(f"{FMNIST}/{stem}-labels-idx1-ubyte.gz")
+        for k, name in enumerate(LABELS[:classes]):
+            d = os.path.join(root, split, name.replace("/", "_"))
+            os.makedirs(d, exist_ok=True)
+            for i in np.flatnonzero(labels == k)[:per]:
+                gray = np.asarray(Image.fromarray(images[i], "L").resize(
+                    (size, size), Image.BILINEAR), np.float32) / 255
+                tint = rng.uniform(0.3, 1.0, 3)
+                rgb = np.clip(np.rint(gray[..., None] * tint * 255), 0, 255).astype(np.uint8)
+                Image.fromarray(rgb, "RGB").save(os.path.join(d, f"{i:05d}.png"))
 
 
 def synthetic(rng, h, w, k):
@@ -157,6 +177,8 @@ if __name__ == "__main__":
     os.makedirs(root, exist_ok=True)
     if kind == "fmnist":
         fmnist(root, *map(int, sys.argv[3:5]))
+    elif kind == "colour":
+        colour(root, *map(int, sys.argv[3:5]))
     elif kind == "imagenet":
         imagenet(root)
     elif kind == "bad":
