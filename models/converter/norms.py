@@ -20,6 +20,7 @@ import numpy as np
 import dyce_format as fmt
 
 from . import rewrite
+from .attention import windowed
 from .common import fail
 from .shapes import normalized_axes
 
@@ -150,7 +151,9 @@ def lower(lw, node, attrs):
     (rewrite, above) -> group_norm, with its scale and shift per channel."""
     x = lw.tensor(node)
     shape = lw.shape(x)
-    if len(shape) < 2 or shape[0] != 1:
+    # A batch of windows' sequences (W, L, E) is the dyce tensor (1, W, L, E):
+    # a LayerNorm over E normalises each token as on one sequence.
+    if len(shape) < 2 or (shape[0] != 1 and not windowed(lw, x)):
         fail(node, f"input shape {shape} is not (1, C, ...)")
     c = shape[-1] if x in lw.last else shape[1]
     pixelwise = 0

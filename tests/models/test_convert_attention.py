@@ -79,6 +79,27 @@ class WindowScores(nn.Module):
         return torch.roll(y, (1, 1), (1, 2)).mean((1, 2))
 
 
+class PatchTransformer(nn.Module):
+    """MobileViT as timm writes it: a map unfolded into 2 x 2 patches, one
+    sequence per position in the patch ((4, N, C): a batch of windows), a
+    pre-norm block (LayerNorms on that batch), folded back."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.n1, self.n2 = nn.Conv2d(3, 8, 1), nn.LayerNorm(8), nn.LayerNorm(8)
+        self.qkv, self.proj, self.mlp = nn.Linear(8, 24), nn.Linear(8, 8), nn.Linear(8, 8)
+
+    def forward(self, x):
+        x = self.conv(x)                                           # (1, 8, 4, 4)
+        t = x.reshape(16, 2, 2, 2).transpose(1, 2).reshape(1, 8, 4, 4).transpose(1, 3).reshape(4, 4, 8)
+        q, k, v = self.qkv(self.n1(t)).reshape(4, 4, 3, 2, 4).permute(2, 0, 3, 1, 4)
+        a = ((q @ k.transpose(-2, -1)) * 0.5).softmax(-1)
+        t = t + self.proj((a @ v).transpose(1, 2).reshape(4, 4, 8))
+        t = t + self.mlp(self.n2(t))
+        y = t.view(1, 4, 4, 8).transpose(1, 3).reshape(16, 2, 2, 2).transpose(1, 2).reshape(1, 8, 4, 4)
+        return y.mean((2, 3))
+
+
 def convert_module(module, shape):
     path = os.path.join(tempfile.mkdtemp(), "m.onnx")
     x = torch.randn(shape)
@@ -125,6 +146,13 @@ class ConvertAttention(unittest.TestCase):
             products = [n for n in nodes if n.op == "matmul"]
             self.assertEqual(len(products), 2)
             self.assertTrue(all(n.params[P_MATMUL_ROWWISE] == 1 for n in products))
+
+    def test_layer_norm_on_a_batch_of_windows(self):
+        # MobileViT's transformer runs on (patch positions, patches, C): its
+        # LayerNorms normalise each token of each window (was refused:
+        # "input shape (4, 4, 8) is not (1, C, ...)")
+        ops = [n.op for n in self.matches(PatchTransformer(), (1, 3, 4, 4)).nodes]
+        self.assertEqual(ops.count("group_norm"), 2)
 
     def test_window_refusals(self):
         self.refused(WindowScores(p=0.25), (1, 4, 4, 4), "(Dropout)",
