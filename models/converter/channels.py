@@ -117,30 +117,34 @@ def lower_split(lw, node, attrs):
     if x in lw.heads or attention.is_seq(lw, x):
         return attention.lower_split(lw, node, x, lambda n: _split_sizes(
             lw, node, attrs, n), attrs.get("axis", 0) % len(shape))
-    if attrs.get("axis", 0) % len(shape) != 1:
+    axis = attrs.get("axis", 0) % len(shape)
+    if axis != 1 and not (axis > 1 and len(shape) in (3, 4)):
         fail(node, f"split along axis {attrs.get('axis', 0)} of {shape}: only "
-                    "along channels (axis 1)")
-    sizes = _split_sizes(lw, node, attrs, shape[1])
+                    "along channels, height, width or length")
+    sizes = _split_sizes(lw, node, attrs, shape[axis],
+                         "channels" if axis == 1 else f"positions along axis {axis}")
     at = 0
     for size, out in zip(sizes, node.output):
-        if out in lw.used:
+        if out in lw.used and axis == 1:
             _gather(lw, node, x, np.arange(at, at + size), out)
+        elif out in lw.used:   # a part of the height, width or length (CoordAtt)
+            pixels.take(lw, node, x, axis, np.arange(at, at + size), out)
         at += size
 
 
-def _split_sizes(lw, node, attrs, total):
-    """The part sizes of a Split of `total` along its axis."""
+def _split_sizes(lw, node, attrs, total, what="channels"):
+    """The part sizes of a Split of `total` `what` along its axis."""
     sizes = lw.const(node, 1, required=False)
     if sizes is None:
         sizes = attrs.get("split")
     count = len(node.output)
     if sizes is None:
         if total % count:
-            fail(node, f"{total} channels do not split into {count} equal parts")
+            fail(node, f"{total} {what} do not split into {count} equal parts")
         sizes = [total // count] * count
     sizes = [int(s) for s in sizes]
     if len(sizes) != count or sum(sizes) != total or min(sizes) < 0:
-        fail(node, f"split sizes {sizes} do not divide {total} channels into "
+        fail(node, f"split sizes {sizes} do not divide {total} {what} into "
                     f"{count} outputs")
     return sizes
 

@@ -127,7 +127,8 @@ def _step(lw, node, suffix, op, inputs, shape, **fields):
 
 def _lower_concat(lw, node, attrs):
     """Concat of computed tensors along channels (axis 1 of NCHW, the last
-    axis in NHWC). Over MAX_CONCAT_INPUTS inputs: a chain of concats."""
+    axis in NHWC; over MAX_CONCAT_INPUTS inputs a chain of concats), or
+    along height, width or length (pixels.concat)."""
     if moves.joined(lw, node, [n for n in node.input if n], attrs["axis"]):
         return
     if any(attention.is_seq(lw, n) for n in node.input):
@@ -138,20 +139,16 @@ def _lower_concat(lw, node, attrs):
         return lw.make_alias(node, names[0], lw.shape(names[0]))
     shapes = [lw.shape(n) for n in names]
     rank = len(shapes[0])
+    if rank in (3, 4) and attrs["axis"] % rank > 1:
+        return pixels.concat(lw, node, names, attrs["axis"] % rank)
     if rank not in (2, 3, 4) or attrs["axis"] % rank != 1:
-        fail(node, f"only concatenation along channels (axis 1) is "
+        fail(node, f"only concatenation along channels, height or width is "
                     f"supported, not axis {attrs['axis']} of {shapes[0]}")
     for name, shape in zip(names, shapes):
         if len(shape) != rank or shape[0] != 1 or shape[2:] != shapes[0][2:]:
             fail(node, f"input '{name}' of shape {shape} does not match "
                         f"{shapes[0]} outside the channel axis")
-    parts, rest = names, shapes[0][2:]
-    while len(parts) > fmt.MAX_CONCAT_INPUTS:
-        head = parts[:fmt.MAX_CONCAT_INPUTS]
-        name = _step(lw, node, f"concat{len(lw.ops)}", "concat", head,
-                     (1, sum(lw.shape(n)[1] for n in head)) + rest)
-        parts = [name] + parts[fmt.MAX_CONCAT_INPUTS:]
-    lw.emit(node, "concat", parts, (1, sum(s[1] for s in shapes)) + rest)
+    pixels.concat_channels(lw, node, names, shapes[0][2:])
 
 
 def _lower_erf(lw, node, attrs):

@@ -1,7 +1,8 @@
 """Moves of pixels: crops and strided slices of height and width
 (x[:, :, 1:-1, ::2]), reflection and edge padding (nn.ReflectionPad2d,
-nn.ReplicationPad2d) — one `channel_gather` over the map viewed as one
-row of its H*W*C values, between two `view`s. Exact (a copy), and as
+nn.ReplicationPad2d), concatenation along height or width — one
+`channel_gather` over the map viewed as one row of its H*W*C values,
+between two `view`s. Exact (a copy), and as
 general as an index list; channel_gather's indices are float32, so the
 map may hold at most 2^24 values. Where the values move in runs of whole
 pixels (or of equal groups of channels), the gather takes an index per
@@ -39,6 +40,9 @@ def pick_values(lw, node, x, picked, shape, layout=None, out=None):
         fail(node, f"moving values of a {lw.shape(x)} tensor: at most 2^24 values")
     if not picked.size:
         fail(node, f"the result of {lw.shape(x)} would be empty")
+    if np.array_equal(picked, np.arange(values)):
+        # nothing moves (a transpose of a unit axis): one view
+        return lw.emit(node, "view", [x], shape, out=out, layout=layout)
     step = "" if out is None else out.rsplit("/", 1)[-1] + "-"
     row = lw.emit_step(node, step + "flat", "view", [x], (1, values), layout=(1, 1, 1, values))
     block = _block(picked, lw.dyce_shape(x)[3])
@@ -87,3 +91,67 @@ def lower_pad(lw, node, x, pads, mode):
     except ValueError as err:
         fail(node, str(err))
     gather_pixels(lw, node, x, rows, cols)
+
+
+
+def _channels_last(lw, name):
+    """The dyce tensor behind `name` ((1, C, H, W) or (1, C, L)) holds its
+    values pixel by pixel, C at each: NHWC of the map, or any (1, h, w, C)
+    with h·w = L (a flattened map)."""
+    shape, layout = lw.shape(name), lw.dyce_shape(name)
+    return layout[3] == shape[1] and (layout == nhwc(shape) if len(shape) == 4
+                                      else layout[1] * layout[2] == shape[2])
+
+
+def concat_channels(lw, node, parts, rest, out=None):
+    """The engine's concat of `parts` along channels (each (1, C_i) + rest),
+    chained when there are more than it reads at once; node's output, or
+    the step `out`."""
+    while len(parts) > fmt.MAX_CONCAT_INPUTS:
+        head = parts[:fmt.MAX_CONCAT_INPUTS]
+        name = lw.emit_step(node, f"concat{len(lw.ops)}", "concat", head,
+                            (1, sum(lw.shape(n)[1] for n in head)) + rest)
+        parts = [name] + parts[fmt.MAX_CONCAT_INPUTS:]
+    shape = (1, sum(lw.shape(n)[1] for n in parts)) + rest
+    if out is None:
+        return lw.emit(node, "concat", parts, shape)
+    return lw.emit_step(node, out, "concat", parts, shape)
+
+
+def concat(lw, node, names, axis):
+    """torch.cat of (1, C, H, W) or (1, C, L) maps along H, W or L: each
+    map as one row of its values, the rows concatenated, then the values
+    picked into the result's NHWC order — no gather where that is the rows'
+    order already (along H, or along W of one-row maps)."""
+    shapes = [lw.shape(n) for n in names]
+    rank = len(shapes[0])
+    for name, shape in zip(names, shapes):
+        if len(shape) != rank or shape[0] != 1 or not _channels_last(lw, name) or \
+                any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0])) if i != axis):
+            fail(node, f"input '{name}' of shape {shape} does not match {shapes[0]} "
+                        f"outside axis {axis}")
+    rows, index, offset = [], [], 0
+    for name, shape in zip(names, shapes):
+        values = int(np.prod(shape))
+        rows.append(lw.emit_step(node, f"row{len(lw.ops)}", "view", [name], (1, values),
+                                 layout=(1, 1, 1, values)))
+        # each value's position in the concatenated rows, as an NCHW array
+        index.append(offset + np.moveaxis(np.arange(values).reshape(
+            (1,) + tuple(shape[2:]) + (shape[1],)), -1, 1))
+        offset += values
+    joined = np.concatenate(index, axis=axis)
+    picked = np.moveaxis(joined, 1, -1).ravel()     # in the result's NHWC order
+    row = concat_channels(lw, node, rows, (), out="rows")
+    pick_values(lw, node, row, picked, joined.shape)
+
+
+def take(lw, node, x, axis, idx, out):
+    """The step or output `out` of node: x's positions `idx` along its axis
+    `axis` (height, width or length; a Split's part)."""
+    shape = lw.shape(x)
+    if not _channels_last(lw, x):
+        fail(node, f"taking positions along axis {axis} of a {shape} view")
+    where = np.moveaxis(np.arange(int(np.prod(shape))).reshape(
+        (1,) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+    taken = np.take(where, idx, axis=axis)
+    pick_values(lw, node, x, np.moveaxis(taken, 1, -1).ravel(), taken.shape, out=out)

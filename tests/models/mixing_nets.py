@@ -6,7 +6,10 @@ x.flatten(2), ECA's Conv1d over a pooled vector's channels, a Conv1d
 (strided, dilated, grouped) over a flattened map's positions; and moves of
 values (models/converter/moves.py): nn.PixelUnshuffle, nn.PixelShuffle, a
 transpose of H and W, -inf padding before a max pool, padding by -0.5,
-with GeM pooling (powers 3 and 1/3) after."""
+with GeM pooling (powers 3 and 1/3) after; coordinate attention (maps
+pooled along H and along W, concatenated along H, split back:
+pixels.concat / take) and a concatenation along W of a map with several
+rows (its values reordered by a gather)."""
 
 import torch
 from torch import nn
@@ -23,7 +26,8 @@ class MixingOpsNet(nn.Module):
         self.eca = nn.Conv1d(1, 1, 3, padding=1, bias=False)
         self.conv1d = nn.Conv1d(8, 6, 3, stride=2, padding=2, dilation=2, groups=2)
         self.space = nn.Conv2d(12, 8, 1)                 # on PixelUnshuffle(2)'s (1, 12, 4, 4)
-        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2, 10)
+        self.coord = nn.Sequential(nn.Conv2d(8, 8, 1), nn.Hardswish())
+        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2 + 8 + 8, 10)
 
     def forward(self, x):
         m = self.stem(x)
@@ -41,5 +45,11 @@ class MixingOpsNet(nn.Module):
         z = nn.functional.pad(z, (0, 1, 0, 1), value=-float("inf"))   # MaxPool2dSame
         z = nn.functional.pad(nn.functional.max_pool2d(z, 3, 1), (1, 1, 1, 1), value=-0.5)
         gem = nn.functional.avg_pool2d(z.clamp(min=1e-6).pow(3), (9, 9)).pow(1 / 3)
-        feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1)]
+        h = nn.functional.adaptive_avg_pool2d(gated, (4, 1))
+        w = nn.functional.adaptive_avg_pool2d(gated, (1, 4)).permute(0, 1, 3, 2)
+        ah, aw = torch.split(self.coord(torch.cat([h, w], 2)), [4, 4], dim=2)
+        coord = gated * ah.sigmoid() * aw.permute(0, 1, 3, 2).sigmoid()
+        wide = torch.cat([coord, torch.relu(gated[..., 1:3])], 3)   # (1, 8, 4, 6)
+        feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1), coord.mean((2, 3)),
+                 wide[..., 3:].amax((2, 3))]
         return self.fc(torch.cat(feats, 1))

@@ -1,7 +1,8 @@
 """Converter checks of moves of values no view expresses
 (models/converter/moves.py): nn.PixelShuffle / nn.PixelUnshuffle, a
 transpose of H and W, a channel shuffle with H and W swapped on the way,
-a reshape that regroups the values, each exported from PyTorch, converted,
+a reshape that regroups the values, concatenations and splits along
+height, width or length, each exported from PyTorch, converted,
 and run by the converter's executor against PyTorch; a moved tensor that
 something other than a reshape or transpose reads in a shape dyce cannot
 hold is refused naming the node. The engine runs the same moves in the
@@ -86,6 +87,22 @@ class ConvertMoves(unittest.TestCase):
             with self.assertRaises(convert.ConvertError) as ctx:
                 convert_module(Moved(fn, 8), (1, 3, 6, 4))
             self.assertIn(needle, str(ctx.exception))
+
+    def test_concat_and_split_along_height_and_width(self):
+        """Coordinate attention: the map pooled along each axis, the two
+        concatenated along H, a shared 1 x 1 convolution, split back (rows
+        in order: one view, no gather); and concatenations / splits that do
+        reorder the values (along W of a map with several rows, along L)."""
+        def coord(y):
+            h = F.adaptive_avg_pool2d(y, (6, 1))
+            w = F.adaptive_avg_pool2d(y, (1, 4)).permute(0, 1, 3, 2)
+            a, b = torch.split(torch.relu(torch.cat([h, w], 2)), [6, 4], dim=2)
+            return y * a.sigmoid() * b.permute(0, 1, 3, 2).sigmoid()
+        ops = self.matches(coord, 8)
+        self.assertNotIn("channel_gather", ops[:ops.index("concat") + 2])
+        self.matches(lambda y: torch.cat([y, torch.relu(y[..., :2])], 3).chunk(2, 3)[1], 8)
+        self.matches(lambda y: torch.cat([y.flatten(2), y[:, :, :1].flatten(2)], 2)
+                     .split([20, 8], 2)[0].mean(2))
 
     def test_moved_tensor_in_a_shape_dyce_cannot_hold(self):
         with self.assertRaises(convert.ConvertError) as ctx:

@@ -89,9 +89,9 @@ class ConvertOps(unittest.TestCase):
         self.assertEqual(g.shapes[g.output], (1, 5, 5, 120))
 
     def test_concat_refusals(self):
-        wrong_axis = helper.make_node("Concat", ["x", "x"], ["y"], name="c", axis=2)
+        wrong_axis = helper.make_node("Concat", ["x", "x"], ["y"], name="c", axis=0)
         self.refused(model([wrong_axis], (1, 4, 10, 5)), "node 'c' (Concat)",
-                     "only concatenation along channels")
+                     "only concatenation along channels, height or width")
         const = helper.make_node("Concat", ["x", "k"], ["y"], name="ck", axis=1)
         self.refused(model([const], (1, 8, 5, 5), [("k", np.zeros(X))]),
                      "node 'ck' (Concat)", "is a constant")
@@ -378,8 +378,12 @@ class ConvertOps(unittest.TestCase):
         bad = helper.make_node("Split", ["x"], ["a", "b", "c"], name="sp", axis=1)
         self.refused(model([bad], (1, 1, 5, 5)), "node 'sp' (Split)",
                      "4 channels do not split into 3 equal parts")
-        along_h = helper.make_node("Split", ["x"], ["a", "y"], name="sh", axis=2)
-        self.refused(model([along_h], X), "node 'sh' (Split)", "only along channels")
+        along_n = helper.make_node("Split", ["x"], ["a", "y"], name="sn", axis=0)
+        self.refused(model([along_n], X), "node 'sn' (Split)",
+                     "only along channels, height, width or length")
+        odd_h = helper.make_node("Split", ["x"], ["a", "y"], name="sh", axis=2)
+        self.refused(model([odd_h], (1, 3, 5, 4)), "node 'sh' (Split)",
+                     "5 positions along axis 2 do not split into 2 equal parts")
 
     def test_gather_list(self):
         idx = numpy_helper.from_array(np.array([3, -4, 3], np.int64), "idx")
