@@ -14,10 +14,18 @@ pixel is input channel idx[k]):
   (0, 2, 1, 3, 4) -> Reshape (N, C, H, W), matched before lowering
   (MATCHERS, rewrite.py) into one DyceChannelShuffle node.
 
+- channel groups: a (1, R, C, H, W) tensor is the map (1, H, W, R*C)
+  (shapes.nhwc; a reshape of (1, R*C, H, W), torch.stack of R maps):
+  its sum or mean over the R groups (SKNet's and ResNeSt's split
+  attention) as gathers and adds, a softmax across the groups between
+  two gathers.
+
 A move that keeps every channel in order is the tensor itself (an alias).
 Slicing height or width (a crop) is refused with the reason."""
 
 import numpy as np
+
+import dyce_format as fmt
 
 from . import attention, moves, pixels, rewrite
 from .common import fail
@@ -196,3 +204,49 @@ def lower_shuffle(lw, node, attrs):
         fail(node, f"{groups} groups do not divide the {c} channels of {shape}")
     k = np.arange(c)
     _gather(lw, node, x, (k % groups) * (c // groups) + k // groups, node.output[0])
+
+
+def _groups(lw, node, x):
+    """(R, C) of a (1, R, C, H, W) channel-grouped tensor."""
+    shape = lw.shape(x)
+    if len(shape) != 5 or x in lw.last or lw.dyce_shape(x)[3] != shape[1] * shape[2]:
+        fail(node, f"a {shape} tensor that is not R groups of C channels of a map")
+    return shape[1], shape[2]
+
+
+def reduce_groups(lw, node, x, mean, keep):
+    """ReduceSum / ReduceMean over the R groups of a (1, R, C, H, W) tensor:
+    the sum of its R channel slices (a mean: times 1/R)."""
+    (r, c), shape = _groups(lw, node, x), lw.shape(x)
+    part = (1, c) + tuple(shape[3:])
+    out = (1, 1) + tuple(shape[2:]) if keep else part
+    acc = None
+    for k in range(r):
+        name = lw.emit_step(node, f"group{k}", "channel_gather", [x], part,
+                            weight=np.arange(k * c, (k + 1) * c, dtype=np.float64))
+        acc = name if acc is None else lw.emit_step(node, f"sum{k}", "add", [acc, name], part)
+    if mean and r > 1:
+        acc = lw.emit_step(node, "mean", "mul", [acc], part, weight=np.array([1.0 / r]))
+    lw.make_alias(node, acc, out)
+
+
+def softmax_groups(lw, node, x, axis, log):
+    """Softmax over axis 1 (across the R groups, for each channel: SKNet's
+    branch weights) or 2 (within each group) of a (1, R, C, H, W) tensor:
+    the engine's softmax over groups of channels at each pixel; across
+    groups, the channels regrouped channel-major first and back after."""
+    r, c = _groups(lw, node, x)
+    shape = lw.shape(x)
+    params = fmt.node_params(SOFTMAX_LOG=int(log), SOFTMAX_GROUPS=r if axis == 2 else c)
+    if axis == 2:
+        return lw.emit(node, "softmax", [x], shape, params=params)
+    if axis != 1:
+        fail(node, f"softmax over axis {axis} of a {shape} tensor: only across "
+                    "or within its channel groups (axes 1, 2)")
+    across = np.arange(r * c).reshape(r, c)
+    flat = (1, r * c) + tuple(shape[3:])
+    by_channel = lw.emit_step(node, "by-channel", "channel_gather", [x], flat,
+                              weight=across.T.ravel().astype(np.float64))
+    soft = lw.emit_step(node, "soft", "softmax", [by_channel], flat, params=params)
+    back = np.arange(r * c).reshape(c, r).T.ravel()
+    lw.emit(node, "channel_gather", [soft], shape, weight=back.astype(np.float64))

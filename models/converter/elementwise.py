@@ -92,7 +92,11 @@ def _with_constant(lw, node, op, x, k):
 # ------------------------------------------------------------ two tensors
 
 def _repeats(big, small):
-    """small repeats over big: per channel, row, column or pixel."""
+    """small repeats over big: per channel, row, column or pixel (of R
+    groups of C channels (1, R, C, H, W): per channel of all R·C, or per
+    pixel)."""
+    if len(big) == len(small) == 5 and small[1:3] in (big[1:3], (1, 1)):
+        big, small = [(1, s[1] * s[2]) + tuple(s[3:]) for s in (big, small)]
     if len(big) != len(small) or big == small or len(big) not in (3, 4):
         return False
     if small[1] == 1 and small[2:] == big[2:]:

@@ -141,7 +141,7 @@ def _lower_concat(lw, node, attrs):
     rank = len(shapes[0])
     if rank in (3, 4) and attrs["axis"] % rank > 1:
         return pixels.concat(lw, node, names, attrs["axis"] % rank)
-    if rank not in (2, 3, 4) or attrs["axis"] % rank != 1:
+    if rank not in (2, 3, 4, 5) or attrs["axis"] % rank != 1:
         fail(node, f"only concatenation along channels, height or width is "
                     f"supported, not axis {attrs['axis']} of {shapes[0]}")
     for name, shape in zip(names, shapes):
@@ -353,6 +353,8 @@ def _lower_softmax(lw, node, attrs):
     axis = attrs.get("axis", -1) % len(shape)
     if x in lw.heads or attention.is_seq(lw, x):
         return attention.lower_softmax(lw, node, x, axis, node.op_type == "LogSoftmax")
+    if len(shape) == 5:
+        return channels.softmax_groups(lw, node, x, axis, node.op_type == "LogSoftmax")
     # a one-channel map's positions (1, 1, L): attention pooling's weights
     over_all = len(shape) == 3 and shape[1] == 1 and axis == 2 and x not in lw.last
     if axis != 1 and not over_all:

@@ -31,11 +31,18 @@ def _offsets(lw, x):
         return None
     if x in lw.last:                 # channels last: the ONNX order itself
         return np.arange(n).reshape(shape)
-    if len(shape) < 2 or shape[0] != 1 or layout[3] != shape[1]:
+    c = _channels(shape)
+    if len(shape) < 2 or shape[0] != 1 or layout[3] != c:
         return None
-    c, pixels_ = shape[1], int(np.prod(shape[2:]))
+    pixels_ = n // c
     grid = np.arange(pixels_ * c).reshape(pixels_, c).T   # (C, pixels)
     return grid.reshape(shape)
+
+
+def _channels(shape):
+    """The channels of the dyce tensor of an ONNX shape: C, or R·C of
+    (1, R, C, H, W) (shapes.nhwc)."""
+    return shape[1] * shape[2] if len(shape) == 5 else shape[1]
 
 
 def start(lw, node, x, result):
@@ -167,13 +174,13 @@ def pick(lw, node, name, channel_major=False):
         return
     if nhwc(shape) is None:
         fail(node, f"reads a {shape} tensor (values moved by reshapes and "
-                    "transposes): dyce holds (1, C, H, W), (1, C, L), (1, K) or "
-                    "windows (W, L, E) of a channels-last map")
+                    "transposes): dyce holds (1, C, H, W), (1, C, L), (1, K), R groups "
+                    "(1, R, C, H, W) or windows (W, L, E) of a channels-last map")
     rows = len(shape) == 3 and not channel_major
     if rows or len(shape) == 2:
         order = offsets
     else:                      # channel-major: pixel by pixel, channels within
-        order = np.moveaxis(offsets[0].reshape(shape[1], -1), 0, -1)
+        order = np.moveaxis(offsets[0].reshape(_channels(shape), -1), 0, -1)
     pixels.pick_values(lw, node, source, np.ascontiguousarray(order).ravel(), shape,
                        layout=(1, 1) + shape[1:] if rows else None, out=name)
     if rows:

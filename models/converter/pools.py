@@ -9,7 +9,7 @@ import numpy as np
 
 import dyce_format as fmt
 
-from . import attention
+from . import attention, channels
 from .common import fail
 from .shapes import normalized_axes, padding, window_out, window_params
 
@@ -98,6 +98,8 @@ def lower_reduce(lw, node, attrs):
     axes = normalized_axes(attrs.get("axes", []), len(shape))
     if attention.is_seq(lw, x) and node.op_type == "ReduceMean":
         return attention.lower_token_mean(lw, node, x, axes, attrs.get("keepdims", 1))
+    if len(shape) == 5 and axes == [1] and node.op_type == "ReduceMean":
+        return channels.reduce_groups(lw, node, x, True, attrs.get("keepdims", 1))
     if x in lw.last and len(shape) == 4 and axes == [1, 2]:
         # x.mean((1, 2)) of a channels-last map (Swin, ConvNeXt written
         # channels-last): the global pool of the same NHWC tensor
@@ -129,6 +131,9 @@ def lower_reduce_sum(lw, node, attrs):
     shape = lw.shape(x)
     axes = lw.const(node, 1, required=False)
     spatial = list(range(2, len(shape)))
+    if axes is not None and len(shape) == 5 and \
+            normalized_axes([int(a) for a in axes], 5) == [1]:
+        return channels.reduce_groups(lw, node, x, False, attrs.get("keepdims", 1))
     if axes is None or len(shape) not in (3, 4) or x in lw.last or \
             normalized_axes([int(a) for a in axes], len(shape)) != spatial:
         fail(node, f"only the sum over the spatial axes of a (1, C, H, W) or "

@@ -16,6 +16,8 @@ def nhwc(shape):
         return (1, 1, 1, shape[1])
     if len(shape) == 3 and shape[0] == 1:       # (1, C, L): the positions as W
         return (1, 1, shape[2], shape[1])
+    if len(shape) == 5 and shape[0] == 1:       # (1, R, C, H, W): R groups of C channels
+        return (1, shape[3], shape[4], shape[1] * shape[2])
     return None
 
 

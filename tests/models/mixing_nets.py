@@ -9,7 +9,9 @@ transpose of H and W, -inf padding before a max pool, padding by -0.5,
 with GeM pooling (powers 3 and 1/3) after; coordinate attention (maps
 pooled along H and along W, concatenated along H, split back:
 pixels.concat / take) and a concatenation along W of a map with several
-rows (its values reordered by a gather)."""
+rows (its values reordered by a gather); SKNet's selective kernel on
+channel groups (1, R, C, H, W): two branches stacked, summed, weighted
+by a softmax across them (channels.py)."""
 
 import torch
 from torch import nn
@@ -27,7 +29,8 @@ class MixingOpsNet(nn.Module):
         self.conv1d = nn.Conv1d(8, 6, 3, stride=2, padding=2, dilation=2, groups=2)
         self.space = nn.Conv2d(12, 8, 1)                 # on PixelUnshuffle(2)'s (1, 12, 4, 4)
         self.coord = nn.Sequential(nn.Conv2d(8, 8, 1), nn.Hardswish())
-        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2 + 8 + 8, 10)
+        self.select = nn.Linear(8, 16)
+        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2 + 8 + 8 + 8, 10)
 
     def forward(self, x):
         m = self.stem(x)
@@ -50,6 +53,9 @@ class MixingOpsNet(nn.Module):
         ah, aw = torch.split(self.coord(torch.cat([h, w], 2)), [4, 4], dim=2)
         coord = gated * ah.sigmoid() * aw.permute(0, 1, 3, 2).sigmoid()
         wide = torch.cat([coord, torch.relu(gated[..., 1:3])], 3)   # (1, 8, 4, 6)
+        branches = torch.stack([coord, torch.relu(-gated)], 1)      # (1, 2, 8, 4, 4)
+        pick = self.select(branches.sum(1).mean((2, 3))).view(-1, 2, 8, 1, 1).softmax(1)
+        selected = (branches * pick).sum(1)
         feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1), coord.mean((2, 3)),
-                 wide[..., 3:].amax((2, 3))]
+                 wide[..., 3:].amax((2, 3)), selected.amax((2, 3))]
         return self.fc(torch.cat(feats, 1))

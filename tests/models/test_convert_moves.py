@@ -2,7 +2,7 @@
 (models/converter/moves.py): nn.PixelShuffle / nn.PixelUnshuffle, a
 transpose of H and W, a channel shuffle with H and W swapped on the way,
 a reshape that regroups the values, concatenations and splits along
-height, width or length, each exported from PyTorch, converted,
+height, width or length, channel groups (1, R, C, H, W), each exported from PyTorch, converted,
 and run by the converter's executor against PyTorch; a moved tensor that
 something other than a reshape or transpose reads in a shape dyce cannot
 hold is refused naming the node. The engine runs the same moves in the
@@ -103,6 +103,32 @@ class ConvertMoves(unittest.TestCase):
         self.matches(lambda y: torch.cat([y, torch.relu(y[..., :2])], 3).chunk(2, 3)[1], 8)
         self.matches(lambda y: torch.cat([y.flatten(2), y[:, :, :1].flatten(2)], 2)
                      .split([20, 8], 2)[0].mean(2))
+
+    def test_channel_groups(self):
+        """(1, R, C, H, W): SKNet's branches stacked, summed, weighted by a
+        softmax across the branches; ResNeSt's split attention (the map
+        reshaped into radix groups, their mean, its radix softmax of a
+        view and transpose); a softmax within each group."""
+        fc = nn.Linear(8, 16).requires_grad_(False)
+
+        def sk(y):
+            feats = torch.stack([y, torch.relu(y)], 1)                # (1, 2, 8, 6, 4)
+            a = fc(feats.sum(1).mean((2, 3))).view(1, 2, 8, 1, 1).softmax(1)
+            return (feats * a).sum(1)
+
+        def resnest(y):
+            g = y.reshape(1, 2, 4, 6, 4)
+            a = fc(torch.cat([g.mean(1), g.mean(1)], 1).mean((2, 3)))[:, :8]
+            a = a.view(1, 1, 2, 4).transpose(1, 2).softmax(1).reshape(1, 2, 4, 1, 1)
+            return (g * a).sum(1, keepdim=True).squeeze(1)
+        ops = self.matches(sk, 8)
+        self.assertEqual(ops.count("softmax"), 1)
+        self.matches(resnest, 4)
+        self.matches(lambda y: y.view(1, 2, 4, 6, 4).softmax(2).view(1, 8, 6, 4), 8)
+        with self.assertRaises(convert.ConvertError) as ctx:   # tiled across groups
+            convert_module(Moved(lambda y: (y.view(1, 2, 4, 6, 4) * y[:, :4].unsqueeze(1))
+                                 .sum(1)), (1, 3, 6, 4))
+        self.assertIn("(Mul)", str(ctx.exception))
 
     def test_moved_tensor_in_a_shape_dyce_cannot_hold(self):
         with self.assertRaises(convert.ConvertError) as ctx:
