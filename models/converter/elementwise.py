@@ -92,17 +92,16 @@ def _with_constant(lw, node, op, x, k):
 # ------------------------------------------------------------ two tensors
 
 def _repeats(big, small):
-    """small repeats over big: per channel, row, column or pixel (of R
-    groups of C channels (1, R, C, H, W): per channel of all R·C, or per
-    pixel)."""
+    """small repeats over big: per channel ((1, C, 1) of (1, C, L) too), row,
+    column or pixel (of R groups of C channels (1, R, C, H, W): per channel
+    of all R·C, or per pixel)."""
     if len(big) == len(small) == 5 and small[1:3] in (big[1:3], (1, 1)):
         big, small = [(1, s[1] * s[2]) + tuple(s[3:]) for s in (big, small)]
     if len(big) != len(small) or big == small or len(big) not in (3, 4):
         return False
     if small[1] == 1 and small[2:] == big[2:]:
         return True        # one value per pixel for every channel
-    return (len(big) == 4 and small[:2] == big[:2]
-            and small[2] in (1, big[2]) and small[3] in (1, big[3]))
+    return small[:2] == big[:2] and all(d in (1, b) for d, b in zip(small[2:], big[2:]))
 
 
 def tensor_binary(lw, node, op, a, b):

@@ -89,7 +89,7 @@ def _elementwise(fn):
 
 
 def _reduction(fn):
-    """ReduceMean / Sum / Max / Min / L2 of a constant (a weight
+    """ReduceMean / Sum / Max / Min / L2 / Prod of a constant (a weight
     standardised in forward): axes from the attribute or, for ReduceSum,
     the second input; none given: all."""
     def fold(lw, node, attrs):
@@ -128,7 +128,8 @@ def _fold_scatter_nd(lw, node, attrs):
 # op type -> (evaluator(lw, node, attrs), allowed attribute names)
 FOLD = {
     **{f"Reduce{name}": (_reduction(fn), _REDUCE_ATTRS) for name, fn in (
-        ("Mean", np.mean), ("Sum", np.sum), ("Max", np.max), ("Min", np.min), ("L2", _l2))},
+        ("Mean", np.mean), ("Sum", np.sum), ("Max", np.max), ("Min", np.min), ("L2", _l2),
+        ("Prod", np.prod))},   # Prod: the element count of a shape (x.std's divisor)
     "Constant": (_fold_constant, {"value", "value_float", "value_floats",
                                   "value_int", "value_ints"}),
     "Shape": (lambda lw, node, attrs:
@@ -149,9 +150,9 @@ FOLD = {
     "Unsqueeze": (_fold_view, set()),
     "Transpose": (lambda lw, node, attrs: np.transpose(
         lw.const(node, 0), attrs.get("perm")), {"perm"}),
-    "MatMul": (_elementwise(np.matmul), set()),
+    "MatMul": (_elementwise(np.matmul), set()),   # a weight computed in forward (spectral_norm)
     "Mod": (lambda lw, node, attrs: (np.fmod if attrs.get("fmod", 0) else np.mod)(
-        *_values(lw, node)), {"fmod"}),   # pad sizes from sizes (Swin)   # a weight computed in forward (spectral_norm)
+        *_values(lw, node)), {"fmod"}),   # pad sizes from sizes (Swin)
     "Add": (_elementwise(np.add), set()),
     "Sub": (_elementwise(np.subtract), set()),
     "Mul": (_elementwise(np.multiply), set()),

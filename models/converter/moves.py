@@ -131,14 +131,35 @@ def lower_depth_to_space(lw, node, attrs):
         fail(node, f"input '{x}' is a view whose values' places are not known here")
 
 
+def _reads_channels(lw, node, name):
+    """node reads `name`'s axis 1 as channels: a convolution, a reduction
+    over axis 1 (triplet attention's pools of a permuted map), or an
+    elementwise op with a channel-major map (the permuted branches added
+    back)."""
+    if node.op_type == "Conv":
+        return True
+    if node.op_type in ("Add", "Sub", "Mul", "Div", "Max", "Min"):
+        return any(o != name and o not in lw.moves and not lw.is_const(o) and
+                   o not in lw.last and len(lw.shape(o)) == 4 for o in node.input if o)
+    if node.op_type not in ("ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum"):
+        return False
+    axes = (lw.const(node, 1, required=False) if node.op_type == "ReduceSum"
+            else None)
+    axes = [int(a) for a in (axes if axes is not None else
+                             next((list(a.ints) for a in node.attribute if a.name == "axes"), []))]
+    return axes == [1]
+
+
 def materialize(lw, node):
     """node reads the end of a move: its values, picked from the source.
     A (1, A, B) end is laid out as a sequence of A tokens (what a
-    LayerNorm or a Linear reads), except for a Conv1d, which reads it
-    channel-major."""
+    LayerNorm or a Linear reads), a (1, A, B, C) end whose last axis runs
+    over the source's channels as a channels-last map — except for a
+    reader of axis 1 as channels (a Conv1d or Conv2d, a reduction over
+    axis 1), which gets it channel-major."""
     for name in node.input:
         if name in lw.moves:
-            pick(lw, node, name, channel_major=node.op_type == "Conv")
+            pick(lw, node, name, channel_major=_reads_channels(lw, node, name))
 
 
 def _channels_last(lw, source, offsets):

@@ -9,7 +9,7 @@ import numpy as np
 
 import dyce_format as fmt
 
-from . import attention, channels
+from . import attention, channels, moves
 from .common import fail
 from .shapes import normalized_axes, padding, window_out, window_params
 
@@ -112,13 +112,19 @@ def lower_reduce(lw, node, attrs):
         return
     if len(shape) == 4 and axes in ([2], [3]) and x not in lw.last:
         return _reduce_one_axis(lw, node, x, shape, axes[0], attrs.get("keepdims", 1))
-    if len(shape) == 4 and axes == [1] and attrs.get("keepdims", 1) and x not in lw.last:
-        return lw.emit(node, "channel_reduce", [x], (1, 1) + tuple(shape[2:]),
-                       params=fmt.node_params(REDUCE_MAX=int(what == "max")))
+    if len(shape) == 4 and axes == [1] and x not in lw.last:
+        params = fmt.node_params(REDUCE_MAX=int(what == "max"))
+        if attrs.get("keepdims", 1):
+            return lw.emit(node, "channel_reduce", [x], (1, 1) + tuple(shape[2:]), params=params)
+        # torch.max(x, 1)[0] (triplet attention's pools): the (1, H, W) result
+        # is the reduced map's values moved (a view of one row, or a gather)
+        kept = lw.emit_step(node, "kept", "channel_reduce", [x], (1, 1) + tuple(shape[2:]),
+                            params=params)
+        return moves.start(lw, node, kept, lambda a: a.reshape((1,) + tuple(shape[2:])))
     if len(shape) not in (3, 4) or axes != spatial:
         fail(node, f"only the {what} over the spatial axes of a (1, C, H, W) "
-                    f"or (1, C, H*W) tensor, over H or W alone, or over C with "
-                    f"keepdim (axes {attrs.get('axes')}, shape {shape})")
+                    f"or (1, C, H*W) tensor, over H or W alone, or over C "
+                    f"(axes {attrs.get('axes')}, shape {shape})")
     out = ((1, shape[1]) + (1,) * len(spatial) if attrs.get("keepdims", 1)
            else (1, shape[1]))
     lw.emit(node, _GLOBAL_POOL[node.op_type], [x], out)

@@ -11,7 +11,9 @@ pooled along H and along W, concatenated along H, split back:
 pixels.concat / take) and a concatenation along W of a map with several
 rows (its values reordered by a gather); SKNet's selective kernel on
 channel groups (1, R, C, H, W): two branches stacked, summed, weighted
-by a softmax across them (channels.py)."""
+by a softmax across them (channels.py); triplet attention's gate on a
+permuted map (channel max and mean without keepdim, permuted back and
+added) and SRM's x.std of the flattened map."""
 
 import torch
 from torch import nn
@@ -30,7 +32,7 @@ class MixingOpsNet(nn.Module):
         self.space = nn.Conv2d(12, 8, 1)                 # on PixelUnshuffle(2)'s (1, 12, 4, 4)
         self.coord = nn.Sequential(nn.Conv2d(8, 8, 1), nn.Hardswish())
         self.select = nn.Linear(8, 16)
-        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2 + 8 + 8 + 8, 10)
+        self.fc = nn.Linear(8 + 12 * 8 + 6 * 8 + 2 + 8 + 8 + 8 + 8 + 8, 10)
 
     def forward(self, x):
         m = self.stem(x)
@@ -56,6 +58,10 @@ class MixingOpsNet(nn.Module):
         branches = torch.stack([coord, torch.relu(-gated)], 1)      # (1, 2, 8, 4, 4)
         pick = self.select(branches.sum(1).mean((2, 3))).view(-1, 2, 8, 1, 1).softmax(1)
         selected = (branches * pick).sum(1)
+        t = selected.permute(0, 3, 2, 1)                                # (1, W, H, C)
+        zpool = torch.cat((torch.max(t, 1)[0].unsqueeze(1), torch.mean(t, 1).unsqueeze(1)), 1)
+        t = (t * torch.sigmoid(zpool.sum(1, keepdim=True))).permute(0, 3, 2, 1) + selected
         feats = [s.mean(1), p.flatten(1), c.flatten(1), gem.flatten(1), coord.mean((2, 3)),
-                 wide[..., 3:].amax((2, 3)), selected.amax((2, 3))]
+                 wide[..., 3:].amax((2, 3)), selected.amax((2, 3)), t.mean((2, 3)),
+                 t.flatten(2).std(-1)]
         return self.fc(torch.cat(feats, 1))

@@ -188,6 +188,32 @@ class ConvertElementwise(unittest.TestCase):
         # the sum of squares over the positions: a global mean times H * W
         self.matches(lambda m, y: y.norm(dim=(2, 3)))
 
+    def test_statistics_attention_modules(self):
+        """Attention blocks users write by hand: SimAM (deviations from the
+        mean over the positions), SRM (mean and x.std of the flattened map:
+        a per-channel (1, C, 1) operand of (1, C, L), the element count
+        from ReduceProd of the shape), an instance norm written with var,
+        triplet attention (channel max / mean of permuted maps, without
+        keepdim, the branches permuted back and added)."""
+        def simam(m, y):
+            d = (y - y.mean(dim=[2, 3], keepdim=True)).pow(2)
+            return y * torch.sigmoid(d / (4 * (d.sum(dim=[2, 3], keepdim=True) / 29 + 1e-4)) + 0.5)
+        self.matches(simam)
+        self.matches(lambda m, y: torch.cat([y.flatten(2).mean(-1, keepdim=True),
+                                             y.flatten(2).std(-1, keepdim=True)], -1).flatten(1))
+        self.matches(lambda m, y: (y - y.mean((2, 3), keepdim=True))
+                     / torch.sqrt(y.var((2, 3), keepdim=True, unbiased=False) + 1e-5))
+
+        def gate(x):
+            pooled = torch.cat((torch.max(x, 1)[0].unsqueeze(1), torch.mean(x, 1).unsqueeze(1)), 1)
+            return x * torch.sigmoid(pooled.sum(1, keepdim=True))
+
+        def triplet(m, y):
+            a = gate(y.permute(0, 2, 1, 3).contiguous()).permute(0, 2, 1, 3)
+            b = gate(y.permute(0, 3, 2, 1).contiguous()).permute(0, 3, 2, 1)
+            return (gate(y) + a + b) / 3
+        self.matches(triplet)
+
     def test_unsupported_operands_refused(self):
         self.refused(lambda m, y: torch.maximum(y, y.amax(1, keepdim=True).mean(3, keepdim=True)), "(Max)",
                      "operand shapes (1, 4, 5, 6) and (1, 1, 5, 1)")
