@@ -394,10 +394,12 @@ def lower_slice(lw, node, x, taken):
             fail(node, f"slicing axis {axis} of a token sequence {shape}")
     if tokens.size == 0 or features.size == 0:
         fail(node, f"slice of {shape} takes nothing")
-    out = tuple(tokens.size if r == "L" else (features.size if i == len(shape) - 1 else 1)
-                for i, r in enumerate(roles))
+    out = tuple(tokens.size if r == "L" else features.size if i == len(shape) - 1
+                else shape[i] if r == "W" else 1 for i, r in enumerate(roles))
     if np.array_equal(tokens, np.arange(length)):
         _slice(lw, node, x, features, out)
+    elif windows(roles, shape) > 1:
+        fail(node, f"slicing the tokens of each window of {shape}")
     else:
         pixels.pick_values(lw, node, x, (tokens[:, None] * d + features[None, :]).ravel(),
                            out, layout=(1, 1, tokens.size, features.size))

@@ -41,6 +41,12 @@ def check_inputs(lw, node):
             continue   # over H and W: a global pool (pools.py)
         if node.op_type == "Slice" and len(lw.shape(name)) == 4:
             continue   # along H or W: a move (moves.sliced), torch.roll's halves
+        if name and name in lw.last and len(lw.shape(name)) == 3 and lw.shape(name)[0] > 1:
+            fail(node, f"input '{name}' of shape {lw.shape(name)} is a batch of token "
+                        "sequences (nn.MultiheadAttention on a batch of windows or patches "
+                        "lays them out (L, N, E)); dyce takes attention within windows "
+                        "written with a qkv Linear, reshape and permute (timm's Attention, "
+                        "Swin's WindowAttention)")
         if name and name in lw.last:
             fail(node, f"input '{name}' is a channels-last view (x.permute(0, 2, 3, 1)); "
                         "on it dyce takes only LayerNorm over the channels, Linear, "

@@ -154,6 +154,39 @@ class ConvertAttention(unittest.TestCase):
         ops = [n.op for n in self.matches(PatchTransformer(), (1, 3, 4, 4)).nodes]
         self.assertEqual(ops.count("group_norm"), 2)
 
+    def test_multihead_attention_on_a_batch_of_windows_is_refused(self):
+        # nn.MultiheadAttention transposes a (N, L, E) batch to (L, N, E):
+        # the refusal says so and names the form dyce takes
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.mha = nn.Conv2d(3, 8, 1), nn.MultiheadAttention(8, 2, batch_first=True)
+
+            def forward(self, x):
+                t = self.conv(x).reshape(16, 2, 4, 2).transpose(1, 2).reshape(1, 8, 8, 4) \
+                    .transpose(1, 3).reshape(4, 8, 8)                  # 4 windows of 8 tokens
+                return self.mha(t, t, t, need_weights=False)[0].mean((0, 1))
+        self.refused(Net(), (1, 3, 4, 8), "node '/mha/")
+
+    def test_windows_q_k_v_chunked_from_the_features(self):
+        # q, k, v = qkv(x).chunk(3, -1) on a batch of windows (was given the
+        # shape of one window: a refusal two nodes later, or a wrong shape)
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.qkv = nn.Conv2d(3, 8, 1), nn.Linear(8, 24)
+
+            def forward(self, x):
+                w = self.conv(x).permute(0, 2, 3, 1).reshape(1, 2, 2, 2, 4, 8) \
+                    .permute(0, 1, 3, 2, 4, 5).reshape(4, 8, 8)           # 4 windows of 8 tokens
+                q, k, v = self.qkv(w).chunk(3, -1)
+                q, k, v = (t.reshape(4, 8, 2, 4).transpose(1, 2) for t in (q, k, v))
+                y = ((q @ k.transpose(-2, -1)) * 0.5).softmax(-1) @ v
+                y = y.transpose(1, 2).reshape(4, 8, 8)
+                y = y.view(1, 2, 2, 2, 4, 8).permute(0, 1, 3, 2, 4, 5).reshape(1, 4, 8, 8)
+                return y.mean((1, 2))
+        self.matches(Net(), (1, 3, 4, 8))
+
     def test_window_refusals(self):
         self.refused(WindowScores(p=0.25), (1, 4, 4, 4), "(Dropout)",
                      "training_mode=True is not supported (dropout with a ratio of 0.25)")
