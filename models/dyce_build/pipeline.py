@@ -297,6 +297,18 @@ def list_exits(traced):
     return "\n".join(lines)
 
 
+def no_position(traced):
+    """Why `auto` found no exit position."""
+    if not traced.candidates:
+        return ("the backbone has no exit position (no traced block ends at a point "
+                "where one feature map carries everything forward); see --list-exits")
+    first = traced.candidates[0]
+    return (f"every exit position of the backbone comes after {100 * positions.LATEST:.0f} % "
+            f"of its MACs (the first, {first.node}, at "
+            f"{100 * first.macs / max(traced.total_macs, 1):.0f} %), where an exit saves "
+            "too little; --exits NODE takes one anyway (see --list-exits)")
+
+
 def start(opts):
     """Processes, threads, context, data and the checked backbone."""
     dist.init()
@@ -321,9 +333,7 @@ def run(opts):
         return None
     chosen = positions.choose(traced, opts.exits, opts.max_exits)
     if not chosen:
-        raise BuildError("the backbone has no exit position (no traced block "
-                         "ends at a point where one feature map carries everything "
-                         "forward); see --list-exits")
+        raise BuildError(no_position(traced))
     stages, head = positions.split(traced, chosen, shape)
     ctx.log("exits after " + ", ".join(f"{c.node} ({100 * c.macs / traced.total_macs:.0f} %)"
                                        for c in chosen))

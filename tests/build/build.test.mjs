@@ -507,6 +507,7 @@ print(len(loaded), adapted, fresh)
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
+      ['a backbone whose every exit position comes after 95 % of its MACs', ['--data', 'bad/good', '--backbone', 'B:late_positions'], /every exit position of the backbone comes after 95 % of its MACs \(the first, conv1\.1, at 9\d %\).*--exits NODE/],
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
