@@ -196,7 +196,8 @@ def records_step(ctx, net, savers, named_levels, level_exits, features,
     records_file.write(path, rec)
     records_file.save_npz(ctx.path("records.npz"), rec)
     table = (f"# REDS DS-CNN on {ctx.data_dir} (PyTorch, float32)\n\n"
-             + rreport.level_table(named_levels, macs, pre_acc, rec) + "\n"
+             + rreport.level_table(named_levels, macs, pre_acc, rec,
+                                   paper=ctx.data_dir == context.DATA_DIR) + "\n"
              + rreport.records_table(rec, macs))
     with open(ctx.path("accuracy.md"), "w") as f:
         f.write(table)
