@@ -73,7 +73,7 @@ def parser():
                    help="built-in savers' target MACs, fractions of the backbone's")
     g.add_argument("--widths", help="REDS width levels, %% of the backbone's MACs, e.g. "
                    "75,50,25: for the networks a REDS pipeline narrows "
-                   "(models/backbones/resnet_cifar.py:resnet20, ds_cnn.py:ds_cnn; "
+                   "(models/backbones/resnet_cifar.py:resnet20/32/56, ds_cnn.py:ds_cnn; "
                    "docs/REDS.md); others are refused with the reason")
     g.add_argument("--int8", action="store_true",
                    help="also write OUT-int8.dyce: the package quantized to int8 "

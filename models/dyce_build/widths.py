@@ -7,7 +7,8 @@ stream, a depthwise filter and its producer), a MAC formula for the
 knapsack and a sliced forward for the fine-tuning — written for two
 networks (on images of any size and channel count, any class count):
 
-- models/backbones/resnet_cifar.py:resnet20 -> models/reds_resnet (the
+- models/backbones/resnet_cifar.py:resnet20 (resnet32, resnet56: the same
+  pipeline with 5 or 9 blocks per stream) -> models/reds_resnet (the
   backbone trained, or --weights, then narrowed: stage1..9 + head per
   level; no exits or savers);
 - models/backbones/ds_cnn.py:ds_cnn -> models/reds (pre-trained, or
@@ -30,6 +31,7 @@ from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
 
+RESNET_DEPTHS = (3, 5, 9)   # blocks per stream: resnet20, resnet32, resnet56
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "backbones", "resnet_cifar.py")
 
@@ -44,9 +46,11 @@ def _narrowers(channels, classes):
     folder on sys.path may hold a `backbones.py` of its own."""
     from reds import nets as ds_nets, pipeline as ds_pipeline
     from reds_resnet import pipeline as resnet_pipeline
-    resnet20 = file_backbone(RESNET_CIFAR, "resnet20", classes, channels)
-    return [("resnet20", resnet20, resnet_pipeline),
-            ("ds_cnn", ds_nets.DSCNN(channels=channels, classes=classes), ds_pipeline)]
+    resnets = [(f"resnet{6 * n + 2}", file_backbone(RESNET_CIFAR, f"resnet{6 * n + 2}",
+                                                    classes, channels), resnet_pipeline)
+               for n in RESNET_DEPTHS]
+    return resnets + [("ds_cnn", ds_nets.DSCNN(channels=channels, classes=classes),
+                       ds_pipeline)]
 
 
 def narrower(opts, model, data):
@@ -58,7 +62,8 @@ def narrower(opts, model, data):
             return name, pipeline
     raise BuildError(
         f"--widths: width levels need a network a REDS pipeline can narrow — "
-        f"models/backbones/resnet_cifar.py:resnet20 or models/backbones/ds_cnn.py:"
+        f"models/backbones/resnet_cifar.py:resnet20 (resnet32, resnet56) or "
+        f"models/backbones/ds_cnn.py:"
         f"ds_cnn (their unit groups, MAC formulas and sliced fine-tuning are written "
         f"for those layers); {opts.backbone} has other layers. "
         "Without --widths the build makes exits and savers for any backbone")
@@ -78,9 +83,9 @@ def parse(text):
 def _profile(opts, name, pipeline):
     base = pipeline.SMOKE if opts.smoke else pipeline.FULL
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
-    if name == "resnet20":
-        return dataclasses.replace(base, backbone=opts.weights,
-                                   backbone_epochs=opts.epochs, **common)
+    if name.startswith("resnet"):
+        return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
+                                   per_stream=(int(name[6:]) - 2) // 6, **common)
     return dataclasses.replace(
         base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
         saver_epochs=opts.saver_epochs, exit_epochs=opts.exit_epochs,

@@ -1,7 +1,9 @@
-"""The Fashion-MNIST ResNet-20 with a free width per unit group.
+"""The Fashion-MNIST ResNet-20 (or another depth of its family) with a free
+width per unit group.
 
-The layers of models/backbones/resnet_cifar.py's resnet20 (whose trained
-weights `from_resnet_cifar` maps in), grouped as the package's graphs:
+The layers of models/backbones/resnet_cifar.py's resnet20 — or resnet32,
+resnet56: `set_depth` sets the blocks per stream, 3 by default — (whose
+trained weights `from_resnet_cifar` maps in), grouped as the package's graphs:
 `stages[k]` is block k + 1 (the stem inside the first), `head` GAP +
 Linear; every basic block has its own inner width (the first conv's output
 channels) and every residual stream its own width.
@@ -10,7 +12,8 @@ Unit groups (the "layers" of the knapsack), in this order everywhere
 (importance.npz, permutations, widths):
 
     0, 1, 2   residual streams at 28x28, 14x14, 7x7 (16, 32, 64 channels)
-    3 ... 11  inner width of blocks 1 ... 9 (graph stage<k> = block k)
+    3 ... 11  inner width of blocks 1 ... 9 (graph stage<k> = block k;
+              3 + BLOCKS - 1 at other depths)
 
 A stream's channels are ONE prefix for every layer that produces them (the
 stem or the projection shortcut, and the second conv of every block of the
@@ -52,6 +55,18 @@ HW = (28 * 28, 14 * 14, 7 * 7)               # output pixels per stream (set_inp
 GRAPHS = tuple(f"stage{k}" for k in range(1, BLOCKS + 1)) + ("head",)
 GROUP_NAMES = (tuple(f"stream{s}" for s in range(len(STREAMS)))
                + tuple(f"inner{b + 1}" for b in range(BLOCKS)))
+
+
+def set_depth(per_stream):
+    """Blocks per stream: 3, 5, 9 for resnet20, resnet32, resnet56 (module-
+    wide, like set_input; before any network is built)."""
+    global PER_STREAM, BLOCKS, GRAPHS, GROUP_NAMES, FULL
+    PER_STREAM = int(per_stream)
+    BLOCKS = len(STREAMS) * PER_STREAM
+    GRAPHS = tuple(f"stage{k}" for k in range(1, BLOCKS + 1)) + ("head",)
+    GROUP_NAMES = (tuple(f"stream{s}" for s in range(len(STREAMS)))
+                   + tuple(f"inner{b + 1}" for b in range(BLOCKS)))
+    FULL = Widths(tuple(STREAMS), tuple(STREAMS[b // PER_STREAM] for b in range(BLOCKS)))
 
 
 def set_input(channels, size, classes):
@@ -133,10 +148,12 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet-20 at `widths`; `stages[k]` is graph stage<k+1>, then `head`."""
+    """The ResNet at `widths` (default FULL); `stages[k]` is graph
+    stage<k+1>, then `head`."""
 
-    def __init__(self, widths=FULL):
+    def __init__(self, widths=None):
         super().__init__()
+        widths = widths or FULL
         blocks = []
         for b in range(BLOCKS):
             cin, inner, cout = block_io(widths, b)
@@ -268,8 +285,8 @@ def param_count(widths):
     return int(total + NUM_CLASSES * widths.stream[-1] + NUM_CLASSES)
 
 
-def stage_shapes(widths=FULL):
-    """NCHW output shape of every stage at `widths`."""
+def stage_shapes(widths=None):
+    """NCHW output shape of every stage at `widths` (default FULL)."""
     with torch.no_grad():
         feats = ResNet(widths).eval().features(torch.zeros(INPUT_SHAPE))
     return [tuple(f.shape) for f in feats]

@@ -56,7 +56,8 @@ class Profile:
     threads: int = THREADS
     check_milp: bool = True
     eval_limit: int = None
-    backbone: str = None        # a resnet20 state dict (--backbone)
+    backbone: str = None        # a trained state dict of the network (--backbone)
+    per_stream: int = 3         # blocks per stream: resnet20 (3), resnet32 (5), resnet56 (9)
     backbone_epochs: int = train_fmnist.BACKBONE_EPOCHS  # when trained here
     widths: tuple = (75, 50, 25)    # levels, % of the full network's MACs
     smoke: bool = False
@@ -77,17 +78,19 @@ def check_data(ctx):
 
 
 def backbone_step(ctx):
-    """The trained resnet20 as a nets.ResNet: --backbone, else the
-    Fashion-MNIST build's (build/fmnist/backbone.pt), else trained here
-    with its recipe (about 1 h; smoke: one epoch)."""
-    trained = context.borrowed(ctx, "backbone", train_fmnist.BACKBONE,
+    """The trained resnet20 (resnet32, resnet56: the profile's depth) as a
+    nets.ResNet: --backbone, else the Fashion-MNIST build's
+    (build/fmnist/backbone.pt), else trained here with its recipe (about
+    1 h for resnet20; smoke: one epoch)."""
+    spec = train_fmnist.BACKBONE.replace(":resnet20", f":resnet{6 * nets.PER_STREAM + 2}")
+    trained = context.borrowed(ctx, "backbone", spec,
                                ctx.profile.backbone_epochs, train_fmnist.SEED,
                                ctx.profile.backbone)
     net = nets.ResNet()
     net.load_state_dict(nets.from_resnet_cifar(trained.state_dict()))
     net.eval()
     digest = state_digest(net)
-    ctx.log(f"backbone: resnet20 (sha256 {digest[:16]}…)")
+    ctx.log(f"backbone: resnet{6 * nets.PER_STREAM + 2} (sha256 {digest[:16]}…)")
     acc = (load_json(ctx, "pretrain_accuracy.json")
            if os.path.exists(ctx.path("pretrain_accuracy.json")) else {})
     if acc.get("digest") != digest or acc.get("limit") != ctx.profile.limit:
@@ -206,6 +209,7 @@ def verify_step(ctx, named_levels, pre_acc, rec):
 
 def run(ctx, until=STEPS[-1]):
     """Run the steps up to `until`; earlier results load from cache."""
+    nets.set_depth(ctx.profile.per_stream)
     done = rpipeline.start(ctx, STEPS, until, nets.set_input)
     net, pre_acc = backbone_step(ctx)
     if done("importance"):

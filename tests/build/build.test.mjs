@@ -376,9 +376,10 @@ print(len(loaded), adapted, fresh)
   test('--widths: the two networks REDS narrows, on 32x32 RGB images of 6 classes (not the 28x28x1 / 10 of their shipped packages) — levels in the package, the engine and PyTorch agree at every level', () => {
     const data = path.join(tmp, 'colour');
     assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
-    // ResNet-20 (a backbone file of models/backbones): stage1..9 + head per level.
+    // ResNet-32 (a backbone file of models/backbones; the pipeline of the
+    // shipped ResNet-20 at 5 blocks per stream): stage1..15 + head per level.
     const res = path.join(tmp, 'w/resnet.dyce');
-    mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/resnet_cifar.py:resnet20'), '--widths', '75,50', '--out', res]);
+    mustBuild(['--data', data, '--backbone', path.join(root, 'models/backbones/resnet_cifar.py:resnet32'), '--widths', '75,50', '--out', res]);
     const info = JSON.parse(run(DYCE, ['info', res, '--json']).out);
     assert.deepEqual(info.levels.map((l) => l.name), ['w100', 'w75', 'w50']);
     const full = info.levels[0].head_path_macs;
@@ -387,7 +388,7 @@ print(len(loaded), adapted, fresh)
       const e = JSON.parse(run(DYCE, ['eval', res, '--data', data, '--graph', 'head', '--level', level, '--json']).out);
       assert.equal(e.agreement, 1, `${level}: engine vs PyTorch ${JSON.stringify(e)}`);
     }
-    assert.deepEqual([info.input, info.labels.length], [[1, 32, 32, 3], 6]);
+    assert.deepEqual([info.input, info.labels.length, info.graphs.length], [[1, 32, 32, 3], 6, 16]);
     assert.match(fs.readFileSync(path.join(tmp, 'w/resnet.report.md'), 'utf8'), /\| w50 \|/);
     // The DS-CNN at a size that is neither the images' nor square (stage maps
     // 14x17): exits at every level, savers, the searched configurations, --int8.
