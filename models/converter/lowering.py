@@ -463,6 +463,8 @@ def lower_node(lw, node):
             node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
     inputs = [name for name in node.input if name]
+    if pools.lower_map_times_column(lw, node):
+        return   # reads the moved map's source, not its moved values
     if node.op_type != "Shape" and not moves.continues(lw, node):
         moves.materialize(lw, node)   # anything else reads a moved tensor's values
     if node.op_type not in elementwise.LAST_READERS:

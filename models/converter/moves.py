@@ -22,7 +22,7 @@ OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "DepthToSpace"
        "SpaceToDepth"}
 
 
-def _offsets(lw, x):
+def offsets(lw, x):
     """x's values' offsets in its NHWC data, as an array of x's ONNX shape;
     None when the converter does not know them (attention head views)."""
     shape, layout = lw.shape(x), lw.dyce_shape(x)
@@ -48,11 +48,11 @@ def _channels(shape):
 def start(lw, node, x, result):
     """node's output is x moved by `result(offsets)`; False when x's
     offsets are unknown."""
-    offsets = _offsets(lw, x) if x not in lw.moves else lw.moves[x][1]
-    if offsets is None:
+    where = offsets(lw, x) if x not in lw.moves else lw.moves[x][1]
+    if where is None:
         return False
     source = x if x not in lw.moves else lw.moves[x][0]
-    moved = result(offsets)
+    moved = result(where)
     lw.set_shape(node, moved.shape)
     lw.moves[node.output[0]] = (source, moved)
     return True

@@ -11,7 +11,7 @@ import dyce_format as fmt
 
 from . import attention, channels, moves
 from .common import fail
-from .shapes import normalized_axes, padding, window_out, window_params
+from .shapes import nhwc, normalized_axes, padding, window_out, window_params
 
 
 def _ceil_mode_pads(size, kernel, stride, begin, end):
@@ -165,3 +165,35 @@ def lower_adaptive(lw, node, attrs):
                     f"(input {shape}, output_size {size})")
     lw.emit(node, "adaptive_pool", [x], (1, shape[1]) + tuple(size),
             params=fmt.node_params(ADAPTIVE_MAX=int(attrs.get("mode") == "max")))
+
+
+def lower_map_times_column(lw, node):
+    """x.view(b, 1, c, h * w) @ weights (b, 1, h * w, 1) — GCNet's global
+    context, attention pooling written as a matmul: the weights viewed as a
+    one-channel map, times the map at every pixel, summed over the
+    positions. True when node is that (before its moved operand is read);
+    False for any other MatMul."""
+    if node.op_type != "MatMul" or len(node.input) != 2:
+        return False
+    a, b = node.input
+    if a not in lw.moves or lw.is_const(b) or b in lw.heads or b in lw.last:
+        return False
+    source, offsets = lw.moves[a]
+    shape, cols = lw.shape(source), lw.shape(b)
+    if len(shape) != 4 or source in lw.last or lw.dyce_shape(source) != nhwc(shape):
+        return False
+    c, hw = shape[1], shape[2] * shape[3]
+    if offsets.shape[-2:] != (c, hw) or int(np.prod(offsets.shape[:-2])) != 1 or \
+            not np.array_equal(offsets.reshape(c, hw), moves.offsets(lw, source).reshape(c, hw)) or \
+            cols[-2:] != (hw, 1) or int(np.prod(cols)) != hw:
+        return False
+    if b in lw.moves:
+        moves.pick(lw, node, b, channel_major=True)
+    # one query whose H*W scores are the weights, times the map's pixels as
+    # the values: the engine's attn . v (C * H * W MACs, as PyTorch counts)
+    weights = lw.emit_step(node, "weights", "view", [b], (1, hw))
+    lw.emit(node, "matmul", [weights, source], tuple(offsets.shape[:-1]) + (1,),
+            layout=(1, 1, 1, c),
+            params=fmt.node_params(MATMUL_GROUPS=1, MATMUL_TRANS_B=0,
+                                   MATMUL_ALPHA=fmt.f32_bits(1.0), MATMUL_ROWWISE=0))
+    return True

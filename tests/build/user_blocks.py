@@ -3,7 +3,8 @@ in the forms their reference code has (tests/build/user_blocks.test.mjs
 builds each network with models/build.py and compares every graph with
 PyTorch in the engine): MobileViT as timm writes it (a map unfolded into
 patches, a transformer on the batch of patch positions, folded back),
-coordinate attention and a non-local block, ResNeSt's split attention
+coordinate attention, a non-local block and GCNet's global context,
+ResNeSt's split attention
 and SKNet's selective kernel (channel groups (1, R, C, H, W)), SimAM,
 SRM, triplet attention and an instance norm written with var.
 FUNCTION(num_classes, in_channels) as models/build.py calls it."""
@@ -122,6 +123,20 @@ class NonLocal(nn.Module):
         return x + self.out(y)
 
 
+class GC(nn.Module):
+    """GCNet global context: softmax over positions of a 1x1 conv, weighted sum, transform, add."""
+    def __init__(self, ch):
+        super().__init__()
+        self.mask = nn.Conv2d(ch, 1, 1)
+        self.t = nn.Sequential(nn.Conv2d(ch, ch // 4, 1), nn.LayerNorm([ch // 4, 1, 1]), nn.ReLU(), nn.Conv2d(ch // 4, ch, 1))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        m = self.mask(x).view(b, 1, h * w).softmax(-1).unsqueeze(-1)     # (b, 1, HW, 1)
+        ctx = torch.matmul(x.view(b, 1, c, h * w), m).view(b, c, 1, 1)
+        return x + self.t(ctx)
+
+
 class CANL(nn.Module):
     def __init__(self, n, c):
         super().__init__()
@@ -129,10 +144,11 @@ class CANL(nn.Module):
         self.ca = CoordAtt(32)
         self.down = nn.Sequential(nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU())
         self.nl = NonLocal(64)
+        self.gc = GC(64)
         self.fc = nn.Linear(64, n)
 
     def forward(self, x):
-        x = self.nl(self.down(self.ca(self.stem(x))))
+        x = self.gc(self.nl(self.down(self.ca(self.stem(x)))))
         return self.fc(x.mean((2, 3)))
 
 

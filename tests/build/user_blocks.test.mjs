@@ -30,7 +30,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('hand-written blocks of other papers build and match PyTorch', () => {
   for (const [fn, what] of [
     ['mobilevit', 'MobileViT (patches unfolded, a transformer on the batch of patch positions, folded back)'],
-    ['coord_nonlocal', 'coordinate attention (pooled maps joined along H and split) and a non-local block'],
+    ['coord_nonlocal', "coordinate attention (pooled maps joined along H and split), a non-local block, GCNet's global context (a map times a column of weights)"],
     ['resnest', "ResNeSt's split attention (radix groups, their sum, a radix softmax)"],
     ['sknet', "SKNet's selective kernel (branches stacked, a softmax across them)"],
     ['statistics', 'SimAM, SRM (x.std), triplet attention (permuted maps) and an instance norm written with var'],

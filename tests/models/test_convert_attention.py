@@ -214,6 +214,22 @@ class ConvertAttention(unittest.TestCase):
         want = net(x).detach().numpy().reshape(12, 4)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
+    def test_global_context_pooling(self):
+        # GCNet: x.view(b, 1, c, h * w) @ softmax(mask).unsqueeze(-1): one
+        # query over the map's pixels, the engine's attn . v
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.mask = nn.Conv2d(2, 6, 1), nn.Conv2d(6, 1, 1)
+
+            def forward(self, x):
+                y = self.conv(x)
+                b, c, h, w = y.shape
+                m = self.mask(y).view(b, 1, h * w).softmax(-1).unsqueeze(-1)
+                return torch.matmul(y.view(b, 1, c, h * w), m).view(b, c)
+        nodes = self.matches(Net(), (1, 2, 3, 5)).nodes
+        self.assertEqual([n.op for n in nodes if n.op == "matmul"], ["matmul"])
+
     def test_product_of_feature_maps_is_refused(self):
         self.refused(MapProduct(), (1, 2, 4, 4), "(MatMul)", "matmul of a computed (1, 2, 4, 4) tensor")
 
