@@ -104,6 +104,13 @@ def _repeats(big, small):
     return small[:2] == big[:2] and all(d in (1, b) for d, b in zip(small[2:], big[2:]))
 
 
+def _last_repeats(big, small):
+    """NHWC shapes: small is one value per pixel (1, H, W, 1) or per
+    channel (1, 1, 1, C) of big (channels-last views)."""
+    return big != small and ((small[3] == 1 and small[1:3] == big[1:3]) or
+                             (small[1:3] == (1, 1) and small[3] == big[3]))
+
+
 def tensor_binary(lw, node, op, a, b):
     """op (add, mul, max, min: commutative) of two computed tensors."""
     if a in lw.expanded and b not in lw.expanded:
@@ -124,9 +131,15 @@ def tensor_binary(lw, node, op, a, b):
     if (a in lw.last) != (b in lw.last):
         fail(node, "one operand is a channels-last view, the other is not")
     if a in lw.last:
+        la, lb = lw.dyce_shape(a), lw.dyce_shape(b)
+        if sa != sb and len(sa) == len(sb) == 4:
+            # one value per pixel, or per channel, of the same NHWC map
+            if _last_repeats(la, lb):
+                return lw.emit(node, op, [a, b], sa)
+            if _last_repeats(lb, la):
+                return lw.emit(node, op, [b, a], sb)
         if sa != sb:
             fail(node, f"channels-last operands of shapes {sa} and {sb}")
-        la, lb = lw.dyce_shape(a), lw.dyce_shape(b)
         if la != lb and la[3] == lb[3]:   # the same tokens, as a map and as a row
             b = lw.emit_step(node, f"grid{len(lw.ops)}", "view", [b], sb, layout=la)
             lw.last.add(b)
@@ -283,9 +296,30 @@ def _channel_axes(lw, node, attrs, axes):
     return x, axes == [1] and attrs.get("keepdims", 1)
 
 
+def _l2_over_positions(lw, node, attrs, x):
+    """ReduceL2 over H and W with kept dims of a channels-last (1, H, W, C)
+    map (ConvNeXt V2's global response normalisation): sqrt(H·W × the global
+    mean of the squares), a channels-last (1, 1, 1, C) vector. False when
+    node is not that."""
+    shape = lw.shape(x)
+    axes = [int(a) % 4 for a in attrs.get("axes") or []] if len(shape) == 4 else None
+    if x not in lw.last or axes != [1, 2] or not attrs.get("keepdims", 1):
+        return False
+    square = _step(lw, node, "square", "mul", [x, x], shape)
+    mean = _step(lw, node, "mean", "global_avg_pool", [square], (1, 1, 1, shape[3]),
+                 layout=(1, 1, 1, shape[3]))
+    lw.emit(node, "mul", [mean], (1, 1, 1, shape[3]), layout=(1, 1, 1, shape[3]),
+            weight=np.array([float(shape[1] * shape[2])]), act="sqrt")
+    lw.last.add(node.output[0])
+    return True
+
+
 def lower_reduce_l2(lw, node, attrs):
     """ReduceL2 over the channels with kept dims (F.normalize over dim 1):
-    sqrt(C * the mean of the squares)."""
+    sqrt(C * the mean of the squares); over H and W of a channels-last map:
+    _l2_over_positions."""
+    if _l2_over_positions(lw, node, attrs, lw.tensor(node)):
+        return
     x, over_channels = _channel_axes(lw, node, attrs, attrs.get("axes"))
     found = over_channels and _sum_over_channels(lw, node, x, squares=True)
     if not found:

@@ -37,8 +37,8 @@ def check_inputs(lw, node):
             continue   # a Conv1d: lowering.py checks the order of its values
         if node.op_type in ("Reshape", "Flatten", "Squeeze", "Unsqueeze"):
             continue   # regrouped: a move (moves.py)
-        if node.op_type in ("ReduceMean", "ReduceMax") and len(lw.shape(name)) == 4:
-            continue   # over H and W: a global pool (pools.py)
+        if node.op_type in ("ReduceMean", "ReduceMax", "ReduceL2") and len(lw.shape(name)) == 4:
+            continue   # over H and W: a global pool (pools.py, elementwise.py); over C
         if node.op_type == "Slice" and len(lw.shape(name)) == 4:
             continue   # along H or W: a move (moves.sliced), torch.roll's halves
         if name and name in lw.last and len(lw.shape(name)) == 3 and lw.shape(name)[0] > 1:

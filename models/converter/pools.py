@@ -96,6 +96,15 @@ def lower_reduce(lw, node, attrs):
     spatial = list(range(2, len(shape)))  # (1, C, H, W) or (1, C, H*W)
     what = "mean" if node.op_type == "ReduceMean" else "max"
     axes = normalized_axes(attrs.get("axes", []), len(shape))
+    if x in lw.last and x not in lw.heads and axes == [len(shape) - 1] and \
+            attrs.get("keepdims", 1):
+        # over the channels of a channels-last map or the features of a
+        # sequence, at each pixel / token (ConvNeXt V2's GRN)
+        lw.emit(node, "channel_reduce", [x], tuple(shape[:-1]) + (1,),
+                layout=tuple(lw.dyce_shape(x)[:3]) + (1,),
+                params=fmt.node_params(REDUCE_MAX=int(what == "max")))
+        lw.last.add(node.output[0])
+        return
     if attention.is_seq(lw, x) and node.op_type == "ReduceMean":
         return attention.lower_token_mean(lw, node, x, axes, attrs.get("keepdims", 1))
     if len(shape) == 5 and axes == [1] and node.op_type == "ReduceMean":

@@ -6,7 +6,9 @@ patches, a transformer on the batch of patch positions, folded back),
 coordinate attention, a non-local block and GCNet's global context,
 ResNeSt's split attention
 and SKNet's selective kernel (channel groups (1, R, C, H, W)), SimAM,
-SRM, triplet attention and an instance norm written with var.
+SRM, triplet attention and an instance norm written with var, ConvNeXt
+V2's block (global response normalisation on a channels-last map) and
+GhostNetV2's decoupled fully connected attention.
 FUNCTION(num_classes, in_channels) as models/build.py calls it."""
 
 import torch
@@ -305,6 +307,56 @@ class Misc(nn.Module):
         return self.fc(x.mean((2, 3)))
 
 
+class GRN(nn.Module):
+    """ConvNeXt V2 global response normalisation (channels-last)."""
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim) + 0.1)
+        self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim) + 0.1)
+
+    def forward(self, x):
+        Gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        Nx = Gx / (Gx.mean(dim=-1, keepdim=True) + 1e-6)
+        return self.gamma * (x * Nx) + self.beta + x
+
+
+class CNV2Block(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pw1, self.act, self.grn, self.pw2 = nn.Linear(dim, 4 * dim), nn.GELU(), GRN(4 * dim), nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.pw2(self.grn(self.act(self.pw1(self.norm(y)))))
+        return x + y.permute(0, 3, 1, 2)
+
+
+class DFC(nn.Module):
+    """GhostNetV2's decoupled fully connected attention."""
+    def __init__(self, ch):
+        super().__init__()
+        self.short = nn.Sequential(nn.Conv2d(ch, ch, 1, bias=False), nn.BatchNorm2d(ch),
+                                   nn.Conv2d(ch, ch, (1, 5), 1, (0, 2), groups=ch, bias=False), nn.BatchNorm2d(ch),
+                                   nn.Conv2d(ch, ch, (5, 1), 1, (2, 0), groups=ch, bias=False), nn.BatchNorm2d(ch))
+
+    def forward(self, x):
+        res = self.short(F.avg_pool2d(x, kernel_size=2, stride=2))
+        return x * F.interpolate(res.sigmoid(), size=(x.shape[-2], x.shape[-1]), mode="nearest")
+
+
+class Mix2(nn.Module):
+    def __init__(self, n, c):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(c, 32, 4, 4), nn.GroupNorm(1, 32))
+        self.b1, self.dfc, self.b2 = CNV2Block(32), DFC(32), CNV2Block(32)
+        self.fc = nn.Linear(32, n)
+
+    def forward(self, x):
+        return self.fc(self.b2(self.dfc(self.b1(self.stem(x)))).mean((2, 3)))
+
+
 def mobilevit(n, c):
     return TimmMobileViT(n, c)
 
@@ -323,3 +375,7 @@ def sknet(n, c):
 
 def statistics(n, c):
     return Misc(n, c)
+
+
+def convnext_v2(n, c):
+    return Mix2(n, c)

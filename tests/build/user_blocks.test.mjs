@@ -33,6 +33,7 @@ describe('hand-written blocks of other papers build and match PyTorch', () => {
     ['coord_nonlocal', "coordinate attention (pooled maps joined along H and split), a non-local block, GCNet's global context (a map times a column of weights)"],
     ['resnest', "ResNeSt's split attention (radix groups, their sum, a radix softmax)"],
     ['sknet', "SKNet's selective kernel (branches stacked, a softmax across them)"],
+    ['convnext_v2', "ConvNeXt V2's global response normalisation (a channels-last map's L2 norm over H and W) and GhostNetV2's DFC attention"],
     ['statistics', 'SimAM, SRM (x.std), triplet attention (permuted maps) and an instance norm written with var'],
   ]) {
     test(what, () => {

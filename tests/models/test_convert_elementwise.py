@@ -214,6 +214,18 @@ class ConvertElementwise(unittest.TestCase):
             return (gate(y) + a + b) / 3
         self.matches(triplet)
 
+    def test_global_response_normalisation(self):
+        """ConvNeXt V2's GRN on a channels-last map: the L2 norm over H and W
+        of each channel, divided by its mean over the channels, times the
+        map (operands per channel and per pixel of a channels-last map)."""
+        def grn(m, y):
+            x = y.permute(0, 2, 3, 1)
+            gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+            nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+            x = 0.5 * (x * nx) + 0.1 + x
+            return (x * x.amax(-1, keepdim=True).sigmoid()).permute(0, 3, 1, 2)
+        self.matches(grn)
+
     def test_unsupported_operands_refused(self):
         self.refused(lambda m, y: torch.maximum(y, y.amax(1, keepdim=True).mean(3, keepdim=True)), "(Max)",
                      "operand shapes (1, 4, 5, 6) and (1, 1, 5, 1)")
