@@ -407,9 +407,9 @@ def lower_slice(lw, node, x, taken):
 
 
 def lower_split(lw, node, x, sizes_of, axis):
-    """qkv.unbind(0) of a packed view, or a sequence's features split
-    (q, k, v = qkv(x).chunk(3, -1), nn.MultiheadAttention's in_proj):
-    channel slices."""
+    """qkv.unbind(0) of a packed view, a sequence's features split
+    (q, k, v = qkv(x).chunk(3, -1), nn.MultiheadAttention's in_proj), or
+    each head's features split: channel slices."""
     roles, groups, form = roles_of(lw, x)
     shape = lw.shape(x)
     at = 0
@@ -424,6 +424,15 @@ def lower_split(lw, node, x, sizes_of, axis):
         for size, out in zip(sizes_of(shape[axis]), node.output):
             _slice(lw, node, x, np.arange(at, at + size), shape[:-1] + (size,), out=out)
             lw.last.add(out)
+            at += size
+    elif roles[axis] == "K" and "P" not in roles:
+        # each head's features split (LeViT's q, k, v of sizes kd, kd, d):
+        # the same slice of every head's channels, still one group per head
+        k = shape[axis]
+        for size, out in zip(sizes_of(k), node.output):
+            idx = (np.arange(groups)[:, None] * k + np.arange(at, at + size)[None, :]).ravel()
+            _slice(lw, node, x, idx, shape[:axis] + (size,) + shape[axis + 1:], out=out)
+            _set_view(lw, out, roles, groups)
             at += size
     else:
         fail(node, f"split along axis {axis} of an attention view {shape} (axes {roles})")

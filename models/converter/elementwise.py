@@ -89,6 +89,34 @@ def _with_constant(lw, node, op, x, k):
     lw.emit(node, op, [x], shape, weight=k)
 
 
+def concat_inputs(lw, node, axis):
+    """The Concat's inputs as computed tensors. A constant map among maps
+    concatenated along channels (CoordConv's coordinate channels) is made
+    from the first computed one: its channel 0 repeated, times 0, plus the
+    constant."""
+    computed = [n for n in node.input if n and not lw.is_const(n)]
+    if not computed or len(lw.shape(computed[0])) != 4 or axis % 4 != 1 or \
+            computed[0] in lw.last or computed[0] in lw.heads:
+        return [lw.tensor(node, i) for i in range(len(node.input))]
+    _, _, h, w = lw.shape(computed[0])
+    names = []
+    for i, name in enumerate(node.input):
+        if not lw.is_const(name):
+            names.append(lw.tensor(node, i))
+            continue
+        k = lw.consts[name]
+        if k.ndim != 4 or k.shape[0] != 1 or k.shape[2:] != (h, w):
+            fail(node, f"input {i} '{name}' is a constant of shape {k.shape}; only a "
+                        f"(1, C, {h}, {w}) map can join the computed maps")
+        shape = (1, k.shape[1], h, w)
+        base = _step(lw, node, f"const{i}-base", "channel_gather", [computed[0]], shape,
+                     weight=np.zeros(k.shape[1]))
+        zero = _step(lw, node, f"const{i}-zero", "mul", [base], shape, weight=np.array([0.0]))
+        names.append(_step(lw, node, f"const{i}", "add", [zero], shape,
+                           weight=constant_operand(node, k, shape)))
+    return names
+
+
 # ------------------------------------------------------------ two tensors
 
 def _repeats(big, small):

@@ -134,7 +134,7 @@ def _lower_concat(lw, node, attrs):
     if any(attention.is_seq(lw, n) for n in node.input):
         rank = len(lw.shape(node.input[0]))
         return attention.lower_concat(lw, node, attrs["axis"] % rank)
-    names = [lw.tensor(node, i) for i in range(len(node.input))]
+    names = elementwise.concat_inputs(lw, node, attrs["axis"])
     if len(names) == 1:  # torch.cat([x]) (DenseNet's first layers): x itself
         return lw.make_alias(node, names[0], lw.shape(names[0]))
     shapes = [lw.shape(n) for n in names]

@@ -255,6 +255,11 @@ def trace(model, input_shape):
         first = str(err).splitlines()[0]
         if "not installed as a submodule" in first:
             why = "a module made inside forward, e.g. nn.ReLU()(x): make it in __init__"
+        elif "Proxy" in first and "argument" in first:
+            why = ("the batch size (x.shape[0], kept symbolic so the stages train on "
+                   "any batch) given to a tensor made inside forward, e.g. "
+                   "torch.linspace(...).expand(b, 1, h, w): write y.expand_as(x[:, :1]) "
+                   "or let broadcasting expand it")
         elif "Proxy" in first:
             why = ("a tensor's values used as Python numbers or iterated over "
                    "(int(x.sum()), for t in x): write it with tensor ops")

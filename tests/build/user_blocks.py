@@ -8,7 +8,10 @@ ResNeSt's split attention
 and SKNet's selective kernel (channel groups (1, R, C, H, W)), SimAM,
 SRM, triplet attention and an instance norm written with var, ConvNeXt
 V2's block (global response normalisation on a channels-last map) and
-GhostNetV2's decoupled fully connected attention.
+GhostNetV2's decoupled fully connected attention, LeViT's attention
+(each head's features split into q, k, v of unequal sizes, an attention
+bias gathered by a constant index), CoordConv (coordinate maps, constants,
+concatenated with the computed map).
 FUNCTION(num_classes, in_channels) as models/build.py calls it."""
 
 import torch
@@ -334,7 +337,10 @@ class CNV2Block(nn.Module):
 
 
 class DFC(nn.Module):
-    """GhostNetV2's decoupled fully connected attention."""
+    """GhostNetV2's decoupled fully connected attention, LeViT's attention
+(each head's features split into q, k, v of unequal sizes, an attention
+bias gathered by a constant index), CoordConv (coordinate maps, constants,
+concatenated with the computed map)."""
     def __init__(self, ch):
         super().__init__()
         self.short = nn.Sequential(nn.Conv2d(ch, ch, 1, bias=False), nn.BatchNorm2d(ch),
@@ -355,6 +361,61 @@ class Mix2(nn.Module):
 
     def forward(self, x):
         return self.fc(self.b2(self.dfc(self.b1(self.stem(x)))).mean((2, 3)))
+
+
+class LeViTAttn(nn.Module):
+    def __init__(self, dim, res, heads=2, kd=8):
+        super().__init__()
+        self.h, self.kd, self.d = heads, kd, dim // heads
+        self.qkv = nn.Linear(dim, heads * (2 * kd + self.d))
+        self.proj = nn.Sequential(nn.Hardswish(), nn.Linear(heads * self.d, dim))
+        pts = [(i, j) for i in range(res) for j in range(res)]
+        offsets, idxs = {}, []
+        for p1 in pts:
+            for p2 in pts:
+                off = (abs(p1[0] - p2[0]), abs(p1[1] - p2[1]))
+                offsets.setdefault(off, len(offsets))
+                idxs.append(offsets[off])
+        self.attention_biases = nn.Parameter(torch.randn(heads, len(offsets)) * 0.1)
+        self.register_buffer("idxs", torch.LongTensor(idxs).view(len(pts), len(pts)))
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).view(B, N, self.h, -1).split([self.kd, self.kd, self.d], dim=3)
+        q, k, v = q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)
+        attn = q @ k.transpose(-2, -1) * self.kd ** -0.5 + self.attention_biases[:, self.idxs]
+        x = (attn.softmax(-1) @ v).transpose(1, 2).reshape(B, N, self.h * self.d)
+        return self.proj(x)
+
+
+class LeViTish(nn.Module):
+    def __init__(self, n, c):
+        super().__init__()
+        self.embed = nn.Sequential(nn.Conv2d(c, 32, 3, 2, 1), nn.Hardswish(), nn.Conv2d(32, 32, 3, 2, 1))
+        self.attn = LeViTAttn(32, 8)
+        self.mlp = nn.Sequential(nn.Linear(32, 64), nn.Hardswish(), nn.Linear(64, 32))
+        self.fc = nn.Linear(32, n)
+
+    def forward(self, x):
+        t = self.embed(x).flatten(2).transpose(1, 2)
+        t = t + self.attn(t)
+        t = t + self.mlp(t)
+        return self.fc(t.mean(1))
+
+
+class CoordConvNet(nn.Module):
+    def __init__(self, n, c):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(c, 16, 3, 2, 1), nn.ReLU())
+        self.conv = nn.Sequential(nn.Conv2d(18, 32, 3, 1, 1), nn.ReLU())
+        self.fc = nn.Linear(32, n)
+
+    def forward(self, x):
+        x = self.stem(x)
+        _, _, h, w = x.shape
+        yy = torch.linspace(-1, 1, h).view(1, 1, h, 1).expand_as(x[:, :1])
+        xx = torch.linspace(-1, 1, w).view(1, 1, 1, w).expand_as(x[:, :1])
+        return self.fc(self.conv(torch.cat([x, yy, xx], 1)).mean((2, 3)))
 
 
 def mobilevit(n, c):
@@ -379,3 +440,11 @@ def statistics(n, c):
 
 def convnext_v2(n, c):
     return Mix2(n, c)
+
+
+def levit(n, c):
+    return LeViTish(n, c)
+
+
+def coordconv(n, c):
+    return CoordConvNet(n, c)

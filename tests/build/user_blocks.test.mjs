@@ -34,6 +34,8 @@ describe('hand-written blocks of other papers build and match PyTorch', () => {
     ['resnest', "ResNeSt's split attention (radix groups, their sum, a radix softmax)"],
     ['sknet', "SKNet's selective kernel (branches stacked, a softmax across them)"],
     ['convnext_v2', "ConvNeXt V2's global response normalisation (a channels-last map's L2 norm over H and W) and GhostNetV2's DFC attention"],
+    ['levit', "LeViT's attention (each head's features split into q, k, v of unequal sizes, a gathered attention bias)"],
+    ['coordconv', 'CoordConv (constant coordinate maps concatenated with the computed map)'],
     ['statistics', 'SimAM, SRM (x.std), triplet attention (permuted maps) and an instance norm written with var'],
   ]) {
     test(what, () => {

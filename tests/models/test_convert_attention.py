@@ -230,6 +230,24 @@ class ConvertAttention(unittest.TestCase):
         nodes = self.matches(Net(), (1, 2, 3, 5)).nodes
         self.assertEqual([n.op for n in nodes if n.op == "matmul"], ["matmul"])
 
+    def test_heads_features_split_unequally(self):
+        # LeViT: q, k, v = qkv(x).view(B, N, h, -1).split([kd, kd, d], 3),
+        # an attention bias gathered from a parameter by a constant index
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.qkv = nn.Conv2d(2, 8, 1), nn.Linear(8, 2 * (4 + 4 + 6))
+                self.bias = nn.Parameter(torch.randn(2, 5))
+                self.register_buffer("idx", torch.randint(0, 5, (6, 6)))
+
+            def forward(self, x):
+                t = self.conv(x).flatten(2).transpose(1, 2)                # (1, 6, 8)
+                q, k, v = self.qkv(t).view(1, 6, 2, -1).split([4, 4, 6], dim=3)
+                q, k, v = (a.permute(0, 2, 1, 3) for a in (q, k, v))
+                a = (q @ k.transpose(-2, -1) * 0.5 + self.bias[:, self.idx]).softmax(-1)
+                return (a @ v).transpose(1, 2).reshape(1, 6, 12).mean(1)
+        self.matches(Net(), (1, 2, 2, 3))
+
     def test_product_of_feature_maps_is_refused(self):
         self.refused(MapProduct(), (1, 2, 4, 4), "(MatMul)", "matmul of a computed (1, 2, 4, 4) tensor")
 

@@ -226,6 +226,19 @@ class ConvertElementwise(unittest.TestCase):
             return (x * x.amax(-1, keepdim=True).sigmoid()).permute(0, 3, 1, 2)
         self.matches(grn)
 
+    def test_constant_channels_concatenated(self):
+        """CoordConv: coordinate maps (constants) concatenated with the
+        computed map along channels."""
+        def coord(m, y):
+            # (expand_as(y[:, :1]) trips PyTorch 1.13's ONNX shape inference in
+            # this plain export; the build's export of its traced stages takes
+            # it: tests/build/user_blocks.test.mjs)
+            yy = torch.linspace(-1, 1, 5).view(1, 1, 5, 1).expand(1, 1, 5, 6)
+            xx = torch.linspace(-1, 1, 6).view(1, 1, 1, 6).expand(1, 1, 5, 6)
+            return torch.cat([y, yy, xx], 1) * 2
+        ops = self.matches(coord)
+        self.assertEqual([o[0] for o in ops].count("concat"), 1)
+
     def test_unsupported_operands_refused(self):
         self.refused(lambda m, y: torch.maximum(y, y.amax(1, keepdim=True).mean(3, keepdim=True)), "(Max)",
                      "operand shapes (1, 4, 5, 6) and (1, 1, 5, 1)")

@@ -96,8 +96,8 @@ class ConvertOps(unittest.TestCase):
         self.refused(model([wrong_axis], (1, 4, 10, 5)), "node 'c' (Concat)",
                      "only concatenation along channels, height or width")
         const = helper.make_node("Concat", ["x", "k"], ["y"], name="ck", axis=1)
-        self.refused(model([const], (1, 8, 5, 5), [("k", np.zeros(X))]),
-                     "node 'ck' (Concat)", "is a constant")
+        self.refused(model([const], (1, 8, 5, 5), [("k", np.zeros((1, 2, 4, 4)))]),
+                     "node 'ck' (Concat)", "only a (1, C, 5, 5) map can join")
         pool = helper.make_node("GlobalMaxPool", ["x"], ["p"])
         mixed = helper.make_node("Concat", ["x", "p"], ["y"], name="cm", axis=1)
         self.refused(model([pool, mixed], (1, 8, 5, 5)), "node 'cm' (Concat)",
