@@ -11,7 +11,9 @@ V2's block (global response normalisation on a channels-last map) and
 GhostNetV2's decoupled fully connected attention, LeViT's attention
 (each head's features split into q, k, v of unequal sizes, an attention
 bias gathered by a constant index), CoordConv (coordinate maps, constants,
-concatenated with the computed map).
+concatenated with the computed map), circular padding (ParC's wrapped
+convolution, nn.Conv2d(padding_mode="circular")) and a fixed Sobel
+filter by F.conv2d.
 FUNCTION(num_classes, in_channels) as models/build.py calls it."""
 
 import torch
@@ -340,7 +342,9 @@ class DFC(nn.Module):
     """GhostNetV2's decoupled fully connected attention, LeViT's attention
 (each head's features split into q, k, v of unequal sizes, an attention
 bias gathered by a constant index), CoordConv (coordinate maps, constants,
-concatenated with the computed map)."""
+concatenated with the computed map), circular padding (ParC's wrapped
+convolution, nn.Conv2d(padding_mode="circular")) and a fixed Sobel
+filter by F.conv2d."""
     def __init__(self, ch):
         super().__init__()
         self.short = nn.Sequential(nn.Conv2d(ch, ch, 1, bias=False), nn.BatchNorm2d(ch),
@@ -418,6 +422,22 @@ class CoordConvNet(nn.Module):
         return self.fc(self.conv(torch.cat([x, yy, xx], 1)).mean((2, 3)))
 
 
+class Circ(nn.Module):
+    def __init__(self, n, c):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(c, 16, 3, 2, 1), nn.ReLU())
+        self.parc = nn.Conv2d(16, 16, (1, 16), groups=16)
+        self.sobel = nn.Parameter(torch.tensor([[1., 0, -1], [2, 0, -2], [1, 0, -1]]).view(1, 1, 3, 3).repeat(16, 1, 1, 1), requires_grad=False)
+        self.conv = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1, padding_mode="circular"), nn.ReLU())
+        self.fc = nn.Linear(16, n)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = x + self.parc(F.pad(x, (0, 15, 0, 0), mode="circular"))
+        x = x + F.conv2d(x, self.sobel, padding=1, groups=16)
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
 def mobilevit(n, c):
     return TimmMobileViT(n, c)
 
@@ -448,3 +468,7 @@ def levit(n, c):
 
 def coordconv(n, c):
     return CoordConvNet(n, c)
+
+
+def circular(n, c):
+    return Circ(n, c)

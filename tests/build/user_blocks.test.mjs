@@ -36,6 +36,7 @@ describe('hand-written blocks of other papers build and match PyTorch', () => {
     ['convnext_v2', "ConvNeXt V2's global response normalisation (a channels-last map's L2 norm over H and W) and GhostNetV2's DFC attention"],
     ['levit', "LeViT's attention (each head's features split into q, k, v of unequal sizes, a gathered attention bias)"],
     ['coordconv', 'CoordConv (constant coordinate maps concatenated with the computed map)'],
+    ['circular', "circular padding (ParC's wrapped convolution, padding_mode='circular': PyTorch 1.13 exports it wrongly, the build writes it as slices) and a fixed Sobel filter"],
     ['statistics', 'SimAM, SRM (x.std), triplet attention (permuted maps) and an instance norm written with var'],
   ]) {
     test(what, () => {
