@@ -13,42 +13,19 @@ Where anything else reads its end, the values are picked in one
 
 import numpy as np
 
-from . import attention, pixels
+from . import attention, pixels, rewrite
 from .common import fail
 from .folding import slice_spec, take_slices
-from .shapes import nhwc
+from .shapes import nhwc, normalized_axes
 
 OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "DepthToSpace",
        "SpaceToDepth"}
 
 
-def offsets(lw, x):
-    """x's values' offsets in its NHWC data, as an array of x's ONNX shape;
-    None when the converter does not know them (attention head views)."""
-    shape, layout = lw.shape(x), lw.dyce_shape(x)
-    n = int(np.prod(shape))
-    if x in lw.heads or layout is None or int(np.prod(layout)) != n:
-        return None
-    if x in lw.last:                 # channels last: the ONNX order itself
-        return np.arange(n).reshape(shape)
-    c = _channels(shape)
-    if len(shape) < 2 or shape[0] != 1 or layout[3] != c:
-        return None
-    pixels_ = n // c
-    grid = np.arange(pixels_ * c).reshape(pixels_, c).T   # (C, pixels)
-    return grid.reshape(shape)
-
-
-def _channels(shape):
-    """The channels of the dyce tensor of an ONNX shape: C, or R·C of
-    (1, R, C, H, W) (shapes.nhwc)."""
-    return shape[1] * shape[2] if len(shape) == 5 else shape[1]
-
-
 def start(lw, node, x, result):
     """node's output is x moved by `result(offsets)`; False when x's
     offsets are unknown."""
-    where = offsets(lw, x) if x not in lw.moves else lw.moves[x][1]
+    where = pixels.offsets(lw, x) if x not in lw.moves else lw.moves[x][1]
     if where is None:
         return False
     source = x if x not in lw.moves else lw.moves[x][0]
@@ -143,11 +120,11 @@ def _reads_channels(lw, node, name):
                    o not in lw.last and len(lw.shape(o)) == 4 for o in node.input if o)
     if node.op_type not in ("ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum"):
         return False
+    # axes: ReduceSum's second input at opset 13, the others' attribute
     axes = (lw.const(node, 1, required=False) if node.op_type == "ReduceSum"
-            else None)
-    axes = [int(a) for a in (axes if axes is not None else
-                             next((list(a.ints) for a in node.attribute if a.name == "axes"), []))]
-    return axes == [1]
+            else rewrite.attr(node, "axes"))
+    return axes is not None and \
+        normalized_axes([int(a) for a in axes], len(lw.shape(name))) == [1]
 
 
 def materialize(lw, node):
@@ -201,7 +178,7 @@ def pick(lw, node, name, channel_major=False):
     if rows or len(shape) == 2:
         order = offsets
     else:                      # channel-major: pixel by pixel, channels within
-        order = np.moveaxis(offsets[0].reshape(_channels(shape), -1), 0, -1)
+        order = np.moveaxis(offsets[0].reshape(pixels.channels(shape), -1), 0, -1)
     pixels.pick_values(lw, node, source, np.ascontiguousarray(order).ravel(), shape,
                        layout=(1, 1) + shape[1:] if rows else None, out=name)
     if rows:

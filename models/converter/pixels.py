@@ -18,6 +18,28 @@ from .shapes import nhwc
 MAX_VALUES = 2 ** 24
 
 
+def channels(shape):
+    """The channels of the dyce tensor of an ONNX shape: C, or R·C of
+    (1, R, C, H, W) (shapes.nhwc)."""
+    return shape[1] * shape[2] if len(shape) == 5 else shape[1]
+
+
+def offsets(lw, x):
+    """x's values' offsets in its NHWC data, as an array of x's ONNX shape;
+    None when the converter does not know them (attention head views)."""
+    shape, layout = lw.shape(x), lw.dyce_shape(x)
+    n = int(np.prod(shape))
+    if x in lw.heads or layout is None or int(np.prod(layout)) != n:
+        return None
+    if x in lw.last:                 # channels last: the ONNX order itself
+        return np.arange(n).reshape(shape)
+    c = channels(shape)
+    if len(shape) < 2 or shape[0] != 1 or layout[3] != c:
+        return None
+    grid = np.arange(n).reshape(n // c, c).T   # (C, pixels)
+    return grid.reshape(shape)
+
+
 def _block(picked, channels):
     """The largest divisor B of the source's channels such that `picked`
     is runs of B consecutive values (whole pixels, or whole groups of
@@ -93,16 +115,6 @@ def lower_pad(lw, node, x, pads, mode):
     gather_pixels(lw, node, x, rows, cols)
 
 
-
-def _channels_last(lw, name):
-    """The dyce tensor behind `name` ((1, C, H, W) or (1, C, L)) holds its
-    values pixel by pixel, C at each: NHWC of the map, or any (1, h, w, C)
-    with h·w = L (a flattened map)."""
-    shape, layout = lw.shape(name), lw.dyce_shape(name)
-    return layout[3] == shape[1] and (layout == nhwc(shape) if len(shape) == 4
-                                      else layout[1] * layout[2] == shape[2])
-
-
 def concat_channels(lw, node, parts, rest, out=None):
     """The engine's concat of `parts` along channels (each (1, C_i) + rest),
     chained when there are more than it reads at once; node's output, or
@@ -125,19 +137,17 @@ def concat(lw, node, names, axis):
     order already (along H, or along W of one-row maps)."""
     shapes = [lw.shape(n) for n in names]
     rank = len(shapes[0])
+    rows, index, offset = [], [], 0
     for name, shape in zip(names, shapes):
-        if len(shape) != rank or shape[0] != 1 or not _channels_last(lw, name) or \
+        where = None if name in lw.last else offsets(lw, name)
+        if where is None or len(shape) != rank or shape[0] != 1 or \
                 any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0])) if i != axis):
             fail(node, f"input '{name}' of shape {shape} does not match {shapes[0]} "
                         f"outside axis {axis}")
-    rows, index, offset = [], [], 0
-    for name, shape in zip(names, shapes):
         values = int(np.prod(shape))
         rows.append(lw.emit_step(node, f"row{len(lw.ops)}", "view", [name], (1, values),
                                  layout=(1, 1, 1, values)))
-        # each value's position in the concatenated rows, as an NCHW array
-        index.append(offset + np.moveaxis(np.arange(values).reshape(
-            (1,) + tuple(shape[2:]) + (shape[1],)), -1, 1))
+        index.append(offset + where)   # each value's place in the concatenated rows
         offset += values
     joined = np.concatenate(index, axis=axis)
     picked = np.moveaxis(joined, 1, -1).ravel()     # in the result's NHWC order
@@ -148,10 +158,8 @@ def concat(lw, node, names, axis):
 def take(lw, node, x, axis, idx, out):
     """The step or output `out` of node: x's positions `idx` along its axis
     `axis` (height, width or length; a Split's part)."""
-    shape = lw.shape(x)
-    if not _channels_last(lw, x):
-        fail(node, f"taking positions along axis {axis} of a {shape} view")
-    where = np.moveaxis(np.arange(int(np.prod(shape))).reshape(
-        (1,) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+    where = None if x in lw.last else offsets(lw, x)
+    if where is None:
+        fail(node, f"taking positions along axis {axis} of a {lw.shape(x)} view")
     taken = np.take(where, idx, axis=axis)
     pick_values(lw, node, x, np.moveaxis(taken, 1, -1).ravel(), taken.shape, out=out)

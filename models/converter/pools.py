@@ -9,7 +9,7 @@ import numpy as np
 
 import dyce_format as fmt
 
-from . import attention, channels, moves
+from . import attention, channels, moves, pixels
 from .common import fail
 from .shapes import nhwc, normalized_axes, padding, window_out, window_params
 
@@ -193,7 +193,7 @@ def lower_map_times_column(lw, node):
         return False
     c, hw = shape[1], shape[2] * shape[3]
     if offsets.shape[-2:] != (c, hw) or int(np.prod(offsets.shape[:-2])) != 1 or \
-            not np.array_equal(offsets.reshape(c, hw), moves.offsets(lw, source).reshape(c, hw)) or \
+            not np.array_equal(offsets.reshape(c, hw), pixels.offsets(lw, source).reshape(c, hw)) or \
             cols[-2:] != (hw, 1) or int(np.prod(cols)) != hw:
         return False
     if b in lw.moves:

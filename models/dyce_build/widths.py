@@ -31,7 +31,7 @@ from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
 
-RESNET_DEPTHS = (3, 5, 9)   # blocks per stream: resnet20, resnet32, resnet56
+RESNET_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet56": 9}   # blocks per stream
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             "backbones", "resnet_cifar.py")
 
@@ -46,9 +46,8 @@ def _narrowers(channels, classes):
     folder on sys.path may hold a `backbones.py` of its own."""
     from reds import nets as ds_nets, pipeline as ds_pipeline
     from reds_resnet import pipeline as resnet_pipeline
-    resnets = [(f"resnet{6 * n + 2}", file_backbone(RESNET_CIFAR, f"resnet{6 * n + 2}",
-                                                    classes, channels), resnet_pipeline)
-               for n in RESNET_DEPTHS]
+    resnets = [(name, file_backbone(RESNET_CIFAR, name, classes, channels), resnet_pipeline)
+               for name in RESNET_DEPTHS]
     return resnets + [("ds_cnn", ds_nets.DSCNN(channels=channels, classes=classes),
                        ds_pipeline)]
 
@@ -83,9 +82,9 @@ def parse(text):
 def _profile(opts, name, pipeline):
     base = pipeline.SMOKE if opts.smoke else pipeline.FULL
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
-    if name.startswith("resnet"):
+    if name in RESNET_DEPTHS:
         return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
-                                   per_stream=(int(name[6:]) - 2) // 6, **common)
+                                   per_stream=RESNET_DEPTHS[name], **common)
     return dataclasses.replace(
         base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
         saver_epochs=opts.saver_epochs, exit_epochs=opts.exit_epochs,

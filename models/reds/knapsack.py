@@ -59,7 +59,8 @@ def _unary(k):
 
 def solve_dp(cum, budget, lower, upper):
     """Exact optimum: (units tuple, value, MACs)."""
-    cap = budget // nets.stage_hw()
+    hw = nets.stage_hw()
+    cap = budget // hw
     neg = -np.inf
     value = np.full((upper[0] + 1, cap + 1), neg)
     for n in range(lower[0], upper[0] + 1):
@@ -86,7 +87,7 @@ def solve_dp(cum, budget, lower, upper):
     best, state = neg, None
     for m in range(lower[-1], upper[-1] + 1):
         c = np.arange(cap + 1)
-        ok = nets.stage_hw() * c + nets.NUM_CLASSES * m <= budget
+        ok = hw * c + nets.NUM_CLASSES * m <= budget
         row = np.where(ok, value[m], neg)
         j = int(np.argmax(row))
         if row[j] > best:
@@ -117,13 +118,14 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
             for m in ranges[k]:
                 var[("y", k, n, m)] = len(var)
     obj, cost = np.zeros(len(var)), np.zeros(len(var))
+    hw = nets.stage_hw()
     for key, i in var.items():
         if key[0] == "x":
-            obj[i], cost[i] = cum[0][key[1]], nets.stage_hw() * _unary(0) * key[1]
+            obj[i], cost[i] = cum[0][key[1]], hw * _unary(0) * key[1]
         else:
             _, k, n, m = key
             obj[i] = cum[k][m]
-            cost[i] = nets.stage_hw() * (n * m + _unary(k) * m) + (
+            cost[i] = hw * (n * m + _unary(k) * m) + (
                 nets.NUM_CLASSES * m if k == LAYERS - 1 else 0)
     rows = 1 + sum(len(r) for r in ranges[:-1])
     a = lil_matrix((rows + 1, len(var)))

@@ -168,13 +168,13 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
     """The same optimum with scipy.optimize.milp: (Widths, value, status)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import lil_matrix
-    rng = [range(lower[g], upper[g] + 1) for g in range(NS + nets.BLOCKS)]
+    rng = [range(lower[g], upper[g] + 1) for g in range(len(nets.GROUP_NAMES))]
     var, integral = {}, []
 
     def add(key, binary):
         var[key] = len(var)
         integral.append(1 if binary else 0)
-    for g in range(NS + nets.BLOCKS):
+    for g in range(len(nets.GROUP_NAMES)):
         for n in rng[g]:
             add(("w", g, n), True)
     pairs = []  # (name, group a, group b, MACs per unit product)
@@ -192,18 +192,18 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
                 add(("z", name, n, m), False)
     obj = np.zeros(len(var))
     cost = np.zeros(len(var))
-    for g in range(NS + nets.BLOCKS):
+    for g in range(len(nets.GROUP_NAMES)):
         for n in rng[g]:
             obj[var[("w", g, n)]] = cum[g][n]
     for n in rng[0]:
         cost[var[("w", 0, n)]] += nets.HW[0] * 9 * nets.INPUT_SHAPE[1] * n   # stem
     for n in rng[NS - 1]:
         cost[var[("w", NS - 1, n)]] += nets.NUM_CLASSES * n
-    rows = NS + nets.BLOCKS + sum(len(rng[ga]) + len(rng[gb]) for _, ga, gb, _ in pairs)
+    rows = len(nets.GROUP_NAMES) + sum(len(rng[ga]) + len(rng[gb]) for _, ga, gb, _ in pairs)
     a = lil_matrix((rows + 1, len(var)))
     lo, hi = np.zeros(rows + 1), np.zeros(rows + 1)
     r = 0
-    for g in range(NS + nets.BLOCKS):
+    for g in range(len(nets.GROUP_NAMES)):
         for n in rng[g]:
             a[r, var[("w", g, n)]] = 1
         lo[r] = hi[r] = 1
@@ -228,7 +228,7 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
     if res.x is None:
         return None, None, res.message
     units = [next(n for n in rng[g] if res.x[var[("w", g, n)]] > 0.5)
-             for g in range(NS + nets.BLOCKS)]
+             for g in range(len(nets.GROUP_NAMES))]
     return nets.Widths.of_units(units), float(-res.fun), res.message
 
 
@@ -238,7 +238,7 @@ def solve_levels(imps, log, check_milp=True, fractions=FRACTIONS):
     cum = cumulative(imps)
     full = nets.total_macs(nets.FULL)
     upper = [len(imp) for imp in imps]
-    lower = [MIN_UNITS] * (NS + nets.BLOCKS)
+    lower = [MIN_UNITS] * len(nets.GROUP_NAMES)
     levels, info = [], []
     for frac in sorted(fractions):
         budget = int(frac * full)

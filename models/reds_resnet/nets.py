@@ -47,14 +47,9 @@ from torch import nn
 from dyce_build.nets import Exit
 
 STREAMS = (16, 32, 64)                       # resnet_cifar.WIDTHS
-PER_STREAM = 3
-BLOCKS = len(STREAMS) * PER_STREAM           # 9
-NUM_CLASSES = 10
-INPUT_SHAPE = (1, 1, 28, 28)
-HW = (28 * 28, 14 * 14, 7 * 7)               # output pixels per stream (set_input)
-GRAPHS = tuple(f"stage{k}" for k in range(1, BLOCKS + 1)) + ("head",)
-GROUP_NAMES = (tuple(f"stream{s}" for s in range(len(STREAMS)))
-               + tuple(f"inner{b + 1}" for b in range(BLOCKS)))
+# The depth (PER_STREAM, BLOCKS, GRAPHS, GROUP_NAMES, FULL: set_depth) and
+# the input (INPUT_SHAPE, NUM_CLASSES, HW: the output pixels per stream,
+# set_input) are set below the Widths class: resnet20 on Fashion-MNIST.
 
 
 def set_depth(per_stream):
@@ -111,8 +106,13 @@ class Widths(NamedTuple):
         return Widths(tuple(obj["stream"]), tuple(obj["inner"]))
 
 
-FULL = Widths(tuple(STREAMS), tuple(STREAMS[b // PER_STREAM]
-                                    for b in range(BLOCKS)))
+set_depth(3)
+set_input(1, (28, 28), 10)
+
+
+def network_name():
+    """resnet_cifar.py's function of this depth: resnet20, resnet32, …"""
+    return f"resnet{6 * PER_STREAM + 2}"
 
 
 def stream_of(b):

@@ -82,7 +82,7 @@ def backbone_step(ctx):
     nets.ResNet: --backbone, else the Fashion-MNIST build's
     (build/fmnist/backbone.pt), else trained here with its recipe (about
     1 h for resnet20; smoke: one epoch)."""
-    spec = train_fmnist.BACKBONE.replace(":resnet20", f":resnet{6 * nets.PER_STREAM + 2}")
+    spec = train_fmnist.BACKBONE.replace(":resnet20", ":" + nets.network_name())
     trained = context.borrowed(ctx, "backbone", spec,
                                ctx.profile.backbone_epochs, train_fmnist.SEED,
                                ctx.profile.backbone)
@@ -90,7 +90,7 @@ def backbone_step(ctx):
     net.load_state_dict(nets.from_resnet_cifar(trained.state_dict()))
     net.eval()
     digest = state_digest(net)
-    ctx.log(f"backbone: resnet{6 * nets.PER_STREAM + 2} (sha256 {digest[:16]}…)")
+    ctx.log(f"backbone: {nets.network_name()} (sha256 {digest[:16]}…)")
     acc = (load_json(ctx, "pretrain_accuracy.json")
            if os.path.exists(ctx.path("pretrain_accuracy.json")) else {})
     if acc.get("digest") != digest or acc.get("limit") != ctx.profile.limit:

@@ -48,11 +48,17 @@ static void channel_gather_runs(void) {
   }
 }
 
-static void expect_refused(const char *needle) {
+/* The package `make` builds is refused with `needle`; then `reset`. */
+static void expect_refused_by(uint8_t *(*make)(size_t *), void (*reset)(void),
+                              const char *needle) {
   size_t size;
-  uint8_t *bytes = build(&size);
+  uint8_t *bytes = make(&size);
   check_refused(bytes, size, needle);
-  reset_nodes();
+  reset();
+}
+
+static void expect_refused(const char *needle) {
+  expect_refused_by(build, reset_nodes, needle);
 }
 
 static void channel_gather_fields_refused(void) {
@@ -134,10 +140,7 @@ static void channel_gather_blocks(void) {
 }
 
 static void expect_blocks_refused(const char *needle) {
-  size_t size;
-  uint8_t *bytes = build_blocks(&size);
-  check_refused(bytes, size, needle);
-  reset_blocks();
+  expect_refused_by(build_blocks, reset_blocks, needle);
 }
 
 static void channel_gather_blocks_refused(void) {
