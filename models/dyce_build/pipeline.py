@@ -316,8 +316,9 @@ def start(opts):
         torch.set_num_threads(opts.threads)
     ctx = Context(opts)
     data = load_dataset(ctx)
-    model = backbones.build(opts.backbone, len(data.classes), data.channels, data.size,
-                            opts.keep_stem, ctx.log)
+    # Seeded: torch's own generator starts from a random seed in every process.
+    model = seeded(opts.seed, lambda: backbones.build(
+        opts.backbone, len(data.classes), data.channels, data.size, opts.keep_stem, ctx.log))
     return ctx, data, model
 
 

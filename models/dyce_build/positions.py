@@ -59,15 +59,18 @@ class Traced:
     macs: list         # cumulative MACs after each node
     candidates: list   # [Candidate] in order: cuts that end a block
     cuts: dict         # node name -> Candidate: every image-shaped cut
+    shapes: dict = None  # node -> output shape on the example input (tensors only)
 
     @property
     def total_macs(self):
         return self.macs[-1]
 
 
-def _tracer(whole=frozenset(), input_shape=None):
+def _tracer(whole=frozenset(), input_shape=None, open_ops=False):
     """torchvision's tracer, keeping the modules named in `whole` as leaves;
-    given the input's shape, sizes read from maps are numbers (shapes.py)."""
+    given the input's shape, sizes read from maps are numbers (shapes.py).
+    open_ops: trace inside torchvision.ops' modules too (Conv2dNormActivation,
+    SqueezeExcitation; not StochasticDepth), which torchvision keeps whole."""
     from torchvision.models import feature_extraction as fe
 
     class Tracer(fe.NodePathTracer):
@@ -98,7 +101,11 @@ def _tracer(whole=frozenset(), input_shape=None):
     if input_shape is not None:
         g = torch.Generator().manual_seed(0)
         examples = tuple(torch.randn((b, *input_shape[1:]), generator=g) for b in (1, 2))
-    return Tracer(**fe._set_default_tracer_kwargs(None))
+    kwargs = fe._set_default_tracer_kwargs(None)
+    if open_ops:
+        kwargs["leaf_modules"] = [m for m in kwargs["leaf_modules"]
+                                  if m.__name__ == "StochasticDepth"]
+    return Tracer(**kwargs)
 
 
 def _proxy_iter(self):
@@ -126,15 +133,15 @@ def _unpacking():
         fx.Proxy.__iter__ = original
 
 
-def _traces(module, whole):
+def _traces(module, whole, open_ops):
     try:
-        _tracer(whole).trace(module)
+        _tracer(whole, open_ops=open_ops).trace(module)
         return True
     except Exception:  # noqa: BLE001 (any failure of fx: not traceable)
         return False
 
 
-def _untraceable(model, whole):
+def _untraceable(model, whole, open_ops):
     """The smallest modules (outside `whole`) that torch.fx cannot trace on
     their own with `whole` kept whole: their descendants all trace."""
     def inside(path, outer):
@@ -145,23 +152,23 @@ def _untraceable(model, whole):
         if not path or any(inside(path, w) for w in whole):
             continue
         own = frozenset(w[len(path) + 1:] for w in whole if w.startswith(path + "."))
-        if not _traces(m, own):
+        if not _traces(m, own, open_ops):
             failing.append(path)
     return [p for p in failing if not any(q != p and inside(q, p) for q in failing)]
 
 
-def _trace_graph(model, input_shape):
+def _trace_graph(model, input_shape, open_ops):
     """(tracer, graph, names of the modules kept whole): the model traced,
     keeping whole the fewest modules torch.fx cannot trace inside; raises
     the first error when even that fails."""
     whole, first = frozenset(), None
     for _ in range(8):  # each round keeps at least one more module whole
-        tracer = _tracer(whole, input_shape)
+        tracer = _tracer(whole, input_shape, open_ops)
         try:
             return tracer, tracer.trace(model), whole
         except Exception as err:  # noqa: BLE001
             first = first or err   # the error of the model as written
-        more = _untraceable(model, whole)
+        more = _untraceable(model, whole, open_ops)
         if not more:
             break
         whole = whole | frozenset(more)
@@ -244,13 +251,14 @@ class _EncoderLoop(nn.TransformerEncoder):
         return src if self.norm is None else self.norm(src)
 
 
-def trace(model, input_shape):
-    """The Traced backbone with its candidate exit positions."""
+def trace(model, input_shape, open_ops=False):
+    """The Traced backbone with its candidate exit positions (open_ops:
+    see _tracer; --widths traces through every layer)."""
     for m in model.modules():
         if type(m) is nn.TransformerEncoder:
             m.__class__ = _EncoderLoop
     try:
-        tracer, graph, whole = _trace_graph(model.eval(), input_shape)
+        tracer, graph, whole = _trace_graph(model.eval(), input_shape, open_ops)
     except Exception as err:
         first = str(err).splitlines()[0]
         if "not installed as a submodule" in first:
@@ -300,7 +308,7 @@ def trace(model, input_shape):
                 c.before = names[nxt]
                 candidates.append(c)
         candidates.sort(key=lambda c: c.index)
-    return Traced(gm, order, names, cumulative, candidates, cuts)
+    return Traced(gm, order, names, cumulative, candidates, cuts, prof.shapes)
 
 
 def _next_conv(gm, order, i):

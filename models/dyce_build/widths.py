@@ -1,11 +1,11 @@
-"""--widths: width levels (REDS) for the backbones a REDS pipeline narrows.
+"""--widths: width levels (REDS) for any backbone whose channels can narrow.
 
 A width level is a subnetwork using the first channels of every layer,
 chosen by importance and fine-tuned jointly with the others; that needs
 the network's unit groups (which layers must share a width: a residual
 stream, a depthwise filter and its producer), a MAC formula for the
-knapsack and a sliced forward for the fine-tuning — written for two
-networks (on images of any size and channel count, any class count):
+knapsack and a narrowed forward for the fine-tuning. Three pipelines (on
+images of any size and channel count, any class count):
 
 - models/backbones/resnet_cifar.py:resnet20 (resnet32, resnet56: the same
   pipeline with 5 or 9 blocks per stream) -> models/reds_resnet (the
@@ -13,20 +13,29 @@ networks (on images of any size and channel count, any class count):
   level; no exits or savers);
 - models/backbones/ds_cnn.py:ds_cnn -> models/reds (pre-trained, or
   --weights, narrowed, exits at every level, the plain-CNN savers, the
-  saver x exits x width search).
+  saver x exits x width search);
+- any other backbone -> models/reds_traced: traced with torch.fx, its unit
+  groups found from the graph (convolutions, depthwise, BatchNorm,
+  residual adds, squeeze-and-excitation, pooling, linear classifiers:
+  torchvision's ResNets, MobileNets, EfficientNets, MnasNet and networks
+  built like them), a greedy nested knapsack, the same fine-tuning; one
+  graph `head` per level, no exits or savers.
 
-A backbone is recognised by its layers (the same parameter names and
+The first two are recognised by their layers (the same parameter names and
 shapes as those networks built for the data's channels and classes),
-whatever file it comes from; any other is refused before any training,
-with the reason. The REDS run caches its
+whatever file it comes from. A network with an op that mixes channels in
+another way (a grouped convolution, a concatenation, LayerNorm over
+channels, a flatten of a whole map into a linear layer) is refused before
+any training, naming the node. The REDS run caches its
 steps in --workdir like the rest of the build (a changed option reruns it).
 """
 
+import copy
 import dataclasses
 import os
 import shutil
 
-from . import dist, int8
+from . import dist, int8, positions
 from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
@@ -53,19 +62,17 @@ def _narrowers(channels, classes):
 
 
 def narrower(opts, model, data):
-    """(name, pipeline) of the REDS pipeline that narrows `model` on `data`,
-    or a BuildError saying why none does."""
+    """(name, pipeline) of the REDS pipeline that narrows `model` on `data`:
+    the DS-CNN's or the ResNet's own when it is one of those networks, else
+    the traced one (models/reds_traced), or a BuildError saying why none can."""
     sig = _signature(model)
     for name, reference, pipeline in _narrowers(data.channels, len(data.classes)):
         if sig == _signature(reference):
             return name, pipeline
-    raise BuildError(
-        f"--widths: width levels need a network a REDS pipeline can narrow — "
-        f"models/backbones/resnet_cifar.py:resnet20 (resnet32, resnet56) or "
-        f"models/backbones/ds_cnn.py:"
-        f"ds_cnn (their unit groups, MAC formulas and sliced fine-tuning are written "
-        f"for those layers); {opts.backbone} has other layers. "
-        "Without --widths the build makes exits and savers for any backbone")
+    from reds_traced import groups, pipeline as traced_pipeline
+    traced = positions.trace(copy.deepcopy(model), data.input_shape, open_ops=True)
+    groups.analyse(traced)   # refuses, naming the node, before any training
+    return "traced", traced_pipeline
 
 
 def parse(text):
@@ -82,6 +89,9 @@ def parse(text):
 def _profile(opts, name, pipeline):
     base = pipeline.SMOKE if opts.smoke else pipeline.FULL
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
+    if name == "traced":
+        return dataclasses.replace(base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
+                                   **common)
     if name in RESNET_DEPTHS:
         return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
                                    per_stream=RESNET_DEPTHS[name], **common)
@@ -106,16 +116,18 @@ def run(opts, model, data, build_ctx):
                         val_fraction=opts.val_fraction, test_fraction=opts.test_fraction,
                         seed=opts.seed,
                         mean=opts.mean, std=opts.std, classes=opts.labels)
-    key = {"data": os.path.realpath(opts.data), "backbone": name, "data_options":
+    key = {"data": os.path.realpath(opts.data), "backbone": name, "spec": opts.backbone,
+           "data_options":
            dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile)}
     work = os.path.join(opts.workdir, "reds-" + name)
     ctx = Context(work, os.path.dirname(os.path.abspath(opts.out)), profile,
                   os.path.basename(opts.out), force=opts.force,
                   data_dir=opts.data, data_options=dopts, shared_work=None)
     ctx.opts.force = not ctx.fresh("options", key)  # a changed option reruns it all
-    log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} is REDS's "
-        f"{name}; running models/{pipeline.__name__.split('.')[0]} in {work}")
-    pipeline.run(ctx)
+    what = "its unit groups traced" if name == "traced" else f"REDS's {name}"
+    log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} ({what}); running "
+        f"models/{pipeline.__name__.split('.')[0]} in {work}")
+    pipeline.run(ctx, **({"model": model} if name == "traced" else {}))
     ctx.done("options", key)
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")

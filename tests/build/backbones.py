@@ -339,3 +339,34 @@ def maxvit(num_classes, in_channels):
         net.stem[0][0] = nn.Conv2d(in_channels, old.out_channels, old.kernel_size,
                                    old.stride, old.padding, bias=old.bias is not None)
     return net
+
+
+class SEResidual(nn.Module):
+    """A user's own net for --widths' traced pipeline: a residual block with
+    a depthwise conv, a biased conv before BatchNorm, squeeze-and-excitation,
+    functional activations and a two-layer classifier."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 24, 3, 2, 1, bias=False),
+                                  nn.BatchNorm2d(24))
+        self.dw = nn.Conv2d(24, 24, 3, 1, 1, groups=24)
+        self.pw = nn.Conv2d(24, 24, 1)
+        self.bn = nn.BatchNorm2d(24)
+        self.se1, self.se2 = nn.Conv2d(24, 8, 1), nn.Conv2d(8, 24, 1)
+        self.down = nn.Conv2d(24, 40, 3, 2, 1)
+        self.fc1, self.fc = nn.Linear(40, 32), nn.Linear(32, num_classes)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        y = self.bn(self.pw(F.hardswish(self.dw(x))))
+        s = torch.sigmoid(self.se2(F.relu(self.se1(F.adaptive_avg_pool2d(y, 1)))))
+        x = x + y * s
+        x = F.relu6(self.down(x))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(self.drop(F.relu(self.fc1(x))))
+
+
+def se_residual(num_classes, in_channels):
+    return SEResidual(num_classes, in_channels)

@@ -414,6 +414,32 @@ print(len(loaded), adapted, fresh)
     assert.match(fs.readFileSync(path.join(tmp, 'w/ds.report.md'), 'utf8'), /Int8 package \(ds-int8\.dyce\)/);
   });
 
+  test('--widths on any network torch.fx traces (models/reds_traced): torchvision:mobilenet_v3_small (squeeze-and-excitation, hard-swish) and a user\'s file (residual add over a depthwise conv, a biased conv before BatchNorm, SE, a two-layer classifier) — levels in the package at their MAC budgets, the engine and PyTorch agree at every level, --int8', () => {
+    const data = path.join(tmp, 'colour-traced');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
+    for (const [name, backbone, extra] of [['mv3', 'torchvision:mobilenet_v3_small', ['--int8']],
+      ['se', `${BACKBONES}:se_residual`, []]]) {
+      const out = path.join(tmp, `w/${name}.dyce`);
+      mustBuild(['--data', data, '--backbone', backbone, '--widths', '75,50,25', ...extra, '--out', out]);
+      const info = JSON.parse(run(DYCE, ['info', out, '--json']).out);
+      assert.deepEqual(info.graphs.map((g) => g.name), ['head']);
+      assert.deepEqual(info.levels.map((l) => l.name), ['w100', 'w75', 'w50', 'w25']);
+      const full = info.levels[0].head_path_macs;
+      // Greedy, one unit at a time: at or under each budget, within 5 points of it.
+      info.levels.slice(1).forEach((l, i) => {
+        const f = l.head_path_macs / full;
+        assert.ok(f <= [0.75, 0.5, 0.25][i] + 1e-9 && f > [0.75, 0.5, 0.25][i] - 0.05, `${name} ${JSON.stringify(l)}`);
+      });
+      for (const level of ['w100', 'w75', 'w50', 'w25']) {
+        const e = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--level', level, '--json']).out);
+        assert.equal(e.compared, e.n, JSON.stringify(e));
+        assert.ok(e.disagreements.every((d) => d.gap < 1e-3), `${name} ${level}: engine vs PyTorch ${JSON.stringify(e)}`);
+      }
+      assert.match(fs.readFileSync(path.join(tmp, `w/${name}.report.md`), 'utf8'), /\| w25 \| [\d,]+ \| 2\d\.\d\d \|/);
+    }
+    assert.ok(fs.statSync(path.join(tmp, 'w/mv3-int8.dyce')).size < 0.3 * fs.statSync(path.join(tmp, 'w/mv3.dyce')).size);
+  });
+
   test('--widths with options of the exits-and-savers build that the REDS pipelines do not take: a usage error naming them, not options silently ignored', () => {
     const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--lr', '0.1'], { cwd: root });
     assert.equal(r.code, 2, r.err);
@@ -513,7 +539,8 @@ print(len(loaded), adapted, fresh)
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
       ['a backbone returning two (1, K) outputs (which is the logits?)', ['--data', 'bad/good', '--backbone', 'B:logits_twice'], /returns 2 values, and not exactly one of them is \(1, 2\)/],
-      ['--widths for a network no REDS pipeline narrows', ['--data', 'bad/good', '--backbone', 'B:tiny', '--widths', '50'], /--widths: width levels need a network a REDS pipeline can narrow .*tiny has other layers/],
+      ['--widths for a network whose channels cannot narrow (a whole map flattened into a linear layer)', ['--data', 'bad/good', '--size', '28x28', '--backbone', 'B:view_cnn', '--widths', '50'], /--widths: node view \(view\) reshapes \(1, 20, 4, 4\) -> \(1, 320\), mixing channels with positions \(pool the map globally before flattening it\)/],
+      ['--widths for a network with a grouped convolution', ['--data', 'bad/good', '--backbone', 'torchvision:regnet_x_400mf', '--widths', '50'], /--widths: node trunk_output\.block1\.block1-0\.f\.b\.0 \(Conv2d\) is a grouped convolution \(2 groups\)/],
     ];
     for (const [what, args, pattern] of cases) {
       test(what, () => {

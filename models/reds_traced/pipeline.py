@@ -1,0 +1,224 @@
+"""REDS on any network torch.fx traces: the steps of `build.py --widths`
+for a backbone without a pipeline of its own, each cached in the work dir.
+
+pretrain -> trace + unit groups -> importance -> reorder -> knapsack ->
+finetune -> records -> package -> verify. The recipe is the REDS
+ResNet-20's (models/reds_resnet; docs/REDS.md): Σ|w ⊙ g| per unit over
+producers, per-channel layers and readers, channels sorted by importance
+(checked to leave the logits alone), nested widths per MAC budget (here a
+greedy knapsack: knapsack.py), BatchNorm folded, joint fine-tuning of
+every level with the REDS loss (reds.finetune.joint_fit on the masked
+forward of net.py), then one graph `head` with its width levels. No exits
+or savers: the package is the backbone at each level.
+
+Cached in WORK: pretrain.pt, pretrain_accuracy.json, importance.npz,
+knapsack.json, finetuned.pt (+ ckpt/), levels.json, records.npz,
+engine.json, accuracy.md, build.log.
+"""
+
+import copy
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dyce_build import backbones, positions, records_file
+from dyce_build.errors import BuildError
+from dyce_build.data import test_split
+from dyce_build.fit import accuracy, predict
+from reds import context, finetune as rfinetune, pipeline as rpipeline
+from reds.context import save_json
+from reds.exits import head_name
+from reds_resnet import engine as rengine
+
+from . import knapsack, net as tnet, package as tpackage
+
+STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune", "records",
+         "package", "verify")
+CHECK_IMAGES = 500
+SEED = 21
+# The engine's top-1 may differ from PyTorch's where two classes tie within
+# float32 rounding; anything more is a wrong width somewhere.
+MIN_AGREEMENT = 0.99
+
+
+@dataclass
+class Profile:
+    limit: int = None
+    pretrained: str = None          # --weights
+    pretrain_epochs: int = 30
+    importance_batches: int = 100
+    finetune_epochs: int = 8
+    finetune_lr: float = 0.02       # the plain REDS recipe (docs/REDS.md)
+    finetune_kd: float = 0.0
+    kd_temperature: float = 1.0
+    threads: int = 2
+    eval_limit: int = None
+    widths: tuple = (75, 50, 25)
+    smoke: bool = False
+
+
+FULL = Profile()
+SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=2, finetune_epochs=1,
+                eval_limit=200, smoke=True)
+
+
+def pretrain_step(ctx, model):
+    """The backbone: --weights, else trained with the builder's recipe."""
+    def build():
+        torch.manual_seed(SEED)   # dropout and anything else drawing from torch's RNG
+        return copy.deepcopy(model)
+    if ctx.profile.pretrained:
+        net = build()
+        backbones.load_weights(net, ctx.profile.pretrained)
+        ctx.log(f"backbone: weights from {ctx.profile.pretrained}")
+        net = net.eval()
+    else:
+        net = context.trained(ctx, "pretrain", build, ctx.profile.pretrain_epochs, SEED)
+    acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
+           for s in (ctx.data.val, ctx.data.test)}
+    save_json(ctx, "pretrain_accuracy.json", acc)
+    ctx.log(f"pretrained: val {acc['val']:.4f} test {acc['test']:.4f}")
+    return net, acc
+
+
+def check(ctx, a, b, level_a, level_b, what):
+    """Max |Δlogits| of two networks (levels) on the first val images."""
+    x = ctx.data.normalise(ctx.data.val.images[:CHECK_IMAGES])
+    with torch.no_grad():
+        diff = float((tnet.forward(a.eval(), x, level_a)
+                      - tnet.forward(b.eval(), x, level_b)).abs().max())
+    ctx.log(f"{what}: max |Δlogits| {diff:.3g} on {len(x)} val images")
+    if not diff < 1e-3:
+        raise RuntimeError(f"{what} changed the network ({diff})")
+
+
+def importance_step(ctx, net):
+    path = ctx.path("importance.npz")
+    if os.path.exists(path) and not ctx.force:
+        with np.load(path) as z:
+            return [z[f"space{i}"] for i in range(len(z.files))]
+    def run():
+        from reds.importance import accumulated_gradients
+        net.set_level(None)
+        used = accumulated_gradients(net, ctx.data, ctx.profile.importance_batches)
+        imps = tnet.importance(net)
+        ctx.log(f"importance: {used} batches, {len(imps)} unit groups")
+        return imps
+    imps = ctx.timed("importance", run)
+    np.savez(path, **{f"space{i}": v for i, v in enumerate(imps)})
+    return imps
+
+
+def knapsack_step(ctx, groups, sorted_imps):
+    info = context.knapsack_info(ctx, lambda fractions: knapsack.solve(
+        groups, sorted_imps, fractions, ctx.log))
+    return [(context.level_name(e), tuple(e["widths"])) for e in context.by_width(info)]
+
+
+def finetune_step(ctx, sorted_net, named_levels):
+    levels = [lv for _, lv in named_levels]
+    full = sorted_net.groups.macs()
+    alphas = [np.sqrt(sorted_net.groups.macs(lv) / full) for lv in levels]
+    weights = [a / sum(alphas) for a in alphas]
+
+    def train(net):
+        rfinetune.prepare(net, ctx.data, tnet.fold_bn, [n for n, _ in named_levels], weights,
+                          True, ctx.log, f"max lr {ctx.profile.finetune_lr}, epochs "
+                          f"{ctx.profile.finetune_epochs}", ctx.profile.finetune_kd)
+        rfinetune.joint_fit(net, ctx.data, levels, tnet.forward, weights,
+                            ctx.profile.finetune_epochs, ctx.path("ckpt", "finetune"), ctx.log,
+                            force=ctx.force, lr=ctx.profile.finetune_lr,
+                            kd=ctx.profile.finetune_kd, temperature=ctx.profile.kd_temperature)
+        return net
+    return context.cached_module(ctx, "finetuned", lambda: tnet.copy_net(sorted_net), train)
+
+
+def write_report(ctx, named_levels, groups, pre_acc, rec, engine=None):
+    acc = records_file.accuracies(rec)
+    full = groups.macs()
+    lines = [f"# REDS widths on {ctx.data_dir}\n",
+             "| level | MACs | % of full | val % | test % | engine test % (n) | agreement |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, level in named_levels:
+        head, e = head_name(name), (engine or {}).get(name)
+        etxt = f"{100 * e['accuracy']:.2f} ({e['n']}) | {e.get('agreement', '—')}" if e else "— | —"
+        m = groups.macs(level)
+        lines.append(f"| {name} | {m:,} | {100 * m / full:.2f} | {100 * acc['val'][head]:.2f} | "
+                     f"{100 * acc['test'][head]:.2f} | {etxt} |")
+    lines.append(f"\nPre-trained full network: val {100 * pre_acc['val']:.2f} %, test "
+                 f"{100 * pre_acc['test']:.2f} %.\n\nChannels per unit group (named by "
+                 "the first layer writing it) at each level:\n")
+    lines.append("| unit group | " + " | ".join(n for n, _ in named_levels) + " |")
+    lines.append("|---|" + "---:|" * len(named_levels))
+    for k, s in enumerate(groups.narrow):
+        lines.append(f"| {groups.spaces[s].name} | "
+                     + " | ".join(str(level[k]) for _, level in named_levels) + " |")
+    text = "\n".join(lines) + "\n"
+    with open(ctx.path("accuracy.md"), "w") as f:
+        f.write(text)
+    ctx.log(f"accuracy.md:\n{text}")
+
+
+def run(ctx, until=STEPS[-1], model=None):
+    """The steps up to `until` for `model` (the user's backbone, untrained
+    or not: --weights in the profile loads its weights)."""
+    done = rpipeline.start(ctx, STEPS, until, lambda *a: None)
+    net, pre_acc = pretrain_step(ctx, model)
+    traced = positions.trace(copy.deepcopy(net), ctx.data.input_shape, open_ops=True)
+    full = tnet.make(traced)
+    ctx.log(f"unit groups: {len(full.groups.narrow)} of {len(full.groups.spaces)} channel "
+            f"spaces can narrow; {full.groups.macs():,} MACs")
+    if done("importance"):
+        return
+    imps = importance_step(ctx, full)
+    if done("reorder"):
+        return
+    perms = [np.argsort(-v, kind="stable") for v in imps]
+    sorted_net = tnet.permute(tnet.copy_net(full), perms)
+    check(ctx, full, sorted_net, None, None, "reorder")
+    if done("knapsack"):
+        return
+    named_levels = knapsack_step(ctx, full.groups, [v[p] for v, p in zip(imps, perms)])
+    if done("finetune"):
+        return
+    tuned = finetune_step(ctx, sorted_net, named_levels)
+    if done("records"):
+        return
+    rec = ctx.timed("records", lambda: collect(ctx, tuned, named_levels, pre_acc))
+    if done("package"):
+        return
+    pkg = os.path.join(ctx.out, ctx.package)
+    size, levels = ctx.timed("package", lambda: tpackage.build(
+        tuned, named_levels, ctx.data, ctx.path("onnx"), pkg))
+    save_json(ctx, "levels.json", levels)
+    ctx.log(f"package: wrote {pkg} ({size:,} bytes, {len(levels)} levels)")
+    if done("verify"):
+        return
+    ctx.timed("verify", lambda: verify(ctx, pkg, tuned.groups, named_levels, pre_acc, rec))
+
+
+def collect(ctx, net, named_levels, pre_acc):
+    rec = tpackage.collect_records(net, named_levels, ctx.data)
+    path = os.path.join(ctx.out, ctx.records)
+    records_file.write(path, rec)
+    records_file.save_npz(ctx.path("records.npz"), rec)
+    write_report(ctx, named_levels, net.groups, pre_acc, rec)
+    return rec
+
+
+def verify(ctx, pkg, groups, named_levels, pre_acc, rec):
+    if not rengine.available():
+        ctx.log(f"verify: {rengine.DYCE_CLI} missing, skipped (bash scripts/build.sh native)")
+        return
+    info = tpackage.engine_info(pkg, groups, named_levels, ctx.log)
+    evals = rengine.eval_levels(pkg, ctx.data_dir, named_levels, ctx.log,
+                                limit=ctx.profile.eval_limit, split=test_split(ctx.data_dir),
+                                test_fraction=ctx.data_options.test_fraction)
+    save_json(ctx, "engine.json", {"info": info, "eval": evals})
+    write_report(ctx, named_levels, groups, pre_acc, rec, evals)
+    for name, e in evals.items():
+        if e.get("agreement") is not None and e["agreement"] < MIN_AGREEMENT:
+            raise BuildError(f"--widths: at level {name} the engine agrees with PyTorch on "
+                             f"{100 * e['agreement']:.1f} % of the test images only")
