@@ -42,6 +42,8 @@ echo "== converter: weights computed in forward (standardised, spectral_norm, we
 /usr/bin/python3 tests/models/test_convert_weights.py
 echo "== converter: every small test model exported at opsets 14-17 (opset 17's LayerNormalization node)"
 /usr/bin/python3 tests/models/test_convert_opsets.py
+echo "== builder: --widths' unit groups of traced networks (torchvision), knapsack, reordering, refusals"
+/usr/bin/python3 tests/build/test_widths_groups.py
 
 echo "== ASan + UBSan CLI on every test model"
 for m in build/testmodels/*.dyce; do

@@ -132,6 +132,7 @@ class _Analysis:
     def __init__(self, traced):
         self.traced, self.parent, self.spaces = traced, [], []
         self.space_of, self.module_spaces, self.terms = {}, {}, []
+        self.first = {}   # module -> index of its first call in the graph
 
     def find(self, s):
         while self.parent[s] != s:
@@ -192,6 +193,7 @@ class _Analysis:
         elif shape is None:
             return  # sizes and other numbers
         elif n.op == "call_module":
+            self.first.setdefault(n.target, len(self.first))
             self.module(n, gm.get_submodule(n.target), shape)
         elif n.target in _BINARY or (n.op == "call_method" and n.target in _BINARY_METHODS):
             self.binary(n, shape)
@@ -288,8 +290,13 @@ class _Analysis:
         spaces = [self.spaces[r] for r in order]
         terms = [Term(t.module, index[self.find(t.out)], index[self.find(t.inp)],
                       t.factor, t.depthwise) for t in self.terms]
-        narrow = [k for k, sp in enumerate(spaces)
-                  if not sp.fixed and sp.producers and sp.channels > MIN_UNITS]
+        first = self.first
+        for sp in spaces:   # graph order (a union appends one list to another)
+            for attr in ("producers", "channelwise", "readers"):
+                getattr(sp, attr).sort(key=lambda m: first[m[0]])
+        narrow = sorted((k for k, sp in enumerate(spaces)
+                         if not sp.fixed and sp.producers and sp.channels > MIN_UNITS),
+                        key=lambda k: first[spaces[k].producers[0][0]])
         return Groups(spaces, narrow, terms)
 
 
