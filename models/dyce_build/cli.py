@@ -72,9 +72,10 @@ def parser():
     g.add_argument("--saver-fractions", type=_floats, default=[0.005, 0.02, 0.08],
                    help="built-in savers' target MACs, fractions of the backbone's")
     g.add_argument("--widths", help="REDS width levels, %% of the backbone's MACs, e.g. "
-                   "75,50,25: for the networks a REDS pipeline narrows "
-                   "(models/backbones/resnet_cifar.py:resnet20/32/56, ds_cnn.py:ds_cnn; "
-                   "docs/REDS.md); others are refused with the reason")
+                   "75,50,25: any network whose channels can narrow (docs/REDS.md; "
+                   "models/backbones' ds_cnn and CIFAR ResNets by their own pipelines, "
+                   "others by their traced unit groups); a network that mixes channels "
+                   "otherwise is refused naming the node")
     g.add_argument("--int8", action="store_true",
                    help="also write OUT-int8.dyce: the package quantized to int8 "
                         "(docs/INT8.md), calibrated on train, its configurations "
@@ -109,7 +110,7 @@ def parser():
 # do not take: given with --widths, they are refused rather than ignored.
 NOT_WITH_WIDTHS = ("exits", "max_exits", "exit_types", "list_exits", "savers",
                    "saver_fractions", "distill", "batch_size", "lr", "weight_decay",
-                   "no_flip", "keep_stem", "report_limit", "check_samples")
+                   "no_flip", "report_limit", "check_samples")
 
 
 def parse(argv):

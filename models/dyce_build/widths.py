@@ -91,7 +91,7 @@ def _profile(opts, name, pipeline):
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
     if name == "traced":
         return dataclasses.replace(base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
-                                   **common)
+                                   finetune_epochs=opts.epochs, **common)
     if name in RESNET_DEPTHS:
         return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
                                    per_stream=RESNET_DEPTHS[name], **common)
@@ -117,6 +117,7 @@ def run(opts, model, data, build_ctx):
                         seed=opts.seed,
                         mean=opts.mean, std=opts.std, classes=opts.labels)
     key = {"data": os.path.realpath(opts.data), "backbone": name, "spec": opts.backbone,
+           "keep_stem": opts.keep_stem,
            "data_options":
            dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile)}
     work = os.path.join(opts.workdir, "reds-" + name)

@@ -28,7 +28,7 @@ from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
 from reds import context, finetune as rfinetune, pipeline as rpipeline
-from reds.context import save_json
+from reds.context import load_json, save_json
 from reds.exits import head_name
 from reds_resnet import engine as rengine
 
@@ -49,9 +49,9 @@ class Profile:
     pretrained: str = None          # --weights
     pretrain_epochs: int = 30
     importance_batches: int = 100
-    finetune_epochs: int = 8
-    finetune_lr: float = 0.02       # the plain REDS recipe (docs/REDS.md)
-    finetune_kd: float = 0.0
+    finetune_epochs: int = 15       # build.py: --epochs (as many as the backbone's training)
+    finetune_lr: float = 0.05       # the DS-CNN's shipped recipe: in-place distillation
+    finetune_kd: float = 1.0        # (docs/REDS.md, "Any traced network": kd 0 lost 13 pp at w25)
     kd_temperature: float = 1.0
     threads: int = 2
     eval_limit: int = None
@@ -94,11 +94,19 @@ def check(ctx, a, b, level_a, level_b, what):
         raise RuntimeError(f"{what} changed the network ({diff})")
 
 
+def _group_names(groups):
+    return [groups.spaces[s].name for s in groups.narrow]
+
+
 def importance_step(ctx, net):
+    """Σ|w ⊙ g| per narrow space, cached with the spaces' names (a cache of
+    other unit groups is recomputed)."""
     path = ctx.path("importance.npz")
+    names = _group_names(net.groups)
     if os.path.exists(path) and not ctx.force:
         with np.load(path) as z:
-            return [z[f"space{i}"] for i in range(len(z.files))]
+            if "names" in z.files and list(z["names"]) == names:
+                return [z[f"space{i}"] for i in range(len(names))]
     def run():
         from reds.importance import accumulated_gradients
         net.set_level(None)
@@ -107,13 +115,19 @@ def importance_step(ctx, net):
         ctx.log(f"importance: {used} batches, {len(imps)} unit groups")
         return imps
     imps = ctx.timed("importance", run)
-    np.savez(path, **{f"space{i}": v for i, v in enumerate(imps)})
+    np.savez(path, names=np.array(names), **{f"space{i}": v for i, v in enumerate(imps)})
     return imps
 
 
 def knapsack_step(ctx, groups, sorted_imps):
-    info = context.knapsack_info(ctx, lambda fractions: knapsack.solve(
-        groups, sorted_imps, fractions, ctx.log))
+    def solve(fractions):
+        _, info = knapsack.solve(groups, sorted_imps, fractions, ctx.log)
+        info[0]["groups"] = _group_names(groups)
+        return None, info
+    path = ctx.path("knapsack.json")
+    if os.path.exists(path) and load_json(ctx, "knapsack.json")[0].get("groups") != _group_names(groups):
+        os.remove(path)   # made for other unit groups
+    info = context.knapsack_info(ctx, solve)
     return [(context.level_name(e), tuple(e["widths"])) for e in context.by_width(info)]
 
 
@@ -139,11 +153,13 @@ def write_report(ctx, named_levels, groups, pre_acc, rec, engine=None):
     acc = records_file.accuracies(rec)
     full = groups.macs()
     lines = [f"# REDS widths on {ctx.data_dir}\n",
-             "| level | MACs | % of full | val % | test % | engine test % (n) | agreement |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| level | MACs | % of full | val % | test % | engine test % (n) | agreement "
+             "| engine ms / image |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, level in named_levels:
         head, e = head_name(name), (engine or {}).get(name)
-        etxt = f"{100 * e['accuracy']:.2f} ({e['n']}) | {e.get('agreement', '—')}" if e else "— | —"
+        etxt = (f"{100 * e['accuracy']:.2f} ({e['n']}) | {e.get('agreement', '—')} | "
+                f"{e['mean_ms']:.2f}" if e else "— | — | —")
         m = groups.macs(level)
         lines.append(f"| {name} | {m:,} | {100 * m / full:.2f} | {100 * acc['val'][head]:.2f} | "
                      f"{100 * acc['test'][head]:.2f} | {etxt} |")
