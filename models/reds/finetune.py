@@ -98,8 +98,9 @@ def fold_checked(net, data, fold, log):
         before = net.eval()(x)
         fold(net)
         diff = float((net(x) - before).abs().max())
-    log(f"finetune: BN folded, max abs logit change {diff:.3g}")
-    if not diff < 1e-4:
+        scale = max(1.0, float(before.abs().max()))   # float32 rounding grows with the logits
+    log(f"finetune: BN folded, max abs logit change {diff:.3g} (logits up to {scale:.3g})")
+    if not diff < 1e-4 * scale:
         raise RuntimeError(f"BN folding changed the network ({diff})")
 
 

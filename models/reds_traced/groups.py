@@ -41,10 +41,13 @@ _PER_CHANNEL_FUNCTIONS = {
     F.relu, F.relu6, F.hardswish, F.hardsigmoid, F.silu, F.gelu, F.leaky_relu, F.elu,
     F.mish, F.hardtanh, F.softplus, F.dropout, F.adaptive_avg_pool2d, F.adaptive_max_pool2d,
     F.avg_pool2d, F.max_pool2d, F.interpolate, torch.relu, torch.sigmoid, torch.tanh,
-    torch.flatten, torch.clamp, torch.mean, torch.sum, torch.amax, torch.squeeze}
+    torch.flatten, torch.clamp, torch.mean, torch.sum, torch.amax, torch.squeeze,
+    torch.abs, torch.exp, torch.sqrt, torch.rsqrt, torch.pow, operator.pow, operator.neg,
+    F.pad}
 _PER_CHANNEL_METHODS = {
     "relu", "relu_", "sigmoid", "sigmoid_", "tanh", "clamp", "clamp_", "flatten", "view",
-    "reshape", "squeeze", "mean", "sum", "amax", "contiguous", "clone", "float", "to"}
+    "reshape", "squeeze", "mean", "sum", "amax", "contiguous", "clone", "float", "to",
+    "pow", "abs", "exp", "sqrt", "rsqrt", "neg"}
 _BINARY = {operator.add, operator.iadd, operator.sub, operator.mul, operator.imul,
            operator.truediv, torch.add, torch.sub, torch.mul, torch.div}
 _BINARY_METHODS = {"add", "add_", "sub", "mul", "mul_", "div"}
@@ -216,8 +219,11 @@ class _Analysis:
             self.spaces[self.space(n)].channelwise.append((n.target, "norm"))
         elif isinstance(m, _PER_CHANNEL_MODULES) or type(m).__name__ == "StochasticDepth":
             self.per_channel(n, shape)
+        elif type(m).__module__.startswith("torch.nn"):
+            raise _Refused(f"is a {type(m).__name__}, which mixes or regroups channels")
         else:
-            raise _Refused(f"is a {type(m).__name__} module kept whole")
+            raise _Refused(f"is a {type(m).__name__} module torch.fx could not trace inside "
+                           "(so its channels cannot be followed)")
 
     def conv(self, n, m, x, shape):
         factor = m.kernel_size[0] * m.kernel_size[1] * shape[2] * shape[3]
@@ -255,10 +261,13 @@ class _Analysis:
         xs = self.shape(x)
         if n.target in _RESHAPES and tuple(xs) != tuple(shape) and (
                 math.prod(xs[2:]) != 1 or math.prod(shape[2:]) != 1):
-            raise _Refused(f"reshapes {tuple(xs)} -> {tuple(shape)}, mixing channels with "
-                           "positions (pool the map globally before flattening it)")
+            raise _Refused(f"reshapes {tuple(xs)} -> {tuple(shape)}: channels no longer "
+                           "a dim of their own (a linear layer needs the map pooled "
+                           "globally before the flatten)")
         if len(shape) < 2 or shape[1] != xs[1]:
             raise _Refused(f"changes the channel dim ({tuple(xs)} -> {tuple(shape)})")
+        if n.target is F.pad and len(n.args[1] if len(n.args) > 1 else n.kwargs["pad"]) > 4:
+            raise _Refused("pads the channel dim")
         if n.target in _REDUCTIONS:
             dims = _dims(n)
             if dims is None or any(d % len(xs) == 1 for d in dims):

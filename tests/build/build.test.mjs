@@ -539,7 +539,7 @@ print(len(loaded), adapted, fresh)
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
       ['a backbone returning two (1, K) outputs (which is the logits?)', ['--data', 'bad/good', '--backbone', 'B:logits_twice'], /returns 2 values, and not exactly one of them is \(1, 2\)/],
-      ['--widths for a network whose channels cannot narrow (a whole map flattened into a linear layer)', ['--data', 'bad/good', '--size', '28x28', '--backbone', 'B:view_cnn', '--widths', '50'], /--widths: node view \(view\) reshapes \(1, 20, 4, 4\) -> \(1, 320\), mixing channels with positions \(pool the map globally before flattening it\)/],
+      ['--widths for a network whose channels cannot narrow (a whole map flattened into a linear layer)', ['--data', 'bad/good', '--size', '28x28', '--backbone', 'B:view_cnn', '--widths', '50'], /--widths: node view \(view\) reshapes \(1, 20, 4, 4\) -> \(1, 320\): channels no longer a dim of their own \(a linear layer needs the map pooled globally before the flatten\)/],
       ['--widths for a network with a grouped convolution', ['--data', 'bad/good', '--backbone', 'torchvision:regnet_x_400mf', '--widths', '50'], /--widths: node trunk_output\.block1\.block1-0\.f\.b\.0 \(Conv2d\) is a grouped convolution \(2 groups\)/],
     ];
     for (const [what, args, pattern] of cases) {

@@ -116,7 +116,7 @@ def main():
     refused("torchvision:densenet121", "node features.denseblock1.denselayer1.cat (cat) is not a per-channel op")
     refused("torchvision:regnet_x_400mf", "is a grouped convolution (2 groups)")
     refused("torchvision:convnext_tiny", "(permute) is not a per-channel op")
-    refused("torchvision:vgg11", "reshapes (1, 512, 7, 7) -> (1, 25088), mixing channels with positions")
+    refused("torchvision:vgg11", "reshapes (1, 512, 7, 7) -> (1, 25088): channels no longer a dim of their own")
     refused(LayerScale(6, 3), "uses the parameter gamma directly in forward")
     print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, 5 refusals OK")
 
