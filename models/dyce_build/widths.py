@@ -18,8 +18,8 @@ images of any size and channel count, any class count):
   groups found from the graph (convolutions, depthwise, BatchNorm,
   residual adds, squeeze-and-excitation, pooling, linear classifiers:
   torchvision's ResNets, MobileNets, EfficientNets, MnasNet and networks
-  built like them), a greedy nested knapsack, the same fine-tuning; one
-  graph `head` per level, no exits or savers.
+  built like them), a greedy nested knapsack, the same fine-tuning, exits
+  at every level, the builder's savers, the saver x exits x width search.
 
 The first two are recognised by their layers (the same parameter names and
 shapes as those networks built for the data's channels and classes),
@@ -91,7 +91,9 @@ def _profile(opts, name, pipeline):
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
     if name == "traced":
         return dataclasses.replace(base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
-                                   finetune_epochs=opts.epochs, **common)
+                                   finetune_epochs=opts.epochs, saver_epochs=opts.saver_epochs,
+                                   exit_epochs=opts.exit_epochs, exit_aug_views=opts.aug_views,
+                                   search_lambda_step=opts.lambda_step, **common)
     if name in RESNET_DEPTHS:
         return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
                                    per_stream=RESNET_DEPTHS[name], **common)

@@ -79,6 +79,7 @@ class Term:
     inp: int
     factor: int
     depthwise: bool
+    node: str = ""   # the traced node calling it
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Groups:
     spaces: list     # [Space], indexed by space id
     narrow: list     # ids of the spaces a level may narrow, in graph order
     terms: list      # [Term] in graph order
+    node_space: dict = field(default_factory=dict)   # tensor node name -> space id
 
     def full(self):
         return tuple(self.spaces[s].channels for s in self.narrow)
@@ -97,18 +99,23 @@ class Groups:
         out.update(zip(self.narrow, level))
         return out
 
-    def macs(self, level=None):
-        w = self.widths_of(level)
-        return sum(w[t.out] * (1 if t.depthwise else w[t.inp]) * t.factor for t in self.terms)
+    def _terms(self, nodes):
+        return [t for t in self.terms if nodes is None or t.node in nodes]
 
-    def dense_widths(self, level):
+    def macs(self, level=None, nodes=None):
+        """MACs at a level (of the calls made by `nodes`, a set of node names)."""
+        w = self.widths_of(level)
+        return sum(w[t.out] * (1 if t.depthwise else w[t.inp]) * t.factor
+                   for t in self._terms(nodes))
+
+    def dense_widths(self, level, nodes=None):
         """Output width of every dense convolution / linear call, in graph order."""
         w = self.widths_of(level)
-        return [w[t.out] for t in self.terms if not t.depthwise]
+        return [w[t.out] for t in self._terms(nodes) if not t.depthwise]
 
-    def dense_signature(self):
+    def dense_signature(self, nodes=None):
         return [(self.spaces[t.out].channels, self.spaces[t.inp].channels)
-                for t in self.terms if not t.depthwise]
+                for t in self._terms(nodes) if not t.depthwise]
 
 
 class _Refused(Exception):
@@ -234,7 +241,7 @@ class _Analysis:
             self.space_of[n] = s
             self.note_module(n.target, s, s)
             self.spaces[s].channelwise.append((n.target, "depthwise"))
-            self.terms.append(Term(n.target, s, s, factor, True))
+            self.terms.append(Term(n.target, s, s, factor, True, n.name))
         else:
             raise _Refused(f"is a grouped convolution ({m.groups} groups)")
 
@@ -245,7 +252,7 @@ class _Analysis:
         out = self.note_module(n.target, out, inp)
         self.spaces[out].producers.append((n.target, "dense"))
         self.spaces[self.find(inp)].readers.append((n.target, "dense"))
-        self.terms.append(Term(n.target, out, inp, factor, False))
+        self.terms.append(Term(n.target, out, inp, factor, False, n.name))
 
     def note_module(self, target, out, inp):
         """A module called twice must see the same spaces both times."""
@@ -298,7 +305,7 @@ class _Analysis:
         index = {r: k for k, r in enumerate(order)}
         spaces = [self.spaces[r] for r in order]
         terms = [Term(t.module, index[self.find(t.out)], index[self.find(t.inp)],
-                      t.factor, t.depthwise) for t in self.terms]
+                      t.factor, t.depthwise, t.node) for t in self.terms]
         first = self.first
         for sp in spaces:   # graph order (a union appends one list to another)
             for attr in ("producers", "channelwise", "readers"):
@@ -306,7 +313,8 @@ class _Analysis:
         narrow = sorted((k for k, sp in enumerate(spaces)
                          if not sp.fixed and sp.producers and sp.channels > MIN_UNITS),
                         key=lambda k: first[spaces[k].producers[0][0]])
-        return Groups(spaces, narrow, terms)
+        node_space = {n.name: index[self.find(s)] for n, s in self.space_of.items()}
+        return Groups(spaces, narrow, terms, node_space)
 
 
 def _describe(gm, n):

@@ -2,18 +2,19 @@
 for a backbone without a pipeline of its own, each cached in the work dir.
 
 pretrain -> trace + unit groups -> importance -> reorder -> knapsack ->
-finetune -> records -> package -> verify. The recipe is the REDS
+finetune -> exits (and savers) -> records -> package -> verify -> search. The recipe is the REDS
 ResNet-20's (models/reds_resnet; docs/REDS.md): Σ|w ⊙ g| per unit over
 producers, per-channel layers and readers, channels sorted by importance
 (checked to leave the logits alone), nested widths per MAC budget (here a
 greedy knapsack: knapsack.py), BatchNorm folded, joint fine-tuning of
 every level with the REDS loss (reds.finetune.joint_fit on the masked
-forward of net.py), then one graph `head` with its width levels. No exits
-or savers: the package is the backbone at each level.
+forward of net.py), then exits at every level and savers (exits.py), the
+package with its width levels, the engine's check and the saver × exits ×
+width search, each configuration run by the engine on test.
 
 Cached in WORK: pretrain.pt, pretrain_accuracy.json, importance.npz,
-knapsack.json, finetuned.pt (+ ckpt/), levels.json, records.npz,
-engine.json, accuracy.md, build.log.
+knapsack.json, finetuned.pt (+ ckpt/), exits.pt, saver<i>.pt, levels.json,
+records.npz, engine.json, accuracy.md, build.log.
 """
 
 import copy
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dyce_build import backbones, positions, records_file
+from dyce_build import backbones, engine as bengine, positions, records_file
 from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
@@ -32,10 +33,10 @@ from reds.context import load_json, save_json
 from reds.exits import head_name
 from reds_resnet import engine as rengine
 
-from . import knapsack, net as tnet, package as tpackage
+from . import exits as texits, knapsack, net as tnet, package as tpackage
 
-STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune", "records",
-         "package", "verify")
+STEPS = ("pretrain", "importance", "reorder", "knapsack", "finetune", "exits", "records",
+         "package", "verify", "search")
 CHECK_IMAGES = 500
 SEED = 21
 # The engine's top-1 may differ from PyTorch's where two classes tie within
@@ -56,12 +57,17 @@ class Profile:
     threads: int = 2
     eval_limit: int = None
     widths: tuple = (75, 50, 25)
+    exit_epochs: int = 10
+    exit_aug_views: int = 1
+    saver_epochs: int = 15
+    search_lambda_step: float = 0.002
     smoke: bool = False
 
 
 FULL = Profile()
 SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=2, finetune_epochs=1,
-                eval_limit=200, smoke=True)
+                eval_limit=200, exit_epochs=1, exit_aug_views=0, saver_epochs=1,
+                search_lambda_step=0.01, smoke=True)
 
 
 def pretrain_step(ctx, model):
@@ -200,23 +206,77 @@ def run(ctx, until=STEPS[-1], model=None):
     if done("finetune"):
         return
     tuned = finetune_step(ctx, sorted_net, named_levels)
+    if done("exits"):
+        return
+    graphs = ctx.timed("exits", lambda: exits_step(ctx, tuned, named_levels))
     if done("records"):
         return
-    rec = ctx.timed("records", lambda: collect(ctx, tuned, named_levels, pre_acc))
+    rec = ctx.timed("records", lambda: collect(ctx, tuned, named_levels, pre_acc, graphs))
     if done("package"):
         return
     pkg = os.path.join(ctx.out, ctx.package)
     size, levels = ctx.timed("package", lambda: tpackage.build(
-        tuned, named_levels, ctx.data, ctx.path("onnx"), pkg))
+        tuned, named_levels, ctx.data, ctx.path("onnx"), pkg, *graphs[:3]))
     save_json(ctx, "levels.json", levels)
     ctx.log(f"package: wrote {pkg} ({size:,} bytes, {len(levels)} levels)")
     if done("verify"):
         return
     ctx.timed("verify", lambda: verify(ctx, pkg, tuned.groups, named_levels, pre_acc, rec))
+    if done("search") or graphs[0] is None:
+        return
+    ctx.timed("search", lambda: context.search_step(ctx, ctx.package, ctx.records))
+    ctx.timed("configurations", lambda: configurations_report(ctx, pkg))
 
 
-def collect(ctx, net, named_levels, pre_acc):
-    rec = tpackage.collect_records(net, named_levels, ctx.data)
+def configurations_report(ctx, pkg):
+    """Every searched configuration run by the engine on the test split,
+    appended to accuracy.md (OUT.report.md)."""
+    args = ["--config", "all", "--split", test_split(ctx.data_dir)]
+    if ctx.profile.eval_limit:
+        args += ["--limit", str(ctx.profile.eval_limit)]
+    lines = bengine.eval_lines(pkg, ctx.data_dir, *args,
+                               test_fraction=ctx.data_options.test_fraction)
+    rows = ["\nConfigurations (saver × exits × width, searched on val), run by the engine "
+            "on test:\n", "| configuration | level | test % (n) | mean MACs | % of the "
+            "backbone's | mean ms |", "|---|---|---:|---:|---:|---:|"]
+    for c in sorted(lines, key=lambda c: c["mean_macs"]):
+        rows.append(f"| {c['config']} | {c['level']} | {100 * c['accuracy']:.2f} ({c['n']}) | "
+                    f"{c['mean_macs']:,.0f} | {100 * c['mean_macs'] / c['backbone_macs']:.1f} | "
+                    f"{c['mean_ms']:.2f} |")
+    with open(ctx.path("accuracy.md"), "a") as f:
+        f.write("\n".join(rows) + "\n")
+    ctx.log("\n".join(rows))
+
+
+def exits_step(ctx, tuned, named_levels):
+    """(split, {exit: Exit}, {saver: module}, {level: views}), or Nones for a
+    network without exit positions; exits cached in WORK/exits.pt."""
+    sp = texits.split(tuned, ctx.data.input_shape)
+    if sp is None:
+        ctx.log("exits: the network has no exit position; the package is its head alone")
+        return None, None, None, None
+    ctx.log("exits after " + ", ".join(c.node for c in sp.chosen))
+    views = {lvl: texits.level_views(tuned, sp, ctx.data, level, ctx.profile.exit_aug_views)
+             for lvl, level in named_levels}
+    path = ctx.path("exits.pt")
+    level_exits = {}
+    for lvl, level in named_levels:
+        level_exits.update(texits.train_level_exits(
+            sp, views[lvl], ctx.data, lvl, level,
+            0 if os.path.exists(path) and not ctx.force else ctx.profile.exit_epochs, ctx.log))
+    if os.path.exists(path) and not ctx.force:
+        states = torch.load(path)
+        for n, ex in level_exits.items():
+            ex.load_state_dict(states[n])
+        ctx.log(f"exits: loaded {path}")
+    else:
+        torch.save({n: ex.state_dict() for n, ex in level_exits.items()}, path)
+    savers = texits.savers(ctx, ctx.data, sp.groups.macs(), ctx.profile.saver_epochs)
+    return sp, level_exits, savers, views
+
+
+def collect(ctx, net, named_levels, pre_acc, graphs):
+    rec = tpackage.collect_records(net, named_levels, ctx.data, *graphs)
     path = os.path.join(ctx.out, ctx.records)
     records_file.write(path, rec)
     records_file.save_npz(ctx.path("records.npz"), rec)

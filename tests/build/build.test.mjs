@@ -414,7 +414,7 @@ print(len(loaded), adapted, fresh)
     assert.match(fs.readFileSync(path.join(tmp, 'w/ds.report.md'), 'utf8'), /Int8 package \(ds-int8\.dyce\)/);
   });
 
-  test('--widths on any network torch.fx traces (models/reds_traced): torchvision:mobilenet_v3_small (squeeze-and-excitation, hard-swish) and a user\'s file (residual add over a depthwise conv, a biased conv before BatchNorm, SE, a two-layer classifier) — levels in the package at their MAC budgets, the engine and PyTorch agree at every level, --int8', () => {
+  test('--widths on any network torch.fx traces (models/reds_traced): torchvision:mobilenet_v3_small (squeeze-and-excitation, hard-swish) and a user\'s file (residual add over a depthwise conv, a biased conv before BatchNorm, SE, a two-layer classifier) — levels at their MAC budgets, exits at every level and savers, the engine and PyTorch agree at every level, the searched configurations, --int8', () => {
     const data = path.join(tmp, 'colour-traced');
     assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
     for (const [name, backbone, extra] of [['mv3', 'torchvision:mobilenet_v3_small', ['--int8']],
@@ -422,7 +422,12 @@ print(len(loaded), adapted, fresh)
       const out = path.join(tmp, `w/${name}.dyce`);
       mustBuild(['--data', data, '--backbone', backbone, '--widths', '75,50,25', ...extra, '--out', out]);
       const info = JSON.parse(run(DYCE, ['info', out, '--json']).out);
-      assert.deepEqual(info.graphs.map((g) => g.name), ['head']);
+      const names = info.graphs.map((g) => g.name);
+      // the builder's three savers, stages at the exit positions, two exits
+      // per position and level, the head
+      assert.deepEqual(names.slice(0, 4), ['saver0', 'saver1', 'saver2', 'stage1']);
+      assert.equal(names.at(-1), 'head');
+      for (const lvl of ['', '_w75', '_w50', '_w25']) assert.ok(names.includes(`exit1_a${lvl}`) && names.includes(`exit2_b${lvl}`), names.join());
       assert.deepEqual(info.levels.map((l) => l.name), ['w100', 'w75', 'w50', 'w25']);
       const full = info.levels[0].head_path_macs;
       // Greedy, one unit at a time: at or under each budget, within 5 points of it.
@@ -430,12 +435,17 @@ print(len(loaded), adapted, fresh)
         const f = l.head_path_macs / full;
         assert.ok(f <= [0.75, 0.5, 0.25][i] + 1e-9 && f > [0.75, 0.5, 0.25][i] - 0.05, `${name} ${JSON.stringify(l)}`);
       });
-      for (const level of ['w100', 'w75', 'w50', 'w25']) {
-        const e = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', 'head', '--level', level, '--json']).out);
+      // every level's head, and exits trained for a level (run at it), against PyTorch's records
+      for (const [graph, level] of [['head', 'w100'], ['head', 'w75'], ['head', 'w50'], ['head', 'w25'], ['exit1_b_w50', null], ['exit2_a_w25', null], ['saver1', null]]) {
+        const e = JSON.parse(run(DYCE, ['eval', out, '--data', data, '--graph', graph, ...(level ? ['--level', level] : []), '--json']).out);
         assert.equal(e.compared, e.n, JSON.stringify(e));
-        assert.ok(e.disagreements.every((d) => d.gap < 1e-3), `${name} ${level}: engine vs PyTorch ${JSON.stringify(e)}`);
+        assert.ok(e.disagreements.every((d) => d.gap < 1e-3), `${name} ${graph} ${level}: engine vs PyTorch ${JSON.stringify(e)}`);
       }
-      assert.match(fs.readFileSync(path.join(tmp, `w/${name}.report.md`), 'utf8'), /\| w25 \| [\d,]+ \| 2\d\.\d\d \|/);
+      const configs = run(DYCE, ['eval', out, '--data', data, '--config', 'all', '--json', '--limit', '8']).out.trim().split('\n');
+      assert.ok(configs.length >= 5, configs.join('\n'));   // searched ones + a backbone per level
+      const report = fs.readFileSync(path.join(tmp, `w/${name}.report.md`), 'utf8');
+      assert.match(report, /\| w25 \| [\d,]+ \| 2\d\.\d\d \|/);
+      assert.match(report, /\| backbone-w50 \| w50 \| [\d.]+ \(\d+\) \|/);
     }
     assert.ok(fs.statSync(path.join(tmp, 'w/mv3-int8.dyce')).size < 0.3 * fs.statSync(path.join(tmp, 'w/mv3.dyce')).size);
   });
