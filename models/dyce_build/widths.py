@@ -30,7 +30,6 @@ any training, naming the node. The REDS run caches its
 steps in --workdir like the rest of the build (a changed option reruns it).
 """
 
-import copy
 import dataclasses
 import os
 import shutil
@@ -62,17 +61,19 @@ def _narrowers(channels, classes):
 
 
 def narrower(opts, model, data):
-    """(name, pipeline) of the REDS pipeline that narrows `model` on `data`:
-    the DS-CNN's or the ResNet's own when it is one of those networks, else
-    the traced one (models/reds_traced), or a BuildError saying why none can."""
+    """(name, pipeline, its run's arguments) of the REDS pipeline that
+    narrows `model` on `data`: the DS-CNN's or the ResNet's own when it is
+    one of those networks, else the traced one (models/reds_traced: the
+    model, its trace and unit groups), or a BuildError saying why none can."""
     sig = _signature(model)
     for name, reference, pipeline in _narrowers(data.channels, len(data.classes)):
         if sig == _signature(reference):
-            return name, pipeline
+            return name, pipeline, {}
     from reds_traced import groups, pipeline as traced_pipeline
-    traced = positions.trace(copy.deepcopy(model), data.input_shape, open_ops=True)
-    groups.analyse(traced)   # refuses, naming the node, before any training
-    return "traced", traced_pipeline
+    traced = positions.trace(model, data.input_shape, open_ops=True)
+    # refuses, naming the node, before any training
+    return "traced", traced_pipeline, {"model": model, "traced": traced,
+                                       "groups": groups.analyse(traced)}
 
 
 def parse(text):
@@ -108,7 +109,7 @@ def run(opts, model, data, build_ctx):
     OUT.report.md (with --int8, OUT-int8.dyce's line added). Returns
     {"widths": …, "pipeline": name[, "int8": …]}."""
     log = build_ctx.log
-    name, pipeline = narrower(opts, model, data)
+    name, pipeline, arguments = narrower(opts, model, data)
     if dist.world() > 1:
         raise BuildError("--widths runs in one process (the REDS pipelines do not "
                          "shard their steps): run it without torchrun")
@@ -130,7 +131,7 @@ def run(opts, model, data, build_ctx):
     what = "its unit groups traced" if name == "traced" else f"REDS's {name}"
     log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} ({what}); running "
         f"models/{pipeline.__name__.split('.')[0]} in {work}")
-    pipeline.run(ctx, **({"model": model} if name == "traced" else {}))
+    pipeline.run(ctx, **arguments)
     ctx.done("options", key)
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 DYCE_CLI = os.path.join(ROOT, "build", "native", "dyce")
 
 
-def run_cli(args):
+def _run(args):
     r = subprocess.run([DYCE_CLI] + args, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"dyce {' '.join(args)} failed ({r.returncode}):"
@@ -32,7 +32,7 @@ def run_cli(args):
 
 def check_info(pkg, named_levels, log):
     """Per-level MACs of every graph as the engine computes them."""
-    info = json.loads(run_cli(["info", pkg, "--json"]))
+    info = json.loads(_run(["info", pkg, "--json"]))
     names = [g["name"] for g in info["graphs"]]
     if names != list(nets.GRAPHS):
         raise RuntimeError(f"engine graphs {names}")
@@ -70,7 +70,7 @@ def eval_levels(pkg, data_dir, named_levels, log, limit=None, split="test",
             args += ["--test-fraction", str(test_fraction)]
         if limit:
             args += ["--limit", str(limit)]
-        res = json.loads(run_cli(args))
+        res = json.loads(_run(args))
         out[name] = res
         log(f"engine eval: level {name} {split} n {res['n']} accuracy "
             f"{100 * res['accuracy']:.2f} %, mean MACs "

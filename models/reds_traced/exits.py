@@ -17,7 +17,6 @@ savers are the builder's family (dyce_build.nets.family: about 0.5, 2 and
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import fx, nn
 
@@ -54,7 +53,10 @@ class Split:
 
 def split(tuned, input_shape):
     """The fine-tuned network split at its exit positions, or None when it
-    has none (a network without blocks: the package is its head alone)."""
+    has none (a network without blocks: the package is its head alone).
+    The positions are those of the fine-tuned graph's own trace, whose
+    block ends are not all the user module's (MobileNetV3-Small's last
+    position: add_5 here, features.12.2 there); packages keep them."""
     tuned.set_level(None)
     traced = positions.trace(tuned.net, input_shape, open_ops=True)
     g = analyse(traced)
@@ -121,5 +123,3 @@ def savers(ctx, data, backbone_macs, epochs):
     return out
 
 
-def logits(module, feats):
-    return bexits.mlp_logits(module.mlp, np.ascontiguousarray(feats))

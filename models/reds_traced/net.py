@@ -18,8 +18,6 @@ from torch import nn
 
 from reds import finetune as rfinetune
 
-from .groups import analyse
-
 
 class Narrowed(nn.Module):
     """A traced network (torch.fx GraphModule) whose width level can be set:
@@ -77,11 +75,6 @@ def copy_net(net):
     for m in gm.modules():
         m._forward_pre_hooks.clear()
     return Narrowed(gm, net.groups)
-
-
-def make(traced):
-    """Narrowed over a dyce_build.positions.Traced network (open_ops)."""
-    return Narrowed(traced.module, analyse(traced))
 
 
 def _members(net, space):

@@ -22,13 +22,12 @@ import numpy as np
 
 import convert  # models/convert.py
 import dyce_format
-from dyce_build import exits as bexits, package as bpackage, records_file
+from dyce_build import engine as bengine, exits as bexits, package as bpackage, records_file
 from dyce_build.errors import BuildError
 from dyce_build.fit import predict
 from dyce_build.nets import count_macs
 from reds import finetune as rfinetune
 from reds.exits import head_name
-from reds_resnet import engine as rengine
 
 from . import exits as texits, net as tnet
 
@@ -110,7 +109,7 @@ def _entries(net, named_levels, data, sp, level_exits, savers, views):
                 p = bexits.position(name)
                 out.append((name, texits.exit_macs(ex, widths[p - 1]),
                             lambda split, ex=ex, p=p, lvl=lvl:
-                            texits.logits(ex, views[lvl][split.name][0][p - 1])))
+                            bexits.mlp_logits(ex.mlp, views[lvl][split.name][0][p - 1])))
         out.append((head_name(lvl), sp.groups.macs(level, sp.nodes[GRAPH]),
                     lambda split, lvl=lvl: views[lvl][split.name][1]))
     return out
@@ -137,7 +136,7 @@ def collect_records(net, named_levels, data, sp=None, level_exits=None, savers=N
 
 def engine_info(pkg, groups, named_levels, log):
     """Per-level MACs by `dyce info`, checked against groups.macs."""
-    info = json.loads(rengine.run_cli(["info", pkg, "--json"]))
+    info = json.loads(bengine.cli("info", pkg, "--json"))
     got = [lv["name"] for lv in info["levels"]]
     if got != [n for n, _ in named_levels]:
         raise BuildError(f"internal: engine levels {got}")

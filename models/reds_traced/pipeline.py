@@ -17,20 +17,20 @@ knapsack.json, finetuned.pt (+ ckpt/), exits.pt, saver<i>.pt, levels.json,
 records.npz, engine.json, accuracy.md, build.log.
 """
 
-import copy
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from dyce_build import backbones, engine as bengine, positions, records_file
+from dyce_build import backbones, engine as bengine, records_file
 from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
 from reds import context, finetune as rfinetune, pipeline as rpipeline
 from reds.context import load_json, save_json
 from reds.exits import head_name
+from reds.importance import accumulated_gradients
 from reds_resnet import engine as rengine
 
 from . import exits as texits, knapsack, net as tnet, package as tpackage
@@ -71,10 +71,11 @@ SMOKE = Profile(limit=300, pretrain_epochs=1, importance_batches=2, finetune_epo
 
 
 def pretrain_step(ctx, model):
-    """The backbone: --weights, else trained with the builder's recipe."""
+    """The backbone, in place (its trace shares its layers): --weights, else
+    trained with the builder's recipe."""
     def build():
         torch.manual_seed(SEED)   # dropout and anything else drawing from torch's RNG
-        return copy.deepcopy(model)
+        return model
     if ctx.profile.pretrained:
         net = build()
         backbones.load_weights(net, ctx.profile.pretrained)
@@ -114,7 +115,6 @@ def importance_step(ctx, net):
             if "names" in z.files and list(z["names"]) == names:
                 return [z[f"space{i}"] for i in range(len(names))]
     def run():
-        from reds.importance import accumulated_gradients
         net.set_level(None)
         used = accumulated_gradients(net, ctx.data, ctx.profile.importance_batches)
         imps = tnet.importance(net)
@@ -183,13 +183,13 @@ def write_report(ctx, named_levels, groups, pre_acc, rec, engine=None):
     ctx.log(f"accuracy.md:\n{text}")
 
 
-def run(ctx, until=STEPS[-1], model=None):
+def run(ctx, until=STEPS[-1], model=None, traced=None, groups=None):
     """The steps up to `until` for `model` (the user's backbone, untrained
-    or not: --weights in the profile loads its weights)."""
+    or not: --weights in the profile loads its weights), `traced` its
+    dyce_build.positions trace (open_ops) and `groups` its unit groups."""
     done = rpipeline.start(ctx, STEPS, until, lambda *a: None)
-    net, pre_acc = pretrain_step(ctx, model)
-    traced = positions.trace(copy.deepcopy(net), ctx.data.input_shape, open_ops=True)
-    full = tnet.make(traced)
+    _, pre_acc = pretrain_step(ctx, model)
+    full = tnet.Narrowed(traced.module, groups)
     ctx.log(f"unit groups: {len(full.groups.narrow)} of {len(full.groups.spaces)} channel "
             f"spaces can narrow; {full.groups.macs():,} MACs")
     if done("importance"):

@@ -67,7 +67,7 @@ def check_knapsack(g):
 
 def check_reorder_keeps_function():
     t = traced("torchvision:mobilenet_v3_small")
-    net = tnet.make(t)
+    net = tnet.Narrowed(t.module, groups.analyse(t))
     rng = np.random.default_rng(1)
     perms = [rng.permutation(net.groups.spaces[s].channels) for s in net.groups.narrow]
     moved = tnet.permute(tnet.copy_net(net), perms)

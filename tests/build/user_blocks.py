@@ -438,37 +438,13 @@ class Circ(nn.Module):
         return self.fc(self.conv(x).mean((2, 3)))
 
 
-def mobilevit(n, c):
-    return TimmMobileViT(n, c)
-
-
-def coord_nonlocal(n, c):
-    return CANL(n, c)
-
-
-def resnest(n, c):
-    return ResNeStish(n, c)
-
-
-def sknet(n, c):
-    return SKNet(n, c)
-
-
-def statistics(n, c):
-    return Misc(n, c)
-
-
-def convnext_v2(n, c):
-    return Mix2(n, c)
-
-
-def levit(n, c):
-    return LeViTish(n, c)
-
-
-def coordconv(n, c):
-    return CoordConvNet(n, c)
-
-
-def circular(n, c):
-    return Circ(n, c)
+# FILE.py:NAME takes any callable NAME(num_classes, in_channels): the classes.
+mobilevit = TimmMobileViT
+coord_nonlocal = CANL
+resnest = ResNeStish
+sknet = SKNet
+statistics = Misc
+convnext_v2 = Mix2
+levit = LeViTish
+coordconv = CoordConvNet
+circular = Circ
