@@ -33,10 +33,11 @@ dyce_status dyce__pool_create(uint32_t threads, dyce__pool **out,
                               dyce_error *err);
 void dyce__pool_free(dyce__pool *pool); /* NULL is allowed */
 
-/* count <= DYCE__POOL_MAX_TASKS. At most `threads` tasks run at once (a
+/* count <= DYCE__POOL_MAX_TASKS (the WebAssembly pool claims parts by a
+ * bit each in a 32-bit mask). At most `threads` tasks run at once (a
  * task may hold one of `threads` workspaces). Never called by two threads
  * at once on one pool (a session is used by one thread at a time). */
-#define DYCE__POOL_MAX_TASKS 65535u
+#define DYCE__POOL_MAX_TASKS 32u
 void dyce__pool_run(dyce__pool *pool, size_t count, dyce__pool_task task,
                     void *ctx);
 

@@ -50,8 +50,10 @@ size_t dyce__session_plan_parts(dyce_session *s, int splits,
   uint32_t parts = 1;
   int large = n->macs ? n->macs >= MIN_SPLIT_MACS
                       : dyce__shape_elems(g->tensors[n->out]) >= MIN_SPLIT_ELEMENTS;
+  uint32_t most = s->threads * PARTS_PER_THREAD;
+  if (most > DYCE__POOL_MAX_TASKS) most = DYCE__POOL_MAX_TASKS;
   if (splits && n->def->split && large)
-    parts = n->def->split(n, g->tensors, s->kernels, s->threads * PARTS_PER_THREAD, &part);
+    parts = n->def->split(n, g->tensors, s->kernels, most, &part);
   if (parts < 2 || parts > DYCE__POOL_MAX_TASKS) {
     s->node_parts[at] = 1;
     s->node_part_bytes[at] = 0;

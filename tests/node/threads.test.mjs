@@ -56,6 +56,30 @@ for (const file of packages) {
   });
 }
 
+// Each thread first takes its own range of a node's parts, then steals
+// (src/core/pool_wasm.c): with five threads, ten parts split 2+2+2+2+2
+// and a 7-row layer's few bands leave some threads no range at all.
+test('five threads, own ranges and stealing: the bits of one thread', async () => {
+  const five = await createEngine({ threads: 5 });
+  try {
+    assert.equal(five.maxThreads, 5, String(five.threadsReason));
+    for (const file of [modelFiles('efficientnet_b0').dyce, path.join(root, 'models/fashion-mnist.dyce')]) {
+      const model = five.loadModel(fs.readFileSync(file));
+      try {
+        model.setSplitMinMacs(0);
+        const x = new Float32Array(model.inputCount).map((_, i) => Math.cos(i * 0.11) * 2);
+        const one = allOutputs(model, x, 1), many = allOutputs(model, x, 5);
+        assert.ok(model.splitNodes > 0, 'no node split');
+        one.forEach((want, g) => assert.deepEqual(many[g], want, `${path.basename(file)} graph ${model.graphs[g].name}`));
+      } finally {
+        model.free();
+      }
+    }
+  } finally {
+    five.dispose();
+  }
+});
+
 test('a small model splits nothing unless asked to; a large one splits under the default floor', async () => {
   const small = path.join(root, 'models/fashion-mnist.dyce'); // 31 M MACs at most
   const large = modelFiles('resnet18').dyce; // 1.8 G
