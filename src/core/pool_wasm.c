@@ -22,7 +22,7 @@
  * thread mostly works on rows it wrote in the previous layer, still in
  * its own core's cache. (With parts claimed in any order, MobileNetV2's
  * depthwise layers were no faster on two threads than on one here: their
- * parts took 1.5x the one-thread time in sum; dealt out by ranges, 0.9x.)
+ * parts took 1.5x the one-thread time in sum; dealt out by ranges, 1.2x.)
  *
  * The caller (thread 0) claims parts too, so a job finishes even when no
  * worker has woken yet (or the host started none); it then waits until
