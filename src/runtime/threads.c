@@ -24,11 +24,15 @@
 #include "plan.h"
 #include "session_state.h"
 
-/* 500k multiply-adds take ~15-25 us on one thread at this engine's
- * speeds, several times a hand-over; the Fashion-MNIST savers' layers are
- * all below it. Ops without MACs (add, mul, activations: memory-bound)
- * split from 64k output elements (256 KiB), ~15 us to stream. */
-#define MIN_SPLIT_MACS 500000u
+/* 200k multiply-adds take ~6-10 us on one thread at this engine's
+ * speeds, a few hand-overs. From 500k down to 200k, MobileNetV2's and
+ * EfficientNet-B0's late depthwise layers (7x7 and 14x14 maps, 250-430k)
+ * split too: in Chromium their two-thread speedups went from 1.49-1.53
+ * and 1.45-1.48 to 1.55-1.76 and 1.47-1.74 (docs/PERFORMANCE.md). The
+ * Fashion-MNIST savers' layers are all below it. Ops without MACs (add,
+ * mul, activations: memory-bound) split from 64k output elements
+ * (256 KiB), ~15 us to stream. */
+#define MIN_SPLIT_MACS 200000u
 #define MIN_SPLIT_ELEMENTS 65536u
 #define PARTS_PER_THREAD 2u
 
