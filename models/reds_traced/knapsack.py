@@ -88,15 +88,16 @@ def solve(groups, imps, fractions, log):
             # The last step takes, of the drops that reach the budget alone,
             # the least important (not the cheapest per MAC, which may
             # overshoot the budget by a large one).
-            last = [(lost, s) for s, saved, lost in options if macs - saved <= budget]
-            best = min(last)[1] if last else min(
-                options, key=lambda o: o[2] / o[1], default=(None,))[0]
+            last = [o for o in options if macs - o[1] <= budget]
+            best = min(last, key=lambda o: (o[2], o[0])) if last else min(
+                options, key=lambda o: o[2] / o[1], default=None)
             if best is None:
                 raise BuildError(f"--widths: {100 * fraction:.0f} % of the MACs is below what "
                                  f"{MIN_UNITS} channels per group leave "
                                  f"({100 * macs / full:.1f} %)")
-            macs -= drop(best)[0]
-            w[best] -= step[best]
+            s, saved, _ = best
+            macs -= saved
+            w[s] -= step[s]
         level = tuple(w[s] for s in groups.narrow)
         if groups.macs(level) != macs:
             raise RuntimeError("knapsack: MAC bookkeeping differs from the formula")
