@@ -9,6 +9,8 @@ DistributedDataParallel with each epoch's seeded permutation sharded by
 rank (what DistributedSampler does).
 """
 
+import contextlib
+import datetime
 import os
 
 import numpy as np
@@ -20,7 +22,10 @@ def init():
     """Join the process group when started by torchrun."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not td.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
-        td.init_process_group(backend)
+        # The other ranks wait in a barrier while rank 0 alone packages,
+        # checks in the engine and searches (tens of minutes on a large
+        # test split); the default 30 minutes would end a healthy run.
+        td.init_process_group(backend, timeout=datetime.timedelta(hours=12))
 
 
 def active():
@@ -73,6 +78,42 @@ def wrap(model):
     if not active():
         return model
     return torch.nn.parallel.DistributedDataParallel(model)
+
+
+def no_sync(model):
+    """DistributedDataParallel's no_sync() for a wrapped model (gradients
+    accumulate locally until a backward outside it), else nothing."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        return model.no_sync()
+    return contextlib.nullcontext()
+
+
+def sum_gradients(module):
+    """Every rank's .grad summed into every rank's: after a backward over
+    this rank's share of the samples, the gradients one process gets over
+    all of them (for gradients that are sums over samples)."""
+    if not active():
+        return
+    for p in module.parameters():
+        if p.grad is not None:
+            td.all_reduce(p.grad)
+
+
+def check_same(value, what):
+    """Raises when the ranks do not all hold `value` (e.g. a digest of the
+    weights each trained): a loop that forgot to synchronise them."""
+    if not active():
+        return
+    values = [None] * world()
+    td.all_gather_object(values, value)
+    if any(v != values[0] for v in values):
+        raise RuntimeError(f"internal: the ranks' {what} differ after training")
+
+
+def exists(path):
+    """Rank 0's answer, on every rank: whether `path` exists (a rank that
+    looked itself while rank 0 wrote the file could see it half-written)."""
+    return broadcast(os.path.exists(path) if is_main() else None)
 
 
 def finish():

@@ -21,6 +21,10 @@ images of any size and channel count, any class count):
   built like them), a greedy nested knapsack, the same fine-tuning, exits
   at every level, the builder's savers, the saver x exits x width search.
 
+Under torchrun every rank runs the pipeline's steps up to the records (the
+trainings with DistributedDataParallel, the predictions sharded), rank 0
+alone the package, the engine's check and the search.
+
 The first two are recognised by their layers (the same parameter names and
 shapes as those networks built for the data's channels and classes),
 whatever file it comes from. A network with an op that mixes channels in
@@ -37,7 +41,6 @@ import shutil
 from . import dist, int8, positions
 from .backbones import file_backbone
 from .data import Options as DataOptions
-from .errors import BuildError
 
 RESNET_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet56": 9}   # blocks per stream
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -110,9 +113,6 @@ def run(opts, model, data, build_ctx):
     {"widths": …, "pipeline": name[, "int8": …]}."""
     log = build_ctx.log
     name, pipeline, arguments = narrower(opts, model, data)
-    if dist.world() > 1:
-        raise BuildError("--widths runs in one process (the REDS pipelines do not "
-                         "shard their steps): run it without torchrun")
     from reds.context import Context
     profile = _profile(opts, name, pipeline)
     dopts = DataOptions(size=opts.size, channels=opts.channels,
@@ -131,8 +131,11 @@ def run(opts, model, data, build_ctx):
     what = "its unit groups traced" if name == "traced" else f"REDS's {name}"
     log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} ({what}); running "
         f"models/{pipeline.__name__.split('.')[0]} in {work}")
-    pipeline.run(ctx, **arguments)
+    pipeline.run(ctx, **arguments)   # under torchrun rank 0 alone from the package on
     ctx.done("options", key)
+    if not dist.is_main():
+        dist.finish()
+        return None
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")
     log(f"report: {stem}.report.md")
@@ -140,6 +143,7 @@ def run(opts, model, data, build_ctx):
     if opts.int8:
         rep["int8"] = build_ctx.timed("int8", lambda: int8.build(build_ctx, opts))
         _report_int8(opts.out, rep["int8"])
+    dist.finish()
     return rep
 
 

@@ -3,6 +3,10 @@ top of the builder's core (models/dyce_build): the run context, cached
 modules, the data, the modules they borrow from the Fashion-MNIST build,
 and the engine's search.
 
+Under torchrun every rank runs every step (the trainings and predictions
+sharded by dyce_build.fit and dyce_build.features); rank 0 alone writes
+the work folder, and decides from it what is cached (dist.exists).
+
 The context is the builder's (work folder, WORK/build.log, timings) plus
 the profile, the output folder and the data. A step's module is cached as
 WORK/<name>.pt and loaded unless --force (the REDS steps depend on each
@@ -20,8 +24,9 @@ from types import SimpleNamespace
 import torch
 
 import train_fmnist  # models/train_fmnist.py: the Fashion-MNIST build
-from dyce_build import backbones, engine
+from dyce_build import backbones, dist, engine
 from dyce_build.data import Options, load
+from dyce_build.features import state_digest
 from dyce_build.fit import TrainConfig, fit
 from dyce_build.pipeline import Context as BuildContext
 
@@ -59,12 +64,15 @@ def cached_module(ctx, name, build, train):
     """Load WORK/<name>.pt into build() if present, else train it and save."""
     path = ctx.path(f"{name}.pt")
     module = build()
-    if os.path.exists(path) and not ctx.force:
+    if dist.exists(path) and not ctx.force:
         module.load_state_dict(torch.load(path))
         ctx.log(f"{name}: loaded {path}")
         return module.eval()
     module = ctx.timed(f"train {name}", lambda: train(module))
-    torch.save(module.state_dict(), path)
+    dist.check_same(state_digest(module), f"{name} weights")
+    if dist.is_main():
+        torch.save(module.state_dict(), path)
+    dist.barrier()
     return module.eval()
 
 
@@ -73,8 +81,9 @@ def trained(ctx, name, build, epochs, seed):
     epoch checkpoint, except under --force)."""
     def train(module):
         ckpt = ctx.path("ckpt", name)
-        if ctx.force:
+        if ctx.force and dist.is_main():
             shutil.rmtree(ckpt, ignore_errors=True)
+        dist.barrier()
         return fit(module, ctx.data, TrainConfig(epochs=epochs, seed=seed),
                    ckpt, ctx.log, name)
     return cached_module(ctx, name, build, train)
@@ -114,7 +123,7 @@ def knapsack_info(ctx, solve):
     the full network's MACs) as `solve(fractions)` finds them, cached
     while the widths stay the same."""
     fractions = sorted(w / 100 for w in ctx.profile.widths)
-    if os.path.exists(ctx.path("knapsack.json")) and not ctx.force:
+    if dist.exists(ctx.path("knapsack.json")) and not ctx.force:
         info = load_json(ctx, "knapsack.json")
         if sorted(e["fraction"] for e in info)[:-1] == fractions:
             return info
@@ -144,8 +153,12 @@ def search_step(ctx, package, records):
 
 
 def save_json(ctx, name, obj):
-    with open(ctx.path(name), "w") as f:
-        json.dump(obj, f, indent=1)
+    """WORK/<name>, written by rank 0 (every rank has `obj`, so none reads
+    it back in the same run; a whole file replaces the old one)."""
+    if dist.is_main():
+        with open(ctx.path(name) + ".tmp", "w") as f:
+            json.dump(obj, f, indent=1)
+        os.replace(ctx.path(name) + ".tmp", ctx.path(name))
 
 
 def load_json(ctx, name):

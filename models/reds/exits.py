@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dyce_build import exits as bexits
+from dyce_build import dist, exits as bexits
 from dyce_build.features import AUG_SEED, state_digest
 from dyce_build.fit import eval_batches
 from dyce_build.nets import Exit, count_macs
@@ -82,6 +82,8 @@ def cached_level_features(net, data, named_levels, aug_views, path, log):
     """{level name: views}, cached in `path` for this network's digest."""
     digest = state_digest(net)
     try:
+        if not dist.exists(path):
+            raise FileNotFoundError(path)
         with np.load(path) as z:
             if str(z["digest"]) == digest:
                 out = {}
@@ -99,9 +101,11 @@ def cached_level_features(net, data, named_levels, aug_views, path, log):
     for name, units in named_levels:
         out[name] = feature_views(net, data, units, aug_views)
         log(f"features: level {name} done")
-    np.savez(path, digest=np.array(digest),
-             **{f"{lvl}:{v}:{k}": a for lvl, views in out.items()
-                for v, arrs in views.items() for k, a in enumerate(arrs)})
+    if dist.is_main():
+        np.savez(path, digest=np.array(digest),
+                 **{f"{lvl}:{v}:{k}": a for lvl, views in out.items()
+                    for v, arrs in views.items() for k, a in enumerate(arrs)})
+    dist.barrier()
     return out
 
 

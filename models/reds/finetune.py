@@ -50,14 +50,17 @@ epochs, the variant with the best mean val accuracy, reaches 91.68 /
 over 8 epochs; it is the shipped recipe (pipeline.Profile).
 """
 
+import contextlib
 import math
 import os
 import shutil
 import time
 
+import numpy as np
 import torch
 from torch import nn
 
+from dyce_build import dist
 from dyce_build.fit import accuracy, eval_batches, train_batches
 
 from . import nets
@@ -124,14 +127,27 @@ def dscnn_forward(net, x, widths):
     return net(x, widths)
 
 
+class AtLevel(nn.Module):
+    """forward(net, x, level) as a module, for DistributedDataParallel."""
+
+    def __init__(self, net, forward):
+        super().__init__()
+        self.net, self.fn = net, forward
+
+    def forward(self, x, level):
+        return self.fn(self.net, x, level)
+
+
 def predict(net, data, split, widths, batch_size=500, forward=dscnn_forward):
     """Logits of one level's subnetwork (its widths, as `forward` takes
-    them) on a split (eval mode)."""
+    them) on a split (eval mode), sharded over ranks and gathered."""
     net.eval()
+    start, stop = dist.shard(len(split.labels))
     with torch.no_grad():
         out = [forward(net, x, widths)
-               for x in eval_batches(data, split, batch_size)]
-    return torch.cat(out).numpy()
+               for x in eval_batches(data, split, batch_size, start, stop)]
+    return dist.gather_rows(torch.cat(out).numpy() if out else
+                            np.zeros((0, len(data.classes)), np.float32))
 
 
 def level_accuracies(net, data, levels, splits, forward=dscnn_forward):
@@ -168,8 +184,9 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
     accumulated, one step. Checkpoint per epoch (resumes exactly); val and
     test accuracy per level logged after each epoch. on_batch(step, steps,
     seconds, batch size, mean loss so far) is called after each step."""
-    if force:
+    if force and dist.is_main():
         shutil.rmtree(ckpt_dir, ignore_errors=True)
+    dist.barrier()
     os.makedirs(ckpt_dir, exist_ok=True)
     steps = -(-len(data.train.labels) // BATCH)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9,
@@ -180,7 +197,7 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
         div_factor=10.0, final_div_factor=100.0)
     path = os.path.join(ckpt_dir, "last.pt")
     first = 0
-    if os.path.exists(path):
+    if dist.exists(path):
         state = torch.load(path)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
@@ -188,6 +205,10 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
         first = state["epoch"] + 1
         log(f"finetune: resumed after epoch {first}")
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    # Under torchrun each rank takes its share of every batch
+    # (train_batches) and DistributedDataParallel averages the gradients in
+    # the last level's backward (the levels before accumulate locally).
+    ddp = dist.wrap(AtLevel(net, forward))
     for epoch in range(first, epochs):
         start = time.time()
         freeze_bn_stats(net)
@@ -198,17 +219,18 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
             opt.zero_grad(set_to_none=True)
             teacher = None
             for i, (w, level) in enumerate(zip(weights, levels)):
-                out = forward(net, x, level)
-                if i == 0 or not kd:
-                    loss = loss_fn(out, y)
-                else:
-                    loss = kd * kd_loss(out, teacher, temperature)
-                    if kd < 1:
-                        loss = loss + (1 - kd) * loss_fn(out, y)
-                if i == 0 and kd:
-                    teacher = out.detach()
-                loss = w * loss
-                loss.backward()
+                with (dist.no_sync(ddp) if i < len(levels) - 1 else contextlib.nullcontext()):
+                    out = ddp(x, level)
+                    if i == 0 or not kd:
+                        loss = loss_fn(out, y)
+                    else:
+                        loss = kd * kd_loss(out, teacher, temperature)
+                        if kd < 1:
+                            loss = loss + (1 - kd) * loss_fn(out, y)
+                    if i == 0 and kd:
+                        teacher = out.detach()
+                    loss = w * loss
+                    loss.backward()
                 total += loss.item() * len(y)
             seen += len(y)
             if not math.isfinite(total):
@@ -219,10 +241,12 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
             sched.step()
             if on_batch:
                 on_batch(step, steps, time.time() - t0, len(y), total / seen)
-        tmp = path + ".tmp"
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
-                    "sched": sched.state_dict(), "epoch": epoch}, tmp)
-        os.replace(tmp, path)
+        if dist.is_main():
+            tmp = path + ".tmp"
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
+                        "sched": sched.state_dict(), "epoch": epoch}, tmp)
+            os.replace(tmp, path)
+        dist.barrier()
         acc = level_accuracies(net, data, levels, [data.val, data.test],
                                forward)
         log(f"finetune epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "

@@ -23,6 +23,7 @@ layer's units).
 import numpy as np
 from torch import nn
 
+from dyce_build import dist
 from dyce_build.fit import train_batches
 
 SEED = 31
@@ -35,11 +36,12 @@ def accumulated_gradients(net, data, batches, batch_size=128):
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     it = train_batches(data, data.train, batch_size, SEED)
     used = 0
-    for x, y in it:
+    for x, y in it:   # this rank's share of each batch (train_batches)
         loss_fn(net(x), y).backward()
         used += 1
         if used == batches:
             break
+    dist.sum_gradients(net)
     return used
 
 

@@ -5,7 +5,9 @@ pretrain -> importance -> reorder -> knapsack -> finetune -> exits -> savers
 saver x exits x width configuration search of the engine's CLI, written
 into the package (reds.context.search_step). Results are cached in WORK
 (loaded unless --force); trainings resume from their per-epoch
-checkpoints. The log is WORK/build.log (reds.context).
+checkpoints. The log is WORK/build.log (reds.context). Under torchrun every
+rank runs the steps up to the records (reds.context), rank 0 alone the
+package and the search.
 """
 
 import os
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 import train_fmnist  # models/train_fmnist.py: the savers' recipe
-from dyce_build import records_file
+from dyce_build import dist, records_file
 from dyce_build.fit import accuracy, predict
 
 from . import context
@@ -71,11 +73,12 @@ def pretrain_step(ctx):
     """Train (or load) the full-width network; log its accuracy."""
     net = pretrain.step(ctx)
     path = ctx.path("pretrain_accuracy.json")
-    if not os.path.exists(path) or ctx.force:
+    if not dist.exists(path) or ctx.force:
         acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
                for s in (ctx.data.val, ctx.data.test)}
         save_json(ctx, "pretrain_accuracy.json", acc)
-    acc = load_json(ctx, "pretrain_accuracy.json")
+    else:
+        acc = load_json(ctx, "pretrain_accuracy.json")
     ctx.log(f"pretrained: val {acc['val']:.4f} test {acc['test']:.4f}")
     return net, acc
 
@@ -84,11 +87,13 @@ def importance_step(ctx, net, module=rimportance):
     """Σ|w ⊙ g| per unit (cached in WORK/importance.npz); `module` computes,
     saves and loads them (reds.importance, or models/reds_resnet's)."""
     path = ctx.path("importance.npz")
-    if os.path.exists(path) and not ctx.force:
+    if dist.exists(path) and not ctx.force:
         return module.load(path)
     imps = ctx.timed("importance", lambda: module.compute(
         net, ctx.data, ctx.profile.importance_batches, ctx.log))
-    module.save(path, imps)
+    if dist.is_main():
+        module.save(path, imps)
+    dist.barrier()
     return imps
 
 
@@ -152,7 +157,7 @@ def exits_step(ctx, net, named_levels):
         net, ctx.data, named_levels, ctx.profile.exit_aug_views,
         ctx.path("features.npz"), ctx.log)
     path = ctx.path("exits.pt")
-    if os.path.exists(path) and not ctx.force:
+    if dist.exists(path) and not ctx.force:
         states = torch.load(path)
         level_exits = {}
         for lvl, units in named_levels:
@@ -174,7 +179,9 @@ def exits_step(ctx, net, named_levels):
                 ctx.profile.exit_epochs, ctx.log))
         return out
     level_exits = ctx.timed("train exits", train)
-    torch.save({n: e.state_dict() for n, e in level_exits.items()}, path)
+    if dist.is_main():
+        torch.save({n: e.state_dict() for n, e in level_exits.items()}, path)
+    dist.barrier()
     return features, level_exits
 
 
@@ -192,6 +199,8 @@ def records_step(ctx, net, savers, named_levels, level_exits, features,
                  macs, pre_acc):
     rec = rrecords.collect(net, savers, named_levels, level_exits, ctx.data,
                            features)
+    if not dist.is_main():
+        return
     path = os.path.join(ctx.out, ctx.records)
     records_file.write(path, rec)
     records_file.save_npz(ctx.path("records.npz"), rec)
@@ -281,7 +290,7 @@ def run(ctx, until=STEPS[-1]):
     ctx.timed("records", lambda: records_step(
         ctx, net, savers, named_levels, level_exits, features, macs,
         pre_acc))
-    if done("package"):
+    if done("package") or not dist.is_main():   # the engine's steps: rank 0
         return
     ctx.timed("package", lambda: package_step(
         ctx, net, savers, named_levels, level_exits, levels))

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 
 import train_fmnist  # models/train_fmnist.py: the backbone's recipe
-from dyce_build import records_file
+from dyce_build import dist, records_file
 from dyce_build.data import test_split
 from dyce_build.features import state_digest
 from dyce_build.fit import accuracy, predict
@@ -92,7 +92,7 @@ def backbone_step(ctx):
     digest = state_digest(net)
     ctx.log(f"backbone: {nets.network_name()} (sha256 {digest[:16]}…)")
     acc = (load_json(ctx, "pretrain_accuracy.json")
-           if os.path.exists(ctx.path("pretrain_accuracy.json")) else {})
+           if dist.exists(ctx.path("pretrain_accuracy.json")) else {})
     if acc.get("digest") != digest or acc.get("limit") != ctx.profile.limit:
         acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
                for s in (ctx.data.val, ctx.data.test)}
@@ -161,6 +161,8 @@ def finetune_step(ctx, sorted_net, named_levels):
 
 def records_step(ctx, net, named_levels, pre_acc):
     rec = rrecords.collect(net, named_levels, ctx.data)
+    if not dist.is_main():
+        return rec
     path = os.path.join(ctx.out, ctx.records)
     records_file.write(path, rec)
     records_file.save_npz(ctx.path("records.npz"), rec)
@@ -237,7 +239,7 @@ def run(ctx, until=STEPS[-1]):
         return
     rec = ctx.timed("records", lambda: records_step(ctx, net, named_levels,
                                                     pre_acc))
-    if done("package"):
+    if done("package") or not dist.is_main():   # the engine's steps: rank 0
         return
     ctx.timed("package", lambda: package_step(ctx, net, named_levels))
     if done("verify"):

@@ -12,6 +12,10 @@ forward of net.py), then exits at every level and savers (exits.py), the
 package with its width levels, the engine's check and the saver × exits ×
 width search, each configuration run by the engine on test.
 
+Under torchrun every rank runs the steps up to the records (the trainings
+and predictions sharded, as the builder's), rank 0 alone writes WORK and
+runs the engine's steps (package, verify, search).
+
 Cached in WORK: pretrain.pt, pretrain_accuracy.json, importance.npz,
 knapsack.json, finetuned.pt (+ ckpt/), exits.pt, saver<i>.pt, levels.json,
 records.npz, engine.json, accuracy.md, build.log.
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dyce_build import backbones, engine as bengine, records_file
+from dyce_build import backbones, dist, engine as bengine, records_file
 from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
@@ -110,7 +114,7 @@ def importance_step(ctx, net):
     other unit groups is recomputed)."""
     path = ctx.path("importance.npz")
     names = _group_names(net.groups)
-    if os.path.exists(path) and not ctx.force:
+    if dist.exists(path) and not ctx.force:
         with np.load(path) as z:
             if "names" in z.files and list(z["names"]) == names:
                 return [z[f"space{i}"] for i in range(len(names))]
@@ -121,7 +125,9 @@ def importance_step(ctx, net):
         ctx.log(f"importance: {used} batches, {len(imps)} unit groups")
         return imps
     imps = ctx.timed("importance", run)
-    np.savez(path, names=np.array(names), **{f"space{i}": v for i, v in enumerate(imps)})
+    if dist.is_main():
+        np.savez(path, names=np.array(names), **{f"space{i}": v for i, v in enumerate(imps)})
+    dist.barrier()
     return imps
 
 
@@ -131,8 +137,10 @@ def knapsack_step(ctx, groups, sorted_imps):
         info[0]["groups"] = _group_names(groups)
         return None, info
     path = ctx.path("knapsack.json")
-    if os.path.exists(path) and load_json(ctx, "knapsack.json")[0].get("groups") != _group_names(groups):
+    if (dist.is_main() and os.path.exists(path)
+            and load_json(ctx, "knapsack.json")[0].get("groups") != _group_names(groups)):
         os.remove(path)   # made for other unit groups
+    dist.barrier()
     info = context.knapsack_info(ctx, solve)
     return [(context.level_name(e), tuple(e["widths"])) for e in context.by_width(info)]
 
@@ -178,8 +186,9 @@ def write_report(ctx, named_levels, groups, pre_acc, rec, engine=None):
         lines.append(f"| {groups.spaces[s].name} | "
                      + " | ".join(str(level[k]) for _, level in named_levels) + " |")
     text = "\n".join(lines) + "\n"
-    with open(ctx.path("accuracy.md"), "w") as f:
-        f.write(text)
+    if dist.is_main():
+        with open(ctx.path("accuracy.md"), "w") as f:
+            f.write(text)
     ctx.log(f"accuracy.md:\n{text}")
 
 
@@ -212,7 +221,7 @@ def run(ctx, until=STEPS[-1], model=None, traced=None, groups=None):
     if done("records"):
         return
     rec = ctx.timed("records", lambda: collect(ctx, tuned, named_levels, pre_acc, graphs))
-    if done("package"):
+    if done("package") or not dist.is_main():   # the engine's steps: rank 0
         return
     pkg = os.path.join(ctx.out, ctx.package)
     size, levels = ctx.timed("package", lambda: tpackage.build(
@@ -259,27 +268,31 @@ def exits_step(ctx, tuned, named_levels):
     views = {lvl: texits.level_views(tuned, sp, ctx.data, level, ctx.profile.exit_aug_views)
              for lvl, level in named_levels}
     path = ctx.path("exits.pt")
+    cached = dist.exists(path) and not ctx.force
     level_exits = {}
     for lvl, level in named_levels:
         level_exits.update(texits.train_level_exits(
             sp, views[lvl], ctx.data, lvl, level,
-            0 if os.path.exists(path) and not ctx.force else ctx.profile.exit_epochs, ctx.log))
-    if os.path.exists(path) and not ctx.force:
+            0 if cached else ctx.profile.exit_epochs, ctx.log))
+    if cached:
         states = torch.load(path)
         for n, ex in level_exits.items():
             ex.load_state_dict(states[n])
         ctx.log(f"exits: loaded {path}")
     else:
-        torch.save({n: ex.state_dict() for n, ex in level_exits.items()}, path)
+        if dist.is_main():
+            torch.save({n: ex.state_dict() for n, ex in level_exits.items()}, path)
+        dist.barrier()
     savers = texits.savers(ctx, ctx.data, sp.groups.macs(), ctx.profile.saver_epochs)
     return sp, level_exits, savers, views
 
 
 def collect(ctx, net, named_levels, pre_acc, graphs):
     rec = tpackage.collect_records(net, named_levels, ctx.data, *graphs)
-    path = os.path.join(ctx.out, ctx.records)
-    records_file.write(path, rec)
-    records_file.save_npz(ctx.path("records.npz"), rec)
+    if dist.is_main():
+        path = os.path.join(ctx.out, ctx.records)
+        records_file.write(path, rec)
+        records_file.save_npz(ctx.path("records.npz"), rec)
     write_report(ctx, named_levels, net.groups, pre_acc, rec)
     return rec
 

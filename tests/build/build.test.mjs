@@ -450,6 +450,52 @@ print(len(loaded), adapted, fresh)
     assert.ok(fs.statSync(path.join(tmp, 'w/mv3-int8.dyce')).size < 0.3 * fs.statSync(path.join(tmp, 'w/mv3.dyce')).size);
   });
 
+  test('(c) --widths on two torchrun processes, each REDS pipeline: valid packages; the traced one, from the same trained backbone, has the one-process run\'s levels and graphs, and its heads\' skill', () => {
+    const data = path.join(tmp, 'colour-torchrun');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
+    const torchrun = (args) => {
+      // --redirects 1 --tee 1: see (c) above.
+      const r = run('/usr/bin/torchrun', ['--nproc_per_node', '2', '--master_port', String(30500 + (process.pid % 1000)), '--redirects', '1', '--tee', '1',
+        BUILD, '--smoke', '--threads', '1', '--data', data, ...args]);
+      assert.equal(r.code, 0, r.err.slice(-3000));
+      return r;
+    };
+    const se = ['--backbone', `${BACKBONES}:se_residual`, '--widths', '75,50,25'];
+    mustBuild([...se, '--data', data, '--out', path.join(tmp, 'tw0/p.dyce')]);
+    const weights = path.join(tmp, 'tw0/p.work/reds-traced/pretrain.pt');
+    mustBuild([...se, '--data', data, '--weights', weights, '--out', path.join(tmp, 'tw1/p.dyce')]);
+    torchrun([...se, '--weights', weights, '--out', path.join(tmp, 'tw2/p.dyce')]);
+    // Every step wrote once (rank 0), and the engine check inside the build
+    // compared the package with records gathered from both ranks (the ranks
+    // hold the same weights after every training, or the build fails).
+    const info = (p) => JSON.parse(run(DYCE, ['info', p, '--json']).out);
+    const [one, two] = ['tw1', 'tw2'].map((d) => info(path.join(tmp, d, 'p.dyce')));
+    assert.deepEqual(two.graphs.map((g) => g.name), one.graphs.map((g) => g.name));
+    assert.deepEqual(two.levels.map((l) => [l.name, l.head_path_macs]), one.levels.map((l) => [l.name, l.head_path_macs]));
+    const channels = (d) => fs.readFileSync(path.join(tmp, d, 'p.report.md'), 'utf8').split('Channels per unit group')[1].split('\n\n')[1];
+    assert.equal(channels('tw2'), channels('tw1'));   // the same importances, so the same nested widths
+    // Fine-tuning takes half of every batch per rank (not the same numbers):
+    // every level's head within 25 pp of one process's, over all samples.
+    const recs = ['tw1', 'tw2'].map((d) => readRecords(path.join(tmp, d, 'p.records')));
+    assert.deepEqual(recs[1].names, recs[0].names);
+    recs[0].names.forEach((name, g) => {
+      if (!name.startsWith('head')) return;
+      const acc = (rec) => {
+        let right = 0, n = 0;
+        for (const s of Object.values(rec.splits)) s.top1[g].forEach((t, i) => { right += t === s.label[i]; n++; });
+        return right / n;
+      };
+      assert.ok(Math.abs(acc(recs[0]) - acc(recs[1])) <= 0.25, `${name}: ${acc(recs[0])} vs ${acc(recs[1])}`);
+    });
+    // The two pipelines of their own (backbone trained on both ranks here).
+    torchrun(['--backbone', path.join(root, 'models/backbones/resnet_cifar.py:resnet20'), '--widths', '50', '--out', path.join(tmp, 'tw2/res.dyce')]);
+    torchrun(['--backbone', path.join(root, 'models/backbones/ds_cnn.py:ds_cnn'), '--widths', '60', '--out', path.join(tmp, 'tw2/ds.dyce')]);
+    assert.deepEqual(info(path.join(tmp, 'tw2/res.dyce')).levels.map((l) => l.name), ['w100', 'w50']);
+    const ds = info(path.join(tmp, 'tw2/ds.dyce'));
+    assert.deepEqual(ds.levels.map((l) => l.name), ['w100', 'w60']);
+    assert.ok(ds.graphs.some((g) => g.name === 'exit1_a_w60') && ds.graphs.some((g) => g.name === 'saver0'));
+  });
+
   test('--widths with options of the exits-and-savers build that the REDS pipelines do not take: a usage error naming them, not options silently ignored', () => {
     const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--lr', '0.1'], { cwd: root });
     assert.equal(r.code, 2, r.err);
