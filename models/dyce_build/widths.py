@@ -99,6 +99,8 @@ def _profile(opts, name, pipeline):
                                    exit_epochs=opts.exit_epochs, exit_aug_views=opts.aug_views,
                                    search_lambda_step=opts.lambda_step, **common)
     if name in RESNET_DEPTHS:
+        if not opts.smoke:
+            base = pipeline.OTHER_DATA   # the shipped recipe is tuned for Fashion-MNIST
         return dataclasses.replace(base, backbone=opts.weights, backbone_epochs=opts.epochs,
                                    per_stream=RESNET_DEPTHS[name], **common)
     return dataclasses.replace(

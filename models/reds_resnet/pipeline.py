@@ -64,6 +64,13 @@ class Profile:
 
 
 FULL = Profile()
+# build.py --widths on other data (dyce_build.widths): in-place distillation
+# at the DS-CNN's learning rate, 8 epochs. On the 32x32 colour images of
+# docs/REDS.md ("On other data"), from one backbone, two processes, test
+# w100/w75/w50/w25: 93.83/93.83/94.08/92.17 % against 94.67/93.75/92.58/
+# 85.67 with FULL's recipe (4 epochs at 0.02, no distillation), whose w25
+# (two channels in every inner layer of streams 0 and 1) did not recover.
+OTHER_DATA = Profile(finetune_epochs=8, finetune_lr=0.05, finetune_kd=1.0)
 SMOKE = Profile(limit=300, importance_batches=3, finetune_epochs=1,
                 eval_limit=200, backbone_epochs=1, smoke=True)
 
