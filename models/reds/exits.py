@@ -5,7 +5,8 @@ level's prefix widths) over the train split (un-augmented plus
 `exit_aug_views` augmented views with fixed seeds) and over val and test;
 the globally average-pooled outputs of stage1..3 (n_p channels at that
 level) and the head's logits are cached in WORK/features.npz, keyed by the
-network's state digest. Every exit (types of EXIT_TYPES) is trained alone
+network's state digest (under torchrun each rank pools its share of every
+split, gathered in sample order). Every exit (types of EXIT_TYPES) is trained alone
 on its level's pooled features with the builder's AdamW/cosine loop
 (dyce_build.exits) — plain
 arrays, so nothing reaches the network (its digest is checked before and
@@ -66,15 +67,26 @@ def _pooled(net, level, batches):
     return [torch.cat(c).numpy() for c in zip(*cols)]
 
 
+def _pooled_split(net, level, data, split, batch, seed=None):
+    """_pooled over a split, sharded over ranks and gathered in sample order
+    (whole on every rank when a split is too small to give each rank some).
+    An augmented view draws from its own generator per rank: on one
+    process the same views as ever, on several other (as many) views."""
+    n = len(split.labels)
+    whole = (dist.world() - 1) * -(-n // dist.world()) >= n   # a rank would get nothing
+    start, stop = (0, n) if whole else dist.shard(n)
+    gen = None if seed is None else torch.Generator().manual_seed(
+        seed + (0 if whole else 1000003 * dist.rank()))
+    parts = _pooled(net, level, eval_batches(data, split, batch, start, stop, gen=gen))
+    return parts if whole else [dist.gather_rows(p) for p in parts]
+
+
 def feature_views(net, data, units, aug_views):
     """{view: [pooled 1..3, head logits]} of one level."""
     level = nets.level_widths(units)
-    views = {s.name: _pooled(net, level, eval_batches(data, s))
-             for s in data.splits()}
+    views = {s.name: _pooled_split(net, level, data, s, 256) for s in data.splits()}
     for i in range(aug_views):
-        gen = torch.Generator().manual_seed(AUG_SEED + i)
-        views[f"train_aug{i}"] = _pooled(net, level, eval_batches(data, data.train, 500,
-                                                                  gen=gen))
+        views[f"train_aug{i}"] = _pooled_split(net, level, data, data.train, 500, AUG_SEED + i)
     return views
 
 

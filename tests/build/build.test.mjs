@@ -494,6 +494,14 @@ print(len(loaded), adapted, fresh)
     const ds = info(path.join(tmp, 'tw2/ds.dyce'));
     assert.deepEqual(ds.levels.map((l) => l.name), ['w100', 'w60']);
     assert.ok(ds.graphs.some((g) => g.name === 'exit1_a_w60') && ds.graphs.some((g) => g.name === 'saver0'));
+    // Its records come from features each rank pooled on its share of the
+    // samples: the engine, reading the files in order, must agree with them
+    // (a disagreement only at a near-tie of an untrained net's logits).
+    for (const graph of ['exit2_b_w60', 'head', 'saver1']) {
+      const e = JSON.parse(run(DYCE, ['eval', path.join(tmp, 'tw2/ds.dyce'), '--data', data, '--graph', graph, '--level', 'w60', '--json']).out);
+      assert.equal(e.compared, e.n, JSON.stringify(e));
+      assert.ok(e.disagreements.every((d) => d.gap < 1e-3), `${graph}: engine vs the gathered records ${JSON.stringify(e)}`);
+    }
   });
 
   test('--widths with options of the exits-and-savers build that the REDS pipelines do not take: a usage error naming them, not options silently ignored', () => {
