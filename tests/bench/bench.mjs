@@ -199,5 +199,13 @@ async function benchOneThread(o) {
 }
 
 const o = parseArgs(process.argv.slice(2));
+// Run directly (not through `npm run bench`, which exports them first), a
+// missing model would fail every runtime of every block with an HTTP 404.
+const absent = o.models.filter((m) => !fs.existsSync(path.join(o.dir, `${m}.tfjs.json`)));
+if (absent.length) {
+  console.error(`bench: no ${absent.join(', ')} in ${o.dir}: \`npm run bench\` exports the benchmark models ` +
+    `(or /usr/bin/python3 tests/bench/make_models.py ${path.relative(ROOT, o.dir) || o.dir})`);
+  process.exit(2);
+}
 if (o.threads === undefined) await benchOneThread(o);
 else await (await import('./threads.mjs')).benchThreads(o);
