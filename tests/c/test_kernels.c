@@ -305,6 +305,26 @@ static void pool_case(uint32_t h, uint32_t w, uint32_t c, uint32_t k,
   free(x); free(y); free(want); free(gy); free(gw);
 }
 
+/* Global pools stream the map through blocks of 256 channels: channel
+ * counts around and past a block, one pixel and many; max exactly. */
+static void global_pool_edges(void) {
+  static const uint32_t chans[] = {1, 3, 4, 5, 255, 256, 257, 260, 1030};
+  static const uint32_t pixels[] = {1, 2, 49, 196};
+  for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
+    for (size_t j = 0; j < sizeof pixels / sizeof pixels[0]; j++) {
+      size_t c = chans[i], hw = pixels[j];
+      float *x = rand_array(hw * c), *got = malloc(c * 4), *want = malloc(c * 4);
+      dyce__activation a = act_of(DYCE__ACT_RELU);
+      S()->global_avg_pool(hw, c, x, a, got);
+      R()->global_avg_pool(hw, c, x, a, want);
+      CHECK_MSG(count_bad(got, want, c, 1) == 0, "global_avg_pool %zu px x %zu", hw, c);
+      S()->global_max_pool(hw, c, x, a, got);
+      R()->global_max_pool(hw, c, x, a, want);
+      CHECK_MSG(memcmp(got, want, c * 4) == 0, "global_max_pool %zu px x %zu", hw, c);
+      free(x); free(got); free(want);
+    }
+}
+
 static void pool_edges(void) {
   static const uint32_t chans[] = {1, 3, 4, 5, 9, 64};
   for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++) {
@@ -436,6 +456,7 @@ const test_case kernels_tests[] = {
     {"kernels", "igemm_edges", igemm_edges},
     {"kernels", "fc_edges", fc_edges},
     {"kernels", "pool_edges", pool_edges},
+    {"kernels", "global_pool_edges", global_pool_edges},
     {"kernels", "elementwise_edges", elementwise_edges},
     {"kernels", "exp_activations_accuracy", exp_activations_accuracy},
     {0},

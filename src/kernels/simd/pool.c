@@ -55,23 +55,46 @@ void dyce__simd_avg_pool(const dyce__window *g, int count_include_pad,
   pool(g, in, 0, count_include_pad, act, out);
 }
 
+/* Global pools read the map once, pixel by pixel, into one accumulator
+ * per vector of a block of channels (a column of 4 channels at a time
+ * re-read the map once per column: 24 times for 96 channels). Each
+ * channel still sums or maxes its pixels in order, so the results are
+ * those of the column loop bit for bit. */
+#define GLOBAL_BLOCK 64 /* vectors: 256 channels, 1 KiB of accumulators */
+
+static void global_pool(size_t hw, size_t c, const float *in, int is_max,
+                        dyce__activation act, float *out) {
+  dyce__vf acc[GLOBAL_BLOCK];
+  dyce__vf scale = dyce__vf_splat(1.0f / (float)hw);
+  for (size_t k0 = 0; k0 < c; k0 += 4 * GLOBAL_BLOCK) {
+    size_t n = c - k0 < 4 * GLOBAL_BLOCK ? c - k0 : 4 * GLOBAL_BLOCK;
+    size_t full = n / 4, tail = n % 4, v = full + (tail != 0);
+    for (size_t j = 0; j < v; j++)
+      acc[j] = is_max ? dyce__vf_load_n(in + k0 + 4 * j, j < full ? 4 : tail)
+                      : dyce__vf_zero();
+    for (size_t i = is_max ? 1 : 0; i < hw; i++) {
+      const float *row = in + i * c + k0;
+      if (is_max) {
+        for (size_t j = 0; j < full; j++) acc[j] = dyce__vf_max(acc[j], dyce__vf_load(row + 4 * j));
+        if (tail) acc[full] = dyce__vf_max(acc[full], dyce__vf_load_n(row + 4 * full, tail));
+      } else {
+        for (size_t j = 0; j < full; j++) acc[j] += dyce__vf_load(row + 4 * j);
+        if (tail) acc[full] += dyce__vf_load_n(row + 4 * full, tail);
+      }
+    }
+    for (size_t j = 0; j < v; j++)
+      dyce__vf_store_n(out + k0 + 4 * j,
+                       dyce__vf_activate(act, is_max ? acc[j] : acc[j] * scale),
+                       j < full ? 4 : tail);
+  }
+}
+
 void dyce__simd_global_avg_pool(size_t hw, size_t c, const float *in,
                                 dyce__activation act, float *out) {
-  dyce__vf scale = dyce__vf_splat(1.0f / (float)hw);
-  for (size_t k = 0; k < c; k += 4) {
-    size_t m = c - k < 4 ? c - k : 4;
-    dyce__vf acc = dyce__vf_zero();
-    for (size_t i = 0; i < hw; i++) acc += dyce__vf_load_n(in + i * c + k, m);
-    dyce__vf_store_n(out + k, dyce__vf_activate(act, acc * scale), m);
-  }
+  global_pool(hw, c, in, 0, act, out);
 }
 
 void dyce__simd_global_max_pool(size_t hw, size_t c, const float *in,
                                 dyce__activation act, float *out) {
-  for (size_t k = 0; k < c; k += 4) {
-    size_t m = c - k < 4 ? c - k : 4;
-    dyce__vf acc = dyce__vf_load_n(in + k, m);
-    for (size_t i = 1; i < hw; i++) acc = dyce__vf_max(acc, dyce__vf_load_n(in + i * c + k, m));
-    dyce__vf_store_n(out + k, dyce__vf_activate(act, acc), m);
-  }
+  global_pool(hw, c, in, 1, act, out);
 }
