@@ -99,6 +99,14 @@ def sum_gradients(module):
             td.all_reduce(p.grad)
 
 
+def on_main(write):
+    """Rank 0 runs `write` (the work folder is written once), and every
+    rank waits until it has: the next to read the file finds it whole."""
+    if is_main():
+        write()
+    barrier()
+
+
 def check_same(value, what):
     """Raises when the ranks do not all hold `value` (e.g. a digest of the
     weights each trained): a loop that forgot to synchronise them."""

@@ -70,9 +70,7 @@ def cached_module(ctx, name, build, train):
         return module.eval()
     module = ctx.timed(f"train {name}", lambda: train(module))
     dist.check_same(state_digest(module), f"{name} weights")
-    if dist.is_main():
-        torch.save(module.state_dict(), path)
-    dist.barrier()
+    dist.on_main(lambda: torch.save(module.state_dict(), path))
     return module.eval()
 
 
@@ -81,9 +79,8 @@ def trained(ctx, name, build, epochs, seed):
     epoch checkpoint, except under --force)."""
     def train(module):
         ckpt = ctx.path("ckpt", name)
-        if ctx.force and dist.is_main():
-            shutil.rmtree(ckpt, ignore_errors=True)
-        dist.barrier()
+        if ctx.force:
+            dist.on_main(lambda: shutil.rmtree(ckpt, ignore_errors=True))
         return fit(module, ctx.data, TrainConfig(epochs=epochs, seed=seed),
                    ckpt, ctx.log, name)
     return cached_module(ctx, name, build, train)

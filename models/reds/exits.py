@@ -113,11 +113,9 @@ def cached_level_features(net, data, named_levels, aug_views, path, log):
     for name, units in named_levels:
         out[name] = feature_views(net, data, units, aug_views)
         log(f"features: level {name} done")
-    if dist.is_main():
-        np.savez(path, digest=np.array(digest),
-                 **{f"{lvl}:{v}:{k}": a for lvl, views in out.items()
-                    for v, arrs in views.items() for k, a in enumerate(arrs)})
-    dist.barrier()
+    dist.on_main(lambda: np.savez(path, digest=np.array(digest),
+                                  **{f"{lvl}:{v}:{k}": a for lvl, views in out.items()
+                                     for v, arrs in views.items() for k, a in enumerate(arrs)}))
     return out
 
 

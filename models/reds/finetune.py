@@ -184,9 +184,8 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
     accumulated, one step. Checkpoint per epoch (resumes exactly); val and
     test accuracy per level logged after each epoch. on_batch(step, steps,
     seconds, batch size, mean loss so far) is called after each step."""
-    if force and dist.is_main():
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    dist.barrier()
+    if force:
+        dist.on_main(lambda: shutil.rmtree(ckpt_dir, ignore_errors=True))
     os.makedirs(ckpt_dir, exist_ok=True)
     steps = -(-len(data.train.labels) // BATCH)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9,
@@ -241,12 +240,12 @@ def joint_fit(net, data, levels, forward, weights, epochs, ckpt_dir, log,
             sched.step()
             if on_batch:
                 on_batch(step, steps, time.time() - t0, len(y), total / seen)
-        if dist.is_main():
+        def checkpoint(epoch=epoch):
             tmp = path + ".tmp"
             torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
                         "sched": sched.state_dict(), "epoch": epoch}, tmp)
             os.replace(tmp, path)
-        dist.barrier()
+        dist.on_main(checkpoint)
         acc = level_accuracies(net, data, levels, [data.val, data.test],
                                forward)
         log(f"finetune epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "

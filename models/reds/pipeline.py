@@ -91,9 +91,7 @@ def importance_step(ctx, net, module=rimportance):
         return module.load(path)
     imps = ctx.timed("importance", lambda: module.compute(
         net, ctx.data, ctx.profile.importance_batches, ctx.log))
-    if dist.is_main():
-        module.save(path, imps)
-    dist.barrier()
+    dist.on_main(lambda: module.save(path, imps))
     return imps
 
 
@@ -179,9 +177,7 @@ def exits_step(ctx, net, named_levels):
                 ctx.profile.exit_epochs, ctx.log))
         return out
     level_exits = ctx.timed("train exits", train)
-    if dist.is_main():
-        torch.save({n: e.state_dict() for n, e in level_exits.items()}, path)
-    dist.barrier()
+    dist.on_main(lambda: torch.save({n: e.state_dict() for n, e in level_exits.items()}, path))
     return features, level_exits
 
 

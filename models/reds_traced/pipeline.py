@@ -125,9 +125,8 @@ def importance_step(ctx, net):
         ctx.log(f"importance: {used} batches, {len(imps)} unit groups")
         return imps
     imps = ctx.timed("importance", run)
-    if dist.is_main():
-        np.savez(path, names=np.array(names), **{f"space{i}": v for i, v in enumerate(imps)})
-    dist.barrier()
+    dist.on_main(lambda: np.savez(path, names=np.array(names),
+                                  **{f"space{i}": v for i, v in enumerate(imps)}))
     return imps
 
 
@@ -137,10 +136,11 @@ def knapsack_step(ctx, groups, sorted_imps):
         info[0]["groups"] = _group_names(groups)
         return None, info
     path = ctx.path("knapsack.json")
-    if (dist.is_main() and os.path.exists(path)
-            and load_json(ctx, "knapsack.json")[0].get("groups") != _group_names(groups)):
-        os.remove(path)   # made for other unit groups
-    dist.barrier()
+
+    def drop_stale():   # a knapsack made for other unit groups
+        if os.path.exists(path) and load_json(ctx, "knapsack.json")[0].get("groups") != _group_names(groups):
+            os.remove(path)
+    dist.on_main(drop_stale)
     info = context.knapsack_info(ctx, solve)
     return [(context.level_name(e), tuple(e["widths"])) for e in context.by_width(info)]
 
@@ -280,9 +280,7 @@ def exits_step(ctx, tuned, named_levels):
             ex.load_state_dict(states[n])
         ctx.log(f"exits: loaded {path}")
     else:
-        if dist.is_main():
-            torch.save({n: ex.state_dict() for n, ex in level_exits.items()}, path)
-        dist.barrier()
+        dist.on_main(lambda: torch.save({n: ex.state_dict() for n, ex in level_exits.items()}, path))
     savers = texits.savers(ctx, ctx.data, sp.groups.macs(), ctx.profile.saver_epochs)
     return sp, level_exits, savers, views
 
