@@ -2,7 +2,8 @@
 # Builds the three targets (docs/ARCHITECTURE.md):
 #   build/native/dyce           native CLI (+ C tests)
 #   wasm/dist/dyce.mjs + .wasm  Emscripten browser module
-#   wasm/dist/dyce.browser.mjs  wasm/index.mjs as one file (scripts/bundle-browser.mjs)
+#   wasm/dist/dyce.browser.mjs  wasm/index.mjs as one file, and dyce.node.mjs
+#                               wasm/node.mjs (scripts/bundle.mjs)
 #   wasm/dist/dyce-wasi.wasm    WASI CLI
 # Usage: scripts/build.sh [native|emscripten|wasi|asan|fuzz ...]  (default: the three)
 set -euo pipefail
@@ -32,9 +33,9 @@ for t in "${targets[@]}"; do
     fuzz) BUILD_TYPE=RelWithDebInfo configure_and_build build/fuzz cmake -DDYCE_FUZZ=ON \
             -DCMAKE_C_COMPILER=clang-19 ;;
     # Debian's Emscripten tools need Node to find their modules here.
-    # Then the one-file browser entry, which inlines the Emscripten glue.
+    # Then the one-file entries, which inline the Emscripten glue.
     emscripten) NODE_PATH=/usr/share/nodejs configure_and_build build/emscripten emcmake cmake
-                node scripts/bundle-browser.mjs ;;
+                node scripts/bundle.mjs ;;
     wasi) configure_and_build build/wasi cmake -DCMAKE_TOOLCHAIN_FILE=cmake/wasi.cmake ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac

@@ -6,7 +6,20 @@
 // "DYCE_WORKER_ERROR") and, where one is involved,
 // `url` (the resource) or `field` (the argument, e.g. "input.channels").
 
+// Marks every DyceError, whichever copy of this module made it: an app
+// may hold two (the one-file entries `dyce` under Node and `dyce/browser`
+// inline this module; `dyce/engine` and `dyce/worker` import it), and
+// `e instanceof DyceError` must hold across them.
+const BRAND = Symbol.for('dyce.DyceError');
+
 export class DyceError extends Error {
+  /** True for a DyceError from any copy of dyce; a subclass checks as usual. */
+  static [Symbol.hasInstance](value) {
+    if (this !== DyceError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && value[BRAND] === true;
+  }
+
+
   /**
    * `details`: { url, field, status, cause } — what the error is about
    * (each optional; set as properties of the error when given).
@@ -32,3 +45,5 @@ export function errorToData(e) {
 export function errorFromData({ code, message, ...details }) {
   return new DyceError(code, message, details);
 }
+
+Object.defineProperty(DyceError.prototype, BRAND, { value: true });

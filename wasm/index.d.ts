@@ -21,6 +21,8 @@ export type DyceErrorCode =
 /**
  * Every failure dyce reports: `code` says what kind (the engine's status
  * names plus the JS-side ones above); `url` or `field` what it was about.
+ * `instanceof DyceError` holds for an error from any entry of the package
+ * (`dyce`, `dyce/browser`, `dyce/worker`, `dyce/engine`), each its own copy.
  */
 export declare class DyceError extends Error {
   constructor(code: DyceErrorCode, message: string, details?: { url?: string | URL; field?: string; status?: number; cause?: unknown });

@@ -28,7 +28,10 @@ async function readLocal(source, what) {
   if (!readFile)
     throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: this host has no file system reader (under Node, import dyce through its package entry, which sets one)`, { url: source });
   try {
-    return new Uint8Array(await readFile(source));
+    // A view of Node's Buffer, not a copy: copying 2.5 MB into fresh
+    // memory cost 6-9 ms of a cold start (page faults on this VM).
+    const buffer = await readFile(source);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (e) {
     throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
       `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });

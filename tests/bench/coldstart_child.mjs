@@ -18,7 +18,8 @@ async function image(h, w, c) {
 }
 
 async function dyce() {
-  const { load } = await import('../../wasm/node.mjs');
+  // The package entry, as users import it (under Node: one file, wasm/dist/dyce.node.mjs).
+  const { load } = await import('dyce');
   const tImport = lap();
   const model = await load(`${base}.dyce`);
   const tLoad = lap();

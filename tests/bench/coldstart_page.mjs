@@ -1,7 +1,7 @@
 // dyce's cold start in Debian's Chromium: a page whose module script,
 // from its first statement, imports wasm/index.mjs (the modules, three
 // levels of imports) or wasm/dist/dyce.browser.mjs (`dyce/browser`, the
-// same as one file; scripts/bundle-browser.mjs), loads the shipped
+// same as one file; scripts/bundle.mjs), loads the shipped
 // package (wasm compiled by streaming: served as application/wasm) and
 // classifies a Fashion-MNIST test image, then 30 more for the steady
 // time. A fresh browser context per run, so no cache helps. The files are

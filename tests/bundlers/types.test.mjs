@@ -100,7 +100,7 @@ test('the tarball holds LICENSE, the wasm builds, every file its exports name, a
       assert.ok(app.packedFiles.includes(f), f);
     const targets = (x) => (typeof x === 'string' ? [x] : Object.values(x).flatMap(targets));
     const named = targets(pkg.exports).map((f) => f.slice(2)).filter((f) => f !== 'package.json');
-    assert.ok(named.includes('wasm/engine.d.ts') && named.includes('wasm/node.mjs'));
+    assert.ok(named.includes('wasm/engine.d.ts') && named.includes('wasm/dist/dyce.node.mjs'));
     for (const f of named) assert.ok(app.packedFiles.includes(f), `exports name ${f}, which the tarball lacks`);
     // Resolvers that do not read "exports" (Parcel unless the app opts in):
     // the legacy fields and one package.json per subpath name the same files.
@@ -122,22 +122,40 @@ test('the tarball holds LICENSE, the wasm builds, every file its exports name, a
   }
 });
 
-test('under Node the package entry reads paths, and the browser entry is the same API', () => {
+test('under Node the package entry reads paths, and the browser entry is the same API', async () => {
   const app = packedApp('node', {
-    'main.mjs': `import { load } from 'dyce';
+    // 'dyce' under Node is one file (wasm/dist/dyce.node.mjs); 'dyce/engine'
+    // is the modules: one error type across both, and the bundle's workers start.
+    'main.mjs': `import { load, DyceError } from 'dyce';
 import { createEngine } from 'dyce/engine';
-const model = await load(process.argv[2]);
+const model = await load(process.argv[2], { threads: 2 });
 const engine = await createEngine();
 const r = await model.classify({ data: new Uint8Array(784).fill(40), width: 28, height: 28, channels: 1 });
-console.log(JSON.stringify({ label: r.label, variant: model.variant, engine: engine.variant }));
+const caught = (f) => { try { f(); } catch (e) { return e; } };
+const fromEngine = caught(() => engine.loadModel(new Uint8Array(3)));
+const fromLoad = await load(new Uint8Array(3)).catch((e) => e);
+console.log(JSON.stringify({ label: r.label, score: r.score, top: r.top, exit: r.exit, variant: model.variant, engine: engine.variant,
+  workers: await model.threadsReady, engineError: fromEngine instanceof DyceError && fromEngine.code,
+  loadError: fromLoad instanceof DyceError && fromLoad.code, plainError: new Error('x') instanceof DyceError }));
 `,
   });
   try {
-    const r = spawnSync(process.execPath, ['main.mjs', path.join(root, 'models/fashion-mnist.dyce')], { cwd: app.dir, encoding: 'utf8', timeout: 60_000 });
+    const modelFile = path.join(root, 'models/fashion-mnist.dyce');
+    const r = spawnSync(process.execPath, ['main.mjs', modelFile], { cwd: app.dir, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.ok(out.label.length > 0);
     assert.equal(out.engine, out.variant);
+    assert.equal(out.workers, 1, 'the bundle started its worker');
+    assert.equal(out.engineError, 'DYCE_BAD_FORMAT');
+    assert.equal(out.loadError, 'DYCE_BAD_FORMAT');
+    assert.equal(out.plainError, false);
+    // The same answer as the modules by path, to the bit.
+    const { load } = await import('../../wasm/node.mjs');
+    const model = await load(modelFile, { threads: 1 });
+    const want = await model.classify({ data: new Uint8Array(784).fill(40), width: 28, height: 28, channels: 1 });
+    model.dispose();
+    assert.equal(out.label, want.label);
+    assert.deepEqual([out.score, out.top, out.exit], [want.score, want.top, want.exit]);
   } finally {
     app.remove();
   }
