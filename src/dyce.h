@@ -210,6 +210,11 @@ dyce_status dyce_session_set_split_min_macs(dyce_session *session,
 double dyce_session_split_min_macs(const dyce_session *session);
 /* The most threads a session can have in this build (1: no threads). */
 uint32_t dyce_max_threads(void);
+/* Warm-up for a JIT that optimises code by use (V8): every kernel family
+ * `rounds` times on small synthetic tensors, no model, writing only
+ * `buffer` (>= dyce_warm_up_bytes(), any alignment). Any thread. */
+size_t dyce_warm_up_bytes(void);
+dyce_status dyce_warm_up(void *buffer, size_t bytes, uint32_t rounds, dyce_error *err);
 
 #if defined(__wasm__) && defined(__wasm_atomics__)
 /* The threaded WebAssembly builds' host interface (wasm/threads.mjs): the

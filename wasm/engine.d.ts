@@ -30,6 +30,15 @@ export declare class Engine {
   dispose(): void;
   /** Loads a .dyce package from its bytes (copied; the caller keeps them). */
   loadModel(bytes: Uint8Array | ArrayBuffer): Model;
+  /**
+   * Runs every kernel family `rounds` times on small synthetic tensors, so
+   * that a JIT which optimises code by use (V8) has optimised them before
+   * the first inference; for time spent waiting anyway (load() does it
+   * while the package downloads). Keeps a ~200 KB buffer until endWarmUp().
+   */
+  warmUp(rounds?: number): void;
+  /** Frees the buffer warmUp() kept. */
+  endWarmUp(): void;
 }
 
 export interface GraphInfo {

@@ -59,6 +59,30 @@ export class Engine {
     this.maxThreads = 1;
   }
 
+  /**
+   * Runs every kernel family `rounds` times on small synthetic tensors
+   * (dyce_warm_up): V8 runs wasm as baseline code until a function has run
+   * enough, then optimises it in the background, so an engine that warms
+   * up while its package downloads answers its first inference with
+   * optimised kernels (docs/PERFORMANCE.md, "Cold start"). Its ~200 KB
+   * buffer is kept until endWarmUp().
+   */
+  warmUp(rounds = 1) {
+    const m = this.m;
+    if (!this.warmBuffer) {
+      this.warmBytes = m._dyce_warm_up_bytes();
+      this.warmBuffer = m._malloc(this.warmBytes);
+      if (!this.warmBuffer) throw new DyceError('DYCE_OUT_OF_MEMORY', `cannot allocate the warm-up's ${this.warmBytes} bytes`);
+    }
+    this.call(m._dyce_warm_up, this.warmBuffer, this.warmBytes, rounds);
+  }
+
+  /** Frees what warmUp() kept. */
+  endWarmUp() {
+    if (this.warmBuffer) this.m._free(this.warmBuffer);
+    this.warmBuffer = 0;
+  }
+
   /** Allocates `bytes` in wasm memory, runs fn(ptr), always frees. */
   withAlloc(bytes, fn) {
     const ptr = this.m._malloc(bytes);

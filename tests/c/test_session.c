@@ -182,7 +182,39 @@ static void misuse_is_reported(void) {
   close_small(f);
 }
 
+/* The warm-up (no model) writes only its buffer, at any alignment,
+ * allocates nothing, computes the same each time, and refuses a buffer
+ * too small with the size it needs. */
+static void warm_up_stays_in_its_buffer(void) {
+  size_t need = dyce_warm_up_bytes();
+  CHECK(need > 1000 && need < (1u << 20));
+  unsigned char *raw = malloc(need + 64);
+  dyce_error err;
+  char want[64];
+  snprintf(want, sizeof want, "%zu bytes", need);
+  CHECK(dyce_warm_up(raw, need - 1, 1, &err) == DYCE_INVALID_ARGUMENT);
+  CHECK_MSG(strstr(err.message, want) != NULL, "%s", err.message);
+  CHECK(dyce_warm_up(NULL, need, 1, &err) == DYCE_INVALID_ARGUMENT);
+  unsigned char *buffer = raw + 3; /* misaligned on purpose */
+  memset(raw, 0xA5, need + 64);
+  uint64_t before = dyce_allocation_count();
+  CHECK(dyce_warm_up(buffer, need, 2, &err) == DYCE_OK);
+  CHECK(dyce_allocation_count() == before);
+  int intact = 1;
+  for (size_t i = 0; i < 3; i++) intact &= raw[i] == 0xA5;
+  for (size_t i = 3 + need; i < need + 64; i++) intact &= raw[i] == 0xA5;
+  CHECK(intact);
+  unsigned char *first = malloc(need);
+  memcpy(first, buffer, need);
+  CHECK(dyce_warm_up(buffer, need, 1, &err) == DYCE_OK);
+  CHECK(memcmp(first, buffer, need) == 0);
+  CHECK(dyce_warm_up(buffer, need, 0, &err) == DYCE_OK);
+  free(first);
+  free(raw);
+}
+
 const test_case session_tests[] = {
+    {"session", "warm_up_stays_in_its_buffer", warm_up_stays_in_its_buffer},
     {"session", "cascade_matches_naive", cascade_matches_naive},
     {"session", "nchw_input_is_transposed", nchw_input_is_transposed},
     {"session", "staged_input_matches_own_buffer", staged_input_matches_own_buffer},
