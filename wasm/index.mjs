@@ -13,6 +13,7 @@ import { DyceError } from './errors.mjs';
 import { isBlob, isResponse, readBytes, readResponse } from './io.mjs';
 import { checkOptions, classifyOptions, LOAD_OPTIONS } from './options.mjs';
 import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
+import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
 
 export { DyceError };
 export { detectVariant } from './variants.mjs';
@@ -39,9 +40,33 @@ async function readSource(source) {
   throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer), a Blob or File, a fetch Response, or a URL', { field: 'source' });
 }
 
-// Rounds of the warm-up at most: in Node three took the first inference of
-// the demo package from 12-15 to ~4 ms (steady 1.2); more changed nothing.
+// Rounds of the kernels' warm-up at most: in Node three took the first
+// inference of the demo package from 12-15 to ~4 ms (steady 1.2); more
+// changed nothing.
 const WARM_UP_ROUNDS = 4;
+
+/**
+ * Two classifications of a tiny package (models/make_warm_up_package.py:
+ * saver, stages, exit, head; 6 KB) through this API, freed after: what a
+ * first classification runs beyond the kernels — this file's JavaScript,
+ * the engine's loader, session and cascade — compiled and run once. A
+ * second package's first classification then took 0.5-1.3 ms in Chromium
+ * where the first package's took 3-11 (steady 0.3).
+ */
+function warmUpClassify(engine) {
+  const bytes = Uint8Array.from(atob(WARM_UP_PACKAGE), (ch) => ch.charCodeAt(0));
+  const model = new DyceModel(engine.loadModel(bytes), engine.variant);
+  try {
+    // Thresholds above 1: every graph runs (saver, stages, exit, head).
+    model.setConfigNow({ saver: 'saver0', saverThreshold: 2, exits: ['exit1_a'], thresholds: [2] });
+    const { width, height } = model.input, rgba = new Uint8ClampedArray(4 * width * height);
+    for (let i = 0; i < rgba.length; i++) rgba[i] = (i * 29) & 255;
+    model.classifyNow({ data: rgba, width, height });
+    model.classifyNow({ data: rgba.subarray(0, width * height), width, height, channels: 1 });
+  } finally {
+    model.low.free(); // not dispose(): that stops the engine's threads
+  }
+}
 
 /** Lets the page's other tasks (the package's arrival) run between rounds. */
 function nextTask() {
@@ -69,6 +94,9 @@ async function warmUpWhileWaiting(starting, reading) {
   try {
     engine = await starting;
     await nextTask(); // a package read meanwhile has now said so
+    if (arrived) return;
+    warmUpClassify(engine);
+    await nextTask();
     for (let i = 0; i < WARM_UP_ROUNDS && !arrived; i++) {
       engine.warmUp(1);
       await nextTask();

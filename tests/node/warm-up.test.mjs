@@ -6,7 +6,9 @@
 // source that fails meanwhile is still load()'s error, and the engine call
 // itself refuses what it should.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 
@@ -20,20 +22,28 @@ const bytes = fs.readFileSync(file);
 const set = readTestSet();
 const image = (i) => ({ data: set.pixels.subarray(i * 784, (i + 1) * 784), width: 28, height: 28, channels: 1 });
 
-/** Counts Engine.warmUp's rounds while fn runs; `warmed` settles after the first. */
+/**
+ * Counts Engine.warmUp's rounds and the packages loaded while fn runs;
+ * `warmed` settles after the first round.
+ */
 async function countingRounds(fn) {
-  const original = Engine.prototype.warmUp;
-  let rounds = 0, firstRound;
+  const { warmUp, loadModel } = Engine.prototype;
+  let rounds = 0, loads = 0, firstRound;
   const warmed = new Promise((resolve) => { firstRound = resolve; });
   Engine.prototype.warmUp = function (n) {
-    original.call(this, n);
+    warmUp.call(this, n);
     rounds += n;
     firstRound();
   };
+  Engine.prototype.loadModel = function (b) {
+    loads++;
+    return loadModel.call(this, b);
+  };
   try {
-    return { result: await fn(warmed), rounds };
+    const result = await fn(warmed);
+    return { result, rounds, loads };
   } finally {
-    Engine.prototype.warmUp = original;
+    Object.assign(Engine.prototype, { warmUp, loadModel });
   }
 }
 
@@ -52,10 +62,12 @@ function lateResponse(released, error) {
 }
 
 test('load warms the kernels up while the package is on its way, and answers as a load from bytes', { timeout: 120_000 }, async () => {
-  const { result: model, rounds } = await countingRounds((warmed) => load(lateResponse(warmed), { threads: 1 }));
+  const { result: model, rounds, loads } = await countingRounds((warmed) => load(lateResponse(warmed), { threads: 1 }));
   const plain = await load(bytes, { threads: 1 });
   try {
     assert.ok(rounds >= 1 && rounds <= 4, `${rounds} rounds`);
+    assert.equal(loads, 2, 'the tiny package (models/make_warm_up_package.py), then the real one');
+    assert.equal(model.low.graphs.length, plain.low.graphs.length, 'the real package is the one kept');
     assert.equal(model.low.engine.warmBuffer, 0, 'the warm-up buffer is freed');
     for (let i = 0; i < 20; i++) {
       const [a, b] = [await model.classify(image(i)), await plain.classify(image(i))];
@@ -68,9 +80,9 @@ test('load warms the kernels up while the package is on its way, and answers as 
 });
 
 test('bytes already there: no warm-up, nothing to wait for', async () => {
-  const { result: model, rounds } = await countingRounds(() => load(bytes, { threads: 1 }));
+  const { result: model, rounds, loads } = await countingRounds(() => load(bytes, { threads: 1 }));
   model.dispose();
-  assert.equal(rounds, 0);
+  assert.deepEqual({ rounds, loads }, { rounds: 0, loads: 1 });
 });
 
 test('a download that fails while the engine warms up is load()\'s error', { timeout: 120_000 }, async () => {
@@ -92,4 +104,15 @@ test('the engine\'s warm-up: repeatable, and refuses a buffer too small', async 
   assert.throws(() => engine.call(m._dyce_warm_up, p, need - 1, 1),
     (e) => e instanceof DyceError && e.code === 'DYCE_INVALID_ARGUMENT' && e.message.includes(`${need} bytes`));
   m._free(p);
+});
+
+test('the committed warm-up package is what models/make_warm_up_package.py writes, and loads', async () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-warm-')), 'warm-up-package.mjs');
+  const r = spawnSync('/usr/bin/python3', [path.join(root, 'models/make_warm_up_package.py'), out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.readFileSync(out, 'utf8'), fs.readFileSync(path.join(root, 'wasm/warm-up-package.mjs'), 'utf8'));
+  const { WARM_UP_PACKAGE } = await import('../../wasm/warm-up-package.mjs');
+  const tiny = await load(Buffer.from(WARM_UP_PACKAGE, 'base64'), { threads: 1 });
+  assert.deepEqual(tiny.low.graphs.map((g) => g.name), ['saver0', 'stage1', 'exit1_a', 'stage2', 'head']);
+  tiny.dispose();
 });
