@@ -14,10 +14,14 @@ static int usage(void) {
       "  info MODEL.dyce [--json]       graphs, ops, MACs, arena bytes\n"
       "  run MODEL.dyce --input X.npy [--graph NAME] [--output Y.npy]\n"
       "                                 run one NCHW float32 input\n"
-      "  eval MODEL.dyce --data DIR [--split test|train|val] [--graph NAME]\n"
-      "       [--records FILE] [--limit N] [--json]\n"
-      "                                 accuracy and latency on IDX data\n"
-      "  search MODEL.dyce --records FILE [--method onepass|circular|samethres]\n"
+      "  eval MODEL.dyce --data DIR [--split test|train|val]\n"
+      "       [--graph NAME [--level L] | --config NAME|INDEX|backbone|all]\n"
+      "       [--records FILE] [--limit N] [--json] [--threads N]\n"
+      "                                 accuracy, MACs and latency on IDX files\n"
+      "                                 or DIR/<split>/<class>/*.png|jpg; without\n"
+      "                                 --graph or --config: the head (else the\n"
+      "                                 last graph) alone\n"
+      "  search MODEL.dyce --records FILE [--method onepass|circular|both|samethres]\n"
       "       [-o OUT.dyce] [--json]    configuration search (Pareto list)\n",
       stderr);
   return CLI_USAGE;
