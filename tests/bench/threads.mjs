@@ -22,12 +22,18 @@
 // its error and left out.
 import fs from 'node:fs';
 
+import { detectVariant } from '../../wasm/variants.mjs';
 import { otherLoad } from './proc_cpu.mjs';
 import { openNodeRealms } from './realms_node.mjs';
 import { maxRelDiff, summarize } from './stats.mjs';
 
 export const THREAD_MODELS = ['mobilenet_v2', 'resnet18', 'efficientnet_b0', 'fmnist_backbone', 'fmnist_saver0'];
-const RUNTIMES = ['dyce', 'ort-web', 'tfjs-wasm'];
+// dyce: the SIMD128 build; dyce-relaxed: the relaxed-SIMD build, which
+// Chromium and Firefox pick by feature detection (what a user there
+// runs), on the hosts that validate it (Node only with
+// --experimental-wasm-relaxed-simd).
+const RUNTIMES = ['dyce', 'dyce-relaxed', 'ort-web', 'tfjs-wasm'];
+const DYCES = ['dyce', 'dyce-relaxed'];
 const PEERS = ['ort-web', 'tfjs-wasm'];
 const HOSTS = {
   node: openNodeRealms,
@@ -63,7 +69,7 @@ async function benchModel(host, model, o, failed) {
     outputs.set(realm, await realm.output());
     await realm.free();
   }
-  const ref = live.find((r) => r.runtime === 'dyce' && r.threads === 1);
+  const ref = live.find((r) => DYCES.includes(r.runtime) && r.threads === 1);
   const otherCores = others();
   return host.realms.map((realm) => ({
     host: host.host, model, runtime: realm.runtime, threads: realm.threads, other_load_cores: otherCores,
@@ -91,6 +97,8 @@ function summary(rows, n) {
     best_peer: peers[0]?.runtime ?? null,
     dyce_over_best_peer: ratio(at('dyce', n), peers[0]),
     dyce_n_over_dyce_1: ratio(at('dyce', n), at('dyce', 1)),
+    dyce_relaxed_over_best_peer: ratio(at('dyce-relaxed', n), peers[0]),
+    dyce_relaxed_n_over_dyce_relaxed_1: ratio(at('dyce-relaxed', n), at('dyce-relaxed', 1)),
   };
 }
 
@@ -117,6 +125,9 @@ function report(rows, s, n) {
   console.log(`  speedup ${n} vs 1 threads, median (min): ${speedups}`);
   console.log(`  time ratio dyce x${n} / best peer x${n} (${s.best_peer ?? 'none'}): ${pair(s.dyce_over_best_peer)}; ` +
     `dyce x${n} / dyce x1: ${pair(s.dyce_n_over_dyce_1)}`);
+  if (s.dyce_relaxed_over_best_peer || s.dyce_relaxed_n_over_dyce_relaxed_1)
+    console.log(`  time ratio dyce-relaxed x${n} / best peer x${n} (${s.best_peer ?? 'none'}): ${pair(s.dyce_relaxed_over_best_peer)}; ` +
+      `dyce-relaxed x${n} / dyce-relaxed x1: ${pair(s.dyce_relaxed_n_over_dyce_relaxed_1)}`);
 }
 
 /** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts, settle, splitMinMacs). */
@@ -125,13 +136,15 @@ export async function benchThreads(o) {
   if (!Number.isInteger(n) || n < 2) throw new Error(`--threads takes a whole number ≥ 2, not ${n}`);
   const models = o.modelsGiven ? o.models : THREAD_MODELS;
   const runtimes = o.runtimesGiven ? o.runtimes : RUNTIMES;
-  const configs = runtimes.flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads, splitMinMacs: o.splitMinMacs })));
+  const configsOf = (host) => runtimes
+    .filter((runtime) => runtime !== 'dyce-relaxed' || host === 'chromium' || detectVariant() === 'relaxed')
+    .flatMap((runtime) => [1, n].map((threads) => ({ runtime, threads, splitMinMacs: o.splitMinMacs })));
   console.log(`# ${new Date().toISOString()} one thread vs ${n}; ${o.runs} runs after ${o.warmup} warm-up (and 1 s) ` +
     `per realm, interleaved, ${o.settle} ms apart; then ${ALONE_MS / 1000} s of each realm's runs back to back, alone: ms per run, CPU / wall time`);
   const rows = [];
   for (const name of o.hosts ?? Object.keys(HOSTS)) {
     if (!HOSTS[name]) throw new Error(`unknown host ${name}; the hosts are ${Object.keys(HOSTS).join(', ')}`);
-    const host = await HOSTS[name](configs, { dir: o.dir });
+    const host = await HOSTS[name](configsOf(name), { dir: o.dir });
     console.log(`\n# ${name}: ${host.about}`);
     const failed = new Map();
     try {
