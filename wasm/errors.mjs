@@ -19,7 +19,6 @@ export class DyceError extends Error {
     return typeof value === 'object' && value !== null && value[BRAND] === true;
   }
 
-
   /**
    * `details`: { url, field, status, cause } — what the error is about
    * (each optional; set as properties of the error when given).

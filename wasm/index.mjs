@@ -53,9 +53,11 @@ const WARM_UP_ROUNDS = 4;
  * second package's first classification then took 0.5-1.3 ms in Chromium
  * where the first package's took 3-11 (steady 0.3).
  */
+let warmUpBytes = null; // decoded once, at the first warm-up
+
 function warmUpClassify(engine) {
-  const bytes = Uint8Array.from(atob(WARM_UP_PACKAGE), (ch) => ch.charCodeAt(0));
-  const model = new DyceModel(engine.loadModel(bytes), engine.variant);
+  warmUpBytes ??= Uint8Array.from(atob(WARM_UP_PACKAGE), (ch) => ch.charCodeAt(0));
+  const model = new DyceModel(engine.loadModel(warmUpBytes), engine.variant);
   try {
     // Thresholds above 1: every graph runs (saver, stages, exit, head).
     model.setConfigNow({ saver: 'saver0', saverThreshold: 2, exits: ['exit1_a'], thresholds: [2] });
@@ -83,9 +85,10 @@ function nextTask() {
 
 /**
  * While the package is still on its way (a download; a local file is
- * usually read before the engine is ready), the engine warms its kernels
- * up (Engine.warmUp), a round at a time, stopping when the package is
- * there. Costs nothing the page was not already waiting for; never fails.
+ * usually read before the engine is ready), the engine classifies with the
+ * tiny package (warmUpClassify), then warms its kernels up
+ * (Engine.warmUp) a round at a time, stopping when the package is there.
+ * Costs nothing the page was not already waiting for; never fails.
  */
 async function warmUpWhileWaiting(starting, reading) {
   let arrived = false;

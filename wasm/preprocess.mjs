@@ -183,11 +183,14 @@ function undecodable(what, url, cause) {
   return new DyceError('DYCE_BAD_INPUT', `cannot decode ${what}: ${cause?.message ?? cause}`, { field: 'input', url, cause });
 }
 
+/** The explicit tensor form {tensor, layout, normalized}. */
+const isTensorForm = (x) => !!x && typeof x === 'object' && 'tensor' in x;
+
 /** Does classify have to decode `input` first (a Blob or File, an <img> still loading or broken)? */
 export function needsDecoding(input) {
   // Pixels and tensors first, without touching DOM globals: a page's first
   // look at globalThis.HTMLImageElement took 0.7-5 ms in Chromium.
-  if (isPixelData(input) || (input && typeof input === 'object' && 'tensor' in input)) return false;
+  if (isPixelData(input) || isTensorForm(input)) return false;
   return isA(input, 'Blob') || (isA(input, 'HTMLImageElement') && !(input.complete && input.naturalWidth > 0));
 }
 
@@ -263,7 +266,7 @@ export function toTensor(input, dims, spec, options = {}) {
   const [, height, width, channels] = dims;
   if (input instanceof Float32Array)
     throw invalid('a bare Float32Array is ambiguous (raw pixels, 0–1, or normalised?): pass a normalised tensor as {tensor, layout: "nchw" | "nhwc", normalized: true}, or pixels as {data: Uint8Array, width, height, channels}');
-  if (input && typeof input === 'object' && 'tensor' in input) {
+  if (isTensorForm(input)) {
     checkTensorForm(input, dims, spec);
     return { tensor: input.tensor, layout: input.layout };
   }

@@ -63,6 +63,17 @@ static int8_t *bytes8(bump *b, size_t n) {
   return p;
 }
 
+/* An int8 output stage for n channels: biases `bias`, multipliers 1e-3. */
+static dyce__q8_out q8_stage(bump *b, size_t n, int32_t bias, int32_t **biases) {
+  *biases = take(b, n * sizeof(int32_t));
+  float *mult = take(b, n * sizeof(float));
+  if (*biases && mult) {
+    PLAIN_LOOP
+    for (size_t i = 0; i < n; i++) (*biases)[i] = bias, mult[i] = 1e-3f;
+  }
+  return (dyce__q8_out){mult, 0, -128, 127};
+}
+
 static dyce__window conv(uint32_t h, uint32_t c, uint32_t oc, uint32_t k,
                          uint32_t s, uint32_t groups) {
   uint32_t pad = k / 2, out = (h + 2 * pad - k) / s + 1;
@@ -95,16 +106,14 @@ static void q8_conv(const dyce__kernels *k, bump *b, dyce__window g) {
   size_t mark = b->used;
   int8_t *x = bytes8(b, (size_t)g.in_h * g.in_w * g.in_c);
   int8_t *w = bytes8(b, conv_weights(&g));
-  int32_t *bias = take(b, g.out_c * sizeof(int32_t));
-  float *mult = floats(b, g.out_c, 0.0f);
+  int32_t *bias;
+  dyce__q8_out o = q8_stage(b, g.out_c, 100, &bias);
+  o.zp = o.qmin = -3; /* a fused ReLU */
   void *packed = take(b, k->q8_conv2d_packed_bytes(&g));
   int8_t *y = take(b, (size_t)g.out_h * g.out_w * g.out_c);
   void *scratch = take(b, k->q8_conv2d_scratch_bytes(&g));
-  if (x && w && bias && mult && packed && y && scratch) {
-    PLAIN_LOOP
-    for (uint32_t i = 0; i < g.out_c; i++) bias[i] = 100, mult[i] = 1e-3f;
+  if (x && w && bias && o.mult && packed && y && scratch) {
     k->pack_q8_conv2d(&g, w, packed);
-    dyce__q8_out o = {mult, -3, -3, 127};
     k->q8_conv2d(&g, x, 5, packed, bias, &o, y, scratch);
   }
   b->used = mark;
@@ -138,16 +147,13 @@ static void q8_rest(const dyce__kernels *k, bump *b) {
   size_t mark = b->used, n = 10, c = 64, hw = 36;
   int8_t *x = bytes8(b, hw * c), *x2 = bytes8(b, hw * c), *y = take(b, hw * c);
   int8_t *w = bytes8(b, c * n), *out = take(b, n);
-  int32_t *bias = take(b, n * sizeof(int32_t));
-  float *mult = floats(b, n, 0.0f);
+  int32_t *bias;
+  dyce__q8_out o = q8_stage(b, n, 10, &bias);
   void *packed = take(b, k->q8_fc_packed_bytes(c, n));
-  if (x && x2 && y && w && out && bias && mult && packed) {
-    PLAIN_LOOP
-    for (size_t i = 0; i < n; i++) bias[i] = 10, mult[i] = 1e-3f;
+  if (x && x2 && y && w && out && bias && o.mult && packed) {
     dyce__q8_binary add = {1, -2, 0.5f, 0.25f, 3, -128, 127};
     k->q8_binary(DYCE__OP_ADD, hw * c, c, x, x2, hw * c, &add, y);
     k->pack_q8_fc(c, n, w, packed);
-    dyce__q8_out o = {mult, 0, -128, 127};
     k->q8_fully_connected(c, c, n, y, 1, packed, bias, &o, out);
   }
   b->used = mark;

@@ -91,15 +91,18 @@ function summary(rows, n) {
   const speedup = {};
   for (const rt of new Set(rows.map((r) => r.runtime))) speedup[rt] = ratio(at(rt, 1), at(rt, n));
   const peers = PEERS.map((p) => at(p, n)).filter(Boolean).sort((a, b) => a.median_ms - b.median_ms);
-  return {
+  const s = {
     host: rows[0].host, model: rows[0].model, kind: 'threads-summary', threads: n,
     other_load_cores: rows[0].other_load_cores, speedup,
     best_peer: peers[0]?.runtime ?? null,
-    dyce_over_best_peer: ratio(at('dyce', n), peers[0]),
-    dyce_n_over_dyce_1: ratio(at('dyce', n), at('dyce', 1)),
-    dyce_relaxed_over_best_peer: ratio(at('dyce-relaxed', n), peers[0]),
-    dyce_relaxed_n_over_dyce_relaxed_1: ratio(at('dyce-relaxed', n), at('dyce-relaxed', 1)),
   };
+  // Per dyce build: dyce_over_best_peer, dyce_n_over_dyce_1, dyce_relaxed_….
+  for (const rt of DYCES) {
+    const key = rt.replace('-', '_');
+    s[`${key}_over_best_peer`] = ratio(at(rt, n), peers[0]);
+    s[`${key}_n_over_${key}_1`] = ratio(at(rt, n), at(rt, 1));
+  }
+  return s;
 }
 
 const fmt = (x, d, w) => (x === undefined || x === null ? '-' : x.toFixed(d)).padStart(w);
@@ -123,11 +126,12 @@ function report(rows, s, n) {
   }
   const speedups = Object.entries(s.speedup).map(([rt, v]) => `${rt} ${pair(v)}`).join(', ');
   console.log(`  speedup ${n} vs 1 threads, median (min): ${speedups}`);
-  console.log(`  time ratio dyce x${n} / best peer x${n} (${s.best_peer ?? 'none'}): ${pair(s.dyce_over_best_peer)}; ` +
-    `dyce x${n} / dyce x1: ${pair(s.dyce_n_over_dyce_1)}`);
-  if (s.dyce_relaxed_over_best_peer || s.dyce_relaxed_n_over_dyce_relaxed_1)
-    console.log(`  time ratio dyce-relaxed x${n} / best peer x${n} (${s.best_peer ?? 'none'}): ${pair(s.dyce_relaxed_over_best_peer)}; ` +
-      `dyce-relaxed x${n} / dyce-relaxed x1: ${pair(s.dyce_relaxed_n_over_dyce_relaxed_1)}`);
+  for (const rt of DYCES) {
+    const key = rt.replace('-', '_'), [toPeer, toOne] = [s[`${key}_over_best_peer`], s[`${key}_n_over_${key}_1`]];
+    if (rt === 'dyce' || toPeer || toOne) // the SIMD128 line always, as before
+      console.log(`  time ratio ${rt} x${n} / best peer x${n} (${s.best_peer ?? 'none'}): ${pair(toPeer)}; ` +
+        `${rt} x${n} / ${rt} x1: ${pair(toOne)}`);
+  }
 }
 
 /** o: bench.mjs's options (runs, warmup, models, runtimes, dir, json, threads, hosts, settle, splitMinMacs). */
