@@ -78,6 +78,51 @@ async function loadPage(browser, t) {
   }
 }
 
+/**
+ * Pictures on the page's main thread: a wide VideoFrame (WebKitGTK's
+ * drawImage ignores a VideoFrame's source rectangle, so dyce draws it
+ * whole first) becomes the same tensor as the canvas it was made from; a
+ * lazy <img> not in the page and one with only a srcset answer.
+ */
+async function checkPictures(browser) {
+  const pictures = await browser.evaluate(async (model) => {
+    const { load } = await import('/wasm/index.mjs');
+    const { toTensor } = await import('/wasm/preprocess.mjs');
+    const m = await load(model, { threads: 1 });
+    const canvas = document.createElement('canvas');
+    canvas.width = 84;
+    canvas.height = 56;
+    const ctx = canvas.getContext('2d');
+    for (let x = 0; x < 84; x++) {
+      ctx.fillStyle = `rgb(${3 * x}, ${3 * x}, ${3 * x})`;
+      ctx.fillRect(x, 0, 1, 56);
+    }
+    const spec = [m.low.inputDims, m.low.inputSpec];
+    let frameDiff = 'no VideoFrame';
+    if (typeof VideoFrame === 'function') {
+      const frame = new VideoFrame(canvas, { timestamp: 0 });
+      const a = toTensor(frame, ...spec).tensor, b = toTensor(canvas, ...spec).tensor;
+      frame.close();
+      frameDiff = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    }
+    const png = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+    const lazy = new Image();
+    lazy.loading = 'lazy';
+    lazy.src = URL.createObjectURL(png);
+    const srcset = new Image();
+    srcset.srcset = `${URL.createObjectURL(png)} 1x`;
+    const answer = (x) => Promise.race([m.classify(x).then((r) => r.score, (e) => e.message),
+      new Promise((resolve) => setTimeout(() => resolve('no answer in 20 s'), 20_000))]);
+    const scores = [await answer(canvas), await answer(lazy), await answer(srcset)];
+    await m.dispose();
+    return { frameDiff, scores };
+  }, `/${MODEL}`);
+  assert.equal(typeof pictures.frameDiff, 'number', 'all three engines have VideoFrame');
+  assert.ok(pictures.frameDiff < 0.05, `VideoFrame vs canvas tensors differ by ${pictures.frameDiff}`);
+  assert.equal(typeof pictures.scores[0], 'number', String(pictures.scores[0]));
+  assert.deepEqual(pictures.scores.slice(1), [pictures.scores[0], pictures.scores[0]], 'a lazy <img> and a srcset-only <img> answer as the canvas');
+}
+
 const key = (r) => `${r.index}: ${r.label} at ${r.exit} (${r.macs} MACs)`;
 
 for (const name of ENGINES) {
@@ -127,6 +172,8 @@ for (const name of ENGINES) {
         assert.equal(s.maxThreads, 1);
         assert.match(s.threadsReason, /SharedArrayBuffer/);
       }
+      await checkPictures(browser);
+
       assert.deepEqual(await browser.errors(), []);
       t.diagnostic(`${browser.version}: ${got.variant} build, ${got.threads} of ${s.maxThreads} threads${s.threadsReason ? ` (${s.threadsReason})` : ''}; ${s.total} frames streamed; ${IMAGES.length} images with ${CONFIG} as Node ` +
         `(exits ${JSON.stringify(exits)}); launch ${((tLaunch - t0) / 1000).toFixed(1)} s, page ready ${((tReady - tLaunch) / 1000).toFixed(1)} s, ` +
