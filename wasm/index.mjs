@@ -37,7 +37,7 @@ async function readSource(source) {
       throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${source.name ? `file '${source.name}'` : 'Blob'}: ${e.message}`, { field: 'source', cause: e });
     }
   }
-  throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer), a Blob or File, a fetch Response, or a URL', { field: 'source' });
+  throw new DyceError('DYCE_INVALID_ARGUMENT', 'load() takes bytes (Uint8Array, ArrayBuffer), a Blob or File, a fetch Response, or a URL (under Node also a file path)', { field: 'source' });
 }
 
 // Rounds of the kernels' warm-up at most: in Node three took the first
@@ -393,16 +393,16 @@ export class DyceModel {
   }
 
   /**
-   * Frees the wasm model and session and stops the engine's threads, after
-   * the calls made before it. Idempotent; later calls throw DYCE_BAD_STATE.
+   * Frees the wasm model and session and stops the engine's threads, now:
+   * every call made before it has run, except those still waiting for
+   * their picture to decode (a slow <img> must not hold the model), which
+   * then reject with DYCE_BAD_STATE, as later calls do. Idempotent.
    */
   async dispose() {
-    return this.inOrder(() => {
-      if (this.disposed) return;
-      this.splitMinMacsAtDispose = this.low.splitMinMacs; // the session is freed below
-      this.disposed = true;
-      this.low.free();
-      this.low.engine.dispose();
-    });
+    if (this.disposed) return;
+    this.splitMinMacsAtDispose = this.low.splitMinMacs; // the session is freed below
+    this.disposed = true;
+    this.low.free();
+    this.low.engine.dispose();
   }
 }

@@ -80,11 +80,13 @@ async function postableSource(source) {
  */
 export async function loadInWorker(source, options) {
   const { workerUrl, ...loadOptions } = checkOptions(options, [...LOAD_OPTIONS, 'workerUrl'], 'loadInWorker()');
+  if (typeof Worker === 'undefined')
+    throw new DyceError('DYCE_UNSUPPORTED', 'loadInWorker() needs the Web Worker API (browsers); under Node use load(), which runs its threads in worker_threads itself', { field: 'source' });
   const src = await postableSource(source);
   const worker = workerUrl
     ? new Worker(workerUrl, { type: 'module' })
     : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-  const client = new WorkerModel(worker);
+  const client = new WorkerModel(worker, workerUrl === undefined ? undefined : absolute(workerUrl));
   try {
     // Bytes read here from a Response are ours: moved, not copied.
     const transfer = isResponse(source) ? [src.buffer] : [];
@@ -98,11 +100,14 @@ export async function loadInWorker(source, options) {
 }
 
 export class WorkerModel {
-  constructor(worker) {
+  /** `workerUrl`: where the worker's script came from, for errors (default: the bundled worker.mjs). */
+  constructor(worker, workerUrl) {
     this.worker = worker;
     this.pending = new Map();
     this.nextId = 1;
     this.disposed = false;
+    /** Why the model ended (terminate's reason), for the calls made after; null: disposed. */
+    this.endReason = null;
     this.disposing = null;
     // Requests are posted in the order they were made, also while a
     // picture becomes a bitmap here (see send), so the worker runs them so.
@@ -116,7 +121,8 @@ export class WorkerModel {
     };
     worker.onerror = (event) => {
       event.preventDefault?.();
-      this.terminate(new DyceError('DYCE_WORKER_ERROR', `the dyce worker failed: ${event.message ?? 'could not start (is worker.mjs served as JavaScript?)'}`));
+      const script = workerUrl ?? 'worker.mjs';
+      this.terminate(new DyceError('DYCE_WORKER_ERROR', `the dyce worker ${script} failed: ${event.message ?? `could not start (is ${script} served as JavaScript?)`}`, { url: workerUrl }));
     };
   }
 
@@ -125,8 +131,13 @@ export class WorkerModel {
     this.current = config;
   }
 
+  /** The error for a call on an ended model: terminate's reason, else DYCE_BAD_STATE. */
+  ended() {
+    return this.endReason ?? new DyceError('DYCE_BAD_STATE', 'the model was disposed');
+  }
+
   request(op, args, transfer = []) {
-    if (this.disposed) return Promise.reject(new DyceError('DYCE_BAD_STATE', 'the model was disposed'));
+    if (this.disposed) return Promise.reject(this.ended());
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
@@ -168,7 +179,7 @@ export class WorkerModel {
 
   /** As DyceModel.classify; the result's `ms` is measured in the worker. */
   async classify(input, options) {
-    if (this.disposed) throw new DyceError('DYCE_BAD_STATE', 'the model was disposed');
+    if (this.disposed) throw this.ended();
     let result;
     try {
       result = await this.send('classify', async () => {
@@ -202,18 +213,26 @@ export class WorkerModel {
     });
   }
 
-  /** Frees the model and ends the worker, after the calls made before. Idempotent (a second call waits for the first). */
+  /**
+   * Frees the model and ends the worker after the calls already posted to
+   * it; calls still preparing their picture here then reject with
+   * DYCE_BAD_STATE, as in DyceModel. Idempotent (a second call waits for the first).
+   */
   async dispose() {
     if (this.disposing) return this.disposing;
     if (this.disposed) return;
-    this.disposing = this.send('dispose', () => [[], []]).catch(() => {}).finally(() => {
-      this.terminate(new DyceError('DYCE_BAD_STATE', 'the model was disposed'));
+    this.disposing = this.request('dispose', []).catch(() => {}).finally(() => {
+      this.terminate(null);
       this.threads = 0;
     });
     return this.disposing;
   }
 
+  /** Ends the worker; pending calls, and those still being prepared, reject with `reason` (null: DYCE_BAD_STATE). */
   terminate(reason) {
+    if (this.disposed) return;
+    this.endReason = reason;
+    reason ??= this.ended();
     this.disposed = true;
     this.worker.terminate();
     for (const p of this.pending.values()) p.reject(reason);

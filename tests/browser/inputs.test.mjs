@@ -111,15 +111,50 @@ for (const runner of ['main', 'worker']) {
         const sized = new Image(10, 7); // width/height attributes, not its natural 56×56
         sized.src = URL.createObjectURL(t.pngX2[i]);
         await sized.decode();
-        const inputs = [t.imageData[i], t.png[i], new File([t.png[i]], `${i}.png`, { type: 'image/png' }), img, sized];
-        rows.push(await Promise.all(inputs.map(async (x) => t.brief(await m.classify(x)))));
+        // Lazy ones the browser would not fetch yet: one not in the page,
+        // one in it far below the fold; and one with only a srcset.
+        const lazy = new Image();
+        lazy.loading = 'lazy';
+        lazy.src = URL.createObjectURL(t.png[i]);
+        const below = new Image();
+        below.loading = 'lazy';
+        below.style.marginTop = '20000px';
+        document.body.append(below);
+        below.src = URL.createObjectURL(t.png[i]);
+        const srcset = new Image();
+        srcset.srcset = `${URL.createObjectURL(t.png[i])} 1x`;
+        const inputs = [t.imageData[i], t.png[i], new File([t.png[i]], `${i}.png`, { type: 'image/png' }), img, sized, lazy, below, srcset];
+        // A hang fails the test in seconds, not at the runner's timeout.
+        const answer = (x) => Promise.race([m.classify(x).then(t.brief, (e) => t.error(e).message),
+          new Promise((resolve) => setTimeout(() => resolve('no answer in 20 s'), 20_000))]);
+        rows.push(await Promise.all(inputs.map(answer)));
+        below.remove();
+        if (!lazy.complete && !below.complete) rows.at(-1).push('the page\'s lazy <img> elements were left unloaded, as expected');
       }
       await m.dispose();
       return rows;
     }, runner);
     for (const [i, [want, ...got]] of out.entries())
-      for (const [k, g] of got.entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>'][k]}`);
+      for (const [k, g] of got.slice(0, 7).entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>', 'lazy <img> not in the page', 'lazy <img> below the fold', 'srcset-only <img>'][k]}`);
   });
+
+  if (runner === 'worker') {
+    test('worker: terminate(reason) rejects every pending call with the reason, also one still preparing its picture', async () => {
+      const out = await page.evaluate(async () => {
+        const { t } = window;
+        const m = await t.loadWith('worker', '/models/fashion-mnist.dyce');
+        const img = new Image();
+        img.src = URL.createObjectURL(t.png[0]); // still preparing (decoding, then a bitmap) when terminated
+        const calls = [m.classify(t.imageData[0]), m.classify(img)];
+        m.terminate(new Error('page is leaving'));
+        const settled = await Promise.all(calls.map((c) => c.then(() => 'answered', (e) => e.message)));
+        const after = await m.classify(t.imageData[0]).then(() => 'answered', (e) => e.message);
+        return { settled, after };
+      });
+      assert.deepEqual(out.settled, ['page is leaving', 'page is leaving']);
+      assert.equal(out.after, 'page is leaving');
+    });
+  }
 
   test(`${runner}: a broken image, an undecodable Blob, a 0×0 canvas and a cross-origin image are clear DyceErrors`, async () => {
     const out = await page.evaluate(async ({ runner, foreignUrl }) => {
