@@ -125,6 +125,10 @@ export class Engine {
   }
 }
 
+/** What a configuration table may hold: its own keys, and those a shipped one's description adds (model.configs[i]: name, accuracy, …), so that a shipped configuration can be copied and changed. */
+const CUSTOM_KEYS = ['saver', 'saverThreshold', 'exits', 'thresholds', 'confidence', 'level'];
+const CONFIG_KEYS = new Set([...CUSTOM_KEYS, 'index', 'name', 'accuracy', 'meanMacs', 'maxMacs']);
+
 export class Model {
   constructor(engine, handle) {
     this.engine = engine;
@@ -233,6 +237,17 @@ export class Model {
     if (!c) throw new DyceError('DYCE_NOT_FOUND', 'the package has no cascade');
     if (typeof config !== 'object' || config === null)
       throw new DyceError('DYCE_INVALID_ARGUMENT', `a configuration is an object, not ${config === null ? 'null' : typeof config}`, { field: 'config' });
+    const unknown = Object.keys(config).filter((k) => !CONFIG_KEYS.has(k));
+    if (unknown.length)
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (a configuration table has ${CUSTOM_KEYS.join(', ')})`, { field: unknown[0] });
+    for (const key of ['exits', 'thresholds']) {
+      const v = config[key];
+      if (v === undefined || v === null) continue;
+      if (!Array.isArray(v))
+        throw new DyceError('DYCE_INVALID_ARGUMENT', `${key} must be an array (one entry per exit position), not ${typeof v}`, { field: key });
+      if (v.length > c.stageCount)
+        throw new DyceError('DYCE_INVALID_ARGUMENT', `${key} has ${v.length} entries; the package has ${c.stageCount} exit position${c.stageCount === 1 ? '' : 's'} (positions left out have no exit)`, { field: key });
+    }
     const m = this.engine.m, n = 1 + c.stageCount;
     // Each failure names the part of the configuration that is wrong.
     const id = (name, field) => {
@@ -256,8 +271,8 @@ export class Model {
     const kind = CONFIDENCE_KINDS.indexOf(config.confidence ?? CONFIDENCE_KINDS[0]);
     if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}' (${CONFIDENCE_KINDS.join(', ')})`, { field: 'confidence' });
     const level = typeof config.level === 'string' ? this.levels.findIndex((l) => l.name === config.level) : (config.level ?? 0);
-    if (!Number.isInteger(level) || level < 0)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown width level '${config.level}'`, { field: 'level' });
+    if (!Number.isInteger(level) || level < 0 || level >= Math.max(1, this.levels.length))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown width level ${typeof config.level === 'string' ? `'${config.level}'` : config.level} (the package has ${this.levels.map((l, i) => `${i}: ${l.name}`).join(', ') || '0'})`, { field: 'level' });
     this.engine.withAlloc(8 * n, (p) => {
       m.HEAP32.set(graphs, p >> 2);
       m.HEAPF32.set(thresholds, (p >> 2) + n);

@@ -33,6 +33,11 @@ export class DyceError extends Error {
   }
 }
 
+// Bundlers rename the class (esbuild: `_DyceError`); users and Node's
+// printout of an uncaught error read these names.
+Object.defineProperty(DyceError, 'name', { value: 'DyceError' });
+Object.defineProperty(DyceError.prototype, 'name', { value: 'DyceError', writable: true, configurable: true });
+
 /** The plain-data form of an error, for postMessage (a Worker's reply). */
 export function errorToData(e) {
   const data = { code: e?.code ?? 'DYCE_INTERNAL', message: e?.message ?? String(e) };

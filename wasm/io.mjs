@@ -30,7 +30,8 @@ async function readLocal(source, what) {
   try {
     // A view of Node's Buffer, not a copy: copying 2.5 MB into fresh
     // memory cost 6-9 ms of a cold start (page faults on this VM).
-    const buffer = await readFile(source);
+    // A file: URL string is a URL, not a path named "file:…".
+    const buffer = await readFile(typeof source === 'string' && /^file:/i.test(source) ? new URL(source) : source);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (e) {
     throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
@@ -57,20 +58,35 @@ async function fetchOk(url, what) {
  * DYCE_FETCH_FAILED with its `url` and `status`, as a URL load()
  * fetched itself would be; a body already read is DYCE_INVALID_ARGUMENT.
  */
+/**
+ * The bytes of an answer, refused when the server sent an HTML page
+ * instead: development servers (Vite's, single-page-app hosts) answer an
+ * unknown path with their index.html and status 200.
+ */
+async function bodyBytes(response, what, url) {
+  let bytes;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${url ?? 'of the Response'}: ${e.message}`, { url, cause: e });
+  }
+  const type = response.headers?.get?.('content-type') ?? '';
+  if (/^\s*text\/html/i.test(type) && /^\s*</.test(new TextDecoder().decode(bytes.subarray(0, 64))))
+    throw new DyceError('DYCE_FETCH_FAILED', `the server answered the ${what} URL ${url ?? '(of the Response)'} with an HTML page (content-type ${type}), not the file: is the path right? (a development server answers an unknown path with its index.html)`, { url, status: response.status });
+  return bytes;
+}
+
 export async function readResponse(response, what) {
-  const url = response.url || '(Response)';
+  // A Response made by the page (new Response(…)) has no URL.
+  const url = response.url || undefined, named = url ?? '(a Response without a URL)';
   if (!response.ok) {
     const why = response.type === 'opaque' ? 'an opaque answer (fetched with mode: \'no-cors\'), whose bytes a page cannot read'
       : `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: ${why}`, { url, status: response.status });
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${named}: ${why}`, { url, status: response.status });
   }
   if (response.bodyUsed)
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `the Response for the ${what} ${url} was already read; pass a fresh one (or response.clone())`, { url, field: 'source' });
-  try {
-    return new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${url}: ${e.message}`, { url, cause: e });
-  }
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `the Response for the ${what} ${named} was already read; pass a fresh one (or response.clone())`, { url, field: 'source' });
+  return bodyBytes(response, what, url);
 }
 
 /** Is `x` a fetch Response (or one from another realm, e.g. a polyfill)? */
@@ -83,12 +99,7 @@ export const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
 /** The bytes at `source` (URL or string; a path under Node). `what` names it in errors ("model package"). */
 export async function readBytes(source, what) {
   if (isLocal(source)) return readLocal(source, what);
-  const response = await fetchOk(source, what);
-  try {
-    return new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
-  }
+  return bodyBytes(await fetchOk(source, what), what, String(source));
 }
 
 /**

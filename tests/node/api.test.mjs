@@ -59,11 +59,12 @@ async function rejects(promise, code, pattern) {
   });
 }
 
-test('load takes bytes, an ArrayBuffer, a path and a file URL', async () => {
+test('load takes bytes, an ArrayBuffer, a path and a file URL (a URL object or a string)', async () => {
   const fromBuffer = await load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const fromPath = await load(file);
   const fromUrl = await load(pathToFileURL(file));
-  for (const m of [fromBuffer, fromPath, fromUrl]) {
+  const fromUrlString = await load(pathToFileURL(file).href);
+  for (const m of [fromBuffer, fromPath, fromUrl, fromUrlString]) {
     assert.deepEqual(m.configs, model.configs);
     assert.deepEqual(m.labels, model.labels);
     await m.dispose();
@@ -187,6 +188,17 @@ test('setConfig: by name, by index, a custom table; unknown ones refused', async
     [{ thresholds: ['0.5'] }, 'thresholds[0]'], [{ saverThreshold: NaN }, 'saverThreshold'],
     [{ confidence: 'votes' }, 'confidence'], [{ level: 'w7' }, 'level']])
     await assert.rejects(model.setConfig(table), (e) => e.field === field, `${JSON.stringify(table)}: field ${field}`);
+  // A key the table does not have, arrays longer than the positions, a
+  // level the package lacks: refused, never ignored.
+  const positions = model.low.cascade.stageCount;
+  for (const [table, field, message] of [[{ frob: 1 }, 'frob', /unknown configuration key 'frob'/],
+    [{ exits: new Array(positions + 1).fill(null) }, 'exits', new RegExp(`${positions + 1} entries; the package has ${positions} exit positions`)],
+    [{ thresholds: new Array(positions + 1).fill(0.5) }, 'thresholds', /entries/], [{ exits: 'exit1_a' }, 'exits', /must be an array/],
+    [{ level: 3 }, 'level', /unknown width level 3/]])
+    await assert.rejects(model.setConfig(table), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === field && message.test(e.message), JSON.stringify(table));
+  // A shipped configuration's description, copied and changed, is a table.
+  await model.setConfig({ ...model.configs[0], thresholds: model.configs[0].thresholds.map(() => 2) });
+  assert.equal(model.config, 'custom');
   await rejects(model.setConfig(null), 'DYCE_INVALID_ARGUMENT');
   assert.equal(model.config, 'custom', 'a refused change leaves the configuration alone');
   await model.setConfig(model.defaultConfig);
@@ -339,6 +351,18 @@ test('failures of every kind are DyceErrors with the URL or field involved', asy
   await assert.rejects(load(bytes, { wasmPaths: { 'dyce.wasm': 'x' }, variant: 'nosimd' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /dyce-nosimd\.wasm/.test(e.field));
   // fetch failures (a server that is not there) name the URL.
   await assert.rejects(load('http://127.0.0.1:9/model.dyce'), (e) => e.code === 'DYCE_FETCH_FAILED' && e.url === 'http://127.0.0.1:9/model.dyce');
+  // A page a server sent instead of the package (a dev server's index.html
+  // for an unknown path) is named as such; a Response the caller made has no URL.
+  const html = new Response('<!doctype html><html><body>app</body></html>', { headers: { 'content-type': 'text/html; charset=utf-8' } });
+  await assert.rejects(load(html), (e) => e.code === 'DYCE_FETCH_FAILED' && /an HTML page \(content-type text\/html/.test(e.message) && e.url === undefined, 'HTML');
+  await assert.rejects(load(new Response('x', { status: 404 })), (e) => e.code === 'DYCE_FETCH_FAILED' && e.url === undefined && e.status === 404 && /a Response without a URL/.test(e.message));
+  // Bundled copies rename the class; its name stays DyceError.
+  const bundled = await import('dyce');
+  const e = await bundled.load(42).catch((x) => x);
+  assert.deepEqual([e instanceof DyceError, e.constructor.name, e.name, String(e).split(':')[0]], [true, 'DyceError', 'DyceError', 'DyceError']);
+  // The Worker API needs a browser's Worker: said so under Node.
+  const { loadInWorker } = await import('../../wasm/worker-client.mjs');
+  await assert.rejects(loadInWorker(file), (x) => x.code === 'DYCE_UNSUPPORTED' && /under Node use load\(\)/.test(x.message));
 });
 
 test('wasmPaths keeps feature detection; wasmUrl and wasmBinary name their build', async () => {
