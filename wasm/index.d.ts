@@ -115,6 +115,15 @@ export interface ConfigInfo {
 }
 
 /** A custom configuration table for setConfig. */
+/**
+ * A configuration table. An answer leaves when its confidence is strictly
+ * above its threshold: a threshold below 0 always answers, one of 1 or
+ * more never does. `exits` / `thresholds` list positions 1, 2, …; those
+ * left out have no exit; more entries than the package has positions, or
+ * a key not listed here (other than a shipped configuration's
+ * description: name, index, accuracy, meanMacs, maxMacs, so that
+ * `{...model.configs[i], thresholds}` works), is DYCE_INVALID_ARGUMENT.
+ */
 export interface CustomConfig {
   saver?: string | null;
   saverThreshold?: number;
@@ -158,6 +167,19 @@ export interface NormalizedTensor {
   readonly normalized: true;
 }
 
+// The browser inputs are declared here too, with the members dyce reads
+// (as the DOM library declares them), so that these types compile in a
+// project without the DOM library (Node only, or a Worker's `webworker`
+// library): with it, each merges unchanged into the DOM's own interface.
+declare global {
+  interface HTMLCanvasElement { width: number; height: number }
+  interface HTMLVideoElement { readonly videoWidth: number; readonly videoHeight: number }
+  interface HTMLImageElement { readonly naturalWidth: number; readonly naturalHeight: number }
+  interface ImageBitmap { readonly width: number; readonly height: number }
+  interface VideoFrame { readonly displayWidth: number; readonly displayHeight: number }
+  interface OffscreenCanvas { width: number; height: number }
+}
+
 /**
  * What classify takes. Browsers only: an `HTMLImageElement` still loading
  * is awaited (img.decode()); one that failed to load, or a `Blob` / `File`
@@ -178,9 +200,9 @@ export type ImageInput =
 export interface ClassifyOptions {
   /** Switch to this configuration first (O(1)); it stays current. */
   config?: string | number;
-  /** Anytime mode: once this many ms have passed, stop before the next graph. */
+  /** Anytime mode: once this many ms have passed, stop before the next graph. 0 (the default): no deadline. */
   deadlineMs?: number;
-  /** Anytime mode: stop before a graph that would spend more MACs than this. */
+  /** Anytime mode: stop before a graph that would spend more MACs than this in all. 0 (the default): no limit. */
   macBudget?: number;
   /** How many classes `top` lists (default 3). */
   topK?: number;
@@ -235,16 +257,17 @@ export interface Model {
   /** The load option `splitMinMacs` in force (default 100e6). */
   readonly splitMinMacs: number;
   /**
-   * Classifies one picture. Calls (classify, setConfig, setThreads,
-   * dispose) take effect in the order they were made, also while a
-   * picture decodes; after dispose they are DYCE_BAD_STATE.
+   * Classifies one picture. Calls (classify, setConfig, setThreads)
+   * take effect in the order they were made, also while a picture
+   * decodes; dispose takes effect at once: the calls still waiting for a
+   * picture to decode, and every later call, are DYCE_BAD_STATE.
    */
   classify(input: ImageInput, options?: ClassifyOptions | null): Promise<Classification>;
   /** An unknown name or index is DYCE_NOT_FOUND (field "config") listing the package's. */
   setConfig(which: string | number | CustomConfig): Promise<void>;
   /** Runs on `n` threads (1 .. maxThreads), bit-identical results; replans memory. */
   setThreads(n: number): Promise<void>;
-  /** Frees the wasm memory (and ends the worker), after the calls made before it. Idempotent. */
+  /** Frees the wasm memory (and ends the worker) now, not after calls still decoding their picture (they reject). Idempotent. */
   dispose(): Promise<void>;
 }
 

@@ -60,6 +60,31 @@ export async function main(bytes: Uint8Array, pixels: Uint8Array): Promise<strin
 }
 `;
 
+const NODE_ONLY = `
+import { load, DyceError } from 'dyce';
+import type { ImageInput } from 'dyce';
+import { createEngine } from 'dyce/engine';
+export async function main(bytes: Uint8Array): Promise<string> {
+  const model = await load(bytes);
+  const image: ImageInput = { data: bytes, width: 28, height: 28, channels: 1 };
+  // @ts-expect-error a string is no picture
+  const text: ImageInput = 'x';
+  try {
+    return (await model.classify(image)).label + (await createEngine()).variant + String(text);
+  } catch (e) {
+    return e instanceof DyceError ? e.code : '';
+  }
+}
+`;
+
+const IN_WORKER = `
+import { load } from 'dyce/browser';
+export async function main(bytes: Uint8Array, bitmap: ImageBitmap, frame: VideoFrame, canvas: OffscreenCanvas): Promise<string> {
+  const model = await load(bytes);
+  return (await model.classify(bitmap)).label + (await model.classify(frame)).label + (await model.classify(canvas)).label;
+}
+`;
+
 const TSCONFIG = {
   compilerOptions: {
     strict: true, noEmit: true, skipLibCheck: false, target: 'es2022', module: 'nodenext',
@@ -79,6 +104,16 @@ test('every export has types that compile under tsc --strict (no skipLibCheck), 
     assert.equal(rb.status, 0, `tsc --strict (bundler resolution) failed:\n${rb.stdout}\n${rb.stderr}`);
     const r = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, `tsc --strict failed:\n${r.stdout}\n${r.stderr}`);
+    // Without the DOM library: a Node-only project and a Worker's
+    // (`webworker` library), each with the inputs it has; a string is
+    // still no input (the browser inputs declared for them are not `{}`).
+    for (const [name, lib, types, code] of [['node', ['es2022'], ['node'], NODE_ONLY], ['webworker', ['es2022', 'webworker'], [], IN_WORKER]]) {
+      fs.writeFileSync(path.join(app.dir, `${name}.ts`), code);
+      const config = { compilerOptions: { ...TSCONFIG.compilerOptions, lib, types, typeRoots: [path.join(root, 'node_modules/@types')] }, files: [`${name}.ts`] };
+      fs.writeFileSync(path.join(app.dir, `tsconfig.${name}.json`), JSON.stringify(config));
+      const rn = spawnSync(tsc, ['-p', `tsconfig.${name}.json`], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(rn.status, 0, `tsc --strict without the DOM library (${name}) failed:\n${rn.stdout}\n${rn.stderr}`);
+    }
     // A wrong use is caught: the types are not `any`.
     fs.writeFileSync(path.join(app.dir, 'check.ts'), `import { load } from 'dyce';\nexport const x = load(42);\n`);
     const bad = spawnSync(tsc, ['-p', 'tsconfig.json'], { cwd: app.dir, encoding: 'utf8', timeout: 120_000 });
