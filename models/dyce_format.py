@@ -273,17 +273,16 @@ def _levels_section(levels):
 
 def read_levels(data):
     """[(name, [(graph, node, channels)])] from a package's LEVL, or []."""
-    sec = _sections(data)
-    if "LEVL" not in sec:
-        return []
-    body = sec["LEVL"]
-    count, total = struct.unpack_from("<2I", body)
-    out = []
+    body, out = read_sections(data).get("LEVL"), []
+    graphs = read_package(data)[0] if body is not None else []
+    count = _unpack("<I", body, 0, "LEVL")[0] if graphs else 0
     for i in range(count):
-        raw, start, n = struct.unpack_from("<32s2I", body, 16 + 48 * i)
-        items = [struct.unpack_from("<3I", body, 16 + 48 * count + 12 * e)
+        raw, start, n = _unpack("<32s2I", body, 16 + 48 * i, f"level {i}")
+        items = [_unpack("<3I", body, 16 + 48 * count + 12 * e, f"level {i} entry {e}")
                  for e in range(start, start + n)]
-        out.append((raw.rstrip(b"\0").decode(), items))
+        bad = [e for e in items if e[0] >= len(graphs) or e[1] >= len(graphs[e[0]].nodes)]
+        _need(not bad, f"level {i}: graph / node {bad[:1]} does not exist")
+        out.append((_string(raw + b"\0", 0, f"level {i} name"), items))
     return out
 
 
@@ -357,108 +356,127 @@ def _assemble(sections, version=VERSION):
 
 # ---------------------------------------------------------------- reading
 
-def _string(strs, offset):
-    end = strs.index(b"\0", offset)
-    return strs[offset:end].decode("utf-8")
+class FormatError(ValueError):
+    """A malformed package: the reader checks every offset, count and index it uses."""
+
+
+def _need(ok, reason):
+    if not ok:
+        raise FormatError(reason)
+
+
+def _unpack(layout, body, offset, what):
+    _need(offset + struct.calcsize(layout) <= len(body), f"{what} runs past the end of its section")
+    return struct.unpack_from(layout, body, offset)
+
+
+def _array(body, dtype, count, offset, what):
+    _need(offset + count * np.dtype(dtype).itemsize <= len(body), f"{what} run past the end of WGHT")
+    return np.frombuffer(body, dtype, count, offset)
+
+
+def _string(strs, offset, what):
+    end = strs.find(b"\0", offset)
+    _need(end >= 0, f"{what}: string offset {offset} is outside the string table or unterminated")
+    try:
+        return strs[offset:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what}: string at offset {offset} is not UTF-8") from None
 
 
 def package_version(data):
-    magic, version, _, _, file_bytes = struct.unpack_from("<4s3IQ", data)
-    if (magic != MAGIC or version not in (VERSION, VERSION_INT8)
-            or file_bytes != len(data)):
-        raise ValueError("not a dyce v1 or v2 package of this size")
+    _need(len(data) >= HEADER_BYTES, f"file is {len(data)} bytes, shorter than the 64-byte header")
+    magic, version, header, _, file_bytes = struct.unpack_from("<4s3IQ", data)
+    _need(magic == MAGIC, 'not a dyce package (magic is not "DYCE")')
+    _need(version in (VERSION, VERSION_INT8), f"package version {version}; versions 1 and 2 exist")
+    _need(header == HEADER_BYTES, f"header_bytes is {header}, not 64")
+    _need(file_bytes == len(data), f"header says {file_bytes} bytes but {len(data)} were given (truncated?)")
     return version
 
 
 def read_sections(data):
     """{tag: body bytes} of every section, in file order."""
-    return _sections(data)
-
-
-def _sections(data):
-    package_version(data)
+    version, out = package_version(data), {}
     count = struct.unpack_from("<I", data, 12)[0]
-    out = {}
+    table_end = HEADER_BYTES + SECTION_ENTRY_BYTES * count
+    _need(1 <= count <= 64 and table_end <= len(data), f"section count {count}: 1..64 in the file")
     for i in range(count):
-        tag, _, off, size = struct.unpack_from(
-            "<4sIQQ", data, HEADER_BYTES + SECTION_ENTRY_BYTES * i)
-        out[tag.decode("latin-1")] = data[off:off + size]
+        raw, _, off, size = struct.unpack_from("<4sIQQ", data, HEADER_BYTES + SECTION_ENTRY_BYTES * i)
+        tag = raw.decode("latin-1")
+        shown = "".join(c if " " <= c <= "~" else "?" for c in tag)
+        _need(off % SECTION_ALIGN == 0 and off >= table_end,
+              f"section '{shown}' offset {off} is not 16-byte aligned after the section table")
+        _need(off + size <= len(data), f"section '{shown}' (offset {off}, {size} bytes) runs past "
+              f"the end of the {len(data)}-byte file")
+        _need(tag not in out, f"section '{shown}' appears twice")
+        out[tag] = data[off:off + size]
+    for tag in ("STRS", "INPT", "GRPH", "TENS", "NODE", "WGHT"):
+        _need(tag in out, f"required section '{tag}' is missing")
+    _need(("QTEN" in out) == (version == VERSION_INT8),
+          f"a version {version} package with{'' if 'QTEN' in out else 'out'} a 'QTEN' section")
     return out
 
 
 def _read_input(body):
-    _, h, w, c, scale = struct.unpack_from("<4If", body)
+    _, h, w, c, scale = _unpack("<4If", body, 0, "input spec")
+    _need(0 < h < 65536 and 0 < w < 65536 and 0 < c <= 4 and len(body) == 32 + 8 * c,
+          f"input spec: shape {h}x{w}x{c} (at most 65535x65535x4) in {len(body)} bytes")
     values = np.frombuffer(body, "<f4", 2 * c, 32)
     return InputSpec(h, w, c, list(values[:c]), list(values[c:]), scale)
 
 
-def _read_node(record, wght, quant):
+def _read_node(record, wght, quant, what):
     """One NODE record; wght is the WGHT bytes, quant the graph's per-tensor
     int8 parameters (None entries: float32)."""
     (op, act, a, b, in0, in1, out, wtype, woff, wcount, boff, bcount,
      *params) = struct.unpack("<2I2f4I4I12i", record)
+    _need(op in OP_NAMES and act in ACT_NAMES, f"{what}: unknown op {op} or activation {act}")
     inputs = [in0] if in1 == NONE else [in0, in1]
     if OP_NAMES[op] == "concat":
-        inputs += params[P_CONCAT_INPUTS:P_CONCAT_INPUTS + params[P_CONCAT_MORE]]
+        inputs += params[P_CONCAT_INPUTS:P_CONCAT_INPUTS + max(0, params[P_CONCAT_MORE])]
+    _need(all(0 <= t < len(quant) for t in inputs + [out]),
+          f"{what}: tensors {inputs} -> {out}: the graph has {len(quant)}")
     int8 = quant[out] is not None and OP_NAMES[op] != "quantize"
-    weight = bias = wscale = None
-    if wcount:
-        weight = (np.frombuffer(wght, "i1", wcount, 4 * woff) if int8 else
-                  np.frombuffer(wght, "<f2", wcount, 4 * woff)
-                  if wtype == WEIGHT_F16 else
-                  np.frombuffer(wght, "<f4", wcount, 4 * woff))
-    if bcount and wtype == WEIGHT_F16:
-        bias = np.frombuffer(wght, "<f2", bcount, 4 * boff)
-    elif bcount and int8:
-        bias = np.frombuffer(wght, "<i4", bcount // 2, 4 * boff)
-        wscale = np.frombuffer(wght, "<f4", bcount // 2, 4 * boff + 2 * bcount)
-    elif bcount:
-        bias = np.frombuffer(wght, "<f4", bcount, 4 * boff)
+    f16, q8 = wtype == WEIGHT_F16, int8 and wtype != WEIGHT_F16  # q8: int32 bias, f32 scales
+    bdt, bn = ("<f2", bcount) if f16 else ("<i4", bcount // 2) if q8 else ("<f4", bcount)
+    wdt = "i1" if int8 else "<f2" if f16 else "<f4"
+    weight = _array(wght, wdt, wcount, 4 * woff, f"{what}: weights") if wcount else None
+    bias = _array(wght, bdt, bn, 4 * boff, f"{what}: bias") if bcount else None
+    wscale = _array(wght, "<f4", bn, 4 * boff + 2 * bcount, f"{what}: scales") if bcount and q8 else None
     return Node(op=OP_NAMES[op], inputs=inputs, output=out, act=ACT_NAMES[act],
                 act_a=a, act_b=b, weight=weight, bias=bias, params=params,
                 wscale=wscale)
 
 
-def _read_quant(sec, t0, tn):
-    if "QTEN" not in sec:
-        return None
-    out = []
-    for t in range(t0, t0 + tn):
-        dtype, scale, zp, _ = struct.unpack_from(
-            "<IfiI", sec["QTEN"], QTEN_FIXED_BYTES + QTEN_RECORD_BYTES * t)
-        out.append((scale, zp) if dtype == DTYPE_INT8 else None)
-    return out
-
-
 def read_package(data):
-    """Parse a package into (graphs, InputSpec, labels, {graph name: macs}).
-
-    This trusts the file: it is for inspecting packages convert.py wrote, not
-    a validating loader (that is src/model/load.c).
-    """
-    sec = _sections(data)
-    strs, wght = sec["STRS"], sec["WGHT"]
-    labels = []
-    if "LABL" in sec:
-        count = struct.unpack_from("<I", sec["LABL"])[0]
-        labels = [_string(strs, o) for o in
-                  struct.unpack_from(f"<{count}I", sec["LABL"], 8)]
-    tens, nodes = sec["TENS"], sec["NODE"]
+    """Parse a package into (graphs, InputSpec, labels, {graph name: macs}),
+    checking what it reads, not all that src/model/load.c checks."""
+    sec = read_sections(data)
+    strs, wght, tens, nodes, labl = (sec.get(t, bytes(8)) for t in ("STRS", "WGHT", "TENS", "NODE", "LABL"))
+    labels = [_string(strs, o, "label") for o in
+              _unpack(f"<{_unpack('<I', labl, 0, 'LABL')[0]}I", labl, 8, "LABL")]
     graphs, macs = [], {}
-    for i in range(struct.unpack_from("<I", sec["GRPH"])[0]):
-        (name, source, t0, tn, n0, nn, gin, gout,
-         gmacs) = struct.unpack_from("<8IQ", sec["GRPH"],
-                                     GRAPH_FIXED_BYTES + GRAPH_RECORD_BYTES * i)
+    for i in range(_unpack("<I", sec["GRPH"], 0, "GRPH")[0]):
+        what = f"graph {i}"
+        (name, source, t0, tn, n0, nn, gin, gout, gmacs) = _unpack(
+            "<8IQ", sec["GRPH"], GRAPH_FIXED_BYTES + GRAPH_RECORD_BYTES * i, what)
+        _need(source == NONE or source < i, f"{what}: source {source} is not an earlier graph")
+        _need((t0 + tn) * TENSOR_RECORD_BYTES <= len(tens) and max(gin, gout) < tn,
+              f"{what}: tensors {t0}+{tn} (input {gin}, output {gout}) outside TENS")
+        _need((n0 + nn) * NODE_RECORD_BYTES <= len(nodes), f"{what}: nodes {n0}+{nn} outside NODE")
         shapes = [struct.unpack_from("<4I", tens, TENSOR_RECORD_BYTES * t)
                   for t in range(t0, t0 + tn)]
-        quant = _read_quant(sec, t0, tn)
-        graph_nodes = [_read_node(nodes[NODE_RECORD_BYTES * j:
-                                        NODE_RECORD_BYTES * (j + 1)], wght,
-                                  quant or [None] * tn)
+        quant = None if "QTEN" not in sec else [
+            (s, zp) if dtype == DTYPE_INT8 else None for dtype, s, zp, _ in (
+                _unpack("<IfiI", sec["QTEN"], QTEN_FIXED_BYTES + QTEN_RECORD_BYTES * t, "QTEN")
+                for t in range(t0, t0 + tn))]
+        graph_nodes = [_read_node(nodes[NODE_RECORD_BYTES * j:NODE_RECORD_BYTES * (j + 1)], wght,
+                                  quant or [None] * tn, f"{what} node {j - n0}")
                        for j in range(n0, n0 + nn)]
-        graphs.append(Graph(_string(strs, name), source, shapes, graph_nodes,
+        graphs.append(Graph(_string(strs, name, f"{what} name"), source, shapes, graph_nodes,
                             gin, gout, quant))
         macs[graphs[-1].name] = gmacs
+    _need(graphs, "GRPH holds no graphs")
     return graphs, _read_input(sec["INPT"]), labels, macs
 
 

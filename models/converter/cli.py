@@ -12,7 +12,7 @@ import dyce_format as fmt
 
 from .common import ConvertError
 from .package import convert_graphs, read_labels
-from .quantize_cli import add_options, quantize_bytes
+from .quantize_cli import Staged, add_options, check_options, quantize_bytes
 
 
 def _floats(text):
@@ -51,6 +51,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.int8 and not args.calibration:
         parser.error("--int8 needs --calibration DIR")
+    check_options(parser, args, needs=None if args.int8 else "--int8")
     spec = {k: v for k, v in (("mean", args.mean), ("std", args.std),
                               ("pixel_scale", args.pixel_scale)) if v is not None}
     prog = os.path.basename(sys.argv[0])
@@ -59,8 +60,10 @@ def main(argv=None):
         data = convert_graphs([(args.name, args.onnx, None)], labels, spec, sizes=args.size)
         if args.int8:
             data = quantize_bytes(data, args)
-        with open(args.output, "wb") as f:
-            f.write(data)
+        with Staged() as staged:
+            with open(staged.path(args.output), "wb") as f:
+                f.write(data)
+            staged.commit()
     except ConvertError as err:
         print(f"{prog}: {args.onnx}: {err}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ its head's test accuracy measured by the engine next to the float one's."""
 import os
 import subprocess
 import sys
+import tempfile
 
 from . import engine
 from .data import test_split
@@ -33,12 +34,24 @@ def head_accuracy(package, opts, limit):
     return engine.eval_lines(package, opts.data, *args, test_fraction=opts.test_fraction)[0]["accuracy"]
 
 
+def run_quantize(args, log):
+    """Runs models/quantize.py, logging each line of its output as
+    `int8: LINE` as it comes (it takes minutes); BuildError with its
+    stderr when it fails."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        for line in proc.stdout:
+            log("int8: " + line.rstrip())
+        if proc.wait() != 0:
+            err.seek(0)
+            raise BuildError(f"--int8: quantizing failed: {err.read().strip()[-2000:]}")
+
+
 def build(ctx, opts):
     """Writes OUT-int8.dyce; returns the report's `int8` entry."""
     out = os.path.splitext(opts.out)[0] + "-int8.dyce"
-    r = subprocess.run(quantize_args(opts, out), capture_output=True, text=True)
-    if r.returncode != 0:
-        raise BuildError(f"--int8: quantizing failed: {r.stderr.strip()[-2000:]}")
+    run_quantize(quantize_args(opts, out), ctx.log)
     limit = opts.report_limit or opts.limit
     entry = {"package": out, "bytes": os.path.getsize(out),
              "float_bytes": os.path.getsize(opts.out),
