@@ -195,3 +195,23 @@ console.log(JSON.stringify({ label: r.label, score: r.score, top: r.top, exit: r
     app.remove();
   }
 });
+
+test('the package\'s bin is the CLI (the WASI build under node:wasi): npx dyce info, and usage with no command', () => {
+  const app = packedApp('bin', {});
+  try {
+    // A real install from the tarball (offline: dyce has no dependencies), which links node_modules/.bin/dyce.
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const install = spawnSync('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app.dir, env, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(install.status, 0, install.stderr);
+    const bin = path.join(app.dir, 'node_modules/.bin/dyce');
+    const info = spawnSync(bin, ['info', path.join(root, 'models/fashion-mnist.dyce')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, /^graph saver0 <- input/m);
+    const usage = spawnSync(bin, [], { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(usage.status, 0);
+    assert.match(usage.stderr, /usage/i);
+  } finally {
+    app.remove();
+  }
+});
