@@ -254,15 +254,41 @@ const isDrawable = (x) => ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoEle
 let scratch = null; // one reusable canvas: drawing is the hot path of a video loop
 
 let frameCanvas = null; // a VideoFrame's whole picture, when it is cropped (below)
+let frameCropWorks = null; // does this engine's drawImage crop a VideoFrame? (probed once)
 
 /**
- * `source`, or for a VideoFrame that is cropped, its picture drawn whole on
- * a canvas first: WebKitGTK 2.50's drawImage ignores the source rectangle
- * of a VideoFrame (it drew the whole frame: 46 of 200 wide test pictures
- * answered wrong), while a whole-frame draw is exact in every engine.
+ * WebKitGTK 2.50's drawImage ignores the source rectangle of a VideoFrame
+ * (it drew the whole frame: 46 of 200 wide test pictures answered wrong).
+ * Probed once, on a 2×1 frame (red, blue) cropped to its blue pixel;
+ * a host that cannot run the probe is taken to have the fault.
+ */
+function frameCropHonoured() {
+  if (frameCropWorks !== null) return frameCropWorks;
+  try {
+    const two = new OffscreenCanvas(2, 1), ctx = two.getContext('2d');
+    ctx.fillStyle = '#f00';
+    ctx.fillRect(0, 0, 1, 1);
+    ctx.fillStyle = '#00f';
+    ctx.fillRect(1, 0, 1, 1);
+    const frame = new VideoFrame(two, { timestamp: 0 }), one = new OffscreenCanvas(1, 1).getContext('2d');
+    one.drawImage(frame, 1, 0, 1, 1, 0, 0, 1, 1);
+    frame.close();
+    const [r, , b] = one.getImageData(0, 0, 1, 1).data;
+    frameCropWorks = r < 50 && b > 200;
+  } catch {
+    frameCropWorks = false;
+  }
+  return frameCropWorks;
+}
+
+/**
+ * `source`, or, for a VideoFrame that is cropped where drawImage would
+ * not crop it, its picture drawn whole on a canvas first (a whole-frame
+ * draw is exact in every engine). Elsewhere no extra draw: this is a
+ * video loop's hot path.
  */
 function croppable(source, width, height, crop) {
-  if (!isA(source, 'VideoFrame') || (Math.abs(crop.w - width) < 0.5 && Math.abs(crop.h - height) < 0.5)) return source;
+  if (!isA(source, 'VideoFrame') || (Math.abs(crop.w - width) < 0.5 && Math.abs(crop.h - height) < 0.5) || frameCropHonoured()) return source;
   if (!frameCanvas || frameCanvas.width !== width || frameCanvas.height !== height) {
     frameCanvas = new OffscreenCanvas(width, height);
     frameCanvas.ctx = frameCanvas.getContext('2d');
