@@ -53,29 +53,29 @@ async function fetchOk(url, what) {
 }
 
 /**
+ * The bytes of an answer (`name` names it in errors), refused when the
+ * server sent an HTML page instead: development servers (Vite's, single-page-app hosts) answer an
+ * unknown path with their index.html and status 200.
+ */
+async function bodyBytes(response, what, url, name = url) {
+  let bytes;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (e) {
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${name}: ${e.message}`, { url, cause: e });
+  }
+  const type = response.headers?.get?.('content-type') ?? '';
+  if (/^\s*text\/html/i.test(type) && /^\s*</.test(new TextDecoder().decode(bytes.subarray(0, 64))))
+    throw new DyceError('DYCE_FETCH_FAILED', `the server answered the ${what} URL ${name} with an HTML page (content-type ${type}), not the file: is the path right? (a development server answers an unknown path with its index.html)`, { url, status: response.status });
+  return bytes;
+}
+
+/**
  * The bytes of a fetch Response the caller made (`load(await fetch(url))`):
  * a status other than 2xx (or an opaque no-cors answer) is
  * DYCE_FETCH_FAILED with its `url` and `status`, as a URL load()
  * fetched itself would be; a body already read is DYCE_INVALID_ARGUMENT.
  */
-/**
- * The bytes of an answer, refused when the server sent an HTML page
- * instead: development servers (Vite's, single-page-app hosts) answer an
- * unknown path with their index.html and status 200.
- */
-async function bodyBytes(response, what, url) {
-  let bytes;
-  try {
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${url ?? 'of the Response'}: ${e.message}`, { url, cause: e });
-  }
-  const type = response.headers?.get?.('content-type') ?? '';
-  if (/^\s*text\/html/i.test(type) && /^\s*</.test(new TextDecoder().decode(bytes.subarray(0, 64))))
-    throw new DyceError('DYCE_FETCH_FAILED', `the server answered the ${what} URL ${url ?? '(of the Response)'} with an HTML page (content-type ${type}), not the file: is the path right? (a development server answers an unknown path with its index.html)`, { url, status: response.status });
-  return bytes;
-}
-
 export async function readResponse(response, what) {
   // A Response made by the page (new Response(…)) has no URL.
   const url = response.url || undefined, named = url ?? '(a Response without a URL)';
@@ -86,7 +86,7 @@ export async function readResponse(response, what) {
   }
   if (response.bodyUsed)
     throw new DyceError('DYCE_INVALID_ARGUMENT', `the Response for the ${what} ${named} was already read; pass a fresh one (or response.clone())`, { url, field: 'source' });
-  return bodyBytes(response, what, url);
+  return bodyBytes(response, what, url, named);
 }
 
 /** Is `x` a fetch Response (or one from another realm, e.g. a polyfill)? */

@@ -184,20 +184,20 @@ def search_splits(data, args, out=print):
     return splits
 
 
-def search(splits, args, package, records, out=print):
-    """Records of the int8 graphs (package: their file) on the splits into
-    `records`, then the engine's `dyce search` writing its configurations
-    into the package. The paths are Staged ones; messages name the final."""
+def search(raw, splits, args, package, records, out=print):
+    """Records of the int8 graphs (`raw`, written at `package`) on the
+    splits into `records`, then the engine's `dyce search` writing its
+    configurations into the package. `package` and `records` are
+    (Staged path, final path) pairs: messages name the final ones."""
+    (package, package_name), (records, records_name) = package, records
     from .records_int8 import collect
     from dyce_build import records_file
     from dyce_build.engine import DYCE
     start = time.time()
-    with open(package, "rb") as f:
-        rec = collect(f.read(), splits, log=out)
+    rec = collect(raw, splits, log=out)
     records_file.write(records, rec)
     acc = records_file.accuracies(rec)
-    shown = args.records or os.path.splitext(args.output)[0] + ".records"
-    out(f"records: {len(rec['names'])} entries -> {shown} "
+    out(f"records: {len(rec['names'])} entries -> {records_name} "
         f"({time.time() - start:.1f} s); test top-1 "
         + ", ".join(f"{n} {100 * acc['test'][n]:.2f}" for n in rec["names"]))
     r = subprocess.run([DYCE, "search", package, "--records", records,
@@ -208,7 +208,7 @@ def search(splits, args, package, records, out=print):
     listed = [line for line in r.stdout.splitlines()
               if line.startswith("pareto-")]
     out(f"search: {len(listed)} configurations (+ each level's backbone) "
-        f"written into {args.output} ({time.time() - start:.1f} s with the "
+        f"written into {package_name} ({time.time() - start:.1f} s with the "
         "records)")
     for line in listed:
         out("  " + line)
@@ -260,8 +260,8 @@ def run(args, data, staged):
     """quantize.py's work on the package bytes; returns the written bytes."""
     package = staged.path(args.output)
     if args.search:
-        records = staged.path(args.records or os.path.splitext(
-            args.output)[0] + ".records")
+        records = args.records or os.path.splitext(args.output)[0] + ".records"
+        records = (staged.path(records), records)
         splits = search_splits(data, args, say)
     start = time.time()
     raw = quantize_bytes(data, args, say)
@@ -269,7 +269,7 @@ def run(args, data, staged):
     with open(package, "wb") as f:
         f.write(raw)
     if args.search:
-        search(splits, args, package, records, say)
+        search(raw, splits, args, (package, args.output), records, say)
         with open(package, "rb") as f:
             raw = f.read()
     return raw

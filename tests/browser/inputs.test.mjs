@@ -129,13 +129,12 @@ for (const runner of ['main', 'worker']) {
           new Promise((resolve) => setTimeout(() => resolve('no answer in 20 s'), 20_000))]);
         rows.push(await Promise.all(inputs.map(answer)));
         below.remove();
-        if (!lazy.complete && !below.complete) rows.at(-1).push('the page\'s lazy <img> elements were left unloaded, as expected');
       }
       await m.dispose();
       return rows;
     }, runner);
     for (const [i, [want, ...got]] of out.entries())
-      for (const [k, g] of got.slice(0, 7).entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>', 'lazy <img> not in the page', 'lazy <img> below the fold', 'srcset-only <img>'][k]}`);
+      for (const [k, g] of got.entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>', 'lazy <img> not in the page', 'lazy <img> below the fold', 'srcset-only <img>'][k]}`);
   });
 
   if (runner === 'worker') {
