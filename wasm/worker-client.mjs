@@ -3,7 +3,7 @@
 // input, classify, setConfig, dispose) whose calls travel by postMessage,
 // so inference never blocks the page's main thread.
 import { DyceError, errorFromData } from './errors.mjs';
-import { isResponse, readResponse } from './io.mjs';
+import { isLocal, isResponse, readResponse } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
 import { centerCrop, decodeInput, emptySource, sourceSize } from './preprocess.mjs';
 
@@ -44,26 +44,40 @@ function tainted(x) {
   }
 }
 
-/** `x` resolved against the page (a Worker would resolve it against its own script), as a string (URL objects cannot be posted). */
-function absolute(x) {
-  return x instanceof URL ? x.href : new URL(x, globalThis.location?.href).href;
+/**
+ * `x` resolved against the page (a Worker would resolve it against its own
+ * script), as a string (URL objects cannot be posted). A file path, in a
+ * runtime with both Workers and a file system (Bun, Deno), stays a path:
+ * the worker's load() reads it as load() here would (same working
+ * directory); there is no page to resolve it against. `field` names the
+ * option in the error for a string that resolves to no URL.
+ */
+function absolute(x, field) {
+  if (x instanceof URL) return x.href;
+  const s = String(x);
+  if (isLocal(s) && !/^file:/i.test(s)) return s;
+  try {
+    return new URL(s, globalThis.location?.href).href;
+  } catch (e) {
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `cannot resolve ${field} '${s}' to a URL${globalThis.location ? '' : ' (there is no page URL to resolve it against: give an absolute URL)'}`, { field, cause: e });
+  }
 }
 
 /** load()'s options as the worker must see them: URLs absolute strings, wasmPaths tables included. */
 function postableOptions(options) {
   const o = { ...options };
-  if (o.wasmUrl !== undefined) o.wasmUrl = absolute(o.wasmUrl);
+  if (o.wasmUrl !== undefined) o.wasmUrl = absolute(o.wasmUrl, 'wasmUrl');
   if (o.wasmPaths !== undefined && o.wasmPaths !== null) {
     o.wasmPaths = typeof o.wasmPaths === 'object' && !(o.wasmPaths instanceof URL)
-      ? Object.fromEntries(Object.entries(o.wasmPaths).map(([file, url]) => [file, absolute(url)]))
-      : absolute(String(o.wasmPaths).replace(/\/?$/, '/'));
+      ? Object.fromEntries(Object.entries(o.wasmPaths).map(([file, url]) => [file, absolute(url, `wasmPaths['${file}']`)]))
+      : absolute(String(o.wasmPaths).replace(/\/?$/, '/'), 'wasmPaths');
   }
   return o;
 }
 
 /** What to post for load's `source`: a Response is read here (it cannot be posted), a URL made absolute. */
 async function postableSource(source) {
-  if (typeof source === 'string' || source instanceof URL) return absolute(source);
+  if (typeof source === 'string' || source instanceof URL) return absolute(source, 'source');
   if (isResponse(source)) return readResponse(source, 'model package');
   return source; // bytes are copied, a Blob or File is read in the worker
 }
@@ -86,7 +100,7 @@ export async function loadInWorker(source, options) {
   const worker = workerUrl
     ? new Worker(workerUrl, { type: 'module' })
     : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-  const client = new WorkerModel(worker, workerUrl === undefined ? undefined : absolute(workerUrl));
+  const client = new WorkerModel(worker, workerUrl === undefined ? undefined : absolute(workerUrl, 'workerUrl'));
   try {
     // Bytes read here from a Response are ours: moved, not copied.
     const transfer = isResponse(source) ? [src.buffer] : [];
@@ -116,6 +130,7 @@ export class WorkerModel {
       const p = this.pending.get(id);
       if (!p) return;
       this.pending.delete(id);
+      this.hold();
       if (ok) p.resolve(value);
       else p.reject(errorFromData(error));
     };
@@ -124,6 +139,18 @@ export class WorkerModel {
       const script = workerUrl ?? 'worker.mjs';
       this.terminate(new DyceError('DYCE_WORKER_ERROR', `the dyce worker ${script} failed: ${event.message ?? `could not start (is ${script} served as JavaScript?)`}`, { url: workerUrl }));
     };
+  }
+
+  /**
+   * Where a Worker can be ref'd and unref'd (Bun's, as Node's
+   * worker_threads), it keeps the process alive only while a call waits
+   * for it: a script that forgot dispose() still ends, as with load(),
+   * whose threads are unref'd. Browsers have neither method; Deno has
+   * neither (there, dispose() ends the worker).
+   */
+  hold() {
+    if (this.pending.size) this.worker.ref?.();
+    else this.worker.unref?.();
   }
 
   adopt({ config, ...description }) {
@@ -141,10 +168,12 @@ export class WorkerModel {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
+      this.hold();
       try {
         this.worker.postMessage({ id, op, args }, transfer);
       } catch (e) {
         this.pending.delete(id);
+        this.hold();
         // A bitmap of a cross-origin picture may not leave this thread.
         const foreign = transfer.some(tainted);
         for (const x of transfer) x?.close?.(); // a bitmap made for this call, not sent
