@@ -6,7 +6,9 @@ channel count; for inputs under 96 pixels its stride becomes 1 (as CIFAR
 versions of ImageNet networks do: a stride-2 stem would shrink a 28x28
 image to 1x1 before the last stage), unless --keep-stem.
 `FILE.py:FUNCTION` imports the file and calls FUNCTION(num_classes,
-in_channels). Either way the module must map (1, C, H, W) to (1, K) logits,
+in_channels). `FILE.onnx` is a trained classifier exported to ONNX, run by
+PyTorch operators with the file's weights, never trained (onnx_backbone.py).
+Every way the module must map (1, C, H, W) to (1, K) logits,
 checked here before any training.
 """
 
@@ -118,13 +120,15 @@ def explicit_padding(model):
 
 
 def split_spec(spec):
-    """'torchvision:NAME' or 'FILE.py:FUNCTION' -> (kind, a, b)."""
+    """'torchvision:NAME', 'FILE.py:FUNCTION' or 'FILE.onnx' -> (kind, a, b)."""
     if spec.startswith("torchvision:"):
         return "torchvision", spec.split(":", 1)[1], None
+    if spec.lower().endswith(".onnx"):
+        return "onnx", spec, None
     path, sep, fn = spec.rpartition(":")
     if not sep or not path.endswith(".py") or not fn:
-        raise BuildError(f"--backbone {spec}: expected torchvision:NAME or "
-                         "FILE.py:FUNCTION")
+        raise BuildError(f"--backbone {spec}: expected torchvision:NAME, "
+                         "FILE.py:FUNCTION or FILE.onnx")
     return "file", path, fn
 
 
@@ -133,10 +137,18 @@ def build(spec, num_classes, channels, size, keep_stem=False, log=None):
     kind, a, b = split_spec(spec)
     if kind == "torchvision":
         model = torchvision_backbone(a, num_classes, channels, size, keep_stem)
+    elif kind == "onnx":
+        from . import onnx_backbone
+        model = onnx_backbone.load(a, channels, size)
     else:
         model = file_backbone(a, b, num_classes, channels)
     check_output(model, num_classes, (1, channels) + tuple(size), spec, log)
     return model.eval()
+
+
+def is_onnx(spec):
+    """A backbone whose weights come with it (never trained)."""
+    return split_spec(spec)[0] == "onnx"
 
 
 def check_output(model, num_classes, input_shape, what, log=None):

@@ -39,7 +39,8 @@ def parser():
     p.add_argument("--data", required=True, help="DIR/train/<class>/*, DIR/test/<class>/*, "
                    "optional DIR/val; or an IDX directory (Fashion-MNIST)")
     p.add_argument("--backbone", required=True,
-                   help="torchvision:NAME or FILE.py:FUNCTION (FUNCTION(num_classes, in_channels))")
+                   help="torchvision:NAME, FILE.py:FUNCTION (FUNCTION(num_classes, in_channels)) "
+                   "or FILE.onnx (a trained classifier; its weights are used as they are)")
     p.add_argument("--weights", help="state dict of the backbone (else it is trained first)")
     p.add_argument("--init", help="weights to train the backbone from (transfer learning): "
                    "every tensor whose name and shape fit, a first convolution adapted to "
@@ -142,6 +143,9 @@ def parse(argv):
         p.error("--val-fraction: in (0, 1)")
     if not 0 < o.test_fraction < 1:
         p.error("--test-fraction: in (0, 1)")
+    if o.backbone.lower().endswith(".onnx") and (o.weights or o.init or o.widths):
+        p.error("--backbone FILE.onnx brings its trained weights and is not trained: "
+                "not with --weights, --init or --widths")
     if o.init and (o.weights or o.widths):
         p.error("--init starts the backbone's training: not with --weights (trained "
                 "weights) or --widths")

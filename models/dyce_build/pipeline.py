@@ -171,6 +171,12 @@ def train_config(ctx, epochs, seed):
 
 def backbone_step(ctx, data, model, key):
     o = ctx.opts
+    if backbones.is_onnx(o.backbone):
+        ctx.log(f"backbone: the weights of {o.backbone} (frozen); its inputs normalised "
+                f"with mean {[round(v, 4) for v in data.mean]} std {[round(v, 4) for v in data.std]}"
+                + ("" if o.mean and o.std else " (measured on train: pass --mean/--std "
+                   "if the file was trained with others)"))
+        return model
     if o.weights:
         backbones.load_weights(model, o.weights)
         ctx.log(f"backbone: weights from {o.weights}")

@@ -229,6 +229,8 @@ def _block_ends(tracer, model, order, names, whole):
         for k in range(1, len(parts) + 1):
             path = ".".join(parts[:k])
             m = modules.get(path)
+            if getattr(m, "dyce_op", False):   # one ONNX node (onnx_backbone.Step)
+                continue
             if path and m is not None and (path in whole or isinstance(m, LAYER_BLOCKS)
                                            or not tracer.is_leaf_module(m, path)):
                 last[path] = i

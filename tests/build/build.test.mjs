@@ -577,6 +577,51 @@ print(len(loaded), adapted, fresh)
     assert.match(other.err, /records beside .* do not describe/);
   });
 
+  test('(g) --backbone FILE.onnx: a trained classifier from an ONNX file (nested, flat and channels-last graphs) computes what PyTorch does, gets exits after its blocks and builds a package that matches it; files it cannot take are refused in one line', () => {
+    const dir = path.join(tmp, 'onnx');
+    const made = run(PY, [path.join(root, 'tests/build/onnx_backbones.py'), dir]);
+    assert.equal(made.code, 0, made.err);
+    const lines = made.out.trim().split('\n').map((l) => l.split(' '));
+    assert.deepEqual(lines.map(([name]) => name), ['resnet.onnx', 'flat.onnx', 'bn.onnx', 'nhwc.onnx',
+      'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
+    for (const [name, diff, scale] of lines) {
+      assert.ok(Number(scale) > 0, `${name}: PyTorch's output is all zero`);
+      assert.ok(Number(diff) <= 1e-5 * Number(scale), `${name}: ${diff} off PyTorch's (scale ${scale})`);
+    }
+    const data = ['--data', path.join(tmp, 'fmnist')]; // (a)'s images
+    // Nested names (/layer1/...): exits after the blocks; the weights are the file's.
+    const out = path.join(tmp, 'onnx-nested/p.dyce');
+    const r = mustBuild([...data, '--backbone', path.join(dir, 'resnet.onnx'), '--out', out]);
+    assert.match(r.out, /exits after stem\.\S+ \(\d+ %\), layer1\.\S+ \(\d+ %\), layer2\.\S+ \(\d+ %\)/);
+    assert.match(r.out, /backbone: the weights of .*resnet\.onnx \(frozen\)/);
+    assert.doesNotMatch(r.out, /backbone epoch/);
+    assert.match(r.out, /engine check: 13 graphs match PyTorch/);
+    assert.ok(readRecords(path.join(tmp, 'onnx-nested/p.records')).names.includes('exit2_b'));
+    // Flat names: the cuts before convolutions.
+    const list = build([...data, '--backbone', path.join(dir, 'flat.onnx'), '--list-exits']);
+    assert.equal(list.code, 0, list.err);
+    assert.equal((list.out.match(/ before Conv_\d+ /g) ?? []).length, 3, list.out);
+    // Channels-last input ending in a softmax: its head answers with probabilities.
+    const nhwc = path.join(tmp, 'onnx-nhwc/p.dyce');
+    assert.match(mustBuild([...data, '--backbone', path.join(dir, 'nhwc.onnx'), '--out', nhwc]).out, /engine check: \d+ graphs match PyTorch/);
+    assert.deepEqual(readJson(path.join(tmp, 'onnx-nhwc/p.work/probability-graphs.json')), ['head']);
+    const refused = [
+      [['--backbone', 'cumsum.onnx'], /cumsum\.onnx: node '[^']*CumSum' \(CumSum\): the builder does not take this operator from ONNX files \(it takes Abs, Add, /],
+      [['--backbone', 'rgb32.onnx'], /rgb32\.onnx takes 3-channel images and the data is 1-channel: pass --channels 3/],
+      [['--backbone', 'rgb32.onnx', '--channels', '3'], /rgb32\.onnx takes 32x32 images and the data is 28x28: pass --size 32x32/],
+      [['--backbone', 'corrupt.onnx'], /corrupt\.onnx: not an ONNX model/],
+      [['--backbone', 'none.onnx'], /none\.onnx: no such file/],
+      [['--backbone', 'resnet.onnx', '--weights', 'w.pt'], /FILE\.onnx brings its trained weights and is not trained: not with --weights, --init or --widths/],
+    ];
+    for (const [args, pattern] of refused) {
+      const bad = build([...data, ...args.map((a) => (a.endsWith('.onnx') ? path.join(dir, a) : a)), '--out', path.join(tmp, 'onnx-bad/p.dyce')]);
+      assert.notEqual(bad.code, 0, bad.out);
+      assert.ok(!bad.err.includes('Traceback'), bad.err);
+      assert.match(bad.err.trim().split('\n').at(-1), pattern);
+    }
+    assert.ok(!fs.existsSync(path.join(tmp, 'onnx-bad/p.work/backbone.pt')), 'nothing was trained');
+  });
+
   describe('(d) bad input: one clear line, exit status 1, before any training', () => {
     let bad;
     before(() => {

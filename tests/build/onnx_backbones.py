@@ -1,0 +1,137 @@
+"""ONNX classifiers for the build tests' `--backbone FILE.onnx` (written under
+a temporary directory), each checked against the PyTorch module it was
+exported from:
+
+    /usr/bin/python3 tests/build/onnx_backbones.py DIR
+
+DIR/resnet.onnx: a small residual network for 28x28x1 images and ten
+classes, exported by PyTorch (opset 13, node names that nest:
+/layer1/c1/Conv), with `x.view(x.size(0), -1)` before its classifier (a
+Shape, Gather, Concat, Reshape chain the builder folds); BatchNorm
+statistics randomised so that folding them is tested. DIR/flat.onnx: the
+same graph with its node names removed (exit positions then come from
+the convolutions). DIR/nhwc.onnx: the network behind a channels-last
+input (N, H, W, C, as tf2onnx writes Keras models) and ending in a
+softmax. DIR/bn.onnx: exported without constant folding (BatchNormalization
+nodes kept), opset 11. DIR/cumsum.onnx: an operator the builder does not
+take. DIR/rgb32.onnx: 32x32x3 input (refused for the gray 28x28 data).
+DIR/corrupt.onnx: a truncated file. Then torchvision's
+mobilenet_v3_small, shufflenet_v2_x0_5, squeezenet1_1 and densenet121
+(64x64x3, 10 classes, random weights) are exported and read back.
+
+Prints one line per file: `NAME DIFFERENCE SCALE`, the largest absolute
+difference between the ONNX backbone (models/dyce_build/onnx_backbone.py)
+and PyTorch at batch 1 and 3, and PyTorch's largest absolute output; the
+test requires DIFFERENCE under 1e-5 of SCALE, and SCALE above 0.
+"""
+
+import os
+import sys
+
+import onnx
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../models"))
+from dyce_build import onnx_backbone  # noqa: E402
+
+
+class Block(nn.Module):
+    def __init__(self, c, o, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(c, o, 3, stride, 1, bias=False), nn.BatchNorm2d(o)
+        self.c2, self.b2 = nn.Conv2d(o, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o)
+        self.short = (nn.Sequential() if stride == 1 and c == o else
+                      nn.Sequential(nn.Conv2d(c, o, 1, stride, bias=False), nn.BatchNorm2d(o)))
+
+    def forward(self, x):
+        return F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))) + self.short(x))
+
+
+class ResNet(nn.Module):
+    def __init__(self, channels=1, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(channels, 16, 3, 1, 1), nn.BatchNorm2d(16), nn.ReLU())
+        self.layer1, self.layer2, self.layer3 = Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2)
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.layer3(self.layer2(self.layer1(self.stem(x)))), 1)
+        return self.fc(x.view(x.size(0), -1))
+
+
+class NHWC(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = ResNet()
+
+    def forward(self, x):
+        return torch.softmax(self.net(x.permute(0, 3, 1, 2)), 1)
+
+
+class CumSum(ResNet):
+    def forward(self, x):
+        return super().forward(torch.cumsum(x, 2))
+
+
+def randomise_norms(model):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def export(model, shape, path, opset=13, fold=True):
+    torch.onnx.export(model, torch.randn(shape), path, input_names=["image"],
+                      output_names=["logits"], dynamic_axes={"image": {0: "n"}},
+                      opset_version=opset, do_constant_folding=fold)
+
+
+def compare(model, path, shape, nhwc=False):
+    """Max |ONNX backbone - PyTorch| at batch 1 and 3 (NCHW images)."""
+    c, size = (shape[3], shape[1:3]) if nhwc else (shape[1], shape[2:])
+    ob = onnx_backbone.load(path, c, tuple(size))
+    worst = scale = 0.0
+    for b in (1, 3):
+        x = torch.randn((b, c) + tuple(size))
+        with torch.no_grad():
+            want = model(x.permute(0, 2, 3, 1) if nhwc else x)
+            worst = max(worst, float((ob(x) - want).abs().max()))
+        scale = max(scale, float(want.abs().max()))
+    print(f"{os.path.basename(path)} {worst:.3e} {scale:.3e}", flush=True)
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    net = randomise_norms(ResNet())
+    export(net, (1, 1, 28, 28), f"{out}/resnet.onnx")
+    compare(net, f"{out}/resnet.onnx", (1, 1, 28, 28))
+    flat = onnx.load(f"{out}/resnet.onnx")
+    for node in flat.graph.node:
+        node.name = ""
+    onnx.save(flat, f"{out}/flat.onnx")
+    compare(net, f"{out}/flat.onnx", (1, 1, 28, 28))
+    export(net, (1, 1, 28, 28), f"{out}/bn.onnx", opset=11, fold=False)
+    compare(net, f"{out}/bn.onnx", (1, 1, 28, 28))
+    nhwc = NHWC().eval()
+    randomise_norms(nhwc)
+    export(nhwc, (1, 28, 28, 1), f"{out}/nhwc.onnx")
+    compare(nhwc, f"{out}/nhwc.onnx", (1, 28, 28, 1), nhwc=True)
+    export(CumSum().eval(), (1, 1, 28, 28), f"{out}/cumsum.onnx")
+    export(ResNet(3).eval(), (1, 3, 32, 32), f"{out}/rgb32.onnx")
+    with open(f"{out}/resnet.onnx", "rb") as f, open(f"{out}/corrupt.onnx", "wb") as g:
+        g.write(f.read()[:3000])
+    import torchvision
+    for name in ("mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1", "densenet121"):
+        model = randomise_norms(torchvision.models.get_model(name, weights=None, num_classes=10))
+        export(model, (1, 3, 64, 64), f"{out}/{name}.onnx")
+        compare(model, f"{out}/{name}.onnx", (1, 3, 64, 64))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
