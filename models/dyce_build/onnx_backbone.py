@@ -78,6 +78,11 @@ class OnnxBackbone(nn.Module):
             _attach(self, path, module)
             self._plan.append((path, inputs, out_names))
         self._input, self._outputs, self._nhwc = input_name, outputs, nhwc
+        # A folder of one step is one layer (PyTorch's /stem/stem.0/Conv),
+        # not a block: like a Step, positions.py does not end a block there.
+        for _, folder in self.named_modules():
+            if isinstance(folder, Folder):
+                folder.dyce_op = _steps_in(folder) < 2
 
     def forward(self, x):
         env = {self._input: x.permute(0, 2, 3, 1) if self._nhwc else x}
@@ -91,12 +96,22 @@ class OnnxBackbone(nn.Module):
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+class Folder(nn.Module):
+    """A '/' level of the node names (a block of the network): never called,
+    it holds the steps inside it. Its own class, not nn.Module: torch.fx
+    takes plain torch.nn modules for layers, not blocks."""
+
+
+def _steps_in(folder):
+    return sum(_steps_in(m) if isinstance(m, Folder) else 1 for m in folder.children())
+
+
 def _attach(root, path, module):
     parent = root
     *folders, leaf = path.split(".")
     for f in folders:
         if not hasattr(parent, f):
-            parent.add_module(f, nn.Module())
+            parent.add_module(f, Folder())
         parent = getattr(parent, f)
     parent.add_module(leaf, module)
 
@@ -116,6 +131,10 @@ class _Names:
 
     def path(self, node, index):
         parts = [p for p in node.name.split("/") if p] if self.nested else [node.name]
+        # PyTorch writes each level's full module path (/layer1/layer1.0/conv1):
+        # the last part of it is the module's name (layer1.0.conv1, as in PyTorch)
+        parts = [p[len(parts[k - 1]) + 1:] if k and p.startswith(parts[k - 1] + ".") else p
+                 for k, p in enumerate(parts)]
         parts = [_part(p) for p in parts if p] or [f"{node.op_type}_{index}"]
         for k in range(1, len(parts)):   # a folder cannot also be a step
             while ".".join(parts[:k]) in self.used:
@@ -213,13 +232,18 @@ def load(path, channels, size):
         try:
             fn, modules = maker(a, spec, len(out_names))
             step = modules[0] if len(modules) == 1 and fn is modules[0] else Step(fn, modules)
+            results = []
             with torch.no_grad():
-                results = [step(*[dyn[n][b] for n in live]) for b in (0, 1)]
+                for b in (0, 1):
+                    results.append(step(*[dyn[n][b] for n in live]))
         except ops.Unsupported as err:
             raise BuildError(f"--backbone {path}: {where}: {err}") from None
         except Exception as err:  # noqa: BLE001
+            hint = ("; the file was exported for a batch of one image and this node "
+                    "holds that size: export it with a batch axis, e.g. torch.onnx.export(..., "
+                    "dynamic_axes={'input': {0: 'batch'}})") if results and dims[0] == 1 else ""
             raise BuildError(f"--backbone {path}: {where}: cannot run it in PyTorch "
-                             f"({type(err).__name__}: {err})") from None
+                             f"({type(err).__name__}: {str(err).splitlines()[0]}){hint}") from None
         for k, out_name in enumerate(out_names):
             dyn[out_name] = [r if len(out_names) == 1 else r[k] for r in results]
         steps.append((names.path(node, index), step, live, out_names))

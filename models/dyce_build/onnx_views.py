@@ -123,10 +123,18 @@ def unsqueeze(a, ins, _):
 def concat(a, ins, _):
     axis = _axis(a, len(ins[0].shape))
     parts = [None if i.dynamic else i.value.float() for i in ins]
+    # A constant of batch 1 beside maps of any batch (a class token that a
+    # file exported at batch 1 holds expanded): repeated along the batch.
+    batched = axis != 0 and any(i.dynamic and i.shape[0] == 1 for i in ins)
 
     def fn(*xs):
         it = iter(xs)
-        return torch.cat([next(it) if p is None else p for p in parts], axis)
+        xs = [next(it) if p is None else p for p in parts]
+        if batched:
+            n = next(x for x, p in zip(xs, parts) if p is None).shape[0]
+            xs = [x.expand(n, *x.shape[1:]) if p is not None and x.shape[0] == 1 else x
+                  for x, p in zip(xs, parts)]
+        return torch.cat(xs, axis)
     return fn, []
 
 

@@ -582,7 +582,7 @@ print(len(loaded), adapted, fresh)
     const made = run(PY, [path.join(root, 'tests/build/onnx_backbones.py'), dir]);
     assert.equal(made.code, 0, made.err);
     const lines = made.out.trim().split('\n').map((l) => l.split(' '));
-    assert.deepEqual(lines.map(([name]) => name), ['resnet.onnx', 'flat.onnx', 'bn.onnx', 'nhwc.onnx',
+    assert.deepEqual(lines.map(([name]) => name), ['resnet.onnx', 'flat.onnx', 'bn.onnx', 'batch1.onnx', 'vit.onnx', 'nhwc.onnx',
       'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
     for (const [name, diff, scale] of lines) {
       assert.ok(Number(scale) > 0, `${name}: PyTorch's output is all zero`);
@@ -605,11 +605,16 @@ print(len(loaded), adapted, fresh)
     const nhwc = path.join(tmp, 'onnx-nhwc/p.dyce');
     assert.match(mustBuild([...data, '--backbone', path.join(dir, 'nhwc.onnx'), '--out', nhwc]).out, /engine check: \d+ graphs match PyTorch/);
     assert.deepEqual(readJson(path.join(tmp, 'onnx-nhwc/p.work/probability-graphs.json')), ['head']);
+    // A ViT: exits on the tokens after its encoder layers.
+    const vit = mustBuild([...data, '--backbone', path.join(dir, 'vit.onnx'), '--out', path.join(tmp, 'onnx-vit/p.dyce')]);
+    assert.match(vit.out, /exits after encoder\.layers\.encoder_layer_0\.Add_1 \(\d+ %\)/);
+    assert.match(vit.out, /engine check: \d+ graphs match PyTorch/);
     const refused = [
       [['--backbone', 'cumsum.onnx'], /cumsum\.onnx: node '[^']*CumSum' \(CumSum\): the builder does not take this operator from ONNX files \(it takes Abs, Add, /],
       [['--backbone', 'rgb32.onnx'], /rgb32\.onnx takes 3-channel images and the data is 1-channel: pass --channels 3/],
       [['--backbone', 'rgb32.onnx', '--channels', '3'], /rgb32\.onnx takes 32x32 images and the data is 28x28: pass --size 32x32/],
       [['--backbone', 'corrupt.onnx'], /corrupt\.onnx: not an ONNX model/],
+      [['--backbone', 'vit-batch1.onnx'], /vit-batch1\.onnx: node '[^']*Reshape[^']*' \(Reshape\): cannot run it in PyTorch .*exported for a batch of one image .*dynamic_axes/],
       [['--backbone', 'none.onnx'], /none\.onnx: no such file/],
       [['--backbone', 'resnet.onnx', '--weights', 'w.pt'], /FILE\.onnx brings its trained weights and is not trained: not with --weights, --init or --widths/],
     ];

@@ -8,7 +8,12 @@ DIR/resnet.onnx: a small residual network for 28x28x1 images and ten
 classes, exported by PyTorch (opset 13, node names that nest:
 /layer1/c1/Conv), with `x.view(x.size(0), -1)` before its classifier (a
 Shape, Gather, Concat, Reshape chain the builder folds); BatchNorm
-statistics randomised so that folding them is tested. DIR/flat.onnx: the
+statistics randomised so that folding them is tested. DIR/batch1.onnx: the same network exported without a batch axis (its
+reshape holds a batch of one, which the builder makes -1). DIR/vit.onnx:
+torchvision's VisionTransformer, small (its class token expanded to the
+batch by a Shape-derived Expand); DIR/vit-batch1.onnx: the same without a
+batch axis, whose attention reshapes hold the batch of one (refused,
+saying how to export it). DIR/flat.onnx: the
 same graph with its node names removed (exit positions then come from
 the convolutions). DIR/nhwc.onnx: the network behind a channels-last
 input (N, H, W, C, as tf2onnx writes Keras models) and ending in a
@@ -85,9 +90,21 @@ def randomise_norms(model):
     return model.eval()
 
 
-def export(model, shape, path, opset=13, fold=True):
+def small_vit():
+    """torchvision's VisionTransformer for 28x28x1 (16 patches + the class
+    token, three encoder layers), its head not zero."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    vit = VisionTransformer(image_size=28, patch_size=7, num_layers=3, num_heads=2,
+                            hidden_dim=32, mlp_dim=64, num_classes=10)
+    vit.conv_proj = nn.Conv2d(1, 32, 7, 7)
+    nn.init.normal_(vit.heads.head.weight)
+    return vit.eval()
+
+
+def export(model, shape, path, opset=13, fold=True, batch_axis=True):
     torch.onnx.export(model, torch.randn(shape), path, input_names=["image"],
-                      output_names=["logits"], dynamic_axes={"image": {0: "n"}},
+                      output_names=["logits"],
+                      dynamic_axes={"image": {0: "n"}} if batch_axis else None,
                       opset_version=opset, do_constant_folding=fold)
 
 
@@ -118,6 +135,12 @@ def main(out):
     compare(net, f"{out}/flat.onnx", (1, 1, 28, 28))
     export(net, (1, 1, 28, 28), f"{out}/bn.onnx", opset=11, fold=False)
     compare(net, f"{out}/bn.onnx", (1, 1, 28, 28))
+    export(net, (1, 1, 28, 28), f"{out}/batch1.onnx", batch_axis=False)
+    compare(net, f"{out}/batch1.onnx", (1, 1, 28, 28))
+    vit = small_vit()
+    export(vit, (1, 1, 28, 28), f"{out}/vit.onnx", opset=14)
+    compare(vit, f"{out}/vit.onnx", (1, 1, 28, 28))
+    export(vit, (1, 1, 28, 28), f"{out}/vit-batch1.onnx", opset=14, batch_axis=False)
     nhwc = NHWC().eval()
     randomise_norms(nhwc)
     export(nhwc, (1, 28, 28, 1), f"{out}/nhwc.onnx")
