@@ -12,6 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import ort from 'onnxruntime-node';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PY = '/usr/bin/python3';
 const BUILD = path.join(root, 'models/build.py');
@@ -577,16 +579,31 @@ print(len(loaded), adapted, fresh)
     assert.match(other.err, /records beside .* do not describe/);
   });
 
-  test('(g) --backbone FILE.onnx: a trained classifier from an ONNX file (nested, flat and channels-last graphs) computes what PyTorch does, gets exits after its blocks and builds a package that matches it; files it cannot take are refused in one line', () => {
+  test('(g) --backbone FILE.onnx: a trained classifier from an ONNX file (nested, flat and channels-last graphs, a ViT, a tf2onnx-style graph) computes what PyTorch and onnxruntime do, gets exits after its blocks and builds a package that matches it; files it cannot take are refused in one line', async () => {
     const dir = path.join(tmp, 'onnx');
     const made = run(PY, [path.join(root, 'tests/build/onnx_backbones.py'), dir]);
     assert.equal(made.code, 0, made.err);
     const lines = made.out.trim().split('\n').map((l) => l.split(' '));
     assert.deepEqual(lines.map(([name]) => name), ['resnet.onnx', 'flat.onnx', 'bn.onnx', 'batch1.onnx', 'vit.onnx', 'nhwc.onnx',
-      'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
+      'keras.onnx', 'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
     for (const [name, diff, scale] of lines) {
       assert.ok(Number(scale) > 0, `${name}: PyTorch's output is all zero`);
       assert.ok(Number(diff) <= 1e-5 * Number(scale), `${name}: ${diff} off PyTorch's (scale ${scale})`);
+      // The second oracle, independent of PyTorch: the file run by onnxruntime.
+      const file = path.join(dir, name), io = readJson(`${file}.io.json`);
+      const floats = (f) => { const b = fs.readFileSync(f); return new Float32Array(b.buffer, b.byteOffset, b.length / 4); };
+      const x = floats(`${file}.in.bin`), ours = floats(`${file}.out.bin`);
+      const session = await ort.InferenceSession.create(file);
+      const batches = io.batch1 ? io.input[0] : 1, per = x.length / batches, got = [];
+      for (let b = 0; b < batches; b++) {
+        const shape = io.batch1 ? [1, ...io.input.slice(1)] : io.input;
+        const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x.slice(b * per, (b + 1) * per), shape) });
+        got.push(...out[session.outputNames[0]].data);
+      }
+      assert.equal(got.length, ours.length, name);
+      const worst = got.reduce((w, v, i) => Math.max(w, Math.abs(v - ours[i])), 0);
+      const top = got.reduce((w, v) => Math.max(w, Math.abs(v)), 0);
+      assert.ok(top > 0 && worst <= 1e-4 * top, `${name}: onnxruntime differs by ${worst} (scale ${top})`);
     }
     const data = ['--data', path.join(tmp, 'fmnist')]; // (a)'s images
     // Nested names (/layer1/...): exits after the blocks; the weights are the file's.
@@ -609,6 +626,10 @@ print(len(loaded), adapted, fresh)
     const vit = mustBuild([...data, '--backbone', path.join(dir, 'vit.onnx'), '--out', path.join(tmp, 'onnx-vit/p.dyce')]);
     assert.match(vit.out, /exits after encoder\.layers\.encoder_layer_0\.Add_1 \(\d+ %\)/);
     assert.match(vit.out, /engine check: \d+ graphs match PyTorch/);
+    // tf2onnx's Keras layout: a channels-last input, the map transposed back before the classifier.
+    const keras = mustBuild([...data, '--backbone', path.join(dir, 'keras.onnx'), '--out', path.join(tmp, 'onnx-keras/p.dyce')]);
+    assert.match(keras.out, /exits after sequential\.conv2d\.Relu\.relu \(\d+ %\)/);
+    assert.match(keras.out, /engine check: \d+ graphs match PyTorch/);
     const refused = [
       [['--backbone', 'cumsum.onnx'], /cumsum\.onnx: node '[^']*CumSum' \(CumSum\): the builder does not take this operator from ONNX files \(it takes Abs, Add, /],
       [['--backbone', 'rgb32.onnx'], /rgb32\.onnx takes 3-channel images and the data is 1-channel: pass --channels 3/],

@@ -24,15 +24,23 @@ DIR/corrupt.onnx: a truncated file. Then torchvision's
 mobilenet_v3_small, shufflenet_v2_x0_5, squeezenet1_1 and densenet121
 (64x64x3, 10 classes, random weights) are exported and read back.
 
+DIR/keras.onnx: a graph written as tf2onnx writes a Keras CNN, with no
+PyTorch model behind it. Every file that is read back also gets
+NAME.in.bin, NAME.out.bin and NAME.io.json (a batch of 3 and the ONNX
+backbone's output) for the test to run the file in onnxruntime-node, an
+oracle independent of PyTorch.
+
 Prints one line per file: `NAME DIFFERENCE SCALE`, the largest absolute
 difference between the ONNX backbone (models/dyce_build/onnx_backbone.py)
 and PyTorch at batch 1 and 3, and PyTorch's largest absolute output; the
 test requires DIFFERENCE under 1e-5 of SCALE, and SCALE above 0.
 """
 
+import json
 import os
 import sys
 
+import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
@@ -109,17 +117,73 @@ def export(model, shape, path, opset=13, fold=True, batch_axis=True):
 
 
 def compare(model, path, shape, nhwc=False):
-    """Max |ONNX backbone - PyTorch| at batch 1 and 3 (NCHW images)."""
+    """Max |ONNX backbone - PyTorch| at batch 1 and 3 (NCHW images); the
+    batch of 3 and the ONNX backbone's answer are written beside the file
+    for onnxruntime to check (oracle_files)."""
     c, size = (shape[3], shape[1:3]) if nhwc else (shape[1], shape[2:])
     ob = onnx_backbone.load(path, c, tuple(size))
     worst = scale = 0.0
     for b in (1, 3):
         x = torch.randn((b, c) + tuple(size))
         with torch.no_grad():
-            want = model(x.permute(0, 2, 3, 1) if nhwc else x)
-            worst = max(worst, float((ob(x) - want).abs().max()))
+            got = ob(x)
+            want = model(x.permute(0, 2, 3, 1) if nhwc else x) if model is not None else got
+            worst = max(worst, float((got - want).abs().max()))
         scale = max(scale, float(want.abs().max()))
+    oracle_files(path, x.permute(0, 2, 3, 1) if nhwc else x, got)
     print(f"{os.path.basename(path)} {worst:.3e} {scale:.3e}", flush=True)
+
+
+def oracle_files(path, x, y):
+    """PATH.in.bin / PATH.out.bin (float32) and PATH.io.json (their shapes;
+    batch1: the file takes one image at a time): the file's input as the
+    file takes it, and the ONNX backbone's output."""
+    x.numpy().astype("<f4").tofile(path + ".in.bin")
+    y.numpy().astype("<f4").tofile(path + ".out.bin")
+    dim0 = onnx.load(path).graph.input[0].type.tensor_type.shape.dim[0]
+    with open(path + ".io.json", "w") as f:   # batch1: onnxruntime takes one image at a time
+        json.dump({"input": list(x.shape), "output": list(y.shape),
+                   "batch1": dim0.HasField("dim_value") and dim0.dim_value == 1}, f)
+
+
+def keras_like(path):
+    """A graph written as tf2onnx writes a small Keras Sequential CNN: NHWC
+    input with a symbolic batch, one transpose in, convolutions with
+    auto_pad SAME_UPPER and explicit pads, max pools, a transpose back
+    before the flatten (a Reshape to [-1, 1568]), MatMul + Add, Softmax;
+    names as Keras layers. No PyTorch model: onnxruntime is its oracle."""
+    from onnx import TensorProto, helper as h, numpy_helper as nh
+    rng = np.random.default_rng(0)
+
+    def w(name, *shape):
+        return nh.from_array((rng.standard_normal(shape) * 0.2).astype(np.float32), name)
+    inits = [w("c1/W", 16, 1, 3, 3), w("c1/B", 16), w("c2/W", 32, 16, 3, 3), w("c2/B", 32),
+             nh.from_array(np.array([-1, 7 * 7 * 32], np.int64), "shape"),
+             w("dense/W", 7 * 7 * 32, 10), w("dense/b", 10)]
+    node = h.make_node
+    nodes = [
+        node("Transpose", ["input_1"], ["t0"], name="sequential/conv2d/Conv2D__6", perm=[0, 3, 1, 2]),
+        node("Conv", ["t0", "c1/W", "c1/B"], ["c1"], name="sequential/conv2d/BiasAdd",
+             kernel_shape=[3, 3], auto_pad="SAME_UPPER"),
+        node("Relu", ["c1"], ["r1"], name="sequential/conv2d/Relu"),
+        node("MaxPool", ["r1"], ["p1"], name="sequential/max_pooling2d/MaxPool",
+             kernel_shape=[2, 2], strides=[2, 2]),
+        node("Conv", ["p1", "c2/W", "c2/B"], ["c2"], name="sequential/conv2d_1/BiasAdd",
+             kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Relu", ["c2"], ["r2"], name="sequential/conv2d_1/Relu"),
+        node("MaxPool", ["r2"], ["p2"], name="sequential/max_pooling2d_1/MaxPool",
+             kernel_shape=[2, 2], strides=[2, 2]),
+        node("Transpose", ["p2"], ["t1"], name="sequential/max_pooling2d_1/MaxPool__20", perm=[0, 2, 3, 1]),
+        node("Reshape", ["t1", "shape"], ["f"], name="sequential/flatten/Reshape"),
+        node("MatMul", ["f", "dense/W"], ["m"], name="sequential/dense/MatMul"),
+        node("Add", ["m", "dense/b"], ["logits"], name="sequential/dense/BiasAdd"),
+        node("Softmax", ["logits"], ["dense"], name="sequential/dense/Softmax", axis=-1),
+    ]
+    graph = h.make_graph(nodes, "tf2onnx", [h.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__12", 28, 28, 1])],
+                         [h.make_tensor_value_info("dense", TensorProto.FLOAT, ["unk__13", 10])], inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 13)], producer_name="tf2onnx")
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
 
 
 def main(out):
@@ -145,6 +209,8 @@ def main(out):
     randomise_norms(nhwc)
     export(nhwc, (1, 28, 28, 1), f"{out}/nhwc.onnx")
     compare(nhwc, f"{out}/nhwc.onnx", (1, 28, 28, 1), nhwc=True)
+    keras_like(f"{out}/keras.onnx")
+    compare(None, f"{out}/keras.onnx", (1, 28, 28, 1), nhwc=True)
     export(CumSum().eval(), (1, 1, 28, 28), f"{out}/cumsum.onnx")
     export(ResNet(3).eval(), (1, 3, 32, 32), f"{out}/rgb32.onnx")
     with open(f"{out}/resnet.onnx", "rb") as f, open(f"{out}/corrupt.onnx", "wb") as g:
