@@ -69,7 +69,8 @@ def parser():
     g.add_argument("--exit-types", default="a,b", help="exit MLPs per position: a, b, c "
                    "(0, 1, 2 hidden layers; default a,b)")
     g.add_argument("--list-exits", action="store_true", help="print the candidate positions and stop")
-    g.add_argument("--savers", default="auto", help="auto, none, or FILE.py:FUNCTION,…")
+    g.add_argument("--savers", default="auto", help="auto, none, or FILE.py:FUNCTION,… "
+                   "(trained here) and FILE.onnx,… (trained models, kept as they are)")
     g.add_argument("--saver-fractions", type=_floats, default=[0.005, 0.02, 0.08],
                    help="built-in savers' target MACs, fractions of the backbone's")
     g.add_argument("--widths", help="REDS width levels, %% of the backbone's MACs, e.g. "

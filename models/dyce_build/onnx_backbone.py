@@ -35,7 +35,7 @@ from .onnx_fold import fold
 
 MAKERS = {
     "Conv": ops.conv, "BatchNormalization": ops.batch_norm, "Gemm": ops.gemm,
-    "MatMul": ops.matmul, "Clip": ops.clip, "PRelu": ops.prelu,
+    "MatMul": ops.matmul, "Cast": ops.cast, "Clip": ops.clip, "PRelu": ops.prelu,
     "HardSigmoid": ops._hard_sigmoid,
     **{op: ops.binary(op) for op in ops.BINARY}, "Sum": ops.binary("Add"),
     **{op: ops.unary(op) for op in ops.UNARY},
@@ -50,6 +50,9 @@ MAKERS = {
     "Resize": views.resize, "Upsample": views.resize,
     "LayerNormalization": views.layer_norm, "InstanceNormalization": views.instance_norm,
 }
+
+
+WEIGHTED = ("Conv", "Gemm", "MatMul")
 
 
 class Step(nn.Module):
@@ -74,15 +77,21 @@ class OnnxBackbone(nn.Module):
     def __init__(self, steps, input_name, outputs, nhwc):
         super().__init__()
         self._plan = []   # (module path, input names, output names)
-        for path, module, inputs, out_names in steps:
+        weighted = []   # steps that compute with weights
+        for path, module, inputs, out_names, op in steps:
             _attach(self, path, module)
             self._plan.append((path, inputs, out_names))
+            if op in WEIGHTED:
+                weighted.append(path)
         self._input, self._outputs, self._nhwc = input_name, outputs, nhwc
         # A folder of one step is one layer (PyTorch's /stem/stem.0/Conv),
         # not a block: like a Step, positions.py does not end a block there.
-        for _, folder in self.named_modules():
+        # So is one without weights: a layer written as several nodes (a
+        # GroupNorm, a SiLU, a LayerNorm before opset 17, Keras' batchnorm/).
+        for name, folder in self.named_modules():
             if isinstance(folder, Folder):
-                folder.dyce_op = _steps_in(folder) < 2
+                folder.dyce_op = _steps_in(folder) < 2 or not any(
+                    p.startswith(name + ".") for p in weighted)
 
     def forward(self, x):
         env = {self._input: x.permute(0, 2, 3, 1) if self._nhwc else x}
@@ -90,8 +99,8 @@ class OnnxBackbone(nn.Module):
             out = self.get_submodule(path)(*[env[n] for n in inputs])
             if len(out_names) == 1:
                 env[out_names[0]] = out
-            else:
-                env.update(zip(out_names, out))
+            else:   # by index: under torch.fx, `out` is one proxy
+                env.update((n, out[k]) for k, n in enumerate(out_names))
         outs = [env[n] for n in self._outputs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
@@ -148,76 +157,90 @@ class _Names:
         return path
 
 
-def _read(path):
+def _read(path, what):
     try:
         model = onnx.load(path)
     except Exception as err:  # noqa: BLE001 (protobuf's errors have no common type)
-        raise BuildError(f"--backbone {path}: not an ONNX model ({type(err).__name__}: {err})") from None
+        other = getattr(err, "filename", None)
+        if other and os.path.abspath(other) != os.path.abspath(path):
+            # the graph read, its weights saved beside it (external data) not found
+            raise BuildError(f"{what}: its weights are saved as external data and "
+                             f"{other} cannot be read (keep the file onnx.save_model wrote "
+                             "beside the .onnx)") from None
+        raise BuildError(f"{what}: not an ONNX model ({type(err).__name__}: {err})") from None
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset is None:
-        raise BuildError(f"--backbone {path}: no ONNX operator set imported")
+        raise BuildError(f"{what}: no ONNX operator set imported")
     return model, opset
 
 
-def _input(graph, consts, path):
+def _input(graph, consts, what):
     inputs = [i for i in graph.input if i.name not in consts]
     if len(inputs) != 1:
-        raise BuildError(f"--backbone {path}: {len(inputs)} inputs "
+        raise BuildError(f"{what}: {len(inputs)} inputs "
                          f"({', '.join(i.name for i in inputs)}); a classifier takes one image")
+    kind = inputs[0].type.tensor_type.elem_type
+    if kind not in ops.FLOATS:
+        raise BuildError(f"{what}: its input '{inputs[0].name}' is of ONNX type "
+                         f"{onnx.TensorProto.DataType.Name(kind)}; the builder gives it float "
+                         "images (normalised by --mean/--std): export it with a float input")
     dims = [d.dim_value if d.HasField("dim_value") else None
             for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) != 4:
-        raise BuildError(f"--backbone {path}: its input '{inputs[0].name}' has {len(dims)} "
+        raise BuildError(f"{what}: its input '{inputs[0].name}' has {len(dims)} "
                          "dimensions; an image batch has 4 (N, C, H, W or N, H, W, C)")
     return inputs[0].name, dims
 
 
-def _layout(dims, channels, size, path):
+def _layout(dims, channels, size, what):
     """(nhwc, H, W) of the input, checked against the data."""
     if dims[1] is not None and dims[1] <= 4:
         nhwc, c, hw = False, dims[1], dims[2:]
     elif dims[3] is not None and dims[3] <= 4:
         nhwc, c, hw = True, dims[3], dims[1:3]
     else:
-        raise BuildError(f"--backbone {path}: cannot tell the channels of its input "
+        raise BuildError(f"{what}: cannot tell the channels of its input "
                          f"{dims} (expected N, C, H, W or N, H, W, C with C <= 4)")
     if c != channels:
-        raise BuildError(f"--backbone {path} takes {c}-channel images and the data is "
+        raise BuildError(f"{what} takes {c}-channel images and the data is "
                          f"{channels}-channel: pass --channels {c}")
     if any(v is not None and v != s for v, s in zip(hw, size)):
-        raise BuildError(f"--backbone {path} takes {hw[0]}x{hw[1]} images and the data is "
+        raise BuildError(f"{what} takes {hw[0]}x{hw[1]} images and the data is "
                          f"{size[0]}x{size[1]}: pass --size {hw[0]}x{hw[1]}")
     return nhwc
 
 
-def load(path, channels, size):
-    """The OnnxBackbone of the file at `path` for (channels, size) images."""
+def load(path, channels, size, option="--backbone"):
+    """The OnnxBackbone of the file at `path` for (channels, size) images;
+    `option` (--backbone, --savers) names it in errors."""
+    what = f"{option} {path}"
     if not os.path.exists(path):
-        raise BuildError(f"--backbone {path}: no such file")
-    model, opset = _read(path)
+        raise BuildError(f"{what}: no such file")
+    model, opset = _read(path, what)
     g = model.graph
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
-    name, dims = _input(g, consts, path)
-    nhwc = _layout(dims, channels, size, path)
+    name, dims = _input(g, consts, what)
+    nhwc = _layout(dims, channels, size, what)
     gen = torch.Generator().manual_seed(0)
     xs = [torch.randn((b, channels) + tuple(size), generator=gen) for b in (1, 2)]
     dyn = {name: [x.permute(0, 2, 3, 1) if nhwc else x for x in xs]}  # tensors at batch 1, 2
     sized = {}    # values computed from shapes or constants, at batch 1 and 2
     names, steps = _Names(g.node), []
+    read = {i for node in g.node for i in node.input} | {o.name for o in g.output}
     for index, node in enumerate(g.node):
         where = f"node '{node.name or index}' ({node.op_type})"
         if node.domain not in ("", "ai.onnx"):
-            raise BuildError(f"--backbone {path}: {where}: operator domain '{node.domain}' "
+            raise BuildError(f"{what}: {where}: operator domain '{node.domain}' "
                              "is not ONNX's")
         a = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
-        a["_opset"] = opset
+        a["_opset"], a["_outputs"] = opset, len(node.output)
         ins = list(node.input)
         live = [n for n in ins if n in dyn]
         if not live or (node.op_type in ("Shape", "Size") and ins[0] in dyn):
             try:
                 outs = fold(node.op_type, a, [_value(n, consts, sized, dyn) for n in ins])
             except Exception as err:  # noqa: BLE001 (numpy's errors are many)
-                raise BuildError(f"--backbone {path}: {where}: cannot fold it "
+                raise BuildError(f"{what}: {where}: cannot fold it "
                                  f"({type(err).__name__}: {err})") from None
             for out_name, pair in zip(node.output, outs):
                 if out_name:
@@ -225,10 +248,16 @@ def load(path, channels, size):
             continue
         maker = MAKERS.get(node.op_type)
         if maker is None:
-            raise BuildError(f"--backbone {path}: {where}: the builder does not take this "
+            raise BuildError(f"{what}: {where}: the builder does not take this "
                              f"operator from ONNX files (it takes {', '.join(sorted(MAKERS))})")
         spec = [_spec(n, consts, sized, dyn) for n in ins]
-        out_names = [o for o in node.output if o]
+        # Outputs no node reads are dropped from the end: a Dropout's mask, a
+        # MaxPool's indices, the running statistics of a BatchNormalization
+        # exported with training=TrainingMode.TRAINING (read, as the frozen
+        # classifier it is, with its stored statistics: inference).
+        out_names = list(node.output)
+        while len(out_names) > 1 and out_names[-1] not in read:
+            out_names.pop()
         try:
             fn, modules = maker(a, spec, len(out_names))
             step = modules[0] if len(modules) == 1 and fn is modules[0] else Step(fn, modules)
@@ -237,20 +266,21 @@ def load(path, channels, size):
                 for b in (0, 1):
                     results.append(step(*[dyn[n][b] for n in live]))
         except ops.Unsupported as err:
-            raise BuildError(f"--backbone {path}: {where}: {err}") from None
+            raise BuildError(f"{what}: {where}: {err}") from None
         except Exception as err:  # noqa: BLE001
             hint = ("; the file was exported for a batch of one image and this node "
                     "holds that size: export it with a batch axis, e.g. torch.onnx.export(..., "
                     "dynamic_axes={'input': {0: 'batch'}})") if results and dims[0] == 1 else ""
-            raise BuildError(f"--backbone {path}: {where}: cannot run it in PyTorch "
+            raise BuildError(f"{what}: {where}: cannot run it in PyTorch "
                              f"({type(err).__name__}: {str(err).splitlines()[0]}){hint}") from None
         for k, out_name in enumerate(out_names):
-            dyn[out_name] = [r if len(out_names) == 1 else r[k] for r in results]
-        steps.append((names.path(node, index), step, live, out_names))
+            if out_name:
+                dyn[out_name] = [r if len(out_names) == 1 else r[k] for r in results]
+        steps.append((names.path(node, index), step, live, out_names, node.op_type))
     outputs = [o.name for o in g.output]
     missing = [o for o in outputs if o not in dyn]
     if missing:
-        raise BuildError(f"--backbone {path}: its output {missing[0]} does not depend on the image")
+        raise BuildError(f"{what}: its output {missing[0]} does not depend on the image")
     return OnnxBackbone(steps, name, outputs, nhwc).eval()
 
 

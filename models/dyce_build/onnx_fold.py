@@ -78,6 +78,17 @@ def _div(a, x):
     return x[0] / x[1]
 
 
+def _scatter_nd(a, x):
+    """Swin's attention mask, written region by region into a constant."""
+    if a.get("reduction", b"none") not in (b"none", "none"):
+        raise ValueError("a ScatterND with a reduction")
+    out, idx = x[0].copy(), x[1].astype(np.int64)
+    k = idx.shape[-1]
+    for i, u in zip(idx.reshape(-1, k), x[2].reshape((-1,) + out.shape[k:])):
+        out[tuple(i)] = u
+    return out
+
+
 def _reduce(f):
     return lambda a, x: f(x[0], axis=None if _axes(a, x) is None else tuple(_axes(a, x)),
                           keepdims=bool(a.get("keepdims", 1)))
@@ -97,12 +108,13 @@ FOLD = {
     "Gather": lambda a, x: np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0)),
     "Concat": lambda a, x: np.concatenate([v for v in x if v is not None], axis=a["axis"]),
     "Slice": _slice, "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "Reshape": _reshape,
-    "Flatten": _flatten,
+    "Flatten": _flatten, "ScatterND": _scatter_nd,
     "Transpose": lambda a, x: np.transpose(x[0], a.get("perm")),
     "Expand": lambda a, x: x[0] * np.ones(x[1].astype(np.int64).tolist(), dtype=x[0].dtype),
     "Tile": lambda a, x: np.tile(x[0], x[1].astype(np.int64).tolist()),
     "Add": lambda a, x: x[0] + x[1], "Sub": lambda a, x: x[0] - x[1],
     "Mul": lambda a, x: x[0] * x[1], "Div": _div, "Pow": lambda a, x: np.power(x[0], x[1]),
+    "Mod": lambda a, x: (np.fmod if a.get("fmod", 0) else np.mod)(x[0], x[1]),
     "Sqrt": lambda a, x: np.sqrt(x[0]), "Neg": lambda a, x: -x[0], "Abs": lambda a, x: np.abs(x[0]),
     "Reciprocal": lambda a, x: 1 / x[0], "Floor": lambda a, x: np.floor(x[0]),
     "Ceil": lambda a, x: np.ceil(x[0]), "Relu": lambda a, x: np.maximum(x[0], 0),

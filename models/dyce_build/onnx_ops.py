@@ -190,6 +190,17 @@ def binary(op):
     def make(a, ins, _):
         if len(ins) == 1:
             return (lambda x: x), []
+        if len(ins) > 2 and op in ("Add", "Max", "Min"):   # Sum, Max, Min of n (tf2onnx's AddN)
+            parts = [None if i.dynamic else i.value.float() for i in ins]
+
+            def many(*xs):
+                it = iter(xs)
+                vals = [next(it) if p is None else p for p in parts]
+                out = vals[0]
+                for v in vals[1:]:
+                    out = f(out, v)
+                return out
+            return many, []
         if len(ins) != 2:
             raise Unsupported(f"{op} of {len(ins)} inputs")
         x, y = ins
@@ -258,5 +269,21 @@ UNARY = {
 }
 
 
+FLOATS = {1: "float", 10: "float16", 11: "double", 16: "bfloat16"}   # onnx.TensorProto
+
+
+def cast(a, ins, _):
+    """To a float type: the image's values stay float32 (a float16 model
+    kept float at its input and output, e.g. by onnxconverter-common,
+    computes here in float32)."""
+    if a["to"] not in FLOATS:
+        raise Unsupported(f"a cast of the image's values to ONNX type {a['to']} (not a float)")
+    return (lambda x: x), []
+
+
 def unary(op):
-    return lambda a, ins, _: (UNARY[op](a), [])
+    def make(a, ins, n_out):
+        if n_out > 1:
+            raise Unsupported(f"{n_out} of its outputs are read; the builder computes only its first")
+        return UNARY[op](a), []
+    return make

@@ -15,40 +15,56 @@ INT64_MAX = 2 ** 63 - 1
 def _pool(kind):
     def make(a, ins, n_out):
         kernel, strides, dilations, pads, symmetric = _window(a, ins)
-        if len(kernel) != 2:
-            raise Unsupported(f"a {len(kernel)}-D pool (2-D is taken)")
+        n = len(kernel)
+        if n not in (1, 2):
+            raise Unsupported(f"a {n}-D pool (1-D and 2-D are taken)")
         if n_out > 1:
             raise Unsupported("its indices output is used")
         ceil = bool(a.get("ceil_mode", 0))
+        pad = 0 if symmetric else _torch_pad(pads)
+        padding = pads[:n] if symmetric else 0
+        if n == 1:   # a 1-D pool as a 2-D one of height 1, which the converter takes
+            kernel, strides, padding = [1] + kernel, [1] + strides, [0, padding[0]] if padding else 0
         if kind == "max":
-            pad = 0 if symmetric else _torch_pad(pads)
-            padding = pads[:2] if symmetric else 0
-            if dilations != [1, 1]:
+            if dilations != [1] * n:
                 raise Unsupported("a dilated max pool")
 
             def fn(x):
                 if pad:
                     x = F.pad(x, pad, value=float("-inf"))
+                if n == 1:
+                    return F.max_pool2d(x.unsqueeze(2), kernel, strides, padding, ceil_mode=ceil).squeeze(2)
                 return F.max_pool2d(x, kernel, strides, padding, ceil_mode=ceil)
             return fn, []
         include = bool(a.get("count_include_pad", 0))
-        if not symmetric and not include:
-            raise Unsupported("an average pool with uneven padding left out of its counts")
-        pad = 0 if symmetric else _torch_pad(pads)
-        padding = pads[:2] if symmetric else 0
 
         def avg(x):
             if pad:
                 x = F.pad(x, pad)
-            return F.avg_pool2d(x, kernel, strides, padding, ceil_mode=ceil,
-                                count_include_pad=include)
-        return avg, []
+            if n == 1:
+                return F.avg_pool2d(x.unsqueeze(2), kernel, strides, padding, ceil_mode=ceil,
+                                    count_include_pad=include).squeeze(2)
+            return F.avg_pool2d(x, kernel, strides, padding, ceil_mode=ceil, count_include_pad=include)
+        if symmetric or include:
+            return avg, []
+        # Uneven padding left out of the counts (Keras' AveragePooling2D with
+        # padding='same'): the zero-padded sums over the count of image pixels
+        # in each window, which depends on the map's size only.
+        counts = avg(torch.ones((1, 1) + tuple(ins[0].shape[2:])))
+        return (lambda x: avg(x) / counts), []
     return make
 
 
 def global_pool(kind):
-    f = F.adaptive_avg_pool2d if kind == "avg" else F.adaptive_max_pool2d
-    return lambda a, ins, _: ((lambda x: f(x, 1)), [])
+    def make(a, ins, _):
+        if len(ins[0].shape) == 3:   # (N, C, L): adaptive_*_pool2d would read it as (C, H, W)
+            f = F.adaptive_avg_pool1d if kind == "avg" else F.adaptive_max_pool1d
+        elif len(ins[0].shape) == 4:
+            f = F.adaptive_avg_pool2d if kind == "avg" else F.adaptive_max_pool2d
+        else:
+            raise Unsupported(f"a global pool of a {len(ins[0].shape)}-D tensor")
+        return (lambda x: f(x, 1)), []
+    return make
 
 
 def flatten(a, ins, _):
@@ -143,8 +159,10 @@ def split(a, ins, n_out):
     sizes = a.get("split")
     if sizes is None and len(ins) > 1 and ins[1] is not None:
         sizes = ints(ins[1], "split")
-    if sizes is None:
-        sizes = [-(-ins[0].shape[axis] // n_out)] * n_out
+    if sizes is None:   # equal parts over all the node's outputs, read or not
+        parts = a["_outputs"]
+        sizes = [-(-ins[0].shape[axis] // parts)] * parts
+        sizes[-1] = ins[0].shape[axis] - sum(sizes[:-1])
     sizes = list(sizes)
     return (lambda x: torch.split(x, sizes, axis)), []
 
@@ -159,14 +177,25 @@ def slice_(a, ins, _):
         starts, ends = ints(ins[1], "starts"), ints(ins[2], "ends")
         axes = ints(ins[3], "axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
         steps = ints(ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
-    index = [slice(None)] * rank
+    index, backwards = [slice(None)] * rank, []
     for s, e, ax, st in zip(starts, ends, axes, steps):
-        if st != 1:
-            raise Unsupported(f"a slice with step {st}")
         ax = ax + rank if ax < 0 else ax
-        index[ax] = slice(s, None if e >= INT64_MAX // 2 else e)
+        if st > 0:   # e.g. x[:, :, ::2, ::2], the CIFAR ResNets' option-A shortcut
+            index[ax] = slice(s, None if e >= INT64_MAX // 2 else e, st)
+            continue
+        # PyTorch slices no negative step: the positions, from the shape
+        if ax == 0:
+            raise Unsupported("a slice with a negative step along the batch")
+        e = None if e <= -INT64_MAX // 2 else e
+        backwards.append((ax, torch.tensor(range(ins[0].shape[ax])[slice(s, e, st)])))
     index = tuple(index)
-    return (lambda x: x[index]), []
+
+    def fn(x):
+        x = x[index]
+        for ax, idx in backwards:
+            x = torch.index_select(x, ax, idx)
+        return x
+    return fn, []
 
 
 def gather(a, ins, _):
@@ -177,6 +206,10 @@ def gather(a, ins, _):
         return (lambda x: x.select(axis, i)), []
     if idx.dim() != 1:
         raise Unsupported("a Gather of a multi-dimensional index")
+    if (idx < 0).any():   # ONNX counts negative indices from the end; index_select does not
+        if axis == 0:
+            raise Unsupported("a Gather of negative indices along the batch")
+        idx = idx % ins[0].shape[axis]
     return (lambda x: torch.index_select(x, axis, idx)), []
 
 
@@ -191,6 +224,8 @@ def pad(a, ins, _):
     tp = _torch_pad(pads)
     while len(tp) > 2 and tp[-2:] == [0, 0]:   # leading dims not padded
         tp = tp[:-2]
+    if not any(tp):   # a Pad of nothing (PyTorch's before an AvgPool1d at opset 11)
+        return (lambda x: x), []
     if mode == "constant":
         return (lambda x: F.pad(x, tp, value=value)), []
     if len(tp) > 2 * (rank - 2):
@@ -228,17 +263,34 @@ def softmax(log):
 
 
 def _resized(a, ins):
-    """Resize / Upsample: the output's H and W."""
+    """Resize / Upsample: the output's H and W, and the scales if given."""
     shape = ins[0].shape
     if len(shape) != 4:
         raise Unsupported("a resize of other than a (N, C, H, W) map")
     if len(ins) > 3 and ins[3] is not None:           # sizes
-        return sized_ints(ins[3], "sizes")[0][2:]   # H, W: the same at any batch
+        return sized_ints(ins[3], "sizes")[0][2:], None   # H, W: the same at any batch
     scales_at = 2 if len(ins) > 2 and a["_opset"] >= 11 else 1
     scales = [float(v) for v in const(ins[scales_at], "scales").reshape(-1).tolist()]
     if len(scales) != 4 or scales[:2] != [1.0, 1.0]:
         raise Unsupported("a resize of other than the two spatial dimensions")
-    return [int(math.floor(shape[2 + d] * scales[2 + d])) for d in range(2)]
+    return [int(math.floor(shape[2 + d] * scales[2 + d])) for d in range(2)], scales[2:]
+
+
+def _source(n_in, n_out, scale, coord, nearest):
+    """The input index of each output index of ONNX's nearest resize."""
+    out = []
+    for i in range(n_out):
+        x = {"half_pixel": (i + 0.5) / scale - 0.5,
+             "pytorch_half_pixel": (i + 0.5) / scale - 0.5 if n_out > 1 else 0.0,
+             "align_corners": i * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0,
+             "asymmetric": i / scale,
+             "tf_half_pixel_for_nn": (i + 0.5) / scale}.get(coord)
+        k = {"round_prefer_floor": math.ceil(x - 0.5), "round_prefer_ceil": math.floor(x + 0.5),
+             "floor": math.floor(x), "ceil": math.ceil(x)}.get(nearest) if x is not None else None
+        if k is None:
+            return None
+        out.append(min(max(k, 0), n_in - 1))
+    return out
 
 
 def resize(a, ins, _):
@@ -246,14 +298,24 @@ def resize(a, ins, _):
     mode = mode.decode() if isinstance(mode, bytes) else mode
     coord = a.get("coordinate_transformation_mode", b"half_pixel")
     coord = coord.decode() if isinstance(coord, bytes) else coord
-    size = _resized(a, ins)
+    size, scales = _resized(a, ins)
     if mode == "nearest":
         nearest = a.get("nearest_mode", b"round_prefer_floor")
         nearest = nearest.decode() if isinstance(nearest, bytes) else nearest
-        if coord != "asymmetric" or nearest != "floor":
-            if a["_opset"] >= 11:
+        if a["_opset"] < 11:   # Upsample, and Resize before opset 11: asymmetric, floor
+            coord, nearest = "asymmetric", "floor"
+        # Taken where the pixels it picks are PyTorch's (asymmetric, floor, at
+        # the ratio of the sizes), as with any rounding at a whole scale
+        # (Keras' UpSampling2D, PyTorch's nearest-exact).
+        for d in range(2):
+            n_in = ins[0].shape[2 + d]
+            scale = scales[d] if scales else size[d] / n_in
+            picked = F.interpolate(torch.arange(n_in, dtype=torch.float32).reshape(1, 1, -1),
+                                   size=size[d], mode="nearest").reshape(-1).long().tolist()
+            if _source(n_in, size[d], scale, coord, nearest) != picked:
                 raise Unsupported(f"nearest resizing with {coord} coordinates and "
-                                  f"{nearest} rounding (PyTorch's is asymmetric, floor)")
+                                  f"{nearest} rounding from {n_in} to {size[d]} pixels "
+                                  "(PyTorch picks other pixels)")
         return (lambda x: F.interpolate(x, size=size, mode="nearest")), []
     if mode == "linear":
         if coord not in ("align_corners", "pytorch_half_pixel", "half_pixel"):

@@ -129,9 +129,14 @@ def make_savers(ctx, data, backbone_macs):
         mods = []
         for i, spec in enumerate(s for s in o.savers.split(",") if s.strip()):
             kind, path, fn = backbones.split_spec(spec.strip())
-            if kind != "file":
-                raise BuildError(f"--savers {spec}: expected FILE.py:FUNCTION")
-            m = seeded(o.seed + 10 + i, lambda: backbones.file_backbone(path, fn, k, shape[1]))
+            if kind == "onnx":   # a trained model (TinySaver's are): kept as it is
+                from . import onnx_backbone
+                m = onnx_backbone.load(path, shape[1], data.size, option="--savers")
+                m.dyce_trained = path
+            elif kind == "file":
+                m = seeded(o.seed + 10 + i, lambda: backbones.file_backbone(path, fn, k, shape[1]))
+            else:
+                raise BuildError(f"--savers {spec}: expected FILE.py:FUNCTION or FILE.onnx")
             backbones.check_output(m, k, shape, f"saver {spec}", ctx.log)
             mods.append(m)
     mods.sort(key=lambda m: nets.count_macs(m, shape))
@@ -195,6 +200,9 @@ def backbone_step(ctx, data, model, key):
 def savers_step(ctx, data, savers, key, teacher):
     o = ctx.opts
     for i, (name, m) in enumerate(savers.items()):
+        if getattr(m, "dyce_trained", None):
+            ctx.log(f"{name}: the weights of {m.dyce_trained} (frozen)")
+            continue
         cfg = train_config(ctx, o.saver_epochs, o.seed + 10 + i)
         cfg.distill = o.distill
         skey = dict(key, saver=name, epochs=o.saver_epochs, distill=o.distill,

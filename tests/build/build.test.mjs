@@ -585,7 +585,7 @@ print(len(loaded), adapted, fresh)
     assert.equal(made.code, 0, made.err);
     const lines = made.out.trim().split('\n').map((l) => l.split(' '));
     assert.deepEqual(lines.map(([name]) => name), ['resnet.onnx', 'flat.onnx', 'bn.onnx', 'batch1.onnx', 'vit.onnx', 'nhwc.onnx',
-      'keras.onnx', 'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
+      'keras.onnx', 'strided.onnx', 'masked.onnx', 'legacy.onnx', 'mobilenet_v3_small.onnx', 'shufflenet_v2_x0_5.onnx', 'squeezenet1_1.onnx', 'densenet121.onnx']);
     for (const [name, diff, scale] of lines) {
       assert.ok(Number(scale) > 0, `${name}: PyTorch's output is all zero`);
       assert.ok(Number(diff) <= 1e-5 * Number(scale), `${name}: ${diff} off PyTorch's (scale ${scale})`);
@@ -630,6 +630,11 @@ print(len(loaded), adapted, fresh)
     const keras = mustBuild([...data, '--backbone', path.join(dir, 'keras.onnx'), '--out', path.join(tmp, 'onnx-keras/p.dyce')]);
     assert.match(keras.out, /exits after sequential\.conv2d\.Relu\.relu \(\d+ %\)/);
     assert.match(keras.out, /engine check: \d+ graphs match PyTorch/);
+    // Savers from ONNX files (trained elsewhere, kept as they are) beside one trained here.
+    const sv = mustBuild([...data, '--backbone', path.join(dir, 'resnet.onnx'), '--savers', `${path.join(dir, 'saver.onnx')},${BACKBONES}:small_cnn`, '--out', path.join(tmp, 'onnx-savers/p.dyce')]);
+    assert.match(sv.out, /saver\d: the weights of \S*saver\.onnx \(frozen\)/);
+    assert.equal((sv.out.match(/saver\d epoch 1\/1/g) ?? []).length, 1, 'only the file saver is trained');
+    assert.match(sv.out, /engine check: 12 graphs match PyTorch/);
     const refused = [
       [['--backbone', 'cumsum.onnx'], /cumsum\.onnx: node '[^']*CumSum' \(CumSum\): the builder does not take this operator from ONNX files \(it takes Abs, Add, /],
       [['--backbone', 'rgb32.onnx'], /rgb32\.onnx takes 3-channel images and the data is 1-channel: pass --channels 3/],
@@ -637,6 +642,7 @@ print(len(loaded), adapted, fresh)
       [['--backbone', 'corrupt.onnx'], /corrupt\.onnx: not an ONNX model/],
       [['--backbone', 'vit-batch1.onnx'], /vit-batch1\.onnx: node '[^']*Reshape[^']*' \(Reshape\): cannot run it in PyTorch .*exported for a batch of one image .*dynamic_axes/],
       [['--backbone', 'none.onnx'], /none\.onnx: no such file/],
+      [['--backbone', 'resnet.onnx', '--savers', 'rgb32.onnx'], /--savers \S*rgb32\.onnx takes 3-channel images/],
       [['--backbone', 'resnet.onnx', '--weights', 'w.pt'], /FILE\.onnx brings its trained weights and is not trained: not with --weights, --init or --widths/],
     ];
     for (const [args, pattern] of refused) {

@@ -18,14 +18,25 @@ same graph with its node names removed (exit positions then come from
 the convolutions). DIR/nhwc.onnx: the network behind a channels-last
 input (N, H, W, C, as tf2onnx writes Keras models) and ending in a
 softmax. DIR/bn.onnx: exported without constant folding (BatchNormalization
-nodes kept), opset 11. DIR/cumsum.onnx: an operator the builder does not
+nodes kept), opset 11. DIR/saver.onnx: a small
+network to put in front as a saver. DIR/cumsum.onnx: an operator the builder does not
 take. DIR/rgb32.onnx: 32x32x3 input (refused for the gray 28x28 data).
 DIR/corrupt.onnx: a truncated file. Then torchvision's
 mobilenet_v3_small, shufflenet_v2_x0_5, squeezenet1_1 and densenet121
 (64x64x3, 10 classes, random weights) are exported and read back.
 
 DIR/keras.onnx: a graph written as tf2onnx writes a Keras CNN, with no
-PyTorch model behind it. Every file that is read back also gets
+PyTorch model behind it. DIR/strided.onnx: strided and reversed slices (a
+CIFAR ResNet's x[:, :, ::2, ::2] shortcut, torch.flip). DIR/masked.onnx:
+Swin's ways, exported without constant folding: padding to a multiple
+of a window computed from the shape (Mod), a region mask written into a
+constant (ScatterND). DIR/legacy.onnx:
+older exporters' ways, written by hand (opset 9: unnamed nodes, an
+Identity chain, Upsample, Clip's bounds as attributes, a float Cast, an
+AveragePool with SAME_UPPER's uneven padding left out of its counts,
+Dropout's mask output, Gemm with transB=0). DIR/train.onnx (not printed:
+onnxruntime computes its batch statistics): exported with
+training=TrainingMode.TRAINING, read as the frozen classifier it is. Every file that is read back also gets
 NAME.in.bin, NAME.out.bin and NAME.io.json (a batch of 3 and the ONNX
 backbone's output) for the test to run the file in onnxruntime-node, an
 oracle independent of PyTorch.
@@ -81,6 +92,17 @@ class NHWC(nn.Module):
 
     def forward(self, x):
         return torch.softmax(self.net(x.permute(0, 3, 1, 2)), 1)
+
+
+class Saver(nn.Module):
+    """A small trained-elsewhere model to put in front (--savers FILE.onnx)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 8, 3, 2, 1), nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1).flatten(1))
 
 
 class CumSum(ResNet):
@@ -186,6 +208,73 @@ def keras_like(path):
     onnx.save(model, path)
 
 
+class Strided(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2, self.fc = nn.Conv2d(1, 8, 3, 1, 1), nn.Conv2d(16, 16, 3, 1, 1), nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        x = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 4, 4))   # option A: strided, zero channels
+        x = F.relu(self.c2(torch.flip(x, [3])))
+        return self.fc(x.mean((2, 3)))
+
+
+class Masked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.fc = nn.Conv2d(1, 8, 3, 2, 1), nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        x = F.pad(x, (0, (5 - x.shape[3] % 5) % 5, 0, (5 - x.shape[2] % 5) % 5))
+        mask = torch.zeros(1, 1, 15, 15)
+        mask[:, :, :10, :] = 1.0
+        mask[:, :, 10:, 5:] = 2.0
+        return self.fc((x * mask).mean((2, 3)))
+
+
+class Dropped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+                                  nn.Dropout(0.5), nn.Linear(8 * 14 * 14, 10))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def legacy(path):
+    """Opset 9 as older exporters write it; onnxruntime is its oracle."""
+    from onnx import TensorProto, helper as h, numpy_helper as nh
+    rng = np.random.default_rng(1)
+
+    def w(name, *shape):
+        return nh.from_array((rng.standard_normal(shape) * 0.2).astype(np.float32), name)
+    node = h.make_node
+    nodes = [
+        node("Cast", ["x"], ["x1"], to=TensorProto.FLOAT),
+        node("Conv", ["x1", "c1", "c1b"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
+        node("Clip", ["a"], ["b"], min=0.0, max=6.0),
+        node("Identity", ["b"], ["b1"]), node("Identity", ["b1"], ["b2"]),
+        node("Upsample", ["b2", "scales"], ["u"], mode="nearest"),
+        node("Conv", ["u", "c2"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Clip", ["c"], ["d"], min=-1.0, max=1.0),
+        node("AveragePool", ["d"], ["p"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"),
+        node("Flatten", ["p"], ["f"], axis=1),
+        node("Dropout", ["f"], ["g", "mask"], ratio=0.5),
+        node("Gemm", ["g", "fcW", "fcB"], ["y"], transB=0),
+    ]
+    inits = [w("c1", 8, 1, 3, 3), w("c1b", 8), nh.from_array(np.array([1, 1, 2, 2], np.float32), "scales"),
+             w("c2", 8, 8, 3, 3), w("fcW", 8 * 14 * 14, 10), w("fcB", 10)]
+    graph = h.make_graph(nodes, "legacy", [h.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])],
+                         [h.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])], inits)
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 9)])
+    model.ir_version = 4
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -211,6 +300,22 @@ def main(out):
     compare(nhwc, f"{out}/nhwc.onnx", (1, 28, 28, 1), nhwc=True)
     keras_like(f"{out}/keras.onnx")
     compare(None, f"{out}/keras.onnx", (1, 28, 28, 1), nhwc=True)
+    strided = Strided().eval()
+    export(strided, (1, 1, 28, 28), f"{out}/strided.onnx")
+    compare(strided, f"{out}/strided.onnx", (1, 1, 28, 28))
+    masked = Masked().eval()
+    export(masked, (1, 1, 28, 28), f"{out}/masked.onnx", fold=False)
+    compare(masked, f"{out}/masked.onnx", (1, 1, 28, 28))
+    legacy(f"{out}/legacy.onnx")
+    compare(None, f"{out}/legacy.onnx", (1, 1, 28, 28))
+    dropped = randomise_norms(Dropped())
+    torch.onnx.export(dropped, torch.randn(1, 1, 28, 28), f"{out}/train.onnx", opset_version=14,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        got, want = onnx_backbone.load(f"{out}/train.onnx", 1, (28, 28))(x), dropped.eval()(x)
+    assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max()), "train.onnx"
+    export(Saver().eval(), (1, 1, 28, 28), f"{out}/saver.onnx")
     export(CumSum().eval(), (1, 1, 28, 28), f"{out}/cumsum.onnx")
     export(ResNet(3).eval(), (1, 3, 32, 32), f"{out}/rgb32.onnx")
     with open(f"{out}/resnet.onnx", "rb") as f, open(f"{out}/corrupt.onnx", "wb") as g:
