@@ -9,7 +9,7 @@ import onnx
 import dyce_format as fmt
 
 from .common import FLOAT_MAX, fail
-from . import attention, channels, elementwise, layouts, moves, norms, pixels, pools, resize
+from . import attention, channels, elementwise, layouts, moves, norms, pads, pixels, pools, resize
 from .folding import FOLD
 from .shapes import nhwc, padding, view_target, window_out, window_params
 
@@ -65,60 +65,6 @@ def _as_row(lw, node, x, w, attrs):
     if "pads" in attrs:
         two["pads"] = [0, attrs["pads"][0], 0, attrs["pads"][1]]
     return x, w[:, :, None, :], two, (1, c, 1, length)
-
-
-def _lower_pad(lw, node, attrs):
-    """Zero padding of H and W (in the padding slots of a "pad" op, which
-    is not a dyce op): fusion.py merges it into its consumer, or makes it a
-    depthwise convolution by one."""
-    x = lw.tensor(node)
-    pads = [int(p) for p in lw.const(node, 1)]
-    value = lw.const(node, 2, required=False)
-    shape = lw.shape(x)
-    if x in lw.last:
-        return _pad_last(lw, node, x, pads, value, attrs)
-    if attrs.get("mode", "constant") in ("reflect", "edge"):
-        return pixels.lower_pad(lw, node, x, pads, attrs["mode"])
-    v = 0.0 if value is None else float(np.asarray(value).ravel()[0])
-    if attrs.get("mode", "constant") != "constant" or np.isnan(v) or v == np.inf:
-        fail(node, "only constant, reflection and edge padding are supported")
-    if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
-        fail(node, f"pads {pads}: only non-negative padding of H and W")
-    t, l, b, r = pads[2], pads[3], pads[6], pads[7]
-    if not (t or l or b or r):
-        # A Pad of nothing (PyTorch's export of AvgPool2d(ceil_mode=True,
-        # count_include_pad=True) writes one): its input itself.
-        return lw.make_alias(node, x, shape)
-    out = (1, shape[1], shape[2] + t + b, shape[3] + l + r)
-    fields = dict(params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r),
-                  weight=np.ones(shape[1]))   # the channels, should it become a conv
-    if v == -np.inf:
-        # timm's MaxPool2dSame: a max pool's own padding (fusion.py)
-        return lw.emit(node, "pad_min", [x], out, **fields)
-    if v == 0.0:
-        return lw.emit(node, "pad", [x], out, **fields)
-    # (x - v) padded with zeros, plus v: v where padded, x within a rounding
-    shifted = _step(lw, node, "shifted", "add", [x], shape, weight=np.array([-v]))
-    padded = _step(lw, node, "padded", "pad", [shifted], out, **fields)
-    lw.emit(node, "add", [padded], out, weight=np.array([v]))
-
-
-def _pad_last(lw, node, x, pads, value, attrs):
-    """Zero padding of H and W of a channels-last (1, H, W, C) view (Swin
-    pads its map to whole windows): the same dyce pad; none: x itself."""
-    shape = lw.shape(x)
-    v = 0.0 if value is None else float(np.asarray(value).ravel()[0])
-    if len(shape) != 4 or attrs.get("mode", "constant") != "constant" or v != 0.0 or \
-            pads[0] or pads[3] or pads[4] or pads[7] or min(pads) < 0:
-        fail(node, f"pads {pads} of a channels-last {shape} view: only zero "
-                    "padding of its H and W")
-    t, l, b, r = pads[1], pads[2], pads[5], pads[6]
-    if not (t or l or b or r):
-        return lw.make_alias(node, x, shape)
-    out = (1, shape[1] + t + b, shape[2] + l + r, shape[3])
-    lw.emit(node, "pad", [x], out, layout=out,
-            params=fmt.node_params(PAD_T=t, PAD_L=l, PAD_B=b, PAD_R=r), weight=np.ones(shape[3]))
-    lw.last.add(node.output[0])
 
 
 def _step(lw, node, suffix, op, inputs, shape, **fields):
@@ -389,7 +335,7 @@ LOWER = {
                            "pads", "strides"}),
     "MaxPool": (pools.lower_pool, _POOL_ATTRS | {"dilations", "storage_order"}),
     "AveragePool": (pools.lower_pool, _POOL_ATTRS | {"count_include_pad"}),
-    "Pad": (_lower_pad, {"mode"}),
+    "Pad": (pads.lower_pad, {"mode"}),
     "GlobalAveragePool": (pools.lower_global_pool, _NO_ATTRS),
     "GlobalMaxPool": (pools.lower_global_pool, _NO_ATTRS),
     "ReduceMean": (pools.lower_reduce, {"axes", "keepdims"}),

@@ -67,9 +67,23 @@ def _padding_macs(graph):
         if (n.op == "conv2d" and n.params[P_KH] == n.params[P_KW] == 1
                 and n.params[P_GROUPS] == graph.shapes[n.inputs[0]][3]
                 and np.all(n.weight == 1)
-                and any(n.params[dyce_format.PADS])):
+                and any(n.params[dyce_format.PADS])) or _channel_pad(n, graph):
             total += dyce_format.node_macs(n, graph.shapes)
     return total
+
+
+def _channel_pad(n, graph):
+    """A zero padding of channels the converter made a 1x1 convolution
+    (lowering._pad_channels): every input channel copied to one output
+    channel, the others zero, no bias."""
+    if (n.op != "conv2d" or n.params[P_KH] != 1 or n.params[P_KW] != 1
+            or n.params[P_GROUPS] != 1 or n.bias is not None or n.weight is None
+            or n.weight.dtype != np.float32):
+        return False
+    cin = graph.shapes[n.inputs[0]][3]
+    w = n.weight.reshape(-1, cin)
+    return (w.shape[0] > cin and np.isin(w, (0.0, 1.0)).all()
+            and (w.sum(0) == 1).all() and (w.sum(1) <= 1).all())
 
 
 def check(raw, specs, labels, input_spec):

@@ -72,6 +72,32 @@ def small_cnn(num_classes, in_channels):
     return SmallCNN(num_classes, in_channels)
 
 
+class OptionABlock(nn.Module):
+    """A CIFAR ResNet block as the widely copied akamaster/pytorch_resnet_cifar10
+    writes it: the downsampling shortcut is 'option A', every other pixel
+    and the new channels zero (F.pad over the channel dimension)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.pad = (cout - cin) // 2 if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        short = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        return F.relu(out + short)
+
+
+def option_a(num_classes, in_channels):
+    return nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                         OptionABlock(16, 16, 1), OptionABlock(16, 32, 2), OptionABlock(32, 64, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))
+
+
 class IterBlock(nn.Module):
     """A residual block whose forward iterates over a tensor's chunks:
     torch.fx cannot trace it (a Proxy cannot be iterated), torch.onnx can."""

@@ -209,6 +209,13 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('a CIFAR ResNet with the option-A shortcut (every other pixel, new channels zero: F.pad over channels): the package builds and matches PyTorch, the padding a 1x1 convolution that copies each channel', () => {
+    const out = path.join(tmp, 'option-a/p.dyce');
+    const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:option_a`, '--out', out]);
+    assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
+    assert.match(run(DYCE, ['info', out]).out, /conv2d .* out=14x14x32 .* macs=100352/);   // 16 -> 32 channels, 1x1
+  });
+
   test('CBAM (means and maxima over channels at each pixel) and a VGG head whose adaptive pools do not divide the map: the package builds and matches PyTorch', () => {
     const out = path.join(tmp, 'cbam/p.dyce');
     const r = mustBuild(['--data', path.join(tmp, 'fmnist'), '--backbone', `${BACKBONES}:cbam_vgg`, '--out', out]);
