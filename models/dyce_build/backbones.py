@@ -205,6 +205,9 @@ def _output_hint(out, num_classes):
     if isinstance(out, torch.Tensor) and tuple(out.shape) == (num_classes,):
         return (" (the batch dimension is gone: a .squeeze() drops it for one "
                 "image; use .flatten(1))")
+    if isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[1] > num_classes:
+        return (f" (a model of {out.shape[1]} classes: if the data holds only some of "
+                f"them, --labels FILE names all {out.shape[1]} in the model's order)")
     return ""
 
 
