@@ -36,10 +36,10 @@ from .onnx_fold import fold
 MAKERS = {
     "Conv": ops.conv, "BatchNormalization": ops.batch_norm, "Gemm": ops.gemm,
     "MatMul": ops.matmul, "Cast": ops.cast, "Clip": ops.clip, "PRelu": ops.prelu,
-    "HardSigmoid": ops._hard_sigmoid,
+    "HardSigmoid": ops.hard_sigmoid,
     **{op: ops.binary(op) for op in ops.BINARY}, "Sum": ops.binary("Add"),
     **{op: ops.unary(op) for op in ops.UNARY},
-    "MaxPool": views._pool("max"), "AveragePool": views._pool("avg"),
+    "MaxPool": views.pool("max"), "AveragePool": views.pool("avg"),
     "GlobalAveragePool": views.global_pool("avg"), "GlobalMaxPool": views.global_pool("max"),
     "Flatten": views.flatten, "Reshape": views.reshape, "Expand": views.expand,
     "Transpose": views.transpose, "Squeeze": views.squeeze, "Unsqueeze": views.unsqueeze,

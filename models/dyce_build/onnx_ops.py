@@ -94,7 +94,7 @@ def _pads(a, shape, kernel, strides, dilations):
     return list(a.get("pads", [0] * (2 * n)))
 
 
-def _torch_pad(pads):
+def torch_pad(pads):
     """ONNX spatial pads -> F.pad's (last dim first) order."""
     n = len(pads) // 2
     out = []
@@ -103,7 +103,7 @@ def _torch_pad(pads):
     return out
 
 
-def _window(a, ins):
+def window(a, ins):
     kernel = list(a["kernel_shape"]) if "kernel_shape" in a else list(ins[1].value.shape[2:])
     n = len(kernel)
     strides = list(a.get("strides", [1] * n))
@@ -116,7 +116,7 @@ def _window(a, ins):
 def conv(a, ins, _):
     w = const(ins[1], "weight")
     b = const(ins[2], "bias") if len(ins) > 2 and ins[2] is not None else None
-    kernel, strides, dilations, pads, symmetric = _window(a, ins)
+    kernel, strides, dilations, pads, symmetric = window(a, ins)
     if len(kernel) not in (1, 2):
         raise Unsupported(f"a {len(kernel)}-D convolution (1-D and 2-D are taken)")
     cls = nn.Conv2d if len(kernel) == 2 else nn.Conv1d
@@ -129,7 +129,7 @@ def conv(a, ins, _):
             m.bias.copy_(b)
     if symmetric:
         return m, [m]
-    pad = _torch_pad(pads)
+    pad = torch_pad(pads)
     return (lambda x: m(F.pad(x, pad))), [m]
 
 
@@ -219,7 +219,7 @@ def binary(op):
     return make
 
 
-def _hard_sigmoid(a, ins, _):
+def hard_sigmoid(a, ins, _):
     alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
     if math.isclose(alpha, 1 / 6, rel_tol=1e-4) and beta == 0.5:
         return F.hardsigmoid, []
@@ -249,7 +249,7 @@ def prelu(a, ins, _):
     return (lambda x: F.prelu(x, slope.reshape(-1))), []
 
 
-def _axis(a, rank, default=1):
+def axis_of(a, rank, default=1):
     axis = int(a.get("axis", default))
     return axis + rank if axis < 0 else axis
 

@@ -7,21 +7,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .onnx_ops import Unsupported, _axis, _torch_pad, _window, batch_shape, const, ints, sized_ints
+from .onnx_ops import Unsupported, axis_of, torch_pad, window, batch_shape, const, ints, sized_ints
 
 INT64_MAX = 2 ** 63 - 1
 
 
-def _pool(kind):
+def pool(kind):
     def make(a, ins, n_out):
-        kernel, strides, dilations, pads, symmetric = _window(a, ins)
+        kernel, strides, dilations, pads, symmetric = window(a, ins)
         n = len(kernel)
         if n not in (1, 2):
             raise Unsupported(f"a {n}-D pool (1-D and 2-D are taken)")
         if n_out > 1:
             raise Unsupported("its indices output is used")
         ceil = bool(a.get("ceil_mode", 0))
-        pad = 0 if symmetric else _torch_pad(pads)
+        pad = 0 if symmetric else torch_pad(pads)
         padding = pads[:n] if symmetric else 0
         if n == 1:   # a 1-D pool as a 2-D one of height 1, which the converter takes
             kernel, strides, padding = [1] + kernel, [1] + strides, [0, padding[0]] if padding else 0
@@ -68,7 +68,7 @@ def global_pool(kind):
 
 
 def flatten(a, ins, _):
-    axis = _axis(a, len(ins[0].shape))
+    axis = axis_of(a, len(ins[0].shape))
     if axis == 0:
         return (lambda x: x.reshape(1, -1)), []
     return (lambda x: torch.flatten(x, axis)), []
@@ -137,7 +137,7 @@ def unsqueeze(a, ins, _):
 
 
 def concat(a, ins, _):
-    axis = _axis(a, len(ins[0].shape))
+    axis = axis_of(a, len(ins[0].shape))
     parts = [None if i.dynamic else i.value.float() for i in ins]
     # A constant of batch 1 beside maps of any batch (a class token that a
     # file exported at batch 1 holds expanded): repeated along the batch.
@@ -155,7 +155,7 @@ def concat(a, ins, _):
 
 
 def split(a, ins, n_out):
-    axis = _axis(a, len(ins[0].shape), 0)
+    axis = axis_of(a, len(ins[0].shape), 0)
     sizes = a.get("split")
     if sizes is None and len(ins) > 1 and ins[1] is not None:
         sizes = ints(ins[1], "split")
@@ -199,7 +199,7 @@ def slice_(a, ins, _):
 
 
 def gather(a, ins, _):
-    axis = _axis(a, len(ins[0].shape), 0)
+    axis = axis_of(a, len(ins[0].shape), 0)
     idx = const(ins[1], "indices").long()
     if idx.dim() == 0:
         i = int(idx)
@@ -221,7 +221,7 @@ def pad(a, ins, _):
     if len(ins) > 2 and ins[2] is not None:
         value = float(const(ins[2], "constant value"))
     rank = len(ins[0].shape)
-    tp = _torch_pad(pads)
+    tp = torch_pad(pads)
     while len(tp) > 2 and tp[-2:] == [0, 0]:   # leading dims not padded
         tp = tp[:-2]
     if not any(tp):   # a Pad of nothing (PyTorch's before an AvgPool1d at opset 11)
@@ -254,7 +254,7 @@ def reduce(op):
 def softmax(log):
     def make(a, ins, _):
         rank = len(ins[0].shape)
-        axis = _axis(a, rank, -1 if a["_opset"] >= 13 else 1)
+        axis = axis_of(a, rank, -1 if a["_opset"] >= 13 else 1)
         if a["_opset"] < 13 and axis != rank - 1 and any(d != 1 for d in ins[0].shape[axis + 1:]):
             raise Unsupported("a softmax over several dimensions (opset < 13)")
         f = F.log_softmax if log else F.softmax
@@ -327,7 +327,7 @@ def resize(a, ins, _):
 
 def layer_norm(a, ins, _):
     rank = len(ins[0].shape)
-    axis = _axis(a, rank, -1)
+    axis = axis_of(a, rank, -1)
     shape = list(ins[0].shape[axis:])
     w = const(ins[1], "scale").float().reshape(shape)
     b = const(ins[2], "bias").float().reshape(shape) if len(ins) > 2 and ins[2] is not None else None
