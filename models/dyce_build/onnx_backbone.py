@@ -238,7 +238,7 @@ def load(path, channels, size, option="--backbone"):
         live = [n for n in ins if n in dyn]
         if not live or (node.op_type in ("Shape", "Size") and ins[0] in dyn):
             try:
-                outs = fold(node.op_type, a, [_value(n, consts, sized, dyn) for n in ins])
+                outs = fold(node, a, [_value(n, consts, sized, dyn) for n in ins])
             except Exception as err:  # noqa: BLE001 (numpy's errors are many)
                 raise BuildError(f"{what}: {where}: cannot fold it "
                                  f"({type(err).__name__}: {err})") from None

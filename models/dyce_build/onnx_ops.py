@@ -57,6 +57,17 @@ def sized_ints(i, what):
     return v1, v2
 
 
+def merged(ins):
+    """A function of the node's dynamic inputs giving all its inputs in
+    order, the constants (as float tensors) in their places."""
+    parts = [None if i.dynamic else i.value.float() for i in ins]
+
+    def merge(xs):
+        it = iter(xs)
+        return [next(it) if p is None else p for p in parts]
+    return merge
+
+
 def operand(i):
     """A constant operand of arithmetic: a float when it is one value."""
     v = i.value
@@ -191,11 +202,10 @@ def binary(op):
         if len(ins) == 1:
             return (lambda x: x), []
         if len(ins) > 2 and op in ("Add", "Max", "Min"):   # Sum, Max, Min of n (tf2onnx's AddN)
-            parts = [None if i.dynamic else i.value.float() for i in ins]
+            merge = merged(ins)
 
             def many(*xs):
-                it = iter(xs)
-                vals = [next(it) if p is None else p for p in parts]
+                vals = merge(xs)
                 out = vals[0]
                 for v in vals[1:]:
                     out = f(out, v)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .onnx_ops import Unsupported, axis_of, torch_pad, window, batch_shape, const, ints, sized_ints
+from .onnx_ops import Unsupported, axis_of, torch_pad, window, batch_shape, const, ints, merged, sized_ints
 
 INT64_MAX = 2 ** 63 - 1
 
@@ -138,18 +138,17 @@ def unsqueeze(a, ins, _):
 
 def concat(a, ins, _):
     axis = axis_of(a, len(ins[0].shape))
-    parts = [None if i.dynamic else i.value.float() for i in ins]
+    merge = merged(ins)
     # A constant of batch 1 beside maps of any batch (a class token that a
     # file exported at batch 1 holds expanded): repeated along the batch.
     batched = axis != 0 and any(i.dynamic and i.shape[0] == 1 for i in ins)
 
-    def fn(*xs):
-        it = iter(xs)
-        xs = [next(it) if p is None else p for p in parts]
+    def fn(*dynamic):
+        xs = merge(dynamic)
         if batched:
-            n = next(x for x, p in zip(xs, parts) if p is None).shape[0]
-            xs = [x.expand(n, *x.shape[1:]) if p is not None and x.shape[0] == 1 else x
-                  for x, p in zip(xs, parts)]
+            n = dynamic[0].shape[0]
+            xs = [x.expand(n, *x.shape[1:]) if not i.dynamic and x.shape[0] == 1 else x
+                  for x, i in zip(xs, ins)]
         return torch.cat(xs, axis)
     return fn, []
 
