@@ -197,8 +197,11 @@ static inline dyce__vf dyce__vf_gelu(dyce__vf x) {
   return dyce__vf_select(x < dyce__vf_zero(), x * h, x - x * h);
 }
 
-/* One vector through any activation (the loader has validated `act`). */
-static inline dyce__vf dyce__vf_activate(dyce__activation act, dyce__vf x) {
+/* One vector through any activation (the loader has validated `act`).
+ * Always inlined: a loop that knows act.act (DYCE__ACT_SPECIALISE) keeps
+ * only its case; elsewhere dyce__vf_activate is the plain call. */
+static inline __attribute__((always_inline)) dyce__vf
+dyce__vf_activate_inline(dyce__activation act, dyce__vf x) {
   dyce__vf zero = dyce__vf_zero(), one = dyce__vf_splat(1.0f);
   switch (act.act) {
     case DYCE__ACT_NONE: return x;
@@ -240,6 +243,31 @@ static inline dyce__vf dyce__vf_activate(dyce__activation act, dyce__vf x) {
   }
   return x;
 }
+
+static inline dyce__vf dyce__vf_activate(dyce__activation act, dyce__vf x) {
+  return dyce__vf_activate_inline(act, x);
+}
+
+/* Runs the statement once with act.act set to the constant of its case,
+ * so that the dyce__vf_activate_inline calls in its loop keep only that
+ * case (one dispatch per span instead of a call and a switch per
+ * vector). */
+#define DYCE__ACT_CASE(act, k, ...) \
+  case k: (act).act = k; __VA_ARGS__; break;
+#define DYCE__ACT_SPECIALISE(act, ...)                                  \
+  switch ((act).act) {                                                  \
+    DYCE__ACT_CASE(act, DYCE__ACT_NONE, __VA_ARGS__)                    \
+    DYCE__ACT_CASE(act, DYCE__ACT_RELU, __VA_ARGS__)                    \
+    DYCE__ACT_CASE(act, DYCE__ACT_CLIP, __VA_ARGS__)                    \
+    DYCE__ACT_CASE(act, DYCE__ACT_HARD_SIGMOID, __VA_ARGS__)            \
+    DYCE__ACT_CASE(act, DYCE__ACT_HARD_SWISH, __VA_ARGS__)              \
+    DYCE__ACT_CASE(act, DYCE__ACT_LEAKY_RELU, __VA_ARGS__)              \
+    DYCE__ACT_CASE(act, DYCE__ACT_SIGMOID, __VA_ARGS__)                 \
+    DYCE__ACT_CASE(act, DYCE__ACT_SILU, __VA_ARGS__)                    \
+    DYCE__ACT_CASE(act, DYCE__ACT_GELU, __VA_ARGS__)                    \
+    DYCE__ACT_CASE(act, DYCE__ACT_GELU_TANH, __VA_ARGS__)               \
+    default: __VA_ARGS__; break;                                        \
+  }
 
 /* Applies `act` in place to n floats. */
 void dyce__simd_activate(dyce__activation act, float *x, size_t n);

@@ -9,8 +9,10 @@
 void dyce__simd_activate(dyce__activation act, float *x, size_t n) {
   if (act.act == DYCE__ACT_NONE) return;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    dyce__vf_store(x + i, dyce__vf_activate(act, dyce__vf_load(x + i)));
+  DYCE__ACT_SPECIALISE(act, {
+    for (; i + 4 <= n; i += 4)
+      dyce__vf_store(x + i, dyce__vf_activate_inline(act, dyce__vf_load(x + i)));
+  })
   if (i < n) dyce__vf_store_n(x + i, dyce__vf_activate(act, dyce__vf_load_n(x + i, n - i)), n - i);
 }
 
@@ -33,7 +35,13 @@ static inline dyce__vf binary_vf(dyce__op op, dyce__vf x, dyce__vf y) {
 static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
                         size_t b_step, dyce__activation act, float *out) {
   dyce__vf bs = dyce__vf_splat(b[0]);
-  for (size_t i = 0; i < n; i += 4) {
+  size_t i = 0;
+  if (act.act == DYCE__ACT_NONE) /* most adds and muls: no call per vector */
+    for (; i + 4 <= n; i += 4) {
+      dyce__vf x = dyce__vf_load(a + i), y = b_step ? dyce__vf_load(b + i) : bs;
+      dyce__vf_store(out + i, binary_vf(op, x, y));
+    }
+  for (; i < n; i += 4) {
     size_t m = n - i < 4 ? n - i : 4;
     dyce__vf x = dyce__vf_load_n(a + i, m), y = b_step ? dyce__vf_load_n(b + i, m) : bs;
     dyce__vf_store_n(out + i, dyce__vf_activate(act, binary_vf(op, x, y)), m);
