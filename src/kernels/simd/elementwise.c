@@ -36,11 +36,20 @@ static void binary_span(dyce__op op, size_t n, const float *a, const float *b,
                         size_t b_step, dyce__activation act, float *out) {
   dyce__vf bs = dyce__vf_splat(b[0]);
   size_t i = 0;
-  if (act.act == DYCE__ACT_NONE) /* most adds and muls: no call per vector */
-    for (; i + 4 <= n; i += 4) {
-      dyce__vf x = dyce__vf_load(a + i), y = b_step ? dyce__vf_load(b + i) : bs;
-      dyce__vf_store(out + i, binary_vf(op, x, y));
-    }
+  /* Most adds and muls (a residual add, a ReLU after it, an SE scale) in
+   * a loop of their own, without a call per vector; the rest below. */
+#define WHOLE_VECTORS                                                     \
+  for (; i + 4 <= n; i += 4) {                                            \
+    dyce__vf x = dyce__vf_load(a + i), y = b_step ? dyce__vf_load(b + i) : bs; \
+    dyce__vf_store(out + i, dyce__vf_activate_inline(act, binary_vf(op, x, y))); \
+  }
+  switch (act.act) {
+    DYCE__ACT_CASE(act, DYCE__ACT_NONE, WHOLE_VECTORS)
+    DYCE__ACT_CASE(act, DYCE__ACT_RELU, WHOLE_VECTORS)
+    DYCE__ACT_CASE(act, DYCE__ACT_CLIP, WHOLE_VECTORS)
+    default: break;
+  }
+#undef WHOLE_VECTORS
   for (; i < n; i += 4) {
     size_t m = n - i < 4 ? n - i : 4;
     dyce__vf x = dyce__vf_load_n(a + i, m), y = b_step ? dyce__vf_load_n(b + i, m) : bs;
