@@ -193,7 +193,7 @@ static void conv_depthwise_edges(void) {
 }
 
 static void conv_fallbacks_and_activations(void) {
-  /* Grouped and channel-multiplier convolutions use the reference. */
+  /* Grouped and channel-multiplier convolutions: a GEMM per group. */
   conv_case(8, 6, 6, 9, 3, 3, 3, 2, 1, 1, 1, DYCE__ACT_HARD_SWISH);
   conv_case(6, 6, 4, 8, 4, 3, 3, 1, 1, 1, 1, DYCE__ACT_RELU);
   for (size_t a = 0; a < N_ACTS; a++) {
@@ -210,8 +210,10 @@ static void conv_random_geometries(void) {
     uint32_t span = dil * (k - 1) + 1, pad = test_rand() % k;
     uint32_t h = span + test_rand() % 9, w = span + test_rand() % 9;
     uint32_t cin = 1 + test_rand() % 19, kind = test_rand() % 3;
-    uint32_t groups = kind == 0 ? 1 : (kind == 1 ? cin : 1 + (cin > 1));
-    if (cin % groups) groups = 1;
+    /* Grouped: any divisor of cin (cin itself with cout > cin: a
+     * channel multiplier). */
+    uint32_t groups = kind == 0 ? 1 : (kind == 1 ? cin : 1 + test_rand() % cin);
+    while (cin % groups) groups--;
     uint32_t cout = kind == 1 ? cin : groups * (1 + test_rand() % 12);
     conv_case(h, w, cin, cout, groups, k, k, 1 + test_rand() % 3, pad, dil,
               (int)(test_rand() % 2), ALL_ACTS[test_rand() % N_ACTS]);

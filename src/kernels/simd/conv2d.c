@@ -2,8 +2,8 @@
  * any window, stride, padding, dilation; 1x1 included) run as a GEMM over
  * row pointers built in the node's scratch each run, 3x3 stride-1 ones
  * with 8-128 input channels by Winograd (winograd.c); depthwise ones use
- * the depthwise microkernels; grouped convolutions and channel
- * multipliers fall back to the scalar reference. */
+ * the depthwise microkernels; other grouped convolutions (and channel
+ * multipliers) as a GEMM per group (conv_grouped). */
 #include "../ref/ref.h"
 #include "simd.h"
 
@@ -16,10 +16,18 @@ dyce__conv_kind dyce__simd_conv_kind(const dyce__window *g) {
   if (g->packed_groups == 1) return DYCE__CONV_DENSE;
   if (g->packed_groups == g->packed_in_c && g->packed_out_c == g->packed_in_c)
     return DYCE__CONV_DEPTHWISE;
+  if (g->packed_in_c % g->packed_groups == 0 && g->packed_out_c % g->packed_groups == 0)
+    return DYCE__CONV_GROUPED; /* never narrowed by a width level (levels.c) */
   return DYCE__CONV_REFERENCE;
 }
 
 static size_t taps(const dyce__window *g) { return (size_t)g->kh * g->kw; }
+
+/* The packed panels of one group: [kh*kw*in_c/groups] x out_c/groups. */
+static size_t group_floats(const dyce__window *g) {
+  return dyce__simd_gemm_packed_floats(taps(g) * (g->in_c / g->groups),
+                                       g->out_c / g->groups, CFG.nr);
+}
 
 size_t dyce__simd_conv2d_packed_floats(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
@@ -27,11 +35,13 @@ size_t dyce__simd_conv2d_packed_floats(const dyce__window *g) {
     case DYCE__CONV_DENSE:
       return dyce__simd_gemm_packed_floats(taps(g) * g->in_c, g->out_c, CFG.nr);
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_packed_floats(g);
+    case DYCE__CONV_GROUPED: return g->groups * group_floats(g);
     default: return dyce__ref_conv2d_packed_floats(g);
   }
 }
 
-/* OHWI is [out_c][kh*kw*in_c], the k order the indirection buffer walks. */
+/* OHWI is [out_c][kh*kw*in_c], the k order the indirection buffer walks
+ * (grouped: [out_c][kh*kw*in_c/groups], each group's rows a matrix). */
 void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
                             float *dst) {
   switch (dyce__simd_conv_kind(g)) {
@@ -40,6 +50,12 @@ void dyce__simd_pack_conv2d(const dyce__window *g, const float *ohwi,
       dyce__simd_pack_gemm(taps(g) * g->in_c, g->out_c, CFG.nr, ohwi, dst);
       break;
     case DYCE__CONV_DEPTHWISE: dyce__simd_pack_dwconv(g, ohwi, dst); break;
+    case DYCE__CONV_GROUPED: {
+      size_t k = taps(g) * (g->in_c / g->groups), n = g->out_c / g->groups;
+      for (size_t q = 0; q < g->groups; q++)
+        dyce__simd_pack_gemm(k, n, CFG.nr, ohwi + q * n * k, dst + q * group_floats(g));
+      break;
+    }
     default: dyce__ref_pack_conv2d(g, ohwi, dst); break;
   }
 }
@@ -90,6 +106,12 @@ static size_t indirection_bytes(const dyce__window *g) {
   return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
+/* Grouped: the zero pixel, then a tile's tap pointers twice (as found,
+ * and shifted to a group's channels). */
+static size_t grouped_bytes(const dyce__window *g) {
+  return zero_floats(g) * sizeof(float) + 2 * CFG.mr * taps(g) * sizeof(float *);
+}
+
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   switch (dyce__simd_conv_kind(g)) {
     case DYCE__CONV_WINOGRAD: return dyce__simd_winograd_scratch_bytes(g);
@@ -99,6 +121,7 @@ size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
       return rows > gather ? rows : gather;
     }
     case DYCE__CONV_DEPTHWISE: return dyce__simd_dwconv_scratch_bytes(g);
+    case DYCE__CONV_GROUPED: return grouped_bytes(g);
     default: return dyce__ref_conv2d_scratch_bytes(g);
   }
 }
@@ -217,6 +240,34 @@ static void conv_rows(const dyce__window *g, const float *in,
   }
 }
 
+/* Grouped convolutions: per tile of mr output pixels, each pixel's
+ * kh*kw tap pointers (padding taps at the zero pixel, in_c floats long),
+ * then for each group the same pointers moved to its first channel and
+ * one indirect GEMM of kh*kw taps of in_c/groups floats into its
+ * out_c/groups output channels. (They ran on the scalar reference before:
+ * RegNetY-400MF took 1.9x onnxruntime-web's time.) */
+static void conv_grouped(const dyce__window *g, const float *in,
+                         const float *packed, const float *bias,
+                         dyce__clamp clamp, float *out, size_t ldc,
+                         float *zero) {
+  size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g);
+  size_t cin = g->in_c / g->groups, cout = g->out_c / g->groups;
+  size_t panels = group_floats(g), mr_max = CFG.mr;
+  const float **tap = (const float **)(void *)(zero + zero_floats(g));
+  const float **moved = tap + mr_max * t;
+  for (size_t m0 = 0; m0 < pixels; m0 += mr_max) {
+    size_t mr = pixels - m0 < mr_max ? pixels - m0 : mr_max;
+    const float **p = tap;
+    for (size_t i = 0; i < mr; i++) p = pixel_taps(g, in, zero, m0 + i, p);
+    dyce__igemm_fn fn = mr == 1 ? CFG.igemm_1 : CFG.igemm;
+    for (size_t q = 0; q < g->groups; q++) {
+      for (size_t j = 0; j < mr * t; j++) moved[j] = tap[j] + q * cin;
+      fn(mr, cout, cin, cin, t, moved, packed + q * panels,
+         bias ? bias + q * cout : NULL, out + m0 * ldc + q * cout, ldc, clamp);
+    }
+  }
+}
+
 void dyce__simd_conv2d(const dyce__window *g, const float *in,
                        const float *packed, const float *bias,
                        dyce__activation act, float *out, void *scratch) {
@@ -237,6 +288,9 @@ void dyce__simd_conv2d(const dyce__window *g, const float *in,
   }
   if (kind == DYCE__CONV_DEPTHWISE) {
     dyce__simd_dwconv(g, in, packed, bias, clamp, out, scratch);
+  } else if (kind == DYCE__CONV_GROUPED) {
+    memset(zero, 0, sizeof(float) * zero_floats(g));
+    conv_grouped(g, in, packed, bias, clamp, out, ldc, zero);
   } else if (kind == DYCE__CONV_WINOGRAD) {
     dyce__simd_conv_winograd(g, in, packed, bias, clamp, out, scratch);
   } else if (by_rows(g)) {

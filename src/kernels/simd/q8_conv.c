@@ -4,8 +4,8 @@
  * window; 1x1 included) run the igemm microkernels (conv_dense), but 3x3
  * stride-1 ones within q8.h's channel range run the exact integer
  * Winograd of q8_winograd.c (same bits); depthwise ones run q8_dwconv.c;
- * grouped convolutions and channel multipliers the scalar reference, as
- * the float table does.
+ * grouped convolutions and channel multipliers the scalar reference (the
+ * float table runs them as a GEMM per group).
  */
 #include <string.h>
 

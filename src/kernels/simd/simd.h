@@ -101,7 +101,10 @@ typedef enum {
   DYCE__CONV_WINOGRAD,  /* groups == 1, 3x3 stride 1, 8-128 input
                            channels: dyce__simd_winograd_applies */
   DYCE__CONV_DEPTHWISE, /* one filter per channel */
-  DYCE__CONV_REFERENCE  /* grouped or channel multiplier: scalar reference */
+  DYCE__CONV_GROUPED,   /* other groups (ResNeXt, RegNet; channel
+                           multipliers): a GEMM per group over its
+                           channels of the same tap pointers */
+  DYCE__CONV_REFERENCE  /* anything else: scalar reference */
 } dyce__conv_kind;
 
 dyce__conv_kind dyce__simd_conv_kind(const dyce__window *g);
