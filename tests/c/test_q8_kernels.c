@@ -174,6 +174,13 @@ static void q8_conv_grouped_and_levels(void) {
   for (size_t z = 0; z < N_ZPS; z++) {
     run_zps(conv(6, 7, 8, 6, 2, 3, 3, 1, 1, 1), z);  /* grouped */
     run_zps(conv(6, 7, 4, 8, 4, 3, 3, 2, 1, 1), z);  /* channel multiplier */
+    /* A GEMM per group: RegNet's group width 8, ResNeXt's 4, an odd
+     * width with two panels per group, 1x1 (ShuffleNet v1), dilation. */
+    run_zps(conv(7, 9, 32, 32, 4, 3, 3, 1, 1, 1), z);
+    run_zps(conv(8, 7, 32, 32, 8, 3, 3, 2, 1, 1), z);
+    run_zps(conv(5, 6, 9, 27, 3, 3, 3, 1, 1, 1), z);
+    run_zps(conv(4, 5, 24, 36, 3, 1, 1, 1, 0, 1), z);
+    run_zps(conv(9, 9, 12, 12, 2, 3, 3, 1, 2, 2), z);
     q8_conv_spec s = conv(5, 6, 24, 32, 1, 1, 1, 1, 0, 1);
     s.act_in = 13, s.act_out = 21; /* 1x1 prefix */
     run_zps(s, z);

@@ -12,7 +12,8 @@
  *     of i32x4.dot_i16x8_s / pmaddwd once widened), an odd last row alone
  *     (8 bytes); channels past Cout are zeros;
  *   depthwise: [ceil(C / 8)][kh * kw][8], taps paired the same way;
- *   grouped or channel multiplier: the reference's OHWI;
+ *   grouped or channel multiplier: each group as a dense conv2d (its own
+ *     panels of kh * kw segments), the groups one after another;
  *   3x3 stride 1 within the Winograd channel range: q8_winograd.c's 16
  *     int16 matrices (not blockwise: larger than the file's weights, so
  *     the loader's in-place packing, which requires equal sizes, skips it).

@@ -4,8 +4,8 @@
  * window; 1x1 included) run the igemm microkernels (conv_dense), but 3x3
  * stride-1 ones within q8.h's channel range run the exact integer
  * Winograd of q8_winograd.c (same bits); depthwise ones run q8_dwconv.c;
- * grouped convolutions and channel multipliers the scalar reference (the
- * float table runs them as a GEMM per group).
+ * other grouped convolutions and channel multipliers the igemm
+ * microkernel once per group (conv_grouped), as the float table does.
  */
 #include <string.h>
 
@@ -16,7 +16,7 @@
 #define GEMM16 DYCE__Q8_GEMM16_MR
 #define NR DYCE__Q8_NR
 
-typedef enum { Q8_DENSE, Q8_WINOGRAD, Q8_DEPTHWISE, Q8_REFERENCE } q8_kind;
+typedef enum { Q8_DENSE, Q8_WINOGRAD, Q8_DEPTHWISE, Q8_GROUPED, Q8_REFERENCE } q8_kind;
 
 /* By the packed sizes: a width level may run a depthwise convolution over
  * one channel (groups 1) with its depthwise weights. */
@@ -25,12 +25,20 @@ static q8_kind kind_of(const dyce__window *g) {
     return dyce__q8_winograd_applies(g) ? Q8_WINOGRAD : Q8_DENSE;
   if (g->packed_groups == g->packed_in_c && g->packed_out_c == g->packed_in_c)
     return Q8_DEPTHWISE;
+  if (g->packed_in_c % g->packed_groups == 0 && g->packed_out_c % g->packed_groups == 0)
+    return Q8_GROUPED; /* never narrowed by a width level (levels.c) */
   return Q8_REFERENCE;
 }
 
 static size_t taps(const dyce__window *g) { return (size_t)g->kh * g->kw; }
 
 static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Grouped: each group's weights packed as a GEMM of its own, kh * kw
+ * segments (taps) of in_c / groups rows. */
+static size_t group_bytes(const dyce__window *g) {
+  return dyce__q8_bytes(round8(g->out_c / g->groups), taps(g), g->in_c / g->groups);
+}
 
 size_t dyce__simd_q8_conv2d_packed_bytes(const dyce__window *g) {
   switch (kind_of(g)) {
@@ -39,6 +47,10 @@ size_t dyce__simd_q8_conv2d_packed_bytes(const dyce__window *g) {
                             g->packed_in_c);
     case Q8_WINOGRAD: return dyce__q8_winograd_packed_bytes(g);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_packed_bytes(g);
+    case Q8_GROUPED: {
+      size_t one = group_bytes(g);
+      return one > SIZE_MAX / g->groups ? SIZE_MAX : g->groups * one;
+    }
     default: return dyce__ref_q8_conv2d_packed_bytes(g);
   }
 }
@@ -52,6 +64,13 @@ void dyce__simd_pack_q8_conv2d(const dyce__window *g, const int8_t *ohwi,
       break;
     case Q8_WINOGRAD: dyce__q8_pack_winograd(g, ohwi, dst); break;
     case Q8_DEPTHWISE: dyce__q8_pack_dwconv(g, ohwi, dst); break;
+    case Q8_GROUPED: {
+      size_t cin = g->in_c / g->groups, cout = g->out_c / g->groups;
+      for (size_t q = 0; q < g->groups; q++)
+        dyce__q8_pack_gemm(cout, taps(g), cin, ohwi + q * cout * taps(g) * cin,
+                           (int8_t *)dst + q * group_bytes(g));
+      break;
+    }
     default: dyce__ref_pack_q8_conv2d(g, ohwi, dst); break;
   }
 }
@@ -81,6 +100,8 @@ size_t dyce__simd_q8_conv2d_scratch_bytes(const dyce__window *g) {
     }
     case Q8_WINOGRAD: return dyce__q8_winograd_scratch_bytes(g);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_scratch_bytes(g);
+    case Q8_GROUPED: /* the zero pixel, a tile's tap pointers twice */
+      return zero_bytes(g) + 2 * MR * taps(g) * sizeof(int8_t *);
     default: return dyce__ref_q8_conv2d_scratch_bytes(g);
   }
 }
@@ -172,6 +193,47 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
   }
 }
 
+/* Grouped convolutions, as the float table's: per tile of MR pixels,
+ * each pixel's kh * kw tap pointers (padding taps at a pixel of zero
+ * points), then per group the same pointers moved to its first channel
+ * and the igemm microkernel over its in_c / groups channels per tap into
+ * its out_c / groups outputs (their requantization multipliers). */
+static void conv_grouped(const dyce__window *g, const int8_t *in,
+                         int32_t in_zp, const int8_t *packed,
+                         const int32_t *bias, const dyce__q8_out *o,
+                         int8_t *out, void *scratch) {
+  int8_t *zero = scratch;
+  const int8_t **tap = (const int8_t **)(void *)(zero + zero_bytes(g));
+  const int8_t **moved = tap + MR * taps(g);
+  const size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g);
+  const size_t cin = g->in_c / g->groups, cout = g->out_c / g->groups;
+  memset(zero, (int8_t)in_zp, g->in_c);
+  for (size_t m0 = 0; m0 < pixels; m0 += MR) {
+    size_t mr = pixels - m0 < MR ? pixels - m0 : MR;
+    for (size_t i = 0; i < mr; i++) {
+      size_t oy = (m0 + i) / g->out_w, ox = (m0 + i) % g->out_w;
+      for (uint32_t ky = 0; ky < g->kh; ky++) {
+        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+        for (uint32_t kx = 0; kx < g->kw; kx++) {
+          long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
+          int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 && ix < (long)g->in_w;
+          tap[i * t + ky * g->kw + kx] =
+              inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c : zero;
+        }
+      }
+    }
+    for (size_t q = 0; q < g->groups; q++) {
+      dyce__q8_out oq = *o;
+      oq.mult = o->mult + q * cout;
+      for (size_t j = 0; j < mr * t; j++) moved[j] = tap[j] + q * cin;
+      (mr == 1 ? dyce__q8_igemm_1x8 : dyce__q8_igemm_4x8)(
+          mr, cout, cin, cin, t, moved, in_zp, packed + q * group_bytes(g),
+          bias ? bias + q * cout : NULL, &oq, out + m0 * g->out_c + q * cout,
+          g->out_c, 0);
+    }
+  }
+}
+
 void dyce__simd_q8_conv2d(const dyce__window *g, const int8_t *in,
                           int32_t in_zp, const void *packed,
                           const int32_t *bias, const dyce__q8_out *o,
@@ -185,6 +247,9 @@ void dyce__simd_q8_conv2d(const dyce__window *g, const int8_t *in,
       break;
     case Q8_DEPTHWISE:
       dyce__q8_dwconv(g, in, in_zp, packed, bias, o, out, scratch);
+      break;
+    case Q8_GROUPED:
+      conv_grouped(g, in, in_zp, packed, bias, o, out, scratch);
       break;
     default:
       dyce__ref_q8_conv2d(g, in, in_zp, packed, bias, o, out, scratch);
