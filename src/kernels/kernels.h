@@ -139,14 +139,21 @@ typedef struct dyce__resize {
 /* Source position of output index `dst` along an axis with step `inv`. */
 float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
 
-/* Not worth vectorising: every table takes the reference's. flatten_chw
- * runs once per model, on the logits; group_norm (GroupNorm,
- * InstanceNorm, LayerNorm) is rare in the models dyce runs and its two
- * passes over the tensor are bound by memory. group_norm: for each of
+/* group_norm (GroupNorm, InstanceNorm, LayerNorm): for each of
  * `groups` groups of c / groups channels, mean and variance over its
  * channels at all hw pixels, or with `pixelwise` at each pixel alone
  * (double sums), then
  * out = act((x - mean) / sqrt(var + eps) * gamma[k] + beta[k]).
+ * The SIMD table vectorises the pixelwise form (LayerNorm over each
+ * token's or pixel's channels: ViT, Swin, ConvNeXt). */
+#define DYCE__KERNELS_NORM(X, p)                                           \
+  X(p, void, group_norm,                                                   \
+    (size_t hw, size_t c, size_t groups, int pixelwise, float eps,         \
+     const float *in, const float *gamma, const float *beta,               \
+     dyce__activation act, float *out))
+
+/* Not worth vectorising: every table takes the reference's. flatten_chw
+ * runs once per model, on the logits.
  * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
  * each of hw pixels (a data move: a slice, split or shuffle).
  * resize: dyce__resize above.
@@ -158,10 +165,6 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))           \
-  X(p, void, group_norm,                                                   \
-    (size_t hw, size_t c, size_t groups, int pixelwise, float eps,         \
-     const float *in, const float *gamma, const float *beta,               \
-     dyce__activation act, float *out))                                    \
   X(p, void, channel_gather,                                               \
     (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
      float *out))                                                          \
@@ -286,6 +289,7 @@ typedef struct dyce__q8_pool {
   DYCE__KERNELS_FC(X, p)                                                   \
   DYCE__KERNELS_POOL(X, p)                                                 \
   DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
+  DYCE__KERNELS_NORM(X, p)                                                 \
   DYCE__KERNELS_SCALAR(X, p)                                               \
   DYCE__KERNELS_ATTENTION(X, p)                                            \
   DYCE__KERNELS_Q8(X, p)

@@ -151,6 +151,7 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
 DYCE__KERNELS_FC(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_POOL(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_DECLARE, simd)
+DYCE__KERNELS_NORM(DYCE__KERNEL_DECLARE, simd)
 DYCE__KERNELS_ATTENTION(DYCE__KERNEL_DECLARE, simd)
 
 /* n rounded up to a whole vector of floats. */

@@ -1,6 +1,6 @@
-/* The SIMD kernel table (see kernels.h). The CHW flatten, group_norm and
- * the data moves are not worth vectorising (kernels.h,
- * DYCE__KERNELS_SCALAR) and share the reference. */
+/* The SIMD kernel table (see kernels.h). The CHW flatten and the data
+ * moves are not worth vectorising (kernels.h, DYCE__KERNELS_SCALAR) and
+ * share the reference. */
 #include "../ref/ref.h"
 #include "simd.h"
 #include "q8.h"
@@ -12,6 +12,7 @@ const dyce__kernels dyce__kernels_simd = {
     DYCE__KERNELS_FC(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
+    DYCE__KERNELS_NORM(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_SCALAR(DYCE__KERNEL_ENTRY, ref)
     DYCE__KERNELS_ATTENTION(DYCE__KERNEL_ENTRY, simd)
 #if defined(__wasm_simd128__) || defined(__SSE2__)
