@@ -152,10 +152,17 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
      const float *in, const float *gamma, const float *beta,               \
      dyce__activation act, float *out))
 
+/* channel_gather: out[i][k] = in[i][from[k]] for n output channels of
+ * each of hw pixels (a data move: a slice, split or shuffle). The SIMD
+ * table copies runs of consecutive channels and zips ShuffleNet's
+ * interleave of two halves. */
+#define DYCE__KERNELS_GATHER(X, p)                                         \
+  X(p, void, channel_gather,                                               \
+    (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
+     float *out))
+
 /* Not worth vectorising: every table takes the reference's. flatten_chw
  * runs once per model, on the logits.
- * channel_gather: out[i][k] = in[i][from[k]] for n output channels of
- * each of hw pixels (a data move: a slice, split or shuffle).
  * resize: dyce__resize above.
  * channel_reduce: out[i] = the mean (max != 0: the maximum) of the c
  * channels of pixel i, for hw pixels.
@@ -165,9 +172,6 @@ float dyce__resize_source(const dyce__resize *r, float inv, uint32_t dst);
 #define DYCE__KERNELS_SCALAR(X, p)                                         \
   X(p, void, flatten_chw,                                                  \
     (size_t h, size_t w, size_t c, const float *in, float *out))           \
-  X(p, void, channel_gather,                                               \
-    (size_t hw, size_t c, size_t n, const uint32_t *from, const float *in, \
-     float *out))                                                          \
   X(p, void, resize,                                                       \
     (const dyce__resize *r, const float *in, float *out))                  \
   X(p, void, channel_reduce,                                               \
@@ -290,6 +294,7 @@ typedef struct dyce__q8_pool {
   DYCE__KERNELS_POOL(X, p)                                                 \
   DYCE__KERNELS_ELEMENTWISE(X, p)                                          \
   DYCE__KERNELS_NORM(X, p)                                                 \
+  DYCE__KERNELS_GATHER(X, p)                                               \
   DYCE__KERNELS_SCALAR(X, p)                                               \
   DYCE__KERNELS_ATTENTION(X, p)                                            \
   DYCE__KERNELS_Q8(X, p)

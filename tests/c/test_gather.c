@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "builder.h"
+#include "kernels/ref/ref.h"
+#include "kernels/simd/simd.h"
 #include "package_checks.h"
 #include "dyce.h"
 #include "test.h"
@@ -161,7 +163,41 @@ static void channel_gather_blocks_refused(void) {
   expect_blocks_refused("channel_gather: p[1] is 2; unused, it must be 0");
 }
 
+/* The SIMD kernel's three ways (runs copied, two halves zipped, element
+ * by element) against the reference, on tables of each kind and tables
+ * just off each kind. */
+static void check_kernel(size_t hw, size_t c, size_t n, const uint32_t *from,
+                         const char *what) {
+  float *x = malloc(hw * c * sizeof *x), *y = malloc(hw * n * sizeof *y),
+        *want = malloc(hw * n * sizeof *want);
+  for (size_t i = 0; i < hw * c; i++) x[i] = (float)i * 0.5f - 7.0f;
+  dyce__ref_channel_gather(hw, c, n, from, x, want);
+  dyce__simd_channel_gather(hw, c, n, from, x, y);
+  CHECK_MSG(memcmp(y, want, hw * n * sizeof *y) == 0, "%s: c %zu n %zu", what, c, n);
+  free(x), free(y), free(want);
+}
+
+static void channel_gather_kernel_ways(void) {
+  uint32_t from[232];
+  for (size_t n = 1; n <= 116; n += (n < 12 ? 1 : 13)) {
+    size_t c = 2 * n + 3;
+    for (size_t k = 0; k < n; k++) from[k] = (uint32_t)(k + 3); /* a slice */
+    check_kernel(5, c, n, from, "one run");
+    for (size_t k = 0; k < n; k++) from[k] = (uint32_t)(k < n / 2 ? n + k : k - n / 2);
+    check_kernel(5, c, n, from, "two runs swapped");
+    for (size_t k = 0; k < n; k++) from[k] = (uint32_t)(k % 2 ? n + k / 2 : 1 + k / 2);
+    check_kernel(5, c, n, from, "two halves interleaved");
+    if (n > 2) from[n - 1] = 0;
+    check_kernel(5, c, n, from, "interleaved but the last");
+    for (size_t k = 0; k < n; k++) from[k] = (uint32_t)((k * 7 + 1) % c);
+    check_kernel(5, c, n, from, "scattered");
+    for (size_t k = 0; k < n; k++) from[k] = (uint32_t)(k / 3 * 5 + k % 3); /* runs of 3 */
+    check_kernel(3, n / 3 * 5 + 3, n, from, "short runs");
+  }
+}
+
 const test_case gather_tests[] = {
+    {"gather", "channel_gather_kernel_ways", channel_gather_kernel_ways},
     {"gather", "channel_gather_blocks", channel_gather_blocks},
     {"gather", "channel_gather_blocks_refused", channel_gather_blocks_refused},
     {"gather", "channel_gather_runs", channel_gather_runs},

@@ -13,6 +13,7 @@ const dyce__kernels dyce__kernels_simd = {
     DYCE__KERNELS_POOL(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_ELEMENTWISE(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_NORM(DYCE__KERNEL_ENTRY, simd)
+    DYCE__KERNELS_GATHER(DYCE__KERNEL_ENTRY, simd)
     DYCE__KERNELS_SCALAR(DYCE__KERNEL_ENTRY, ref)
     DYCE__KERNELS_ATTENTION(DYCE__KERNEL_ENTRY, simd)
 #if defined(__wasm_simd128__) || defined(__SSE2__)
