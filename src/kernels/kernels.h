@@ -37,6 +37,17 @@ typedef struct dyce__window {
   uint32_t out_c0, out_stride;
 } dyce__window;
 
+/* The input pixel (row * in_w + column) that tap (ky, kx) of output
+ * pixel (oy, ox) reads, or -1 where the tap falls in the padding. */
+static inline long dyce__window_tap(const dyce__window *g, size_t oy,
+                                    size_t ox, uint32_t ky, uint32_t kx) {
+  long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+  long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
+  return iy >= 0 && iy < (long)g->in_h && ix >= 0 && ix < (long)g->in_w
+             ? iy * (long)g->in_w + ix
+             : -1;
+}
+
 /* Fused activation applied to every output element. */
 typedef struct dyce__activation {
   dyce__act act;

@@ -106,10 +106,9 @@ static size_t indirection_bytes(const dyce__window *g) {
   return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-/* Grouped: the zero pixel, then a tile's tap pointers twice (as found,
- * and shifted to a group's channels). */
+/* Grouped: the zero pixel, then a tile's tap pointers. */
 static size_t grouped_bytes(const dyce__window *g) {
-  return zero_floats(g) * sizeof(float) + 2 * CFG.mr * taps(g) * sizeof(float *);
+  return zero_floats(g) * sizeof(float) + CFG.mr * taps(g) * sizeof(float *);
 }
 
 size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
@@ -126,22 +125,15 @@ size_t dyce__simd_conv2d_scratch_bytes(const dyce__window *g) {
   }
 }
 
-/* Writes the kh*kw input-row pointers of output pixel `pixel` to p
- * (padding taps point at `zero`); returns p past them. */
-static const float **pixel_taps(const dyce__window *g, const float *in,
-                                const float *zero, size_t pixel,
-                                const float **p) {
+const float **dyce__simd_pixel_taps(const dyce__window *g, const float *in,
+                                    const float *zero, size_t pixel,
+                                    const float **p) {
   size_t oy = pixel / g->out_w, ox = pixel % g->out_w;
-  for (uint32_t ky = 0; ky < g->kh; ky++) {
-    long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
+  for (uint32_t ky = 0; ky < g->kh; ky++)
     for (uint32_t kx = 0; kx < g->kw; kx++) {
-      long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
-      int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 &&
-                   ix < (long)g->in_w;
-      *p++ = inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c
-                    : zero;
+      long at = dyce__window_tap(g, oy, ox, ky, kx);
+      *p++ = at < 0 ? zero : in + (size_t)at * g->in_c;
     }
-  }
   return p;
 }
 
@@ -183,7 +175,7 @@ static void conv_gathered(const dyce__window *g, const float *in,
     size_t mr = pixels - m0 < mr_max ? pixels - m0 : mr_max;
     for (size_t i = 0; i < mr; i++) {
       float *row = tile + i * k;
-      pixel_taps(g, in, zero, m0 + i, tap);
+      dyce__simd_pixel_taps(g, in, zero, m0 + i, tap);
       /* A few floats per tap: a loop, not a memcpy call per tap. */
       for (size_t j = 0; j < t; j++)
         for (size_t q = 0; q < cp; q++) row[j * cp + q] = q < c ? tap[j][q] : 0.0f;
@@ -242,10 +234,10 @@ static void conv_rows(const dyce__window *g, const float *in,
 
 /* Grouped convolutions: per tile of mr output pixels, each pixel's
  * kh*kw tap pointers (padding taps at the zero pixel, in_c floats long),
- * then for each group the same pointers moved to its first channel and
- * one indirect GEMM of kh*kw taps of in_c/groups floats into its
- * out_c/groups output channels. (They ran on the scalar reference before:
- * RegNetY-400MF took 1.9x onnxruntime-web's time.) */
+ * then for each group one indirect GEMM of kh*kw taps of in_c/groups
+ * floats into its out_c/groups output channels, after which every
+ * pointer moves on to the next group's channels. (They ran on the scalar
+ * reference before: RegNetY-400MF took 1.9x onnxruntime-web's time.) */
 static void conv_grouped(const dyce__window *g, const float *in,
                          const float *packed, const float *bias,
                          dyce__clamp clamp, float *out, size_t ldc,
@@ -254,16 +246,15 @@ static void conv_grouped(const dyce__window *g, const float *in,
   size_t cin = g->in_c / g->groups, cout = g->out_c / g->groups;
   size_t panels = group_floats(g), mr_max = CFG.mr;
   const float **tap = (const float **)(void *)(zero + zero_floats(g));
-  const float **moved = tap + mr_max * t;
   for (size_t m0 = 0; m0 < pixels; m0 += mr_max) {
     size_t mr = pixels - m0 < mr_max ? pixels - m0 : mr_max;
     const float **p = tap;
-    for (size_t i = 0; i < mr; i++) p = pixel_taps(g, in, zero, m0 + i, p);
+    for (size_t i = 0; i < mr; i++) p = dyce__simd_pixel_taps(g, in, zero, m0 + i, p);
     dyce__igemm_fn fn = mr == 1 ? CFG.igemm_1 : CFG.igemm;
     for (size_t q = 0; q < g->groups; q++) {
-      for (size_t j = 0; j < mr * t; j++) moved[j] = tap[j] + q * cin;
-      fn(mr, cout, cin, cin, t, moved, packed + q * panels,
+      fn(mr, cout, cin, cin, t, tap, packed + q * panels,
          bias ? bias + q * cout : NULL, out + m0 * ldc + q * cout, ldc, clamp);
+      for (size_t j = 0; j < mr * t; j++) tap[j] += cin;
     }
   }
 }

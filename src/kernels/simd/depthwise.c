@@ -64,19 +64,9 @@ void dyce__simd_dwconv(const dyce__window *g, const float *in,
   if (!bias) bias = zero;
   dyce__dwconv_fn fn = g->kh == 5 && g->kw == 5 ? CFG.dwconv_5x5 : CFG.dwconv_any;
   size_t taps = (size_t)g->kh * g->kw;
-  for (uint32_t oy = 0; oy < g->out_h; oy++)
-    for (uint32_t ox = 0; ox < g->out_w; ox++) {
-      size_t t = 0;
-      for (uint32_t ky = 0; ky < g->kh; ky++) {
-        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
-        for (uint32_t kx = 0; kx < g->kw; kx++, t++) {
-          long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
-          int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 &&
-                       ix < (long)g->in_w;
-          tap[t] = inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * c : zero;
-        }
-      }
-      fn(c, taps, tap, packed, bias,
-         out + ((size_t)oy * g->out_w + ox) * c, clamp);
-    }
+  size_t pixels = (size_t)g->out_h * g->out_w;
+  for (size_t i = 0; i < pixels; i++) {
+    dyce__simd_pixel_taps(g, in, zero, i, tap);
+    fn(c, taps, tap, packed, bias, out + i * c, clamp);
+  }
 }

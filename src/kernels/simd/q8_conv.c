@@ -40,6 +40,20 @@ static size_t group_bytes(const dyce__window *g) {
   return dyce__q8_bytes(round8(g->out_c / g->groups), taps(g), g->in_c / g->groups);
 }
 
+/* Writes the kh*kw input-pixel pointers of output pixel `pixel` to p,
+ * padding taps at `zero` (a pixel of zero points); returns p past them. */
+static const int8_t **pixel_taps(const dyce__window *g, const int8_t *in,
+                                 const int8_t *zero, size_t pixel,
+                                 const int8_t **p) {
+  size_t oy = pixel / g->out_w, ox = pixel % g->out_w;
+  for (uint32_t ky = 0; ky < g->kh; ky++)
+    for (uint32_t kx = 0; kx < g->kw; kx++) {
+      long at = dyce__window_tap(g, oy, ox, ky, kx);
+      *p++ = at < 0 ? zero : in + (size_t)at * g->in_c;
+    }
+  return p;
+}
+
 size_t dyce__simd_q8_conv2d_packed_bytes(const dyce__window *g) {
   switch (kind_of(g)) {
     case Q8_DENSE:
@@ -100,8 +114,8 @@ size_t dyce__simd_q8_conv2d_scratch_bytes(const dyce__window *g) {
     }
     case Q8_WINOGRAD: return dyce__q8_winograd_scratch_bytes(g);
     case Q8_DEPTHWISE: return dyce__q8_dwconv_scratch_bytes(g);
-    case Q8_GROUPED: /* the zero pixel, a tile's tap pointers twice */
-      return zero_bytes(g) + 2 * MR * taps(g) * sizeof(int8_t *);
+    case Q8_GROUPED: /* the zero pixel, a tile's tap pointers */
+      return zero_bytes(g) + MR * taps(g) * sizeof(int8_t *);
     default: return dyce__ref_q8_conv2d_scratch_bytes(g);
   }
 }
@@ -194,42 +208,29 @@ static void conv_dense(const dyce__window *g, const int8_t *in,
 }
 
 /* Grouped convolutions, as the float table's: per tile of MR pixels,
- * each pixel's kh * kw tap pointers (padding taps at a pixel of zero
- * points), then per group the same pointers moved to its first channel
- * and the igemm microkernel over its in_c / groups channels per tap into
- * its out_c / groups outputs (their requantization multipliers). */
+ * each pixel's kh * kw tap pointers, then per group the igemm
+ * microkernel over its in_c / groups channels per tap into its
+ * out_c / groups outputs (their requantization multipliers), after which
+ * every pointer moves on to the next group's channels. */
 static void conv_grouped(const dyce__window *g, const int8_t *in,
                          int32_t in_zp, const int8_t *packed,
                          const int32_t *bias, const dyce__q8_out *o,
                          int8_t *out, void *scratch) {
   int8_t *zero = scratch;
   const int8_t **tap = (const int8_t **)(void *)(zero + zero_bytes(g));
-  const int8_t **moved = tap + MR * taps(g);
   const size_t pixels = (size_t)g->out_h * g->out_w, t = taps(g);
   const size_t cin = g->in_c / g->groups, cout = g->out_c / g->groups;
   memset(zero, (int8_t)in_zp, g->in_c);
   for (size_t m0 = 0; m0 < pixels; m0 += MR) {
     size_t mr = pixels - m0 < MR ? pixels - m0 : MR;
-    for (size_t i = 0; i < mr; i++) {
-      size_t oy = (m0 + i) / g->out_w, ox = (m0 + i) % g->out_w;
-      for (uint32_t ky = 0; ky < g->kh; ky++) {
-        long iy = (long)oy * g->sh - (long)g->pad_t + (long)ky * g->dh;
-        for (uint32_t kx = 0; kx < g->kw; kx++) {
-          long ix = (long)ox * g->sw - (long)g->pad_l + (long)kx * g->dw;
-          int inside = iy >= 0 && iy < (long)g->in_h && ix >= 0 && ix < (long)g->in_w;
-          tap[i * t + ky * g->kw + kx] =
-              inside ? in + ((size_t)iy * g->in_w + (size_t)ix) * g->in_c : zero;
-        }
-      }
-    }
-    for (size_t q = 0; q < g->groups; q++) {
-      dyce__q8_out oq = *o;
-      oq.mult = o->mult + q * cout;
-      for (size_t j = 0; j < mr * t; j++) moved[j] = tap[j] + q * cin;
+    const int8_t **p = tap;
+    for (size_t i = 0; i < mr; i++) p = pixel_taps(g, in, zero, m0 + i, p);
+    dyce__q8_out oq = *o;
+    for (size_t q = 0; q < g->groups; q++, oq.mult += cout) {
       (mr == 1 ? dyce__q8_igemm_1x8 : dyce__q8_igemm_4x8)(
-          mr, cout, cin, cin, t, moved, in_zp, packed + q * group_bytes(g),
-          bias ? bias + q * cout : NULL, &oq, out + m0 * g->out_c + q * cout,
-          g->out_c, 0);
+          mr, cout, cin, cin, t, tap, in_zp, packed + q * group_bytes(g),
+          bias + q * cout, &oq, out + m0 * g->out_c + q * cout, g->out_c, 0);
+      for (size_t j = 0; j < mr * t; j++) tap[j] += cin;
     }
   }
 }

@@ -124,6 +124,13 @@ void dyce__simd_gemm_rows(size_t m, size_t n, size_t kc, size_t kc_packed,
                           const float *bias, float *out, size_t c_stride,
                           dyce__clamp clamp);
 
+/* Writes the kh*kw input-pixel pointers of output pixel `pixel` (out_h
+ * x out_w order) to p, padding taps at `zero`; returns p past them
+ * (conv2d.c; the gathered and grouped convolutions, depthwise.c). */
+const float **dyce__simd_pixel_taps(const dyce__window *g, const float *in,
+                                    const float *zero, size_t pixel,
+                                    const float **p);
+
 /* The convolution of dyce__kernels_simd (conv2d.c): one of the kinds
  * above, by dyce__simd_conv_kind. */
 DYCE__KERNELS_CONV2D(DYCE__KERNEL_DECLARE, simd)
