@@ -102,13 +102,31 @@ export async function readBytes(source, what) {
   return bodyBytes(await fetchOk(source, what), what, String(source));
 }
 
+// Compiling a build again costs code memory Chromium does not give back
+// (~0.6 MB per load() → dispose() of a page that loads models over and
+// over), so each URL or path is compiled once per realm; a failed compile
+// is forgotten, so a later call tries again.
+const compiledBySource = new Map();
+
 /**
  * Compiles the wasm module at `source` (URL or string) or in `bytes`.
  * Served as application/wasm, a remote module compiles while it downloads
  * (WebAssembly.compileStreaming). Failures: DYCE_FETCH_FAILED or
  * DYCE_WASM_COMPILE with the URL.
  */
-export async function compileWasm({ source, bytes }) {
+export function compileWasm({ source, bytes }) {
+  if (bytes) return compileUncached({ bytes });
+  const key = String(source);
+  let compiled = compiledBySource.get(key);
+  if (!compiled) {
+    compiled = compileUncached({ source });
+    compiledBySource.set(key, compiled);
+    compiled.catch(() => compiledBySource.delete(key));
+  }
+  return compiled;
+}
+
+async function compileUncached({ source, bytes }) {
   const url = source === undefined ? '(wasmBinary)' : String(source);
   try {
     if (bytes) return await WebAssembly.compile(bytes);

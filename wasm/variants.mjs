@@ -183,8 +183,8 @@ export async function loadVariant(options = {}) {
     if (threaded && threadsUnavailable())
       throw new DyceError('DYCE_WASM_MISMATCH', `${url} is a threaded build, which this host cannot run: ${threadsUnavailable()}; give the single-threaded build, or wasmPaths`, { url, field: 'wasmUrl' });
     const module = await instantiate(compiled, url, threaded ? wanted : 1);
-    const kind = isReactor(compiled) || threaded ? levelOf(module) : asked === 'nosimd' || !WebAssembly.validate(SIMD_PROBE) ? 'nosimd' : 'simd';
-    if (asked !== undefined && (asked === 'relaxed') !== (kind === 'relaxed')) {
+    const kind = levelOf(module);
+    if (asked !== undefined && asked !== kind) {
       module.threads?.terminate();
       throw new DyceError('DYCE_WASM_MISMATCH', `${url} is ${kind === 'relaxed' ? 'a relaxed-SIMD build (dyce-relaxed.wasm)' : `a ${kind} build`}, not the ${asked} build asked for; to keep the choice of build automatic, give wasmPaths (the folder of the builds) instead`, { url, field: 'variant' });
     }

@@ -5,7 +5,7 @@
 import { DyceError, errorFromData } from './errors.mjs';
 import { isLocal, isResponse, readResponse } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop, decodeInput, emptySource, sourceSize } from './preprocess.mjs';
+import { centerCrop, decodeInput, emptySource, pixelChannels, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 
@@ -17,8 +17,12 @@ const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', '
  * structured-cloned.
  */
 async function transferable(input, { width, height }) {
-  if (!DRAWABLES.some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name]))
+  if (!DRAWABLES.some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name])) {
+    // Checked here too: Chromium posts an ImageData whose buffer was
+    // transferred away as a null message, which the worker cannot answer.
+    if (input?.data !== undefined && input.width !== undefined) pixelChannels(input);
     return [input, []];
+  }
   const source = (await decodeInput(input)).input;
   const size = sourceSize(source);
   if (!(size.width > 0 && size.height > 0)) throw emptySource(source);

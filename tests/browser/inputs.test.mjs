@@ -155,7 +155,7 @@ for (const runner of ['main', 'worker']) {
     });
   }
 
-  test(`${runner}: a broken image, an undecodable Blob, a 0×0 canvas and a cross-origin image are clear DyceErrors`, async () => {
+  test(`${runner}: a broken image, an undecodable Blob, a 0×0 canvas, a cross-origin image and an ImageData whose pixels were transferred away are clear DyceErrors`, async () => {
     const out = await page.evaluate(async ({ runner, foreignUrl }) => {
       const { t } = window;
       const m = await t.loadWith(runner, '/models/fashion-mnist.dyce');
@@ -164,8 +164,11 @@ for (const runner of ['main', 'worker']) {
       const foreign = new Image();
       foreign.src = foreignUrl;
       await foreign.decode(); // loads (no CORP needed: the page is not isolated), but taints
+      // An ImageData whose pixels were transferred to another thread.
+      const detached = new ImageData(28, 28);
+      structuredClone(detached.data.buffer, { transfer: [detached.data.buffer] });
       const cases = { broken, garbage: new Blob([new Uint8Array(64).fill(7)], { type: 'image/png' }), empty: document.createElement('canvas'),
-        noSrc: new Image(), foreign };
+        noSrc: new Image(), foreign, detached };
       cases.empty.width = 0;
       const errors = {};
       for (const [name, input] of Object.entries(cases)) errors[name] = await m.classify(input).then(() => null, t.error);
@@ -174,7 +177,9 @@ for (const runner of ['main', 'worker']) {
       await m.dispose();
       return { errors, after };
     }, { runner, foreignUrl: FOREIGN });
-    const { broken, garbage, empty, noSrc, foreign } = out.errors;
+    const { broken, garbage, empty, noSrc, foreign, detached } = out.errors;
+    assert.deepEqual([detached.code, detached.field], ['DYCE_INVALID_ARGUMENT', 'input.data'], detached.message);
+    assert.match(detached.message, /has 0 bytes/);
     assert.deepEqual([broken.code, broken.field, broken.url], ['DYCE_BAD_INPUT', 'input', `${origin}/models/nothing.png`], broken.message);
     assert.deepEqual([garbage.code, garbage.field], ['DYCE_BAD_INPUT', 'input'], garbage.message);
     assert.match(garbage.message, /Blob \(image\/png, 64 bytes\)/);

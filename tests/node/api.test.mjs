@@ -347,6 +347,14 @@ test('failures of every kind are DyceErrors with the URL or field involved', asy
   // A named file of the wrong build is refused, not run.
   await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'dyce.wasm'), variant: 'relaxed' }),
     (e) => e.code === 'DYCE_WASM_MISMATCH' && /dyce\.wasm/.test(e.url) && /wasmPaths/.test(e.message));
+  // The SIMD level is read from the module itself (simd and nosimd share one glue).
+  await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'dyce.wasm'), variant: 'nosimd' }),
+    (e) => e.code === 'DYCE_WASM_MISMATCH' && /a simd build, not the nosimd build/.test(e.message));
+  await assert.rejects(load(bytes, { wasmUrl: path.join(dist, 'dyce-nosimd.wasm'), variant: 'relaxed' }),
+    (e) => e.code === 'DYCE_WASM_MISMATCH' && /a nosimd build, not the relaxed build/.test(e.message));
+  const named = await load(bytes, { wasmUrl: path.join(dist, 'dyce-nosimd.wasm') });
+  assert.equal(named.variant, 'nosimd');
+  named.dispose();
   await assert.rejects(load(bytes, { variant: 'fast' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'variant');
   await assert.rejects(load(bytes, { wasmPaths: { 'dyce.wasm': 'x' }, variant: 'nosimd' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /dyce-nosimd\.wasm/.test(e.field));
   // fetch failures (a server that is not there) name the URL.
