@@ -51,3 +51,6 @@ export function errorFromData({ code, message, ...details }) {
 }
 
 Object.defineProperty(DyceError.prototype, BRAND, { value: true });
+
+/** A value as an error message shows it: strings quoted ("2", not 2). */
+export const shown = (x) => (typeof x === 'string' ? JSON.stringify(x) : String(x));

@@ -4,7 +4,7 @@
 // (src/core/pool_wasm.c). Threads need SharedArrayBuffer: always there
 // under Node, in browsers only on cross-origin-isolated pages (COOP
 // same-origin + COEP require-corp; docs/THREADS.md).
-import { DyceError } from './errors.mjs';
+import { DyceError, shown } from './errors.mjs';
 import { host } from './io.mjs';
 import { wasiImports } from './wasi-host.mjs';
 
@@ -144,6 +144,6 @@ export function startWorkers(compiled, exports, memory, count) {
 export function threadsWanted(threads) {
   if (threads === undefined || threads === 'auto') return Math.max(1, Math.min(4, hostCores()));
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be 'auto' or a whole number from 1 to 64, not ${threads}`, { field: 'threads' });
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be 'auto' or a whole number from 1 to 64, not ${shown(threads)}`, { field: 'threads' });
   return threads;
 }
