@@ -99,9 +99,12 @@ def _graph_run(runner, gi, src, observe, batch, keep):
 def correct_biases(work, built, maps, x, batch=100):
     """Edit the biases of `built` (int8 graphs from `work`, node index maps
     `maps`) in place, graph by graph (sources first) and node by node, each
-    node measured with every node before it already corrected. Returns the
-    number of nodes changed and the largest mean error found, in steps of
-    the node's output scale."""
+    node measured with every node before it already corrected: the int8
+    graph runs once, node by node over all the batches, each target
+    corrected from its inputs before its outputs are computed (the same
+    biases as running the whole graph again after each correction). Returns
+    the number of nodes changed and the largest mean error found, in steps
+    of the node's output scale."""
     targets = {}
     for gi, j, k in _targets(work, built, maps):
         targets.setdefault(gi, []).append((j, k))
@@ -109,7 +112,7 @@ def correct_biases(work, built, maps, x, batch=100):
     fruns, qruns = Runner(work), Runner(built)
     xf = torch.as_tensor(np.asarray(x, np.float32))
     fout, qout = {}, {}
-    changed, worst = 0, 0.0
+    counts = {"changed": 0, "worst": 0.0}
     for gi, g in enumerate(built):
         src_f = xf if g.source == fmt.NONE else fout[g.source]
         src_q = xf if g.source == fmt.NONE else qout[g.source]
@@ -117,23 +120,36 @@ def correct_biases(work, built, maps, x, batch=100):
         ref = _Means(work, [(gi, j) for j, _ in mine], _float_preact)
         fout[gi] = _graph_run(fruns, gi, src_f, ref if mine else None, batch,
                               gi in sources)
-        for j, k in mine:
+        work_node = {k: j for j, k in mine}
+
+        def correct(k, n, inputs, g=g, gi=gi, work_node=work_node, ref=ref):
+            if k not in work_node:
+                return
             got = _Means(built, [(gi, k)], _int8_preact)
-            _graph_run(qruns, gi, src_q, got, batch, False)
-            n = g.nodes[k]
-            err = got.mean(gi, k) - ref.mean(gi, j)
+            for xq in inputs:
+                got(gi, n.inputs[0], xq)
+            err = got.mean(gi, k) - ref.mean(gi, work_node[k])
             unit = (float(np.float32(g.quant[n.inputs[0]][0]))
                     * np.asarray(n.wscale, np.float64))
             step = np.rint(err / unit).astype(np.int64)
-            worst = max(worst, float(np.abs(err).max()) / g.quant[n.output][0])
+            counts["worst"] = max(counts["worst"],
+                                  float(np.abs(err).max()) / g.quant[n.output][0])
             if not step.any():
-                continue
+                return
             bias = np.asarray(n.bias, np.int64) - step
             q = np.abs(np.asarray(n.weight, np.int64)).reshape(len(bias), -1)
             if (np.abs(bias) + 255 * q.sum(axis=1)).max() > INT32_MAX:
-                continue                          # would not fit int32
+                return                          # would not fit int32
             n.bias = bias
-            changed += 1
+            counts["changed"] += 1
+
+        if not mine and gi not in sources:
+            continue
+        with torch.no_grad():
+            outs = qruns.run_graph_by_node(
+                gi, [src_q[i:i + batch] for i in range(0, len(src_q), batch)],
+                correct if mine else None)
         if gi in sources:
-            qout[gi] = _graph_run(qruns, gi, src_q, None, batch, True)
-    return changed, worst
+            qout[gi] = (np.concatenate(outs) if isinstance(outs[0], np.ndarray)
+                        else torch.cat(outs))
+    return counts["changed"], counts["worst"]

@@ -328,24 +328,61 @@ class Runner:
             outputs[gi] = self.run_graph(gi, src, observe)
         return outputs
 
+    def _widths(self, gi):
+        return self.widths[gi] if self.widths else [None] * len(self.graphs[gi].shapes)
+
+    @staticmethod
+    def _node(g, n, args, widths):
+        if n.op == "quantize" or g.is_int8(n.output) or n.op == "dequantize":
+            y = int8_ops.run_node(n, g, args)
+        else:
+            y = float_node(n, g.shapes, args)
+        zp = g.quant[n.output][1] if g.is_int8(n.output) else 0
+        return mask(y, widths[n.output], zp)
+
     def run_graph(self, gi, x, observe=None):
         g = self.graphs[gi]
-        widths = self.widths[gi] if self.widths else [None] * len(g.shapes)
+        widths = self._widths(gi)
         values = {g.input: x}
         if observe:
             observe(gi, g.input, x)
         for n in g.nodes:
-            args = [values[t] for t in n.inputs]
-            if n.op == "quantize" or g.is_int8(n.output) or (
-                    n.op == "dequantize"):
-                y = int8_ops.run_node(n, g, args)
-            else:
-                y = float_node(n, g.shapes, args)
-            zp = g.quant[n.output][1] if g.is_int8(n.output) else 0
-            values[n.output] = y = mask(y, widths[n.output], zp)
+            values[n.output] = y = self._node(g, n, [values[t] for t in n.inputs], widths)
             if observe:
                 observe(gi, n.output, y)
         return values[g.output]
+
+    def run_graph_by_node(self, gi, batches, before=None):
+        """run_graph over a list of batches, node by node: every batch
+        through node i before any goes through node i + 1, so `before(i,
+        node, inputs)` (each batch's first input of node i) may change node
+        i from what all the batches bring it (bias correction: one pass
+        where running the graph again per corrected node took O(nodes²)).
+        A value is dropped after its last reader; int8 values are held as
+        int8 meanwhile. Returns each batch's output."""
+        g = self.graphs[gi]
+        widths = self._widths(gi)
+        last = {}
+        for i, n in enumerate(g.nodes):
+            for t in n.inputs:
+                last[t] = i
+        held = [{g.input: x} for x in batches]
+
+        def read(v, t):
+            x = v[t]
+            return x.astype(np.int32) if isinstance(x, np.ndarray) and x.dtype == np.int8 else x
+
+        for i, n in enumerate(g.nodes):
+            if before:
+                before(i, n, [read(v, n.inputs[0]) for v in held])
+            for v in held:
+                y = self._node(g, n, [read(v, t) for t in n.inputs], widths)
+                v[n.output] = y.astype(np.int8) if g.is_int8(n.output) and isinstance(y, np.ndarray) else y
+            for t in set(n.inputs):
+                if last[t] == i and t != g.output:
+                    for v in held:
+                        del v[t]
+        return [read(v, g.output) for v in held]
 
 
 def as_float(value, graph, tensor):
