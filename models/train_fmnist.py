@@ -8,7 +8,8 @@ is `models/build.py --data /usr/share/datasets/fashion-mnist --backbone
 models/backbones/resnet_cifar.py:resnet20` with the three plain-CNN savers of
 models/backbones/plain_cnn.py, DyCE exits of types a, b, c after the first
 eight of the nine residual blocks, 22 backbone epochs, 24 saver epochs, 10
-exit epochs on two augmented feature views, and a validation split of 1/12
+exit epochs on two augmented feature views, a peak learning rate of 0.2,
+and a validation split of 1/12
 of train. Writes OUT/fashion-mnist.dyce (+ .records, .report.md/.json/.svg);
 OUT defaults to models/ (build/fmnist-smoke with --smoke, which trains on
 300 samples per split for one epoch), the step cache to WORK
@@ -39,7 +40,7 @@ SEED = 20240301  # models/build.py's default: savers are seeded SEED + 10 + i
 NETWORKS = ["--backbone", BACKBONE, "--savers", ",".join(SAVERS), "--exits", ",".join(EXITS),
             "--exit-types", "a,b,c", "--val-fraction", str(VAL_FRACTION)]
 TRAINING = ["--epochs", str(BACKBONE_EPOCHS), "--saver-epochs", str(SAVER_EPOCHS),
-            "--exit-epochs", "10", "--aug-views", "2"]
+            "--exit-epochs", "10", "--aug-views", "2", "--lr", "0.2"]
 SMOKE = ["--smoke", "--limit", "300"]
 
 

@@ -11,6 +11,9 @@ export declare function loadInWorker(source: Uint8Array | ArrayBuffer | Blob | R
 /** The Worker-side model's mirror on the page. */
 export declare class WorkerModel implements Model {
   constructor(worker: Worker);
+  /** The Worker itself. End it with `terminate()` or `dispose()`, not
+   * `worker.terminate()`: a Worker ended directly tells nobody, so calls in
+   * flight would never settle. */
   readonly worker: Worker;
   readonly configs: readonly ConfigInfo[];
   readonly levels: readonly string[];

@@ -137,6 +137,11 @@ def build(spec, num_classes, channels, size, keep_stem=False, log=None):
     kind, a, b = split_spec(spec)
     if kind == "torchvision":
         model = torchvision_backbone(a, num_classes, channels, size, keep_stem)
+        conv = _first_conv(model)[2]
+        if log and conv is not None and min(size) < SMALL_INPUT and not keep_stem:
+            log(f"{spec}: its first convolution at stride {conv.stride[0]} for "
+                f"{size[0]}x{size[1]} images (under {SMALL_INPUT} px; --keep-stem keeps "
+                "torchvision's, as weights trained on the unchanged model need)")
     elif kind == "onnx":
         from . import onnx_backbone
         model = onnx_backbone.load(a, channels, size)
@@ -221,17 +226,23 @@ def _state_dict_of(state, path):
     of a DataParallel / DistributedDataParallel model lose 'module.'."""
     if isinstance(state, nn.Module):
         state = state.state_dict()
-    if isinstance(state, dict) and not any(isinstance(v, torch.Tensor) for v in state.values()):
-        inner = next((state[k] for k in _CHECKPOINT_KEYS if isinstance(state.get(k), (dict, nn.Module))), None)
-        if inner is None:
-            raise BuildError(f"--weights {path}: a dict without tensors or a state dict "
-                             f"under {', '.join(_CHECKPOINT_KEYS)} (keys: "
-                             f"{', '.join(map(str, list(state)[:8]))})")
+    # A checkpoint may hold tensors beside its state dict (PyTorch's
+    # ImageNet example saves best_acc1 as one): its keys decide first.
+    inner = (next((state[k] for k in _CHECKPOINT_KEYS if isinstance(state.get(k), (dict, nn.Module))), None)
+             if isinstance(state, dict) else None)
+    if inner is not None:
         state = inner.state_dict() if isinstance(inner, nn.Module) else inner
+    elif isinstance(state, dict) and not any(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BuildError(f"--weights {path}: a dict without tensors or a state dict "
+                         f"under {', '.join(_CHECKPOINT_KEYS)} (keys: "
+                         f"{', '.join(map(str, list(state)[:8]))})")
     if not isinstance(state, dict):
         raise BuildError(f"--weights {path}: holds {type(state).__name__}, not a state dict")
-    if state and all(str(k).startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+    # DataParallel / DistributedDataParallel ('module.') and torch.compile
+    # ('_orig_mod.') wrap the model's own names.
+    for prefix in ("module.", "_orig_mod.", "module."):
+        if state and all(str(k).startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items()}
     return state
 
 
@@ -241,7 +252,10 @@ def _read_state(path, option):
     try:
         state = torch.load(path, map_location="cpu")
     except Exception as err:
-        raise BuildError(f"{option} {path}: cannot read ({err})") from None
+        hint = ("; a whole model pickled by a script can only be read with its class "
+                "where it was defined: save model.state_dict() instead"
+                if "Can't get attribute" in str(err) else "")
+        raise BuildError(f"{option} {path}: cannot read ({err}){hint}") from None
     return _state_dict_of(state, path)
 
 

@@ -277,12 +277,27 @@ def folder_samples(root, classes, val_fraction, seed, test_fraction=TEST_FRACTIO
     return chosen, classes, roles
 
 
+def _untrained(chosen, classes):
+    """Why a class has no training image when the validation carve took
+    them all (else ''): checked before --limit picks a smoke run's few."""
+    # (A class named only by --labels, with no folder, has no images at all.)
+    missing = sorted({k for _, k in chosen["val"][0]} - {k for _, k in chosen["train"][0]})
+    if not missing:
+        return ""
+    held = sum(1 for _, k in chosen["val"][0] if k == missing[0])
+    return (f"class '{classes[missing[0]]}' has no training image: its {held} "
+            f"image{'s' * (held != 1)} went to the validation split"
+            + (f" ({len(missing)} classes so)" if len(missing) > 1 else "")
+            + "; add images to it, or give a val/ folder or a smaller --val-fraction")
+
+
 def _folder_splits(root, opts, work):
     """{split: (images, labels, index)}, classes, and a note on the layout
     and the files not read — from an image folder."""
     skipped = []
     chosen, classes, roles = folder_samples(root, opts.classes, opts.val_fraction, opts.seed,
                                             opts.test_fraction, skipped)
+    untrained = _untrained(chosen, classes)
     for name, (entries, index) in list(chosen.items()):
         keep = pick(len(entries), opts.limit, opts.seed, name)
         chosen[name] = ([entries[i] for i in keep], index[keep])
@@ -310,6 +325,8 @@ def _folder_splits(root, opts, work):
         out[name] = (_decode(entries, size, channels, name),
                      np.array([k for _, k in entries], np.int64),
                      np.asarray(index, np.int64))
+    if untrained:   # after the files were read: a file that cannot be is said first
+        raise BuildError(untrained)
     os.makedirs(work, exist_ok=True)
     tmp = f"{cache}.{os.getpid()}.tmp.npz"  # torchrun ranks write it at once
     np.savez(tmp, **{f"{s}/{f}": a for s, v in out.items()

@@ -14,21 +14,22 @@ Nothing is selected on test accuracy: the last epoch is the result, with
 its BatchNorm statistics re-estimated on clean train images.
 """
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import dist
+from . import dist, lr_probe
 from .progress import Progress
 
 
 @dataclass
 class TrainConfig:
     epochs: int
-    max_lr: float = 0.2
+    max_lr: float = 0.2         # None: chosen by lr_probe (--lr auto)
     batch_size: int = 128
     weight_decay: float = 5e-4
     decay_all: bool = False     # decay norm scales and biases too (fmnist's recipe)
@@ -88,7 +89,7 @@ def accuracy(logits, labels):
     return float((logits.argmax(1) == labels).mean())
 
 
-def _param_groups(model, cfg):
+def param_groups(model, cfg):
     """Weight decay on weight tensors only: decaying BatchNorm scales and
     biases mostly shrinks what the next layer undoes, and on narrow networks
     (MobileNetV3: 91.8 % train accuracy after 10 epochs at 5e-4 on every
@@ -101,7 +102,7 @@ def _param_groups(model, cfg):
 
 
 def _optimiser(model, cfg, steps_per_epoch):
-    opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.max_lr,
+    opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.max_lr,
                           momentum=cfg.momentum, nesterov=True)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.max_lr, epochs=cfg.epochs,
@@ -132,7 +133,7 @@ def train_batches(data, split, batch_size, seed, flip=True):
         yield x, torch.as_tensor(split.labels[idx]).long()
 
 
-def _loss(cfg, logits, y, teacher):
+def loss_of(cfg, logits, y, teacher):
     ce = nn.functional.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
     if teacher is None or cfg.distill <= 0:
         return ce
@@ -184,15 +185,42 @@ def _channels_last(model, data):
     return ok
 
 
+def _peak_lr(model, data, cfg, ckpt_dir, per_epoch, fast, log, what):
+    """cfg with its peak learning rate: as given, or (None) the one
+    lr_probe chose, kept beside the checkpoints so a resumed run keeps it."""
+    if cfg.max_lr is not None:
+        return cfg
+    path = os.path.join(ckpt_dir, "lr.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            lr = json.load(f)["lr"]
+    else:
+        lr = lr_probe.choose(model, data, cfg, lr_probe.trial_steps(per_epoch * cfg.epochs),
+                             log, what, lambda x: _memory_format(x, fast))
+        dist.on_main(lambda: _write_json(path, {"lr": lr}))
+    return replace(cfg, max_lr=lr)
+
+
+def _write_json(path, obj):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(obj, f)
+    os.replace(path + ".tmp", path)
+
+
+def _memory_format(x, channels_last):
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
 def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
     """Train `model` (resuming from ckpt_dir); returns it in eval mode.
     `teacher(x)` gives distillation logits when cfg.distill > 0."""
     os.makedirs(ckpt_dir, exist_ok=True)
     per_epoch = -(-len(data.train.labels) // cfg.batch_size)
+    fast = _channels_last(model, data)
+    cfg = _peak_lr(model, data, cfg, ckpt_dir, per_epoch, fast, log, what)
     opt, sched = _optimiser(model, cfg, per_epoch)
     path = os.path.join(ckpt_dir, "last.pt")
     first = _resume(path, model, opt, sched, log)
-    fast = _channels_last(model, data)
     net = dist.wrap(model)
     for epoch in range(first, cfg.epochs):
         net.train()
@@ -204,8 +232,8 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
                 y = torch.as_tensor(data.train.labels[idx]).long()
                 with torch.no_grad():
                     soft = teacher(x) if teacher is not None and cfg.distill > 0 else None
-                logits = net(x.contiguous(memory_format=torch.channels_last) if fast else x)
-                loss = _loss(cfg, logits, y, soft)
+                logits = net(_memory_format(x, fast))
+                loss = loss_of(cfg, logits, y, soft)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

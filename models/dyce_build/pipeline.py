@@ -298,7 +298,9 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),
             "backbone": o.backbone, "positions": [c.node for c in chosen],
             "seconds": time.time() - ctx.start, "processes": dist.world(),
-            "smoke": o.smoke, "timings": ctx.timings}
+            "smoke": o.smoke, "timings": ctx.timings,
+            "test_samples": len(data.test.labels),
+            "engine_test_samples": next(iter(graph_evals.values()), {}).get("n")}
     rep = report.build_report(meta, specs, macs, rec, graph_evals, config_evals, claims)
     report.write(rep, os.path.splitext(o.out)[0])
     return rep
@@ -328,12 +330,30 @@ def start(opts):
     dist.init()
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    if not opts.list_exits:
+        out_dir = os.path.dirname(os.path.abspath(opts.out))
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as err:
+            raise BuildError(f"--out: cannot make the folder {out_dir}: {err.strerror}") from None
     ctx = Context(opts)
     data = load_dataset(ctx)
     # Seeded: torch's own generator starts from a random seed in every process.
     model = seeded(opts.seed, lambda: backbones.build(
         opts.backbone, len(data.classes), data.channels, data.size, opts.keep_stem, ctx.log))
     return ctx, data, model
+
+
+def warn_if_chance(ctx, what, val, classes, trained=True):
+    """A network no better than guessing is worth saying so before the
+    exits, savers and search are built around it."""
+    if classes > 1 and val <= 1.5 / classes:
+        advice = ("it did not learn; try another --lr, more --epochs, or check the data"
+                  if trained else "do its weights fit this data? The class order "
+                  "(--labels), the normalisation (--mean/--std) and, for a torchvision "
+                  "backbone on small images, the stem (--keep-stem)")
+        ctx.log(f"warning: the {what} is at chance on val ({100 * val:.1f} %, "
+                f"1/{classes} = {100 / classes:.1f} %): {advice}")
 
 
 def run(opts):
@@ -377,6 +397,8 @@ def run(opts):
            "weight_decay": opts.weight_decay, "decay": "weights"}
     model = backbone_step(ctx, data, model, key)
     backbone_val = accuracy(predict(model, data, data.val, what="backbone val"), data.val.labels)
+    warn_if_chance(ctx, "backbone", backbone_val, len(data.classes),
+                   trained=not (opts.weights or backbones.is_onnx(opts.backbone)))
     ctx.log(f"backbone: val {backbone_val:.4f}")
     digest = features.state_digest(model)
     savers = savers_step(ctx, data, savers, key, teacher=model)

@@ -65,7 +65,13 @@ def markdown(report):
              f"exits after {', '.join(m['positions'])}",
              f"- built in {m['seconds']:.0f} s on {m['processes']} process(es)"
              + (" — smoke run: tiny data, one epoch, the figures mean nothing"
-                if m.get("smoke") else ""), "",
+                if m.get("smoke") else "")]
+    shown, total = m.get("engine_test_samples"), m.get("test_samples")
+    if shown is not None and total is not None and shown < total:
+        lines.append(f"- the engine's figures are on the first {shown} of the {total} test "
+                     f"images in the split's order (--report-limit {shown}), PyTorch's on all "
+                     f"{total}: compare engine with engine")
+    lines += ["",
              "## Graphs (test accuracy: PyTorch from the records, engine by `dyce eval`)", "",
              "| graph | MACs | path MACs | % of backbone | PyTorch val % | PyTorch test % | engine test % | engine ms |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]

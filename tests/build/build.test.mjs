@@ -309,7 +309,7 @@ for split, n in (("train", 10), ("val", 4)):
     assert.deepEqual([kaggle.split, kaggle.n, kaggle.compared, kaggle.agreement], ['test', 8, 8, 1], JSON.stringify(kaggle));
   });
 
-  test('--weights takes a state dict, a whole module, a training checkpoint dict and DataParallel keys; a dict without weights is refused', () => {
+  test('--weights takes a state dict, a whole module, a training checkpoint dict (tensors beside its state dict too), DataParallel and torch.compile keys; a dict without weights is refused', () => {
     const r = run(PY, ['-c', `
 import collections, sys, torch
 from torch import nn
@@ -321,7 +321,9 @@ src = make()
 sd = src.state_dict()
 forms = {"state dict": sd, "module": src, "checkpoint": {"epoch": 3, "model_state_dict": sd, "optimizer": {}},
          "DataParallel": {"module." + k: v for k, v in sd.items()},
-         "checkpoint of DataParallel": {"state_dict": {"module." + k: v for k, v in sd.items()}}}
+         "checkpoint of DataParallel": {"state_dict": {"module." + k: v for k, v in sd.items()}},
+         "checkpoint with a tensor beside it": {"epoch": 3, "state_dict": sd, "best_acc1": torch.tensor(75.2)},
+         "torch.compile": {"_orig_mod." + k: v for k, v in sd.items()}}
 for name, form in forms.items():
     torch.save(form, "w.pt")
     got = backbones.load_weights(make(), "w.pt").state_dict()
@@ -334,6 +336,39 @@ except BuildError as err:
 `], { cwd: tmp });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /refused: --weights w\.pt: a dict without tensors or a state dict under state_dict, model_state_dict/);
+  });
+
+  test('--lr auto: the rate whose short trial ends lowest (the larger within 5 %), every trial from the same start, the network and the random generator left as they were', () => {
+    const r = run(PY, ['-c', `
+import math, sys, types, torch
+import numpy as np
+from torch import nn
+sys.path.insert(0, ${JSON.stringify(path.join(root, 'models'))})
+from dyce_build import lr_probe
+from dyce_build.fit import TrainConfig
+assert lr_probe.pick([1.0, 0.9, 0.8, 0.85]) == 2
+assert lr_probe.pick([0.83, 0.9, 0.8, 0.85]) == 0
+assert lr_probe.pick([math.inf, 0.5, math.inf, 0.6]) == 1
+assert lr_probe.pick([math.inf] * 4) is None
+assert [lr_probe.trial_steps(n) for n in (3, 100, 300, 1000, 9000)] == [3, 24, 30, 48, 48]
+rng = np.random.default_rng(0)
+labels = rng.integers(0, 3, 200)
+images = (rng.integers(0, 60, (200, 1, 8, 8)) + 60 * labels[:, None, None, None]).astype(np.uint8)
+split = types.SimpleNamespace(images=images, labels=labels)
+data = types.SimpleNamespace(train=split, normalise=lambda x: torch.as_tensor(x).float().div(255.0))
+torch.manual_seed(1)
+model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
+before = {k: v.clone() for k, v in model.state_dict().items()}
+state = torch.get_rng_state()
+lines = []
+lr = lr_probe.choose(model, data, TrainConfig(epochs=1, batch_size=20), 10, lines.append, "net", lambda x: x)
+assert lr in lr_probe.CANDIDATES, lr
+assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()), "weights changed"
+assert torch.equal(state, torch.get_rng_state()), "random generator moved"
+print(lines[0])
+`], { cwd: tmp });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /net: learning rate [\d.]+ \(--lr auto: loss after 10 steps at 0\.2: [\d.]+, 0\.05: [\d.]+, 0\.0125: [\d.]+, 0\.003: [\d.]+\)/);
   });
 
   test('--init starts training from weights that fit (a first convolution of other input channels adapted, a classifier for other classes fresh); --init with --weights is refused', () => {
@@ -669,6 +704,7 @@ print(len(loaded), adapted, fresh)
     });
     const cases = [
       ['an empty class folder', ['--data', 'bad/empty', '--backbone', 'B:tiny'], /bad\/empty\/train\/b: empty class folder/],
+      ['a class whose only image the validation split took', ['--data', 'bad/rare', '--backbone', 'B:tiny', '--val-fraction', '0.5'], /class '[ab]' has no training image: its 1 image went to the validation split; add images to it, or give a val\/ folder or a smaller --val-fraction/],
       ['images of mixed sizes without --size', ['--data', 'bad/mixed', '--backbone', 'B:tiny'], /different sizes .* give --size/],
       ['an unreadable image', ['--data', 'bad/corrupt', '--backbone', 'B:tiny'], /broken\.png: cannot read the image/],
       ['a CMYK JPEG (PIL reads it, the engine does not)', ['--data', 'bad/cmyk', '--backbone', 'B:tiny'], /print\.jpg: cannot read the image \(JPEG: CMYK or YCCK colour is not supported/],

@@ -118,6 +118,7 @@ def bad(root):
     empty = folder("empty")
     for f in os.listdir(os.path.join(empty, "train", "b")):
         os.remove(os.path.join(empty, "train", "b", f))
+    folder("rare")   # one image a class: half to validation leaves a class untrained
     folder("mixed", sizes=((16, 16), (20, 18)))
     corrupt = folder("corrupt")
     with open(os.path.join(corrupt, "train", "a", "broken.png"), "wb") as f:
