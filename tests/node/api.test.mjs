@@ -395,3 +395,23 @@ test('the two Emscripten glues differ only in their default file name (one glue 
   const glue = (f) => fs.readFileSync(path.join(root, 'wasm/dist', f), 'utf8');
   assert.equal(glue('dyce-nosimd.mjs').replaceAll('dyce-nosimd.wasm', 'dyce.wasm'), glue('dyce.mjs'));
 });
+
+test('a build is compiled once per URL or path: later loads reuse it; a failed one is tried again', async () => {
+  const compile = WebAssembly.compile;
+  let calls = 0;
+  WebAssembly.compile = (...args) => { calls++; return compile.apply(WebAssembly, args); };
+  try {
+    const wasmUrl = path.join(tempDir(), 'dyce.wasm');
+    await assert.rejects(load(bytes, { wasmUrl }), (e) => e.code === 'DYCE_NOT_FOUND');
+    fs.copyFileSync(path.join(root, 'wasm/dist/dyce.wasm'), wasmUrl);
+    const a = await load(bytes, { wasmUrl });
+    const first = calls;
+    const b = await load(bytes, { wasmUrl });
+    assert.equal(calls, first, 'the second load compiled the module again');
+    assert.deepEqual([a.variant, b.variant], ['simd', 'simd']);
+    await a.dispose();
+    await b.dispose();
+  } finally {
+    WebAssembly.compile = compile;
+  }
+});
