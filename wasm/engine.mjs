@@ -3,7 +3,8 @@
 // browsers and workers. The user-facing API (preprocessing, cascade,
 // governor) builds on this.
 import { CONFIDENCE_KINDS, ROLES } from './codes.mjs';
-import { DyceError, shown } from './errors.mjs';
+import { DyceError } from './errors.mjs';
+import { checkSplitMinMacs } from './options.mjs';
 import { loadVariant } from './variants.mjs';
 
 export { DyceError };
@@ -197,8 +198,7 @@ export class Model {
 
   /** Sets that floor (a finite number >= 0; 0: small models split too). Replans memory when threaded. */
   setSplitMinMacs(macs) {
-    if (typeof macs !== 'number' || !(macs >= 0) || macs === Infinity)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `splitMinMacs must be a finite number of MACs >= 0, not ${shown(macs)}`, { field: 'splitMinMacs' });
+    checkSplitMinMacs(macs);
     this.engine.call(this.engine.m._dyce_session_set_split_min_macs, this.session, macs);
   }
 

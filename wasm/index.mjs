@@ -11,7 +11,7 @@
 import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
 import { isBlob, isResponse, readBytes, readResponse } from './io.mjs';
-import { checkOptions, classifyOptions, LOAD_OPTIONS } from './options.mjs';
+import { checkOptions, checkSplitMinMacs, classifyOptions, LOAD_OPTIONS } from './options.mjs';
 import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
 import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
 
@@ -139,6 +139,7 @@ function sourceUrl(source) {
  */
 export async function load(source, options) {
   const { config, splitMinMacs, ...engineOptions } = checkOptions(options, LOAD_OPTIONS, 'load()');
+  if (splitMinMacs !== undefined) checkSplitMinMacs(splitMinMacs);
   // Both started before either is awaited; a failure of one must not leave
   // the other's rejection unhandled.
   const reading = readSource(source), starting = createEngine(engineOptions);

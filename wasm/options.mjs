@@ -3,7 +3,7 @@
 // otherwise be ignored in silence and the call would run with the
 // defaults. It is refused with DYCE_INVALID_ARGUMENT naming the key (as
 // `field`) and the nearest known one.
-import { DyceError } from './errors.mjs';
+import { DyceError, shown } from './errors.mjs';
 
 /** Levenshtein distance of two short strings, case-insensitive. */
 function distance(a, b) {
@@ -55,4 +55,11 @@ export function classifyOptions(options) {
   if (!Number.isInteger(topK) || topK < 0) throw bad('topK', 'a whole number >= 0', topK);
   if (typeof invert !== 'boolean') throw bad('invert', 'true or false', invert);
   return { config, deadlineMs, macBudget, topK, invert };
+}
+
+/** splitMinMacs as load() and setSplitMinMacs take it: a finite number of MACs >= 0 (checked before any work). */
+export function checkSplitMinMacs(macs) {
+  if (typeof macs !== 'number' || !(macs >= 0) || macs === Infinity)
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `splitMinMacs must be a finite number of MACs >= 0, not ${shown(macs)}`, { field: 'splitMinMacs' });
+  return macs;
 }

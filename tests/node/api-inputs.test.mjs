@@ -90,6 +90,8 @@ test('load options: a typo or a wrong value is refused with the field, never ign
   for (const config of ['pareto-99', -1, 1.5, model.configs.length])
     await refused(load(bytes, { config }), 'DYCE_NOT_FOUND', { field: 'config', message: /the package has pareto-00, .*or an index 0–/ });
   await refused(load(bytes, { splitMinMacs: -1 }), 'DYCE_INVALID_ARGUMENT', { field: 'splitMinMacs' });
+  // Checked before anything is read or compiled (a missing file is not what it says).
+  await refused(load('/no/such/model.dyce', { splitMinMacs: '0' }), 'DYCE_INVALID_ARGUMENT', { field: 'splitMinMacs', message: /not "0"/ });
   // null options are no options; a wasmPaths folder without its trailing slash is still the folder.
   const plain = await load(bytes, null);
   const folder = await load(bytes, { wasmPaths: path.join(root, 'wasm/dist') });
