@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 import convert  # noqa: E402
 import dyce_format  # noqa: E402
+from dyce_codes import P_GROUPS  # noqa: E402
 from converter import qdq_onnx  # noqa: E402
 from converter.executor import Runner  # noqa: E402
 from converter.quantize import quantize_graphs  # noqa: E402
@@ -257,6 +258,24 @@ class ConvertElementwise(unittest.TestCase):
         self.assertIn("node 'max3' (Max): Max of 3 inputs: only of one or two", str(ctx.exception))
 
     # -- int8: max, min, sqrt, log, reciprocal stay float
+
+    def test_int8_narrow_groups_stay_float(self):
+        """A grouped convolution of fewer than 8 input channels a group is
+        slower in int8 than in float: it stays float; 8 a group and
+        depthwise convolutions are int8."""
+        module = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                               nn.Conv2d(16, 16, 3, padding=1, groups=4), nn.ReLU(),
+                               nn.Conv2d(16, 16, 3, padding=1, groups=2), nn.ReLU(),
+                               nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.ReLU()).eval()
+        graphs, *_ = dyce_format.read_package(convert_module(module, (1, 3, 8, 8)))
+        x = torch.randn(8, 3, 8, 8)
+        built, _, plan, _ = quantize_graphs(graphs, x.numpy(), bias_correction=0)
+        g = built[0]
+        convs = [("int8" if g.is_int8(n.output) else "float", n.params[P_GROUPS])
+                 for n in g.nodes if n.op == "conv2d"]
+        self.assertEqual(convs, [("int8", 1), ("float", 4), ("int8", 2), ("int8", 16)])
+        self.assertTrue(any(r and "grouped convolution of 4 input channels a group stays float"
+                            in r for r in plan[0]), plan[0])
 
     def test_int8_keeps_them_float(self):
         def fn(m, y):
