@@ -8,7 +8,7 @@
 // explicit form {tensor, layout, normalized: true}, and only with values a
 // normalised picture can have: a bare Float32Array (raw pixels? 0–1?
 // normalised?) is refused rather than answered wrongly.
-import { DyceError } from './errors.mjs';
+import { DyceError, shown } from './errors.mjs';
 
 const invalid = (message, field = 'input') => new DyceError('DYCE_INVALID_ARGUMENT', message, { field });
 
@@ -351,6 +351,6 @@ export function toTensor(input, dims, spec, options = {}) {
 /** What `x` is, for a message: its class, or (`value`) a primitive's value. */
 function describe(x, value = false) {
   if (x === null || x === undefined) return String(x);
-  if (value && typeof x !== 'object') return typeof x === 'string' ? JSON.stringify(x) : String(x);
+  if (value && typeof x !== 'object') return shown(x);
   return x.constructor?.name ?? typeof x;
 }

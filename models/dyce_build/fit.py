@@ -112,18 +112,20 @@ def _optimiser(model, cfg, steps_per_epoch):
     return opt, sched
 
 
-def shuffled_batches(data, split, batch_size, seed, flip=True):
+def shuffled_batches(data, split, batch_size, seed, flip=True, sharded=True):
     """This rank's (indices, augmented normalised inputs) of every step of
     one pass over `split` in a seeded order: the same number of steps on
     every rank (a last block smaller than the number of ranks is topped up
-    from the pass's start)."""
+    from the pass's start). Not `sharded`: the whole batches, on every
+    rank (one process's)."""
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(split.labels), generator=gen).numpy()
+    world, rank = (dist.world(), dist.rank()) if sharded else (1, 0)
     for s in range(0, len(order), batch_size):
         block = order[s:s + batch_size]
-        if len(block) < dist.world():
-            block = np.concatenate([block, order[:dist.world() - len(block)]])
-        idx = np.sort(block[dist.rank()::dist.world()])
+        if len(block) < world:
+            block = np.concatenate([block, order[:world - len(block)]])
+        idx = np.sort(block[rank::world])
         yield idx, data.normalise(augment(split.images[idx], gen, flip))
 
 

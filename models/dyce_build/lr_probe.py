@@ -15,7 +15,6 @@ at the chosen rate is exactly the run `--lr RATE` gives."""
 
 import math
 
-import numpy as np
 import torch
 
 from . import dist
@@ -41,14 +40,12 @@ def _batches(data, cfg, steps):
     """`steps` augmented batches of whole (unsharded) batches, passes over
     train repeated as needed: every rank of a torchrun run tries the same
     batches as one process does, so it picks the same rate."""
-    got, images, labels = [], data.train.images, data.train.labels
+    got = []
     while len(got) < steps:
-        gen = torch.Generator().manual_seed(cfg.seed * 1000 + 999 + len(got))
-        order = torch.randperm(len(labels), generator=gen).numpy()
-        for s in range(0, len(order), cfg.batch_size):
-            idx = np.sort(order[s:s + cfg.batch_size])
-            got.append((data.normalise(training.augment(images[idx], gen, cfg.flip)),
-                        torch.as_tensor(labels[idx]).long()))
+        for idx, x in training.shuffled_batches(data, data.train, cfg.batch_size,
+                                                cfg.seed * 1000 + 999 + len(got),
+                                                cfg.flip, sharded=False):
+            got.append((x, torch.as_tensor(data.train.labels[idx]).long()))
             if len(got) == steps:
                 break
     return got
