@@ -31,6 +31,18 @@ export declare class Engine {
   /** Loads a .dyce package from its bytes (copied; the caller keeps them). */
   loadModel(bytes: Uint8Array | ArrayBuffer): Model;
   /**
+   * Loads the package already in wasm memory at `ptr` (`length` bytes,
+   * allocated by heap().alloc), which the engine owns from then on, loaded
+   * or refused.
+   */
+  loadModelAt(ptr: number, length: number): Model;
+  /**
+   * The engine's heap, for writing a download straight into wasm memory:
+   * `alloc` answers 0 when out of memory; `bytes()` is the current view
+   * (it changes when the memory grows).
+   */
+  heap(): { alloc(n: number): number; free(ptr: number): void; bytes(): Uint8Array };
+  /**
    * Runs every kernel family `rounds` times on small synthetic tensors, so
    * that a JIT which optimises code by use (V8) has optimised them before
    * the first inference; for time spent waiting anyway (load() does it

@@ -109,20 +109,35 @@ export class Engine {
     const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     const m = this.m, ptr = m._malloc(Math.max(data.length, 1));
     if (!ptr) throw new DyceError('DYCE_OUT_OF_MEMORY', `cannot allocate ${data.length} bytes for the model file`);
-    // The model takes the file over and packs its weights in place, so
-    // loading needs about one copy of the weights in wasm memory, not two
-    // (wasm memory never shrinks). A refused file stays ours to free.
+    m.HEAPU8.set(data, ptr);
+    return this.loadModelAt(ptr, data.length);
+  }
+
+  /**
+   * Loads the package already in wasm memory at `ptr` (`length` bytes,
+   * from malloc; see heap()), which the engine owns from now on, loaded or
+   * refused. The model takes the file over and packs its weights in
+   * place, so loading needs about one copy of the weights in wasm memory,
+   * not two (wasm memory never shrinks).
+   */
+  loadModelAt(ptr, length) {
+    const m = this.m;
     let owned = false;
     try {
-      m.HEAPU8.set(data, ptr);
       return this.withAlloc(8, (out) => {
-        this.call(m._dyce_model_load_inplace, ptr, data.length, out);
+        this.call(m._dyce_model_load_inplace, ptr, length, out);
         owned = true;
         return new Model(this, m.HEAPU32[out >> 2]);
       });
     } finally {
       if (!owned) m._free(ptr);
     }
+  }
+
+  /** The engine's heap as a place for a download to land in (io.mjs, streamBody). */
+  heap() {
+    const m = this.m;
+    return { alloc: (n) => m._malloc(n), free: (p) => m._free(p), bytes: () => m.HEAPU8 };
   }
 }
 

@@ -21,15 +21,17 @@ export { detectVariant } from './variants.mjs';
 /**
  * Package bytes from bytes, a Blob or File (a file input, a drop), a fetch
  * Response, a URL (fetched) or a path (Node; read from the file system).
+ * A download may land in the engine's memory as it arrives (`heap`, a
+ * promise of Engine.heap()): then { ptr, length } (io.mjs, streamBody).
  */
-async function readSource(source) {
+async function readSource(source, heap) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   // Before isResponse: in Node, the first look at the global Response
   // loads its fetch implementation (undici), 8-20 ms of a cold start.
-  if (typeof source === 'string' || source instanceof URL) return readBytes(source, 'model package');
-  if (isResponse(source)) return readResponse(source, 'model package');
+  if (typeof source === 'string' || source instanceof URL) return readBytes(source, 'model package', heap);
+  if (isResponse(source)) return readResponse(source, 'model package', heap);
   if (isBlob(source)) {
     try {
       return new Uint8Array(await source.arrayBuffer());
@@ -142,7 +144,9 @@ export async function load(source, options) {
   if (splitMinMacs !== undefined) checkSplitMinMacs(splitMinMacs);
   // Both started before either is awaited; a failure of one must not leave
   // the other's rejection unhandled.
-  const reading = readSource(source), starting = createEngine(engineOptions);
+  const starting = createEngine(engineOptions), heap = starting.then((engine) => engine.heap());
+  heap.catch(() => {}); // the engine's failure is reported below, not as heap's
+  const reading = readSource(source, heap);
   const warming = warmUpWhileWaiting(starting, reading);
   const [read, started] = await Promise.allSettled([reading, starting]);
   await warming;
@@ -151,7 +155,7 @@ export async function load(source, options) {
   const bytes = read.value, engine = started.value;
   let low;
   try {
-    low = engine.loadModel(bytes);
+    low = bytes instanceof Uint8Array ? engine.loadModel(bytes) : engine.loadModelAt(bytes.ptr, bytes.length);
   } catch (e) {
     // The package is what was wrong: say which.
     if (e instanceof DyceError && sourceUrl(source)) e.url ??= sourceUrl(source);
