@@ -95,10 +95,24 @@ export function startServer({ port = 8080, isolated = true } = {}) {
   });
 }
 
+/** The command line → {port, isolated}; --help or anything unknown prints the usage and exits. */
+function parseArgs(args) {
+  const usage = 'usage: node scripts/serve.mjs [--port N] [--no-isolation]\n  (port 8080 by default, or $PORT; 0 picks a free port)';
+  let port = Number(process.env.PORT ?? 8080), isolated = true;
+  for (let k = 0; k < args.length; k++) {
+    if (args[k] === '--no-isolation') isolated = false;
+    else if (args[k] === '--port' && /^\d+$/.test(args[k + 1] ?? '') && Number(args[k + 1]) <= 65535) port = Number(args[++k]);
+    else {
+      const help = args[k] === '--help' || args[k] === '-h';
+      (help ? console.log : console.error)(help ? usage : `serve: unexpected argument '${args[k]}'${args[k] === '--port' ? ' (a port number from 0 to 65535 must follow it)' : ''}\n${usage}`);
+      process.exit(help ? 0 : 2);
+    }
+  }
+  return { port, isolated };
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--port');
-  const port = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 8080);
-  const isolated = !process.argv.includes('--no-isolation');
+  const { port, isolated } = parseArgs(process.argv.slice(2));
   startServer({ port, isolated }).then(({ url }) => {
     console.log(`dyce demo: ${url}${isolated ? ' (cross-origin isolated: threads on)' : ' (not isolated: one thread)'}`);
   }, (err) => {

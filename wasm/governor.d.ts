@@ -10,6 +10,8 @@ export interface GovernorParams {
   energy: { full: number; low: number } | null;
   pressureCaps: Partial<Record<'nominal' | 'fair' | 'serious' | 'critical', number>>;
   probeFrames: number; backoff: [number, number];
+  /** Speed-up per extra thread assumed until measured. */
+  threadGain: number;
 }
 export declare const DEFAULTS: Readonly<GovernorParams>;
 
@@ -23,7 +25,8 @@ export interface Signals {
   /** Per-frame inference budget, ms (from the target frame rate). */
   budgetMs: number;
   /** The frame just measured, if any. */
-  sample?: { config: number; ms: number; macs?: number; exhausted?: boolean } | null;
+  /** The frame just measured, if any; `threads`: the count it ran on (a frame run on another count is not counted). */
+  sample?: { config: number; ms: number; macs?: number; exhausted?: boolean; threads?: number } | null;
   /** null: the browser has no Battery Status API (never treated as low). */
   battery?: { level: number; charging: boolean } | null;
   saver?: boolean;
@@ -31,18 +34,32 @@ export interface Signals {
   hidden?: boolean;
   /** A configuration index chosen by the user, or null for automatic. */
   override?: number | null;
+  /** Threads the model may use (model.maxThreads; default 1): the governor chooses how many run. */
+  maxThreads?: number;
 }
 
 export type GovernorState = object;
 
+/*
+ * Every function here refuses what it cannot use — signals of the wrong
+ * type or range, unknown keys, an override that is not a configuration
+ * index, unknown or non-finite parameters, an empty configuration list —
+ * with a DyceError (code DYCE_INVALID_ARGUMENT, `field` naming it).
+ */
+
 export interface Decision {
   configIndex: number;
+  /** The thread count chosen. */
+  threads: number;
   /** Index into the table, or null under a manual override. */
   rung: number | null;
   reason: string;
   changed: boolean;
   paused: boolean;
+  /** The strictest cap's MACs, or null. */
   capMacs: number | null;
+  /** Every cap in force (battery, saver, pressure, energy). */
+  caps: { kind: string; macs: number; reason: string }[];
   state: GovernorState;
 }
 
@@ -53,7 +70,7 @@ export declare function predictedCosts(state: GovernorState, table: Rung[], para
 /** The accuracy given up for energy at charge `level` (0..1) while discharging. */
 export declare function energyTolerance(level: number, params?: Partial<GovernorParams>): number;
 
-export interface ChangeDetail { from: number; to: number; name: string; reason: string }
+export interface ChangeDetail { from: number; to: number; name: string; threads: number; reason: string }
 
 export declare class Governor extends EventTarget {
   constructor(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>);

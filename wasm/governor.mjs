@@ -8,6 +8,7 @@
 // from ./cost-model.mjs: measured at the current rung, predicted for the
 // others from the MACs they spend and the speed the device shows now.
 import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
+import { checkConfigs, checkParams, checkSignals } from './governor-checks.mjs';
 import { chooseThreads, emptyThreadHold } from './thread-policy.mjs';
 
 export const DEFAULTS = Object.freeze({
@@ -52,6 +53,8 @@ export const DEFAULTS = Object.freeze({
  * → [{config, name, accuracy, macs, maxMacs, saver, saverMacs}]
  */
 export function governorTable(configs, params = DEFAULTS) {
+  checkConfigs(configs);
+  checkParams(params, DEFAULTS);
   const { minGap } = { ...DEFAULTS, ...params };
   const measured = configs.filter((c) => c.accuracy !== null && c.meanMacs !== null);
   const pool = measured.length ? measured : configs;
@@ -117,7 +120,7 @@ function computeCaps(signals, table, p) {
   const top = table.at(-1).macs, caps = [];
   const b = signals.battery;
   if (b && !b.charging && b.level <= p.criticalBattery)
-    caps.push({ kind: 'battery critical', share: 0, reason: `battery critical (${pct(b.level)}, discharging): the cheapest configuration` });
+    caps.push({ kind: 'battery critical', macs: table[0].macs, reason: `battery critical (${pct(b.level)}, discharging): the cheapest configuration` });
   else if (b && !b.charging && b.level <= p.lowBattery)
     caps.push({ kind: 'battery low', share: p.saverCap, reason: `battery low (${pct(b.level)}, discharging): compute capped at ${pct(p.saverCap)} of the MACs` });
   if (signals.saver)
@@ -125,7 +128,7 @@ function computeCaps(signals, table, p) {
   const pressure = p.pressureCaps[signals.pressure];
   if (pressure !== undefined)
     caps.push({ kind: `CPU pressure ${signals.pressure}`, share: pressure, reason: `CPU pressure ${signals.pressure}: compute capped at ${pct(pressure)} of the MACs` });
-  return caps.map((c) => ({ kind: c.kind, macs: c.share * top, reason: c.reason }));
+  return caps.map((c) => ({ kind: c.kind, macs: c.macs ?? c.share * top, reason: c.reason }));
 }
 
 /** The strictest of `caps`, or null. */
@@ -165,7 +168,10 @@ function energyCap(battery, table, top, p) {
   if (best.accuracy === null) return null;
   const tolerance = energyTolerance(battery.level, p);
   let rung = 0;
-  while (rung < top && !(table[rung].accuracy >= best.accuracy - tolerance - 1e-12)) rung++;
+  // The accuracies are float32 in the package (0.004 reads back as
+  // 0.0040000081): differences under 1e-6 (a hundredth of one image in
+  // 10 000) are rounding, not accuracy.
+  while (rung < top && !(table[rung].accuracy >= best.accuracy - tolerance - 1e-6)) rung++;
   if (rung === top) return null;
   const r = table[rung];
   return {
@@ -271,6 +277,8 @@ function decide(s, table, budget, capRung, cap, p) {
  * `state` is not modified; the returned one replaces it.
  */
 export function govern(signals, state, table, params = DEFAULTS) {
+  checkSignals(signals);
+  checkParams(params, DEFAULTS);
   const p = { ...DEFAULTS, ...params };
   const s = structuredClone(state);
   const before = s.override ?? table[s.rung].config;
@@ -305,18 +313,18 @@ export function govern(signals, state, table, params = DEFAULTS) {
     // where the budget allows; frames on the new count are measured afresh.
     const threads = chooseThreads(s, signals, maxThreads, budget, p);
     const move = threads ? null : decide(s, table, budget, capRung, cap, p);
+    // A cap that starts or ends without a move still changes why the
+    // rung is what it is: say so (the saver switched on at a rung
+    // already under its cap, or switched off, must not look ignored).
+    const capNews = (cap?.kind ?? null) === s.capKind ? null
+      : cap ? `${cap.reason}; ${table[s.rung].name} is within it` : `${s.capKind} ended: automatic from ${table[s.rung].name}`;
     if (threads) {
       s.threads = threads.threads;
       s.samples = [];
       s.over = s.calm = 0;
-      s.reason = threads.reason;
+      s.reason = capNews ? `${capNews}; ${threads.reason}` : threads.reason;
     } else if (move && move.rung !== s.rung) moveTo(s, move.rung, move.reason, p);
-    // A cap that starts or ends without a move still changes why the
-    // rung is what it is: say so (the saver switched on at a rung
-    // already under its cap must not look ignored).
-    else if ((cap?.kind ?? null) !== s.capKind)
-      s.reason = cap ? `${cap.reason}; ${table[s.rung].name} is within it`
-        : `${s.capKind} ended: automatic from ${table[s.rung].name}`;
+    else if (capNews) s.reason = capNews;
     s.capKind = cap?.kind ?? null;
   }
   const configIndex = s.override ?? table[s.rung].config;
@@ -336,6 +344,8 @@ export function govern(signals, state, table, params = DEFAULTS) {
 export class Governor extends EventTarget {
   constructor(configs, params = {}) {
     super();
+    checkConfigs(configs);
+    checkParams(params, DEFAULTS);
     this.configs = configs;
     this.params = { ...DEFAULTS, ...params };
     this.table = governorTable(configs, this.params);
@@ -348,6 +358,7 @@ export class Governor extends EventTarget {
   }
 
   update(signals) {
+    checkSignals(signals, this.configs.length);
     const from = this.configIndex;
     const out = govern(signals, this.state, this.table, this.params);
     this.state = out.state;

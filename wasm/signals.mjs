@@ -6,6 +6,7 @@
 //    "serious", "critical"), or null where PressureObserver is missing or
 //    not allowed.
 //  - hidden: the page is not visible (the demo pauses).
+import { DyceError } from './errors.mjs';
 
 /**
  * Starts watching; `onChange(snapshot)` runs after every change.
@@ -13,6 +14,8 @@
  * → { snapshot, stop() }; snapshot = {battery, pressure, hidden}.
  */
 export function watchDevice(onChange = () => {}, { use = ['battery', 'pressure'] } = {}) {
+  if (typeof document === 'undefined')
+    throw new DyceError('DYCE_UNSUPPORTED', 'watchDevice() reads the page\'s visibility and battery, which only a page\'s main thread has: call it there (a model in a Worker still takes its signals from the page)');
   const snapshot = { battery: null, pressure: null, hidden: document.visibilityState === 'hidden' };
   const stops = [];
   let stopped = false;

@@ -8,6 +8,7 @@ import { checkOptions, LOAD_OPTIONS } from './options.mjs';
 import { centerCrop, decodeInput, emptySource, pixelChannels, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
+const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
 
 /**
  * What to post for `input`: elements cannot cross threads, so they become
@@ -21,7 +22,7 @@ async function transferable(input, { width, height }) {
     // Checked here too: Chromium posts an ImageData whose buffer was
     // transferred away as a null message, which the worker cannot answer.
     if (input?.data !== undefined && input.width !== undefined) pixelChannels(input);
-    return [input, []];
+    return [viewsCopied(input), []];
   }
   const source = (await decodeInput(input)).input;
   const size = sourceSize(source);
@@ -33,6 +34,23 @@ async function transferable(input, { width, height }) {
   } catch (e) {
     throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });
   }
+}
+
+/**
+ * A view posted as it is takes its whole buffer along: 784 pixels cut
+ * from an 8 MB dataset with subarray() cost ~95 ms a call in Chromium,
+ * against ~0.2 ms for a copy of them. Plain inputs ({data, width, height},
+ * {tensor, layout, normalized}) whose typed array is part of a larger
+ * buffer post a copy of the part instead; anything else as it is.
+ */
+function viewsCopied(input) {
+  if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype) return input;
+  const part = (x) => ArrayBuffer.isView(x) && x.byteLength < x.buffer.byteLength;
+  if (!part(input.data) && !part(input.tensor)) return input;
+  const copy = { ...input };
+  // TypedArray's own slice (a copy): a Node Buffer's slice() is a view.
+  for (const key of ['data', 'tensor']) if (part(input[key])) copy[key] = TYPED_SLICE.call(input[key]);
+  return copy;
 }
 
 /** Is `x` an ImageBitmap of cross-origin pixels (reading them is a SecurityError)? */

@@ -52,7 +52,7 @@ test('low battery while discharging caps compute to cheaper configurations and t
 
     // Critical: only the cheapest configuration.
     await page.evaluate(() => window.setFakeBattery({ level: 0.05 }));
-    s = await waitForState(page, (x) => capped('battery critical')(x) && x.capMacs === 0 && x.rung === 0, 10_000, 'the battery-critical cap and the cheapest configuration');
+    s = await waitForState(page, (x) => capped('battery critical')(x) && x.capMacs === x.table[0].macs && x.rung === 0, 10_000, 'the battery-critical cap and the cheapest configuration');
     await waitForText(page, 'caps', /^battery critical \(5 %, discharging\): the cheapest configuration$/);
     const criticalAt = s.now;
 
@@ -78,7 +78,9 @@ test('energy policy: discharging at 80 %, the cheapest configuration within 0.4 
     let s = await waitForState(page, (x) => x.total >= 10 && energy(x) && x.rung !== null && x.table[x.rung].macs <= x.capMacs, 20_000, 'the energy cap in force, the configuration within it');
     // The tolerance at 80 %: 0.2 pp at full charge growing to 1 pp at 20 % (GOVERNOR.md).
     const top = s.table.at(-1), tolerance = 0.002 + 0.008 * (1 - 0.8) / (1 - 0.2);
-    const expected = s.table.find((r) => r.accuracy >= top.accuracy - tolerance - 1e-12);
+    // (The accuracies are float32: 0.4 pp apart reads back as 0.40000081 pp, still within 0.4 pp.)
+    const expected = s.table.find((r) => r.accuracy >= top.accuracy - tolerance - 1e-6);
+    assert.equal(expected.name, 'pareto-31', 'the configuration GOVERNOR.md names');
     assert.notEqual(expected, top, 'the shipped package has a cheaper configuration within 0.4 pp');
     assert.equal(energy(s).macs, expected.macs);
     assert.equal(s.capMacs, expected.macs);

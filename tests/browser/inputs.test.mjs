@@ -212,3 +212,37 @@ for (const runner of ['main', 'worker']) {
     assert.equal(out.after.code, 'DYCE_BAD_STATE');
   });
 }
+
+test('worker: pixels or a tensor cut from a larger buffer (subarray) post only themselves, and answer as a copy does', async () => {
+  const out = await page.evaluate(async () => {
+    const { t } = window;
+    const sizes = []; // byte lengths of the buffers behind the typed arrays each classify posts
+    const post = Worker.prototype.postMessage;
+    const buffers = (x, depth = 0) => (ArrayBuffer.isView(x) ? [x.buffer.byteLength]
+      : x && typeof x === 'object' && depth < 4 ? Object.values(x).flatMap((v) => buffers(v, depth + 1)) : []);
+    Worker.prototype.postMessage = function (message, ...rest) {
+      sizes.push(...buffers(message));
+      return post.call(this, message, ...rest);
+    };
+    try {
+      const m = await t.worker.loadInWorker('/models/fashion-mnist.dyce');
+      const gray = t.imageData[1].data.filter((_, i) => i % 4 === 0);
+      const big = new Uint8Array(8 << 20);
+      big.set(gray, 4096);
+      const tensor = new Float32Array(1 << 20);
+      tensor.set(Float32Array.from(gray, (v) => (v * m.input.pixelScale - m.input.mean[0]) / m.input.std[0]), 1000);
+      sizes.length = 0;
+      const cut = await m.classify({ data: big.subarray(4096, 4096 + 784), width: 28, height: 28, channels: 1 });
+      const cutTensor = await m.classify({ tensor: tensor.subarray(1000, 1784), layout: 'nchw', normalized: true });
+      const posted = [...sizes];
+      const copy = await m.classify({ data: gray, width: 28, height: 28, channels: 1 });
+      await m.dispose();
+      return { posted, answers: [cut, cutTensor, copy].map((r) => [r.label, r.score, r.exit]) };
+    } finally {
+      Worker.prototype.postMessage = post;
+    }
+  });
+  assert.deepEqual(out.posted, [784, 784 * 4], 'each call posts its own pixels, not the 8 MB / 4 MB buffers they were cut from');
+  assert.deepEqual(out.answers[0], out.answers[2]);
+  assert.equal(out.answers[1][0], out.answers[2][0]);
+});

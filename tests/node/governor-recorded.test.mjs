@@ -167,3 +167,14 @@ test('a device that has clearly sped up ends the back-offs and forgets the frame
   assert.ok(at !== null && at <= DEFAULTS.speedWindow + DEFAULTS.slowWindow + 2, `climbed after ${at} frames (back-off ${DEFAULTS.backoff[0]})`);
   assert.equal(out.state.rung, TOP);
 });
+
+test('on battery at 80 % the shipped package runs pareto-31, as GOVERNOR.md says (float32 accuracies 0.4 pp apart are within 0.4 pp)', () => {
+  const table = governorTable(SHIPPED);
+  const out = govern({ budgetMs: 16, battery: { level: 0.8, charging: false } }, initialState(table), table);
+  assert.equal(table[out.rung].name, 'pareto-31');
+  assert.match(out.reason, /^on battery \(80 %, discharging\): pareto-31, 0\.40 pp below pareto-37/);
+  // Critical: the cap is the cheapest rung's MACs (a page showing capMacs shows what runs), not 0.
+  const critical = govern({ budgetMs: 16, battery: { level: 0.05, charging: false } }, initialState(table), table);
+  assert.equal(critical.rung, 0);
+  assert.equal(critical.capMacs, table[0].macs);
+});

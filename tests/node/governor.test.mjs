@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
+import { DyceError } from '../../wasm/errors.mjs';
 import { DEFAULTS, energyTolerance, govern, Governor, governorTable, initialState, predictedCosts } from '../../wasm/governor.mjs';
 
 import { CONFIGS, device, modeConfig, run, TOP, within } from './governor_fixtures.mjs';
@@ -270,4 +271,61 @@ test('the Governor fires one change event per change, with the configuration nam
   assert.deepEqual(seen, [{ from: TOP, to: 2, name: 'pareto-02', threads: 1, reason: out.reason }]);
   governor.update({ budgetMs: 16, saver: true });
   assert.equal(seen.length, 1);
+});
+
+test('a cap that ends while the thread count changes says both', () => {
+  const table = governorTable(CONFIGS);
+  const on = govern({ budgetMs: 16, saver: true, maxThreads: 2 }, initialState(table, 1), table);
+  assert.equal(on.threads, 1);
+  const off = govern({ budgetMs: 16, saver: false, maxThreads: 2 }, on.state, table);
+  assert.equal(off.threads, 2);
+  assert.match(off.reason, new RegExp(`^battery saver ended: automatic from ${table[1].name}; .*2 threads`));
+});
+
+test('bad signals, parameters and configurations are refused with the field and why', () => {
+  const table = governorTable(CONFIGS), state = initialState(table);
+  const refused = (signals, field, message) => assert.throws(() => govern(signals, state, table),
+    (e) => e instanceof DyceError && e.code === 'DYCE_INVALID_ARGUMENT' && e.field === field && message.test(e.message), `${field}: ${JSON.stringify(signals)}`);
+  const ok = { budgetMs: 16 };
+  refused(null, 'signals', /must be an object/);
+  refused({ budget: 16 }, 'signals', /no option "budget"/);
+  for (const budgetMs of [undefined, NaN, 0, -10, '16', Infinity]) refused({ budgetMs }, 'budgetMs', /finite number above 0/);
+  for (const ms of [NaN, -3, '50', Infinity, undefined]) refused({ ...ok, sample: { config: 0, ms } }, 'sample.ms', /finite number of at least 0/);
+  refused({ ...ok, sample: { config: 1.5, ms: 3 } }, 'sample.config', /whole number/);
+  refused({ ...ok, sample: { config: 0, ms: 3, threads: 2.5 } }, 'sample.threads', /whole number from 1 to 64/);
+  refused({ ...ok, sample: { config: 0, ms: 3, time: 1 } }, 'sample', /no option "time"/);
+  for (const level of [2, 50, -1, NaN, '0.5']) refused({ ...ok, battery: { level, charging: false } }, 'battery.level', /from 0 to 1/);
+  refused({ ...ok, battery: { level: 0.5, charging: 'false' } }, 'battery.charging', /true or false/);
+  refused({ ...ok, battery: 'low' }, 'battery', /level, charging/);
+  refused({ ...ok, saver: 'no' }, 'saver', /true or false/);
+  refused({ ...ok, hidden: 1 }, 'hidden', /true or false/);
+  refused({ ...ok, pressure: 'high' }, 'pressure', /nominal, fair, serious, critical/);
+  refused({ ...ok, override: 'pareto-05' }, 'override', /configuration index/);
+  refused({ ...ok, override: -1 }, 'override', /configuration index/);
+  for (const maxThreads of [NaN, 2.5, 0, 65]) refused({ ...ok, maxThreads }, 'maxThreads', /whole number from 1 to 64/);
+  // The Governor knows the model's configurations: an index past them is refused, and its state is untouched.
+  const g = new Governor(CONFIGS);
+  assert.throws(() => g.update({ ...ok, override: CONFIGS.length }), (e) => e.field === 'override' && new RegExp(`from 0 to ${CONFIGS.length - 1}`).test(e.message));
+  assert.equal(g.configIndex, CONFIGS[TOP].index);
+  assert.equal(g.update({ ...ok, override: 2 }).configIndex, 2);
+  // Parameters.
+  const badParams = (params, field, message) => assert.throws(() => new Governor(CONFIGS, params),
+    (e) => e instanceof DyceError && e.field === field && message.test(e.message), field);
+  badParams({ budget: 16 }, 'params', /no option "budget"/);
+  badParams({ minGap: 'x' }, 'minGap', /finite number/);
+  badParams({ energy: {} }, 'energy.full', /from 0 to 1/);
+  badParams({ energy: { full: 0.002, low: 0.01, at: 1 } }, 'energy', /no option "at"/);
+  badParams({ pressureCaps: { high: 0.5 } }, 'pressureCaps', /no option "high"/);
+  badParams({ backoff: [100] }, 'backoff', /\[first, longest\]/);
+  assert.throws(() => govern(ok, state, table, { quantile: NaN }), (e) => e.field === 'quantile');
+  assert.equal(new Governor(CONFIGS, { energy: null, minGap: 0 }).table.length, table.length);
+  // Configurations: a model without any (one converted graph) has nothing to govern.
+  for (const configs of [[], undefined, { configs: CONFIGS }])
+    assert.throws(() => new Governor(configs), (e) => e instanceof DyceError && e.field === 'configs', String(configs));
+  assert.throws(() => new Governor([]), /no configurations to switch between/);
+});
+
+test('watchDevice off a page\'s main thread (here: Node, no document) is a DyceError that says where to call it', async () => {
+  const { watchDevice } = await import('../../wasm/signals.mjs');
+  assert.throws(() => watchDevice(), (e) => e instanceof DyceError && e.code === 'DYCE_UNSUPPORTED' && /main thread/.test(e.message));
 });

@@ -1,0 +1,98 @@
+// What the governor is given, checked before it is used: a page that
+// passes a frame time as a string, a battery level in percent or a budget
+// of 0 gets a DyceError that says which field and why, not a governor that
+// quietly ignores the signal or steers by a negative cost.
+import { DyceError, shown } from './errors.mjs';
+
+const SIGNALS = ['budgetMs', 'sample', 'battery', 'saver', 'pressure', 'hidden', 'override', 'maxThreads'];
+const SAMPLE = ['config', 'ms', 'macs', 'exhausted', 'threads'];
+const PRESSURES = ['nominal', 'fair', 'serious', 'critical'];
+
+const refuse = (field, message) => {
+  throw new DyceError('DYCE_INVALID_ARGUMENT', `governor: ${field} ${message}`, { field });
+};
+const isObject = (x) => typeof x === 'object' && x !== null && !Array.isArray(x);
+const finite = (field, x, { min = -Infinity, max = Infinity, above = false } = {}) => {
+  if (typeof x === 'number' && Number.isFinite(x) && (above ? x > min : x >= min) && x <= max) return;
+  const range = above ? ` above ${min}` : max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+  refuse(field, `must be a finite number${range}, not ${shown(x)}`);
+};
+const whole = (field, x, min, max = Infinity) => {
+  if (!Number.isInteger(x) || x < min || x > max)
+    refuse(field, `must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''}, not ${shown(x)}`);
+};
+const flag = (field, x) => {
+  if (x !== undefined && typeof x !== 'boolean') refuse(field, `must be true or false, not ${shown(x)}`);
+};
+const onlyKeys = (field, object, known) => {
+  const unknown = Object.keys(object).filter((k) => !known.includes(k));
+  if (unknown.length) refuse(field, `has no option ${shown(unknown[0])} (it takes ${known.join(', ')})`);
+};
+
+/**
+ * The signals of one step (govern(), Governor.update); `configCount`, when
+ * known, bounds `override` (any of the model's configurations, not only
+ * the governor's rungs).
+ */
+export function checkSignals(signals, configCount = Infinity) {
+  if (!isObject(signals)) refuse('signals', `must be an object ({ budgetMs, sample, battery, … }), not ${shown(signals)}`);
+  onlyKeys('signals', signals, SIGNALS);
+  finite('budgetMs', signals.budgetMs, { min: 0, above: true });
+  const { sample, battery, override } = signals;
+  if (sample !== undefined && sample !== null) {
+    if (!isObject(sample)) refuse('sample', `must be an object ({ config, ms, macs, exhausted, threads }) or null, not ${shown(sample)}`);
+    onlyKeys('sample', sample, SAMPLE);
+    whole('sample.config', sample.config, 0);
+    finite('sample.ms', sample.ms, { min: 0 });
+    if (sample.macs !== undefined) finite('sample.macs', sample.macs, { min: 0 });
+    flag('sample.exhausted', sample.exhausted);
+    if (sample.threads !== undefined) whole('sample.threads', sample.threads, 1, 64);
+  }
+  if (battery !== undefined && battery !== null) {
+    if (typeof battery !== 'object') refuse('battery', `must be { level, charging } or null (unknown), not ${shown(battery)}`);
+    finite('battery.level', battery.level, { min: 0, max: 1 });
+    if (typeof battery.charging !== 'boolean') refuse('battery.charging', `must be true or false, not ${shown(battery.charging)}`);
+  }
+  flag('saver', signals.saver);
+  flag('hidden', signals.hidden);
+  if (signals.pressure !== undefined && signals.pressure !== null && !PRESSURES.includes(signals.pressure))
+    refuse('pressure', `must be one of ${PRESSURES.join(', ')} or null, not ${shown(signals.pressure)}`);
+  if (override !== undefined && override !== null) {
+    if (!Number.isInteger(override) || override < 0 || override >= configCount)
+      refuse('override', `must be a configuration index${configCount < Infinity ? ` from 0 to ${configCount - 1}` : ''} or null (automatic), not ${shown(override)}`);
+  }
+  if (signals.maxThreads !== undefined) whole('maxThreads', signals.maxThreads, 1, 64);
+}
+
+/** Parameters given to governorTable / govern / Governor, against DEFAULTS. */
+export function checkParams(params, defaults) {
+  if (params === undefined || params === defaults) return;
+  if (!isObject(params)) refuse('params', `must be an object of parameters, not ${shown(params)}`);
+  onlyKeys('params', params, Object.keys(defaults));
+  for (const [key, value] of Object.entries(params)) {
+    if (key === 'energy') {
+      if (value === null) continue;
+      if (!isObject(value)) refuse('energy', `must be { full, low } or null (no energy policy), not ${shown(value)}`);
+      onlyKeys('energy', value, ['full', 'low']);
+      finite('energy.full', value.full, { min: 0, max: 1 });
+      finite('energy.low', value.low, { min: 0, max: 1 });
+    } else if (key === 'pressureCaps') {
+      if (!isObject(value)) refuse('pressureCaps', `must be an object such as { serious: 0.5, critical: 0.25 }, not ${shown(value)}`);
+      onlyKeys('pressureCaps', value, PRESSURES);
+      for (const [state, share] of Object.entries(value)) finite(`pressureCaps.${state}`, share, { min: 0, max: 1 });
+    } else if (key === 'backoff') {
+      if (!Array.isArray(value) || value.length !== 2) refuse('backoff', `must be [first, longest] frames, not ${shown(value)}`);
+      value.forEach((frames, i) => finite(`backoff[${i}]`, frames, { min: 0 }));
+    } else {
+      finite(key, value, { min: 0 });
+    }
+  }
+}
+
+/** The configurations a Governor switches between: a model's `configs`, at least one. */
+export function checkConfigs(configs) {
+  if (!Array.isArray(configs))
+    refuse('configs', `must be a model's configurations (model.configs), not ${shown(configs)}`);
+  if (!configs.length)
+    refuse('configs', 'is empty: this model has no configurations to switch between (a package without a cascade, such as one converted graph, runs as it is)');
+}
