@@ -125,6 +125,10 @@ def _repeats(big, small):
     of all R·C, or per pixel)."""
     if len(big) == len(small) == 5 and small[1:3] in (big[1:3], (1, 1)):
         big, small = [(1, s[1] * s[2]) + tuple(s[3:]) for s in (big, small)]
+    if len(big) == len(small) == 2:
+        # a (1, K) vector and one value for all of it (y / y.norm(dim=1, keepdim=True)):
+        # the vector is a 1×1 map of K channels, the value one per pixel
+        big, small = big + (1, 1), small + (1, 1)
     if len(big) != len(small) or big == small or len(big) not in (3, 4):
         return False
     if small[1] == 1 and small[2:] == big[2:]:

@@ -176,9 +176,13 @@ def _fully_connected(lw, node, x, w, bias):
 def _lower_batchnorm(lw, node, attrs):
     """Eval-mode BatchNorm as x * scale + shift; may fold into a conv later."""
     x = lw.tensor(node)
-    lw.reject_extra_outputs(node)
-    if attrs.get("training_mode", 0):
-        fail(node, "training_mode=1 is not supported")
+    # Training mode is training_mode=1 from opset 14 on, and before it the
+    # batch statistics' outputs themselves (an eval-mode export has only Y):
+    # either way the node normalises by the batch, not by its running stats.
+    if attrs.get("training_mode", 0) or any(node.output[1:]):
+        fail(node, "training mode is not supported (BatchNormalization "
+                   f"with {sum(1 for o in node.output if o)} outputs: "
+                   "export the model after model.eval())")
     gamma, beta, mean, var = (lw.weight(node, i).astype(np.float64)
                               for i in range(1, 5))
     shape = lw.shape(x)

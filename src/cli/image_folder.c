@@ -310,6 +310,15 @@ static int add_class(const char *path, uint32_t label, dataset *out, size_t *cap
   return rc;
 }
 
+/* Values the package's classifier (the head, else the last graph) outputs. */
+static size_t classifier_outputs(const dyce_model *m) {
+  size_t graph;
+  dyce_graph_info gi;
+  if (cli_pick_graph(m, NULL, &graph) || dyce_model_graph_info(m, graph, &gi, NULL) != DYCE_OK)
+    return 0;
+  return (size_t)gi.output_dims[1] * gi.output_dims[2] * gi.output_dims[3];
+}
+
 int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
                         double test_fraction, dataset *out) {
   memset(out, 0, sizeof *out);
@@ -322,6 +331,14 @@ int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
   label_key *exact = label_keys(m, 0, &nl), *folded = label_keys(m, 1, &nl);
   int rc = (!exact || !folded) ? cli_error("out of memory") : list_dirs(root, &classes);
   if (!rc && !classes.n) rc = cli_error("%s: no class folders", root);
+  size_t outputs = nl ? 0 : classifier_outputs(m);
+  if (!rc && !nl && classes.n > outputs)
+    /* Without labels, folders are classes 0, 1, ... in sorted order: the
+     * folders past the outputs could never be answered right. */
+    rc = cli_error("%s: %zu class folders, but the package has no labels and its classifier "
+                   "outputs %zu values: folders are classes 0..%zu in sorted order, so the "
+                   "rest could never be right (give the package labels: convert.py --labels)",
+                   root, classes.n, outputs, outputs ? outputs - 1 : 0);
   for (size_t c = 0; !rc && c < classes.n; c++) {
     uint32_t label = (uint32_t)c;
     if (nl) {

@@ -168,6 +168,12 @@ class ConvertElementwise(unittest.TestCase):
     def test_normalize_of_a_vector(self):
         """An embedding: F.normalize of a (1, K) vector."""
         self.matches(lambda m, y: F.normalize(y.mean((2, 3)), dim=1))
+        # ... and written out: a (1, K) vector over its (1, 1) norm
+        def by_norm(m, y):
+            v = y.mean((2, 3))
+            return v / v.norm(dim=1, keepdim=True)
+        self.matches(by_norm)
+        self.matches(lambda m, y: y.mean((2, 3)) / torch.sqrt((y.mean((2, 3)) ** 2).sum(1, keepdim=True) + 1e-6))
 
     # -- refusals
 

@@ -158,6 +158,34 @@ class ConvertOpsets(unittest.TestCase):
             convert.convert_graphs([("main", path, None)])
         self.assertIn("LayerNormalization", str(ctx.exception))
 
+    def test_batch_norm_exported_in_training_mode_is_refused(self):
+        """TrainingMode.TRAINING normalises by the batch: at opset 13 the
+        BatchNormalization node says so only by its extra (batch statistics)
+        outputs, from 14 on by training_mode=1 too. Both are refused; in
+        eval mode the same net converts."""
+        from torch import nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5))
+        x = torch.randn(1, 3, 8, 8)
+        for opset, outputs in ((13, 5), (17, 3)):
+            path = os.path.join(tempfile.mkdtemp(), "bn.onnx")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(net, x, path, opset_version=opset,
+                                  training=torch.onnx.TrainingMode.TRAINING)
+            with self.assertRaises(convert.ConvertError) as ctx:
+                convert.convert_graphs([("main", path, None)])
+            for needle in ("(BatchNormalization)", "training mode", f"{outputs} outputs", "model.eval()"):
+                self.assertIn(needle, str(ctx.exception), opset)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(net.eval(), x, path, opset_version=opset)
+            graphs, *_ = dyce_format.read_package(convert.convert_graphs([("main", path, None)]))
+            got = Runner(graphs).run(x.numpy())[0].numpy().reshape(-1)
+            np.testing.assert_allclose(got, net(x).detach().numpy().reshape(-1), rtol=2e-6, atol=1e-6)
+            net.train()
+
 
 if __name__ == "__main__":
     unittest.main()

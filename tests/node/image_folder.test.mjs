@@ -185,3 +185,29 @@ test('damaged or unsupported image files are one-line errors (native, WASI)', ()
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('dyce eval: without labels, folders are classes in sorted order; more folders than outputs is an error (native, WASI)', () => {
+  const pkg = path.join(root, 'build/testmodels/resnet20.dyce'); // 10 outputs, no labels
+  const dir = tempDir('dyce-nolabels-');
+  const png = grayPng(Buffer.alloc(28 * 28, 99), 28, 28);
+  const folders = (n) => {
+    fs.rmSync(path.join(dir, 'test'), { recursive: true, force: true });
+    for (let c = 0; c < n; c++) {
+      fs.mkdirSync(path.join(dir, 'test', `class${String(c).padStart(2, '0')}`), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'test', `class${String(c).padStart(2, '0')}`, 'a.png'), png);
+    }
+  };
+  folders(10);
+  for (const kind of kinds) {
+    const r = runCli(kind, ['eval', pkg, '--data', dir, '--json']);
+    assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).n, 10, kind);
+  }
+  folders(11);
+  for (const kind of kinds) {
+    const r = runCli(kind, ['eval', pkg, '--data', dir]);
+    assert.equal(r.status, 1, kind);
+    assert.match(r.stderr, /^dyce: error: .*test: 11 class folders, but the package has no labels and its classifier outputs 10 values: folders are classes 0\.\.9/, kind);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
