@@ -68,11 +68,11 @@ def check_options(parser, args, needs=None):
 
 def check_search_options(parser, args):
     """quantize.py's --search options: each needs --search, in range."""
-    given = [k for k in ["records", "test_count"] + list(SEARCH_DEFAULTS)
+    given = [k for k in ["records", "test_count", "val_count"] + list(SEARCH_DEFAULTS)
              if getattr(args, k) is not None]
     if given and not args.search:
         parser.error(f"{_flag(given[0])} needs --search DATA")
-    for k in ("search_count", "test_count"):
+    for k in ("search_count", "test_count", "val_count"):
         if getattr(args, k) is not None and getattr(args, k) < 1:
             parser.error(f"{_flag(k)}: at least 1")
     for k in ("val_fraction", "test_fraction"):
@@ -178,7 +178,8 @@ def search_splits(data, args, out=print):
                            "(bash scripts/build.sh native)")
     _, spec, labels, _ = fmt.read_package(data)
     splits = load_splits(args.search, spec, labels, args.val_fraction,
-                         args.search_count, args.test_count, args.test_fraction)
+                         args.search_count, args.test_count, args.test_fraction,
+                         args.val_count)
     out("records: " + ", ".join(f"{s.name} {len(s.labels)}" for s in splits)
         + f" images of {args.search}")
     return splits
@@ -248,6 +249,9 @@ def _parser():
                         "path (default 0.2, as models/build.py)")
     parser.add_argument("--test-count", type=int, default=None, metavar="N",
                         help="with --search: the first N test images (all)")
+    parser.add_argument("--val-count", type=int, default=None, metavar="N",
+                        help="with --search: N of the validation images, the "
+                             "seeded choice models/build.py --limit N makes (all)")
     parser.add_argument("--lambda-step", type=float, metavar="X",
                         help="with --search: dyce search --lambda-step "
                              "(default 0.002)")

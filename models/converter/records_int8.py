@@ -44,7 +44,7 @@ class Split:
         self.name, self.x, self.labels, self.index = name, x, labels, index
 
 
-def _idx_splits(root, spec, val_fraction, search_count, test_count):
+def _idx_splits(root, spec, val_fraction, search_count, test_count, val_count):
     if spec.c != 1:
         raise ConvertError(f"{root}: IDX images are gray (1 channel) but the "
                            f"package input has {spec.c} channels")
@@ -72,6 +72,7 @@ def _idx_splits(root, spec, val_fraction, search_count, test_count):
     te_px, te_lb = read("t10k")
     tr, va = bdata.carve(len(tr_px), val_fraction, bdata.SPLIT_SEED)
     tr = tr[bdata.pick(len(tr), search_count, bdata.SPLIT_SEED, "train")]
+    va = va[bdata.pick(len(va), val_count, bdata.SPLIT_SEED, "val")]
     te = np.arange(len(te_px))[bdata.pick(len(te_px), test_count,
                                           bdata.SPLIT_SEED, "test")]
     return [Split("train", inputs(tr_px[tr]), tr_lb[tr], tr),
@@ -80,7 +81,7 @@ def _idx_splits(root, spec, val_fraction, search_count, test_count):
 
 
 def _folder_splits(root, spec, labels, val_fraction, search_count, test_count,
-                   test_fraction):
+                   test_fraction, val_count):
     """The builder's splits of an image folder (dyce_build.data.folder_samples)."""
     try:
         chosen, _, _ = bdata.folder_samples(root, labels or None, val_fraction,
@@ -90,6 +91,8 @@ def _folder_splits(root, spec, labels, val_fraction, search_count, test_count,
     (train, tr), (val_samples, va), (test, _) = (chosen[s] for s in ("train", "val", "test"))
     keep = bdata.pick(len(tr), search_count, bdata.SPLIT_SEED, "train")
     train, tr = [train[i] for i in keep], tr[keep]
+    keep = bdata.pick(len(va), val_count, bdata.SPLIT_SEED, "val")
+    val_samples, va = [val_samples[i] for i in keep], va[keep]
     te = np.arange(len(test))[bdata.pick(len(test), test_count,
                                          bdata.SPLIT_SEED, "test")]
 
@@ -113,15 +116,16 @@ def _folder_splits(root, spec, labels, val_fraction, search_count, test_count,
 
 
 def load_splits(root, spec, labels=None, val_fraction=0.1, search_count=25000,
-                test_count=None, test_fraction=bdata.TEST_FRACTION):
+                test_count=None, test_fraction=bdata.TEST_FRACTION, val_count=None):
     """[train, val, test] Splits of an IDX directory or an image folder,
-    preprocessed for a package whose InputSpec is `spec`."""
+    preprocessed for a package whose InputSpec is `spec`; `val_count`: that
+    many of the validation images, chosen as models/build.py --limit does."""
     if not os.path.isdir(root):
         raise ConvertError(f"{root}: not a directory")
     if bdata.is_idx_dir(root):
-        return _idx_splits(root, spec, val_fraction, search_count, test_count)
+        return _idx_splits(root, spec, val_fraction, search_count, test_count, val_count)
     return _folder_splits(root, spec, labels, val_fraction, search_count,
-                          test_count, test_fraction)
+                          test_count, test_fraction, val_count)
 
 
 def _narrowed(graphs, widths):

@@ -133,6 +133,11 @@ def parse(argv):
                            for a in argv)
             if not explicit:
                 setattr(o, k, v)
+    for name, least in (("max_exits", 1), ("epochs", 1), ("saver_epochs", 1), ("exit_epochs", 1),
+                        ("aug_views", 0), ("batch_size", 1), ("limit", 1), ("report_limit", 1),
+                        ("threads", 1), ("check_samples", 0)):
+        if getattr(o, name) is not None and getattr(o, name) < least:
+            p.error(f"--{name.replace('_', '-')}: at least {least}, not {getattr(o, name)}")
     o.saver_epochs = o.saver_epochs or o.epochs
     o.exit_types = [t.strip() for t in o.exit_types.split(",") if t.strip()]
     if not o.exit_types or any(t not in ("a", "b", "c") for t in o.exit_types):
@@ -144,6 +149,8 @@ def parse(argv):
             p.error(str(err))
     if not 0 <= o.distill <= 1:
         p.error("--distill: a weight in 0 .. 1")
+    if o.distill and o.savers == "none":
+        p.error("--distill weights the savers' training: not with --savers none")
     if not 0 < o.val_fraction < 1:
         p.error("--val-fraction: in (0, 1)")
     if not 0 < o.test_fraction < 1:

@@ -298,11 +298,18 @@ def _folder_splits(root, opts, work):
     chosen, classes, roles = folder_samples(root, opts.classes, opts.val_fraction, opts.seed,
                                             opts.test_fraction, skipped)
     untrained = _untrained(chosen, classes)
+    tests = len(chosen["test"][0])
     for name, (entries, index) in list(chosen.items()):
         keep = pick(len(entries), opts.limit, opts.seed, name)
         chosen[name] = ([entries[i] for i in keep], index[keep])
     samples = {k: v[0] for k, v in chosen.items()}
     note = ""
+    shown = sorted({k for _, k in samples["test"]})
+    if len(samples["test"]) < tests and len(shown) < len(classes):
+        # pick(): the first `limit` test files, as `dyce eval --limit` reads them
+        note += (f" (--limit: the test split is the first {len(samples['test'])} of its "
+                 f"{tests} files, in folder order: {len(shown)} of the {len(classes)} "
+                 "classes, so test figures cover those only)")
     if roles["flat"]:
         note += (f" (no split folders: {opts.test_fraction:g} of the files held out "
                  "as the test split by their paths, validation carved from the rest)")

@@ -24,8 +24,8 @@ def quantize_args(opts, out):
             "--test-fraction", str(opts.test_fraction),
             "--lambda-step", str(opts.lambda_step)]
     if opts.limit:  # --smoke or --limit: a few samples per step
-        args += ["--calibration-count", str(min(500, opts.limit)),
-                 "--search-count", str(opts.limit), "--test-count", str(opts.limit)]
+        args += ["--calibration-count", str(min(500, opts.limit)), "--search-count",
+                 str(opts.limit), "--val-count", str(opts.limit), "--test-count", str(opts.limit)]
     return args
 
 

@@ -90,7 +90,12 @@ def cached_module(ctx, step, module, key, train):
     ctx.done(step + ".partial", key)
     module = ctx.timed(f"train {step}", lambda: train(module, ckpt))
     if dist.is_main():
-        torch.save(module.state_dict(), path)
+        # The old key must not vouch for the new file, nor a half-written one
+        # be loaded: the key goes first, the file is replaced whole.
+        if os.path.exists(ctx.path(f"{step}.json")):
+            os.remove(ctx.path(f"{step}.json"))
+        torch.save(module.state_dict(), path + ".tmp")
+        os.replace(path + ".tmp", path)
     ctx.done(step, key)
     return module.eval()
 

@@ -355,6 +355,10 @@ def choose(traced, exits="auto", max_exits=8, latest=None):
             raise BuildError("--exits: no position given")
         return chosen
     pool = [c for c in traced.candidates if 0 < c.macs <= latest * total]
+    # Cuts with nothing to compute between them and the same map (a
+    # BatchNorm's output and the activation after it, both the ends of
+    # blocks) are one position: the later.
+    pool = sorted({(c.macs, tuple(c.shape)): c for c in pool}.values(), key=lambda c: c.index)
     if len(pool) <= max_exits:
         return pool
     picked = {}

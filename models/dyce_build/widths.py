@@ -109,6 +109,16 @@ def _profile(opts, name, pipeline):
         exit_aug_views=opts.aug_views, search_lambda_step=opts.lambda_step, **common)
 
 
+def _start_over(work):
+    """Empties the REDS work folder but for its log and the data caches
+    (data-<hash of their options>.npz)."""
+    for name in os.listdir(work):
+        if name == "build.log" or (name.startswith("data-") and name.endswith(".npz")):
+            continue
+        path = os.path.join(work, name)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
 def run(opts, model, data, build_ctx):
     """The REDS pipeline for `model` into opts.out; its table becomes
     OUT.report.md (with --int8, OUT-int8.dyce's line added). Returns
@@ -129,12 +139,18 @@ def run(opts, model, data, build_ctx):
     ctx = Context(work, os.path.dirname(os.path.abspath(opts.out)), profile,
                   os.path.basename(opts.out), force=opts.force,
                   data_dir=opts.data, data_options=dopts, shared_work=None)
-    ctx.opts.force = not ctx.fresh("options", key)  # a changed option reruns it all
+    if not ctx.fresh("options", key):
+        # The REDS steps cache their modules by name only, so a changed option
+        # (or --force) starts the folder over — nothing made under other options
+        # may be loaded later — and the key is written now, so that a run
+        # interrupted from here on resumes from its modules and checkpoints.
+        dist.on_main(lambda: _start_over(work))
+        ctx.done("options", key)
+    ctx.opts.force = False
     what = "its unit groups traced" if name == "traced" else f"REDS's {name}"
     log(f"--widths {','.join(map(str, opts.widths))}: {opts.backbone} ({what}); running "
         f"models/{pipeline.__name__.split('.')[0]} in {work}")
     pipeline.run(ctx, **arguments)   # under torchrun rank 0 alone from the package on
-    ctx.done("options", key)
     if not dist.is_main():
         dist.finish()
         return None

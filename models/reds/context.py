@@ -70,7 +70,8 @@ def cached_module(ctx, name, build, train):
         return module.eval()
     module = ctx.timed(f"train {name}", lambda: train(module))
     dist.check_same(state_digest(module), f"{name} weights")
-    dist.on_main(lambda: torch.save(module.state_dict(), path))
+    dist.on_main(lambda: (torch.save(module.state_dict(), path + ".tmp"),
+                          os.replace(path + ".tmp", path)))   # never half a file
     return module.eval()
 
 

@@ -177,7 +177,8 @@ def exits_step(ctx, net, named_levels):
                 ctx.profile.exit_epochs, ctx.log))
         return out
     level_exits = ctx.timed("train exits", train)
-    dist.on_main(lambda: torch.save({n: e.state_dict() for n, e in level_exits.items()}, path))
+    dist.on_main(lambda: (torch.save({n: e.state_dict() for n, e in level_exits.items()}, path + ".tmp"),
+                          os.replace(path + ".tmp", path)))   # never half a file
     return features, level_exits
 
 

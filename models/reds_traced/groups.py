@@ -227,7 +227,9 @@ class _Analysis:
         elif isinstance(m, _PER_CHANNEL_MODULES) or type(m).__name__ == "StochasticDepth":
             self.per_channel(n, shape)
         elif type(m).__module__.startswith("torch.nn"):
-            raise _Refused(f"is a {type(m).__name__}, which mixes or regroups channels")
+            raise _Refused(f"is a {type(m).__name__}, which --widths cannot narrow (it narrows "
+                           "convolutions, linear layers, BatchNorm, pools and activations "
+                           "without weights of their own)")
         else:
             raise _Refused(f"is a {type(m).__name__} module torch.fx could not trace inside "
                            "(so its channels cannot be followed)")

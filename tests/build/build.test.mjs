@@ -5,7 +5,7 @@
 // (c) the same build on two torchrun processes, (d) bad inputs refused
 // before any training. Every run writes under a temporary directory.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,21 @@ function run(cmd, args, { cwd = tmp, env = {} } = {}) {
 
 function build(args, opts) {
   return run(PY, [BUILD, '--smoke', '--threads', '1', ...args], opts);
+}
+
+/** A build killed (SIGKILL) once its output matches `when`: → its output so far. */
+function killedBuild(args, when) {
+  return new Promise((resolve) => {
+    const child = spawn(PY, [BUILD, '--smoke', '--threads', '1', ...args], { cwd: root });
+    let out = '';
+    const seen = (d) => {
+      out += d;
+      if (when.test(out)) child.kill('SIGKILL');
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('close', () => resolve(out));
+  });
 }
 
 function mustBuild(args, opts) {
@@ -458,7 +473,7 @@ print(len(loaded), adapted, fresh)
     assert.match(fs.readFileSync(path.join(tmp, 'w/ds.report.md'), 'utf8'), /Int8 package \(ds-int8\.dyce\)/);
   });
 
-  test('--widths on any network torch.fx traces (models/reds_traced): torchvision:mobilenet_v3_small (squeeze-and-excitation, hard-swish) and a user\'s file (residual add over a depthwise conv, a biased conv before BatchNorm, SE, a two-layer classifier) — levels at their MAC budgets, exits at every level and savers, the engine and PyTorch agree at every level, the searched configurations, --int8', () => {
+  test('--widths on any network torch.fx traces (models/reds_traced): torchvision:mobilenet_v3_small (squeeze-and-excitation, hard-swish) and a user\'s file (residual add over a depthwise conv, a biased conv before BatchNorm, SE, a two-layer classifier) — levels at their MAC budgets, exits at every level and savers, the engine and PyTorch agree at every level, the searched configurations, --int8; a rerun with other options loads nothing, one after a kill resumes', async () => {
     const data = path.join(tmp, 'colour-traced');
     assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', data, '8', '8']).code, 0);
     for (const [name, backbone, extra] of [['mv3', 'torchvision:mobilenet_v3_small', ['--int8']],
@@ -490,6 +505,13 @@ print(len(loaded), adapted, fresh)
       const report = fs.readFileSync(path.join(tmp, `w/${name}.report.md`), 'utf8');
       assert.match(report, /\| w25 \| [\d,]+ \| 2\d\.\d\d \|/);
       assert.match(report, /\| backbone-w50 \| w50 \| [\d.]+ \(\d+\) \|/);
+      if (name !== 'se') continue;
+      // Another option: nothing made under the old ones is loaded. Killed once it
+      // has pre-trained, the same command then resumes from what it had made.
+      const args = ['--data', data, '--backbone', backbone, '--widths', '75,50,25', '--epochs', '2', '--out', out];
+      const killed = await killedBuild(args, /unit groups: /);
+      assert.doesNotMatch(killed, /loaded|resumed/);
+      assert.match(mustBuild(args).out, /pretrain: loaded /);
     }
     assert.ok(fs.statSync(path.join(tmp, 'w/mv3-int8.dyce')).size < 0.3 * fs.statSync(path.join(tmp, 'w/mv3.dyce')).size);
   });
@@ -552,6 +574,17 @@ print(len(loaded), adapted, fresh)
     const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--lr', '0.1'], { cwd: root });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --savers, --lr\n/);
+  });
+
+  test('counts below 1 (--max-exits 0, --epochs -1, --saver-epochs 0, …) and --distill without savers are usage errors naming the option', () => {
+    for (const [flag, value] of [['--max-exits', '0'], ['--max-exits', '-1'], ['--epochs', '-1'], ['--saver-epochs', '0'], ['--limit', '0'], ['--batch-size', '0']]) {
+      const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', flag, value]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err.trim().split('\n').at(-1), new RegExp(`error: ${flag}: at least 1, not ${value}$`));
+    }
+    const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', '--distill', '0.5', '--savers', 'none']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /error: --distill weights the savers' training: not with --savers none/);
   });
 
   test('(e) a folder as users bring them (files in subfolders, .PNG, junk files, __MACOSX, a link, valid/, class names with spaces, digits, accents): the build and the engine (native, WASI) read the same samples in the same order, and refuse the same files', () => {

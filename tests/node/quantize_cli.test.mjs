@@ -277,10 +277,12 @@ test('--search in place: the input replaced only when everything succeeded', () 
   const d = folder({ 'p.dyce': tinyBytes });
   const pkg = path.join(d, 'p.dyce');
   const r = spawnSync(python, [QUANTIZE, pkg, '-o', pkg, '--calibration', cal, '--calibration-count', '4',
-    '--search', FMNIST, '--search-count', '40', '--test-count', '40', '--val-fraction', '0.001'],
+    '--search', FMNIST, '--search-count', '40', '--test-count', '40', '--val-fraction', '0.002', '--val-count', '40'],
   { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /search: \d+ configurations/);
+  // 120 validation images carved, 40 of them read (as build.py --limit 40 reads)
+  assert.match(r.stdout, /records: train 40, val 40, test 40 images of /);
   assert.deepEqual(fs.readdirSync(d).sort(), ['p.dyce', 'p.records']);
   const written = fs.readFileSync(pkg);
   assert.equal(written.readUInt32LE(4), 2, 'not an int8 (version 2) package');
@@ -294,6 +296,8 @@ const USAGE = {
   '--search-count 0': [['--search', FMNIST, '--search-count', '0'], /--search-count: at least 1/],
   '--search-count -5': [['--search', FMNIST, '--search-count', '-5'], /--search-count: at least 1/],
   '--test-count 0': [['--search', FMNIST, '--test-count', '0'], /--test-count: at least 1/],
+  '--val-count 0': [['--search', FMNIST, '--val-count', '0'], /--val-count: at least 1/],
+  '--val-count without --search': [['--val-count', '10'], /--val-count needs --search/],
   '--lambda-step 0': [['--search', FMNIST, '--lambda-step', '0'], /--lambda-step: at least 1e-6/],
   '--calibration-count 0': [['--calibration-count', '0'], /--calibration-count: at least 1/],
   '--percentile without its method': [['--percentile', '50'], /--percentile needs --calibration-method percentile/],
