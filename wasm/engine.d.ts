@@ -24,8 +24,13 @@ export declare class Engine {
   threaded: boolean;
   /** Why maxThreads is 1 or fewer than asked for, or null. */
   threadsReason: string | null;
-  /** Resolves to the number of workers that entered the engine; until then their parts run on the caller. */
-  threadsReady: Promise<number>;
+  /**
+   * Resolves to the number of workers that entered the engine; until then their parts run on the
+   * caller. They start when a model first splits a node (startThreads), or when this is read.
+   */
+  readonly threadsReady: Promise<number>;
+  /** Starts the workers (once; a model of this engine splits a node). */
+  startThreads(): void;
   /** Stops the worker threads; models run on one thread after. */
   dispose(): void;
   /** Loads a .dyce package from its bytes (copied; the caller keeps them). */

@@ -32,13 +32,6 @@ export async function createEngine(options = {}) {
   engine.threaded = !!module.threads;
   /** Why fewer threads than asked for, or null. */
   engine.threadsReason = threadsReason;
-  /** Resolves to the number of workers that entered the engine (they start in the background). */
-  engine.threadsReady = module.threads
-    ? module.threads.ready.then(({ started, error }) => {
-      if (error) engine.threadsReason = error;
-      return started;
-    })
-    : Promise.resolve(0);
   return engine;
 }
 
@@ -52,6 +45,25 @@ export class Engine {
     this.err = module._malloc(this.errorBytes);
     this.out = module._malloc(64);
     if (!this.err || !this.out) throw new DyceError('DYCE_OUT_OF_MEMORY', 'cannot allocate the engine buffers');
+  }
+
+  /**
+   * Resolves to the number of workers that entered the engine. They start
+   * in the background when a model first splits a node (see startThreads),
+   * or when this is read.
+   */
+  get threadsReady() {
+    const t = this.m.threads;
+    if (!t) return Promise.resolve(0);
+    return (this.workersReady ??= t.ready.then(({ started, error }) => {
+      if (error) this.threadsReason = error;
+      return started;
+    }));
+  }
+
+  /** Starts the worker threads (threaded builds; once): a model of this engine splits a node. */
+  startThreads() {
+    this.m.threads?.start();
   }
 
   /** Stops the engine's worker threads (threaded builds); its models run on one thread after. */
@@ -161,6 +173,7 @@ export class Model {
       m._dyce_model_free(handle);
       throw e;
     }
+    this.threadsIfSplit();
     const count = m._dyce_model_graph_count(handle);
     this.graphs = [];
     for (let g = 0; g < count; g++) {
@@ -215,6 +228,12 @@ export class Model {
   setSplitMinMacs(macs) {
     checkSplitMinMacs(macs);
     this.engine.call(this.engine.m._dyce_session_set_split_min_macs, this.session, macs);
+    this.threadsIfSplit();
+  }
+
+  /** The engine's workers start once a model splits a node (none for a model that never does). */
+  threadsIfSplit() {
+    if (this.splitNodes > 0) this.engine.startThreads();
   }
 
   /**
@@ -227,6 +246,7 @@ export class Model {
     if (!Number.isInteger(n) || n < 1 || n > max)
       throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be a whole number from 1 to ${max}, not ${n}${max === 1 && this.engine.threadsReason ? ` (one thread: ${this.engine.threadsReason})` : ''}`, { field: 'threads' });
     this.engine.call(this.engine.m._dyce_session_set_threads, this.session, n);
+    this.threadsIfSplit();
   }
 
   /** The package's configurations: [{name, accuracy, meanMacs, level, saver, exits}]. */

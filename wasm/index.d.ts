@@ -252,7 +252,11 @@ export interface Model {
   readonly maxThreads: number;
   /** Why maxThreads is 1 or fewer than asked for, or null. */
   readonly threadsReason: string | null;
-  /** Resolves to the number of worker threads that started (in the background: load() does not wait). */
+  /**
+   * Resolves to the number of worker threads that started (in the background: load() does not wait).
+   * They start when the model first splits a node, or when this is read: a model that splits
+   * nothing (under `splitMinMacs`) runs without them.
+   */
   readonly threadsReady: Promise<number>;
   /** The load option `splitMinMacs` in force (default 100e6). */
   readonly splitMinMacs: number;

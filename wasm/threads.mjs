@@ -140,6 +140,33 @@ export function startWorkers(compiled, exports, memory, count) {
   };
 }
 
+/**
+ * `count` workers for an instantiated threaded build, started only when
+ * first needed (start(), or reading `ready`): the engine's sessions plan
+ * for them from the start, and until they run, the caller takes every
+ * part. A model that splits nothing — every shipped package, which is
+ * under the 100 M MACs floor (THREADS.md) — never starts a worker: no
+ * isolate booting on the other core while the page loads, no memory for
+ * it. → { workers, error, start(), ready, terminate() } as startWorkers.
+ */
+export function lazyWorkers(compiled, exports, memory, count) {
+  exports.dyce_wasm_set_workers(count, canBlock() ? 1 : 0);
+  let pool = null;
+  const stopped = { workers: 0, ready: Promise.resolve({ started: 0, error: null }), terminate() {} };
+  return {
+    workers: count,
+    error: null,
+    start: () => (pool ??= startWorkers(compiled, exports, memory, count)),
+    get ready() {
+      return this.start().ready;
+    },
+    terminate() {
+      pool?.terminate();
+      pool ??= stopped; // never started after this
+    },
+  };
+}
+
 /** Threads asked for in load()/createEngine() options → a count ≥ 1, or a DyceError. */
 export function threadsWanted(threads) {
   if (threads === undefined || threads === 'auto') return Math.max(1, Math.min(4, hostCores()));

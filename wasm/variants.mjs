@@ -22,7 +22,7 @@ import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
 import { wasiImports } from './wasi-host.mjs';
-import { instantiateThreaded, isThreaded, startWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
+import { instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
 
 // Smallest modules using one instruction of each feature:
 // (func (result v128) v128.const 0 [v128.const 0 v128.const 0 f32x4.relaxed_madd])
@@ -117,7 +117,7 @@ async function instantiate(compiled, url, threads) {
     try {
       const { exports, memory } = await instantiateThreaded(compiled);
       module = reactorModule(exports, memory);
-      module.threads = startWorkers(compiled, exports, memory, threads - 1);
+      module.threads = lazyWorkers(compiled, exports, memory, threads - 1);
     } catch (e) {
       throw failed(e);
     }
