@@ -199,6 +199,10 @@ def main(argv=None):
     except BuildError as err:
         print(f"build: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:   # Ctrl-C: what is done is kept
+        print(f"\nbuild: interrupted; the same command resumes from {opts.workdir}",
+              file=sys.stderr)
+        return 130
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

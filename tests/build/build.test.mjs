@@ -30,18 +30,18 @@ function build(args, opts) {
   return run(PY, [BUILD, '--smoke', '--threads', '1', ...args], opts);
 }
 
-/** A build killed (SIGKILL) once its output matches `when`: → its output so far. */
-function killedBuild(args, when) {
+/** A build sent `signal` (SIGKILL) once its output matches `when`: → its output so far (and .code). */
+function killedBuild(args, when, signal = 'SIGKILL') {
   return new Promise((resolve) => {
     const child = spawn(PY, [BUILD, '--smoke', '--threads', '1', ...args], { cwd: root });
-    let out = '';
+    let out = '', sent = false;
     const seen = (d) => {
       out += d;
-      if (when.test(out)) child.kill('SIGKILL');
+      if (!sent && when.test(out)) sent = child.kill(signal);
     };
     child.stdout.on('data', seen);
     child.stderr.on('data', seen);
-    child.on('close', () => resolve(out));
+    child.on('close', (code) => resolve(Object.assign(new String(out), { code })));
   });
 }
 
@@ -509,9 +509,14 @@ print(len(loaded), adapted, fresh)
       // Another option: nothing made under the old ones is loaded. Killed once it
       // has pre-trained, the same command then resumes from what it had made.
       const args = ['--data', data, '--backbone', backbone, '--widths', '75,50,25', '--epochs', '2', '--out', out];
-      const killed = await killedBuild(args, /unit groups: /);
+      const killed = String(await killedBuild(args, /unit groups: /));
       assert.doesNotMatch(killed, /loaded|resumed/);
       assert.match(mustBuild(args).out, /pretrain: loaded /);
+      // Ctrl-C (SIGINT): one line that says how to go on, no traceback.
+      const stopped = await killedBuild([...args, '--force'], /unit groups: /, 'SIGINT');
+      assert.equal(stopped.code, 130, String(stopped));
+      assert.match(String(stopped), /build: interrupted; the same command resumes from \S+se\.work/);
+      assert.doesNotMatch(String(stopped), /Traceback/);
     }
     assert.ok(fs.statSync(path.join(tmp, 'w/mv3-int8.dyce')).size < 0.3 * fs.statSync(path.join(tmp, 'w/mv3.dyce')).size);
   });
