@@ -51,7 +51,9 @@ function serve(root) {
     const file = path.join(root, pathname);
     const allowed = (pathname.startsWith('/wasm/') || pathname === '/models/fashion-mnist.dyce') && file.startsWith(root);
     if (!allowed || !fs.existsSync(file)) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'max-age=3600' });
+    // With its length, as static servers send files (load() then streams the package into wasm memory).
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'max-age=3600',
+      'content-length': fs.statSync(file).size });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
