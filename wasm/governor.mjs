@@ -279,6 +279,11 @@ function decide(s, table, budget, capRung, cap, p) {
 export function govern(signals, state, table, params = DEFAULTS) {
   checkSignals(signals);
   checkParams(params, DEFAULTS);
+  return step(signals, state, table, params);
+}
+
+/** govern() on signals and parameters already checked. */
+function step(signals, state, table, params) {
   const p = { ...DEFAULTS, ...params };
   const s = structuredClone(state);
   const before = s.override ?? table[s.rung].config;
@@ -344,7 +349,6 @@ export function govern(signals, state, table, params = DEFAULTS) {
 export class Governor extends EventTarget {
   constructor(configs, params = {}) {
     super();
-    checkConfigs(configs);
     checkParams(params, DEFAULTS);
     this.configs = configs;
     this.params = { ...DEFAULTS, ...params };
@@ -360,7 +364,7 @@ export class Governor extends EventTarget {
   update(signals) {
     checkSignals(signals, this.configs.length);
     const from = this.configIndex;
-    const out = govern(signals, this.state, this.table, this.params);
+    const out = step(signals, this.state, this.table, this.params);
     this.state = out.state;
     this.last = out;
     if (out.changed)

@@ -157,13 +157,18 @@ def _resume(path, model, opt, sched, log):
     return state["epoch"] + 1
 
 
+def save_whole(obj, path):
+    """torch.save, never half a file: a run killed while saving leaves the
+    old file or none, which a rerun would otherwise load."""
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def _save(path, model, opt, sched, epoch):
     if not dist.is_main():
         return
-    tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": sched.state_dict(), "epoch": epoch}, tmp)
-    os.replace(tmp, path)
+    save_whole({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "epoch": epoch}, path)
 
 
 def _channels_last(model, data):

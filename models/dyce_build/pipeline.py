@@ -25,7 +25,7 @@ from . import backbones, dist, engine, exits as bexits, features, int8, nets
 from . import package, positions, records as brecords, records_file, report, widths
 from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
-from .fit import TrainConfig, accuracy, fit, predict
+from .fit import TrainConfig, accuracy, fit, predict, save_whole
 
 
 class Context:
@@ -94,8 +94,7 @@ def cached_module(ctx, step, module, key, train):
         # be loaded: the key goes first, the file is replaced whole.
         if os.path.exists(ctx.path(f"{step}.json")):
             os.remove(ctx.path(f"{step}.json"))
-        torch.save(module.state_dict(), path + ".tmp")
-        os.replace(path + ".tmp", path)
+        save_whole(module.state_dict(), path)
     ctx.done(step, key)
     return module.eval()
 

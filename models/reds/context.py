@@ -27,7 +27,7 @@ import train_fmnist  # models/train_fmnist.py: the Fashion-MNIST build
 from dyce_build import backbones, dist, engine
 from dyce_build.data import Options, load
 from dyce_build.features import state_digest
-from dyce_build.fit import TrainConfig, fit
+from dyce_build.fit import TrainConfig, fit, save_whole
 from dyce_build.pipeline import Context as BuildContext
 
 DATA_DIR = train_fmnist.DATA
@@ -70,8 +70,7 @@ def cached_module(ctx, name, build, train):
         return module.eval()
     module = ctx.timed(f"train {name}", lambda: train(module))
     dist.check_same(state_digest(module), f"{name} weights")
-    dist.on_main(lambda: (torch.save(module.state_dict(), path + ".tmp"),
-                          os.replace(path + ".tmp", path)))   # never half a file
+    dist.on_main(lambda: save_whole(module.state_dict(), path))
     return module.eval()
 
 

@@ -17,7 +17,7 @@ import torch
 
 import train_fmnist  # models/train_fmnist.py: the savers' recipe
 from dyce_build import dist, records_file
-from dyce_build.fit import accuracy, predict
+from dyce_build.fit import accuracy, predict, save_whole
 
 from . import context
 from .context import cached_module, load_json, save_json
@@ -177,8 +177,7 @@ def exits_step(ctx, net, named_levels):
                 ctx.profile.exit_epochs, ctx.log))
         return out
     level_exits = ctx.timed("train exits", train)
-    dist.on_main(lambda: (torch.save({n: e.state_dict() for n, e in level_exits.items()}, path + ".tmp"),
-                          os.replace(path + ".tmp", path)))   # never half a file
+    dist.on_main(lambda: save_whole({n: e.state_dict() for n, e in level_exits.items()}, path))
     return features, level_exits
 
 
