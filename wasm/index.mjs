@@ -10,7 +10,7 @@
 //   model.dispose();
 import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
-import { isBlob, isResponse, readBytes, readResponse } from './io.mjs';
+import { isBlob, isLocal, isResponse, readBytes, readResponse } from './io.mjs';
 import { checkOptions, checkSplitMinMacs, classifyOptions, LOAD_OPTIONS } from './options.mjs';
 import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
 import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
@@ -147,7 +147,10 @@ export async function load(source, options) {
   const starting = createEngine(engineOptions), heap = starting.then((engine) => engine.heap());
   heap.catch(() => {}); // the engine's failure is reported below, not as heap's
   const reading = readSource(source, heap);
-  const warming = warmUpWhileWaiting(starting, reading);
+  // A local file (Node) is read in milliseconds: the warm-up would only
+  // delay the load it is meant to hide behind.
+  const local = (typeof source === 'string' || source instanceof URL) && isLocal(source);
+  const warming = local ? null : warmUpWhileWaiting(starting, reading);
   const [read, started] = await Promise.allSettled([reading, starting]);
   await warming;
   if (read.status === 'rejected') throw read.reason;

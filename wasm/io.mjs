@@ -7,8 +7,8 @@
 // process.getBuiltinModule (not an import a bundler would follow).
 import { DyceError } from './errors.mjs';
 
-/** How this host reads a local file (path or file: URL) into bytes; set by node-io.mjs. */
-export const host = { readFile: null };
+/** How this host reads a local file (path or file: URL): readFile (into bytes) and open (into wasm memory, readLocalInto); set by node-io.mjs. */
+export const host = { readFile: null, open: null };
 
 const isNode = typeof process === 'object' && !!process.versions?.node;
 
@@ -23,6 +23,58 @@ export function isLocal(source) {
   return isNode && (!/^[a-z][a-z0-9+.-]+:/i.test(source) || /^[a-z]:[\\/]/i.test(source));
 }
 
+/** A file: URL string is a URL, not a path named "file:…". */
+const localPath = (source) => (typeof source === 'string' && /^file:/i.test(source) ? new URL(source) : source);
+
+/** How this host opens a local file (fs/promises open); set by node-io.mjs. */
+function fileOpener() {
+  return host.open ?? globalThis.process?.getBuiltinModule?.('node:fs/promises')?.open ?? null;
+}
+
+/**
+ * A local file read straight into wasm memory once the engine is up
+ * (`heap`, see streamBody) → { ptr, length }: no copy of the package in
+ * JavaScript, whose fresh pages and second copy cost ~10 ms of a Node cold
+ * start on this VM. null when that cannot be done (no engine, no memory,
+ * a file that changed length while read): the caller reads it as bytes.
+ */
+async function readLocalInto(source, what, heap) {
+  const open = fileOpener();
+  if (!open) return null;
+  let file, sink, ptr = 0;
+  try {
+    try {
+      file = await open(localPath(source), 'r');
+    } catch (e) {
+      throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
+        `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+    }
+    const { size } = await file.stat();
+    try {
+      sink = await heap;
+    } catch {
+      return null; // the engine failed: load() reports that
+    }
+    if (!(size > 0) || !(ptr = sink.alloc(size))) return null;
+    // A fresh view per read: memory that grew meanwhile (a warm-up's
+    // allocation) has a new buffer.
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await file.read(sink.bytes(), ptr + at, Math.min(size - at, 1 << 20), at);
+      if (!bytesRead) return null; // shorter than it was: read it again as bytes
+      at += bytesRead;
+    }
+    const done = { ptr, length: size };
+    ptr = 0;
+    return done;
+  } catch (e) {
+    if (e instanceof DyceError) throw e;
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+  } finally {
+    if (ptr) sink.free(ptr);
+    await file?.close().catch(() => {});
+  }
+}
+
 async function readLocal(source, what) {
   const readFile = fileReader();
   if (!readFile)
@@ -30,8 +82,7 @@ async function readLocal(source, what) {
   try {
     // A view of Node's Buffer, not a copy: copying 2.5 MB into fresh
     // memory cost 6-9 ms of a cold start (page faults on this VM).
-    // A file: URL string is a URL, not a path named "file:…".
-    const buffer = await readFile(typeof source === 'string' && /^file:/i.test(source) ? new URL(source) : source);
+    const buffer = await readFile(localPath(source));
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (e) {
     throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
@@ -172,7 +223,7 @@ export const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
  * { ptr, length } in wasm memory instead (streamBody).
  */
 export async function readBytes(source, what, heap) {
-  if (isLocal(source)) return readLocal(source, what);
+  if (isLocal(source)) return (heap && await readLocalInto(source, what, heap)) || readLocal(source, what);
   return streamBody(await fetchOk(source, what), what, String(source), String(source), heap);
 }
 

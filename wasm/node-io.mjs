@@ -2,13 +2,18 @@
 // node:fs, and runs its threads in worker_threads. Imported only by the
 // package's `node` entries (wasm/node.mjs, wasm/engine-node.mjs), so no
 // browser bundle ever sees node:fs.
-import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { open, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 
 import { host } from './io.mjs';
 import { nodeThread } from './threads.mjs';
 
 host.readFile = readFile;
+host.open = open;
 host.cores = availableParallelism;
-host.startThread = () => nodeThread(Worker, new URL('./thread-worker-node.mjs', import.meta.url));
+// worker_threads is required when the first thread starts, not imported:
+// importing it costs 3-5 ms of every cold start, and most models never
+// start a thread (wasm/threads.mjs, lazyWorkers).
+const require = createRequire(import.meta.url);
+host.startThread = () => nodeThread(require('node:worker_threads').Worker, new URL('./thread-worker-node.mjs', import.meta.url));

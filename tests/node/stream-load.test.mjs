@@ -2,13 +2,16 @@
 // (wasm/io.mjs, streamBody): every chunk copied in order, the block freed
 // on every failure, and the old path (bytes in JavaScript) wherever the
 // answer's length is unknown or wrong. Then load() over HTTP end to end.
+// A local file (Node) is read straight into the engine's memory.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { test } from 'node:test';
 
 import { Engine } from '../../wasm/engine.mjs';
-import { streamBody } from '../../wasm/io.mjs';
+import { readBytes, streamBody } from '../../wasm/io.mjs';
 import { load } from '../../wasm/node.mjs';
 
 const file = new URL('../../models/fashion-mnist.dyce', import.meta.url);
@@ -201,5 +204,55 @@ test('load() over HTTP answers as load() of the file, streamed or not', async ()
   } finally {
     reference.dispose();
     server.close();
+  }
+});
+
+test('a local file is read straight into the heap, or as bytes where the heap cannot take it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dyce-local-'));
+  try {
+    const at = path.join(dir, 'm.dyce');
+    fs.writeFileSync(at, data);
+    for (const source of [at, new URL(`file://${at}`), `file://${at}`]) {
+      const heap = fakeHeap();
+      const got = await readBytes(source, 'model package', Promise.resolve(heap));
+      assert.equal(got.length, data.length, String(source));
+      assert.deepEqual(inHeap(heap, got), data);
+      assert.deepEqual([...heap.live.keys()], [got.ptr]); // the caller owns the block
+    }
+    // No memory, or no engine: the file's bytes, as before.
+    const noEngine = Promise.reject(new Error('no engine'));
+    noEngine.catch(() => {}); // as load() does: the engine's failure is reported elsewhere
+    for (const heap of [Promise.resolve(fakeHeap({ failAlloc: true })), noEngine]) {
+      const got = await readBytes(at, 'model package', heap);
+      assert.ok(got instanceof Uint8Array);
+      assert.deepEqual(got, data);
+    }
+    // A missing file, and a folder (open succeeds, read fails): errors naming it, the block freed.
+    const heap = fakeHeap();
+    await assert.rejects(readBytes(path.join(dir, 'none.dyce'), 'model package', Promise.resolve(heap)),
+      (e) => e.code === 'DYCE_NOT_FOUND' && e.url.endsWith('none.dyce'));
+    await assert.rejects(readBytes(dir, 'model package', Promise.resolve(heap)),
+      (e) => e.code === 'DYCE_FETCH_FAILED' && e.url === dir && /EISDIR/.test(e.message));
+    assert.equal(heap.live.size, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('load() of a path loads the package where it was read', async () => {
+  const seen = spyLoads();
+  try {
+    const model = await load(file.pathname, { threads: 1 });
+    try {
+      assert.deepEqual(seen.calls, [`in place ${pkg.length}`]);
+      const reference = await load(pkg, { threads: 1 });
+      const [got, want] = [await model.classify(image), await reference.classify(image)];
+      reference.dispose();
+      assert.deepEqual([got.label, got.score, got.exit], [want.label, want.score, want.exit]);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    seen.restore();
   }
 });
