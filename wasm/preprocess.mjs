@@ -156,7 +156,8 @@ function checkTensorForm(input, dims, spec) {
   }
 }
 
-const isA = (x, name) => typeof globalThis[name] !== 'undefined' && x instanceof globalThis[name];
+/** Is `x` an instance of one of the named classes, where this host has them? */
+export const isA = (x, ...names) => names.some((name) => typeof globalThis[name] === 'function' && x instanceof globalThis[name]);
 
 /**
  * Width and height of a drawable source in the coordinates drawImage and
@@ -293,6 +294,7 @@ function croppable(source, width, height, crop) {
     frameCanvas = new OffscreenCanvas(width, height);
     frameCanvas.ctx = frameCanvas.getContext('2d');
   }
+  frameCanvas.ctx.clearRect(0, 0, width, height);
   frameCanvas.ctx.drawImage(source, 0, 0);
   return frameCanvas;
 }
@@ -311,6 +313,9 @@ function drawPixels(source, outW, outH) {
   const ctx = scratch.ctx, crop = centerCrop(width, height, outW, outH);
   ctx.imageSmoothingQuality = 'high';
   try {
+    // Cleared first: drawing blends over what is there, so the transparent
+    // parts of a picture would show the previous one.
+    ctx.clearRect(0, 0, outW, outH);
     ctx.drawImage(croppable(source, width, height, crop), crop.x, crop.y, crop.w, crop.h, 0, 0, outW, outH);
     return ctx.getImageData(0, 0, outW, outH).data;
   } catch (e) {

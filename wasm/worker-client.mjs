@@ -5,7 +5,7 @@
 import { DyceError, errorFromData } from './errors.mjs';
 import { isLocal, isResponse, readResponse } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop, decodeInput, emptySource, pixelChannels, sourceSize } from './preprocess.mjs';
+import { centerCrop, decodeInput, emptySource, isA, pixelChannels, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
@@ -18,7 +18,7 @@ const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
  * structured-cloned.
  */
 async function transferable(input, { width, height }) {
-  if (!DRAWABLES.some((name) => typeof globalThis[name] !== 'undefined' && input instanceof globalThis[name])) {
+  if (!isA(input, ...DRAWABLES)) {
     // Checked here too: Chromium posts an ImageData whose buffer was
     // transferred away as a null message, which the worker cannot answer.
     if (input?.data !== undefined && input.width !== undefined) pixelChannels(input);
@@ -28,8 +28,19 @@ async function transferable(input, { width, height }) {
   const size = sourceSize(source);
   if (!(size.width > 0 && size.height > 0)) throw emptySource(source);
   const c = centerCrop(size.width, size.height, width, height);
+  const crop = (x) => createImageBitmap(x, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
   try {
-    const bitmap = await createImageBitmap(source, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
+    let bitmap;
+    try {
+      bitmap = await crop(source);
+    } catch (e) {
+      // Chromium cannot make a bitmap of a canvas that never had a context
+      // (all transparent; drawing it works, as on the main thread).
+      if (e?.name === 'SecurityError' || !isA(source, 'HTMLCanvasElement', 'OffscreenCanvas')) throw e;
+      const copy = new OffscreenCanvas(size.width, size.height);
+      copy.getContext('2d').drawImage(source, 0, 0);
+      bitmap = await crop(copy);
+    }
     return [bitmap, [bitmap]];
   } catch (e) {
     throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });

@@ -3,7 +3,8 @@
 // and a fetch Response; pictures as an encoded Blob or File, an <img> that
 // is still loading, one whose width attribute is not its natural size;
 // and the clear errors for a broken image, an undecodable Blob, a 0×0
-// canvas and a cross-origin (tainted) image. Calls in flight keep their
+// canvas and a cross-origin (tainted) image; a transparent picture answers
+// the same after any other. Calls in flight keep their
 // order; dispose twice at once is fine. The page is a blank one on the
 // server's origin (not isolated, so that an image of another origin loads
 // at all and only taints; that origin is played by Playwright's routing,
@@ -135,6 +136,31 @@ for (const runner of ['main', 'worker']) {
     }, runner);
     for (const [i, [want, ...got]] of out.entries())
       for (const [k, g] of got.entries()) assert.deepEqual(g, want, `image ${INDICES[i]}, input ${['Blob', 'File', 'loading <img>', 'sized <img>', 'lazy <img> not in the page', 'lazy <img> below the fold', 'srcset-only <img>'][k]}`);
+  });
+
+  test(`${runner}: a picture with transparent parts answers the same whatever was classified before`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce', { config: 0 });
+      // Transparent everywhere, and a translucent white square on transparency.
+      const blank = () => new OffscreenCanvas(28, 28);
+      const veiled = () => {
+        const c = new OffscreenCanvas(28, 28), ctx = c.getContext('2d');
+        ctx.fillStyle = 'rgba(255, 255, 255, 0.5)';
+        ctx.fillRect(6, 6, 16, 16);
+        return c;
+      };
+      const fresh = [await m.classify(blank()), await m.classify(veiled())].map(t.brief);
+      const after = [];
+      for (const picture of t.png) {
+        await m.classify(picture); // an opaque picture, drawn on the same scratch canvas
+        after.push([await m.classify(blank()), await m.classify(veiled())].map(t.brief));
+      }
+      await m.dispose();
+      return { fresh, after };
+    }, runner);
+    for (const [i, got] of out.after.entries())
+      assert.deepEqual(got, out.fresh, `after image ${INDICES[i]}`);
   });
 
   if (runner === 'worker') {
