@@ -72,6 +72,15 @@ export declare function energyTolerance(level: number, params?: Partial<Governor
 
 export interface ChangeDetail { from: number; to: number; name: string; threads: number; reason: string }
 
+// The listener options as the DOM library declares them, so that a Node
+// project without it compiles (with it, they merge unchanged).
+declare global {
+  interface EventListenerOptions { capture?: boolean }
+  interface AddEventListenerOptions extends EventListenerOptions { once?: boolean; passive?: boolean; signal?: AbortSignal }
+}
+/** A listener as EventTarget takes one (the DOM's EventListenerOrEventListenerObject). */
+type Listener = ((event: Event) => void) | { handleEvent(event: Event): void };
+
 export declare class Governor extends EventTarget {
   constructor(configs: readonly ConfigInfo[], params?: Partial<GovernorParams>);
   readonly table: Rung[];
@@ -81,7 +90,7 @@ export declare class Governor extends EventTarget {
   predictedCosts(): (number | null)[];
   /** 'change': the configuration moved; `event.detail` says from where to where and why. */
   addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: Listener | null, options?: boolean | AddEventListenerOptions): void;
   removeEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | EventListenerOptions): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: Listener | null, options?: boolean | EventListenerOptions): void;
 }

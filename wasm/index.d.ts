@@ -127,8 +127,8 @@ export interface ConfigInfo {
 export interface CustomConfig {
   saver?: string | null;
   saverThreshold?: number;
-  exits?: (string | null)[];
-  thresholds?: number[];
+  exits?: readonly (string | null)[];
+  thresholds?: readonly number[];
   confidence?: 'max_softmax' | 'margin' | 'entropy';
   /** Width level by name or index (default 0, the full network). */
   level?: string | number;

@@ -8,6 +8,12 @@ import type { ClassifyOptions, Classification, ConfigInfo, CustomConfig, ImageIn
  */
 export declare function loadInWorker(source: Uint8Array | ArrayBuffer | Blob | Response | URL | string, options?: WorkerLoadOptions | null): Promise<WorkerModel>;
 
+// Declared as the DOM library does (the members used here), so that a
+// project without it (Node only) compiles; with it, it merges unchanged.
+declare global {
+  interface Worker { terminate(): void }
+}
+
 /** The Worker-side model's mirror on the page. */
 export declare class WorkerModel implements Model {
   constructor(worker: Worker);

@@ -64,8 +64,15 @@ const NODE_ONLY = `
 import { load, DyceError } from 'dyce';
 import type { ImageInput } from 'dyce';
 import { createEngine } from 'dyce/engine';
-export async function main(bytes: Uint8Array): Promise<string> {
+import { Governor } from 'dyce/governor';
+import type { WorkerModel } from 'dyce/worker';
+export async function main(bytes: Uint8Array, inWorker?: WorkerModel): Promise<string> {
   const model = await load(bytes);
+  // A shipped configuration copied and changed (its arrays are readonly).
+  await model.setConfig({ ...model.configs[0], thresholds: [0.5, 0.5] });
+  const governor = new Governor(model.configs);
+  governor.addEventListener('change', (e) => console.log(e.detail.reason), { once: true });
+  inWorker?.worker.terminate();
   const image: ImageInput = { data: bytes, width: 28, height: 28, channels: 1 };
   // @ts-expect-error a string is no picture
   const text: ImageInput = 'x';
