@@ -30,14 +30,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = [
   ['new URL("./dist/', 'new URL("./', 5],
   ['new URL("./thread-worker.mjs"', 'new URL("../thread-worker.mjs"', 1],
-  ['new URL([".", "thread-worker-node.mjs"]', 'new URL(["..", "thread-worker-node.mjs"]', 1],
+  ['new URL("./thread-worker-node.mjs"', 'new URL("../thread-worker-node.mjs"', 1],
 ];
 
 const BUNDLES = [
   { entry: 'wasm/index.mjs', out: 'wasm/dist/dyce.browser.mjs', platform: 'browser', rewrites: SHARED },
   // node-io.mjs names Node's worker module too.
   { entry: 'wasm/node.mjs', out: 'wasm/dist/dyce.node.mjs', platform: 'node',
-    rewrites: [...SHARED, ['new URL("./thread-worker-node.mjs"', 'new URL("../thread-worker-node.mjs"', 1]] },
+    rewrites: SHARED.map(([from, to, count]) => [from, to, from.includes('thread-worker-node') ? count + 1 : count]) },
 ];
 
 for (const { entry, out, platform, rewrites } of BUNDLES) {

@@ -54,3 +54,20 @@ Object.defineProperty(DyceError.prototype, BRAND, { value: true });
 
 /** A value as an error message shows it: strings quoted ("2", not 2). */
 export const shown = (x) => (typeof x === 'string' ? JSON.stringify(x) : String(x));
+
+/**
+ * `make()`, a literal `new URL('./…', import.meta.url)` (the form bundlers
+ * follow and emit the file for), or a DyceError where this copy of dyce has
+ * no import.meta.url: bundled as a classic script (esbuild's default
+ * format, iife), it would otherwise fail with "Invalid URL". `what` names
+ * the file, `instead` what to give instead (`field`: its option).
+ */
+export function ownFile(make, what, instead, field = instead) {
+  try {
+    return make();
+  } catch (e) {
+    // Bundled together, every module of dyce has import.meta or none has.
+    if (import.meta.url) throw e;
+    throw new DyceError('DYCE_UNSUPPORTED', `cannot locate dyce's ${what}: this copy of dyce has no import.meta.url, so it was bundled as a classic script (esbuild's default format is iife); bundle it as an ES module (esbuild --format=esm), or give ${instead}`, { field, cause: e });
+  }
+}

@@ -4,7 +4,7 @@
 // (src/core/pool_wasm.c). Threads need SharedArrayBuffer: always there
 // under Node, in browsers only on cross-origin-isolated pages (COOP
 // same-origin + COEP require-corp; docs/THREADS.md).
-import { DyceError, shown } from './errors.mjs';
+import { DyceError, ownFile, shown } from './errors.mjs';
 import { host } from './io.mjs';
 import { wasiImports } from './wasi-host.mjs';
 
@@ -60,13 +60,17 @@ function startThread() {
   if (host.startThread) return host.startThread();
   if (isNode) {
     // Imported by path rather than through the package's node entry: reach
-    // worker_threads without an import a bundler would follow (the file
-    // name is assembled so that no bundler emits the Node-only worker).
+    // worker_threads without an import a bundler would follow, and name the
+    // Node-only worker relative to a variable, which no bundler follows
+    // (a literal would be emitted into browser builds; an expression inside
+    // new URL(…, import.meta.url) makes webpack warn "the request of a
+    // dependency is an expression").
     const threads = globalThis.process.getBuiltinModule?.('node:worker_threads');
     if (!threads) throw new Error('worker_threads is unreachable (import dyce through its package entry)');
-    return nodeThread(threads.Worker, new URL(['.', 'thread-worker-node.mjs'].join('/'), import.meta.url));
+    const here = import.meta.url;
+    return nodeThread(threads.Worker, new URL('./thread-worker-node.mjs', here));
   }
-  return new Worker(new URL('./thread-worker.mjs', import.meta.url), { type: 'module' });
+  return ownFile(() => new Worker(new URL('./thread-worker.mjs', import.meta.url), { type: 'module' }), 'thread worker thread-worker.mjs', 'threads: 1', 'threads');
 }
 
 /** Instantiates a threaded build on a new shared memory → { exports, memory }. */

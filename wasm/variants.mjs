@@ -19,7 +19,7 @@
 // here (the module is compiled by io.mjs and handed over through
 // instantiateWasm), so one glue serves both.
 import createEmscriptenModule from './dist/dyce.mjs';
-import { DyceError } from './errors.mjs';
+import { DyceError, ownFile } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
 import { wasiImports } from './wasi-host.mjs';
 import { instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
@@ -47,13 +47,15 @@ const LEVELS = ['relaxed', 'simd', 'nosimd'];
 
 /** Where build `variant` is when nothing says otherwise: next to this module, as bundlers see it. */
 function defaultUrl(variant) {
-  switch (variant) {
-    case 'relaxed': return new URL('./dist/dyce-relaxed.wasm', import.meta.url);
-    case 'simd': return new URL('./dist/dyce.wasm', import.meta.url);
-    case 'relaxed-mt': return new URL('./dist/dyce-relaxed-mt.wasm', import.meta.url);
-    case 'simd-mt': return new URL('./dist/dyce-mt.wasm', import.meta.url);
-    default: return new URL('./dist/dyce-nosimd.wasm', import.meta.url);
-  }
+  return ownFile(() => {
+    switch (variant) {
+      case 'relaxed': return new URL('./dist/dyce-relaxed.wasm', import.meta.url);
+      case 'simd': return new URL('./dist/dyce.wasm', import.meta.url);
+      case 'relaxed-mt': return new URL('./dist/dyce-relaxed-mt.wasm', import.meta.url);
+      case 'simd-mt': return new URL('./dist/dyce-mt.wasm', import.meta.url);
+      default: return new URL('./dist/dyce-nosimd.wasm', import.meta.url);
+    }
+  }, `wasm file ${WASM_FILES[variant]}`, 'wasmPaths');
 }
 
 /**

@@ -2,7 +2,7 @@
 // resolves to a model shaped like index.mjs's DyceModel (configs, labels,
 // input, classify, setConfig, dispose) whose calls travel by postMessage,
 // so inference never blocks the page's main thread.
-import { DyceError, errorFromData } from './errors.mjs';
+import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isLocal, isResponse, readResponse } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
 import { centerCrop, decodeInput, emptySource, isA, pixelChannels, sourceSize } from './preprocess.mjs';
@@ -132,7 +132,7 @@ export async function loadInWorker(source, options) {
   const src = await postableSource(source);
   const worker = workerUrl
     ? new Worker(workerUrl, { type: 'module' })
-    : new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+    : ownFile(() => new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' }), 'worker script worker.mjs', 'workerUrl');
   const client = new WorkerModel(worker, workerUrl === undefined ? undefined : absolute(workerUrl, 'workerUrl'));
   try {
     // Bytes read here from a Response are ours: moved, not copied.

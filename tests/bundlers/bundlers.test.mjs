@@ -8,7 +8,8 @@
 // must give the labels Node's API gives for the same images. The pages
 // are served cross-origin isolated (COOP + COEP), so each bundle must
 // also have emitted the threaded build and its worker script: every model
-// runs on two threads, with both started.
+// runs on two threads, with both started. webpack must not warn; esbuild's
+// default format (iife, no import.meta) must give a DyceError saying so.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -76,7 +77,10 @@ const BUNDLERS = {
   },
   // `webpack` with no config and no arguments: src/index.js → dist/main.js.
   webpack(dir) {
-    run(process.execPath, [bin('webpack-cli', 'bin/cli.js')], dir);
+    const { stdout, stderr } = run(process.execPath, [bin('webpack-cli', 'bin/cli.js')], dir);
+    // No warning about dyce's code (a CI may treat warnings as errors);
+    // webpack's own about the missing mode and the .wasm sizes stay.
+    assert.doesNotMatch(stdout + stderr, /WARNING in \S*dyce|Critical dependency/, `webpack warned:\n${stdout}\n${stderr}`);
     fs.writeFileSync(path.join(dir, 'dist/index.html'), HTML('main.js', 'text/javascript'));
     return path.join(dir, 'dist');
   },
@@ -227,4 +231,20 @@ test('Vite (build and dev server), webpack, Parcel, esbuild, Rollup and unbundle
     t.diagnostic(`${name}: ${result.main.variant} build on ${result.main.threads} threads, labels ${result.main.labels.join(', ')} (main thread and Worker)`);
     await page.close();
   }
+
+  // esbuild without the recipe's --format=esm (its default is iife, and it
+  // says nothing about import.meta inside node_modules): dyce cannot locate
+  // its files, and must say so, not fail with "Invalid URL".
+  const iife = path.join(app.tmp, 'esbuild-iife');
+  fs.cpSync(app.dir, iife, { recursive: true });
+  run(bin('esbuild', 'bin/esbuild'), ['src/index.js', '--bundle', '--outfile=out/main.js', '--log-level=error'], iife);
+  fs.writeFileSync(path.join(iife, 'out/index.html'), HTML('main.js', 'text/javascript'));
+  const server = await serve(path.join(iife, 'out'), extra);
+  servers.push(server);
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+  await page.waitForFunction(() => window.dyceResult, null, { timeout: 60_000 });
+  const { error } = await page.evaluate(() => window.dyceResult);
+  assert.match(error ?? '', /^DYCE_UNSUPPORTED: cannot locate dyce's .*no import\.meta\.url.*--format=esm/, `esbuild iife: ${error}`);
+  await page.close();
 });
