@@ -31,8 +31,8 @@ const onlyKeys = (field, object, known) => {
 
 /**
  * The signals of one step (govern(), Governor.update); `configCount`, when
- * known, bounds `override` (any of the model's configurations, not only
- * the governor's rungs).
+ * known, bounds `override` and `sample.config` (any of the model's
+ * configurations, not only the governor's rungs).
  */
 export function checkSignals(signals, configCount = Infinity) {
   if (!isObject(signals)) refuse('signals', `must be an object ({ budgetMs, sample, battery, … }), not ${shown(signals)}`);
@@ -42,7 +42,7 @@ export function checkSignals(signals, configCount = Infinity) {
   if (sample !== undefined && sample !== null) {
     if (!isObject(sample)) refuse('sample', `must be an object ({ config, ms, macs, exhausted, threads }) or null, not ${shown(sample)}`);
     onlyKeys('sample', sample, SAMPLE);
-    whole('sample.config', sample.config, 0);
+    whole('sample.config', sample.config, 0, configCount - 1);
     finite('sample.ms', sample.ms, { min: 0 });
     if (sample.macs !== undefined) finite('sample.macs', sample.macs, { min: 0 });
     flag('sample.exhausted', sample.exhausted);
@@ -95,4 +95,22 @@ export function checkConfigs(configs) {
     refuse('configs', `must be a model's configurations (model.configs), not ${shown(configs)}`);
   if (!configs.length)
     refuse('configs', 'is empty: this model has no configurations to switch between (a package without a cascade, such as one converted graph, runs as it is)');
+}
+
+/** A table from governorTable: rungs, each naming its configuration. */
+export function checkTable(table) {
+  if (!Array.isArray(table) || !table.length || !table.every((r) => isObject(r) && Number.isInteger(r.config) && r.config >= 0))
+    refuse('table', `must be the rungs governorTable(model.configs) made, not ${shown(Array.isArray(table) ? `an array of ${table.length}` : table)}`);
+}
+
+/** A rung of `table` to start from (initialState). */
+export function checkStart(start, table) {
+  whole('start', start, 0, table.length - 1);
+}
+
+/** A state that initialState(table) or govern() on this table made. */
+export function checkState(state, table) {
+  const ok = isObject(state) && Number.isInteger(state.rung) && state.rung >= 0 && state.rung < table.length &&
+    Array.isArray(state.samples) && Array.isArray(state.blockedUntil) && state.blockedUntil.length === table.length;
+  if (!ok) refuse('state', 'must be what initialState(table) or the last govern() on the same table returned (its `state`)');
 }

@@ -8,7 +8,7 @@
 // from ./cost-model.mjs: measured at the current rung, predicted for the
 // others from the MACs they spend and the speed the device shows now.
 import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
-import { checkConfigs, checkParams, checkSignals } from './governor-checks.mjs';
+import { checkConfigs, checkParams, checkSignals, checkStart, checkState, checkTable } from './governor-checks.mjs';
 import { chooseThreads, emptyThreadHold } from './thread-policy.mjs';
 
 export const DEFAULTS = Object.freeze({
@@ -76,7 +76,10 @@ export function governorTable(configs, params = DEFAULTS) {
 }
 
 /** A fresh state: at `start` (a rung; default the most accurate). */
-export function initialState(table, start = table.length - 1) {
+export function initialState(table, start) {
+  checkTable(table);
+  if (start === undefined) start = table.length - 1;
+  else checkStart(start, table);
   return {
     rung: start,
     frame: 0,                      // frames measured so far
@@ -105,6 +108,14 @@ const fmtMs = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
  * the cost model's prediction for the others.
  */
 export function predictedCosts(state, table, params = DEFAULTS) {
+  checkTable(table);
+  checkState(state, table);
+  checkParams(params, DEFAULTS);
+  return costsOf(state, table, params);
+}
+
+/** predictedCosts() of a state and table already checked. */
+function costsOf(state, table, params) {
   const p = { ...DEFAULTS, ...params };
   const costs = predict(state.costs, table, p);
   if (state.samples.length >= p.minSamples) costs[state.rung] = quantile(state.samples, p.quantile);
@@ -233,7 +244,7 @@ function record(s, table, sample, budget, p) {
 
 /** Where to go from the current rung, or null to stay: {rung, reason}. */
 function decide(s, table, budget, capRung, cap, p) {
-  const costs = predictedCosts(s, table, p);
+  const costs = costsOf(s, table, p);
   const measured = s.samples.length >= p.minSamples;
   if (s.rung > capRung) return { rung: bestFitting(costs, capRung, p.fit * budget), reason: cap.reason };
   if (s.probe && s.over > 0) // a step up on probation that misses a frame goes straight back
@@ -277,6 +288,8 @@ function decide(s, table, budget, capRung, cap, p) {
  * `state` is not modified; the returned one replaces it.
  */
 export function govern(signals, state, table, params = DEFAULTS) {
+  checkTable(table);
+  checkState(state, table);
   checkSignals(signals);
   checkParams(params, DEFAULTS);
   return step(signals, state, table, params);
@@ -316,8 +329,10 @@ function step(signals, state, table, params) {
   if (s.override === null && !s.paused) {
     // Threads first: more of them before any accuracy is given up, fewer
     // where the budget allows; frames on the new count are measured afresh.
+    // A cap is obeyed at once all the same: a rung above it moves down in
+    // the same step (with the battery critical, not a frame later).
     const threads = chooseThreads(s, signals, maxThreads, budget, p);
-    const move = threads ? null : decide(s, table, budget, capRung, cap, p);
+    const move = threads && s.rung <= capRung ? null : decide(s, table, budget, capRung, cap, p);
     // A cap that starts or ends without a move still changes why the
     // rung is what it is: say so (the saver switched on at a rung
     // already under its cap, or switched off, must not look ignored).
@@ -328,8 +343,9 @@ function step(signals, state, table, params) {
       s.samples = [];
       s.over = s.calm = 0;
       s.reason = capNews ? `${capNews}; ${threads.reason}` : threads.reason;
-    } else if (move && move.rung !== s.rung) moveTo(s, move.rung, move.reason, p);
-    else if (capNews) s.reason = capNews;
+    }
+    if (move && move.rung !== s.rung) moveTo(s, move.rung, threads ? `${move.reason}; ${threads.reason}` : move.reason, p);
+    else if (capNews && !threads) s.reason = capNews;
     s.capKind = cap?.kind ?? null;
   }
   const configIndex = s.override ?? table[s.rung].config;
@@ -376,6 +392,6 @@ export class Governor extends EventTarget {
 
   /** Predicted frame time per rung (ms), for display. */
   predictedCosts() {
-    return predictedCosts(this.state, this.table, this.params);
+    return costsOf(this.state, this.table, this.params);
   }
 }

@@ -74,3 +74,16 @@ test('a frame measured on another thread count does not count for this one', () 
   assert.equal(out.threads, 1);
   assert.equal(out.state.samples.length, 0);
 });
+
+test('a critical battery moves to the cheapest configuration on its first step, whatever the thread count', () => {
+  for (const maxThreads of [1, 2, 4]) {
+    const table = governorTable(CONFIGS);
+    const out = govern({ budgetMs: 16, battery: { level: 0.05, charging: false }, maxThreads }, initialState(table), table);
+    assert.equal(out.configIndex, table[0].config, `maxThreads ${maxThreads}`);
+    assert.match(out.reason, /battery critical \(5 %, discharging\)/);
+    // Then one thread, the budget being met.
+    const next = govern({ budgetMs: 16, battery: { level: 0.05, charging: false }, maxThreads,
+      sample: { config: out.configIndex, ms: 1, macs: 1e5, threads: out.threads } }, out.state, table);
+    assert.deepEqual([next.configIndex, next.threads], [table[0].config, 1], `maxThreads ${maxThreads}`);
+  }
+});

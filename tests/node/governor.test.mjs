@@ -306,8 +306,20 @@ test('bad signals, parameters and configurations are refused with the field and 
   // The Governor knows the model's configurations: an index past them is refused, and its state is untouched.
   const g = new Governor(CONFIGS);
   assert.throws(() => g.update({ ...ok, override: CONFIGS.length }), (e) => e.field === 'override' && new RegExp(`from 0 to ${CONFIGS.length - 1}`).test(e.message));
+  assert.throws(() => g.update({ ...ok, sample: { config: CONFIGS.length, ms: 3 } }), (e) => e.field === 'sample.config' && /to \d+/.test(e.message));
   assert.equal(g.configIndex, CONFIGS[TOP].index);
   assert.equal(g.update({ ...ok, override: 2 }).configIndex, 2);
+  // A state or table that did not come from initialState / governorTable, and a start rung outside the table.
+  const wrong = (f, field) => assert.throws(f, (e) => e instanceof DyceError && e.code === 'DYCE_INVALID_ARGUMENT' && e.field === field, field);
+  for (const start of [table.length, -1, 1.5, 'x']) wrong(() => initialState(table, start), 'start');
+  for (const bad of [{}, null, { ...state, rung: table.length }, initialState(table.slice(1))]) {
+    wrong(() => govern(ok, bad, table), 'state');
+    wrong(() => predictedCosts(bad, table), 'state');
+  }
+  for (const bad of [[], null, [{ name: 'x' }]]) {
+    wrong(() => initialState(bad), 'table');
+    wrong(() => govern(ok, state, bad), 'table');
+  }
   // Parameters.
   const badParams = (params, field, message) => assert.throws(() => new Governor(CONFIGS, params),
     (e) => e instanceof DyceError && e.field === field && message.test(e.message), field);
