@@ -336,6 +336,7 @@ export class DyceModel {
 
   /** The `k` most probable classes of graph `exit`'s output for the current input. */
   topOf(exit, k) {
+    this.checkAlive();
     k = Math.max(0, Math.floor(k) || 0);
     const logits = this.low.output(exit);
     let max = -Infinity, sum = 0;

@@ -28,6 +28,23 @@ export function isPixelData(x) {
   return !!x && typeof x === 'object' && 'data' in x && 'width' in x && 'height' in x;
 }
 
+const PIXEL_KEYS = ['data', 'width', 'height', 'channels', 'colorSpace']; // colorSpace: ImageData's
+const TENSOR_KEYS = ['tensor', 'layout', 'normalized'];
+
+/**
+ * A key a plain input object does not take (a typo such as `chanels`
+ * would otherwise be ignored, and the channels guessed) is refused, as an
+ * unknown option is. Objects of a class (ImageData, a polyfill's) are
+ * left as they are.
+ */
+function onlyKeys(x, known) {
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return;
+  const unknown = Object.keys(x).find((k) => !known.includes(k));
+  if (unknown !== undefined)
+    throw invalid(`input has no field ${shown(unknown)}; ${known === TENSOR_KEYS ? 'a tensor is {tensor, layout, normalized: true}' : 'pixels are {data, width, height, channels}'}`, `input.${unknown}`);
+}
+
 /**
  * The channel count of byte image `x`: `x.channels` (1 gray, 2 gray +
  * alpha, 3 RGB or 4 RGBA), else what its length says (1, 3 or 4;
@@ -35,7 +52,9 @@ export function isPixelData(x) {
  * alpha must be named). Refuses data that is not bytes, a size that is not
  * whole pixels and a length that does not fit.
  */
-export function pixelChannels({ data, width: w, height: h, channels }) {
+export function pixelChannels(x) {
+  onlyKeys(x, PIXEL_KEYS);
+  const { data, width: w, height: h, channels } = x;
   if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array))
     throw invalid(`input.data must be a Uint8Array or Uint8ClampedArray of bytes (0–255), not ${describe(data)}`, 'input.data');
   for (const [name, v] of [['width', w], ['height', h]])
@@ -138,6 +157,7 @@ function normalisedRange(spec, c) {
  * infinities are left to the engine, which names them.
  */
 function checkTensorForm(input, dims, spec) {
+  onlyKeys(input, TENSOR_KEYS);
   const { tensor, layout, normalized } = input;
   if (!(tensor instanceof Float32Array))
     throw invalid(`input.tensor must be a Float32Array, not ${describe(tensor)}`, 'input.tensor');

@@ -214,6 +214,11 @@ test('wrong inputs are refused with a code, and the model stays usable', async (
   await rejects(model.classify(tensor(inf)), 'DYCE_BAD_INPUT', /element 100 is infinite/);
   await rejects(model.classify({ width: 28, height: 28, data: new Uint8ClampedArray(10) }), 'DYCE_INVALID_ARGUMENT', /10 bytes/);
   await rejects(model.classify(tensor(new Float32Array(784), 'hwcn')), 'DYCE_INVALID_ARGUMENT', /layout/);
+  // A typo in a plain input's field names it (not channels guessed, or the layout ignored).
+  const { data, width, height } = picture(2);
+  await assert.rejects(model.classify({ data, width, height, chanels: 4 }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'input.chanels' && /no field "chanels"/.test(e.message));
+  await assert.rejects(model.classify({ ...tensor(new Float32Array(784)), layuot: 'nhwc' }), (e) => e.field === 'input.layuot');
+  assert.equal((await model.classify({ data, width, height, channels: 4, colorSpace: 'srgb' })).index, good.index);
   for (const bad of [null, undefined, 'picture.png', {}, [1, 2, 3], new Uint8Array(784)])
     await rejects(model.classify(bad), 'DYCE_INVALID_ARGUMENT', /cannot classify/);
   const again = await model.classify(picture(2));
@@ -267,6 +272,7 @@ test('dispose frees the model; later calls say so', async () => {
   await m.dispose(); // idempotent
   await rejects(m.classify(picture(0)), 'DYCE_BAD_STATE', /disposed/);
   await rejects(m.setConfig(0), 'DYCE_BAD_STATE', /disposed/);
+  assert.throws(() => m.topOf('head', 3), (e) => e.code === 'DYCE_BAD_STATE');
 });
 
 test('empty and detached buffers, unknown configurations, concurrent calls', async () => {
