@@ -154,6 +154,26 @@ function serve(base, extra) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * esbuild without the recipe's --format=esm (its default is iife, and it
+ * says nothing about import.meta inside node_modules): dyce cannot locate
+ * its files, and must say so, not fail with "Invalid URL".
+ */
+async function checkIife(app, context, extra, servers) {
+  const iife = path.join(app.tmp, 'esbuild-iife');
+  fs.cpSync(app.dir, iife, { recursive: true });
+  run(bin('esbuild', 'bin/esbuild'), ['src/index.js', '--bundle', '--outfile=out/main.js', '--log-level=error'], iife);
+  fs.writeFileSync(path.join(iife, 'out/index.html'), HTML('main.js', 'text/javascript'));
+  const server = await serve(path.join(iife, 'out'), extra);
+  servers.push(server);
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+  await page.waitForFunction(() => window.dyceResult, null, { timeout: 60_000 });
+  const { error } = await page.evaluate(() => window.dyceResult);
+  assert.match(error ?? '', /^DYCE_UNSUPPORTED: cannot locate dyce's .*no import\.meta\.url.*--format=esm/, `esbuild iife: ${error}`);
+  await page.close();
+}
+
 test('Vite (build and dev server), webpack, Parcel, esbuild, Rollup and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
   const set = readTestSet();
   const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
@@ -232,19 +252,5 @@ test('Vite (build and dev server), webpack, Parcel, esbuild, Rollup and unbundle
     await page.close();
   }
 
-  // esbuild without the recipe's --format=esm (its default is iife, and it
-  // says nothing about import.meta inside node_modules): dyce cannot locate
-  // its files, and must say so, not fail with "Invalid URL".
-  const iife = path.join(app.tmp, 'esbuild-iife');
-  fs.cpSync(app.dir, iife, { recursive: true });
-  run(bin('esbuild', 'bin/esbuild'), ['src/index.js', '--bundle', '--outfile=out/main.js', '--log-level=error'], iife);
-  fs.writeFileSync(path.join(iife, 'out/index.html'), HTML('main.js', 'text/javascript'));
-  const server = await serve(path.join(iife, 'out'), extra);
-  servers.push(server);
-  const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
-  await page.waitForFunction(() => window.dyceResult, null, { timeout: 60_000 });
-  const { error } = await page.evaluate(() => window.dyceResult);
-  assert.match(error ?? '', /^DYCE_UNSUPPORTED: cannot locate dyce's .*no import\.meta\.url.*--format=esm/, `esbuild iife: ${error}`);
-  await page.close();
+  await checkIife(app, context, extra, servers);
 });
