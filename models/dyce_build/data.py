@@ -81,6 +81,24 @@ class Dataset:
         return {"pixel_scale": 1.0 / 255.0, "mean": list(self.mean),
                 "std": list(self.std)}
 
+    def fingerprint(self, splits=("train", "val", "test")):
+        """A digest of what a network is trained or judged on: the named
+        splits' pixels, labels and places, the class names in label order,
+        the normalisation. Part of the cached steps' keys, so that images
+        moved between class folders, reordered --labels or another
+        --mean/--std redo what they change instead of loading it."""
+        memo = self.__dict__.setdefault("_fingerprints", {})
+        if splits not in memo:
+            h = hashlib.sha256(json.dumps([list(self.classes), [float(v) for v in self.mean],
+                                           [float(v) for v in self.std]]).encode())
+            for split in (getattr(self, name) for name in splits):
+                for a in (split.images, split.labels, split.index):
+                    a = np.ascontiguousarray(a)
+                    h.update(f"{split.name}|{a.dtype}|{a.shape}|".encode())
+                    h.update(memoryview(a).cast("B"))
+            memo[splits] = h.hexdigest()[:16]
+        return memo[splits]
+
 
 @dataclass
 class Options:

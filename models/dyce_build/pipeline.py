@@ -197,11 +197,12 @@ def backbone_step(ctx, data, model, key):
                 + (f", {len(fresh)} fresh ({', '.join(fresh[:4])}{'…' if len(fresh) > 4 else ''})"
                    if fresh else "") + "; now trained")
     cfg = train_config(ctx, o.epochs, o.seed)
-    return cached_module(ctx, "backbone", model, dict(key, epochs=o.epochs),
+    # arch: the module as built, so that an edited backbone file retrains.
+    return cached_module(ctx, "backbone", model, dict(key, epochs=o.epochs, arch=str(model)),
                          lambda m, ckpt: fit(m, data, cfg, ckpt, ctx.log, "backbone"))
 
 
-def savers_step(ctx, data, savers, key, teacher):
+def savers_step(ctx, data, savers, key, teacher, teacher_digest):
     o = ctx.opts
     for i, (name, m) in enumerate(savers.items()):
         if getattr(m, "dyce_trained", None):
@@ -210,7 +211,7 @@ def savers_step(ctx, data, savers, key, teacher):
         cfg = train_config(ctx, o.saver_epochs, o.seed + 10 + i)
         cfg.distill = o.distill
         skey = dict(key, saver=name, epochs=o.saver_epochs, distill=o.distill,
-                    arch=str(m))
+                    arch=str(m), **({"teacher": teacher_digest} if o.distill > 0 else {}))
         savers[name] = cached_module(
             ctx, name, m, skey,
             lambda mod, ckpt, cfg=cfg, name=name: fit(
@@ -219,12 +220,14 @@ def savers_step(ctx, data, savers, key, teacher):
     return savers
 
 
-def features_step(ctx, data, stages, head, digest, last):
+def features_step(ctx, data, stages, head, digest, chosen):
     path = ctx.path("features.npz")
     o = ctx.opts
-    key = {"digest": digest, "aug_views": o.aug_views, "positions": len(stages),
+    last = [c.last for c in chosen]
+    # The positions by name: another set of the same size is other features.
+    key = {"digest": digest, "aug_views": o.aug_views, "positions": [c.node for c in chosen],
            **({"channels_last": list(last)} if any(last) else {}),
-           "data": data_key(ctx, data)}
+           "data": data_key(ctx, data), "test": data.fingerprint(("test",))}
     if ctx.fresh("features", key):
         views = features.load(path, digest, len(stages))
         if views is not None:
@@ -247,7 +250,10 @@ def data_key(ctx, data):
     o = ctx.opts
     return {"data": os.path.realpath(o.data), "size": list(data.size),
             "channels": data.channels, "limit": o.limit, "val_fraction": o.val_fraction,
-            "seed": o.seed, "n": [len(s.labels) for s in data.splits()]}
+            "seed": o.seed, "n": [len(s.labels) for s in data.splits()],
+            # What training reads (test images are only judged: the
+            # features and the records, which are made again for them).
+            "fingerprint": data.fingerprint(("train", "val"))}
 
 
 def engine_check(ctx, pkg, specs, data, last=()):
@@ -405,8 +411,8 @@ def run(opts):
                    trained=not (opts.weights or backbones.is_onnx(opts.backbone)))
     ctx.log(f"backbone: val {backbone_val:.4f}")
     digest = features.state_digest(model)
-    savers = savers_step(ctx, data, savers, key, teacher=model)
-    views = features_step(ctx, data, stages, head, digest, [c.last for c in chosen])
+    savers = savers_step(ctx, data, savers, key, teacher=model, teacher_digest=digest)
+    views = features_step(ctx, data, stages, head, digest, chosen)
     ekey = {"digest": digest, "positions": [c.node for c in chosen],
             "types": list(opts.exit_types), "aug_views": opts.aug_views, "data": key["data"]}
     exits = exits_step(ctx, data, exits, views, ekey)

@@ -134,7 +134,10 @@ def run(opts, model, data, build_ctx):
     key = {"data": os.path.realpath(opts.data), "backbone": name, "spec": opts.backbone,
            "keep_stem": opts.keep_stem,
            "data_options":
-           dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile)}
+           dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile),
+           # the images and labels themselves, and the network as built
+           # (an edited backbone file): either changed starts over too
+           "fingerprint": data.fingerprint(), "arch": str(model)}
     work = os.path.join(opts.workdir, "reds-" + name)
     ctx = Context(work, os.path.dirname(os.path.abspath(opts.out)), profile,
                   os.path.basename(opts.out), force=opts.force,

@@ -634,6 +634,42 @@ print(len(loaded), adapted, fresh)
     }
   });
 
+  test('a rerun redoes exactly what a change alters: other exit positions (as many), images moved between classes, --mean/--std, an edited backbone file', () => {
+    const data = path.join(tmp, 'rerun-data');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'quirky', data]).code, 0);
+    const net = path.join(tmp, 'rerun-net.py');
+    fs.writeFileSync(net, `import torch.nn as nn
+def net(num_classes, in_channels):
+    return nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, num_classes))
+`);
+    const base = ['--data', data, '--backbone', `${net}:net`, '--out', path.join(tmp, 'rerun/m.dyce'), '--workdir', path.join(tmp, 'rerun/work')];
+    const STEPS = ['backbone', 'saver0', 'features', 'exits'];
+    const loaded = (extra) => {
+      const out = mustBuild([...base, ...extra]).out;
+      return Object.fromEntries(STEPS.map((step) => [step, new RegExp(`\\] ${step}: loaded `).test(out)]));
+    };
+    const all = (v) => Object.fromEntries(STEPS.map((step) => [step, v]));
+    assert.deepEqual(loaded(['--exits', '1']), all(false));
+    assert.deepEqual(loaded(['--exits', '1']), all(true), 'the same command loads every step');
+    // Another position, as many of them: the backbone and savers stand, its features and exits do not.
+    assert.deepEqual(loaded(['--exits', '3']), { backbone: true, saver0: true, features: false, exits: false });
+    // A test image moved to another class: only what is computed on test images.
+    const classes = fs.readdirSync(path.join(data, 'test')).sort();
+    const move = (split) => {
+      const file = fs.readdirSync(path.join(data, split, classes[0])).filter((f) => /^\d+\.png$/i.test(f))[0]; // an image, not a link or junk
+      fs.renameSync(path.join(data, split, classes[0], file), path.join(data, split, classes[1], file));
+    };
+    move('test');
+    assert.deepEqual(loaded(['--exits', '3']), { backbone: true, saver0: true, features: false, exits: true });
+    move('train'); // a training label fixed: everything trained on it
+    assert.deepEqual(loaded(['--exits', '3']), all(false));
+    assert.deepEqual(loaded(['--exits', '3', '--mean', '0.5', '--std', '0.25']), all(false));
+    fs.writeFileSync(net, fs.readFileSync(net, 'utf8').replace('nn.ReLU(), nn.Conv2d(8, 8', 'nn.SiLU(), nn.Conv2d(8, 8'));
+    assert.deepEqual(loaded(['--exits', '3', '--mean', '0.5', '--std', '0.25']), { backbone: false, saver0: true, features: false, exits: false });
+  });
+
   test('(f) a folder of class folders without split folders: the test split is held out by path (--test-fraction), and the engine (native, WASI) holds out the same files', () => {
     const data = path.join(tmp, 'classes-only');   // ('flat/' is another test's output)
     for (const split of ['train', 'test'])   // (a)'s images, nested one folder deeper
