@@ -127,12 +127,28 @@ def _maker(graph, name):
     return next((n for n in graph.node if name in n.output), graph.node[-1])
 
 
-def _check_opset(model):
+def _supported_opset(model):
+    """The model at an opset the converter reads: opsets 7..12 (common
+    exports, torch.onnx's default was 11 for years) upgraded to 13 by ONNX's
+    own version converter, as a user would have to; newer than 17, or an
+    upgrade that fails, refused."""
     for imp in model.opset_import:
-        if imp.domain in ("", "ai.onnx") and not (
-                MIN_OPSET <= imp.version <= MAX_OPSET):
-            raise ConvertError(f"opset {imp.version} is not supported "
-                               f"(need {MIN_OPSET}..{MAX_OPSET})")
+        if imp.domain not in ("", "ai.onnx") or MIN_OPSET <= imp.version <= MAX_OPSET:
+            continue
+        if 7 <= imp.version < MIN_OPSET:
+            from onnx import shape_inference, version_converter
+            try:
+                # Shapes first: the Softmax adapter (its axis meant another
+                # thing before 13) needs its input's.
+                return version_converter.convert_version(shape_inference.infer_shapes(model), MIN_OPSET)
+            except Exception as err:   # onnx raises RuntimeError, ValueError, its own
+                raise ConvertError(f"opset {imp.version} could not be upgraded to {MIN_OPSET} "
+                                   f"by onnx.version_converter ({type(err).__name__}: "
+                                   f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}); "
+                                   f"export at opset {MIN_OPSET}..{MAX_OPSET}") from None
+        raise ConvertError(f"opset {imp.version} is not supported "
+                           f"(need {MIN_OPSET}..{MAX_OPSET}; 7..{MIN_OPSET - 1} are upgraded)")
+    return model
 
 
 def _channels_last_input(graph, inp, shape):
@@ -160,7 +176,7 @@ def convert_graph(model, name="main", sequence_input=None, sizes=None):
     for an input exported with symbolic height and width."""
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(os.fspath(model))
-    _check_opset(model)
+    model = _supported_opset(model)
     graph = model.graph
     lw = Lowering(graph)
     inp, in_shape = _graph_input(graph, lw.consts, sizes)
