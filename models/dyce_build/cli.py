@@ -166,10 +166,39 @@ def parse(argv):
     if not o.out.endswith(".dyce"):
         p.error("--out: a .dyce file")
     o.workdir = o.workdir or os.path.splitext(o.out)[0] + ".work"
+    check_numbers(p, o)
     if o.labels:
-        with open(o.labels, encoding="utf-8") as f:
-            o.labels = [line.strip() for line in f if line.strip()]
+        o.labels = read_labels(p, o.labels)
     return o
+
+
+def check_numbers(p, o):
+    """Values that would fail late (the search, after all the training) or
+    build something other than asked: refused at once."""
+    if not 0 < o.lambda_step < 1:
+        p.error(f"--lambda-step: in (0, 1), not {o.lambda_step:g}")
+    if not all(0 < f < 1 for f in o.saver_fractions):
+        p.error("--saver-fractions: each a share of the backbone's MACs in (0, 1), not "
+                + ",".join(f"{f:g}" for f in o.saver_fractions))
+    for name in ("mean", "std"):
+        values = getattr(o, name)
+        if values and not all(math.isfinite(v) and (v > 0 if name == "std" else True) for v in values):
+            p.error(f"--{name}: finite numbers{' above 0' if name == 'std' else ''}, one per channel, "
+                    f"not {','.join(f'{v:g}' for v in values)}")
+
+
+def read_labels(p, path):
+    """--labels: one class name per line (a byte-order mark, as Windows
+    editors write, is not part of the first name); a name twice is refused."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            names = [line.strip() for line in f if line.strip()]
+    except (OSError, UnicodeDecodeError) as err:
+        p.error(f"--labels {path}: cannot read it ({err})")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        p.error(f"--labels {path}: '{twice[0]}' is named more than once")
+    return names
 
 
 def learning_rate(text):

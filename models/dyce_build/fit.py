@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import dist, lr_probe
+from .errors import BuildError
 from .progress import Progress
 
 
@@ -242,7 +243,7 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
                 logits = net(_memory_format(x, fast))
                 loss = loss_of(cfg, logits, y, soft)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                backward(loss, what)
                 opt.step()
                 sched.step()
                 total += loss.item() * len(y)
@@ -276,3 +277,14 @@ def recalibrate_bn(model, data, seed, log, what, samples=12800, batch=256):
     torch.optim.swa_utils.update_bn(inputs, model)
     val = accuracy(predict(model, data, data.val, what=f"{what} val"), data.val.labels)
     log(f"{what}: BatchNorm statistics re-estimated on {len(order)} train images; val {val:.4f}")
+
+
+def backward(loss, what):
+    """loss.backward(); a failure in the user's network (an in-place
+    operation on a tensor autograd needs, a detached output) is one line
+    naming what was trained, not a traceback."""
+    try:
+        loss.backward()
+    except RuntimeError as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise BuildError(f"training {what}: PyTorch's backward pass failed: {first}") from None

@@ -64,7 +64,7 @@ def _trial(model, cfg, batches, lr, prepare):
         if not torch.isfinite(loss):
             return math.inf
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        training.backward(loss, "the network (an --lr auto trial)")
         opt.step()
         losses.append(loss.item())
     tail = losses[len(losses) // 2:]

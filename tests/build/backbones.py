@@ -29,8 +29,27 @@ class Cumsum(Tiny):
         return self.fc(self.conv2(x).mean((2, 3)))
 
 
+class InplaceAdd(Tiny):
+    """A residual added in place to an in-place ReLU's output, which
+    autograd needs: the forward runs, the backward pass fails."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__(num_classes, in_channels)
+        self.conv2 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True))
+
+    def forward(self, x):
+        x = self.conv1(x)
+        y = self.conv2(x)
+        y += x
+        return self.fc(y.mean((2, 3)))
+
+
 def tiny(num_classes, in_channels):
     return Tiny(num_classes, in_channels)
+
+
+def inplace_add(num_classes, in_channels):
+    return InplaceAdd(num_classes, in_channels)
 
 
 def wrong_classes(num_classes, in_channels):

@@ -581,7 +581,16 @@ print(len(loaded), adapted, fresh)
     assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --savers, --lr\n/);
   });
 
-  test('counts below 1 (--max-exits 0, --epochs -1, --saver-epochs 0, …) and --distill without savers are usage errors naming the option', () => {
+  test('counts below 1 (--max-exits 0, --epochs -1, --saver-epochs 0, …), numbers that would fail after training or build other than asked (--lambda-step 0, --saver-fractions 0 or 2, --std 0), a --labels file naming a class twice, and --distill without savers are usage errors naming the option', () => {
+    const labels = path.join(tmp, 'twice.txt');
+    fs.writeFileSync(labels, 'a\nb\na\n');
+    for (const [args, message] of [[['--lambda-step', '0'], /--lambda-step: in \(0, 1\), not 0$/],
+      [['--saver-fractions', '0.01,0'], /--saver-fractions: each a share .* not 0\.01,0$/], [['--saver-fractions', '0.5,2'], /not 0\.5,2$/],
+      [['--std', '0,1,1'], /--std: finite numbers above 0, one per channel, not 0,1,1$/], [['--labels', labels], /--labels .*twice\.txt: 'a' is named more than once$/]]) {
+      const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', ...args]);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err.trim().split('\n').at(-1), message, args.join(' '));
+    }
     for (const [flag, value] of [['--max-exits', '0'], ['--max-exits', '-1'], ['--epochs', '-1'], ['--saver-epochs', '0'], ['--limit', '0'], ['--batch-size', '0']]) {
       const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', flag, value]);
       assert.equal(r.code, 2, r.err);
@@ -793,6 +802,7 @@ def net(num_classes, in_channels):
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
       ['a backbone whose every exit position comes after 95 % of its MACs', ['--data', 'bad/good', '--backbone', 'B:late_positions'], /every exit position of the backbone comes after 95 % of its MACs \(the first, conv1\.1, at 9\d %\).*--exits NODE/],
+      ['a backbone whose backward pass fails (a residual added in place to an in-place ReLU\'s output)', ['--data', 'bad/good', '--backbone', 'B:inplace_add'], /training the network \(an --lr auto trial\): PyTorch's backward pass failed: one of the variables needed for gradient computation has been modified by an inplace operation/],
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
       ['an unknown torchvision model', ['--data', 'bad/good', '--backbone', 'torchvision:resnet_18'], /no classification model 'resnet_18'.*resnet18/],
       ['a missing data folder', ['--data', 'bad/none', '--backbone', 'B:tiny'], /--data bad\/none: not a directory/],
