@@ -93,6 +93,12 @@ def scan_folder(root, split, classes=None, skipped=None):
             shown = os.fsencode(os.path.join(split_dir, name)).decode("utf-8", "backslashreplace")
             raise BuildError(f"{shown}: a class folder whose name is not UTF-8 (class "
                              "names are the package's labels, UTF-8 text); rename it") from None
+    loose = _by_bytes(n for n in os.listdir(split_dir) if _visible(n)
+                      and images.kind_of(n) == "image" and not os.path.isdir(os.path.join(split_dir, n)))
+    if loose:   # its class would be a guess: say where it belongs, not skip it unsaid
+        raise BuildError(f"{os.path.join(split_dir, loose[0])}: an image outside the class "
+                         f"folders ({len(loose)} in all); its class is the name of the folder "
+                         f"it is in: move it into {split_dir}/<class>/, or out of {split_dir}")
     if classes is None:
         classes = found
     # folder names cannot hold '/': "T-shirt_top" is the class "T-shirt/top"

@@ -797,6 +797,7 @@ def net(num_classes, in_channels):
       ['both val/ and valid/', ['--data', 'bad/twovals', '--backbone', 'B:tiny'], /bad\/twovals: both val\/ and valid\/; keep one validation folder/],
       ['a link to a parent folder in a class folder', ['--data', 'bad/loop', '--backbone', 'B:tiny'], /train\/b\/up\/.*: folders nested more than 8 deep in a class folder/],
       ['a link to nothing', ['--data', 'bad/dangling', '--backbone', 'B:tiny'], /test\/b\/zz\.png: cannot read the image \(No such file or directory\)/],
+      ['an image beside the class folders, not in one', ['--data', 'bad/loose', '--backbone', 'B:tiny'], /bad\/loose\/train\/stray\.png: an image outside the class folders \(1 in all\).*move it into bad\/loose\/train\/<class>\//],
       ['a class folder name that is not UTF-8', ['--data', 'bad/latin1', '--backbone', 'B:tiny'], /train\/b\\xe9: a class folder whose name is not UTF-8/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],

@@ -142,6 +142,8 @@ def bad(root):
         shutil.copytree(os.path.join(vals, "test"), os.path.join(vals, v))
     os.symlink("..", os.path.join(folder("loop"), "train", "b", "up"))
     os.symlink("/nonexistent/x.png", os.path.join(folder("dangling"), "test", "b", "zz.png"))
+    loose = folder("loose")   # an image beside the class folders: whose is it?
+    shutil.copy(os.path.join(loose, "train", "a", "0.png"), os.path.join(loose, "train", "stray.png"))
     latin = folder("latin1")
     os.rename(os.path.join(latin, "train", "b"), os.fsencode(os.path.join(latin, "train")) + b"/b\xe9")
 
