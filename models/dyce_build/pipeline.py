@@ -287,8 +287,12 @@ def engine_check(ctx, pkg, specs, data, last=()):
             if err > 1e-3:
                 raise BuildError(f"engine check: graph {name} differs from PyTorch "
                                  f"(max relative error {err:.2e})")
+    if not len(xs):
+        ctx.log("engine check: skipped (--check-samples 0): the engine's graphs were "
+                "not compared with PyTorch")
+        return None
     ctx.log(f"engine check: {len(specs)} graphs match PyTorch "
-            f"(max relative error {worst:.2e})")
+            f"(max relative error {worst:.2e}, {len(xs)} test image{'s' * (len(xs) != 1)})")
     return worst
 
 
@@ -318,7 +322,8 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
 
 def list_exits(traced):
     lines = [f"{len(traced.candidates)} candidate exit positions "
-             f"(backbone {traced.total_macs:,} MACs):"]
+             f"(backbone {traced.total_macs:,} MACs; --exits takes a node of the first "
+             "column, or a name the second gives: 'before NODE', a block's name):"]
     lines += ["  " + c.describe(traced.total_macs) for c in traced.candidates]
     return "\n".join(lines)
 

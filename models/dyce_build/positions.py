@@ -339,6 +339,8 @@ def choose(traced, exits="auto", max_exits=8, latest=None):
         for c in traced.candidates:
             for b in c.blocks:
                 by_name.setdefault(b, c)
+            if c.before:   # as --list-exits says where it is
+                by_name.setdefault(f"before {c.before}", c)
         all_names = set(traced.names.values())
         for name in [e.strip() for e in exits.split(",") if e.strip()]:
             if name in by_name:
