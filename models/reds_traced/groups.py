@@ -43,17 +43,28 @@ _PER_CHANNEL_FUNCTIONS = {
     F.avg_pool2d, F.max_pool2d, F.interpolate, torch.relu, torch.sigmoid, torch.tanh,
     torch.flatten, torch.clamp, torch.mean, torch.sum, torch.amax, torch.squeeze,
     torch.abs, torch.exp, torch.sqrt, torch.rsqrt, torch.pow, operator.pow, operator.neg,
-    F.pad}
+    F.pad, torch.unsqueeze}
 _PER_CHANNEL_METHODS = {
     "relu", "relu_", "sigmoid", "sigmoid_", "tanh", "clamp", "clamp_", "flatten", "view",
     "reshape", "squeeze", "mean", "sum", "amax", "contiguous", "clone", "float", "to",
-    "pow", "abs", "exp", "sqrt", "rsqrt", "neg"}
+    "pow", "abs", "exp", "sqrt", "rsqrt", "neg", "unsqueeze"}
 _BINARY = {operator.add, operator.iadd, operator.sub, operator.mul, operator.imul,
            operator.truediv, torch.add, torch.sub, torch.mul, torch.div}
 _BINARY_METHODS = {"add", "add_", "sub", "mul", "mul_", "div"}
 _REDUCTIONS = {torch.mean, torch.sum, torch.amax, "mean", "sum", "amax"}
-_RESHAPES = {torch.flatten, torch.squeeze, "flatten", "view", "reshape", "squeeze"}
+_RESHAPES = {torch.flatten, torch.squeeze, torch.unsqueeze, "flatten", "view", "reshape",
+             "squeeze", "unsqueeze", operator.getitem}
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def _new_axes(n):
+    """x[:, :, None, None] (a squeeze-and-excitation gate made a map): every
+    sample and channel kept, axes only added after them."""
+    if n.target is not operator.getitem or not isinstance(n.args[1], tuple):
+        return False
+    index, whole = n.args[1], slice(None, None, None)
+    return len(index) >= 2 and index[0] == whole and index[1] == whole and all(
+        i is None or i == whole for i in index[2:])
 
 
 @dataclass
@@ -208,7 +219,7 @@ class _Analysis:
         elif n.target in _BINARY or (n.op == "call_method" and n.target in _BINARY_METHODS):
             self.binary(n, shape)
         elif n.target in _PER_CHANNEL_FUNCTIONS or (
-                n.op == "call_method" and n.target in _PER_CHANNEL_METHODS):
+                n.op == "call_method" and n.target in _PER_CHANNEL_METHODS) or _new_axes(n):
             self.per_channel(n, shape)
         else:
             raise _Refused("is not a per-channel op")

@@ -95,6 +95,32 @@ class LayerScale(nn.Module):
         return self.fc((self.conv(x) * self.gamma).mean((2, 3)))
 
 
+class GatedSE(nn.Module):
+    """Squeeze-and-excitation gates made maps by unsqueeze and by indexing
+    with None, as people write them (not only .view(n, c, 1, 1))."""
+
+    def __init__(self, num_classes, in_channels):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 16, 3, padding=1)
+        self.fc1, self.fc2 = nn.Linear(16, 4), nn.Linear(4, 16)
+        self.fc = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        x = self.conv(x)
+        w = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean((2, 3))))))
+        x = x * w.unsqueeze(-1).unsqueeze(-1)
+        x = x * w[:, :, None, None]
+        return self.fc(x.mean((2, 3)))
+
+
+def check_gates():
+    t = positions.trace(GatedSE(6, 3), SHAPE, open_ops=True)
+    g = groups.analyse(t)
+    # one space: the conv's channels, which both gates scale
+    names = [g.spaces[s].name for s in g.narrow]
+    assert "conv" in names, names
+
+
 def refused(model_or_spec, pattern):
     if isinstance(model_or_spec, str):
         t = traced(model_or_spec)
@@ -113,12 +139,13 @@ def main():
     check_knapsack(g)
     check_knapsack(check_depthwise_and_se())
     check_reorder_keeps_function()
+    check_gates()
     refused("torchvision:densenet121", "node features.denseblock1.denselayer1.cat (cat) is not a per-channel op")
     refused("torchvision:regnet_x_400mf", "is a grouped convolution (2 groups)")
     refused("torchvision:convnext_tiny", "(permute) is not a per-channel op")
     refused("torchvision:vgg11", "reshapes (1, 512, 7, 7) -> (1, 25088): channels no longer a dim of their own")
     refused(LayerScale(6, 3), "uses the parameter gamma directly in forward")
-    print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, 5 refusals OK")
+    print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, SE gates by unsqueeze and [:, :, None, None], 5 refusals OK")
 
 
 if __name__ == "__main__":
