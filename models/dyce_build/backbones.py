@@ -119,16 +119,20 @@ def explicit_padding(model):
             m.padding = tuple(t // 2 for t in total)
 
 
-def split_spec(spec):
-    """'torchvision:NAME', 'FILE.py:FUNCTION' or 'FILE.onnx' -> (kind, a, b)."""
+def split_spec(spec, option="--backbone"):
+    """'torchvision:NAME', 'FILE.py:FUNCTION' or 'FILE.onnx' -> (kind, a, b);
+    `option` names the option it came from in the error."""
     if spec.startswith("torchvision:"):
         return "torchvision", spec.split(":", 1)[1], None
     if spec.lower().endswith(".onnx"):
         return "onnx", spec, None
     path, sep, fn = spec.rpartition(":")
     if not sep or not path.endswith(".py") or not fn:
-        raise BuildError(f"--backbone {spec}: expected torchvision:NAME, "
-                         "FILE.py:FUNCTION or FILE.onnx")
+        raise BuildError(f"{option} {spec}: expected "
+                         + ("torchvision:NAME, " if option == "--backbone" else "")
+                         + "FILE.py:FUNCTION or FILE.onnx"
+                         + ("" if option == "--backbone" else
+                            " (several with commas; or auto or none alone)"))
     return "file", path, fn
 
 

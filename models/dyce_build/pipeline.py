@@ -132,7 +132,7 @@ def make_savers(ctx, data, backbone_macs):
     else:
         mods = []
         for i, spec in enumerate(s for s in o.savers.split(",") if s.strip()):
-            kind, path, fn = backbones.split_spec(spec.strip())
+            kind, path, fn = backbones.split_spec(spec.strip(), "--savers")
             if kind == "onnx":   # a trained model (TinySaver's are): kept as it is
                 from . import onnx_backbone
                 m = onnx_backbone.load(path, shape[1], data.size, option="--savers")
