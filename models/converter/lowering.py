@@ -408,10 +408,16 @@ def _attributes(node, allowed):
     return attrs
 
 
+RECURRENT = ("GRU", "LSTM", "RNN")
+
+
 def lower_node(lw, node):
     if node.domain not in ("", "ai.onnx") and not (
             node.domain == "dyce" and node.op_type == pools.ADAPTIVE):
         fail(node, f"operator domain '{node.domain}' is not supported")
+    if node.op_type in RECURRENT:   # before any layout check explains its input
+        fail(node, "unsupported operator (recurrent layers: dyce runs image classifiers; "
+                   "a sequence model needs another runtime)")
     inputs = [name for name in node.input if name]
     if pools.lower_map_times_column(lw, node):
         return   # reads the moved map's source, not its moved values

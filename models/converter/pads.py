@@ -35,7 +35,12 @@ def lower_pad(lw, node, attrs):
         if not any(pads):
             return lw.make_alias(node, x, shape)
     if len(shape) != 4 or pads[:2] + pads[4:6] != [0] * 4 or min(pads) < 0:
-        fail(node, f"pads {pads}: only non-negative padding of H and W")
+        # Say what was asked: a crop, or which axis of which tensor.
+        axes = sorted({i % len(shape) for i, p in enumerate(pads) if p} - ({2, 3} if len(shape) == 4 else set()))
+        why = ("negative pads (a crop)" if min(pads) < 0 else
+               f"it pads axis {', '.join(map(str, axes)) or 'none'} of a {tuple(shape)} tensor")
+        fail(node, f"pads {pads}: {why}; only H and W of a (N, C, H, W) map are padded "
+             "(channels too, with zeros)")
     t, l, b, r = pads[2], pads[3], pads[6], pads[7]
     if not (t or l or b or r):
         # A Pad of nothing (PyTorch's export of AvgPool2d(ceil_mode=True,

@@ -163,6 +163,31 @@ class ConvertOpsets(unittest.TestCase):
                 convert.convert_graph(m)
             self.assertIn(needle, str(ctx.exception))
 
+    def test_recurrent_and_odd_pads_refused_saying_what(self):
+        """A GRU is refused as what it is (not explained as attention's
+        token layout); a pad of another axis names that axis."""
+        from onnx import TensorProto, helper, numpy_helper
+        ints = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)  # noqa: E731
+
+        def refused(nodes, out_shape, inits, *needles):
+            graph = helper.make_graph(
+                nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
+            with self.assertRaises(convert.ConvertError) as ctx:
+                convert.convert_graph(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+            for needle in needles:
+                self.assertIn(needle, str(ctx.exception))
+        zeros = lambda name, *shape: numpy_helper.from_array(np.zeros(shape, np.float32), name)  # noqa: E731
+        refused([helper.make_node("Reshape", ["x", "shape"], ["seq"]),
+                 helper.make_node("GRU", ["seq", "w", "r"], ["y"], name="gru", hidden_size=2)],
+                [4, 1, 1, 2], [ints("shape", [20, 1, 5]), zeros("w", 1, 6, 5), zeros("r", 1, 6, 2)],
+                "node 'gru' (GRU)", "unsupported operator (recurrent layers")
+        # LocalResponseNorm as torch exports it: the map made 5-D, padded along its channels
+        refused([helper.make_node("Reshape", ["x", "shape"], ["x5"]),
+                 helper.make_node("Pad", ["x5", "pads"], ["y"], name="pad")], [1, 1, 6, 5, 5],
+                [ints("shape", [1, 1, 4, 5, 5]), ints("pads", [0, 0, 1, 0, 0, 0, 0, 1, 0, 0])],
+                "node 'pad' (Pad)", "it pads axis 2 of a (1, 1, 4, 5, 5) tensor")
+
     def test_layer_normalization_training_outputs_are_refused(self):
         from onnx import TensorProto, helper
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])
