@@ -100,6 +100,11 @@ def _input_dims(name, dims, sizes):
                 f"input '{name}' has symbolic sizes {shown}: the batch is taken as 1, "
                 + ("give the height and width with --size H,W"
                    if len(dims) == 4 and i in (2, 3) else "the others must be fixed"))
+    if sizes and len(shape) == 4 and tuple(shape[2:]) != tuple(int(v) for v in sizes):
+        # --size names the sizes of symbolic axes; fixed ones cannot change
+        raise ConvertError(f"--size {int(sizes[0])},{int(sizes[1])}: input '{name}' is fixed at "
+                           f"{shape[2]}x{shape[3]} (exported without dynamic height and width); "
+                           "leave --size out, or export with dynamic axes")
     return tuple(shape)
 
 

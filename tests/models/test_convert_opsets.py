@@ -110,6 +110,10 @@ class ConvertOpsets(unittest.TestCase):
                 self.assertIn("input 'x' has symbolic sizes ('batch', 3, 'h', 'w'): the "
                               "batch is taken as 1, give the height and width with --size H,W",
                               str(ctx.exception))
+            else:   # fixed height and width: --size cannot change them, and says so
+                with self.assertRaises(convert.ConvertError) as ctx:
+                    convert.convert_graphs([("main", path, None)], sizes=(13, 9))
+                self.assertIn("--size 13,9: input 'x' is fixed at 11x11", str(ctx.exception))
             graphs, *_ = dyce_format.read_package(
                 convert.convert_graphs([("main", path, None)], sizes=size))
             x = torch.randn((1, 3) + (size or (11, 11)))
