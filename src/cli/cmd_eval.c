@@ -1,5 +1,5 @@
 /* `dyce eval MODEL --data DIR [--split S] [--graph NAME | --config C]
- * [--records F] [--limit N] [--dump FILE] [--json] [--threads N]`: runs the path ending
+ * [--records F|none] [--limit N] [--dump FILE] [--json] [--threads N]`: runs the path ending
  * at one graph, or the cascade under configuration C (a name, an index,
  * "backbone" or "all"), on a whole data split and reports accuracy, MACs
  * and latency (and, for the cascade, which exit answered how often). With
@@ -80,7 +80,7 @@ static int parse(int argc, char **argv, eval_args *a) {
                      "DIR/<split>/<class>/*.png|jpg) [--split "
                      "test|train|val] [--graph NAME [--level L] | --config "
                      "NAME|INDEX|backbone|all] "
-                     "[--records FILE] [--limit N] [--dump FILE] [--json] "
+                     "[--records FILE|none] [--limit N] [--dump FILE] [--json] "
                      "[--threads N] [--test-fraction F]");
   if (a->graph && a->config) return cli_error("eval: give --graph or --config, not both");
   if (a->level && a->config)
@@ -97,10 +97,12 @@ static int parse(int argc, char **argv, eval_args *a) {
   return CLI_OK;
 }
 
-/* The records file: --records, else MODEL.records when it exists. */
+/* The records file: --records (none: no records), else MODEL.records when
+ * it exists. */
 static dyce_records *load_records(const eval_args *a) {
   char path[4096];
   const char *p = a->records;
+  if (p && strcmp(p, "none") == 0) return NULL;
   if (!p) {
     size_t len = strlen(a->model);
     if (len > 5 && strcmp(a->model + len - 5, ".dyce") == 0) len -= 5;
@@ -362,6 +364,12 @@ static int sample_order(const eval_args *a, const dyce_records *rec,
     return cli_error("split '%s' is defined by the records file; none has it "
                      "(pass --records FILE)", a->split);
   *n = *have_split ? (dyce_records_split(rec, *split, &sp, NULL), sp.count) : d->count;
+  if (*have_split && !a->records && strcmp(a->split, "test") == 0 && *n < d->count &&
+      (!a->limit || a->limit > *n))
+    /* A --limit / --smoke build recorded a few: say why fewer are read. */
+    fprintf(stderr, "dyce: note: the records beside %s describe %zu of the %zu test "
+            "samples; evaluating those (--records none: all of them, uncompared)\n",
+            a->model, *n, d->count);
   if (a->limit && a->limit < *n) *n = a->limit;
   if (*n == 0) return cli_error("%s: the %s split has no samples", a->data, a->split);
   *order = malloc(sizeof(uint32_t) * *n);

@@ -677,6 +677,15 @@ def net(num_classes, in_channels):
     assert.deepEqual(loaded(['--exits', '3', '--mean', '0.5', '--std', '0.25']), all(false));
     fs.writeFileSync(net, fs.readFileSync(net, 'utf8').replace('nn.ReLU(), nn.Conv2d(8, 8', 'nn.SiLU(), nn.Conv2d(8, 8'));
     assert.deepEqual(loaded(['--exits', '3', '--mean', '0.5', '--std', '0.25']), { backbone: false, saver0: true, features: false, exits: false });
+    // dyce eval reads the test samples the (smoke) records describe, and says so; --records none reads them all.
+    const pkg = path.join(tmp, 'rerun/m.dyce');
+    const recorded = run(DYCE, ['eval', pkg, '--data', data, '--limit', '1000', '--json']);
+    assert.match(recorded.err, /note: the records beside \S+m\.dyce describe 48 of the (\d+) test samples; evaluating those \(--records none: all of them, uncompared\)/);
+    const total = Number(recorded.err.match(/describe 48 of the (\d+) test samples/)[1]);
+    assert.ok(total > 48, recorded.err);
+    assert.deepEqual([JSON.parse(recorded.out).n, JSON.parse(recorded.out).compared], [48, 48]);
+    const every = JSON.parse(run(DYCE, ['eval', pkg, '--data', data, '--records', 'none', '--json']).out);
+    assert.deepEqual([every.n, every.compared ?? 0], [total, 0]);
   });
 
   test('(f) a folder of class folders without split folders: the test split is held out by path (--test-fraction), and the engine (native, WASI) holds out the same files', () => {
