@@ -34,6 +34,7 @@ class Context:
         self.work = opts.workdir
         self.timings = {}
         self.start = time.time()
+        self.cached_seconds = 0.0   # what the steps loaded from earlier runs took then
         os.makedirs(self.work, exist_ok=True)
 
     def path(self, *parts):
@@ -68,6 +69,18 @@ class Context:
             ok = ok and all(os.path.exists(n) for n in needed)
         return dist.broadcast(ok)
 
+    def spent(self, step, seconds=None):
+        """Records how long `step` took (`seconds`), or, loading it, counts
+        the time it took when it was made (WORK/<step>.seconds)."""
+        path = self.path(f"{step}.seconds")
+        if seconds is not None:
+            if dist.is_main():
+                with open(path, "w") as f:
+                    f.write(f"{seconds}\n")
+        elif os.path.exists(path):
+            with open(path) as f:
+                self.cached_seconds += float(f.read() or 0)
+
     def done(self, step, key):
         if dist.is_main():
             path = self.path(f"{step}.json")
@@ -83,6 +96,7 @@ def cached_module(ctx, step, module, key, train):
     if ctx.fresh(step, key, path):
         module.load_state_dict(torch.load(path))
         ctx.log(f"{step}: loaded {path}")
+        ctx.spent(step)
         return module.eval()
     ckpt = ctx.path("ckpt", step)
     if not ctx.fresh(step + ".partial", key) and dist.is_main():
@@ -95,6 +109,7 @@ def cached_module(ctx, step, module, key, train):
         if os.path.exists(ctx.path(f"{step}.json")):
             os.remove(ctx.path(f"{step}.json"))
         save_whole(module.state_dict(), path)
+    ctx.spent(step, ctx.timings[f"train {step}"])
     ctx.done(step, key)
     return module.eval()
 
@@ -232,10 +247,12 @@ def features_step(ctx, data, stages, head, digest, chosen):
         views = features.load(path, digest, len(stages))
         if views is not None:
             ctx.log(f"features: loaded {path}")
+            ctx.spent("features")
             return views
     views = ctx.timed("backbone features", lambda: features.compute(
         stages, head, data, o.aug_views, not o.no_flip, last))
     features.save(path, views, digest)
+    ctx.spent("features", ctx.timings["backbone features"])
     ctx.done("features", key)
     return views
 
@@ -311,7 +328,8 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
             "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),
             "backbone": o.backbone, "positions": [c.node for c in chosen],
-            "seconds": time.time() - ctx.start, "processes": dist.world(),
+            "seconds": time.time() - ctx.start, "cached_seconds": round(ctx.cached_seconds, 1),
+            "processes": dist.world(),
             "smoke": o.smoke, "timings": ctx.timings,
             "test_samples": len(data.test.labels),
             "engine_test_samples": next(iter(graph_evals.values()), {}).get("n")}

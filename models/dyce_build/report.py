@@ -64,6 +64,8 @@ def markdown(report):
              f"- backbone: `{m['backbone']}`, {report['backbone_macs']:,} MACs, "
              f"exits after {', '.join(m['positions'])}",
              f"- built in {m['seconds']:.0f} s on {m['processes']} process(es)"
+             + (f", plus {m['cached_seconds']:.0f} s in earlier runs for the steps this one "
+                "loaded from the work folder" if m.get("cached_seconds") else "")
              + (" — smoke run: tiny data, one epoch, the figures mean nothing"
                 if m.get("smoke") else "")]
     shown, total = m.get("engine_test_samples"), m.get("test_samples")
