@@ -10,7 +10,7 @@
 //   model.dispose();
 import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
-import { isBlob, isLocal, isResponse, readBytes, readResponse } from './io.mjs';
+import { absoluteUrl, isBlob, isLocal, isResponse, readBytes, readResponse } from './io.mjs';
 import { checkOptions, checkSplitMinMacs, classifyOptions, LOAD_OPTIONS } from './options.mjs';
 import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
 import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
@@ -119,7 +119,7 @@ async function warmUpWhileWaiting(starting, reading) {
 
 /** The URL a package came from, when it had one (a URL, a path, a Response). */
 function sourceUrl(source) {
-  if (typeof source === 'string' || source instanceof URL) return String(source);
+  if (typeof source === 'string' || source instanceof URL) return absoluteUrl(source);
   return isResponse(source) && source.url ? source.url : undefined;
 }
 

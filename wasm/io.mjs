@@ -224,7 +224,22 @@ export const isBlob = (x) => typeof Blob !== 'undefined' && x instanceof Blob;
  */
 export async function readBytes(source, what, heap) {
   if (isLocal(source)) return (heap && await readLocalInto(source, what, heap)) || readLocal(source, what);
-  return streamBody(await fetchOk(source, what), what, String(source), String(source), heap);
+  const url = absoluteUrl(source);
+  return streamBody(await fetchOk(url, what), what, url, url, heap);
+}
+
+/**
+ * `source` as fetch resolves it: against the page (or a worker's script),
+ * so that an error names the URL that was asked for, as loadInWorker's
+ * (which resolves before posting) does. Unchanged where nothing resolves it.
+ */
+export function absoluteUrl(source) {
+  const base = globalThis.location?.href;
+  try {
+    return base && !isLocal(source) ? new URL(source, base).href : String(source);
+  } catch {
+    return String(source); // fetch will say what is wrong with it
+  }
 }
 
 // Compiling a build again costs code memory Chromium does not give back
