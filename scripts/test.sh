@@ -40,7 +40,7 @@ echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes o
 /usr/bin/python3 tests/models/test_convert_moves.py
 echo "== converter: weights computed in forward (standardised, spectral_norm, weight_norm) and einsum"
 /usr/bin/python3 tests/models/test_convert_weights.py
-echo "== converter: every small test model exported at opsets 14-17 (opset 17's LayerNormalization node)"
+echo "== converter: every small test model exported at opsets 11, 12 (upgraded to 13) and 14-17 (opset 17's LayerNormalization node)"
 /usr/bin/python3 tests/models/test_convert_opsets.py
 echo "== builder: --widths' unit groups of traced networks (torchvision), knapsack, reordering, refusals"
 /usr/bin/python3 tests/build/test_widths_groups.py
