@@ -157,6 +157,11 @@ def make_savers(ctx, data, backbone_macs):
             else:
                 raise BuildError(f"--savers {spec}: expected FILE.py:FUNCTION or FILE.onnx")
             backbones.check_output(m, k, shape, f"saver {spec}", ctx.log)
+            cost = nets.count_macs(m, shape)
+            if cost >= backbone_macs:   # the search will not pick it; say why it is there
+                ctx.log(f"warning: saver {spec} costs {cost:,} MACs, "
+                        f"{100 * cost / max(backbone_macs, 1):.0f} % of the backbone's: "
+                        "running it first can only cost more than the backbone alone")
             mods.append(m)
     mods.sort(key=lambda m: nets.count_macs(m, shape))
     return {f"saver{i}": m for i, m in enumerate(mods)}
