@@ -686,6 +686,9 @@ def net(num_classes, in_channels):
     assert.deepEqual([JSON.parse(recorded.out).n, JSON.parse(recorded.out).compared], [48, 48]);
     const every = JSON.parse(run(DYCE, ['eval', pkg, '--data', data, '--records', 'none', '--json']).out);
     assert.deepEqual([every.n, every.compared ?? 0], [total, 0]);
+    // A saver as costly as the backbone (here: the backbone itself) is warned about.
+    const costly = mustBuild([...base.slice(0, -4), '--out', path.join(tmp, 'rerun-saver/m.dyce'), '--savers', `${net}:net`]);
+    assert.match(costly.out, /warning: saver \S+:net costs [\d,]+ MACs, 100 % of the backbone's: running it first can only cost more/);
   });
 
   test('(f) a folder of class folders without split folders: the test split is held out by path (--test-fraction), and the engine (native, WASI) holds out the same files', () => {
