@@ -12,8 +12,15 @@ export const host = { readFile: null, open: null };
 
 const isNode = typeof process === 'object' && !!process.versions?.node;
 
-function fileReader() {
-  return host.readFile ?? globalThis.process?.getBuiltinModule?.('node:fs/promises')?.readFile ?? null;
+/** fs/promises' `name` (readFile, open) as this host has it, or null. */
+function nodeFs(name) {
+  return host[name] ?? globalThis.process?.getBuiltinModule?.('node:fs/promises')?.[name] ?? null;
+}
+
+/** The DyceError for local file `source` that could not be read. */
+function unreadable(e, what, source) {
+  return new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
+    `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
 }
 
 /** A file: URL, or under Node a string that is not a URL with a scheme (a path; "C:\…" too). */
@@ -26,11 +33,6 @@ export function isLocal(source) {
 /** A file: URL string is a URL, not a path named "file:…". */
 const localPath = (source) => (typeof source === 'string' && /^file:/i.test(source) ? new URL(source) : source);
 
-/** How this host opens a local file (fs/promises open); set by node-io.mjs. */
-function fileOpener() {
-  return host.open ?? globalThis.process?.getBuiltinModule?.('node:fs/promises')?.open ?? null;
-}
-
 /**
  * A local file read straight into wasm memory once the engine is up
  * (`heap`, see streamBody) → { ptr, length }: no copy of the package in
@@ -39,16 +41,11 @@ function fileOpener() {
  * a file that changed length while read): the caller reads it as bytes.
  */
 async function readLocalInto(source, what, heap) {
-  const open = fileOpener();
+  const open = nodeFs('open');
   if (!open) return null;
   let file, sink, ptr = 0;
   try {
-    try {
-      file = await open(localPath(source), 'r');
-    } catch (e) {
-      throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
-        `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
-    }
+    file = await open(localPath(source), 'r');
     const { size } = await file.stat();
     try {
       sink = await heap;
@@ -67,8 +64,7 @@ async function readLocalInto(source, what, heap) {
     ptr = 0;
     return done;
   } catch (e) {
-    if (e instanceof DyceError) throw e;
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+    throw unreadable(e, what, source);
   } finally {
     if (ptr) sink.free(ptr);
     await file?.close().catch(() => {});
@@ -76,7 +72,7 @@ async function readLocalInto(source, what, heap) {
 }
 
 async function readLocal(source, what) {
-  const readFile = fileReader();
+  const readFile = nodeFs('readFile');
   if (!readFile)
     throw new DyceError('DYCE_FETCH_FAILED', `cannot read the ${what} ${source}: this host has no file system reader (under Node, import dyce through its package entry, which sets one)`, { url: source });
   try {
@@ -85,8 +81,7 @@ async function readLocal(source, what) {
     const buffer = await readFile(localPath(source));
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (e) {
-    throw new DyceError(e.code === 'ENOENT' ? 'DYCE_NOT_FOUND' : 'DYCE_FETCH_FAILED',
-      `cannot read the ${what} ${source}: ${e.message}`, { url: source, cause: e });
+    throw unreadable(e, what, source);
   }
 }
 
@@ -229,14 +224,26 @@ export async function readBytes(source, what, heap) {
 }
 
 /**
- * `source` as fetch resolves it: against the page (or a worker's script),
- * so that an error names the URL that was asked for, as loadInWorker's
- * (which resolves before posting) does. Unchanged where nothing resolves it.
+ * `x` (URL or string) as fetch resolves it: against the page, or a
+ * worker's script; a local path (Node) as it is. Throws (TypeError) when
+ * it resolves to no URL.
+ */
+export function resolveUrl(x) {
+  if (x instanceof URL) return x.href;
+  const s = String(x);
+  if (isLocal(s) && !/^file:/i.test(s)) return s;
+  return new URL(s, globalThis.location?.href).href;
+}
+
+/**
+ * `source` resolved (resolveUrl) where there is a page or script to
+ * resolve against, so that an error names the URL that was asked for, as
+ * loadInWorker's (which resolves before posting) does; else unchanged.
  */
 export function absoluteUrl(source) {
-  const base = globalThis.location?.href;
+  if (!globalThis.location?.href) return String(source);
   try {
-    return base && !isLocal(source) ? new URL(source, base).href : String(source);
+    return resolveUrl(source);
   } catch {
     return String(source); // fetch will say what is wrong with it
   }

@@ -69,12 +69,13 @@ export function pixelChannels(x) {
 
 /**
  * Box-filter resampling of the center crop of byte image `src` (w×h, 1, 3
- * or 4 channels) to outW×outH with the same channels. Every output pixel
+ * or 4 channels: `ch`, pixelChannels(src) unless the caller has it) to
+ * outW×outH with the same channels. Every output pixel
  * averages the source area it covers, weighting the partly covered pixels
  * at its edges, so downscaling does not alias.
  */
-export function resizePixels(src, outW, outH) {
-  const { data, width: w, height: h } = src, ch = pixelChannels(src);
+export function resizePixels(src, outW, outH, ch = pixelChannels(src)) {
+  const { data, width: w, height: h } = src;
   if (w === outW && h === outH) return data;
   const crop = centerCrop(w, h, outW, outH);
   const xs = spans(crop.x, crop.w / outW, outW), ys = spans(crop.y, crop.h / outH, outH);
@@ -364,7 +365,7 @@ export function toTensor(input, dims, spec, options = {}) {
   let pixels, pc = 4;
   if (isPixelData(input)) {
     pc = pixelChannels(input);
-    pixels = resizePixels(input, width, height);
+    pixels = resizePixels(input, width, height, pc); // checked once, above
   } else if (isDrawable(input)) {
     pixels = drawPixels(input, width, height);
   } else {

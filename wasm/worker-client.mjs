@@ -3,7 +3,7 @@
 // input, classify, setConfig, dispose) whose calls travel by postMessage,
 // so inference never blocks the page's main thread.
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
-import { isLocal, isResponse, readResponse } from './io.mjs';
+import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
 import { centerCrop, decodeInput, emptySource, isA, pixelChannels, sourceSize } from './preprocess.mjs';
 
@@ -86,13 +86,10 @@ function tainted(x) {
  * option in the error for a string that resolves to no URL.
  */
 function absolute(x, field) {
-  if (x instanceof URL) return x.href;
-  const s = String(x);
-  if (isLocal(s) && !/^file:/i.test(s)) return s;
   try {
-    return new URL(s, globalThis.location?.href).href;
+    return resolveUrl(x);
   } catch (e) {
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `cannot resolve ${field} '${s}' to a URL${globalThis.location ? '' : ' (there is no page URL to resolve it against: give an absolute URL)'}`, { field, cause: e });
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `cannot resolve ${field} '${String(x)}' to a URL${globalThis.location ? '' : ' (there is no page URL to resolve it against: give an absolute URL)'}`, { field, cause: e });
   }
 }
 

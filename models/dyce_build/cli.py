@@ -180,10 +180,9 @@ def check_numbers(p, o):
     if not all(0 < f < 1 for f in o.saver_fractions):
         p.error("--saver-fractions: each a share of the backbone's MACs in (0, 1), not "
                 + ",".join(f"{f:g}" for f in o.saver_fractions))
-    for name in ("mean", "std"):
-        values = getattr(o, name)
-        if values and not all(math.isfinite(v) and (v > 0 if name == "std" else True) for v in values):
-            p.error(f"--{name}: finite numbers{' above 0' if name == 'std' else ''}, one per channel, "
+    for name, values, least in (("mean", o.mean, ""), ("std", o.std, " above 0")):
+        if values and not all(math.isfinite(v) and (v > 0 or not least) for v in values):
+            p.error(f"--{name}: finite numbers{least}, one per channel, "
                     f"not {','.join(f'{v:g}' for v in values)}")
 
 

@@ -43,8 +43,9 @@ def _by_bytes(names):
     return sorted(names, key=os.fsencode)
 
 
-def _class_dirs(split_dir):
-    return _by_bytes(d for d in os.listdir(split_dir)
+def _class_dirs(split_dir, names=None):
+    """The class folders of `split_dir` (`names`: its listing, when read already)."""
+    return _by_bytes(d for d in (os.listdir(split_dir) if names is None else names)
                      if _visible(d) and os.path.isdir(os.path.join(split_dir, d)))
 
 
@@ -82,7 +83,8 @@ def scan_folder(root, split, classes=None, skipped=None):
     """[(path, class index)] of DIR/split in sample order; the classes.
     Files that are not images go to `skipped` when given."""
     split_dir = os.path.normpath(os.path.join(root, split))
-    found = _class_dirs(split_dir)
+    names = os.listdir(split_dir)
+    found = _class_dirs(split_dir, names)
     if not found:
         raise BuildError(f"{split_dir}: no class folders (expected "
                          f"{split_dir}/<class>/<image files>)")
@@ -93,8 +95,8 @@ def scan_folder(root, split, classes=None, skipped=None):
             shown = os.fsencode(os.path.join(split_dir, name)).decode("utf-8", "backslashreplace")
             raise BuildError(f"{shown}: a class folder whose name is not UTF-8 (class "
                              "names are the package's labels, UTF-8 text); rename it") from None
-    loose = _by_bytes(n for n in os.listdir(split_dir) if _visible(n)
-                      and images.kind_of(n) == "image" and not os.path.isdir(os.path.join(split_dir, n)))
+    loose = _by_bytes(n for n in names if _visible(n) and n not in found
+                      and images.kind_of(n) == "image")
     if loose:   # its class would be a guess: say where it belongs, not skip it unsaid
         raise BuildError(f"{os.path.join(split_dir, loose[0])}: an image outside the class "
                          f"folders ({len(loose)} in all); its class is the name of the folder "
