@@ -344,7 +344,8 @@ function step(signals, state, table, params) {
       s.over = s.calm = 0;
       s.reason = capNews ? `${capNews}; ${threads.reason}` : threads.reason;
     }
-    if (move && move.rung !== s.rung) moveTo(s, move.rung, threads ? `${move.reason}; ${threads.reason}` : move.reason, p);
+    // Both in one step: the thread change is said first, as it was decided first.
+    if (move && move.rung !== s.rung) moveTo(s, move.rung, threads ? `${threads.reason}; ${move.reason}` : move.reason, p);
     else if (capNews && !threads) s.reason = capNews;
     s.capKind = cap?.kind ?? null;
   }
