@@ -192,19 +192,20 @@ dyce_status dyce_session_create_threads(const dyce_model *model,
                                         uint32_t threads, dyce_session **out,
                                         dyce_error *err);
 uint32_t dyce_session_threads(const dyce_session *session);
-/* Nodes of every graph that run split across threads (0 on one thread). */
+/* Nodes of every graph that run split across threads (0 on one thread);
+ * of those, the nodes run in the parts of the node before them, with no
+ * wait in between (docs/THREADS.md, "Chains"). */
 size_t dyce_session_split_nodes(const dyce_session *session);
+size_t dyce_session_chained_nodes(const dyce_session *session);
 /* Small models run whole on the caller's thread, whatever the thread
  * count: a model splits nothing when its costliest answer (a graph and
  * every graph it reads from) takes fewer than this many multiply-adds.
- * Measured on a 2-core machine at a frame's idle gap (25 ms) between
- * runs: a second thread then made the 31 M MAC Fashion-MNIST backbone and
- * the 56 M MAC MobileNetV3-Small slower (0.7-0.9x), MobileNetV2 (300 M)
- * faster (1.5x); back to back all three gain (1.3-1.5x). */
+ * Measured on a 2-core machine at a frame's idle gap (25 ms) between runs:
+ * a second thread then made the 31 M MAC Fashion-MNIST backbone and the 56 M
+ * MobileNetV3-Small slower (0.7-0.9x), MobileNetV2 (300 M) faster (1.5x). */
 #define DYCE_SPLIT_MIN_MODEL_MACS 100e6
 /* Sets that floor (`macs` >= 0, finite; 0 splits every model's large
- * nodes). On a session with threads it replans the arena like
- * dyce_session_set_threads (allocates, forgets the current input). */
+ * nodes); with threads, replans as dyce_session_set_threads does. */
 dyce_status dyce_session_set_split_min_macs(dyce_session *session,
                                             double macs, dyce_error *err);
 double dyce_session_split_min_macs(const dyce_session *session);

@@ -108,6 +108,8 @@ export declare class Model {
   readonly threads: number;
   /** Convolutions that run split across threads. */
   readonly splitNodes: number;
+  /** Of those, the nodes that run in the parts of the node before them, with no wait between. */
+  readonly chainedNodes: number;
   /** A model whose costliest answer takes fewer MACs splits nothing (default 100e6). */
   readonly splitMinMacs: number;
   /** Sets that floor (finite, >= 0; 0: every model splits); replans the working memory when threaded. */

@@ -219,6 +219,11 @@ export class Model {
     return this.engine.m._dyce_session_split_nodes(this.session);
   }
 
+  /** Of those, the nodes that run in the parts of the node before them, with no wait between (docs/THREADS.md, "Chains"). */
+  get chainedNodes() {
+    return this.engine.m._dyce_session_chained_nodes(this.session);
+  }
+
   /** A model whose costliest answer takes fewer MACs splits nothing (DYCE_SPLIT_MIN_MODEL_MACS, 100 M). */
   get splitMinMacs() {
     return this.engine.m._dyce_session_split_min_macs(this.session);

@@ -29,4 +29,4 @@ static void run_adaptive_pool(const dyce__node *node,
 
 const dyce__op_def dyce__op_adaptive_pool = {
     "adaptive_pool", check_adaptive_pool, NULL, run_adaptive_pool,
-    NULL, NULL, NULL};
+    NULL, NULL, NULL, NULL};

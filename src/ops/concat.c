@@ -55,4 +55,4 @@ static void run_concat(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_concat = {"concat", check_concat, NULL, run_concat,
-                                      NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL};

@@ -93,9 +93,8 @@ typedef struct band {
   size_t in_row;       /* first input row of the band's window */
 } band;
 
-/* Rows per part: the row blocks shared out evenly, whole blocks each. */
-static uint32_t band_rows(uint32_t out_h, uint32_t block, uint32_t parts) {
-  uint32_t blocks = (out_h + block - 1) / block;
+uint32_t dyce__band_rows(uint32_t total, uint32_t block, uint32_t parts) {
+  uint32_t blocks = (total + block - 1) / block;
   return (blocks + parts - 1) / parts * block;
 }
 
@@ -131,7 +130,7 @@ static void channel_range(uint32_t out_c, uint32_t block, uint32_t part,
 
 uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
                                  uint32_t max_parts, dyce__window *first) {
-  uint32_t rows = band_rows(g->out_h, block, max_parts);
+  uint32_t rows = dyce__band_rows(g->out_h, block, max_parts);
   if (max_parts < 2 || rows >= g->out_h) return 1;
   /* A band must start inside the input (bottom padding taller than the
    * window would leave one without input rows: keep it whole). */
@@ -144,7 +143,7 @@ uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
 int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
                       uint32_t parts, dyce__window *sub, size_t *in_row,
                       uint32_t *out_row) {
-  uint32_t rows = band_rows(g->out_h, block, parts);
+  uint32_t rows = dyce__band_rows(g->out_h, block, parts);
   uint32_t y0 = part * rows, y1 = y0 + rows < g->out_h ? y0 + rows : g->out_h;
   if (y0 >= y1) return 0;
   *in_row = band_window(g, y0, y1, sub).in_row;
@@ -198,6 +197,37 @@ static void run_part(const dyce__node *node, const dyce__shape *tensors,
             out, scratch);
 }
 
+/* Band `part`'s output pixels [w[0], w[1]) and the input pixels its
+ * window reads [r[0], r[1]) (ops.h: part_pixels). */
+static int band_pixels(const dyce__window *g, uint32_t block, uint32_t part,
+                       uint32_t parts, size_t w[2], size_t r[2]) {
+  dyce__window sub;
+  size_t in_row;
+  uint32_t y0;
+  w[0] = w[1] = r[0] = r[1] = 0;
+  if (!dyce__conv2d_band(g, block, part, parts, &sub, &in_row, &y0))
+    return 1; /* an empty part writes and reads nothing */
+  /* The rows the band's taps reach below its first input row. */
+  int64_t reach = (int64_t)(sub.out_h - 1) * sub.sh +
+                  (int64_t)(sub.kh - 1) * sub.dh + 1 - sub.pad_t;
+  size_t rows = reach < 0 ? 0 : (size_t)reach < sub.in_h ? (size_t)reach : sub.in_h;
+  w[0] = (size_t)y0 * g->out_w;
+  w[1] = w[0] + (size_t)sub.out_h * g->out_w;
+  r[0] = in_row * g->in_w;
+  r[1] = r[0] + rows * g->in_w;
+  return 1;
+}
+
+/* A part of output channels is no range of pixels. */
+static int part_pixels(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, uint32_t part, uint32_t parts,
+                       uint32_t input, size_t w[2], size_t r[2]) {
+  dyce__window g;
+  dyce__conv2d_run_window(node, tensors, &g);
+  if (input != node->in0 || channel_block(node, &g, k)) return 0;
+  return band_pixels(&g, k->conv2d_row_block(&g), part, parts, w, r);
+}
+
 /* Dense and depthwise layouts of a blockwise table: block b of B output
  * channels is packed from its own rows into the same floats. */
 static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
@@ -223,4 +253,4 @@ static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_conv2d = {"conv2d", check, pack, run, pack_in_place,
-                                      split, run_part};
+                                      split, run_part, part_pixels};

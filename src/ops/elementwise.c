@@ -19,24 +19,66 @@ static dyce_status no_activation(const dyce__node *node, dyce_error *err) {
 
 /* Threads split add, mul, activation and channel_affine into ranges of
  * whole pixels, so a per-channel operand stays aligned: every element is
- * computed alone, so any range gives the same bits. */
+ * computed alone, so any range gives the same bits. A tensor of two rows
+ * or more splits into bands of whole rows as convolutions do (the same
+ * bands for the same height), so that a part can follow a convolution's
+ * part of the same rows without waiting for the others (runtime/chains.c);
+ * a single row into ranges of pixels. */
 static uint32_t split_pixels(const dyce__node *node, const dyce__shape *tensors,
                              const dyce__kernels *k, uint32_t max_parts,
                              size_t *part_scratch) {
   (void)k;
   *part_scratch = 0;
-  size_t pixels = (size_t)tensors[node->out].h * tensors[node->out].w;
-  return pixels >= max_parts ? max_parts : pixels >= 2 ? (uint32_t)pixels : 1;
+  dyce__shape s = tensors[node->out];
+  if (max_parts < 2) return 1;
+  if (s.h >= 2) {
+    uint32_t rows = dyce__band_rows(s.h, 1, max_parts);
+    return (s.h + rows - 1) / rows;
+  }
+  return s.w >= max_parts ? max_parts : s.w >= 2 ? s.w : 1;
 }
 
-/* Part `part` of `parts` of tensor `s`, whole pixels shared out evenly:
- * its first element (*at) and its element count. */
+/* Part `part` of `parts` of tensor `s` (as split_pixels shares it out):
+ * its first pixel (*p0) and its end (*p1). */
+static void pixel_range(dyce__shape s, uint32_t part, uint32_t parts,
+                        size_t *p0, size_t *p1) {
+  size_t pixels = (size_t)s.h * s.w;
+  if (s.h >= 2 && parts > 1) {
+    size_t rows = dyce__band_rows(s.h, 1, parts);
+    size_t y0 = rows * part, y1 = y0 + rows;
+    *p0 = (y0 < s.h ? y0 : s.h) * s.w;
+    *p1 = (y1 < s.h ? y1 : s.h) * s.w;
+    return;
+  }
+  *p0 = pixels * part / parts;
+  *p1 = pixels * (part + 1) / parts;
+}
+
+/* The same range in elements: the first (*at) and the count. */
 static size_t pixel_slice(dyce__shape s, uint32_t part, uint32_t parts,
                           size_t *at) {
-  size_t pixels = (size_t)s.h * s.w;
-  size_t p0 = pixels * part / parts, p1 = pixels * (part + 1) / parts;
+  size_t p0, p1;
+  pixel_range(s, part, parts, &p0, &p1);
   *at = p0 * s.c;
   return (p1 - p0) * s.c;
+}
+
+/* Every part reads the pixels it writes, of each input of the output's
+ * size; a smaller operand (per channel, broadcast) is read whole. */
+static int part_pixels(const dyce__node *node, const dyce__shape *tensors,
+                       const dyce__kernels *k, uint32_t part, uint32_t parts,
+                       uint32_t input, size_t w[2], size_t r[2]) {
+  (void)k;
+  dyce__shape out = tensors[node->out], in = tensors[input];
+  pixel_range(out, part, parts, &w[0], &w[1]);
+  if (in.h == out.h && in.w == out.w && in.c == out.c) {
+    r[0] = w[0];
+    r[1] = w[1];
+  } else {
+    r[0] = 0;
+    r[1] = (size_t)in.h * in.w;
+  }
+  return 1;
 }
 
 /* ---- add, mul, max, min ----------------------------------------------- */
@@ -298,22 +340,22 @@ static void run_flatten(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_add = {"add", check_binary, NULL, run_binary, NULL,
-                                   split_binary, run_binary_part};
+                                   split_binary, run_binary_part, part_pixels};
 const dyce__op_def dyce__op_mul = {"mul", check_binary, NULL, run_binary, NULL,
-                                   split_binary, run_binary_part};
+                                   split_binary, run_binary_part, part_pixels};
 /* max, min: add's operands and broadcasts, the same threads (float32 only:
  * no int8 form, so the loader refuses them on int8 tensors). */
 const dyce__op_def dyce__op_max = {"max", check_binary, NULL, run_binary, NULL,
-                                   split_binary, run_binary_part};
+                                   split_binary, run_binary_part, part_pixels};
 const dyce__op_def dyce__op_min = {"min", check_binary, NULL, run_binary, NULL,
-                                   split_binary, run_binary_part};
+                                   split_binary, run_binary_part, part_pixels};
 const dyce__op_def dyce__op_activation = {"activation", check_activation, NULL,
                                           run_activation, NULL, split_pixels,
-                                          run_activation_part};
+                                          run_activation_part, part_pixels};
 const dyce__op_def dyce__op_channel_affine = {"channel_affine", check_affine,
                                               NULL, run_affine, NULL,
-                                              split_pixels, run_affine_part};
+                                              split_pixels, run_affine_part, part_pixels};
 const dyce__op_def dyce__op_softmax = {"softmax", check_softmax, NULL,
-                                       run_softmax, NULL, NULL, NULL};
+                                       run_softmax, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_flatten = {"flatten", check_flatten, NULL,
-                                       run_flatten, NULL, NULL, NULL};
+                                       run_flatten, NULL, NULL, NULL, NULL};

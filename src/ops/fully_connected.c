@@ -83,4 +83,4 @@ static int pack_in_place(const dyce__node *node, const dyce__shape *tensors,
 
 const dyce__op_def dyce__op_fully_connected = {"fully_connected", check, pack,
                                                run, pack_in_place, split,
-                                               run_part};
+                                               run_part, NULL};

@@ -85,4 +85,4 @@ static void run_channel_gather(const dyce__node *node,
 
 const dyce__op_def dyce__op_channel_gather = {
     "channel_gather", check_channel_gather, pack_channel_gather,
-    run_channel_gather, NULL, NULL, NULL};
+    run_channel_gather, NULL, NULL, NULL, NULL};

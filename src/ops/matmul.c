@@ -135,4 +135,4 @@ static void run_matmul(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_matmul = {"matmul", check_matmul, NULL,
-                                      run_matmul, NULL, NULL, NULL};
+                                      run_matmul, NULL, NULL, NULL, NULL};

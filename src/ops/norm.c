@@ -54,4 +54,4 @@ static void run_group_norm(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_group_norm = {"group_norm", check_group_norm, NULL,
-                                         run_group_norm, NULL, NULL, NULL};
+                                         run_group_norm, NULL, NULL, NULL, NULL};

@@ -47,6 +47,14 @@ struct dyce__op_def {
   void (*run_part)(const dyce__node *node, const dyce__shape *tensors,
                    const dyce__kernels *k, float *const *ptr, void *scratch,
                    uint32_t part, uint32_t parts);
+  /* Optional, for threads that run the parts of consecutive nodes
+   * without waiting in between (runtime/chains.c): part `part` of `parts`
+   * writes output pixels [w[0], w[1]) (row-major, every channel) and
+   * reads pixels [r[0], r[1]) of its input tensor `input`. 0 when the
+   * part's output is not such a range (a part of output channels). */
+  int (*part_pixels)(const dyce__node *node, const dyce__shape *tensors,
+                     const dyce__kernels *k, uint32_t part, uint32_t parts,
+                     uint32_t input, size_t w[2], size_t r[2]);
 };
 
 /* Floats of one output channel's weights in the file (0 without weights). */
@@ -97,6 +105,9 @@ uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
 int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
                       uint32_t parts, dyce__window *sub, size_t *in_row,
                       uint32_t *out_row);
+/* Rows per band when `total` rows in blocks of `block` are shared out
+ * evenly, whole blocks each, into at most `parts` bands. */
+uint32_t dyce__band_rows(uint32_t total, uint32_t block, uint32_t parts);
 
 
 /* ---- int8 (docs/INT8.md; q8_*.c) ------------------------------------- */

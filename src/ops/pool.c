@@ -70,9 +70,9 @@ static void run_global(const dyce__node *node, const dyce__shape *tensors,
       ptr[node->out]);
 }
 
-const dyce__op_def dyce__op_max_pool = {"max_pool", check_pool, NULL, run_max, NULL, NULL, NULL};
-const dyce__op_def dyce__op_avg_pool = {"avg_pool", check_pool, NULL, run_avg, NULL, NULL, NULL};
+const dyce__op_def dyce__op_max_pool = {"max_pool", check_pool, NULL, run_max, NULL, NULL, NULL, NULL};
+const dyce__op_def dyce__op_avg_pool = {"avg_pool", check_pool, NULL, run_avg, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_global_avg_pool = {"global_avg_pool", check_global,
-                                               NULL, run_global, NULL, NULL, NULL};
+                                               NULL, run_global, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_global_max_pool = {"global_max_pool", check_global,
-                                               NULL, run_global, NULL, NULL, NULL};
+                                               NULL, run_global, NULL, NULL, NULL, NULL};

@@ -178,6 +178,6 @@ static void run_fc(const dyce__node *node, const dyce__shape *tensors,
 
 const dyce__op_def dyce__op_q8_conv2d = {"conv2d", check_conv, pack_conv,
                                          run_conv, pack_conv_in_place,
-                                         split_conv, run_conv_part};
+                                         split_conv, run_conv_part, NULL};
 const dyce__op_def dyce__op_q8_fully_connected = {
-    "fully_connected", check_fc, pack_fc, run_fc, pack_fc_in_place, NULL, NULL};
+    "fully_connected", check_fc, pack_fc, run_fc, pack_fc_in_place, NULL, NULL, NULL};

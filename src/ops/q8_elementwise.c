@@ -188,13 +188,13 @@ static void run_dequantize(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_q8_add = {"add", check_binary, NULL, run_binary,
-                                      NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_mul = {"mul", check_binary, NULL, run_binary,
-                                      NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_activation = {
     "activation", check_activation, pack_activation, run_activation, NULL,
-    NULL, NULL};
+    NULL, NULL, NULL};
 const dyce__op_def dyce__op_quantize = {"quantize", check_convert, NULL,
-                                        run_quantize, NULL, NULL, NULL};
+                                        run_quantize, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_dequantize = {"dequantize", check_convert, NULL,
-                                          run_dequantize, NULL, NULL, NULL};
+                                          run_dequantize, NULL, NULL, NULL, NULL};

@@ -79,10 +79,10 @@ static dyce_status check_global_max(dyce__node *node,
   return dyce__op_global_max_pool.check(node, tensors, k, err);
 }
 const dyce__op_def dyce__op_q8_max_pool = {"max_pool", check_max_pool, NULL,
-                                           run_window_pool, NULL, NULL, NULL};
+                                           run_window_pool, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_avg_pool = {"avg_pool", check_avg, NULL,
-                                           run_window_pool, NULL, NULL, NULL};
+                                           run_window_pool, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_global_avg_pool = {
-    "global_avg_pool", check_avg, NULL, run_global, NULL, NULL, NULL};
+    "global_avg_pool", check_avg, NULL, run_global, NULL, NULL, NULL, NULL};
 const dyce__op_def dyce__op_q8_global_max_pool = {
-    "global_max_pool", check_global_max, NULL, run_global, NULL, NULL, NULL};
+    "global_max_pool", check_global_max, NULL, run_global, NULL, NULL, NULL, NULL};

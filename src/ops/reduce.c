@@ -28,4 +28,4 @@ static void run_channel_reduce(const dyce__node *node,
 
 const dyce__op_def dyce__op_channel_reduce = {
     "channel_reduce", check_channel_reduce, NULL, run_channel_reduce,
-    NULL, NULL, NULL};
+    NULL, NULL, NULL, NULL};

@@ -62,4 +62,4 @@ static void run_resize(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_resize = {"resize", check_resize, NULL, run_resize,
-                                      NULL, NULL, NULL};
+                                      NULL, NULL, NULL, NULL};

@@ -28,4 +28,4 @@ static void run_view(const dyce__node *node, const dyce__shape *tensors,
 }
 
 const dyce__op_def dyce__op_view = {"view", check_view, NULL, run_view, NULL,
-                                    NULL, NULL};
+                                    NULL, NULL, NULL};

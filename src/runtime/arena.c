@@ -62,6 +62,7 @@ static uint64_t plan_graph(dyce_session *s, int splits, size_t gi,
         dyce__session_plan_parts(s, splits, g, j, s->node_start[gi] + j);
     items[n + j].first = items[n + j].last = j;
   }
+  dyce__session_plan_chains(s, g, s->node_start[gi], items);
   n += g->node_count;
   uint64_t region = dyce__plan(items, n, work);
   for (size_t i = 0; i < n; i++) offset[i] = items[i].offset;
@@ -79,9 +80,10 @@ static dyce_status allocate_tables(dyce_session *s, size_t tensors,
   s->path = dyce__calloc(graphs, sizeof(size_t));
   s->node_parts = dyce__calloc(nodes, sizeof(uint32_t));
   s->node_part_bytes = dyce__calloc(nodes, sizeof(size_t));
+  s->node_chain = dyce__calloc(nodes, sizeof(uint32_t));
   if (!s->tensor_ptr || !s->tensor_start || !s->node_scratch ||
       !s->node_start || !s->has_run || !s->path || !s->node_parts ||
-      !s->node_part_bytes)
+      !s->node_part_bytes || !s->node_chain)
     return dyce__fail(err, DYCE_OUT_OF_MEMORY,
                       "cannot allocate session tables");
   return DYCE_OK;
@@ -203,6 +205,7 @@ void dyce__session_free_arena(dyce_session *s) {
   dyce__free(s->path);
   dyce__free(s->node_parts);
   dyce__free(s->node_part_bytes);
+  dyce__free(s->node_chain);
   s->arena_alloc = NULL;
   s->arena = NULL;
   s->staging = NULL;
@@ -213,4 +216,5 @@ void dyce__session_free_arena(dyce_session *s) {
   s->node_part_bytes = NULL;
   s->has_run = NULL;
   s->node_parts = NULL;
+  s->node_chain = NULL;
 }

@@ -33,6 +33,9 @@ struct dyce_session {
   double split_min_macs; /* the model splits nothing below this (dyce.h) */
   uint32_t *node_parts;
   size_t *node_part_bytes;
+  /* chains.c, per node: how many nodes run in its parts, itself included
+   * (1: none joined it); 0 for a node that runs in an earlier node's. */
+  uint32_t *node_chain;
 };
 
 /* Allocates the session's tables and its arena, plans where every tensor
@@ -54,7 +57,15 @@ int dyce__session_splits(const dyce_session *s);
  * workspace to plan for it. */
 size_t dyce__session_plan_parts(dyce_session *s, int splits,
                                 const dyce__graph *g, uint32_t j, size_t at);
-/* Runs node `j` (index `at`) of graph `g`, split when planned so. */
+/* chains.c: after the parts of graph `g`'s nodes (from index `at`) are
+ * planned, lets each node join the chain of the nodes before it where it
+ * can, and stretches the lifetimes of `items` (tensors, then node
+ * workspaces) over each chain. */
+struct dyce__plan_item;
+void dyce__session_plan_chains(dyce_session *s, const dyce__graph *g,
+                               size_t at, struct dyce__plan_item *items);
+/* Runs node `j` (index `at`) of graph `g`, split when planned so, with the
+ * nodes chained to it; nothing for a node that ran in an earlier chain. */
 void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
                             size_t at, const dyce__shape *shapes,
                             float *const *ptr, void *scratch);

@@ -69,13 +69,13 @@ size_t dyce__session_plan_parts(dyce_session *s, int splits,
 }
 
 typedef struct split_job {
-  const dyce__node *node;
+  const dyce__node *node; /* the first of `chain` consecutive nodes */
   const dyce__shape *shapes;
   const dyce__kernels *k;
   float *const *ptr;
-  uint8_t *scratch;
-  size_t part_bytes;
-  uint32_t parts, threads;
+  void *const *scratch;     /* per node of the chain */
+  const size_t *part_bytes; /* per node of the chain */
+  uint32_t parts, threads, chain;
   uint64_t busy; /* workspaces in use, one bit each (threads <= 64) */
 } split_job;
 
@@ -90,12 +90,16 @@ static uint32_t take_workspace(split_job *job) {
   }
 }
 
+/* Part `part` of every node of the chain, in order (chains.c). */
 static void run_part(void *ctx, size_t part) {
   split_job *job = ctx;
   uint32_t w = take_workspace(job);
-  job->node->def->run_part(job->node, job->shapes, job->k, job->ptr,
-                           job->scratch + w * job->part_bytes,
-                           (uint32_t)part, job->parts);
+  for (uint32_t i = 0; i < job->chain; i++) {
+    const dyce__node *n = job->node + i;
+    n->def->run_part(n, job->shapes, job->k, job->ptr,
+                     (uint8_t *)job->scratch[i] + w * job->part_bytes[i],
+                     (uint32_t)part, job->parts);
+  }
   __atomic_fetch_and(&job->busy, ~((uint64_t)1 << w), __ATOMIC_RELEASE);
 }
 
@@ -103,12 +107,14 @@ void dyce__session_run_node(dyce_session *s, const dyce__graph *g, uint32_t j,
                             size_t at, const dyce__shape *shapes,
                             float *const *ptr, void *scratch) {
   const dyce__node *n = &g->nodes[j];
+  if (!s->node_chain[at]) return; /* ran in an earlier node's parts */
   if (s->node_parts[at] < 2) {
     n->def->run(n, shapes, s->kernels, ptr, scratch);
     return;
   }
-  split_job job = {n, shapes, s->kernels, ptr, scratch, s->node_part_bytes[at],
-                   s->node_parts[at], s->threads, 0};
+  split_job job = {n, shapes, s->kernels, ptr, s->node_scratch + at,
+                   s->node_part_bytes + at, s->node_parts[at], s->threads,
+                   s->node_chain[at], 0};
   dyce__pool_run(s->pool, job.parts, run_part, &job);
 }
 

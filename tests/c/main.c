@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
   const test_case *groups[] = {format_tests, ops_tests, plan_tests,
                                session_tests, kernels_tests, cascade_tests,
                                search_tests, limits_tests, levels_tests,
-                               sizes_tests, concat_tests, threads_tests,
+                               sizes_tests, concat_tests, threads_tests, chains_tests,
                                q8_package_tests, f16_tests, q8_tests,
                                norm_tests, gather_tests, resize_tests,
                                broadcast_tests, reduce_tests, matmul_tests,

@@ -37,7 +37,7 @@ typedef struct test_case {
 extern const test_case format_tests[], ops_tests[], plan_tests[],
     session_tests[], kernels_tests[], cascade_tests[], search_tests[],
     limits_tests[], levels_tests[], sizes_tests[], concat_tests[],
-    threads_tests[], q8_package_tests[], f16_tests[], q8_tests[], norm_tests[],
+    threads_tests[], chains_tests[], q8_package_tests[], f16_tests[], q8_tests[], norm_tests[],
     gather_tests[], resize_tests[], broadcast_tests[], reduce_tests[],
     matmul_tests[], view_tests[], attention_kernel_tests[], elementwise_tests[];
 
