@@ -263,7 +263,7 @@ function decide(s, table, budget, capRung, cap, p) {
     const tight = Math.min(...s.tight.map((m) => m.macs));
     for (let l = capRung; l > s.rung; l--)
       if (slow[l] <= p.upFit * budget && s.frame >= s.blockedUntil[l] && macsQuantile(s.costs, table, l, p) < tight)
-        return { rung: l, reason: `headroom: ${fmtMs(costs[s.rung])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(slow[l])}` };
+        return { rung: l, reason: `headroom: frames take ${fmtMs(costs[s.rung])} of the ${fmtMs(budget)} budget, ${table[l].name} predicted ${fmtMs(slow[l])}` };
   }
   return null;
 }

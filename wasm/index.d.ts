@@ -137,7 +137,10 @@ export interface CustomConfig {
 /**
  * A byte image: ImageData (RGBA), or bytes of 1 (gray), 2 (gray + alpha),
  * 3 (RGB) or 4 (RGBA) channels per pixel, row by row (a Node Buffer is a
- * Uint8Array; alpha is ignored). `channels` defaults to what
+ * Uint8Array; transparent parts lie over black, as a browser draws them
+ * on a cleared canvas; a 4-channel model takes alpha as it is). Fields a
+ * decoder adds (pngjs: depth, colorType, …) are ignored; one that looks
+ * like a misspelt field (`chanels`) is refused. `channels` defaults to what
  * `data.length / (width · height)` says (1, 3 or 4; gray + alpha must be
  * named). The picture, of any size, is center-cropped to the model's
  * aspect ratio, resized (box filter; smaller ones are scaled up),

@@ -12,7 +12,7 @@ import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
 import { absoluteUrl, isBlob, isLocal, isResponse, readBytes, readResponse } from './io.mjs';
 import { checkOptions, checkSplitMinMacs, classifyOptions, LOAD_OPTIONS } from './options.mjs';
-import { decodeInput, needsDecoding, toTensor } from './preprocess.mjs';
+import { decodeInput, needsDecoding, snapshotInput, toTensor } from './preprocess.mjs';
 import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
 
 export { DyceError };
@@ -300,7 +300,19 @@ export class DyceModel {
    *     budgetExhausted }; `ms` covers preprocessing and the cascade.
    */
   async classify(input, options) {
-    if (!needsDecoding(input)) return this.inOrder(() => this.classifyNow(input, options));
+    if (!needsDecoding(input)) {
+      if (!this.tail) return this.classifyNow(input, options);
+      // Behind a call still decoding its picture: this one's picture is
+      // taken now, as the page may draw the next one into it meanwhile.
+      const taken = snapshotInput(input);
+      return this.inOrder(() => {
+        try {
+          return this.classifyNow(taken.input, options);
+        } finally {
+          taken.close();
+        }
+      });
+    }
     return this.inOrder(async () => {
       this.checkAlive();
       const decoded = await decodeInput(input);
@@ -327,6 +339,8 @@ export class DyceModel {
       throw e;
     }
     const top = this.topOf(r.exit, topK);
+    // One number for one probability: the engine's (float32) in both places.
+    if (top[0]?.index === r.index) top[0].score = r.score;
     return {
       label: r.label, index: r.index, score: r.score, top,
       exit: r.exit, position: r.position, macs: r.macs,

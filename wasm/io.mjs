@@ -91,7 +91,10 @@ async function fetchOk(url, what) {
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: ${e.message}`, { url, cause: e });
+    // Node's fetch says only "fetch failed"; why (ECONNREFUSED, a DNS
+    // failure…) is in its cause. Browsers give no reason at all.
+    const why = e?.cause?.message ? `${e.message} (${e.cause.message})` : e?.message ?? String(e);
+    throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: ${why}`, { url, cause: e });
   }
   if (!response.ok)
     throw new DyceError('DYCE_FETCH_FAILED', `cannot fetch the ${what} ${url}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, { url, status: response.status });

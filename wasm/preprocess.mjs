@@ -32,17 +32,80 @@ const PIXEL_KEYS = ['data', 'width', 'height', 'channels', 'colorSpace']; // col
 const TENSOR_KEYS = ['tensor', 'layout', 'normalized'];
 
 /**
- * A key a plain input object does not take (a typo such as `chanels`
- * would otherwise be ignored, and the channels guessed) is refused, as an
- * unknown option is. Objects of a class (ImageData, a polyfill's) are
- * left as they are.
+ * A key of a plain input object that looks like a misspelt one it takes
+ * (`chanels`, `Width`, `normalised`: otherwise ignored, and the channels
+ * guessed) is refused. Other keys are left alone: decoders hand back
+ * objects with more fields (pngjs: depth, colorType, gamma, …). Objects
+ * of a class (ImageData, a polyfill's) are left as they are.
  */
 function onlyKeys(x, known) {
   const proto = Object.getPrototypeOf(x);
   if (proto !== Object.prototype && proto !== null) return;
-  const unknown = Object.keys(x).find((k) => !known.includes(k));
-  if (unknown !== undefined)
-    throw invalid(`input has no field ${shown(unknown)}; ${known === TENSOR_KEYS ? 'a tensor is {tensor, layout, normalized: true}' : 'pixels are {data, width, height, channels}'}`, `input.${unknown}`);
+  for (const key of Object.keys(x)) {
+    const meant = known.includes(key) ? undefined : known.find((k) => misspelt(key, k));
+    if (meant !== undefined)
+      throw invalid(`input has no field ${shown(key)} (did you mean ${shown(meant)}?); ${known === TENSOR_KEYS ? 'a tensor is {tensor, layout, normalized: true}' : 'pixels are {data, width, height, channels}'}`, `input.${key}`);
+  }
+}
+
+/** Is `key` `known` in another case, or at most two edits from it (for names of 4 letters or more)? */
+function misspelt(key, known) {
+  if (key.toLowerCase() === known.toLowerCase()) return true;
+  if (known.length < 4 || Math.abs(key.length - known.length) > 2) return false;
+  let prev = Array.from({ length: known.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= key.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= known.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (key[i - 1] === known[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[known.length] <= 2;
+}
+
+const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
+
+/**
+ * Pixel data or a tensor form with its bytes copied (a call that runs
+ * later must see them as they were when it was made); ImageData becomes
+ * {data, width, height} (its fields are getters, and it cannot always be
+ * rebuilt with its colour space). Anything else as it is.
+ */
+export function snapshotBytes(input) {
+  if (input === null || typeof input !== 'object') return input;
+  const plain = [Object.prototype, null].includes(Object.getPrototypeOf(input));
+  // TypedArray's own slice (a copy): a Node Buffer's slice() is a view.
+  if (isTensorForm(input) && ArrayBuffer.isView(input.tensor) && plain)
+    return { ...input, tensor: TYPED_SLICE.call(input.tensor) };
+  if (!isPixelData(input) || !ArrayBuffer.isView(input.data)) return input;
+  const data = TYPED_SLICE.call(input.data);
+  if (plain) return { ...input, data };
+  const copy = { data, width: input.width, height: input.height };
+  if (input.channels !== undefined) copy.channels = input.channels;
+  return copy;
+}
+
+/**
+ * `input` as it is now, for a call that runs after an earlier one still
+ * decoding its picture: bytes copied (snapshotBytes); a canvas, video or
+ * ImageBitmap drawn as it is on a canvas of its own, a VideoFrame cloned
+ * (the page may draw, play on, or close them meanwhile). A Blob or an
+ * <img> does not change under the caller. → { input, close }.
+ */
+export function snapshotInput(input) {
+  if (isPixelData(input) || isTensorForm(input)) return { input: snapshotBytes(input), close() {} };
+  if (isA(input, 'VideoFrame')) {
+    const frame = input.clone(); // throws on a closed frame, as using it would
+    return { input: frame, close: () => frame.close() };
+  }
+  if (typeof OffscreenCanvas !== 'undefined' && isA(input, 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'ImageBitmap')) {
+    const { width, height } = sourceSize(input);
+    if (width > 0 && height > 0) {
+      const copy = new OffscreenCanvas(width, height);
+      copy.getContext('2d').drawImage(input, 0, 0);
+      return { input: copy, close() {} };
+    }
+  }
+  return { input, close() {} };
 }
 
 /**
@@ -56,7 +119,7 @@ export function pixelChannels(x) {
   onlyKeys(x, PIXEL_KEYS);
   const { data, width: w, height: h, channels } = x;
   if (!(data instanceof Uint8ClampedArray || data instanceof Uint8Array))
-    throw invalid(`input.data must be a Uint8Array or Uint8ClampedArray of bytes (0–255), not ${describe(data)}`, 'input.data');
+    throw invalid(`input.data must be a Uint8Array or Uint8ClampedArray of bytes (0–255), not ${describe(data)}${typeof data === 'function' ? ' (a canvas of a Node library? pass its getContext(\'2d\').getImageData(0, 0, width, height))' : ''}`, 'input.data');
   for (const [name, v] of [['width', w], ['height', h]])
     if (!(Number.isInteger(v) && v > 0)) throw invalid(`input.${name} must be a whole number of pixels > 0, not ${describe(v, true)}`, `input.${name}`);
   if (channels !== undefined && ![1, 2, 3, 4].includes(channels))
@@ -65,6 +128,28 @@ export function pixelChannels(x) {
   if (![1, 3, 4].includes(c) && !(c === 2 && channels === 2) || data.length !== w * h * c)
     throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} needs ${channels ? w * h * channels : `${w * h} (gray), ${w * h * 3} (RGB) or ${w * h * 4} (RGBA)${c === 2 ? ', or pass channels: 2 for gray + alpha' : ''}`}`, 'input.data');
   return c;
+}
+
+/**
+ * Byte pixels with alpha (`ch` 2 or 4) laid over black, as a browser
+ * draws a picture on a cleared canvas: each colour byte becomes
+ * round(v · a / 255) and alpha 255, as models/dyce_build/images.py and
+ * the engine's PNG decoder do, so that bytes, pictures and training
+ * images agree on transparent parts (a cut-out whose background is white
+ * but transparent reads as black everywhere). A copy, or `data` itself
+ * when every pixel is opaque (a video frame, a JPEG).
+ */
+export function overBlack(data, ch) {
+  let i = ch - 1;
+  while (i < data.length && data[i] === 255) i += ch;
+  if (i >= data.length) return data;
+  const out = new Uint8ClampedArray(data.length);
+  for (let i = 0; i < data.length; i += ch) {
+    const a = data[i + ch - 1];
+    for (let c = 0; c < ch - 1; c++) out[i + c] = Math.floor((data[i + c] * a + 127) / 255);
+    out[i + ch - 1] = 255;
+  }
+  return out;
 }
 
 /**
@@ -115,7 +200,7 @@ function spans(start, step, count) {
 
 /**
  * Bytes of `pixelChannels` channels per pixel (1 gray, 2 gray + alpha, 3
- * RGB, 4 RGBA; default 4; alpha is ignored) → the model's input tensor, NCHW Float32Array of
+ * RGB, 4 RGBA; default 4) → the model's input tensor, NCHW Float32Array of
  * 1×channels×height×width. A one-channel model takes BT.601 luma of
  * colour; a three-channel model takes gray replicated. `invert` maps p to
  * 255 − p first (a dark object on a light background, e.g. a camera
@@ -201,6 +286,17 @@ export function emptySource(source) {
 }
 
 /** The DyceError for an <img> (`url`) or a Blob that did not decode. */
+const COEP_HINT = '; on a cross-origin-isolated page a picture from another origin loads only with CORS (img.crossOrigin = \'anonymous\' and Access-Control-Allow-Origin) or a Cross-Origin-Resource-Policy header';
+
+/** Is `url` of another origin than this cross-origin-isolated page (where COEP blocks it unless it opts in)? */
+function isolatedForeign(url) {
+  try {
+    return globalThis.crossOriginIsolated === true && new URL(url, globalThis.location.href).origin !== globalThis.location.origin;
+  } catch {
+    return false;
+  }
+}
+
 function undecodable(what, url, cause) {
   return new DyceError('DYCE_BAD_INPUT', `cannot decode ${what}: ${cause?.message ?? cause}`, { field: 'input', url, cause });
 }
@@ -244,7 +340,7 @@ export async function decodeInput(input) {
       await img.decode();
     } catch (e) {
       const where = img.currentSrc || url || input.srcset;
-      throw undecodable(`the image ${where} (it failed to load, or is not a picture)`, img.currentSrc || url, e);
+      throw undecodable(`the image ${where} (it failed to load, or is not a picture${isolatedForeign(where) ? COEP_HINT : ''})`, img.currentSrc || url, e);
     }
     if (!(img.naturalWidth > 0)) throw emptySource(img);
     return { input: img, close() {} };
@@ -363,11 +459,15 @@ export function toTensor(input, dims, spec, options = {}) {
     return { tensor: input.tensor, layout: input.layout };
   }
   let pixels, pc = 4;
+  // A model of four channels takes alpha as it is; others, the picture over black.
+  const opaque = (ch) => (ch === 2 || ch === 4) && channels !== 4;
   if (isPixelData(input)) {
     pc = pixelChannels(input);
-    pixels = resizePixels(input, width, height, pc); // checked once, above
+    const src = opaque(pc) ? { data: overBlack(input.data, pc), width: input.width, height: input.height } : input;
+    pixels = resizePixels(src, width, height, pc); // checked once, above
   } else if (isDrawable(input)) {
     pixels = drawPixels(input, width, height);
+    if (opaque(4)) pixels = overBlack(pixels, 4);
   } else {
     throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
   }

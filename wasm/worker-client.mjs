@@ -5,63 +5,82 @@
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop, decodeInput, emptySource, isA, pixelChannels, sourceSize } from './preprocess.mjs';
+import { centerCrop, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
-const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
 
 /**
- * What to post for `input`: elements cannot cross threads, so they become
- * an ImageBitmap already cropped and resized to the model's input by the
- * browser (a small transfer; an <img> still loading is awaited first).
- * Everything else (a Blob or File too: the worker decodes it) is
- * structured-cloned.
+ * What to post for `input`, taken when classify() is called: a page may
+ * draw its next picture into the same canvas or buffer right after the
+ * call, while this one waits for the calls before it. Elements cannot
+ * cross threads, so they become an ImageBitmap already cropped and
+ * resized to the model's input by the browser (a small transfer),
+ * requested before this returns (createImageBitmap copies the picture
+ * then; an <img> still loading is awaited first, and its picture does not
+ * change under the caller). A VideoFrame is cloned (the caller may close
+ * it), an ImageBitmap copied; the bytes of pixel data and tensors are
+ * copied. Anything else (a Blob or File: the worker decodes it) is
+ * structured-cloned as it is. Resolves to [message, transfer, done?]:
+ * `done` releases what was made for the call once it is posted.
  */
-async function transferable(input, { width, height }) {
-  if (!isA(input, ...DRAWABLES)) {
+function transferable(input, dims) {
+  try {
+    if (isA(input, ...DRAWABLES)) {
+      if (needsDecoding(input)) return decodeInput(input).then((d) => cropped(d.input, dims));
+      return cropped(input, dims);
+    }
+    if (isA(input, 'VideoFrame')) {
+      const frame = copied(() => input.clone(), input);
+      return Promise.resolve([frame, [], () => frame.close()]);
+    }
+    if (isA(input, 'ImageBitmap'))
+      return copied(() => createImageBitmap(input), input).then((b) => [b, [b]], (e) => { throw closedOrBad(e, input); });
     // Checked here too: Chromium posts an ImageData whose buffer was
     // transferred away as a null message, which the worker cannot answer.
     if (input?.data !== undefined && input.width !== undefined) pixelChannels(input);
-    return [viewsCopied(input), []];
+    return Promise.resolve([snapshotBytes(input), []]);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const source = (await decodeInput(input)).input;
+}
+
+/** The crop of drawable `source` the model takes, as an ImageBitmap (requested now; see transferable). */
+function cropped(source, { width, height }) {
   const size = sourceSize(source);
   if (!(size.width > 0 && size.height > 0)) throw emptySource(source);
   const c = centerCrop(size.width, size.height, width, height);
   const crop = (x) => createImageBitmap(x, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
+  // Chromium cannot make a bitmap of a canvas that never had a context
+  // (all transparent; drawing it works, as on the main thread).
+  const blank = (e) => {
+    if (e?.name === 'SecurityError' || !isA(source, 'HTMLCanvasElement', 'OffscreenCanvas')) throw e;
+    const copy = new OffscreenCanvas(size.width, size.height);
+    copy.getContext('2d').drawImage(source, 0, 0);
+    return crop(copy);
+  };
+  let bitmap;
   try {
-    let bitmap;
-    try {
-      bitmap = await crop(source);
-    } catch (e) {
-      // Chromium cannot make a bitmap of a canvas that never had a context
-      // (all transparent; drawing it works, as on the main thread).
-      if (e?.name === 'SecurityError' || !isA(source, 'HTMLCanvasElement', 'OffscreenCanvas')) throw e;
-      const copy = new OffscreenCanvas(size.width, size.height);
-      copy.getContext('2d').drawImage(source, 0, 0);
-      bitmap = await crop(copy);
-    }
-    return [bitmap, [bitmap]];
+    bitmap = crop(source);
   } catch (e) {
+    bitmap = Promise.reject(e);
+  }
+  return bitmap.catch(blank).then((b) => [b, [b]], (e) => {
     throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });
+  });
+}
+
+/** make(), or the error a closed bitmap or frame gets. */
+function copied(make, input) {
+  try {
+    return make();
+  } catch (e) {
+    throw closedOrBad(e, input);
   }
 }
 
-/**
- * A view posted as it is takes its whole buffer along: 784 pixels cut
- * from an 8 MB dataset with subarray() cost ~95 ms a call in Chromium,
- * against ~0.2 ms for a copy of them. Plain inputs ({data, width, height},
- * {tensor, layout, normalized}) whose typed array is part of a larger
- * buffer post a copy of the part instead; anything else as it is.
- */
-function viewsCopied(input) {
-  if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype) return input;
-  const part = (x) => ArrayBuffer.isView(x) && x.byteLength < x.buffer.byteLength;
-  if (!part(input.data) && !part(input.tensor)) return input;
-  const copy = { ...input };
-  // TypedArray's own slice (a copy): a Node Buffer's slice() is a view.
-  for (const key of ['data', 'tensor']) if (part(input[key])) copy[key] = TYPED_SLICE.call(input[key]);
-  return copy;
+function closedOrBad(e, input) {
+  const name = input.constructor?.name;
+  return new DyceError('DYCE_BAD_INPUT', `cannot copy the ${name}${e?.name === 'InvalidStateError' ? ' (was it closed?)' : ''}: ${e?.message ?? e}`, { field: 'input', cause: e });
 }
 
 /** Is `x` an ImageBitmap of cross-origin pixels (reading them is a SecurityError)? */
@@ -224,8 +243,12 @@ export class WorkerModel {
    */
   send(op, prepare) {
     const reply = this.sending.then(async () => {
-      const [args, transfer] = await prepare();
-      return { answer: this.request(op, args, transfer) };
+      const [args, transfer, done] = await prepare();
+      try {
+        return { answer: this.request(op, args, transfer) };
+      } finally {
+        done?.();
+      }
     });
     this.sending = reply.then(() => {}, () => {});
     return reply.then(({ answer }) => answer);
@@ -241,9 +264,12 @@ export class WorkerModel {
     if (this.disposed) throw this.ended();
     let result;
     try {
+      // The picture is taken now, though posted after the earlier calls.
+      const taken = transferable(input, this.input);
+      taken.catch(() => {}); // its error is the call's, below
       result = await this.send('classify', async () => {
-        const [message, transfer] = await transferable(input, this.input);
-        return [[message, options], transfer];
+        const [message, transfer, done] = await taken;
+        return [[message, options], transfer, done];
       });
     } catch (e) {
       // The worker cannot know the address of the <img> it got as a bitmap.

@@ -5,7 +5,11 @@ The same steps as the browser side (wasm/preprocess.mjs) and the engine's
 evaluated on the tensors it will see at run time:
 
 1. decode (PIL) to 8-bit RGBA; a JPEG turned as its EXIF orientation says
-   (as browsers show it); gray images have R = G = B; alpha is ignored;
+   (as browsers show it); gray images have R = G = B; a PNG with an alpha
+   channel (gray + alpha, RGBA) laid over black, each colour byte
+   round(v * a / 255) = (v * a + 127) // 255, as a browser draws a
+   picture on a cleared canvas (a palette's or a colour key's
+   transparency, tRNS, is ignored);
 2. center-crop to the output's aspect ratio and box-filter resize to
    size x size: every output pixel averages the source area it covers,
    partly covered source pixels weighted by their coverage. The filter is
@@ -57,7 +61,19 @@ def read_rgba(path):
         _check_decodable(im)
         gray = is_gray_mode(im.mode)
         rgba = np.asarray(shown(im).convert("RGBA"), dtype=np.uint8)
+        if im.mode in ("LA", "RGBA"):   # PNG colour types 4 and 6
+            rgba = over_black(rgba)
     return rgba, gray
+
+
+def over_black(rgba):
+    """(H, W, 4) uint8 laid over black: colour (v * a + 127) // 255, alpha
+    255 (wasm/preprocess.mjs overBlack, src/codec/png.c)."""
+    a = rgba[..., 3:4].astype(np.uint32)
+    out = np.empty_like(rgba)
+    out[..., :3] = (rgba[..., :3].astype(np.uint32) * a + 127) // 255
+    out[..., 3] = 255
+    return out
 
 
 def orientation(im):

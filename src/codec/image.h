@@ -30,7 +30,8 @@ int dyce__image_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
  * palette; interlaced (Adam7) or not; all five filters; CRCs checked.
  * 16-bit samples keep their high byte (as PIL does); 16-bit gray without
  * alpha is refused (PIL reads it as 32-bit integers, not as 8-bit gray).
- * Alpha and transparency are ignored. */
+ * An alpha channel lays the picture over black (png.c); a tRNS chunk's
+ * transparency is ignored. */
 int dyce__png_decode(const uint8_t *bytes, size_t size, size_t max_pixels,
                     dyce__image *out, char *why, size_t why_size);
 

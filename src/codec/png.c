@@ -3,9 +3,11 @@
  * are walked with every length checked against the file and every CRC
  * verified; IHDR fields are checked against the combinations the standard
  * allows; the IDAT stream must inflate to exactly the bytes the image
- * needs. The result matches what PIL's convert("RGBA") gives, minus alpha:
- * sub-byte gray is scaled to 0..255, 16-bit samples keep their high byte,
- * palette indices past PLTE read as gray (i, i, i).
+ * needs. The result matches what PIL's convert("RGBA") gives, laid over
+ * black where the file has an alpha channel (gray + alpha, RGBA: each
+ * colour byte (v * a + 127) / 255, as models/dyce_build/images.py and a
+ * browser's canvas): sub-byte gray is scaled to 0..255, 16-bit samples
+ * keep their high byte, palette indices past PLTE read as gray (i, i, i).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,6 +152,10 @@ static void put_pixel(const png_header *h, const uint8_t *row, size_t x, uint8_t
     case 4: rgb[0] = rgb[1] = rgb[2] = (uint8_t)sample(h, row, x, 0); break;
     default:
       for (unsigned k = 0; k < 3; k++) rgb[k] = (uint8_t)sample(h, row, x, k);
+  }
+  if (h->type == 4 || h->type == 6) { /* over black */
+    unsigned a = sample(h, row, x, h->channels - 1u);
+    for (unsigned k = 0; k < 3; k++) rgb[k] = (uint8_t)((rgb[k] * a + 127u) / 255u);
   }
 }
 

@@ -4,7 +4,8 @@
 // is still loading, one whose width attribute is not its natural size;
 // and the clear errors for a broken image, an undecodable Blob, a 0×0
 // canvas and a cross-origin (tainted) image; a transparent picture answers
-// the same after any other. Calls in flight keep their
+// the same after any other; a picture changed right after the call answers
+// as it was. Calls in flight keep their
 // order; dispose twice at once is fine. The page is a blank one on the
 // server's origin (not isolated, so that an image of another origin loads
 // at all and only taints; that origin is played by Playwright's routing,
@@ -163,6 +164,41 @@ for (const runner of ['main', 'worker']) {
     }, runner);
     for (const [i, got] of out.after.entries())
       assert.deepEqual(got, out.fresh, `after image ${INDICES[i]}`);
+  });
+
+  test(`${runner}: a picture the page changes right after classify() answers as it was at the call, also behind a call still decoding`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce', { config: 0 });
+      const want = t.brief(await m.classify(t.imageData[0]));
+      const rows = [];
+      for (const behind of [false, true]) {
+        // A Blob still decoding holds the later calls back (main thread),
+        // or they wait for the calls posted before them (Worker).
+        const before = behind ? m.classify(t.png[3]) : null;
+        const canvas = document.createElement('canvas');
+        canvas.width = canvas.height = 28;
+        const ctx = canvas.getContext('2d');
+        ctx.putImageData(t.imageData[0], 0, 0);
+        const fromCanvas = m.classify(canvas);
+        ctx.putImageData(t.imageData[1], 0, 0);
+        const gray = t.imageData[0].data.filter((_, i) => i % 4 === 0);
+        const fromBytes = m.classify({ data: gray, width: 28, height: 28, channels: 1 });
+        gray.set(t.imageData[1].data.filter((_, i) => i % 4 === 0));
+        const image = new ImageData(new Uint8ClampedArray(t.imageData[0].data), 28, 28);
+        const fromImageData = m.classify(image);
+        image.data.set(t.imageData[1].data);
+        await before;
+        rows.push((await Promise.all([fromCanvas, fromBytes, fromImageData])).map(t.brief));
+      }
+      const other = t.brief(await m.classify(t.imageData[1]));
+      await m.dispose();
+      return { want, other, rows };
+    }, runner);
+    assert.notDeepEqual(out.other, out.want, 'images 0 and 1 answer differently');
+    for (const [r, row] of out.rows.entries())
+      for (const [k, got] of row.entries())
+        assert.deepEqual(got, out.want, `${['canvas', 'bytes', 'ImageData'][k]}${r ? ', behind a decoding call' : ''}`);
   });
 
   if (runner === 'worker') {

@@ -126,8 +126,23 @@ test('byte images: Uint8Array, Uint8ClampedArray and Buffer alike; gray + alpha;
     assert.deepEqual(answer(await model.classify(gray(i, Uint8ClampedArray))), want);
     assert.deepEqual(answer(await model.classify({ ...gray(i), data: Buffer.from(gray(i).data) })), want);
     const ga = new Uint8Array(784 * 2);
-    gray(i).data.forEach((v, k) => { ga[2 * k] = v; ga[2 * k + 1] = k % 3 ? 255 : 0; }); // alpha is ignored
+    gray(i).data.forEach((v, k) => { ga[2 * k] = v; ga[2 * k + 1] = 255; });
     assert.deepEqual(answer(await model.classify({ data: ga, width: 28, height: 28, channels: 2 })), want);
+    // Transparent parts lie over black, as a browser draws them: a third
+    // of the pixels transparent (their bytes white) answers as the gray
+    // picture with those pixels black; half-transparent ones as v·a/255
+    // rounded. RGBA alike (preprocess.mjs overBlack).
+    const cut = gray(i), rgba = new Uint8Array(784 * 4);
+    gray(i).data.forEach((v, k) => {
+      const a = k % 3 ? (k % 5 ? 255 : 128) : 0;
+      ga[2 * k] = a ? v : 255;
+      ga[2 * k + 1] = a;
+      rgba.set([ga[2 * k], ga[2 * k], ga[2 * k], a], 4 * k);
+      cut.data[k] = Math.floor((ga[2 * k] * a + 127) / 255);
+    });
+    const over = answer(await model.classify(cut));
+    assert.deepEqual(answer(await model.classify({ data: ga, width: 28, height: 28, channels: 2 })), over);
+    assert.deepEqual(answer(await model.classify({ data: rgba, width: 28, height: 28 })), over);
     // Two bytes a pixel could be 16-bit gray: gray + alpha must be named.
     await refused(model.classify({ data: ga, width: 28, height: 28 }), 'DYCE_INVALID_ARGUMENT', { field: 'input.data', message: /channels: 2/ });
   }
