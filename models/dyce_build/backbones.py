@@ -306,7 +306,26 @@ def load_weights(model, path):
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).splitlines()[1:2] or [str(err)]
         raise BuildError(f"--weights {path} does not fit the backbone: "
-                         f"{first[0].strip()}") from None
+                         f"{_misfit(model.state_dict(), state, err)}") from None
     return model.eval()
+
+
+def _misfit(own, state, err):
+    """Why `state` does not load into a module whose state dict is `own`:
+    the names missing and the names unexpected (a few of each), with the
+    prefix that tells them apart when there is one ('net.' before every
+    name), else PyTorch's first line (a shape that differs)."""
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if not missing and not unexpected:
+        lines = str(err).splitlines()
+        return (lines[1:2] or lines or [""])[0].strip()
+    few = lambda names: ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    parts = ([f"{len(missing)} of its tensors missing ({few(missing)})"] if missing else []) + \
+        ([f"{len(unexpected)} names the backbone lacks ({few(unexpected)})"] if unexpected else [])
+    heads = {u[:len(u) - len(m)] for u in unexpected for m in missing
+             if u.endswith("." + m)}
+    if len(heads) == 1 and len(missing) == len(unexpected):
+        parts.append(f"the file's names carry a prefix '{heads.pop()}': strip it")
+    return "; ".join(parts)

@@ -348,9 +348,22 @@ try:
     backbones.load_weights(make(), "w.pt")
 except BuildError as err:
     print("refused:", err)
+# Names under a prefix the loader does not know; a tensor of another shape.
+torch.save({"x." + k: v for k, v in sd.items()}, "w.pt")
+try:
+    backbones.load_weights(make(), "w.pt")
+except BuildError as err:
+    print("prefixed:", err)
+torch.save({**sd, "0.weight": torch.zeros(3, 1, 3, 3)}, "w.pt")
+try:
+    backbones.load_weights(make(), "w.pt")
+except BuildError as err:
+    print("shape:", err)
 `], { cwd: tmp });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /refused: --weights w\.pt: a dict without tensors or a state dict under state_dict, model_state_dict/);
+    assert.match(r.out, /prefixed: --weights w\.pt does not fit the backbone: 4 of its tensors missing \(0\.weight, 0\.bias, 1\.weight, …\); 4 names the backbone lacks \(x\.0\.weight, x\.0\.bias, x\.1\.weight, …\); the file's names carry a prefix 'x\.': strip it/);
+    assert.match(r.out, /shape: --weights w\.pt does not fit the backbone: size mismatch for 0\.weight/);
   });
 
   test('--lr auto: the rate whose short trial ends lowest (the larger within 5 %), every trial from the same start, the network and the random generator left as they were', () => {
