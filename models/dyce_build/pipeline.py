@@ -394,6 +394,14 @@ def warn_if_chance(ctx, what, val, classes, trained=True):
                 f"1/{classes} = {100 / classes:.1f} %): {advice}")
 
 
+def _written(claims, out):
+    """The search's log line: the Pareto list, and TinySaver's configuration
+    when the search kept one beside it (docs/SEARCH.md)."""
+    pareto = sum(1 for c in claims.values() if not c.get("tinysaver"))
+    also = " and TinySaver's" if pareto < len(claims) else ""
+    return f"search: {pareto} Pareto configurations{also} written into {out}"
+
+
 def run(opts):
     """The whole build; returns the report dict (None for --list-exits)."""
     ctx, data, model = start(opts)
@@ -462,7 +470,7 @@ def run(opts):
         ctx, opts.out, specs, data, {f"stage{p}" for p, c in enumerate(chosen, 1) if c.last}))
     claims = ctx.timed("search", lambda: engine.search(
         opts.out, stem + ".records", opts.lambda_step, opts.out))
-    ctx.log(f"search: {len(claims)} Pareto configurations written into {opts.out}")
+    ctx.log(_written(claims, opts.out))
     rep = ctx.timed("report", lambda: report_step(ctx, opts.out, specs, macs, data, rec, claims, chosen))
     if opts.int8:
         rep["int8"] = ctx.timed("int8", lambda: int8.build(ctx, opts))

@@ -26,10 +26,14 @@ const dir = tempDir();
 const set = readTestSet();
 const engine = await createEngine();
 
+/** The search's JSON lines: the Pareto points, and (as `ranking`) TinySaver's saver ranking. */
 function searchInto(kind, base, out) {
   const r = runCli(kind, ['search', `${base}.dyce`, '--records', `${base}.records`, '--lambda-step', '0.01', '-o', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.config);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const points = lines.filter((o) => o.config && !o.tinysaver);
+  points.ranking = lines.find((o) => o.saver_ranking);
+  return points;
 }
 
 /** `dyce eval --dump` lines: [sample, prediction, graph, confidence]. */
@@ -94,6 +98,27 @@ test('smoke package: search is the same natively and under WASI', () => {
   // The list is a Pareto list: MACs up, accuracy strictly up.
   for (let i = 1; i < pa.length; i++)
     assert.ok(pa[i].mean_macs >= pa[i - 1].mean_macs && pa[i].accuracy > pa[i - 1].accuracy);
+  // After the list, TinySaver's own configuration (its best saver before
+  // the head, at its threshold), measured, kept whether or not the list
+  // has a point above it; then the backbone.
+  const model = engine.loadModel(fs.readFileSync(a));
+  try {
+    const { best, saver_ranking: ranking } = pa.ranking;
+    const pick = ranking.find((x) => x.graph === best);
+    const names = model.configs.map((c) => c.name);
+    const ts = model.configs.find((c) => c.name === 'tinysaver');
+    if (pick.threshold < 1) {
+      assert.deepEqual(names.slice(pa.length), ['tinysaver', 'backbone']);
+      assert.equal(ts.saver, best);
+      assert.ok(Math.abs(ts.saverThreshold - pick.threshold) < 1e-6, `${ts.saverThreshold} vs ${pick.threshold}`);
+      assert.ok(ts.exits.every((e) => !e), 'the saver, then the head');
+      assert.ok(ts.accuracy > 0 && ts.meanMacs > 0, 'measured on val');
+    } else {
+      assert.deepEqual(names.slice(pa.length), ['backbone'], 'no saver accepts a sample: no TinySaver configuration');
+    }
+  } finally {
+    model.free();
+  }
   fs.copyFileSync(a, `${smoke}-configs.dyce`);
   fs.copyFileSync(`${smoke}.records`, `${smoke}-configs.records`);
 });

@@ -72,7 +72,7 @@ for (const pkg of packages) {
       const out = path.join(dir, `${pkg.name}-${kind}.dyce`);
       const r = runCli(kind, ['search', file, '--records', pkg.search, '--method', 'both', '--lambda-step', '0.02', '-o', out, '--json']);
       assert.equal(r.status, 0, r.stderr);
-      outs[kind] = { bytes: fs.readFileSync(out), lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.config) };
+      outs[kind] = { bytes: fs.readFileSync(out), lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.config && !o.tinysaver) };
     }
     assert.ok(outs.native.bytes.equals(outs.wasi.bytes), 'same package bytes');
     const points = outs.native.lines;
@@ -81,11 +81,17 @@ for (const pkg of packages) {
     }
     const model = engine.loadModel(outs.native.bytes);
     try {
-      // The Pareto list, then the backbone of every level (fixed cost).
+      // The Pareto list, TinySaver's configuration (a saver before the
+      // full-width head), then the backbone of every level (fixed cost).
       const levels = model.levels.map((l) => l.name ?? l);
-      assert.equal(model.configs.length, points.length + levels.length);
+      const extra = model.configs[points.length]?.name === 'tinysaver' ? 1 : 0;
+      assert.equal(model.configs.length, points.length + extra + levels.length);
       points.forEach((p, i) => assert.equal(model.configs[i].level, p.level));
-      model.configs.slice(points.length).forEach((c, l) => {
+      if (extra) {
+        const ts = model.configs[points.length];
+        assert.ok(ts.saver && ts.exits.every((e) => !e) && ts.level === levels[0], 'a saver, then the full head');
+      }
+      model.configs.slice(points.length + extra).forEach((c, l) => {
         assert.equal(c.name, l ? `backbone-${levels[l]}` : 'backbone');
         assert.equal(c.level, levels[l]);
         assert.ok(c.saver === null && c.exits.every((e) => !e), `${c.name} runs the head alone`);
