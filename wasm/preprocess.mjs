@@ -280,7 +280,7 @@ export function sourceSize(source) {
 /** The DyceError for a drawable source without pixels, saying what to do for its kind. */
 export function emptySource(source) {
   const { width, height } = sourceSize(source);
-  const why = isA(source, 'HTMLVideoElement') || isA(source, 'VideoFrame') ? 'is the video playing?'
+  const why = isA(source, 'HTMLVideoElement') ? 'is the video playing?' : isA(source, 'VideoFrame') ? 'was the frame closed?'
     : isA(source, 'HTMLImageElement') ? 'has the image loaded?' : isA(source, 'ImageBitmap') ? 'was the bitmap closed?' : 'give the canvas a size';
   return invalid(`the source has no pixels (${width}×${height}); ${why}`);
 }

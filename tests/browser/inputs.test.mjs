@@ -201,6 +201,25 @@ for (const runner of ['main', 'worker']) {
         assert.deepEqual(got, out.want, `${['canvas', 'bytes', 'ImageData'][k]}${r ? ', behind a decoding call' : ''}`);
   });
 
+  test(`${runner}: a closed VideoFrame or ImageBitmap is a DyceError that says it was closed`, async () => {
+    const out = await page.evaluate(async (runner) => {
+      const { t } = window;
+      const m = await t.loadWith(runner, '/models/fashion-mnist.dyce', { config: 0 });
+      const frame = new VideoFrame(await createImageBitmap(t.imageData[0]), { timestamp: 0 });
+      const bitmap = await createImageBitmap(t.imageData[0]);
+      frame.close();
+      bitmap.close();
+      const errors = [];
+      for (const x of [frame, bitmap]) errors.push(await m.classify(x).then(() => null, t.error));
+      await m.dispose();
+      return errors;
+    }, runner);
+    for (const [k, e] of out.entries()) {
+      assert.ok(e && ['DYCE_INVALID_ARGUMENT', 'DYCE_BAD_INPUT'].includes(e.code), JSON.stringify(e));
+      assert.match(e.message, k ? /bitmap closed|was it closed/ : /frame closed|was it closed/, e.message);
+    }
+  });
+
   if (runner === 'worker') {
     test('worker: terminate(reason) rejects every pending call with the reason, also one still preparing its picture', async () => {
       const out = await page.evaluate(async () => {
