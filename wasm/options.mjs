@@ -6,7 +6,7 @@
 import { DyceError, shown } from './errors.mjs';
 
 /** Levenshtein distance of two short strings, case-insensitive. */
-function distance(a, b) {
+export function distance(a, b) {
   a = a.toLowerCase();
   b = b.toLowerCase();
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -9,6 +9,7 @@
 // normalised picture can have: a bare Float32Array (raw pixels? 0–1?
 // normalised?) is refused rather than answered wrongly.
 import { DyceError, shown } from './errors.mjs';
+import { distance } from './options.mjs';
 
 const invalid = (message, field = 'input') => new DyceError('DYCE_INVALID_ARGUMENT', message, { field });
 
@@ -48,18 +49,9 @@ function onlyKeys(x, known) {
   }
 }
 
-/** Is `key` `known` in another case, or at most two edits from it (for names of 4 letters or more)? */
+/** Is `key` `known` in another case, or (for names of 4 letters or more) at most two edits from it? */
 function misspelt(key, known) {
-  if (key.toLowerCase() === known.toLowerCase()) return true;
-  if (known.length < 4 || Math.abs(key.length - known.length) > 2) return false;
-  let prev = Array.from({ length: known.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= key.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= known.length; j++)
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (key[i - 1] === known[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[known.length] <= 2;
+  return known.length < 4 ? key.toLowerCase() === known.toLowerCase() : distance(key, known) <= 2;
 }
 
 const TYPED_SLICE = Object.getPrototypeOf(Uint8Array).prototype.slice;
@@ -84,6 +76,20 @@ export function snapshotBytes(input) {
   return copy;
 }
 
+/** make() (a copy of bitmap or frame `input`), or the DyceError of a closed one. */
+export function copied(make, input) {
+  try {
+    return make();
+  } catch (e) {
+    throw closedOrBad(e, input);
+  }
+}
+
+export function closedOrBad(e, input) {
+  const name = input.constructor?.name;
+  return new DyceError('DYCE_BAD_INPUT', `cannot copy the ${name}${e?.name === 'InvalidStateError' ? ' (was it closed?)' : ''}: ${e?.message ?? e}`, { field: 'input', cause: e });
+}
+
 /**
  * `input` as it is now, for a call that runs after an earlier one still
  * decoding its picture: bytes copied (snapshotBytes); a canvas, video or
@@ -94,7 +100,7 @@ export function snapshotBytes(input) {
 export function snapshotInput(input) {
   if (isPixelData(input) || isTensorForm(input)) return { input: snapshotBytes(input), close() {} };
   if (isA(input, 'VideoFrame')) {
-    const frame = input.clone(); // throws on a closed frame, as using it would
+    const frame = copied(() => input.clone(), input);
     return { input: frame, close: () => frame.close() };
   }
   if (typeof OffscreenCanvas !== 'undefined' && isA(input, 'HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'ImageBitmap')) {

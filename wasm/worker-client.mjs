@@ -5,7 +5,7 @@
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
+import { centerCrop, closedOrBad, copied, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 
@@ -67,20 +67,6 @@ function cropped(source, { width, height }) {
   return bitmap.catch(blank).then((b) => [b, [b]], (e) => {
     throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });
   });
-}
-
-/** make(), or the error a closed bitmap or frame gets. */
-function copied(make, input) {
-  try {
-    return make();
-  } catch (e) {
-    throw closedOrBad(e, input);
-  }
-}
-
-function closedOrBad(e, input) {
-  const name = input.constructor?.name;
-  return new DyceError('DYCE_BAD_INPUT', `cannot copy the ${name}${e?.name === 'InvalidStateError' ? ' (was it closed?)' : ''}: ${e?.message ?? e}`, { field: 'input', cause: e });
 }
 
 /** Is `x` an ImageBitmap of cross-origin pixels (reading them is a SecurityError)? */

@@ -116,11 +116,22 @@ static void print_config(const dyce_model *m, const dyce_config *c, int json) {
   printf(json ? "]" : (first ? "(backbone)" : ""));
 }
 
-static void print_savers(const dyce_model *m, const dyce_records *r,
-                         const char *split, int json) {
+/* TinySaver's ranking of the savers, computed once for the printout and
+ * the `tinysaver` configuration; n 0 when there is none. */
+typedef struct saver_ranking {
   dyce_saver_score sc[DYCE_MAX_SAVERS];
-  size_t n = 0, best;
-  if (dyce_search_rank_savers(m, r, split, sc, &n, &best, NULL) != DYCE_OK || n == 0) return;
+  size_t n, best;
+} saver_ranking;
+
+static void rank_savers(const dyce_model *m, const dyce_records *r,
+                        const char *split, saver_ranking *rk) {
+  if (dyce_search_rank_savers(m, r, split, rk->sc, &rk->n, &rk->best, NULL) != DYCE_OK) rk->n = 0;
+}
+
+static void print_savers(const dyce_model *m, const saver_ranking *rk, int json) {
+  const dyce_saver_score *sc = rk->sc;
+  size_t n = rk->n, best = rk->best;
+  if (n == 0) return;
   if (json) printf("{\"saver_ranking\":[");
   for (size_t i = 0; i < n; i++) {
     if (json)
@@ -150,14 +161,12 @@ static void print_savers(const dyce_model *m, const dyce_records *r,
  * width level) or the Pareto list has it.
  */
 static int tinysaver_config(const search_args *a, const dyce_model *m,
-                            const dyce_records *r, const dyce_search_point *pts,
-                            size_t n, named_config *c) {
-  dyce_saver_score sc[DYCE_MAX_SAVERS];
-  size_t count = 0, best, i = 0;
+                            const dyce_records *r, const saver_ranking *rk,
+                            const dyce_search_point *pts, size_t n, named_config *c) {
+  const dyce_saver_score *sc = rk->sc;
+  size_t best = rk->best, i = 0;
   if (a->opt.level != DYCE_NO_LEVEL && a->opt.level != 0) return 0;
-  if (dyce_search_rank_savers(m, r, a->opt.search_split, sc, &count, &best, NULL) ||
-      best == DYCE_NO_GRAPH)
-    return 0;
+  if (rk->n == 0 || best == DYCE_NO_GRAPH) return 0;
   while (sc[i].graph != best) i++;
   if (!(sc[i].e > 0)) return 0;
   dyce_config_backbone(m, &c->config);
@@ -274,8 +283,10 @@ int cmd_search(int argc, char **argv) {
   a.opt.progress_context = &last;
   if (!rc && dyce_search(m, r, &a.opt, &pts, &n, &err) != DYCE_OK)
     rc = cli_error("search: %s", err.message);
+  saver_ranking rk = {.n = 0};
+  if (!rc) rank_savers(m, r, a.opt.search_split, &rk);
   if (!rc) {
-    print_savers(m, r, a.opt.search_split, a.json);
+    print_savers(m, &rk, a.json);
     for (size_t i = 0; i < n; i++) {
       if (a.json) {
         printf("{\"config\":\"pareto-%02zu\",\"accuracy\":%.6f,\"mean_macs\":%.1f,\"lambda\":", i,
@@ -293,7 +304,7 @@ int cmd_search(int argc, char **argv) {
     }
   }
   named_config ts;
-  int has_ts = !rc && tinysaver_config(&a, m, r, pts, n, &ts);
+  int has_ts = !rc && tinysaver_config(&a, m, r, &rk, pts, n, &ts);
   if (has_ts) print_tinysaver(m, &ts, a.json);
   if (!rc && a.output) rc = write_package(&a, m, has_ts ? &ts : NULL, pts, n);
   dyce_search_free_points(pts);

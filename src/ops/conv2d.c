@@ -93,9 +93,24 @@ typedef struct band {
   size_t in_row;       /* first input row of the band's window */
 } band;
 
-uint32_t dyce__band_rows(uint32_t total, uint32_t block, uint32_t parts) {
+/* Rows per band: the row blocks shared out evenly, whole blocks each. */
+static uint32_t band_rows(uint32_t total, uint32_t block, uint32_t parts) {
   uint32_t blocks = (total + block - 1) / block;
   return (blocks + parts - 1) / parts * block;
+}
+
+uint32_t dyce__bands(uint32_t total, uint32_t block, uint32_t max_parts) {
+  uint32_t rows = max_parts < 2 ? total : band_rows(total, block, max_parts);
+  return rows >= total ? 1 : (total + rows - 1) / rows;
+}
+
+int dyce__band(uint32_t total, uint32_t block, uint32_t part, uint32_t parts,
+               uint32_t *y0, uint32_t *y1) {
+  uint32_t rows = band_rows(total, block, parts);
+  uint64_t first = (uint64_t)part * rows, end = first + rows;
+  *y0 = first < total ? (uint32_t)first : total;
+  *y1 = end < total ? (uint32_t)end : total;
+  return *y0 < *y1;
 }
 
 static band band_window(const dyce__window *g, uint32_t y0, uint32_t y1,
@@ -130,22 +145,22 @@ static void channel_range(uint32_t out_c, uint32_t block, uint32_t part,
 
 uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
                                  uint32_t max_parts, dyce__window *first) {
-  uint32_t rows = dyce__band_rows(g->out_h, block, max_parts);
-  if (max_parts < 2 || rows >= g->out_h) return 1;
+  uint32_t parts = dyce__bands(g->out_h, block, max_parts), y0, y1;
+  if (parts < 2) return 1;
   /* A band must start inside the input (bottom padding taller than the
    * window would leave one without input rows: keep it whole). */
-  uint32_t parts = (g->out_h + rows - 1) / rows;
-  if ((int64_t)(parts - 1) * rows * g->sh - g->pad_t >= (int64_t)g->in_h) return 1;
-  band_window(g, 0, rows, first); /* the first band needs the most */
+  dyce__band(g->out_h, block, parts - 1, parts, &y0, &y1);
+  if ((int64_t)y0 * g->sh - g->pad_t >= (int64_t)g->in_h) return 1;
+  dyce__band(g->out_h, block, 0, parts, &y0, &y1);
+  band_window(g, y0, y1, first); /* the first band needs the most */
   return parts;
 }
 
 int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
                       uint32_t parts, dyce__window *sub, size_t *in_row,
                       uint32_t *out_row) {
-  uint32_t rows = dyce__band_rows(g->out_h, block, parts);
-  uint32_t y0 = part * rows, y1 = y0 + rows < g->out_h ? y0 + rows : g->out_h;
-  if (y0 >= y1) return 0;
+  uint32_t y0, y1;
+  if (!dyce__band(g->out_h, block, part, parts, &y0, &y1)) return 0;
   *in_row = band_window(g, y0, y1, sub).in_row;
   *out_row = y0;
   return 1;

@@ -31,10 +31,7 @@ static uint32_t split_pixels(const dyce__node *node, const dyce__shape *tensors,
   *part_scratch = 0;
   dyce__shape s = tensors[node->out];
   if (max_parts < 2) return 1;
-  if (s.h >= 2) {
-    uint32_t rows = dyce__band_rows(s.h, 1, max_parts);
-    return (s.h + rows - 1) / rows;
-  }
+  if (s.h >= 2) return dyce__bands(s.h, 1, max_parts);
   return s.w >= max_parts ? max_parts : s.w >= 2 ? s.w : 1;
 }
 
@@ -44,10 +41,10 @@ static void pixel_range(dyce__shape s, uint32_t part, uint32_t parts,
                         size_t *p0, size_t *p1) {
   size_t pixels = (size_t)s.h * s.w;
   if (s.h >= 2 && parts > 1) {
-    size_t rows = dyce__band_rows(s.h, 1, parts);
-    size_t y0 = rows * part, y1 = y0 + rows;
-    *p0 = (y0 < s.h ? y0 : s.h) * s.w;
-    *p1 = (y1 < s.h ? y1 : s.h) * s.w;
+    uint32_t y0, y1;
+    dyce__band(s.h, 1, part, parts, &y0, &y1);
+    *p0 = (size_t)y0 * s.w;
+    *p1 = (size_t)y1 * s.w;
     return;
   }
   *p0 = pixels * part / parts;

@@ -105,9 +105,13 @@ uint32_t dyce__conv2d_band_parts(const dyce__window *g, uint32_t block,
 int dyce__conv2d_band(const dyce__window *g, uint32_t block, uint32_t part,
                       uint32_t parts, dyce__window *sub, size_t *in_row,
                       uint32_t *out_row);
-/* Rows per band when `total` rows in blocks of `block` are shared out
- * evenly, whole blocks each, into at most `parts` bands. */
-uint32_t dyce__band_rows(uint32_t total, uint32_t block, uint32_t parts);
+/* Bands of rows, shared by convolutions and elementwise ops so that their
+ * parts cover the same rows (runtime/chains.c): `total` rows in blocks of
+ * `block`, whole blocks each, evenly into at most `max_parts` bands — how
+ * many (1: whole) — and band `part`'s rows [*y0, *y1) (0 when empty). */
+uint32_t dyce__bands(uint32_t total, uint32_t block, uint32_t max_parts);
+int dyce__band(uint32_t total, uint32_t block, uint32_t part, uint32_t parts,
+               uint32_t *y0, uint32_t *y1);
 
 
 /* ---- int8 (docs/INT8.md; q8_*.c) ------------------------------------- */
