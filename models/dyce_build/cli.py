@@ -95,7 +95,8 @@ def parser():
     g.add_argument("--lr", type=learning_rate, default=None,
                    help="OneCycle peak learning rate of the backbone and savers, or auto "
                         "(default): the best of 0.2, 0.05, 0.0125, 0.003 by a short trial "
-                        "of each before training")
+                        "of each before training); with --widths on a traced network also "
+                        "the levels' joint fine-tuning rate (default there 0.05)")
     g.add_argument("--weight-decay", type=float, default=5e-4,
                    help="SGD weight decay of weight tensors (norms and biases: none)")
     g.add_argument("--seed", type=int, default=20240301)

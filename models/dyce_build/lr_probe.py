@@ -18,6 +18,7 @@ import math
 import torch
 
 from . import dist
+from .progress import Progress
 from . import fit as training   # (fit imports this module: names used at call time)
 
 CANDIDATES = (0.2, 0.05, 0.0125, 0.003)
@@ -51,7 +52,7 @@ def _batches(data, cfg, steps):
     return got
 
 
-def _trial(model, cfg, batches, lr, prepare):
+def _trial(model, cfg, batches, lr, prepare, bar):
     opt = torch.optim.SGD(training.param_groups(model, cfg), lr=lr,
                           momentum=cfg.momentum, nesterov=True)
     warm = max(1, len(batches) // 2)
@@ -62,11 +63,13 @@ def _trial(model, cfg, batches, lr, prepare):
             g["lr"] = lr * (0.05 + 0.95 * min(1.0, (i + 1) / warm))
         loss = training.loss_of(cfg, model(prepare(x)), y, None)
         if not torch.isfinite(loss):
+            bar.update(len(batches) - i, f"lr {lr:g}: diverged")
             return math.inf
         opt.zero_grad(set_to_none=True)
         training.backward(loss, "the network (an --lr auto trial)")
         opt.step()
         losses.append(loss.item())
+        bar.update(1, f"lr {lr:g}")
     tail = losses[len(losses) // 2:]
     return sum(tail) / len(tail)
 
@@ -92,9 +95,11 @@ def choose(model, data, cfg, steps, log, what, prepare):
     was_training = model.training
     batches = _batches(data, cfg, steps)
     scores = []
-    for lr in CANDIDATES:
-        scores.append(_trial(model, cfg, batches, lr, prepare))
-        model.load_state_dict(state)
+    # The trials of a large network take minutes: they get a bar too.
+    with Progress(f"{what}: --lr auto trials", steps * len(CANDIDATES)) as bar:
+        for lr in CANDIDATES:
+            scores.append(_trial(model, cfg, batches, lr, prepare, bar))
+            model.load_state_dict(state)
     torch.set_rng_state(rng)
     model.train(was_training)
     # Every rank tried the same batches; rank 0's choice holds for all.

@@ -475,9 +475,8 @@ def run(opts):
     if opts.int8:
         rep["int8"] = ctx.timed("int8", lambda: int8.build(ctx, opts))
         report.write(rep, stem)
-    best = report.best_saving(rep, 0.5)
-    ctx.log(f"report: {stem}.report.md" + (
-        f"; {best['config']} saves {100 * best['macs_saved']:.1f} % of the MACs at "
-        f"{0.0 - best['loss_pp_vs_backbone']:+.2f} pp (test, engine)" if best else ""))
+    ctx.log(f"report: {stem}.report.md")
+    for line in report.headline(rep):
+        ctx.log(line.replace("**", ""))
     dist.finish()
     return rep

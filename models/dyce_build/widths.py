@@ -94,8 +94,11 @@ def _profile(opts, name, pipeline):
     base = pipeline.SMOKE if opts.smoke else pipeline.FULL
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
     if name == "traced":
+        # An explicit --lr is also the joint fine-tuning's peak rate.
+        tuning = {"finetune_lr": opts.lr} if opts.lr is not None else {}
         return dataclasses.replace(base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
                                    finetune_epochs=opts.epochs, saver_epochs=opts.saver_epochs,
+                                   **tuning,
                                    exit_epochs=opts.exit_epochs, exit_aug_views=opts.aug_views,
                                    search_lambda_step=opts.lambda_step, **common)
     if name in RESNET_DEPTHS:

@@ -96,6 +96,14 @@ describe('models/build.py', () => {
       assert.ok(Math.abs(g.engine_test_accuracy - g.pytorch.test) <= 1 / 50 + 1e-9, `${g.graph}: engine ${g.engine_test_accuracy} PyTorch ${g.pytorch.test}`);
     }
     assert.ok(rep.configs.length >= 2, 'a searched configuration and the backbone');
+    // The headline a user may trust is chosen on validation, not on test: the
+    // cheapest configuration (by its searched val MACs) within 0.5 pp of the
+    // head's val accuracy.
+    const headVal = rep.graphs.find((g) => g.graph === 'head').pytorch.val;
+    const ok = rep.configs.filter((c) => c.val_accuracy_claimed !== null && 100 * (headVal - c.val_accuracy_claimed) <= 0.5);
+    const cheapest = ok.reduce((a, c) => (a === null || c.val_macs_claimed < a.val_macs_claimed ? c : a), null);
+    assert.equal(rep.within_half_pp.chosen_on_val, cheapest && cheapest.config);
+    assert.match(fs.readFileSync(path.join(tmp, 'a/fm.report.md'), 'utf8'), /Chosen on validation alone .*: (\*\*[\w-]+\*\*|none)/);
     const info = JSON.parse(run(DYCE, ['info', out, '--json']).out);
     assert.ok(info.labels.includes('T-shirt_top') && info.labels.length === 10);
     assert.ok(fs.existsSync(path.join(tmp, 'a/fm.report.md')) && fs.existsSync(path.join(tmp, 'a/fm.report.svg')));

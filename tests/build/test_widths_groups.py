@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from dyce_build import backbones, positions  # noqa: E402
 from dyce_build.errors import BuildError  # noqa: E402
 from reds_traced import groups, knapsack, net as tnet  # noqa: E402
+from reds_traced.pipeline import FULL, full_width_drift  # noqa: E402
 
 SHAPE = (1, 3, 32, 32)
 
@@ -134,18 +135,30 @@ def refused(model_or_spec, pattern):
     raise AssertionError(f"{model_or_spec} was not refused")
 
 
+def check_full_width_drift():
+    """The report says when the joint fine-tuning cost the full width more
+    than a point on val, and stays silent within it."""
+    class Ctx:
+        profile = FULL
+    pre = {"val": 0.726, "test": 0.721}
+    said = full_width_drift(Ctx, pre, {"val": {"head": 0.640}, "test": {"head": 0.638}})
+    assert said and "72.60 to 64.00 % on val" in said and "72.10 -> 63.80" in said and "0.05" in said, said
+    assert full_width_drift(Ctx, pre, {"val": {"head": 0.720}, "test": {"head": 0.70}}) is None
+
+
 def main():
     g = check_resnet18()
     check_knapsack(g)
     check_knapsack(check_depthwise_and_se())
     check_reorder_keeps_function()
     check_gates()
+    check_full_width_drift()
     refused("torchvision:densenet121", "node features.denseblock1.denselayer1.cat (cat) is not a per-channel op")
     refused("torchvision:regnet_x_400mf", "is a grouped convolution (2 groups)")
     refused("torchvision:convnext_tiny", "(permute) is not a per-channel op")
     refused("torchvision:vgg11", "reshapes (1, 512, 7, 7) -> (1, 25088): channels no longer a dim of their own")
     refused(LayerScale(6, 3), "uses the parameter gamma directly in forward")
-    print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, SE gates by unsqueeze and [:, :, None, None], 5 refusals OK")
+    print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, SE gates by unsqueeze and [:, :, None, None], the full width's drift said, 5 refusals OK")
 
 
 if __name__ == "__main__":
