@@ -13,7 +13,9 @@ import test from 'node:test';
 
 import { createEngine } from '../../wasm/engine.mjs';
 import { readTestSet, sampleTensor } from './fmnist.mjs';
-import { root, runCli, tempDir } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+
+import { python, root, runCli, tempDir } from './harness.mjs';
 
 const smoke = path.join(root, 'build/fmnist-smoke/fashion-mnist');
 const shipped = path.join(root, 'models/fashion-mnist');
@@ -107,20 +109,64 @@ test('smoke package: search is the same natively and under WASI', () => {
     const pick = ranking.find((x) => x.graph === best);
     const names = model.configs.map((c) => c.name);
     const ts = model.configs.find((c) => c.name === 'tinysaver');
-    if (pick.threshold < 1) {
-      assert.deepEqual(names.slice(pa.length), ['tinysaver', 'backbone']);
+    // A TinySaver configuration is written unless the package already has
+    // it (a threshold <= 0 accepts every sample: the saver alone, listed at -1).
+    const same = (a, g, t) => g === a.graph && (Math.abs(t - a.threshold) < 1e-3 || (t <= 0 && a.threshold <= 0));
+    const listed = (a) => pa.some((p) => p.classifiers.length === 1 && same(a, p.classifiers[0].graph, p.classifiers[0].threshold));
+    const expected = [];
+    if (pick.threshold < 1 && !listed(pick)) {
+      expected.push('tinysaver');
       assert.equal(ts.saver, best);
       assert.ok(Math.abs(ts.saverThreshold - pick.threshold) < 1e-6, `${ts.saverThreshold} vs ${pick.threshold}`);
       assert.ok(ts.exits.every((e) => !e), 'the saver, then the head');
       assert.ok(ts.accuracy > 0 && ts.meanMacs > 0, 'measured on val');
-    } else {
-      assert.deepEqual(names.slice(pa.length), ['backbone'], 'no saver accepts a sample: no TinySaver configuration');
     }
+    // `tinysaver-val`: the same rule with the ranking on val (what a search
+    // whose search split is val prints).
+    const onVal = runCli('native', ['search', `${smoke}.dyce`, '--records', `${smoke}.records`, '--search-split', 'val', '--lambda-step', '0.1', '--json']);
+    assert.equal(onVal.status, 0, onVal.stderr);
+    const held = onVal.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((o) => o.saver_ranking);
+    const vpick = held.saver_ranking.find((x) => x.graph === held.best);
+    const tsv = model.configs.find((c) => c.name === 'tinysaver-val');
+    if (vpick.threshold < 1 && !listed(vpick) && !(expected.length && same(vpick, pick.graph, pick.threshold))) {
+      expected.push('tinysaver-val');
+      assert.equal(tsv.saver, vpick.graph);
+      assert.ok(Math.abs(tsv.saverThreshold - vpick.threshold) < 1e-3, `${tsv.saverThreshold} vs ${vpick.threshold}`);
+      assert.ok(tsv.exits.every((e) => !e) && tsv.accuracy > 0, 'the saver, then the head, measured on val');
+    }
+    assert.deepEqual(names.slice(pa.length), [...expected, 'backbone']);
   } finally {
     model.free();
   }
   fs.copyFileSync(a, `${smoke}-configs.dyce`);
   fs.copyFileSync(`${smoke}.records`, `${smoke}-configs.records`);
+});
+
+test('TinySaver ranked on train and on val: a head over-fitted on train gives two thresholds, and the search keeps both', () => {
+  // tinysaver_fixture.py: the head right everywhere; saver2 right from
+  // confidence 0.9 on train, from 0.5 on val and test.
+  const records = path.join(dir, 'tinysaver.records');
+  const fx = spawnSync(python, [path.join(root, 'tests/node/tinysaver_fixture.py'), `${smoke}.records`, records], { encoding: 'utf8' });
+  assert.equal(fx.status, 0, fx.stderr);
+  const out = path.join(dir, 'tinysaver.dyce');
+  const r = runCli('native', ['search', `${smoke}.dyce`, '--records', records, '--lambda-step', '0.01', '-o', out, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const byName = Object.fromEntries(lines.filter((o) => o.tinysaver).map((o) => [o.config, o]));
+  const threshold = (o) => o.classifiers.find((c) => c.graph === 'saver2').threshold;
+  assert.deepEqual(Object.keys(byName), ['tinysaver', 'tinysaver-val']);
+  assert.ok(Math.abs(threshold(byName.tinysaver) - 0.9) < 0.005, `train: ${threshold(byName.tinysaver)}`);
+  assert.ok(Math.abs(threshold(byName['tinysaver-val']) - 0.5) < 0.005, `val: ${threshold(byName['tinysaver-val'])}`);
+  // Both measured on val, where the head and saver2 above 0.5 are right.
+  for (const o of Object.values(byName)) assert.equal(o.accuracy, 1);
+  assert.ok(byName['tinysaver-val'].mean_macs < byName.tinysaver.mean_macs);
+  const model = engine.loadModel(fs.readFileSync(out));
+  try {
+    const names = model.configs.map((c) => c.name);
+    assert.deepEqual(names.slice(-3), ['tinysaver', 'tinysaver-val', 'backbone']);
+  } finally {
+    model.free();
+  }
 });
 
 function reproducesSearch(pkg, few) {

@@ -81,16 +81,17 @@ for (const pkg of packages) {
     }
     const model = engine.loadModel(outs.native.bytes);
     try {
-      // The Pareto list, TinySaver's configuration (a saver before the
-      // full-width head), then the backbone of every level (fixed cost).
+      // The Pareto list, TinySaver's configurations (a saver before the
+      // full-width head; ranked on train, then on val), then the backbone of
+      // every level (fixed cost).
       const levels = model.levels.map((l) => l.name ?? l);
-      const extra = model.configs[points.length]?.name === 'tinysaver' ? 1 : 0;
+      const savers = model.configs.slice(points.length).filter((c) => c.name.startsWith('tinysaver'));
+      const extra = savers.length;
+      assert.ok(['', 'tinysaver', 'tinysaver-val', 'tinysaver,tinysaver-val'].includes(savers.map((c) => c.name).join()), savers.map((c) => c.name).join());
       assert.equal(model.configs.length, points.length + extra + levels.length);
       points.forEach((p, i) => assert.equal(model.configs[i].level, p.level));
-      if (extra) {
-        const ts = model.configs[points.length];
+      for (const ts of savers)
         assert.ok(ts.saver && ts.exits.every((e) => !e) && ts.level === levels[0], 'a saver, then the full head');
-      }
       model.configs.slice(points.length + extra).forEach((c, l) => {
         assert.equal(c.name, l ? `backbone-${levels[l]}` : 'backbone');
         assert.equal(c.level, levels[l]);
