@@ -72,7 +72,11 @@ export interface GraphInfo {
 }
 
 export interface CascadeConfig {
-  name: string; accuracy: number; meanMacs: number;
+  name: string;
+  /** What the search measured on val; -1 when not measured (the fixed-cost `backbone` configurations; the high-level API says null). */
+  accuracy: number;
+  /** Mean MACs per sample as the search measured them; -1 when not measured. */
+  meanMacs: number;
   confidence: 'max_softmax' | 'margin' | 'entropy'; level: string;
   saver: string | null; saverThreshold: number;
   exits: (string | null)[]; thresholds: number[];

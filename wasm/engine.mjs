@@ -57,6 +57,9 @@ export class Engine {
     if (!t) return Promise.resolve(0);
     return (this.workersReady ??= t.ready.then(({ started, error }) => {
       if (error) this.threadsReason = error;
+      // Workers that could not start: the parts they would take run on the
+      // caller, so the models run on fewer threads than planned; say so.
+      this.maxThreads = Math.min(this.maxThreads, 1 + started);
       return started;
     }));
   }
@@ -64,6 +67,7 @@ export class Engine {
   /** Starts the worker threads (threaded builds; once): a model of this engine splits a node. */
   startThreads() {
     this.m.threads?.start();
+    void this.threadsReady; // so that a failure to start shows in maxThreads and threadsReason
   }
 
   /** Stops the engine's worker threads (threaded builds); its models run on one thread after. */
@@ -209,9 +213,9 @@ export class Model {
     });
   }
 
-  /** Threads the model runs on (see setThreads). */
+  /** Threads the model runs on (see setThreads; no more than the engine's threads that started). */
   get threads() {
-    return this.engine.m._dyce_session_threads(this.session);
+    return Math.min(this.engine.m._dyce_session_threads(this.session), this.engine.maxThreads);
   }
 
   /** Convolutions of the model that run split across threads. */

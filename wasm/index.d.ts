@@ -27,7 +27,7 @@ export type DyceErrorCode =
 export declare class DyceError extends Error {
   constructor(code: DyceErrorCode, message: string, details?: { url?: string | URL; field?: string; status?: number; cause?: unknown });
   readonly code: DyceErrorCode;
-  /** The package, .wasm or worker script involved, when there was one. */
+  /** The package, .wasm or worker script involved, when there was one (a worker script only when `workerUrl` named it: a browser does not say where its default one was emitted). */
   readonly url?: string;
   /**
    * The argument involved, e.g. "input.channels", "variant", "config",
@@ -72,7 +72,8 @@ export interface LoadOptions {
   splitMinMacs?: number;
   /**
    * Where the .wasm files are, when not next to the module (where bundlers
-   * put them by default): a folder (relative to the page) holding
+   * put them by default): a folder (relative to the page in a browser; a
+   * path or file: URL under Node) holding
    * dyce-relaxed.wasm, dyce.wasm and dyce-nosimd.wasm, or a table from
    * those names to URLs (a folder's trailing slash is optional). The
    * build is still chosen by feature detection.
@@ -203,9 +204,18 @@ export type ImageInput =
 export interface ClassifyOptions {
   /** Switch to this configuration first (O(1)); it stays current. */
   config?: string | number;
-  /** Anytime mode: once this many ms have passed, stop before the next graph. 0 (the default): no deadline. */
+  /**
+   * Anytime mode: once this many ms have passed, stop before the next graph.
+   * The first answer (the saver's, else the first exit's, else the head's)
+   * is always computed, however long it takes. 0 (the default): no deadline.
+   */
   deadlineMs?: number;
-  /** Anytime mode: stop before a graph that would spend more MACs than this in all. 0 (the default): no limit. */
+  /**
+   * Anytime mode: stop before a graph that would spend more MACs than this
+   * in all. The first answer is always computed, whatever it costs (under
+   * the `backbone` configuration that is the whole network): compare
+   * `macs` with the budget. 0 (the default): no limit.
+   */
   macBudget?: number;
   /** How many classes `top` lists (default 3). */
   topK?: number;
@@ -229,7 +239,11 @@ export interface Classification {
   ms: number;
   /** The configuration used. */
   config: string | null;
-  /** The deadline or MAC budget stopped the cascade early. */
+  /**
+   * The deadline or MAC budget stopped the cascade before the answer its
+   * configuration would have given (false when the first answer alone went
+   * over the budget: nothing was stopped; `macs` / `ms` say by how much).
+   */
   budgetExhausted: boolean;
 }
 
@@ -249,7 +263,9 @@ export interface Model {
   readonly config: string | null;
   /** Index of the most accurate measured configuration (what load starts with), or null. */
   readonly defaultConfig: number | null;
-  /** Threads the model runs on now (1 .. maxThreads). */
+  /** True once dispose() has been called (every later call is DYCE_BAD_STATE). */
+  readonly disposed: boolean;
+  /** Threads the model runs on now (1 .. maxThreads; 0 once disposed). */
   readonly threads: number;
   /** 1 + the engine's workers: 1 where the host allows no threads. */
   readonly maxThreads: number;

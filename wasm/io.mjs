@@ -288,6 +288,10 @@ async function compileUncached({ source, bytes }) {
     return await WebAssembly.compile(await response.arrayBuffer());
   } catch (e) {
     if (e instanceof DyceError) throw e;
-    throw new DyceError('DYCE_WASM_COMPILE', `cannot compile the wasm module ${url}: ${e.message}`, { url, cause: e });
+    // Chromium names 'unsafe-eval', Firefox only "blocked by CSP"; the
+    // directive that allows WebAssembly alone is 'wasm-unsafe-eval'.
+    const csp = /\bCSP\b|Content.Security.Policy|unsafe-eval/i.test(e.message)
+      ? "; the page's Content-Security-Policy forbids compiling WebAssembly: add 'wasm-unsafe-eval' to its script-src" : '';
+    throw new DyceError('DYCE_WASM_COMPILE', `cannot compile the wasm module ${url}: ${e.message}${csp}`, { url, cause: e });
   }
 }

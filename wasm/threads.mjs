@@ -6,6 +6,7 @@
 // same-origin + COEP require-corp; docs/THREADS.md).
 import { DyceError, ownFile, shown } from './errors.mjs';
 import { host } from './io.mjs';
+import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
 
 // The memory the threaded builds import: 4 MiB at first (--initial-memory
@@ -68,7 +69,7 @@ function startThread() {
     const threads = globalThis.process.getBuiltinModule?.('node:worker_threads');
     if (!threads) throw new Error('worker_threads is unreachable (import dyce through its package entry)');
     const here = import.meta.url;
-    return nodeThread(threads.Worker, new URL('./thread-worker-node.mjs', here));
+    return nodeThread(threads.Worker, ownFileUnderNode(new URL('./thread-worker-node.mjs', here), 'wasm/thread-worker-node.mjs'));
   }
   return ownFile(() => new Worker(new URL('./thread-worker.mjs', import.meta.url), { type: 'module' }), 'thread worker thread-worker.mjs', 'threads: 1', 'threads');
 }

@@ -21,6 +21,7 @@
 import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError, ownFile } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
+import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
 import { instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
 
@@ -45,8 +46,17 @@ export const WASM_FILES = Object.freeze({ relaxed: 'dyce-relaxed.wasm', simd: 'd
 /** The SIMD levels a caller may ask for (`variant`). */
 const LEVELS = ['relaxed', 'simd', 'nosimd'];
 
-/** Where build `variant` is when nothing says otherwise: next to this module, as bundlers see it. */
+/**
+ * Where build `variant` is when nothing says otherwise: next to this
+ * module, as bundlers see it (under Node, checked to be there, else the
+ * installed package's: own-files.mjs).
+ */
 function defaultUrl(variant) {
+  const url = bundledUrl(variant);
+  return ownFileUnderNode(url, `wasm/dist/${WASM_FILES[variant]}`);
+}
+
+function bundledUrl(variant) {
   return ownFile(() => {
     switch (variant) {
       case 'relaxed': return new URL('./dist/dyce-relaxed.wasm', import.meta.url);

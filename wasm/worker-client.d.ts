@@ -41,6 +41,6 @@ export declare class WorkerModel implements Model {
   setThreads(n: number): Promise<void>;
   readonly threadsReady: Promise<number>;
   dispose(): Promise<void>;
-  /** Ends the worker; pending calls reject with `reason`. */
-  terminate(reason: unknown): void;
+  /** Ends the worker; pending calls reject with `reason` (omitted or null: a DYCE_BAD_STATE DyceError). */
+  terminate(reason?: unknown): void;
 }

@@ -172,7 +172,13 @@ export class WorkerModel {
     worker.onerror = (event) => {
       event.preventDefault?.();
       const script = workerUrl ?? 'worker.mjs';
-      this.terminate(new DyceError('DYCE_WORKER_ERROR', `the dyce worker ${script} failed: ${event.message ?? `could not start (is ${script} served as JavaScript?)`}`, { url: workerUrl }));
+      // A browser says nothing of why a worker script failed to load: name
+      // the usual causes. On a cross-origin-isolated page the script needs
+      // COEP (or CORP) headers of its own (net::ERR_BLOCKED_BY_RESPONSE).
+      const isolated = globalThis.crossOriginIsolated === true
+        ? `; on this cross-origin-isolated page it must be served with Cross-Origin-Embedder-Policy: require-corp (or Cross-Origin-Resource-Policy) too${workerUrl ? '' : ', as must the page\'s other scripts'}` : '';
+      const where = workerUrl ? '' : ' (the worker.mjs of dyce\'s wasm folder, as your bundler emitted it; workerUrl names another)';
+      this.terminate(new DyceError('DYCE_WORKER_ERROR', `the dyce worker ${script}${where} failed: ${event.message ?? `could not start (is ${script} served as JavaScript, status 200${isolated}?)`}`, { url: workerUrl }));
     };
   }
 

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { load } from '../../wasm/node.mjs';
+import { readTestSet } from '../node/fmnist.mjs';
+
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function run(cmd, args, cwd) {
@@ -36,4 +39,20 @@ export function packedApp(prefix, files) {
     fs.writeFileSync(path.join(dir, name), text);
   }
   return { dir, tmp, tarball, packedFiles: info.files.map((f) => f.path), remove: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
+
+/**
+ * Fashion-MNIST test images `samples` as 28x28 gray bytes one after the
+ * other, and the labels the Node API gives them with `model` (a package
+ * path): what every bundled app must answer. → {pixels, want}
+ */
+export async function imagesAndLabels(model, samples) {
+  const set = readTestSet();
+  const pixels = Buffer.concat(samples.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
+  const m = await load(model);
+  const want = [];
+  for (let i = 0; i < samples.length; i++)
+    want.push((await m.classify({ data: pixels.subarray(i * 784, (i + 1) * 784), width: 28, height: 28, channels: 1 })).label);
+  await m.dispose();
+  return { pixels, want };
 }

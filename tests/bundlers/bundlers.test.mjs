@@ -21,9 +21,7 @@ import test from 'node:test';
 import { chromium } from 'playwright-core';
 import { createServer as viteDevServer } from 'vite';
 
-import { load } from '../../wasm/node.mjs';
-import { readTestSet } from '../node/fmnist.mjs';
-import { packedApp, root } from './app.mjs';
+import { imagesAndLabels, packedApp, root } from './app.mjs';
 
 const SAMPLES = [0, 1, 2, 3, 4];
 const MODEL = path.join(root, 'models/fashion-mnist.dyce');
@@ -175,13 +173,7 @@ async function checkIife(app, context, extra, servers) {
 }
 
 test('Vite (build and dev server), webpack, Parcel, esbuild, Rollup and unbundled (import map) apps classify in Chromium, on the main thread and in the Worker, as Node does', { timeout: 240_000 }, async (t) => {
-  const set = readTestSet();
-  const pixels = Buffer.concat(SAMPLES.map((i) => set.pixels.subarray(i * 784, (i + 1) * 784)));
-  const model = await load(MODEL);
-  const want = [];
-  for (let i = 0; i < SAMPLES.length; i++)
-    want.push((await model.classify({ data: pixels.subarray(i * 784, (i + 1) * 784), width: 28, height: 28, channels: 1 })).label);
-  await model.dispose();
+  const { pixels, want } = await imagesAndLabels(MODEL, SAMPLES);
 
   const app = packedApp('bundlers', {
     'index.html': HTML('./main.js'), 'main.js': PAGE, 'src/index.js': `${IMPORTS}\n${ENTRY}`,

@@ -8,6 +8,7 @@ import test from 'node:test';
 
 import { createEngine } from '../../wasm/engine.mjs';
 import { load } from '../../wasm/index.mjs';
+import { host } from '../../wasm/io.mjs';
 import { ensureTestModels, modelFiles, root, tempDir } from './harness.mjs';
 
 const shipped = fs.readdirSync(path.join(root, 'models')).filter((f) => f.endsWith('.dyce'))
@@ -143,6 +144,29 @@ test('load(): threads by option, one thread with a reason where there can be no 
 
   await assert.rejects(load(pkg, { threads: 0 }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'threads');
   await assert.rejects(load(pkg, { threads: 'many' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT');
+});
+
+test('workers that cannot start: the model says it runs on one thread, and why, and answers as on one', async () => {
+  // What a server bundle did to Node's Worker (a URL class of its own):
+  // starting the thread throws.
+  const pkg = path.join(root, 'models/fashion-mnist.dyce');
+  const saved = host.startThread;
+  host.startThread = () => { throw new TypeError('The "filename" argument must be of type string or an instance of URL'); };
+  try {
+    const model = await load(pkg, { threads: 2, splitMinMacs: 0 });
+    assert.equal(await model.threadsReady, 0);
+    assert.deepEqual([model.threads, model.maxThreads], [1, 1]);
+    assert.match(model.threadsReason, /^cannot start a worker: The "filename" argument/);
+    const pixels = { data: new Uint8Array(784).fill(90), width: 28, height: 28, channels: 1 };
+    const got = await model.classify(pixels);
+    await model.dispose();
+    const one = await load(pkg, { threads: 1 });
+    const want = await one.classify(pixels);
+    await one.dispose();
+    assert.deepEqual([got.label, got.score, got.exit], [want.label, want.score, want.exit]);
+  } finally {
+    host.startThread = saved;
+  }
 });
 
 test('a wasmPaths folder without the threaded builds still loads, on one thread', async () => {
