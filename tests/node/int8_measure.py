@@ -28,7 +28,6 @@ import subprocess
 import os
 import sys
 
-import numpy as np
 import torch
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
