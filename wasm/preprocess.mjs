@@ -205,6 +205,16 @@ function spans(start, step, count) {
 }
 
 /**
+ * A luma value rounded half to even to a byte, as the build holds its
+ * training data (models/dyce_build/images.py) and the engine's C
+ * preprocessing rounds: a colour picture fed to a gray model.
+ */
+function byteOf(v) {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
  * Bytes of `pixelChannels` channels per pixel (1 gray, 2 gray + alpha, 3
  * RGB, 4 RGBA; default 4) → the model's input tensor, NCHW Float32Array of
  * 1×channels×height×width. A one-channel model takes BT.601 luma of
@@ -225,7 +235,7 @@ export function pixelsToTensor(pixels, width, height, channels, spec, { invert =
     for (let i = 0; i < n; i++) {
       const o = i * pc;
       let p = gray ? pixels[o]
-        : channels === 1 ? 0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2] : pixels[o + c];
+        : channels === 1 ? byteOf(0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2]) : pixels[o + c];
       if (invert) p = 255 - p;
       x[c * n + i] = (p * scale - mean) / std;
     }

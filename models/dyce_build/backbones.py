@@ -12,6 +12,8 @@ Every way the module must map (1, C, H, W) to (1, K) logits,
 checked here before any training.
 """
 
+import collections
+import copy
 import functools
 import importlib.util
 import os
@@ -172,17 +174,66 @@ def check_output(model, num_classes, input_shape, what, log=None):
         raise BuildError(f"{what} cannot run on a {tuple(input_shape)} input: "
                          f"{type(err).__name__}: {err}") from None
     key = _logits_key(out, num_classes)
-    if key is not None:
-        _return_only(model, key)
-        if log:
-            log(f"{what} returns {len(out)} values; its output [{key!r}], "
-                f"(1, {num_classes}), is taken as the logits")
-        return
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes):
+    if key is None and (not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes)):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise BuildError(f"{what} outputs {shape} for a {tuple(input_shape)} "
                          f"input; expected (1, {num_classes}) logits, one per class"
                          + _output_hint(out, num_classes))
+    train_key = _training_key(model, num_classes, input_shape, what, key)
+    if key is not None or train_key is not None:
+        _return_only(model, key, train_key)
+    if key is not None and log:
+        log(f"{what} returns {len(out)} value{'s' if len(out) != 1 else ''}; its output "
+            f"[{key!r}], (1, {num_classes}), is taken as the logits")
+    if train_key is not None and train_key != key and log:
+        log(f"{what} returns several values in training mode (e.g. auxiliary logits); "
+            f"its output [{train_key!r}] is trained as the logits")
+
+
+def _training_key(model, num_classes, input_shape, what, eval_key=None):
+    """Where the logits are when `model` trains: None for a tensor, else
+    the index or key, in the tuple, list or dict it returns then (`if
+    self.training: return logits, aux`), of the value the module that
+    makes the eval-mode logits gives (forward hooks name each value's
+    module); where no module makes them alone, the first value, as
+    GoogLeNet and Inception put them, or a dict's 'logits' / 'out'. Run on
+    a copy, so BatchNorm's running statistics stay as they were."""
+    probe = copy.deepcopy(model)
+    x = torch.randn((2,) + tuple(input_shape[1:]), generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.no_grad():
+            out, made_by = _with_producers(probe.eval(), x)
+            logits = out if eval_key is None else out[eval_key]
+            maker = made_by.get(id(logits))
+            out, made_by = _with_producers(probe.train(), x)
+    except Exception:   # a failure only in training mode shows when it trains
+        return None
+    if isinstance(out, torch.Tensor):
+        return None
+    items = (list(enumerate(out)) if isinstance(out, (tuple, list))
+             else list(out.items()) if isinstance(out, dict) else [])
+    same = [k for k, v in items if maker is not None and made_by.get(id(v)) == maker]
+    usual = [k for k, _ in items[:1]] if isinstance(out, (tuple, list)) else \
+        [k for k in ("logits", "out") if isinstance(out, dict) and k in out][:1]
+    key = (same or usual or [None])[0]
+    if key is None or not isinstance(out[key], torch.Tensor) or tuple(out[key].shape) != (2, num_classes):
+        raise BuildError(f"{what} returns {type(out).__name__} in training mode, without "
+                         f"(N, {num_classes}) logits from the module that makes them in eval "
+                         "mode, first, or under 'logits' / 'out': return the logits alone, or "
+                         "first, when self.training")
+    return key
+
+
+def _with_producers(model, x):
+    """model(x), and {id(value): name of the module that returned it}."""
+    made_by = {}
+    hooks = [m.register_forward_hook(lambda mod, args, out, n=n: made_by.__setitem__(id(out), n))
+             for n, m in model.named_modules() if n]
+    try:
+        return model(x), made_by
+    finally:
+        for h in hooks:
+            h.remove()
 
 
 def _logits_key(out, num_classes):
@@ -194,15 +245,18 @@ def _logits_key(out, num_classes):
     return keys[0] if len(keys) == 1 else None
 
 
-def _return_only(model, key):
-    """Make `model` return output[key]: its class becomes a subclass whose
+def _return_only(model, key, train_key=None):
+    """Make `model` return output[key] (output[train_key] while training;
+    a None key: the output as it is): its class becomes a subclass whose
     forward picks it, so parameter names and torch.fx node names stay the
     user's (a wrapper module would prefix them)."""
     cls = type(model)
 
     @functools.wraps(cls.forward)  # torch.fx reads the user's signature
     def forward(self, *args, **kwargs):
-        return cls.forward(self, *args, **kwargs)[key]
+        out = cls.forward(self, *args, **kwargs)
+        pick = train_key if self.training else key
+        return out if pick is None else out[pick]
     model.__class__ = type(cls.__name__, (cls,), {"forward": forward})
 
 
@@ -275,6 +329,18 @@ def _other_channels(w, channels):
     return w.repeat(1, times, 1, 1)[:, :channels] * (w.shape[1] / channels)
 
 
+def with_metadata(state, model):
+    """`state` as an OrderedDict carrying module versions (_metadata): its
+    own, else `model`'s. A dict built anew (names stripped of 'module.',
+    tensors cloned, --init's fitting ones) has none, and modules that check
+    their version on load refuse it (torchvision's MnasNet: "version
+    should be set to 1 or 2 instead of None")."""
+    out = collections.OrderedDict(state)
+    meta = getattr(state, "_metadata", None)
+    out._metadata = meta if meta is not None else getattr(model.state_dict(), "_metadata", None)
+    return out
+
+
 def init_weights(model, path):
     """--init: the tensors of `path` whose names and shapes fit, a first
     convolution's adapted to the input channels (_other_channels); the
@@ -297,14 +363,14 @@ def init_weights(model, path):
         raise BuildError(f"--init {path}: no tensor fits the backbone (its names: "
                          f"{', '.join(list(state)[:3])}…; the backbone's: "
                          f"{', '.join(list(own)[:3])}…)")
-    model.load_state_dict(new, strict=False)
+    model.load_state_dict(with_metadata(new, model), strict=False)
     return loaded, adapted, fresh
 
 
 def load_weights(model, path):
     state = _read_state(path, "--weights")
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(with_metadata(state, model))
     except RuntimeError as err:
         raise BuildError(f"--weights {path} does not fit the backbone: "
                          f"{_misfit(model.state_dict(), state, err)}") from None

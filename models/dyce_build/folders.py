@@ -108,8 +108,10 @@ def scan_folder(root, split, classes=None, skipped=None):
     lookup.update({c: k for k, c in enumerate(classes)})
     unknown = [c for c in found if c not in lookup]
     if unknown:
-        raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not "
-                         f"a class of the train split (or of --labels)")
+        few = ", ".join(classes[:6]) + (", …" if len(classes) > 6 else "")
+        raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not one of the "
+                         f"{len(classes)} classes the labels name ({few}: --labels FILE, "
+                         f"else the train split's folders)")
     samples = []
     for name in found:
         files = _files(os.path.join(split_dir, name), skipped)

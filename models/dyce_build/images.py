@@ -14,15 +14,15 @@ evaluated on the tensors it will see at run time:
    size x size: every output pixel averages the source area it covers,
    partly covered source pixels weighted by their coverage. The filter is
    separable, computed in float64 as `Wy @ plane @ Wx.T` with every row of
-   Wy, Wx summing to 1, and NOT rounded back to bytes (the browser rounds
-   to bytes: at most half a grey level apart). Same size: no resampling;
+   Wy, Wx summing to 1. Same size: no resampling;
 3. channels: 1 -> the gray value of a gray image, or BT.601 luma
    0.299 R + 0.587 G + 0.114 B of a colour one; 3 -> R, G, B;
-4. x = (p * pixel_scale - mean[c]) / std[c], float32, NCHW.
-
-Training data are held in memory after steps 1-3 rounded half to even to
-bytes (`load_uint8`); `to_tensor` is the exact, unrounded form, the one the
-engine's C decoder is checked against.
+4. rounded half to even to a byte (0-255): training data are held so in
+   memory (`load_uint8`), a browser's pixels are bytes, and the engine's
+   C preprocessing (`dyce eval`, `dyce run --input IMAGE`) and the JS one
+   round the same way, so the records (PyTorch's predictions) and the
+   engine see the same picture;
+5. x = (p * pixel_scale - mean[c]) / std[c], float32, NCHW.
 """
 
 import numpy as np
@@ -190,12 +190,12 @@ def normalise(pixels, pixel_scale, mean, std):
 
 
 def to_tensor(path, size, channels, pixel_scale, mean, std):
-    """The exact network input (1, C, size, size) float32 of an image file."""
-    return normalise(pixels_of(path, size, channels), pixel_scale, mean,
-                     std)[None]
+    """The network input (1, C, size, size) float32 of an image file."""
+    return normalise(load_uint8(path, size, channels).astype(np.float64), pixel_scale,
+                     mean, std)[None]
 
 
 def load_uint8(path, size, channels):
     """(channels, size, size) uint8: the resized pixels rounded half to
-    even, how datasets are held in memory for training."""
+    even (step 4), how datasets are held in memory for training."""
     return np.clip(np.rint(pixels_of(path, size, channels)), 0, 255).astype(np.uint8)

@@ -18,6 +18,7 @@ import math
 import torch
 
 from . import dist
+from .backbones import with_metadata
 from .progress import Progress
 from . import fit as training   # (fit imports this module: names used at call time)
 
@@ -27,6 +28,9 @@ CANDIDATES = (0.2, 0.05, 0.0125, 0.003)
 # 0.003 lowest, 0.0125 1 % above it; 8 epochs at 0.0125 gave 84.7 % val,
 # at 0.05 72.7 %; 0.003 was not trained).
 TIE = 0.05
+# Fewer steps than this (a --smoke run's one, a tiny folder's few) compare
+# nothing: after one step every trial's loss is the untrained network's.
+MIN_STEPS = 4
 
 
 def trial_steps(total_steps):
@@ -90,7 +94,11 @@ def choose(model, data, cfg, steps, log, what, prepare):
     puts a batch in the memory format training uses."""
     if steps < 1:   # nothing will be trained
         return CANDIDATES[0]
-    state = {k: v.clone() for k, v in model.state_dict().items()}
+    if steps < MIN_STEPS:
+        log(f"{what}: learning rate {CANDIDATES[0]:g} (--lr auto: the training has {steps} "
+            f"step{'s' if steps != 1 else ''}, too few to tell the rates apart: no trials)")
+        return CANDIDATES[0]
+    state = with_metadata({k: v.clone() for k, v in model.state_dict().items()}, model)
     rng = torch.get_rng_state()
     was_training = model.training
     batches = _batches(data, cfg, steps)
@@ -110,6 +118,6 @@ def choose(model, data, cfg, steps, log, what, prepare):
         log(f"{what}: learning rate: every trial diverged ({shown}); "
             f"training at {CANDIDATES[-1]:g}")
         return CANDIDATES[-1]
-    log(f"{what}: learning rate {CANDIDATES[best]:g} (--lr auto: loss after "
-        f"{steps} steps at {shown})")
+    log(f"{what}: learning rate {CANDIDATES[best]:g} (--lr auto: mean loss over the last "
+        f"{steps - steps // 2} of {steps} steps at {shown})")
     return CANDIDATES[best]

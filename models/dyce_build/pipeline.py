@@ -142,6 +142,13 @@ def make_savers(ctx, data, backbone_macs):
         fam = nets.family(shape, k, backbone_macs, o.saver_fractions)
         mods = [seeded(o.seed + 10 + i, lambda layers=layers: nets.TinySaver(shape[1], k, layers))
                 for i, (_, layers, _) in enumerate(fam)]
+        over = [(f, m) for f, _, m in fam if m > 2 * f * backbone_macs]
+        if over:   # a small backbone: the narrowest savers (4 channels, then +2 each) cost more
+            ctx.log("savers: " + ", ".join(f"{100 * m / backbone_macs:.1f} %" for _, m in over)
+                    + " of the backbone's MACs where --saver-fractions asks "
+                    + ", ".join(f"{100 * f:g} %" for f, _ in over)
+                    + ": the backbone is too small for savers that narrow (each is 2 channels "
+                    "wider than the one before, from 4)")
     elif o.savers == "none":
         mods = []
     else:

@@ -170,8 +170,10 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   size_t g = t->graph;
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
-  if (!d->paths && (in.channels != 1 || in.height != d->height || in.width != d->width))
-    return cli_error("the data is %zux%zux1 but the model takes %ux%ux%u",
+  /* IDX images of another size are resized (dataset_input); their one
+   * channel cannot feed a colour model. */
+  if (!d->paths && in.channels != 1)
+    return cli_error("the data is %zux%zux1 (gray IDX files) but the model takes %ux%ux%u",
                      d->height, d->width, in.height, in.width, in.channels);
   dyce_session *s = NULL;
   dyce_error err;
@@ -350,9 +352,9 @@ static int sample_order(const eval_args *a, const dyce_records *rec,
                         size_t *split, uint32_t **order, size_t *n) {
   dyce_split sp = {0};
   *have_split = rec && dyce_records_find_split(rec, a->split, split, NULL) == DYCE_OK;
-  if (*have_split && folder && !a->records && !records_match(rec, *split, d)) {
+  if (*have_split && !a->records && !records_match(rec, *split, d)) {
     /* MODEL.records found beside the package describes other data (the
-     * folder is not the one it was recorded on): evaluate the folder. */
+     * folder or IDX files are not what it was recorded on): evaluate them. */
     fprintf(stderr, "dyce: note: the records beside %s do not describe %s; not used\n",
             a->model, a->data);
     *have_split = 0;

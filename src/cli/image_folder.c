@@ -370,7 +370,19 @@ int dataset_input(const dataset *d, size_t i, const dyce_input_spec *in, float *
   if (d->paths) return image_file_tensor(d->paths[i], in, x);
   size_t pixels = d->height * d->width;
   const uint8_t *img = d->images + i * pixels;
-  for (size_t p = 0; p < pixels; p++)
-    x[p] = ((float)img[p] * in->pixel_scale - in->mean[0]) / in->std[0];
-  return CLI_OK;
+  if (in->height == d->height && in->width == d->width) {
+    for (size_t p = 0; p < pixels; p++)
+      x[p] = ((float)img[p] * in->pixel_scale - in->mean[0]) / in->std[0];
+    return CLI_OK;
+  }
+  /* A model of another size (the build's --size on IDX data): resized as
+   * an image file of that gray picture would be (image_tensor). */
+  dyce__image im = {d->width, d->height, malloc(3 * pixels), 1};
+  char why[160];
+  int rc = !im.rgb;
+  for (size_t p = 0; !rc && p < pixels; p++) im.rgb[3 * p] = im.rgb[3 * p + 1] = im.rgb[3 * p + 2] = img[p];
+  if (rc) snprintf(why, sizeof why, "out of memory");
+  else rc = image_tensor(&im, in, x, why, sizeof why);
+  free(im.rgb);
+  return rc ? cli_error("IDX sample %zu: %s", i, why) : CLI_OK;
 }

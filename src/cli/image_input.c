@@ -141,6 +141,9 @@ int image_tensor(const dyce__image *im, const dyce_input_spec *in, float *x,
         double p = c == 3 ? px[k * n + i]
                    : im->gray ? r[i]
                               : 0.299 * r[i] + 0.587 * g[i] + 0.114 * b[i];
+        /* Rounded half to even to a byte, as the build holds its data
+         * (images.py load_uint8) and a browser's pixels are. */
+        p = fmin(fmax(nearbyint(p), 0.0), 255.0);
         x[k * n + i] = (float)((p * ps - mean) / sd);
       }
     }

@@ -303,6 +303,15 @@ describe('models/build.py', () => {
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
   });
 
+  test('IDX files with --size 32: the engine resizes them as the build did, so every graph\'s engine test accuracy is PyTorch\'s (it refused the 28x28 data after training before)', () => {
+    const out = path.join(tmp, 'idx32/p.dyce');
+    mustBuild(['--data', '/usr/share/datasets/fashion-mnist', '--backbone', `${BACKBONES}:small_cnn`, '--size', '32', '--savers', 'none', '--out', out]);
+    const rep = readJson(path.join(tmp, 'idx32/p.report.json'));
+    assert.equal(rep.meta.input, '1x32x32');
+    for (const g of rep.graphs)
+      assert.ok(Math.abs(g.engine_test_accuracy - g.pytorch.test) < 1e-5, `${g.graph}: engine ${g.engine_test_accuracy} PyTorch ${g.pytorch.test}`);
+  });
+
   test('ImageNet\'s layout (train/ and val/, no test/): val/ is the test split, validation is carved from train/, and dyce eval reads val/ as its test split by default, compared with the records', () => {
     const data = path.join(tmp, 'trainval');
     const r0 = run(PY, ['-c', `
@@ -401,10 +410,13 @@ lr = lr_probe.choose(model, data, TrainConfig(epochs=1, batch_size=20), 10, line
 assert lr in lr_probe.CANDIDATES, lr
 assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()), "weights changed"
 assert torch.equal(state, torch.get_rng_state()), "random generator moved"
+few = []   # a --smoke run's one step, a tiny folder's few: no trials
+assert lr_probe.choose(model, data, TrainConfig(epochs=1, batch_size=20), 2, few.append, "net", lambda x: x) == 0.2
+assert "2 steps, too few to tell the rates apart: no trials" in few[0], few
 print(lines[0])
 `], { cwd: tmp });
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /net: learning rate [\d.]+ \(--lr auto: loss after 10 steps at 0\.2: [\d.]+, 0\.05: [\d.]+, 0\.0125: [\d.]+, 0\.003: [\d.]+\)/);
+    assert.match(r.out, /net: learning rate [\d.]+ \(--lr auto: mean loss over the last 5 of 10 steps at 0\.2: [\d.]+, 0\.05: [\d.]+, 0\.0125: [\d.]+, 0\.003: [\d.]+\)/);
   });
 
   test('--init starts training from weights that fit (a first convolution of other input channels adapted, a classifier for other classes fresh); --init with --weights is refused', () => {
@@ -620,6 +632,13 @@ print(len(loaded), adapted, fresh)
     const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', '--distill', '0.5', '--savers', 'none']);
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /error: --distill weights the savers' training: not with --savers none/);
+    // --labels naming fewer classes than the folders hold: which, and where the names came from
+    const three = path.join(tmp, 'three.txt'), six = path.join(tmp, 'six-classes');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', six, '2', '2']).code, 0);
+    fs.writeFileSync(three, fs.readdirSync(path.join(six, 'train')).sort().slice(0, 3).join('\n') + '\n');
+    const few = build(['--data', six, '--backbone', `${BACKBONES}:tiny`, '--labels', three, '--out', path.join(tmp, 'three/p.dyce')]);
+    assert.equal(few.code, 1, few.err);
+    assert.match(few.err.trim().split('\n').at(-1), /class folder '.+' is not one of the 3 classes the labels name \(.+: --labels FILE, else the train split's folders\)$/);
   });
 
   test('(e) a folder as users bring them (files in subfolders, .PNG, junk files, __MACOSX, a link, valid/, class names with spaces, digits, accents): the build and the engine (native, WASI) read the same samples in the same order, and refuse the same files', () => {
