@@ -29,7 +29,8 @@ def mlp_logits(mlp, features, batch=4096):
     return torch.cat(out).numpy().astype(np.float32)
 
 
-def train_mlp(mlp, x, y, epochs, seed):
+def train_mlp(mlp, x, y, epochs, seed, on_epoch=None):
+    """Trains `mlp` on features `x`; `on_epoch()` after each epoch (a bar)."""
     gen = torch.Generator().manual_seed(seed)
     x, y = torch.as_tensor(x), torch.as_tensor(y).long()
     steps = max(1, epochs * -(-len(y) // BATCH))
@@ -44,6 +45,8 @@ def train_mlp(mlp, x, y, epochs, seed):
             loss.backward()
             opt.step()
             sched.step()
+        if on_epoch:
+            on_epoch()
     return mlp.eval()
 
 
@@ -51,15 +54,15 @@ def train_all(exits, views, data, epochs, log):
     """Train every exit (ModuleDict name -> Exit, name exit<p>_<type>)."""
     train_views = sorted(v for v in views if v.startswith("train"))
     labels = np.concatenate([data.train.labels] * len(train_views))
-    with Progress("train exits", len(exits)) as bar:
+    # epochs of every exit: one exit on large features takes a minute
+    with Progress("train exits", len(exits) * max(1, epochs)) as bar:
         for i, (name, ex) in enumerate(exits.items()):
             p = position(name)
             x = np.concatenate([views[v][0][p - 1] for v in train_views])
-            train_mlp(ex.mlp, x, labels, epochs, SHUFFLE_SEED + i)
+            train_mlp(ex.mlp, x, labels, epochs, SHUFFLE_SEED + i, lambda: bar.update(1, name))
             val = (mlp_logits(ex.mlp, views["val"][0][p - 1]).argmax(1)
                    == data.val.labels).mean()
             log(f"{name}: val {val:.4f}")
-            bar.update()
     return exits
 
 

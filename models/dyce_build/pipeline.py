@@ -26,6 +26,7 @@ from . import package, positions, records as brecords, records_file, report, wid
 from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
 from .fit import TrainConfig, accuracy, fit, predict, save_whole
+from .progress import Progress
 
 
 class Context:
@@ -285,6 +286,36 @@ def data_key(ctx, data):
             "fingerprint": data.fingerprint(("train", "val"))}
 
 
+def _check_image(pkg, specs, k, x, last, bar):
+    """Image `k` of the engine check: every graph (k = 0) or the head alone;
+    the worst relative error, or a BuildError past 1e-3."""
+    outputs, worst = {}, 0.0  # specs list sources first: each graph reads its source's output
+    with torch.no_grad():
+        for name, module, source, _ in specs:
+            src = outputs[source] if source else torch.as_tensor(x[None])
+            outputs[name] = module.eval()(src)
+    for name, _, _, _ in specs:
+        if k > 0 and name != "head":
+            continue
+        want = outputs[name].numpy()
+        got = engine.run_graph(pkg, name, x[None])
+        if want.ndim == 3:    # tokens (1, L, D): the engine's NCHW is (1, D, 1, L)
+            got = got.reshape(want.shape[2], -1).T
+        elif name in last:    # (1, H, W, C): the engine's NCHW is (1, C, H, W)
+            got = got.reshape(want.shape[3], -1).T
+        want, got = want.reshape(-1), got.reshape(-1)
+        if got.shape != want.shape:
+            raise BuildError(f"engine check: {name} gives {got.shape} values, "
+                             f"PyTorch {want.shape}")
+        err = float(np.abs(got - want).max() / max(1e-6, np.abs(want).max()))
+        worst = max(worst, err)
+        if err > 1e-3:
+            raise BuildError(f"engine check: graph {name} differs from PyTorch "
+                             f"(max relative error {err:.2e})")
+        bar.update(1, name)
+    return worst
+
+
 def engine_check(ctx, pkg, specs, data, last=()):
     """Every graph of the package, run by the engine on sample test images,
     matches PyTorch (relative max error): every graph on the first image,
@@ -292,30 +323,9 @@ def engine_check(ctx, pkg, specs, data, last=()):
     output is a channels-last (1, H, W, C) map."""
     xs = package.sample_inputs(data, ctx.opts.check_samples)
     worst = 0.0
-    for k, x in enumerate(xs):
-        outputs = {}  # specs list sources first: each graph reads its source's output
-        with torch.no_grad():
-            for name, module, source, _ in specs:
-                src = outputs[source] if source else torch.as_tensor(x[None])
-                outputs[name] = module.eval()(src)
-        for name, _, _, _ in specs:
-            if k > 0 and name != "head":
-                continue
-            want = outputs[name].numpy()
-            got = engine.run_graph(pkg, name, x[None])
-            if want.ndim == 3:    # tokens (1, L, D): the engine's NCHW is (1, D, 1, L)
-                got = got.reshape(want.shape[2], -1).T
-            elif name in last:    # (1, H, W, C): the engine's NCHW is (1, C, H, W)
-                got = got.reshape(want.shape[3], -1).T
-            want, got = want.reshape(-1), got.reshape(-1)
-            if got.shape != want.shape:
-                raise BuildError(f"engine check: {name} gives {got.shape} values, "
-                                 f"PyTorch {want.shape}")
-            err = float(np.abs(got - want).max() / max(1e-6, np.abs(want).max()))
-            worst = max(worst, err)
-            if err > 1e-3:
-                raise BuildError(f"engine check: graph {name} differs from PyTorch "
-                                 f"(max relative error {err:.2e})")
+    with Progress("engine check", len(specs) + len(xs) - 1) as bar:
+        for k, x in enumerate(xs):
+            worst = max(worst, _check_image(pkg, specs, k, x, last, bar))
     if not len(xs):
         ctx.log("engine check: skipped (--check-samples 0): the engine's graphs were "
                 "not compared with PyTorch")
@@ -330,12 +340,17 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
     lim = ["--limit", str(o.report_limit)] if o.report_limit else []
     test = test_split(o.data)
     graph_evals = {}
-    for name in rec["names"]:
-        lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim,
-                                  test_fraction=o.test_fraction)
-        graph_evals[name] = lines[0]
-    config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim,
-                                     test_fraction=o.test_fraction)
+    # One engine run over the test split per graph, then one for every
+    # configuration: a minute or more on thousands of images.
+    with Progress("report: the engine on test", len(rec["names"]) + 1) as bar:
+        for name in rec["names"]:
+            lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim,
+                                      test_fraction=o.test_fraction)
+            graph_evals[name] = lines[0]
+            bar.update(1, name)
+        config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim,
+                                         test_fraction=o.test_fraction)
+        bar.update(1, "configurations")
     meta = {"out": os.path.basename(o.out), "data": o.data, "source": data.source,
             "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),
