@@ -18,10 +18,9 @@ import os
 import shutil
 import time
 
-import numpy as np
 import torch
 
-from . import backbones, dist, engine, exits as bexits, features, int8, nets
+from . import backbones, dist, engine, engine_check, exits as bexits, features, int8, nets
 from . import package, positions, records as brecords, records_file, report, widths
 from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
@@ -286,55 +285,6 @@ def data_key(ctx, data):
             "fingerprint": data.fingerprint(("train", "val"))}
 
 
-def _check_image(pkg, specs, k, x, last, bar):
-    """Image `k` of the engine check: every graph (k = 0) or the head alone;
-    the worst relative error, or a BuildError past 1e-3."""
-    outputs, worst = {}, 0.0  # specs list sources first: each graph reads its source's output
-    with torch.no_grad():
-        for name, module, source, _ in specs:
-            src = outputs[source] if source else torch.as_tensor(x[None])
-            outputs[name] = module.eval()(src)
-    for name, _, _, _ in specs:
-        if k > 0 and name != "head":
-            continue
-        want = outputs[name].numpy()
-        got = engine.run_graph(pkg, name, x[None])
-        if want.ndim == 3:    # tokens (1, L, D): the engine's NCHW is (1, D, 1, L)
-            got = got.reshape(want.shape[2], -1).T
-        elif name in last:    # (1, H, W, C): the engine's NCHW is (1, C, H, W)
-            got = got.reshape(want.shape[3], -1).T
-        want, got = want.reshape(-1), got.reshape(-1)
-        if got.shape != want.shape:
-            raise BuildError(f"engine check: {name} gives {got.shape} values, "
-                             f"PyTorch {want.shape}")
-        err = float(np.abs(got - want).max() / max(1e-6, np.abs(want).max()))
-        worst = max(worst, err)
-        if err > 1e-3:
-            raise BuildError(f"engine check: graph {name} differs from PyTorch "
-                             f"(max relative error {err:.2e})")
-        bar.update(1, name)
-    return worst
-
-
-def engine_check(ctx, pkg, specs, data, last=()):
-    """Every graph of the package, run by the engine on sample test images,
-    matches PyTorch (relative max error): every graph on the first image,
-    the head (the whole backbone) on all of them. `last`: the graphs whose
-    output is a channels-last (1, H, W, C) map."""
-    xs = package.sample_inputs(data, ctx.opts.check_samples)
-    worst = 0.0
-    with Progress("engine check", len(specs) + len(xs) - 1) as bar:
-        for k, x in enumerate(xs):
-            worst = max(worst, _check_image(pkg, specs, k, x, last, bar))
-    if not len(xs):
-        ctx.log("engine check: skipped (--check-samples 0): the engine's graphs were "
-                "not compared with PyTorch")
-        return None
-    ctx.log(f"engine check: {len(specs)} graphs match PyTorch "
-            f"(max relative error {worst:.2e}, {len(xs)} test image{'s' * (len(xs) != 1)})")
-    return worst
-
-
 def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
     o = ctx.opts
     lim = ["--limit", str(o.report_limit)] if o.report_limit else []
@@ -488,7 +438,7 @@ def run(opts):
     size = ctx.timed("package", lambda: package.build(
         specs, ctx.path("onnx"), opts.out, data.classes, data.input_spec()))
     ctx.log(f"package: wrote {opts.out} ({size:,} bytes, {len(specs)} graphs)")
-    ctx.timed("engine check", lambda: engine_check(
+    ctx.timed("engine check", lambda: engine_check.check(
         ctx, opts.out, specs, data, {f"stage{p}" for p, c in enumerate(chosen, 1) if c.last}))
     claims = ctx.timed("search", lambda: engine.search(
         opts.out, stem + ".records", opts.lambda_step, opts.out))
