@@ -310,8 +310,18 @@ export class Model {
       return v;
     };
     const graphs = [id(config.saver, 'saver'), ...Array.from({ length: c.stageCount }, (_, p) => id(config.exits?.[p], `exits[${p}]`))];
-    const thresholds = [threshold(config.saverThreshold, 'saverThreshold'),
-      ...Array.from({ length: c.stageCount }, (_, p) => threshold(config.thresholds?.[p], `thresholds[${p}]`))];
+    // A classifier without its threshold would never answer (and still
+    // cost its MACs). (A threshold where no classifier is, as the
+    // package's own configurations carry them, means nothing: allowed.)
+    const paired = (graph, value, name, tfield) => {
+      if (graph >= 0 && (value === undefined || value === null))
+        throw new DyceError('DYCE_INVALID_ARGUMENT', `${name} has no threshold: give ${tfield} (the confidence above which it answers; -1: always)`, { field: tfield });
+    };
+    paired(graphs[0], config.saverThreshold, `saver '${config.saver}'`, 'saverThreshold');
+    for (let p = 0; p < c.stageCount; p++)
+      paired(graphs[1 + p], config.thresholds?.[p], `exit '${config.exits?.[p]}'`, `thresholds[${p}]`);
+    const thresholds = [threshold(config.saverThreshold ?? undefined, 'saverThreshold'),
+      ...Array.from({ length: c.stageCount }, (_, p) => threshold(config.thresholds?.[p] ?? undefined, `thresholds[${p}]`))];
     const kind = CONFIDENCE_KINDS.indexOf(config.confidence ?? CONFIDENCE_KINDS[0]);
     if (kind < 0) throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown confidence '${config.confidence}' (${CONFIDENCE_KINDS.join(', ')})`, { field: 'confidence' });
     const level = typeof config.level === 'string' ? this.levels.findIndex((l) => l.name === config.level) : (config.level ?? 0);
@@ -320,7 +330,16 @@ export class Model {
     this.engine.withAlloc(8 * n, (p) => {
       m.HEAP32.set(graphs, p >> 2);
       m.HEAPF32.set(thresholds, (p >> 2) + n);
-      this.engine.call(m._dyce_wasm_set_config, this.session, this.handle, p, p + 4 * n, n, kind, level);
+      try {
+        this.engine.call(m._dyce_wasm_set_config, this.session, this.handle, p, p + 4 * n, n, kind, level);
+      } catch (e) {
+        // The engine names the graph it refuses ("'exit3_b' is not an exit
+        // at position 1"): the field is the entry that holds it.
+        const named = e instanceof DyceError && e.field === undefined ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
+        if (named !== undefined)
+          e.field = named === config.saver ? 'saver' : (() => { const q = (config.exits ?? []).indexOf(named); return q >= 0 ? `exits[${q}]` : 'level'; })();
+        throw e;
+      }
     });
   }
 

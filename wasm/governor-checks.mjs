@@ -14,7 +14,7 @@ const refuse = (field, message) => {
 const isObject = (x) => typeof x === 'object' && x !== null && !Array.isArray(x);
 const finite = (field, x, { min = -Infinity, max = Infinity, above = false } = {}) => {
   if (typeof x === 'number' && Number.isFinite(x) && (above ? x > min : x >= min) && x <= max) return;
-  const range = above ? ` above ${min}` : max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
+  const range = above ? ` above ${min}${max < Infinity ? ` and at most ${max}` : ''}` : max < Infinity ? ` from ${min} to ${max}` : min > -Infinity ? ` of at least ${min}` : '';
   refuse(field, `must be a finite number${range}, not ${shown(x)}`);
 };
 const whole = (field, x, min, max = Infinity) => {
@@ -65,9 +65,24 @@ export function checkSignals(signals, configCount = Infinity) {
 }
 
 /** Parameters given to governorTable / govern / Governor, against DEFAULTS. */
+// Each number's range: a share (0–1), a count of frames (whole, ≥ 1), …
+// Out of range, a parameter makes no governor (slowWindow 0 crashed on the
+// first step up; downAfter 0 stepped down on every frame).
+const SHARE = { min: 0, max: 1 }, POSITIVE_SHARE = { min: 0, max: 1, above: true };
+const FRAMES = 'frames';
+const RANGES = {
+  quantile: POSITIVE_SHARE, tailQuantile: POSITIVE_SHARE, fit: POSITIVE_SHARE, upFit: POSITIVE_SHARE,
+  overheadShare: SHARE, lowBattery: SHARE, criticalBattery: SHARE, saverCap: SHARE, threadGain: SHARE,
+  minGap: { min: 0 }, fasterBy: { min: 1 },
+  tightWindow: { min: 0 }, // 0: no memory of frames without headroom
+  window: FRAMES, minSamples: FRAMES, speedWindow: FRAMES, slowWindow: FRAMES,
+  overheadWindow: FRAMES, macsWindow: FRAMES, trustSamples: FRAMES, downAfter: FRAMES, upAfter: FRAMES,
+  probeFrames: FRAMES,
+};
+
 export function checkParams(params, defaults) {
   if (params === undefined || params === defaults) return;
-  if (!isObject(params)) refuse('params', `must be an object of parameters, not ${shown(params)}`);
+  if (!isObject(params)) refuse('params', `must be an object of parameters, not ${Array.isArray(params) ? 'an array' : shown(params)}`);
   onlyKeys('params', params, Object.keys(defaults));
   for (const [key, value] of Object.entries(params)) {
     if (key === 'energy') {
@@ -83,10 +98,22 @@ export function checkParams(params, defaults) {
     } else if (key === 'backoff') {
       if (!Array.isArray(value) || value.length !== 2) refuse('backoff', `must be [first, longest] frames, not ${shown(value)}`);
       value.forEach((frames, i) => finite(`backoff[${i}]`, frames, { min: 0 }));
+      if (value[0] > value[1]) refuse('backoff', `must be [first, longest] with first ≤ longest, not ${shown(value)}`);
+    } else if (RANGES[key] === FRAMES) {
+      whole(key, value, 1);
     } else {
-      finite(key, value, { min: 0 });
+      finite(key, value, RANGES[key] ?? { min: 0 });
     }
   }
+  // Pairs that only mean something one way round, as they take effect.
+  const p = { ...defaults, ...params };
+  if (p.upFit > p.fit) refuse('upFit', `must not exceed fit (${p.fit}): a step up must leave more room than a step down needs, not ${shown(p.upFit)}`);
+  if (p.criticalBattery > p.lowBattery) refuse('criticalBattery', `must not exceed lowBattery (${p.lowBattery}), not ${shown(p.criticalBattery)}`);
+}
+
+/** A battery level for energyTolerance: a share from 0 to 1. */
+export function checkLevel(level) {
+  finite('level', level, SHARE);
 }
 
 /** The configurations a Governor switches between: a model's `configs`, at least one. */
@@ -94,7 +121,7 @@ export function checkConfigs(configs) {
   if (!Array.isArray(configs))
     refuse('configs', `must be a model's configurations (model.configs), not ${shown(configs)}`);
   if (!configs.length)
-    refuse('configs', 'is empty: this model has no configurations to switch between (a package without a cascade, such as one converted graph, runs as it is)');
+    refuse('configs', 'is empty: this model has no configurations to switch between (a package without a cascade, such as one converted graph, runs as it is; one with width levels but no searched configurations switches them with setConfig({ level }), or gets configurations from dyce search)');
 }
 
 /** A table from governorTable: rungs, each naming its configuration. */

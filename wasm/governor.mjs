@@ -8,7 +8,7 @@
 // from ./cost-model.mjs: measured at the current rung, predicted for the
 // others from the MACs they spend and the speed the device shows now.
 import { emptyCosts, macsQuantile, observe, paceOf, predict, quantile, slowSpeedOf } from './cost-model.mjs';
-import { checkConfigs, checkParams, checkSignals, checkStart, checkState, checkTable } from './governor-checks.mjs';
+import { checkConfigs, checkLevel, checkParams, checkSignals, checkStart, checkState, checkTable } from './governor-checks.mjs';
 import { chooseThreads, emptyThreadHold } from './thread-policy.mjs';
 
 export const DEFAULTS = Object.freeze({
@@ -43,6 +43,15 @@ export const DEFAULTS = Object.freeze({
 });
 
 /**
+ * `params` over DEFAULTS; `pressureCaps` key by key, so that giving one
+ * pressure's cap keeps the other's default (a page that set `serious`
+ * lost the `critical` cap).
+ */
+function withDefaults(params) {
+  return { ...DEFAULTS, ...params, pressureCaps: { ...DEFAULTS.pressureCaps, ...params?.pressureCaps } };
+}
+
+/**
  * Rungs from a model's `configs` (index.mjs): the configurations whose
  * accuracy the search measured, sorted by mean MACs, keeping only those
  * more accurate than every cheaper one; then thinned from the top down so
@@ -55,7 +64,7 @@ export const DEFAULTS = Object.freeze({
 export function governorTable(configs, params = DEFAULTS) {
   checkConfigs(configs);
   checkParams(params, DEFAULTS);
-  const { minGap } = { ...DEFAULTS, ...params };
+  const { minGap } = withDefaults(params);
   const measured = configs.filter((c) => c.accuracy !== null && c.meanMacs !== null);
   const pool = measured.length ? measured : configs;
   const macs = (c) => c.meanMacs ?? c.maxMacs;
@@ -100,7 +109,7 @@ export function initialState(table, start) {
 }
 
 const pct = (x) => `${Math.round(x * 100)} %`;
-const fmtMs = (x) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+const fmtMs = (x) => `${x < 0.1 ? x.toPrecision(2) : x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
 
 /**
  * Predicted frame time of every rung (ms; nulls before the first frame):
@@ -116,7 +125,7 @@ export function predictedCosts(state, table, params = DEFAULTS) {
 
 /** predictedCosts() of a state and table already checked. */
 function costsOf(state, table, params) {
-  const p = { ...DEFAULTS, ...params };
+  const p = withDefaults(params);
   const costs = predict(state.costs, table, p);
   if (state.samples.length >= p.minSamples) costs[state.rung] = quantile(state.samples, p.quantile);
   return costs;
@@ -157,10 +166,13 @@ const pp = (x) => `${(x * 100).toFixed(2)} pp`;
 /**
  * The accuracy given up for energy at charge `level` while discharging:
  * `p.energy.full` at 100 %, growing linearly to `p.energy.low` at
- * `p.lowBattery` (below it the battery-low cap takes over).
+ * `p.lowBattery` and staying there below it (where the battery-low cap
+ * also holds, and the stricter of the two wins).
  */
 export function energyTolerance(level, params = DEFAULTS) {
-  const p = { ...DEFAULTS, ...params };
+  checkParams(params, DEFAULTS);
+  checkLevel(level);
+  const p = withDefaults(params);
   if (!p.energy) return 0;
   const fallen = Math.min(Math.max((1 - level) / Math.max(1 - p.lowBattery, 1e-9), 0), 1);
   return p.energy.full + (p.energy.low - p.energy.full) * fallen;
@@ -174,7 +186,10 @@ export function energyTolerance(level, params = DEFAULTS) {
  * still move the governor lower. Null when that is `top` itself.
  */
 function energyCap(battery, table, top, p) {
-  if (!p.energy || !battery || battery.charging || battery.level <= p.lowBattery) return null;
+  // Below lowBattery too, at its largest tolerance, under the battery-low
+  // cap: else that cap (a share of the MACs) let the governor spend more
+  // at 20 % than the energy rule did at 21 %.
+  if (!p.energy || !battery || battery.charging) return null;
   const best = table[top];
   if (best.accuracy === null) return null;
   const tolerance = energyTolerance(battery.level, p);
@@ -297,7 +312,7 @@ export function govern(signals, state, table, params = DEFAULTS) {
 
 /** govern() on signals and parameters already checked. */
 function step(signals, state, table, params) {
-  const p = { ...DEFAULTS, ...params };
+  const p = withDefaults(params);
   const s = structuredClone(state);
   const before = s.override ?? table[s.rung].config;
   const budget = signals.budgetMs;
@@ -311,8 +326,10 @@ function step(signals, state, table, params) {
 
   const maxThreads = Math.max(1, signals.maxThreads ?? 1);
   const threadsBefore = state.threads ?? maxThreads;
-  if (s.threads === null || s.threads > maxThreads) s.threads = maxThreads;
   s.paused = !!signals.hidden;
+  // Hidden, nothing changes: not the thread count either (an update
+  // without maxThreads would otherwise drop it to one, and back after).
+  if (s.threads === null || (!s.paused && s.threads > maxThreads)) s.threads = maxThreads;
   s.override = Number.isInteger(signals.override) ? signals.override : null;
   if (state.override !== null && s.override === null) {
     s.samples = []; // measure afresh
@@ -368,7 +385,7 @@ export class Governor extends EventTarget {
     super();
     checkParams(params, DEFAULTS);
     this.configs = configs;
-    this.params = { ...DEFAULTS, ...params };
+    this.params = withDefaults(params);
     this.table = governorTable(configs, this.params);
     this.state = initialState(this.table);
     this.last = null;

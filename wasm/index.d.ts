@@ -241,8 +241,11 @@ export interface Classification {
   config: string | null;
   /**
    * The deadline or MAC budget stopped the cascade before the answer its
-   * configuration would have given (false when the first answer alone went
-   * over the budget: nothing was stopped; `macs` / `ms` say by how much).
+   * configuration would have given (false when nothing was stopped, even
+   * if the first answer alone went over the budget: `macs` / `ms` say by
+   * how much). A larger budget is not always more accurate: the latest
+   * classifier that ran may be an early exit less accurate than the saver
+   * before it.
    */
   budgetExhausted: boolean;
 }

@@ -8,12 +8,20 @@
 //  - hidden: the page is not visible (the demo pauses).
 import { DyceError } from './errors.mjs';
 
+const SIGNALS = ['battery', 'pressure'];
+
 /**
  * Starts watching; `onChange(snapshot)` runs after every change.
  * `use`: which optional sources to read (default both: ['battery', 'pressure']).
  * → { snapshot, stop() }; snapshot = {battery, pressure, hidden}.
  */
-export function watchDevice(onChange = () => {}, { use = ['battery', 'pressure'] } = {}) {
+export function watchDevice(onChange = () => {}, options = {}) {
+  const { use = SIGNALS } = options ?? {};
+  // A misspelt signal ('batery') would leave it unknown for good, unsaid.
+  if (typeof options !== 'object' || Array.isArray(options) || Object.keys(options ?? {}).some((k) => k !== 'use'))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `watchDevice() takes { use: [${SIGNALS.map((x) => `'${x}'`).join(', ')}] }, not ${Array.isArray(options) ? 'an array' : typeof options === 'object' ? `{ ${Object.keys(options).join(', ')} }` : String(options)}`, { field: 'options' });
+  if (!Array.isArray(use) || use.some((x) => !SIGNALS.includes(x)))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `watchDevice()'s use must list signals among ${SIGNALS.join(', ')}, not ${JSON.stringify(use)}`, { field: 'use' });
   if (typeof document === 'undefined')
     throw new DyceError('DYCE_UNSUPPORTED', 'watchDevice() reads the page\'s visibility and battery, which only a page\'s main thread has: call it there (a model in a Worker still takes its signals from the page)');
   const snapshot = { battery: null, pressure: null, hidden: document.visibilityState === 'hidden' };

@@ -188,7 +188,11 @@ test('setConfig: by name, by index, a custom table; unknown ones refused', async
   // Each refusal of a custom table names the part that is wrong.
   for (const [table, field] of [[{ saver: 'nope' }, 'saver'], [{ exits: [null, 'nope'] }, 'exits[1]'],
     [{ thresholds: ['0.5'] }, 'thresholds[0]'], [{ saverThreshold: NaN }, 'saverThreshold'],
-    [{ confidence: 'votes' }, 'confidence'], [{ level: 'w7' }, 'level']])
+    [{ confidence: 'votes' }, 'confidence'], [{ level: 'w7' }, 'level'],
+    // an exit without its threshold would never answer, yet cost its MACs
+    [{ exits: ['exit1_a'] }, 'thresholds[0]'], [{ saver: 'saver0' }, 'saverThreshold'],
+    // the engine's own refusals name the entry too: an exit at another position
+    [{ exits: ['exit3_b'], thresholds: [0.5] }, 'exits[0]']])
     await assert.rejects(model.setConfig(table), (e) => e.field === field, `${JSON.stringify(table)}: field ${field}`);
   // A key the table does not have, arrays longer than the positions, a
   // level the package lacks: refused, never ignored.
