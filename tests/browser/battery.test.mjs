@@ -30,10 +30,11 @@ test('low battery while discharging caps compute to cheaper configurations and t
     let s = await waitForState(page, (x) => x.total >= 10 && capped('battery low')(x) && within(x), 20_000, 'the battery-low cap in force');
     assert.equal(s.runner, 'worker');
     assert.deepEqual(s.device.battery, { level: 0.15, charging: false });
-    assert.equal(s.capMacs, 0.25 * top(s).macs);
+    // At most the battery-low cap; the energy rule (at its largest tolerance) may be stricter.
+    assert.ok(s.capMacs <= 0.25 * top(s).macs, `cap ${s.capMacs} over 25 % of ${top(s).macs}`);
     assert.notEqual(s.config, top(s).config, 'left the most accurate configuration');
     // The page shows the cap, next to the last move's reason (whatever moved last).
-    assert.match(await waitForText(page, 'caps', /^battery low \(15 %, discharging\): compute capped at 25 % of the MACs$/), /battery low/);
+    assert.match(await waitForText(page, 'caps', /^battery low \(15 %, discharging\): compute capped at 25 % of the MACs(; on battery \(15 %, discharging\): pareto-\d+, .* \(giving up at most 1\.00 pp at this charge\))?$/), /battery low/);
     assert.match(await page.textContent('#reason'), /\S/);
     assert.match(await page.textContent('#battery'), /^15 %, discharging/);
     // The move the cap made (unless frame times had already brought the governor within it) is logged with its reason.
