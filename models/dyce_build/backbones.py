@@ -198,9 +198,9 @@ def _training_key(model, num_classes, input_shape, what, eval_key=None):
     module); where no module makes them alone, the first value, as
     GoogLeNet and Inception put them, or a dict's 'logits' / 'out'. Run on
     a copy, so BatchNorm's running statistics stay as they were."""
-    probe = copy.deepcopy(model)
     x = torch.randn((2,) + tuple(input_shape[1:]), generator=torch.Generator().manual_seed(0))
     try:
+        probe = copy.deepcopy(model)   # (a module that cannot be copied is not probed)
         with torch.no_grad():
             out, made_by = _with_producers(probe.eval(), x)
             logits = out if eval_key is None else out[eval_key]
