@@ -123,3 +123,35 @@ int cli_pick_level(const dyce_model *m, const char *name, size_t *level) {
   }
   return cli_error("no width level '%s' (the package has %zu)", name, count);
 }
+
+const char *cli_graph_name(const dyce_model *m, size_t g) {
+  dyce_graph_info gi;
+  return dyce_model_graph_info(m, g, &gi, NULL) == DYCE_OK ? gi.name : "?";
+}
+
+/* Prints a configuration as `saver1>0.95 exit2_b>0.87 ...` (text) or a
+ * JSON array of {graph, threshold}. */
+void cli_print_config(const dyce_model *m, const dyce_config *c, int json) {
+  dyce_cascade_info ci;
+  dyce_model_cascade(m, &ci, NULL);
+  int first = 1;
+  if (dyce_model_level_count(m) > 1) {
+    printf(json ? "\"level\":" : "[%s] ", dyce_model_level_name(m, c->level));
+    if (json) {
+      cli_json_string(dyce_model_level_name(m, c->level));
+      printf(",");
+    }
+  }
+  printf(json ? "\"classifiers\":[" : "");
+  for (size_t q = 0; q <= ci.stage_count; q++) {
+    size_t g = q == 0 ? c->saver : c->exit[q - 1];
+    float t = q == 0 ? c->saver_threshold : c->threshold[q - 1];
+    if (g == DYCE_NO_GRAPH) continue;
+    if (json)
+      printf("%s{\"graph\":\"%s\",\"threshold\":%.4g}", first ? "" : ",", cli_graph_name(m, g), (double)t);
+    else
+      printf("%s%s>%.3f", first ? "" : " ", cli_graph_name(m, g), (double)t);
+    first = 0;
+  }
+  printf(json ? "]" : (first ? "(backbone)" : ""));
+}

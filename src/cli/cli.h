@@ -41,4 +41,11 @@ int cmd_eval(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
+/* A graph's name ("?" when out of range). */
+const char *cli_graph_name(const dyce_model *m, size_t g);
+/* Prints a configuration as `saver1>0.95 exit2_b>0.87 ...` (text, with
+ * `[level] ` first where the package has width levels) or the JSON
+ * members "level" (with levels) and "classifiers": [{graph, threshold}]. */
+void cli_print_config(const dyce_model *m, const dyce_config *c, int json);
+
 #endif /* DYCE_CLI_CLI_H */

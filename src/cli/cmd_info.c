@@ -11,17 +11,48 @@ static unsigned long long level_macs(const dyce_model *m, size_t level) {
   return dyce_model_level_path_macs(m, g, level);
 }
 
+/* The package's configurations (CONF): name, what the search measured on
+ * val (-1 where nothing was: the fixed-cost backbones) and the classifiers. */
+static void print_configs(const dyce_model *m, int json) {
+  dyce_cascade_info ci;
+  if (dyce_model_cascade(m, &ci, NULL) != DYCE_OK) ci.config_count = 0;
+  if (!json) printf("configurations: %zu\n", ci.config_count);
+  for (size_t i = 0; i < ci.config_count; i++) {
+    dyce_config c;
+    dyce_config_meta meta;
+    if (dyce_model_config(m, i, &c, &meta, NULL) != DYCE_OK) continue;
+    if (json) {
+      printf("%s{\"name\":", i ? "," : "");
+      cli_json_string(meta.name);
+      printf(",\"val_accuracy\":%.6g,\"mean_macs\":%.1f,", (double)meta.accuracy, meta.mean_macs);
+      cli_print_config(m, &c, 1);
+      printf("}");
+    } else {
+      if (meta.accuracy >= 0)
+        printf("  %s: val accuracy %.4f, mean MACs %.0f: ", meta.name, (double)meta.accuracy, meta.mean_macs);
+      else
+        printf("  %s (not measured): ", meta.name);
+      cli_print_config(m, &c, 0);
+      printf("\n");
+    }
+  }
+}
+
 static void print_text(const dyce_model *m, size_t arena) {
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
   printf("input: 1x%ux%ux%u NHWC, pixel_scale %g\n", in.height, in.width,
          in.channels, (double)in.pixel_scale);
-  printf("labels: %zu\n", dyce_model_label_count(m));
+  size_t labels = dyce_model_label_count(m), shown = labels < 20 ? labels : 20;
+  printf("labels: %zu%s", labels, labels ? ":" : "");
+  for (size_t i = 0; i < shown; i++) printf("%s %s", i ? "," : "", dyce_model_label(m, i));
+  printf(shown < labels ? ", … (--json lists all)\n" : "\n");
   printf("weights: %zu bytes\narena: %zu bytes\n", dyce_model_weight_bytes(m),
          arena);
   for (size_t l = 0; dyce_model_level_count(m) > 1 && l < dyce_model_level_count(m); l++)
     printf("width level %zu %s: %llu MACs to the head\n", l,
            dyce_model_level_name(m, l), level_macs(m, l));
+  print_configs(m, 0);
   for (size_t g = 0; g < dyce_model_graph_count(m); g++) {
     dyce_graph_info gi;
     dyce_model_graph_info(m, g, &gi, NULL);
@@ -88,6 +119,8 @@ static void print_json(const dyce_model *m, size_t arena) {
     }
     printf("]}");
   }
+  printf("],\"configs\":[");
+  print_configs(m, 1);
   printf("]}\n");
 }
 

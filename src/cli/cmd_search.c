@@ -84,37 +84,6 @@ static void progress(void *ctx, double fraction) {
   }
 }
 
-static const char *graph_name(const dyce_model *m, size_t g) {
-  dyce_graph_info gi;
-  return dyce_model_graph_info(m, g, &gi, NULL) == DYCE_OK ? gi.name : "?";
-}
-
-/* Prints a configuration as `saver1>0.95 exit2_b>0.87 ...` (text) or a
- * JSON array of {graph, threshold}. */
-static void print_config(const dyce_model *m, const dyce_config *c, int json) {
-  dyce_cascade_info ci;
-  dyce_model_cascade(m, &ci, NULL);
-  int first = 1;
-  if (dyce_model_level_count(m) > 1) {
-    printf(json ? "\"level\":" : "[%s] ", dyce_model_level_name(m, c->level));
-    if (json) {
-      cli_json_string(dyce_model_level_name(m, c->level));
-      printf(",");
-    }
-  }
-  printf(json ? "\"classifiers\":[" : "");
-  for (size_t q = 0; q <= ci.stage_count; q++) {
-    size_t g = q == 0 ? c->saver : c->exit[q - 1];
-    float t = q == 0 ? c->saver_threshold : c->threshold[q - 1];
-    if (g == DYCE_NO_GRAPH) continue;
-    if (json)
-      printf("%s{\"graph\":\"%s\",\"threshold\":%.4g}", first ? "" : ",", graph_name(m, g), (double)t);
-    else
-      printf("%s%s>%.3f", first ? "" : " ", graph_name(m, g), (double)t);
-    first = 0;
-  }
-  printf(json ? "]" : (first ? "(backbone)" : ""));
-}
 
 /* TinySaver's ranking of the savers, computed once for the printout and
  * the `tinysaver` configuration; n 0 when there is none. */
@@ -136,14 +105,14 @@ static void print_savers(const dyce_model *m, const saver_ranking *rk, int json)
   for (size_t i = 0; i < n; i++) {
     if (json)
       printf("%s{\"graph\":\"%s\",\"r\":%.5f,\"e\":%.5f,\"delta_c\":%.5f,\"threshold\":%.3f}",
-             i ? "," : "", graph_name(m, sc[i].graph), sc[i].r, sc[i].e, sc[i].delta_c,
+             i ? "," : "", cli_graph_name(m, sc[i].graph), sc[i].r, sc[i].e, sc[i].delta_c,
              (double)sc[i].threshold);
     else
       printf("saver %s: r %.4f, accepts %.4f at t %.3f, delta_c %.4f%s\n",
-             graph_name(m, sc[i].graph), sc[i].r, sc[i].e, (double)sc[i].threshold,
+             cli_graph_name(m, sc[i].graph), sc[i].r, sc[i].e, (double)sc[i].threshold,
              sc[i].delta_c, sc[i].graph == best ? "  <- best (TinySaver)" : "");
   }
-  if (json) printf("],\"best\":\"%s\"}\n", graph_name(m, best));
+  if (json) printf("],\"best\":\"%s\"}\n", cli_graph_name(m, best));
 }
 
 /*
@@ -228,7 +197,7 @@ static void print_tinysaver(const dyce_model *m, const named_config *ts, int jso
            ts->name, ts->accuracy, ts->mean_macs);
   else
     printf("%s: accuracy %.4f, mean MACs %.0f: ", ts->name, ts->accuracy, ts->mean_macs);
-  print_config(m, &ts->config, json);
+  cli_print_config(m, &ts->config, json);
   printf(json ? "}\n" : "\n");
 }
 
@@ -324,12 +293,12 @@ int cmd_search(int argc, char **argv) {
                pts[i].accuracy, pts[i].mean_macs);
         printf(isnan(pts[i].lambda) ? "null" : "%.3f", pts[i].lambda);
         printf(",");
-        print_config(m, &pts[i].config, 1);
+        cli_print_config(m, &pts[i].config, 1);
         printf("}\n");
       } else {
         printf("pareto-%02zu: %s accuracy %.4f, mean MACs %.0f: ", i, a.opt.eval_split,
                pts[i].accuracy, pts[i].mean_macs);
-        print_config(m, &pts[i].config, 0);
+        cli_print_config(m, &pts[i].config, 0);
         printf("\n");
       }
     }

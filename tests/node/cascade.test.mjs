@@ -142,6 +142,32 @@ test('smoke package: search is the same natively and under WASI', () => {
   fs.copyFileSync(`${smoke}.records`, `${smoke}-configs.records`);
 });
 
+test('dyce info lists the configurations and the labels (native, WASI): what the API\'s model.configs gives', () => {
+  const pkg = `${shipped}.dyce`;
+  const model = engine.loadModel(fs.readFileSync(pkg));
+  try {
+    for (const kind of ['native', 'wasi']) {
+      const j = runCli(kind, ['info', pkg, '--json']);
+      assert.equal(j.status, 0, j.stderr);
+      const info = JSON.parse(j.stdout);
+      assert.deepEqual(info.configs.map((c) => c.name), model.configs.map((c) => c.name));
+      info.configs.forEach((c, i) => {
+        const want = model.configs[i];
+        assert.ok(Math.abs(c.val_accuracy - want.accuracy) < 1e-5 && Math.abs(c.mean_macs - want.meanMacs) < 0.5, `${c.name}`);
+        const graphs = [want.saver, ...want.exits].filter(Boolean);
+        assert.deepEqual(c.classifiers.map((x) => x.graph), graphs, c.name);
+      });
+      const t = runCli(kind, ['info', pkg]);
+      assert.equal(t.status, 0, t.stderr);
+      assert.match(t.stdout, new RegExp(`^configurations: ${model.configs.length}$`, 'm'));
+      assert.match(t.stdout, /^labels: 10: T-shirt\/top, Trouser, .*, Ankle boot$/m);
+      assert.match(t.stdout, /^ {2}backbone \(not measured\): \(backbone\)$/m);
+    }
+  } finally {
+    model.free();
+  }
+});
+
 test('TinySaver ranked on train and on val: a head over-fitted on train gives two thresholds, and the search keeps both', () => {
   // tinysaver_fixture.py: the head right everywhere; saver2 right from
   // confidence 0.9 on train, from 0.5 on val and test.
