@@ -282,10 +282,10 @@ export class WorkerModel {
     this.threads = await this.send('setThreads', () => [[n], []]);
   }
 
-  /** As DyceModel.threadsReady (and brings threadsReason up to date). */
+  /** As DyceModel.threadsReady (and brings threadsReason, threads and maxThreads up to date). */
   get threadsReady() {
-    return this.request('threadsReady', []).then(({ started, reason }) => {
-      this.threadsReason = reason;
+    return this.request('threadsReady', []).then(({ started, reason, threads, maxThreads }) => {
+      Object.assign(this, { threadsReason: reason, threads, maxThreads });
       return started;
     });
   }

@@ -48,7 +48,8 @@ const handlers = {
   },
   async threadsReady() {
     const started = await model.threadsReady;
-    return { started, reason: model.threadsReason };
+    // workers that could not start lower these: the page's mirror follows
+    return { started, reason: model.threadsReason, threads: model.threads, maxThreads: model.maxThreads };
   },
   async dispose() {
     await model?.dispose();
