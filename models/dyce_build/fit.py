@@ -199,7 +199,11 @@ def _peak_lr(model, data, cfg, ckpt_dir, per_epoch, fast, log, what):
     if cfg.max_lr is not None:
         return cfg
     path = os.path.join(ckpt_dir, "lr.json")
-    if os.path.exists(path):
+    # Rank 0's view decides for every rank: another rank could otherwise
+    # see the file rank 0 has just written, skip on_main's barrier and meet
+    # rank 0 in a different collective (a torchrun build hung so, once the
+    # --lr auto trials no longer held the ranks together in smoke runs).
+    if dist.exists(path):
         with open(path, encoding="utf-8") as f:
             lr = json.load(f)["lr"]
     else:
