@@ -110,8 +110,8 @@ def scan_folder(root, split, classes=None, skipped=None):
     if unknown:
         few = ", ".join(classes[:6]) + (", …" if len(classes) > 6 else "")
         raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not one of the "
-                         f"{len(classes)} classes the labels name ({few}: --labels FILE, "
-                         f"else the train split's folders)")
+                         f"{len(classes)} classes the labels name ({few}: from --labels or "
+                         f"the package, else the train split's folders)")
     samples = []
     for name in found:
         files = _files(os.path.join(split_dir, name), skipped)

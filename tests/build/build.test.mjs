@@ -638,7 +638,7 @@ print(len(loaded), adapted, fresh)
     fs.writeFileSync(three, fs.readdirSync(path.join(six, 'train')).sort().slice(0, 3).join('\n') + '\n');
     const few = build(['--data', six, '--backbone', `${BACKBONES}:tiny`, '--labels', three, '--out', path.join(tmp, 'three/p.dyce')]);
     assert.equal(few.code, 1, few.err);
-    assert.match(few.err.trim().split('\n').at(-1), /class folder '.+' is not one of the 3 classes the labels name \(.+: --labels FILE, else the train split's folders\)$/);
+    assert.match(few.err.trim().split('\n').at(-1), /class folder '.+' is not one of the 3 classes the labels name \(.+: from --labels or the package, else the train split's folders\)$/);
   });
 
   test('(e) a folder as users bring them (files in subfolders, .PNG, junk files, __MACOSX, a link, valid/, class names with spaces, digits, accents): the build and the engine (native, WASI) read the same samples in the same order, and refuse the same files', () => {
