@@ -336,8 +336,8 @@ export class Model {
         // The engine names the graph it refuses ("'exit3_b' is not an exit
         // at position 1"): the field is the entry that holds it.
         const named = e instanceof DyceError && e.field === undefined ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
-        if (named !== undefined)
-          e.field = named === config.saver ? 'saver' : (() => { const q = (config.exits ?? []).indexOf(named); return q >= 0 ? `exits[${q}]` : 'level'; })();
+        const exit = (config.exits ?? []).indexOf(named);
+        if (named !== undefined) e.field = named === config.saver ? 'saver' : exit >= 0 ? `exits[${exit}]` : 'level';
         throw e;
       }
     });

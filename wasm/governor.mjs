@@ -172,7 +172,11 @@ const pp = (x) => `${(x * 100).toFixed(2)} pp`;
 export function energyTolerance(level, params = DEFAULTS) {
   checkParams(params, DEFAULTS);
   checkLevel(level);
-  const p = withDefaults(params);
+  return tolerance(level, withDefaults(params));
+}
+
+/** energyTolerance on a level and merged parameters already checked (every governor step). */
+function tolerance(level, p) {
   if (!p.energy) return 0;
   const fallen = Math.min(Math.max((1 - level) / Math.max(1 - p.lowBattery, 1e-9), 0), 1);
   return p.energy.full + (p.energy.low - p.energy.full) * fallen;
@@ -192,18 +196,18 @@ function energyCap(battery, table, top, p) {
   if (!p.energy || !battery || battery.charging) return null;
   const best = table[top];
   if (best.accuracy === null) return null;
-  const tolerance = energyTolerance(battery.level, p);
+  const allowed = tolerance(battery.level, p);
   let rung = 0;
   // The accuracies are float32 in the package (0.004 reads back as
   // 0.0040000081): differences under 1e-6 (a hundredth of one image in
   // 10 000) are rounding, not accuracy.
-  while (rung < top && !(table[rung].accuracy >= best.accuracy - tolerance - 1e-6)) rung++;
+  while (rung < top && !(table[rung].accuracy >= best.accuracy - allowed - 1e-6)) rung++;
   if (rung === top) return null;
   const r = table[rung];
   return {
     kind: 'battery energy', macs: r.macs,
     reason: `on battery (${pct(battery.level)}, discharging): ${r.name}, ${pp(best.accuracy - r.accuracy)} below ${best.name} ` +
-      `for ${pct(r.macs / best.macs)} of its MACs (giving up at most ${pp(tolerance)} at this charge)`,
+      `for ${pct(r.macs / best.macs)} of its MACs (giving up at most ${pp(allowed)} at this charge)`,
   };
 }
 
