@@ -328,7 +328,8 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
   }
   if (strcmp(a->config, "all") == 0) {
     count = ci.config_count;
-    if (!count) return cli_error("the package ships no configurations (run dyce search)"), 0;
+    if (!count) return cli_error("the package ships no configurations: evaluate a graph with "
+                       "--graph NAME [--level L], or make some with dyce search"), 0;
   } else if (dyce_model_find_config(m, a->config, &first, NULL) != DYCE_OK) {
     first = strtoul(a->config, &end, 10);
     if (*end || first >= ci.config_count)

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-static int usage(void) {
+static int usage(FILE *to) {
   fputs(
       "usage: dyce COMMAND ...\n"
       "  info MODEL.dyce [--json]       graphs, ops, MACs, arena bytes\n"
@@ -22,8 +22,9 @@ static int usage(void) {
       "                                 --graph or --config: the head (else the\n"
       "                                 last graph) alone\n"
       "  search MODEL.dyce --records FILE [--method onepass|circular|both|samethres]\n"
-      "       [-o OUT.dyce] [--json]    configuration search (Pareto list)\n",
-      stderr);
+      "       [-o OUT.dyce] [--json]    configuration search (Pareto list)\n"
+      "  help                           this text (also --help / -h after any command)\n",
+      to);
   return CLI_USAGE;
 }
 
@@ -35,15 +36,18 @@ int main(int argc, char **argv) {
   const char *pwd = getenv("PWD");
   if (pwd && chdir(pwd) != 0) return cli_error("cannot enter %s", pwd);
 #endif
-  if (argc < 2) return usage();
+  if (argc < 2) return usage(stderr);
+  /* Help asked for anywhere (`dyce eval --help`) is an answer, not an error. */
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+        (i == 1 && strcmp(argv[i], "help") == 0)) {
+      usage(stdout);
+      return CLI_OK;
+    }
   if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 2, argv + 2);
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(argv[1], "search") == 0) return cmd_search(argc - 2, argv + 2);
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage();
-    return CLI_OK;
-  }
   cli_error("unknown command '%s'", argv[1]);
-  return usage();
+  return usage(stderr);
 }

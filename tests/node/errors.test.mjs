@@ -124,6 +124,15 @@ test('CLI usage errors and missing files are one-line errors', () => {
     r = runCli(kind, ['run', modelFiles(name).dyce, '--input', modelFiles(name).input, '--graph', 'nope']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /no graph named 'nope'/);
+    // Help asked for after a command, or as `dyce help`, is an answer on stdout.
+    for (const args of [['eval', '--help'], ['help'], ['info', modelFiles(name).dyce, '-h']]) {
+      r = runCli(kind, args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^usage: dyce COMMAND/);
+    }
+    r = runCli(kind, ['frobnicate']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown command 'frobnicate'/);
   }
 });
 
