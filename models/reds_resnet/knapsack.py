@@ -229,7 +229,7 @@ def milp_check(cum, budget, lower, upper, time_limit=120.0):
         return None, None, res.message
     units = [next(n for n in rng[g] if res.x[var[("w", g, n)]] > 0.5)
              for g in range(len(nets.GROUP_NAMES))]
-    return nets.Widths.of_units(units), float(-res.fun), res.message
+    return nets.Widths.of_units(units), float(-res.fun), rknapsack.milp_status(res)
 
 
 def solve_levels(imps, log, check_milp=True, fractions=FRACTIONS):
@@ -260,7 +260,7 @@ def solve_levels(imps, log, check_milp=True, fractions=FRACTIONS):
                          milp_status=status)
             msg += (f"; milp {m_w and m_w.units()} {m_value} {milp_s:.1f} s "
                     f"({status})")
-            rknapsack.check_exact(value, m_value, "B&B")
+            rknapsack.check_exact(value, m_value, "B&B", status)
         log(msg)
         levels.append(widths)
         info.append(entry)

@@ -16,6 +16,7 @@ from dyce_build import backbones, positions  # noqa: E402
 from dyce_build.errors import BuildError  # noqa: E402
 from reds_traced import groups, knapsack, net as tnet  # noqa: E402
 from reds_traced.pipeline import FULL, full_width_drift  # noqa: E402
+from reds import knapsack as rknapsack  # noqa: E402
 
 SHAPE = (1, 3, 32, 32)
 
@@ -146,7 +147,26 @@ def check_full_width_drift():
     assert full_width_drift(Ctx, pre, {"val": {"head": 0.720}, "test": {"head": 0.70}}) is None
 
 
+def check_milp_cross_check():
+    """The exact knapsacks' cross-check with milp: milp beating an exact
+    optimum, or landing under it by more than its gap when it proved its
+    own, is an error; a milp stopped at its time limit (a busy machine)
+    is only a lower bound (a build failed on it under load)."""
+    check = rknapsack.check_exact
+    check(100.0, 100.0, "DP", "optimal: ok")
+    check(100.0, 80.0, "B&B", "not proven: Time limit reached.")
+    for m_value, status in [(101.0, "optimal: ok"), (80.0, "optimal: ok"),
+                            (101.0, "not proven: Time limit reached.")]:
+        try:
+            check(100.0, m_value, "DP", status)
+        except RuntimeError as e:
+            assert "DP 100.0 != milp" in str(e), e
+        else:
+            raise AssertionError(f"milp {m_value} ({status}) against 100 passed")
+
+
 def main():
+    check_milp_cross_check()
     g = check_resnet18()
     check_knapsack(g)
     check_knapsack(check_depthwise_and_se())
@@ -158,7 +178,7 @@ def main():
     refused("torchvision:convnext_tiny", "(permute) is not a per-channel op")
     refused("torchvision:vgg11", "reshapes (1, 512, 7, 7) -> (1, 25088): channels no longer a dim of their own")
     refused(LayerScale(6, 3), "uses the parameter gamma directly in forward")
-    print("widths groups: resnet18, mobilenet_v3_small, knapsack, reorder, SE gates by unsqueeze and [:, :, None, None], the full width's drift said, 5 refusals OK")
+    print("widths groups: milp cross-check, resnet18, mobilenet_v3_small, knapsack, reorder, SE gates by unsqueeze and [:, :, None, None], the full width's drift said, 5 refusals OK")
 
 
 if __name__ == "__main__":
