@@ -17,6 +17,9 @@ from .images_in import load_images
 from .quantize import quantize_package
 
 # add_options' defaults: an option left at None was not given (check_options).
+# Under this many calibration images the ranges are said to be unreliable.
+FEW_CALIBRATION_IMAGES = 100
+
 DEFAULTS = {"calibration_count": 500, "calibration_method": "minmax",
             "percentile": 99.99, "keep_float": "", "bias_correction": "on"}
 SEARCH_DEFAULTS = {"search_count": 25000, "val_fraction": 0.1,
@@ -159,6 +162,10 @@ def quantize_bytes(data, args, out=print):
         f"({args.calibration_method}"
         + (f" {args.percentile}" if args.calibration_method == "percentile"
            else "") + f", bias correction {args.bias_correction})")
+    if len(x) < FEW_CALIBRATION_IMAGES:
+        out(f"warning: calibrating on {len(x)} image{'s' * (len(x) != 1)}: activation ranges "
+            f"seen on so few can clip what other images reach (use "
+            f"{FEW_CALIBRATION_IMAGES} or more; default {DEFAULTS['calibration_count']})")
     keep = [k for k in args.keep_float.split(",") if k]
     raw, lines = quantize_package(data, x, args.calibration_method,
                                   args.percentile, keep,

@@ -281,6 +281,7 @@ test('--search in place: the input replaced only when everything succeeded', () 
   { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /search: \d+ configurations/);
+  assert.match(r.stdout, /warning: calibrating on 4 images: activation ranges seen on so few can clip/);
   // 120 validation images carved, 40 of them read (as build.py --limit 40 reads)
   assert.match(r.stdout, /records: train 40, val 40, test 40 images of /);
   assert.deepEqual(fs.readdirSync(d).sort(), ['p.dyce', 'p.records']);
