@@ -44,6 +44,19 @@ def eval_lines(package, data_dir, *args, test_fraction=None):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def head_accuracy(package, data_dir, limit=0, level=None, test_fraction=None):
+    """The head's accuracy on the test split (an image folder's val/ when it
+    has no test/, as dyce eval reads it), at `level` when given."""
+    args = ["--split", "test", "--graph", "head"] + (["--limit", str(limit)] if limit else [])
+    args += ["--level", level] if level else []
+    return eval_lines(package, data_dir, *args, test_fraction=test_fraction)[0]["accuracy"]
+
+
+def level_names(package):
+    """The package's width levels, widest first ([] without levels)."""
+    return [lv["name"] for lv in json.loads(cli("info", package, "--json")).get("levels", [])]
+
+
 def search(package, records, lambda_step, out):
     """Run the DyCE/TinySaver search; {config: {accuracy, mean_macs}} as the
     search measured them on the validation records."""

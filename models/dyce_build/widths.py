@@ -38,7 +38,7 @@ import dataclasses
 import os
 import shutil
 
-from . import dist, int8, positions
+from . import dist, engine, int8, positions
 from .backbones import file_backbone
 from .data import Options as DataOptions
 
@@ -163,12 +163,27 @@ def run(opts, model, data, build_ctx):
     stem = os.path.splitext(opts.out)[0]
     shutil.copyfile(ctx.path("accuracy.md"), stem + ".report.md")
     log(f"report: {stem}.report.md")
-    rep = {"widths": list(opts.widths), "pipeline": name}
+    rep = {"widths": list(opts.widths), "pipeline": name,
+           "levels": _level_heads(opts, len(data.classes), log)}
     if opts.int8:
         rep["int8"] = build_ctx.timed("int8", lambda: int8.build(build_ctx, opts))
         _report_int8(opts.out, rep["int8"])
     dist.finish()
     return rep
+
+
+def _level_heads(opts, classes, log):
+    """Each width level's head on test in the engine; a level that answers
+    near chance (under 1.5 / classes) is said: too narrow for this network
+    or its training, it would only mislead a page that picks it."""
+    rows, limit = [], opts.report_limit or opts.limit
+    for level in engine.level_names(opts.out):
+        acc = engine.head_accuracy(opts.out, opts.data, limit, level, opts.test_fraction)
+        rows.append({"level": level, "head_test_accuracy": acc})
+        if acc < 1.5 / classes:
+            log(f"WARNING: width level {level} answers near chance on test ({100 * acc:.1f} %, "
+                f"chance {100 / classes:.1f} %): drop it from --widths, or train longer")
+    return rows
 
 
 def _report_int8(out, entry):
@@ -178,4 +193,7 @@ def _report_int8(out, entry):
                 f"{entry['bytes']:,} bytes ({entry['bytes'] / entry['float_bytes']:.3f} x "
                 f"the float package's), head test accuracy (engine) "
                 f"{100 * entry['head_test_accuracy']:.2f} % (float "
-                f"{100 * entry['float_head_test_accuracy']:.2f} %).\n")
+                f"{100 * entry['float_head_test_accuracy']:.2f} %)"
+                + "".join(f"; at {lv['level']} {100 * lv['head_test_accuracy']:.2f} % "
+                          f"(float {100 * lv['float_head_test_accuracy']:.2f} %)"
+                          for lv in entry.get("levels", [])) + ".\n")
