@@ -108,6 +108,30 @@ int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph) {
   return CLI_OK;
 }
 
+int cli_parse_u32(const char *text, uint32_t *value) {
+  uint64_t v = 0;
+  if (!*text) return CLI_FAIL;
+  for (const char *c = text; *c; c++) {
+    if (*c < '0' || *c > '9') return CLI_FAIL;
+    v = v * 10 + (uint64_t)(*c - '0');
+    if (v > UINT32_MAX) return CLI_FAIL;
+  }
+  *value = (uint32_t)v;
+  return CLI_OK;
+}
+
+int cli_check_writable(const char *path) {
+  FILE *f = fopen(path, "rb");
+  int existed = f != NULL;
+  if (f) fclose(f);
+  errno = 0;
+  f = fopen(path, "ab"); /* appends nothing: an existing file stays as it is */
+  if (!f) return cli_error("%s: cannot write: %s", path, errno ? strerror(errno) : "unknown reason");
+  fclose(f);
+  if (!existed) remove(path);
+  return CLI_OK;
+}
+
 int cli_pick_level(const dyce_model *m, const char *name, size_t *level) {
   size_t count = dyce_model_level_count(m);
   for (size_t l = 0; l < count; l++)
@@ -115,9 +139,8 @@ int cli_pick_level(const dyce_model *m, const char *name, size_t *level) {
       *level = l;
       return CLI_OK;
     }
-  char *end;
-  unsigned long v = strtoul(name, &end, 10);
-  if (*name && !*end && v < count) {
+  uint32_t v;
+  if (cli_parse_u32(name, &v) == CLI_OK && v < count) {
     *level = v;
     return CLI_OK;
   }

@@ -3,6 +3,7 @@
 #define DYCE_CLI_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../dyce.h"
 
@@ -24,6 +25,15 @@ void cli_json_string(const char *s);
 /* The graph named `name`, or by default "head" when the package has one,
  * else the last graph. Prints why on failure. */
 int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph);
+
+/* A whole number written in decimal digits only (no sign, no space) that
+ * fits in 32 bits; 0 when it is one. (strtoul alone takes "-5" and, where
+ * long is 32 bits as on wasm32, wraps what is too large.) */
+int cli_parse_u32(const char *text, uint32_t *value);
+
+/* Fails with the OS's reason (one line) when `path` cannot be written,
+ * leaving no file behind: checked before a long run that ends by writing. */
+int cli_check_writable(const char *path);
 
 /* A width level by name or index. Prints why on failure. */
 int cli_pick_level(const dyce_model *m, const char *name, size_t *level);

@@ -63,9 +63,10 @@ static int parse(int argc, char **argv, eval_args *a) {
         *slot = argv[++i];
       } else {
         const char *name = argv[i];
-        char *end;
-        unsigned long v = strtoul(argv[++i], &end, 10);
-        if (*end || !v || v > UINT32_MAX) return cli_error("eval: %s needs a positive number", name);
+        uint32_t v;
+        if (cli_parse_u32(argv[++i], &v) || !v)
+          return cli_error("eval: %s needs a whole number from 1 to %u, not '%s'", name,
+                           UINT32_MAX, argv[i]);
         if (strcmp(name, "--limit") == 0) a->limit = v;
         else a->threads = v;
       }
@@ -97,30 +98,35 @@ static int parse(int argc, char **argv, eval_args *a) {
   return CLI_OK;
 }
 
-/* The records file: --records (none: no records), else MODEL.records when
- * it exists. */
-static dyce_records *load_records(const eval_args *a) {
+/* The records file into *out (NULL for none): --records (none: no
+ * records), else MODEL.records when it exists. */
+static int load_records(const eval_args *a, dyce_records **out) {
   char path[4096];
   const char *p = a->records;
-  if (p && strcmp(p, "none") == 0) return NULL;
+  *out = NULL;
+  if (p && strcmp(p, "none") == 0) return CLI_OK;
   if (!p) {
     size_t len = strlen(a->model);
     if (len > 5 && strcmp(a->model + len - 5, ".dyce") == 0) len -= 5;
     snprintf(path, sizeof path, "%.*s.records", (int)len, a->model);
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    if (!f) return CLI_OK;
     fclose(f);
     p = path;
   }
+  /* Records that cannot be read fail the command: going on without them
+   * would skip the check a script asked for and still exit 0. */
   size_t size;
   uint8_t *bytes = read_whole_file(p, &size);
-  if (!bytes) return NULL;
-  dyce_records *r = NULL;
+  if (!bytes) return CLI_FAIL;
   dyce_error err;
-  if (dyce_records_load(bytes, size, &r, &err) != DYCE_OK)
-    cli_error("%s: %s", p, err.message);
+  int rc = CLI_OK;
+  if (dyce_records_load(bytes, size, out, &err) != DYCE_OK)
+    rc = a->records ? cli_error("%s: %s", p, err.message)
+                    : cli_error("%s (found beside the package): %s; --records none evaluates "
+                                "without it", p, err.message);
   free(bytes);
-  return r;
+  return rc;
 }
 
 /* 1 when every sample of records split `split` is in `d` with its label. */
@@ -319,7 +325,6 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
   dyce_error err;
   if (dyce_model_cascade(m, &ci, &err) != DYCE_OK) return cli_error("%s", err.message), 0;
   size_t first = 0, count = 1, index;
-  char *end;
   if (strcmp(a->config, "backbone") == 0 && dyce_model_find_config(m, "backbone", &index, NULL)) {
     out->cascade = 1;
     out->name = "backbone";
@@ -331,8 +336,9 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     if (!count) return cli_error("the package ships no configurations: evaluate a graph with "
                        "--graph NAME [--level L], or make some with dyce search"), 0;
   } else if (dyce_model_find_config(m, a->config, &first, NULL) != DYCE_OK) {
-    first = strtoul(a->config, &end, 10);
-    if (*end || first >= ci.config_count)
+    uint32_t at;
+    first = cli_parse_u32(a->config, &at) == CLI_OK ? at : SIZE_MAX;
+    if (first >= ci.config_count)
       return cli_error("no configuration '%s' (the package has %zu)", a->config,
                        ci.config_count), 0;
   }
@@ -391,7 +397,11 @@ int cmd_eval(int argc, char **argv) {
   if (parse(argc, argv, &a)) return CLI_USAGE;
   dyce_model *m = cli_load_model(a.model);
   if (!m) return CLI_FAIL;
-  dyce_records *rec = load_records(&a);
+  dyce_records *rec = NULL;
+  if (load_records(&a, &rec)) {
+    dyce_model_free(m);
+    return CLI_FAIL;
+  }
   dataset d = {0};
   size_t split = 0, rg = 0, n = 0, targets = 0;
   uint32_t *order = NULL;

@@ -6,6 +6,7 @@
  * stderr. Every width level of the package is searched (one joint Pareto
  * list) unless --level names one. */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,9 +244,12 @@ static int write_package(const search_args *a, const dyce_model *m,
   } else if (dyce_model_load(out, out_size, &check, &err) != DYCE_OK) {
     cli_error("the written package does not load: %s", err.message);
   } else {
+    errno = 0;
     FILE *f = fopen(a->output, "wb");
-    if (!f || fwrite(out, 1, out_size, f) != out_size || fclose(f) != 0)
-      cli_error("%s: cannot write", a->output);
+    int written = f && fwrite(out, 1, out_size, f) == out_size;
+    if (f && fclose(f) != 0) written = 0;
+    if (!written)
+      cli_error("%s: cannot write: %s", a->output, errno ? strerror(errno) : "short write");
     else {
       fprintf(stderr, "search: wrote %zu configurations to %s\n", total, a->output);
       rc = CLI_OK;
@@ -264,7 +268,8 @@ int cmd_search(int argc, char **argv) {
   if (parse(argc, argv, &a)) return CLI_USAGE;
   dyce_model *m = cli_load_model(a.model);
   if (!m) return CLI_FAIL;
-  if (a.level && cli_pick_level(m, a.level, &a.opt.level)) {
+  if ((a.output && cli_check_writable(a.output)) ||
+      (a.level && cli_pick_level(m, a.level, &a.opt.level))) {
     dyce_model_free(m);
     return CLI_FAIL;
   }

@@ -12,8 +12,9 @@ static int usage(FILE *to) {
   fputs(
       "usage: dyce COMMAND ...\n"
       "  info MODEL.dyce [--json]       graphs, ops, MACs, arena bytes\n"
-      "  run MODEL.dyce --input X.npy [--graph NAME] [--output Y.npy]\n"
-      "                                 run one NCHW float32 input\n"
+      "  run MODEL.dyce --input X.npy|IMAGE.png|.jpg [--graph NAME] [--level L]\n"
+      "      [--output Y.npy] [--save-input X.npy]\n"
+      "                                 run one NCHW float32 input or picture\n"
       "  eval MODEL.dyce --data DIR [--split test|train|val]\n"
       "       [--graph NAME [--level L] | --config NAME|INDEX|backbone|all]\n"
       "       [--records FILE] [--limit N] [--json] [--threads N]\n"
@@ -48,6 +49,6 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(argv[1], "search") == 0) return cmd_search(argc - 2, argv + 2);
-  cli_error("unknown command '%s'", argv[1]);
-  return usage(stderr);
+  cli_error("unknown command '%s' (dyce --help lists them)", argv[1]);
+  return CLI_USAGE;
 }

@@ -16,6 +16,11 @@
 
 static dyce_status check_header(dyce__loader *ld, uint32_t *sections) {
   const uint8_t *h = ld->file;
+  /* Records share the first four bytes: their version would be "RECS". */
+  if (ld->size >= 8 && memcmp(h, "DYCERECS", 8) == 0)
+    return dyce__fail(ld->err, DYCE_BAD_FORMAT,
+                      "a records file (magic \"DYCERECS\"), not a package: records go to "
+                      "dyce eval / dyce search --records");
   if (ld->size < DYCE__HEADER_BYTES)
     return dyce__fail(ld->err, DYCE_BAD_FORMAT,
                       "file is %zu bytes, shorter than the 64-byte header",

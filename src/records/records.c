@@ -116,7 +116,9 @@ static dyce_status read_header(cursor *c, dyce_records *r) {
   if (!magic) return c->err->status;
   if (memcmp(magic, "DYCERECS", 8) != 0)
     return dyce__fail(c->err, DYCE_BAD_FORMAT,
-                      "not a records file (magic is not \"DYCERECS\")");
+                      memcmp(magic, "DYCE", 4) == 0
+                          ? "a dyce package, not a records file (magic \"DYCE\", not \"DYCERECS\")"
+                          : "not a records file (magic is not \"DYCERECS\")");
   if (!take_u32(c, &version, "the header") || !take_u32(c, &graphs, "the header") ||
       !take_u32(c, &splits, "the header") || !take_u32(c, &classes, "the header"))
     return c->err->status;

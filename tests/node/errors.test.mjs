@@ -9,7 +9,7 @@ import path from 'node:path';
 import test from 'node:test';
 
 import { createEngine } from '../../wasm/engine.mjs';
-import { ensureTestModels, loadNpy, modelFiles, runCli, tempDir } from './harness.mjs';
+import { ensureTestModels, loadNpy, modelFiles, root, runCli, tempDir } from './harness.mjs';
 import { writeNpy } from './npy.mjs';
 
 const names = ensureTestModels();
@@ -134,6 +134,39 @@ test('CLI usage errors and missing files are one-line errors', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /unknown command 'frobnicate'/);
   }
+});
+
+test('CLI: counts that are not whole numbers of 32 bits (WASI\'s long is 32 bits), unreadable records, records and packages swapped', () => {
+  const shipped = path.join(root, 'models/fashion-mnist.dyce');
+  const records = path.join(root, 'tests/golden/fashion-mnist.golden.records');
+  const idx = '/usr/share/datasets/fashion-mnist';
+  const junk = path.join(dir, 'junk.records');
+  fs.writeFileSync(junk, 'junk\n');
+  const eval_ = (...more) => ['eval', shipped, '--data', idx, ...more];
+  const cases = [
+    [eval_('--limit', '-5'), 2, /--limit needs a whole number from 1 to 4294967295, not '-5'/],
+    [eval_('--limit', '99999999999999999999'), 2, /--limit needs a whole number from 1 to 4294967295/],
+    [eval_('--threads', '-1'), 2, /--threads needs a whole number/],
+    [eval_('--limit', '4', '--config', '4294967297'), 1, /no configuration '4294967297'/],
+    [eval_('--limit', '4', '--records', path.join(dir, 'missing.records')), 1, /missing\.records: /],
+    [eval_('--limit', '4', '--records', junk), 1, /junk\.records: records end inside the magic/],
+    [['info', records], 1, /a records file \(magic "DYCERECS"\), not a package/],
+    [['search', shipped, '--records', shipped, '-o', path.join(dir, 'never.dyce')], 1,
+      /a dyce package, not a records file/],
+    // An output that cannot be written is said before the search, with why.
+    [['search', shipped, '--records', records, '-o', path.join(dir, 'no/such/dir/x.dyce')], 1,
+      /no\/such\/dir\/x\.dyce: cannot write: No such file or directory/],
+    [['frobnicate'], 2, /^dyce: error: unknown command 'frobnicate' \(dyce --help lists them\)\n$/],
+  ];
+  for (const kind of ['native', 'wasi']) {
+    for (const [args, status, re] of cases) {
+      const r = runCli(kind, args);
+      assert.equal(r.status, status, `${kind} ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re, `${kind} ${args.join(' ')}`);
+      assert.equal(r.stdout, '', `${kind} ${args.join(' ')}: evaluated anyway`);
+    }
+  }
+  assert.ok(!fs.existsSync(path.join(dir, 'never.dyce')));
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
