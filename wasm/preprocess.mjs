@@ -10,15 +10,9 @@
 // normalised?) is refused rather than answered wrongly.
 import { DyceError, shown } from './errors.mjs';
 import { distance } from './options.mjs';
+import { centerCrop, grayPixels, overBlack, pixelsToTensor, resizePixels } from './pixels.mjs';
 
 const invalid = (message, field = 'input') => new DyceError('DYCE_INVALID_ARGUMENT', message, { field });
-
-/** The largest centered crop of a w×h image with the aspect ratio of outW×outH. */
-export function centerCrop(w, h, outW, outH) {
-  const scale = Math.min(w / outW, h / outH);
-  const cw = outW * scale, ch = outH * scale;
-  return { x: (w - cw) / 2, y: (h - ch) / 2, w: cw, h: ch };
-}
 
 /**
  * Is `x` meant as an ImageData or a byte image ({data, width, height,
@@ -134,113 +128,6 @@ export function pixelChannels(x) {
   if (![1, 3, 4].includes(c) && !(c === 2 && channels === 2) || data.length !== w * h * c)
     throw invalid(`pixel data has ${data.length} bytes; ${w}×${h} needs ${channels ? w * h * channels : `${w * h} (gray), ${w * h * 3} (RGB) or ${w * h * 4} (RGBA)${c === 2 ? ', or pass channels: 2 for gray + alpha' : ''}`}`, 'input.data');
   return c;
-}
-
-/**
- * Byte pixels with alpha (`ch` 2 or 4) laid over black, as a browser
- * draws a picture on a cleared canvas: each colour byte becomes
- * round(v · a / 255) and alpha 255, as models/dyce_build/images.py and
- * the engine's PNG decoder do, so that bytes, pictures and training
- * images agree on transparent parts (a cut-out whose background is white
- * but transparent reads as black everywhere). A copy, or `data` itself
- * when every pixel is opaque (a video frame, a JPEG).
- */
-export function overBlack(data, ch) {
-  let i = ch - 1;
-  while (i < data.length && data[i] === 255) i += ch;
-  if (i >= data.length) return data;
-  const out = new Uint8ClampedArray(data.length);
-  for (let i = 0; i < data.length; i += ch) {
-    const a = data[i + ch - 1];
-    for (let c = 0; c < ch - 1; c++) out[i + c] = Math.floor((data[i + c] * a + 127) / 255);
-    out[i + ch - 1] = 255;
-  }
-  return out;
-}
-
-/**
- * Box-filter resampling of the center crop of byte image `src` (w×h, 1, 3
- * or 4 channels: `ch`, pixelChannels(src) unless the caller has it) to
- * outW×outH with the same channels. Every output pixel
- * averages the source area it covers, weighting the partly covered pixels
- * at its edges, so downscaling does not alias.
- */
-export function resizePixels(src, outW, outH, ch = pixelChannels(src)) {
-  const { data, width: w, height: h } = src;
-  if (w === outW && h === outH) return data;
-  const crop = centerCrop(w, h, outW, outH);
-  const xs = spans(crop.x, crop.w / outW, outW), ys = spans(crop.y, crop.h / outH, outH);
-  const out = new Uint8ClampedArray(outW * outH * ch);
-  const acc = new Float64Array(ch);
-  for (let oy = 0; oy < outH; oy++) {
-    for (let ox = 0; ox < outW; ox++) {
-      acc.fill(0);
-      let total = 0;
-      for (const [sy, wy] of ys[oy]) {
-        for (const [sx, wx] of xs[ox]) {
-          const wgt = wy * wx, i = (sy * w + sx) * ch;
-          for (let c = 0; c < ch; c++) acc[c] += wgt * data[i + c];
-          total += wgt;
-        }
-      }
-      const o = (oy * outW + ox) * ch;
-      for (let c = 0; c < ch; c++) out[o + c] = acc[c] / total;
-    }
-  }
-  return out;
-}
-
-/** For each of `count` output pixels of width `step` from `start`: [[source index, coverage]]. */
-function spans(start, step, count) {
-  const result = [];
-  for (let o = 0; o < count; o++) {
-    const a = start + o * step, b = a + step, cells = [];
-    for (let s = Math.floor(a); s < Math.ceil(b); s++) {
-      const cover = Math.min(b, s + 1) - Math.max(a, s);
-      if (cover > 1e-9) cells.push([s, cover]);
-    }
-    result.push(cells);
-  }
-  return result;
-}
-
-/**
- * A luma value rounded half to even to a byte, as the build holds its
- * training data (models/dyce_build/images.py) and the engine's C
- * preprocessing rounds: a colour picture fed to a gray model.
- */
-function byteOf(v) {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/**
- * Bytes of `pixelChannels` channels per pixel (1 gray, 2 gray + alpha, 3
- * RGB, 4 RGBA; default 4) → the model's input tensor, NCHW Float32Array of
- * 1×channels×height×width. A one-channel model takes BT.601 luma of
- * colour; a three-channel model takes gray replicated. `invert` maps p to
- * 255 − p first (a dark object on a light background, e.g. a camera
- * picture, for a model trained on light-on-dark images such as
- * Fashion-MNIST).
- */
-export function pixelsToTensor(pixels, width, height, channels, spec, { invert = false, pixelChannels: pc = 4 } = {}) {
-  const gray = pc <= 2;
-  if (channels !== 1 && gray && channels !== 3)
-    throw invalid(`the model takes ${channels} channels; a gray image cannot give them`, 'input.channels');
-  if (channels !== 1 && channels !== 3 && pc !== channels)
-    throw invalid(`the model takes ${channels} channels; pass an image with ${channels}`, 'input.channels');
-  const n = width * height, x = new Float32Array(channels * n);
-  for (let c = 0; c < channels; c++) {
-    const scale = spec.pixelScale, mean = spec.mean[c], std = spec.std[c];
-    for (let i = 0; i < n; i++) {
-      const o = i * pc;
-      let p = gray ? pixels[o]
-        : channels === 1 ? byteOf(0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2]) : pixels[o + c];
-      if (invert) p = 255 - p;
-      x[c * n + i] = (p * scale - mean) / std;
-    }
-  }
-  return x;
 }
 
 /**
@@ -474,20 +361,22 @@ export function toTensor(input, dims, spec, options = {}) {
     checkTensorForm(input, dims, spec);
     return { tensor: input.tensor, layout: input.layout };
   }
-  let pixels, pc = 4;
+  let pixels, pc = 4, gray = false;
   // A model of four channels takes alpha as it is; others, the picture over black.
   const opaque = (ch) => (ch === 2 || ch === 4) && channels !== 4;
   if (isPixelData(input)) {
     pc = pixelChannels(input);
     const src = opaque(pc) ? { data: overBlack(input.data, pc), width: input.width, height: input.height } : input;
+    gray = channels === 1 && pc >= 3 && grayPixels(src.data, pc);
     pixels = resizePixels(src, width, height, pc); // checked once, above
   } else if (isDrawable(input)) {
     pixels = drawPixels(input, width, height);
     if (opaque(4)) pixels = overBlack(pixels, 4);
+    gray = channels === 1 && grayPixels(pixels, 4);
   } else {
     throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
   }
-  return { tensor: pixelsToTensor(pixels, width, height, channels, spec, { ...options, pixelChannels: pc }), layout: 'nchw' };
+  return { tensor: pixelsToTensor(pixels, width, height, channels, spec, { ...options, pixelChannels: pc, gray }), layout: 'nchw' };
 }
 
 /** What `x` is, for a message: its class, or (`value`) a primitive's value. */

@@ -5,7 +5,8 @@
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop, closedOrBad, copied, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
+import { centerCrop } from './pixels.mjs';
+import { closedOrBad, copied, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 

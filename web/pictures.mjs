@@ -2,7 +2,7 @@
 // order of their paths. A picture's true label is the name of the folder it
 // is in when the model has that label — the layout models/build.py reads
 // (DIR/test/<class>/*), where a '/' in a label is written '_'.
-import { centerCrop } from '../wasm/preprocess.mjs';
+import { centerCrop } from '../wasm/pixels.mjs';
 
 const IMAGE_NAME = /\.(png|jpe?g|gif|webp|bmp|avif)$/i;
 

@@ -54,15 +54,19 @@ def other_format_refusal(name):
 
 
 def read_rgba(path):
-    """(H, W, 4) uint8 of an image file and whether the file is a gray
-    image (its colour type, not its pixels: an RGB file of grey pixels is
-    colour)."""
+    """(H, W, 4) uint8 of an image file and whether it is a gray image: a
+    gray file (its colour type), or a colour one whose every pixel has
+    R = G = B, as the engine's decoders decide (docs/FORMAT.md step 1) —
+    the gray value taken as it is, not luma of three equal values, which
+    can round the other way at a tie after resizing."""
     with Image.open(path) as im:
         _check_decodable(im)
         gray = is_gray_mode(im.mode)
         rgba = np.asarray(shown(im).convert("RGBA"), dtype=np.uint8)
         if im.mode in ("LA", "RGBA"):   # PNG colour types 4 and 6
             rgba = over_black(rgba)
+    if not gray:
+        gray = bool((rgba[..., 0] == rgba[..., 1]).all() and (rgba[..., 1] == rgba[..., 2]).all())
     return rgba, gray
 
 

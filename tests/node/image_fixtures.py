@@ -21,7 +21,7 @@ from PIL import Image
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models"))
-from dyce_build.images import shown_size, to_tensor  # noqa: E402
+from dyce_build.images import shown, shown_size, to_tensor  # noqa: E402
 
 
 def input_spec(path):
@@ -116,6 +116,11 @@ def images(out_dir):
         "rgb-32x32.png": Image.fromarray(u8(32, 32, 3), "RGB"),
         "rgba-30x30.png": Image.fromarray(u8(30, 30, 4), "RGBA"),
         "gray-as-rgb-40x33.png": Image.fromarray(np.repeat(u8(33, 40, 1), 3, axis=2), "RGB"),
+        # Halved to the gray model's 28 x 28: averages of four bytes land on
+        # halves, where luma of three equal values and the gray value itself
+        # (or a rounding before luma and one after) part ways.
+        "gray-as-rgb-56x56.png": Image.fromarray(np.repeat(u8(56, 56, 1), 3, axis=2), "RGB"),
+        "rgb-56x56.png": Image.fromarray(u8(56, 56, 3), "RGB"),
         "bilevel-29x31.png": Image.fromarray(u8(31, 29) > 127),
         "gray-alpha-20x50.png": Image.fromarray(u8(50, 20, 2), "LA"),
         "wide-300x7.png": Image.fromarray(u8(7, 300, 3), "RGB"),
@@ -152,6 +157,17 @@ def images(out_dir):
     return paths
 
 
+def rgba_of(path, out_dir, name):
+    """The picture as a browser's ImageData holds it (RGBA, alpha not
+    applied, turned upright), as float32 .npy for the JS API's check."""
+    out = os.path.join(out_dir, "rgba", name + ".npy")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if not os.path.exists(out):
+        with Image.open(path) as im:
+            np.save(out, np.asarray(shown(im).convert("RGBA"), dtype=np.float32))
+    return out
+
+
 def main():
     out_dir, gray_model = sys.argv[1], sys.argv[2]
     models = {"gray": os.path.abspath(gray_model), "rgb": rgb_model(out_dir)}
@@ -164,7 +180,8 @@ def main():
         for name, path in paths.items():
             want = os.path.join(out_dir, "want", mname, name + ".npy")
             np.save(want, to_tensor(path, h, c, scale, mean, std))
-            cases.append({"model": mpath, "image": path, "want": want, "jpeg": name.endswith(".jpg")})
+            cases.append({"model": mpath, "image": path, "want": want, "jpeg": name.endswith(".jpg"),
+                          "rgba": rgba_of(path, out_dir, name), "spec": [h, w, c, scale, list(mean), list(std)]})
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
 

@@ -4,7 +4,8 @@
 // WASI, on PNGs of every colour type (gray, gray+alpha, bilevel, RGB, RGBA,
 // palette 8 and 4 bit, Adam7, every filter), sizes that need resizing and
 // ones that do not, for a 1- and a 3-channel model; a JPEG natively (WASI
-// refuses it with a reason). Then `dyce eval` on an image folder written
+// refuses it with a reason); and the JS API's preprocessing (toTensor) of
+// the decoded pixels against the same tensors. Then `dyce eval` on an image folder written
 // from Fashion-MNIST test images answers exactly as on the IDX files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,13 +14,14 @@ import path from 'node:path';
 import test from 'node:test';
 import zlib from 'node:zlib';
 
+import { toTensor } from '../../wasm/preprocess.mjs';
 import { readTestSet } from './fmnist.mjs';
 import { loadNpy, python, root, runCli, tempDir } from './harness.mjs';
 
 const fmnist = path.join(root, 'models/fashion-mnist.dyce');
 const kinds = ['native', 'wasi'];
 
-test('image files: the engine runs the tensor images.py makes (native, WASI)', () => {
+test('image files: the engine runs the tensor images.py makes (native, WASI), and the JS API makes it from the decoded pixels', () => {
   const dir = tempDir('dyce-images-');
   const fx = spawnSync(python, [path.join(root, 'tests/node/image_fixtures.py'), dir, fmnist], {
     encoding: 'utf8', cwd: root, timeout: 300_000,
@@ -46,6 +48,17 @@ test('image files: the engine runs the tensor images.py makes (native, WASI)', (
       for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i] - want.data[i]));
       assert.ok(worst <= 1e-4, `${what}: max |C - Python| = ${worst}`);
     }
+  }
+  // The page's path: the picture's RGBA pixels (as ImageData holds them)
+  // through the API's preprocessing.
+  for (const c of cases) {
+    const [h, w, ch, pixelScale, mean, std] = c.spec, rgba = loadNpy(c.rgba);
+    const picture = { data: Uint8ClampedArray.from(rgba.data), width: rgba.shape[1], height: rgba.shape[0], channels: 4 };
+    const { tensor } = toTensor(picture, [1, h, w, ch], { pixelScale, mean, std });
+    const want = loadNpy(c.want).data, what = `JS ${path.basename(c.model)} ${path.basename(c.image)}`;
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(tensor[i] - want[i]));
+    assert.ok(worst <= 1e-4, `${what}: max |JS - Python| = ${worst}`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
