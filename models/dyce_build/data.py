@@ -142,8 +142,8 @@ def _geometry(paths, opts):
         if len(sizes) > 1:
             (a, pa), (b, pb) = list(sizes.items())[:2]
             raise BuildError(
-                f"images have different sizes ({a[1]}x{a[0]} in {pa}, "
-                f"{b[1]}x{b[0]} in {pb}): give --size")
+                f"images have different sizes (height x width, as --size takes them: "
+                f"{a[0]}x{a[1]} in {pa}, {b[0]}x{b[1]} in {pb}): give --size")
         size = next(iter(sizes))
     channels = opts.channels or (1 if gray else 3)
     return size, channels

@@ -25,8 +25,12 @@ evaluated on the tensors it will see at run time:
 5. x = (p * pixel_scale - mean[c]) / std[c], float32, NCHW.
 """
 
+import io
+
 import numpy as np
 from PIL import Image
+
+from . import png_check
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".jfif")
 # Image formats PIL reads but the engine's decoders (src/codec/) do not:
@@ -59,7 +63,11 @@ def read_rgba(path):
     R = G = B, as the engine's decoders decide (docs/FORMAT.md step 1) —
     the gray value taken as it is, not luma of three equal values, which
     can round the other way at a tie after resizing."""
-    with Image.open(path) as im:
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:8] == png_check.SIGNATURE:
+        png_check.check_png(raw)
+    with Image.open(io.BytesIO(raw)) as im:
         _check_decodable(im)
         gray = is_gray_mode(im.mode)
         rgba = np.asarray(shown(im).convert("RGBA"), dtype=np.uint8)

@@ -181,7 +181,9 @@ static int read_chunks(const uint8_t *in, size_t size, png_header *h,
   *idat = NULL;
   /* Pass 1: structure, CRCs, header, palette and the IDAT total. */
   while (!seen_end) {
-    if (size - at < 12) return fail(why, why_size, "file ends inside a chunk");
+    if (size - at < 12)
+      return fail(why, why_size, size == at ? "the file ends without an IEND chunk"
+                                            : "file ends inside a chunk");
     uint32_t len = be32(in + at);
     const uint8_t *type = in + at + 4, *data = in + at + 8;
     char name[5] = {0};

@@ -167,7 +167,7 @@ test('dyce eval: 300 classes, version 2 records, labels and predictions >= 256 (
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('damaged or unsupported image files are one-line errors (native, WASI)', () => {
+test('damaged or unsupported image files are one-line errors (native, WASI), and the build\'s reader refuses the damaged PNGs for the same reasons', () => {
   const dir = tempDir('dyce-badimg-');
   const good = grayPng(Buffer.alloc(28 * 28, 7), 28, 28);
   const ihdr16 = Buffer.alloc(13);
@@ -176,9 +176,24 @@ test('damaged or unsupported image files are one-line errors (native, WASI)', ()
   ihdr16[8] = 16; // 16-bit gray
   const badCrc = Buffer.from(good);
   badCrc[good.length - 20] ^= 1; // inside IDAT
-  const files = {
-    'truncated.png': [good.subarray(0, good.length - 30), /PNG: chunk IDAT runs past the end of the file/],
+  const sig = good.subarray(0, 8), iend = chunk('IEND', Buffer.alloc(0));
+  const ihdrOf = (edit) => { const h = Buffer.alloc(13); h.writeUInt32BE(28, 0); h.writeUInt32BE(28, 4); h[8] = 8; edit(h); return chunk('IHDR', h); };
+  const rows = (n) => zlib.deflateSync(Buffer.alloc(n * 29));
+  // PIL decodes these; the engine does not (a build read them and trained).
+  const pngs = {
+    'no-iend.png': [good.subarray(0, good.length - 12), /PNG: the file ends without an IEND chunk/],
+    'cut-iend.png': [good.subarray(0, good.length - 6), /PNG: file ends inside a chunk/],
+    'compression1.png': [Buffer.concat([sig, ihdrOf((h) => { h[10] = 1; }), chunk('IDAT', rows(28)), iend]),
+      /PNG: unknown compression or filter method/],
+    'long-idat.png': [Buffer.concat([sig, ihdrOf(() => {}), chunk('IDAT', rows(29)), iend]),
+      /PNG: image data: the compressed data holds more bytes than the image needs/],
+    'no-plte.png': [Buffer.concat([sig, ihdrOf((h) => { h[9] = 3; }), chunk('IDAT', rows(28)), iend]),
+      /PNG: palette image without PLTE/],
     'crc.png': [badCrc, /PNG: chunk IDAT: CRC mismatch/],
+  };
+  const files = {
+    ...pngs,
+    'truncated.png': [good.subarray(0, good.length - 30), /PNG: chunk IDAT runs past the end of the file/],
     'text.png': [Buffer.from('not an image\n'), /not a PNG or JPEG file/],
     'gray16.png': [Buffer.concat([good.subarray(0, 8), chunk('IHDR', ihdr16), chunk('IEND', Buffer.alloc(0))]),
       /PNG: 16-bit gray is not supported/],
@@ -195,6 +210,24 @@ test('damaged or unsupported image files are one-line errors (native, WASI)', ()
       assert.match(r.stderr, new RegExp(`^dyce: error: ${f}: `), `${kind} ${name}`);
       assert.match(r.stderr, phrase, `${kind} ${name}: ${r.stderr}`);
     }
+  }
+  const py = spawnSync(python, ['-c', `
+import json, os, sys
+sys.path.insert(0, os.path.join(${JSON.stringify(root)}, 'models'))
+from dyce_build import images
+out = {}
+for f in sys.argv[1:]:
+    try:
+        images.load_uint8(f, 28, 1)
+        out[f] = None
+    except ValueError as e:
+        out[f] = str(e)
+print(json.dumps(out))`, ...Object.keys(pngs).map((n) => path.join(dir, n))], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  for (const [f, why] of Object.entries(JSON.parse(py.stdout))) {
+    const [, phrase] = pngs[path.basename(f)];
+    assert.ok(why !== null, `images.py read ${path.basename(f)}, which the engine refuses`);
+    assert.match(why, phrase, path.basename(f));
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
