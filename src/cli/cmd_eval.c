@@ -414,7 +414,7 @@ int cmd_eval(int argc, char **argv) {
   int folder = !rc && dataset_is_image_folder(a.data);
   double test_fraction = a.test_fraction ? strtod(a.test_fraction, NULL) : 0.2;
   if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, test_fraction, &d)
-                         : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", &d)))
+                         : dataset_load(a.data, strcmp(a.split, "test") ? "train" : "test", m, &d)))
     goto done;
   int have_split = 0;
   if ((rc = sample_order(&a, rec, &d, folder, &have_split, &split, &order, &n)))

@@ -69,7 +69,34 @@ static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int dataset_load(const char *dir, const char *part, dataset *out) {
+size_t dataset_classifier_outputs(const dyce_model *m) {
+  size_t graph;
+  dyce_graph_info gi;
+  if (cli_pick_graph(m, NULL, &graph) || dyce_model_graph_info(m, graph, &gi, NULL) != DYCE_OK)
+    return 0;
+  return (size_t)gi.output_dims[1] * gi.output_dims[2] * gi.output_dims[3];
+}
+
+/* Fails with the reason when an IDX pair cannot be read as `count` images
+ * of h x w: each size the headers promise against what the files hold. */
+static int idx_sizes_fail(const char *dir, const char *prefix, size_t isize, size_t lsize,
+                          uint32_t count, uint32_t labels, uint32_t h, uint32_t w) {
+  if (labels != count)
+    return cli_error("%s: %s: %u images but %u labels", dir, prefix, count, labels);
+  if (h == 0 || w == 0 || h > 4096 || w > 4096)
+    return cli_error("%s: %s images of %ux%u (1..4096 per side)", dir, prefix, h, w);
+  uint64_t pixels = (uint64_t)count * h * w;
+  if (isize - 16 != pixels)
+    return cli_error("%s: %s images file holds %zu bytes of pixels; %u images of %ux%u need %llu "
+                     "(%s)", dir, prefix, isize - 16, count, h, w, (unsigned long long)pixels,
+                     isize - 16 < pixels ? "truncated?" : "bytes after the last image");
+  if (lsize - 8 != count)
+    return cli_error("%s: %s labels file holds %zu labels; %u needed", dir, prefix, lsize - 8,
+                     count);
+  return CLI_OK;
+}
+
+int dataset_load(const char *dir, const char *part, const dyce_model *m, dataset *out) {
   memset(out, 0, sizeof *out);
   const char *prefix = strcmp(part, "test") == 0 ? "t10k" : "train";
   char name[64];
@@ -85,11 +112,17 @@ int dataset_load(const char *dir, const char *part, dataset *out) {
     goto done;
   }
   size_t count = be32(images + 4), h = be32(images + 8), w = be32(images + 12);
-  if (be32(labels + 4) != count || h == 0 || w == 0 || h > 4096 || w > 4096 ||
-      isize - 16 != count * h * w || lsize - 8 != count) {
-    cli_error("%s: %s images and labels disagree in count or size", dir, prefix);
+  if (idx_sizes_fail(dir, prefix, isize, lsize, (uint32_t)count, be32(labels + 4), (uint32_t)h,
+                     (uint32_t)w))
     goto done;
-  }
+  /* A label past the classifier's outputs could only ever be a miss. */
+  size_t outputs = dataset_classifier_outputs(m);
+  for (size_t i = 0; i < count; i++)
+    if (labels[8 + i] >= outputs) {
+      cli_error("%s: %s label %u of image %zu is not one of the package's %zu classes", dir,
+                prefix, labels[8 + i], i, outputs);
+      goto done;
+    }
   out->count = count;
   out->height = h;
   out->width = w;

@@ -17,9 +17,10 @@ typedef struct dataset {
   const char *part; /* the folder or file set read: "train", "test", "val" */
 } dataset;
 
-/* IDX: `part` is "train" (train-*-ubyte) or "test" (t10k-*-ubyte). Prints
- * the reason and returns non-zero on failure. */
-int dataset_load(const char *dir, const char *part, dataset *out);
+/* IDX: `part` is "train" (train-*-ubyte) or "test" (t10k-*-ubyte); every
+ * label must be one of the classes model `m` outputs. Prints the reason
+ * and returns non-zero on failure. */
+int dataset_load(const char *dir, const char *part, const dyce_model *m, dataset *out);
 void dataset_free(dataset *d);
 
 /* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
@@ -48,6 +49,10 @@ int dataset_load_images(const char *dir, const char *split,
  * floats of the model's input). Prints why on failure. */
 int dataset_input(const dataset *d, size_t i, const dyce_input_spec *in,
                   float *x);
+
+/* Values the package's classifier (the head, else the last graph) outputs:
+ * its classes. */
+size_t dataset_classifier_outputs(const dyce_model *m);
 
 /* Reads a whole file, gunzipping it when it ends in ".gz". */
 uint8_t *read_whole_file(const char *path, size_t *size);

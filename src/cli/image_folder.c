@@ -310,15 +310,6 @@ static int add_class(const char *path, uint32_t label, dataset *out, size_t *cap
   return rc;
 }
 
-/* Values the package's classifier (the head, else the last graph) outputs. */
-static size_t classifier_outputs(const dyce_model *m) {
-  size_t graph;
-  dyce_graph_info gi;
-  if (cli_pick_graph(m, NULL, &graph) || dyce_model_graph_info(m, graph, &gi, NULL) != DYCE_OK)
-    return 0;
-  return (size_t)gi.output_dims[1] * gi.output_dims[2] * gi.output_dims[3];
-}
-
 int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
                         double test_fraction, dataset *out) {
   memset(out, 0, sizeof *out);
@@ -331,7 +322,7 @@ int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
   label_key *exact = label_keys(m, 0, &nl), *folded = label_keys(m, 1, &nl);
   int rc = (!exact || !folded) ? cli_error("out of memory") : list_dirs(root, &classes);
   if (!rc && !classes.n) rc = cli_error("%s: no class folders", root);
-  size_t outputs = nl ? 0 : classifier_outputs(m);
+  size_t outputs = nl ? 0 : dataset_classifier_outputs(m);
   if (!rc && !nl && classes.n > outputs)
     /* Without labels, folders are classes 0, 1, ... in sorted order: the
      * folders past the outputs could never be answered right. */

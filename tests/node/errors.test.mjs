@@ -136,13 +136,13 @@ test('CLI usage errors and missing files are one-line errors', () => {
   }
 });
 
-test('CLI: counts that are not whole numbers of 32 bits (WASI\'s long is 32 bits), unreadable records, records and packages swapped', () => {
+test('CLI: counts that are not whole numbers of 32 bits (WASI\'s long is 32 bits), unreadable records, records and packages swapped, IDX files that do not hold what their headers say or labels no class has', () => {
   const shipped = path.join(root, 'models/fashion-mnist.dyce');
   const records = path.join(root, 'tests/golden/fashion-mnist.golden.records');
-  const idx = '/usr/share/datasets/fashion-mnist';
+  const fmnist = '/usr/share/datasets/fashion-mnist';
   const junk = path.join(dir, 'junk.records');
   fs.writeFileSync(junk, 'junk\n');
-  const eval_ = (...more) => ['eval', shipped, '--data', idx, ...more];
+  const eval_ = (...more) => ['eval', shipped, '--data', fmnist, ...more];
   const cases = [
     [eval_('--limit', '-5'), 2, /--limit needs a whole number from 1 to 4294967295, not '-5'/],
     [eval_('--limit', '99999999999999999999'), 2, /--limit needs a whole number from 1 to 4294967295/],
@@ -158,6 +158,21 @@ test('CLI: counts that are not whole numbers of 32 bits (WASI\'s long is 32 bits
       /no\/such\/dir\/x\.dyce: cannot write: No such file or directory/],
     [['frobnicate'], 2, /^dyce: error: unknown command 'frobnicate' \(dyce --help lists them\)\n$/],
   ];
+  // IDX files that do not describe themselves, or hold a label no class has.
+  const idx = (name, { count = 4, labelCount = count, h = 28, w = 28, pixels = count * h * w, label = 1 }) => {
+    const d = path.join(dir, name);
+    fs.mkdirSync(d, { recursive: true });
+    const head = (magic, ...n) => Buffer.concat([magic, ...n.map((v) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; })]);
+    fs.writeFileSync(path.join(d, 't10k-images-idx3-ubyte'), Buffer.concat([head(Buffer.from([0, 0, 8, 3]), count, h, w), Buffer.alloc(pixels)]));
+    fs.writeFileSync(path.join(d, 't10k-labels-idx1-ubyte'), Buffer.concat([head(Buffer.from([0, 0, 8, 1]), labelCount), Buffer.alloc(count, label)]));
+    return ['eval', shipped, '--data', d, '--records', 'none'];
+  };
+  cases.push(
+    [idx('label200', { label: 200 }), 1, /t10k label 200 of image 0 is not one of the package's 10 classes/],
+    [idx('truncated', { pixels: 4 * 784 - 5 }), 1, /t10k images file holds 3131 bytes of pixels; 4 images of 28x28 need 3136 \(truncated\?\)/],
+    [idx('trailing', { pixels: 4 * 784 + 3 }), 1, /holds 3139 bytes of pixels; .* \(bytes after the last image\)/],
+    [idx('height0', { h: 0 }), 1, /t10k images of 0x28 \(1\.\.4096 per side\)/],
+    [idx('counts', { labelCount: 5 }), 1, /t10k: 4 images but 5 labels/]);
   for (const kind of ['native', 'wasi']) {
     for (const [args, status, re] of cases) {
       const r = runCli(kind, args);
