@@ -317,6 +317,7 @@ def _folder_splits(root, opts, work):
                                             opts.test_fraction, skipped)
     untrained = _untrained(chosen, classes)
     tests = len(chosen["test"][0])
+    total = sum(len(entries) for entries, _ in chosen.values())
     for name, (entries, index) in list(chosen.items()):
         keep = pick(len(entries), opts.limit, opts.seed, name)
         chosen[name] = ([entries[i] for i in keep], index[keep])
@@ -328,6 +329,11 @@ def _folder_splits(root, opts, work):
         note += (f" (--limit: the test split is the first {len(samples['test'])} of its "
                  f"{tests} files, in folder order: {len(shown)} of the {len(classes)} "
                  "classes, so test figures cover those only)")
+    read = sum(len(v) for v in samples.values())
+    if read < total:
+        # A smoke run is no check of the folder: the files it leaves are unread.
+        note += (f" (--limit/--smoke: {read} of the {total} files read; a full run reads, "
+                 "and so checks, every one)")
     if roles["flat"]:
         note += (f" (no split folders: {opts.test_fraction:g} of the files held out "
                  "as the test split by their paths, validation carved from the rest)")

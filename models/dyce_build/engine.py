@@ -17,7 +17,12 @@ DYCE = os.path.join(ROOT, "build", "native", "dyce")
 def cli(*args):
     if not os.path.exists(DYCE):
         raise BuildError(f"{DYCE} is missing: run `bash scripts/build.sh native`")
-    r = subprocess.run([DYCE, *map(str, args)], capture_output=True, text=True)
+    try:
+        r = subprocess.run([DYCE, *map(str, args)], capture_output=True, text=True)
+    except OSError as e:  # e.g. being rebuilt at this moment: not executable
+        raise BuildError(f"cannot run {DYCE}: {e.strerror}; rebuild it with "
+                         "`bash scripts/build.sh native` and run the command again "
+                         "(it resumes)") from None
     if r.returncode != 0:
         raise BuildError(f"dyce {args[0]} failed: {r.stderr.strip()}")
     return r.stdout

@@ -96,11 +96,29 @@ cli_top1 cli_top1_of(const float *y, size_t n, int is_prob) {
   return t;
 }
 
+void cli_list_names(char *buf, size_t size, size_t count,
+                    const char *(*name)(const dyce_model *, size_t), const dyce_model *m) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < count && at < size; i++) {
+    /* At most a line's worth: the first names, then how many in all. */
+    if (at > 160) {
+      snprintf(buf + at, size - at, ", ... (%zu in all)", count);
+      return;
+    }
+    int n = snprintf(buf + at, size - at, "%s%s", i ? ", " : "", name(m, i));
+    at += n > 0 ? (size_t)n : 0;
+  }
+}
+
 int cli_pick_graph(const dyce_model *m, const char *name, size_t *graph) {
   dyce_error err;
   if (name) {
-    if (dyce_model_find_graph(m, name, graph, &err) != DYCE_OK)
-      return cli_error("%s", err.message);
+    if (dyce_model_find_graph(m, name, graph, &err) != DYCE_OK) {
+      char names[256];
+      cli_list_names(names, sizeof names, dyce_model_graph_count(m), cli_graph_name, m);
+      return cli_error("%s; the graphs: %s", err.message, names);
+    }
     return CLI_OK;
   }
   if (dyce_model_find_graph(m, "head", graph, NULL) != DYCE_OK)

@@ -35,6 +35,11 @@ int cli_parse_u32(const char *text, uint32_t *value);
  * leaving no file behind: checked before a long run that ends by writing. */
 int cli_check_writable(const char *path);
 
+/* "a, b, c" of name(m, 0 .. count-1), cut to about a line with how many
+ * there are in all: the names an unknown one could have meant. */
+void cli_list_names(char *buf, size_t size, size_t count,
+                    const char *(*name)(const dyce_model *, size_t), const dyce_model *m);
+
 /* A width level by name or index. Prints why on failure. */
 int cli_pick_level(const dyce_model *m, const char *name, size_t *level);
 

@@ -300,6 +300,21 @@ static void report(const eval_args *a, const dyce_model *m,
 
 /* The targets named by --graph / --config: one, or every shipped
  * configuration for "all". Returns the count, 0 after an error. */
+static const char *config_name(const dyce_model *m, size_t i) {
+  dyce_config c;
+  dyce_config_meta meta;
+  return dyce_model_config(m, i, &c, &meta, NULL) == DYCE_OK ? meta.name : "?";
+}
+
+/* The package's configuration names, for a message (a static buffer). */
+static const char *config_names(const dyce_model *m) {
+  static char names[256];
+  dyce_cascade_info ci;
+  if (dyce_model_cascade(m, &ci, NULL) != DYCE_OK) return "?";
+  cli_list_names(names, sizeof names, ci.config_count, config_name, m);
+  return names;
+}
+
 static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target *out,
                            size_t cap) {
   memset(out, 0, sizeof *out);
@@ -339,8 +354,8 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     uint32_t at;
     first = cli_parse_u32(a->config, &at) == CLI_OK ? at : SIZE_MAX;
     if (first >= ci.config_count)
-      return cli_error("no configuration '%s' (the package has %zu)", a->config,
-                       ci.config_count), 0;
+      return cli_error("no configuration '%s'; the package's %zu: %s", a->config,
+                       ci.config_count, config_names(m)), 0;
   }
   for (size_t i = 0; i < count && i < cap; i++) {
     dyce_config_meta meta;

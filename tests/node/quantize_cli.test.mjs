@@ -338,9 +338,13 @@ test('out-of-range and silently ignored options are usage errors', async () => {
   assert.deepEqual(fs.readdirSync(d), [], 'an output was written');
 });
 
-test('convert.py without the int8 options still converts', () => {
+test('convert.py without the int8 options still converts; without --mean/--std it warns that pictures go in unnormalised', () => {
   const out = path.join(folder(), 'c.dyce');
-  const r = spawnSync(python, [CONVERT, onnx, '-o', out], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  let r = spawnSync(python, [CONVERT, onnx, '-o', out], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(fs.readFileSync(out).readUInt32LE(4), 1);
+  assert.match(r.stderr, /^convert\.py: warning: no --mean\/--std: pictures go in as pixels scaled to 0-1, unnormalised/);
+  r = spawnSync(python, [CONVERT, onnx, '-o', out, '--mean', '0.5', '--std', '0.25'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
 });
