@@ -319,6 +319,17 @@ function croppable(source, width, height, crop) {
   return frameCanvas;
 }
 
+/**
+ * An <img> as the main thread's classify draws it, as {data, width,
+ * height, channels: 4} at the model's size (`outW`×`outH`): what the
+ * Worker API sends for one, so that both give the same answer (Firefox's
+ * createImageBitmap of an SVG picture with a crop and a size draws it at
+ * half size in a corner, and its resampling differs from drawImage's).
+ */
+export function drawnPicture(source, outW, outH) {
+  return { data: drawPixels(source, outW, outH), width: outW, height: outH, channels: 4 };
+}
+
 /** Center-crops and resizes a drawable source on an OffscreenCanvas; returns RGBA bytes. */
 function drawPixels(source, outW, outH) {
   if (typeof OffscreenCanvas === 'undefined') throw invalid('drawing a canvas, video or bitmap needs OffscreenCanvas; pass ImageData or {data, width, height, channels}');
@@ -374,9 +385,19 @@ export function toTensor(input, dims, spec, options = {}) {
     if (opaque(4)) pixels = overBlack(pixels, 4);
     gray = channels === 1 && grayPixels(pixels, 4);
   } else {
-    throw invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
+    throw unclassifiable(input);
   }
   return { tensor: pixelsToTensor(pixels, width, height, channels, spec, { ...options, pixelChannels: pc, gray }), layout: 'nchw' };
+}
+
+/** Whether some path takes `input`: pixels, a tensor form, a drawable, a VideoFrame or an encoded Blob. */
+export function classifiable(input) {
+  return input instanceof Float32Array || isPixelData(input) || isTensorForm(input) || isDrawable(input) || isA(input, 'Blob');
+}
+
+/** The DyceError for an input no path takes. */
+export function unclassifiable(input) {
+  return invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
 }
 
 /** What `x` is, for a message: its class, or (`value`) a primitive's value. */

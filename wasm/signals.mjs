@@ -38,6 +38,7 @@ export function watchDevice(onChange = () => {}, options = {}) {
 
   if (use.includes('battery') && typeof navigator.getBattery === 'function') {
     navigator.getBattery().then((battery) => {
+      if (stopped) return; // stop() came first (a component unmounted): nothing to undo later
       const read = () => {
         snapshot.battery = { level: battery.level, charging: battery.charging };
         emit();

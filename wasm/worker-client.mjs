@@ -6,7 +6,7 @@ import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
 import { centerCrop } from './pixels.mjs';
-import { closedOrBad, copied, decodeInput, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize } from './preprocess.mjs';
+import { classifiable, closedOrBad, copied, decodeInput, drawnPicture, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize, unclassifiable } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
 
@@ -17,8 +17,9 @@ const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', '
  * cross threads, so they become an ImageBitmap already cropped and
  * resized to the model's input by the browser (a small transfer),
  * requested before this returns (createImageBitmap copies the picture
- * then; an <img> still loading is awaited first, and its picture does not
- * change under the caller). A VideoFrame is cloned (the caller may close
+ * then) — except an <img>, drawn here at the model's size as the main
+ * thread draws it (one still loading is awaited first; its picture does
+ * not change under the caller). A VideoFrame is cloned (the caller may close
  * it), an ImageBitmap copied; the bytes of pixel data and tensors are
  * copied. Anything else (a Blob or File: the worker decodes it) is
  * structured-cloned as it is. Resolves to [message, transfer, done?]:
@@ -27,9 +28,12 @@ const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', '
 function transferable(input, dims) {
   try {
     if (isA(input, ...DRAWABLES)) {
-      if (needsDecoding(input)) return decodeInput(input).then((d) => cropped(d.input, dims));
-      return cropped(input, dims);
+      if (needsDecoding(input)) return decodeInput(input).then((d) => picture(d.input, dims));
+      return picture(input, dims);
     }
+    // As on the main thread: a closed frame or bitmap has no pixels.
+    if (isA(input, 'VideoFrame', 'ImageBitmap') && !(sourceSize(input).width > 0 && sourceSize(input).height > 0))
+      throw emptySource(input);
     if (isA(input, 'VideoFrame')) {
       const frame = copied(() => input.clone(), input);
       return Promise.resolve([frame, [], () => frame.close()]);
@@ -39,10 +43,23 @@ function transferable(input, dims) {
     // Checked here too: Chromium posts an ImageData whose buffer was
     // transferred away as a null message, which the worker cannot answer.
     if (input?.data !== undefined && input.width !== undefined) pixelChannels(input);
+    // What no path takes (a <div>, a Response…) is said as the main thread says it.
+    if (!classifiable(input)) throw unclassifiable(input);
     return Promise.resolve([snapshotBytes(input), []]);
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/**
+ * Drawable `source` as the model takes it: an <img> drawn here as the
+ * main thread's classify draws it (its bytes sent), others cropped and
+ * resized by createImageBitmap (see transferable).
+ */
+function picture(source, dims) {
+  if (!isA(source, 'HTMLImageElement')) return cropped(source, dims);
+  const drawn = drawnPicture(source, dims.width, dims.height);
+  return Promise.resolve([drawn, [drawn.data.buffer]]);
 }
 
 /** The crop of drawable `source` the model takes, as an ImageBitmap (requested now; see transferable). */
@@ -155,7 +172,7 @@ export class WorkerModel {
     this.worker = worker;
     this.pending = new Map();
     this.nextId = 1;
-    this.disposed = false;
+    this.closed = false; // the worker ended (disposed or terminated)
     /** Why the model ended (terminate's reason), for the calls made after; null: disposed. */
     this.endReason = null;
     this.disposing = null;
@@ -203,6 +220,11 @@ export class WorkerModel {
   /** The error for a call on an ended model: terminate's reason, else DYCE_BAD_STATE. */
   ended() {
     return this.endReason ?? new DyceError('DYCE_BAD_STATE', 'the model was disposed');
+  }
+
+  /** True once dispose() has been called (as DyceModel), or the worker ended. */
+  get disposed() {
+    return this.closed || !!this.disposing;
   }
 
   request(op, args, transfer = []) {
@@ -298,7 +320,7 @@ export class WorkerModel {
    */
   async dispose() {
     if (this.disposing) return this.disposing;
-    if (this.disposed) return;
+    if (this.closed) return;
     this.disposing = this.request('dispose', []).catch(() => {}).finally(() => {
       this.terminate(null);
       this.threads = 0;
@@ -308,10 +330,10 @@ export class WorkerModel {
 
   /** Ends the worker; pending calls, and those still being prepared, reject with `reason` (null: DYCE_BAD_STATE). */
   terminate(reason) {
-    if (this.disposed) return;
+    if (this.closed) return;
     this.endReason = reason;
     reason ??= this.ended();
-    this.disposed = true;
+    this.closed = true;
     this.worker.terminate();
     for (const p of this.pending.values()) p.reject(reason);
     this.pending.clear();

@@ -82,7 +82,10 @@ async function loadPage(browser, t) {
  * Pictures on the page's main thread: a wide VideoFrame (WebKitGTK's
  * drawImage ignores a VideoFrame's source rectangle, so dyce draws it
  * whole first) becomes the same tensor as the canvas it was made from; a
- * lazy <img> not in the page and one with only a srcset answer.
+ * lazy <img> not in the page and one with only a srcset answer; an SVG
+ * <img> answers in the Worker exactly as on the main thread (Firefox's
+ * createImageBitmap drew an SVG picture at half size in a corner, a
+ * silently wrong answer in the Worker).
  */
 async function checkPictures(browser) {
   const pictures = await browser.evaluate(async (model) => {
@@ -114,13 +117,25 @@ async function checkPictures(browser) {
     const answer = (x) => Promise.race([m.classify(x).then((r) => r.score, (e) => e.message),
       new Promise((resolve) => setTimeout(() => resolve('no answer in 20 s'), 20_000))]);
     const scores = [await answer(canvas), await answer(lazy), await answer(srcset)];
+    const svg = new Image();
+    svg.src = URL.createObjectURL(new Blob(['<svg xmlns="http://www.w3.org/2000/svg" width="56" height="56">' +
+      '<rect width="56" height="56" fill="black"/><path d="M14 6h28l6 14-8 2v28h-24v-28l-8-2z" fill="#ddd"/>' +
+      '<circle cx="28" cy="30" r="6" fill="#555"/></svg>'], { type: 'image/svg+xml' }));
+    await svg.decode();
+    const { loadInWorker } = await import('/wasm/worker-client.mjs');
+    const w = await loadInWorker(model, { threads: 1 });
+    const brief = (r) => [r.index, r.score, r.exit];
+    const svgAnswers = [brief(await m.classify(svg)), brief(await w.classify(svg))];
+    await w.dispose();
     await m.dispose();
-    return { frameDiff, scores };
+    return { frameDiff, scores, svgAnswers };
   }, `/${MODEL}`);
   assert.equal(typeof pictures.frameDiff, 'number', 'all three engines have VideoFrame');
   assert.ok(pictures.frameDiff < 0.05, `VideoFrame vs canvas tensors differ by ${pictures.frameDiff}`);
   assert.equal(typeof pictures.scores[0], 'number', String(pictures.scores[0]));
   assert.deepEqual(pictures.scores.slice(1), [pictures.scores[0], pictures.scores[0]], 'a lazy <img> and a srcset-only <img> answer as the canvas');
+  const [main, worker] = pictures.svgAnswers;
+  assert.deepEqual(worker, main, 'an SVG <img>: the Worker answers as the main thread (index, score, exit)');
 }
 
 const key = (r) => `${r.index}: ${r.label} at ${r.exit} (${r.macs} MACs)`;

@@ -337,6 +337,40 @@ test('bad signals, parameters and configurations are refused with the field and 
   assert.throws(() => new Governor([]), /no configurations to switch between/);
 });
 
+test('watchDevice: stop() before the battery arrives leaves no listener on it and no later change (a component mounted and unmounted at once)', async () => {
+  const { watchDevice } = await import('../../wasm/signals.mjs');
+  let listening = 0; // battery listeners added and not removed
+  const battery = { level: 0.5, charging: false,
+    addEventListener: () => { listening++; }, removeEventListener: () => { listening--; } };
+  let give;
+  const arrived = new Promise((resolve) => { give = resolve; });
+  const saved = { document: globalThis.document, navigator: Object.getOwnPropertyDescriptor(globalThis, 'navigator') };
+  globalThis.document = { visibilityState: 'visible', addEventListener() {}, removeEventListener() {} };
+  Object.defineProperty(globalThis, 'navigator', { value: { getBattery: () => arrived }, configurable: true });
+  try {
+    const changes = [];
+    const w = watchDevice((s) => changes.push(s), { use: ['battery'] });
+    w.stop();
+    give(battery);
+    await arrived;
+    await new Promise((resolve) => setImmediate(resolve)); // the then() has run
+    assert.equal(listening, 0, 'battery listeners added after stop()');
+    assert.deepEqual(changes, []);
+    assert.equal(w.snapshot.battery, null);
+    // Not stopped: it reads the battery and listens.
+    const live = watchDevice((s) => changes.push(s), { use: ['battery'] });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(live.snapshot.battery, { level: 0.5, charging: false });
+    assert.equal(listening, 2, 'levelchange and chargingchange');
+    live.stop();
+    assert.equal(listening, 0);
+  } finally {
+    if (saved.document === undefined) delete globalThis.document;
+    else globalThis.document = saved.document;
+    Object.defineProperty(globalThis, 'navigator', saved.navigator ?? { value: undefined, configurable: true });
+  }
+});
+
 test('watchDevice off a page\'s main thread (here: Node, no document) is a DyceError that says where to call it', async () => {
   const { watchDevice } = await import('../../wasm/signals.mjs');
   assert.throws(() => watchDevice(), (e) => e instanceof DyceError && e.code === 'DYCE_UNSUPPORTED' && /main thread/.test(e.message));
