@@ -13,6 +13,7 @@ training resumes from its last epoch. Under torchrun every rank computes
 (sharded), rank 0 writes.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -285,15 +286,34 @@ def data_key(ctx, data):
             "fingerprint": data.fingerprint(("train", "val"))}
 
 
-def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
+def engine_evals(ctx, pkg, names, data):
+    """The engine's `dyce eval` lines on the test split: one per graph, and
+    every configuration's. Cached in WORK/report-evals.json under the
+    package's bytes, the data, the options and the engine binary: a rerun
+    that changed nothing does not spend a minute measuring it again."""
     o = ctx.opts
     lim = ["--limit", str(o.report_limit)] if o.report_limit else []
     test = test_split(o.data)
+    with open(pkg, "rb") as f:
+        package_digest = hashlib.sha256(f.read()).hexdigest()
+    binary = os.stat(engine.DYCE)
+    key = {"package": package_digest, "data": data.fingerprint(), "names": list(names),
+           "args": lim + [test, str(o.test_fraction)], "engine": [binary.st_size, binary.st_mtime_ns]}
+    # Rank 0 alone runs this (the others have left): no ctx.fresh / done,
+    # which wait for every rank.
+    path = ctx.path("report-evals.json")
+    key = json.loads(json.dumps(key))
+    if not o.force and os.path.exists(path):
+        with open(path) as f:
+            cached = json.load(f)
+        if cached.get("key") == key:
+            ctx.log("report: the engine's figures of an identical package, data and engine loaded")
+            return cached["graphs"], cached["configs"]
     graph_evals = {}
     # One engine run over the test split per graph, then one for every
     # configuration: a minute or more on thousands of images.
-    with Progress("report: the engine on test", len(rec["names"]) + 1) as bar:
-        for name in rec["names"]:
+    with Progress("report: the engine on test", len(names) + 1) as bar:
+        for name in names:
             lines = engine.eval_lines(pkg, o.data, "--split", test, "--graph", name, *lim,
                                       test_fraction=o.test_fraction)
             graph_evals[name] = lines[0]
@@ -301,6 +321,15 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
         config_evals = engine.eval_lines(pkg, o.data, "--split", test, "--config", "all", *lim,
                                          test_fraction=o.test_fraction)
         bar.update(1, "configurations")
+    with open(path + ".tmp", "w") as f:
+        json.dump({"key": key, "graphs": graph_evals, "configs": config_evals}, f)
+    os.replace(path + ".tmp", path)
+    return graph_evals, config_evals
+
+
+def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
+    o = ctx.opts
+    graph_evals, config_evals = engine_evals(ctx, pkg, rec["names"], data)
     meta = {"out": os.path.basename(o.out), "data": o.data, "source": data.source,
             "classes": len(data.classes), "input": f"{data.channels}x{data.size[0]}x{data.size[1]}",
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),

@@ -696,13 +696,17 @@ def net(num_classes, in_channels):
 `);
     const base = ['--data', data, '--backbone', `${net}:net`, '--out', path.join(tmp, 'rerun/m.dyce'), '--workdir', path.join(tmp, 'rerun/work')];
     const STEPS = ['backbone', 'saver0', 'features', 'exits'];
+    let lastOut = '';
     const loaded = (extra) => {
-      const out = mustBuild([...base, ...extra]).out;
+      const out = lastOut = mustBuild([...base, ...extra]).out;
       return Object.fromEntries(STEPS.map((step) => [step, new RegExp(`\\] ${step}: loaded `).test(out)]));
     };
     const all = (v) => Object.fromEntries(STEPS.map((step) => [step, v]));
+    const reportLoaded = /report: the engine's figures of an identical package, data and engine loaded/;
     assert.deepEqual(loaded(['--exits', '1']), all(false));
+    assert.doesNotMatch(lastOut, reportLoaded);
     assert.deepEqual(loaded(['--exits', '1']), all(true), 'the same command loads every step');
+    assert.match(lastOut, reportLoaded, 'the report\'s engine runs of an identical package are loaded too');
     // Another position, as many of them: the backbone and savers stand, its features and exits do not.
     assert.deepEqual(loaded(['--exits', '3']), { backbone: true, saver0: true, features: false, exits: false });
     // A test image moved to another class: only what is computed on test images.
@@ -713,6 +717,7 @@ def net(num_classes, in_channels):
     };
     move('test');
     assert.deepEqual(loaded(['--exits', '3']), { backbone: true, saver0: true, features: false, exits: true });
+    assert.doesNotMatch(lastOut, reportLoaded, 'a test image moved: the engine measures again');
     move('train'); // a training label fixed: everything trained on it
     assert.deepEqual(loaded(['--exits', '3']), all(false));
     assert.deepEqual(loaded(['--exits', '3', '--mean', '0.5', '--std', '0.25']), all(false));
