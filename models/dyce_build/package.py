@@ -7,9 +7,11 @@ read back and compared with PyTorch's count.
 """
 
 import os
+import re
 import sys
 
 import numpy as np
+from torch import nn
 
 from . import nets
 from .errors import BuildError
@@ -45,7 +47,24 @@ def convert_specs(specs, onnx_dir, labels, input_spec, levels=None):
         return convert.convert_graphs(graphs, labels=labels, input_spec=input_spec,
                                       levels=levels)
     except convert.ConvertError as err:
-        raise BuildError(f"the converter cannot take it: {err}") from None
+        raise BuildError(f"the converter cannot take it: {err}{_module_of(str(err), specs)}") from None
+
+
+def _module_of(message, specs):
+    """Where in the user's network the ONNX node a converter error names
+    is: its scope ('/up/ConvTranspose' — torch.onnx keeps only the last
+    module names of a traced stage) matched against the graph's modules,
+    whose names are the backbone's ('1.se.0.up'); '' when not found."""
+    found = re.match(r"graph '([^']+)': node '/((?:[^'/]+/)+)[^'/]+'", message)
+    if not found:
+        return ""
+    graph, scope = found.group(1), found.group(2).strip("/").replace("/", ".")
+    module = next((m for name, m, _, _ in specs if name == graph), None)
+    if not isinstance(module, nn.Module):
+        return ""
+    names = [f"{name} ({type(m).__name__})" for name, m in module.named_modules()
+             if name == scope or name.endswith("." + scope)]
+    return f"; in the network: {', '.join(names[:3])}" if names else ""
 
 
 def probability_graphs(raw):

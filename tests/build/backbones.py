@@ -44,6 +44,14 @@ class InplaceAdd(Tiny):
         return self.fc(y.mean((2, 3)))
 
 
+def deconv(num_classes, in_channels):
+    """A module the converter does not take (ConvTranspose2d) deep in a
+    block: torch.onnx names its node '/1/ConvTranspose' only."""
+    net = Tiny(num_classes, in_channels)
+    net.conv2 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ConvTranspose2d(8, 8, 1), nn.ReLU())
+    return net
+
+
 def tiny(num_classes, in_channels):
     return Tiny(num_classes, in_channels)
 

@@ -860,6 +860,8 @@ def net(num_classes, in_channels):
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
+      ['a module the converter cannot take, named as the network names it', ['--data', 'bad/good', '--backbone', 'B:deconv'],
+        /graph '(stage\d+|head)': node '[^']*ConvTranspose' \(ConvTranspose\): unsupported operator; in the network: conv2\.1 \(ConvTranspose2d\)$/],
       ['a backbone whose every exit position comes after 95 % of its MACs', ['--data', 'bad/good', '--backbone', 'B:late_positions'], /every exit position of the backbone comes after 95 % of its MACs \(the first, conv1\.1, at 9\d %\).*--exits NODE/],
       ['a backbone whose backward pass fails (a residual added in place to an in-place ReLU\'s output)', ['--data', 'bad/good', '--backbone', 'B:inplace_add'], /training (the network \(an --lr auto trial\)|backbone): PyTorch's backward pass failed: one of the variables needed for gradient computation has been modified by an inplace operation/],
       ['a forward with control flow on the data', ['--data', 'bad/good', '--backbone', 'B:data_dependent'], /cannot be traced by torch\.fx .*data-dependent control flow/],
