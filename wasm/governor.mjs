@@ -110,6 +110,8 @@ export function initialState(table, start) {
 
 const pct = (x) => `${Math.round(x * 100)} %`;
 const fmtMs = (x) => `${x < 0.1 ? x.toPrecision(2) : x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+/** `a` over `b` as "A over the B budget", with a decimal more where rounding would make them equal. */
+const overBudget = (a, b) => (fmtMs(a) === fmtMs(b) ? `${a.toFixed(2)} ms over the ${b.toFixed(2)} ms budget` : `${fmtMs(a)} over the ${fmtMs(b)} budget`);
 
 /**
  * Predicted frame time of every rung (ms; nulls before the first frame):
@@ -265,7 +267,13 @@ function record(s, table, sample, budget, p) {
 function decide(s, table, budget, capRung, cap, p) {
   const costs = costsOf(s, table, p);
   const measured = s.samples.length >= p.minSamples;
-  if (s.rung > capRung) return { rung: bestFitting(costs, capRung, p.fit * budget), reason: cap.reason };
+  if (s.rung > capRung) {
+    // Down to the cap, and below it when the cap's rung does not fit the
+    // budget either: then the frame time chose the rung, and says so.
+    const rung = bestFitting(costs, capRung, p.fit * budget);
+    return { rung, reason: rung === capRung ? cap.reason
+      : `${cap.reason}; below it, as ${table[capRung].name}'s p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[capRung])} leaves no headroom in the ${fmtMs(budget)} budget` };
+  }
   if (s.probe && s.over > 0) // a step up on probation that misses a frame goes straight back
     return { rung: s.probe.from, reason: `${table[s.rung].name} missed the ${fmtMs(budget)} budget (${fmtMs(s.samples.at(-1))}) ${s.samples.length} frames after stepping up` };
   if (s.rung > 0 && s.over >= p.downAfter)
@@ -273,7 +281,7 @@ function decide(s, table, budget, capRung, cap, p) {
   if (s.rung > 0 && measured && costs[s.rung] > budget)
     return {
       rung: bestFitting(costs, s.rung - 1, p.fit * budget),
-      reason: `p${Math.round(p.quantile * 100)} frame time ${fmtMs(costs[s.rung])} over the ${fmtMs(budget)} budget`,
+      reason: `p${Math.round(p.quantile * 100)} frame time ${overBudget(costs[s.rung], budget)}`,
     };
   if (measured && s.calm >= p.upAfter) {
     const slow = predict(s.costs, table, p, slowSpeedOf(s.costs));

@@ -27,7 +27,18 @@ export function watchDevice(onChange = () => {}, options = {}) {
   const snapshot = { battery: null, pressure: null, hidden: document.visibilityState === 'hidden' };
   const stops = [];
   let stopped = false;
-  const emit = () => stopped || onChange({ ...snapshot });
+  // The page's callback throwing must not stop the watching (a first call
+  // that wrote to an element not there yet left the battery unfollowed):
+  // its error is reported as an event listener's would be.
+  const emit = () => {
+    if (stopped) return;
+    try {
+      onChange({ ...snapshot });
+    } catch (e) {
+      if (typeof reportError === 'function') reportError(e);
+      else queueMicrotask(() => { throw e; });
+    }
+  };
 
   const onVisibility = () => {
     snapshot.hidden = document.visibilityState === 'hidden';
@@ -43,11 +54,11 @@ export function watchDevice(onChange = () => {}, options = {}) {
         snapshot.battery = { level: battery.level, charging: battery.charging };
         emit();
       };
-      read();
       for (const type of ['levelchange', 'chargingchange']) {
         battery.addEventListener(type, read);
         stops.push(() => battery.removeEventListener(type, read));
       }
+      read();
     }, () => {}); // refused (e.g. by a permissions policy): stays unknown
   }
 

@@ -134,6 +134,31 @@ test('energy policy: plugged in the most accurate rung, discharging the cheapest
   assert.ok(modeConfig(slow.frames.slice(150)) < 4);
 });
 
+test('a cap whose own rung does not fit either: the move below it names the rung capped at and the frame time; an over-budget reason never rounds to "16 ms over the 16 ms budget"', () => {
+  const g = new Governor(CONFIGS);
+  let config = g.configIndex, out;
+  for (const [ms, battery] of [[40, null], [35, { level: 0.15, charging: false }]]) {
+    out = g.update({ budgetMs: 16, battery, sample: { config, ms, macs: CONFIGS[config].meanMacs } });
+    config = out.configIndex;
+  }
+  assert.deepEqual(out.caps.map((c) => c.kind), ['battery low']);
+  const capped = CONFIGS.findIndex((c) => c.name === 'pareto-02');
+  assert.ok(out.configIndex < capped, `${out.configIndex}: the cap's rung (${capped}) was expected not to fit`);
+  // (It named the cap's rung alone, as if the cap had chosen the configuration.)
+  assert.match(out.reason, /^battery low \(15 %, discharging\): compute capped at 25 % of the MACs; below it, as pareto-02's p95 frame time \d+ ms leaves no headroom in the 16 ms budget$/);
+
+  const h = new Governor(CONFIGS);
+  config = h.configIndex;
+  const reasons = [];
+  for (let i = 0; i < 40; i++) {
+    out = h.update({ budgetMs: 16, sample: { config, ms: i % 10 === 0 ? 16.4 : 5, macs: CONFIGS[config].meanMacs } });
+    if (out.changed) reasons.push(out.reason);
+    config = out.configIndex;
+  }
+  assert.ok(reasons.length > 0);
+  for (const r of reasons) assert.equal(r, 'p95 frame time 16.40 ms over the 16.00 ms budget');
+});
+
 test('the battery saver switch and CPU pressure cap compute', () => {
   const saver = run([{ frames: 50 }, { frames: 100, saver: true }, { frames: 100, saver: false }]);
   assert.match(saver.events[0].reason, /^battery saver on/);
@@ -368,6 +393,38 @@ test('watchDevice: stop() before the battery arrives leaves no listener on it an
     if (saved.document === undefined) delete globalThis.document;
     else globalThis.document = saved.document;
     Object.defineProperty(globalThis, 'navigator', saved.navigator ?? { value: undefined, configurable: true });
+  }
+});
+
+test('watchDevice: a page callback that throws (its first call writes to an element not there yet) is reported, and the battery is still followed', async () => {
+  const { watchDevice } = await import('../../wasm/signals.mjs');
+  const listeners = {};
+  const battery = { level: 0.15, charging: false,
+    addEventListener: (type, fn) => { listeners[type] = fn; }, removeEventListener: (type) => { delete listeners[type]; } };
+  const saved = { document: globalThis.document, navigator: Object.getOwnPropertyDescriptor(globalThis, 'navigator'),
+    reportError: Object.getOwnPropertyDescriptor(globalThis, 'reportError') };
+  const reported = [];
+  globalThis.document = { visibilityState: 'visible', addEventListener() {}, removeEventListener() {} };
+  Object.defineProperty(globalThis, 'navigator', { value: { getBattery: async () => battery }, configurable: true });
+  Object.defineProperty(globalThis, 'reportError', { value: (e) => reported.push(e.message), configurable: true });
+  try {
+    let calls = 0;
+    const w = watchDevice(() => {
+      if (calls++ === 0) throw new TypeError('Cannot set properties of null');
+    }, { use: ['battery'] });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(reported, ['Cannot set properties of null']);
+    battery.level = 0.05;
+    listeners.levelchange();
+    assert.deepEqual(w.snapshot.battery, { level: 0.05, charging: false }, 'the battery unfollowed after the callback threw');
+    assert.equal(calls, 2);
+    w.stop();
+  } finally {
+    if (saved.document === undefined) delete globalThis.document;
+    else globalThis.document = saved.document;
+    Object.defineProperty(globalThis, 'navigator', saved.navigator ?? { value: undefined, configurable: true });
+    if (saved.reportError) Object.defineProperty(globalThis, 'reportError', saved.reportError);
+    else delete globalThis.reportError;
   }
 });
 
