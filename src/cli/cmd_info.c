@@ -133,9 +133,9 @@ int cmd_info(int argc, char **argv) {
     else if (!path)
       path = argv[i];
     else
-      return cli_error("info: unexpected argument '%s'", argv[i]);
+      return cli_error("info: unexpected argument '%s'", argv[i]), CLI_USAGE;
   }
-  if (!path) return cli_error("info: missing MODEL.dyce");
+  if (!path) return cli_error("info: missing MODEL.dyce"), CLI_USAGE;
   dyce_model *m = cli_load_model(path);
   if (!m) return CLI_FAIL;
   dyce_session *s = NULL;

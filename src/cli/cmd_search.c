@@ -31,6 +31,15 @@ static int parse_method(const char *s, dyce_search_method *m) {
   return cli_error("search: unknown method '%s' (onepass, circular, samethres, both)", s);
 }
 
+/* Whether `arg` is an option followed by its value. */
+static int takes_value(const char *arg) {
+  static const char *const valued[] = {"--records", "-o", "--output", "--method", "--search-split",
+                                       "--eval-split", "--lambda-step", "--budgets", "--level"};
+  for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
+    if (strcmp(arg, valued[k]) == 0) return 1;
+  return 0;
+}
+
 static int parse(int argc, char **argv, search_args *a) {
   memset(a, 0, sizeof *a);
   dyce_search_defaults(&a->opt);
@@ -41,7 +50,7 @@ static int parse(int argc, char **argv, search_args *a) {
       a->json = 1;
     } else if (strcmp(arg, "--no-savers") == 0) {
       a->opt.use_savers = 0;
-    } else if (!has_value && arg[0] == '-') {
+    } else if (!has_value && takes_value(arg)) {
       return cli_error("search: %s needs a value", arg);
     } else if (strcmp(arg, "--records") == 0) {
       a->records = argv[++i];
@@ -54,7 +63,10 @@ static int parse(int argc, char **argv, search_args *a) {
     } else if (strcmp(arg, "--eval-split") == 0) {
       a->opt.eval_split = argv[++i];
     } else if (strcmp(arg, "--lambda-step") == 0) {
-      a->opt.lambda_step = atof(argv[++i]);
+      char *end;
+      a->opt.lambda_step = strtod(argv[++i], &end);
+      if (end == argv[i] || *end || !(a->opt.lambda_step > 0))
+        return cli_error("search: --lambda-step takes a number > 0, not '%s'", argv[i]);
     } else if (strcmp(arg, "--budgets") == 0) {
       char *end;
       long v = strtol(argv[++i], &end, 10);

@@ -158,6 +158,12 @@ test('CLI: counts that are not whole numbers of 32 bits (WASI\'s long is 32 bits
     [['search', shipped, '--records', records, '-o', path.join(dir, 'no/such/dir/x.dyce')], 1,
       /no\/such\/dir\/x\.dyce: cannot write: No such file or directory/],
     [['frobnicate'], 2, /^dyce: error: unknown command 'frobnicate' \(dyce --help lists them\)\n$/],
+    // Usage errors are status 2 in every command (info's were 1); an unknown
+    // last option is unknown, not "needs a value".
+    [['info'], 2, /info: missing MODEL\.dyce/],
+    [['info', shipped, '--jsn'], 2, /info: unexpected argument '--jsn'/],
+    [['search', shipped, '--records', records, '--bogus'], 2, /search: unexpected argument '--bogus'/],
+    [['search', shipped, '--records', records, '--lambda-step', 'abc'], 2, /search: --lambda-step takes a number > 0, not 'abc'/],
   ];
   // IDX files that do not describe themselves, or hold a label no class has.
   const idx = (name, { count = 4, labelCount = count, h = 28, w = 28, pixels = count * h * w, label = 1 }) => {
