@@ -4,7 +4,15 @@
 // governor) builds on this.
 import { CONFIDENCE_KINDS, ROLES } from './codes.mjs';
 import { DyceError } from './errors.mjs';
-import { checkSplitMinMacs } from './options.mjs';
+import { checkOptions, checkSplitMinMacs } from './options.mjs';
+
+// This entry's options, checked as load()'s are: a typo is refused, never ignored.
+const ENGINE_OPTIONS = ['threads', 'variant', 'wasmPaths', 'wasmUrl', 'wasmBinary'];
+const budget = (v, field) => {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `${field} must be a finite number >= 0 (0: none), not ${typeof v === 'string' ? `'${v}'` : v}`, { field });
+  return v;
+};
 import { loadVariant } from './variants.mjs';
 
 export { DyceError };
@@ -24,7 +32,7 @@ export { detectVariant, WASM_FILES } from './variants.mjs';
  * DYCE_WASM_COMPILE, DYCE_WASM_MISMATCH, with the URL.
  */
 export async function createEngine(options = {}) {
-  const { module, variant, threads, threadsReason } = await loadVariant(options);
+  const { module, variant, threads, threadsReason } = await loadVariant(checkOptions(options, ENGINE_OPTIONS, 'createEngine()'));
   const engine = new Engine(module);
   engine.variant = variant;
   /** Threads a model of this engine may run on (1 + the workers that started). */
@@ -266,7 +274,7 @@ export class Model {
   /** Switches to a shipped configuration (index or name). O(1), no allocation. */
   useConfig(which) {
     const i = typeof which === 'number' ? which : this.configs.findIndex((c) => c.name === which);
-    if (i < 0 || i >= this.configs.length)
+    if (!Number.isInteger(i) || i < 0 || i >= this.configs.length)
       throw new DyceError('DYCE_NOT_FOUND', `no configuration '${which}'`);
     this.engine.call(this.engine.m._dyce_session_use_config, this.session, i);
   }
@@ -348,10 +356,11 @@ export class Model {
    * { index, label, score, confidence, exit (graph name), position, macs,
    *   ms, budgetExhausted }. Options: layout, deadlineMs, macBudget.
    */
-  classify(input, { layout = 'nchw', deadlineMs = 0, macBudget = 0 } = {}) {
+  classify(input, options) {
+    const { layout = 'nchw', deadlineMs = 0, macBudget = 0 } = checkOptions(options, ['layout', 'deadlineMs', 'macBudget'], 'classify()');
     const m = this.engine.m, out = this.engine.out;
     this.setInput(input, layout);
-    this.engine.call(m._dyce_wasm_classify, this.session, deadlineMs, macBudget, out);
+    this.engine.call(m._dyce_wasm_classify, this.session, budget(deadlineMs, 'deadlineMs'), budget(macBudget, 'macBudget'), out);
     const r = m.HEAPF64.subarray(out >> 3, (out >> 3) + 8);
     return {
       index: r[0], label: this.labels[r[0]] ?? String(r[0]), score: r[1], confidence: r[2],
@@ -388,7 +397,12 @@ export class Model {
     this.engine.call(m._dyce_session_set_input, this.session, staging, input.length, layoutCode);
   }
 
+  /** A graph by name or index (a whole number of the package's range). */
   graphIndex(name) {
+    if (typeof name === 'number') {
+      if (Number.isInteger(name) && name >= 0 && name < this.graphs.length) return name;
+      throw new DyceError('DYCE_NOT_FOUND', `no graph ${name}: the package's are 0 to ${this.graphs.length - 1}`, { field: 'graph' });
+    }
     const i = this.graphs.findIndex((g) => g.name === name);
     if (i < 0) throw new DyceError('DYCE_NOT_FOUND', `no graph named '${name}'`);
     return i;
@@ -399,9 +413,10 @@ export class Model {
    * one input tensor (Float32Array, layout "nchw" or "nhwc") and returns a
    * copy of its output (NHWC).
    */
-  run(input, { graph, layout = 'nchw' } = {}) {
+  run(input, options) {
+    const { graph, layout = 'nchw' } = checkOptions(options, ['graph', 'layout'], 'run()');
     const m = this.engine.m;
-    const g = graph == null ? this.defaultGraph : typeof graph === 'number' ? graph : this.graphIndex(graph);
+    const g = graph == null ? this.defaultGraph : this.graphIndex(graph);
     this.setInput(input, layout);
     this.engine.call(m._dyce_session_run, this.session, g);
     return this.output(g);
@@ -414,7 +429,7 @@ export class Model {
    */
   output(graph) {
     const m = this.engine.m, out = this.engine.out;
-    const g = typeof graph === 'number' ? graph : this.graphIndex(graph);
+    const g = this.graphIndex(graph);
     if (this.graphs[g]?.outputType === 'int8') return this.int8Output(g);
     // dyce_session_output(session, graph, float **data, size_t *count): two 32-bit slots.
     this.engine.call(m._dyce_session_output, this.session, g, out, out + 4);

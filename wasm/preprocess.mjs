@@ -225,7 +225,7 @@ export function needsDecoding(input) {
 export async function decodeInput(input) {
   if (isA(input, 'Blob')) {
     if (typeof createImageBitmap !== 'function')
-      throw new DyceError('DYCE_UNSUPPORTED', 'decoding an encoded image (a Blob or File) needs createImageBitmap (browsers and their workers); decode it first and pass {data, width, height, channels}', { field: 'input' });
+      throw new DyceError('DYCE_UNSUPPORTED', 'decoding an encoded image (a Blob or File) needs createImageBitmap (browsers and their workers); decode it first (under Node e.g. with sharp: sharp(bytes).raw().toBuffer({ resolveWithObject: true })) and pass {data, width, height, channels}', { field: 'input' });
     let bitmap;
     try {
       bitmap = await createImageBitmap(input);
@@ -395,8 +395,25 @@ export function classifiable(input) {
   return input instanceof Float32Array || isPixelData(input) || isTensorForm(input) || isDrawable(input) || isA(input, 'Blob');
 }
 
+/** 'PNG' or 'JPEG' when bytes `x` (a typed array or ArrayBuffer) start as that file does, else null. */
+function encodedKind(x) {
+  const view = ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, Math.min(4, x.byteLength))
+    : x instanceof ArrayBuffer ? new Uint8Array(x, 0, Math.min(4, x.byteLength)) : null;
+  if (!view || view.length < 4) return null;
+  if (view[0] === 0x89 && view[1] === 0x50 && view[2] === 0x4e && view[3] === 0x47) return 'PNG';
+  return view[0] === 0xff && view[1] === 0xd8 && view[2] === 0xff ? 'JPEG' : null;
+}
+
 /** The DyceError for an input no path takes. */
 export function unclassifiable(input) {
+  const kind = encodedKind(input);
+  if (kind) {
+    // The bytes of a file (fs.readFileSync, an upload): say how to decode them here.
+    const onNode = typeof process === 'object' && !!process.versions?.node;
+    return invalid(`cannot classify ${describe(input)}: it holds an encoded ${kind} file; ${onNode
+      ? 'Node has no image decoder here: decode it first (e.g. with sharp: const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true })) and pass {data, width: info.width, height: info.height, channels: info.channels}'
+      : 'pass it as new Blob([bytes]) (classify decodes it), or decoded as {data, width, height, channels}'}`);
+  }
   return invalid(`cannot classify ${describe(input)}: pass ImageData, {data: Uint8Array, width, height, channels}, a canvas, a video, a VideoFrame, an ImageBitmap, an <img>, a Blob or File of an image (classify, not classifyNow) or {tensor, layout, normalized: true}`);
 }
 

@@ -38,9 +38,15 @@ export function threadsUnavailable() {
 /** Atomics.wait is allowed here: Node and workers, not a page's main thread. */
 const canBlock = () => isNode || (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope);
 
-/** Cores of this host (browsers: navigator.hardwareConcurrency). */
+/** Cores of this host (browsers: navigator.hardwareConcurrency), or null when it does not say. */
 export function hostCores() {
-  return globalThis.navigator?.hardwareConcurrency ?? host.cores?.() ?? 1;
+  return globalThis.navigator?.hardwareConcurrency ?? host.cores?.() ?? null;
+}
+
+/** Why threads 'auto' gives one thread on this host, or null: it does not say how many cores it has. */
+export function autoThreadsReason(threads) {
+  if ((threads !== undefined && threads !== 'auto') || hostCores() !== null) return null;
+  return 'the host does not say how many cores it has (no navigator.hardwareConcurrency; under Node, import \'dyce\', not \'dyce/browser\'): one thread; threads: n asks for more';
 }
 
 /** A worker_threads Worker dressed as the browser Worker this file uses. */
@@ -174,7 +180,7 @@ export function lazyWorkers(compiled, exports, memory, count) {
 
 /** Threads asked for in load()/createEngine() options → a count ≥ 1, or a DyceError. */
 export function threadsWanted(threads) {
-  if (threads === undefined || threads === 'auto') return Math.max(1, Math.min(4, hostCores()));
+  if (threads === undefined || threads === 'auto') return Math.max(1, Math.min(4, hostCores() ?? 1));
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be 'auto' or a whole number from 1 to 64, not ${shown(threads)}`, { field: 'threads' });
   return threads;

@@ -23,7 +23,7 @@ import { DyceError, ownFile } from './errors.mjs';
 import { compileWasm, isLocal } from './io.mjs';
 import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
-import { instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
+import { autoThreadsReason, instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
 
 // Smallest modules using one instruction of each feature:
 // (func (result v128) v128.const 0 [v128.const 0 v128.const 0 f32x4.relaxed_madd])
@@ -186,7 +186,7 @@ export async function loadVariant(options = {}) {
     throw new DyceError('DYCE_INVALID_ARGUMENT', `give one of wasmBinary, wasmUrl and wasmPaths, not ${given.join(' and ')}`, { field: given[1] });
   const result = (variant, module, reason) => {
     const t = module.threads;
-    return { variant, module, threads: 1 + (t?.workers ?? 0), threadsReason: reason ?? t?.error ?? null };
+    return { variant, module, threads: 1 + (t?.workers ?? 0), threadsReason: reason ?? t?.error ?? autoThreadsReason(options.threads) };
   };
   if (wasmBinary || wasmUrl) {
     const url = wasmBinary ? '(wasmBinary)' : String(wasmUrl);

@@ -153,6 +153,13 @@ test('byte images: Uint8Array, Uint8ClampedArray and Buffer alike; gray + alpha;
   await refused(model.classify({ data: new Uint8Array(784), width: 28, height: -28 }), 'DYCE_INVALID_ARGUMENT', { field: 'input.height' });
   await refused(model.classify({ data: new Uint8Array(700), width: 28, height: 28 }), 'DYCE_INVALID_ARGUMENT', { field: 'input.data', message: /700 bytes/ });
   await refused(model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 3 }), 'DYCE_INVALID_ARGUMENT', { field: 'input.data' });
+  // A file's bytes (fs.readFileSync of a PNG or JPEG, an upload): the
+  // message says how to decode them under Node (it sent users to a Blob,
+  // which Node cannot decode either).
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+  for (const [bytes, kind] of [[png, 'PNG'], [new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16]), 'JPEG'], [png.buffer.slice(png.byteOffset, png.byteOffset + png.length), 'PNG']])
+    await refused(model.classify(bytes), 'DYCE_INVALID_ARGUMENT', { field: 'input',
+      message: new RegExp(`it holds an encoded ${kind} file; Node has no image decoder here: decode it first .*pass \\{data, width: info\\.width`) });
 });
 
 test('off-size pictures are center-cropped and resized as documented', async () => {

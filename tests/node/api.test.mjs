@@ -122,6 +122,30 @@ test('classify gives the engine\'s answers, from a tensor and from a picture', a
   }
 });
 
+test('dyce/engine refuses what load() and classify() refuse: a misspelt option, a budget that is not a number, a graph or configuration index that is not one of the package\'s', async () => {
+  const code = (fn) => { try { fn(); } catch (e) { return [e.code, e.field, e.message]; } return null; };
+  await assert.rejects(createEngine({ thread: 1 }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.field === 'thread' && /did you mean 'threads'/.test(e.message));
+  const engine = await createEngine({ variant: model.variant, threads: 1 });
+  const low = engine.loadModel(bytes);
+  try {
+    const x = sampleTensor(set, 0, low.inputSpec);
+    assert.match(code(() => low.classify(x, { layot: 'nhwc' }))?.[2] ?? '', /classify\(\) has no option 'layot' \(did you mean 'layout'\?\)/);
+    for (const [field, v] of [['deadlineMs', '5'], ['macBudget', NaN], ['macBudget', -1]])
+      assert.deepEqual(code(() => low.classify(x, { [field]: v }))?.slice(0, 2), ['DYCE_INVALID_ARGUMENT', field], `${field} ${v}`);
+    for (const g of [-1, 1.5, low.graphs.length]) {
+      const [c, field, message] = code(() => low.output(g)) ?? [];
+      assert.deepEqual([c, field], ['DYCE_NOT_FOUND', 'graph'], String(g));
+      assert.match(message, new RegExp(`^no graph ${g}: the package's are 0 to ${low.graphs.length - 1}$`)); // (it said "graph 4294967295")
+      assert.equal(code(() => low.run(x, { graph: g }))?.[0], 'DYCE_NOT_FOUND');
+    }
+    assert.equal(code(() => low.run(x, { grpah: 0 }))?.[1], 'grpah');
+    assert.equal(code(() => low.useConfig(1.5))?.[0], 'DYCE_NOT_FOUND');
+    assert.equal(low.classify(x, { macBudget: 0 }).index, low.classify(x).index, 'still usable');
+  } finally {
+    low.free();
+  }
+});
+
 test('top lists the most probable classes of the classifier that answered', async () => {
   const r = await model.classify(picture(3), { topK: 5 });
   assert.equal(r.top.length, 5);

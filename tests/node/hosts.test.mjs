@@ -68,3 +68,19 @@ test('the CLI under a node:wasi without getImportObject (Bun\'s), and one that c
   assert.equal(broken.status, 1);
   assert.equal(broken.stderr, `dyce: error: cannot start the WASI build under Node ${process.version}: no preopen\n`);
 });
+
+test('dyce/browser under Node (no navigator.hardwareConcurrency): one thread, and threadsReason says why and what to import', () => {
+  // A child process: this one has loaded the Node entry, which tells the
+  // shared thread code the core count.
+  const code = `
+    const { load } = await import(${JSON.stringify(path.join(root, 'wasm/dist/dyce.browser.mjs'))});
+    const m = await load(${JSON.stringify(model)});
+    console.log(JSON.stringify({ has: typeof navigator !== 'undefined' && navigator.hardwareConcurrency, threads: m.threads, maxThreads: m.maxThreads, reason: m.threadsReason }));
+    await m.dispose();`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_TEST_CONTEXT: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  if (out.has) return; // a Node with navigator (21+) says its cores
+  assert.deepEqual([out.threads, out.maxThreads], [1, 1]);
+  assert.match(out.reason, /does not say how many cores it has .*import 'dyce', not 'dyce\/browser'/);
+});
