@@ -71,6 +71,18 @@ dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
                         "exit '%s' belongs to width level '%s', not '%s'",
                         m->graphs[g].name, m->levels.names[owner],
                         m->levels.names[cfg->level]);
+    /* A full-width exit at a level that trained its own there (NAME_L):
+     * the same nonsense, narrowed. One without such a sibling is the
+     * level's to run, narrowed with it. */
+    char sibling[256];
+    size_t own;
+    snprintf(sibling, sizeof sibling, "%s_%s", m->graphs[g].name,
+             cfg->level ? m->levels.names[cfg->level] : "");
+    if (owner == DYCE_NO_LEVEL && cfg->level &&
+        dyce_model_find_graph(m, sibling, &own, NULL) == DYCE_OK)
+      return dyce__fail(err, DYCE_INVALID_ARGUMENT,
+                        "exit '%s' is the full width's; width level '%s' has its own, '%s'",
+                        m->graphs[g].name, m->levels.names[cfg->level], sibling);
   }
   return dyce__ok(err);
 }

@@ -30,8 +30,10 @@ static size_t first_position(const dyce_search_options *o) {
 
 static void commit(dyce__sweeper *w, dyce__sim_config *c, size_t q, int use,
                    float t) {
-  c->use[q] = use;
-  c->threshold[q] = t;
+  /* A classifier answers when its confidence is above its threshold: at
+   * 1 or more it never does, and would only cost its MACs. */
+  c->use[q] = t >= 1.0f ? -1 : use;
+  c->threshold[q] = t >= 1.0f ? 1.0f : t;
   dyce__sweeper_set_config(w, c);
 }
 
@@ -128,8 +130,11 @@ static int add_point(point_list *ps, const dyce__sim *eval,
   ps->p = items;
   dyce_search_point *pt = &ps->p[ps->n++];
   double correct, macs;
-  dyce__sim_evaluate(eval, c, &correct, &macs);
-  dyce__sim_config_to_public(search, c, &pt->config);
+  dyce__sim_config kept = *c; /* without the classifiers that never answer */
+  for (size_t q = 0; q <= DYCE_MAX_POSITIONS; q++)
+    if (kept.threshold[q] >= 1.0f) kept.use[q] = -1;
+  dyce__sim_evaluate(eval, &kept, &correct, &macs);
+  dyce__sim_config_to_public(search, &kept, &pt->config);
   pt->accuracy = correct / (double)eval->n;
   pt->mean_macs = macs / (double)eval->n;
   pt->lambda = lambda;

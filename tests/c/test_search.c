@@ -96,6 +96,12 @@ static void check_pareto(fixture *f, const dyce_search_point *p, size_t n) {
     CHECK(dyce_search_evaluate(f->m, f->r, "val", &p[i].config, &acc, &mm, NULL) == DYCE_OK);
     CHECK(fabs(acc - p[i].accuracy) < 1e-12 && fabs(mm - p[i].mean_macs) < 1e-9);
     if (i) CHECK(p[i].mean_macs >= p[i - 1].mean_macs && p[i].accuracy > p[i - 1].accuracy);
+    /* No classifier that can never answer (threshold >= 1): it would only
+     * cost its MACs (a search wrote 'saver2>1.000 exit1_b_w50>1.000'). */
+    const dyce_config *c = &p[i].config;
+    if (c->saver != DYCE_NO_GRAPH) CHECK(c->saver_threshold < 1.0f);
+    for (size_t k = 0; k < DYCE_MAX_POSITIONS; k++)
+      if (c->exit[k] != DYCE_NO_GRAPH) CHECK(c->threshold[k] < 1.0f);
   }
 }
 

@@ -137,6 +137,17 @@ for (const pkg of packages) {
       const other = model.graphs.map((g) => g.name).find((n) => /^exit1_.*_w\d+$/.test(n));
       assert.throws(() => model.setConfig({ level: 0, exits: [other], thresholds: [0.5] }),
         (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /belongs to width level/.test(e.message));
+      // A full-width exit at a level that has its own (exit1_a at w50, where
+      // exit1_a_w50 is): refused, naming the level's (it ran, narrowed, and
+      // answered worse than the level's own).
+      const own = model.graphs.map((g) => g.name).find((n) => /^exit1_[ab]_w\d+$/.test(n));
+      if (own) {
+        const [, base, levelName] = own.match(/^(exit1_[ab])_(w\d+)$/);
+        const level = model.levels.findIndex((lv) => lv.name === levelName);
+        assert.throws(() => model.setConfig({ level, exits: [base], thresholds: [0.5] }),
+          (e) => e.code === 'DYCE_INVALID_ARGUMENT' && e.message.includes(`exit '${base}' is the full width's; width level '${levelName}' has its own, '${own}'`));
+        model.setConfig({ level, exits: [own], thresholds: [0.5] });
+      }
       assert.throws(() => model.setConfig({ level: 99 }), (e) => e.code === 'DYCE_INVALID_ARGUMENT' && /width level 99/.test(e.message));
       assert.throws(() => model.setConfig({ level: 'w7' }), (e) => e.code === 'DYCE_INVALID_ARGUMENT');
     } finally {
