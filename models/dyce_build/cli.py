@@ -116,14 +116,17 @@ def parser():
 # Options of the exits-and-savers build that the REDS pipelines (--widths)
 # do not take: given with --widths, they are refused rather than ignored.
 NOT_WITH_WIDTHS = ("exits", "max_exits", "exit_types", "list_exits", "savers",
-                   "saver_fractions", "distill", "batch_size", "lr", "weight_decay",
+                   "saver_fractions", "distill", "batch_size", "weight_decay",
                    "no_flip", "report_limit", "check_samples")
 
 
 def parse(argv):
     p = parser()
     o = p.parse_args(argv)
-    unused = [k for k in NOT_WITH_WIDTHS if getattr(o, k) != p.get_default(k)]
+    # What the user gave (before --smoke's own values): options a pipeline
+    # has no use for are refused by name, never ignored.
+    o.given = {k for k in vars(o) if getattr(o, k) != p.get_default(k)}
+    unused = [k for k in NOT_WITH_WIDTHS if k in o.given]
     if o.widths and unused:
         p.error("--widths runs a REDS pipeline with its own exits, savers and "
                 "training recipe (docs/REDS.md): it does not take "
@@ -148,6 +151,11 @@ def parse(argv):
             o.widths = widths.parse(o.widths)
         except ValueError as err:
             p.error(str(err))
+    if "max_exits" in o.given and o.exits != "auto":
+        p.error("--max-exits caps the positions --exits auto picks: not with --exits NODE,…")
+    if "saver_fractions" in o.given and o.savers != "auto":
+        p.error("--saver-fractions sizes the savers --savers auto trains: not with "
+                f"--savers {o.savers}")
     if not 0 <= o.distill <= 1:
         p.error("--distill: a weight in 0 .. 1")
     if o.distill and o.savers == "none":

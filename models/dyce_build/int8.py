@@ -46,7 +46,7 @@ def level_accuracies(out, opts, limit, log):
         q, f = head_accuracy(out, opts, limit, level), head_accuracy(opts.out, opts, limit, level)
         rows.append({"level": level, "head_test_accuracy": q, "float_head_test_accuracy": f})
         log(f"int8: head at {level} on test {q:.4f} (float {f:.4f})"
-            + (f"; WARNING: {100 * (f - q):.1f} pp lost by quantizing this level" if f - q > WARN_DROP else ""))
+            + (f"; WARNING: {100 * (f - q):.1f} pp lost by quantizing this level" if f - q > WARN_DROP + 1e-9 else ""))
     return rows
 
 

@@ -335,7 +335,7 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
             "sizes": "/".join(str(len(s.labels)) for s in data.splits()),
             "backbone": o.backbone, "positions": [c.node for c in chosen],
             "seconds": time.time() - ctx.start, "cached_seconds": round(ctx.cached_seconds, 1),
-            "processes": dist.world(),
+            "processes": dist.world(), "distill": o.distill,
             "smoke": o.smoke, "timings": ctx.timings,
             "test_samples": len(data.test.labels),
             "engine_test_samples": next(iter(graph_evals.values()), {}).get("n")}

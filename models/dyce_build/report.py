@@ -102,6 +102,11 @@ def markdown(report):
                 "loaded from the work folder" if m.get("cached_seconds") else "")
              + (" — smoke run: tiny data, one epoch, the figures mean nothing"
                 if m.get("smoke") else "")]
+    if m.get("distill"):
+        lines.append(f"- savers distilled from the backbone's logits (--distill {m['distill']:g}: "
+                     "that weight of a KL term beside the labels' cross-entropy); whether it "
+                     "helps shows only beside a build without it (docs/MODELS.md, \"Does "
+                     "--distill help?\": on Fashion-MNIST it did not)")
     shown, total = m.get("engine_test_samples"), m.get("test_samples")
     if shown is not None and total is not None and shown < total:
         lines.append(f"- the engine's figures are on the first {shown} of the {total} test "

@@ -41,6 +41,7 @@ import shutil
 from . import dist, engine, int8, positions
 from .backbones import file_backbone
 from .data import Options as DataOptions
+from .errors import BuildError
 
 RESNET_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet56": 9}   # blocks per stream
 RESNET_CIFAR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -90,17 +91,33 @@ def parse(text):
     return tuple(widths)
 
 
+# Options the REDS ResNet pipeline has no use for (it builds no exits,
+# savers or configurations).
+RESNET_UNUSED = {"saver_epochs", "exit_epochs", "aug_views", "lambda_step"}
+
+
 def _profile(opts, name, pipeline):
     base = pipeline.SMOKE if opts.smoke else pipeline.FULL
     common = dict(limit=opts.limit, widths=opts.widths, threads=opts.threads or 1)
     if name == "traced":
-        # An explicit --lr is also the joint fine-tuning's peak rate.
+        # --lr: the backbone's peak rate (auto: the builder's trials) and,
+        # when given, the joint fine-tuning's.
         tuning = {"finetune_lr": opts.lr} if opts.lr is not None else {}
         return dataclasses.replace(base, pretrained=opts.weights, pretrain_epochs=opts.epochs,
+                                   pretrain_lr=opts.lr,
                                    finetune_epochs=opts.epochs, saver_epochs=opts.saver_epochs,
                                    **tuning,
                                    exit_epochs=opts.exit_epochs, exit_aug_views=opts.aug_views,
                                    search_lambda_step=opts.lambda_step, **common)
+    if opts.lr is not None:
+        raise BuildError(f"--lr: {opts.backbone} runs REDS's {name} pipeline, which trains with "
+                         "its own recipe (docs/REDS.md); --lr is for other networks")
+    # The CIFAR ResNets' pipeline has no exits, savers or search of its own.
+    unused = sorted(RESNET_UNUSED & getattr(opts, "given", set())) if name in RESNET_DEPTHS else []
+    if unused:
+        raise BuildError(f"{', '.join('--' + k.replace('_', '-') for k in unused)}: REDS's {name} "
+                         "pipeline makes width levels of the backbone alone (no exits, savers "
+                         "or search), so it has no use for them")
     if name in RESNET_DEPTHS:
         if not opts.smoke:
             base = pipeline.OTHER_DATA   # the shipped recipe is tuned for Fashion-MNIST

@@ -74,14 +74,15 @@ def cached_module(ctx, name, build, train):
     return module.eval()
 
 
-def trained(ctx, name, build, epochs, seed):
+def trained(ctx, name, build, epochs, seed, max_lr=0.2):
     """cached_module trained by the builder's SGD loop (resuming from its
-    epoch checkpoint, except under --force)."""
+    epoch checkpoint, except under --force); max_lr None: the builder's
+    --lr auto trials choose the peak rate."""
     def train(module):
         ckpt = ctx.path("ckpt", name)
         if ctx.force:
             dist.on_main(lambda: shutil.rmtree(ckpt, ignore_errors=True))
-        return fit(module, ctx.data, TrainConfig(epochs=epochs, seed=seed),
+        return fit(module, ctx.data, TrainConfig(epochs=epochs, seed=seed, max_lr=max_lr),
                    ckpt, ctx.log, name)
     return cached_module(ctx, name, build, train)
 

@@ -31,6 +31,7 @@ from dyce_build import backbones, dist, engine as bengine, records_file
 from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
+from dyce_build.pipeline import warn_if_chance
 from reds import context, finetune as rfinetune, pipeline as rpipeline
 from reds.context import load_json, save_json
 from reds.exits import head_name
@@ -53,6 +54,8 @@ class Profile:
     limit: int = None
     pretrained: str = None          # --weights
     pretrain_epochs: int = 30
+    pretrain_lr: float = None       # build.py --lr; None: its --lr auto trials (a fixed 0.2 left
+                                    # torchvision:resnet18 on 16 px images at chance)
     importance_batches: int = 100
     finetune_epochs: int = 15       # build.py: --epochs (as many as the backbone's training)
     finetune_lr: float = 0.05       # the DS-CNN's shipped recipe: in-place distillation
@@ -86,11 +89,14 @@ def pretrain_step(ctx, model):
         ctx.log(f"backbone: weights from {ctx.profile.pretrained}")
         net = net.eval()
     else:
-        net = context.trained(ctx, "pretrain", build, ctx.profile.pretrain_epochs, SEED)
+        net = context.trained(ctx, "pretrain", build, ctx.profile.pretrain_epochs, SEED,
+                              max_lr=ctx.profile.pretrain_lr)
     acc = {s.name: accuracy(predict(net, ctx.data, s), s.labels)
            for s in (ctx.data.val, ctx.data.test)}
     save_json(ctx, "pretrain_accuracy.json", acc)
     ctx.log(f"pretrained: val {acc['val']:.4f} test {acc['test']:.4f}")
+    warn_if_chance(ctx, "backbone", acc["val"], len(ctx.data.classes),
+                   trained=not ctx.profile.pretrained)
     return net, acc
 
 

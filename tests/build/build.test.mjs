@@ -610,9 +610,25 @@ print(len(loaded), adapted, fresh)
   });
 
   test('--widths with options of the exits-and-savers build that the REDS pipelines do not take: a usage error naming them, not options silently ignored', () => {
-    const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--lr', '0.1'], { cwd: root });
+    const colour = path.join(tmp, 'colour-options');
+    assert.equal(run(PY, [path.join(root, 'tests/build/make_data.py'), 'colour', colour, '8', '8']).code, 0);
+    let r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--max-exits', '3'], { cwd: root });
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --savers, --lr\n/);
+    assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --max-exits, --savers\n/);
+    // --lr goes to a traced network's training; the DS-CNN's and the ResNets' recipes are their own.
+    r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--lr', '0.1', '--smoke'], { cwd: root });
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err.trim().split('\n').at(-1), /--lr: .*runs REDS's ds_cnn pipeline, which trains with its own recipe/);
+    r = build(['--data', colour, '--backbone', 'models/backbones/resnet_cifar.py:resnet20', '--widths', '50', '--exit-epochs', '9', '--lambda-step', '0.05', '--smoke'], { cwd: root });
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err.trim().split('\n').at(-1), /--exit-epochs, --lambda-step: REDS's resnet20 pipeline makes width levels of the backbone alone/);
+    // Options of one choice given with the other (they were ignored).
+    r = build(['--data', colour, '--backbone', 'torchvision:resnet18', '--exits', 'conv1', '--max-exits', '3']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--max-exits caps the positions --exits auto picks: not with --exits NODE/);
+    r = build(['--data', colour, '--backbone', 'torchvision:resnet18', '--savers', 'none', '--saver-fractions', '0.01']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--saver-fractions sizes the savers --savers auto trains: not with --savers none/);
   });
 
   test('counts below 1 (--max-exits 0, --epochs -1, --saver-epochs 0, …), numbers that would fail after training or build other than asked (--lambda-step 0, --saver-fractions 0 or 2, --std 0), a --labels file naming a class twice, and --distill without savers are usage errors naming the option', () => {
