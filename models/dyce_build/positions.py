@@ -349,6 +349,11 @@ def choose(traced, exits="auto", max_exits=8, latest=None):
                 raise BuildError(f"--exits {name}: the backbone cannot be split "
                                  "there (another value crosses that point, or it "
                                  "is not an N,C,H,W feature map); see --list-exits")
+            elif name.startswith("before "):
+                befores = [n for n in by_name if n.startswith("before ")]
+                raise BuildError(f"--exits {name}: not a name --list-exits gives ('before NODE' "
+                                 f"names a candidate: {', '.join(befores[:6]) or 'none here'}); "
+                                 "a cut elsewhere is given by the node it follows")
             else:
                 raise BuildError(f"--exits {name}: no such node in the backbone; "
                                  "see --list-exits")

@@ -875,6 +875,8 @@ def net(num_classes, in_channels):
       ['a class folder name that is not UTF-8', ['--data', 'bad/latin1', '--backbone', 'B:tiny'], /train\/b\\xe9: a class folder whose name is not UTF-8/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],
       ['an --exits name that does not exist', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'layer9'], /--exits layer9: no such node/],
+      ['an --exits "before NODE" that --list-exits does not give', ['--data', 'bad/good', '--backbone', 'B:tiny', '--exits', 'before fc'],
+        /--exits before fc: not a name --list-exits gives \('before NODE' names a candidate: [^)]*\); a cut elsewhere is given by the node it follows/],
       ['an op the converter cannot take', ['--data', 'bad/good', '--backbone', 'B:cumsum'], /graph '(stage\d+|head)': node '[^']*CumSum[^']*' \(CumSum\): unsupported/],
       ['a module the converter cannot take, named as the network names it', ['--data', 'bad/good', '--backbone', 'B:deconv'],
         /graph '(stage\d+|head)': node '[^']*ConvTranspose' \(ConvTranspose\): unsupported operator; in the network: conv2\.1 \(ConvTranspose2d\)$/],
