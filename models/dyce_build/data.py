@@ -51,6 +51,7 @@ class Dataset:
     mean: list
     std: list
     source: str = ""
+    unread: str = ""    # a note when --limit/--smoke left files unread
 
     @property
     def channels(self):
@@ -310,8 +311,9 @@ def _untrained(chosen, classes):
 
 
 def _folder_splits(root, opts, work):
-    """{split: (images, labels, index)}, classes, and a note on the layout
-    and the files not read — from an image folder."""
+    """{split: (images, labels, index)}, classes, a note on the layout and
+    the files skipped, and one on the files --limit left unread ('' when
+    none) — from an image folder."""
     skipped = []
     chosen, classes, roles = folder_samples(root, opts.classes, opts.val_fraction, opts.seed,
                                             opts.test_fraction, skipped)
@@ -330,10 +332,9 @@ def _folder_splits(root, opts, work):
                  f"{tests} files, in folder order: {len(shown)} of the {len(classes)} "
                  "classes, so test figures cover those only)")
     read = sum(len(v) for v in samples.values())
-    if read < total:
-        # A smoke run is no check of the folder: the files it leaves are unread.
-        note += (f" (--limit/--smoke: {read} of the {total} files read; a full run reads, "
-                 "and so checks, every one)")
+    # A smoke run is no check of the folder: the files it leaves are unread.
+    unread = (f"--limit/--smoke: {read} of the folder's {total} files read; a full run "
+              "reads, and so checks, every one" if read < total else "")
     if roles["flat"]:
         note += (f" (no split folders: {opts.test_fraction:g} of the files held out "
                  "as the test split by their paths, validation carved from the rest)")
@@ -348,7 +349,7 @@ def _folder_splits(root, opts, work):
     if os.path.exists(cache):
         with np.load(cache) as z:
             return {s: (z[f"{s}/images"], z[f"{s}/labels"], z[f"{s}/index"])
-                    for s in chosen}, classes, note
+                    for s in chosen}, classes, note, unread
     every = [p for entries in samples.values() for p, _ in entries]
     size, channels = _geometry(every, opts)
     out = {}
@@ -363,7 +364,7 @@ def _folder_splits(root, opts, work):
     np.savez(tmp, **{f"{s}/{f}": a for s, v in out.items()
                                     for f, a in zip(("images", "labels", "index"), v)})
     os.replace(tmp, cache)
-    return out, classes, note
+    return out, classes, note, unread
 
 
 def _idx_splits(root, opts):
@@ -406,11 +407,12 @@ def load(root, opts, work):
     """The Dataset of `root` (an image folder or an IDX directory)."""
     if not os.path.isdir(root):
         raise BuildError(f"--data {root}: not a directory")
+    unread = ""
     if is_idx_dir(root):
         parts, classes = _idx_splits(root, opts)
         source = "idx"
     else:
-        parts, classes, note = _folder_splits(root, opts, work)
+        parts, classes, note, unread = _folder_splits(root, opts, work)
         source = "images" + note
     if len(classes) < 2:
         raise BuildError(f"{root}: {len(classes)} class; at least 2 needed")
@@ -425,4 +427,4 @@ def load(root, opts, work):
     if len(mean) != channels or len(std) != channels:
         raise BuildError(f"--mean/--std: {channels} values expected")
     return Dataset(*splits, classes=classes, mean=mean, std=std,
-                   source=source)
+                   source=source, unread=unread)

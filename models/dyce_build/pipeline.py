@@ -133,6 +133,8 @@ def load_dataset(ctx):
             f"{len(data.train.labels)} val {len(data.val.labels)} test "
             f"{len(data.test.labels)}; mean {[round(v, 4) for v in data.mean]} "
             f"std {[round(v, 4) for v in data.std]}")
+    if data.unread:
+        ctx.log(f"data: {data.unread}")
     return data
 
 
