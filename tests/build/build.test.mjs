@@ -664,6 +664,8 @@ print(len(loaded), adapted, fresh)
     const out = path.join(tmp, 'e/q.dyce');
     const r = mustBuild(['--data', data, '--backbone', `${BACKBONES}:small_cnn`, '--out', out]);
     assert.match(r.out, /data: images \(90 files skipped: not images; e\.g\. [^)]*\), 10 classes, input 1x28x28, train 48 val 48 test 48/);
+    // A smoke run is no check of the folder, and says so.
+    assert.match(r.out, /data: --limit\/--smoke: 144 of the folder's \d+ files read; a full run reads, and so checks, every one/);
     assert.match(r.out, /engine check: \d+ graphs match PyTorch/);
     const cli = (kind, args) => (kind === 'native' ? run(DYCE, args) : run(process.execPath, [path.join(root, 'wasm/dyce-wasi.mjs'), ...args]));
     const graphs = JSON.parse(run(DYCE, ['info', out, '--json']).out).graphs.map((g) => g.name).filter((g) => /^(saver\d|exit|head)/.test(g));
