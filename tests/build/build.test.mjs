@@ -616,10 +616,11 @@ print(len(loaded), adapted, fresh)
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --max-exits, --savers\n/);
     // --lr goes to a traced network's training; the DS-CNN's and the ResNets' recipes are their own.
-    r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--lr', '0.1', '--smoke'], { cwd: root });
+    const out = ['--out', path.join(tmp, 'options/o.dyce')]; // (a build's work folder is made beside its package)
+    r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--lr', '0.1', ...out], { cwd: root });
     assert.equal(r.code, 1, r.err);
     assert.match(r.err.trim().split('\n').at(-1), /--lr: .*runs REDS's ds_cnn pipeline, which trains with its own recipe/);
-    r = build(['--data', colour, '--backbone', 'models/backbones/resnet_cifar.py:resnet20', '--widths', '50', '--exit-epochs', '9', '--lambda-step', '0.05', '--smoke'], { cwd: root });
+    r = build(['--data', colour, '--backbone', 'models/backbones/resnet_cifar.py:resnet20', '--widths', '50', '--exit-epochs', '9', '--lambda-step', '0.05', ...out], { cwd: root });
     assert.equal(r.code, 1, r.err);
     assert.match(r.err.trim().split('\n').at(-1), /--exit-epochs, --lambda-step: REDS's resnet20 pipeline makes width levels of the backbone alone/);
     // Options of one choice given with the other (they were ignored).
