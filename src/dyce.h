@@ -133,6 +133,10 @@ int dyce_model_graph_narrowed(const dyce_model *model, size_t graph,
 /* The level an exit was trained for, from its name
  * exit<p>_<type>_<level name>; DYCE_NO_LEVEL for every other graph. */
 size_t dyce_model_graph_level(const dyce_model *model, size_t graph);
+/* The exit width level `level` trained in place of the full width's exit
+ * `graph` (exit<p>_<type>_<level name>), or DYCE_NO_GRAPH: at such a level
+ * the full width's exit would run narrowed, untrained for it. */
+size_t dyce_model_level_exit(const dyce_model *model, size_t graph, size_t level);
 
 /* Input specification: tensor = (pixel * pixel_scale - mean[c]) / std[c]. */
 typedef struct dyce_input_spec {

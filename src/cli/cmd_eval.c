@@ -328,16 +328,11 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     /* An exit trained for one width level (exit<p>_<t>_<level>) reads that
      * level's stage output: it runs there, and its records are that run's. */
     size_t owner = dyce_model_graph_level(m, out->graph);
-    char sibling[256];
-    size_t own;
-    if (owner == DYCE_NO_LEVEL && out->config.level) {
-      /* As in a configuration: the level's own exit, where it has one. */
-      snprintf(sibling, sizeof sibling, "%s_%s", gi.name,
-               dyce_model_level_name(m, out->config.level));
-      if (dyce_model_find_graph(m, sibling, &own, NULL) == DYCE_OK)
-        return cli_error("eval: '%s' is the full width's exit; width level %s has its own, '%s'",
-                         gi.name, a->level, sibling), 0;
-    }
+    /* As in a configuration: the level's own exit, where it has one. */
+    size_t own = dyce_model_level_exit(m, out->graph, out->config.level);
+    if (own != DYCE_NO_GRAPH)
+      return cli_error("eval: '%s' is the full width's exit; width level %s has its own, '%s'",
+                       gi.name, a->level, cli_graph_name(m, own)), 0;
     if (owner != DYCE_NO_LEVEL) {
       if (a->level && out->config.level != owner)
         return cli_error("eval: '%s' is an exit of width level %s, not %s", gi.name,

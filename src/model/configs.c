@@ -71,18 +71,14 @@ dyce_status dyce_config_check(const dyce_model *m, const dyce_config *cfg,
                         "exit '%s' belongs to width level '%s', not '%s'",
                         m->graphs[g].name, m->levels.names[owner],
                         m->levels.names[cfg->level]);
-    /* A full-width exit at a level that trained its own there (NAME_L):
-     * the same nonsense, narrowed. One without such a sibling is the
-     * level's to run, narrowed with it. */
-    char sibling[256];
-    size_t own;
-    snprintf(sibling, sizeof sibling, "%s_%s", m->graphs[g].name,
-             cfg->level ? m->levels.names[cfg->level] : "");
-    if (owner == DYCE_NO_LEVEL && cfg->level &&
-        dyce_model_find_graph(m, sibling, &own, NULL) == DYCE_OK)
+    /* A full-width exit at a level that trained its own there: the same
+     * nonsense, narrowed. One without such a sibling is the level's to
+     * run, narrowed with it. */
+    size_t own = dyce_model_level_exit(m, g, cfg->level);
+    if (own != DYCE_NO_GRAPH)
       return dyce__fail(err, DYCE_INVALID_ARGUMENT,
                         "exit '%s' is the full width's; width level '%s' has its own, '%s'",
-                        m->graphs[g].name, m->levels.names[cfg->level], sibling);
+                        m->graphs[g].name, m->levels.names[cfg->level], m->graphs[own].name);
   }
   return dyce__ok(err);
 }

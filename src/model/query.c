@@ -1,4 +1,5 @@
 /* Read-only accessors of a loaded model (the public dyce_model_* calls). */
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/internal.h"
@@ -127,4 +128,17 @@ int dyce_model_graph_narrowed(const dyce_model *m, size_t graph,
 size_t dyce_model_graph_level(const dyce_model *m, size_t graph) {
   if (!m || graph >= m->graph_count) return DYCE_NO_LEVEL;
   return m->levels.owner[graph];
+}
+
+size_t dyce_model_level_exit(const dyce_model *m, size_t graph, size_t level) {
+  if (!m || graph >= m->graph_count || level == 0 || level >= m->levels.count ||
+      m->levels.owner[graph] != DYCE_NO_LEVEL)
+    return DYCE_NO_GRAPH;
+  char name[256];
+  size_t own = DYCE_NO_GRAPH;
+  snprintf(name, sizeof name, "%s_%s", m->graphs[graph].name, m->levels.names[level]);
+  return dyce_model_find_graph(m, name, &own, NULL) == DYCE_OK &&
+                 m->levels.owner[own] == level
+             ? own
+             : DYCE_NO_GRAPH;
 }

@@ -30,10 +30,9 @@ static size_t first_position(const dyce_search_options *o) {
 
 static void commit(dyce__sweeper *w, dyce__sim_config *c, size_t q, int use,
                    float t) {
-  /* A classifier answers when its confidence is above its threshold: at
-   * 1 or more it never does, and would only cost its MACs. */
-  c->use[q] = t >= 1.0f ? -1 : use;
-  c->threshold[q] = t >= 1.0f ? 1.0f : t;
+  c->use[q] = use;
+  c->threshold[q] = t;
+  dyce__sim_config_drop_silent(c);
   dyce__sweeper_set_config(w, c);
 }
 
@@ -130,9 +129,8 @@ static int add_point(point_list *ps, const dyce__sim *eval,
   ps->p = items;
   dyce_search_point *pt = &ps->p[ps->n++];
   double correct, macs;
-  dyce__sim_config kept = *c; /* without the classifiers that never answer */
-  for (size_t q = 0; q <= DYCE_MAX_POSITIONS; q++)
-    if (kept.threshold[q] >= 1.0f) kept.use[q] = -1;
+  dyce__sim_config kept = *c;
+  dyce__sim_config_drop_silent(&kept);
   dyce__sim_evaluate(eval, &kept, &correct, &macs);
   dyce__sim_config_to_public(search, &kept, &pt->config);
   pt->accuracy = correct / (double)eval->n;

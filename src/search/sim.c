@@ -171,6 +171,14 @@ void dyce__sim_config_empty(dyce__sim_config *c) {
   }
 }
 
+void dyce__sim_config_drop_silent(dyce__sim_config *c) {
+  for (size_t q = 0; q <= DYCE_MAX_POSITIONS; q++)
+    if (c->threshold[q] >= 1.0f) {
+      c->use[q] = -1;
+      c->threshold[q] = 1.0f;
+    }
+}
+
 void dyce__sim_config_to_public(const dyce__sim *s, const dyce__sim_config *c,
                                 dyce_config *out) {
   dyce_config_backbone(NULL, out);

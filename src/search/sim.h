@@ -55,6 +55,10 @@ const dyce__sim_classifier *dyce__sim_classifier_at(const dyce__sim *s,
 size_t dyce__sim_choices(const dyce__sim *s, size_t q);
 
 void dyce__sim_config_empty(dyce__sim_config *c);
+/* Leaves out every classifier that can never answer: one answers when its
+ * confidence is above its threshold, and confidences are at most 1, so at
+ * 1 or more it would only cost its MACs. */
+void dyce__sim_config_drop_silent(dyce__sim_config *c);
 void dyce__sim_config_to_public(const dyce__sim *s, const dyce__sim_config *c,
                                 dyce_config *out);
 /* Returns 0 and fills `c` when every graph of `cfg` is in the sim. */
