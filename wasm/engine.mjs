@@ -4,15 +4,10 @@
 // governor) builds on this.
 import { CONFIDENCE_KINDS, ROLES } from './codes.mjs';
 import { DyceError } from './errors.mjs';
-import { checkOptions, checkSplitMinMacs } from './options.mjs';
+import { checkBudget, checkOptions, checkSplitMinMacs } from './options.mjs';
 
 // This entry's options, checked as load()'s are: a typo is refused, never ignored.
 const ENGINE_OPTIONS = ['threads', 'variant', 'wasmPaths', 'wasmUrl', 'wasmBinary'];
-const budget = (v, field) => {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0))
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `${field} must be a finite number >= 0 (0: none), not ${typeof v === 'string' ? `'${v}'` : v}`, { field });
-  return v;
-};
 import { loadVariant } from './variants.mjs';
 
 export { DyceError };
@@ -358,9 +353,14 @@ export class Model {
    */
   classify(input, options) {
     const { layout = 'nchw', deadlineMs = 0, macBudget = 0 } = checkOptions(options, ['layout', 'deadlineMs', 'macBudget'], 'classify()');
+    return this.classifyChecked(input, layout, checkBudget('deadlineMs', deadlineMs), checkBudget('macBudget', macBudget));
+  }
+
+  /** classify() on options already checked (the high-level API checks its own once). */
+  classifyChecked(input, layout, deadlineMs, macBudget) {
     const m = this.engine.m, out = this.engine.out;
     this.setInput(input, layout);
-    this.engine.call(m._dyce_wasm_classify, this.session, budget(deadlineMs, 'deadlineMs'), budget(macBudget, 'macBudget'), out);
+    this.engine.call(m._dyce_wasm_classify, this.session, deadlineMs, macBudget, out);
     const r = m.HEAPF64.subarray(out >> 3, (out >> 3) + 8);
     return {
       index: r[0], label: this.labels[r[0]] ?? String(r[0]), score: r[1], confidence: r[2],

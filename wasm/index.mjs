@@ -333,7 +333,7 @@ export class DyceModel {
     const { tensor, layout } = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
     let r;
     try {
-      r = this.low.classify(tensor, { layout, deadlineMs, macBudget });
+      r = this.low.classifyChecked(tensor, layout, deadlineMs, macBudget);
     } catch (e) {
       if (e instanceof DyceError && e.code === 'DYCE_BAD_INPUT') e.field ??= 'input';
       throw e;

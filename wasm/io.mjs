@@ -10,7 +10,8 @@ import { DyceError } from './errors.mjs';
 /** How this host reads a local file (path or file: URL): readFile (into bytes) and open (into wasm memory, readLocalInto); set by node-io.mjs. */
 export const host = { readFile: null, open: null };
 
-const isNode = typeof process === 'object' && !!process.versions?.node;
+/** Running under Node (its file paths, its worker_threads), not in a browser. */
+export const isNode = typeof process === 'object' && !!process.versions?.node;
 
 /** fs/promises' `name` (readFile, open) as this host has it, or null. */
 function nodeFs(name) {

@@ -42,6 +42,14 @@ export const LOAD_OPTIONS = Object.freeze(['config', 'threads', 'splitMinMacs', 
 /** The options classify() takes. */
 export const CLASSIFY_OPTIONS = Object.freeze(['config', 'deadlineMs', 'macBudget', 'topK', 'invert']);
 
+const bad = (field, what, v) => new DyceError('DYCE_INVALID_ARGUMENT', `${field} must be ${what}, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`, { field });
+
+/** A budget (deadlineMs, macBudget): a finite number >= 0, 0 for none. */
+export function checkBudget(field, v) {
+  if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw bad(field, 'a finite number >= 0 (0: no limit)', v);
+  return v;
+}
+
 /**
  * classify()'s options with their defaults, checked: budgets are finite
  * numbers >= 0 (0: none), topK a whole number >= 0, invert a boolean
@@ -49,9 +57,8 @@ export const CLASSIFY_OPTIONS = Object.freeze(['config', 'deadlineMs', 'macBudge
  */
 export function classifyOptions(options) {
   const { config, deadlineMs = 0, macBudget = 0, topK = 3, invert = false } = checkOptions(options, CLASSIFY_OPTIONS, 'classify()');
-  const bad = (field, what, v) => new DyceError('DYCE_INVALID_ARGUMENT', `${field} must be ${what}, not ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`, { field });
-  for (const [field, v] of [['deadlineMs', deadlineMs], ['macBudget', macBudget]])
-    if (typeof v !== 'number' || !(v >= 0) || v === Infinity) throw bad(field, 'a finite number >= 0 (0: no limit)', v);
+  checkBudget('deadlineMs', deadlineMs);
+  checkBudget('macBudget', macBudget);
   if (!Number.isInteger(topK) || topK < 0) throw bad('topK', 'a whole number >= 0', topK);
   if (typeof invert !== 'boolean') throw bad('invert', 'true or false', invert);
   return { config, deadlineMs, macBudget, topK, invert };

@@ -9,6 +9,7 @@
 // normalised picture can have: a bare Float32Array (raw pixels? 0–1?
 // normalised?) is refused rather than answered wrongly.
 import { DyceError, shown } from './errors.mjs';
+import { isNode } from './io.mjs';
 import { distance } from './options.mjs';
 import { centerCrop, grayPixels, overBlack, pixelsToTensor, resizePixels } from './pixels.mjs';
 
@@ -409,8 +410,7 @@ export function unclassifiable(input) {
   const kind = encodedKind(input);
   if (kind) {
     // The bytes of a file (fs.readFileSync, an upload): say how to decode them here.
-    const onNode = typeof process === 'object' && !!process.versions?.node;
-    return invalid(`cannot classify ${describe(input)}: it holds an encoded ${kind} file; ${onNode
+    return invalid(`cannot classify ${describe(input)}: it holds an encoded ${kind} file; ${isNode
       ? 'Node has no image decoder here: decode it first (e.g. with sharp: const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true })) and pass {data, width: info.width, height: info.height, channels: info.channels}'
       : 'pass it as new Blob([bytes]) (classify decodes it), or decoded as {data, width, height, channels}'}`);
   }

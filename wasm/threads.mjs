@@ -5,7 +5,7 @@
 // under Node, in browsers only on cross-origin-isolated pages (COOP
 // same-origin + COEP require-corp; docs/THREADS.md).
 import { DyceError, ownFile, shown } from './errors.mjs';
-import { host } from './io.mjs';
+import { host, isNode } from './io.mjs';
 import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
 
@@ -16,7 +16,6 @@ export const MAX_PAGES = 32768;
 // Each worker's stack (the engine's thread has the module's own, 256 KiB).
 const STACK_BYTES = 256 * 1024;
 
-const isNode = typeof process === 'object' && !!process.versions?.node;
 
 /** The threaded build expects the memory from its host. */
 export const isThreaded = (module) => WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');

@@ -32,8 +32,10 @@ function transferable(input, dims) {
       return picture(input, dims);
     }
     // As on the main thread: a closed frame or bitmap has no pixels.
-    if (isA(input, 'VideoFrame', 'ImageBitmap') && !(sourceSize(input).width > 0 && sourceSize(input).height > 0))
-      throw emptySource(input);
+    if (isA(input, 'VideoFrame', 'ImageBitmap')) {
+      const { width, height } = sourceSize(input);
+      if (!(width > 0 && height > 0)) throw emptySource(input);
+    }
     if (isA(input, 'VideoFrame')) {
       const frame = copied(() => input.clone(), input);
       return Promise.resolve([frame, [], () => frame.close()]);
