@@ -38,12 +38,13 @@ def head_accuracy(package, opts, limit, level=None):
 WARN_DROP = 0.01
 
 
-def level_accuracies(out, opts, limit, log):
-    """Each width level's head on test, int8 and float, from the second
-    level on (the first is the head's own line); a large drop logged."""
+def level_accuracies(out, opts, limit, log, float_heads):
+    """Each width level's head on test, int8 beside float (`float_heads`:
+    {level: accuracy}, widest first), from the second level on (the first
+    is the head's own line); a large drop logged."""
     rows = []
-    for level in engine.level_names(opts.out)[1:]:
-        q, f = head_accuracy(out, opts, limit, level), head_accuracy(opts.out, opts, limit, level)
+    for level, f in list(float_heads.items())[1:]:
+        q = head_accuracy(out, opts, limit, level)
         rows.append({"level": level, "head_test_accuracy": q, "float_head_test_accuracy": f})
         log(f"int8: head at {level} on test {q:.4f} (float {f:.4f})"
             + (f"; WARNING: {100 * (f - q):.1f} pp lost by quantizing this level" if f - q > WARN_DROP + 1e-9 else ""))
@@ -64,18 +65,25 @@ def run_quantize(args, log):
             raise BuildError(f"--int8: quantizing failed: {err.read().strip()[-2000:]}")
 
 
-def build(ctx, opts):
-    """Writes OUT-int8.dyce; returns the report's `int8` entry."""
+def build(ctx, opts, float_heads=None):
+    """Writes OUT-int8.dyce; returns the report's `int8` entry. `float_heads`:
+    the float package's head on test at each width level, {level:
+    accuracy} widest first, when the caller has measured them (with this
+    limit); else measured here."""
     out = os.path.splitext(opts.out)[0] + "-int8.dyce"
     run_quantize(quantize_args(opts, out), ctx.log)
     limit = opts.report_limit or opts.limit
+    if float_heads is None:   # the full width (the head as it is), then each narrower level
+        levels = engine.level_names(opts.out) or [None]
+        float_heads = {lv: head_accuracy(opts.out, opts, limit, lv if i else None)
+                       for i, lv in enumerate(levels)}
     entry = {"package": out, "bytes": os.path.getsize(out),
              "float_bytes": os.path.getsize(opts.out),
              "head_test_accuracy": head_accuracy(out, opts, limit),
-             "float_head_test_accuracy": head_accuracy(opts.out, opts, limit)}
+             "float_head_test_accuracy": next(iter(float_heads.values()))}
     ctx.log(f"int8: wrote {out} ({entry['bytes']:,} bytes, "
             f"{entry['bytes'] / entry['float_bytes']:.3f}x); head on test "
             f"{entry['head_test_accuracy']:.4f} (float "
             f"{entry['float_head_test_accuracy']:.4f})")
-    entry["levels"] = level_accuracies(out, opts, limit, ctx.log)
+    entry["levels"] = level_accuracies(out, opts, limit, ctx.log, float_heads)
     return entry

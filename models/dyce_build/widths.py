@@ -183,7 +183,8 @@ def run(opts, model, data, build_ctx):
     rep = {"widths": list(opts.widths), "pipeline": name,
            "levels": _level_heads(opts, len(data.classes), log)}
     if opts.int8:
-        rep["int8"] = build_ctx.timed("int8", lambda: int8.build(build_ctx, opts))
+        float_heads = {lv["level"]: lv["head_test_accuracy"] for lv in rep["levels"]}
+        rep["int8"] = build_ctx.timed("int8", lambda: int8.build(build_ctx, opts, float_heads))
         _report_int8(opts.out, rep["int8"])
     dist.finish()
     return rep
