@@ -121,21 +121,17 @@ size_t dyce_model_level_count(const dyce_model *model); /* >= 1 */
 /* "full" for level 0 of a package without LEVL; NULL when out of range. */
 const char *dyce_model_level_name(const dyce_model *model, size_t level);
 /* MACs of one run of `graph` at `level`; 0 when either is out of range. */
-uint64_t dyce_model_graph_macs(const dyce_model *model, size_t graph,
-                               size_t level);
+uint64_t dyce_model_graph_macs(const dyce_model *model, size_t graph, size_t level);
 /* The same for `graph` and every graph on its source path. */
-uint64_t dyce_model_level_path_macs(const dyce_model *model, size_t graph,
-                                    size_t level);
+uint64_t dyce_model_level_path_macs(const dyce_model *model, size_t graph, size_t level);
 /* 1 when `graph` or a graph on its source path has fewer channels at
  * `level` than stored (its outputs differ from level 0's). */
-int dyce_model_graph_narrowed(const dyce_model *model, size_t graph,
-                              size_t level);
+int dyce_model_graph_narrowed(const dyce_model *model, size_t graph, size_t level);
 /* The level an exit was trained for, from its name
  * exit<p>_<type>_<level name>; DYCE_NO_LEVEL for every other graph. */
 size_t dyce_model_graph_level(const dyce_model *model, size_t graph);
-/* The exit width level `level` trained in place of the full width's exit
- * `graph` (exit<p>_<type>_<level name>), or DYCE_NO_GRAPH: at such a level
- * the full width's exit would run narrowed, untrained for it. */
+/* The exit `level` trained in place of the full width's exit `graph`
+ * (<graph>_<level name>), or DYCE_NO_GRAPH. */
 size_t dyce_model_level_exit(const dyce_model *model, size_t graph, size_t level);
 
 /* Input specification: tensor = (pixel * pixel_scale - mean[c]) / std[c]. */
