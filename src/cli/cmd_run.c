@@ -3,6 +3,7 @@
  * float32 tensor as PyTorch exports it, or on a .png / .jpg / .jpeg file
  * preprocessed as the package's input spec says (image_input.h);
  * --save-input writes the exact tensor the engine ran. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,35 @@ static int read_image(const dyce_model *m, const char *path, npy_array *x) {
   return CLI_OK;
 }
 
+/* --input: a .npy array or an image, told apart by the file's first bytes
+ * (a PNG named .jpg, or one without an extension, is still a PNG); a
+ * folder or another image format is refused with the reason. */
+static int read_input(const dyce_model *m, const char *path, npy_array *x) {
+  const char *format;
+  char why[300];
+  DIR *dir = opendir(path);
+  if (dir) {
+    closedir(dir);
+    return cli_error("%s: a folder; --input takes one file (dyce eval --data DIR reads "
+                     "folders)", path);
+  }
+  int kind = image_file_signature(path, &format), named = image_path_kind(path);
+  if (kind == IMAGE_PATH_IMAGE || (kind == IMAGE_PATH_NONE && named == IMAGE_PATH_IMAGE))
+    return read_image(m, path, x); /* the decoder says what is wrong with a bad one */
+  if (kind == IMAGE_PATH_OTHER)
+    return cli_error("%s: a %s image: dyce reads PNG and JPEG files only; convert it to PNG",
+                     path, format);
+  if (named == IMAGE_PATH_OTHER) {
+    image_other_format_refusal(path, why, sizeof why);
+    return cli_error("%s: %s", path, why);
+  }
+  if (!npy_read(path, x, why, sizeof why)) return CLI_OK;
+  if (strstr(why, "not a .npy file"))
+    return cli_error("%s: neither a .npy array nor a PNG or JPEG image (by its first bytes)",
+                     path);
+  return cli_error("%s", why);
+}
+
 /* An int8 output (a backbone stage of an int8 package), as real values. */
 static int read_int8_output(const dyce_session *s, size_t g, float **y,
                             size_t *n) {
@@ -120,11 +150,7 @@ static int run_once(dyce_model *m, const run_args *a) {
   if (cli_pick_graph(m, a->graph, &g)) return CLI_FAIL;
   npy_array x;
   char why[256];
-  if (image_path_is_image(a->input)) {
-    if (read_image(m, a->input, &x)) return CLI_FAIL;
-  } else if (npy_read(a->input, &x, why, sizeof why)) {
-    return cli_error("%s", why);
-  }
+  if (read_input(m, a->input, &x)) return CLI_FAIL;
   int rc = check_input_shape(m, &x);
   if (!rc && a->save_input && npy_write(a->save_input, x.data, x.shape, x.rank, why, sizeof why))
     rc = cli_error("%s", why);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "dataset.h"
@@ -38,6 +39,25 @@ static int is_dir(const char *path) {
   return d != NULL;
 }
 
+/* 1 (after printing why) when `path` is a link to nothing: an error, not
+ * a class or a file skipped unsaid (data.py `_check_link`). */
+static int broken_link(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || stat(path, &st) == 0) return 0;
+  return cli_error("%s: a link to nothing (its target is gone); remove it or restore "
+                   "the target", path);
+}
+
+/* Is the file an image: its name says PNG or JPEG, or another image
+ * format (refused), or else its first bytes say PNG or JPEG. */
+static int file_kind(const char *path, const char *name) {
+  const char *format;
+  int kind = image_path_kind(name);
+  return kind != IMAGE_PATH_NONE ? kind
+         : image_file_signature(path, &format) == IMAGE_PATH_IMAGE ? IMAGE_PATH_IMAGE
+                                                                 : IMAGE_PATH_NONE;
+}
+
 /* Appends a copy of `name`; 1 (after printing why) when out of memory. */
 static int names_add(names *l, const char *name) {
   if (l->n == l->cap) {
@@ -67,18 +87,32 @@ typedef struct skipped {
   char first[4096];
 } skipped;
 
-/* The class folders of `dir`, sorted by name (byte order, as data.py). */
+/* The class folders of `dir`, sorted by name (byte order, as data.py);
+ * an image beside them is an error (its class would be a guess), as is a
+ * link to nothing (data.py scan_folder). */
 static int list_dirs(const char *dir, names *out) {
   memset(out, 0, sizeof *out);
   DIR *d = opendir(dir);
   if (!d) return cli_error("%s: cannot open the folder", dir);
   struct dirent *e;
   char path[4096];
+  names loose = {0};
   int rc = CLI_OK;
-  while (rc == CLI_OK && (e = readdir(d)))
-    if (visible(e->d_name) && !(rc = join(path, sizeof path, dir, e->d_name)) && is_dir(path))
-      rc = names_add(out, e->d_name);
+  while (rc == CLI_OK && (e = readdir(d))) {
+    if (!visible(e->d_name) || (rc = join(path, sizeof path, dir, e->d_name)) ||
+        (rc = broken_link(path)))
+      continue;
+    if (is_dir(path)) rc = names_add(out, e->d_name);
+    else if (file_kind(path, e->d_name) == IMAGE_PATH_IMAGE) rc = names_add(&loose, e->d_name);
+  }
   closedir(d);
+  if (!rc && loose.n) {
+    qsort(loose.v, loose.n, sizeof(char *), by_name);
+    rc = cli_error("%s/%s: an image outside the class folders (%zu in all); its class is the "
+                   "name of the folder it is in: move it into %s/<class>/, or out of %s", dir,
+                   loose.v[0], loose.n, dir, dir);
+  }
+  names_free(&loose);
   if (rc) names_free(out);
   else if (out->n) qsort(out->v, out->n, sizeof(char *), by_name);
   return rc;
@@ -107,13 +141,13 @@ static int list_files(const char *root, const char *rel, int depth, names *out,
     if (*rel) rc = join(sub, N, rel, e->d_name);
     else if ((size_t)snprintf(sub, N, "%s", e->d_name) >= N)
       rc = cli_error("%s/%s: path too long", root, e->d_name);
-    if (rc || (rc = join(path, N, root, sub))) break;
-    int kind = image_path_kind(e->d_name);
+    if (rc || (rc = join(path, N, root, sub)) || (rc = broken_link(path))) break;
+    int kind = is_dir(path) ? IMAGE_PATH_NONE : file_kind(path, e->d_name);
     if (is_dir(path)) {
       rc = depth < MAX_DEPTH ? list_files(root, sub, depth + 1, out, skip)
                              : cli_error("%s: folders nested more than %d deep in a class "
                                          "folder (a link to a parent?)", path, MAX_DEPTH);
-    } else if (kind == IMAGE_PATH_IMAGE) { /* a broken link too: reading it says why */
+    } else if (kind == IMAGE_PATH_IMAGE) {
       rc = names_add(out, sub);
     } else if (kind == IMAGE_PATH_OTHER) {
       char why[300];
@@ -347,6 +381,11 @@ int dataset_load_images(const char *dir, const char *split, const dyce_model *m,
     if (!(rc = join(path, sizeof path, root, classes.v[c])))
       rc = add_class(path, label, out, &cap, &skip, &hold);
   }
+  if (!rc && hold.flat) /* DIR/test given for DIR: say that most of it is not read */
+    fprintf(stderr, "dyce: note: %s has no split folders (train/, test/, val/): its class "
+            "folders are one data set whose %s split is %s%g of the files, chosen by their "
+            "paths: %zu files here (--test-fraction sets the share)\n", dir, out->part,
+            hold.test ? "" : "all but ", test_fraction, out->count);
   if (!rc && skip.n)
     fprintf(stderr, "dyce: note: %zu file%s under %s %s not images (e.g. %s); not read\n",
             skip.n, skip.n == 1 ? "" : "s", root, skip.n == 1 ? "is" : "are", skip.first);

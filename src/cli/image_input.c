@@ -37,6 +37,27 @@ int image_path_is_image(const char *path) {
   return image_path_kind(path) == IMAGE_PATH_IMAGE;
 }
 
+int image_file_signature(const char *path, const char **format) {
+  static const struct { const char *magic, *name; size_t at, n; } others_[] = {
+      {"GIF8", "GIF", 0, 4},   {"BM", "BMP", 0, 2},      {"WEBP", "WebP", 8, 4},
+      {"II*\0", "TIFF", 0, 4}, {"MM\0*", "TIFF", 0, 4}, {"ftyp", "HEIF/AVIF", 4, 4}};
+  unsigned char b[12] = {0};
+  FILE *f = fopen(path, "rb");
+  size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+  if (f) fclose(f);
+  *format = NULL;
+  if ((n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) ||
+      (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff))
+    return IMAGE_PATH_IMAGE;
+  for (size_t i = 0; i < sizeof others_ / sizeof *others_; i++)
+    if (n >= others_[i].at + others_[i].n &&
+        memcmp(b + others_[i].at, others_[i].magic, others_[i].n) == 0) {
+      *format = others_[i].name;
+      return IMAGE_PATH_OTHER;
+    }
+  return IMAGE_PATH_NONE;
+}
+
 void image_other_format_refusal(const char *path, char *why, size_t why_size) {
   const char *dot = strrchr(path, '.');
   char upper[8] = {0};

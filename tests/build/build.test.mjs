@@ -687,7 +687,10 @@ print(len(loaded), adapted, fresh)
       ['a .webp file', (d) => fs.writeFileSync(path.join(d, 'test/Dress/photo.webp'), 'x'), /test\/Dress\/photo\.webp: a \.webp image: dyce reads PNG and JPEG files only/],
       ['a link to a parent folder', (d) => fs.symlinkSync('..', path.join(d, 'test/Dress/up')), /test\/Dress\/up\/.*: folders nested more than 8 deep in a class folder/],
       ['val/ beside valid/', (d) => fs.mkdirSync(path.join(d, 'val')), /more than one of val\/, valid\/ and validation\/; keep one/],
-      ['a link to nothing', (d) => fs.symlinkSync('/nonexistent/x.png', path.join(d, 'test/Dress/zz.png')), /test\/Dress\/zz\.png: No such file or directory/],
+      ['a link to nothing', (d) => fs.symlinkSync('/nonexistent/x.png', path.join(d, 'test/Dress/zz.png')), /test\/Dress\/zz\.png: a link to nothing/],
+      ['a class folder that links to nothing', (d) => fs.symlinkSync('/nonexistent/Dress', path.join(d, 'test/Zz')), /test\/Zz: a link to nothing/],
+      ['an image beside the class folders', (d) => fs.writeFileSync(path.join(d, 'test/stray'), fs.readFileSync(path.join(d, 'test/Dress', fs.readdirSync(path.join(d, 'test/Dress')).find((f) => /^\d+\.png$/i.test(f))))),
+        /test\/stray: an image outside the class folders \(1 in all\)/],
     ];
     for (const [what, spoil, pattern] of refused) {
       const d = path.join(tmp, `e-${what.replace(/\W+/g, '-')}`);
@@ -873,7 +876,7 @@ def net(num_classes, in_channels):
       ['a GIF named .png', ['--data', 'bad/disguised', '--backbone', 'B:tiny'], /train\/a\/0\.png: cannot read the image \(a GIF file \(named as PNG or JPEG\)/],
       ['both val/ and valid/', ['--data', 'bad/twovals', '--backbone', 'B:tiny'], /bad\/twovals: both val\/ and valid\/; keep one validation folder/],
       ['a link to a parent folder in a class folder', ['--data', 'bad/loop', '--backbone', 'B:tiny'], /train\/b\/up\/.*: folders nested more than 8 deep in a class folder/],
-      ['a link to nothing', ['--data', 'bad/dangling', '--backbone', 'B:tiny'], /test\/b\/zz\.png: cannot read the image \(No such file or directory\)/],
+      ['a link to nothing', ['--data', 'bad/dangling', '--backbone', 'B:tiny'], /test\/b\/zz\.png: a link to nothing/],
       ['an image beside the class folders, not in one', ['--data', 'bad/loose', '--backbone', 'B:tiny'], /bad\/loose\/train\/stray\.png: an image outside the class folders \(1 in all\).*move it into bad\/loose\/train\/<class>\//],
       ['a class folder name that is not UTF-8', ['--data', 'bad/latin1', '--backbone', 'B:tiny'], /train\/b\\xe9: a class folder whose name is not UTF-8/],
       ['a backbone whose output is not one logit per class', ['--data', 'bad/good', '--backbone', 'B:wrong_classes'], /outputs \(1, 5\).*expected \(1, 2\)/],

@@ -198,6 +198,10 @@ test('damaged or unsupported image files are one-line errors (native, WASI), and
     'gray16.png': [Buffer.concat([good.subarray(0, 8), chunk('IHDR', ihdr16), chunk('IEND', Buffer.alloc(0))]),
       /PNG: 16-bit gray is not supported/],
     'empty.jpg': [Buffer.from([0xff, 0xd8, 0xff]), /JPEG/],
+    // told apart by their first bytes, whatever their names say
+    'photo.webp': [Buffer.from('RIFF\0\0\0\0WEBPVP8 '), /a WebP image: dyce reads PNG and JPEG files only; convert it to PNG/],
+    'photo.npy': [Buffer.from('GIF89a\0\0\0\0'), /a GIF image: dyce reads PNG and JPEG files only/],
+    'notes': [Buffer.from('not an image\n'), /neither a \.npy array nor a PNG or JPEG image \(by its first bytes\)/],
   };
   for (const [name, [bytes, phrase]] of Object.entries(files)) {
     const f = path.join(dir, name);
@@ -228,6 +232,40 @@ print(json.dumps(out))`, ...Object.keys(pngs).map((n) => path.join(dir, n))], { 
     const [, phrase] = pngs[path.basename(f)];
     assert.ok(why !== null, `images.py read ${path.basename(f)}, which the engine refuses`);
     assert.match(why, phrase, path.basename(f));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('dyce run reads a PNG by its bytes whatever its name, refuses a folder; dyce eval of a folder without split folders says which share it scores (native, WASI)', () => {
+  const dir = tempDir('dyce-sniff-');
+  const png = grayPng(Buffer.from(Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 256)), 28, 28);
+  for (const name of ['a.png', 'scan', 'scan.jpg']) fs.writeFileSync(path.join(dir, name), png);
+  for (const kind of kinds) {
+    const answers = ['a.png', 'scan', 'scan.jpg'].map((name) => {
+      const r = runCli(kind, ['run', fmnist, '--input', path.join(dir, name)]);
+      assert.equal(r.status, 0, `${kind} ${name}: ${r.stderr}`);
+      const { label, score } = JSON.parse(r.stdout);
+      return [label, score];
+    });
+    assert.deepEqual(answers[1], answers[0], kind);
+    assert.deepEqual(answers[2], answers[0], kind);
+    const folder = runCli(kind, ['run', fmnist, '--input', dir]);
+    assert.equal(folder.status, 1, kind);
+    assert.match(folder.stderr, /: a folder; --input takes one file/, kind);
+  }
+  // DIR/test given where DIR was meant: its class folders are a data set
+  // of their own, and only the held-out share of it is scored — said.
+  const test = path.join(dir, 'data/test');
+  for (const [k, cls] of ['Bag', 'Trouser'].entries()) {
+    fs.mkdirSync(path.join(test, cls), { recursive: true });
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(test, cls, `${i}.png`), grayPng(Buffer.alloc(28 * 28, 40 * k + i), 28, 28));
+  }
+  for (const kind of kinds) {
+    const r = runCli(kind, ['eval', fmnist, '--data', test, '--records', 'none', '--json']);
+    assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
+    const n = JSON.parse(r.stdout).n;
+    assert.ok(n > 0 && n < 20, `${kind}: ${n}`);
+    assert.match(r.stderr, new RegExp(`note: \\S+data/test has no split folders \\(train/, test/, val/\\): its class folders are one data set whose test split is 0\\.2 of the files, chosen by their paths: ${n} files here`), kind);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
