@@ -44,6 +44,8 @@ echo "== converter: every small test model exported at opsets 11, 12 (upgraded t
 /usr/bin/python3 tests/models/test_convert_opsets.py
 echo "== builder: --widths' unit groups of traced networks (torchvision), knapsack, reordering, refusals"
 /usr/bin/python3 tests/build/test_widths_groups.py
+echo "== builder: image folders as people have them (gray stored as colour, PNGs without an extension, non-UTF-8 names, links to nothing, oversized images, NFD names, EXIF orientation)"
+/usr/bin/python3 tests/build/test_folders.py
 echo "== builder: module versions in rebuilt state dicts (MnasNet), logits of networks that return several values in training mode"
 /usr/bin/python3 tests/build/test_backbones.py
 

@@ -117,12 +117,19 @@ class Options:
 # ------------------------------------------------------------ image folders
 # (which files: folders.py)
 
-def _header(path):
-    """(width, height, gray) from the file header, or a clear error."""
+def _header(path, gray_so_far):
+    """(width, height, gray) from the file header, or a clear error. A
+    colour file is gray when its every pixel is (images.read_rgba, as
+    the engine decides): decoded to see, while every file before it was
+    gray (a colour data set stops at its first colour picture)."""
     try:
         with Image.open(path) as im:
+            images.check_decodable(im)
             w, h = images.shown_size(im)
-            return w, h, images.is_gray_mode(im.mode)
+            gray = images.is_gray_mode(im.mode)
+        if gray_so_far and not gray:
+            gray = images.read_rgba(path)[1]
+        return w, h, gray
     except Exception as err:  # PIL raises many kinds for a bad file
         raise BuildError(f"{path}: cannot read the image ({err})") from None
 
@@ -134,7 +141,7 @@ def _geometry(paths, opts):
     sizes, gray = {}, True
     with Progress("read image headers", len(paths)) as bar:
         for p in paths:
-            w, h, g = _header(p)
+            w, h, g = _header(p, gray)
             sizes.setdefault((h, w), p)
             gray &= g
             bar.update()
@@ -252,7 +259,8 @@ def _cache_key(root, opts, samples):
                 st = os.stat(path)
             except OSError as err:   # e.g. a link to a file that is gone
                 raise BuildError(f"{path}: cannot read the image ({err.strerror})") from None
-            h.update(f"{split}|{path}|{k}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{split}|".encode() + os.fsencode(path)   # bytes: any file name
+                     + f"|{k}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 

@@ -7,6 +7,7 @@ valid/, ImageNet's train/ + val/), or, without split folders, the test
 files held out by their paths."""
 
 import os
+import unicodedata
 
 from . import images
 from .errors import BuildError
@@ -43,10 +44,25 @@ def _by_bytes(names):
     return sorted(names, key=os.fsencode)
 
 
+def _check_link(path):
+    """A link to nothing is an error, not a class or a file skipped unsaid
+    (src/cli/image_folder.c broken_link)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise BuildError(f"{_shown(path)}: a link to nothing (its target is gone); remove it "
+                         "or restore the target")
+
+
+def _shown(path):
+    """A path as text, bytes that are not UTF-8 escaped (\\xe9)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _class_dirs(split_dir, names=None):
     """The class folders of `split_dir` (`names`: its listing, when read already)."""
-    return _by_bytes(d for d in (os.listdir(split_dir) if names is None else names)
-                     if _visible(d) and os.path.isdir(os.path.join(split_dir, d)))
+    names = [d for d in (os.listdir(split_dir) if names is None else names) if _visible(d)]
+    for d in names:
+        _check_link(os.path.join(split_dir, d))
+    return _by_bytes(d for d in names if os.path.isdir(os.path.join(split_dir, d)))
 
 
 def _files(class_dir, skipped=None):
@@ -63,13 +79,14 @@ def _files(class_dir, skipped=None):
             path = os.path.join(class_dir, sub)
             if not _visible(name):
                 continue
+            _check_link(path)
             if os.path.isdir(path):
                 if depth >= MAX_DEPTH:
                     raise BuildError(f"{path}: folders nested more than {MAX_DEPTH} "
                                      "deep in a class folder (a link to a parent?)")
                 todo.append((sub, depth + 1))
-            elif images.kind_of(name) == "image":
-                found.append(sub)   # a broken link too: reading it says why
+            elif images.kind_of_file(path) == "image":
+                found.append(sub)
             elif images.kind_of(name) == "other":
                 raise BuildError(f"{path}: {images.other_format_refusal(name)}")
             else:
@@ -92,11 +109,10 @@ def scan_folder(root, split, classes=None, skipped=None):
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:   # a label must be text: say which folder
-            shown = os.fsencode(os.path.join(split_dir, name)).decode("utf-8", "backslashreplace")
-            raise BuildError(f"{shown}: a class folder whose name is not UTF-8 (class "
+            raise BuildError(f"{_shown(os.path.join(split_dir, name))}: a class folder whose name is not UTF-8 (class "
                              "names are the package's labels, UTF-8 text); rename it") from None
     loose = _by_bytes(n for n in names if _visible(n) and n not in found
-                      and images.kind_of(n) == "image")
+                      and images.kind_of_file(os.path.join(split_dir, n)) == "image")
     if loose:   # its class would be a guess: say where it belongs, not skip it unsaid
         raise BuildError(f"{os.path.join(split_dir, loose[0])}: an image outside the class "
                          f"folders ({len(loose)} in all); its class is the name of the folder "
@@ -109,9 +125,14 @@ def scan_folder(root, split, classes=None, skipped=None):
     unknown = [c for c in found if c not in lookup]
     if unknown:
         few = ", ".join(classes[:6]) + (", …" if len(classes) > 6 else "")
+        same = [c for c in lookup if unicodedata.normalize("NFC", c)
+                == unicodedata.normalize("NFC", unknown[0])]
+        hint = (f"; '{same[0]}' is the same text with its accents encoded otherwise "
+                "(Unicode NFC vs NFD, e.g. a folder copied from macOS): rename one so "
+                "that both are spelt with the same bytes" if same else "")
         raise BuildError(f"{split_dir}: class folder '{unknown[0]}' is not one of the "
                          f"{len(classes)} classes the labels name ({few}: from --labels or "
-                         f"the package, else the train split's folders)")
+                         f"the package, else the train split's folders){hint}")
     samples = []
     for name in found:
         files = _files(os.path.join(split_dir, name), skipped)

@@ -26,6 +26,7 @@ evaluated on the tensors it will see at run time:
 """
 
 import io
+import os
 
 import numpy as np
 from PIL import Image
@@ -50,6 +51,25 @@ def kind_of(name):
             else "other" if low.endswith(OTHER_FORMATS) else None)
 
 
+PNG_SIGNATURE, JPEG_SIGNATURE = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+
+
+def kind_of_file(path):
+    """kind_of the file's name or, when the name says nothing, 'image' if
+    its first bytes are a PNG or JPEG signature (a PNG saved without an
+    extension), as src/cli/image_folder.c decides."""
+    kind = kind_of(os.path.basename(path))
+    if kind is None:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError:
+            return None
+        if head.startswith((PNG_SIGNATURE, JPEG_SIGNATURE)):
+            return "image"
+    return kind
+
+
 def other_format_refusal(name):
     """The reason a file of another image format is refused."""
     ext = name[name.rfind("."):]
@@ -68,7 +88,7 @@ def read_rgba(path):
     if raw[:8] == png_check.SIGNATURE:
         png_check.check_png(raw)
     with Image.open(io.BytesIO(raw)) as im:
-        _check_decodable(im)
+        check_decodable(im)
         gray = is_gray_mode(im.mode)
         rgba = np.asarray(shown(im).convert("RGBA"), dtype=np.uint8)
         if im.mode in ("LA", "RGBA"):   # PNG colour types 4 and 6
@@ -89,12 +109,34 @@ def over_black(rgba):
 
 
 def orientation(im):
-    """A JPEG's EXIF orientation (1..8; 1 when it has none). PNG's eXIf
-    chunk is not read, by the engine's decoder either."""
+    """A JPEG's EXIF orientation (1..8; 1 when it has none), read as the
+    engine's decoder reads it (src/codec/jpeg.c exif_orientation): IFD0's
+    tag 0x0112 stored as a SHORT, as the EXIF standard has it (browsers
+    ignore it stored otherwise, as PIL does not). PNG's eXIf chunk is not
+    read, by the engine's decoder either."""
     if im.format not in ("JPEG", "MPO"):
         return 1
-    value = im.getexif().get(0x0112, 1)
-    return value if value in range(1, 9) else 1
+    return exif_orientation(im.info.get("exif", b""))
+
+
+def exif_orientation(d):
+    """The orientation in an APP1 marker's data ("Exif\0\0" + TIFF), 1
+    when it has none, every offset checked as src/codec/jpeg.c does."""
+    if len(d) < 14 or d[:6] != b"Exif\0\0" or d[6:8] not in (b"II", b"MM"):
+        return 1
+    t, order = d[6:], "little" if d[6:8] == b"II" else "big"
+    u16 = lambda at: int.from_bytes(t[at:at + 2], order)   # noqa: E731
+    ifd = int.from_bytes(t[4:8], order)
+    if u16(2) != 42 or ifd > len(t) - 2:
+        return 1
+    for i in range(u16(ifd)):
+        e = ifd + 2 + 12 * i
+        if e + 12 > len(t):
+            break
+        if u16(e) == 0x0112 and u16(e + 2) == 3:
+            v = u16(e + 8)
+            return v if 1 <= v <= 8 else 1
+    return 1
 
 
 def shown(im):
@@ -115,7 +157,10 @@ def shown_size(im):
     return (h, w) if orientation(im) >= 5 else (w, h)
 
 
-def _check_decodable(im):
+MAX_PIXELS = 1 << 26   # the engine's decoders refuse larger (src/cli/image_input.h)
+
+
+def check_decodable(im):
     """Refuse what the engine's decoders refuse (src/codec/), with their
     reasons, so that a folder fails when it is read, not after training when
     `dyce eval` meets the file (and PIL's own conversions of these are not
@@ -123,6 +168,10 @@ def _check_decodable(im):
     if im.format not in ("PNG", "JPEG", "MPO"):   # MPO: a JPEG with more frames
         raise ValueError(f"a {im.format} file (named as PNG or JPEG): dyce reads "
                          "PNG and JPEG files only; convert it to PNG")
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        raise ValueError(f"{im.format}: image of {w}x{h} is too large (more than {MAX_PIXELS} "
+                         "pixels: dyce eval and dyce run refuse it); make it smaller")
     if im.format in ("JPEG", "MPO") and im.mode == "CMYK":
         raise ValueError("JPEG: CMYK or YCCK colour is not supported (nor by "
                          "dyce eval); save the image as RGB")
