@@ -49,37 +49,41 @@ export function resizePixels(src, outW, outH, ch) {
   const { data, width: w, height: h } = src;
   if (w === outW && h === outH) return data;
   const crop = centerCrop(w, h, outW, outH);
-  const xs = spans(crop.x, crop.w / outW, outW), ys = spans(crop.y, crop.h / outH, outH);
-  const out = new Float64Array(outW * outH * ch);
-  const acc = new Float64Array(ch);
+  const xs = spans(crop.x, crop.w / outW, outW, w), ys = spans(crop.y, crop.h / outH, outH, h);
+  // Separable, rows first then columns, each a sum in the same order as
+  // src/cli/image_input.c (and images.py's Wy @ plane @ Wx.T), so that a
+  // value at a rounding tie rounds the same way in every implementation.
+  const out = new Float64Array(outW * outH * ch), row = new Float64Array(w * ch);
   for (let oy = 0; oy < outH; oy++) {
+    row.fill(0);
+    for (const [sy, wy] of ys[oy])
+      for (let i = 0, at = sy * w * ch; i < w * ch; i++) row[i] += wy * data[at + i];
     for (let ox = 0; ox < outW; ox++) {
-      acc.fill(0);
-      let total = 0;
-      for (const [sy, wy] of ys[oy]) {
-        for (const [sx, wx] of xs[ox]) {
-          const wgt = wy * wx, i = (sy * w + sx) * ch;
-          for (let c = 0; c < ch; c++) acc[c] += wgt * data[i + c];
-          total += wgt;
-        }
-      }
       const o = (oy * outW + ox) * ch;
-      for (let c = 0; c < ch; c++) out[o + c] = acc[c] / total;
+      for (const [sx, wx] of xs[ox])
+        for (let c = 0; c < ch; c++) out[o + c] += row[sx * ch + c] * wx;
     }
   }
   return out;
 }
 
-/** For each of `count` output pixels of width `step` from `start`: [[source index, coverage]]. */
-function spans(start, step, count) {
+/**
+ * For each of `count` output pixels of width `step` from `start`: [[source
+ * index, weight]], the coverage of source pixels 0..size-1 normalised to sum 1.
+ */
+function spans(start, step, count, size) {
   const result = [];
   for (let o = 0; o < count; o++) {
     const a = start + o * step, b = a + step, cells = [];
+    let sum = 0;
     for (let s = Math.floor(a); s < Math.ceil(b); s++) {
       const cover = Math.min(b, s + 1) - Math.max(a, s);
-      if (cover > 1e-9) cells.push([s, cover]);
+      if (cover > 1e-9 && s >= 0 && s < size) {
+        cells.push([s, cover]);
+        sum += cover;
+      }
     }
-    result.push(cells);
+    result.push(cells.map(([s, c]) => [s, c / sum]));
   }
   return result;
 }

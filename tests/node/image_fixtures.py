@@ -133,6 +133,11 @@ def images(out_dir):
     for name, im in made.items():
         paths[name] = os.path.join(d, name)
         im.save(paths[name], bits=4) if "4bit" in name else im.save(paths[name])
+    # A picture (a Fashion-MNIST image as a phone JPEG, decoded) where one
+    # luma value comes out 95.50000000000001 summed rows first, then
+    # columns (images.py, the C), and 95.49999999999999 summed as a 2-D
+    # box: every implementation must add in the same order.
+    paths["near-tie-20x28.png"] = os.path.join(ROOT, "tests", "golden", "near-tie-20x28.png")
     for name, interlace in (("adam7-23x19.png", 1), ("filters-33x27.png", 0)):
         paths[name] = os.path.join(d, name)
         shape = (19, 23, 3) if interlace else (27, 33, 3)
