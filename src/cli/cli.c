@@ -43,7 +43,7 @@ static unsigned char *read_file(const char *path, size_t *size) {
   fclose(f);
   if (!buf || failed) {
     free(buf);
-    cli_error("%s: cannot read the file", path);
+    cli_error("%s: cannot read the file (%s)", path, strerror(errno));
     return NULL;
   }
   *size = n;
@@ -162,7 +162,41 @@ int cli_pick_level(const dyce_model *m, const char *name, size_t *level) {
     *level = v;
     return CLI_OK;
   }
-  return cli_error("no width level '%s' (the package has %zu)", name, count);
+  char names[256];
+  cli_list_names(names, sizeof names, count, dyce_model_level_name, m);
+  return cli_error("no width level '%s'; the package's %zu: %s (or their indices 0..%zu)",
+                   name, count, names, count - 1);
+}
+
+int cli_graph_is_stage(const dyce_model *m, size_t graph) {
+  dyce_cascade_info ci;
+  if (dyce_model_cascade(m, &ci, NULL) != DYCE_OK) return 0;
+  for (size_t s = 1; s <= ci.stage_count; s++)
+    if (dyce_model_stage(m, s) == graph) return 1;
+  return 0;
+}
+
+int cli_pick_graph_level(const dyce_model *m, size_t graph, const char *level_name,
+                         const char *command, size_t *level) {
+  dyce_config backbone;
+  dyce_config_backbone(m, &backbone);
+  *level = backbone.level;
+  if (level_name && cli_pick_level(m, level_name, level)) return CLI_FAIL;
+  const char *name = cli_graph_name(m, graph);
+  /* As in a configuration: the level's own exit, where it has one. */
+  size_t own = dyce_model_level_exit(m, graph, *level);
+  if (own != DYCE_NO_GRAPH)
+    return cli_error("%s: '%s' is the full width's exit; width level %s has its own, '%s'",
+                     command, name, level_name, cli_graph_name(m, own));
+  /* An exit trained for one width level (exit<p>_<t>_<level>) reads that
+   * level's stage output: it runs there. */
+  size_t owner = dyce_model_graph_level(m, graph);
+  if (owner == DYCE_NO_LEVEL) return CLI_OK;
+  if (level_name && *level != owner)
+    return cli_error("%s: '%s' is an exit of width level %s, not %s", command, name,
+                     dyce_model_level_name(m, owner), level_name);
+  *level = owner;
+  return CLI_OK;
 }
 
 const char *cli_graph_name(const dyce_model *m, size_t g) {

@@ -40,6 +40,15 @@ int cli_check_writable(const char *path);
 void cli_list_names(char *buf, size_t size, size_t count,
                     const char *(*name)(const dyce_model *, size_t), const dyce_model *m);
 
+/* 1 when `graph` is a backbone stage (its output a feature map, not
+ * class scores). */
+int cli_graph_is_stage(const dyce_model *m, size_t graph);
+/* The width level `graph` runs at for `--level level_name` (NULL: none
+ * given): an exit of one level runs at that level, the full width's exit
+ * is refused at a level with its own. Prints why (naming `command`) on
+ * failure. */
+int cli_pick_graph_level(const dyce_model *m, size_t graph, const char *level_name,
+                         const char *command, size_t *level);
 /* A width level by name or index. Prints why on failure. */
 int cli_pick_level(const dyce_model *m, const char *name, size_t *level);
 

@@ -176,11 +176,6 @@ static int evaluate(dyce_model *m, const eval_target *t, const dataset *d,
   size_t g = t->graph;
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
-  /* IDX images of another size are resized (dataset_input); their one
-   * channel cannot feed a colour model. */
-  if (!d->paths && in.channels != 1)
-    return cli_error("the data is %zux%zux1 (gray IDX files) but the model takes %ux%ux%u",
-                     d->height, d->width, in.height, in.width, in.channels);
   dyce_session *s = NULL;
   dyce_error err;
   if (dyce_session_create(m, &s, &err) != DYCE_OK) return cli_error("%s", err.message);
@@ -324,22 +319,11 @@ static size_t pick_targets(const eval_args *a, const dyce_model *m, eval_target 
     dyce_model_graph_info(m, out->graph, &gi, NULL);
     out->name = gi.name;
     dyce_config_backbone(m, &out->config);
-    if (a->level && cli_pick_level(m, a->level, &out->config.level)) return 0;
-    /* An exit trained for one width level (exit<p>_<t>_<level>) reads that
-     * level's stage output: it runs there, and its records are that run's. */
-    size_t owner = dyce_model_graph_level(m, out->graph);
-    /* As in a configuration: the level's own exit, where it has one. */
-    size_t own = dyce_model_level_exit(m, out->graph, out->config.level);
-    if (own != DYCE_NO_GRAPH)
-      return cli_error("eval: '%s' is the full width's exit; width level %s has its own, '%s'",
-                       gi.name, a->level, cli_graph_name(m, own)), 0;
-    if (owner != DYCE_NO_LEVEL) {
-      if (a->level && out->config.level != owner)
-        return cli_error("eval: '%s' is an exit of width level %s, not %s", gi.name,
-                         dyce_model_level_name(m, owner), a->level), 0;
-      out->config.level = owner;
-    }
-    return 1;
+    if (cli_graph_is_stage(m, out->graph))
+      return cli_error("eval: '%s' is a backbone stage (its output is a feature map, not "
+                       "class scores); evaluate the head, a saver or an exit", gi.name), 0;
+    /* An exit of one width level runs there, and its records are that run's. */
+    return cli_pick_graph_level(m, out->graph, a->level, "eval", &out->config.level) ? 0 : 1;
   }
   dyce_cascade_info ci;
   dyce_error err;
@@ -431,6 +415,9 @@ int cmd_eval(int argc, char **argv) {
   int rc = (!target || !answered_by) ? cli_error("out of memory") : CLI_OK;
   if (!rc && !(targets = pick_targets(&a, m, target, 4096))) rc = CLI_FAIL;
   for (size_t k = 0; k < targets; k++) target[k].threads = (uint32_t)a.threads;
+  if (!rc && !dataset_is_folder(a.data))
+    rc = cli_error("--data %s: not a folder (an IDX directory, or an image folder "
+                   "DIR/<split>/<class>/<image files>)", a.data);
   int folder = !rc && dataset_is_image_folder(a.data);
   double test_fraction = a.test_fraction ? strtod(a.test_fraction, NULL) : 0.2;
   if (rc || (rc = folder ? dataset_load_images(a.data, a.split, m, test_fraction, &d)

@@ -102,6 +102,29 @@ static int read_image(const dyce_model *m, const char *path, npy_array *x) {
   return CLI_OK;
 }
 
+/* A note when the input holds values no picture normalised by the
+ * package's input spec has (raw 0-255 pixels, say): it runs as given (a
+ * test tensor may be anything), but an answer on it means little. The JS
+ * API refuses such a tensor (wasm/preprocess.mjs checkTensorForm). */
+static void note_unnormalised(const dyce_model *m, const npy_array *x, const char *path) {
+  dyce_input_spec in;
+  dyce_model_input_spec(m, &in);
+  size_t plane = (size_t)in.height * in.width;
+  for (size_t i = 0; plane && i < x->count; i++) {
+    size_t c = i / plane;
+    double a = -in.mean[c] / in.std[c], b = (255.0 * in.pixel_scale - in.mean[c]) / in.std[c];
+    double lo = a < b ? a : b, hi = a < b ? b : a, slack = 1e-4 * (hi - lo) + 1e-6;
+    float v = x->data[i];
+    if (v == v && v - v == 0 && (v < lo - slack || v > hi + slack)) {
+      fprintf(stderr, "dyce: note: %s: value %zu is %g, outside [%.4f, %.4f], the values a "
+              "picture normalised as the package says ((pixel * %g - %g) / %g) can take: raw "
+              "pixels? (run as given)\n", path, i, (double)v, lo, hi, (double)in.pixel_scale,
+              (double)in.mean[c], (double)in.std[c]);
+      return;
+    }
+  }
+}
+
 /* --input: a .npy array or an image, told apart by the file's first bytes
  * (a PNG named .jpg, or one without an extension, is still a PNG); a
  * folder or another image format is refused with the reason. */
@@ -152,6 +175,7 @@ static int run_once(dyce_model *m, const run_args *a) {
   char why[256];
   if (read_input(m, a->input, &x)) return CLI_FAIL;
   int rc = check_input_shape(m, &x);
+  if (!rc) note_unnormalised(m, &x, a->input);
   if (!rc && a->save_input && npy_write(a->save_input, x.data, x.shape, x.rank, why, sizeof why))
     rc = cli_error("%s", why);
   dyce_session *s = NULL;
@@ -161,10 +185,9 @@ static int run_once(dyce_model *m, const run_args *a) {
     rc = cli_error("%s", err.message);
   dyce_config cfg;
   dyce_config_backbone(m, &cfg);
-  if (!rc && a->level &&
-      (cli_pick_level(m, a->level, &cfg.level) ||
-       (cfg.level && dyce_session_set_config(s, &cfg, &err) != DYCE_OK &&
-        cli_error("%s", err.message))))
+  if (!rc && (cli_pick_graph_level(m, g, a->level, "run", &cfg.level) ||
+              (cfg.level && dyce_session_set_config(s, &cfg, &err) != DYCE_OK &&
+               cli_error("%s", err.message))))
     rc = CLI_FAIL;
   if (!rc && dyce_session_set_input(s, x.data, x.count, DYCE_LAYOUT_NCHW,
                                     &err) != DYCE_OK)
@@ -188,7 +211,13 @@ static int run_once(dyce_model *m, const run_args *a) {
   if (!rc && gi.output_dims[1] && gi.output_dims[2])
     gi.output_dims[3] = (uint32_t)(n / ((size_t)gi.output_dims[1] * gi.output_dims[2]));
   if (!rc && a->output) rc = write_output(a->output, y, n, gi.output_dims);
-  if (!rc) {
+  if (!rc && cli_graph_is_stage(m, g)) { /* a feature map: no class to name */
+    printf("{\"graph\":");
+    cli_json_string(gi.name);
+    printf(",\"output_nhwc\":[1,%u,%u,%u],\"macs\":%llu,\"ms\":%.3f}\n", gi.output_dims[1],
+           gi.output_dims[2], gi.output_dims[3],
+           (unsigned long long)dyce_model_level_path_macs(m, g, cfg.level), ms);
+  } else if (!rc) {
     dyce_node_info last;
     dyce_model_node_info(m, g, gi.node_count - 1, &last, NULL);
     cli_top1 t = cli_top1_of(y, n, strcmp(last.op, "softmax") == 0);

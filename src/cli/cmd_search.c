@@ -157,6 +157,7 @@ static int tinysaver_config(const search_args *a, const dyce_model *m,
   const dyce_saver_score *sc = rk->sc;
   size_t best = rk->best, i = 0;
   if (a->opt.level != DYCE_NO_LEVEL && a->opt.level != 0) return 0;
+  if (!a->opt.use_savers) return 0; /* --no-savers: no configuration runs one */
   if (rk->n == 0 || best == DYCE_NO_GRAPH) return 0;
   while (sc[i].graph != best) i++;
   if (!(sc[i].e > 0)) return 0;

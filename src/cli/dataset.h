@@ -23,6 +23,8 @@ typedef struct dataset {
 int dataset_load(const char *dir, const char *part, const dyce_model *m, dataset *out);
 void dataset_free(dataset *d);
 
+/* 1 when DIR is a folder (that can be opened). */
+int dataset_is_folder(const char *dir);
 /* 1 when DIR holds an image folder (DIR/train, DIR/val or DIR/test is a
  * directory, or DIR holds class folders and no IDX files). */
 int dataset_is_image_folder(const char *dir);

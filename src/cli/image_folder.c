@@ -216,6 +216,8 @@ static int is_flat(const char *dir) {
   return found;
 }
 
+int dataset_is_folder(const char *dir) { return is_dir(dir); }
+
 int dataset_is_image_folder(const char *dir) {
   int several;
   return has_folder(dir, "train") || has_folder(dir, "test") || val_folder(dir, &several) ||
@@ -400,13 +402,14 @@ int dataset_input(const dataset *d, size_t i, const dyce_input_spec *in, float *
   if (d->paths) return image_file_tensor(d->paths[i], in, x);
   size_t pixels = d->height * d->width;
   const uint8_t *img = d->images + i * pixels;
-  if (in->height == d->height && in->width == d->width) {
+  if (in->channels == 1 && in->height == d->height && in->width == d->width) {
     for (size_t p = 0; p < pixels; p++)
       x[p] = ((float)img[p] * in->pixel_scale - in->mean[0]) / in->std[0];
     return CLI_OK;
   }
-  /* A model of another size (the build's --size on IDX data): resized as
-   * an image file of that gray picture would be (image_tensor). */
+  /* A model of another size (the build's --size on IDX data) or of three
+   * channels (--channels 3): as an image file of that gray picture would
+   * be (image_tensor: resized, the gray value in every channel). */
   dyce__image im = {d->width, d->height, malloc(3 * pixels), 1};
   char why[160];
   int rc = !im.rgb;

@@ -17,12 +17,14 @@ static int usage(FILE *to) {
       "                                 run one NCHW float32 input or picture\n"
       "  eval MODEL.dyce --data DIR [--split test|train|val]\n"
       "       [--graph NAME [--level L] | --config NAME|INDEX|backbone|all]\n"
-      "       [--records FILE] [--limit N] [--json] [--threads N]\n"
-      "                                 accuracy, MACs and latency on IDX files\n"
+      "       [--records FILE|none] [--limit N] [--dump FILE] [--json] [--threads N]\n"
+      "       [--test-fraction F]       accuracy, MACs and latency on IDX files\n"
       "                                 or DIR/<split>/<class>/*.png|jpg; without\n"
       "                                 --graph or --config: the head (else the\n"
       "                                 last graph) alone\n"
       "  search MODEL.dyce --records FILE [--method onepass|circular|both|samethres]\n"
+      "       [--search-split S] [--eval-split S] [--lambda-step X] [--budgets N]\n"
+      "       [--no-savers] [--level L]\n"
       "       [-o OUT.dyce] [--json]    configuration search (Pareto list)\n"
       "  help                           this text (also --help / -h after any command)\n",
       to);

@@ -132,6 +132,29 @@ test('dyce eval: an image folder of Fashion-MNIST test images answers as the IDX
       });
     }
   }
+  // A 3-channel model reads a gray IDX image as a gray picture file: its
+  // value in every channel (FORMAT.md), so both answer alike there too.
+  fs.writeFileSync(path.join(dir, 'labels.txt'), labels.join('\n') + '\n');
+  const rgb = path.join(dir, 'rgb.dyce');
+  const made = spawnSync(python, ['-c', `
+import subprocess, sys, torch
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                          torch.nn.Flatten(), torch.nn.Linear(8, 10)).eval()
+torch.onnx.export(net, torch.zeros(1, 3, 28, 28), sys.argv[1] + '.onnx', opset_version=13)
+subprocess.run([sys.executable, sys.argv[2], sys.argv[1] + '.onnx', '-o', sys.argv[1], '--mean', '0.2,0.3,0.4',
+                '--std', '0.3,0.4,0.5', '--labels', sys.argv[3]], check=True)`, rgb, path.join(root, 'models/convert.py'), path.join(dir, 'labels.txt')],
+  { encoding: 'utf8', cwd: root, timeout: 300_000 });
+  assert.equal(made.status, 0, made.stderr);
+  for (const kind of kinds) {
+    const dumps = [path.join(dir, 'rgb-folder.dump'), path.join(dir, 'rgb-idx.dump')];
+    const folder = runCli(kind, ['eval', rgb, '--data', dir, '--json', '--dump', dumps[0]]);
+    assert.equal(folder.status, 0, `${kind} rgb: ${folder.stderr}`);
+    const idx = runCli(kind, ['eval', rgb, '--data', set.dir, '--limit', String(N), '--json', '--dump', dumps[1]]);
+    assert.equal(idx.status, 0, `${kind} rgb: ${idx.stderr}`);
+    const byIndex = new Map(dumpLines(dumps[1]).map(([i, pred]) => [Number(i), pred]));
+    dumpLines(dumps[0]).forEach(([i, pred]) => assert.equal(pred, byIndex.get(samples[Number(i)].index), `${kind} rgb: folder sample ${i}`));
+  }
   // A class folder the package has no label for is an error naming it.
   fs.mkdirSync(path.join(dir, 'test', 'Hat'));
   fs.writeFileSync(path.join(dir, 'test', 'Hat', 'a.png'), grayPng(Buffer.alloc(28 * 28), 28, 28));
