@@ -46,6 +46,8 @@ echo "== builder: --widths' unit groups of traced networks (torchvision), knapsa
 /usr/bin/python3 tests/build/test_widths_groups.py
 echo "== builder: image folders as people have them (gray stored as colour, PNGs without an extension, non-UTF-8 names, links to nothing, oversized images, NFD names, EXIF orientation)"
 /usr/bin/python3 tests/build/test_folders.py
+echo "== REDS pipelines' command line: a work folder is not reused with another recipe; --threads 0 refused"
+/usr/bin/python3 tests/build/test_reds_cli.py
 echo "== builder: module versions in rebuilt state dicts (MnasNet), logits of networks that return several values in training mode"
 /usr/bin/python3 tests/build/test_backbones.py
 

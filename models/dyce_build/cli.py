@@ -232,6 +232,9 @@ def main(argv=None):
     if opts.list_exits and not any(a.startswith(("--out", "--workdir")) for a in argv):
         scratch = opts.workdir = tempfile.mkdtemp(prefix="dyce-list-exits-")
     try:
+        if not opts.list_exits:
+            from . import engine
+            engine.require()
         pipeline.run(opts)
     except BuildError as err:
         print(f"build: error: {err}", file=sys.stderr)

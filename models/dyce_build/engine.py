@@ -14,9 +14,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DYCE = os.path.join(ROOT, "build", "native", "dyce")
 
 
-def cli(*args):
+def require():
+    """The engine's CLI must be built: checked before any training, since
+    the package's check, records and search run it."""
     if not os.path.exists(DYCE):
-        raise BuildError(f"{DYCE} is missing: run `bash scripts/build.sh native`")
+        raise BuildError(f"{DYCE} is missing (the builder checks, records and searches "
+                         "with it): run `bash scripts/build.sh native` first")
+
+
+def cli(*args):
+    require()
     try:
         r = subprocess.run([DYCE, *map(str, args)], capture_output=True, text=True)
     except OSError as e:  # e.g. being rebuilt at this moment: not executable

@@ -4,7 +4,12 @@ they point; the fine-tuning options."""
 
 import argparse
 import dataclasses
+import json
 import os
+import sys
+
+from dyce_build import engine
+from dyce_build.errors import BuildError
 
 from .context import Context
 
@@ -65,9 +70,44 @@ def override(profile, args, fields):
     return profile
 
 
+def check_recipe(work, profile, force):
+    """WORK's cached steps were made with one recipe (the profile: epochs,
+    rates, distillation weight; not the thread count): a rerun with
+    another would load them as if made with it, so it is refused unless
+    --force retrains. Records the recipe of a new WORK."""
+    recipe = json.loads(json.dumps(  # as JSON holds it: tuples are lists
+        {k: v for k, v in dataclasses.asdict(profile).items() if k != "threads"}))
+    path = os.path.join(work, "recipe.json")
+    if os.path.exists(path) and not force:
+        with open(path) as f:
+            before = json.load(f)
+        changed = sorted(k for k in recipe if k in before and before[k] != recipe[k])
+        if changed:
+            was = ", ".join(f"{k} {before[k]} -> {recipe[k]}" for k in changed)
+            raise BuildError(f"{work} holds steps made with another recipe ({was}): give "
+                             "--force to retrain them, or another --work")
+    os.makedirs(work, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"   # torchrun's ranks write it at once
+    with open(tmp, "w") as f:
+        json.dump(recipe, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
 def run(pipeline, args, profile):
-    """pipeline.run up to --until with the parsed folders and --force."""
-    ctx = Context(work=args.work, out=args.out, profile=profile,
-                  package=pipeline.PACKAGE_NAME, force=args.force)
-    pipeline.run(ctx, args.until)
+    """pipeline.run up to --until with the parsed folders and --force; a
+    bad option or a missing engine CLI is one line and status 1 or 2, before
+    any training."""
+    try:
+        if profile.threads is not None and profile.threads < 1:
+            print(f"{os.path.basename(sys.argv[0])}: error: --threads: at least 1, not "
+                  f"{profile.threads}", file=sys.stderr)
+            return 2
+        engine.require()
+        check_recipe(args.work, profile, args.force)
+        ctx = Context(work=args.work, out=args.out, profile=profile,
+                      package=pipeline.PACKAGE_NAME, force=args.force)
+        pipeline.run(ctx, args.until)
+    except BuildError as err:
+        print(f"{os.path.basename(sys.argv[0])}: error: {err}", file=sys.stderr)
+        return 1
     return 0
