@@ -20,6 +20,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dyce_format as fmt  # noqa: E402
+from converter.common import ConvertError  # noqa: E402
+from converter.quantize_cli import Staged  # noqa: E402
 
 
 def to_f16(data):
@@ -27,11 +29,16 @@ def to_f16(data):
     graphs, spec, labels, _ = fmt.read_package(data)
     converted, peak = 0, 0.0
     for g in graphs:
-        for n in g.nodes:
+        for k, n in enumerate(g.nodes):
             if n.weight is None or n.weight.dtype != np.float32 \
                     or n.op == "channel_gather":
                 continue  # int8 nodes keep their weights, a gather its indices
-            peak = max(peak, float(np.abs(n.weight).max(initial=0)))
+            top = float(np.abs(n.weight).max(initial=0))
+            if top > 65504 or (n.bias is not None and float(np.abs(n.bias).max(initial=0)) > 65504):
+                raise ValueError(f"graph '{g.name}' node {k} ({n.op}): a weight of magnitude "
+                                 f"{top:.6g} does not fit float16 (|x| <= 65504); keep this "
+                                 "package float32")
+            peak = max(peak, top)
             n.weight = n.weight.astype(np.float16)
             if n.bias is not None:
                 n.bias = n.bias.astype(np.float16)
@@ -54,8 +61,18 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         print(f"fp16: error: {a.package}: {e}", file=sys.stderr)
         return 1
-    with open(a.output, "wb") as f:
-        f.write(out)
+    if not converted:
+        print(f"fp16: error: {a.package}: no float32 weights to halve (an int8 or float16 "
+              "package already?); nothing written", file=sys.stderr)
+        return 1
+    try:
+        with Staged() as staged:   # no half-written file, -o a folder said
+            with open(staged.path(a.output), "wb") as f:
+                f.write(out)
+            staged.commit()
+    except (OSError, ConvertError) as e:
+        print(f"fp16: error: {e}", file=sys.stderr)
+        return 1
     print(f"{converted} nodes to float16 (largest |weight| {peak:.4g}); "
           f"{len(data)} -> {len(out)} bytes ({len(out) / len(data):.3f}x)")
     return 0

@@ -36,8 +36,10 @@ echo "== converter: attention (heads, relative position bias, refusals)"
 /usr/bin/python3 tests/models/test_convert_attention.py
 echo "== converter: elementwise ops (abs, sqrt, exp, log, reciprocal, max, min, powers, divisions, F.normalize; refusals; int8 keeps them float)"
 /usr/bin/python3 tests/models/test_convert_elementwise.py
-echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes of H and W, regroupings)"
+echo "== converter: moves of values (PixelShuffle / PixelUnshuffle, transposes of H and W, regroupings, flips, repeats, padded ceil-mode average pools; a package the engine refuses stops convert.py)"
 /usr/bin/python3 tests/models/test_convert_moves.py
+echo "== converter and fp16.py: files that are not what they should be (empty, not ONNX, truncated, bad wiring, short initializers, labels with a BOM or twice, float16 overflow, -o a folder)"
+/usr/bin/python3 tests/models/test_convert_files.py
 echo "== converter: weights computed in forward (standardised, spectral_norm, weight_norm) and einsum"
 /usr/bin/python3 tests/models/test_convert_weights.py
 echo "== converter: every small test model exported at opsets 11, 12 (upgraded to 13) and 14-17 (opset 17's LayerNormalization node)"

@@ -115,8 +115,9 @@ def lower_slice(lw, node, attrs):
         elif not np.array_equal(taken, np.arange(shape[axis])):
             fail(node, f"slicing axis {axis} of a {shape} tensor: only channels, "
                         "height and width of a (1, C, H, W) map")
-    if any(len(s) != d for s, d in zip(spatial, shape[2:])):
-        return pixels.gather_pixels(lw, node, x, *spatial, channels=idx)  # a crop
+    if any(not np.array_equal(s, np.arange(d)) for s, d in zip(spatial, shape[2:])):
+        # a crop, or a flip (step -1: torch.flip of H or W)
+        return pixels.gather_pixels(lw, node, x, *spatial, channels=idx)
     _gather(lw, node, x, idx, node.output[0])
 
 
@@ -191,7 +192,10 @@ def lower_expand(lw, node, attrs):
         lw.make_alias(node, x, tuple(out))
         lw.expanded.add(node.output[0])
         return
-    if len(out) != len(shape) or any(a != b for i, (a, b) in enumerate(zip(out, shape)) if i != 1):
+    if tuple(out) == tuple(shape):   # broadcast to its own shape (torch's repeat exports one)
+        return lw.make_alias(node, x, tuple(out))
+    if (len(out) != len(shape) or shape[1] != 1
+            or any(a != b for i, (a, b) in enumerate(zip(out, shape)) if i != 1)):
         fail(node, f"expanding {shape} to {tuple(out)}: only the channels of a "
                     "one-channel tensor")
     _gather(lw, node, x, np.zeros(out[1], np.int64), node.output[0])

@@ -4,6 +4,7 @@ The command line of models/convert.py (see its docstring)."""
 
 import argparse
 import os
+import subprocess
 import sys
 
 from google.protobuf.message import DecodeError
@@ -13,6 +14,23 @@ import dyce_format as fmt
 from .common import ConvertError
 from .package import convert_graphs, read_labels
 from .quantize_cli import Staged, add_options, check_options, quantize_bytes
+
+
+DYCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "build", "native", "dyce")
+
+
+def engine_check(path):
+    """The engine's loader reads the package just written (`dyce info`,
+    when build/native/dyce is built): a package it refuses is a converter
+    bug, said here rather than left for the user's page to meet."""
+    if not os.path.exists(DYCE):
+        return
+    r = subprocess.run([DYCE, "info", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        why = r.stderr.strip().splitlines()[-1].split(f"{path}: ", 1)[-1]
+        raise ConvertError(f"the engine refuses the package made of it ({why}): a "
+                           "converter bug on this model; please report it with the model")
 
 
 def _floats(text):
@@ -67,6 +85,7 @@ def main(argv=None):
         with Staged() as staged:
             with open(staged.path(args.output), "wb") as f:
                 f.write(data)
+            engine_check(staged.moves[-1][0])
             staged.commit()
     except ConvertError as err:
         print(f"{prog}: {args.onnx}: {err}", file=sys.stderr)

@@ -156,6 +156,43 @@ def _supported_opset(model):
     return model
 
 
+def _load(path):
+    """onnx.load, with the ways a file is not an ONNX model said in one line."""
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ConvertError("an empty file, not an ONNX model")
+    import warnings
+    from google.protobuf.message import DecodeError
+    try:
+        with warnings.catch_warnings():   # protobuf's own RuntimeWarning lines
+            warnings.simplefilter("ignore")
+            model = onnx.load(path)
+    except DecodeError as err:
+        raise ConvertError(f"not an ONNX model, or a truncated one (protobuf: {err})") from None
+    if not model.graph.node and not model.graph.input:
+        raise ConvertError("not an ONNX model (it holds no graph)")
+    return model
+
+
+def _check_wiring(graph):
+    """Every node reads what the graph input, an initializer or an earlier
+    node gives (ONNX orders its nodes so): a file that does not is named
+    as such, not taken for a converter bug."""
+    known = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    for node in graph.node:
+        for name in node.input:
+            if name not in known:
+                later = any(name in n.output for n in graph.node)
+                raise ConvertError(
+                    f"node '{node.name}' ({node.op_type}) reads '{name}', which "
+                    + ("a later node makes (the nodes are not in order, or form a cycle)"
+                       if later else "no node, initializer or graph input makes")
+                    + ": the file is not a valid ONNX graph (onnx.checker.check_model says more)")
+        known.update(node.output)
+    for out in graph.output:
+        if out.name not in known:
+            raise ConvertError(f"the graph output '{out.name}' is made by no node")
+
+
 def _channels_last_input(graph, inp, shape):
     """An image input (1, H, W, C), C <= 4, that the graph only transposes
     to (1, C, H, W) first (models from TensorFlow / Keras through tf2onnx,
@@ -180,10 +217,15 @@ def convert_graph(model, name="main", sequence_input=None, sizes=None):
     map (a Swin stage's output), rather than (1, C, H, W). sizes: (H, W)
     for an input exported with symbolic height and width."""
     if not isinstance(model, onnx.ModelProto):
-        model = onnx.load(os.fspath(model))
+        model = _load(os.fspath(model))
     model = _supported_opset(model)
     graph = model.graph
-    lw = Lowering(graph)
+    _check_wiring(graph)
+    try:
+        lw = Lowering(graph)
+    except ValueError as err:   # numpy_helper on an initializer whose bytes do not fit
+        raise ConvertError(f"an initializer's data does not fit its shape ({err}): the "
+                           "file is damaged (truncated, or its external .data file is)") from None
     inp, in_shape = _graph_input(graph, lw.consts, sizes)
     lw.shapes[inp] = in_shape
     if len(in_shape) in (3, 4) and sequence_input and sequence_input(in_shape):

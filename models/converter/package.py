@@ -142,11 +142,15 @@ def convert_graphs(specs, labels=None, input_spec=None, levels=None, sizes=None)
 
 def read_labels(path):
     """One label per line; trailing blank lines are ignored."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not text
         lines = [line.rstrip("\r\n") for line in f]
     while lines and not lines[-1].strip():
         lines.pop()
+    seen = {}
     for i, line in enumerate(lines):
         if not line.strip():
             raise ConvertError(f"{path}:{i + 1}: empty label")
+        if line in seen:   # two classes by one name: which is which?
+            raise ConvertError(f"{path}:{i + 1}: label '{line}' again (line {seen[line] + 1})")
+        seen[line] = i
     return lines

@@ -45,7 +45,26 @@ def lower_pool(lw, node, attrs):
         # and an average pool that counts no padding both skip.
         ceil = [_ceil_mode_pads(shape[2 + i], kernel[i], strides[i], pads[i], pads[2 + i])
                 for i in range(2)]
-        if count_pad and ceil != [pads[2], pads[3]]:
+        counts_overhang = count_pad
+        zero_pad = _zero_pad_of(lw, x) if node.op_type == "AveragePool" else None
+        if zero_pad is not None and not any(pads):
+            # PyTorch's export of AvgPool2d(padding=p, ceil_mode=True,
+            # count_include_pad=True): a zero Pad, then this pool. PyTorch
+            # counts its windows on the unpadded input with padding p (the
+            # last one dropped when it would start in the end padding);
+            # fusion.py makes the pool count the Pad's zeros (and any cell
+            # past them), so: that many windows over the padded input.
+            t, l, b, r = zero_pad
+            torch_ceil = [_ceil_mode_pads(shape[2 + i] - begin - end, kernel[i], strides[i],
+                                          begin, end) - end
+                          for i, (begin, end) in enumerate(((t, b), (l, r)))]
+            if torch_ceil != ceil:
+                # ONNX's shape inference counted the window PyTorch drops (as
+                # onnxruntime does not): the shapes the file declares from
+                # here on are one too large, so only the computed ones hold.
+                lw.declared.clear()
+            ceil, counts_overhang = torch_ceil, 1
+        if counts_overhang and ceil != [pads[2], pads[3]]:
             fail(node, "ceil_mode=1 with count_include_pad=1 and padding: the "
                         "windows past the input would count cells PyTorch does not")
         pads = [pads[0], pads[1], ceil[0], ceil[1]]
@@ -58,6 +77,13 @@ def lower_pool(lw, node, attrs):
     params = window_params(kernel, strides, pads, **more)
     op = "max_pool" if node.op_type == "MaxPool" else "avg_pool"
     lw.emit(node, op, [x], (1, shape[1], oh, ow), params=params)
+
+
+def _zero_pad_of(lw, x):
+    """(top, left, bottom, right) when x is the output of a zero Pad of H
+    and W ("pad" op), else None."""
+    src = next((op for op in reversed(lw.ops) if op.output == lw.resolve(x)), None)
+    return tuple(src.params[fmt.PADS]) if src is not None and src.op == "pad" else None
 
 
 _GLOBAL_POOL = {"GlobalAveragePool": "global_avg_pool", "ReduceMean": "global_avg_pool",

@@ -100,6 +100,9 @@ class Staged:
         folder = os.path.dirname(os.path.abspath(final))
         if not os.path.isdir(folder):
             raise ConvertError(f"{final}: folder {folder} does not exist")
+        if os.path.isdir(final):
+            raise ConvertError(f"-o {final} is a folder; give the package's file name "
+                               f"({os.path.join(final, 'model.dyce')}, say)")
         fd, tmp = tempfile.mkstemp(".tmp", f".{os.path.basename(final)}.", folder)
         os.close(fd)
         mask = os.umask(0)
