@@ -73,13 +73,13 @@ def main(argv=None):
     spec = {k: v for k, v in (("mean", args.mean), ("std", args.std),
                               ("pixel_scale", args.pixel_scale)) if v is not None}
     prog = os.path.basename(sys.argv[0])
-    if args.mean is None and args.std is None:
-        print(f"{prog}: warning: no --mean/--std: pictures go in as pixels scaled to 0-1, "
-              "unnormalised; give the normalisation the model was trained with, or it "
-              "answers pictures wrongly", file=sys.stderr)
     try:
         labels = read_labels(args.labels) if args.labels else None
         data = convert_graphs([(args.name, args.onnx, None)], labels, spec, sizes=args.size)
+        if args.mean is None and args.std is None:   # said once there is a package to say it of
+            print(f"{prog}: warning: no --mean/--std: pictures go in as pixels scaled to 0-1, "
+                  "unnormalised; give the normalisation the model was trained with, or it "
+                  "answers pictures wrongly", file=sys.stderr)
         if args.int8:
             data = quantize_bytes(data, args)
         with Staged() as staged:

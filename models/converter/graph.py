@@ -89,6 +89,9 @@ def _input_dims(name, dims, sizes):
         if d.HasField("dim_value") and d.dim_value > 0:
             shape.append(d.dim_value)
             continue
+        if d.HasField("dim_value"):   # 0: not symbolic, empty
+            raise ConvertError(f"input '{name}' has a size of 0 at axis {i} "
+                               f"({tuple(x.dim_value for x in dims)}): an empty tensor")
         if i == 0:
             shape.append(1)
         elif sizes and len(dims) == 4 and i in (2, 3):
@@ -123,7 +126,8 @@ def _graph_input(graph, initializers, sizes=None):
     shape = _input_dims(inputs[0].name, dims, sizes)
     if nhwc(shape) is None:
         raise ConvertError(f"input '{inputs[0].name}' shape {shape} is not "
-                           "(1, C, H, W) or (1, K) (batch must be 1)")
+                           "(1, C, H, W): dyce takes one image (a batch of 1; export "
+                           "with a batch of 1 or a dynamic batch axis)")
     return inputs[0].name, shape
 
 

@@ -27,16 +27,18 @@ def _idx(root, spec, split, count):
         labels = data.read_idx(data._idx_path(root, f"{prefix}-labels-idx1-ubyte"))
     except (BuildError, OSError, EOFError) as err:
         raise ConvertError(f"{root}: {err}") from None
-    if spec.c != 1:
-        raise ConvertError(f"{root}: IDX images are gray (1 channel) but the "
-                           f"package input has {spec.c} channels")
+    if spec.c not in (1, 3):
+        raise ConvertError(f"the package input has {spec.c} channels: IDX images "
+                           "give 1 (gray) or 3 (the gray value in each)")
     keep = data.pick(len(pixels), count, data.SPLIT_SEED, split)
     out = []
     for im in pixels[keep]:
         px = im[None].astype(np.float64)
-        if im.shape != (spec.h, spec.w):
+        if im.shape != (spec.h, spec.w):   # as a gray picture file is (dyce eval too)
             rgba = np.repeat(im[..., None], 4, axis=2)
-            px = images.resize(rgba, spec.h, spec.w)[None, ..., 0]
+            px = np.clip(np.rint(images.resize(rgba, spec.h, spec.w)[None, ..., 0]), 0, 255)
+        # a colour model reads a gray picture's value in each channel (docs/FORMAT.md)
+        px = np.repeat(px, spec.c, axis=0)
         out.append(images.normalise(px, spec.pixel_scale, spec.mean, spec.std))
     return np.stack(out), labels[keep].astype(np.int64)
 

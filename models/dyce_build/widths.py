@@ -195,12 +195,15 @@ def _level_heads(opts, classes, log):
     near chance (under 1.5 / classes) is said: too narrow for this network
     or its training, it would only mislead a page that picks it."""
     rows, limit = [], opts.report_limit or opts.limit
-    for level in engine.level_names(opts.out):
+    for k, level in enumerate(engine.level_names(opts.out)):
         acc = engine.head_accuracy(opts.out, opts.data, limit, level, opts.test_fraction)
         rows.append({"level": level, "head_test_accuracy": acc})
         if acc < 1.5 / classes:
+            # the first level is the whole network, not one of --widths
+            advice = ("the whole network is not trained: train longer (--epochs)" if k == 0
+                      else "drop it from --widths, or train longer")
             log(f"WARNING: width level {level} answers near chance on test ({100 * acc:.1f} %, "
-                f"chance {100 / classes:.1f} %): drop it from --widths, or train longer")
+                f"chance {100 / classes:.1f} %): {advice}")
     return rows
 
 

@@ -38,11 +38,22 @@ static void print_configs(const dyce_model *m, int json) {
   }
 }
 
+/* " [a, b, c]" (text) of the input spec's per-channel values. */
+static void print_floats(const float *v, uint32_t n) {
+  printf(" [");
+  for (uint32_t c = 0; c < n; c++) printf("%s%g", c ? ", " : "", (double)v[c]);
+  printf("]");
+}
+
 static void print_text(const dyce_model *m, size_t arena) {
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
-  printf("input: 1x%ux%ux%u NHWC, pixel_scale %g\n", in.height, in.width,
+  printf("input: 1x%ux%ux%u NHWC, pixel_scale %g, mean", in.height, in.width,
          in.channels, (double)in.pixel_scale);
+  print_floats(in.mean, in.channels);
+  printf(", std");
+  print_floats(in.std, in.channels);
+  printf("\n");
   size_t labels = dyce_model_label_count(m), shown = labels < 20 ? labels : 20;
   printf("labels: %zu%s", labels, labels ? ":" : "");
   for (size_t i = 0; i < shown; i++) printf("%s %s", i ? "," : "", dyce_model_label(m, i));
@@ -80,8 +91,12 @@ static void print_text(const dyce_model *m, size_t arena) {
 static void print_json(const dyce_model *m, size_t arena) {
   dyce_input_spec in;
   dyce_model_input_spec(m, &in);
-  printf("{\"input\":[1,%u,%u,%u],\"labels\":[", in.height, in.width,
-         in.channels);
+  printf("{\"input\":[1,%u,%u,%u],\"pixel_scale\":%.9g,\"mean\":[", in.height, in.width,
+         in.channels, (double)in.pixel_scale);
+  for (uint32_t c = 0; c < in.channels; c++) printf("%s%.9g", c ? "," : "", (double)in.mean[c]);
+  printf("],\"std\":[");
+  for (uint32_t c = 0; c < in.channels; c++) printf("%s%.9g", c ? "," : "", (double)in.std[c]);
+  printf("],\"labels\":[");
   for (size_t i = 0; i < dyce_model_label_count(m); i++) {
     if (i) putchar(',');
     cli_json_string(dyce_model_label(m, i));

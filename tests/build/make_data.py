@@ -175,18 +175,24 @@ def quirky(root):
     os.makedirs(os.path.join(root, "__MACOSX", "train"))
 
 
+def main(argv):
+    """The command line of the module docstring: a usage line on bad input."""
+    import argparse
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                usage=__doc__.split("\n\n")[1].replace("    ", ""))
+    p.add_argument("kind", choices=("fmnist", "colour", "imagenet", "bad", "quirky"))
+    p.add_argument("root", metavar="DIR")
+    p.add_argument("counts", nargs="*", type=int, metavar="PER_CLASS",
+                   help="train and test images per class (fmnist, colour)")
+    a = p.parse_args(argv)
+    if len(a.counts) not in (0, 2) or (a.counts and a.kind not in ("fmnist", "colour")):
+        p.error("PER_CLASS_TRAIN PER_CLASS_TEST go together, with fmnist or colour")
+    if any(c < 1 for c in a.counts):
+        p.error("image counts are at least 1")
+    os.makedirs(a.root, exist_ok=True)
+    make = {"fmnist": fmnist, "colour": colour, "imagenet": imagenet, "bad": bad, "quirky": quirky}
+    make[a.kind](a.root, *a.counts)
+
+
 if __name__ == "__main__":
-    kind, root = sys.argv[1], sys.argv[2]
-    os.makedirs(root, exist_ok=True)
-    if kind == "fmnist":
-        fmnist(root, *map(int, sys.argv[3:5]))
-    elif kind == "colour":
-        colour(root, *map(int, sys.argv[3:5]))
-    elif kind == "imagenet":
-        imagenet(root)
-    elif kind == "bad":
-        bad(root)
-    elif kind == "quirky":
-        quirky(root)
-    else:
-        sys.exit(f"unknown kind {kind}")
+    main(sys.argv[1:])

@@ -2,8 +2,8 @@
 // width levels a user names (native and WASI): a backbone stage is not a
 // classifier, an exit of one width level runs at that level, an unknown
 // level lists the package's, --no-savers makes no configuration with a
-// saver, a --data that is not a folder says so, and a tensor no
-// normalised picture can be is noted.
+// saver, a --data that is not a folder says so, a tensor no normalised
+// picture can be is noted, and dyce info shows the input's normalisation.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -50,6 +50,11 @@ test('dyce run / eval: stages, exits of a width level, unknown levels, --data th
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /note: \S+raw\.npy: value 0 is 200, outside \[-0\.8109, 2\.0210\].*raw pixels\? \(run as given\)/);
     assert.equal(runCli(kind, ['run', fmnist, '--input', x]).stderr, '', 'a normalised tensor: no note');
+    // dyce info shows the normalisation the package applies
+    const info = JSON.parse(runCli(kind, ['info', fmnist, '--json']).stdout);
+    assert.deepEqual([info.mean.length, info.std.length], [1, 1]);
+    assert.ok(Math.abs(info.mean[0] - 0.286334) < 1e-6 && Math.abs(info.std[0] - 0.353121) < 1e-6, JSON.stringify(info.mean));
+    assert.match(runCli(kind, ['info', fmnist]).stdout, /^input: 1x28x28x1 NHWC, pixel_scale 0\.00392157, mean \[0\.286334\], std \[0\.353121\]$/m);
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

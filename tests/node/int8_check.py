@@ -156,19 +156,23 @@ def check_refusals(out):
         os.makedirs(os.path.join(bad, c), exist_ok=True)
         with open(os.path.join(bad, c, "x.png"), "w") as f:
             f.write("not an image")
-    rgb = os.path.join(out, "rgb.dyce")
-    graphs, spec, labels, _ = fmt.read_package(open(src, "rb").read())
-    conv = fmt.Node("conv2d", [0], 1, weight=np.ones(3, np.float32),
-                    params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1,
-                                           GROUPS=1))
-    with open(rgb, "wb") as f:
-        f.write(fmt.write_package(
-            [fmt.Graph("head", fmt.NONE, [(1, 28, 28, 3), (1, 28, 28, 1)],
-                       [conv], 0, 1)],
-            fmt.InputSpec(28, 28, 3, [0.0] * 3, [1.0] * 3)))
+    def package(c):
+        """A 1 x 1 convolution of a c-channel 28 x 28 input."""
+        path = os.path.join(out, f"in{c}.dyce")
+        conv = fmt.Node("conv2d", [0], 1, weight=np.ones(c, np.float32),
+                        params=fmt.node_params(KH=1, KW=1, SH=1, SW=1, DH=1, DW=1,
+                                               GROUPS=1))
+        with open(path, "wb") as f:
+            f.write(fmt.write_package(
+                [fmt.Graph("head", fmt.NONE, [(1, 28, 28, c), (1, 28, 28, 1)],
+                           [conv], 0, 1)],
+                fmt.InputSpec(28, 28, c, [0.0] * c, [1.0] * c)))
+        return path
     cases = {"missing": (src, os.path.join(out, "nowhere")),
              "empty": (src, empty), "unreadable": (src, bad),
-             "channels": (rgb, FMNIST)}
+             "channels": (package(4), FMNIST),
+             # gray IDX images feed a colour model, their value in each channel
+             "rgb_idx": (package(3), FMNIST)}
     res = {}
     for name, (pkg, cal) in cases.items():
         r = quantize_cli([pkg, "-o", os.path.join(out, f"{name}.dyce"),
