@@ -374,7 +374,7 @@ export class Model {
       throw new DyceError('DYCE_INVALID_ARGUMENT', 'input must be a Float32Array');
     const layoutCode = layout === 'nchw' ? 1 : layout === 'nhwc' ? 0 : -1;
     if (layoutCode < 0)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout '${layout}'`);
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown layout ${JSON.stringify(layout)}: 'nchw' or 'nhwc'`, { field: 'layout' });
     const m = this.engine.m;
     if (input.length === 0) {
       // Also what a detached buffer looks like; copying it would throw a TypeError.

@@ -136,6 +136,9 @@ async function instantiate(compiled, url, threads) {
     return module;
   }
   if (isReactor(compiled)) {
+    const names = WebAssembly.Module.exports(compiled).map((e) => e.name);
+    if (!names.includes('_initialize') && names.includes('_start'))
+      throw new DyceError('DYCE_WASM_COMPILE', `${url} is dyce's command-line program (dyce-wasi.wasm, run by node:wasi or wasmtime), not a browser module: give one of wasm/dist's dyce.wasm, dyce-relaxed.wasm, dyce-nosimd.wasm (or leave wasmUrl out: the build is then chosen for the host)`, { url });
     try {
       let instance = null; // its memory is an export: there once instantiated
       instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: wasiImports(() => instance.exports.memory) });
