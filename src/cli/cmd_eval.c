@@ -389,9 +389,15 @@ static int sample_order(const eval_args *a, const dyce_records *rec,
   if (!*order) return cli_error("out of memory");
   for (size_t i = 0; i < *n; i++) {
     (*order)[i] = *have_split ? sp.index[i] : (uint32_t)i;
-    if ((*order)[i] >= d->count || (*have_split && sp.label[i] != d->labels[(*order)[i]]))
-      return cli_error("records sample %zu (index %u) does not match the data", i,
-                       (*order)[i]);
+    if ((*order)[i] >= d->count)
+      return cli_error("records sample %zu is data sample %u, but %s's %s split has %zu: "
+                       "records of another data folder? (--records none: evaluate "
+                       "without them)", i, (*order)[i], a->data, a->split, d->count);
+    if (*have_split && sp.label[i] != d->labels[(*order)[i]])
+      return cli_error("records sample %zu (data sample %u) has label %u, the data %u: "
+                       "records of another data folder or package (their labels in "
+                       "another order)? (--records none: evaluate without them)", i,
+                       (*order)[i], (unsigned)sp.label[i], (unsigned)d->labels[(*order)[i]]);
   }
   return CLI_OK;
 }

@@ -288,6 +288,10 @@ test('dyce run reads a PNG by its bytes whatever its name, refuses a folder; dyc
     assert.equal(r.status, 0, `${kind}: ${r.stderr}`);
     const n = JSON.parse(r.stdout).n;
     assert.ok(n > 0 && n < 20, `${kind}: ${n}`);
+    // records of other data (the shipped package's golden cut, of the IDX test set)
+    const other = runCli(kind, ['eval', fmnist, '--data', test, '--records', path.join(root, 'tests/golden/fashion-mnist.golden.records')]);
+    assert.equal(other.status, 1, kind);
+    assert.match(other.stderr, /records sample \d+ (is data sample \d+, but \S+ split has \d+|\(data sample \d+\) has label \d+, the data \d+): records of another data folder/, kind);
     assert.match(r.stderr, new RegExp(`note: \\S+data/test has no split folders \\(train/, test/, val/\\): its class folders are one data set whose test split is 0\\.2 of the files, chosen by their paths: ${n} files here`), kind);
   }
   fs.rmSync(dir, { recursive: true, force: true });
