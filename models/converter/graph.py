@@ -136,6 +136,28 @@ def _maker(graph, name):
     return next((n for n in graph.node if name in n.output), graph.node[-1])
 
 
+def _keep_old_resizes(old, new):
+    """The upgraded model with its nodes' own names back (the version
+    converter renames some, so refusals named nodes the file does not
+    have), and Upsample (opsets 7-9) and opset-10 Resize kept to what they
+    computed: asymmetric coordinates, nearest rounding down; the converter
+    writes opset 11's default (half_pixel) instead."""
+    names = {tuple(n.output): n.name for n in old.graph.node}
+    # an upgraded Upsample gets a new output name: known by what it reads
+    resized = {n.input[0]: n.name for n in old.graph.node if n.op_type in ("Upsample", "Resize")}
+    for n in new.graph.node:
+        n.name = names.get(tuple(n.output), n.name)
+        if n.op_type == "Resize" and n.input and n.input[0] in resized:
+            n.name = n.name or resized[n.input[0]]
+            for a in list(n.attribute):
+                if a.name in ("coordinate_transformation_mode", "nearest_mode"):
+                    n.attribute.remove(a)
+            n.attribute.extend([onnx.helper.make_attribute("coordinate_transformation_mode",
+                                                           "asymmetric"),
+                                onnx.helper.make_attribute("nearest_mode", "floor")])
+    return new
+
+
 def _supported_opset(model):
     """The model at an opset the converter reads: opsets 7..12 (common
     exports, torch.onnx's default was 11 for years) upgraded to 13 by ONNX's
@@ -149,7 +171,9 @@ def _supported_opset(model):
             try:
                 # Shapes first: the Softmax adapter (its axis meant another
                 # thing before 13) needs its input's.
-                return version_converter.convert_version(shape_inference.infer_shapes(model), MIN_OPSET)
+                upgraded = version_converter.convert_version(shape_inference.infer_shapes(model),
+                                                             MIN_OPSET)
+                return _keep_old_resizes(model, upgraded)
             except Exception as err:   # onnx raises RuntimeError, ValueError, its own
                 raise ConvertError(f"opset {imp.version} could not be upgraded to {MIN_OPSET} "
                                    f"by onnx.version_converter ({type(err).__name__}: "

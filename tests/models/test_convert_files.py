@@ -100,6 +100,37 @@ class ConvertFiles(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("is a folder; give the package's file name", err)
 
+    def test_old_opset_upsampling(self):
+        """nn.Upsample exported at opset 9 (an Upsample node) is upgraded
+        keeping what it computed (asymmetric, floor: nearest pixels), and
+        refusals name the file's own nodes; opset 10's asymmetric bilinear
+        Resize, which dyce does not compute, is refused, not run as
+        PyTorch's half_pixel."""
+        import torch
+        from converter.graph import convert_graph
+
+        class Up(torch.nn.Module):
+            def __init__(self, mode):
+                super().__init__()
+                self.conv, self.mode = torch.nn.Conv2d(2, 3, 1), mode
+
+            def forward(self, x):
+                return torch.nn.functional.interpolate(self.conv(x), scale_factor=2, mode=self.mode)
+
+        torch.manual_seed(0)
+        src = self.path("up9.onnx")
+        net = Up("nearest").eval()
+        x = torch.randn(1, 2, 5, 4)
+        torch.onnx.export(net, x, src, opset_version=9)
+        self.assertEqual([n.op_type for n in onnx.load(src).graph.node].count("Upsample"), 1)
+        graph, _ = convert_graph(src)
+        from converter.executor import Runner
+        got = Runner([graph]).run(x.numpy())[0].numpy().reshape(-1)
+        np.testing.assert_allclose(got, net(x).detach().numpy().reshape(-1), rtol=1e-5, atol=1e-6)
+        src10 = self.path("bl10.onnx")
+        torch.onnx.export(Up("bilinear").eval(), x, src10, opset_version=10)
+        self.refused(open(src10, "rb").read(), "(Resize): mode linear with asymmetric coordinates")
+
     def test_fp16_refusals(self):
         for weight, needle in ((np.full((3, 2, 1, 1), 1e5, np.float32),
                                 "node 0 (conv2d): a weight of magnitude 100000 does not fit float16"),):
