@@ -125,7 +125,10 @@ def parse(argv):
     o = p.parse_args(argv)
     # What the user gave (before --smoke's own values): options a pipeline
     # has no use for are refused by name, never ignored.
-    o.given = {k for k in vars(o) if getattr(o, k) != p.get_default(k)}
+    def named(k):   # typed on the command line, whatever its value
+        flag = "--" + k.replace("_", "-")
+        return any(a == flag or a.startswith(flag + "=") for a in argv)
+    o.given = {k for k in vars(o) if getattr(o, k) != p.get_default(k) or named(k)}
     unused = [k for k in NOT_WITH_WIDTHS if k in o.given]
     if o.widths and unused:
         p.error("--widths runs a REDS pipeline with its own exits, savers and "
@@ -133,9 +136,7 @@ def parse(argv):
                 + ", ".join("--" + k.replace("_", "-") for k in unused))
     if o.smoke:
         for k, v in SMOKE.items():
-            explicit = any(a == "--" + k.replace("_", "-") or a.startswith("--" + k.replace("_", "-") + "=")
-                           for a in argv)
-            if not explicit:
+            if not named(k):
                 setattr(o, k, v)
     for name, least in (("max_exits", 1), ("epochs", 1), ("saver_epochs", 1), ("exit_epochs", 1),
                         ("aug_views", 0), ("batch_size", 1), ("limit", 1), ("report_limit", 1),

@@ -615,6 +615,10 @@ print(len(loaded), adapted, fresh)
     let r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--savers', 'none', '--max-exits', '3'], { cwd: root });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --max-exits, --savers\n/);
+    // typed with its default value, an option is still one the pipeline would ignore
+    r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--exits', 'auto'], { cwd: root });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /error: --widths runs a REDS pipeline .* does not take --exits\n/);
     // --lr goes to a traced network's training; the DS-CNN's and the ResNets' recipes are their own.
     const out = ['--out', path.join(tmp, 'options/o.dyce')]; // (a build's work folder is made beside its package)
     r = build(['--data', colour, '--backbone', 'models/backbones/ds_cnn.py:ds_cnn', '--widths', '50', '--lr', '0.1', ...out], { cwd: root });
