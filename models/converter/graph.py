@@ -216,9 +216,6 @@ def _check_wiring(graph):
                        if later else "no node, initializer or graph input makes")
                     + ": the file is not a valid ONNX graph (onnx.checker.check_model says more)")
         known.update(node.output)
-    for out in graph.output:
-        if out.name not in known:
-            raise ConvertError(f"the graph output '{out.name}' is made by no node")
 
 
 def _channels_last_input(graph, inp, shape):
