@@ -136,12 +136,13 @@ def _maker(graph, name):
     return next((n for n in graph.node if name in n.output), graph.node[-1])
 
 
-def _keep_old_resizes(old, new):
+def _keep_old_resizes(old, new, asymmetric):
     """The upgraded model with its nodes' own names back (the version
     converter renames some, so refusals named nodes the file does not
     have), and Upsample (opsets 7-9) and opset-10 Resize kept to what they
-    computed: asymmetric coordinates, nearest rounding down; the converter
-    writes opset 11's default (half_pixel) instead."""
+    computed (`asymmetric`: the file's opset is below 11, where Resize had
+    no coordinate modes): asymmetric coordinates, nearest rounding down;
+    the converter writes opset 11's default (half_pixel) instead."""
     names = {tuple(n.output): n.name for n in old.graph.node}
     # an upgraded Upsample gets a new output name: known by what it reads
     resized = {n.input[0]: n.name for n in old.graph.node if n.op_type in ("Upsample", "Resize")}
@@ -149,6 +150,8 @@ def _keep_old_resizes(old, new):
         n.name = names.get(tuple(n.output), n.name)
         if n.op_type == "Resize" and n.input and n.input[0] in resized:
             n.name = n.name or resized[n.input[0]]
+            if not asymmetric:
+                continue
             for a in list(n.attribute):
                 if a.name in ("coordinate_transformation_mode", "nearest_mode"):
                     n.attribute.remove(a)
@@ -173,7 +176,9 @@ def _supported_opset(model):
                 # thing before 13) needs its input's.
                 upgraded = version_converter.convert_version(shape_inference.infer_shapes(model),
                                                              MIN_OPSET)
-                return _keep_old_resizes(model, upgraded)
+                # Resize has its coordinate modes from opset 11 on: only older
+                # ones are asymmetric (opset 11's own Resize says what it is)
+                return _keep_old_resizes(model, upgraded, asymmetric=imp.version < 11)
             except Exception as err:   # onnx raises RuntimeError, ValueError, its own
                 raise ConvertError(f"opset {imp.version} could not be upgraded to {MIN_OPSET} "
                                    f"by onnx.version_converter ({type(err).__name__}: "
