@@ -9,8 +9,10 @@ models/backbones/resnet_cifar.py:resnet20` with the three plain-CNN savers of
 models/backbones/plain_cnn.py, DyCE exits of types a, b, c after the first
 eight of the nine residual blocks, 22 backbone epochs, 24 saver epochs, 10
 exit epochs on two augmented feature views, a peak learning rate of 0.2,
-and a validation split of 1/12
-of train. Writes OUT/fashion-mnist.dyce (+ .records, .report.md/.json/.svg);
+a validation split of 1/12
+of train, and the search's budget fill at 32 budgets (docs/MODELS.md
+"Rebuilt through the core": without it the λ sweep leaves a gap of 1 M
+MACs in the list). Writes OUT/fashion-mnist.dyce (+ .records, .report.md/.json/.svg);
 OUT defaults to models/ (build/fmnist-smoke with --smoke, which trains on
 300 samples per split for one epoch), the step cache to WORK
 (build/fmnist, build/fmnist-smoke). Options after `--` go to build.py as
@@ -40,7 +42,7 @@ SEED = 20240301  # models/build.py's default: savers are seeded SEED + 10 + i
 NETWORKS = ["--backbone", BACKBONE, "--savers", ",".join(SAVERS), "--exits", ",".join(EXITS),
             "--exit-types", "a,b,c", "--val-fraction", str(VAL_FRACTION)]
 TRAINING = ["--epochs", str(BACKBONE_EPOCHS), "--saver-epochs", str(SAVER_EPOCHS),
-            "--exit-epochs", "10", "--aug-views", "2", "--lr", "0.2"]
+            "--exit-epochs", "10", "--aug-views", "2", "--lr", "0.2", "--budgets", "32"]
 SMOKE = ["--smoke", "--limit", "300"]
 
 

@@ -103,6 +103,9 @@ def parser():
     g.add_argument("--threads", type=int, help="PyTorch threads per process")
     g = p.add_argument_group("run")
     g.add_argument("--lambda-step", type=float, default=0.002, help="search λ sweep step")
+    g.add_argument("--budgets", type=int, default=0,
+                   help="dyce search --budgets N: configurations at N MAC budgets where the "
+                        "λ sweep leaves gaps (docs/SEARCH.md \"Budget fill\"; default 0: the papers' search)")
     g.add_argument("--smoke", action="store_true",
                    help="every step on a few samples, one epoch: seconds, not hours")
     g.add_argument("--limit", type=int, help="samples per split (default: all)")
@@ -115,7 +118,7 @@ def parser():
 
 # Options of the exits-and-savers build that the REDS pipelines (--widths)
 # do not take: given with --widths, they are refused rather than ignored.
-NOT_WITH_WIDTHS = ("exits", "max_exits", "exit_types", "list_exits", "savers",
+NOT_WITH_WIDTHS = ("budgets", "exits", "max_exits", "exit_types", "list_exits", "savers",
                    "saver_fractions", "distill", "batch_size", "weight_decay",
                    "no_flip", "report_limit", "check_samples")
 
@@ -187,6 +190,8 @@ def check_numbers(p, o):
     build something other than asked: refused at once."""
     if not 0 < o.lambda_step < 1:
         p.error(f"--lambda-step: in (0, 1), not {o.lambda_step:g}")
+    if not 0 <= o.budgets <= 4096:
+        p.error(f"--budgets: 0 (none) to 4096, not {o.budgets}")
     if not all(0 < f < 1 for f in o.saver_fractions):
         p.error("--saver-fractions: each a share of the backbone's MACs in (0, 1), not "
                 + ",".join(f"{f:g}" for f in o.saver_fractions))

@@ -69,11 +69,13 @@ def level_names(package):
     return [lv["name"] for lv in json.loads(cli("info", package, "--json")).get("levels", [])]
 
 
-def search(package, records, lambda_step, out):
-    """Run the DyCE/TinySaver search; {config: {accuracy, mean_macs}} as the
-    search measured them on the validation records."""
+def search(package, records, lambda_step, out, budgets=0):
+    """Run the DyCE/TinySaver search (with `budgets` MAC budgets filled,
+    dyce search --budgets); {config: {accuracy, mean_macs}} as the search
+    measured them on the validation records."""
     text = cli("search", package, "--records", records, "--method", "both",
-               "--lambda-step", lambda_step, "-o", out, "--json")
+               "--lambda-step", lambda_step, *(["--budgets", budgets] if budgets else []),
+               "-o", out, "--json")
     claims = {}
     for line in text.splitlines():
         if line.startswith('{"config"'):

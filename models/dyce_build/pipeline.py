@@ -472,7 +472,7 @@ def run(opts):
     ctx.timed("engine check", lambda: engine_check.check(
         ctx, opts.out, specs, data, {f"stage{p}" for p, c in enumerate(chosen, 1) if c.last}))
     claims = ctx.timed("search", lambda: engine.search(
-        opts.out, stem + ".records", opts.lambda_step, opts.out))
+        opts.out, stem + ".records", opts.lambda_step, opts.out, opts.budgets))
     ctx.log(_written(claims, opts.out))
     rep = ctx.timed("report", lambda: report_step(ctx, opts.out, specs, macs, data, rec, claims, chosen))
     if opts.int8:

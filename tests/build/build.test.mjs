@@ -639,7 +639,7 @@ print(len(loaded), adapted, fresh)
   test('counts below 1 (--max-exits 0, --epochs -1, --saver-epochs 0, …), numbers that would fail after training or build other than asked (--lambda-step 0, --saver-fractions 0 or 2, --std 0), a --labels file naming a class twice, and --distill without savers are usage errors naming the option', () => {
     const labels = path.join(tmp, 'twice.txt');
     fs.writeFileSync(labels, 'a\nb\na\n');
-    for (const [args, message] of [[['--lambda-step', '0'], /--lambda-step: in \(0, 1\), not 0$/],
+    for (const [args, message] of [[['--lambda-step', '0'], /--lambda-step: in \(0, 1\), not 0$/], [['--budgets', '-1'], /--budgets: 0 \(none\) to 4096, not -1$/],
       [['--saver-fractions', '0.01,0'], /--saver-fractions: each a share .* not 0\.01,0$/], [['--saver-fractions', '0.5,2'], /not 0\.5,2$/],
       [['--std', '0,1,1'], /--std: finite numbers above 0, one per channel, not 0,1,1$/], [['--labels', labels], /--labels .*twice\.txt: 'a' is named more than once$/]]) {
       const r = build(['--data', path.join(tmp, 'colour'), '--backbone', 'B', ...args]);
