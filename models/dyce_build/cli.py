@@ -31,6 +31,8 @@ def _floats(text):
     return [float(v) for v in text.split(",")]
 
 
+# One add_argument per option, in the groups --help shows: long as the
+# options are many, not as its logic is.
 def parser():
     p = argparse.ArgumentParser(
         prog="models/build.py",
@@ -103,9 +105,7 @@ def parser():
     g.add_argument("--threads", type=int, help="PyTorch threads per process")
     g = p.add_argument_group("run")
     g.add_argument("--lambda-step", type=float, default=0.002, help="search λ sweep step")
-    g.add_argument("--budgets", type=int, default=0,
-                   help="dyce search --budgets N: configurations at N MAC budgets where the "
-                        "λ sweep leaves gaps (docs/SEARCH.md \"Budget fill\"; default 0: the papers' search)")
+    g.add_argument("--budgets", type=int, default=0, help="search: fill N MAC budgets (SEARCH.md)")
     g.add_argument("--smoke", action="store_true",
                    help="every step on a few samples, one epoch: seconds, not hours")
     g.add_argument("--limit", type=int, help="samples per split (default: all)")
