@@ -142,8 +142,8 @@ static int list_files(const char *root, const char *rel, int depth, names *out,
     else if ((size_t)snprintf(sub, N, "%s", e->d_name) >= N)
       rc = cli_error("%s/%s: path too long", root, e->d_name);
     if (rc || (rc = join(path, N, root, sub)) || (rc = broken_link(path))) break;
-    int kind = is_dir(path) ? IMAGE_PATH_NONE : file_kind(path, e->d_name);
-    if (is_dir(path)) {
+    int folder = is_dir(path), kind = folder ? IMAGE_PATH_NONE : file_kind(path, e->d_name);
+    if (folder) {
       rc = depth < MAX_DEPTH ? list_files(root, sub, depth + 1, out, skip)
                              : cli_error("%s: folders nested more than %d deep in a class "
                                          "folder (a link to a parent?)", path, MAX_DEPTH);

@@ -33,10 +33,6 @@ int image_path_kind(const char *path) {
   return IMAGE_PATH_NONE;
 }
 
-int image_path_is_image(const char *path) {
-  return image_path_kind(path) == IMAGE_PATH_IMAGE;
-}
-
 int image_file_signature(const char *path, const char **format) {
   static const struct { const char *magic, *name; size_t at, n; } others_[] = {
       {"GIF8", "GIF", 0, 4},   {"BM", "BMP", 0, 2},      {"WEBP", "WebP", 8, 4},

@@ -22,8 +22,6 @@
  * lists as models/dyce_build/images.py. */
 enum { IMAGE_PATH_NONE = 0, IMAGE_PATH_IMAGE = 1, IMAGE_PATH_OTHER = 2 };
 int image_path_kind(const char *path);
-/* 1 when image_path_kind is IMAGE_PATH_IMAGE. */
-int image_path_is_image(const char *path);
 /* What a file is by its first bytes: IMAGE_PATH_IMAGE for a PNG or JPEG
  * signature, IMAGE_PATH_OTHER (and `*format`, e.g. "WebP") for another
  * image format's, else IMAGE_PATH_NONE (also when it cannot be read). A
