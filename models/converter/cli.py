@@ -14,10 +14,7 @@ import dyce_format as fmt
 from .common import ConvertError
 from .package import convert_graphs, read_labels
 from .quantize_cli import Staged, add_options, check_options, quantize_bytes
-
-
-DYCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "build", "native", "dyce")
+from dyce_build.engine import DYCE  # noqa: E402  (on the path images_in puts models/ on)
 
 
 def engine_check(path):

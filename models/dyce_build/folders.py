@@ -85,9 +85,9 @@ def _files(class_dir, skipped=None):
                     raise BuildError(f"{path}: folders nested more than {MAX_DEPTH} "
                                      "deep in a class folder (a link to a parent?)")
                 todo.append((sub, depth + 1))
-            elif images.kind_of_file(path) == "image":
+            elif (kind := images.kind_of_file(path)) == "image":
                 found.append(sub)
-            elif images.kind_of(name) == "other":
+            elif kind == "other":
                 raise BuildError(f"{path}: {images.other_format_refusal(name)}")
             else:
                 others.append(path)

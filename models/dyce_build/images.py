@@ -51,9 +51,6 @@ def kind_of(name):
             else "other" if low.endswith(OTHER_FORMATS) else None)
 
 
-PNG_SIGNATURE, JPEG_SIGNATURE = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
-
-
 def kind_of_file(path):
     """kind_of the file's name or, when the name says nothing, 'image' if
     its first bytes are a PNG or JPEG signature (a PNG saved without an
@@ -65,7 +62,7 @@ def kind_of_file(path):
                 head = f.read(8)
         except OSError:
             return None
-        if head.startswith((PNG_SIGNATURE, JPEG_SIGNATURE)):
+        if head.startswith((png_check.SIGNATURE, b"\xff\xd8\xff")):   # PNG, JPEG
             return "image"
     return kind
 
