@@ -119,6 +119,12 @@ function reactorModule(exports, memory = exports.memory) {
   return m;
 }
 
+/** A WASI command (dyce-wasi.wasm: `_start`, no `_initialize`), not the reactor. */
+const isCommandLine = (module) => {
+  const names = WebAssembly.Module.exports(module).map((e) => e.name);
+  return !names.includes('_initialize') && names.includes('_start');
+};
+
 /** The relaxed build is the WASI reactor; the other two are Emscripten modules. */
 const isReactor = (module) => WebAssembly.Module.imports(module).some((i) => i.module === 'wasi_snapshot_preview1');
 
@@ -136,16 +142,13 @@ async function instantiate(compiled, url, threads) {
     return module;
   }
   if (isReactor(compiled)) {
-    const names = WebAssembly.Module.exports(compiled).map((e) => e.name);
-    if (!names.includes('_initialize') && names.includes('_start'))
-      throw new DyceError('DYCE_WASM_COMPILE', `${url} is dyce's command-line program (dyce-wasi.wasm, run by node:wasi or wasmtime), not a browser module: give one of wasm/dist's dyce.wasm, dyce-relaxed.wasm, dyce-nosimd.wasm (or leave wasmUrl out: the build is then chosen for the host)`, { url });
     try {
       let instance = null; // its memory is an export: there once instantiated
       instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: wasiImports(() => instance.exports.memory) });
       instance.exports._initialize();
       return reactorModule(instance.exports);
     } catch (e) {
-      throw failed(e);
+      throw isCommandLine(compiled) ? new DyceError('DYCE_WASM_COMPILE', `${url} is dyce's command-line program (dyce-wasi.wasm, run by node:wasi or wasmtime), not a browser module: give one of wasm/dist's dyce.wasm, dyce-relaxed.wasm, dyce-nosimd.wasm (or leave wasmUrl out: the build is then chosen for the host)`, { url, cause: e }) : failed(e);
     }
   }
   // The glue instantiates through our hook; a failure there rejects `failure`
