@@ -31,6 +31,25 @@ export function quantile(values, q) {
 }
 
 const median = (values) => quantile(values, 0.5);
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/**
+ * The tick of the clock the frame times were read on (ms), or 0 when
+ * they look exact: a page that is not cross-origin isolated reads
+ * performance.now() in whole milliseconds in Firefox and WebKit, so a
+ * 0.4 ms frame reads 0 or 1 ms. Any one reading is then off by up to a
+ * tick and a quantile of them is mostly the tick, but their mean is
+ * still right: where frames take a few ticks or less, the cost model
+ * averages instead (below). Taken as 1 ms (or 0.1 ms) when the last 8 or
+ * more readings are all whole multiples of it.
+ */
+export function clockTick(frames) {
+  if (frames.length < 8) return 0;
+  return [1, 0.1].find((tick) => frames.every((f) => Math.abs(f.ms / tick - Math.round(f.ms / tick)) < 1e-6)) ?? 0;
+}
+
+/** Do frames of about this many ms read too coarsely on `tick` for their quantiles and medians to mean anything? */
+const coarse = (ms, tick) => tick > 0 && ms < 10 * tick;
 
 function push(list, value, keep) {
   list.push(value);
@@ -72,11 +91,13 @@ function learnOverhead(costs, table, p) {
   const split = Math.sqrt(least * most);
   const lo = frames.filter((f) => f.macs <= split), hi = frames.filter((f) => f.macs > split);
   if (lo.length < 3 || hi.length < 3) return;
-  const macsLo = median(lo.map((f) => f.macs)), macsHi = median(hi.map((f) => f.macs));
+  // Medians ignore preemption spikes; on a coarse clock only means are right.
+  const tick = clockTick(frames), center = coarse(median(frames.map((f) => f.ms)), tick) ? mean : median;
+  const macsLo = center(lo.map((f) => f.macs)), macsHi = center(hi.map((f) => f.macs));
   // Too close in cost (e.g. a tiny saver's early and late inputs), noise would decide the slope.
   const now = overheadOf(costs, table, p);
   if ((now + macsHi) / (now + macsLo) < 1.5) return;
-  const msLo = median(lo.map((f) => f.ms)), msHi = median(hi.map((f) => f.ms));
+  const msLo = center(lo.map((f) => f.ms)), msHi = center(hi.map((f) => f.ms));
   const slope = (msHi - msLo) / (macsHi - macsLo);
   if (!(slope > 0)) return;
   const overhead = Math.min(Math.max((msLo - slope * macsLo) / slope, 0), table.at(-1).macs);
@@ -158,10 +179,16 @@ export function macsQuantile(costs, table, rung, p) {
  * frames, or null before any. Cruder than the speed (no overhead, no tail)
  * but steady: throttled, a few lucky frames do not move it. The governor
  * compares it with itself to tell that the device has clearly sped up.
+ * On a coarse clock, total time over total MACs (a reading of 0 ms is not
+ * an infinitely fast frame).
  */
 export function paceOf(costs, p) {
   const recent = costs.recent.slice(-p.slowWindow);
-  return recent.length ? median(recent.map((f) => f.ms / f.macs)) : null;
+  if (!recent.length) return null;
+  const tick = clockTick(costs.recent);
+  if (coarse(median(recent.map((f) => f.ms)), tick))
+    return Math.max(recent.reduce((sum, f) => sum + f.ms, 0), tick / 2) / recent.reduce((sum, f) => sum + f.macs, 0);
+  return median(recent.map((f) => f.ms / f.macs));
 }
 
 /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 
 import { emptyCosts, floorOf, macsQuantile, observe, tailBound } from '../../wasm/cost-model.mjs';
-import { DEFAULTS, govern, governorTable, initialState } from '../../wasm/governor.mjs';
+import { DEFAULTS, govern, Governor, governorTable, initialState } from '../../wasm/governor.mjs';
 
 import { CONFIGS, DEEP_MACS, device, run, runRecorded, SAVER_MACS, SHIPPED, TOP, within } from './governor_fixtures.mjs';
 
@@ -177,4 +177,41 @@ test('on battery at 80 % the shipped package runs pareto-31, as GOVERNOR.md says
   const critical = govern({ budgetMs: 16, battery: { level: 0.05, charging: false } }, initialState(table), table);
   assert.equal(critical.rung, 0);
   assert.equal(critical.capMacs, table[0].macs);
+});
+
+test('a page clock of whole milliseconds (Firefox and WebKit, not isolated): the governor still steps back up after the battery saver', () => {
+  // A fast device: 0.3 ms a frame + 1 ms per 15 M MACs (a saver-1 frame
+  // 0.36 ms, a deep one 2.2 ms), on 24 pictures shown in turn, of which
+  // as many run deep as the configuration's mean MACs say (at pareto-28,
+  // 4: some 12-frame windows hold one only). The page reads frame times on a
+  // clock that ticks each millisecond, so a saver frame reads 0 or 1 ms.
+  // 180 frames under the battery saver, then 600 at a 16 ms budget.
+  const order = [4, 5, 15, 17, 9, 21, 0, 12, 7, 19, 2, 23, 10, 14, 1, 20, 6, 16, 11, 3, 22, 8, 18, 13];
+  const cost = (config, frame) => {
+    const c = SHIPPED[config], floor = SAVER_MACS[Number(c.saver.at(-1))];
+    const deep = order.indexOf(frame % 24) < Math.ceil(24 * (c.meanMacs - floor) / (DEEP_MACS - floor));
+    return deep ? DEEP_MACS : floor;
+  };
+  const table = governorTable(SHIPPED);
+  for (const clock of ['exact', 'ms']) {
+    const governor = new Governor(SHIPPED);
+    let out = governor.update({ budgetMs: 16, saver: true }), now = 0.37;
+    const rungs = [];
+    for (let frame = 0; frame < 780; frame++) {
+      const saver = frame < 180, config = out.configIndex, macs = cost(config, frame);
+      const start = now, end = now + 0.3 + macs / 15e6;
+      now = start + 16.7;
+      const ms = clock === 'exact' ? end - start : Math.floor(end) - Math.floor(start);
+      out = governor.update({ budgetMs: 16, saver, sample: { config, ms, macs } });
+      rungs.push(out.rung);
+    }
+    assert.equal(rungs[179] < table.length - 1, true, `${clock}: capped under the saver`);
+    // As on an exact clock: straight back up (before, the 1 ms clock's saver
+    // frames read 1 ms for 0.36 and made the device look 15 times slower:
+    // pareto-33 first, the top 69 frames later; on the package's own
+    // configurations, never).
+    const back = rungs.indexOf(table.length - 1, 180);
+    assert.ok(back >= 180 && back <= 182, `${clock} clock: back on the most accurate rung at frame ${back}`);
+    assert.ok(rungs.slice(back).every((r) => r === table.length - 1), `${clock} clock: and stays there (${out.reason})`);
+  }
 });
