@@ -8,6 +8,7 @@
 // explicit form {tensor, layout, normalized: true}, and only with values a
 // normalised picture can have: a bare Float32Array (raw pixels? 0–1?
 // normalised?) is refused rather than answered wrongly.
+import { encodedDamage, encodedKind } from './encoded.mjs';
 import { DyceError, shown } from './errors.mjs';
 import { isNode } from './io.mjs';
 import { distance } from './options.mjs';
@@ -221,17 +222,22 @@ export function needsDecoding(input) {
  * WebP, …) decoded to an ImageBitmap by createImageBitmap, an <img> that is
  * still loading awaited (img.decode()). A picture that cannot be decoded
  * (a broken file, an <img> whose load failed) is DYCE_BAD_INPUT with the
- * image's `url`. → { input, close() } (close frees a bitmap made here).
+ * image's `url`; so is a PNG or JPEG file cut short (./encoded.mjs), which
+ * browsers would decode, each filling the rest its own way. → { input,
+ * close() } (close frees a bitmap made here).
  */
 export async function decodeInput(input) {
   if (isA(input, 'Blob')) {
     if (typeof createImageBitmap !== 'function')
       throw new DyceError('DYCE_UNSUPPORTED', 'decoding an encoded image (a Blob or File) needs createImageBitmap (browsers and their workers); decode it first (under Node e.g. with sharp: sharp(bytes).raw().toBuffer({ resolveWithObject: true })) and pass {data, width, height, channels}', { field: 'input' });
+    const what = `the ${input.name ? `file '${input.name}'` : `Blob (${input.type || 'no type'}, ${input.size} bytes)`} as an image`;
     let bitmap;
     try {
+      const damage = encodedDamage(new Uint8Array(await input.arrayBuffer()));
+      if (damage) throw new Error(damage);
       bitmap = await createImageBitmap(input);
     } catch (e) {
-      throw undecodable(`the ${input.name ? `file '${input.name}'` : `Blob (${input.type || 'no type'}, ${input.size} bytes)`} as an image`, undefined, e);
+      throw undecodable(what, undefined, e);
     }
     return { input: bitmap, close: () => bitmap.close() };
   }
@@ -394,15 +400,6 @@ export function toTensor(input, dims, spec, options = {}) {
 /** Whether some path takes `input`: pixels, a tensor form, a drawable, a VideoFrame or an encoded Blob. */
 export function classifiable(input) {
   return input instanceof Float32Array || isPixelData(input) || isTensorForm(input) || isDrawable(input) || isA(input, 'Blob');
-}
-
-/** 'PNG' or 'JPEG' when bytes `x` (a typed array or ArrayBuffer) start as that file does, else null. */
-function encodedKind(x) {
-  const view = ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, Math.min(4, x.byteLength))
-    : x instanceof ArrayBuffer ? new Uint8Array(x, 0, Math.min(4, x.byteLength)) : null;
-  if (!view || view.length < 4) return null;
-  if (view[0] === 0x89 && view[1] === 0x50 && view[2] === 0x4e && view[3] === 0x47) return 'PNG';
-  return view[0] === 0xff && view[1] === 0xd8 && view[2] === 0xff ? 'JPEG' : null;
 }
 
 /** The DyceError for an input no path takes. */

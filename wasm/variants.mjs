@@ -20,7 +20,7 @@
 // instantiateWasm), so one glue serves both.
 import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError, ownFile } from './errors.mjs';
-import { compileWasm, isLocal } from './io.mjs';
+import { absoluteUrl, compileWasm, isLocal } from './io.mjs';
 import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
 import { autoThreadsReason, instantiateThreaded, isThreaded, lazyWorkers, threadsUnavailable, threadsWanted } from './threads.mjs';
@@ -195,8 +195,10 @@ export async function loadVariant(options = {}) {
     return { variant, module, threads: 1 + (t?.workers ?? 0), threadsReason: reason ?? t?.error ?? autoThreadsReason(options.threads) };
   };
   if (wasmBinary || wasmUrl) {
-    const url = wasmBinary ? '(wasmBinary)' : String(wasmUrl);
-    const compiled = await compileWasm(wasmBinary ? { bytes: asBytes(wasmBinary) } : { source: wasmUrl });
+    // Resolved against the page first, so that every error names the URL
+    // fetched, as the Worker's (resolved before posting) does.
+    const url = wasmBinary ? '(wasmBinary)' : absoluteUrl(wasmUrl);
+    const compiled = await compileWasm(wasmBinary ? { bytes: asBytes(wasmBinary) } : { source: url });
     const threaded = isThreaded(compiled);
     if (threaded && threadsUnavailable())
       throw new DyceError('DYCE_WASM_MISMATCH', `${url} is a threaded build, which this host cannot run: ${threadsUnavailable()}; give the single-threaded build, or wasmPaths`, { url, field: 'wasmUrl' });

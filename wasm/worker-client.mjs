@@ -5,7 +5,6 @@
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
 import { checkOptions, LOAD_OPTIONS } from './options.mjs';
-import { centerCrop } from './pixels.mjs';
 import { classifiable, closedOrBad, copied, decodeInput, drawnPicture, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize, unclassifiable } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
@@ -14,12 +13,9 @@ const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', '
  * What to post for `input`, taken when classify() is called: a page may
  * draw its next picture into the same canvas or buffer right after the
  * call, while this one waits for the calls before it. Elements cannot
- * cross threads, so they become an ImageBitmap already cropped and
- * resized to the model's input by the browser (a small transfer),
- * requested before this returns (createImageBitmap copies the picture
- * then) — except an <img>, drawn here at the model's size as the main
- * thread draws it (one still loading is awaited first; its picture does
- * not change under the caller). A VideoFrame is cloned (the caller may close
+ * cross threads, so they are drawn here at the model's size as the main
+ * thread draws them, before this returns (an <img> still loading is
+ * awaited first; its picture does not change under the caller). A VideoFrame is cloned (the caller may close
  * it), an ImageBitmap copied; the bytes of pixel data and tensors are
  * copied. Anything else (a Blob or File: the worker decodes it) is
  * structured-cloned as it is. Resolves to [message, transfer, done?]:
@@ -54,39 +50,16 @@ function transferable(input, dims) {
 }
 
 /**
- * Drawable `source` as the model takes it: an <img> drawn here as the
- * main thread's classify draws it (its bytes sent), others cropped and
- * resized by createImageBitmap (see transferable).
+ * Drawable `source` (a canvas, a video, an <img>) as the model takes it:
+ * drawn here at the model's size as the main thread's classify draws it,
+ * and its bytes sent. Not createImageBitmap's crop-and-resize: Firefox
+ * resamples differently there than in drawImage, so a picture answered
+ * otherwise in the Worker than on the main thread (another exit, another
+ * score), and an <img> of an SVG picture was drawn at half size.
  */
 function picture(source, dims) {
-  if (!isA(source, 'HTMLImageElement')) return cropped(source, dims);
   const drawn = drawnPicture(source, dims.width, dims.height);
   return Promise.resolve([drawn, [drawn.data.buffer]]);
-}
-
-/** The crop of drawable `source` the model takes, as an ImageBitmap (requested now; see transferable). */
-function cropped(source, { width, height }) {
-  const size = sourceSize(source);
-  if (!(size.width > 0 && size.height > 0)) throw emptySource(source);
-  const c = centerCrop(size.width, size.height, width, height);
-  const crop = (x) => createImageBitmap(x, c.x, c.y, c.w, c.h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' });
-  // Chromium cannot make a bitmap of a canvas that never had a context
-  // (all transparent; drawing it works, as on the main thread).
-  const blank = (e) => {
-    if (e?.name === 'SecurityError' || !isA(source, 'HTMLCanvasElement', 'OffscreenCanvas')) throw e;
-    const copy = new OffscreenCanvas(size.width, size.height);
-    copy.getContext('2d').drawImage(source, 0, 0);
-    return crop(copy);
-  };
-  let bitmap;
-  try {
-    bitmap = crop(source);
-  } catch (e) {
-    bitmap = Promise.reject(e);
-  }
-  return bitmap.catch(blank).then((b) => [b, [b]], (e) => {
-    throw new DyceError('DYCE_BAD_INPUT', `cannot draw the ${source.constructor?.name}: ${e?.message ?? e}`, { field: 'input', cause: e });
-  });
 }
 
 /** Is `x` an ImageBitmap of cross-origin pixels (reading them is a SecurityError)? */

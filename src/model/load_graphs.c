@@ -14,6 +14,11 @@
 #define MAX_PER_GRAPH 65536u
 #define MAX_DIM 65535u
 #define MAX_CHANNELS (1u << 24)
+/* A code this engine does not know, in a package of a version it reads:
+ * a later converter's new op, or bytes damaged in transit (the format has
+ * no checksum); the message names both. */
+#define NEWER_OR_DAMAGED \
+  " (a package made by a newer dyce, or a damaged file)"
 
 dyce__shape dyce__graph_input_shape(const dyce_model *m, size_t graph) {
   size_t src = m->graphs[graph].source;
@@ -252,8 +257,8 @@ static dyce_status read_activation(dyce__loader *ld, const uint8_t *r,
                                    dyce__node *n) {
   uint32_t act = dyce__rd_u32(r + DYCE__N_ACT);
   if (!dyce__act_name(act))
-    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown activation code %u",
-                      act);
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED,
+                      "unknown activation code %u" NEWER_OR_DAMAGED, act);
   n->act = (dyce__act)act;
   n->act_a = dyce__rd_f32(r + DYCE__N_ACT_A);
   n->act_b = dyce__rd_f32(r + DYCE__N_ACT_B);
@@ -276,7 +281,8 @@ static dyce_status read_node_fields(dyce__loader *ld, const uint8_t *r,
   uint32_t op = dyce__rd_u32(r + DYCE__N_OP);
   n->def = dyce__op_find(op);
   if (!n->def)
-    return dyce__fail(ld->err, DYCE_UNSUPPORTED, "unknown op code %u", op);
+    return dyce__fail(ld->err, DYCE_UNSUPPORTED,
+                      "unknown op code %u" NEWER_OR_DAMAGED, op);
   n->op = (dyce__op)op;
   dyce_status st = read_activation(ld, r, n);
   if (st) return st;

@@ -83,9 +83,12 @@ async function loadPage(browser, t) {
  * drawImage ignores a VideoFrame's source rectangle, so dyce draws it
  * whole first) becomes the same tensor as the canvas it was made from; a
  * lazy <img> not in the page and one with only a srcset answer; an SVG
- * <img> answers in the Worker exactly as on the main thread (Firefox's
- * createImageBitmap drew an SVG picture at half size in a corner, a
- * silently wrong answer in the Worker).
+ * <img> and a canvas drawn larger than the model's input answer in the
+ * Worker exactly as on the main thread (Firefox's createImageBitmap drew
+ * an SVG picture at half size in a corner and resamples otherwise than
+ * its drawImage: another score, sometimes another exit); a PNG file cut
+ * short is a DyceError on both (Firefox decoded it, filling the rest with
+ * white: "Bag" at 0.998).
  */
 async function checkPictures(browser) {
   const pictures = await browser.evaluate(async (model) => {
@@ -126,9 +129,12 @@ async function checkPictures(browser) {
     const w = await loadInWorker(model, { threads: 1 });
     const brief = (r) => [r.index, r.score, r.exit];
     const svgAnswers = [brief(await m.classify(svg)), brief(await w.classify(svg))];
+    const canvasAnswers = [brief(await m.classify(canvas)), brief(await w.classify(canvas))];
+    const cut = new Blob([(await png.arrayBuffer()).slice(0, Math.floor(png.size / 2))], { type: 'image/png' });
+    const cutErrors = await Promise.all([m, w].map((x) => x.classify(cut).then((r) => `answered ${r.label}`, (e) => [e.code, e.message])));
     await w.dispose();
     await m.dispose();
-    return { frameDiff, scores, svgAnswers };
+    return { frameDiff, scores, svgAnswers, canvasAnswers, cutErrors };
   }, `/${MODEL}`);
   assert.equal(typeof pictures.frameDiff, 'number', 'all three engines have VideoFrame');
   assert.ok(pictures.frameDiff < 0.05, `VideoFrame vs canvas tensors differ by ${pictures.frameDiff}`);
@@ -136,6 +142,11 @@ async function checkPictures(browser) {
   assert.deepEqual(pictures.scores.slice(1), [pictures.scores[0], pictures.scores[0]], 'a lazy <img> and a srcset-only <img> answer as the canvas');
   const [main, worker] = pictures.svgAnswers;
   assert.deepEqual(worker, main, 'an SVG <img>: the Worker answers as the main thread (index, score, exit)');
+  assert.deepEqual(pictures.canvasAnswers[1], pictures.canvasAnswers[0], 'an 84×56 canvas: the Worker answers as the main thread (index, score, exit)');
+  for (const e of pictures.cutErrors) {
+    assert.equal(e[0], 'DYCE_BAD_INPUT', String(e));
+    assert.match(e[1], /PNG: chunk IDAT runs past the end of the file/);
+  }
 }
 
 const key = (r) => `${r.index}: ${r.label} at ${r.exit} (${r.macs} MACs)`;

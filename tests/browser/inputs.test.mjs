@@ -90,15 +90,17 @@ for (const runner of ['main', 'worker']) {
       answers.push(t.brief(await m.classify(t.imageData[0], { config: 0 })));
       await m.dispose();
       const errors = [];
-      for (const [source, options] of [[await fetch('/models/missing.dyce')], [bytes, { thread: 2 }], [new Blob(['not a package'])], ['/models/missing.dyce']])
+      for (const [source, options] of [[await fetch('/models/missing.dyce')], [bytes, { thread: 2 }], [new Blob(['not a package'])], ['/models/missing.dyce'],
+        [bytes, { wasmUrl: 'wasm/dist/missing.wasm' }]])
         errors.push(await t.loadWith(runner, source, options).then(() => null, t.error));
       return { answers, errors };
     }, runner);
     for (const a of out.answers) assert.deepEqual(a, out.answers[0]);
-    const [missing, typo, notPackage, missingByPath] = out.errors;
+    const [missing, typo, notPackage, missingByPath, missingWasm] = out.errors;
     assert.deepEqual([missing.code, missing.url, missing.status], ['DYCE_FETCH_FAILED', `${origin}/models/missing.dyce`, 404]);
     // A relative URL: the error names it as fetched, on the main thread as in the Worker.
     assert.deepEqual([missingByPath.code, missingByPath.url, missingByPath.status], ['DYCE_FETCH_FAILED', `${origin}/models/missing.dyce`, 404]);
+    assert.deepEqual([missingWasm.code, missingWasm.url, missingWasm.status], ['DYCE_FETCH_FAILED', `${origin}/wasm/dist/missing.wasm`, 404], missingWasm.message);
     assert.deepEqual([typo.code, typo.field], ['DYCE_INVALID_ARGUMENT', 'thread'], typo.message);
     assert.match(typo.message, /did you mean 'threads'/);
     assert.deepEqual([notPackage.code, notPackage.field], ['DYCE_BAD_FORMAT', 'source']);

@@ -182,7 +182,7 @@ static void node_rules(void) {
   size_t grph = tb_section_offset(bytes, "GRPH");
   struct { size_t at; uint32_t value; dyce_status want; const char *why; } cases[] = {
       {node + 0, 99, DYCE_UNSUPPORTED, "unknown op code 99"},
-      {node + 4, 42, DYCE_UNSUPPORTED, "unknown activation code 42"},
+      {node + 4, 42, DYCE_UNSUPPORTED, "unknown activation code 42 (a package made by a newer dyce, or a damaged file)"},
       {node + 36, 71, DYCE_BAD_FORMAT, "node 0 (conv2d): has 71 weights"},
       {node + 48 + 4 * 10, 3, DYCE_BAD_FORMAT, "groups 3 must divide"},
       {node + 48 + 4 * 2, 0, DYCE_BAD_FORMAT, "stride height 0"},

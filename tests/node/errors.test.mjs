@@ -43,7 +43,7 @@ const damaged = {
   'section past the end': [corrupt((b) => { b.writeBigUInt64LE(BigInt(good.length + 16 * 1000), 64 + 8); }), 'runs past the end', 'DYCE_BAD_FORMAT'],
   'weight offset out of range': [corrupt((b) => { b.writeUInt32LE(0x7ffffff0, sectionOffset(b, 'NODE') + 32); }), 'outside the', 'DYCE_BAD_FORMAT'],
   'absurd shape': [corrupt((b) => { b.writeUInt32LE(1 << 30, sectionOffset(b, 'TENS') + 12); }), 'breaks the limits', 'DYCE_LIMIT'],
-  'flipped op code': [corrupt((b) => { b[sectionOffset(b, 'NODE')] ^= 0x40; }), 'unknown op code', 'DYCE_UNSUPPORTED'],
+  'flipped op code': [corrupt((b) => { b[sectionOffset(b, 'NODE')] ^= 0x40; }), 'unknown op code 65 (a package made by a newer dyce, or a damaged file)', 'DYCE_UNSUPPORTED'],
 };
 
 for (const [what, [bytes, phrase, code]] of Object.entries(damaged)) {
