@@ -22,6 +22,8 @@ import { promisify } from 'node:util';
 import { startServer } from '../../scripts/serve.mjs';
 import { ENGINES, launchEngine, missingEngines } from './engines.mjs';
 import { root } from './harness.mjs';
+import { readTestSet } from '../node/fmnist.mjs';
+import { pngFile } from '../node/png_writer.mjs';
 
 const MODEL = 'models/fashion-mnist.dyce';
 // A configuration whose answers come from every kind of classifier on
@@ -88,10 +90,17 @@ async function loadPage(browser, t) {
  * an SVG picture at half size in a corner and resamples otherwise than
  * its drawImage: another score, sometimes another exit); a PNG file cut
  * short is a DyceError on both (Firefox decoded it, filling the rest with
- * white: "Bag" at 0.998).
+ * white: "Bag" at 0.998); a half-transparent PNG <img> answers as its
+ * pixels do, to the rounding of the browser's premultiplied alpha (its
+ * label and exit exactly; drawn over black, Chromium gives color × alpha
+ * / 255 rounded, as dyce does, Firefox rounded up and WebKit down, in 481
+ * and 517 of 1 024 pixels).
  */
 async function checkPictures(browser) {
-  const pictures = await browser.evaluate(async (model) => {
+  const set = readTestSet(), gray = set.pixels.subarray(0, 784);
+  const rgba = Array.from({ length: 784 * 4 }, (_, i) => (i % 4 === 3 ? 60 + ((i >> 2) * 7) % 196 : gray[i >> 2]));
+  const alphaPng = pngFile(rgba, 28, 28, 4).toString('base64');
+  const pictures = await browser.evaluate(async ({ model, alphaPng, rgba }) => {
     const { load } = await import('/wasm/index.mjs');
     const { toTensor } = await import('/wasm/preprocess.mjs');
     const m = await load(model, { threads: 1 });
@@ -130,12 +139,17 @@ async function checkPictures(browser) {
     const brief = (r) => [r.index, r.score, r.exit];
     const svgAnswers = [brief(await m.classify(svg)), brief(await w.classify(svg))];
     const canvasAnswers = [brief(await m.classify(canvas)), brief(await w.classify(canvas))];
+    const alphaImg = new Image();
+    alphaImg.src = `data:image/png;base64,${alphaPng}`;
+    await alphaImg.decode();
+    const alphaPixels = { data: Uint8Array.from(rgba), width: 28, height: 28, channels: 4 };
+    const alphaAnswers = [brief(await m.classify(alphaPixels)), brief(await m.classify(alphaImg)), brief(await w.classify(alphaImg))];
     const cut = new Blob([(await png.arrayBuffer()).slice(0, Math.floor(png.size / 2))], { type: 'image/png' });
     const cutErrors = await Promise.all([m, w].map((x) => x.classify(cut).then((r) => `answered ${r.label}`, (e) => [e.code, e.message])));
     await w.dispose();
     await m.dispose();
-    return { frameDiff, scores, svgAnswers, canvasAnswers, cutErrors };
-  }, `/${MODEL}`);
+    return { frameDiff, scores, svgAnswers, canvasAnswers, cutErrors, alphaAnswers };
+  }, { model: `/${MODEL}`, alphaPng, rgba });
   assert.equal(typeof pictures.frameDiff, 'number', 'all three engines have VideoFrame');
   assert.ok(pictures.frameDiff < 0.05, `VideoFrame vs canvas tensors differ by ${pictures.frameDiff}`);
   assert.equal(typeof pictures.scores[0], 'number', String(pictures.scores[0]));
@@ -143,6 +157,11 @@ async function checkPictures(browser) {
   const [main, worker] = pictures.svgAnswers;
   assert.deepEqual(worker, main, 'an SVG <img>: the Worker answers as the main thread (index, score, exit)');
   assert.deepEqual(pictures.canvasAnswers[1], pictures.canvasAnswers[0], 'an 84×56 canvas: the Worker answers as the main thread (index, score, exit)');
+  const [pixels, ...drawn] = pictures.alphaAnswers;
+  for (const d of drawn) {
+    assert.deepEqual([d[0], d[2]], [pixels[0], pixels[2]], 'a half-transparent PNG <img> (main thread, Worker): the label and exit of its pixels');
+    assert.ok(Math.abs(d[1] - pixels[1]) < 1e-3, `a half-transparent PNG <img>: score ${d[1]}, its pixels' ${pixels[1]}`);
+  }
   for (const e of pictures.cutErrors) {
     assert.equal(e[0], 'DYCE_BAD_INPUT', String(e));
     assert.match(e[1], /PNG: chunk IDAT runs past the end of the file/);

@@ -16,6 +16,7 @@ import zlib from 'node:zlib';
 
 import { toTensor } from '../../wasm/preprocess.mjs';
 import { readTestSet } from './fmnist.mjs';
+import { chunk, pngFile } from './png_writer.mjs';
 import { loadNpy, python, root, runCli, tempDir } from './harness.mjs';
 
 const fmnist = path.join(root, 'models/fashion-mnist.dyce');
@@ -63,35 +64,9 @@ test('image files: the engine runs the tensor images.py makes (native, WASI), an
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-// ---- a gray 8-bit PNG writer (filter 0), for the image folder ----------
+// ---- gray PNG files for the image folder ----------
 
-const crcTable = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(tag, data) {
-  const body = Buffer.concat([Buffer.from(tag, 'latin1'), data]);
-  const len = Buffer.alloc(4), crc = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-function grayPng(pixels, w, h) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth; colour type 0 (gray), methods 0
-  const raw = Buffer.alloc(h * (w + 1));
-  for (let y = 0; y < h; y++) pixels.copy(raw, y * (w + 1) + 1, y * w, (y + 1) * w);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
+const grayPng = (pixels, w, h) => pngFile(pixels, w, h, 1);
 
 const dumpLines = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' '));
 
