@@ -3,7 +3,7 @@
 // browsers and workers. The user-facing API (preprocessing, cascade,
 // governor) builds on this.
 import { CONFIDENCE_KINDS, ROLES } from './codes.mjs';
-import { DyceError } from './errors.mjs';
+import { DyceError, shown } from './errors.mjs';
 import { checkBudget, checkOptions, checkSplitMinMacs } from './options.mjs';
 
 // This entry's options, checked as load()'s are: a typo is refused, never ignored.
@@ -256,7 +256,7 @@ export class Model {
   setThreads(n) {
     const max = this.engine.maxThreads;
     if (!Number.isInteger(n) || n < 1 || n > max)
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be a whole number from 1 to ${max}, not ${n}${max === 1 && this.engine.threadsReason ? ` (one thread: ${this.engine.threadsReason})` : ''}`, { field: 'threads' });
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `threads must be a whole number from 1 to ${max}, not ${shown(n)}${max === 1 && this.engine.threadsReason ? ` (one thread: ${this.engine.threadsReason})` : ''}`, { field: 'threads' });
     this.engine.call(this.engine.m._dyce_session_set_threads, this.session, n);
     this.threadsIfSplit();
   }

@@ -30,11 +30,12 @@ const onlyKeys = (field, object, known) => {
 };
 
 /**
- * The signals of one step (govern(), Governor.update); `configCount`, when
- * known, bounds `override` and `sample.config` (any of the model's
- * configurations, not only the governor's rungs).
+ * The signals of one step (govern(), Governor.update); `indices`, when
+ * known (a Governor's), are the `index` of each configuration it was
+ * given, which `override` and `sample.config` must be one of (any of them,
+ * not only the governor's rungs).
  */
-export function checkSignals(signals, configCount = Infinity) {
+export function checkSignals(signals, indices = null) {
   if (!isObject(signals)) refuse('signals', `must be an object ({ budgetMs, sample, battery, … }), not ${shown(signals)}`);
   onlyKeys('signals', signals, SIGNALS);
   finite('budgetMs', signals.budgetMs, { min: 0, above: true });
@@ -42,7 +43,8 @@ export function checkSignals(signals, configCount = Infinity) {
   if (sample !== undefined && sample !== null) {
     if (!isObject(sample)) refuse('sample', `must be an object ({ config, ms, macs, exhausted, threads }) or null, not ${shown(sample)}`);
     onlyKeys('sample', sample, SAMPLE);
-    whole('sample.config', sample.config, 0, configCount - 1);
+    whole('sample.config', sample.config, 0, Infinity);
+    oneOf('sample.config', sample.config, indices);
     finite('sample.ms', sample.ms, { min: 0 });
     if (sample.macs !== undefined) finite('sample.macs', sample.macs, { min: 0 });
     flag('sample.exhausted', sample.exhausted);
@@ -58,10 +60,19 @@ export function checkSignals(signals, configCount = Infinity) {
   if (signals.pressure !== undefined && signals.pressure !== null && !PRESSURES.includes(signals.pressure))
     refuse('pressure', `must be one of ${PRESSURES.join(', ')} or null, not ${shown(signals.pressure)}`);
   if (override !== undefined && override !== null) {
-    if (!Number.isInteger(override) || override < 0 || override >= configCount)
-      refuse('override', `must be a configuration index${configCount < Infinity ? ` from 0 to ${configCount - 1}` : ''} or null (automatic), not ${shown(override)}`);
+    if (!Number.isInteger(override) || override < 0)
+      refuse('override', `must be a configuration index or null (automatic), not ${shown(override)}`);
+    oneOf('override', override, indices);
   }
   if (signals.maxThreads !== undefined) whole('maxThreads', signals.maxThreads, 1, 64);
+}
+
+/** `index`, a configuration's index, must be among `indices` (when known): said as a range where they are one. */
+function oneOf(field, index, indices) {
+  if (!indices || indices.has(index)) return;
+  const sorted = [...indices].sort((a, b) => a - b);
+  const range = sorted.at(-1) - sorted[0] === sorted.length - 1;
+  refuse(field, `must be the index of a configuration the governor was given: ${range ? `from ${sorted[0]} to ${sorted.at(-1)}` : `one of ${sorted.join(', ')}`}, not ${shown(index)}`);
 }
 
 /** Parameters given to governorTable / govern / Governor, against DEFAULTS. */
@@ -122,6 +133,14 @@ export function checkConfigs(configs) {
     refuse('configs', `must be a model's configurations (model.configs), not ${shown(configs)}`);
   if (!configs.length)
     refuse('configs', 'is empty: this model has no configurations to switch between (a package without a cascade, such as one converted graph, runs as it is; one with width levels but no searched configurations switches them with setConfig({ level }), or gets configurations from dyce search)');
+  // The governor answers with each configuration's model index (what
+  // setConfig and classify take), so a page may give a subset of them.
+  const seen = new Set();
+  for (const [i, c] of configs.entries()) {
+    if (!isObject(c) || !Number.isInteger(c.index) || c.index < 0 || seen.has(c.index))
+      refuse(`configs[${i}]`, `must be one of model.configs (an object with its own whole-number index), not ${isObject(c) ? `one with index ${shown(c.index)}${seen.has(c.index) ? ', given twice' : ''}` : shown(c)}`);
+    seen.add(c.index);
+  }
 }
 
 /** A table from governorTable: rungs, each naming its configuration. */

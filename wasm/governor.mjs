@@ -390,7 +390,8 @@ function step(signals, state, table, params) {
  * The governor with its state: `update(signals)` runs one step and fires
  * a "change" event (detail: {from, to, name, threads, reason}) whenever
  * the configuration or the thread count changes. `configs` is a model's
- * `configs`.
+ * `configs`, or some of them (e.g. without the unmeasured "backbone");
+ * `configIndex`, `to` and `override` are model indices either way.
  */
 export class Governor extends EventTarget {
   constructor(configs, params = {}) {
@@ -399,6 +400,7 @@ export class Governor extends EventTarget {
     this.configs = configs;
     this.params = withDefaults(params);
     this.table = governorTable(configs, this.params);
+    this.indices = new Set(configs.map((c) => c.index));
     this.state = initialState(this.table);
     this.last = null;
   }
@@ -408,14 +410,14 @@ export class Governor extends EventTarget {
   }
 
   update(signals) {
-    checkSignals(signals, this.configs.length);
+    checkSignals(signals, this.indices);
     const from = this.configIndex;
     const out = step(signals, this.state, this.table, this.params);
     this.state = out.state;
     this.last = out;
     if (out.changed)
       this.dispatchEvent(new CustomEvent('change', {
-        detail: { from, to: out.configIndex, name: this.configs[out.configIndex].name, threads: out.threads, reason: out.reason },
+        detail: { from, to: out.configIndex, name: this.configs.find((c) => c.index === out.configIndex).name, threads: out.threads, reason: out.reason },
       }));
     return out;
   }

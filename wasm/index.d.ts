@@ -256,7 +256,7 @@ export interface Model {
   readonly levels: readonly string[];
   readonly labels: readonly string[];
   /** The package's input: size and normalisation (x = (p · pixelScale − mean) / std). */
-  readonly input: { height: number; width: number; channels: number; pixelScale: number; mean: number[]; std: number[] };
+  readonly input: { readonly height: number; readonly width: number; readonly channels: number; readonly pixelScale: number; readonly mean: readonly number[]; readonly std: readonly number[] };
   /** MACs of the full backbone (every stage and the head). */
   readonly backboneMacs: number;
   readonly variant: Variant;

@@ -11,7 +11,7 @@
 import { createEngine } from './engine.mjs';
 import { DyceError } from './errors.mjs';
 import { absoluteUrl, isBlob, isLocal, isResponse, readBytes, readResponse } from './io.mjs';
-import { checkOptions, checkSplitMinMacs, classifyOptions, LOAD_OPTIONS } from './options.mjs';
+import { checkOptions, checkSplitMinMacs, classifyOptions, deepFreeze, LOAD_OPTIONS } from './options.mjs';
 import { decodeInput, needsDecoding, snapshotInput, toTensor } from './preprocess.mjs';
 import { WARM_UP_PACKAGE } from './warm-up-package.mjs';
 
@@ -195,8 +195,8 @@ export class DyceModel {
     this.variant = variant;
     this.dtype = low.dtype;
     const [, height, width, channels] = low.inputDims;
-    this.input = { height, width, channels, ...low.inputSpec };
-    this.labels = low.labels;
+    this.input = deepFreeze({ height, width, channels, ...structuredClone(low.inputSpec) });
+    this.labels = deepFreeze([...low.labels]);
     const macsOf = (name, level) =>
       (level ? low.levels.find((l) => l.name === level)?.macs[name] : low.graphs.find((g) => g.name === name)?.macs) ?? 0;
     const cascade = low.cascade;
@@ -277,6 +277,7 @@ export class DyceModel {
     } else if (which && typeof which === 'object') {
       this.low.setConfig(which);
       this.current = 'custom';
+      this.customConfig = which;
     } else {
       throw new DyceError('DYCE_INVALID_ARGUMENT', `setConfig() takes a configuration name, index or table, not ${which}`, { field: 'config' });
     }
@@ -329,13 +330,18 @@ export class DyceModel {
     this.checkAlive();
     const { config, deadlineMs, macBudget, topK, invert } = classifyOptions(options);
     const start = performance.now();
-    if (config !== undefined && config !== null) this.setConfigNow(config);
+    // A call refused for its input leaves the configuration as it was (as
+    // in the Worker, which checks the picture before posting): the picture
+    // first, and a switch the engine then refuses is undone.
     const { tensor, layout } = toTensor(input, this.low.inputDims, this.low.inputSpec, { invert });
+    const before = this.current, beforeTable = this.customConfig;
+    if (config !== undefined && config !== null) this.setConfigNow(config);
     let r;
     try {
       r = this.low.classifyChecked(tensor, layout, deadlineMs, macBudget);
     } catch (e) {
       if (e instanceof DyceError && e.code === 'DYCE_BAD_INPUT') e.field ??= 'input';
+      if (config !== undefined && config !== null && before !== null) this.setConfigNow(before === 'custom' ? beforeTable : before);
       throw e;
     }
     const top = this.topOf(r.exit, topK);

@@ -29,11 +29,15 @@ export function checkOptions(options, known, call) {
     throw new DyceError('DYCE_INVALID_ARGUMENT', `the options of ${call} must be an object, not ${Array.isArray(options) ? 'an array' : typeof options}`, { field: 'options' });
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const near = known.map((k) => [distance(key, k), k]).sort((a, b) => a[0] - b[0])[0];
-    const hint = near && near[0] <= Math.max(2, key.length / 3) ? ` (did you mean '${near[1]}'?)` : '';
-    throw new DyceError('DYCE_INVALID_ARGUMENT', `${call} has no option '${key}'${hint}; its options are ${known.join(', ')}`, { field: key });
+    throw new DyceError('DYCE_INVALID_ARGUMENT', `${call} has no option '${key}'${didYouMean(key, known)}; its options are ${known.join(', ')}`, { field: key });
   }
   return options;
+}
+
+/** " (did you mean 'x'?)" for the entry of `known` nearest to a misspelt `key`, or ''. */
+export function didYouMean(key, known) {
+  const near = known.map((k) => [distance(key, k), k]).sort((a, b) => a[0] - b[0])[0];
+  return near && near[0] <= Math.max(2, key.length / 3) ? ` (did you mean '${near[1]}'?)` : '';
 }
 
 /** The options load() takes (loadInWorker adds workerUrl). */
@@ -69,4 +73,17 @@ export function checkSplitMinMacs(macs) {
   if (typeof macs !== 'number' || !(macs >= 0) || macs === Infinity)
     throw new DyceError('DYCE_INVALID_ARGUMENT', `splitMinMacs must be a finite number of MACs >= 0, not ${shown(macs)}`, { field: 'splitMinMacs' });
   return macs;
+}
+
+/**
+ * `x` with every object and array in it frozen: what a model describes
+ * itself with (configs, labels, input spec), which classify itself reads —
+ * a page that sorted `model.labels` for a menu relabelled every answer.
+ */
+export function deepFreeze(x) {
+  if (x && typeof x === 'object' && !Object.isFrozen(x)) {
+    for (const v of Object.values(x)) deepFreeze(v);
+    Object.freeze(x);
+  }
+  return x;
 }

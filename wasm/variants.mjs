@@ -20,6 +20,7 @@
 // instantiateWasm), so one glue serves both.
 import createEmscriptenModule from './dist/dyce.mjs';
 import { DyceError, ownFile } from './errors.mjs';
+import { didYouMean } from './options.mjs';
 import { absoluteUrl, compileWasm, isLocal } from './io.mjs';
 import { ownFileUnderNode } from './own-files.mjs';
 import { wasiImports } from './wasi-host.mjs';
@@ -182,8 +183,25 @@ const levelOf = (module) => LEVELS[2 - (module._dyce_wasm_build_features() & 3)]
  * cannot compile, is refused with DYCE_WASM_MISMATCH / DYCE_WASM_COMPILE
  * naming the URL.
  */
+/**
+ * A `wasmPaths` table's keys must be build file names and its values
+ * URLs or paths: a misspelt entry would otherwise surface only on a host
+ * that needs that build.
+ */
+function checkWasmTable(wasmPaths) {
+  if (!wasmPaths || typeof wasmPaths !== 'object' || wasmPaths instanceof URL) return;
+  const files = Object.values(WASM_FILES);
+  for (const [file, url] of Object.entries(wasmPaths)) {
+    if (!files.includes(file))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths has no file '${file}'${didYouMean(file, files)}; its keys are the builds' file names: ${files.join(', ')}`, { field: `wasmPaths['${file}']` });
+    if (typeof url !== 'string' && !(url instanceof URL))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths['${file}'] must be a URL or a path (a string or URL), not ${url === null ? 'null' : typeof url}`, { field: `wasmPaths['${file}']` });
+  }
+}
+
 export async function loadVariant(options = {}) {
   const { variant: asked, wasmBinary, wasmUrl, wasmPaths } = options;
+  checkWasmTable(wasmPaths);
   if (asked !== undefined && !LEVELS.includes(asked))
     throw new DyceError('DYCE_INVALID_ARGUMENT', `unknown variant '${asked}'; the builds are ${LEVELS.join(', ')}`, { field: 'variant' });
   const wanted = threadsWanted(options.threads);

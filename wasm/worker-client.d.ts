@@ -5,6 +5,8 @@ import type { ClassifyOptions, Classification, ConfigInfo, CustomConfig, ImageIn
  * postMessage. Relative URLs (source, wasmUrl, wasmPaths) resolve against
  * the page; a Blob or File is read in the worker, a Response here. Errors
  * as load()'s; an unknown option is refused before the worker starts.
+ * Needs the Web Worker API (browsers, Bun, Deno): under Node it is
+ * DYCE_UNSUPPORTED; use load(), whose threads already run in worker_threads.
  */
 export declare function loadInWorker(source: Uint8Array | ArrayBuffer | Blob | Response | URL | string, options?: WorkerLoadOptions | null): Promise<WorkerModel>;
 

@@ -4,7 +4,7 @@
 // so inference never blocks the page's main thread.
 import { DyceError, errorFromData, ownFile } from './errors.mjs';
 import { isResponse, readResponse, resolveUrl } from './io.mjs';
-import { checkOptions, LOAD_OPTIONS } from './options.mjs';
+import { checkOptions, deepFreeze, LOAD_OPTIONS } from './options.mjs';
 import { classifiable, closedOrBad, copied, decodeInput, drawnPicture, emptySource, isA, needsDecoding, pixelChannels, snapshotBytes, sourceSize, unclassifiable } from './preprocess.mjs';
 
 const DRAWABLES = ['HTMLCanvasElement', 'OffscreenCanvas', 'HTMLVideoElement', 'HTMLImageElement'];
@@ -123,7 +123,7 @@ async function postableSource(source) {
 export async function loadInWorker(source, options) {
   const { workerUrl, ...loadOptions } = checkOptions(options, [...LOAD_OPTIONS, 'workerUrl'], 'loadInWorker()');
   if (typeof Worker === 'undefined')
-    throw new DyceError('DYCE_UNSUPPORTED', 'loadInWorker() needs the Web Worker API (browsers); under Node use load(), which runs its threads in worker_threads itself', { field: 'source' });
+    throw new DyceError('DYCE_UNSUPPORTED', 'loadInWorker() needs the Web Worker API (browsers); under Node use load(), which runs its threads in worker_threads itself');
   const src = await postableSource(source);
   const worker = workerUrl
     ? new Worker(workerUrl, { type: 'module' })
@@ -188,7 +188,7 @@ export class WorkerModel {
   }
 
   adopt({ config, ...description }) {
-    Object.assign(this, description);
+    Object.assign(this, deepFreeze(description));
     this.current = config;
   }
 

@@ -235,7 +235,28 @@ test('setConfig: by name, by index, a custom table; unknown ones refused', async
   assert.equal(model.config, 'custom');
   await rejects(model.setConfig(null), 'DYCE_INVALID_ARGUMENT');
   assert.equal(model.config, 'custom', 'a refused change leaves the configuration alone');
+  // A classify refused for its input leaves the configuration as it was,
+  // whether the picture or the engine refuses it (a custom table too).
+  const custom = await model.classify(picture(1));
+  const nan = { tensor: new Float32Array(784).fill(NaN), layout: 'nchw', normalized: true };
+  for (const input of [{ data: new Uint8Array(3), width: 28, height: 28 }, new Float32Array(784), nan])
+    await assert.rejects(model.classify(input, { config: model.configs[0].name }), DyceError);
+  assert.equal(model.config, 'custom');
+  const still = await model.classify(picture(1));
+  assert.deepEqual([still.exit, still.score, still.config], [custom.exit, custom.score, 'custom']);
   await model.setConfig(model.defaultConfig);
+  await assert.rejects(model.classify(nan, { config: 0 }), DyceError);
+  assert.equal(model.config, model.configs[model.defaultConfig].name);
+});
+
+test('labels and the input spec cannot be changed under the model (a page sorting labels for a menu relabelled every answer)', async () => {
+  const before = await model.classify(picture(3));
+  assert.throws(() => model.labels.sort(), TypeError);
+  assert.throws(() => { model.input.mean[0] = 0; }, TypeError);
+  assert.throws(() => { model.input.width = 1; }, TypeError);
+  assert.ok(Object.isFrozen(model.configs[0].exits));
+  const after = await model.classify(picture(3));
+  assert.deepEqual([after.label, after.score], [before.label, before.score]);
 });
 
 test('wrong inputs are refused with a code, and the model stays usable', async () => {

@@ -334,6 +334,21 @@ test('bad signals, parameters and configurations are refused with the field and 
   assert.throws(() => g.update({ ...ok, sample: { config: CONFIGS.length, ms: 3 } }), (e) => e.field === 'sample.config' && /to \d+/.test(e.message));
   assert.equal(g.configIndex, CONFIGS[TOP].index);
   assert.equal(g.update({ ...ok, override: 2 }).configIndex, 2);
+  // Some of a model's configurations: the governor answers in model
+  // indices, takes its own answer back, names the configuration it chose,
+  // and refuses one it was not given (before, it took positions in the
+  // list for indices: 'pareto-05' for index 4, the backbone for the top).
+  const some = CONFIGS.filter((c) => c.name !== 'pareto-02' && c.name !== 'backbone');
+  const sub = new Governor(some), names = [];
+  sub.addEventListener('change', (e) => names.push([e.detail.to, e.detail.name]));
+  assert.equal(sub.configIndex, CONFIGS[TOP].index);
+  sub.update({ ...ok, sample: { config: sub.configIndex, ms: 3, macs: CONFIGS[TOP].meanMacs } });
+  sub.update({ ...ok, override: 3 });
+  assert.deepEqual(names, [[3, 'pareto-03']]);
+  assert.throws(() => sub.update({ ...ok, override: 2 }), (e) => e.field === 'override' && /one of 0, 1, 3, 4, 5, not 2/.test(e.message));
+  assert.throws(() => sub.update({ ...ok, sample: { config: 6, ms: 3 } }), (e) => e.field === 'sample.config' && /not 6/.test(e.message));
+  for (const bad of [[{ name: 'x' }], [CONFIGS[0], CONFIGS[0]], [null]])
+    assert.throws(() => new Governor(bad), (e) => /^configs\[\d\]$/.test(e.field) && /model\.configs/.test(e.message), JSON.stringify(bad));
   // A state or table that did not come from initialState / governorTable, and a start rung outside the table.
   const wrong = (f, field) => assert.throws(f, (e) => e instanceof DyceError && e.code === 'DYCE_INVALID_ARGUMENT' && e.field === field, field);
   for (const start of [table.length, -1, 1.5, 'x']) wrong(() => initialState(table, start), 'start');
