@@ -17,6 +17,7 @@ import copy
 import functools
 import importlib.util
 import os
+import re
 import sys
 
 import torch
@@ -138,6 +139,12 @@ def split_spec(spec, option="--backbone"):
     return "file", path, fn
 
 
+def spec_files(spec):
+    """The files `spec` is read from (a .py or .onnx file), for cache keys."""
+    kind, a, _ = split_spec(spec)
+    return [a] if kind in ("file", "onnx") and os.path.isfile(a) else []
+
+
 def build(spec, num_classes, channels, size, keep_stem=False, log=None):
     """The backbone of `spec` for the data, its output checked."""
     kind, a, b = split_spec(spec)
@@ -171,8 +178,12 @@ def check_output(model, num_classes, input_shape, what, log=None):
         with torch.no_grad():
             out = model(torch.zeros(input_shape))
     except Exception as err:
+        # A network made for one input size (torchvision's ViT: "Wrong image
+        # height! Expected 224 but got 28!") says which: say the option too.
+        size = re.search(r"[Ee]xpected (\d+) but got %d\b" % input_shape[-2], str(err))
         raise BuildError(f"{what} cannot run on a {tuple(input_shape)} input: "
-                         f"{type(err).__name__}: {err}") from None
+                         f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                         + (f" (it takes {size[1]}x{size[1]} inputs: --size {size[1]})" if size else "")) from None
     key = _logits_key(out, num_classes)
     if key is None and (not isinstance(out, torch.Tensor) or tuple(out.shape) != (1, num_classes)):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -386,7 +397,13 @@ def _misfit(own, state, err):
     unexpected = [k for k in state if k not in own]
     if not missing and not unexpected:
         lines = str(err).splitlines()
-        return (lines[1:2] or lines or [""])[0].strip()
+        first = (lines[1:2] or lines or [""])[0].strip()
+        # The classifier's shape: weights trained for another class count.
+        last = next((k for k in reversed(list(own)) if k.endswith(".weight")), None)
+        if last in state and tuple(state[last].shape[:1]) != tuple(own[last].shape[:1]):
+            first += (f" (its last layer, {last}, has {state[last].shape[0]} outputs and the data "
+                      f"{own[last].shape[0]} classes: --labels, or --init to train a new head)")
+        return first
     few = lambda names: ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
     parts = ([f"{len(missing)} of its tensors missing ({few(missing)})"] if missing else []) + \
         ([f"{len(unexpected)} names the backbone lacks ({few(unexpected)})"] if unexpected else [])

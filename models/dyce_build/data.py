@@ -290,6 +290,10 @@ def folder_samples(root, classes, val_fraction, seed, test_fraction=TEST_FRACTIO
                              "training files" if lost else "no test files") +
                              "; give --test-fraction, or train/ and test/ folders")
     else:
+        if test_fraction != TEST_FRACTION:
+            raise BuildError(f"{root}: --test-fraction holds files out of a folder without "
+                             "split folders; this one has train/ (its test split is "
+                             f"{roles['test']}/): leave --test-fraction out")
         train, classes = scan_folder(root, "train", classes, skipped)
         test, _ = scan_folder(root, roles["test"], classes, skipped)
     chosen = {"test": (test, np.arange(len(test)))}
@@ -433,6 +437,9 @@ def load(root, opts, work):
     mean = list(mean) * channels if len(mean) == 1 else list(mean)
     std = list(std) * channels if len(std) == 1 else list(std)
     if len(mean) != channels or len(std) != channels:
-        raise BuildError(f"--mean/--std: {channels} values expected")
+        given = len(opts.mean or opts.std)
+        raise BuildError(f"--mean/--std: {channels} value{'s' * (channels > 1)} expected (the input "
+                         f"has {channels} channel{'s' * (channels > 1)}), not {given}"
+                         + ("; the pictures are gray: --channels 3 makes it colour" if channels == 1 else ""))
     return Dataset(*splits, classes=classes, mean=mean, std=std,
                    source=source, unread=unread)

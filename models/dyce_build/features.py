@@ -9,6 +9,7 @@ exits are trained.
 """
 
 import hashlib
+import inspect
 import os
 
 import numpy as np
@@ -27,6 +28,25 @@ def state_digest(module):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def code_digest(module, files=()):
+    """sha256 of what a module computes besides its weights: the source of
+    every class in it (a forward() edited without touching __init__ changed
+    neither str(module) nor the weights, and the cached training, features
+    and exits were reused for another network) and of `files` (the spec's
+    .py file: helpers its forward calls)."""
+    h = hashlib.sha256()
+    for cls in sorted({type(m) for m in module.modules()}, key=lambda c: (c.__module__, c.__qualname__)):
+        h.update(f"{cls.__module__}.{cls.__qualname__}|".encode())
+        try:
+            h.update(inspect.getsource(cls).encode())
+        except (OSError, TypeError):
+            pass  # a class without a source file (built at run time): its name only
+    for path in files:
+        with open(path, "rb") as f:
+            h.update(f.read())
     return h.hexdigest()
 
 

@@ -15,6 +15,7 @@ its BatchNorm statistics re-estimated on clean train images.
 """
 
 import json
+import math
 import os
 from dataclasses import dataclass, replace
 
@@ -116,16 +117,20 @@ def _optimiser(model, cfg, steps_per_epoch):
 def shuffled_batches(data, split, batch_size, seed, flip=True, sharded=True):
     """This rank's (indices, augmented normalised inputs) of every step of
     one pass over `split` in a seeded order: the same number of steps on
-    every rank (a last block smaller than the number of ranks is topped up
-    from the pass's start). Not `sharded`: the whole batches, on every
+    every rank (a last block of fewer than two samples per rank is topped
+    up from the pass's start). Not `sharded`: the whole batches, on every
     rank (one process's)."""
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(split.labels), generator=gen).numpy()
     world, rank = (dist.world(), dist.rank()) if sharded else (1, 0)
+    # At least two samples per rank: a network with BatchNorm1d (a common
+    # classifier head) cannot train on a batch of one (a train split of
+    # 10 * 128 + 1 images crashed on its last step).
+    least = min(2, batch_size) * world
     for s in range(0, len(order), batch_size):
         block = order[s:s + batch_size]
-        if len(block) < world:
-            block = np.concatenate([block, order[:world - len(block)]])
+        if len(block) < least:
+            block = np.concatenate([block, order[:least - len(block)]])
         idx = np.sort(block[rank::world])
         yield idx, data.normalise(augment(split.images[idx], gen, flip))
 
@@ -270,17 +275,35 @@ def recalibrate_bn(model, data, seed, log, what, samples=12800, batch=256):
     architectures keep a very slow BN momentum (torchvision's MobileNetV3:
     0.01) that lags weights trained at a high learning rate, so eval-mode
     outputs can be far off until the schedule has decayed; after this the
-    statistics are those of the final weights. Every rank uses the same
-    samples, so ranks stay identical."""
-    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    statistics are those of the final weights. Kept unless validation
+    accuracy drops by more than its noise (two standard errors: a few
+    images of a small val split decide nothing): on other networks the
+    trained statistics were the better ones (a user's residual network lost
+    6 pp to them). Every rank uses the same samples and the same split, so
+    ranks stay identical."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
         return
+    val_of = lambda: accuracy(predict(model, data, data.val, what=f"{what} val"), data.val.labels)  # noqa: E731
+    before = val_of()
+    trained = [{k: v.clone() for k, v in m.state_dict().items()} for m in norms]
     order = np.sort(np.random.default_rng(seed + 77).permutation(
         len(data.train.labels))[:samples])
-    inputs = [data.normalise(data.train.images[order[s:s + batch]])
-              for s in range(0, len(order), batch)]
+    # No block of one (BatchNorm1d cannot take it): a last single sample joins the block before.
+    starts = [s for s in range(0, len(order), batch) if len(order) - s != 1 or s == 0]
+    inputs = [data.normalise(data.train.images[order[s:e]])
+              for s, e in zip(starts, starts[1:] + [len(order)])]
     torch.optim.swa_utils.update_bn(inputs, model)
-    val = accuracy(predict(model, data, data.val, what=f"{what} val"), data.val.labels)
-    log(f"{what}: BatchNorm statistics re-estimated on {len(order)} train images; val {val:.4f}")
+    after = val_of()
+    n = max(len(data.val.labels), 1)
+    if after >= before - 2 * math.sqrt(max(before * (1 - before), 1 / n) / n):
+        log(f"{what}: BatchNorm statistics re-estimated on {len(order)} train images; "
+            f"val {before:.4f} -> {after:.4f}")
+        return
+    for m, state in zip(norms, trained):
+        m.load_state_dict(state)
+    log(f"{what}: BatchNorm statistics re-estimated on {len(order)} train images gave val "
+        f"{after:.4f}, under the trained ones' {before:.4f}: the trained ones kept")
 
 
 def backward(loss, what):

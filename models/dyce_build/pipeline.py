@@ -25,6 +25,7 @@ from . import backbones, dist, engine, engine_check, exits as bexits, features, 
 from . import package, positions, records as brecords, records_file, report, widths
 from .data import Options as DataOptions, load as load_data, test_split
 from .errors import BuildError
+from .messages import list_exits, no_position, warn_if_chance, warn_if_softmax, written
 from .fit import TrainConfig, accuracy, fit, predict, save_whole
 from .progress import Progress
 
@@ -218,7 +219,10 @@ def backbone_step(ctx, data, model, key):
         return model
     if o.weights:
         backbones.load_weights(model, o.weights)
-        ctx.log(f"backbone: weights from {o.weights}")
+        ctx.log(f"backbone: weights from {o.weights}; its inputs normalised with mean "
+                f"{[round(v, 4) for v in data.mean]} std {[round(v, 4) for v in data.std]}"
+                + ("" if o.mean and o.std else " (measured on train: pass --mean/--std "
+                   "if the weights were trained with others)"))
         return model
     if o.init:
         loaded, adapted, fresh = backbones.init_weights(model, o.init)
@@ -227,7 +231,8 @@ def backbone_step(ctx, data, model, key):
                 + (f", {len(fresh)} fresh ({', '.join(fresh[:4])}{'…' if len(fresh) > 4 else ''})"
                    if fresh else "") + "; now trained")
     cfg = train_config(ctx, o.epochs, o.seed)
-    # arch: the module as built, so that an edited backbone file retrains.
+    # arch and code: the module as built and its classes' source, so that
+    # an edited backbone file (its forward() too) retrains.
     return cached_module(ctx, "backbone", model, dict(key, epochs=o.epochs, arch=str(model)),
                          lambda m, ckpt: fit(m, data, cfg, ckpt, ctx.log, "backbone"))
 
@@ -241,7 +246,8 @@ def savers_step(ctx, data, savers, key, teacher, teacher_digest):
         cfg = train_config(ctx, o.saver_epochs, o.seed + 10 + i)
         cfg.distill = o.distill
         skey = dict(key, saver=name, epochs=o.saver_epochs, distill=o.distill,
-                    arch=str(m), **({"teacher": teacher_digest} if o.distill > 0 else {}))
+                    arch=str(m), code=features.code_digest(m),
+                    **({"teacher": teacher_digest} if o.distill > 0 else {}))
         savers[name] = cached_module(
             ctx, name, m, skey,
             lambda mod, ckpt, cfg=cfg, name=name: fit(
@@ -250,12 +256,13 @@ def savers_step(ctx, data, savers, key, teacher, teacher_digest):
     return savers
 
 
-def features_step(ctx, data, stages, head, digest, chosen):
+def features_step(ctx, data, stages, head, digest, chosen, code):
     path = ctx.path("features.npz")
     o = ctx.opts
     last = [c.last for c in chosen]
-    # The positions by name: another set of the same size is other features.
-    key = {"digest": digest, "aug_views": o.aug_views, "positions": [c.node for c in chosen],
+    # The positions by name: another set of the same size is other features;
+    # the backbone's code: the same weights in another forward() too.
+    key = {"digest": digest, "code": code, "aug_views": o.aug_views, "positions": [c.node for c in chosen],
            **({"channels_last": list(last)} if any(last) else {}),
            "data": data_key(ctx, data), "test": data.fingerprint(("test",))}
     if ctx.fresh("features", key):
@@ -346,26 +353,6 @@ def report_step(ctx, pkg, specs, macs, data, rec, claims, chosen):
     return rep
 
 
-def list_exits(traced):
-    lines = [f"{len(traced.candidates)} candidate exit positions "
-             f"(backbone {traced.total_macs:,} MACs; --exits takes a node of the first "
-             "column, or a name the second gives: 'before NODE', a block's name):"]
-    lines += ["  " + c.describe(traced.total_macs) for c in traced.candidates]
-    return "\n".join(lines)
-
-
-def no_position(traced):
-    """Why `auto` found no exit position."""
-    if not traced.candidates:
-        return ("the backbone has no exit position (no traced block ends at a point "
-                "where one feature map carries everything forward); see --list-exits")
-    first = traced.candidates[0]
-    return (f"every exit position of the backbone comes after {100 * positions.LATEST:.0f} % "
-            f"of its MACs (the first, {first.node}, at "
-            f"{100 * first.macs / max(traced.total_macs, 1):.0f} %), where an exit saves "
-            "too little; --exits NODE takes one anyway (see --list-exits)")
-
-
 def start(opts):
     """Processes, threads, context, data and the checked backbone."""
     dist.init()
@@ -383,26 +370,6 @@ def start(opts):
     model = seeded(opts.seed, lambda: backbones.build(
         opts.backbone, len(data.classes), data.channels, data.size, opts.keep_stem, ctx.log))
     return ctx, data, model
-
-
-def warn_if_chance(ctx, what, val, classes, trained=True):
-    """A network no better than guessing is worth saying so before the
-    exits, savers and search are built around it."""
-    if classes > 1 and val <= 1.5 / classes:
-        advice = ("it did not learn; try another --lr, more --epochs, or check the data"
-                  if trained else "do its weights fit this data? The class order "
-                  "(--labels), the normalisation (--mean/--std) and, for a torchvision "
-                  "backbone on small images, the stem (--keep-stem)")
-        ctx.log(f"warning: the {what} is at chance on val ({100 * val:.1f} %, "
-                f"1/{classes} = {100 / classes:.1f} %): {advice}")
-
-
-def _written(claims, out):
-    """The search's log line: the Pareto list, and TinySaver's configuration
-    when the search kept one beside it (docs/SEARCH.md)."""
-    pareto = sum(1 for c in claims.values() if not c.get("tinysaver"))
-    also = " and TinySaver's" if pareto < len(claims) else ""
-    return f"search: {pareto} Pareto configurations{also} written into {out}"
 
 
 def run(opts):
@@ -437,6 +404,7 @@ def run(opts):
     dist.barrier()
     with open(probs_file, encoding="utf-8") as f:
         probs = set(json.load(f))
+    warn_if_softmax(ctx, probs, savers)
 
     key = {"backbone": opts.backbone, "weights": opts.weights, "seed": opts.seed,
            "init": opts.init and [os.path.realpath(opts.init), os.path.getsize(opts.init),
@@ -444,15 +412,16 @@ def run(opts):
            "data": data_key(ctx, data), "keep_stem": opts.keep_stem,
            "lr": opts.lr, "batch": opts.batch_size, "flip": not opts.no_flip,
            "weight_decay": opts.weight_decay, "decay": "weights"}
-    model = backbone_step(ctx, data, model, key)
+    code = features.code_digest(model, backbones.spec_files(opts.backbone))
+    model = backbone_step(ctx, data, model, dict(key, code=code))
     backbone_val = accuracy(predict(model, data, data.val, what="backbone val"), data.val.labels)
     warn_if_chance(ctx, "backbone", backbone_val, len(data.classes),
                    trained=not (opts.weights or backbones.is_onnx(opts.backbone)))
     ctx.log(f"backbone: val {backbone_val:.4f}")
     digest = features.state_digest(model)
     savers = savers_step(ctx, data, savers, key, teacher=model, teacher_digest=digest)
-    views = features_step(ctx, data, stages, head, digest, chosen)
-    ekey = {"digest": digest, "positions": [c.node for c in chosen],
+    views = features_step(ctx, data, stages, head, digest, chosen, code)
+    ekey = {"digest": digest, "code": code, "positions": [c.node for c in chosen],
             "types": list(opts.exit_types), "aug_views": opts.aug_views, "data": key["data"]}
     exits = exits_step(ctx, data, exits, views, ekey)
     if features.state_digest(model) != digest:
@@ -473,7 +442,7 @@ def run(opts):
         ctx, opts.out, specs, data, {f"stage{p}" for p, c in enumerate(chosen, 1) if c.last}))
     claims = ctx.timed("search", lambda: engine.search(
         opts.out, stem + ".records", opts.lambda_step, opts.out, opts.budgets))
-    ctx.log(_written(claims, opts.out))
+    ctx.log(written(claims, opts.out))
     rep = ctx.timed("report", lambda: report_step(ctx, opts.out, specs, macs, data, rec, claims, chosen))
     if opts.int8:
         rep["int8"] = ctx.timed("int8", lambda: int8.build(ctx, opts))

@@ -95,6 +95,7 @@ def _tracer(whole=frozenset(), input_shape=None, open_ops=False):
             with _unpacking(), sizes:
                 graph = super().trace(root, concrete_args)
             shapes.drop_unused_sizes(graph)
+            _drop_specialised(graph)
             return graph
 
     examples = None
@@ -162,10 +163,11 @@ def _trace_graph(model, input_shape, open_ops):
     keeping whole the fewest modules torch.fx cannot trace inside; raises
     the first error when even that fails."""
     whole, first = frozenset(), None
+    concrete = _defaults(model)
     for _ in range(8):  # each round keeps at least one more module whole
         tracer = _tracer(whole, input_shape, open_ops)
         try:
-            return tracer, tracer.trace(model), whole
+            return tracer, tracer.trace(model, concrete), whole
         except Exception as err:  # noqa: BLE001
             first = first or err   # the error of the model as written
         more = _untraceable(model, whole, open_ops)
@@ -173,6 +175,32 @@ def _trace_graph(model, input_shape, open_ops):
             break
         whole = whole | frozenset(more)
     raise first
+
+
+def _drop_specialised(graph):
+    """torch.fx keeps an argument given in concrete_args as a placeholder
+    and asserts its value (`_assert(eq(flag, False))`), which the ONNX
+    export of a stage cannot take: both dropped, the input kept."""
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    for n in list(graph.nodes):
+        check = n.args[0] if n.op == "call_function" and n.target is torch._assert and n.args else None
+        if isinstance(check, fx.Node) and check.args and check.args[0] in placeholders[1:]:
+            graph.erase_node(n)
+            if not check.users:
+                graph.erase_node(check)
+    for p in placeholders[1:]:
+        if not p.users:
+            graph.erase_node(p)
+
+
+def _defaults(model):
+    """forward()'s arguments after the input that have defaults, as the
+    values the pipeline calls it with: `forward(self, x, return_features=False)`
+    traced with the flag as a proxy failed on its `if` ("control flow")."""
+    params = list(inspect.signature(model.forward).parameters.values())[1:]
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in params
+            if p.kind in kinds and p.default is not inspect.Parameter.empty} or None
 
 
 class _Profile(fx.Interpreter):

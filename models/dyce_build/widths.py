@@ -38,7 +38,7 @@ import dataclasses
 import os
 import shutil
 
-from . import dist, engine, int8, positions
+from . import backbones, dist, engine, features, int8, positions
 from .backbones import file_backbone
 from .data import Options as DataOptions
 from .errors import BuildError
@@ -157,7 +157,8 @@ def run(opts, model, data, build_ctx):
            dataclasses.asdict(dopts), "profile": dataclasses.asdict(profile),
            # the images and labels themselves, and the network as built
            # (an edited backbone file): either changed starts over too
-           "fingerprint": data.fingerprint(), "arch": str(model)}
+           "fingerprint": data.fingerprint(), "arch": str(model),
+           "code": features.code_digest(model, backbones.spec_files(opts.backbone))}
     work = os.path.join(opts.workdir, "reds-" + name)
     ctx = Context(work, os.path.dirname(os.path.abspath(opts.out)), profile,
                   os.path.basename(opts.out), force=opts.force,

@@ -31,7 +31,7 @@ from dyce_build import backbones, dist, engine as bengine, records_file
 from dyce_build.errors import BuildError
 from dyce_build.data import test_split
 from dyce_build.fit import accuracy, predict
-from dyce_build.pipeline import warn_if_chance
+from dyce_build.messages import warn_if_chance
 from reds import context, finetune as rfinetune, pipeline as rpipeline
 from reds.context import load_json, save_json
 from reds.exits import head_name

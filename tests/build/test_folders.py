@@ -131,11 +131,27 @@ def check_orientation():
     assert images.exif_orientation(b"") == 1
 
 
+def check_options_that_do_not_fit(tmp):
+    """--test-fraction on a folder with split folders (it holds files out of
+    a flat one: it was ignored), and three --mean values for gray pictures:
+    one line each, saying what to do."""
+    root = make_folder(os.path.join(tmp, "split"), lambda a, p: Image.fromarray(a, "L").save(p))
+    for options, pattern in (({"test_fraction": 0.25}, "leave --test-fraction out"),
+                             ({"mean": [0.5] * 3, "std": [0.2] * 3}, "--channels 3 makes it colour")):
+        try:
+            load(root, os.path.join(tmp, "w-split"), **options)
+        except BuildError as err:
+            assert pattern in str(err) and "\n" not in str(err), err
+            continue
+        raise AssertionError(f"{options}: not refused")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_gray_stored_as_colour(tmp)
         check_files_read(tmp)
         check_refusals(tmp)
+        check_options_that_do_not_fit(tmp)
     check_orientation()
     print("test_folders: ok")
 
