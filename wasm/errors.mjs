@@ -53,7 +53,7 @@ export function errorFromData({ code, message, ...details }) {
 Object.defineProperty(DyceError.prototype, BRAND, { value: true });
 
 /** A value as an error message shows it: strings quoted ("2", not 2). */
-export const shown = (x) => (typeof x === 'string' ? JSON.stringify(x) : String(x));
+export const shown = (x) => (typeof x === 'string' ? JSON.stringify(x) : typeof x === 'bigint' ? `${x}n` : String(x));
 
 /**
  * `make()`, a literal `new URL('./…', import.meta.url)` (the form bundlers

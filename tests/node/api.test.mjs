@@ -257,6 +257,9 @@ test('labels and the input spec cannot be changed under the model (a page sortin
   assert.ok(Object.isFrozen(model.configs[0].exits));
   const after = await model.classify(picture(3));
   assert.deepEqual([after.label, after.score], [before.label, before.score]);
+  // A thread count of the wrong type is shown as given (it read "not 1" for the string '1').
+  await rejects(model.setThreads('1'), 'DYCE_INVALID_ARGUMENT', /not "1"/);
+  await rejects(model.setThreads(2n), 'DYCE_INVALID_ARGUMENT', /not 2n/);
 });
 
 test('wrong inputs are refused with a code, and the model stays usable', async () => {
