@@ -22,7 +22,7 @@
 
 /** The cost part of a governor state. */
 export function emptyCosts(table) {
-  return { recent: [], speeds: [], macs: table.map(() => []), floor: table.map(() => null), overhead: null };
+  return { recent: [], speeds: [], macs: table.map(() => []), floor: table.map(() => null), overhead: null, tick: 0 };
 }
 
 export function quantile(values, q) {
@@ -38,10 +38,11 @@ const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
  * they look exact: a page that is not cross-origin isolated reads
  * performance.now() in whole milliseconds in Firefox and WebKit, so a
  * 0.4 ms frame reads 0 or 1 ms. Any one reading is then off by up to a
- * tick and a quantile of them is mostly the tick, but their mean is
- * still right: where frames take a few ticks or less, the cost model
- * averages instead (below). Taken as 1 ms (or 0.1 ms) when the last 8 or
- * more readings are all whole multiples of it.
+ * tick and a median of them is mostly 0 or the tick, but their mean is
+ * still right: where frames take a few ticks or less, the overhead line
+ * and the pace average instead (below). Taken as 1 ms (or 0.1 ms) when
+ * the last 8 or more readings are all whole multiples of it; found once
+ * per frame (observe) and kept in the costs.
  */
 export function clockTick(frames) {
   if (frames.length < 8) return 0;
@@ -71,6 +72,7 @@ export function observe(costs, table, frame, p) {
   const floor = costs.floor[frame.rung];
   if (floor === null || frame.macs < floor) costs.floor[frame.rung] = frame.macs;
   push(costs.recent, { ms: frame.ms, macs: frame.macs }, Math.max(p.speedWindow, p.overheadWindow));
+  costs.tick = clockTick(costs.recent);
   learnOverhead(costs, table, p);
   push(costs.speeds, speedOf(costs, table, p), p.slowWindow);
 }
@@ -92,7 +94,7 @@ function learnOverhead(costs, table, p) {
   const lo = frames.filter((f) => f.macs <= split), hi = frames.filter((f) => f.macs > split);
   if (lo.length < 3 || hi.length < 3) return;
   // Medians ignore preemption spikes; on a coarse clock only means are right.
-  const tick = clockTick(frames), center = coarse(median(frames.map((f) => f.ms)), tick) ? mean : median;
+  const center = coarse(median(frames.map((f) => f.ms)), costs.tick) ? mean : median;
   const macsLo = center(lo.map((f) => f.macs)), macsHi = center(hi.map((f) => f.macs));
   // Too close in cost (e.g. a tiny saver's early and late inputs), noise would decide the slope.
   const now = overheadOf(costs, table, p);
@@ -185,9 +187,8 @@ export function macsQuantile(costs, table, rung, p) {
 export function paceOf(costs, p) {
   const recent = costs.recent.slice(-p.slowWindow);
   if (!recent.length) return null;
-  const tick = clockTick(costs.recent);
-  if (coarse(median(recent.map((f) => f.ms)), tick))
-    return Math.max(recent.reduce((sum, f) => sum + f.ms, 0), tick / 2) / recent.reduce((sum, f) => sum + f.macs, 0);
+  if (coarse(median(recent.map((f) => f.ms)), costs.tick))
+    return Math.max(recent.reduce((sum, f) => sum + f.ms, 0), costs.tick / 2) / recent.reduce((sum, f) => sum + f.macs, 0);
   return median(recent.map((f) => f.ms / f.macs));
 }
 

@@ -205,17 +205,17 @@ export class DyceModel {
       : low.graphs.reduce((a, g) => a + g.macs, 0);
     // The search measured accuracy and mean MACs on the validation split;
     // −1 (e.g. the "backbone" entry) means not measured: null here.
-    this.configs = Object.freeze(low.configs.map((c, index) => Object.freeze({
+    this.configs = deepFreeze(low.configs.map((c, index) => ({
       index, name: c.name,
       accuracy: c.accuracy >= 0 ? c.accuracy : null,
       meanMacs: c.meanMacs >= 0 ? c.meanMacs : null,
       maxMacs: worstCaseMacs(c, cascade, macsOf),
       saver: c.saver, saverThreshold: c.saverThreshold,
-      exits: Object.freeze([...c.exits]), thresholds: Object.freeze([...c.thresholds]),
+      exits: [...c.exits], thresholds: [...c.thresholds],
       confidence: c.confidence, level: c.level,
     })));
     /** Width levels (REDS) of the package; one ("full") for most packages. */
-    this.levels = Object.freeze(low.levels.map((l) => l.name));
+    this.levels = deepFreeze(low.levels.map((l) => l.name));
     this.current = null;
     this.disposed = false;
     /** The calls made while one decodes its picture, settled in order (see inOrder). */

@@ -233,9 +233,11 @@ export async function decodeInput(input) {
     const what = `the ${input.name ? `file '${input.name}'` : `Blob (${input.type || 'no type'}, ${input.size} bytes)`} as an image`;
     let bitmap;
     try {
-      const damage = encodedDamage(new Uint8Array(await input.arrayBuffer()));
+      // Read once: the check and the decoder take the same bytes (a File
+      // would be read from disk again).
+      const bytes = await input.arrayBuffer(), damage = encodedDamage(new Uint8Array(bytes));
       if (damage) throw new Error(damage);
-      bitmap = await createImageBitmap(input);
+      bitmap = await createImageBitmap(new Blob([bytes], { type: input.type }));
     } catch (e) {
       throw undecodable(what, undefined, e);
     }

@@ -69,6 +69,9 @@ function bundledUrl(variant) {
   }, `wasm file ${WASM_FILES[variant]}`, 'wasmPaths');
 }
 
+/** A `wasmPaths` table ({ 'dyce.wasm': url, … }), not a folder (a string or URL). */
+const isTable = (wasmPaths) => !!wasmPaths && typeof wasmPaths === 'object' && !(wasmPaths instanceof URL);
+
 /**
  * Where build `variant` is under `wasmPaths`: a folder (string or URL;
  * relative to the page in a browser) holding the three .wasm files, or a
@@ -77,7 +80,7 @@ function bundledUrl(variant) {
 export function wasmLocation(variant, wasmPaths) {
   const file = WASM_FILES[variant];
   if (wasmPaths === undefined || wasmPaths === null) return defaultUrl(variant);
-  if (typeof wasmPaths === 'object' && !(wasmPaths instanceof URL)) {
+  if (isTable(wasmPaths)) {
     const url = wasmPaths[file];
     if (url === undefined)
       throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths has no entry for '${file}', the build this host runs (${variant}); give a folder, or every file: ${Object.values(WASM_FILES).join(', ')}`, { field: `wasmPaths['${file}']` });
@@ -172,6 +175,22 @@ const asBytes = (b) => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? ne
 const levelOf = (module) => LEVELS[2 - (module._dyce_wasm_build_features() & 3)];
 
 /**
+ * A `wasmPaths` table's keys must be build file names and its values
+ * URLs or paths: a misspelt entry would otherwise surface only on a host
+ * that needs that build.
+ */
+function checkWasmTable(wasmPaths) {
+  if (!isTable(wasmPaths)) return;
+  const files = Object.values(WASM_FILES);
+  for (const [file, url] of Object.entries(wasmPaths)) {
+    if (!files.includes(file))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths has no file '${file}'${didYouMean(file, files)}; its keys are the builds' file names: ${files.join(', ')}`, { field: `wasmPaths['${file}']` });
+    if (typeof url !== 'string' && !(url instanceof URL))
+      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths['${file}'] must be a URL or a path (a string or URL), not ${url === null ? 'null' : typeof url}`, { field: `wasmPaths['${file}']` });
+  }
+}
+
+/**
  * Compiles and instantiates a build → { module, variant, threads,
  * threadsReason }. Options: `variant` (the SIMD level; default: the best
  * this host validates), `threads` ('auto': up to 4, one per core; or a
@@ -183,22 +202,6 @@ const levelOf = (module) => LEVELS[2 - (module._dyce_wasm_build_features() & 3)]
  * cannot compile, is refused with DYCE_WASM_MISMATCH / DYCE_WASM_COMPILE
  * naming the URL.
  */
-/**
- * A `wasmPaths` table's keys must be build file names and its values
- * URLs or paths: a misspelt entry would otherwise surface only on a host
- * that needs that build.
- */
-function checkWasmTable(wasmPaths) {
-  if (!wasmPaths || typeof wasmPaths !== 'object' || wasmPaths instanceof URL) return;
-  const files = Object.values(WASM_FILES);
-  for (const [file, url] of Object.entries(wasmPaths)) {
-    if (!files.includes(file))
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths has no file '${file}'${didYouMean(file, files)}; its keys are the builds' file names: ${files.join(', ')}`, { field: `wasmPaths['${file}']` });
-    if (typeof url !== 'string' && !(url instanceof URL))
-      throw new DyceError('DYCE_INVALID_ARGUMENT', `wasmPaths['${file}'] must be a URL or a path (a string or URL), not ${url === null ? 'null' : typeof url}`, { field: `wasmPaths['${file}']` });
-  }
-}
-
 export async function loadVariant(options = {}) {
   const { variant: asked, wasmBinary, wasmUrl, wasmPaths } = options;
   checkWasmTable(wasmPaths);
@@ -229,7 +232,7 @@ export async function loadVariant(options = {}) {
     return result(kind, module, threaded ? null : wanted > 1 ? `${url} is a single-threaded build` : null);
   }
   const variant = asked ?? detectVariant();
-  const table = wasmPaths && typeof wasmPaths === 'object' && !(wasmPaths instanceof URL);
+  const table = isTable(wasmPaths);
   const blocker = wanted < 2 ? null : variant === 'nosimd' ? 'the no-SIMD build has no threads'
     : threadsUnavailable() ?? (table && wasmPaths[WASM_FILES[`${variant}-mt`]] === undefined ? `wasmPaths has no entry for '${WASM_FILES[`${variant}-mt`]}', the threaded build` : null);
   const file = wanted > 1 && !blocker ? `${variant}-mt` : variant;

@@ -239,6 +239,7 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
     path = os.path.join(ckpt_dir, "last.pt")
     first = _resume(path, model, opt, sched, log)
     net = dist.wrap(model)
+    val = None   # the last epoch's, when this call trained one
     for epoch in range(first, cfg.epochs):
         net.train()
         total, correct, seen = 0.0, 0, 0
@@ -265,11 +266,11 @@ def fit(model, data, cfg, ckpt_dir, log, what, teacher=None):
         dist.barrier()
         log(f"{what} epoch {epoch + 1}/{cfg.epochs}: loss {total / max(seen, 1):.4f} "
             f"train(aug) {correct / max(seen, 1):.4f} val {val:.4f}")
-    recalibrate_bn(model, data, cfg.seed, log, what)
+    recalibrate_bn(model, data, cfg.seed, log, what, val)
     return model.eval()
 
 
-def recalibrate_bn(model, data, seed, log, what, samples=12800, batch=256):
+def recalibrate_bn(model, data, seed, log, what, val=None, samples=12800, batch=256):
     """Re-estimate every BatchNorm's running statistics on clean train
     images (torch.optim.swa_utils.update_bn: a cumulative average). Some
     architectures keep a very slow BN momentum (torchvision's MobileNetV3:
@@ -279,13 +280,14 @@ def recalibrate_bn(model, data, seed, log, what, samples=12800, batch=256):
     accuracy drops by more than its noise (two standard errors: a few
     images of a small val split decide nothing): on other networks the
     trained statistics were the better ones (a user's residual network lost
-    6 pp to them). Every rank uses the same samples and the same split, so
-    ranks stay identical."""
+    6 pp to them). `val`: the trained statistics' val accuracy when known
+    (the last epoch's). Every rank uses the same samples and the same
+    split, so ranks stay identical."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
     val_of = lambda: accuracy(predict(model, data, data.val, what=f"{what} val"), data.val.labels)  # noqa: E731
-    before = val_of()
+    before = val_of() if val is None else val
     trained = [{k: v.clone() for k, v in m.state_dict().items()} for m in norms]
     order = np.sort(np.random.default_rng(seed + 77).permutation(
         len(data.train.labels))[:samples])

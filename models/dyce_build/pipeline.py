@@ -209,20 +209,23 @@ def train_config(ctx, epochs, seed):
                        max_lr=o.lr, weight_decay=o.weight_decay, flip=not o.no_flip)
 
 
+def _normalised(ctx, data, trained):
+    """The log's note on the normalisation weights trained elsewhere meet."""
+    o = ctx.opts
+    return (f"its inputs normalised with mean {[round(v, 4) for v in data.mean]} std "
+            f"{[round(v, 4) for v in data.std]}" + ("" if o.mean and o.std else
+                                                   " (measured on train: pass --mean/--std "
+                                                   f"if {trained} trained with others)"))
+
+
 def backbone_step(ctx, data, model, key):
     o = ctx.opts
     if backbones.is_onnx(o.backbone):
-        ctx.log(f"backbone: the weights of {o.backbone} (frozen); its inputs normalised "
-                f"with mean {[round(v, 4) for v in data.mean]} std {[round(v, 4) for v in data.std]}"
-                + ("" if o.mean and o.std else " (measured on train: pass --mean/--std "
-                   "if the file was trained with others)"))
+        ctx.log(f"backbone: the weights of {o.backbone} (frozen); {_normalised(ctx, data, 'the file was')}")
         return model
     if o.weights:
         backbones.load_weights(model, o.weights)
-        ctx.log(f"backbone: weights from {o.weights}; its inputs normalised with mean "
-                f"{[round(v, 4) for v in data.mean]} std {[round(v, 4) for v in data.std]}"
-                + ("" if o.mean and o.std else " (measured on train: pass --mean/--std "
-                   "if the weights were trained with others)"))
+        ctx.log(f"backbone: weights from {o.weights}; {_normalised(ctx, data, 'the weights were')}")
         return model
     if o.init:
         loaded, adapted, fresh = backbones.init_weights(model, o.init)
